@@ -1,0 +1,247 @@
+//! The application: what every request handler shares, the first-start bootstrap, and
+//! the router.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{ServerConfig, StoreConfig};
+use crate::crypto::{MasterKey, b64url_decode, random_bytes};
+use crate::http::endpoints;
+use crate::identity::password::PasswordPool;
+use crate::store::{self, AuthServer, DEFAULT_SERVER_ID, DynStore, ORG_SERVER_ID, StoreError};
+use crate::tokens::KeyCache;
+
+/// The store and the master key: what every command opens.
+#[derive(Clone)]
+pub struct Backend {
+    pub store: DynStore,
+    pub master: MasterKey,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("master key: {0}")]
+    MasterKey(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("signing keys: {0}")]
+    Keys(#[from] crate::tokens::keys::KeyError),
+}
+
+/// The master key from `GATEHOUSE_MASTER_KEY` (base64url of 32 bytes), else from
+/// `{data_dir}/master.key`, created (mode 0600) on first use.
+pub fn load_master_key(data_dir: &Path) -> Result<MasterKey, StartError> {
+    if let Ok(text) = std::env::var("GATEHOUSE_MASTER_KEY") {
+        let bytes = b64url_decode(text.trim())
+            .filter(|b| b.len() == 32)
+            .ok_or_else(|| StartError::MasterKey("GATEHOUSE_MASTER_KEY must be 32 bytes, base64url".into()))?;
+        return Ok(MasterKey::from_bytes(bytes.as_slice().try_into().expect("32 bytes")));
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join("master.key");
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let bytes: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| StartError::MasterKey(format!("{} must hold exactly 32 bytes", path.display())))?;
+            Ok(MasterKey::from_bytes(&bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = random_bytes::<32>();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(&path) {
+                Ok(mut file) => {
+                    std::io::Write::write_all(&mut file, &bytes)?;
+                    file.sync_all()?;
+                    Ok(MasterKey::from_bytes(&bytes))
+                }
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_master_key(data_dir),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens the store and the master key, and makes sure the org and `default`
+/// authorization servers exist.
+pub async fn open_backend(config: &StoreConfig, now: i64) -> Result<Backend, StartError> {
+    let master = load_master_key(&config.data_dir)?;
+    let store = store::open(config).await?;
+    for server in builtin_servers(now) {
+        store.insert_server_if_absent(&server).await?;
+    }
+    Ok(Backend { store, master })
+}
+
+/// The servers every Gatehouse has: Okta's org server and the custom server `default`
+/// (audience `api://default`).
+fn builtin_servers(now: i64) -> [AuthServer; 2] {
+    let server = |id: &str, name: &str, description: &str, audience: Option<&str>| AuthServer {
+        id: id.into(),
+        name: name.into(),
+        description: description.into(),
+        audience: audience.map(str::to_string),
+        access_token_ttl: 3600,
+        id_token_ttl: 3600,
+        access_token_typ_at_jwt: true,
+        signing_alg: "RS256".into(),
+        status: "ACTIVE".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    [
+        server(ORG_SERVER_ID, "Org Authorization Server", "The org authorization server", None),
+        server(DEFAULT_SERVER_ID, "default", "Default Authorization Server", Some("api://default")),
+    ]
+}
+
+/// What every request handler shares.
+pub struct AppState {
+    pub store: DynStore,
+    pub master: MasterKey,
+    pub config: ServerConfig,
+    pub clock: Arc<dyn Clock>,
+    pub keys: KeyCache,
+    pub passwords: PasswordPool,
+}
+
+impl AppState {
+    pub fn new(backend: Backend, config: ServerConfig, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Arc::new(AppState {
+            keys: KeyCache::new(backend.store.clone(), backend.master.clone()),
+            passwords: PasswordPool::new(config.password_hash_workers),
+            store: backend.store,
+            master: backend.master,
+            config,
+            clock,
+        })
+    }
+
+    /// The issuer of an authorization server (OpenID Connect Discovery §3): the public
+    /// URL for the org server, `{public_url}/oauth2/{id}` for a custom one.
+    pub fn issuer(&self, server: &AuthServer) -> String {
+        if server.is_org() {
+            self.config.base_url()
+        } else {
+            format!("{}/oauth2/{}", self.config.base_url(), server.id)
+        }
+    }
+
+    /// Where a server's endpoints live.
+    pub fn endpoint_base(&self, server: &AuthServer) -> String {
+        if server.is_org() {
+            format!("{}/oauth2/v1", self.config.base_url())
+        } else {
+            format!("{}/oauth2/{}/v1", self.config.base_url(), server.id)
+        }
+    }
+
+    /// The `aud` of the server's access tokens.
+    pub fn audience(&self, server: &AuthServer) -> String {
+        server.audience.clone().unwrap_or_else(|| self.issuer(server))
+    }
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// Every route. The org server's endpoints are at `/oauth2/v1/...`, a custom server's
+/// at `/oauth2/{server_id}/v1/...` (the static path wins over the parameter).
+pub fn router(state: SharedState) -> Router {
+    let oauth = Router::new()
+        .route("/v1/authorize", get(endpoints::authorize::get).post(endpoints::authorize::post))
+        .route("/v1/token", post(endpoints::token::post))
+        .route("/v1/keys", get(endpoints::keys::get))
+        .route("/v1/userinfo", get(endpoints::userinfo::get).post(endpoints::userinfo::post))
+        .route("/.well-known/openid-configuration", get(endpoints::discovery::get))
+        .route("/.well-known/oauth-authorization-server", get(endpoints::discovery::get));
+    Router::new()
+        .nest("/oauth2/{server_id}", oauth.clone())
+        .nest("/oauth2", oauth.clone())
+        .route("/.well-known/openid-configuration", get(endpoints::discovery::get))
+        .route("/.well-known/oauth-authorization-server", get(endpoints::discovery::get))
+        .route("/login", get(endpoints::login::get).post(endpoints::login::post))
+        .route("/assets/{file}", get(endpoints::assets::get))
+        .route("/healthz", get(endpoints::health::healthz))
+        .route("/readyz", get(endpoints::health::readyz))
+        .fallback(endpoints::health::not_found)
+        .layer(axum::middleware::from_fn(crate::http::middleware::security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(crate::oauth::params::MAX_PARAMS_BYTES + 1))
+        .with_state(state)
+}
+
+/// Runs the server on `listener` until `shutdown` resolves; finishes in-flight requests.
+pub async fn serve(
+    state: SharedState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Fail at start, not at the first request, if the keys cannot be opened.
+    let now = state.clock.now();
+    for id in [ORG_SERVER_ID, DEFAULT_SERVER_ID] {
+        state.keys.get(id, now).await.map_err(std::io::Error::other)?;
+    }
+    state.passwords.warm_up();
+    spawn_janitor(state.clone());
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Deletes expired codes, sessions and deny-list entries every five minutes.
+fn spawn_janitor(state: SharedState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            match state.store.purge_expired(state.clock.now()).await {
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "janitor removed expired rows"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "janitor failed"),
+            }
+        }
+    });
+}
+
+/// Opens everything and serves with the wall clock: what `gatehouse serve` runs.
+pub async fn run(store_config: StoreConfig, config: ServerConfig) -> Result<(), StartError> {
+    let backend = open_backend(&store_config, SystemClock.now()).await?;
+    let listener = TcpListener::bind(config.listen).await?;
+    let state = AppState::new(backend, config, Arc::new(SystemClock));
+    let local = listener.local_addr()?;
+    println!("Gatehouse listening on http://{local}");
+    for server in state.store.list_servers().await? {
+        println!("  issuer {:<28} {}", server.id, state.issuer(&server));
+    }
+    if state.config.public_url.scheme() == "http"
+        && !matches!(state.config.public_url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+    {
+        tracing::warn!("the public URL is plain http: use https outside development");
+    }
+    serve(state, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

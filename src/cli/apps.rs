@@ -1,0 +1,55 @@
+//! `gatehouse apps ...`
+
+use clap::Subcommand;
+
+use super::print_json;
+use crate::admin::apps::{self, NewApp};
+use crate::app::Backend;
+use crate::clock::{Clock, SystemClock};
+
+#[derive(Debug, Subcommand)]
+pub enum AppsCommand {
+    /// Register an app; prints its client_id and, for a confidential client, its
+    /// client_secret (shown this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A redirect URI, matched exactly; repeat for more.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may return to; repeat for more.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// client_secret_basic (default), client_secret_post, or none (public client, PKCE).
+        #[arg(long)]
+        auth_method: Option<String>,
+        /// authorization_code (default), refresh_token, client_credentials; repeat for more.
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+    },
+    /// List apps as JSON.
+    List,
+    /// Show one app as JSON.
+    Show { client_id: String },
+}
+
+pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> {
+    match command {
+        AppsCommand::Create { name, redirect_uris, post_logout_redirect_uris, auth_method, grant_types } => {
+            let new = NewApp { name, redirect_uris, post_logout_redirect_uris, auth_method, grant_types };
+            let created = apps::create(&backend.store, &backend.master, new, SystemClock.now())
+                .await
+                .map_err(|e| e.to_string())?;
+            print_json(&apps::to_json(&created.client, created.secret.as_deref()));
+        }
+        AppsCommand::List => {
+            let list = backend.store.list_clients().await.map_err(|e| e.to_string())?;
+            print_json(&serde_json::Value::Array(list.iter().map(|c| apps::to_json(c, None)).collect()));
+        }
+        AppsCommand::Show { client_id } => match backend.store.get_client(&client_id).await.map_err(|e| e.to_string())? {
+            Some(client) => print_json(&apps::to_json(&client, None)),
+            None => return Err(format!("no app with client_id {client_id}")),
+        },
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! The command line: `serve`, and the admin commands that work whether or not a
+//! server runs (they open the same database). Every command takes `--data-dir`,
+//! `--database-url` and `--config`.
+
+mod apps;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, Backend};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{DEFAULT_DATA_DIR, FileConfig, ServerConfig, StoreConfig};
+
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about = "An OpenID Connect provider with Okta's URL layout")]
+pub struct Cli {
+    /// A TOML settings file (keys as in the README); flags and environment win over it.
+    #[arg(long, env = "GATEHOUSE_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Where the SQLite database and the master key live.
+    #[arg(long, env = "GATEHOUSE_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// `sqlite:PATH` (PostgreSQL arrives with multi-instance support).
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, env = "GATEHOUSE_LISTEN")]
+        listen: Option<String>,
+        /// The URL clients reach Gatehouse at: the org issuer.
+        #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// Manage OpenID Connect apps (OAuth clients).
+    #[command(subcommand)]
+    Apps(apps::AppsCommand),
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn execute(cli: Cli) -> Result<(), String> {
+    let file = match &cli.config {
+        Some(path) => FileConfig::load(path).map_err(|e| e.to_string())?,
+        None => FileConfig::default(),
+    };
+    let store_config = StoreConfig {
+        data_dir: cli
+            .data_dir
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        database_url: cli.database_url.or_else(|| file.database_url.clone()),
+    };
+    match cli.command {
+        Command::Serve { listen, public_url } => {
+            let config = ServerConfig::resolve(&file, listen, public_url).map_err(|e| e.to_string())?;
+            app::run(store_config, config).await.map_err(|e| e.to_string())
+        }
+        Command::Users(command) => users::run(command, &backend(&store_config).await?).await,
+        Command::Apps(command) => apps::run(command, &backend(&store_config).await?).await,
+    }
+}
+
+async fn backend(config: &StoreConfig) -> Result<Backend, String> {
+    app::open_backend(config, SystemClock.now()).await.map_err(|e| e.to_string())
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).expect("JSON values serialise"));
+}

@@ -1,0 +1,155 @@
+//! Every setting, its default, and where it comes from. Precedence: command-line flag,
+//! then `GATEHOUSE_*` environment variable (clap reads both), then the TOML file named
+//! by `--config`/`GATEHOUSE_CONFIG`, then the default here.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "gatehouse-data";
+
+/// The settings file, every key optional. Unknown keys are refused so a typo is not
+/// silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub session_lifetime_seconds: Option<i64>,
+    pub password_hash_workers: Option<usize>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Where the data lives; every command needs this slice.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The data directory: the SQLite database and the master key file.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or, from the multi-instance issue on, `postgres://...`.
+    /// When absent, SQLite at `{data_dir}/gatehouse.db`.
+    pub database_url: Option<String>,
+}
+
+/// The server's slice.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// The public base URL, without a trailing slash: the org issuer. Never taken
+    /// from a request's `Host` header.
+    pub public_url: Url,
+    /// How long a sign-in session lasts (Okta's default: 2 hours).
+    pub session_lifetime_seconds: i64,
+    /// Threads that may hash passwords at once; a flood of sign-ins waits for these
+    /// and never blocks the async workers that serve tokens.
+    pub password_hash_workers: usize,
+}
+
+impl ServerConfig {
+    pub fn resolve(
+        file: &FileConfig,
+        listen: Option<String>,
+        public_url: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let listen_text = listen
+            .or_else(|| file.listen.clone())
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen: SocketAddr = listen_text
+            .parse()
+            .map_err(|_| ConfigError(format!("listen: {listen_text:?} is not an address:port")))?;
+        let public_url = match public_url.or_else(|| file.public_url.clone()) {
+            Some(text) => parse_public_url(&text)?,
+            None => parse_public_url(&format!("http://{listen}"))?,
+        };
+        let session_lifetime_seconds = file.session_lifetime_seconds.unwrap_or(7200);
+        if !(60..=30 * 86_400).contains(&session_lifetime_seconds) {
+            return Err(ConfigError(
+                "session_lifetime_seconds must be between 60 and 2592000".into(),
+            ));
+        }
+        let password_hash_workers = file
+            .password_hash_workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1);
+        Ok(ServerConfig {
+            listen,
+            public_url,
+            session_lifetime_seconds,
+            password_hash_workers,
+        })
+    }
+
+    /// Cookies get `Secure` when the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// The public URL as a string without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+}
+
+/// The public URL must be an absolute http(s) URL with no query or fragment; plain
+/// http is accepted for development but noted in the log at start.
+pub fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text)
+        .map_err(|e| ConfigError(format!("public_url {text:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError(format!("public_url {text:?} must be an http(s) URL")));
+    }
+    if url.query().is_some() || url.fragment().is_some() || url.username() != "" {
+        return Err(ConfigError(format!(
+            "public_url {text:?} must not have a query, fragment or user"
+        )));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_work_on_a_laptop() {
+        let c = ServerConfig::resolve(&FileConfig::default(), None, None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.base_url(), "http://127.0.0.1:8080");
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let file = FileConfig {
+            listen: Some("127.0.0.1:9000".into()),
+            public_url: Some("https://id.example.com/".into()),
+            ..Default::default()
+        };
+        let c = ServerConfig::resolve(&file, Some("0.0.0.0:7000".into()), None).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:7000");
+        assert_eq!(c.base_url(), "https://id.example.com");
+        assert!(c.secure_cookies());
+    }
+
+    #[test]
+    fn refuses_bad_public_urls() {
+        for bad in ["ftp://x", "https://x/?a=b", "https://x/#f", "not a url", "https://u@x"] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
+    }
+}

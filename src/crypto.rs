@@ -1,0 +1,167 @@
+//! Small cryptographic helpers on aws-lc-rs, the one crypto provider (STYLE.md habit 15):
+//! random identifiers, SHA-256 for stored token hashes, a keyed hash for client secrets,
+//! constant-time comparison, and AES-256-GCM for private keys at rest.
+
+use aws_lc_rs::{aead, constant_time, digest, hmac, rand as lc_rand};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+pub fn b64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    lc_rand::fill(&mut out).expect("the system random number generator failed");
+    out
+}
+
+/// A 256-bit random value, base64url: codes, refresh tokens, session ids, secrets.
+pub fn random_token() -> String {
+    b64url(&random_bytes::<32>())
+}
+
+/// An Okta-style object id: a three-character type prefix (`00u` user, `0oa` app)
+/// and 17 random base62 characters (about 101 bits).
+pub fn okta_id(prefix: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut id = String::with_capacity(20);
+    id.push_str(prefix);
+    while id.len() < 20 {
+        // Rejection sampling keeps every character uniform.
+        for b in random_bytes::<24>() {
+            if b < 248 && id.len() < 20 {
+                id.push(ALPHABET[(b % 62) as usize] as char);
+            }
+        }
+    }
+    id
+}
+
+pub fn sha256(data: &[u8]) -> Vec<u8> {
+    digest::digest(&digest::SHA256, data).as_ref().to_vec()
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
+/// The server's master key: 32 bytes from which the key that encrypts signing keys at
+/// rest and the key that hashes client secrets are derived.
+#[derive(Clone)]
+pub struct MasterKey {
+    encryption: [u8; 32],
+    secret_hashing: hmac::Key,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the data could not be decrypted with this master key")]
+pub struct DecryptError;
+
+impl MasterKey {
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        let root = hmac::Key::new(hmac::HMAC_SHA256, bytes);
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let tag = hmac::sign(&root, label);
+            let mut out = [0u8; 32];
+            out.copy_from_slice(tag.as_ref());
+            out
+        };
+        MasterKey {
+            encryption: derive(b"gatehouse signing-key encryption v1"),
+            secret_hashing: hmac::Key::new(
+                hmac::HMAC_SHA256,
+                &derive(b"gatehouse client-secret hashing v1"),
+            ),
+        }
+    }
+
+    /// A client secret's stored form: HMAC-SHA-256 under a key derived from the master
+    /// key. The secrets are 256-bit random, so a slow hash would buy nothing.
+    pub fn hash_client_secret(&self, secret: &str) -> Vec<u8> {
+        hmac::sign(&self.secret_hashing, secret.as_bytes())
+            .as_ref()
+            .to_vec()
+    }
+
+    pub fn verify_client_secret(&self, secret: &str, stored: &[u8]) -> bool {
+        hmac::verify(&self.secret_hashing, secret.as_bytes(), stored).is_ok()
+    }
+
+    /// AES-256-GCM; the output is nonce ‖ ciphertext ‖ tag. `context` (the key id) is
+    /// authenticated, so a ciphertext cannot be moved to another row.
+    pub fn encrypt(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
+        let key = aead::LessSafeKey::new(
+            aead::UnboundKey::new(&aead::AES_256_GCM, &self.encryption).expect("32-byte key"),
+        );
+        let nonce_bytes = random_bytes::<12>();
+        let mut buffer = plaintext.to_vec();
+        key.seal_in_place_append_tag(
+            aead::Nonce::assume_unique_for_key(nonce_bytes),
+            aead::Aad::from(context),
+            &mut buffer,
+        )
+        .expect("AES-GCM sealing does not fail for small inputs");
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&buffer);
+        out
+    }
+
+    pub fn decrypt(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, DecryptError> {
+        if sealed.len() < 12 + 16 {
+            return Err(DecryptError);
+        }
+        let key = aead::LessSafeKey::new(
+            aead::UnboundKey::new(&aead::AES_256_GCM, &self.encryption).expect("32-byte key"),
+        );
+        let (nonce, ciphertext) = sealed.split_at(12);
+        let nonce = aead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| DecryptError)?;
+        let mut buffer = ciphertext.to_vec();
+        let plain = key
+            .open_in_place(nonce, aead::Aad::from(context), &mut buffer)
+            .map_err(|_| DecryptError)?;
+        Ok(plain.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn okta_ids_have_prefix_and_length() {
+        let id = okta_id("00u");
+        assert_eq!(id.len(), 20);
+        assert!(id.starts_with("00u"));
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(okta_id("00u"), id);
+    }
+
+    #[test]
+    fn encryption_round_trips_and_binds_context() {
+        let key = MasterKey::from_bytes(&[7u8; 32]);
+        let sealed = key.encrypt(b"private", b"kid-1");
+        assert_eq!(key.decrypt(&sealed, b"kid-1").unwrap(), b"private");
+        assert!(key.decrypt(&sealed, b"kid-2").is_err());
+        let other = MasterKey::from_bytes(&[8u8; 32]);
+        assert!(other.decrypt(&sealed, b"kid-1").is_err());
+    }
+
+    #[test]
+    fn client_secret_hash_verifies_only_the_secret() {
+        let key = MasterKey::from_bytes(&[1u8; 32]);
+        let stored = key.hash_client_secret("s3cret");
+        assert!(key.verify_client_secret("s3cret", &stored));
+        assert!(!key.verify_client_secret("s3cret!", &stored));
+    }
+}

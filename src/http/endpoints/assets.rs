@@ -1,0 +1,22 @@
+//! The sign-in page's stylesheet and the form_post auto-submit script: files, so the
+//! pages' CSP needs no inline code.
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+const CSS: &str = include_str!("../../../assets/gatehouse.css");
+const FORM_POST_JS: &str = include_str!("../../../assets/form_post.js");
+
+pub async fn get(Path(file): Path<String>) -> Response {
+    let (body, content_type) = match file.as_str() {
+        "gatehouse.css" => (CSS, "text/css; charset=utf-8"),
+        "form_post.js" => (FORM_POST_JS, "text/javascript; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
+}

@@ -1,0 +1,158 @@
+//! `/oauth2/{server}/v1/authorize`, GET and POST (RFC 6749 §4.1.1, OpenID Connect Core
+//! §3.1.2). Validates with `oauth::authorize`, then answers from the session, sends the
+//! browser to the sign-in page, or returns an error to the client.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::find_server;
+use crate::app::{AppState, SharedState};
+use crate::clock::UnixTime;
+use crate::crypto::{random_token, sha256};
+use crate::http::extract::{Body, OAuthRejection, ServerId, form_params, query_params};
+use crate::http::{cookies, error, pages};
+use crate::identity::session;
+use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
+use crate::oauth::grants::authorization_code;
+use crate::oauth::params::Params;
+use crate::oauth::reply::Reply;
+use crate::oauth::OAuthError;
+use crate::store::{PendingAuthorization, Session};
+
+/// How long the sign-in page waits for the user.
+pub const SIGN_IN_TTL: i64 = 600;
+
+pub async fn get(
+    State(state): State<SharedState>,
+    ServerId(server_id): ServerId,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match query_params(query.as_deref()) {
+        Ok(params) => handle(&state, &server_id, &headers, params, false).await,
+        Err(e) => error::page(&e),
+    }
+}
+
+pub async fn post(
+    State(state): State<SharedState>,
+    ServerId(server_id): ServerId,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let params = body.map_err(|OAuthRejection(e)| e).and_then(|Body(b)| form_params(&headers, &b));
+    match params {
+        Ok(params) => handle(&state, &server_id, &headers, params, true).await,
+        Err(e) => error::page(&e),
+    }
+}
+
+async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: Params, after_post: bool) -> Response {
+    let now = state.clock.now();
+    let server = match find_server(state, server_id).await {
+        Ok(server) => server,
+        Err(e) => return e.page(),
+    };
+    // The client is looked up only for a single, present client_id; the pipeline
+    // renders the error for any other case.
+    let client = match params.get("client_id") {
+        Ok(Some(id)) => match state.store.get_client(id).await {
+            Ok(client) => client,
+            Err(e) => return error::page(&error::unavailable(&e)),
+        },
+        _ => None,
+    };
+    let request = match authorize::validate(&params, &server.id, &state.issuer(&server), client.as_ref()) {
+        Ok(request) => request,
+        Err(Rejection::Render(e)) => return error::page(&e),
+        Err(Rejection::Redirect(target, e)) => return render_reply(target.error(&e), after_post),
+    };
+    let session = match current_session(state, headers, now).await {
+        Ok(session) => session,
+        Err(e) => return error::page(&e),
+    };
+    match authorize::decide(&request, session.as_ref().map(|s| s.auth_time), now) {
+        Next::IssueCode { auth_time } => {
+            let user_id = session.map(|s| s.user_id).expect("IssueCode comes from a session");
+            match issue_code(state, &request, &user_id, auth_time, now).await {
+                Ok(reply) => render_reply(reply, after_post),
+                Err(e) => render_reply(request.reply.error(&e), after_post),
+            }
+        }
+        Next::Fail(e) => render_reply(request.reply.error(&e), after_post),
+        Next::SignIn => match start_sign_in(state, &request, now).await {
+            Ok(location) => redirect(&location, after_post),
+            Err(e) => error::page(&e),
+        },
+    }
+}
+
+/// The browser's live session, if its user is still active.
+pub async fn current_session(state: &AppState, headers: &HeaderMap, now: UnixTime) -> Result<Option<Session>, OAuthError> {
+    let Some(cookie) = cookies::get(headers, cookies::SESSION) else {
+        return Ok(None);
+    };
+    let Some(session) = state
+        .store
+        .live_session(&session::id_hash(&cookie), now)
+        .await
+        .map_err(|e| error::unavailable(&e))?
+    else {
+        return Ok(None);
+    };
+    match state.store.get_user(&session.user_id).await {
+        Ok(Some(user)) if user.is_active() => Ok(Some(session)),
+        Ok(_) => Ok(None),
+        Err(e) => Err(error::unavailable(&e)),
+    }
+}
+
+/// Stores the request while the user signs in; returns the sign-in page's address.
+async fn start_sign_in(state: &AppState, request: &AuthorizationRequest, now: UnixTime) -> Result<String, OAuthError> {
+    let tx = random_token();
+    let pending = PendingAuthorization {
+        id_hash: sha256(tx.as_bytes()),
+        request: serde_json::to_string(request).map_err(|e| error::internal(&e))?,
+        created_at: now,
+        expires_at: now + SIGN_IN_TTL,
+    };
+    state.store.insert_pending(&pending).await.map_err(|e| error::unavailable(&e))?;
+    Ok(format!("/login?tx={tx}"))
+}
+
+/// Issues a code for the user and builds the success reply.
+pub async fn issue_code(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    user_id: &str,
+    auth_time: UnixTime,
+    now: UnixTime,
+) -> Result<Reply, OAuthError> {
+    let (code, row) = authorization_code::issue(request, user_id, auth_time, now);
+    state.store.insert_code(&row).await.map_err(|e| error::unavailable(&e))?;
+    Ok(request.reply.success(&code))
+}
+
+/// A redirect (302 after GET, 303 after POST so the browser follows with GET) or the
+/// form_post page.
+pub fn render_reply(reply: Reply, after_post: bool) -> Response {
+    match reply {
+        Reply::Redirect(url) => redirect(&url, after_post),
+        Reply::FormPost { action, fields } => pages::form_post(&action, &fields),
+    }
+}
+
+pub fn redirect(location: &str, after_post: bool) -> Response {
+    let status = if after_post { StatusCode::SEE_OTHER } else { StatusCode::FOUND };
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            let mut response = status.into_response();
+            response.headers_mut().insert(header::LOCATION, value);
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        // A URL the url crate produced is always a valid header value; stay safe anyway.
+        Err(_) => error::page(&OAuthError::server_error()),
+    }
+}

@@ -1,0 +1,27 @@
+//! The JWKS (RFC 7517 §5): public keys only.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::find_server;
+use crate::app::SharedState;
+use crate::http::error;
+use crate::http::extract::ServerId;
+
+pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Response {
+    let server = match find_server(&state, &id).await {
+        Ok(server) => server,
+        Err(e) => return e.json(&id),
+    };
+    let ring = match state.keys.get(&server.id, state.clock.now()).await {
+        Ok(ring) => ring,
+        Err(e) => return error::json(&error::internal(&e)),
+    };
+    let mut response = ring.jwks.clone().into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // Shorter than the time a new key is published before it signs.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}

@@ -1,0 +1,66 @@
+//! Rendering protocol errors: JSON for the token and userinfo endpoints (RFC 6749
+//! §5.2), an HTML page for the browser when the client cannot be trusted.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::pages;
+use crate::oauth::OAuthError;
+use crate::protocol::ErrorResponse;
+use crate::store::StoreError;
+
+fn status(e: &OAuthError) -> StatusCode {
+    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+/// RFC 6749 §5.2 JSON, with `Cache-Control: no-store`, `WWW-Authenticate` for a
+/// client that tried Basic, and `Retry-After` when the store is down.
+pub fn json(e: &OAuthError) -> Response {
+    let body = ErrorResponse {
+        error: e.code(),
+        error_description: &e.description,
+    };
+    let mut response = (status(e), Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if e.basic_challenge {
+        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="gatehouse""#));
+    }
+    if e.status() == 503 {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
+}
+
+/// An error page for the browser, with the status the error carries.
+pub fn page(e: &OAuthError) -> Response {
+    let title = match e.code.as_str() {
+        "temporarily_unavailable" => "Service unavailable",
+        "server_error" => "Something went wrong",
+        _ => "Request refused",
+    };
+    let mut response = pages::error(status(e), title, &e.description, Some(e.code()));
+    if e.status() == 503 {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
+}
+
+/// A store failure: logged in full, answered as 503 `temporarily_unavailable`.
+pub fn unavailable(e: &StoreError) -> OAuthError {
+    match e {
+        StoreError::Unavailable(detail) => tracing::error!(error = %detail, "store unavailable"),
+        other => tracing::error!(error = %other, "store error"),
+    }
+    OAuthError::temporarily_unavailable()
+}
+
+/// Any other internal failure: logged, answered as `server_error` with no detail.
+pub fn internal(e: &dyn std::fmt::Display) -> OAuthError {
+    tracing::error!(error = %e, "internal error");
+    OAuthError::server_error()
+}

@@ -1,0 +1,9 @@
+//! HTTP: extract a typed request, call the protocol, render the outcome (STYLE.md
+//! habit 2). One module per endpoint under `endpoints/`.
+
+pub mod cookies;
+pub mod endpoints;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod pages;

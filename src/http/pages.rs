@@ -1,0 +1,57 @@
+//! Server-rendered pages (askama: checked at compile time, escaped by default).
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub app_name: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    description: &'a str,
+    error_code: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+struct FormPostPage<'a> {
+    action: &'a str,
+    fields: &'a [(String, String)],
+}
+
+pub fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+pub fn error(status: StatusCode, title: &str, description: &str, error_code: Option<&str>) -> Response {
+    render(status, &ErrorPage { title, description, error_code })
+}
+
+/// The form_post response mode page. Its CSP lets the form go to the client's
+/// redirect URI; the auto-submit script is a file from this server, not inline.
+pub fn form_post(action: &str, fields: &[(String, String)]) -> Response {
+    let mut response = render(StatusCode::OK, &FormPostPage { action, fields });
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    response
+}

@@ -1,0 +1,4 @@
+//! Users' credentials and sign-in sessions.
+
+pub mod password;
+pub mod session;

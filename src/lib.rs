@@ -1,0 +1,16 @@
+//! Gatehouse: an OpenID Connect provider and OAuth 2.0 authorization server with
+//! Okta's URL layout. See `shared/DESIGN.md` for the layers; dependencies point down:
+//! `cli` → `app`/`http` → `oauth`, `tokens`, `identity`, `admin` → `store`.
+
+pub mod admin;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod http;
+pub mod identity;
+pub mod oauth;
+pub mod protocol;
+pub mod store;
+pub mod tokens;

@@ -1,0 +1,411 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2) as a
+//! pipeline of named checks in a fixed order (STYLE.md habit 1). The first two decide
+//! whether the client and its redirect URI can be trusted: until then an error is
+//! rendered as a page; after, it goes back to the client (habit 4).
+
+use serde::{Deserialize, Serialize};
+
+use super::params::Params;
+use super::pkce::CodeChallenge;
+use super::reply::{ReplyTarget, ResponseMode};
+use super::scope::{self, Scope};
+use super::{ErrorCode, OAuthError};
+use crate::clock::UnixTime;
+use crate::store::Client;
+
+/// Longest `state` echoed back (bytes); a 4 KB state fits with room.
+pub const MAX_STATE: usize = 8 * 1024;
+/// Longest `nonce` copied into ID tokens.
+pub const MAX_NONCE: usize = 1024;
+/// Longest `login_hint` used to fill in the sign-in form.
+pub const MAX_LOGIN_HINT: usize = 256;
+
+/// A request that passed every check: what the sign-in page waits on and the code
+/// is issued from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub server_id: String,
+    pub client_id: String,
+    pub reply: ReplyTarget,
+    pub scope: Scope,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<CodeChallenge>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+}
+
+/// Why a request was refused, and therefore how to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// The client or redirect URI is not trusted: render an error page, never redirect.
+    Render(OAuthError),
+    /// Trusted: send the error back to the client.
+    Redirect(ReplyTarget, OAuthError),
+}
+
+/// Runs the checks in order. `client` is what the store holds for the request's
+/// `client_id` (looked up by the caller).
+pub fn validate(
+    params: &Params,
+    server_id: &str,
+    issuer: &str,
+    client: Option<&Client>,
+) -> Result<AuthorizationRequest, Rejection> {
+    let client = check_client(params, client).map_err(Rejection::Render)?;
+    let redirect_uri = check_redirect_uri(params, client).map_err(Rejection::Render)?;
+    let target = reply_target(params, redirect_uri, issuer);
+    let fail = |e: OAuthError| Rejection::Redirect(target.clone(), e);
+
+    check_no_repeats(params).map_err(fail)?;
+    check_response_mode(params).map_err(fail)?;
+    check_unsupported_features(params).map_err(fail)?;
+    check_response_type(params, client).map_err(fail)?;
+    let scope = check_scope(params).map_err(fail)?;
+    let code_challenge = check_pkce(params, client).map_err(fail)?;
+    let (prompt, max_age) = check_prompt(params).map_err(fail)?;
+    let nonce = check_nonce(params).map_err(fail)?;
+    let login_hint = params
+        .one("login_hint")
+        .map_err(fail)?
+        .filter(|h| h.len() <= MAX_LOGIN_HINT)
+        .map(str::to_string);
+
+    Ok(AuthorizationRequest {
+        server_id: server_id.to_string(),
+        client_id: client.client_id.clone(),
+        reply: target,
+        scope,
+        nonce,
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint,
+    })
+}
+
+/// RFC 6749 §4.1.2.1: an unknown, missing or repeated `client_id` is not redirected.
+/// A deactivated client is treated as unknown.
+pub fn check_client<'c>(params: &Params, client: Option<&'c Client>) -> Result<&'c Client, OAuthError> {
+    let client_id = params.required("client_id")?;
+    match client {
+        Some(c) if c.client_id == client_id && c.is_active() => Ok(c),
+        _ => Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "The client_id is not registered or not active.",
+        )),
+    }
+}
+
+/// RFC 6749 §3.1.2.3 and RFC 9700 §4.1.3: the `redirect_uri` must equal one registered
+/// for the client, compared as exact strings. OpenID Connect requires it.
+pub fn check_redirect_uri<'c>(params: &Params, client: &'c Client) -> Result<&'c str, OAuthError> {
+    let given = params.required("redirect_uri")?;
+    client
+        .redirect_uris
+        .iter()
+        .find(|registered| registered.as_str() == given)
+        .map(String::as_str)
+        .ok_or_else(|| {
+            OAuthError::invalid_request(
+                "The redirect_uri is not registered for this client. \
+                 It must match a registered URI exactly.",
+            )
+        })
+}
+
+/// Where replies go. A repeated or oversized `state` is not echoed; the request then
+/// fails in `check_no_repeats` or here.
+fn reply_target(params: &Params, redirect_uri: &str, issuer: &str) -> ReplyTarget {
+    let mode = params
+        .get("response_mode")
+        .ok()
+        .flatten()
+        .and_then(ResponseMode::parse)
+        .unwrap_or(ResponseMode::Query);
+    let state = params
+        .get("state")
+        .ok()
+        .flatten()
+        .filter(|s| s.len() <= MAX_STATE)
+        .map(str::to_string);
+    ReplyTarget {
+        redirect_uri: redirect_uri.to_string(),
+        mode,
+        state,
+        issuer: issuer.to_string(),
+    }
+}
+
+/// RFC 6749 §3.1: parameters must not be included more than once.
+pub fn check_no_repeats(params: &Params) -> Result<(), OAuthError> {
+    if let Some(name) = params.first_repeated() {
+        return Err(OAuthError::invalid_request(format!(
+            "The '{}' parameter was given more than once.",
+            name.chars().take(64).collect::<String>()
+        )));
+    }
+    if params.one("state")?.is_some_and(|s| s.len() > MAX_STATE) {
+        return Err(OAuthError::invalid_request("The state parameter is too long."));
+    }
+    Ok(())
+}
+
+/// OAuth 2.0 Multiple Response Types §2.1: `query`, `fragment` or `form_post`.
+pub fn check_response_mode(params: &Params) -> Result<(), OAuthError> {
+    match params.one("response_mode")? {
+        Some(mode) if ResponseMode::parse(mode).is_none() => Err(OAuthError::invalid_request(
+            "The response_mode is not supported; use query, fragment or form_post.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// OpenID Connect Core §6: request objects are not supported by this server (pushed
+/// authorization requests come with the hardening work).
+pub fn check_unsupported_features(params: &Params) -> Result<(), OAuthError> {
+    if params.one("request")?.is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "Request objects are not supported.",
+        ));
+    }
+    if params.one("request_uri")?.is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "The request_uri parameter is not supported.",
+        ));
+    }
+    Ok(())
+}
+
+/// RFC 6749 §4.1.1: `response_type=code`, for a client allowed the code grant.
+pub fn check_response_type(params: &Params, client: &Client) -> Result<(), OAuthError> {
+    let response_type = params.required("response_type")?;
+    if response_type != "code" {
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            "The response_type is not supported; use code.",
+        ));
+    }
+    if !client.response_types.iter().any(|r| r == "code")
+        || !client.grant_types.iter().any(|g| g == "authorization_code")
+    {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "The client is not allowed the authorization code grant.",
+        ));
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.3: scopes must be given and offered by the server.
+pub fn check_scope(params: &Params) -> Result<Scope, OAuthError> {
+    let text = params
+        .one("scope")?
+        .ok_or_else(|| OAuthError::invalid_scope("The authorization request must include scopes."))?;
+    let scope = Scope::parse(text)?;
+    scope.check_supported(scope::SUPPORTED)?;
+    Ok(scope)
+}
+
+/// RFC 7636 §4.4.1 and RFC 9700 §2.1.1: public clients must send an S256 challenge;
+/// confidential clients may.
+pub fn check_pkce(params: &Params, client: &Client) -> Result<Option<CodeChallenge>, OAuthError> {
+    let method = params.one("code_challenge_method")?;
+    match params.one("code_challenge")? {
+        Some(challenge) => CodeChallenge::parse(challenge, method, client.is_public()).map(Some),
+        None if method.is_some() => Err(OAuthError::invalid_request(
+            "A code_challenge_method was given without a code_challenge.",
+        )),
+        None if client.is_public() => Err(OAuthError::invalid_request(
+            "PKCE code challenge is required when the token endpoint authentication method is 'NONE'.",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// OpenID Connect Core §3.1.2.1: `prompt` and `max_age`. `consent` and
+/// `select_account` are accepted and need nothing here: this server has no
+/// third-party consent screen yet and a session holds one account.
+pub fn check_prompt(params: &Params) -> Result<(Prompt, Option<i64>), OAuthError> {
+    let mut prompt = Prompt::default();
+    if let Some(text) = params.one("prompt")? {
+        let values: Vec<&str> = text.split(' ').filter(|v| !v.is_empty()).collect();
+        for value in &values {
+            match *value {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" | "select_account" => {}
+                _ => return Err(OAuthError::invalid_request("The prompt value is not supported.")),
+            }
+        }
+        if prompt.none && values.len() > 1 {
+            return Err(OAuthError::invalid_request(
+                "prompt=none cannot be combined with other prompt values.",
+            ));
+        }
+    }
+    let max_age = match params.one("max_age")? {
+        None => None,
+        Some(text) => Some(
+            text.parse::<i64>()
+                .ok()
+                .filter(|v| *v >= 0)
+                .ok_or_else(|| OAuthError::invalid_request("max_age must be a non-negative integer."))?,
+        ),
+    };
+    Ok((prompt, max_age))
+}
+
+/// OpenID Connect Core §3.1.2.1: `nonce` is copied into the ID token unchanged.
+pub fn check_nonce(params: &Params) -> Result<Option<String>, OAuthError> {
+    match params.one("nonce")? {
+        Some(nonce) if nonce.len() > MAX_NONCE => {
+            Err(OAuthError::invalid_request("The nonce parameter is too long."))
+        }
+        other => Ok(other.map(str::to_string)),
+    }
+}
+
+/// What to do with a valid request, given the browser's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// The session satisfies the request: issue a code for it.
+    IssueCode { auth_time: UnixTime },
+    /// Show the sign-in page.
+    SignIn,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` and the user would have to sign in.
+    Fail(OAuthError),
+}
+
+/// OpenID Connect Core §3.1.2.3: decide between the session, the sign-in page, or
+/// `login_required`. `session_auth_time` is the live session's `auth_time`, if any.
+pub fn decide(request: &AuthorizationRequest, session_auth_time: Option<UnixTime>, now: UnixTime) -> Next {
+    let fresh = |auth_time: UnixTime| request.max_age.is_none_or(|max| now - auth_time <= max);
+    match session_auth_time {
+        Some(auth_time) if !request.prompt.login && fresh(auth_time) => Next::IssueCode { auth_time },
+        _ if request.prompt.none => Next::Fail(OAuthError::new(
+            ErrorCode::LoginRequired,
+            "The user is not signed in.",
+        )),
+        _ => Next::SignIn,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(public: bool) -> Client {
+        Client {
+            client_id: "0oaTEST".into(),
+            name: "t".into(),
+            secret_hash: (!public).then(|| vec![1]),
+            auth_method: if public { "none" } else { "client_secret_basic" }.into(),
+            application_type: "web".into(),
+            redirect_uris: vec!["https://app.example.com/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into()],
+            response_types: vec!["code".into()],
+            status: "ACTIVE".into(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn params(extra: &[(&str, &str)]) -> Params {
+        let mut pairs = vec![
+            ("client_id", "0oaTEST"),
+            ("redirect_uri", "https://app.example.com/cb"),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s1"),
+        ];
+        for (k, v) in extra {
+            pairs.retain(|(name, _)| name != k);
+            pairs.push((k, v));
+        }
+        Params::from_pairs(pairs)
+    }
+
+    fn run(p: &Params, c: &Client) -> Result<AuthorizationRequest, Rejection> {
+        validate(p, "default", "https://id.example.com/oauth2/default", Some(c))
+    }
+
+    fn redirected_code(r: Result<AuthorizationRequest, Rejection>) -> &'static str {
+        match r {
+            Err(Rejection::Redirect(target, e)) => {
+                assert_eq!(target.state.as_deref(), Some("s1"));
+                e.code()
+            }
+            other => panic!("expected a redirect, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_request_passes() {
+        let r = run(&params(&[("nonce", "n")]), &client(false)).unwrap();
+        assert_eq!(r.scope.to_string(), "openid");
+        assert_eq!(r.reply.mode, ResponseMode::Query);
+        assert_eq!(r.nonce.as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn untrusted_client_or_redirect_uri_renders() {
+        let c = client(false);
+        assert!(matches!(validate(&params(&[]), "d", "i", None), Err(Rejection::Render(_))));
+        for bad in [
+            "https://app.example.com/cb/",
+            "https://app.example.com/cb?x=1",
+            "https://app.example.com:8443/cb",
+            "http://app.example.com/cb",
+            "https://evil.com@app.example.com/cb",
+            "https://APP.example.com/cb",
+        ] {
+            assert!(
+                matches!(run(&params(&[("redirect_uri", bad)]), &c), Err(Rejection::Render(_))),
+                "{bad}"
+            );
+        }
+        let mut inactive = c.clone();
+        inactive.status = "INACTIVE".into();
+        assert!(matches!(run(&params(&[]), &inactive), Err(Rejection::Render(_))));
+    }
+
+    #[test]
+    fn trusted_errors_redirect_with_state() {
+        let c = client(false);
+        assert_eq!(redirected_code(run(&params(&[("response_type", "token")]), &c)), "unsupported_response_type");
+        assert_eq!(redirected_code(run(&params(&[("scope", "openid admin")]), &c)), "invalid_scope");
+        assert_eq!(redirected_code(run(&params(&[("prompt", "none login")]), &c)), "invalid_request");
+        assert_eq!(redirected_code(run(&params(&[("max_age", "-1")]), &c)), "invalid_request");
+        assert_eq!(redirected_code(run(&params(&[("response_mode", "jwt")]), &c)), "invalid_request");
+        assert_eq!(redirected_code(run(&params(&[("request", "x")]), &c)), "request_not_supported");
+        assert_eq!(redirected_code(run(&client_pkce_missing(), &client(true))), "invalid_request");
+    }
+
+    fn client_pkce_missing() -> Params {
+        params(&[])
+    }
+
+    #[test]
+    fn decide_follows_prompt_and_max_age() {
+        let mut r = run(&params(&[]), &client(false)).unwrap();
+        assert_eq!(decide(&r, None, 100), Next::SignIn);
+        assert_eq!(decide(&r, Some(50), 100), Next::IssueCode { auth_time: 50 });
+        r.max_age = Some(10);
+        assert_eq!(decide(&r, Some(50), 100), Next::SignIn);
+        r.prompt.none = true;
+        assert!(matches!(decide(&r, Some(50), 100), Next::Fail(e) if e.code() == "login_required"));
+        r.max_age = None;
+        r.prompt = Prompt { none: false, login: true };
+        assert_eq!(decide(&r, Some(50), 100), Next::SignIn);
+    }
+}

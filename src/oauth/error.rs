@@ -1,0 +1,143 @@
+//! One protocol error type (STYLE.md habit 3): the RFC's `error` code, a description
+//! for people, and the HTTP status that goes with the code.
+
+use std::borrow::Cow;
+
+/// The `error` codes of RFC 6749 §4.1.2.1 and §5.2, OpenID Connect Core §3.1.2.6 and
+/// RFC 6750 §3.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    InvalidScope,
+    AccessDenied,
+    ServerError,
+    TemporarilyUnavailable,
+    LoginRequired,
+    InteractionRequired,
+    InvalidToken,
+    InsufficientScope,
+    RequestNotSupported,
+    RequestUriNotSupported,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::InteractionRequired => "interaction_required",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    /// Text for people. Never the raw input: it is rendered into pages and JSON.
+    pub description: Cow<'static, str>,
+    /// RFC 6749 §5.2: the client tried HTTP Basic, so a 401 carries
+    /// `WWW-Authenticate: Basic`.
+    pub basic_challenge: bool,
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        OAuthError {
+            code,
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    pub fn invalid_grant(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, description)
+    }
+
+    pub fn invalid_scope(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidScope, description)
+    }
+
+    /// RFC 6749 §5.2: client authentication failed. One description for every cause, so
+    /// the answer does not tell an unknown client from a wrong secret.
+    pub fn invalid_client(basic_challenge: bool) -> Self {
+        OAuthError {
+            code: ErrorCode::InvalidClient,
+            description: "Client authentication failed.".into(),
+            basic_challenge,
+        }
+    }
+
+    pub fn invalid_token(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidToken, description)
+    }
+
+    pub fn server_error() -> Self {
+        Self::new(ErrorCode::ServerError, "The server could not complete the request.")
+    }
+
+    pub fn temporarily_unavailable() -> Self {
+        Self::new(
+            ErrorCode::TemporarilyUnavailable,
+            "The server is temporarily unavailable; try again shortly.",
+        )
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code.as_str()
+    }
+
+    /// The HTTP status for a direct (non-redirect) answer.
+    pub fn status(&self) -> u16 {
+        match self.code {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => 401,
+            ErrorCode::InsufficientScope | ErrorCode::AccessDenied => 403,
+            ErrorCode::ServerError => 500,
+            ErrorCode::TemporarilyUnavailable => 503,
+            _ => 400,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_rfcs() {
+        assert_eq!(OAuthError::invalid_client(true).status(), 401);
+        assert_eq!(OAuthError::invalid_grant("x").status(), 400);
+        assert_eq!(OAuthError::invalid_token("x").status(), 401);
+        assert_eq!(OAuthError::new(ErrorCode::InsufficientScope, "x").status(), 403);
+        assert_eq!(OAuthError::temporarily_unavailable().status(), 503);
+    }
+}

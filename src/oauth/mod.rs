@@ -1,0 +1,13 @@
+//! The protocol, free of I/O and of HTTP types: parameters, newtypes, checks and
+//! decisions. Callers look things up in the store and pass them (and `now`) in.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod error;
+pub mod grants;
+pub mod params;
+pub mod pkce;
+pub mod reply;
+pub mod scope;
+
+pub use error::{ErrorCode, OAuthError};

@@ -1,0 +1,60 @@
+//! OpenID Connect Discovery 1.0 §3 and RFC 8414 §2 metadata for one authorization server.
+
+use serde::Serialize;
+
+use crate::oauth::scope;
+
+#[derive(Debug, Serialize)]
+pub struct Metadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub jwks_uri: String,
+    pub response_types_supported: Vec<&'static str>,
+    pub response_modes_supported: Vec<&'static str>,
+    pub grant_types_supported: Vec<&'static str>,
+    pub subject_types_supported: Vec<&'static str>,
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub scopes_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub claims_supported: Vec<&'static str>,
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    pub prompt_values_supported: Vec<&'static str>,
+    pub request_parameter_supported: bool,
+    pub request_uri_parameter_supported: bool,
+    pub claims_parameter_supported: bool,
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+impl Metadata {
+    /// `endpoints` is the issuer's endpoint base: `{base}/oauth2/v1` for the org server,
+    /// `{base}/oauth2/{id}/v1` for a custom one.
+    pub fn new(issuer: &str, endpoints: &str) -> Self {
+        Metadata {
+            issuer: issuer.to_string(),
+            authorization_endpoint: format!("{endpoints}/authorize"),
+            token_endpoint: format!("{endpoints}/token"),
+            userinfo_endpoint: format!("{endpoints}/userinfo"),
+            jwks_uri: format!("{endpoints}/keys"),
+            response_types_supported: vec!["code"],
+            response_modes_supported: vec!["query", "fragment", "form_post"],
+            grant_types_supported: vec!["authorization_code"],
+            subject_types_supported: vec!["public"],
+            id_token_signing_alg_values_supported: vec!["RS256"],
+            scopes_supported: scope::SUPPORTED.to_vec(),
+            token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
+            claims_supported: vec![
+                "iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "nonce", "at_hash",
+                "name", "given_name", "family_name", "preferred_username", "updated_at", "email",
+                "email_verified",
+            ],
+            code_challenge_methods_supported: vec!["S256", "plain"],
+            prompt_values_supported: vec!["none", "login", "consent", "select_account"],
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+            claims_parameter_supported: false,
+            authorization_response_iss_parameter_supported: true,
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Wire types: the exact JSON of the RFCs, apart from domain and storage types
+//! (STYLE.md habit 12).
+
+pub mod discovery;
+
+use serde::Serialize;
+
+/// RFC 6749 §5.1 (with OpenID Connect Core §3.1.3.3's `id_token`).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub access_token: String,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// RFC 6749 §5.2.
+#[derive(Debug, Serialize)]
+pub struct ErrorResponse<'a> {
+    pub error: &'a str,
+    pub error_description: &'a str,
+}

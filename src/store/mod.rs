@@ -1,0 +1,151 @@
+//! Storage: narrow traits per concern (STYLE.md habit 5) and their implementations.
+//! The only module that knows SQL. Rows here are storage types; nothing in this module
+//! is serialised straight to a client.
+//!
+//! One-time transitions are single statements (`UPDATE ... WHERE redeemed_at IS NULL
+//! RETURNING`, `DELETE ... RETURNING`), never a read followed by a write in Rust.
+
+mod migrate;
+mod models;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use models::*;
+
+use crate::clock::UnixTime;
+use crate::config::StoreConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the row (e.g. a login that exists).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database could not be reached or failed; callers answer 503, never a
+    /// protocol error that would make a client discard a good credential.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The schema is newer than this binary, or corrupt data was found.
+    #[error("{0}")]
+    Schema(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait ServerStore: Send + Sync {
+    /// Inserts the server unless one with its id exists; true when inserted.
+    async fn insert_server_if_absent(&self, server: &AuthServer) -> StoreResult<bool>;
+    async fn get_server(&self, id: &str) -> StoreResult<Option<AuthServer>>;
+    async fn list_servers(&self) -> StoreResult<Vec<AuthServer>>;
+    /// Keys not retired, the active one first.
+    async fn signing_keys(&self, server_id: &str) -> StoreResult<Vec<StoredKey>>;
+    /// Inserts a key; an `ACTIVE` key when the server already has one is refused
+    /// by the database (false), so concurrent first starts agree on one key.
+    async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
+    /// By login, without regard to case.
+    async fn find_user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn insert_client(&self, client: &Client) -> StoreResult<()>;
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    /// A session that has neither ended nor expired at `now`.
+    async fn live_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<Option<Session>>;
+    async fn end_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait AuthorizationStore: Send + Sync {
+    async fn insert_pending(&self, pending: &PendingAuthorization) -> StoreResult<()>;
+    /// Reads a pending request without taking it (to render the sign-in page).
+    async fn get_pending(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<Option<PendingAuthorization>>;
+    /// Takes a pending request once: one atomic `DELETE ... RETURNING`.
+    async fn take_pending(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<Option<PendingAuthorization>>;
+    async fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
+    /// Marks the code redeemed in one statement and records the access token minted
+    /// from it; a second call finds it redeemed.
+    async fn redeem_code(
+        &self,
+        code_hash: &[u8],
+        access: &IssuedAccess,
+        now: UnixTime,
+    ) -> StoreResult<Redemption>;
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn revoke_access_token(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()>;
+    async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait Maintenance: Send + Sync {
+    /// Can the database answer a query?
+    async fn ping(&self) -> StoreResult<()>;
+    /// Deletes rows that can no longer matter at `now` (the janitor); returns how many.
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+}
+
+/// Every store concern together: what the application holds.
+pub trait Store:
+    ServerStore + UserStore + ClientStore + SessionStore + AuthorizationStore + TokenStore + Maintenance
+{
+}
+
+impl<T> Store for T where
+    T: ServerStore
+        + UserStore
+        + ClientStore
+        + SessionStore
+        + AuthorizationStore
+        + TokenStore
+        + Maintenance
+{
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the configured database and brings its schema up to date.
+pub async fn open(config: &StoreConfig) -> StoreResult<DynStore> {
+    match config.database_url.as_deref() {
+        None => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "cannot create data directory {}: {e}",
+                    config.data_dir.display()
+                ))
+            })?;
+            let path = config.data_dir.join("gatehouse.db");
+            Ok(Arc::new(sqlite::SqliteStore::open_file(&path).await?))
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            Ok(Arc::new(sqlite::SqliteStore::open_url(url).await?))
+        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Err(StoreError::Schema(
+                "PostgreSQL is not supported by this build yet; use SQLite (the default)".into(),
+            ))
+        }
+        Some(_) => Err(StoreError::Schema(
+            "GATEHOUSE_DATABASE_URL must start with sqlite: (or postgres:// once supported)"
+                .into(),
+        )),
+    }
+}

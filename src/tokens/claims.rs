@@ -1,0 +1,176 @@
+//! What goes in tokens: Okta's claim set for access tokens (`ver`, `jti`, `iss`, `aud`,
+//! `iat`, `exp`, `cid`, `uid`, `scp`, `sub`) with RFC 9068's (`client_id`, `scope`),
+//! OpenID Connect Core §2's ID token, and the standard claims per scope (§5.4).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::clock::UnixTime;
+use crate::crypto::{b64url, random_token, sha256};
+use crate::oauth::scope::Scope;
+use crate::store::User;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub ver: u32,
+    pub jti: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: UnixTime,
+    pub exp: UnixTime,
+    pub cid: String,
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    pub scp: Vec<String>,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<UnixTime>,
+    pub sub: String,
+}
+
+/// A new access token id: Okta's `AT.` prefix and 256 random bits.
+pub fn new_access_jti() -> String {
+    format!("AT.{}", random_token())
+}
+
+/// The inputs common to the tokens of one grant.
+pub struct Grant<'a> {
+    pub issuer: &'a str,
+    pub audience: &'a str,
+    pub client_id: &'a str,
+    pub user: &'a User,
+    pub scope: &'a Scope,
+    pub auth_time: UnixTime,
+    pub nonce: Option<&'a str>,
+    pub now: UnixTime,
+}
+
+impl Grant<'_> {
+    pub fn access_token(&self, jti: String, ttl: i64) -> AccessTokenClaims {
+        AccessTokenClaims {
+            ver: 1,
+            jti,
+            iss: self.issuer.to_string(),
+            aud: self.audience.to_string(),
+            iat: self.now,
+            exp: self.now + ttl,
+            cid: self.client_id.to_string(),
+            client_id: self.client_id.to_string(),
+            uid: Some(self.user.id.clone()),
+            scp: self.scope.iter().map(str::to_string).collect(),
+            scope: self.scope.to_string(),
+            auth_time: Some(self.auth_time),
+            sub: self.user.id.clone(),
+        }
+    }
+
+    /// OpenID Connect Core §2 and §3.1.3.6. The ID token from the token endpoint
+    /// carries the user's claims for the granted scopes, as Okta's does.
+    pub fn id_token(&self, ttl: i64, access_token: &str) -> Value {
+        let mut claims = Map::new();
+        claims.insert("ver".into(), json!(1));
+        claims.insert("jti".into(), json!(format!("ID.{}", random_token())));
+        claims.insert("iss".into(), json!(self.issuer));
+        claims.insert("sub".into(), json!(self.user.id));
+        claims.insert("aud".into(), json!(self.client_id));
+        claims.insert("iat".into(), json!(self.now));
+        claims.insert("exp".into(), json!(self.now + ttl));
+        claims.insert("auth_time".into(), json!(self.auth_time));
+        claims.insert("amr".into(), json!(["pwd"]));
+        claims.insert("at_hash".into(), json!(at_hash(access_token)));
+        if let Some(nonce) = self.nonce {
+            claims.insert("nonce".into(), json!(nonce));
+        }
+        claims.extend(user_claims(self.user, self.scope));
+        Value::Object(claims)
+    }
+}
+
+/// OpenID Connect Core §3.1.3.6: the left half of SHA-256 of the access token.
+pub fn at_hash(access_token: &str) -> String {
+    let digest = sha256(access_token.as_bytes());
+    b64url(&digest[..digest.len() / 2])
+}
+
+/// OpenID Connect Core §5.4: the standard claims each scope asks for, from what the
+/// user record has. A claim whose attribute is missing is left out.
+pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
+    let mut claims = Map::new();
+    let mut put = |name: &str, value: Option<&str>| {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            claims.insert(name.to_string(), json!(v));
+        }
+    };
+    if scope.contains("profile") {
+        let name = match (user.first_name.as_deref(), user.last_name.as_deref()) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (Some(one), None) | (None, Some(one)) => Some(one.to_string()),
+            (None, None) => None,
+        };
+        put("name", name.as_deref());
+        put("given_name", user.first_name.as_deref());
+        put("family_name", user.last_name.as_deref());
+        put("preferred_username", Some(&user.login));
+        claims.insert("updated_at".into(), json!(user.updated_at));
+    }
+    if scope.contains("email") {
+        if let Some(email) = user.email.as_deref().filter(|e| !e.is_empty()) {
+            claims.insert("email".into(), json!(email));
+            // Admin-created users' addresses are not verified by Gatehouse.
+            claims.insert("email_verified".into(), json!(false));
+        }
+    }
+    claims
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> User {
+        User {
+            id: "00uA".into(),
+            login: "alice@example.com".into(),
+            email: Some("alice@example.com".into()),
+            first_name: Some("Alice".into()),
+            last_name: None,
+            password_hash: None,
+            status: "ACTIVE".into(),
+            created_at: 0,
+            updated_at: 5,
+        }
+    }
+
+    #[test]
+    fn claims_follow_scopes() {
+        let u = user();
+        let only_openid = user_claims(&u, &Scope::parse("openid").unwrap());
+        assert!(only_openid.is_empty());
+        let all = user_claims(&u, &Scope::parse("openid profile email").unwrap());
+        assert_eq!(all["name"], "Alice");
+        assert_eq!(all["preferred_username"], "alice@example.com");
+        assert_eq!(all["email"], "alice@example.com");
+        assert!(!all.contains_key("family_name"), "missing attribute: claim omitted");
+    }
+
+    #[test]
+    fn at_hash_matches_oidc_example() {
+        // OpenID Connect Core, Appendix A.3 (the access token of the example).
+        assert_eq!(at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+    }
+
+    #[test]
+    fn access_token_has_okta_and_rfc9068_claims() {
+        let u = user();
+        let scope = Scope::parse("openid email").unwrap();
+        let g = Grant { issuer: "https://i", audience: "api://default", client_id: "0oa1", user: &u, scope: &scope, auth_time: 1, nonce: None, now: 10 };
+        let at = g.access_token("AT.x".into(), 3600);
+        let v = serde_json::to_value(&at).unwrap();
+        for claim in ["ver", "jti", "iss", "aud", "iat", "exp", "cid", "uid", "scp", "sub", "client_id", "scope"] {
+            assert!(v.get(claim).is_some(), "{claim}");
+        }
+        assert_eq!(v["scp"], json!(["openid", "email"]));
+        assert_eq!(v["exp"], 3610);
+    }
+}

@@ -1,0 +1,8 @@
+//! JWTs and JWKS: signing keys (generated, sealed, cached), signing and verifying
+//! compact JWS, and the claims of ID and access tokens.
+
+pub mod claims;
+pub mod jwt;
+pub mod keys;
+
+pub use keys::{KeyCache, Keyring};
