@@ -41,7 +41,12 @@ pub fn page(e: &OAuthError) -> Response {
         "server_error" => "Something went wrong",
         _ => "Request refused",
     };
-    let mut response = pages::error(status(e), title, &e.description, Some(e.code()));
+    // A page is never an authentication challenge: `invalid_client` at /authorize is 400.
+    let status = match status(e) {
+        StatusCode::UNAUTHORIZED => StatusCode::BAD_REQUEST,
+        other => other,
+    };
+    let mut response = pages::error(status, title, &e.description, Some(e.code()));
     if e.status() == 503 {
         response
             .headers_mut()

@@ -1,0 +1,86 @@
+//! The command line, as a user runs it: the real binary, against the data directory of
+//! a running server. What it creates is usable at once.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::support::*;
+
+fn gatehouse(t: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .env("GATEHOUSE_DATA_DIR", t.dir.path())
+        .env_remove("GATEHOUSE_DATABASE_URL")
+        .env_remove("GATEHOUSE_MASTER_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run gatehouse");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_and_apps_created_by_the_cli_work_at_once() {
+    let t = TestApp::spawn().await;
+    let (ok, out, err) = gatehouse(
+        &t,
+        &["users", "create", "--login", "zoe@example.com", "--password-stdin", "--first-name", "Zoe"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(ok, "{err}");
+    let user: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(user["id"].as_str().unwrap().starts_with("00u"));
+    assert_eq!(user["login"], "zoe@example.com");
+    assert!(!out.contains("argon2"), "no hash printed");
+
+    let (ok, out, err) = gatehouse(&t, &["apps", "create", "--name", "CLI App", "--redirect-uri", REDIRECT], None);
+    assert!(ok, "{err}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let client_id = created["client_id"].as_str().unwrap().to_string();
+    let secret = created["client_secret"].as_str().unwrap().to_string();
+    assert_eq!(created["token_endpoint_auth_method"], "client_secret_basic");
+
+    let (ok, out, _) = gatehouse(&t, &["apps", "show", &client_id], None);
+    assert!(ok && !out.contains(&secret), "the secret is shown once only");
+    let (ok, out, _) = gatehouse(&t, &["apps", "list"], None);
+    assert!(ok && out.contains(&client_id));
+    let (ok, out, _) = gatehouse(&t, &["users", "list"], None);
+    assert!(ok && out.contains("zoe@example.com"));
+
+    // The running server uses them immediately.
+    let app = App { client_id, secret: Some(secret) };
+    let code = t.code(&t.browser(), "default", &app, "zoe@example.com").await;
+    let r = t.redeem("default", &app, &code).await;
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let claims = crate::code_flow::jwt_claims(body["id_token"].as_str().unwrap());
+    assert_eq!(claims["sub"], user["id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_refuses_bad_input_with_a_message() {
+    let t = TestApp::spawn().await;
+    for (args, stdin, expected) in [
+        (vec!["users", "create", "--login", "a@example.com", "--password-stdin"], Some("short\n"), "password"),
+        (vec!["users", "create", "--login", "has space", "--password-stdin"], Some("long enough pw\n"), "login"),
+        (vec!["apps", "create", "--name", "x", "--redirect-uri", "http://example.com/cb"], None, "https"),
+        (vec!["apps", "create", "--name", "x", "--redirect-uri", "javascript:alert(1)"], None, "scheme"),
+        (vec!["apps", "create", "--name", "x", "--redirect-uri", "https://a.example.com/cb#f"], None, "fragment"),
+        (vec!["apps", "create", "--name", "x", "--redirect-uri", REDIRECT, "--auth-method", "tls"], None, "token_endpoint_auth_method"),
+        (vec!["apps", "create", "--name", "x"], None, "redirect_uris"),
+        (vec!["apps", "show", "0oaMISSING"], None, "no app"),
+    ] {
+        let (ok, _, err) = gatehouse(&t, &args, stdin);
+        assert!(!ok, "{args:?} should fail");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    let (_, _, _) = gatehouse(&t, &["users", "create", "--login", "dup@example.com", "--password-stdin"], Some("long enough pw\n"));
+    let (ok, _, err) = gatehouse(&t, &["users", "create", "--login", "DUP@example.com", "--password-stdin"], Some("long enough pw\n"));
+    assert!(!ok && err.contains("already exists"), "{err}");
+}

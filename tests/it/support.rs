@@ -1,0 +1,254 @@
+//! `TestApp`: a real Gatehouse on 127.0.0.1:0 with its own data directory, and a
+//! `Browser` that keeps cookies and does not follow redirects.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use gatehouse::admin::{apps, users};
+use gatehouse::app::{self, AppState, Backend};
+use gatehouse::clock::{Clock, OffsetClock};
+use gatehouse::config::{ServerConfig, StoreConfig};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use tempfile::TempDir;
+use url::Url;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const REDIRECT: &str = "https://app.example.com/callback";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+pub struct TestApp {
+    pub base: String,
+    pub dir: TempDir,
+    pub backend: Backend,
+    pub clock: Arc<OffsetClock>,
+    pub http: reqwest::Client,
+}
+
+pub struct App {
+    pub client_id: String,
+    pub secret: Option<String>,
+}
+
+pub struct TestUser {
+    pub id: String,
+    pub login: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(OffsetClock::default());
+        let store_config = StoreConfig { data_dir: dir.path().to_path_buf(), database_url: None };
+        let backend = app::open_backend(&store_config, clock.now()).await.expect("open backend");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let config = ServerConfig {
+            listen: addr,
+            public_url: Url::parse(&format!("http://{addr}")).unwrap(),
+            session_lifetime_seconds: 7200,
+            password_hash_workers: 2,
+        };
+        let state = AppState::new(backend.clone(), config, clock.clone());
+        tokio::spawn(app::serve(state, listener, std::future::pending()));
+        let http = no_redirects();
+        let base = format!("http://{addr}");
+        // Wait until it answers (keys are made before serving).
+        for _ in 0..200 {
+            if http.get(format!("{base}/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        TestApp { base, dir, backend, clock, http }
+    }
+
+    pub fn issuer(&self, server: &str) -> String {
+        if server == "org" { self.base.clone() } else { format!("{}/oauth2/{server}", self.base) }
+    }
+
+    pub fn endpoint(&self, server: &str, name: &str) -> String {
+        if server == "org" {
+            format!("{}/oauth2/v1/{name}", self.base)
+        } else {
+            format!("{}/oauth2/{server}/v1/{name}", self.base)
+        }
+    }
+
+    pub async fn user(&self, login: &str) -> TestUser {
+        let new = users::NewUser {
+            login: login.into(),
+            password: Some(PASSWORD.into()),
+            first_name: Some("Alice".into()),
+            last_name: Some("Liddell".into()),
+            ..Default::default()
+        };
+        let u = users::create(&self.backend.store, new, self.clock.now()).await.expect("create user");
+        TestUser { id: u.id, login: u.login }
+    }
+
+    pub async fn app_with(&self, auth_method: &str, redirect_uris: &[&str]) -> App {
+        let new = apps::NewApp {
+            name: "Test App".into(),
+            redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
+            auth_method: Some(auth_method.into()),
+            ..Default::default()
+        };
+        let created = apps::create(&self.backend.store, &self.backend.master, new, self.clock.now())
+            .await
+            .expect("create app");
+        App { client_id: created.client.client_id, secret: created.secret }
+    }
+
+    /// A confidential web app (client_secret_basic) with `REDIRECT`.
+    pub async fn web_app(&self) -> App {
+        self.app_with("client_secret_basic", &[REDIRECT]).await
+    }
+
+    pub async fn spa(&self) -> App {
+        self.app_with("none", &[REDIRECT]).await
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser { base: self.base.clone(), http: no_redirects(), cookies: Mutex::new(HashMap::new()) }
+    }
+
+    /// An authorize URL with the usual parameters plus `extra` (which replace them).
+    pub fn authorize_url(&self, server: &str, client_id: &str, extra: &[(&str, &str)]) -> String {
+        let mut params: Vec<(&str, &str)> = vec![
+            ("client_id", client_id),
+            ("response_type", "code"),
+            ("scope", "openid profile email"),
+            ("redirect_uri", REDIRECT),
+            ("state", "st4te"),
+            ("nonce", "n0nce"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        for (k, v) in extra {
+            params.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                params.push((k, v));
+            }
+        }
+        let mut url = Url::parse(&self.endpoint(server, "authorize")).unwrap();
+        url.query_pairs_mut().extend_pairs(params);
+        url.to_string()
+    }
+
+    /// Signs `user` in through the page and returns the code the client receives.
+    pub async fn code(&self, browser: &Browser, server: &str, app: &App, login: &str) -> String {
+        let response = browser.get(&self.authorize_url(server, &app.client_id, &[])).await;
+        let response = match location(&response) {
+            Some(loc) if loc.starts_with("/login") => browser.sign_in(&loc, login, PASSWORD).await,
+            _ => response,
+        };
+        let loc = location(&response).expect("a redirect to the client");
+        param(&loc, "code").expect("a code")
+    }
+
+    /// POSTs to the token endpoint with HTTP Basic for a confidential app.
+    pub async fn exchange(&self, server: &str, app: &App, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.http.post(self.endpoint(server, "token")).form(form);
+        if let Some(secret) = &app.secret {
+            request = request.basic_auth(&app.client_id, Some(secret));
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn redeem(&self, server: &str, app: &App, code: &str) -> reqwest::Response {
+        self.exchange(
+            server,
+            app,
+            &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)],
+        )
+        .await
+    }
+}
+
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+pub fn location(response: &reqwest::Response) -> Option<String> {
+    response.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_string())
+}
+
+/// A query (or fragment) parameter of a URL.
+pub fn param(url: &str, name: &str) -> Option<String> {
+    let url = Url::parse(url).ok()?;
+    let from_query = url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    from_query.or_else(|| {
+        url::form_urlencoded::parse(url.fragment()?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    })
+}
+
+/// The `value` of the input named `name` in an HTML form.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let tag_end = html[at..].find('>')? + at;
+    let tag = &html[at..tag_end];
+    let start = tag.find("value=\"")? + "value=\"".len();
+    let end = tag[start..].find('"')? + start;
+    Some(tag[start..end].replace("&#43;", "+").replace("&#x2b;", "+").replace("&#64;", "@"))
+}
+
+pub struct Browser {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub cookies: Mutex<HashMap<String, String>>,
+}
+
+impl Browser {
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_string() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn keep_cookies(&self, response: &reqwest::Response) {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.lock().unwrap().insert(k.to_string(), v.to_string());
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        let response = self.http.get(self.absolute(url)).header(COOKIE, self.cookie_header()).send().await.unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let response = self
+            .http
+            .post(self.absolute(url))
+            .header(COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// Opens the sign-in page at `login_location` and submits the form.
+    pub async fn sign_in(&self, login_location: &str, username: &str, password: &str) -> reqwest::Response {
+        let page = self.get(login_location).await;
+        assert_eq!(page.status(), 200, "the sign-in page");
+        let html = page.text().await.unwrap();
+        let tx = input_value(&html, "tx").expect("tx field");
+        let csrf = input_value(&html, "csrf").expect("csrf field");
+        self.post_form("/login", &[("tx", &tx), ("csrf", &csrf), ("username", username), ("password", password)]).await
+    }
+}
