@@ -177,6 +177,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/readyz", get(endpoints::health::readyz))
         .fallback(endpoints::health::not_found)
         .layer(axum::middleware::from_fn(crate::http::middleware::security_headers))
+        .layer(axum::middleware::from_fn(crate::http::middleware::request_log))
         .layer(axum::extract::DefaultBodyLimit::max(crate::oauth::params::MAX_PARAMS_BYTES + 1))
         .with_state(state)
 }
@@ -219,7 +220,9 @@ pub async fn run(store_config: StoreConfig, config: ServerConfig) -> Result<(), 
     let state = AppState::new(backend, config, Arc::new(SystemClock));
     let local = listener.local_addr()?;
     println!("Gatehouse listening on http://{local}");
-    for server in state.store.list_servers().await? {
+    let mut servers = state.store.list_servers().await?;
+    servers.sort_by_key(|s| !s.is_org());
+    for server in servers {
         println!("  issuer {:<28} {}", server.id, state.issuer(&server));
     }
     if state.config.public_url.scheme() == "http"

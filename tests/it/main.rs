@@ -8,5 +8,6 @@ mod cli;
 mod code_flow;
 mod discovery;
 mod sign_in;
+mod store;
 mod token_errors;
 mod userinfo;

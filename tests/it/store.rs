@@ -1,0 +1,215 @@
+//! The store contract (STYLE.md habit 5): one suite that every backend passes. Today
+//! SQLite; the PostgreSQL store will run the same `contract` function.
+
+use std::sync::Arc;
+
+use gatehouse::crypto::{MasterKey, sha256};
+use gatehouse::store::sqlite::SqliteStore;
+use gatehouse::store::*;
+use gatehouse::tokens::keys;
+
+fn user(id: &str, login: &str) -> User {
+    User {
+        id: id.into(),
+        login: login.into(),
+        email: None,
+        first_name: None,
+        last_name: None,
+        password_hash: Some("$argon2id$...".into()),
+        status: "ACTIVE".into(),
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+fn client(id: &str) -> Client {
+    Client {
+        client_id: id.into(),
+        name: "n".into(),
+        secret_hash: Some(vec![1, 2, 3]),
+        auth_method: "client_secret_basic".into(),
+        application_type: "web".into(),
+        redirect_uris: vec!["https://a/cb".into(), "https://b/cb".into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec!["authorization_code".into()],
+        response_types: vec!["code".into()],
+        status: "ACTIVE".into(),
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+fn code(hash: &[u8], expires_at: i64) -> AuthCode {
+    AuthCode {
+        code_hash: hash.to_vec(),
+        server_id: "default".into(),
+        client_id: "c".into(),
+        user_id: "u".into(),
+        redirect_uri: "https://a/cb".into(),
+        scope: "openid".into(),
+        nonce: Some("n".into()),
+        code_challenge: None,
+        code_challenge_method: None,
+        auth_time: 1,
+        created_at: 1,
+        expires_at,
+        access_jti: None,
+        access_expires_at: None,
+    }
+}
+
+/// Everything a store must do, on an empty store.
+pub async fn contract(store: DynStore) {
+    // Users: unique login without regard to case.
+    store.insert_user(&user("00u1", "Alice@Example.com")).await.unwrap();
+    assert!(matches!(store.insert_user(&user("00u2", "alice@example.COM")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.find_user_by_login("ALICE@example.com").await.unwrap().unwrap().id, "00u1");
+    assert_eq!(store.get_user("00u1").await.unwrap().unwrap(), user("00u1", "Alice@Example.com"));
+    assert!(store.get_user("nope").await.unwrap().is_none());
+    assert_eq!(store.list_users().await.unwrap().len(), 1);
+
+    // Clients keep their lists.
+    store.insert_client(&client("0oa1")).await.unwrap();
+    assert_eq!(store.get_client("0oa1").await.unwrap().unwrap(), client("0oa1"));
+    assert!(matches!(store.insert_client(&client("0oa1")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.list_clients().await.unwrap().len(), 1);
+
+    // Servers: inserted once.
+    let server = AuthServer {
+        id: "aus1".into(),
+        name: "s".into(),
+        description: String::new(),
+        audience: Some("api://s".into()),
+        access_token_ttl: 3600,
+        id_token_ttl: 3600,
+        access_token_typ_at_jwt: true,
+        signing_alg: "RS256".into(),
+        status: "ACTIVE".into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    assert!(store.insert_server_if_absent(&server).await.unwrap());
+    assert!(!store.insert_server_if_absent(&server).await.unwrap());
+    assert_eq!(store.get_server("aus1").await.unwrap().unwrap(), server);
+
+    // Signing keys: at most one active per server.
+    let master = MasterKey::from_bytes(&[1; 32]);
+    let first = keys::generate("aus1", KeyStatus::Active, 1, &master);
+    let second = keys::generate("aus1", KeyStatus::Active, 2, &master);
+    assert!(store.insert_signing_key(&first).await.unwrap());
+    assert!(!store.insert_signing_key(&second).await.unwrap(), "a second active key is refused");
+    let next = keys::generate("aus1", KeyStatus::Next, 3, &master);
+    assert!(store.insert_signing_key(&next).await.unwrap());
+    let listed = store.signing_keys("aus1").await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].kid, first.kid, "the active key first");
+    assert_eq!(listed[0].private_key_sealed, first.private_key_sealed);
+
+    // Sessions: live until they end or expire.
+    let s = Session { id_hash: sha256(b"sid"), user_id: "00u1".into(), auth_time: 10, created_at: 10, expires_at: 100 };
+    store.insert_session(&s).await.unwrap();
+    assert_eq!(store.live_session(&s.id_hash, 99).await.unwrap(), Some(s.clone()));
+    assert_eq!(store.live_session(&s.id_hash, 100).await.unwrap(), None);
+    store.end_session(&s.id_hash, 50).await.unwrap();
+    assert_eq!(store.live_session(&s.id_hash, 60).await.unwrap(), None);
+
+    // Pending authorizations: taken once, even when raced.
+    let p = PendingAuthorization { id_hash: sha256(b"tx"), request: "{}".into(), created_at: 1, expires_at: 100 };
+    store.insert_pending(&p).await.unwrap();
+    assert!(store.get_pending(&p.id_hash, 50).await.unwrap().is_some());
+    assert!(store.get_pending(&p.id_hash, 100).await.unwrap().is_none(), "expired");
+    let takers: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            let hash = p.id_hash.clone();
+            tokio::spawn(async move { store.take_pending(&hash, 50).await.unwrap().is_some() })
+        })
+        .collect();
+    let mut taken = 0;
+    for t in takers {
+        taken += usize::from(t.await.unwrap());
+    }
+    assert_eq!(taken, 1);
+
+    // Codes: redeemed once, in one statement, under concurrency; the replay sees the jti.
+    let c = code(&sha256(b"code"), 300);
+    store.insert_code(&c).await.unwrap();
+    let redeemers: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let access = IssuedAccess { jti: format!("AT.{i}"), expires_at: 3700 };
+                store.redeem_code(&sha256(b"code"), &access, 5).await.unwrap()
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut replays = 0;
+    for r in redeemers {
+        match r.await.unwrap() {
+            Redemption::Redeemed(row) => winners.push(row),
+            Redemption::AlreadyRedeemed(_) => replays += 1,
+            Redemption::NotFound => panic!("the code exists"),
+        }
+    }
+    assert_eq!((winners.len(), replays), (1, 19));
+    let winner_jti = winners[0].access_jti.clone().unwrap();
+    let again = store.redeem_code(&sha256(b"code"), &IssuedAccess { jti: "AT.x".into(), expires_at: 1 }, 6).await.unwrap();
+    match again {
+        Redemption::AlreadyRedeemed(row) => assert_eq!(row.access_jti.as_deref(), Some(winner_jti.as_str())),
+        other => panic!("{other:?}"),
+    }
+    let unknown = store.redeem_code(b"nope", &IssuedAccess { jti: "AT.y".into(), expires_at: 1 }, 6).await.unwrap();
+    assert_eq!(unknown, Redemption::NotFound);
+
+    // The deny list.
+    assert!(!store.is_access_token_revoked(&winner_jti).await.unwrap());
+    store.revoke_access_token(&winner_jti, 3700).await.unwrap();
+    store.revoke_access_token(&winner_jti, 3700).await.unwrap();
+    assert!(store.is_access_token_revoked(&winner_jti).await.unwrap());
+
+    // The janitor keeps a redeemed code while its token lives, and the deny-list entry
+    // until the token expires.
+    store.insert_code(&code(&sha256(b"stale"), 10)).await.unwrap();
+    store.purge_expired(3000).await.unwrap();
+    assert!(matches!(store.redeem_code(&sha256(b"stale"), &IssuedAccess { jti: "j".into(), expires_at: 1 }, 3000).await.unwrap(), Redemption::NotFound));
+    assert!(matches!(store.redeem_code(&sha256(b"code"), &IssuedAccess { jti: "j".into(), expires_at: 1 }, 3000).await.unwrap(), Redemption::AlreadyRedeemed(_)));
+    assert!(store.is_access_token_revoked(&winner_jti).await.unwrap());
+    store.purge_expired(3700).await.unwrap();
+    assert!(!store.is_access_token_revoked(&winner_jti).await.unwrap());
+    assert!(matches!(store.redeem_code(&sha256(b"code"), &IssuedAccess { jti: "j".into(), expires_at: 1 }, 3700).await.unwrap(), Redemption::NotFound));
+
+    store.ping().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_passes_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_file(&dir.path().join("contract.db")).await.unwrap();
+    contract(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_refuses_a_newer_schema_and_reopens_a_current_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("schema.db");
+    drop(SqliteStore::open_file(&path).await.unwrap());
+    // Opening again applies nothing and works.
+    drop(SqliteStore::open_file(&path).await.unwrap());
+    let url = format!("sqlite:{}", path.display());
+    let raw = sqlx_insert_version(&url, 999).await;
+    assert!(raw);
+    let err = SqliteStore::open_file(&path).await.unwrap_err();
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+/// Marks the database as migrated to `version` by a future binary.
+async fn sqlx_insert_version(url: &str, version: i64) -> bool {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+    sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)")
+        .bind(version)
+        .execute(&mut conn)
+        .await
+        .is_ok()
+}
