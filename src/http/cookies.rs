@@ -1,8 +1,11 @@
 //! The two cookies Gatehouse sets: the session id and the sign-in form's CSRF token.
 //! Both HttpOnly and SameSite=Lax; Secure when the public URL is https.
 
-use axum::http::HeaderMap;
-use axum::http::header::COOKIE;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+
+use crate::crypto::{constant_time_eq, random_token};
 
 pub const SESSION: &str = "gh_session";
 pub const CSRF: &str = "gh_csrf";
@@ -33,4 +36,24 @@ pub fn set(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> Strin
         cookie.push_str("; Secure");
     }
     cookie
+}
+
+/// Adds a `Set-Cookie` made by `set` to the response.
+pub fn append(response: &mut Response, cookie: String) {
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+}
+
+/// The double-submit CSRF token for a form: the browser's `gh_csrf` cookie if it has a
+/// well-formed one, else a new random token (set it with `append`).
+pub fn csrf_token(headers: &HeaderMap) -> String {
+    get(headers, CSRF).filter(|c| c.len() == 43).unwrap_or_else(random_token)
+}
+
+/// Does the form's token equal the browser's `gh_csrf` cookie? A cross-site form post
+/// can send neither the cookie's value nor (SameSite=Lax) the cookie.
+pub fn csrf_matches(headers: &HeaderMap, form_token: &str) -> bool {
+    let cookie = get(headers, CSRF).unwrap_or_default();
+    !cookie.is_empty() && constant_time_eq(form_token.as_bytes(), cookie.as_bytes())
 }

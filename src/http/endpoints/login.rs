@@ -4,12 +4,12 @@
 //! unknown user and a wrong password get the same answer, after the same work.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::authorize::{issue_code, render_reply};
 use crate::app::{AppState, SharedState};
-use crate::crypto::{constant_time_eq, random_token, sha256};
+use crate::crypto::sha256;
 use crate::http::extract::{Body, OAuthRejection, form_params, query_params};
 use crate::http::{cookies, error, pages};
 use crate::identity::{password, session};
@@ -26,12 +26,6 @@ fn expired_page() -> Response {
         "This sign-in page has expired or was already used. Return to the application and sign in again.",
         None,
     )
-}
-
-fn set_cookie(response: &mut Response, cookie: String) {
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
 }
 
 /// The pending request behind `tx`, still waiting.
@@ -53,7 +47,7 @@ async fn app_name(state: &AppState, client_id: &str) -> String {
 
 /// Renders the form with a CSRF token, reusing the browser's token cookie if it has one.
 async fn form(state: &AppState, headers: &HeaderMap, tx: &str, request: &AuthorizationRequest, username: &str, failed: bool) -> Response {
-    let csrf = cookies::get(headers, cookies::CSRF).filter(|c| c.len() == 43).unwrap_or_else(random_token);
+    let csrf = cookies::csrf_token(headers);
     let name = app_name(state, &request.client_id).await;
     let status = if failed { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     let page = pages::LoginPage {
@@ -64,7 +58,7 @@ async fn form(state: &AppState, headers: &HeaderMap, tx: &str, request: &Authori
         error: failed.then_some(SIGN_IN_FAILED),
     };
     let mut response = pages::render(status, &page);
-    set_cookie(&mut response, cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None));
+    cookies::append(&mut response, cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None));
     response
 }
 
@@ -98,8 +92,7 @@ pub async fn post(State(state): State<SharedState>, headers: HeaderMap, body: Re
 async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Response, OAuthError> {
     let tx = params.required("tx")?;
     let csrf_form = params.one("csrf")?.unwrap_or("");
-    let csrf_cookie = cookies::get(headers, cookies::CSRF).unwrap_or_default();
-    if csrf_cookie.is_empty() || !constant_time_eq(csrf_form.as_bytes(), csrf_cookie.as_bytes()) {
+    if !cookies::csrf_matches(headers, csrf_form) {
         return Ok(pages::error(
             StatusCode::FORBIDDEN,
             "Sign-in refused",
@@ -146,6 +139,6 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params) -> Resu
         Ok(reply) => render_reply(reply, true),
         Err(e) => render_reply(request.reply.error(&e), true),
     };
-    set_cookie(&mut response, cookies::set(cookies::SESSION, &session_id, state.config.secure_cookies(), None));
+    cookies::append(&mut response, cookies::set(cookies::SESSION, &session_id, state.config.secure_cookies(), None));
     Ok(response)
 }
