@@ -164,6 +164,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/token", post(endpoints::token::post))
         .route("/v1/keys", get(endpoints::keys::get))
         .route("/v1/userinfo", get(endpoints::userinfo::get).post(endpoints::userinfo::post))
+        .route("/v1/logout", get(endpoints::logout::get).post(endpoints::logout::post))
         .route("/.well-known/openid-configuration", get(endpoints::discovery::get))
         .route("/.well-known/oauth-authorization-server", get(endpoints::discovery::get));
     Router::new()

@@ -14,6 +14,20 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
 }
 
+/// RP-Initiated Logout §4: asks before ending the session; the form carries the
+/// double-submit CSRF token.
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+pub struct LogoutConfirmPage<'a> {
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub app_name: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage;
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {

@@ -11,6 +11,8 @@ pub struct Metadata {
     pub token_endpoint: String,
     pub userinfo_endpoint: String,
     pub jwks_uri: String,
+    /// OpenID Connect RP-Initiated Logout 1.0 §2.1.
+    pub end_session_endpoint: String,
     pub response_types_supported: Vec<&'static str>,
     pub response_modes_supported: Vec<&'static str>,
     pub grant_types_supported: Vec<&'static str>,
@@ -37,6 +39,7 @@ impl Metadata {
             token_endpoint: format!("{endpoints}/token"),
             userinfo_endpoint: format!("{endpoints}/userinfo"),
             jwks_uri: format!("{endpoints}/keys"),
+            end_session_endpoint: format!("{endpoints}/logout"),
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query", "fragment", "form_post"],
             grant_types_supported: vec!["authorization_code"],

@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod health;
 pub mod keys;
 pub mod login;
+pub mod logout;
 pub mod token;
 pub mod userinfo;
 
