@@ -13,11 +13,12 @@ async fn discovery_documents_name_every_endpoint() {
     ] {
         let doc: serde_json::Value = t.http.get(format!("{}{path}", t.base)).send().await.unwrap().json().await.unwrap();
         assert_eq!(doc["issuer"], t.issuer(server).as_str(), "{path}");
-        for name in ["authorize", "token", "userinfo", "keys"] {
+        for name in ["authorize", "token", "userinfo", "keys", "logout"] {
             let key = match name {
                 "authorize" => "authorization_endpoint",
                 "token" => "token_endpoint",
                 "userinfo" => "userinfo_endpoint",
+                "logout" => "end_session_endpoint",
                 _ => "jwks_uri",
             };
             assert_eq!(doc[key], t.endpoint(server, name).as_str(), "{path} {key}");

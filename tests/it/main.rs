@@ -7,6 +7,7 @@ mod authorize_errors;
 mod cli;
 mod code_flow;
 mod discovery;
+mod logout;
 mod sign_in;
 mod store;
 mod token_errors;

@@ -90,9 +90,15 @@ impl TestApp {
     }
 
     pub async fn app_with(&self, auth_method: &str, redirect_uris: &[&str]) -> App {
+        self.app_with_logout(auth_method, redirect_uris, &[]).await
+    }
+
+    /// `app_with`, and these `post_logout_redirect_uris`.
+    pub async fn app_with_logout(&self, auth_method: &str, redirect_uris: &[&str], post_logout_redirect_uris: &[&str]) -> App {
         let new = apps::NewApp {
             name: "Test App".into(),
             redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
+            post_logout_redirect_uris: post_logout_redirect_uris.iter().map(|s| s.to_string()).collect(),
             auth_method: Some(auth_method.into()),
             ..Default::default()
         };
