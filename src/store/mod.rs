@@ -93,6 +93,59 @@ pub trait AuthorizationStore: Send + Sync {
 pub trait TokenStore: Send + Sync {
     async fn revoke_access_token(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()>;
     async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+    /// Starts a refresh-token family with its first token, in one transaction.
+    async fn insert_refresh_family(&self, family: &RefreshFamily, first: &RefreshToken) -> StoreResult<()>;
+    /// A refresh token by the SHA-256 of its value, with its family.
+    async fn find_refresh(&self, token_hash: &[u8]) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
+    /// Rotates a token once: marks it rotated (one `UPDATE ... WHERE rotated_at IS NULL`)
+    /// and inserts its successor in the same transaction, unless the family is revoked.
+    /// The family row is written first, so a concurrent `revoke_family` either sees the
+    /// successor or is seen by this call.
+    async fn rotate_refresh(
+        &self,
+        family_id: &str,
+        token_hash: &[u8],
+        successor: &RefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<Rotation>;
+    /// Revokes a family (true when this call did) and puts every unexpired access token
+    /// minted from it on the deny list, in one transaction.
+    async fn revoke_family(&self, family_id: &str, now: UnixTime) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait GroupStore: Send + Sync {
+    async fn insert_group(&self, group: &Group) -> StoreResult<()>;
+    async fn list_groups(&self) -> StoreResult<Vec<Group>>;
+    /// By id, or by name without regard to case.
+    async fn find_group(&self, id_or_name: &str) -> StoreResult<Option<Group>>;
+    /// Adds a member; false when the user already was one.
+    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<bool>;
+    async fn remove_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<bool>;
+    /// The groups a user is in, by name.
+    async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>>;
+}
+
+/// An authorization server's scopes, claims, access policies and rules.
+#[async_trait]
+pub trait PolicyStore: Send + Sync {
+    /// Writes the built-in scopes, claims and policies of a server once, in one
+    /// transaction; false when the server was seeded before.
+    async fn seed_server(&self, server_id: &str, seed: &ServerSeed) -> StoreResult<bool>;
+    async fn insert_scope(&self, scope: &ScopeDef) -> StoreResult<()>;
+    async fn list_scopes(&self, server_id: &str) -> StoreResult<Vec<ScopeDef>>;
+    async fn delete_scope(&self, server_id: &str, name: &str) -> StoreResult<bool>;
+    async fn insert_claim(&self, claim: &ClaimDef) -> StoreResult<()>;
+    async fn list_claims(&self, server_id: &str) -> StoreResult<Vec<ClaimDef>>;
+    async fn delete_claim(&self, server_id: &str, id: &str) -> StoreResult<bool>;
+    async fn insert_policy(&self, policy: &Policy) -> StoreResult<()>;
+    /// In priority order (1 first).
+    async fn list_policies(&self, server_id: &str) -> StoreResult<Vec<Policy>>;
+    async fn delete_policy(&self, server_id: &str, id: &str) -> StoreResult<bool>;
+    async fn insert_rule(&self, rule: &PolicyRule) -> StoreResult<()>;
+    /// The rules of all the server's policies, in rule priority order.
+    async fn list_rules(&self, server_id: &str) -> StoreResult<Vec<PolicyRule>>;
+    async fn delete_rule(&self, policy_id: &str, id: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -105,7 +158,15 @@ pub trait Maintenance: Send + Sync {
 
 /// Every store concern together: what the application holds.
 pub trait Store:
-    ServerStore + UserStore + ClientStore + SessionStore + AuthorizationStore + TokenStore + Maintenance
+    ServerStore
+    + UserStore
+    + ClientStore
+    + SessionStore
+    + AuthorizationStore
+    + TokenStore
+    + GroupStore
+    + PolicyStore
+    + Maintenance
 {
 }
 
@@ -116,6 +177,8 @@ impl<T> Store for T where
         + SessionStore
         + AuthorizationStore
         + TokenStore
+        + GroupStore
+        + PolicyStore
         + Maintenance
 {
 }

@@ -101,6 +101,8 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub response_types: Vec<String>,
+    /// Seconds a rotated refresh token still gets the same answer (0..=60).
+    pub refresh_token_leeway: i64,
     pub status: String,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -152,13 +154,18 @@ pub struct AuthCode {
     /// Set on redemption: the access token minted from this code.
     pub access_jti: Option<String>,
     pub access_expires_at: Option<UnixTime>,
+    /// Set on redemption: the refresh-token family the redemption may start.
+    pub family_id: Option<String>,
 }
 
-/// The access token a redemption is about to mint, recorded with it.
+/// What a redemption is about to mint, recorded with the code so that a replay can
+/// revoke it: the access token and the refresh-token family (which exists only if a
+/// refresh token was issued).
 #[derive(Debug, Clone)]
 pub struct IssuedAccess {
     pub jti: String,
     pub expires_at: UnixTime,
+    pub family_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,4 +175,138 @@ pub enum Redemption {
     /// The code was redeemed before: a replay.
     AlreadyRedeemed(AuthCode),
     NotFound,
+}
+
+/// A group of users (Okta's `00g...`); the `groups` claim and policy rules use them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A scope an authorization server offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeDef {
+    pub id: String,
+    pub server_id: String,
+    pub name: String,
+    pub description: String,
+    /// `IMPLICIT` or `REQUIRED`, as Okta names them.
+    pub consent: String,
+    /// Granted when a client_credentials request names no scope.
+    pub is_default: bool,
+    /// One of OpenID Connect's scopes, which every server has.
+    pub system: bool,
+    pub created_at: UnixTime,
+}
+
+/// A custom claim: which token it goes in, with which scopes, and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimDef {
+    pub id: String,
+    pub server_id: String,
+    pub name: String,
+    /// `IDENTITY` (ID token and userinfo) or `RESOURCE` (access token).
+    pub claim_type: String,
+    /// `EXPRESSION` (`user.email`, a quoted literal) or `GROUPS`.
+    pub value_type: String,
+    pub value: String,
+    /// For `GROUPS`: `STARTS_WITH`, `EQUALS`, `CONTAINS` or `REGEX`.
+    pub group_filter_type: Option<String>,
+    /// The claim is included when one of these scopes is granted; empty: always.
+    pub scopes: Vec<String>,
+    pub status: String,
+    pub created_at: UnixTime,
+}
+
+/// An access policy: which clients it applies to, in priority order (1 first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub id: String,
+    pub server_id: String,
+    pub name: String,
+    pub description: String,
+    pub priority: i64,
+    pub status: String,
+    /// Client ids, or `ALL_CLIENTS`.
+    pub clients: Vec<String>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A rule of a policy: what it matches and the token lifetimes it sets (seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRule {
+    pub id: String,
+    pub policy_id: String,
+    pub name: String,
+    pub priority: i64,
+    pub status: String,
+    pub grant_types: Vec<String>,
+    /// Scope names, or `*` for any.
+    pub scopes: Vec<String>,
+    pub users: Vec<String>,
+    /// Group ids, or `EVERYONE`.
+    pub groups: Vec<String>,
+    pub access_token_ttl: i64,
+    /// `None`: unlimited.
+    pub refresh_token_ttl: Option<i64>,
+    /// `None`: no idle limit.
+    pub refresh_token_idle: Option<i64>,
+    /// `ALLOW` or `DENY`.
+    pub action: String,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// What the first start writes for a built-in authorization server.
+#[derive(Debug, Clone, Default)]
+pub struct ServerSeed {
+    pub scopes: Vec<ScopeDef>,
+    pub claims: Vec<ClaimDef>,
+    pub policies: Vec<(Policy, Vec<PolicyRule>)>,
+}
+
+/// One grant of offline access, shared by every refresh token rotated from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshFamily {
+    pub id: String,
+    pub server_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    /// The scope the user granted; a refresh may narrow it, never widen it.
+    pub scope: String,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    /// Absolute lifetime; `None`: unlimited.
+    pub expires_at: Option<UnixTime>,
+    pub last_used_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// One refresh token (its SHA-256) of a family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: Vec<u8>,
+    pub family_id: String,
+    pub issued_at: UnixTime,
+    /// `None`: no idle limit.
+    pub idle_expires_at: Option<UnixTime>,
+    pub rotated_at: Option<UnixTime>,
+    pub successor_hash: Option<Vec<u8>>,
+    pub access_jti: Option<String>,
+    pub access_expires_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// This call rotated the token; it is the only one that will.
+    Rotated,
+    /// The token was rotated before (a retry or a reuse).
+    AlreadyRotated,
+    /// The family was revoked (or the token is gone).
+    Revoked,
 }

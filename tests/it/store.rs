@@ -33,6 +33,7 @@ fn client(id: &str) -> Client {
         post_logout_redirect_uris: vec![],
         grant_types: vec!["authorization_code".into()],
         response_types: vec!["code".into()],
+        refresh_token_leeway: 0,
         status: "ACTIVE".into(),
         created_at: 1,
         updated_at: 1,
@@ -55,6 +56,7 @@ fn code(hash: &[u8], expires_at: i64) -> AuthCode {
         expires_at,
         access_jti: None,
         access_expires_at: None,
+        family_id: None,
     }
 }
 
@@ -138,7 +140,7 @@ pub async fn contract(store: DynStore) {
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
-                let access = IssuedAccess { jti: format!("AT.{i}"), expires_at: 3700 };
+                let access = IssuedAccess { jti: format!("AT.{i}"), expires_at: 3700, family_id: "f".into() };
                 store.redeem_code(&sha256(b"code"), &access, 5).await.unwrap()
             })
         })
@@ -154,12 +156,12 @@ pub async fn contract(store: DynStore) {
     }
     assert_eq!((winners.len(), replays), (1, 19));
     let winner_jti = winners[0].access_jti.clone().unwrap();
-    let again = store.redeem_code(&sha256(b"code"), &IssuedAccess { jti: "AT.x".into(), expires_at: 1 }, 6).await.unwrap();
+    let again = store.redeem_code(&sha256(b"code"), &IssuedAccess { jti: "AT.x".into(), expires_at: 1, family_id: "f".into() }, 6).await.unwrap();
     match again {
         Redemption::AlreadyRedeemed(row) => assert_eq!(row.access_jti.as_deref(), Some(winner_jti.as_str())),
         other => panic!("{other:?}"),
     }
-    let unknown = store.redeem_code(b"nope", &IssuedAccess { jti: "AT.y".into(), expires_at: 1 }, 6).await.unwrap();
+    let unknown = store.redeem_code(b"nope", &IssuedAccess { jti: "AT.y".into(), expires_at: 1, family_id: "f".into() }, 6).await.unwrap();
     assert_eq!(unknown, Redemption::NotFound);
 
     // The deny list.
@@ -172,14 +174,199 @@ pub async fn contract(store: DynStore) {
     // until the token expires.
     store.insert_code(&code(&sha256(b"stale"), 10)).await.unwrap();
     store.purge_expired(3000).await.unwrap();
-    assert!(matches!(store.redeem_code(&sha256(b"stale"), &IssuedAccess { jti: "j".into(), expires_at: 1 }, 3000).await.unwrap(), Redemption::NotFound));
-    assert!(matches!(store.redeem_code(&sha256(b"code"), &IssuedAccess { jti: "j".into(), expires_at: 1 }, 3000).await.unwrap(), Redemption::AlreadyRedeemed(_)));
+    assert!(matches!(store.redeem_code(&sha256(b"stale"), &IssuedAccess { jti: "j".into(), expires_at: 1, family_id: "f".into() }, 3000).await.unwrap(), Redemption::NotFound));
+    assert!(matches!(store.redeem_code(&sha256(b"code"), &IssuedAccess { jti: "j".into(), expires_at: 1, family_id: "f".into() }, 3000).await.unwrap(), Redemption::AlreadyRedeemed(_)));
     assert!(store.is_access_token_revoked(&winner_jti).await.unwrap());
     store.purge_expired(3700).await.unwrap();
     assert!(!store.is_access_token_revoked(&winner_jti).await.unwrap());
-    assert!(matches!(store.redeem_code(&sha256(b"code"), &IssuedAccess { jti: "j".into(), expires_at: 1 }, 3700).await.unwrap(), Redemption::NotFound));
+    assert!(matches!(store.redeem_code(&sha256(b"code"), &IssuedAccess { jti: "j".into(), expires_at: 1, family_id: "f".into() }, 3700).await.unwrap(), Redemption::NotFound));
 
+    refresh_contract(&store).await;
+    settings_contract(&store).await;
     store.ping().await.unwrap();
+}
+
+fn refresh_token(hash: &[u8], family: &str, issued_at: i64, jti: &str) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.to_vec(),
+        family_id: family.into(),
+        issued_at,
+        idle_expires_at: Some(issued_at + 600),
+        rotated_at: None,
+        successor_hash: None,
+        access_jti: Some(jti.into()),
+        access_expires_at: Some(issued_at + 3600),
+    }
+}
+
+/// Refresh-token families: rotation once under concurrency, revocation of the family
+/// and of its access tokens, and the janitor.
+async fn refresh_contract(store: &DynStore) {
+    let family = RefreshFamily {
+        id: "fam1".into(),
+        server_id: "aus1".into(),
+        client_id: "0oa1".into(),
+        user_id: "00u1".into(),
+        scope: "openid offline_access".into(),
+        auth_time: 10,
+        created_at: 10,
+        expires_at: None,
+        last_used_at: 10,
+        revoked_at: None,
+    };
+    store.insert_refresh_family(&family, &refresh_token(&sha256(b"rt1"), "fam1", 10, "AT.r1")).await.unwrap();
+    let (t1, f1) = store.find_refresh(&sha256(b"rt1")).await.unwrap().unwrap();
+    assert_eq!((t1.rotated_at, f1), (None, family.clone()));
+    assert!(store.find_refresh(&sha256(b"other")).await.unwrap().is_none());
+
+    let rotate = |from: &'static [u8], to: Vec<u8>, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .rotate_refresh("fam1", &sha256(from), &refresh_token(&to, "fam1", now, &format!("AT.{}", to[0])), now)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(rotate(b"rt1", sha256(b"rt2"), 20).await, Rotation::Rotated);
+    assert_eq!(rotate(b"rt1", sha256(b"rt2b"), 21).await, Rotation::AlreadyRotated);
+    let (t1, f1) = store.find_refresh(&sha256(b"rt1")).await.unwrap().unwrap();
+    assert_eq!((t1.rotated_at, t1.successor_hash), (Some(20), Some(sha256(b"rt2"))));
+    assert_eq!(f1.last_used_at, 20);
+    assert!(store.find_refresh(&sha256(b"rt2b")).await.unwrap().is_none(), "a lost rotation leaves nothing");
+
+    // Twenty concurrent rotations of one token: exactly one wins.
+    let racers: Vec<_> = (0..20u8)
+        .map(|i| tokio::spawn(rotate(b"rt2", sha256(&[b'x', i]), 30)))
+        .collect();
+    let mut outcomes = Vec::new();
+    for r in racers {
+        outcomes.push(r.await.unwrap());
+    }
+    assert_eq!(outcomes.iter().filter(|o| **o == Rotation::Rotated).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == Rotation::AlreadyRotated).count(), 19);
+
+    // Revoking the family: once; every unexpired access token from it is denied; no
+    // rotation after it.
+    assert!(store.revoke_family("fam1", 40).await.unwrap());
+    assert!(!store.revoke_family("fam1", 41).await.unwrap());
+    assert!(store.is_access_token_revoked("AT.r1").await.unwrap());
+    let (t2, _) = store.find_refresh(&sha256(b"rt2")).await.unwrap().unwrap();
+    let winner = store.find_refresh(&t2.successor_hash.unwrap()).await.unwrap().unwrap().0;
+    assert!(store.is_access_token_revoked(winner.access_jti.as_deref().unwrap()).await.unwrap());
+    assert_eq!(rotate(b"rt1", sha256(b"rt9"), 42).await, Rotation::Revoked);
+    assert!(store.revoke_family("no-such-family", 42).await.is_ok());
+
+    // The janitor removes revoked families and idle ones; a live family stays.
+    let live = RefreshFamily { id: "fam2".into(), ..family.clone() };
+    store.insert_refresh_family(&live, &refresh_token(&sha256(b"live"), "fam2", 100, "AT.l")).await.unwrap();
+    store.purge_expired(50).await.unwrap();
+    assert!(store.find_refresh(&sha256(b"rt1")).await.unwrap().is_none(), "revoked family purged");
+    assert!(store.find_refresh(&sha256(b"live")).await.unwrap().is_some());
+    store.purge_expired(700).await.unwrap();
+    assert!(store.find_refresh(&sha256(b"live")).await.unwrap().is_none(), "idle family purged");
+}
+
+/// Groups, and a server's scopes, claims, policies and rules.
+async fn settings_contract(store: &DynStore) {
+    let group = |id: &str, name: &str| Group { id: id.into(), name: name.into(), description: String::new(), created_at: 1, updated_at: 1 };
+    store.insert_group(&group("00g1", "Admins")).await.unwrap();
+    store.insert_group(&group("00g2", "staff")).await.unwrap();
+    assert!(matches!(store.insert_group(&group("00g3", "admins")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.find_group("ADMINS").await.unwrap().unwrap().id, "00g1");
+    assert_eq!(store.find_group("00g2").await.unwrap().unwrap().name, "staff");
+    assert!(store.find_group("nobody").await.unwrap().is_none());
+    assert!(store.add_group_member("00g2", "00u1").await.unwrap());
+    assert!(!store.add_group_member("00g2", "00u1").await.unwrap());
+    assert!(store.add_group_member("00g1", "00u1").await.unwrap());
+    let names: Vec<String> = store.user_groups("00u1").await.unwrap().into_iter().map(|g| g.name).collect();
+    assert_eq!(names, ["Admins", "staff"]);
+    assert!(store.remove_group_member("00g1", "00u1").await.unwrap());
+    assert!(!store.remove_group_member("00g1", "00u1").await.unwrap());
+    assert_eq!(store.list_groups().await.unwrap().len(), 2);
+
+    let scope = |id: &str, name: &str| ScopeDef {
+        id: id.into(),
+        server_id: "aus1".into(),
+        name: name.into(),
+        description: String::new(),
+        consent: "IMPLICIT".into(),
+        is_default: false,
+        system: true,
+        created_at: 1,
+    };
+    let policy = Policy {
+        id: "00p1".into(),
+        server_id: "aus1".into(),
+        name: "p".into(),
+        description: String::new(),
+        priority: 2,
+        status: "ACTIVE".into(),
+        clients: vec!["ALL_CLIENTS".into()],
+        created_at: 1,
+        updated_at: 1,
+    };
+    let rule = |id: &str, priority: i64| PolicyRule {
+        id: id.into(),
+        policy_id: "00p1".into(),
+        name: id.into(),
+        priority,
+        status: "ACTIVE".into(),
+        grant_types: vec!["authorization_code".into()],
+        scopes: vec!["*".into()],
+        users: vec![],
+        groups: vec!["EVERYONE".into()],
+        access_token_ttl: 300,
+        refresh_token_ttl: None,
+        refresh_token_idle: Some(600),
+        action: "ALLOW".into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    let seed = ServerSeed {
+        scopes: vec![scope("scp1", "openid")],
+        claims: vec![],
+        policies: vec![(policy.clone(), vec![rule("0pr2", 2), rule("0pr1", 1)])],
+    };
+    assert!(store.seed_server("aus1", &seed).await.unwrap());
+    assert!(!store.seed_server("aus1", &seed).await.unwrap(), "seeded once");
+    assert!(matches!(store.insert_scope(&scope("scp2", "openid")).await, Err(StoreError::Conflict(_))));
+    let mut custom = scope("scp3", "api:read");
+    custom.system = false;
+    custom.is_default = true;
+    store.insert_scope(&custom).await.unwrap();
+    assert_eq!(store.list_scopes("aus1").await.unwrap(), vec![scope("scp1", "openid"), custom]);
+    assert!(store.delete_scope("aus1", "api:read").await.unwrap());
+    assert!(!store.delete_scope("aus1", "api:read").await.unwrap());
+
+    let claim = ClaimDef {
+        id: "ocl1".into(),
+        server_id: "aus1".into(),
+        name: "groups".into(),
+        claim_type: "IDENTITY".into(),
+        value_type: "GROUPS".into(),
+        value: ".*".into(),
+        group_filter_type: Some("REGEX".into()),
+        scopes: vec!["groups".into()],
+        status: "ACTIVE".into(),
+        created_at: 1,
+    };
+    store.insert_claim(&claim).await.unwrap();
+    assert!(matches!(store.insert_claim(&ClaimDef { id: "ocl2".into(), ..claim.clone() }).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.list_claims("aus1").await.unwrap(), vec![claim]);
+    assert!(store.delete_claim("aus1", "ocl1").await.unwrap());
+
+    assert_eq!(store.list_policies("aus1").await.unwrap(), vec![policy.clone()]);
+    let first = Policy { id: "00p0".into(), priority: 1, ..policy.clone() };
+    store.insert_policy(&first).await.unwrap();
+    let ids: Vec<String> = store.list_policies("aus1").await.unwrap().into_iter().map(|p| p.id).collect();
+    assert_eq!(ids, ["00p0", "00p1"], "by priority");
+    let rules: Vec<String> = store.list_rules("aus1").await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(rules, ["0pr1", "0pr2"]);
+    store.insert_rule(&rule("0pr3", 3)).await.unwrap();
+    assert!(store.delete_rule("00p1", "0pr3").await.unwrap());
+    assert!(store.delete_policy("aus1", "00p1").await.unwrap());
+    assert!(store.list_rules("aus1").await.unwrap().is_empty(), "rules go with their policy");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,9 @@ use sqlx::{Row, SqlitePool};
 
 use super::migrate::{self, SQLITE};
 use super::*;
+
+mod refresh;
+mod settings;
 use crate::clock::UnixTime;
 
 #[derive(Debug, Clone)]
@@ -171,6 +174,7 @@ fn client_from_row(row: &SqliteRow) -> StoreResult<Client> {
         post_logout_redirect_uris: json_list(&get("post_logout_redirect_uris")?)?,
         grant_types: json_list(&get("grant_types")?)?,
         response_types: json_list(&get("response_types")?)?,
+        refresh_token_leeway: row.try_get("refresh_token_leeway").map_err(unavailable)?,
         status: get("status")?,
         created_at: row.try_get("created_at").map_err(unavailable)?,
         updated_at: row.try_get("updated_at").map_err(unavailable)?,
@@ -212,6 +216,7 @@ fn code_from_row(row: &SqliteRow) -> Result<AuthCode, sqlx::Error> {
         expires_at: row.try_get("expires_at")?,
         access_jti: row.try_get("access_jti")?,
         access_expires_at: row.try_get("access_expires_at")?,
+        family_id: row.try_get("family_id")?,
     })
 }
 
@@ -343,8 +348,9 @@ impl ClientStore for SqliteStore {
     async fn insert_client(&self, c: &Client) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO clients (client_id, name, secret_hash, auth_method, application_type,
-                redirect_uris, post_logout_redirect_uris, grant_types, response_types, status,
-                created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                redirect_uris, post_logout_redirect_uris, grant_types, response_types,
+                refresh_token_leeway, status, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&c.client_id)
         .bind(&c.name)
@@ -355,6 +361,7 @@ impl ClientStore for SqliteStore {
         .bind(to_json(&c.post_logout_redirect_uris))
         .bind(to_json(&c.grant_types))
         .bind(to_json(&c.response_types))
+        .bind(c.refresh_token_leeway)
         .bind(&c.status)
         .bind(c.created_at)
         .bind(c.updated_at)
@@ -488,12 +495,14 @@ impl AuthorizationStore for SqliteStore {
 
     async fn redeem_code(&self, code_hash: &[u8], access: &IssuedAccess, now: UnixTime) -> StoreResult<Redemption> {
         let row = sqlx::query(
-            "UPDATE authorization_codes SET redeemed_at = ?, access_jti = ?, access_expires_at = ?
+            "UPDATE authorization_codes SET redeemed_at = ?, access_jti = ?, access_expires_at = ?,
+                family_id = ?
              WHERE code_hash = ? AND redeemed_at IS NULL RETURNING *",
         )
         .bind(now)
         .bind(&access.jti)
         .bind(access.expires_at)
+        .bind(&access.family_id)
         .bind(code_hash)
         .fetch_optional(&self.pool)
         .await
@@ -514,30 +523,6 @@ impl AuthorizationStore for SqliteStore {
 }
 
 #[async_trait]
-impl TokenStore for SqliteStore {
-    async fn revoke_access_token(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING",
-        )
-        .bind(jti)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_access_tokens WHERE jti = ?")
-            .bind(jti)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(found.is_some())
-    }
-}
-
-#[async_trait]
 impl Maintenance for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(unavailable)?;
@@ -553,6 +538,14 @@ impl Maintenance for SqliteStore {
             // A redeemed code is kept until the token minted from it expires, so that a
             // replay can still revoke it; an unredeemed one until its own expiry.
             "DELETE FROM authorization_codes WHERE MAX(expires_at, COALESCE(access_expires_at, 0)) <= ?",
+            // A family is over when revoked, past its absolute lifetime, or when none of
+            // its tokens can be used any more (idle).
+            "DELETE FROM refresh_families WHERE revoked_at IS NOT NULL OR expires_at <= ?1
+                OR NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id
+                    AND t.rotated_at IS NULL AND (t.idle_expires_at IS NULL OR t.idle_expires_at > ?1))",
+            // Rotated tokens are kept 30 days for reuse detection, then forgotten.
+            "DELETE FROM refresh_tokens WHERE rotated_at <= ?1 - 2592000
+                AND COALESCE(access_expires_at, 0) <= ?1",
         ] {
             let done = sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(unavailable)?;
             removed += done.rows_affected();

@@ -1,0 +1,247 @@
+//! Access policies and their rules, per custom authorization server (Okta's model,
+//! reduced to what a user needs; see `oauth::policy` for how they are evaluated).
+
+use serde_json::{Value, json};
+
+use super::servers::find_custom;
+use super::{AdminError, check_text, dedup};
+use crate::clock::{UnixTime, rfc3339};
+use crate::crypto::okta_id;
+use crate::oauth::policy::{ALL_CLIENTS, ANY_SCOPE, EVERYONE};
+use crate::store::{DynStore, Policy, PolicyRule};
+
+/// The grants a rule can name. A refresh is evaluated as the grant that started it.
+pub const RULE_GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials"];
+
+/// Okta's bounds: access tokens 5 minutes to 1 day.
+pub const ACCESS_TTL_MIN: i64 = 5 * 60;
+pub const ACCESS_TTL_MAX: i64 = 24 * 3600;
+/// Refresh tokens: at most 5 years; the idle window at least 10 minutes.
+pub const REFRESH_MAX: i64 = 5 * 365 * 24 * 3600;
+pub const REFRESH_IDLE_MIN: i64 = 10 * 60;
+
+#[derive(Debug, Clone, Default)]
+pub struct NewPolicy {
+    pub name: String,
+    pub description: String,
+    /// Client ids; empty: every client.
+    pub clients: Vec<String>,
+    /// 1 is evaluated first; `None`: after the existing policies.
+    pub priority: Option<i64>,
+}
+
+pub async fn create_policy(store: &DynStore, server_id: &str, new: NewPolicy, now: UnixTime) -> Result<Policy, AdminError> {
+    let server = find_custom(store, server_id).await?;
+    check_text("name", &new.name, 100)?;
+    if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
+        return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
+    }
+    let mut clients = dedup(new.clients);
+    if clients.is_empty() {
+        clients.push(ALL_CLIENTS.into());
+    }
+    for id in clients.iter().filter(|c| c.as_str() != ALL_CLIENTS) {
+        if store.get_client(id).await?.is_none() {
+            return Err(AdminError::invalid("conditions.clients.include", format!("no app has client_id {id:?}")));
+        }
+    }
+    let existing = store.list_policies(&server.id).await?;
+    let priority = check_priority(new.priority, existing.iter().map(|p| p.priority))?;
+    let policy = Policy {
+        id: okta_id("00p"),
+        server_id: server.id,
+        name: new.name,
+        description: new.description,
+        priority,
+        status: "ACTIVE".into(),
+        clients,
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_policy(&policy).await?;
+    Ok(policy)
+}
+
+fn check_priority(given: Option<i64>, existing: impl Iterator<Item = i64>) -> Result<i64, AdminError> {
+    match given {
+        Some(p) if !(0..=1000).contains(&p) => Err(AdminError::invalid("priority", "must be between 0 and 1000")),
+        Some(p) => Ok(p),
+        None => Ok(existing.max().map_or(1, |m| m + 1)),
+    }
+}
+
+pub async fn delete_policy(store: &DynStore, server_id: &str, policy_id: &str) -> Result<(), AdminError> {
+    let server = find_custom(store, server_id).await?;
+    if !store.delete_policy(&server.id, policy_id).await? {
+        return Err(AdminError::NotFound(format!("policy {policy_id}")));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewRule {
+    pub name: String,
+    pub priority: Option<i64>,
+    /// Empty: `authorization_code`.
+    pub grant_types: Vec<String>,
+    /// Scope names; empty: any scope.
+    pub scopes: Vec<String>,
+    pub users: Vec<String>,
+    /// Group ids or names; with no users and no groups: everyone.
+    pub groups: Vec<String>,
+    pub access_token_ttl: Option<i64>,
+    /// `Some(0)`: unlimited.
+    pub refresh_token_ttl: Option<i64>,
+    /// `Some(0)`: no idle limit.
+    pub refresh_token_idle: Option<i64>,
+    pub deny: bool,
+}
+
+pub async fn create_rule(store: &DynStore, server_id: &str, policy_id: &str, new: NewRule, now: UnixTime) -> Result<PolicyRule, AdminError> {
+    let server = find_custom(store, server_id).await?;
+    let policies = store.list_policies(&server.id).await?;
+    let policy = policies
+        .iter()
+        .find(|p| p.id == policy_id)
+        .ok_or_else(|| AdminError::NotFound(format!("policy {policy_id}")))?;
+    check_text("name", &new.name, 100)?;
+    let mut grant_types = dedup(new.grant_types);
+    if grant_types.is_empty() {
+        grant_types.push("authorization_code".into());
+    }
+    if let Some(bad) = grant_types.iter().find(|g| !RULE_GRANT_TYPES.contains(&g.as_str())) {
+        return Err(AdminError::invalid(
+            "conditions.grantTypes.include",
+            format!("{bad:?} is not one of {} (a refresh follows its original grant)", RULE_GRANT_TYPES.join(", ")),
+        ));
+    }
+    let mut scopes = dedup(new.scopes);
+    if scopes.is_empty() {
+        scopes.push(ANY_SCOPE.into());
+    } else {
+        let known = store.list_scopes(&server.id).await?;
+        if let Some(bad) = scopes.iter().find(|s| s.as_str() != ANY_SCOPE && !known.iter().any(|k| &k.name == *s)) {
+            return Err(AdminError::invalid("conditions.scopes.include", format!("{bad:?} is not a scope of this server")));
+        }
+    }
+    let mut users = Vec::new();
+    for u in dedup(new.users) {
+        users.push(super::groups::find_user(store, &u).await?.id);
+    }
+    let mut groups = Vec::new();
+    for g in dedup(new.groups) {
+        if g == EVERYONE {
+            groups.push(g);
+        } else {
+            groups.push(super::groups::find(store, &g).await?.id);
+        }
+    }
+    if users.is_empty() && groups.is_empty() {
+        groups.push(EVERYONE.into());
+    }
+    let access = new.access_token_ttl.unwrap_or(3600);
+    if !(ACCESS_TTL_MIN..=ACCESS_TTL_MAX).contains(&access) {
+        return Err(AdminError::invalid("actions.token.accessTokenLifetimeMinutes", "must be between 5 minutes and 1 day"));
+    }
+    let refresh = match new.refresh_token_ttl {
+        None | Some(0) => None,
+        Some(t) if t < access || t > REFRESH_MAX => {
+            return Err(AdminError::invalid(
+                "actions.token.refreshTokenLifetimeMinutes",
+                "must be unlimited (0) or between the access token lifetime and 5 years",
+            ));
+        }
+        Some(t) => Some(t),
+    };
+    let idle = match new.refresh_token_idle {
+        None => Some(7 * 24 * 3600),
+        Some(0) => None,
+        Some(t) if t < REFRESH_IDLE_MIN || t > REFRESH_MAX || refresh.is_some_and(|r| t > r) => {
+            return Err(AdminError::invalid(
+                "actions.token.refreshTokenWindowMinutes",
+                "must be between 10 minutes and 5 years, and not longer than the refresh token lifetime",
+            ));
+        }
+        Some(t) => Some(t),
+    };
+    let existing = store.list_rules(&server.id).await?;
+    let priority = check_priority(new.priority, existing.iter().filter(|r| r.policy_id == policy.id).map(|r| r.priority))?;
+    let rule = PolicyRule {
+        id: okta_id("0pr"),
+        policy_id: policy.id.clone(),
+        name: new.name,
+        priority,
+        status: "ACTIVE".into(),
+        grant_types,
+        scopes,
+        users,
+        groups,
+        access_token_ttl: access,
+        refresh_token_ttl: refresh,
+        refresh_token_idle: idle,
+        action: if new.deny { "DENY" } else { "ALLOW" }.into(),
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_rule(&rule).await?;
+    Ok(rule)
+}
+
+pub async fn delete_rule(store: &DynStore, server_id: &str, policy_id: &str, rule_id: &str) -> Result<(), AdminError> {
+    let server = find_custom(store, server_id).await?;
+    if !store.list_policies(&server.id).await?.iter().any(|p| p.id == policy_id) {
+        return Err(AdminError::NotFound(format!("policy {policy_id}")));
+    }
+    if !store.delete_rule(policy_id, rule_id).await? {
+        return Err(AdminError::NotFound(format!("rule {rule_id}")));
+    }
+    Ok(())
+}
+
+fn minutes(seconds: Option<i64>) -> i64 {
+    seconds.map_or(0, |s| s / 60)
+}
+
+/// Okta's policy shape, with its rules under `_embedded.rules` (for the CLI).
+pub fn to_json(policy: &Policy, rules: &[PolicyRule]) -> Value {
+    json!({
+        "id": policy.id,
+        "type": "OAUTH_AUTHORIZATION_POLICY",
+        "name": policy.name,
+        "description": policy.description,
+        "priority": policy.priority,
+        "status": policy.status,
+        "system": false,
+        "created": rfc3339(policy.created_at),
+        "lastUpdated": rfc3339(policy.updated_at),
+        "conditions": { "clients": { "include": policy.clients } },
+        "_embedded": {
+            "rules": rules.iter().filter(|r| r.policy_id == policy.id).map(rule_json).collect::<Vec<_>>()
+        },
+    })
+}
+
+/// Okta's rule shape (lifetimes in minutes; 0 is unlimited), with `actions.token.deny`
+/// for a rule that refuses.
+pub fn rule_json(rule: &PolicyRule) -> Value {
+    json!({
+        "id": rule.id,
+        "type": "RESOURCE_ACCESS",
+        "name": rule.name,
+        "priority": rule.priority,
+        "status": rule.status,
+        "created": rfc3339(rule.created_at),
+        "lastUpdated": rfc3339(rule.updated_at),
+        "conditions": {
+            "people": { "users": { "include": rule.users }, "groups": { "include": rule.groups } },
+            "grantTypes": { "include": rule.grant_types },
+            "scopes": { "include": rule.scopes },
+        },
+        "actions": { "token": {
+            "accessTokenLifetimeMinutes": rule.access_token_ttl / 60,
+            "refreshTokenLifetimeMinutes": minutes(rule.refresh_token_ttl),
+            "refreshTokenWindowMinutes": minutes(rule.refresh_token_idle),
+            "deny": rule.action == "DENY",
+        } },
+    })
+}

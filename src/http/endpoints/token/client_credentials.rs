@@ -1,0 +1,43 @@
+//! `grant_type=client_credentials` (RFC 6749 §4.4): a token for the client itself.
+
+use super::mint::{Mint, Settings, mint};
+use crate::app::AppState;
+use crate::oauth::grants::client_credentials;
+use crate::oauth::params::Params;
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::protocol::TokenResponse;
+use crate::store::{AuthServer, Client};
+use crate::tokens::claims::new_access_jti;
+
+pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+    // §4.4: only confidential clients.
+    if client.is_public() {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "The client_credentials grant requires a confidential client.",
+        ));
+    }
+    let now = state.clock.now();
+    let settings = Settings::load(state, &server.id).await?;
+    let scope = client_credentials::scope(params.one("scope")?, &settings.scopes)?;
+    let lifetimes = settings.decide(&client.client_id, "client_credentials", &scope, None)?;
+    let response = mint(
+        state,
+        &settings,
+        Mint {
+            server,
+            client_id: &client.client_id,
+            subject: None,
+            scope: &scope,
+            auth_time: None,
+            nonce: None,
+            now,
+            access_ttl: lifetimes.access_token,
+            access_jti: new_access_jti(),
+            id_jti: String::new(),
+        },
+    )
+    .await?;
+    tracing::info!(event = "app.oauth2.token.grant", grant = "client_credentials", client = %client.client_id, "token issued");
+    Ok(response)
+}

@@ -1,0 +1,98 @@
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3): redeem the code (one atomic
+//! statement), check it, apply the access policy, mint the tokens, and start a
+//! refresh-token family when `offline_access` was granted. A code presented again
+//! revokes what its first redemption issued (§4.1.2, RFC 9700 §4.2.4).
+
+use super::mint::{Mint, Settings, Subject, mint};
+use super::refresh;
+use crate::admin::policies::ACCESS_TTL_MAX;
+use crate::app::AppState;
+use crate::crypto::{random_token, sha256};
+use crate::http::error;
+use crate::oauth::grants::authorization_code;
+use crate::oauth::params::Params;
+use crate::oauth::scope::Scope;
+use crate::oauth::OAuthError;
+use crate::protocol::TokenResponse;
+use crate::store::{AuthServer, Client, IssuedAccess, Redemption};
+use crate::tokens::claims::{new_access_jti, new_id_jti};
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("The authorization code is invalid or has expired.")
+}
+
+pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+    let code = params.required("code")?;
+    let now = state.clock.now();
+    // Recorded with the redemption so a replay can revoke them. The access token's
+    // lifetime is not known until the policy is read; the longest a policy allows
+    // bounds how long the deny-list entry must last.
+    let access = IssuedAccess {
+        jti: new_access_jti(),
+        expires_at: now + ACCESS_TTL_MAX,
+        family_id: random_token(),
+    };
+    let row = match state
+        .store
+        .redeem_code(&sha256(code.as_bytes()), &access, now)
+        .await
+        .map_err(|e| error::unavailable(&e))?
+    {
+        Redemption::Redeemed(row) => row,
+        Redemption::NotFound => return Err(invalid()),
+        Redemption::AlreadyRedeemed(row) => {
+            let unavailable = |e| error::unavailable(&e);
+            if let (Some(jti), Some(expires_at)) = (&row.access_jti, row.access_expires_at) {
+                state.store.revoke_access_token(jti, expires_at).await.map_err(unavailable)?;
+            }
+            if let Some(family) = &row.family_id {
+                state.store.revoke_family(family, now).await.map_err(unavailable)?;
+            }
+            tracing::warn!(client = %client.client_id, "authorization code replayed; tokens from it revoked");
+            return Err(invalid());
+        }
+    };
+    let presented = authorization_code::Presented {
+        server_id: &server.id,
+        redirect_uri: params.one("redirect_uri")?,
+        code_verifier: params.one("code_verifier")?,
+    };
+    authorization_code::check(&row, client, &presented, now)?;
+
+    let subject = Subject::load(state, &row.user_id).await?.ok_or_else(invalid)?;
+    let scope = Scope::parse(&row.scope)?;
+    let settings = Settings::load(state, &server.id).await?;
+    let lifetimes = settings.decide(&client.client_id, "authorization_code", &scope, Some(&subject))?;
+    let mut response = mint(
+        state,
+        &settings,
+        Mint {
+            server,
+            client_id: &client.client_id,
+            subject: Some(&subject),
+            scope: &scope,
+            auth_time: Some(row.auth_time),
+            nonce: row.nonce.as_deref(),
+            now,
+            access_ttl: lifetimes.access_token,
+            access_jti: access.jti.clone(),
+            id_jti: new_id_jti(),
+        },
+    )
+    .await?;
+    if refresh::offered(client, &scope) {
+        let family = refresh::NewFamily {
+            id: access.family_id,
+            server,
+            client,
+            user_id: &subject.user.id,
+            scope: &scope,
+            auth_time: row.auth_time,
+            access_jti: access.jti,
+            lifetimes,
+        };
+        response.refresh_token = Some(refresh::start_family(state, family, now).await?);
+    }
+    tracing::info!(event = "app.oauth2.token.grant", grant = "authorization_code", client = %client.client_id, user = %subject.user.id, "tokens issued");
+    Ok(response)
+}

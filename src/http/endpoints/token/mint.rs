@@ -1,0 +1,147 @@
+//! What every grant shares: the server's settings (scopes, claims, policies), the
+//! user and their groups, the policy decision, and minting the signed tokens.
+
+use serde_json::Map;
+
+use crate::app::AppState;
+use crate::clock::UnixTime;
+use crate::http::error;
+use crate::oauth::policy::{self, Decision, Lifetimes, PolicyRequest};
+use crate::oauth::scope::Scope;
+use crate::oauth::OAuthError;
+use crate::protocol::TokenResponse;
+use crate::store::{AuthServer, ClaimDef, Group, Policy, PolicyRule, ScopeDef, User};
+use crate::tokens::claims::Grant;
+use crate::tokens::{custom_claims, jwt};
+
+/// An authorization server's scopes, claims, policies and rules, read for one request.
+pub struct Settings {
+    pub scopes: Vec<ScopeDef>,
+    pub claims: Vec<ClaimDef>,
+    pub policies: Vec<Policy>,
+    pub rules: Vec<PolicyRule>,
+}
+
+impl Settings {
+    pub async fn load(state: &AppState, server_id: &str) -> Result<Settings, OAuthError> {
+        let store = &state.store;
+        let unavailable = |e| error::unavailable(&e);
+        Ok(Settings {
+            scopes: store.list_scopes(server_id).await.map_err(unavailable)?,
+            claims: store.list_claims(server_id).await.map_err(unavailable)?,
+            policies: store.list_policies(server_id).await.map_err(unavailable)?,
+            rules: store.list_rules(server_id).await.map_err(unavailable)?,
+        })
+    }
+
+    /// RFC 6749 §3.3: every requested scope must be one the server offers.
+    pub fn check_offered(&self, scope: &Scope) -> Result<(), OAuthError> {
+        if scope.iter().all(|s| self.scopes.iter().any(|d| d.name == s)) {
+            Ok(())
+        } else {
+            Err(OAuthError::invalid_scope(
+                "One or more scopes are not configured for the authorization server resource.",
+            ))
+        }
+    }
+
+    /// The access policy's answer; anything but an allowing rule is Okta's
+    /// `access_denied`.
+    pub fn decide(&self, client_id: &str, grant_type: &str, scope: &Scope, subject: Option<&Subject>) -> Result<Lifetimes, OAuthError> {
+        let group_ids: Vec<String> = subject.map(|s| s.groups.iter().map(|g| g.id.clone()).collect()).unwrap_or_default();
+        let request = PolicyRequest {
+            client_id,
+            grant_type,
+            scope,
+            user: subject.map(|s| (s.user.id.as_str(), group_ids.as_slice())),
+        };
+        match policy::evaluate(&self.policies, &self.rules, &request) {
+            Decision::Allow { lifetimes, .. } => Ok(lifetimes),
+            Decision::Deny { rule_id } => {
+                tracing::info!(client = %client_id, rule = %rule_id, "a policy rule denied the request");
+                Err(OAuthError::policy_denied())
+            }
+            Decision::NoMatch => Err(OAuthError::policy_denied()),
+        }
+    }
+}
+
+/// The user tokens are for, with their groups.
+pub struct Subject {
+    pub user: User,
+    pub groups: Vec<Group>,
+}
+
+impl Subject {
+    /// The user if they exist and are active.
+    pub async fn load(state: &AppState, user_id: &str) -> Result<Option<Subject>, OAuthError> {
+        let user = match state.store.get_user(user_id).await.map_err(|e| error::unavailable(&e))? {
+            Some(user) if user.is_active() => user,
+            _ => return Ok(None),
+        };
+        let groups = state.store.user_groups(&user.id).await.map_err(|e| error::unavailable(&e))?;
+        Ok(Some(Subject { user, groups }))
+    }
+
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups.iter().map(|g| g.name.clone()).collect()
+    }
+}
+
+/// Everything that goes into one token response. The ids and `now` are inputs so that
+/// a retried refresh can mint the same tokens again.
+pub struct Mint<'a> {
+    pub server: &'a AuthServer,
+    pub client_id: &'a str,
+    pub subject: Option<&'a Subject>,
+    pub scope: &'a Scope,
+    pub auth_time: Option<UnixTime>,
+    pub nonce: Option<&'a str>,
+    pub now: UnixTime,
+    pub access_ttl: i64,
+    pub access_jti: String,
+    pub id_jti: String,
+}
+
+/// Signs the access token and, when `openid` was granted to a user, the ID token.
+pub async fn mint(state: &AppState, settings: &Settings, m: Mint<'_>) -> Result<TokenResponse, OAuthError> {
+    let ring = state.keys.get(&m.server.id, m.now).await.map_err(|e| error::internal(&e))?;
+    let issuer = state.issuer(m.server);
+    let audience = state.audience(m.server);
+    let user = m.subject.map(|s| &s.user);
+    let group_names = m.subject.map(Subject::group_names).unwrap_or_default();
+    let grant = Grant {
+        issuer: &issuer,
+        audience: &audience,
+        client_id: m.client_id,
+        user,
+        scope: m.scope,
+        auth_time: m.auth_time,
+        nonce: m.nonce,
+        now: m.now,
+    };
+    let resource = custom_claims::evaluate(&settings.claims, "RESOURCE", m.scope, user, &group_names);
+    let typ = m.server.access_token_typ_at_jwt.then_some("at+jwt");
+    let access_token = jwt::sign(&ring.signing, typ, &grant.access_token(m.access_jti, m.access_ttl, resource));
+    let id_token = if m.scope.contains("openid") {
+        let identity = custom_claims::evaluate(&settings.claims, "IDENTITY", m.scope, user, &group_names);
+        grant
+            .id_token(m.id_jti, m.server.id_token_ttl, &access_token, identity)
+            .map(|claims| jwt::sign(&ring.signing, Some("JWT"), &claims))
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        token_type: "Bearer",
+        expires_in: m.access_ttl,
+        access_token,
+        scope: m.scope.to_string(),
+        refresh_token: None,
+        id_token,
+    })
+}
+
+/// Custom claims as a map, for userinfo.
+pub fn identity_claims(settings: &Settings, scope: &Scope, subject: &Subject) -> Map<String, serde_json::Value> {
+    custom_claims::evaluate(&settings.claims, "IDENTITY", scope, Some(&subject.user), &subject.group_names())
+}

@@ -1,0 +1,169 @@
+//! `grant_type=refresh_token` (RFC 6749 §6) with rotation and reuse detection; the
+//! rules are in `oauth::grants::refresh_token`.
+//!
+//! Family semantics: every refresh token descends from one code redemption (its
+//! family). A use rotates the token in one statement; the successor's value is derived
+//! from the presented token with a server key, so it is never stored in clear and a
+//! retry inside the client's grace period recomputes the very same answer (same refresh
+//! token, byte-identical access and ID tokens). Any other second use of a rotated token,
+//! including the losers of a race when the grace period is 0 (the default), revokes the
+//! family and every access token minted from it.
+
+use super::mint::{Mint, Settings, Subject, mint};
+use crate::app::AppState;
+use crate::clock::UnixTime;
+use crate::crypto::{random_token, sha256};
+use crate::http::error;
+use crate::oauth::grants::refresh_token::{self, Replay};
+use crate::oauth::params::Params;
+use crate::oauth::policy::Lifetimes;
+use crate::oauth::scope::Scope;
+use crate::oauth::OAuthError;
+use crate::protocol::TokenResponse;
+use crate::store::{AuthServer, Client, RefreshFamily, RefreshToken, Rotation};
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("The refresh token is invalid or expired.")
+}
+
+/// A refresh token comes with `offline_access`, for an app that has the grant.
+pub fn offered(client: &Client, scope: &Scope) -> bool {
+    scope.contains("offline_access") && client.grant_types.iter().any(|g| g == "refresh_token")
+}
+
+pub struct NewFamily<'a> {
+    pub id: String,
+    pub server: &'a AuthServer,
+    pub client: &'a Client,
+    pub user_id: &'a str,
+    pub scope: &'a Scope,
+    pub auth_time: UnixTime,
+    /// The access token minted with the first refresh token.
+    pub access_jti: String,
+    pub lifetimes: Lifetimes,
+}
+
+/// Stores a new family with its first token; returns the token's value.
+pub async fn start_family(state: &AppState, f: NewFamily<'_>, now: UnixTime) -> Result<String, OAuthError> {
+    let value = random_token();
+    let family = RefreshFamily {
+        id: f.id,
+        server_id: f.server.id.clone(),
+        client_id: f.client.client_id.clone(),
+        user_id: f.user_id.to_string(),
+        scope: f.scope.to_string(),
+        auth_time: f.auth_time,
+        created_at: now,
+        expires_at: f.lifetimes.refresh_token.map(|t| now + t),
+        last_used_at: now,
+        revoked_at: None,
+    };
+    let first = RefreshToken {
+        token_hash: sha256(value.as_bytes()),
+        family_id: family.id.clone(),
+        issued_at: now,
+        idle_expires_at: f.lifetimes.refresh_idle.map(|t| now + t),
+        rotated_at: None,
+        successor_hash: None,
+        access_jti: Some(f.access_jti),
+        access_expires_at: Some(now + f.lifetimes.access_token),
+    };
+    state
+        .store
+        .insert_refresh_family(&family, &first)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
+    Ok(value)
+}
+
+pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+    let presented = params.required("refresh_token")?;
+    let now = state.clock.now();
+    let unavailable = |e| error::unavailable(&e);
+    let hash = sha256(presented.as_bytes());
+    let (token, family) = state.store.find_refresh(&hash).await.map_err(unavailable)?.ok_or_else(invalid)?;
+    refresh_token::check(&token, &family, client, &server.id, now)?;
+    let scope = refresh_token::scope(params.one("scope")?, &family.scope)?;
+    let subject = Subject::load(state, &family.user_id).await?.ok_or_else(invalid)?;
+    let settings = Settings::load(state, &server.id).await?;
+    // A refresh is evaluated as the grant that started its family.
+    let lifetimes = settings.decide(&client.client_id, "authorization_code", &scope, Some(&subject))?;
+    let successor_value = state.master.derive_from_token(presented, "next");
+    let answer = Answer { state, settings: &settings, server, client, subject: &subject, family: &family, scope: &scope };
+
+    if token.rotated_at.is_none() {
+        let successor = RefreshToken {
+            token_hash: sha256(successor_value.as_bytes()),
+            family_id: family.id.clone(),
+            issued_at: now,
+            idle_expires_at: lifetimes.refresh_idle.map(|t| now + t),
+            rotated_at: None,
+            successor_hash: None,
+            access_jti: Some(answer.access_jti(&successor_value)),
+            access_expires_at: Some(now + lifetimes.access_token),
+        };
+        match state.store.rotate_refresh(&family.id, &hash, &successor, now).await.map_err(unavailable)? {
+            Rotation::Rotated => return answer.send(&successor, successor_value).await,
+            Rotation::Revoked => return Err(invalid()),
+            // Another request rotated it first: judge this one as a replay.
+            Rotation::AlreadyRotated => {}
+        }
+    }
+    let (token, _) = state.store.find_refresh(&hash).await.map_err(unavailable)?.ok_or_else(invalid)?;
+    let successor = match &token.successor_hash {
+        Some(h) => state.store.find_refresh(h).await.map_err(unavailable)?,
+        None => None,
+    };
+    let unused = successor.as_ref().is_some_and(|(t, f)| t.rotated_at.is_none() && f.revoked_at.is_none());
+    match (refresh_token::replay(&token, client, unused, now), successor) {
+        (Replay::Retry, Some((successor, _))) => answer.send(&successor, successor_value).await,
+        _ => {
+            state.store.revoke_family(&family.id, now).await.map_err(unavailable)?;
+            tracing::warn!(client = %client.client_id, family = %family.id, "refresh token reused; its family is revoked");
+            Err(invalid())
+        }
+    }
+}
+
+/// The answer to a rotation, computed only from the successor's row and value: the
+/// same inputs give the same tokens (RS256 signatures are deterministic).
+struct Answer<'a> {
+    state: &'a AppState,
+    settings: &'a Settings,
+    server: &'a AuthServer,
+    client: &'a Client,
+    subject: &'a Subject,
+    family: &'a RefreshFamily,
+    scope: &'a Scope,
+}
+
+impl Answer<'_> {
+    fn access_jti(&self, successor_value: &str) -> String {
+        format!("AT.{}", self.state.master.derive_from_token(successor_value, "at"))
+    }
+
+    async fn send(&self, successor: &RefreshToken, value: String) -> Result<TokenResponse, OAuthError> {
+        let access_ttl = successor.access_expires_at.map_or(0, |exp| exp - successor.issued_at);
+        let mut response = mint(
+            self.state,
+            self.settings,
+            Mint {
+                server: self.server,
+                client_id: &self.client.client_id,
+                subject: Some(self.subject),
+                scope: self.scope,
+                auth_time: Some(self.family.auth_time),
+                nonce: None,
+                now: successor.issued_at,
+                access_ttl,
+                access_jti: self.access_jti(&value),
+                id_jti: format!("ID.{}", self.state.master.derive_from_token(&value, "id")),
+            },
+        )
+        .await?;
+        response.refresh_token = Some(value);
+        tracing::info!(event = "app.oauth2.token.grant", grant = "refresh_token", client = %self.client.client_id, user = %self.subject.user.id, "tokens issued");
+        Ok(response)
+    }
+}
+
