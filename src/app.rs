@@ -13,6 +13,7 @@ use crate::config::{ServerConfig, StoreConfig};
 use crate::crypto::{MasterKey, b64url_decode, random_bytes};
 use crate::http::endpoints;
 use crate::identity::password::PasswordPool;
+use crate::admin::servers;
 use crate::store::{self, AuthServer, DEFAULT_SERVER_ID, DynStore, ORG_SERVER_ID, StoreError};
 use crate::tokens::KeyCache;
 
@@ -79,32 +80,11 @@ pub fn load_master_key(data_dir: &Path) -> Result<MasterKey, StartError> {
 pub async fn open_backend(config: &StoreConfig, now: i64) -> Result<Backend, StartError> {
     let master = load_master_key(&config.data_dir)?;
     let store = store::open(config).await?;
-    for server in builtin_servers(now) {
+    for server in servers::builtin_servers(now) {
         store.insert_server_if_absent(&server).await?;
+        store.seed_server(&server.id, &servers::seed(&server.id, now)).await?;
     }
     Ok(Backend { store, master })
-}
-
-/// The servers every Gatehouse has: Okta's org server and the custom server `default`
-/// (audience `api://default`).
-fn builtin_servers(now: i64) -> [AuthServer; 2] {
-    let server = |id: &str, name: &str, description: &str, audience: Option<&str>| AuthServer {
-        id: id.into(),
-        name: name.into(),
-        description: description.into(),
-        audience: audience.map(str::to_string),
-        access_token_ttl: 3600,
-        id_token_ttl: 3600,
-        access_token_typ_at_jwt: true,
-        signing_alg: "RS256".into(),
-        status: "ACTIVE".into(),
-        created_at: now,
-        updated_at: now,
-    };
-    [
-        server(ORG_SERVER_ID, "Org Authorization Server", "The org authorization server", None),
-        server(DEFAULT_SERVER_ID, "default", "Default Authorization Server", Some("api://default")),
-    ]
 }
 
 /// What every request handler shares.
@@ -163,6 +143,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/v1/authorize", get(endpoints::authorize::get).post(endpoints::authorize::post))
         .route("/v1/token", post(endpoints::token::post))
         .route("/v1/keys", get(endpoints::keys::get))
+        .route("/v1/revoke", post(endpoints::revoke::post))
+        .route("/v1/introspect", post(endpoints::introspect::post))
         .route("/v1/userinfo", get(endpoints::userinfo::get).post(endpoints::userinfo::post))
         .route("/v1/logout", get(endpoints::logout::get).post(endpoints::logout::post))
         .route("/.well-known/openid-configuration", get(endpoints::discovery::get))

@@ -56,6 +56,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct MasterKey {
     encryption: [u8; 32],
     secret_hashing: hmac::Key,
+    rotation: hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -83,7 +84,22 @@ impl MasterKey {
                 hmac::HMAC_SHA256,
                 &derive(b"gatehouse client-secret hashing v1"),
             ),
+            rotation: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"gatehouse refresh rotation v1")),
         }
+    }
+
+    /// A value derived from a refresh token and a label (`next`: its successor; `at`,
+    /// `id`: the ids of the tokens minted with it): HMAC-SHA-256 under a key derived
+    /// from the master key, base64url. Only the holder of the token and the server can
+    /// compute it, and the server computes it again when a rotated token is retried
+    /// within the grace period, so that the retry gets the same answer without the
+    /// successor ever being stored in clear.
+    pub fn derive_from_token(&self, token: &str, label: &str) -> String {
+        let mut ctx = hmac::Context::with_key(&self.rotation);
+        ctx.update(label.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(token.as_bytes());
+        b64url(ctx.sign().as_ref())
     }
 
     /// A client secret's stored form: HMAC-SHA-256 under a key derived from the master

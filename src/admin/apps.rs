@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use url::{Host, Url};
 
-use super::AdminError;
+use super::{AdminError, dedup};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::{MasterKey, okta_id, random_token};
 use crate::store::{Client, DynStore};
@@ -20,7 +20,13 @@ pub struct NewApp {
     pub auth_method: Option<String>,
     /// Defaults to `authorization_code`.
     pub grant_types: Vec<String>,
+    /// Seconds a rotated refresh token may be retried and get the same answer (0..=60,
+    /// default 0: strict reuse detection).
+    pub refresh_token_leeway: Option<i64>,
 }
+
+/// Okta allows a grace period of 0 to 60 seconds for refresh-token rotation.
+pub const MAX_REFRESH_LEEWAY: i64 = 60;
 
 pub struct CreatedApp {
     pub client: Client,
@@ -66,16 +72,6 @@ pub fn check_redirect_uri(field: &'static str, uri: &str, public_client: bool) -
     }
 }
 
-fn dedup(list: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(list.len());
-    for item in list {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
-}
-
 /// Validates and stores a new ACTIVE app; a confidential one gets a fresh secret.
 pub async fn create(store: &DynStore, master: &MasterKey, new: NewApp, now: UnixTime) -> Result<CreatedApp, AdminError> {
     let name = new.name.trim().to_string();
@@ -103,6 +99,10 @@ pub async fn create(store: &DynStore, master: &MasterKey, new: NewApp, now: Unix
     }
     if has("refresh_token") && !has("authorization_code") {
         return Err(AdminError::invalid("grant_types", "refresh_token requires authorization_code"));
+    }
+    let refresh_token_leeway = new.refresh_token_leeway.unwrap_or(0);
+    if !(0..=MAX_REFRESH_LEEWAY).contains(&refresh_token_leeway) {
+        return Err(AdminError::invalid("refresh_token.leeway", "must be between 0 and 60 seconds"));
     }
     let redirect_uris = dedup(new.redirect_uris);
     if has("authorization_code") && redirect_uris.is_empty() {
@@ -135,6 +135,7 @@ pub async fn create(store: &DynStore, master: &MasterKey, new: NewApp, now: Unix
         redirect_uris,
         post_logout_redirect_uris,
         grant_types,
+        refresh_token_leeway,
         status: "ACTIVE".into(),
         created_at: now,
         updated_at: now,
@@ -156,6 +157,7 @@ pub fn to_json(client: &Client, secret: Option<&str>) -> Value {
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "grant_types": client.grant_types,
         "response_types": client.response_types,
+        "refresh_token": { "rotation_type": "ROTATE", "leeway": client.refresh_token_leeway },
     });
     if let Some(secret) = secret {
         v["client_secret"] = json!(secret);

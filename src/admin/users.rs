@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::AdminError;
+use super::{AdminError, check_text};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::okta_id;
 use crate::identity::password;
@@ -15,19 +15,6 @@ pub struct NewUser {
     pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-}
-
-fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), AdminError> {
-    if value.trim().is_empty() {
-        return Err(AdminError::invalid(field, "must not be blank"));
-    }
-    if value.len() > max {
-        return Err(AdminError::invalid(field, format!("must be at most {max} bytes")));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(AdminError::invalid(field, "must not contain control characters"));
-    }
-    Ok(())
 }
 
 fn check_email(field: &'static str, value: &str) -> Result<(), AdminError> {

@@ -26,6 +26,10 @@ pub enum AppsCommand {
         /// authorization_code (default), refresh_token, client_credentials; repeat for more.
         #[arg(long = "grant-type")]
         grant_types: Vec<String>,
+        /// Seconds (0-60) a rotated refresh token may be retried and get the same answer;
+        /// 0 (default): any second use revokes the token's family.
+        #[arg(long)]
+        refresh_token_leeway: Option<i64>,
     },
     /// List apps as JSON.
     List,
@@ -35,8 +39,8 @@ pub enum AppsCommand {
 
 pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> {
     match command {
-        AppsCommand::Create { name, redirect_uris, post_logout_redirect_uris, auth_method, grant_types } => {
-            let new = NewApp { name, redirect_uris, post_logout_redirect_uris, auth_method, grant_types };
+        AppsCommand::Create { name, redirect_uris, post_logout_redirect_uris, auth_method, grant_types, refresh_token_leeway } => {
+            let new = NewApp { name, redirect_uris, post_logout_redirect_uris, auth_method, grant_types, refresh_token_leeway };
             let created = apps::create(&backend.store, &backend.master, new, SystemClock.now())
                 .await
                 .map_err(|e| e.to_string())?;

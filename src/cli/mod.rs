@@ -3,6 +3,8 @@
 //! `--database-url` and `--config`.
 
 mod apps;
+mod groups;
+mod servers;
 mod users;
 
 use std::path::PathBuf;
@@ -47,6 +49,21 @@ enum Command {
     /// Manage OpenID Connect apps (OAuth clients).
     #[command(subcommand)]
     Apps(apps::AppsCommand),
+    /// Manage groups of users.
+    #[command(subcommand)]
+    Groups(groups::GroupsCommand),
+    /// Manage authorization servers.
+    #[command(subcommand, name = "authz-servers")]
+    AuthzServers(servers::ServersCommand),
+    /// Manage an authorization server's scopes.
+    #[command(subcommand)]
+    Scopes(servers::ScopesCommand),
+    /// Manage an authorization server's custom claims.
+    #[command(subcommand)]
+    Claims(servers::ClaimsCommand),
+    /// Manage an authorization server's access policies and their rules.
+    #[command(subcommand)]
+    Policies(servers::PoliciesCommand),
 }
 
 pub fn run() -> ExitCode {
@@ -93,6 +110,16 @@ async fn execute(cli: Cli) -> Result<(), String> {
         }
         Command::Users(command) => users::run(command, &backend(&store_config).await?).await,
         Command::Apps(command) => apps::run(command, &backend(&store_config).await?).await,
+        Command::Groups(command) => groups::run(command, &backend(&store_config).await?).await,
+        Command::AuthzServers(command) => {
+            let listen = std::env::var("GATEHOUSE_LISTEN").ok();
+            let public_url = std::env::var("GATEHOUSE_PUBLIC_URL").ok();
+            let config = ServerConfig::resolve(&file, listen, public_url).map_err(|e| e.to_string())?;
+            servers::run_servers(command, &backend(&store_config).await?, &config.base_url()).await
+        }
+        Command::Scopes(command) => servers::run_scopes(command, &backend(&store_config).await?).await,
+        Command::Claims(command) => servers::run_claims(command, &backend(&store_config).await?).await,
+        Command::Policies(command) => servers::run_policies(command, &backend(&store_config).await?).await,
     }
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::params::Params;
 use super::pkce::CodeChallenge;
 use super::reply::{ReplyTarget, ResponseMode};
-use super::scope::{self, Scope};
+use super::scope::Scope;
 use super::{ErrorCode, OAuthError};
 use crate::clock::UnixTime;
 use crate::store::Client;
@@ -51,12 +51,13 @@ pub enum Rejection {
 }
 
 /// Runs the checks in order. `client` is what the store holds for the request's
-/// `client_id` (looked up by the caller).
+/// `client_id` (looked up by the caller); `offered` the names of the server's scopes.
 pub fn validate(
     params: &Params,
     server_id: &str,
     issuer: &str,
     client: Option<&Client>,
+    offered: &[&str],
 ) -> Result<AuthorizationRequest, Rejection> {
     let client = check_client(params, client).map_err(Rejection::Render)?;
     let redirect_uri = check_redirect_uri(params, client).map_err(Rejection::Render)?;
@@ -67,7 +68,7 @@ pub fn validate(
     check_response_mode(params).map_err(fail)?;
     check_unsupported_features(params).map_err(fail)?;
     check_response_type(params, client).map_err(fail)?;
-    let scope = check_scope(params).map_err(fail)?;
+    let scope = check_scope(params, client, offered).map_err(fail)?;
     let code_challenge = check_pkce(params, client).map_err(fail)?;
     let (prompt, max_age) = check_prompt(params).map_err(fail)?;
     let nonce = check_nonce(params).map_err(fail)?;
@@ -205,13 +206,20 @@ pub fn check_response_type(params: &Params, client: &Client) -> Result<(), OAuth
     Ok(())
 }
 
-/// RFC 6749 §3.3: scopes must be given and offered by the server.
-pub fn check_scope(params: &Params) -> Result<Scope, OAuthError> {
+/// RFC 6749 §3.3: scopes must be given and offered by the server. OpenID Connect
+/// Core §11: `offline_access` asks for a refresh token, which only an app with the
+/// refresh_token grant can get.
+pub fn check_scope(params: &Params, client: &Client, offered: &[&str]) -> Result<Scope, OAuthError> {
     let text = params
         .one("scope")?
         .ok_or_else(|| OAuthError::invalid_scope("The authorization request must include scopes."))?;
     let scope = Scope::parse(text)?;
-    scope.check_supported(scope::SUPPORTED)?;
+    scope.check_supported(offered)?;
+    if scope.contains("offline_access") && !client.grant_types.iter().any(|g| g == "refresh_token") {
+        return Err(OAuthError::invalid_scope(
+            "The offline_access scope requires the app to have the refresh_token grant.",
+        ));
+    }
     Ok(scope)
 }
 
@@ -314,6 +322,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             grant_types: vec!["authorization_code".into()],
             response_types: vec!["code".into()],
+            refresh_token_leeway: 0,
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 0,
@@ -336,7 +345,7 @@ mod tests {
     }
 
     fn run(p: &Params, c: &Client) -> Result<AuthorizationRequest, Rejection> {
-        validate(p, "default", "https://id.example.com/oauth2/default", Some(c))
+        validate(p, "default", "https://id.example.com/oauth2/default", Some(c), &["openid", "email", "offline_access"])
     }
 
     fn redirected_code(r: Result<AuthorizationRequest, Rejection>) -> &'static str {
@@ -360,7 +369,7 @@ mod tests {
     #[test]
     fn untrusted_client_or_redirect_uri_renders() {
         let c = client(false);
-        assert!(matches!(validate(&params(&[]), "d", "i", None), Err(Rejection::Render(_))));
+        assert!(matches!(validate(&params(&[]), "d", "i", None, &["openid"]), Err(Rejection::Render(_))));
         for bad in [
             "https://app.example.com/cb/",
             "https://app.example.com/cb?x=1",
@@ -384,6 +393,7 @@ mod tests {
         let c = client(false);
         assert_eq!(redirected_code(run(&params(&[("response_type", "token")]), &c)), "unsupported_response_type");
         assert_eq!(redirected_code(run(&params(&[("scope", "openid admin")]), &c)), "invalid_scope");
+        assert_eq!(redirected_code(run(&params(&[("scope", "openid offline_access")]), &c)), "invalid_scope", "no refresh_token grant");
         assert_eq!(redirected_code(run(&params(&[("prompt", "none login")]), &c)), "invalid_request");
         assert_eq!(redirected_code(run(&params(&[("max_age", "-1")]), &c)), "invalid_request");
         assert_eq!(redirected_code(run(&params(&[("response_mode", "jwt")]), &c)), "invalid_request");

@@ -150,6 +150,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             grant_types: vec![],
             response_types: vec![],
+            refresh_token_leeway: 0,
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 0,

@@ -23,6 +23,7 @@ pub enum ErrorCode {
     InsufficientScope,
     RequestNotSupported,
     RequestUriNotSupported,
+    UnsupportedTokenType,
 }
 
 impl ErrorCode {
@@ -44,6 +45,7 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::UnsupportedTokenType => "unsupported_token_type",
         }
     }
 }
@@ -95,6 +97,14 @@ impl OAuthError {
             description: "Client authentication failed.".into(),
             basic_challenge,
         }
+    }
+
+    /// Okta's answer when no access-policy rule allows the request, or one denies it.
+    pub fn policy_denied() -> Self {
+        Self::new(
+            ErrorCode::AccessDenied,
+            "Policy evaluation failed for this request, please check the policy configurations.",
+        )
     }
 
     pub fn invalid_token(description: impl Into<Cow<'static, str>>) -> Self {

@@ -251,6 +251,7 @@ mod tests {
             post_logout_redirect_uris: vec![BYE.into()],
             grant_types: vec!["authorization_code".into()],
             response_types: vec!["code".into()],
+            refresh_token_leeway: 0,
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 0,

@@ -7,6 +7,7 @@ pub mod error;
 pub mod grants;
 pub mod logout;
 pub mod params;
+pub mod policy;
 pub mod pkce;
 pub mod reply;
 pub mod scope;

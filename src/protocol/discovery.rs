@@ -2,7 +2,6 @@
 
 use serde::Serialize;
 
-use crate::oauth::scope;
 
 #[derive(Debug, Serialize)]
 pub struct Metadata {
@@ -13,14 +12,20 @@ pub struct Metadata {
     pub jwks_uri: String,
     /// OpenID Connect RP-Initiated Logout 1.0 §2.1.
     pub end_session_endpoint: String,
+    /// RFC 7009 / RFC 8414 §2.
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 7662 / RFC 8414 §2.
+    pub introspection_endpoint: String,
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     pub response_types_supported: Vec<&'static str>,
     pub response_modes_supported: Vec<&'static str>,
     pub grant_types_supported: Vec<&'static str>,
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
-    pub scopes_supported: Vec<&'static str>,
+    pub scopes_supported: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
-    pub claims_supported: Vec<&'static str>,
+    pub claims_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<&'static str>,
     pub prompt_values_supported: Vec<&'static str>,
     pub request_parameter_supported: bool,
@@ -29,10 +34,26 @@ pub struct Metadata {
     pub authorization_response_iss_parameter_supported: bool,
 }
 
+/// The claims every server's tokens and userinfo can carry.
+pub const STANDARD_CLAIMS: &[&str] = &[
+    "iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "nonce", "at_hash",
+    "name", "given_name", "family_name", "preferred_username", "updated_at", "email",
+    "email_verified",
+];
+
+const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+
 impl Metadata {
     /// `endpoints` is the issuer's endpoint base: `{base}/oauth2/v1` for the org server,
-    /// `{base}/oauth2/{id}/v1` for a custom one.
-    pub fn new(issuer: &str, endpoints: &str) -> Self {
+    /// `{base}/oauth2/{id}/v1` for a custom one. `scopes` are the server's; `claims`
+    /// the names of its custom claims.
+    pub fn new(issuer: &str, endpoints: &str, scopes: Vec<String>, claims: Vec<String>) -> Self {
+        let mut claims_supported: Vec<String> = STANDARD_CLAIMS.iter().map(|c| c.to_string()).collect();
+        for claim in claims {
+            if !claims_supported.contains(&claim) {
+                claims_supported.push(claim);
+            }
+        }
         Metadata {
             issuer: issuer.to_string(),
             authorization_endpoint: format!("{endpoints}/authorize"),
@@ -40,18 +61,18 @@ impl Metadata {
             userinfo_endpoint: format!("{endpoints}/userinfo"),
             jwks_uri: format!("{endpoints}/keys"),
             end_session_endpoint: format!("{endpoints}/logout"),
+            revocation_endpoint: format!("{endpoints}/revoke"),
+            revocation_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            introspection_endpoint: format!("{endpoints}/introspect"),
+            introspection_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query", "fragment", "form_post"],
-            grant_types_supported: vec!["authorization_code"],
+            grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: vec!["RS256"],
-            scopes_supported: scope::SUPPORTED.to_vec(),
-            token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
-            claims_supported: vec![
-                "iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "nonce", "at_hash",
-                "name", "given_name", "family_name", "preferred_username", "updated_at", "email",
-                "email_verified",
-            ],
+            scopes_supported: scopes,
+            token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            claims_supported,
             code_challenge_methods_supported: vec!["S256", "plain"],
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
             request_parameter_supported: false,

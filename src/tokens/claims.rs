@@ -27,6 +27,9 @@ pub struct AccessTokenClaims {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<UnixTime>,
     pub sub: String,
+    /// The server's custom `RESOURCE` claims.
+    #[serde(flatten, default)]
+    pub extra: Map<String, Value>,
 }
 
 /// A new access token id: Okta's `AT.` prefix and 256 random bits.
@@ -34,20 +37,30 @@ pub fn new_access_jti() -> String {
     format!("AT.{}", random_token())
 }
 
+/// A new ID token id.
+pub fn new_id_jti() -> String {
+    format!("ID.{}", random_token())
+}
+
 /// The inputs common to the tokens of one grant.
 pub struct Grant<'a> {
     pub issuer: &'a str,
     pub audience: &'a str,
     pub client_id: &'a str,
-    pub user: &'a User,
+    /// `None` for client_credentials: the token's subject is the client.
+    pub user: Option<&'a User>,
     pub scope: &'a Scope,
-    pub auth_time: UnixTime,
+    /// When the user last signed in (a user grant).
+    pub auth_time: Option<UnixTime>,
     pub nonce: Option<&'a str>,
     pub now: UnixTime,
 }
 
 impl Grant<'_> {
-    pub fn access_token(&self, jti: String, ttl: i64) -> AccessTokenClaims {
+    /// Okta's access token claims and RFC 9068's; `sub` is the user's id, or the
+    /// client's for client_credentials (RFC 9068 §2.2).
+    pub fn access_token(&self, jti: String, ttl: i64, extra: Map<String, Value>) -> AccessTokenClaims {
+        let sub = self.user.map_or(self.client_id, |u| u.id.as_str());
         AccessTokenClaims {
             ver: 1,
             jti,
@@ -57,33 +70,41 @@ impl Grant<'_> {
             exp: self.now + ttl,
             cid: self.client_id.to_string(),
             client_id: self.client_id.to_string(),
-            uid: Some(self.user.id.clone()),
+            uid: self.user.map(|u| u.id.clone()),
             scp: self.scope.iter().map(str::to_string).collect(),
             scope: self.scope.to_string(),
-            auth_time: Some(self.auth_time),
-            sub: self.user.id.clone(),
+            auth_time: self.auth_time,
+            sub: sub.to_string(),
+            extra,
         }
     }
 
     /// OpenID Connect Core §2 and §3.1.3.6. The ID token from the token endpoint
-    /// carries the user's claims for the granted scopes, as Okta's does.
-    pub fn id_token(&self, ttl: i64, access_token: &str) -> Value {
+    /// carries the user's claims for the granted scopes, as Okta's does, and the
+    /// server's custom `IDENTITY` claims (`extra`). `None` without a user.
+    pub fn id_token(&self, jti: String, ttl: i64, access_token: &str, extra: Map<String, Value>) -> Option<Value> {
+        let user = self.user?;
         let mut claims = Map::new();
         claims.insert("ver".into(), json!(1));
-        claims.insert("jti".into(), json!(format!("ID.{}", random_token())));
+        claims.insert("jti".into(), json!(jti));
         claims.insert("iss".into(), json!(self.issuer));
-        claims.insert("sub".into(), json!(self.user.id));
+        claims.insert("sub".into(), json!(user.id));
         claims.insert("aud".into(), json!(self.client_id));
         claims.insert("iat".into(), json!(self.now));
         claims.insert("exp".into(), json!(self.now + ttl));
-        claims.insert("auth_time".into(), json!(self.auth_time));
+        if let Some(auth_time) = self.auth_time {
+            claims.insert("auth_time".into(), json!(auth_time));
+        }
         claims.insert("amr".into(), json!(["pwd"]));
         claims.insert("at_hash".into(), json!(at_hash(access_token)));
         if let Some(nonce) = self.nonce {
             claims.insert("nonce".into(), json!(nonce));
         }
-        claims.extend(user_claims(self.user, self.scope));
-        Value::Object(claims)
+        claims.extend(user_claims(user, self.scope));
+        for (name, value) in extra {
+            claims.entry(name).or_insert(value);
+        }
+        Some(Value::Object(claims))
     }
 }
 
@@ -164,8 +185,8 @@ mod tests {
     fn access_token_has_okta_and_rfc9068_claims() {
         let u = user();
         let scope = Scope::parse("openid email").unwrap();
-        let g = Grant { issuer: "https://i", audience: "api://default", client_id: "0oa1", user: &u, scope: &scope, auth_time: 1, nonce: None, now: 10 };
-        let at = g.access_token("AT.x".into(), 3600);
+        let g = Grant { issuer: "https://i", audience: "api://default", client_id: "0oa1", user: Some(&u), scope: &scope, auth_time: Some(1), nonce: None, now: 10 };
+        let at = g.access_token("AT.x".into(), 3600, Map::new());
         let v = serde_json::to_value(&at).unwrap();
         for claim in ["ver", "jti", "iss", "aud", "iat", "exp", "cid", "uid", "scp", "sub", "client_id", "scope"] {
             assert!(v.get(claim).is_some(), "{claim}");

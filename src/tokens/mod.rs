@@ -2,6 +2,7 @@
 //! compact JWS, and the claims of ID and access tokens.
 
 pub mod claims;
+pub mod custom_claims;
 pub mod jwt;
 pub mod keys;
 

@@ -17,7 +17,8 @@ use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
 use crate::oauth::grants::authorization_code;
 use crate::oauth::params::Params;
 use crate::oauth::reply::Reply;
-use crate::oauth::OAuthError;
+use crate::oauth::{ErrorCode, OAuthError};
+use super::token::mint::{Settings, Subject};
 use crate::store::{PendingAuthorization, Session};
 
 /// How long the sign-in page waits for the user.
@@ -63,7 +64,12 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
         },
         _ => None,
     };
-    let request = match authorize::validate(&params, &server.id, &state.issuer(&server), client.as_ref()) {
+    let offered = match state.store.list_scopes(&server.id).await {
+        Ok(scopes) => scopes,
+        Err(e) => return error::page(&error::unavailable(&e)),
+    };
+    let offered: Vec<&str> = offered.iter().map(|s| s.name.as_str()).collect();
+    let request = match authorize::validate(&params, &server.id, &state.issuer(&server), client.as_ref(), &offered) {
         Ok(request) => request,
         Err(Rejection::Render(e)) => return error::page(&e),
         Err(Rejection::Redirect(target, e)) => return render_reply(target.error(&e), after_post),
@@ -121,7 +127,9 @@ async fn start_sign_in(state: &AppState, request: &AuthorizationRequest, now: Un
     Ok(format!("/login?tx={tx}"))
 }
 
-/// Issues a code for the user and builds the success reply.
+/// Applies the server's access policy to the signed-in user (Okta evaluates it at
+/// /authorize too: a user no rule allows gets `access_denied` back at the app, not a
+/// code), then issues a code and builds the success reply.
 pub async fn issue_code(
     state: &AppState,
     request: &AuthorizationRequest,
@@ -129,6 +137,12 @@ pub async fn issue_code(
     auth_time: UnixTime,
     now: UnixTime,
 ) -> Result<Reply, OAuthError> {
+    let subject = Subject::load(state, user_id)
+        .await?
+        .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
+    Settings::load(state, &request.server_id)
+        .await?
+        .decide(&request.client_id, "authorization_code", &request.scope, Some(&subject))?;
     let (code, row) = authorization_code::issue(request, user_id, auth_time, now);
     state.store.insert_code(&row).await.map_err(|e| error::unavailable(&e))?;
     Ok(request.reply.success(&code))

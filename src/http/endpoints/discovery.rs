@@ -7,6 +7,7 @@ use axum::Json;
 
 use super::find_server;
 use crate::app::SharedState;
+use crate::http::error;
 use crate::http::extract::ServerId;
 use crate::protocol::discovery::Metadata;
 
@@ -15,7 +16,16 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
         Ok(server) => server,
         Err(e) => return e.json(&id),
     };
-    let metadata = Metadata::new(&state.issuer(&server), &state.endpoint_base(&server));
+    let (scopes, claims) = match tokio::try_join!(state.store.list_scopes(&server.id), state.store.list_claims(&server.id)) {
+        Ok(found) => found,
+        Err(e) => return error::json(&error::unavailable(&e)),
+    };
+    let metadata = Metadata::new(
+        &state.issuer(&server),
+        &state.endpoint_base(&server),
+        scopes.into_iter().map(|s| s.name).collect(),
+        claims.into_iter().filter(|c| c.status == "ACTIVE").map(|c| c.name).collect(),
+    );
     let mut response = Json(metadata).into_response();
     response
         .headers_mut()

@@ -4,9 +4,11 @@ pub mod assets;
 pub mod authorize;
 pub mod discovery;
 pub mod health;
+pub mod introspect;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
@@ -15,10 +17,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use axum::http::{HeaderMap, header};
+
 use super::error;
 use crate::app::AppState;
+use crate::oauth::client_auth;
+use crate::oauth::params::Params;
 use crate::oauth::OAuthError;
-use crate::store::AuthServer;
+use crate::store::{AuthServer, Client};
 
 /// Why a server could not be used for this request.
 pub enum ServerLookup {
@@ -32,6 +38,61 @@ pub async fn find_server(state: &AppState, id: &str) -> Result<AuthServer, Serve
         Ok(Some(server)) if server.status == "ACTIVE" => Ok(server),
         Ok(_) => Err(ServerLookup::NotFound),
         Err(e) => Err(ServerLookup::Failed(error::unavailable(&e))),
+    }
+}
+
+/// RFC 6749 §2.3 and §3.2.1: the client of a token, revocation or introspection
+/// request, authenticated by the method it registered. A repeated parameter is
+/// refused first (§3.2).
+pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Client, OAuthError> {
+    if let Some(name) = params.first_repeated() {
+        return Err(OAuthError::invalid_request(format!(
+            "The '{}' parameter was given more than once.",
+            name.chars().take(64).collect::<String>()
+        )));
+    }
+    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+    let presented = client_auth::presented(authorization, params)?;
+    let client = state
+        .store
+        .get_client(presented.client_id())
+        .await
+        .map_err(|e| error::unavailable(&e))?;
+    client_auth::authenticate(&presented, client.as_ref(), &state.master).cloned()
+}
+
+/// Why an access token was not accepted.
+pub enum AccessTokenProblem {
+    /// Not ours: malformed, forged, another server's or issuer's, or not an access token.
+    Invalid,
+    Expired,
+    Revoked,
+    /// The store or the keys could not be read: never an answer about the token.
+    Failed(OAuthError),
+}
+
+/// Verifies an access token of `server`: the signature by one of the server's keys,
+/// `iss` and `aud` the server's, an access token (`AT.` id), not expired at `now`,
+/// and not on the deny list. Nothing else is looked up.
+pub async fn verify_access_token(
+    state: &AppState,
+    server: &AuthServer,
+    token: &str,
+    now: crate::clock::UnixTime,
+) -> Result<crate::tokens::claims::AccessTokenClaims, AccessTokenProblem> {
+    let ring = state.keys.get(&server.id, now).await.map_err(|e| AccessTokenProblem::Failed(error::internal(&e)))?;
+    let (_, at): (_, crate::tokens::claims::AccessTokenClaims) =
+        crate::tokens::jwt::verify(token, &ring).map_err(|_| AccessTokenProblem::Invalid)?;
+    if at.iss != state.issuer(server) || at.aud != state.audience(server) || !at.jti.starts_with("AT.") {
+        return Err(AccessTokenProblem::Invalid);
+    }
+    if now >= at.exp {
+        return Err(AccessTokenProblem::Expired);
+    }
+    match state.store.is_access_token_revoked(&at.jti).await {
+        Ok(true) => Err(AccessTokenProblem::Revoked),
+        Ok(false) => Ok(at),
+        Err(e) => Err(AccessTokenProblem::Failed(error::unavailable(&e))),
     }
 }
 

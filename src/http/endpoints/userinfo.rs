@@ -7,15 +7,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{Value, json};
 
-use super::find_server;
+use super::token::mint::Subject;
+use super::{AccessTokenProblem, find_server, verify_access_token};
 use crate::app::{AppState, SharedState};
 use crate::http::error;
 use crate::http::extract::{Body, OAuthRejection, ServerId, form_params};
 use crate::oauth::scope::Scope;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::AuthServer;
-use crate::tokens::claims::{AccessTokenClaims, user_claims};
-use crate::tokens::jwt;
+use crate::tokens::claims::user_claims;
+use crate::tokens::custom_claims;
 
 pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId, headers: HeaderMap) -> Response {
     respond(&state, &id, bearer(&headers)).await
@@ -89,18 +90,13 @@ async fn respond(state: &AppState, server_id: &str, token: Option<String>) -> Re
 
 async fn claims(state: &AppState, server: &AuthServer, token: &str) -> Result<Value, OAuthError> {
     let now = state.clock.now();
+    let at = match verify_access_token(state, server, token, now).await {
+        Ok(at) => at,
+        Err(AccessTokenProblem::Expired) => return Err(OAuthError::invalid_token("The access token has expired.")),
+        Err(AccessTokenProblem::Failed(e)) => return Err(e),
+        Err(_) => return Err(OAuthError::invalid_token("The access token is invalid.")),
+    };
     let invalid = || OAuthError::invalid_token("The access token is invalid.");
-    let ring = state.keys.get(&server.id, now).await.map_err(|e| error::internal(&e))?;
-    let (_, at): (_, AccessTokenClaims) = jwt::verify(token, &ring).map_err(|_| invalid())?;
-    if at.iss != state.issuer(server) || at.aud != state.audience(server) || !at.jti.starts_with("AT.") {
-        return Err(invalid());
-    }
-    if now >= at.exp {
-        return Err(OAuthError::invalid_token("The access token has expired."));
-    }
-    if state.store.is_access_token_revoked(&at.jti).await.map_err(|e| error::unavailable(&e))? {
-        return Err(invalid());
-    }
     let scope = Scope::parse(&at.scope).map_err(|_| invalid())?;
     if !scope.contains("openid") {
         return Err(OAuthError::new(
@@ -108,12 +104,15 @@ async fn claims(state: &AppState, server: &AuthServer, token: &str) -> Result<Va
             "The access token must provide access to at least one of these scopes: openid.",
         ));
     }
-    let user = match state.store.get_user(&at.sub).await.map_err(|e| error::unavailable(&e))? {
-        Some(user) if user.is_active() => user,
-        _ => return Err(invalid()),
-    };
+    // A client_credentials token has no user (`uid`), so no userinfo.
+    let user_id = at.uid.as_deref().ok_or_else(invalid)?;
+    let subject = Subject::load(state, user_id).await?.ok_or_else(invalid)?;
+    let custom = state.store.list_claims(&server.id).await.map_err(|e| error::unavailable(&e))?;
     let mut body = serde_json::Map::new();
-    body.insert("sub".into(), json!(user.id));
-    body.extend(user_claims(&user, &scope));
+    body.insert("sub".into(), json!(subject.user.id));
+    body.extend(user_claims(&subject.user, &scope));
+    for (name, value) in custom_claims::evaluate(&custom, "IDENTITY", &scope, Some(&subject.user), &subject.group_names()) {
+        body.entry(name).or_insert(value);
+    }
     Ok(Value::Object(body))
 }

@@ -30,6 +30,7 @@ pub fn issue(request: &AuthorizationRequest, user_id: &str, auth_time: UnixTime,
         expires_at: now + CODE_TTL,
         access_jti: None,
         access_expires_at: None,
+        family_id: None,
     };
     (code, row)
 }
@@ -134,6 +135,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             grant_types: vec!["authorization_code".into()],
             response_types: vec!["code".into()],
+            refresh_token_leeway: 0,
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 0,

@@ -1,8 +1,6 @@
 //! What every grant shares: the server's settings (scopes, claims, policies), the
 //! user and their groups, the policy decision, and minting the signed tokens.
 
-use serde_json::Map;
-
 use crate::app::AppState;
 use crate::clock::UnixTime;
 use crate::http::error;
@@ -139,9 +137,4 @@ pub async fn mint(state: &AppState, settings: &Settings, m: Mint<'_>) -> Result<
         refresh_token: None,
         id_token,
     })
-}
-
-/// Custom claims as a map, for userinfo.
-pub fn identity_claims(settings: &Settings, scope: &Scope, subject: &Subject) -> Map<String, serde_json::Value> {
-    custom_claims::evaluate(&settings.claims, "IDENTITY", scope, Some(&subject.user), &subject.group_names())
 }

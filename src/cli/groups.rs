@@ -1,0 +1,59 @@
+//! `gatehouse groups ...`
+
+use clap::Subcommand;
+use serde_json::Value;
+
+use super::print_json;
+use crate::admin::groups;
+use crate::app::Backend;
+use crate::clock::{Clock, SystemClock};
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// Create a group and print it as JSON.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List groups as JSON.
+    List,
+    /// Add a user (id or login) to a group (id or name).
+    AddUser {
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Remove a user from a group.
+    RemoveUser {
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        user: String,
+    },
+}
+
+pub async fn run(command: GroupsCommand, backend: &Backend) -> Result<(), String> {
+    let store = &backend.store;
+    let err = |e: crate::admin::AdminError| e.to_string();
+    match command {
+        GroupsCommand::Create { name, description } => {
+            let group = groups::create(store, &name, &description, SystemClock.now()).await.map_err(err)?;
+            print_json(&groups::to_json(&group));
+        }
+        GroupsCommand::List => {
+            let list = store.list_groups().await.map_err(|e| e.to_string())?;
+            print_json(&Value::Array(list.iter().map(groups::to_json).collect()));
+        }
+        GroupsCommand::AddUser { group, user } => {
+            let (group, _) = groups::add_member(store, &group, &user).await.map_err(err)?;
+            print_json(&groups::to_json(&group));
+        }
+        GroupsCommand::RemoveUser { group, user } => {
+            groups::remove_member(store, &group, &user).await.map_err(err)?;
+        }
+    }
+    Ok(())
+}

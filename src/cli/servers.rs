@@ -1,0 +1,297 @@
+//! `gatehouse authz-servers ...`, `scopes ...`, `claims ...`, `policies ...`: a custom
+//! authorization server's settings, through the same service layer as everything else.
+
+use clap::Subcommand;
+use serde_json::Value;
+
+use super::print_json;
+use crate::admin::policies::{self, NewPolicy, NewRule};
+use crate::admin::servers::{self, NewClaim, NewScope, NewServer};
+use crate::app::Backend;
+use crate::clock::{Clock, SystemClock};
+use crate::store::AuthServer;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServersCommand {
+    /// Add a custom authorization server (it has the OpenID Connect scopes and, as in
+    /// Okta, no access policy until you add one).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The `aud` of its access tokens, e.g. api://orders.
+        #[arg(long)]
+        audience: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List authorization servers as JSON.
+    List,
+    /// Show one authorization server as JSON.
+    Show { id: String },
+}
+
+/// The issuer and audience as the running server computes them, from the public URL.
+fn server_json(base_url: &str, server: &AuthServer) -> Value {
+    let issuer = if server.is_org() { base_url.to_string() } else { format!("{base_url}/oauth2/{}", server.id) };
+    let audience = server.audience.clone().unwrap_or_else(|| issuer.clone());
+    servers::to_json(server, &issuer, &audience)
+}
+
+pub async fn run_servers(command: ServersCommand, backend: &Backend, base_url: &str) -> Result<(), String> {
+    let store = &backend.store;
+    match command {
+        ServersCommand::Create { name, audience, description } => {
+            let server = servers::create(store, NewServer { name, description, audience }, SystemClock.now()).await.map_err(err)?;
+            print_json(&server_json(base_url, &server));
+        }
+        ServersCommand::List => {
+            let list = store.list_servers().await.map_err(err)?;
+            print_json(&Value::Array(list.iter().map(|s| server_json(base_url, s)).collect()));
+        }
+        ServersCommand::Show { id } => {
+            let server = servers::find(store, &id).await.map_err(err)?;
+            print_json(&server_json(base_url, &server));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScopesCommand {
+    /// Add a custom scope to a server.
+    Create {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The user must consent to it (Okta's consent REQUIRED).
+        #[arg(long)]
+        consent_required: bool,
+        /// Granted when a client_credentials request names no scope.
+        #[arg(long)]
+        default: bool,
+    },
+    /// List a server's scopes as JSON.
+    List {
+        #[arg(long, default_value = "default")]
+        server: String,
+    },
+    /// Delete a custom scope.
+    Delete {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+pub async fn run_scopes(command: ScopesCommand, backend: &Backend) -> Result<(), String> {
+    let store = &backend.store;
+    match command {
+        ScopesCommand::Create { server, name, description, consent_required, default } => {
+            let new = NewScope { name, description, consent_required, is_default: default };
+            let scope = servers::create_scope(store, &server, new, SystemClock.now()).await.map_err(err)?;
+            print_json(&servers::scope_json(&scope));
+        }
+        ScopesCommand::List { server } => {
+            let server = servers::find(store, &server).await.map_err(err)?;
+            let list = store.list_scopes(&server.id).await.map_err(err)?;
+            print_json(&Value::Array(list.iter().map(servers::scope_json).collect()));
+        }
+        ScopesCommand::Delete { server, name } => {
+            servers::delete_scope(store, &server, &name).await.map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClaimsCommand {
+    /// Add a custom claim: `--value user.email` (or a "quoted" literal), or the user's
+    /// groups with `--group-filter regex|starts-with|equals|contains --value PATTERN`.
+    Create {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        name: String,
+        /// `id` (ID token and userinfo) or `access` (access token).
+        #[arg(long, value_parser = ["id", "access"])]
+        token: String,
+        #[arg(long)]
+        value: String,
+        #[arg(long, value_parser = ["regex", "starts-with", "equals", "contains"])]
+        group_filter: Option<String>,
+        /// Include the claim only when one of these scopes is granted; repeat for more.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+    /// List a server's claims as JSON.
+    List {
+        #[arg(long, default_value = "default")]
+        server: String,
+    },
+    /// Delete a claim by id.
+    Delete {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        id: String,
+    },
+}
+
+pub async fn run_claims(command: ClaimsCommand, backend: &Backend) -> Result<(), String> {
+    let store = &backend.store;
+    match command {
+        ClaimsCommand::Create { server, name, token, value, group_filter, scopes } => {
+            let new = NewClaim {
+                name,
+                claim_type: if token == "id" { "IDENTITY" } else { "RESOURCE" }.into(),
+                value,
+                group_filter_type: group_filter.map(|f| f.replace('-', "_").to_uppercase()),
+                scopes,
+            };
+            let claim = servers::create_claim(store, &server, new, SystemClock.now()).await.map_err(err)?;
+            print_json(&servers::claim_json(&claim));
+        }
+        ClaimsCommand::List { server } => {
+            let server = servers::find(store, &server).await.map_err(err)?;
+            let list = store.list_claims(&server.id).await.map_err(err)?;
+            print_json(&Value::Array(list.iter().map(servers::claim_json).collect()));
+        }
+        ClaimsCommand::Delete { server, id } => servers::delete_claim(store, &server, &id).await.map_err(err)?,
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PoliciesCommand {
+    /// Add an access policy (evaluated by priority, 1 first).
+    Create {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Apply only to these client ids; repeat for more (default: every client).
+        #[arg(long = "client")]
+        clients: Vec<String>,
+        #[arg(long)]
+        priority: Option<i64>,
+    },
+    /// List a server's policies, each with its rules, as JSON.
+    List {
+        #[arg(long, default_value = "default")]
+        server: String,
+    },
+    /// Delete a policy and its rules.
+    Delete {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        id: String,
+    },
+    /// Add a rule to a policy. Lifetimes in minutes; 0 refresh minutes is unlimited.
+    AddRule {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        policy: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        priority: Option<i64>,
+        /// authorization_code (default) or client_credentials; repeat for more.
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// Scopes the rule allows (default: any); repeat for more.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// User id or login; repeat for more.
+        #[arg(long = "user")]
+        users: Vec<String>,
+        /// Group id or name, or EVERYONE (default when no user or group is given).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// 5 to 1440 (default 60).
+        #[arg(long)]
+        access_token_minutes: Option<i64>,
+        /// 0: unlimited (default).
+        #[arg(long)]
+        refresh_token_minutes: Option<i64>,
+        /// A refresh token unused this long expires; 0: never (default 10080, 7 days).
+        #[arg(long)]
+        refresh_idle_minutes: Option<i64>,
+        /// The rule refuses the request instead.
+        #[arg(long)]
+        deny: bool,
+    },
+    /// Delete a rule.
+    DeleteRule {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        policy: String,
+        #[arg(long)]
+        id: String,
+    },
+}
+
+pub async fn run_policies(command: PoliciesCommand, backend: &Backend) -> Result<(), String> {
+    let store = &backend.store;
+    let now = SystemClock.now();
+    match command {
+        PoliciesCommand::Create { server, name, description, clients, priority } => {
+            let policy = policies::create_policy(store, &server, NewPolicy { name, description, clients, priority }, now)
+                .await
+                .map_err(err)?;
+            print_json(&policies::to_json(&policy, &[]));
+        }
+        PoliciesCommand::List { server } => {
+            let server = servers::find(store, &server).await.map_err(err)?;
+            let list = store.list_policies(&server.id).await.map_err(err)?;
+            let rules = store.list_rules(&server.id).await.map_err(err)?;
+            print_json(&Value::Array(list.iter().map(|p| policies::to_json(p, &rules)).collect()));
+        }
+        PoliciesCommand::Delete { server, id } => policies::delete_policy(store, &server, &id).await.map_err(err)?,
+        PoliciesCommand::AddRule {
+            server,
+            policy,
+            name,
+            priority,
+            grant_types,
+            scopes,
+            users,
+            groups,
+            access_token_minutes,
+            refresh_token_minutes,
+            refresh_idle_minutes,
+            deny,
+        } => {
+            let new = NewRule {
+                name,
+                priority,
+                grant_types,
+                scopes,
+                users,
+                groups,
+                access_token_ttl: access_token_minutes.map(|m| m * 60),
+                refresh_token_ttl: refresh_token_minutes.map(|m| m * 60),
+                refresh_token_idle: refresh_idle_minutes.map(|m| m * 60),
+                deny,
+            };
+            let rule = policies::create_rule(store, &server, &policy, new, now).await.map_err(err)?;
+            print_json(&policies::rule_json(&rule));
+        }
+        PoliciesCommand::DeleteRule { server, policy, id } => {
+            policies::delete_rule(store, &server, &policy, &id).await.map_err(err)?
+        }
+    }
+    Ok(())
+}
