@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use gatehouse::admin::{apps, users};
+use gatehouse::admin::{apps, servers, users};
 use gatehouse::app::{self, AppState, Backend};
 use gatehouse::clock::{Clock, OffsetClock};
 use gatehouse::config::{ServerConfig, StoreConfig};
@@ -95,17 +95,96 @@ impl TestApp {
 
     /// `app_with`, and these `post_logout_redirect_uris`.
     pub async fn app_with_logout(&self, auth_method: &str, redirect_uris: &[&str], post_logout_redirect_uris: &[&str]) -> App {
-        let new = apps::NewApp {
+        self.create_app(apps::NewApp {
             name: "Test App".into(),
             redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
             post_logout_redirect_uris: post_logout_redirect_uris.iter().map(|s| s.to_string()).collect(),
             auth_method: Some(auth_method.into()),
             ..Default::default()
-        };
+        })
+        .await
+    }
+
+    /// Registers an app through the service layer, as the CLI does.
+    pub async fn create_app(&self, new: apps::NewApp) -> App {
         let created = apps::create(&self.backend.store, &self.backend.master, new, self.clock.now())
             .await
             .expect("create app");
         App { client_id: created.client.client_id, secret: created.secret }
+    }
+
+    /// An app with the refresh_token grant (`auth_method`, grace period in seconds).
+    pub async fn refresh_app(&self, auth_method: &str, leeway: i64) -> App {
+        self.create_app(apps::NewApp {
+            name: "Refreshing App".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            auth_method: Some(auth_method.into()),
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            refresh_token_leeway: Some(leeway),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// A service app (client_credentials only).
+    pub async fn service_app(&self) -> App {
+        self.create_app(apps::NewApp {
+            name: "Service".into(),
+            grant_types: vec!["client_credentials".into()],
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Adds a custom scope to `server` (`default` flag for client_credentials).
+    pub async fn scope(&self, server: &str, name: &str, is_default: bool) {
+        let new = servers::NewScope { name: name.into(), is_default, ..Default::default() };
+        servers::create_scope(&self.backend.store, server, new, self.clock.now()).await.expect("create scope");
+    }
+
+    /// Signs `login` in, redeems the code with `scope` requested, and returns the token
+    /// response's JSON (with a refresh token when `offline_access` is in `scope`).
+    pub async fn tokens(&self, server: &str, app: &App, login: &str, scope: &str) -> serde_json::Value {
+        let browser = self.browser();
+        let url = self.authorize_url(server, &app.client_id, &[("scope", scope)]);
+        let response = browser.get(&url).await;
+        let response = match location(&response) {
+            Some(loc) if loc.starts_with("/login") => browser.sign_in(&loc, login, PASSWORD).await,
+            _ => response,
+        };
+        let loc = location(&response).expect("a redirect to the client");
+        let code = param(&loc, "code").unwrap_or_else(|| panic!("a code in {loc}"));
+        let response = self.redeem(server, app, &code).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// POSTs a form to one of `server`'s endpoints, authenticating as `app` (HTTP Basic
+    /// for a confidential app, `client_id` in the form for a public one).
+    pub async fn post_as(&self, server: &str, endpoint: &str, app: &App, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = form.to_vec();
+        let mut request = self.http.post(self.endpoint(server, endpoint));
+        match &app.secret {
+            Some(secret) => request = request.basic_auth(&app.client_id, Some(secret)),
+            None => form.push(("client_id", &app.client_id)),
+        }
+        request.form(&form).send().await.unwrap()
+    }
+
+    /// `grant_type=refresh_token`.
+    pub async fn refresh(&self, server: &str, app: &App, refresh_token: &str, scope: Option<&str>) -> reqwest::Response {
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.post_as(server, "token", app, &form).await
+    }
+
+    /// RFC 7662 introspection of `token` by `app`; the JSON answer.
+    pub async fn introspect(&self, server: &str, app: &App, token: &str) -> serde_json::Value {
+        let response = self.post_as(server, "introspect", app, &[("token", token)]).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
     }
 
     /// A confidential web app (client_secret_basic) with `REDIRECT`.
