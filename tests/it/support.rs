@@ -234,13 +234,10 @@ impl TestApp {
         param(&loc, "code").expect("a code")
     }
 
-    /// POSTs to the token endpoint with HTTP Basic for a confidential app.
+    /// POSTs to the token endpoint with HTTP Basic for a confidential app, `client_id`
+    /// in the form for a public one.
     pub async fn exchange(&self, server: &str, app: &App, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut request = self.http.post(self.endpoint(server, "token")).form(form);
-        if let Some(secret) = &app.secret {
-            request = request.basic_auth(&app.client_id, Some(secret));
-        }
-        request.send().await.unwrap()
+        self.post_as(server, "token", app, form).await
     }
 
     pub async fn redeem(&self, server: &str, app: &App, code: &str) -> reqwest::Response {
