@@ -84,3 +84,65 @@ async fn the_cli_refuses_bad_input_with_a_message() {
     let (ok, _, err) = gatehouse(&t, &["users", "create", "--login", "DUP@example.com", "--password-stdin"], Some("long enough pw\n"));
     assert!(!ok && err.contains("already exists"), "{err}");
 }
+
+fn json_of(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_scopes_claims_policies_and_groups_from_the_cli() {
+    let t = TestApp::spawn().await;
+    t.user("zoe@example.com").await;
+    let run = |args: &[&str]| {
+        let (ok, out, err) = gatehouse(&t, args, None);
+        assert!(ok, "{args:?}: {err}");
+        out
+    };
+    let server = json_of(&run(&["authz-servers", "create", "--name", "Orders", "--audience", "api://orders"]));
+    let id = server["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("aus"));
+    assert_eq!(server["audiences"], serde_json::json!(["api://orders"]));
+    assert!(run(&["authz-servers", "list"]).contains(&id));
+
+    let group = json_of(&run(&["groups", "create", "--name", "buyers"]));
+    assert_eq!(group["profile"]["name"], "buyers");
+    run(&["groups", "add-user", "--group", "buyers", "--user", "zoe@example.com"]);
+    let scope = json_of(&run(&["scopes", "create", "--server", &id, "--name", "orders:read", "--description", "Read orders"]));
+    assert_eq!(scope["consent"], "IMPLICIT");
+    let claim = json_of(&run(&["claims", "create", "--server", &id, "--name", "teams", "--token", "access", "--group-filter", "starts-with", "--value", "buy"]));
+    assert_eq!(claim["valueType"], "GROUPS");
+    let policy = json_of(&run(&["policies", "create", "--server", &id, "--name", "Buyers only"]));
+    let policy_id = policy["id"].as_str().unwrap().to_string();
+    let rule = json_of(&run(&[
+        "policies", "add-rule", "--server", &id, "--policy", &policy_id, "--name", "buyers",
+        "--group", "buyers", "--scope", "openid", "--scope", "orders:read", "--access-token-minutes", "15",
+    ]));
+    assert_eq!(rule["actions"]["token"]["accessTokenLifetimeMinutes"], 15);
+    let listed = json_of(&run(&["policies", "list", "--server", &id]));
+    assert_eq!(listed[0]["_embedded"]["rules"][0]["name"], "buyers");
+
+    // What the CLI configured, the running server applies at once.
+    let app = t.web_app().await;
+    let browser = t.browser();
+    let url = t.authorize_url(&id, &app.client_id, &[("scope", "openid orders:read")]);
+    let login = location(&browser.get(&url).await).unwrap();
+    let callback = location(&browser.sign_in(&login, "zoe@example.com", PASSWORD).await).unwrap();
+    let code = param(&callback, "code").unwrap_or_else(|| panic!("{callback}"));
+    let body: serde_json::Value = t.redeem(&id, &app, &code).await.json().await.unwrap();
+    assert_eq!(body["expires_in"], 900);
+    let at = crate::code_flow::jwt_claims(body["access_token"].as_str().unwrap());
+    assert_eq!(at["teams"], serde_json::json!(["buyers"]));
+    assert_eq!(at["aud"], "api://orders");
+
+    // Bad input is refused with the field named.
+    for (args, expected) in [
+        (vec!["scopes", "create", "--server", "org", "--name", "x"], "org authorization server"),
+        (vec!["claims", "create", "--server", &id, "--name", "iss", "--token", "id", "--value", "user.login"], "set by the server"),
+        (vec!["policies", "add-rule", "--server", &id, "--policy", &policy_id, "--name", "r", "--access-token-minutes", "2"], "5 minutes"),
+        (vec!["groups", "add-user", "--group", "nobody", "--user", "zoe@example.com"], "not found"),
+        (vec!["authz-servers", "show", "ausMISSING"], "not found"),
+    ] {
+        let (ok, _, err) = gatehouse(&t, &args, None);
+        assert!(!ok && err.contains(expected), "{args:?}: {err}");
+    }
+}

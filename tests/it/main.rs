@@ -8,6 +8,7 @@ mod cli;
 mod code_flow;
 mod discovery;
 mod logout;
+mod policies;
 mod refresh;
 mod sign_in;
 mod store;
