@@ -41,7 +41,7 @@ impl TestApp {
     pub async fn spawn() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(OffsetClock::default());
-        let store_config = StoreConfig { data_dir: dir.path().to_path_buf(), database_url: None };
+        let store_config = StoreConfig::new(dir.path().to_path_buf(), None);
         let backend = app::open_backend(&store_config, clock.now()).await.expect("open backend");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
