@@ -23,7 +23,7 @@ pub struct Cli {
     /// Where the SQLite database and the master key live.
     #[arg(long, env = "GATEHOUSE_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
-    /// `sqlite:PATH` (PostgreSQL arrives with multi-instance support).
+    /// `sqlite:PATH`, or `postgres://user:password@host:port/database`.
     #[arg(long, env = "GATEHOUSE_DATABASE_URL", global = true)]
     database_url: Option<String>,
     /// PostgreSQL: the most connections this process opens (default 10).
