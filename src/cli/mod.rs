@@ -3,6 +3,7 @@
 //! `--database-url`, the pool settings and `--config`.
 
 mod apps;
+mod migrate;
 mod users;
 
 use std::path::PathBuf;
@@ -53,6 +54,8 @@ enum Command {
     /// Manage OpenID Connect apps (OAuth clients).
     #[command(subcommand)]
     Apps(apps::AppsCommand),
+    /// Bring the database schema up to date, print its version, and exit.
+    Migrate,
 }
 
 pub fn run() -> ExitCode {
@@ -100,6 +103,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
         }
         Command::Users(command) => users::run(command, &backend(&store_config).await?).await,
         Command::Apps(command) => apps::run(command, &backend(&store_config).await?).await,
+        Command::Migrate => migrate::run(&store_config).await,
     }
 }
 
