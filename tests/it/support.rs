@@ -1,6 +1,6 @@
-//! `TestApp`: a real Gatehouse on 127.0.0.1:0 with its own data directory, a `Browser`
-//! that keeps cookies and does not follow redirects, and `TestDatabase`, a fresh
-//! PostgreSQL database dropped after the test.
+//! `TestApp`: a real Gatehouse on 127.0.0.1:0 with its own data directory (and, for
+//! PostgreSQL, its own database), a `Browser` that keeps cookies and does not follow
+//! redirects, and `TestDatabase`, a fresh PostgreSQL database dropped after the test.
 
 #![allow(dead_code)]
 
@@ -26,6 +26,9 @@ pub struct TestApp {
     pub backend: Backend,
     pub clock: Arc<OffsetClock>,
     pub http: reqwest::Client,
+    /// The PostgreSQL database, when the app runs on one; declared last so that it is
+    /// dropped (and the database with it) after everything that uses it.
+    pub database: Option<TestDatabase>,
 }
 
 pub struct App {
@@ -39,10 +42,21 @@ pub struct TestUser {
 }
 
 impl TestApp {
+    /// On SQLite, in a fresh data directory.
     pub async fn spawn() -> TestApp {
+        Self::spawn_on(None).await
+    }
+
+    /// On a fresh PostgreSQL database, dropped when the `TestApp` is.
+    pub async fn spawn_postgres() -> TestApp {
+        Self::spawn_on(Some(TestDatabase::create().await)).await
+    }
+
+    async fn spawn_on(database: Option<TestDatabase>) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(OffsetClock::default());
-        let store_config = StoreConfig::new(dir.path().to_path_buf(), None);
+        let url = database.as_ref().map(|db| db.url.clone());
+        let store_config = StoreConfig::new(dir.path().to_path_buf(), url);
         let backend = app::open_backend(&store_config, clock.now()).await.expect("open backend");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
@@ -63,7 +77,7 @@ impl TestApp {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        TestApp { base, dir, backend, clock, http }
+        TestApp { base, dir, backend, clock, http, database }
     }
 
     pub fn issuer(&self, server: &str) -> String {

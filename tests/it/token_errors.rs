@@ -89,7 +89,15 @@ async fn grant_failures_are_invalid_grant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_code_fails_and_revokes_its_access_token() {
-    let t = TestApp::spawn().await;
+    replayed_code_revokes(&TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_code_fails_and_revokes_its_access_token_on_postgres() {
+    replayed_code_revokes(&TestApp::spawn_postgres().await).await;
+}
+
+async fn replayed_code_revokes(t: &TestApp) {
     t.user("alice@example.com").await;
     let app = t.web_app().await;
     let browser = t.browser();
@@ -106,7 +114,17 @@ async fn a_replayed_code_fails_and_revokes_its_access_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_redemptions_one_success() {
-    let t = TestApp::spawn().await;
+    twenty_concurrent_redemptions(&TestApp::spawn().await).await;
+}
+
+/// On PostgreSQL the redeeming `UPDATE`s wait on the row lock rather than on SQLite's
+/// one writer; still exactly one wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_redemptions_one_success_on_postgres() {
+    twenty_concurrent_redemptions(&TestApp::spawn_postgres().await).await;
+}
+
+async fn twenty_concurrent_redemptions(t: &TestApp) {
     t.user("alice@example.com").await;
     let app = t.web_app().await;
     let code = t.code(&t.browser(), "default", &app, "alice@example.com").await;
