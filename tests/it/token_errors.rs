@@ -161,13 +161,15 @@ async fn malformed_requests_get_invalid_request_never_a_500() {
     assert_error(r, 400, "invalid_request").await;
     let r = basic(t.http.post(&token)).header("content-type", "application/x-www-form-urlencoded").body(b"grant_type=\xff\xfe".to_vec()).send().await.unwrap();
     assert_error(r, 400, "invalid_request").await;
-    // A megabyte of scope.
+    // A megabyte of scope. Bodies over the limit go on a connection of their own: the
+    // server answers before reading them and closes it, and a pooled connection reused
+    // after that close fails the next request with a broken pipe (a flaky test).
     let huge = format!("grant_type=authorization_code&code=x&scope={}", "a".repeat(1 << 20));
-    let r = basic(t.http.post(&token)).header("content-type", "application/x-www-form-urlencoded").body(huge).send().await.unwrap();
+    let r = basic(no_redirects().post(&token)).header("content-type", "application/x-www-form-urlencoded").body(huge).send().await.unwrap();
     assert_error(r, 400, "invalid_request").await;
     // Too many parameters.
     let many: String = (0..10_000).map(|i| format!("p{i}=1&")).collect();
-    let r = basic(t.http.post(&token)).header("content-type", "application/x-www-form-urlencoded").body(many).send().await.unwrap();
+    let r = basic(no_redirects().post(&token)).header("content-type", "application/x-www-form-urlencoded").body(many).send().await.unwrap();
     assert_error(r, 400, "invalid_request").await;
     // A repeated parameter.
     let r = basic(t.http.post(&token)).form(&[("grant_type", "authorization_code"), ("code", "a"), ("code", "b")]).send().await.unwrap();
