@@ -4,12 +4,15 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "gatehouse-data";
+pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
+pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECONDS: u64 = 5;
 
 /// The settings file, every key optional. Unknown keys are refused so a typo is not
 /// silently ignored.
@@ -20,6 +23,8 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub database_max_connections: Option<u32>,
+    pub database_acquire_timeout_seconds: Option<u64>,
     pub session_lifetime_seconds: Option<i64>,
     pub password_hash_workers: Option<usize>,
 }
@@ -41,9 +46,56 @@ pub struct ConfigError(pub String);
 pub struct StoreConfig {
     /// The data directory: the SQLite database and the master key file.
     pub data_dir: PathBuf,
-    /// `sqlite://...` or, from the multi-instance issue on, `postgres://...`.
+    /// `sqlite:PATH`, or `postgres://...` / `postgresql://...`.
     /// When absent, SQLite at `{data_dir}/gatehouse.db`.
     pub database_url: Option<String>,
+    /// PostgreSQL: the most connections this process opens (SQLite keeps its own 8).
+    pub max_connections: u32,
+    /// PostgreSQL: how long a query waits for a free connection before the database
+    /// counts as unavailable (a 503), instead of queueing without end.
+    pub acquire_timeout: Duration,
+}
+
+impl StoreConfig {
+    /// The defaults for everything but where the data is.
+    pub fn new(data_dir: PathBuf, database_url: Option<String>) -> Self {
+        StoreConfig {
+            data_dir,
+            database_url,
+            max_connections: DEFAULT_DATABASE_MAX_CONNECTIONS,
+            acquire_timeout: Duration::from_secs(DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECONDS),
+        }
+    }
+
+    /// Flags and environment (the arguments) win over the file, the file over the
+    /// defaults.
+    pub fn resolve(
+        file: &FileConfig,
+        data_dir: Option<PathBuf>,
+        database_url: Option<String>,
+        max_connections: Option<u32>,
+        acquire_timeout_seconds: Option<u64>,
+    ) -> Result<Self, ConfigError> {
+        let data_dir = data_dir
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let mut config = StoreConfig::new(data_dir, database_url.or_else(|| file.database_url.clone()));
+        if let Some(n) = max_connections.or(file.database_max_connections) {
+            if !(1..=1000).contains(&n) {
+                return Err(ConfigError("database_max_connections must be between 1 and 1000".into()));
+            }
+            config.max_connections = n;
+        }
+        if let Some(seconds) = acquire_timeout_seconds.or(file.database_acquire_timeout_seconds) {
+            if !(1..=300).contains(&seconds) {
+                return Err(ConfigError(
+                    "database_acquire_timeout_seconds must be between 1 and 300".into(),
+                ));
+            }
+            config.acquire_timeout = Duration::from_secs(seconds);
+        }
+        Ok(config)
+    }
 }
 
 /// The server's slice.
@@ -144,6 +196,33 @@ mod tests {
         assert_eq!(c.listen.to_string(), "0.0.0.0:7000");
         assert_eq!(c.base_url(), "https://id.example.com");
         assert!(c.secure_cookies());
+    }
+
+    #[test]
+    fn store_settings_default_then_file_then_flags() {
+        let c = StoreConfig::resolve(&FileConfig::default(), None, None, None, None).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(c.database_url, None);
+        assert_eq!((c.max_connections, c.acquire_timeout), (10, Duration::from_secs(5)));
+
+        let file: FileConfig = toml::from_str(
+            "database_url = \"postgres://db/gh\"\n\
+             database_max_connections = 20\n\
+             database_acquire_timeout_seconds = 2\n",
+        )
+        .unwrap();
+        let c = StoreConfig::resolve(&file, None, None, None, None).unwrap();
+        assert_eq!(c.database_url.as_deref(), Some("postgres://db/gh"));
+        assert_eq!((c.max_connections, c.acquire_timeout), (20, Duration::from_secs(2)));
+        let c = StoreConfig::resolve(&file, None, None, Some(3), Some(9)).unwrap();
+        assert_eq!((c.max_connections, c.acquire_timeout), (3, Duration::from_secs(9)));
+    }
+
+    #[test]
+    fn refuses_pool_settings_that_cannot_work() {
+        let file = FileConfig::default();
+        assert!(StoreConfig::resolve(&file, None, None, Some(0), None).is_err());
+        assert!(StoreConfig::resolve(&file, None, None, None, Some(0)).is_err());
     }
 
     #[test]

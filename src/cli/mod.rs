@@ -1,10 +1,11 @@
 //! The command line: `serve`, and the admin commands that work whether or not a
 //! server runs (they open the same database). Every command takes `--data-dir`,
-//! `--database-url` and `--config`.
+//! `--database-url`, the pool settings and `--config`.
 
 mod apps;
 mod groups;
 mod servers;
+mod migrate;
 mod users;
 
 use std::path::PathBuf;
@@ -14,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{self, Backend};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{DEFAULT_DATA_DIR, FileConfig, ServerConfig, StoreConfig};
+use crate::config::{FileConfig, ServerConfig, StoreConfig};
 
 #[derive(Debug, Parser)]
 #[command(name = "gatehouse", version, about = "An OpenID Connect provider with Okta's URL layout")]
@@ -25,9 +26,15 @@ pub struct Cli {
     /// Where the SQLite database and the master key live.
     #[arg(long, env = "GATEHOUSE_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
-    /// `sqlite:PATH` (PostgreSQL arrives with multi-instance support).
+    /// `sqlite:PATH`, or `postgres://user:password@host:port/database`.
     #[arg(long, env = "GATEHOUSE_DATABASE_URL", global = true)]
     database_url: Option<String>,
+    /// PostgreSQL: the most connections this process opens (default 10).
+    #[arg(long, env = "GATEHOUSE_DATABASE_MAX_CONNECTIONS", global = true, value_name = "N")]
+    database_max_connections: Option<u32>,
+    /// PostgreSQL: seconds a query waits for a free connection (default 5).
+    #[arg(long, env = "GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT", global = true, value_name = "SECONDS")]
+    database_acquire_timeout: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +71,8 @@ enum Command {
     /// Manage an authorization server's access policies and their rules.
     #[command(subcommand)]
     Policies(servers::PoliciesCommand),
+    /// Bring the database schema up to date, print its version, and exit.
+    Migrate,
 }
 
 pub fn run() -> ExitCode {
@@ -96,13 +105,14 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Some(path) => FileConfig::load(path).map_err(|e| e.to_string())?,
         None => FileConfig::default(),
     };
-    let store_config = StoreConfig {
-        data_dir: cli
-            .data_dir
-            .or_else(|| file.data_dir.clone())
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-        database_url: cli.database_url.or_else(|| file.database_url.clone()),
-    };
+    let store_config = StoreConfig::resolve(
+        &file,
+        cli.data_dir,
+        cli.database_url,
+        cli.database_max_connections,
+        cli.database_acquire_timeout,
+    )
+    .map_err(|e| e.to_string())?;
     match cli.command {
         Command::Serve { listen, public_url } => {
             let config = ServerConfig::resolve(&file, listen, public_url).map_err(|e| e.to_string())?;
@@ -120,6 +130,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Command::Scopes(command) => servers::run_scopes(command, &backend(&store_config).await?).await,
         Command::Claims(command) => servers::run_claims(command, &backend(&store_config).await?).await,
         Command::Policies(command) => servers::run_policies(command, &backend(&store_config).await?).await,
+        Command::Migrate => migrate::run(&store_config).await,
     }
 }
 

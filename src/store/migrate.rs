@@ -20,6 +20,19 @@ pub const SQLITE: &[Migration] = &[
     },
 ];
 
+/// The same versions as `SQLITE`, in PostgreSQL's types: a version number means the
+/// same schema on both backends.
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../../migrations/postgres/0002_token_lifecycle.sql"),
+    },
+];
+
 /// The version the binary expects after migrating.
 pub fn latest(migrations: &[Migration]) -> i64 {
     migrations.last().map_or(0, |m| m.version)
@@ -34,4 +47,16 @@ pub fn check_not_newer(found: i64, migrations: &[Migration]) -> StoreResult<()> 
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_know_the_same_versions_in_order() {
+        let versions = |list: &[Migration]| list.iter().map(|m| m.version).collect::<Vec<_>>();
+        assert_eq!(versions(SQLITE), versions(POSTGRES));
+        assert!(versions(SQLITE).windows(2).all(|w| w[0] < w[1]));
+    }
 }

@@ -7,6 +7,7 @@
 
 mod migrate;
 mod models;
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -152,6 +153,8 @@ pub trait PolicyStore: Send + Sync {
 pub trait Maintenance: Send + Sync {
     /// Can the database answer a query?
     async fn ping(&self) -> StoreResult<()>;
+    /// The schema version the database is at: the last migration applied.
+    async fn schema_version(&self) -> StoreResult<i64>;
     /// Deletes rows that can no longer matter at `now` (the janitor); returns how many.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
 }
@@ -202,13 +205,15 @@ pub async fn open(config: &StoreConfig) -> StoreResult<DynStore> {
             Ok(Arc::new(sqlite::SqliteStore::open_url(url).await?))
         }
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Err(StoreError::Schema(
-                "PostgreSQL is not supported by this build yet; use SQLite (the default)".into(),
-            ))
+            let settings = postgres::PoolSettings {
+                max_connections: config.max_connections,
+                acquire_timeout: config.acquire_timeout,
+                ..Default::default()
+            };
+            Ok(Arc::new(postgres::PostgresStore::open(url, &settings).await?))
         }
         Some(_) => Err(StoreError::Schema(
-            "GATEHOUSE_DATABASE_URL must start with sqlite: (or postgres:// once supported)"
-                .into(),
+            "GATEHOUSE_DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into(),
         )),
     }
 }

@@ -6,6 +6,16 @@ use std::process::{Command, Stdio};
 
 use crate::support::*;
 
+/// The binary with `env` as its only Gatehouse settings (none inherited from the shell).
+fn gatehouse_env(env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GATEHOUSE_")) {
+        command.env_remove(name);
+    }
+    let out = command.args(args).envs(env.iter().copied()).stdin(Stdio::null()).output().expect("run gatehouse");
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
 fn gatehouse(t: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(args)
@@ -145,4 +155,34 @@ async fn servers_scopes_claims_policies_and_groups_from_the_cli() {
         let (ok, _, err) = gatehouse(&t, &args, None);
         assert!(!ok && err.contains(expected), "{args:?}: {err}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_brings_either_database_up_to_date_and_prints_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let (ok, on_sqlite, err) = gatehouse_env(&[("GATEHOUSE_DATA_DIR", data_dir)], &["migrate"]);
+    assert!(ok, "{err}");
+    assert!(on_sqlite.starts_with("schema version "), "{on_sqlite}");
+    assert!(dir.path().join("gatehouse.db").exists());
+    assert!(!dir.path().join("master.key").exists(), "migrate touches only the database");
+
+    let db = TestDatabase::create().await;
+    let env = [("GATEHOUSE_DATA_DIR", data_dir), ("GATEHOUSE_DATABASE_URL", db.url.as_str())];
+    for _ in 0..2 {
+        let (ok, on_postgres, err) = gatehouse_env(&env, &["migrate"]);
+        assert!(ok, "{err}");
+        assert_eq!(on_postgres, on_sqlite, "the same version on both backends, again on a second run");
+    }
+    let (ok, out, err) = gatehouse_env(&env, &["users", "list"]);
+    assert!(ok && out.trim() == "[]", "{out} {err}");
+
+    // Pool settings from the environment are checked before anything opens.
+    let (ok, _, err) = gatehouse_env(&[env[0], env[1], ("GATEHOUSE_DATABASE_MAX_CONNECTIONS", "0")], &["migrate"]);
+    assert!(!ok && err.contains("database_max_connections"), "{err}");
+    let (ok, out, err) = gatehouse_env(
+        &[env[0], ("GATEHOUSE_DATABASE_MAX_CONNECTIONS", "2"), ("GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT", "3")],
+        &["migrate", "--database-url", &db.url],
+    );
+    assert!(ok && out == on_sqlite, "{err}");
 }

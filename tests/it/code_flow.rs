@@ -1,6 +1,7 @@
 //! The whole Authorization Code flow driven by the `openidconnect` crate as the relying
 //! party: discovery, authorize, sign-in, code exchange, ID token validation with nonce,
-//! userinfo. For the org server and the `default` custom server, confidential and public.
+//! userinfo. For the org server and the `default` custom server, confidential and public,
+//! on SQLite and on PostgreSQL.
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
 use openidconnect::{
@@ -10,8 +11,7 @@ use openidconnect::{
 
 use crate::support::*;
 
-async fn full_flow(server: &str, public: bool) {
-    let t = TestApp::spawn().await;
+async fn full_flow(t: &TestApp, server: &str, public: bool) {
     let alice = t.user("alice@example.com").await;
     let app = if public { t.spa().await } else { t.web_app().await };
     let http = no_redirects();
@@ -108,17 +108,27 @@ pub fn jwt_header(token: &str) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_server_confidential_client() {
-    full_flow("default", false).await;
+    full_flow(&TestApp::spawn().await, "default", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_server_confidential_client() {
-    full_flow("org", false).await;
+    full_flow(&TestApp::spawn().await, "org", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_server_public_client_with_pkce() {
-    full_flow("default", true).await;
+    full_flow(&TestApp::spawn().await, "default", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_server_confidential_client_on_postgres() {
+    full_flow(&TestApp::spawn_postgres().await, "default", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_server_public_client_on_postgres() {
+    full_flow(&TestApp::spawn_postgres().await, "org", true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

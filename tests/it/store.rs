@@ -1,12 +1,15 @@
-//! The store contract (STYLE.md habit 5): one suite that every backend passes. Today
-//! SQLite; the PostgreSQL store will run the same `contract` function.
+//! The store contract (STYLE.md habit 5): one suite that every backend passes, run
+//! against SQLite and against PostgreSQL (each test on a fresh database of its own).
 
 use std::sync::Arc;
 
 use gatehouse::crypto::{MasterKey, sha256};
+use gatehouse::store::postgres::{PoolSettings, PostgresStore};
 use gatehouse::store::sqlite::SqliteStore;
 use gatehouse::store::*;
 use gatehouse::tokens::keys;
+
+use crate::support::TestDatabase;
 
 fn user(id: &str, login: &str) -> User {
     User {
@@ -184,6 +187,7 @@ pub async fn contract(store: DynStore) {
     refresh_contract(&store).await;
     settings_contract(&store).await;
     store.ping().await.unwrap();
+    assert!(store.schema_version().await.unwrap() >= 1);
 }
 
 fn refresh_token(hash: &[u8], family: &str, issued_at: i64, jti: &str) -> RefreshToken {
@@ -399,4 +403,97 @@ async fn sqlx_insert_version(url: &str, version: i64) -> bool {
         .execute(&mut conn)
         .await
         .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_passes_the_contract() {
+    let db = TestDatabase::create().await;
+    let store = PostgresStore::open(&db.url, &PoolSettings::default()).await.unwrap();
+    contract(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_refuses_a_newer_schema_and_reopens_a_current_one() {
+    let db = TestDatabase::create().await;
+    let settings = PoolSettings::default();
+    let store = PostgresStore::open(&db.url, &settings).await.unwrap();
+    let version = store.schema_version().await.unwrap();
+    assert!(version >= 1);
+    drop(store);
+    // Opening again applies nothing and works.
+    let store = PostgresStore::open(&db.url, &settings).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), version);
+    drop(store);
+    assert!(pg_insert_version(&db.url, 999).await);
+    let err = PostgresStore::open(&db.url, &settings).await.unwrap_err();
+    assert!(matches!(err, StoreError::Schema(_)), "{err:?}");
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+/// Processes starting together on an empty database: the advisory lock lets one
+/// migrate while the others wait, then find the schema applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stores_opened_together_on_an_empty_database_all_succeed() {
+    let db = TestDatabase::create().await;
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move { PostgresStore::open(&url, &PoolSettings::default()).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for open in opens {
+        stores.push(open.await.unwrap().expect("every concurrent open succeeds"));
+    }
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let (rows, distinct): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(rows, distinct, "each migration applied once");
+    assert_eq!(stores[0].schema_version().await.unwrap(), rows);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_unreachable_is_unavailable() {
+    // A port nothing listens on: the store says unavailable (a 503), not a schema error.
+    let settings = PoolSettings { acquire_timeout: std::time::Duration::from_secs(2), ..Default::default() };
+    let err = PostgresStore::open("postgres://postgres@127.0.0.1:1/postgres", &settings).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+}
+
+/// Marks the PostgreSQL database as migrated to `version` by a future binary.
+async fn pg_insert_version(url: &str, version: i64) -> bool {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)")
+        .bind(version)
+        .execute(&mut conn)
+        .await
+        .is_ok()
+}
+
+/// The guard drops its database when the test using it panics, so failed runs leave no
+/// databases behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_database_is_dropped_even_when_its_test_panics() {
+    let (name_tx, name_rx) = tokio::sync::oneshot::channel();
+    let failed = tokio::spawn(async move {
+        let db = TestDatabase::create().await;
+        name_tx.send(db.name.clone()).unwrap();
+        panic!("a failing test (expected in this test's output)");
+    })
+    .await;
+    assert!(failed.is_err());
+    let name = name_rx.await.unwrap();
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&crate::support::postgres_admin_url()).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "{name} was dropped");
 }

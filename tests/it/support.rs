@@ -1,5 +1,6 @@
-//! `TestApp`: a real Gatehouse on 127.0.0.1:0 with its own data directory, and a
-//! `Browser` that keeps cookies and does not follow redirects.
+//! `TestApp`: a real Gatehouse on 127.0.0.1:0 with its own data directory (and, for
+//! PostgreSQL, its own database), a `Browser` that keeps cookies and does not follow
+//! redirects, and `TestDatabase`, a fresh PostgreSQL database dropped after the test.
 
 #![allow(dead_code)]
 
@@ -25,6 +26,9 @@ pub struct TestApp {
     pub backend: Backend,
     pub clock: Arc<OffsetClock>,
     pub http: reqwest::Client,
+    /// The PostgreSQL database, when the app runs on one; declared last so that it is
+    /// dropped (and the database with it) after everything that uses it.
+    pub database: Option<TestDatabase>,
 }
 
 pub struct App {
@@ -38,10 +42,21 @@ pub struct TestUser {
 }
 
 impl TestApp {
+    /// On SQLite, in a fresh data directory.
     pub async fn spawn() -> TestApp {
+        Self::spawn_on(None).await
+    }
+
+    /// On a fresh PostgreSQL database, dropped when the `TestApp` is.
+    pub async fn spawn_postgres() -> TestApp {
+        Self::spawn_on(Some(TestDatabase::create().await)).await
+    }
+
+    async fn spawn_on(database: Option<TestDatabase>) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(OffsetClock::default());
-        let store_config = StoreConfig { data_dir: dir.path().to_path_buf(), database_url: None };
+        let url = database.as_ref().map(|db| db.url.clone());
+        let store_config = StoreConfig::new(dir.path().to_path_buf(), url);
         let backend = app::open_backend(&store_config, clock.now()).await.expect("open backend");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
@@ -62,7 +77,7 @@ impl TestApp {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        TestApp { base, dir, backend, clock, http }
+        TestApp { base, dir, backend, clock, http, database }
     }
 
     pub fn issuer(&self, server: &str) -> String {
@@ -333,4 +348,73 @@ impl Browser {
         let csrf = input_value(&html, "csrf").expect("csrf field");
         self.post_form("/login", &[("tx", &tx), ("csrf", &csrf), ("username", username), ("password", password)]).await
     }
+}
+
+/// The PostgreSQL server the tests use: `GATEHOUSE_TEST_POSTGRES_URL`, or the local one
+/// with trust authentication. Tests that need it fail (never skip) when it is down;
+/// `.ci/run` starts it.
+pub fn postgres_admin_url() -> String {
+    std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// A fresh, empty database `gh_test_<random hex>` on the test server. Dropping the guard
+/// drops the database (`WITH (FORCE)`, so connections still open do not keep it),
+/// also when the test panics.
+pub struct TestDatabase {
+    pub url: String,
+    pub name: String,
+    admin_url: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        use sqlx::Connection;
+        let admin_url = postgres_admin_url();
+        let name = format!("gh_test_{}", hex(&gatehouse::crypto::random_bytes::<8>()));
+        let mut url = Url::parse(&admin_url).expect("GATEHOUSE_TEST_POSTGRES_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL at {admin_url} is needed for this test (start it, or set \
+                 GATEHOUSE_TEST_POSTGRES_URL): {e}"
+            )
+        });
+        sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE \"{name}\"").as_str())
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        let _ = admin.close().await;
+        TestDatabase { url: url.to_string(), name, admin_url }
+    }
+}
+
+impl Drop for TestDatabase {
+    /// Runs on its own thread and runtime: `Drop` cannot await, and the test's runtime
+    /// may be single-threaded or shutting down. Never panics (it may run during one).
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                use sqlx::Connection;
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                sqlx::Executor::execute(&mut admin, drop.as_str()).await?;
+                admin.close().await?;
+                Ok::<_, sqlx::Error>(())
+            })
+            .map_err(std::io::Error::other)
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop test database {}: {e}", self.name),
+            Err(_) => eprintln!("could not drop test database {}: the dropping thread panicked", self.name),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

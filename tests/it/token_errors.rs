@@ -89,7 +89,15 @@ async fn grant_failures_are_invalid_grant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_code_fails_and_revokes_its_access_token() {
-    let t = TestApp::spawn().await;
+    replayed_code_revokes(&TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_code_fails_and_revokes_its_access_token_on_postgres() {
+    replayed_code_revokes(&TestApp::spawn_postgres().await).await;
+}
+
+async fn replayed_code_revokes(t: &TestApp) {
     t.user("alice@example.com").await;
     let app = t.web_app().await;
     let browser = t.browser();
@@ -106,7 +114,17 @@ async fn a_replayed_code_fails_and_revokes_its_access_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_redemptions_one_success() {
-    let t = TestApp::spawn().await;
+    twenty_concurrent_redemptions(&TestApp::spawn().await).await;
+}
+
+/// On PostgreSQL the redeeming `UPDATE`s wait on the row lock rather than on SQLite's
+/// one writer; still exactly one wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_redemptions_one_success_on_postgres() {
+    twenty_concurrent_redemptions(&TestApp::spawn_postgres().await).await;
+}
+
+async fn twenty_concurrent_redemptions(t: &TestApp) {
     t.user("alice@example.com").await;
     let app = t.web_app().await;
     let code = t.code(&t.browser(), "default", &app, "alice@example.com").await;
@@ -143,13 +161,15 @@ async fn malformed_requests_get_invalid_request_never_a_500() {
     assert_error(r, 400, "invalid_request").await;
     let r = basic(t.http.post(&token)).header("content-type", "application/x-www-form-urlencoded").body(b"grant_type=\xff\xfe".to_vec()).send().await.unwrap();
     assert_error(r, 400, "invalid_request").await;
-    // A megabyte of scope.
+    // A megabyte of scope. Bodies over the limit go on a connection of their own: the
+    // server answers before reading them and closes it, and a pooled connection reused
+    // after that close fails the next request with a broken pipe (a flaky test).
     let huge = format!("grant_type=authorization_code&code=x&scope={}", "a".repeat(1 << 20));
-    let r = basic(t.http.post(&token)).header("content-type", "application/x-www-form-urlencoded").body(huge).send().await.unwrap();
+    let r = basic(no_redirects().post(&token)).header("content-type", "application/x-www-form-urlencoded").body(huge).send().await.unwrap();
     assert_error(r, 400, "invalid_request").await;
     // Too many parameters.
     let many: String = (0..10_000).map(|i| format!("p{i}=1&")).collect();
-    let r = basic(t.http.post(&token)).header("content-type", "application/x-www-form-urlencoded").body(many).send().await.unwrap();
+    let r = basic(no_redirects().post(&token)).header("content-type", "application/x-www-form-urlencoded").body(many).send().await.unwrap();
     assert_error(r, 400, "invalid_request").await;
     // A repeated parameter.
     let r = basic(t.http.post(&token)).form(&[("grant_type", "authorization_code"), ("code", "a"), ("code", "b")]).send().await.unwrap();

@@ -529,6 +529,13 @@ impl Maintenance for SqliteStore {
         Ok(())
     }
 
+    async fn schema_version(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
         let mut removed = 0;
         for sql in [
