@@ -95,8 +95,14 @@ impl Params {
 fn decode(bytes: &[u8]) -> Result<String, OAuthError> {
     let plus_as_space: Vec<u8> = bytes.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
     let decoded: Vec<u8> = percent_decode(&plus_as_space).collect();
-    String::from_utf8(decoded)
-        .map_err(|_| OAuthError::invalid_request("The request parameters are not valid UTF-8."))
+    let text = String::from_utf8(decoded)
+        .map_err(|_| OAuthError::invalid_request("The request parameters are not valid UTF-8."))?;
+    // No protocol value holds a NUL, and PostgreSQL text cannot store one: refuse it
+    // here rather than fail later in the database.
+    if text.contains('\0') {
+        return Err(OAuthError::invalid_request("The request parameters contain a NUL character."));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -119,6 +125,7 @@ mod tests {
         assert_eq!(p.first_repeated(), Some("scope"));
         assert!(Params::parse(b"state=%FF%FE").is_err());
         assert!(Params::parse(b"st\xffate=1").is_err());
+        assert_eq!(Params::parse(b"nonce=a%00b").unwrap_err().code(), "invalid_request");
     }
 
     #[test]

@@ -113,3 +113,26 @@ async fn trusted_client_gets_errors_at_its_redirect_uri() {
     let response = t.http.get(url(&[("state", &big_state), ("prompt", "none")])).send().await.unwrap();
     assert_eq!(param(&location(&response).unwrap(), "state").as_deref(), Some(big_state.as_str()));
 }
+
+/// A NUL character is refused at parsing (PostgreSQL text cannot hold one; no protocol
+/// value has one), the same way on both backends: a page, since nothing is trusted yet.
+async fn nul_is_refused(t: &TestApp) {
+    let app = t.web_app().await;
+    let url = t.authorize_url("default", &app.client_id, &[]) + "&nonce=a%00b";
+    let url = url.replace("&nonce=n0nce", "");
+    assert_error_page(t, &url).await;
+    let r = t.http.post(t.endpoint("default", "token")).header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=authorization_code&code=a%00b").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "invalid_request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_character_is_invalid_request_on_sqlite() {
+    nul_is_refused(&TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_character_is_invalid_request_on_postgres() {
+    nul_is_refused(&TestApp::spawn_postgres().await).await;
+}
