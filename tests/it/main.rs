@@ -8,6 +8,7 @@ mod cli;
 mod code_flow;
 mod discovery;
 mod logout;
+mod outage;
 mod policies;
 mod refresh;
 mod sign_in;

@@ -388,6 +388,30 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    async fn admin(&self, sql: &str) {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        sqlx::Executor::execute(&mut admin, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let _ = admin.close().await;
+    }
+
+    /// The database goes away for its clients: new connections are refused and the
+    /// open ones are terminated, as in a restart or a failover.
+    pub async fn outage_start(&self) {
+        self.admin(&format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS false", self.name)).await;
+        self.admin(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            self.name
+        ))
+        .await;
+    }
+
+    pub async fn outage_end(&self) {
+        self.admin(&format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS true", self.name)).await;
+    }
+}
+
 impl Drop for TestDatabase {
     /// Runs on its own thread and runtime: `Drop` cannot await, and the test's runtime
     /// may be single-threaded or shutting down. Never panics (it may run during one).
