@@ -114,6 +114,9 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
         Some(h) => state.store.find_refresh(h).await.map_err(unavailable)?,
         None => None,
     };
+    // The stored successor must be the one this token derives (it always is, unless
+    // the master key changed since): only then can the same answer be given again.
+    let successor = successor.filter(|(t, _)| t.token_hash == sha256(successor_value.as_bytes()));
     let unused = successor.as_ref().is_some_and(|(t, f)| t.rotated_at.is_none() && f.revoked_at.is_none());
     match (refresh_token::replay(&token, client, unused, now), successor) {
         (Replay::Retry, Some((successor, _))) => answer.send(&successor, successor_value).await,
