@@ -8,6 +8,7 @@ mod cli;
 mod code_flow;
 mod discovery;
 mod logout;
+mod revocation;
 mod sign_in;
 mod store;
 mod token_errors;
