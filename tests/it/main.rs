@@ -5,6 +5,7 @@ mod support;
 
 mod authorize_errors;
 mod cli;
+mod client_credentials;
 mod code_flow;
 mod discovery;
 mod introspection;
