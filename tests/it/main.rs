@@ -5,12 +5,15 @@ mod support;
 
 mod authorize_errors;
 mod cli;
+mod client_credentials;
 mod code_flow;
 mod discovery;
+mod introspection;
 mod logout;
 mod outage;
 mod policies;
 mod refresh;
+mod revocation;
 mod sign_in;
 mod store;
 mod token_errors;
