@@ -155,6 +155,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/.well-known/openid-configuration", get(endpoints::discovery::get))
         .route("/.well-known/oauth-authorization-server", get(endpoints::discovery::get))
         .route("/login", get(endpoints::login::get).post(endpoints::login::post))
+        .route("/consent", get(endpoints::consent::get).post(endpoints::consent::post))
         .route("/assets/{file}", get(endpoints::assets::get))
         .route("/healthz", get(endpoints::health::healthz))
         .route("/readyz", get(endpoints::health::readyz))

@@ -18,6 +18,10 @@ pub const SQLITE: &[Migration] = &[
         version: 2,
         sql: include_str!("../../migrations/sqlite/0002_token_lifecycle.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../../migrations/sqlite/0004_consent.sql"),
+    },
 ];
 
 /// The same versions as `SQLITE`, in PostgreSQL's types: a version number means the
@@ -30,6 +34,10 @@ pub const POSTGRES: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("../../migrations/postgres/0002_token_lifecycle.sql"),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("../../migrations/postgres/0004_consent.sql"),
     },
 ];
 

@@ -127,6 +127,16 @@ pub trait GroupStore: Send + Sync {
     async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>>;
 }
 
+/// The scopes each user has consented to grant each app, per authorization server.
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// Records consent to `scopes` (already granted ones are kept).
+    async fn grant_consent(&self, user_id: &str, client_id: &str, server_id: &str, scopes: &[String], now: UnixTime) -> StoreResult<()>;
+    async fn granted_scopes(&self, user_id: &str, client_id: &str, server_id: &str) -> StoreResult<Vec<String>>;
+    /// Forgets a user's consents to an app on every server; how many were removed.
+    async fn revoke_consents(&self, user_id: &str, client_id: &str) -> StoreResult<u64>;
+}
+
 /// An authorization server's scopes, claims, access policies and rules.
 #[async_trait]
 pub trait PolicyStore: Send + Sync {
@@ -169,6 +179,7 @@ pub trait Store:
     + TokenStore
     + GroupStore
     + PolicyStore
+    + ConsentStore
     + Maintenance
 {
 }
@@ -182,6 +193,7 @@ impl<T> Store for T where
         + TokenStore
         + GroupStore
         + PolicyStore
+        + ConsentStore
         + Maintenance
 {
 }

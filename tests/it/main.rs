@@ -7,6 +7,7 @@ mod authorize_errors;
 mod cli;
 mod client_credentials;
 mod code_flow;
+mod consent;
 mod discovery;
 mod introspection;
 mod logout;

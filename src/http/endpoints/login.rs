@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::authorize::{issue_code, render_reply};
+use super::authorize::complete;
 use crate::app::{AppState, SharedState};
 use crate::crypto::sha256;
 use crate::http::extract::{Body, OAuthRejection, form_params, query_params};
@@ -135,10 +135,7 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params) -> Resu
     state.store.insert_session(&row).await.map_err(|e| error::unavailable(&e))?;
     tracing::info!(event = "user.session.start", outcome = "SUCCESS", user = %user.id, "signed in");
 
-    let mut response = match issue_code(state, &request, &user.id, now, now).await {
-        Ok(reply) => render_reply(reply, true),
-        Err(e) => render_reply(request.reply.error(&e), true),
-    };
+    let mut response = complete(state, &request, &user.id, now, now, true).await;
     cookies::append(&mut response, cookies::set(cookies::SESSION, &session_id, state.config.secure_cookies(), None));
     Ok(response)
 }

@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod authorize;
+pub mod consent;
 pub mod discovery;
 pub mod health;
 pub mod introspect;
