@@ -159,8 +159,7 @@ pub async fn create(store: &DynStore, new: NewServer, now: UnixTime) -> Result<A
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
         return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
     }
-    let mut server = server(&okta_id("aus"), new.name.trim(), &new.description, Some(new.audience.trim()), now);
-    server.id.truncate(20);
+    let server = server(&okta_id("aus"), new.name.trim(), &new.description, Some(new.audience.trim()), now);
     store.insert_server_if_absent(&server).await?;
     store.seed_server(&server.id, &seed(&server.id, now)).await?;
     Ok(server)
