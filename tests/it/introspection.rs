@@ -61,9 +61,14 @@ async fn an_active_access_token() {
         // The hint does not change the answer.
         let hinted = t.post_as(server, "introspect", &app, &[("token", &at), ("token_type_hint", "refresh_token")]).await;
         assert_eq!(expect_no_store_json(hinted).await, answer);
-        // Any authenticated client may introspect an access token (a resource server).
+        // Any confidential client may introspect an access token (a resource server).
         let resource_server = t.web_app().await;
         assert_eq!(t.introspect(server, &resource_server, &at).await, answer);
+        // A public client proves only its client_id: it learns about its own tokens only.
+        let spa = t.spa().await;
+        expect_inactive(&t, server, &spa, &at, "another client's token, asked by a public client").await;
+        let own = field(&t.tokens(server, &spa, "alice@example.com", "openid").await, "access_token");
+        assert_eq!(t.introspect(server, &spa, &own).await["active"], true);
     }
 }
 
