@@ -179,6 +179,9 @@ pub async fn create_scope(store: &DynStore, server_id: &str, new: NewScope, now:
     if new.name.len() > 300 || Scope::parse(&new.name).map(|s| s.iter().count() != 1).unwrap_or(true) {
         return Err(AdminError::invalid("name", "must be one scope token (RFC 6749 §3.3), at most 300 characters"));
     }
+    if new.name == ANY_SCOPE {
+        return Err(AdminError::invalid("name", "* is reserved: policy rules use it for any scope"));
+    }
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
         return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
     }

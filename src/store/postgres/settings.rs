@@ -322,7 +322,7 @@ impl PolicyStore for PostgresStore {
     }
 
     async fn list_policies(&self, server_id: &str) -> StoreResult<Vec<Policy>> {
-        let rows = sqlx::query("SELECT * FROM policies WHERE server_id = $1 ORDER BY priority, created_at")
+        let rows = sqlx::query("SELECT * FROM policies WHERE server_id = $1 ORDER BY priority, created_at, id COLLATE \"C\"")
             .bind(server_id)
             .fetch_all(&self.pool)
             .await
@@ -347,7 +347,7 @@ impl PolicyStore for PostgresStore {
     async fn list_rules(&self, server_id: &str) -> StoreResult<Vec<PolicyRule>> {
         let rows = sqlx::query(
             "SELECT r.* FROM policy_rules r JOIN policies p ON p.id = r.policy_id
-             WHERE p.server_id = $1 ORDER BY r.priority, r.created_at",
+             WHERE p.server_id = $1 ORDER BY r.priority, r.created_at, r.id COLLATE \"C\"",
         )
         .bind(server_id)
         .fetch_all(&self.pool)
