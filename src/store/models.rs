@@ -292,6 +292,8 @@ pub struct RefreshFamily {
 pub struct RefreshToken {
     pub token_hash: Vec<u8>,
     pub family_id: String,
+    /// The scope of the access token minted with it (a refresh may narrow the grant's).
+    pub scope: String,
     pub issued_at: UnixTime,
     /// `None`: no idle limit.
     pub idle_expires_at: Option<UnixTime>,

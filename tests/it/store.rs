@@ -194,6 +194,7 @@ fn refresh_token(hash: &[u8], family: &str, issued_at: i64, jti: &str) -> Refres
     RefreshToken {
         token_hash: hash.to_vec(),
         family_id: family.into(),
+        scope: "openid offline_access".into(),
         issued_at,
         idle_expires_at: Some(issued_at + 600),
         rotated_at: None,
