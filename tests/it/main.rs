@@ -7,6 +7,7 @@ mod authorize_errors;
 mod cli;
 mod code_flow;
 mod discovery;
+mod keys;
 mod logout;
 mod outage;
 mod policies;
