@@ -128,6 +128,15 @@ mod tests {
         assert_eq!(verify::<serde_json::Value>("a.b", &ring).unwrap_err(), JwtError::Malformed);
     }
 
+    #[test]
+    fn header_kid_reads_the_header_only() {
+        let ring = ring();
+        let token = sign(&ring.signing, None, &json!({"sub": "u"}));
+        assert_eq!(header_kid(&token), Some(ring.signing.kid.clone()));
+        assert_eq!(header_kid(&format!("{}.x.y", b64url(br#"{"alg":"RS256"}"#))), None);
+        assert_eq!(header_kid("not a token"), None);
+    }
+
     fn ring_other() -> Keyring {
         ring()
     }

@@ -9,6 +9,7 @@ mod code_flow;
 mod discovery;
 mod keys;
 mod logout;
+mod ops;
 mod outage;
 mod policies;
 mod refresh;
