@@ -8,7 +8,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::{ServerConfig, StoreConfig};
 use crate::crypto::{MasterKey, b64url_decode, random_bytes};
 use crate::http::endpoints;
@@ -213,7 +213,7 @@ fn spawn_janitor(state: SharedState) -> tokio::task::JoinHandle<()> {
 /// Rotates the signing keys of every server whose ACTIVE key is older than
 /// `key_rotation_days` (see `tokens::keys`); returns what it rotated. Instances doing
 /// this at once rotate each key once.
-pub async fn rotate_due_keys(state: &AppState, now: i64) -> Vec<(String, Rotated)> {
+pub async fn rotate_due_keys(state: &AppState, now: UnixTime) -> Vec<(String, Rotated)> {
     let mut rotated = Vec::new();
     let Some(max_age) = state.config.key_rotation_seconds() else { return rotated };
     let servers = match state.store.list_servers().await {

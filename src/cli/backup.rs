@@ -7,13 +7,12 @@ use crate::config::StoreConfig;
 use crate::store;
 
 pub async fn run(config: &StoreConfig, to: &Path) -> Result<(), String> {
-    if let Some(url) = config.database_url.as_deref() {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err("the database is PostgreSQL: back it up with pg_dump \
-                        (pg_dump --format=custom --file=gatehouse.dump DATABASE_URL) \
-                        and restore with pg_restore; see the README's Backup section"
-                .into());
-        }
+    let url = config.database_url.as_deref().unwrap_or("");
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err("the database is PostgreSQL: back it up with pg_dump \
+                    (pg_dump --format=custom --file=gatehouse.dump DATABASE_URL) \
+                    and restore with pg_restore; see the README's Backup section"
+            .into());
     }
     if to.exists() {
         return Err(format!("{} exists: a backup never overwrites a file", to.display()));

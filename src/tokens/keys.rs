@@ -398,13 +398,11 @@ mod tests {
         assert!(later.current_at(i64::MAX));
     }
 
-    #[test]
-    fn retention_outlasts_every_token_and_the_cache() {
-        // The longest access token a policy allows, plus a stale cache signing late.
-        assert!(KEY_RETENTION >= 2 * crate::admin::policies::ACCESS_TTL_MAX);
-        assert!(KEY_RETENTION > crate::admin::policies::ACCESS_TTL_MAX + KEY_CACHE_TTL);
-        assert!(NEXT_KEY_MIN_AGE > KEY_CACHE_TTL + 300, "past the cache and JWKS's max-age");
-    }
+    // The longest access token a policy allows, plus a stale cache signing late; a NEXT
+    // key is promoted past every cache and JWKS's max-age. Checked at compile time.
+    const _: () = assert!(KEY_RETENTION >= 2 * crate::admin::policies::ACCESS_TTL_MAX);
+    const _: () = assert!(KEY_RETENTION > crate::admin::policies::ACCESS_TTL_MAX + KEY_CACHE_TTL);
+    const _: () = assert!(NEXT_KEY_MIN_AGE > KEY_CACHE_TTL + 300);
 
     #[test]
     fn rotation_is_due_for_an_old_active_key_and_a_published_next_key() {

@@ -32,14 +32,13 @@ fn parse_samples(text: &str) -> Vec<(String, f64)> {
                     && !name.starts_with(|c: char| c.is_ascii_digit()),
                 "bad metric name: {line}"
             );
-            if let Some(labels) = series.strip_prefix(name) {
-                if !labels.is_empty() {
-                    assert!(labels.starts_with('{') && labels.ends_with('}'), "bad labels: {line}");
-                    for pair in labels[1..labels.len() - 1].split("\",") {
-                        let (key, value) = pair.split_once("=\"").unwrap_or_else(|| panic!("bad label: {line}"));
-                        assert!(key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "bad label: {line}");
-                        assert!(!value.trim_end_matches('"').contains('"'), "unescaped quote: {line}");
-                    }
+            let labels = &series[name.len()..];
+            if !labels.is_empty() {
+                assert!(labels.starts_with('{') && labels.ends_with('}'), "bad labels: {line}");
+                for pair in labels[1..labels.len() - 1].split("\",") {
+                    let (key, value) = pair.split_once("=\"").unwrap_or_else(|| panic!("bad label: {line}"));
+                    assert!(key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "bad label: {line}");
+                    assert!(!value.trim_end_matches('"').contains('"'), "unescaped quote: {line}");
                 }
             }
             (series.to_string(), value)
