@@ -210,7 +210,8 @@ async fn json_logs_carry_request_ids_and_never_a_secret() {
     let bad = App { client_id: app.client_id.clone(), secret: Some("bad-secret-value-123".into()) };
     assert_eq!(t.refresh("default", &bad, "bogus-refresh-token-456", None).await.status(), 401);
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    // The shell's own `kill`: no package needed.
+    let status = Command::new("sh").args(["-c", &format!("kill -TERM {}", child.id())]).status().unwrap();
     assert!(status.success());
     assert!(child.wait().unwrap().success(), "SIGTERM is a clean shutdown");
     let logs = stderr.join().unwrap();
