@@ -109,6 +109,47 @@ pub async fn contract(store: DynStore) {
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].kid, first.kid, "the active key first");
     assert_eq!(listed[0].private_key_sealed, first.private_key_sealed);
+    assert_eq!((listed[0].activated_at, listed[0].retired_at), (Some(1), None));
+    assert_eq!(listed[1].kid, next.kid);
+    assert!(!store.insert_signing_key(&keys::generate("aus1", KeyStatus::Next, 4, &master)).await.unwrap(), "a second NEXT key is refused");
+
+    // Rotation: one transaction; of processes rotating at once, one rotates.
+    let rotations: Vec<_> = (0..4)
+        .map(|i| {
+            let (store, expected) = (store.clone(), first.kid.clone());
+            let fresh = keys::generate("aus1", KeyStatus::Next, 10 + i, &master);
+            tokio::spawn(async move { (fresh.kid.clone(), store.rotate_signing_key(&expected, &fresh, 20).await.unwrap()) })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for r in rotations {
+        match r.await.unwrap() {
+            (kid, KeyRotation::Rotated) => winners.push(kid),
+            (_, outcome) => assert_eq!(outcome, KeyRotation::NotActive),
+        }
+    }
+    assert_eq!(winners.len(), 1, "one rotation wins");
+    let listed = store.signing_keys("aus1").await.unwrap();
+    let summary: Vec<_> = listed.iter().map(|k| (k.kid.clone(), k.status, k.activated_at, k.retired_at)).collect();
+    assert_eq!(
+        summary,
+        [
+            (next.kid.clone(), KeyStatus::Active, Some(20), None),
+            (winners[0].clone(), KeyStatus::Next, None, None),
+            (first.kid.clone(), KeyStatus::Retired, Some(1), Some(20)),
+        ]
+    );
+    let late = keys::generate("aus1", KeyStatus::Next, 30, &master);
+    assert_eq!(store.rotate_signing_key(&first.kid, &late, 30).await.unwrap(), KeyRotation::NotActive);
+    assert_eq!(store.signing_keys("aus1").await.unwrap().len(), 3, "nothing changed");
+    // A server without a NEXT key: nothing changes.
+    store.insert_server_if_absent(&AuthServer { id: "aus2".into(), ..server.clone() }).await.unwrap();
+    let lone = keys::generate("aus2", KeyStatus::Active, 1, &master);
+    assert!(store.insert_signing_key(&lone).await.unwrap());
+    let fresh = keys::generate("aus2", KeyStatus::Next, 2, &master);
+    assert_eq!(store.rotate_signing_key(&lone.kid, &fresh, 3).await.unwrap(), KeyRotation::NoNextKey);
+    let kept = store.signing_keys("aus2").await.unwrap();
+    assert_eq!((kept.len(), kept[0].status), (1, KeyStatus::Active), "rolled back");
 
     // Sessions: live until they end or expire.
     let s = Session { id_hash: sha256(b"sid"), user_id: "00u1".into(), auth_time: 10, created_at: 10, expires_at: 100 };
@@ -187,7 +228,19 @@ pub async fn contract(store: DynStore) {
     refresh_contract(&store).await;
     settings_contract(&store).await;
     store.ping().await.unwrap();
-    assert!(store.schema_version().await.unwrap() >= 1);
+    assert_eq!(store.schema_version().await.unwrap(), latest_schema_version());
+
+    // The janitor deletes a retired key (private part and all) long after JWKS dropped it.
+    store.purge_expired(20 + RETIRED_KEY_KEPT_SECONDS - 1).await.unwrap();
+    assert_eq!(store.signing_keys("aus1").await.unwrap().len(), 3);
+    store.purge_expired(20 + RETIRED_KEY_KEPT_SECONDS).await.unwrap();
+    let left = store.signing_keys("aus1").await.unwrap();
+    assert!(left.iter().all(|k| k.status != KeyStatus::Retired) && left.len() == 2);
+
+    let pool = store.pool_stats();
+    assert!(pool.max >= 1 && pool.idle + pool.in_use <= pool.max, "{pool:?}");
+    store.close().await;
+    assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))), "closed");
 }
 
 fn refresh_token(hash: &[u8], family: &str, issued_at: i64, jti: &str) -> RefreshToken {

@@ -31,6 +31,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub clock: Arc<OffsetClock>,
     pub http: reqwest::Client,
+    /// The running server's state (its key cache, metrics, config).
+    pub state: app::SharedState,
     /// The PostgreSQL database, when the app runs on one; declared last so that it is
     /// dropped (and the database with it) after everything that uses it.
     pub database: Option<TestDatabase>,
@@ -58,21 +60,39 @@ impl TestApp {
     }
 
     async fn spawn_on(database: Option<TestDatabase>) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let clock = Arc::new(OffsetClock::default());
         let url = database.as_ref().map(|db| db.url.clone());
+        Self::spawn_with(tempfile::tempdir().expect("temp dir"), url, database, None).await
+    }
+
+    /// On the SQLite database (and master key) already in `dir`, e.g. a restored backup.
+    pub async fn spawn_in(dir: TempDir) -> TestApp {
+        Self::spawn_with(dir, None, None, None).await
+    }
+
+    /// Another instance on this one's PostgreSQL database, with the same master key and
+    /// public URL (so the same issuers), and a clock of its own.
+    pub async fn sibling(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(self.dir.path().join("master.key"), dir.path().join("master.key")).expect("copy the master key");
+        let url = self.database.as_ref().expect("a sibling shares a PostgreSQL database").url.clone();
+        Self::spawn_with(dir, Some(url), None, Some(self.base.clone())).await
+    }
+
+    async fn spawn_with(dir: TempDir, url: Option<String>, database: Option<TestDatabase>, public_url: Option<String>) -> TestApp {
+        let clock = Arc::new(OffsetClock::default());
         let store_config = StoreConfig::new(dir.path().to_path_buf(), url);
         let backend = app::open_backend(&store_config, clock.now()).await.expect("open backend");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
         let config = ServerConfig {
             listen: addr,
-            public_url: Url::parse(&format!("http://{addr}")).unwrap(),
+            public_url: Url::parse(&public_url.unwrap_or_else(|| format!("http://{addr}"))).unwrap(),
             session_lifetime_seconds: 7200,
             password_hash_workers: 2,
+            key_rotation_days: 90,
         };
         let state = AppState::new(backend.clone(), config, clock.clone());
-        tokio::spawn(app::serve(state, listener, std::future::pending()));
+        tokio::spawn(app::serve(state.clone(), listener, std::future::pending()));
         let http = no_redirects();
         let base = format!("http://{addr}");
         // Wait until it answers (keys are made before serving).
@@ -82,7 +102,7 @@ impl TestApp {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        TestApp { base, dir, backend, clock, http, database }
+        TestApp { base, dir, backend, clock, http, state, database }
     }
 
     pub fn issuer(&self, server: &str) -> String {

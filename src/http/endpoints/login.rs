@@ -116,6 +116,7 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params) -> Resu
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => {
+            state.metrics.login(false);
             tracing::info!(event = "user.session.start", outcome = "FAILURE", "sign-in failed");
             return Ok(form(state, headers, tx, &request, username, true).await);
         }
@@ -133,6 +134,7 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params) -> Resu
     }
     let (session_id, row) = session::start(&user.id, now, state.config.session_lifetime_seconds);
     state.store.insert_session(&row).await.map_err(|e| error::unavailable(&e))?;
+    state.metrics.login(true);
     tracing::info!(event = "user.session.start", outcome = "SUCCESS", user = %user.id, "signed in");
 
     let mut response = complete(state, &request, &user.id, now, now, true).await;

@@ -104,6 +104,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
         }
         response.refresh_token = Some(refresh_token);
     }
+    state.metrics.token_issued("authorization_code");
     tracing::info!(event = "app.oauth2.token.grant", grant = "authorization_code", client = %client.client_id, user = %subject.user.id, "tokens issued");
     Ok(response)
 }

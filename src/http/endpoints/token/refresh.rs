@@ -170,6 +170,7 @@ impl Answer<'_> {
         )
         .await?;
         response.refresh_token = Some(value);
+        self.state.metrics.token_issued("refresh_token");
         tracing::info!(event = "app.oauth2.token.grant", grant = "refresh_token", client = %self.client.client_id, user = %self.subject.user.id, "tokens issued");
         Ok(response)
     }
