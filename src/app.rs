@@ -178,19 +178,29 @@ pub async fn serve(
     }
     state.passwords.warm_up();
     spawn_janitor(state.clone());
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // The peer address goes into System Log events (`client.ipAddress`).
+    let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
 
-/// Deletes expired codes, sessions and deny-list entries every five minutes.
+/// Deletes expired codes, sessions and deny-list entries, and System Log events past
+/// `log_retention_days`, every five minutes.
 fn spawn_janitor(state: SharedState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             tick.tick().await;
-            match state.store.purge_expired(state.clock.now()).await {
+            let now = state.clock.now();
+            match state.store.purge_expired(now).await {
                 Ok(n) if n > 0 => tracing::debug!(rows = n, "janitor removed expired rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "janitor failed"),
+            }
+            let before = now - state.config.log_retention_days * 86_400;
+            match state.store.purge_events(before).await {
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "janitor removed System Log events past retention"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "janitor failed on the System Log"),
             }
         }
     });

@@ -13,6 +13,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "gatehouse-data";
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
 pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECONDS: u64 = 5;
+/// Okta keeps System Log events 90 days.
+pub const DEFAULT_LOG_RETENTION_DAYS: i64 = 90;
 
 /// The settings file, every key optional. Unknown keys are refused so a typo is not
 /// silently ignored.
@@ -27,6 +29,7 @@ pub struct FileConfig {
     pub database_acquire_timeout_seconds: Option<u64>,
     pub session_lifetime_seconds: Option<i64>,
     pub password_hash_workers: Option<usize>,
+    pub log_retention_days: Option<i64>,
 }
 
 impl FileConfig {
@@ -110,6 +113,8 @@ pub struct ServerConfig {
     /// Threads that may hash passwords at once; a flood of sign-ins waits for these
     /// and never blocks the async workers that serve tokens.
     pub password_hash_workers: usize,
+    /// Days System Log events are kept; the janitor deletes older ones.
+    pub log_retention_days: i64,
 }
 
 impl ServerConfig {
@@ -138,11 +143,16 @@ impl ServerConfig {
             .password_hash_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
             .max(1);
+        let log_retention_days = file.log_retention_days.unwrap_or(DEFAULT_LOG_RETENTION_DAYS);
+        if !(1..=3650).contains(&log_retention_days) {
+            return Err(ConfigError("log_retention_days must be between 1 and 3650".into()));
+        }
         Ok(ServerConfig {
             listen,
             public_url,
             session_lifetime_seconds,
             password_hash_workers,
+            log_retention_days,
         })
     }
 

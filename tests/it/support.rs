@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use gatehouse::admin::Actor;
 use gatehouse::admin::{apps, servers, users};
 use gatehouse::app::{self, AppState, Backend};
 use gatehouse::clock::{Clock, OffsetClock};
@@ -65,6 +66,7 @@ impl TestApp {
             public_url: Url::parse(&format!("http://{addr}")).unwrap(),
             session_lifetime_seconds: 7200,
             password_hash_workers: 2,
+            log_retention_days: 90,
         };
         let state = AppState::new(backend.clone(), config, clock.clone());
         tokio::spawn(app::serve(state, listener, std::future::pending()));
@@ -100,7 +102,7 @@ impl TestApp {
             last_name: Some("Liddell".into()),
             ..Default::default()
         };
-        let u = users::create(&self.backend.store, new, self.clock.now()).await.expect("create user");
+        let u = users::create(&self.backend.store, &Actor::cli(), new, self.clock.now()).await.expect("create user");
         TestUser { id: u.id, login: u.login }
     }
 
@@ -122,7 +124,7 @@ impl TestApp {
 
     /// Registers an app through the service layer, as the CLI does.
     pub async fn create_app(&self, new: apps::NewApp) -> App {
-        let created = apps::create(&self.backend.store, &self.backend.master, new, self.clock.now())
+        let created = apps::create(&self.backend.store, &self.backend.master, &Actor::cli(), new, self.clock.now())
             .await
             .expect("create app");
         App { client_id: created.client.client_id, secret: created.secret }
@@ -154,7 +156,7 @@ impl TestApp {
     /// Adds a custom scope to `server` (`default` flag for client_credentials).
     pub async fn scope(&self, server: &str, name: &str, is_default: bool) {
         let new = servers::NewScope { name: name.into(), is_default, ..Default::default() };
-        servers::create_scope(&self.backend.store, server, new, self.clock.now()).await.expect("create scope");
+        servers::create_scope(&self.backend.store, &Actor::cli(), server, new, self.clock.now()).await.expect("create scope");
     }
 
     /// Signs `login` in, redeems the code with `scope` requested, and returns the token
