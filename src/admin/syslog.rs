@@ -111,11 +111,26 @@ pub struct Event {
     pub reason: Option<String>,
     pub severity: &'static str,
     pub targets: Vec<Target>,
+    /// Okta's `debugContext.debugData` (e.g. `grantType`); never a secret.
+    pub debug: serde_json::Map<String, Value>,
 }
 
 impl Event {
     pub fn success(event_type: &'static str, display_message: impl Into<String>, targets: Vec<Target>) -> Event {
-        Event { event_type, display_message: display_message.into(), success: true, reason: None, severity: "INFO", targets }
+        Event {
+            event_type,
+            display_message: display_message.into(),
+            success: true,
+            reason: None,
+            severity: "INFO",
+            targets,
+            debug: serde_json::Map::new(),
+        }
+    }
+
+    pub fn with_debug(mut self, name: &str, value: impl Into<Value>) -> Event {
+        self.debug.insert(name.into(), value.into());
+        self
     }
 
     pub fn failure(event_type: &'static str, display_message: impl Into<String>, reason: impl Into<String>, targets: Vec<Target>) -> Event {
@@ -126,6 +141,7 @@ impl Event {
             reason: Some(reason.into()),
             severity: "WARN",
             targets,
+            debug: serde_json::Map::new(),
         }
     }
 }
@@ -187,7 +203,7 @@ pub fn to_json(uuid: &str, published: UnixTime, actor: &Actor, event: &Event) ->
         },
         "target": targets,
         "transaction": { "type": "WEB", "id": null, "detail": {} },
-        "debugContext": { "debugData": {} },
+        "debugContext": { "debugData": event.debug },
         "authenticationContext": { "authenticationStep": 0, "externalSessionId": null },
         "securityContext": {},
     })

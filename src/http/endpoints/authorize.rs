@@ -10,7 +10,8 @@ use super::find_server;
 use crate::app::{AppState, SharedState};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
-use crate::http::extract::{Body, OAuthRejection, ServerId, form_params, query_params};
+use crate::admin::syslog::{self, Actor, Event, Target};
+use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId, form_params, query_params};
 use crate::http::{cookies, error, pages};
 use crate::identity::session;
 use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
@@ -27,11 +28,12 @@ pub const SIGN_IN_TTL: i64 = 600;
 pub async fn get(
     State(state): State<SharedState>,
     ServerId(server_id): ServerId,
+    PeerAddr(ip): PeerAddr,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     match query_params(query.as_deref()) {
-        Ok(params) => handle(&state, &server_id, &headers, params, false).await,
+        Ok(params) => handle(&state, &server_id, &headers, params, false, ip).await,
         Err(e) => error::page(&e),
     }
 }
@@ -39,17 +41,18 @@ pub async fn get(
 pub async fn post(
     State(state): State<SharedState>,
     ServerId(server_id): ServerId,
+    PeerAddr(ip): PeerAddr,
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
     let params = body.map_err(|OAuthRejection(e)| e).and_then(|Body(b)| form_params(&headers, &b));
     match params {
-        Ok(params) => handle(&state, &server_id, &headers, params, true).await,
+        Ok(params) => handle(&state, &server_id, &headers, params, true, ip).await,
         Err(e) => error::page(&e),
     }
 }
 
-async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: Params, after_post: bool) -> Response {
+async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: Params, after_post: bool, ip: Option<String>) -> Response {
     let now = state.clock.now();
     let server = match find_server(state, server_id).await {
         Ok(server) => server,
@@ -82,7 +85,12 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
         Next::IssueCode { auth_time } => {
             let user_id = session.map(|s| s.user_id).expect("IssueCode comes from a session");
             match issue_code(state, &request, &user_id, auth_time, now).await {
-                Ok(reply) => render_reply(reply, after_post),
+                Ok(reply) => {
+                    if let Ok(Some(user)) = state.store.get_user(&user_id).await {
+                        record_sso(state, &Actor::user(&user, ip), &request.client_id, now).await;
+                    }
+                    render_reply(reply, after_post)
+                }
                 Err(e) => render_reply(request.reply.error(&e), after_post),
             }
         }
@@ -146,6 +154,16 @@ pub async fn issue_code(
     let (code, row) = authorization_code::issue(request, user_id, auth_time, now);
     state.store.insert_code(&row).await.map_err(|e| error::unavailable(&e))?;
     Ok(request.reply.success(&code))
+}
+
+/// Writes `user.authentication.sso` (the user reached an app) to the System Log.
+pub async fn record_sso(state: &AppState, actor: &Actor, client_id: &str, now: UnixTime) {
+    let target = match state.store.get_client(client_id).await {
+        Ok(Some(client)) => Target::app(&client),
+        _ => Target::new(client_id, "AppInstance", client_id),
+    };
+    let event = Event::success("user.authentication.sso", "User single sign on to app", vec![target]);
+    syslog::record(&state.store, actor, event, now).await;
 }
 
 /// A redirect (302 after GET, 303 after POST so the browser follows with GET) or the
