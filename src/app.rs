@@ -158,6 +158,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/assets/{file}", get(endpoints::assets::get))
         .route("/healthz", get(endpoints::health::healthz))
         .route("/readyz", get(endpoints::health::readyz))
+        .nest("/api/v1", crate::http::api::router())
         .fallback(endpoints::health::not_found)
         .layer(axum::middleware::from_fn(crate::http::middleware::security_headers))
         .layer(axum::middleware::from_fn(crate::http::middleware::request_log))

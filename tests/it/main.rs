@@ -3,6 +3,7 @@
 
 mod support;
 
+mod api_errors;
 mod authorize_errors;
 mod cli;
 mod code_flow;
