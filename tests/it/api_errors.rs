@@ -22,9 +22,12 @@ async fn a_missing_invalid_or_revoked_token_is_401_e0000011() {
         assert_eq!(okta_error(&body).0, "E0000011");
         assert_eq!(body["errorSummary"], "Invalid token provided");
     }
-    // The scheme is case-insensitive, as Okta's is.
-    let r = t.http.get(&url).header("Authorization", format!("ssws {}", api.token)).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    // The scheme is case-insensitive, and the space after it optional (Okta's Python
+    // SDK leaves it out).
+    for header in [format!("ssws {}", api.token), format!("SSWS{}", api.token)] {
+        let r = t.http.get(&url).header("Authorization", &header).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{header}");
+    }
 
     // A token revoked through the API (its own) stops working at once.
     let (status, tokens) = api.get("/api/v1/api-tokens").await;

@@ -9,6 +9,7 @@ mod cli;
 mod code_flow;
 mod discovery;
 mod logout;
+mod okta_sdk;
 mod outage;
 mod policies;
 mod refresh;

@@ -29,15 +29,23 @@ impl FromRequestParts<SharedState> for Caller {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("SSWS"))
-            .map(|(_, token)| token.trim().to_string())
+            .and_then(ssws_token)
             .ok_or_else(ApiError::invalid_token)?;
         match api_tokens::authenticate(&state.store, &presented).await? {
             Some(token) => Ok(Caller(Actor::api_token(&token, ip))),
             None => Err(ApiError::invalid_token()),
         }
     }
+}
+
+/// The token of an `SSWS {token}` header. The scheme is case-insensitive and the
+/// space after it optional: Okta's Python SDK (3.4) sends `SSWS{token}`, and Okta
+/// accepts it.
+fn ssws_token(header: &str) -> Option<String> {
+    let value = header.trim();
+    let scheme = value.get(..4)?;
+    let token = value.get(4..)?.trim();
+    (scheme.eq_ignore_ascii_case("SSWS") && !token.is_empty() && !token.contains(char::is_whitespace)).then(|| token.to_string())
 }
 
 /// A JSON body. Not JSON, or a field of the wrong type: 400 `E0000003` with the field
@@ -149,6 +157,16 @@ mod tests {
         assert!(parse_json::<Outer>(br#"{"profile": {}, "unknown": [1]}"#).is_ok(), "unknown fields are ignored");
         assert_eq!(parse_json::<Outer>(b"{").unwrap_err().code, "E0000003");
         assert_eq!(parse_json::<Outer>(b"[]").unwrap_err().code, "E0000003");
+    }
+
+    #[test]
+    fn reads_ssws_tokens() {
+        assert_eq!(ssws_token("SSWS 00abc").as_deref(), Some("00abc"));
+        assert_eq!(ssws_token("ssws   00abc ").as_deref(), Some("00abc"));
+        assert_eq!(ssws_token("SSWS00abc").as_deref(), Some("00abc"), "as Okta's Python SDK sends it");
+        for bad in ["", "SSWS", "SSWS ", "Bearer 00abc", "SSW", "SSWS 00a bc", "Basic YWJj"] {
+            assert_eq!(ssws_token(bad), None, "{bad}");
+        }
     }
 
     #[test]
