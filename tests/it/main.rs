@@ -4,6 +4,7 @@
 mod support;
 
 mod api_errors;
+mod api_users;
 mod authorize_errors;
 mod cli;
 mod code_flow;

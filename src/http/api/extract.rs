@@ -106,10 +106,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 /// Okta's pagination headers: `Link: <...>; rel="self"`, and `rel="next"` with the
 /// `after` cursor when there may be more. `base` is the public URL, `path` the
-/// request's, `query` its parameters.
+/// request's below `/api/v1` (as the nested router sees it), `query` its parameters.
 pub fn link_headers(base: &str, path: &str, query: &[(String, String)], next: Option<&str>) -> HeaderMap {
     let url = |pairs: &[(String, String)]| {
-        let mut url = format!("{base}{path}");
+        let mut url = format!("{base}{}{path}", super::PREFIX);
         if !pairs.is_empty() {
             url.push('?');
             url.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish());
@@ -172,7 +172,7 @@ mod tests {
     #[test]
     fn links_self_and_next() {
         let q = vec![("limit".to_string(), "2".to_string()), ("after".to_string(), "00u1".to_string())];
-        let h = link_headers("http://h", "/api/v1/users", &q, Some("00u3"));
+        let h = link_headers("http://h", "/users", &q, Some("00u3"));
         let links: Vec<&str> = h.get_all(header::LINK).iter().map(|v| v.to_str().unwrap()).collect();
         assert_eq!(
             links,
