@@ -3,7 +3,9 @@
 
 mod support;
 
+mod api_apps;
 mod api_errors;
+mod api_groups;
 mod api_users;
 mod authorize_errors;
 mod cli;
