@@ -6,6 +6,8 @@ mod support;
 mod api_apps;
 mod api_errors;
 mod api_groups;
+mod api_logs;
+mod api_servers;
 mod api_users;
 mod authorize_errors;
 mod cli;
