@@ -164,6 +164,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/healthz", get(endpoints::health::healthz))
         .route("/readyz", get(endpoints::health::readyz))
         .route("/metrics", get(endpoints::metrics::get))
+        .nest("/api/v1", crate::http::api::router())
         .fallback(endpoints::health::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::middleware::metrics))
         .layer(axum::middleware::from_fn(crate::http::middleware::security_headers))
@@ -186,15 +187,18 @@ pub async fn serve(
     }
     state.passwords.warm_up();
     let janitor = spawn_janitor(state.clone());
-    let served = axum::serve(listener, router(state.clone())).with_graceful_shutdown(shutdown).await;
+    // The peer address goes into System Log events (`client.ipAddress`).
+    let service = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     janitor.abort();
     state.store.close().await;
     tracing::info!("stopped: requests finished, database connections closed");
     served
 }
 
-/// Every five minutes: deletes expired codes, sessions, deny-list entries and old
-/// retired keys, and rotates the signing keys that are due.
+/// Every five minutes: deletes expired codes, sessions, deny-list entries, old retired
+/// keys and System Log events past `log_retention_days`, and rotates the signing keys
+/// that are due.
 fn spawn_janitor(state: SharedState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
@@ -207,6 +211,12 @@ fn spawn_janitor(state: SharedState) -> tokio::task::JoinHandle<()> {
                 Err(e) => tracing::warn!(error = %e, "janitor failed"),
             }
             rotate_due_keys(&state, now).await;
+            let before = now - state.config.log_retention_days * 86_400;
+            match state.store.purge_events(before).await {
+                Ok(n) if n > 0 => tracing::debug!(rows = n, "janitor removed System Log events past retention"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "janitor failed on the System Log"),
+            }
         }
     })
 }

@@ -65,9 +65,89 @@ pub fn rfc3339(t: UnixTime) -> String {
     )
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// days-from-civil).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Reads an RFC 3339 date-time (`2026-11-24T18:58:03Z`, `2026-11-24T18:58:03.120Z`,
+/// `2026-11-24T19:58:03+01:00`) as Unix seconds; fractions of a second are dropped.
+pub fn parse_rfc3339(text: &str) -> Option<UnixTime> {
+    let b = text.as_bytes();
+    if b.len() < 20 || !text.is_ascii() {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let s = &text[range];
+        s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse().ok()).flatten()
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &fraction[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
+            let (h, m) = (rest[1..3].parse::<i64>().ok()?, rest[4..6].parse::<i64>().ok()?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (h * 3600 + m * 60)
+        }
+        _ => return None,
+    };
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// RFC 3339 with milliseconds, as Okta's System Log prints `published`.
+pub fn rfc3339_millis(t: UnixTime) -> String {
+    let text = rfc3339(t);
+    format!("{}.000Z", &text[..text.len() - 1])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_rfc3339() {
+        for t in [0, 951_782_400, 1_795_546_683, -86_400] {
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+            assert_eq!(parse_rfc3339(&rfc3339_millis(t)), Some(t));
+        }
+        assert_eq!(parse_rfc3339("2026-11-24T19:58:03+01:00"), Some(1_795_546_683));
+        assert_eq!(parse_rfc3339("2026-11-24T18:58:03.123456Z"), Some(1_795_546_683));
+        for bad in ["", "2026-11-24", "2026-02-30T00:00:00Z", "2026-11-24T18:58:03", "2026-11-24T18:58:03.Z", "x026-11-24T18:58:03Z"] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn formats_rfc3339() {

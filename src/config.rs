@@ -14,6 +14,8 @@ pub const DEFAULT_DATA_DIR: &str = "gatehouse-data";
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
 pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECONDS: u64 = 5;
 pub const DEFAULT_KEY_ROTATION_DAYS: u32 = 90;
+/// Okta keeps System Log events 90 days.
+pub const DEFAULT_LOG_RETENTION_DAYS: i64 = 90;
 
 /// The settings file, every key optional. Unknown keys are refused so a typo is not
 /// silently ignored.
@@ -30,6 +32,7 @@ pub struct FileConfig {
     pub password_hash_workers: Option<usize>,
     pub key_rotation_days: Option<u32>,
     pub log_format: Option<String>,
+    pub log_retention_days: Option<i64>,
 }
 
 impl FileConfig {
@@ -116,6 +119,8 @@ pub struct ServerConfig {
     /// The janitor rotates a server's signing key once it has signed this many days;
     /// 0: never (rotate with `gatehouse keys rotate`).
     pub key_rotation_days: u32,
+    /// Days System Log events are kept; the janitor deletes older ones.
+    pub log_retention_days: i64,
 }
 
 impl ServerConfig {
@@ -150,12 +155,17 @@ impl ServerConfig {
         if key_rotation_days > 3650 {
             return Err(ConfigError("key_rotation_days must be between 0 (never) and 3650".into()));
         }
+        let log_retention_days = file.log_retention_days.unwrap_or(DEFAULT_LOG_RETENTION_DAYS);
+        if !(1..=3650).contains(&log_retention_days) {
+            return Err(ConfigError("log_retention_days must be between 1 and 3650".into()));
+        }
         Ok(ServerConfig {
             listen,
             public_url,
             session_lifetime_seconds,
             password_hash_workers,
             key_rotation_days,
+            log_retention_days,
         })
     }
 

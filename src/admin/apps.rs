@@ -1,18 +1,22 @@
-//! Registering OpenID Connect apps (OAuth clients).
+//! OpenID Connect apps (OAuth clients): register, change, activate and deactivate,
+//! delete, rotate the secret, and assign users and groups, in Okta's app shape.
 
 use serde_json::{Value, json};
 use url::{Host, Url};
 
-use super::{AdminError, dedup};
+use super::filter::{self, Attr, Kind};
+use super::syslog::{self, Actor, Event, Target};
+use super::{AdminError, dedup, groups, users};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::{MasterKey, okta_id, random_token};
-use crate::store::{Client, DynStore};
+use crate::store::{Client, DynStore, Expr, Group, Page, SqlValue, User};
 
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
 
 #[derive(Debug, Clone, Default)]
 pub struct NewApp {
+    /// Okta's `label`.
     pub name: String,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
@@ -23,7 +27,21 @@ pub struct NewApp {
     /// Seconds a rotated refresh token may be retried and get the same answer (0..=60,
     /// default 0: strict reuse detection).
     pub refresh_token_leeway: Option<i64>,
+    /// `web`, `native`, `browser` or `service`; derived from the rest when absent.
+    pub application_type: Option<String>,
+    /// When given, only `["code"]` (the one response type this server implements).
+    pub response_types: Option<Vec<String>>,
+    /// Okta's app `name`; when given, `oidc_client`.
+    pub okta_name: Option<String>,
+    /// Okta's `signOnMode`; when given, `OPENID_CONNECT`.
+    pub sign_on_mode: Option<String>,
+    /// Okta's `activate` query parameter (default true): ACTIVE, or INACTIVE.
+    pub activate: Option<bool>,
 }
+
+/// Okta's app `name` for an OpenID Connect app.
+pub const OIDC_APP_NAME: &str = "oidc_client";
+pub const APPLICATION_TYPES: &[&str] = &["web", "native", "browser", "service"];
 
 /// Okta allows a grace period of 0 to 60 seconds for refresh-token rotation.
 pub const MAX_REFRESH_LEEWAY: i64 = 60;
@@ -72,18 +90,37 @@ pub fn check_redirect_uri(field: &'static str, uri: &str, public_client: bool) -
     }
 }
 
-/// Validates and stores a new ACTIVE app; a confidential one gets a fresh secret.
-pub async fn create(store: &DynStore, master: &MasterKey, new: NewApp, now: UnixTime) -> Result<CreatedApp, AdminError> {
+/// The settings of an app, checked: what `create` and `update` store.
+struct Checked {
+    name: String,
+    auth_method: String,
+    application_type: String,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    response_types: Vec<String>,
+    refresh_token_leeway: i64,
+}
+
+const AUTH_METHOD_FIELD: &str = "credentials.oauthClient.token_endpoint_auth_method";
+const GRANT_TYPES_FIELD: &str = "settings.oauthClient.grant_types";
+const REDIRECT_URIS_FIELD: &str = "settings.oauthClient.redirect_uris";
+const APPLICATION_TYPE_FIELD: &str = "settings.oauthClient.application_type";
+
+fn check(new: NewApp) -> Result<Checked, AdminError> {
+    if new.okta_name.as_deref().is_some_and(|n| n != OIDC_APP_NAME) {
+        return Err(AdminError::invalid("name", "only OpenID Connect apps (oidc_client) are supported"));
+    }
+    if new.sign_on_mode.as_deref().is_some_and(|m| m != "OPENID_CONNECT") {
+        return Err(AdminError::invalid("signOnMode", "only OPENID_CONNECT is supported"));
+    }
     let name = new.name.trim().to_string();
     if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-        return Err(AdminError::invalid("name", "must be 1 to 100 printable characters"));
+        return Err(AdminError::invalid("label", "must be 1 to 100 printable characters"));
     }
     let auth_method = new.auth_method.unwrap_or_else(|| "client_secret_basic".into());
     if !AUTH_METHODS.contains(&auth_method.as_str()) {
-        return Err(AdminError::invalid(
-            "token_endpoint_auth_method",
-            format!("must be one of {}", AUTH_METHODS.join(", ")),
-        ));
+        return Err(AdminError::invalid(AUTH_METHOD_FIELD, format!("must be one of {}", AUTH_METHODS.join(", "))));
     }
     let public = auth_method == "none";
     let mut grant_types = dedup(new.grant_types);
@@ -91,31 +128,40 @@ pub async fn create(store: &DynStore, master: &MasterKey, new: NewApp, now: Unix
         grant_types.push("authorization_code".into());
     }
     if let Some(bad) = grant_types.iter().find(|g| !GRANT_TYPES.contains(&g.as_str())) {
-        return Err(AdminError::invalid("grant_types", format!("{bad:?} is not supported")));
+        return Err(AdminError::invalid(GRANT_TYPES_FIELD, format!("{bad:?} is not supported")));
     }
     let has = |g: &str| grant_types.iter().any(|x| x == g);
     if has("client_credentials") && public {
-        return Err(AdminError::invalid("grant_types", "client_credentials requires a confidential client"));
+        return Err(AdminError::invalid(GRANT_TYPES_FIELD, "client_credentials requires a confidential client"));
     }
     if has("refresh_token") && !has("authorization_code") {
-        return Err(AdminError::invalid("grant_types", "refresh_token requires authorization_code"));
+        return Err(AdminError::invalid(GRANT_TYPES_FIELD, "refresh_token requires authorization_code"));
+    }
+    let response_types: Vec<String> = if has("authorization_code") { vec!["code".into()] } else { vec![] };
+    if let Some(given) = new.response_types.map(dedup).filter(|g| !g.is_empty()) {
+        if given != response_types {
+            return Err(AdminError::invalid(
+                "settings.oauthClient.response_types",
+                "must be [\"code\"] with authorization_code (the implicit and hybrid flows are not supported), else empty",
+            ));
+        }
     }
     let refresh_token_leeway = new.refresh_token_leeway.unwrap_or(0);
     if !(0..=MAX_REFRESH_LEEWAY).contains(&refresh_token_leeway) {
-        return Err(AdminError::invalid("refresh_token.leeway", "must be between 0 and 60 seconds"));
+        return Err(AdminError::invalid("settings.oauthClient.refresh_token.leeway", "must be between 0 and 60 seconds"));
     }
     let redirect_uris = dedup(new.redirect_uris);
     if has("authorization_code") && redirect_uris.is_empty() {
-        return Err(AdminError::invalid("redirect_uris", "at least one is required for authorization_code"));
+        return Err(AdminError::invalid(REDIRECT_URIS_FIELD, "at least one is required for authorization_code"));
     }
     for uri in &redirect_uris {
-        check_redirect_uri("redirect_uris", uri, public)?;
+        check_redirect_uri(REDIRECT_URIS_FIELD, uri, public)?;
     }
     let post_logout_redirect_uris = dedup(new.post_logout_redirect_uris);
     for uri in &post_logout_redirect_uris {
-        check_redirect_uri("post_logout_redirect_uris", uri, public)?;
+        check_redirect_uri("settings.oauthClient.post_logout_redirect_uris", uri, public)?;
     }
-    let application_type = if !has("authorization_code") {
+    let derived = if !has("authorization_code") {
         "service"
     } else if !public {
         "web"
@@ -124,40 +170,295 @@ pub async fn create(store: &DynStore, master: &MasterKey, new: NewApp, now: Unix
     } else {
         "browser"
     };
-    let secret = (!public).then(random_token);
-    let client = Client {
-        client_id: okta_id("0oa"),
+    let application_type = match new.application_type {
+        None => derived.to_string(),
+        Some(given) if !APPLICATION_TYPES.contains(&given.as_str()) => {
+            return Err(AdminError::invalid(APPLICATION_TYPE_FIELD, format!("must be one of {}", APPLICATION_TYPES.join(", "))));
+        }
+        Some(given) => {
+            let fits = match given.as_str() {
+                "service" => !has("authorization_code") && !public,
+                "web" => has("authorization_code") && !public,
+                "browser" => has("authorization_code") && public,
+                _ => has("authorization_code"),
+            };
+            if !fits {
+                return Err(AdminError::invalid(
+                    APPLICATION_TYPE_FIELD,
+                    format!("{given:?} does not fit the grant types and authentication method (a {derived} app)"),
+                ));
+            }
+            given
+        }
+    };
+    Ok(Checked {
         name,
-        secret_hash: secret.as_deref().map(|s| master.hash_client_secret(s)),
         auth_method,
-        application_type: application_type.into(),
-        response_types: if has("authorization_code") { vec!["code".into()] } else { vec![] },
+        application_type,
         redirect_uris,
         post_logout_redirect_uris,
         grant_types,
+        response_types,
         refresh_token_leeway,
-        status: "ACTIVE".into(),
+    })
+}
+
+/// Validates and stores a new app (ACTIVE unless `activate` is false); a
+/// confidential one gets a fresh secret.
+pub async fn create(store: &DynStore, master: &MasterKey, actor: &Actor, new: NewApp, now: UnixTime) -> Result<CreatedApp, AdminError> {
+    let active = new.activate.unwrap_or(true);
+    let c = check(new)?;
+    let secret = (c.auth_method != "none").then(random_token);
+    let client = Client {
+        client_id: okta_id("0oa"),
+        name: c.name,
+        secret_hash: secret.as_deref().map(|s| master.hash_client_secret(s)),
+        auth_method: c.auth_method,
+        application_type: c.application_type,
+        response_types: c.response_types,
+        redirect_uris: c.redirect_uris,
+        post_logout_redirect_uris: c.post_logout_redirect_uris,
+        grant_types: c.grant_types,
+        refresh_token_leeway: c.refresh_token_leeway,
+        status: if active { ACTIVE } else { INACTIVE }.into(),
         created_at: now,
         updated_at: now,
     };
     store.insert_client(&client).await?;
+    let target = Target::app(&client).changed(None, Some(to_json(&client, None)));
+    syslog::record(store, actor, Event::success("application.lifecycle.create", "Add application", vec![target]), now).await;
     Ok(CreatedApp { client, secret })
 }
 
-/// How the CLI prints an app (RFC 7591's field names). The secret only when given.
+pub const ACTIVE: &str = "ACTIVE";
+pub const INACTIVE: &str = "INACTIVE";
+
+/// An app by client id.
+pub async fn find(store: &DynStore, client_id: &str) -> Result<Client, AdminError> {
+    store
+        .get_client(client_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("app {client_id}")))
+}
+
+/// Okta's PUT: new settings for an app. A public client stays public and a
+/// confidential one confidential (its secret is kept); the status does not change.
+pub async fn update(store: &DynStore, actor: &Actor, client_id: &str, new: NewApp, now: UnixTime) -> Result<Client, AdminError> {
+    let before = find(store, client_id).await?;
+    let c = check(new)?;
+    if (c.auth_method == "none") != before.is_public() {
+        return Err(AdminError::invalid(
+            AUTH_METHOD_FIELD,
+            "cannot change between none (a public client) and a client secret; create a new app",
+        ));
+    }
+    let client = Client {
+        name: c.name,
+        auth_method: c.auth_method,
+        application_type: c.application_type,
+        response_types: c.response_types,
+        redirect_uris: c.redirect_uris,
+        post_logout_redirect_uris: c.post_logout_redirect_uris,
+        grant_types: c.grant_types,
+        refresh_token_leeway: c.refresh_token_leeway,
+        updated_at: now,
+        ..before.clone()
+    };
+    if !store.update_client(&client).await? {
+        return Err(AdminError::NotFound(format!("app {client_id}")));
+    }
+    let target = Target::app(&client).changed(Some(to_json(&before, None)), Some(to_json(&client, None)));
+    syslog::record(store, actor, Event::success("application.lifecycle.update", "Update application", vec![target]), now).await;
+    Ok(client)
+}
+
+/// Activates (`true`) or deactivates an app. An inactive app is refused at /token
+/// (`invalid_client`) and /authorize (an error page); its tokens stop introspecting.
+pub async fn set_active(store: &DynStore, actor: &Actor, client_id: &str, active: bool, now: UnixTime) -> Result<Client, AdminError> {
+    let before = find(store, client_id).await?;
+    let status = if active { ACTIVE } else { INACTIVE };
+    if before.status == status {
+        return Ok(before);
+    }
+    let client = Client { status: status.into(), updated_at: now, ..before.clone() };
+    if !store.update_client(&client).await? {
+        return Err(AdminError::NotFound(format!("app {client_id}")));
+    }
+    let (event_type, message) = if active {
+        ("application.lifecycle.activate", "Activate application")
+    } else {
+        ("application.lifecycle.deactivate", "Deactivate application")
+    };
+    let target = Target::app(&client).changed(Some(json!({ "status": before.status })), Some(json!({ "status": status })));
+    syslog::record(store, actor, Event::success(event_type, message, vec![target]), now).await;
+    Ok(client)
+}
+
+/// Deletes an app; as in Okta, only an INACTIVE one.
+pub async fn delete(store: &DynStore, actor: &Actor, client_id: &str, now: UnixTime) -> Result<(), AdminError> {
+    let client = find(store, client_id).await?;
+    if client.status != INACTIVE {
+        return Err(AdminError::not_allowed(
+            "E0000056",
+            "Delete application forbidden: the application must be deactivated first.",
+        ));
+    }
+    if !store.delete_client(client_id).await? {
+        return Err(AdminError::NotFound(format!("app {client_id}")));
+    }
+    let target = Target::app(&client).changed(Some(to_json(&client, None)), None);
+    syslog::record(store, actor, Event::success("application.lifecycle.delete", "Delete application", vec![target]), now).await;
+    Ok(())
+}
+
+/// Gives a confidential app a new secret; the old one stops working at once.
+pub async fn rotate_secret(store: &DynStore, master: &MasterKey, actor: &Actor, client_id: &str, now: UnixTime) -> Result<(Client, String), AdminError> {
+    let before = find(store, client_id).await?;
+    if before.is_public() {
+        return Err(AdminError::invalid(AUTH_METHOD_FIELD, "a public client (none) has no secret"));
+    }
+    let secret = random_token();
+    let client = Client { secret_hash: Some(master.hash_client_secret(&secret)), updated_at: now, ..before };
+    if !store.update_client(&client).await? {
+        return Err(AdminError::NotFound(format!("app {client_id}")));
+    }
+    let event = Event::success("application.lifecycle.update", "Rotate the application's client secret", vec![Target::app(&client)]);
+    syslog::record(store, actor, event, now).await;
+    Ok((client, secret))
+}
+
+/// The id Okta's secret objects carry, derived from the stored (keyed) hash.
+pub fn secret_id(client: &Client) -> Option<String> {
+    client.secret_hash.as_deref().map(|h| format!("ocs{}", &crate::crypto::b64url(h)[..17]))
+}
+
+pub async fn assign_user(store: &DynStore, actor: &Actor, client_id: &str, user: &str, now: UnixTime) -> Result<(Client, User), AdminError> {
+    let client = find(store, client_id).await?;
+    let user = users::find(store, user).await?;
+    if store.assign_user(&client.client_id, &user.id, now).await? {
+        let event = Event::success("application.user_membership.add", "Add user to application membership", vec![Target::user(&user), Target::app(&client)]);
+        syslog::record(store, actor, event, now).await;
+    }
+    Ok((client, user))
+}
+
+pub async fn unassign_user(store: &DynStore, actor: &Actor, client_id: &str, user: &str, now: UnixTime) -> Result<(), AdminError> {
+    let client = find(store, client_id).await?;
+    let user = users::find(store, user).await?;
+    if !store.unassign_user(&client.client_id, &user.id).await? {
+        return Err(AdminError::NotFound(format!("user {} is not assigned to app {}", user.id, client.client_id)));
+    }
+    let event = Event::success("application.user_membership.remove", "Remove user from application membership", vec![Target::user(&user), Target::app(&client)]);
+    syslog::record(store, actor, event, now).await;
+    Ok(())
+}
+
+pub async fn assign_group(store: &DynStore, actor: &Actor, client_id: &str, group: &str, priority: Option<i64>, now: UnixTime) -> Result<(Client, Group, i64), AdminError> {
+    let client = find(store, client_id).await?;
+    let group = groups::find(store, group).await?;
+    let priority = priority.unwrap_or(0);
+    if !(0..=100).contains(&priority) {
+        return Err(AdminError::invalid("priority", "must be between 0 and 100"));
+    }
+    if store.assign_group(&client.client_id, &group.id, priority, now).await? {
+        let event = Event::success("group.application_assignment.add", "Add assigned application to group", vec![Target::group(&group), Target::app(&client)]);
+        syslog::record(store, actor, event, now).await;
+    }
+    Ok((client, group, priority))
+}
+
+pub async fn unassign_group(store: &DynStore, actor: &Actor, client_id: &str, group: &str, now: UnixTime) -> Result<(), AdminError> {
+    let client = find(store, client_id).await?;
+    let group = groups::find(store, group).await?;
+    if !store.unassign_group(&client.client_id, &group.id).await? {
+        return Err(AdminError::NotFound(format!("group {} is not assigned to app {}", group.id, client.client_id)));
+    }
+    let event = Event::success("group.application_assignment.remove", "Remove assigned application from group", vec![Target::group(&group), Target::app(&client)]);
+    syslog::record(store, actor, event, now).await;
+    Ok(())
+}
+
+/// What `filter` may name on apps.
+pub const APP_ATTRS: &[Attr] = &[
+    Attr { name: "id", column: "client_id", kind: Kind::Text },
+    Attr { name: "status", column: "status", kind: Kind::Text },
+    Attr { name: "label", column: "name", kind: Kind::Text },
+    Attr { name: "created", column: "created_at", kind: Kind::Time },
+    Attr { name: "lastUpdated", column: "updated_at", kind: Kind::Time },
+];
+
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 200;
+
+/// One page of apps (ordered by id; `q` a prefix of the label) and the next cursor.
+pub async fn list(store: &DynStore, q: Option<&str>, filter_text: Option<&str>, after: Option<String>, limit: Option<i64>) -> Result<(Vec<Client>, Option<String>), AdminError> {
+    let limit = filter::limit(limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let mut conditions = Vec::new();
+    if let Some(q) = q.filter(|q| !q.is_empty()) {
+        conditions.push(users::prefix_of_names(q, &["name"])?);
+    }
+    if let Some(text) = filter_text.filter(|t| !t.trim().is_empty()) {
+        conditions.push(filter::parse("filter", text, APP_ATTRS)?);
+    }
+    let page = Page {
+        filter: (!conditions.is_empty()).then(|| Expr::And(conditions)),
+        after: after.map(SqlValue::Text),
+        limit: limit + 1,
+    };
+    let clients = store.query_clients(&page).await?;
+    Ok(users::next_page(clients, limit, |c| c.client_id.clone()))
+}
+
+/// Okta's OpenID Connect app shape. The secret only when given (at creation and
+/// rotation): it is never stored in clear.
 pub fn to_json(client: &Client, secret: Option<&str>) -> Value {
-    let mut v = json!({
+    let mut oauth_client = json!({
+        "autoKeyRotation": true,
         "client_id": client.client_id,
-        "client_name": client.name,
+        "token_endpoint_auth_method": client.auth_method,
+        "pkce_required": client.is_public(),
+    });
+    if let Some(secret) = secret {
+        oauth_client["client_secret"] = json!(secret);
+    }
+    json!({
+        "id": client.client_id,
+        "name": OIDC_APP_NAME,
+        "label": client.name,
         "status": client.status,
         "created": rfc3339(client.created_at),
-        "application_type": client.application_type,
-        "token_endpoint_auth_method": client.auth_method,
-        "redirect_uris": client.redirect_uris,
-        "post_logout_redirect_uris": client.post_logout_redirect_uris,
-        "grant_types": client.grant_types,
-        "response_types": client.response_types,
-        "refresh_token": { "rotation_type": "ROTATE", "leeway": client.refresh_token_leeway },
+        "lastUpdated": rfc3339(client.updated_at),
+        "signOnMode": "OPENID_CONNECT",
+        "features": [],
+        "accessibility": { "selfService": false, "errorRedirectUrl": null, "loginRedirectUrl": null },
+        "visibility": { "autoSubmitToolbar": false, "hide": { "iOS": true, "web": true }, "appLinks": { "oidc_client_link": true } },
+        "credentials": {
+            "userNameTemplate": { "template": "${source.login}", "type": "BUILT_IN" },
+            "oauthClient": oauth_client,
+        },
+        "settings": {
+            "app": {},
+            "oauthClient": {
+                "redirect_uris": client.redirect_uris,
+                "post_logout_redirect_uris": client.post_logout_redirect_uris,
+                "response_types": client.response_types,
+                "grant_types": client.grant_types,
+                "application_type": client.application_type,
+                "consent_method": "TRUSTED",
+                "issuer_mode": "ORG_URL",
+                "refresh_token": { "rotation_type": "ROTATE", "leeway": client.refresh_token_leeway },
+            },
+        },
+    })
+}
+
+/// Okta's client secret object; the secret itself only when just created.
+pub fn secret_json(client: &Client, secret: Option<&str>) -> Value {
+    let mut v = json!({
+        "id": secret_id(client),
+        "status": "ACTIVE",
+        "created": rfc3339(client.updated_at),
+        "lastUpdated": rfc3339(client.updated_at),
     });
     if let Some(secret) = secret {
         v["client_secret"] = json!(secret);

@@ -1,12 +1,18 @@
-//! The service layer for administration: one place that validates and creates users
-//! and apps, groups, authorization servers and their scopes, claims and policies. The
-//! CLI calls it today; the management API will call the same functions.
+//! The service layer for administration: one place that validates and changes users
+//! and apps, groups, authorization servers and their scopes, claims and policies, and
+//! API tokens. The CLI and the management API (`/api/v1`) call the same functions, and
+//! every change they make is written to the System Log with who made it.
 
+pub mod api_tokens;
 pub mod apps;
+pub mod filter;
 pub mod groups;
 pub mod policies;
 pub mod servers;
+pub mod syslog;
 pub mod users;
+
+pub use syslog::Actor;
 
 use crate::store::StoreError;
 
@@ -17,6 +23,10 @@ pub enum AdminError {
     Invalid { field: &'static str, message: String },
     #[error("not found: {0}")]
     NotFound(String),
+    /// Not allowed in the object's current state, with Okta's error code for it
+    /// (`E0000038` a user's status, `E0000056` deleting an active app, ...).
+    #[error("{message}")]
+    NotAllowed { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -27,6 +37,10 @@ impl AdminError {
             field,
             message: message.into(),
         }
+    }
+
+    pub fn not_allowed(code: &'static str, message: impl Into<String>) -> Self {
+        AdminError::NotAllowed { code, message: message.into() }
     }
 }
 

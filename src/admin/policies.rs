@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::servers::find_custom;
+use super::servers::{find_custom, target_of};
+use super::syslog::{self, Actor, Event, Target};
 use super::{AdminError, check_text, dedup};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::okta_id;
@@ -30,7 +31,7 @@ pub struct NewPolicy {
     pub priority: Option<i64>,
 }
 
-pub async fn create_policy(store: &DynStore, server_id: &str, new: NewPolicy, now: UnixTime) -> Result<Policy, AdminError> {
+pub async fn create_policy(store: &DynStore, actor: &Actor, server_id: &str, new: NewPolicy, now: UnixTime) -> Result<Policy, AdminError> {
     let server = find_custom(store, server_id).await?;
     check_text("name", &new.name, 100)?;
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
@@ -49,7 +50,7 @@ pub async fn create_policy(store: &DynStore, server_id: &str, new: NewPolicy, no
     let priority = check_priority(new.priority, existing.iter().map(|p| p.priority))?;
     let policy = Policy {
         id: okta_id("00p"),
-        server_id: server.id,
+        server_id: server.id.clone(),
         name: new.name,
         description: new.description,
         priority,
@@ -59,6 +60,9 @@ pub async fn create_policy(store: &DynStore, server_id: &str, new: NewPolicy, no
         updated_at: now,
     };
     store.insert_policy(&policy).await?;
+    let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(None, Some(to_json(&policy, &[])));
+    let event = Event::success("policy.lifecycle.create", "Create policy", vec![target, target_of(&server)]);
+    syslog::record(store, actor, event, now).await;
     Ok(policy)
 }
 
@@ -70,11 +74,18 @@ fn check_priority(given: Option<i64>, existing: impl Iterator<Item = i64>) -> Re
     }
 }
 
-pub async fn delete_policy(store: &DynStore, server_id: &str, policy_id: &str) -> Result<(), AdminError> {
+pub async fn delete_policy(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, now: UnixTime) -> Result<(), AdminError> {
     let server = find_custom(store, server_id).await?;
+    let policies = store.list_policies(&server.id).await?;
+    let Some(policy) = policies.iter().find(|p| p.id == policy_id) else {
+        return Err(AdminError::NotFound(format!("policy {policy_id}")));
+    };
     if !store.delete_policy(&server.id, policy_id).await? {
         return Err(AdminError::NotFound(format!("policy {policy_id}")));
     }
+    let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(Some(to_json(policy, &[])), None);
+    let event = Event::success("policy.lifecycle.delete", "Delete policy", vec![target, target_of(&server)]);
+    syslog::record(store, actor, event, now).await;
     Ok(())
 }
 
@@ -97,7 +108,7 @@ pub struct NewRule {
     pub deny: bool,
 }
 
-pub async fn create_rule(store: &DynStore, server_id: &str, policy_id: &str, new: NewRule, now: UnixTime) -> Result<PolicyRule, AdminError> {
+pub async fn create_rule(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, new: NewRule, now: UnixTime) -> Result<PolicyRule, AdminError> {
     let server = find_custom(store, server_id).await?;
     let policies = store.list_policies(&server.id).await?;
     let policy = policies
@@ -184,17 +195,27 @@ pub async fn create_rule(store: &DynStore, server_id: &str, policy_id: &str, new
         updated_at: now,
     };
     store.insert_rule(&rule).await?;
+    let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(None, Some(rule_json(&rule)));
+    let event = Event::success("policy.rule.add", "Add policy rule", vec![target, target_of(&server)]);
+    syslog::record(store, actor, event, now).await;
     Ok(rule)
 }
 
-pub async fn delete_rule(store: &DynStore, server_id: &str, policy_id: &str, rule_id: &str) -> Result<(), AdminError> {
+pub async fn delete_rule(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, rule_id: &str, now: UnixTime) -> Result<(), AdminError> {
     let server = find_custom(store, server_id).await?;
     if !store.list_policies(&server.id).await?.iter().any(|p| p.id == policy_id) {
         return Err(AdminError::NotFound(format!("policy {policy_id}")));
     }
+    let rules = store.list_rules(&server.id).await?;
+    let Some(rule) = rules.iter().find(|r| r.id == rule_id && r.policy_id == policy_id) else {
+        return Err(AdminError::NotFound(format!("rule {rule_id}")));
+    };
     if !store.delete_rule(policy_id, rule_id).await? {
         return Err(AdminError::NotFound(format!("rule {rule_id}")));
     }
+    let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(Some(rule_json(rule)), None);
+    let event = Event::success("policy.rule.delete", "Delete policy rule", vec![target, target_of(&server)]);
+    syslog::record(store, actor, event, now).await;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use super::syslog::{self, Actor, Event, Target};
 use super::{AdminError, check_text, dedup};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::okta_id;
@@ -14,6 +15,7 @@ use crate::store::{
     ServerSeed, StoreError,
 };
 use crate::tokens::custom_claims::{self, Expression, GroupFilter};
+use crate::tokens::keys;
 
 /// OpenID Connect Core §5.4's scopes and `offline_access` (§11): every server has them.
 pub const SYSTEM_SCOPES: &[(&str, &str)] = &[
@@ -136,12 +138,42 @@ pub async fn find(store: &DynStore, id: &str) -> Result<AuthServer, AdminError> 
 pub async fn find_custom(store: &DynStore, id: &str) -> Result<AuthServer, AdminError> {
     let server = find(store, id).await?;
     if server.is_org() {
-        return Err(AdminError::invalid(
-            "authorizationServer",
-            "the org authorization server's scopes, claims and policies cannot be changed; use a custom server",
+        return Err(AdminError::not_allowed(
+            "E0000006",
+            "The org authorization server cannot be changed: its scopes, claims and policies are fixed; use a custom server.",
         ));
     }
     Ok(server)
+}
+
+/// Rotates a server's signing keys now (see `tokens::keys`): the ACTIVE key retires
+/// (still published until its tokens expire), the NEXT key, published since the last
+/// rotation, becomes ACTIVE, and a new NEXT key is made. `None` when another process
+/// rotated the same key at the same moment. Recorded in the System Log.
+pub async fn rotate_keys(
+    store: &DynStore,
+    master: &crate::crypto::MasterKey,
+    actor: &Actor,
+    server: &AuthServer,
+    now: UnixTime,
+) -> Result<Option<keys::Rotated>, AdminError> {
+    let rotated = keys::rotate(store, master, &server.id, now).await.map_err(|e| match e {
+        keys::KeyError::Store(e) => AdminError::Store(e),
+        corrupt => AdminError::Store(StoreError::Schema(corrupt.to_string())),
+    })?;
+    if let Some(r) = &rotated {
+        let target = server_target(server).changed(
+            Some(json!({ "activeKid": r.retired, "nextKid": r.active })),
+            Some(json!({ "activeKid": r.active, "nextKid": r.next })),
+        );
+        syslog::record(store, actor, Event::success("oauth2.as.key.lifecycle.rotate", "Rotate authorization server keys", vec![target]), now).await;
+    }
+    Ok(rotated)
+}
+
+/// `server_target` for the policies module.
+pub(super) fn target_of(server: &AuthServer) -> Target {
+    server_target(server)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -153,16 +185,95 @@ pub struct NewServer {
 
 /// A new custom server (`aus...`) with the system scopes and no policy: as in Okta, it
 /// issues nothing until a policy allows it.
-pub async fn create(store: &DynStore, new: NewServer, now: UnixTime) -> Result<AuthServer, AdminError> {
+pub async fn create(store: &DynStore, actor: &Actor, new: NewServer, now: UnixTime) -> Result<AuthServer, AdminError> {
+    check_server(&new)?;
+    let server = server(&okta_id("aus"), new.name.trim(), &new.description, Some(new.audience.trim()), now);
+    store.insert_server_if_absent(&server).await?;
+    store.seed_server(&server.id, &seed(&server.id, now)).await?;
+    let target = server_target(&server).changed(None, Some(summary(&server)));
+    syslog::record(store, actor, Event::success("oauth2.as.created", "Create authorization server", vec![target]), now).await;
+    Ok(server)
+}
+
+fn check_server(new: &NewServer) -> Result<(), AdminError> {
     check_text("name", &new.name, 100)?;
     check_text("audiences", &new.audience, 1024)?;
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
         return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
     }
-    let server = server(&okta_id("aus"), new.name.trim(), &new.description, Some(new.audience.trim()), now);
-    store.insert_server_if_absent(&server).await?;
-    store.seed_server(&server.id, &seed(&server.id, now)).await?;
+    Ok(())
+}
+
+fn server_target(server: &AuthServer) -> Target {
+    Target::new(&server.id, "AuthorizationServer", &server.name)
+}
+
+/// What the System Log records of a server.
+fn summary(server: &AuthServer) -> Value {
+    json!({ "id": server.id, "name": server.name, "description": server.description, "audiences": [server.audience], "status": server.status })
+}
+
+/// Okta's PUT: a custom server's name, description and audience.
+pub async fn update(store: &DynStore, actor: &Actor, id: &str, new: NewServer, now: UnixTime) -> Result<AuthServer, AdminError> {
+    let before = find_custom(store, id).await?;
+    check_server(&new)?;
+    let server = AuthServer {
+        name: new.name.trim().into(),
+        description: new.description,
+        audience: Some(new.audience.trim().into()),
+        updated_at: now,
+        ..before.clone()
+    };
+    if !store.update_server(&server).await? {
+        return Err(AdminError::NotFound(format!("authorization server {id}")));
+    }
+    let target = server_target(&server).changed(Some(summary(&before)), Some(summary(&server)));
+    syslog::record(store, actor, Event::success("oauth2.as.updated", "Update authorization server", vec![target]), now).await;
     Ok(server)
+}
+
+/// Activates or deactivates a custom server; an inactive one answers nothing (404).
+pub async fn set_active(store: &DynStore, actor: &Actor, id: &str, active: bool, now: UnixTime) -> Result<AuthServer, AdminError> {
+    let before = find_custom(store, id).await?;
+    let status = if active { "ACTIVE" } else { "INACTIVE" };
+    if before.status == status {
+        return Ok(before);
+    }
+    let server = AuthServer { status: status.into(), updated_at: now, ..before.clone() };
+    store.update_server(&server).await?;
+    let (event_type, message) =
+        if active { ("oauth2.as.activated", "Activate authorization server") } else { ("oauth2.as.deactivated", "Deactivate authorization server") };
+    let target = server_target(&server).changed(Some(json!({ "status": before.status })), Some(json!({ "status": status })));
+    syslog::record(store, actor, Event::success(event_type, message, vec![target]), now).await;
+    Ok(server)
+}
+
+/// Deletes a custom server with its keys, scopes, claims and policies.
+pub async fn delete(store: &DynStore, actor: &Actor, id: &str, now: UnixTime) -> Result<(), AdminError> {
+    let server = find_custom(store, id).await?;
+    if !store.delete_server(&server.id).await? {
+        return Err(AdminError::NotFound(format!("authorization server {id}")));
+    }
+    let target = server_target(&server).changed(Some(summary(&server)), None);
+    syslog::record(store, actor, Event::success("oauth2.as.deleted", "Delete authorization server", vec![target]), now).await;
+    Ok(())
+}
+
+/// Okta's `audiences`: exactly one here.
+pub fn one_audience(audiences: Option<Vec<String>>) -> Result<String, AdminError> {
+    match audiences.as_deref() {
+        Some([one]) => Ok(one.clone()),
+        _ => Err(AdminError::invalid("audiences", "must hold exactly one audience")),
+    }
+}
+
+/// Okta's scope `consent`: `IMPLICIT` (the default) or `REQUIRED`.
+pub fn consent_required(consent: Option<&str>) -> Result<bool, AdminError> {
+    match consent {
+        None | Some("IMPLICIT") => Ok(false),
+        Some("REQUIRED") => Ok(true),
+        Some(_) => Err(AdminError::invalid("consent", "must be IMPLICIT or REQUIRED")),
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -174,7 +285,7 @@ pub struct NewScope {
     pub is_default: bool,
 }
 
-pub async fn create_scope(store: &DynStore, server_id: &str, new: NewScope, now: UnixTime) -> Result<ScopeDef, AdminError> {
+pub async fn create_scope(store: &DynStore, actor: &Actor, server_id: &str, new: NewScope, now: UnixTime) -> Result<ScopeDef, AdminError> {
     let server = find_custom(store, server_id).await?;
     if new.name.len() > 300 || Scope::parse(&new.name).map(|s| s.iter().count() != 1).unwrap_or(true) {
         return Err(AdminError::invalid("name", "must be one scope token (RFC 6749 §3.3), at most 300 characters"));
@@ -189,20 +300,28 @@ pub async fn create_scope(store: &DynStore, server_id: &str, new: NewScope, now:
     scope.consent = if new.consent_required { "REQUIRED" } else { "IMPLICIT" }.into();
     scope.is_default = new.is_default;
     match store.insert_scope(&scope).await {
-        Ok(()) => Ok(scope),
-        Err(StoreError::Conflict(_)) => Err(AdminError::invalid("name", "the server has a scope with this name")),
-        Err(e) => Err(e.into()),
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(AdminError::invalid("name", "the server has a scope with this name")),
+        Err(e) => return Err(e.into()),
     }
+    let target = Target::new(&scope.id, "OAuth2Scope", &scope.name).changed(None, Some(scope_json(&scope)));
+    let event = Event::success("oauth2.scope.created", "Create authorization server scope", vec![target, server_target(&server)]);
+    syslog::record(store, actor, event, now).await;
+    Ok(scope)
 }
 
-pub async fn delete_scope(store: &DynStore, server_id: &str, name: &str) -> Result<(), AdminError> {
+/// Deletes a scope named by its name or its id.
+pub async fn delete_scope(store: &DynStore, actor: &Actor, server_id: &str, name_or_id: &str, now: UnixTime) -> Result<(), AdminError> {
     let server = find_custom(store, server_id).await?;
     let scopes = store.list_scopes(&server.id).await?;
-    match scopes.iter().find(|s| s.name == name) {
-        None => Err(AdminError::NotFound(format!("scope {name}"))),
+    match scopes.iter().find(|s| s.name == name_or_id || s.id == name_or_id) {
+        None => Err(AdminError::NotFound(format!("scope {name_or_id}"))),
         Some(s) if s.system => Err(AdminError::invalid("name", "system scopes cannot be deleted")),
-        Some(_) => {
-            store.delete_scope(&server.id, name).await?;
+        Some(scope) => {
+            store.delete_scope(&server.id, &scope.name).await?;
+            let target = Target::new(&scope.id, "OAuth2Scope", &scope.name).changed(Some(scope_json(scope)), None);
+            let event = Event::success("oauth2.scope.deleted", "Delete authorization server scope", vec![target, server_target(&server)]);
+            syslog::record(store, actor, event, now).await;
             Ok(())
         }
     }
@@ -221,7 +340,7 @@ pub struct NewClaim {
     pub scopes: Vec<String>,
 }
 
-pub async fn create_claim(store: &DynStore, server_id: &str, new: NewClaim, now: UnixTime) -> Result<ClaimDef, AdminError> {
+pub async fn create_claim(store: &DynStore, actor: &Actor, server_id: &str, new: NewClaim, now: UnixTime) -> Result<ClaimDef, AdminError> {
     let server = find_custom(store, server_id).await?;
     check_text("name", &new.name, 100)?;
     if custom_claims::RESERVED.contains(&new.name.as_str()) {
@@ -248,7 +367,7 @@ pub async fn create_claim(store: &DynStore, server_id: &str, new: NewClaim, now:
     }
     let claim = ClaimDef {
         id: okta_id("ocl"),
-        server_id: server.id,
+        server_id: server.id.clone(),
         name: new.name,
         claim_type: new.claim_type,
         value_type: value_type.into(),
@@ -259,17 +378,26 @@ pub async fn create_claim(store: &DynStore, server_id: &str, new: NewClaim, now:
         created_at: now,
     };
     match store.insert_claim(&claim).await {
-        Ok(()) => Ok(claim),
-        Err(StoreError::Conflict(_)) => Err(AdminError::invalid("name", "the server has a claim with this name for this token")),
-        Err(e) => Err(e.into()),
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(AdminError::invalid("name", "the server has a claim with this name for this token")),
+        Err(e) => return Err(e.into()),
     }
+    let target = Target::new(&claim.id, "OAuth2Claim", &claim.name).changed(None, Some(claim_json(&claim)));
+    let event = Event::success("oauth2.claim.created", "Create authorization server claim", vec![target, server_target(&server)]);
+    syslog::record(store, actor, event, now).await;
+    Ok(claim)
 }
 
-pub async fn delete_claim(store: &DynStore, server_id: &str, claim_id: &str) -> Result<(), AdminError> {
+pub async fn delete_claim(store: &DynStore, actor: &Actor, server_id: &str, claim_id: &str, now: UnixTime) -> Result<(), AdminError> {
     let server = find_custom(store, server_id).await?;
+    let claims = store.list_claims(&server.id).await?;
+    let claim = claims.iter().find(|c| c.id == claim_id).ok_or_else(|| AdminError::NotFound(format!("claim {claim_id}")))?;
     if !store.delete_claim(&server.id, claim_id).await? {
         return Err(AdminError::NotFound(format!("claim {claim_id}")));
     }
+    let target = Target::new(&claim.id, "OAuth2Claim", &claim.name).changed(Some(claim_json(claim)), None);
+    let event = Event::success("oauth2.claim.deleted", "Delete authorization server claim", vec![target, server_target(&server)]);
+    syslog::record(store, actor, event, now).await;
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 use super::print_json;
 use crate::admin::apps::{self, NewApp};
+use crate::admin::Actor;
 use crate::app::Backend;
 use crate::clock::{Clock, SystemClock};
 
@@ -40,8 +41,8 @@ pub enum AppsCommand {
 pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> {
     match command {
         AppsCommand::Create { name, redirect_uris, post_logout_redirect_uris, auth_method, grant_types, refresh_token_leeway } => {
-            let new = NewApp { name, redirect_uris, post_logout_redirect_uris, auth_method, grant_types, refresh_token_leeway };
-            let created = apps::create(&backend.store, &backend.master, new, SystemClock.now())
+            let new = NewApp { name, redirect_uris, post_logout_redirect_uris, auth_method, grant_types, refresh_token_leeway, ..NewApp::default() };
+            let created = apps::create(&backend.store, &backend.master, &Actor::cli(), new, SystemClock.now())
                 .await
                 .map_err(|e| e.to_string())?;
             print_json(&apps::to_json(&created.client, created.secret.as_deref()));

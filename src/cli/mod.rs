@@ -2,6 +2,7 @@
 //! server runs (they open the same database). Every command takes `--data-dir`,
 //! `--database-url`, the pool settings and `--config`.
 
+mod api_tokens;
 mod apps;
 mod backup;
 mod groups;
@@ -76,6 +77,9 @@ enum Command {
     /// Manage an authorization server's access policies and their rules.
     #[command(subcommand)]
     Policies(servers::PoliciesCommand),
+    /// Manage API tokens for the management API (`Authorization: SSWS {token}`).
+    #[command(subcommand, name = "api-tokens")]
+    ApiTokens(api_tokens::ApiTokensCommand),
     /// Bring the database schema up to date, print its version, and exit.
     Migrate,
     /// List and rotate an authorization server's signing keys.
@@ -164,6 +168,7 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
         Command::Scopes(command) => servers::run_scopes(command, &backend(&store_config).await?).await,
         Command::Claims(command) => servers::run_claims(command, &backend(&store_config).await?).await,
         Command::Policies(command) => servers::run_policies(command, &backend(&store_config).await?).await,
+        Command::ApiTokens(command) => api_tokens::run(command, &backend(&store_config).await?).await,
         Command::Migrate => migrate::run(&store_config).await,
         Command::Keys(command) => keys::run(command, &backend(&store_config).await?).await,
         Command::Backup { to } => backup::run(&store_config, &to).await,

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::print_json;
 use crate::admin::policies::{self, NewPolicy, NewRule};
 use crate::admin::servers::{self, NewClaim, NewScope, NewServer};
+use crate::admin::Actor;
 use crate::app::Backend;
 use crate::clock::{Clock, SystemClock};
 use crate::store::AuthServer;
@@ -45,7 +46,7 @@ pub async fn run_servers(command: ServersCommand, backend: &Backend, base_url: &
     let store = &backend.store;
     match command {
         ServersCommand::Create { name, audience, description } => {
-            let server = servers::create(store, NewServer { name, description, audience }, SystemClock.now()).await.map_err(err)?;
+            let server = servers::create(store, &Actor::cli(), NewServer { name, description, audience }, SystemClock.now()).await.map_err(err)?;
             print_json(&server_json(base_url, &server));
         }
         ServersCommand::List => {
@@ -96,7 +97,7 @@ pub async fn run_scopes(command: ScopesCommand, backend: &Backend) -> Result<(),
     match command {
         ScopesCommand::Create { server, name, description, consent_required, default } => {
             let new = NewScope { name, description, consent_required, is_default: default };
-            let scope = servers::create_scope(store, &server, new, SystemClock.now()).await.map_err(err)?;
+            let scope = servers::create_scope(store, &Actor::cli(), &server, new, SystemClock.now()).await.map_err(err)?;
             print_json(&servers::scope_json(&scope));
         }
         ScopesCommand::List { server } => {
@@ -105,7 +106,7 @@ pub async fn run_scopes(command: ScopesCommand, backend: &Backend) -> Result<(),
             print_json(&Value::Array(list.iter().map(servers::scope_json).collect()));
         }
         ScopesCommand::Delete { server, name } => {
-            servers::delete_scope(store, &server, &name).await.map_err(err)?;
+            servers::delete_scope(store, &Actor::cli(), &server, &name, SystemClock.now()).await.map_err(err)?;
         }
     }
     Ok(())
@@ -156,7 +157,7 @@ pub async fn run_claims(command: ClaimsCommand, backend: &Backend) -> Result<(),
                 group_filter_type: group_filter.map(|f| f.replace('-', "_").to_uppercase()),
                 scopes,
             };
-            let claim = servers::create_claim(store, &server, new, SystemClock.now()).await.map_err(err)?;
+            let claim = servers::create_claim(store, &Actor::cli(), &server, new, SystemClock.now()).await.map_err(err)?;
             print_json(&servers::claim_json(&claim));
         }
         ClaimsCommand::List { server } => {
@@ -164,7 +165,7 @@ pub async fn run_claims(command: ClaimsCommand, backend: &Backend) -> Result<(),
             let list = store.list_claims(&server.id).await.map_err(err)?;
             print_json(&Value::Array(list.iter().map(servers::claim_json).collect()));
         }
-        ClaimsCommand::Delete { server, id } => servers::delete_claim(store, &server, &id).await.map_err(err)?,
+        ClaimsCommand::Delete { server, id } => servers::delete_claim(store, &Actor::cli(), &server, &id, SystemClock.now()).await.map_err(err)?,
     }
     Ok(())
 }
@@ -248,7 +249,7 @@ pub async fn run_policies(command: PoliciesCommand, backend: &Backend) -> Result
     let now = SystemClock.now();
     match command {
         PoliciesCommand::Create { server, name, description, clients, priority } => {
-            let policy = policies::create_policy(store, &server, NewPolicy { name, description, clients, priority }, now)
+            let policy = policies::create_policy(store, &Actor::cli(), &server, NewPolicy { name, description, clients, priority }, now)
                 .await
                 .map_err(err)?;
             print_json(&policies::to_json(&policy, &[]));
@@ -259,7 +260,7 @@ pub async fn run_policies(command: PoliciesCommand, backend: &Backend) -> Result
             let rules = store.list_rules(&server.id).await.map_err(err)?;
             print_json(&Value::Array(list.iter().map(|p| policies::to_json(p, &rules)).collect()));
         }
-        PoliciesCommand::Delete { server, id } => policies::delete_policy(store, &server, &id).await.map_err(err)?,
+        PoliciesCommand::Delete { server, id } => policies::delete_policy(store, &Actor::cli(), &server, &id, SystemClock.now()).await.map_err(err)?,
         PoliciesCommand::AddRule {
             server,
             policy,
@@ -286,11 +287,11 @@ pub async fn run_policies(command: PoliciesCommand, backend: &Backend) -> Result
                 refresh_token_idle: refresh_idle_minutes.map(|m| m * 60),
                 deny,
             };
-            let rule = policies::create_rule(store, &server, &policy, new, now).await.map_err(err)?;
+            let rule = policies::create_rule(store, &Actor::cli(), &server, &policy, new, now).await.map_err(err)?;
             print_json(&policies::rule_json(&rule));
         }
         PoliciesCommand::DeleteRule { server, policy, id } => {
-            policies::delete_rule(store, &server, &policy, &id).await.map_err(err)?
+            policies::delete_rule(store, &Actor::cli(), &server, &policy, &id, SystemClock.now()).await.map_err(err)?
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use super::print_json;
 use crate::admin::users::{self, NewUser};
+use crate::admin::Actor;
 use crate::app::Backend;
 use crate::clock::{Clock, SystemClock};
 
@@ -43,8 +44,8 @@ pub async fn run(command: UsersCommand, backend: &Backend) -> Result<(), String>
             } else {
                 None
             };
-            let new = NewUser { login, password, email, first_name, last_name };
-            let user = users::create(&backend.store, new, SystemClock.now()).await.map_err(|e| e.to_string())?;
+            let new = NewUser { login, password, email, first_name, last_name, ..NewUser::default() };
+            let user = users::create(&backend.store, &Actor::cli(), new, SystemClock.now()).await.map_err(|e| e.to_string())?;
             print_json(&users::to_json(&user));
         }
         UsersCommand::List => {

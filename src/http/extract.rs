@@ -2,9 +2,10 @@
 //! rejections (STYLE.md habit 9).
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
@@ -25,6 +26,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ServerId {
             .ok()
             .and_then(|params| params.iter().find(|(k, _)| *k == "server_id").map(|(_, v)| v.to_string()));
         Ok(ServerId(id.unwrap_or_else(|| ORG_SERVER_ID.to_string())))
+    }
+}
+
+/// The peer's address (never `X-Forwarded-For`), when the server records it.
+pub struct PeerAddr(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())))
     }
 }
 

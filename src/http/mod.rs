@@ -1,6 +1,7 @@
 //! HTTP: extract a typed request, call the protocol, render the outcome (STYLE.md
 //! habit 2). One module per endpoint under `endpoints/`.
 
+pub mod api;
 pub mod cookies;
 pub mod endpoints;
 pub mod error;

@@ -1,6 +1,11 @@
 //! Schema migrations: SQL files compiled into the binary, applied in order at open.
 //! A database whose schema is newer than this binary knows is refused, so an old
 //! binary never writes to a schema it does not understand.
+//!
+//! Version numbers may have gaps (work on separate branches takes separate ranges, so
+//! merging them never renumbers a migration). The runners apply every version this
+//! binary has that the database has not recorded, in ascending order, so a version
+//! merged in below one already applied is still applied.
 
 use super::{StoreError, StoreResult};
 
@@ -26,6 +31,10 @@ pub const SQLITE: &[Migration] = &[
         version: 4,
         sql: include_str!("../../migrations/sqlite/0004_consent.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("../../migrations/sqlite/0010_management_api.sql"),
+    },
 ];
 
 /// The same versions as `SQLITE`, in PostgreSQL's types: a version number means the
@@ -47,6 +56,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         sql: include_str!("../../migrations/postgres/0004_consent.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("../../migrations/postgres/0010_management_api.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).
@@ -57,6 +70,12 @@ pub fn latest_version() -> i64 {
 /// The version the binary expects after migrating.
 pub fn latest(migrations: &[Migration]) -> i64 {
     migrations.last().map_or(0, |m| m.version)
+}
+
+/// The migrations a database that recorded `applied` still needs, in order.
+pub fn pending<'a>(migrations: &'a [Migration], applied: &[i64]) -> impl Iterator<Item = &'a Migration> {
+    let applied = applied.to_vec();
+    migrations.iter().filter(move |m| !applied.contains(&m.version))
 }
 
 pub fn check_not_newer(found: i64, migrations: &[Migration]) -> StoreResult<()> {
@@ -79,5 +98,14 @@ mod tests {
         let versions = |list: &[Migration]| list.iter().map(|m| m.version).collect::<Vec<_>>();
         assert_eq!(versions(SQLITE), versions(POSTGRES));
         assert!(versions(SQLITE).windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_version_below_the_highest_applied_is_still_applied() {
+        let versions = |applied: &[i64]| pending(SQLITE, applied).map(|m| m.version).collect::<Vec<_>>();
+        assert_eq!(versions(&[]), [1, 2, 3, 4, 10]);
+        assert_eq!(versions(&[1, 2]), [3, 4, 10]);
+        assert_eq!(versions(&[1, 2, 10]), [3, 4]);
+        assert!(versions(&[1, 2, 3, 4, 10]).is_empty());
     }
 }

@@ -8,6 +8,7 @@
 mod migrate;
 mod models;
 pub mod postgres;
+pub mod query;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use models::*;
+pub use query::{Expr, Op, Page, SqlValue};
 
 use crate::clock::UnixTime;
 use crate::config::StoreConfig;
@@ -41,6 +43,10 @@ pub trait ServerStore: Send + Sync {
     async fn insert_server_if_absent(&self, server: &AuthServer) -> StoreResult<bool>;
     async fn get_server(&self, id: &str) -> StoreResult<Option<AuthServer>>;
     async fn list_servers(&self) -> StoreResult<Vec<AuthServer>>;
+    /// Writes name, description, audience, status and `updated_at`; false when absent.
+    async fn update_server(&self, server: &AuthServer) -> StoreResult<bool>;
+    /// Deletes a server with its keys, scopes, claims and policies.
+    async fn delete_server(&self, id: &str) -> StoreResult<bool>;
     /// Every key of the server the store still keeps: the ACTIVE one first, then NEXT,
     /// then RETIRED keys, the most recently retired first. The caller decides which
     /// retired keys are still published.
@@ -63,14 +69,44 @@ pub trait UserStore: Send + Sync {
     /// By login, without regard to case.
     async fn find_user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Writes every field of the user with this id; false when absent. A login that
+    /// another user has is a `Conflict`.
+    async fn update_user(&self, user: &User) -> StoreResult<bool>;
+    /// Deletes the user with their sessions, memberships and assignments.
+    async fn delete_user(&self, id: &str) -> StoreResult<bool>;
+    /// A page of users ordered by id; filterable columns: `USER_COLUMNS`.
+    async fn query_users(&self, page: &Page) -> StoreResult<Vec<User>>;
 }
+
+/// What a users page may filter on.
+pub const USER_COLUMNS: &[&str] =
+    &["id", "status", "login", "login_key", "email", "first_name", "last_name", "created_at", "updated_at"];
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
     async fn insert_client(&self, client: &Client) -> StoreResult<()>;
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// Writes every field of the client with this id; false when absent.
+    async fn update_client(&self, client: &Client) -> StoreResult<bool>;
+    /// Deletes the client with its assignments.
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+    /// A page of clients ordered by client id; filterable columns: `CLIENT_COLUMNS`.
+    async fn query_clients(&self, page: &Page) -> StoreResult<Vec<Client>>;
+    /// Assigns a user to an app; false when they already were.
+    async fn assign_user(&self, client_id: &str, user_id: &str, now: UnixTime) -> StoreResult<bool>;
+    async fn unassign_user(&self, client_id: &str, user_id: &str) -> StoreResult<bool>;
+    /// The users assigned to an app, by id.
+    async fn assigned_users(&self, client_id: &str) -> StoreResult<Vec<User>>;
+    /// Assigns a group to an app (or changes its priority); false when it already was.
+    async fn assign_group(&self, client_id: &str, group_id: &str, priority: i64, now: UnixTime) -> StoreResult<bool>;
+    async fn unassign_group(&self, client_id: &str, group_id: &str) -> StoreResult<bool>;
+    /// The groups assigned to an app with their priorities, by id.
+    async fn assigned_groups(&self, client_id: &str) -> StoreResult<Vec<(Group, i64)>>;
 }
+
+/// What an apps page may filter on.
+pub const CLIENT_COLUMNS: &[&str] = &["client_id", "name", "status", "created_at", "updated_at"];
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
@@ -78,6 +114,8 @@ pub trait SessionStore: Send + Sync {
     /// A session that has neither ended nor expired at `now`.
     async fn live_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<Option<Session>>;
     async fn end_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<()>;
+    /// Ends every live session of a user; returns how many.
+    async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -133,6 +171,14 @@ pub trait GroupStore: Send + Sync {
     async fn remove_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<bool>;
     /// The groups a user is in, by name.
     async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>>;
+    /// Writes name, description and `updated_at`; false when absent. A name another
+    /// group has is a `Conflict`.
+    async fn update_group(&self, group: &Group) -> StoreResult<bool>;
+    async fn delete_group(&self, id: &str) -> StoreResult<bool>;
+    /// A page of groups ordered by id; filterable columns: `GROUP_COLUMNS`.
+    async fn query_groups(&self, page: &Page) -> StoreResult<Vec<Group>>;
+    /// The members of a group, by id.
+    async fn group_members(&self, group_id: &str) -> StoreResult<Vec<User>>;
 }
 
 /// The scopes each user has consented to grant each app, per authorization server.
@@ -144,6 +190,35 @@ pub trait ConsentStore: Send + Sync {
     /// Forgets a user's consents to an app on every server; how many were removed.
     async fn revoke_consents(&self, user_id: &str, client_id: &str) -> StoreResult<u64>;
 }
+
+/// What a groups page may filter on.
+pub const GROUP_COLUMNS: &[&str] = &["id", "name", "created_at", "updated_at"];
+
+/// Management API tokens.
+#[async_trait]
+pub trait ApiTokenStore: Send + Sync {
+    async fn insert_api_token(&self, token: &ApiToken) -> StoreResult<()>;
+    /// The token that is not revoked with this SHA-256.
+    async fn find_api_token(&self, token_hash: &[u8]) -> StoreResult<Option<ApiToken>>;
+    /// Every token, revoked ones too, oldest first.
+    async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    /// Revokes a token once; true when this call did.
+    async fn revoke_api_token(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
+}
+
+/// The System Log.
+#[async_trait]
+pub trait LogStore: Send + Sync {
+    /// Appends an event; its `seq` is assigned by the database.
+    async fn insert_event(&self, event: &LogEvent) -> StoreResult<()>;
+    /// A page of events in the order written (by `seq`); filterable: `LOG_COLUMNS`.
+    async fn query_events(&self, page: &Page) -> StoreResult<Vec<LogEvent>>;
+    /// Deletes events published before `before`; returns how many.
+    async fn purge_events(&self, before: UnixTime) -> StoreResult<u64>;
+}
+
+/// What a System Log page may filter on.
+pub const LOG_COLUMNS: &[&str] = &["published", "event_type", "outcome_result", "actor_id", "target_ids", "event"];
 
 /// An authorization server's scopes, claims, access policies and rules.
 #[async_trait]
@@ -196,6 +271,8 @@ pub trait Store:
     + GroupStore
     + PolicyStore
     + ConsentStore
+    + ApiTokenStore
+    + LogStore
     + Maintenance
 {
 }
@@ -210,6 +287,8 @@ impl<T> Store for T where
         + GroupStore
         + PolicyStore
         + ConsentStore
+        + ApiTokenStore
+        + LogStore
         + Maintenance
 {
 }

@@ -97,9 +97,16 @@ pub struct User {
     pub last_name: Option<String>,
     /// Argon2id PHC string; `None` for a user without a password.
     pub password_hash: Option<String>,
+    /// Okta's lifecycle: `STAGED`, `PROVISIONED`, `ACTIVE`, `SUSPENDED`, `DEPROVISIONED`.
     pub status: String,
+    /// Profile attributes beyond the four above (strings, numbers, booleans, null).
+    pub profile_extra: serde_json::Map<String, serde_json::Value>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    pub activated_at: Option<UnixTime>,
+    pub status_changed_at: Option<UnixTime>,
+    pub password_changed_at: Option<UnixTime>,
+    pub last_login_at: Option<UnixTime>,
 }
 
 impl User {
@@ -332,4 +339,32 @@ pub enum Rotation {
     AlreadyRotated,
     /// The family was revoked (or the token is gone).
     Revoked,
+}
+
+/// A management API token (`Authorization: SSWS ...`), stored as the SHA-256 of its
+/// random value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub token_hash: Vec<u8>,
+    /// Who created it: `cli`, or the id of the API token that did.
+    pub created_by: String,
+    pub created_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// One System Log event: the columns filters use, and the event's JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    /// The order events were written in (the pagination cursor); 0 before insertion.
+    pub seq: i64,
+    pub uuid: String,
+    pub published: UnixTime,
+    pub event_type: String,
+    pub outcome_result: String,
+    pub actor_id: String,
+    pub target_ids: Vec<String>,
+    /// The event as the API returns it (JSON text).
+    pub event: String,
 }

@@ -160,6 +160,11 @@ mod tests {
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 5,
+            profile_extra: Default::default(),
+            activated_at: None,
+            status_changed_at: None,
+            password_changed_at: None,
+            last_login_at: None,
         }
     }
 

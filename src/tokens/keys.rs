@@ -326,6 +326,11 @@ impl KeyCache {
         self.reload(server_id, now).await
     }
 
+    /// Drops this process's cached ring for a server: the next use reads the store.
+    pub async fn forget(&self, server_id: &str) {
+        self.entries.write().await.remove(server_id);
+    }
+
     /// Rotates the server's keys if `rotation_due`, and uses the new ones at once.
     pub async fn rotate_if_due(&self, server_id: &str, now: UnixTime, max_age: i64) -> Result<Option<Rotated>, KeyError> {
         let stored = self.store.signing_keys(server_id).await?;

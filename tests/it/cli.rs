@@ -46,15 +46,16 @@ async fn users_and_apps_created_by_the_cli_work_at_once() {
     assert!(ok, "{err}");
     let user: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(user["id"].as_str().unwrap().starts_with("00u"));
-    assert_eq!(user["login"], "zoe@example.com");
+    assert_eq!(user["profile"]["login"], "zoe@example.com");
+    assert_eq!(user["status"], "ACTIVE");
     assert!(!out.contains("argon2"), "no hash printed");
 
     let (ok, out, err) = gatehouse(&t, &["apps", "create", "--name", "CLI App", "--redirect-uri", REDIRECT], None);
     assert!(ok, "{err}");
     let created: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let client_id = created["client_id"].as_str().unwrap().to_string();
-    let secret = created["client_secret"].as_str().unwrap().to_string();
-    assert_eq!(created["token_endpoint_auth_method"], "client_secret_basic");
+    let client_id = created["credentials"]["oauthClient"]["client_id"].as_str().unwrap().to_string();
+    let secret = created["credentials"]["oauthClient"]["client_secret"].as_str().unwrap().to_string();
+    assert_eq!(created["credentials"]["oauthClient"]["token_endpoint_auth_method"], "client_secret_basic");
 
     let (ok, out, _) = gatehouse(&t, &["apps", "show", &client_id], None);
     assert!(ok && !out.contains(&secret), "the secret is shown once only");
@@ -185,4 +186,26 @@ async fn migrate_brings_either_database_up_to_date_and_prints_its_version() {
         &["migrate", "--database-url", &db.url],
     );
     assert!(ok && out == on_sqlite, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_from_the_cli_open_the_management_api_until_revoked() {
+    let t = TestApp::spawn().await;
+    let (ok, out, err) = gatehouse(&t, &["api-tokens", "create", "--name", "terraform"], None);
+    assert!(ok, "{err}");
+    let created = json_of(&out);
+    let token = created["token"].as_str().unwrap().to_string();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(token.starts_with("00") && token.len() >= 40);
+    let api = Api { base: t.base.clone(), token: token.clone(), http: no_redirects() };
+    assert_eq!(api.get("/api/v1/users").await.0, 200);
+
+    let (ok, out, _) = gatehouse(&t, &["api-tokens", "list"], None);
+    assert!(ok && out.contains(&id) && !out.contains(&token), "listed, never with its value");
+    let (ok, _, err) = gatehouse(&t, &["api-tokens", "revoke", &id], None);
+    assert!(ok, "{err}");
+    let (status, body) = api.get("/api/v1/users").await;
+    assert_eq!((status, okta_error(&body).0.as_str()), (401, "E0000011"));
+    let (ok, _, err) = gatehouse(&t, &["api-tokens", "revoke", &id], None);
+    assert!(!ok && err.contains("not found"), "{err}");
 }

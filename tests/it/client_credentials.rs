@@ -10,6 +10,8 @@ use openidconnect::core::{CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetad
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, JsonWebKey, OAuth2TokenResponse, Scope};
 use serde_json::json;
 
+use gatehouse::admin::syslog::Actor;
+
 use crate::support::*;
 
 const POLICY_DENIED: &str = "Policy evaluation failed for this request, please check the policy configurations.";
@@ -190,7 +192,7 @@ async fn the_access_policy_decides_on_a_custom_server() {
     let app = t.service_app().await;
     let store = &t.backend.store;
     let new = servers::NewServer { name: "Orders API".into(), description: "Orders".into(), audience: "api://orders".into() };
-    let server = servers::create(store, new, t.clock.now()).await.expect("create server");
+    let server = servers::create(store, &Actor::cli(), new, t.clock.now()).await.expect("create server");
     t.scope(&server.id, "orders:read", false).await;
 
     // A new server has no policy: nothing is allowed.
@@ -202,7 +204,7 @@ async fn the_access_policy_decides_on_a_custom_server() {
 
     // A policy for this app with a rule allowing client_credentials for 5 minutes.
     let policy = policies::NewPolicy { name: "Orders service".into(), clients: vec![app.client_id.clone()], ..Default::default() };
-    let policy = policies::create_policy(store, &server.id, policy, t.clock.now()).await.expect("create policy");
+    let policy = policies::create_policy(store, &Actor::cli(), &server.id, policy, t.clock.now()).await.expect("create policy");
     let allow = policies::NewRule {
         name: "Service access".into(),
         priority: Some(5),
@@ -211,7 +213,7 @@ async fn the_access_policy_decides_on_a_custom_server() {
         access_token_ttl: Some(300),
         ..Default::default()
     };
-    policies::create_rule(store, &server.id, &policy.id, allow, t.clock.now()).await.expect("create rule");
+    policies::create_rule(store, &Actor::cli(), &server.id, &policy.id, allow, t.clock.now()).await.expect("create rule");
     let body = expect_no_store_json(t.client_credentials(&server.id, &app, Some("orders:read")).await).await;
     assert_eq!(body["expires_in"], 300);
     let at = body["access_token"].as_str().unwrap();
@@ -230,7 +232,7 @@ async fn the_access_policy_decides_on_a_custom_server() {
         deny: true,
         ..Default::default()
     };
-    policies::create_rule(store, &server.id, &policy.id, deny, t.clock.now()).await.expect("create deny rule");
+    policies::create_rule(store, &Actor::cli(), &server.id, &policy.id, deny, t.clock.now()).await.expect("create deny rule");
     let r = t.client_credentials(&server.id, &app, Some("orders:read")).await;
     assert_eq!(r.status(), 403);
     let body: serde_json::Value = r.json().await.unwrap();

@@ -6,12 +6,14 @@
 use gatehouse::admin::servers;
 use gatehouse::clock::Clock;
 
+use gatehouse::admin::syslog::Actor;
+
 use crate::support::*;
 
 impl TestApp {
     async fn consent_scope(&self, name: &str, description: &str) {
         let new = servers::NewScope { name: name.into(), description: description.into(), consent_required: true, is_default: false };
-        servers::create_scope(&self.backend.store, "default", new, self.clock.now()).await.unwrap();
+        servers::create_scope(&self.backend.store, &Actor::cli(), "default", new, self.clock.now()).await.unwrap();
     }
 }
 

@@ -3,6 +3,12 @@
 
 mod support;
 
+mod api_apps;
+mod api_errors;
+mod api_groups;
+mod api_logs;
+mod api_servers;
+mod api_users;
 mod authorize_errors;
 mod cli;
 mod client_credentials;
@@ -12,6 +18,7 @@ mod discovery;
 mod introspection;
 mod keys;
 mod logout;
+mod okta_sdk;
 mod ops;
 mod outage;
 mod policies;

@@ -1,6 +1,7 @@
 //! Custom scopes, claims and access policies per authorization server, as Okta has
 //! them: what goes into tokens, how long they live, and who is refused.
 
+use gatehouse::admin::Actor;
 use gatehouse::admin::{groups, policies, servers};
 use gatehouse::clock::Clock;
 use serde_json::{Value, json};
@@ -17,20 +18,20 @@ impl TestApp {
             group_filter_type: filter.map(str::to_string),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
         };
-        servers::create_claim(&self.backend.store, server, new, self.clock.now()).await.expect("create claim");
+        servers::create_claim(&self.backend.store, &Actor::cli(), server, new, self.clock.now()).await.expect("create claim");
     }
 
     async fn group(&self, name: &str, members: &[&str]) -> String {
-        let g = groups::create(&self.backend.store, name, "", self.clock.now()).await.unwrap();
+        let g = groups::create(&self.backend.store, &Actor::cli(), name, "", self.clock.now()).await.unwrap();
         for m in members {
-            groups::add_member(&self.backend.store, &g.id, m).await.unwrap();
+            groups::add_member(&self.backend.store, &Actor::cli(), &g.id, m, self.clock.now()).await.unwrap();
         }
         g.id
     }
 
     async fn custom_server(&self) -> String {
         let new = servers::NewServer { name: "Orders".into(), audience: "api://orders".into(), ..Default::default() };
-        servers::create(&self.backend.store, new, self.clock.now()).await.unwrap().id
+        servers::create(&self.backend.store, &Actor::cli(), new, self.clock.now()).await.unwrap().id
     }
 
     async fn policy(&self, server: &str, clients: &[&str]) -> String {
@@ -39,11 +40,11 @@ impl TestApp {
             clients: clients.iter().map(|c| c.to_string()).collect(),
             ..Default::default()
         };
-        policies::create_policy(&self.backend.store, server, new, self.clock.now()).await.unwrap().id
+        policies::create_policy(&self.backend.store, &Actor::cli(), server, new, self.clock.now()).await.unwrap().id
     }
 
     async fn rule(&self, server: &str, policy: &str, rule: policies::NewRule) {
-        policies::create_rule(&self.backend.store, server, policy, rule, self.clock.now()).await.unwrap();
+        policies::create_rule(&self.backend.store, &Actor::cli(), server, policy, rule, self.clock.now()).await.unwrap();
     }
 
     /// Authorize as `login` (signing in) and return where the browser is sent.
@@ -258,10 +259,10 @@ async fn settings_are_validated_and_the_org_server_is_fixed() {
     let store = &t.backend.store;
     let now = t.clock.now();
     let scope = |name: &str| servers::NewScope { name: name.into(), ..Default::default() };
-    assert!(err(servers::create_scope(store, "org", scope("x"), now).await).contains("org authorization server"));
-    assert!(err(servers::create_scope(store, "default", scope("two words"), now).await).contains("name"));
-    assert!(err(servers::create_scope(store, "default", scope("openid"), now).await).contains("scope with this name"));
-    assert!(err(servers::delete_scope(store, "default", "openid").await).contains("system"));
+    assert!(err(servers::create_scope(store, &Actor::cli(), "org", scope("x"), now).await).contains("org authorization server"));
+    assert!(err(servers::create_scope(store, &Actor::cli(), "default", scope("two words"), now).await).contains("name"));
+    assert!(err(servers::create_scope(store, &Actor::cli(), "default", scope("openid"), now).await).contains("scope with this name"));
+    assert!(err(servers::delete_scope(store, &Actor::cli(), "default", "openid", now).await).contains("system"));
     let claim = |name: &str, value: &str, filter: Option<&str>| servers::NewClaim {
         name: name.into(),
         claim_type: "RESOURCE".into(),
@@ -269,17 +270,17 @@ async fn settings_are_validated_and_the_org_server_is_fixed() {
         group_filter_type: filter.map(str::to_string),
         scopes: vec![],
     };
-    assert!(err(servers::create_claim(store, "default", claim("sub", "user.login", None), now).await).contains("set by the server"));
-    assert!(err(servers::create_claim(store, "default", claim("x", "user.password", None), now).await).contains("unknown user attribute"));
-    assert!(err(servers::create_claim(store, "default", claim("x", "(", Some("REGEX")), now).await).contains("regex"));
+    assert!(err(servers::create_claim(store, &Actor::cli(), "default", claim("sub", "user.login", None), now).await).contains("set by the server"));
+    assert!(err(servers::create_claim(store, &Actor::cli(), "default", claim("x", "user.password", None), now).await).contains("unknown user attribute"));
+    assert!(err(servers::create_claim(store, &Actor::cli(), "default", claim("x", "(", Some("REGEX")), now).await).contains("regex"));
     let rule = |ttl: i64| policies::NewRule { name: "r".into(), access_token_ttl: Some(ttl), ..Default::default() };
     let policy = t.policy("default", &[]).await;
-    assert!(err(policies::create_rule(store, "default", &policy, rule(60), now).await).contains("5 minutes"));
-    assert!(err(policies::create_rule(store, "default", &policy, rule(2 * 86400), now).await).contains("1 day"));
+    assert!(err(policies::create_rule(store, &Actor::cli(), "default", &policy, rule(60), now).await).contains("5 minutes"));
+    assert!(err(policies::create_rule(store, &Actor::cli(), "default", &policy, rule(2 * 86400), now).await).contains("1 day"));
     let bad_grant = policies::NewRule { name: "r".into(), grant_types: vec!["password".into()], ..Default::default() };
-    assert!(err(policies::create_rule(store, "default", &policy, bad_grant, now).await).contains("grantTypes"));
-    assert!(err(servers::create_scope(store, "default", scope("*"), now).await).contains("reserved"));
-    assert!(err(groups::create(store, "everyone", "", now).await).contains("reserved"));
+    assert!(err(policies::create_rule(store, &Actor::cli(), "default", &policy, bad_grant, now).await).contains("grantTypes"));
+    assert!(err(servers::create_scope(store, &Actor::cli(), "default", scope("*"), now).await).contains("reserved"));
+    assert!(err(groups::create(store, &Actor::cli(), "everyone", "", now).await).contains("reserved"));
     let unknown_client = policies::NewPolicy { name: "p".into(), clients: vec!["0oaNOPE".into()], ..Default::default() };
-    assert!(err(policies::create_policy(store, "default", unknown_client, now).await).contains("client_id"));
+    assert!(err(policies::create_policy(store, &Actor::cli(), "default", unknown_client, now).await).contains("client_id"));
 }

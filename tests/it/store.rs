@@ -22,6 +22,11 @@ fn user(id: &str, login: &str) -> User {
         status: "ACTIVE".into(),
         created_at: 1,
         updated_at: 1,
+        profile_extra: Default::default(),
+        activated_at: None,
+        status_changed_at: None,
+        password_changed_at: None,
+        last_login_at: None,
     }
 }
 
@@ -225,17 +230,20 @@ pub async fn contract(store: DynStore) {
     assert!(!store.is_access_token_revoked(&winner_jti).await.unwrap());
     assert!(matches!(store.redeem_code(&sha256(b"code"), &IssuedAccess { jti: "j".into(), expires_at: 1, family_id: "f".into() }, 3700).await.unwrap(), Redemption::NotFound));
 
-    refresh_contract(&store).await;
-    settings_contract(&store).await;
-    store.ping().await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), latest_schema_version());
-
     // The janitor deletes a retired key (private part and all) long after JWKS dropped it.
     store.purge_expired(20 + RETIRED_KEY_KEPT_SECONDS - 1).await.unwrap();
     assert_eq!(store.signing_keys("aus1").await.unwrap().len(), 3);
     store.purge_expired(20 + RETIRED_KEY_KEPT_SECONDS).await.unwrap();
     let left = store.signing_keys("aus1").await.unwrap();
     assert!(left.iter().all(|k| k.status != KeyStatus::Retired) && left.len() == 2);
+
+    refresh_contract(&store).await;
+    settings_contract(&store).await;
+    directory_contract(&store).await;
+    management_contract(&store).await;
+    store.ping().await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), latest_schema_version());
+
 
     let pool = store.pool_stats();
     assert!(pool.max >= 1 && pool.idle + pool.in_use <= pool.max, "{pool:?}");
@@ -436,6 +444,163 @@ async fn settings_contract(store: &DynStore) {
     assert!(store.granted_scopes("00u1", "0oa1", "aus1").await.unwrap().is_empty());
 }
 
+fn text(s: &str) -> SqlValue {
+    SqlValue::Text(s.into())
+}
+
+fn ids_of(users: &[User]) -> Vec<String> {
+    users.iter().map(|u| u.id.clone()).collect()
+}
+
+/// Users and apps: updates, deletes, filtered pages, sessions by user, assignments.
+async fn directory_contract(store: &DynStore) {
+    for (id, login, status, updated) in [("00uA", "ann@example.com", "ACTIVE", 10), ("00uB", "Bob@example.com", "STAGED", 20), ("00uC", "carl_x@example.com", "ACTIVE", 30)] {
+        let mut u = user(id, login);
+        u.status = status.into();
+        u.updated_at = updated;
+        u.first_name = Some(format!("{}name", &login[..1]));
+        u.profile_extra.insert("nickName".into(), serde_json::json!("n"));
+        store.insert_user(&u).await.unwrap();
+    }
+    let mut bob = store.get_user("00uB").await.unwrap().unwrap();
+    assert_eq!(bob.profile_extra["nickName"], "n");
+    bob.login = "robert@example.com".into();
+    bob.status = "ACTIVE".into();
+    bob.activated_at = Some(21);
+    assert!(store.update_user(&bob).await.unwrap());
+    assert_eq!(store.find_user_by_login("ROBERT@example.com").await.unwrap().unwrap(), bob);
+    let mut clash = bob.clone();
+    clash.login = "ANN@example.com".into();
+    assert!(matches!(store.update_user(&clash).await, Err(StoreError::Conflict(_))));
+    assert!(!store.update_user(&user("00uNone", "x")).await.unwrap());
+
+    // Pages: ordered by id, after a cursor, filtered, and nothing but allowed columns.
+    let page = |filter: Option<Expr>, after: Option<&str>, limit: i64| Page { filter, after: after.map(text), limit };
+    assert_eq!(ids_of(&store.query_users(&page(None, None, 2)).await.unwrap()), ["00u1", "00uA"]);
+    assert_eq!(ids_of(&store.query_users(&page(None, Some("00uA"), 10)).await.unwrap()), ["00uB", "00uC"]);
+    let active = Expr::cond("status", Op::Eq, text("ACTIVE"));
+    let recent = Expr::cond("updated_at", Op::Gt, SqlValue::Int(15));
+    assert_eq!(ids_of(&store.query_users(&page(Some(active.clone().and(recent)), None, 10)).await.unwrap()), ["00uB", "00uC"]);
+    let prefix = |p: &str| Expr::cond("login_key", Op::StartsWith, text(p));
+    assert_eq!(ids_of(&store.query_users(&page(Some(prefix("ROB")), None, 10)).await.unwrap()), ["00uB"]);
+    assert!(store.query_users(&page(Some(prefix("carl%")), None, 10)).await.unwrap().is_empty(), "% is literal");
+    assert_eq!(ids_of(&store.query_users(&page(Some(prefix("carl_")), None, 10)).await.unwrap()), ["00uC"], "_ is literal");
+    let either = Expr::Or(vec![Expr::cond("first_name", Op::Eq, text("aname")), Expr::cond("email", Op::Contains, text("x"))]);
+    assert_eq!(ids_of(&store.query_users(&page(Some(either), None, 10)).await.unwrap()), ["00uA"]);
+    let secret = Expr::cond("password_hash", Op::StartsWith, text("$"));
+    assert!(matches!(store.query_users(&page(Some(secret), None, 10)).await, Err(StoreError::Schema(_))));
+
+    // Sessions end by user.
+    let s = |n: u8, user: &str| Session { id_hash: sha256(&[n]), user_id: user.into(), auth_time: 1, created_at: 1, expires_at: 1000 };
+    store.insert_session(&s(1, "00uA")).await.unwrap();
+    store.insert_session(&s(2, "00uA")).await.unwrap();
+    store.insert_session(&s(3, "00uC")).await.unwrap();
+    assert_eq!(store.end_user_sessions("00uA", 5).await.unwrap(), 2);
+    assert!(store.live_session(&sha256(&[1]), 6).await.unwrap().is_none());
+    assert!(store.live_session(&sha256(&[3]), 6).await.unwrap().is_some());
+
+    // Apps: update, pages, assignments that go with the app or the user.
+    let mut app = client("0oaZ");
+    app.name = "Zed".into();
+    store.insert_client(&app).await.unwrap();
+    app.status = "INACTIVE".into();
+    app.redirect_uris = vec!["https://z/cb".into()];
+    assert!(store.update_client(&app).await.unwrap());
+    assert_eq!(store.get_client("0oaZ").await.unwrap().unwrap(), app);
+    let inactive = Page { filter: Some(Expr::cond("status", Op::Eq, text("INACTIVE"))), after: None, limit: 10 };
+    assert_eq!(store.query_clients(&inactive).await.unwrap(), vec![app.clone()]);
+    assert!(store.assign_user("0oaZ", "00uA", 1).await.unwrap());
+    assert!(!store.assign_user("0oaZ", "00uA", 1).await.unwrap());
+    assert!(store.assign_user("0oaZ", "00uC", 1).await.unwrap());
+    assert_eq!(ids_of(&store.assigned_users("0oaZ").await.unwrap()), ["00uA", "00uC"]);
+    assert!(store.unassign_user("0oaZ", "00uC").await.unwrap());
+    assert!(!store.unassign_user("0oaZ", "00uC").await.unwrap());
+    let group = Group { id: "00gZ".into(), name: "zeds".into(), description: String::new(), created_at: 1, updated_at: 1 };
+    store.insert_group(&group).await.unwrap();
+    assert!(store.assign_group("0oaZ", "00gZ", 3, 1).await.unwrap());
+    assert!(!store.assign_group("0oaZ", "00gZ", 7, 1).await.unwrap(), "a second assignment changes the priority");
+    assert_eq!(store.assigned_groups("0oaZ").await.unwrap(), vec![(group.clone(), 7)]);
+
+    // Groups: update (names stay unique), pages, members, delete.
+    let mut renamed = group.clone();
+    renamed.name = "Admins".into();
+    assert!(matches!(store.update_group(&renamed).await, Err(StoreError::Conflict(_))));
+    renamed.name = "zed team".into();
+    renamed.updated_at = 9;
+    assert!(store.update_group(&renamed).await.unwrap());
+    assert_eq!(store.find_group("ZED TEAM").await.unwrap().unwrap(), renamed);
+    let named = Page { filter: Some(Expr::cond("name", Op::StartsWith, text("ZED"))), after: None, limit: 10 };
+    assert_eq!(store.query_groups(&named).await.unwrap(), vec![renamed.clone()]);
+    assert!(store.add_group_member("00gZ", "00uA").await.unwrap());
+    assert_eq!(ids_of(&store.group_members("00gZ").await.unwrap()), ["00uA"]);
+
+    // Deleting a user takes their sessions, memberships and assignments with them.
+    assert!(store.delete_user("00uA").await.unwrap());
+    assert!(!store.delete_user("00uA").await.unwrap());
+    assert!(store.group_members("00gZ").await.unwrap().is_empty());
+    assert!(store.assigned_users("0oaZ").await.unwrap().is_empty());
+    assert!(store.delete_group("00gZ").await.unwrap());
+    assert!(store.assigned_groups("0oaZ").await.unwrap().is_empty());
+    assert!(store.delete_client("0oaZ").await.unwrap());
+    assert!(!store.delete_client("0oaZ").await.unwrap());
+
+    // Servers: update and delete (with what belongs to them).
+    let mut server = store.get_server("aus1").await.unwrap().unwrap();
+    server.name = "renamed".into();
+    server.status = "INACTIVE".into();
+    assert!(store.update_server(&server).await.unwrap());
+    assert_eq!(store.get_server("aus1").await.unwrap().unwrap(), server);
+    assert!(store.delete_server("aus1").await.unwrap());
+    assert!(store.get_server("aus1").await.unwrap().is_none());
+    assert!(store.signing_keys("aus1").await.unwrap().is_empty());
+    assert!(store.list_scopes("aus1").await.unwrap().is_empty());
+}
+
+/// API tokens and the System Log.
+async fn management_contract(store: &DynStore) {
+    let token = ApiToken { id: "00T1".into(), name: "ci".into(), token_hash: sha256(b"t1"), created_by: "cli".into(), created_at: 5, revoked_at: None };
+    store.insert_api_token(&token).await.unwrap();
+    assert!(matches!(store.insert_api_token(&ApiToken { id: "00T2".into(), ..token.clone() }).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.find_api_token(&sha256(b"t1")).await.unwrap(), Some(token.clone()));
+    assert!(store.find_api_token(&sha256(b"t2")).await.unwrap().is_none());
+    assert!(store.revoke_api_token("00T1", 9).await.unwrap());
+    assert!(!store.revoke_api_token("00T1", 10).await.unwrap(), "revoked once");
+    assert!(store.find_api_token(&sha256(b"t1")).await.unwrap().is_none());
+    assert_eq!(store.list_api_tokens().await.unwrap()[0].revoked_at, Some(9));
+
+    let event = |n: i64, event_type: &str, result: &str, targets: &[&str]| LogEvent {
+        seq: 0,
+        uuid: format!("uuid-{n}"),
+        published: n * 100,
+        event_type: event_type.into(),
+        outcome_result: result.into(),
+        actor_id: if n % 2 == 0 { "00T1".into() } else { "cli".into() },
+        target_ids: targets.iter().map(|t| t.to_string()).collect(),
+        event: format!("{{\"n\": {n}, \"note\": \"Event_{n}\"}}"),
+    };
+    for n in 1..=5 {
+        let result = if n == 3 { "FAILURE" } else { "SUCCESS" };
+        store.insert_event(&event(n, if n <= 2 { "user.session.start" } else { "app.oauth2.token.grant" }, result, &["00u1", &format!("0oa{n}")])).await.unwrap();
+    }
+    let all = store.query_events(&Page { limit: 10, ..Page::default() }).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.uuid.as_str()).collect::<Vec<_>>(), ["uuid-1", "uuid-2", "uuid-3", "uuid-4", "uuid-5"]);
+    assert_eq!(all[0], LogEvent { seq: all[0].seq, ..event(1, "user.session.start", "SUCCESS", &["00u1", "0oa1"]) });
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+    let next = store.query_events(&Page { after: Some(SqlValue::Int(all[1].seq)), limit: 2, ..Page::default() }).await.unwrap();
+    assert_eq!(next.iter().map(|e| e.uuid.as_str()).collect::<Vec<_>>(), ["uuid-3", "uuid-4"]);
+    let filtered = |filter: Expr| async move { store.query_events(&Page { filter: Some(filter), after: None, limit: 10 }).await.unwrap().len() };
+    assert_eq!(filtered(Expr::cond("event_type", Op::Eq, text("app.oauth2.token.grant"))).await, 3);
+    assert_eq!(filtered(Expr::cond("outcome_result", Op::Eq, text("FAILURE"))).await, 1);
+    assert_eq!(filtered(Expr::cond("actor_id", Op::Eq, text("00T1"))).await, 2);
+    assert_eq!(filtered(Expr::cond("target_ids", Op::HasWord, text("0oa4"))).await, 1);
+    assert_eq!(filtered(Expr::cond("target_ids", Op::HasWord, text("0oa"))).await, 0, "whole ids only");
+    assert_eq!(filtered(Expr::cond("target_ids", Op::HasWord, text("00u1"))).await, 5);
+    assert_eq!(filtered(Expr::cond("event", Op::Contains, text("event_4"))).await, 1, "ignoring case");
+    assert_eq!(filtered(Expr::cond("published", Op::Ge, SqlValue::Int(300)).and(Expr::cond("published", Op::Lt, SqlValue::Int(500)))).await, 2);
+    assert_eq!(store.purge_events(300).await.unwrap(), 2);
+    assert_eq!(store.query_events(&Page { limit: 10, ..Page::default() }).await.unwrap().len(), 3);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_passes_the_contract() {
     let dir = tempfile::tempdir().unwrap();
@@ -510,13 +675,13 @@ async fn postgres_stores_opened_together_on_an_empty_database_all_succeed() {
     }
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-    let (rows, distinct, newest): (i64, i64, i64) =
+    let (rows, distinct, highest): (i64, i64, i64) =
         sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT version), MAX(version) FROM schema_migrations")
             .fetch_one(&mut conn)
             .await
             .unwrap();
     assert_eq!(rows, distinct, "each migration applied once");
-    assert_eq!(stores[0].schema_version().await.unwrap(), newest);
+    assert_eq!(stores[0].schema_version().await.unwrap(), highest);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

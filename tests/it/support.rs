@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use gatehouse::admin::Actor;
 use gatehouse::admin::{apps, servers, users};
 use gatehouse::app::{self, AppState, Backend};
 use gatehouse::clock::{Clock, OffsetClock};
@@ -90,6 +91,7 @@ impl TestApp {
             session_lifetime_seconds: 7200,
             password_hash_workers: 2,
             key_rotation_days: 90,
+            log_retention_days: 90,
         };
         let state = AppState::new(backend.clone(), config, clock.clone());
         tokio::spawn(app::serve(state.clone(), listener, std::future::pending()));
@@ -125,7 +127,7 @@ impl TestApp {
             last_name: Some("Liddell".into()),
             ..Default::default()
         };
-        let u = users::create(&self.backend.store, new, self.clock.now()).await.expect("create user");
+        let u = users::create(&self.backend.store, &Actor::cli(), new, self.clock.now()).await.expect("create user");
         TestUser { id: u.id, login: u.login }
     }
 
@@ -147,7 +149,7 @@ impl TestApp {
 
     /// Registers an app through the service layer, as the CLI does.
     pub async fn create_app(&self, new: apps::NewApp) -> App {
-        let created = apps::create(&self.backend.store, &self.backend.master, new, self.clock.now())
+        let created = apps::create(&self.backend.store, &self.backend.master, &Actor::cli(), new, self.clock.now())
             .await
             .expect("create app");
         App { client_id: created.client.client_id, secret: created.secret }
@@ -179,7 +181,7 @@ impl TestApp {
     /// Adds a custom scope to `server` (`default` flag for client_credentials).
     pub async fn scope(&self, server: &str, name: &str, is_default: bool) {
         let new = servers::NewScope { name: name.into(), is_default, ..Default::default() };
-        servers::create_scope(&self.backend.store, server, new, self.clock.now()).await.expect("create scope");
+        servers::create_scope(&self.backend.store, &Actor::cli(), server, new, self.clock.now()).await.expect("create scope");
     }
 
     /// Signs `login` in, redeems the code with `scope` requested, and returns the token
@@ -409,6 +411,102 @@ pub fn tamper(token: &str, index: usize) -> String {
     let replacement = if &part[at..at + 1] == "A" { "B" } else { "A" };
     part.replace_range(at..at + 1, replacement);
     parts.join(".")
+}
+
+/// A management API client with its own token.
+pub struct Api {
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl Api {
+    /// `method path` with `Authorization: SSWS {token}` and a JSON body.
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> reqwest::Response {
+        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
+        let mut request = self.http.request(method, url).header("Authorization", format!("SSWS {}", self.token));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// The status and the JSON body (`null` when empty).
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+        let response = self.send(method, path, body).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let json = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")) };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> u16 {
+        self.send(reqwest::Method::DELETE, path, None).await.status().as_u16()
+    }
+
+    /// Every item of a list, following `Link: <...>; rel="next"` from `path`; also
+    /// the number of pages.
+    pub async fn all_pages(&self, path: &str) -> (Vec<serde_json::Value>, usize) {
+        let mut items = Vec::new();
+        let mut next = Some(format!("{}{path}", self.base));
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            let response = self.send(reqwest::Method::GET, &url, None).await;
+            assert_eq!(response.status(), 200, "{url}");
+            next = link(&response, "next");
+            assert!(link(&response, "self").is_some(), "a self link");
+            let page: Vec<serde_json::Value> = response.json().await.unwrap();
+            items.extend(page);
+            pages += 1;
+            assert!(pages < 100, "pagination ends");
+        }
+        (items, pages)
+    }
+}
+
+/// The URL of the `Link` header with `rel`.
+pub fn link(response: &reqwest::Response, rel: &str) -> Option<String> {
+    response.headers().get_all("link").iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        if !v.ends_with(&format!("rel=\"{rel}\"")) {
+            return None;
+        }
+        Some(v[v.find('<')? + 1..v.find('>')?].to_string())
+    })
+}
+
+/// An Okta error body: its code, and its causes' summaries.
+pub fn okta_error(body: &serde_json::Value) -> (String, Vec<String>) {
+    for field in ["errorCode", "errorSummary", "errorLink", "errorId", "errorCauses"] {
+        assert!(body.get(field).is_some(), "{field} in {body}");
+    }
+    let causes = body["errorCauses"].as_array().unwrap().iter().map(|c| c["errorSummary"].as_str().unwrap().to_string()).collect();
+    (body["errorCode"].as_str().unwrap().to_string(), causes)
+}
+
+impl TestApp {
+    /// A new API token's value.
+    pub async fn api_token(&self, name: &str) -> String {
+        let (_, value) = gatehouse::admin::api_tokens::create(&self.backend.store, &Actor::cli(), name, self.clock.now()).await.unwrap();
+        value
+    }
+
+    /// A management API client with a fresh token.
+    pub async fn api(&self) -> Api {
+        Api { base: self.base.clone(), token: self.api_token("tests").await, http: no_redirects() }
+    }
 }
 
 pub fn no_redirects() -> reqwest::Client {

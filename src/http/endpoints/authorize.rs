@@ -10,7 +10,8 @@ use super::find_server;
 use crate::app::{AppState, SharedState};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
-use crate::http::extract::{Body, OAuthRejection, ServerId, form_params, query_params};
+use crate::admin::syslog::{self, Actor, Event, Target};
+use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId, form_params, query_params};
 use crate::http::{cookies, error, pages};
 use crate::identity::session;
 use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
@@ -28,11 +29,12 @@ pub const SIGN_IN_TTL: i64 = 600;
 pub async fn get(
     State(state): State<SharedState>,
     ServerId(server_id): ServerId,
+    PeerAddr(ip): PeerAddr,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     match query_params(query.as_deref()) {
-        Ok(params) => handle(&state, &server_id, &headers, params, false).await,
+        Ok(params) => handle(&state, &server_id, &headers, params, false, ip).await,
         Err(e) => error::page(&e),
     }
 }
@@ -40,17 +42,18 @@ pub async fn get(
 pub async fn post(
     State(state): State<SharedState>,
     ServerId(server_id): ServerId,
+    PeerAddr(ip): PeerAddr,
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
     let params = body.map_err(|OAuthRejection(e)| e).and_then(|Body(b)| form_params(&headers, &b));
     match params {
-        Ok(params) => handle(&state, &server_id, &headers, params, true).await,
+        Ok(params) => handle(&state, &server_id, &headers, params, true, ip).await,
         Err(e) => error::page(&e),
     }
 }
 
-async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: Params, after_post: bool) -> Response {
+async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: Params, after_post: bool, ip: Option<String>) -> Response {
     let now = state.clock.now();
     let server = match find_server(state, server_id).await {
         Ok(server) => server,
@@ -82,7 +85,7 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
     match authorize::decide(&request, session.as_ref().map(|s| s.auth_time), now) {
         Next::IssueCode { auth_time } => {
             let user_id = session.map(|s| s.user_id).expect("IssueCode comes from a session");
-            complete(state, &request, &user_id, auth_time, now, after_post).await
+            complete(state, &request, &user_id, auth_time, now, after_post, ip).await
         }
         Next::Fail(e) => render_reply(request.reply.error(&e), after_post),
         Next::SignIn => match start_sign_in(state, &request, now).await {
@@ -136,6 +139,7 @@ pub async fn complete(
     auth_time: UnixTime,
     now: UnixTime,
     after_post: bool,
+    ip: Option<String>,
 ) -> Response {
     let outcome = async {
         let subject = Subject::load(state, user_id)
@@ -150,7 +154,9 @@ pub async fn complete(
             .map_err(|e| error::unavailable(&e))?;
         let needed = consent::needed(&request.scope, &settings.scopes, &granted, request.prompt.consent);
         if needed.is_empty() {
-            return issue_code(state, request, user_id, auth_time, now).await.map(|r| render_reply(r, after_post));
+            let reply = issue_code(state, request, user_id, auth_time, now).await?;
+            record_sso(state, &Actor::user(&subject.user, ip), &request.client_id, now).await;
+            return Ok(render_reply(reply, after_post));
         }
         // OpenID Connect Core §3.1.2.6.
         if request.prompt.none {
@@ -177,6 +183,16 @@ pub async fn issue_code(
     let (code, row) = authorization_code::issue(request, user_id, auth_time, now);
     state.store.insert_code(&row).await.map_err(|e| error::unavailable(&e))?;
     Ok(request.reply.success(&code))
+}
+
+/// Writes `user.authentication.sso` (the user reached an app) to the System Log.
+pub async fn record_sso(state: &AppState, actor: &Actor, client_id: &str, now: UnixTime) {
+    let target = match state.store.get_client(client_id).await {
+        Ok(Some(client)) => Target::app(&client),
+        _ => Target::new(client_id, "AppInstance", client_id),
+    };
+    let event = Event::success("user.authentication.sso", "User single sign on to app", vec![target]);
+    syslog::record(&state.store, actor, event, now).await;
 }
 
 /// A redirect (302 after GET, 303 after POST so the browser follows with GET) or the

@@ -13,7 +13,7 @@ use super::authorize::{complete, current_session, render_reply};
 use crate::app::{AppState, SharedState};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
-use crate::http::extract::{Body, OAuthRejection, form_params, query_params};
+use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
 use crate::http::{cookies, error, pages};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
@@ -114,18 +114,23 @@ pub async fn get(State(state): State<SharedState>, headers: HeaderMap, RawQuery(
     response
 }
 
-pub async fn post(State(state): State<SharedState>, headers: HeaderMap, body: Result<Body, OAuthRejection>) -> Response {
+pub async fn post(
+    State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
     let params = match body.map_err(|OAuthRejection(e)| e).and_then(|Body(b)| form_params(&headers, &b)) {
         Ok(params) => params,
         Err(e) => return error::page(&e),
     };
-    match answer(&state, &headers, &params).await {
+    match answer(&state, &headers, &params, ip).await {
         Ok(response) => response,
         Err(e) => error::page(&e),
     }
 }
 
-async fn answer(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Response, OAuthError> {
+async fn answer(state: &AppState, headers: &HeaderMap, params: &Params, ip: Option<String>) -> Result<Response, OAuthError> {
     if let Some(name) = params.first_repeated() {
         return Err(OAuthError::invalid_request(format!(
             "The '{}' parameter was given more than once.",
@@ -170,5 +175,5 @@ async fn answer(state: &AppState, headers: &HeaderMap, params: &Params) -> Resul
     tracing::info!(event = "app.oauth2.authorize.consent", outcome = "ALLOW", client = %request.client_id, "consent given");
     // Consent was just given: do not ask again for this request.
     request.prompt.consent = false;
-    Ok(complete(state, &request, &pending.user_id, pending.auth_time, now, true).await)
+    Ok(complete(state, &request, &pending.user_id, pending.auth_time, now, true, ip).await)
 }

@@ -8,9 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::authorize::complete;
+use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::app::{AppState, SharedState};
 use crate::crypto::sha256;
-use crate::http::extract::{Body, OAuthRejection, form_params, query_params};
+use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
 use crate::http::{cookies, error, pages};
 use crate::identity::{password, session};
 use crate::oauth::authorize::AuthorizationRequest;
@@ -78,18 +79,18 @@ pub async fn get(State(state): State<SharedState>, headers: HeaderMap, RawQuery(
     }
 }
 
-pub async fn post(State(state): State<SharedState>, headers: HeaderMap, body: Result<Body, OAuthRejection>) -> Response {
+pub async fn post(State(state): State<SharedState>, PeerAddr(ip): PeerAddr, headers: HeaderMap, body: Result<Body, OAuthRejection>) -> Response {
     let params = match body.map_err(|OAuthRejection(e)| e).and_then(|Body(b)| form_params(&headers, &b)) {
         Ok(params) => params,
         Err(e) => return error::page(&e),
     };
-    match sign_in(&state, &headers, &params).await {
+    match sign_in(&state, &headers, &params, ip).await {
         Ok(response) => response,
         Err(e) => error::page(&e),
     }
 }
 
-async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Response, OAuthError> {
+async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Option<String>) -> Result<Response, OAuthError> {
     let tx = params.required("tx")?;
     let csrf_form = params.one("csrf")?.unwrap_or("");
     if !cookies::csrf_matches(headers, csrf_form) {
@@ -109,15 +110,22 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params) -> Resu
     } else {
         state.store.find_user_by_login(username).await.map_err(|e| error::unavailable(&e))?
     };
-    let user = user.filter(|u| u.is_active());
-    let phc = user.as_ref().and_then(|u| u.password_hash.clone());
+    let active = user.clone().filter(|u| u.is_active());
+    let phc = active.as_ref().and_then(|u| u.password_hash.clone());
     let ok = password_given.len() <= password::MAX_PASSWORD
         && state.passwords.verify(phc, password_given.to_string()).await;
-    let user = match (ok, user) {
+    let user = match (ok, active) {
         (true, Some(user)) => user,
         _ => {
             state.metrics.login(false);
-            tracing::info!(event = "user.session.start", outcome = "FAILURE", "sign-in failed");
+            // The page says the same for every failure; the System Log says why.
+            let (actor, reason) = match &user {
+                None => (Actor::unknown_user(username, ip), "UNKNOWN_USER".to_string()),
+                Some(u) if !u.is_active() => (Actor::user(u, ip), format!("USER_NOT_ACTIVE: the user is {}", u.status)),
+                Some(u) => (Actor::user(u, ip), "INVALID_CREDENTIALS".to_string()),
+            };
+            let event = Event::failure("user.session.start", "User login to Gatehouse", reason, vec![]);
+            syslog::record(&state.store, &actor, event, state.clock.now()).await;
             return Ok(form(state, headers, tx, &request, username, true).await);
         }
     };
@@ -135,9 +143,11 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params) -> Resu
     let (session_id, row) = session::start(&user.id, now, state.config.session_lifetime_seconds);
     state.store.insert_session(&row).await.map_err(|e| error::unavailable(&e))?;
     state.metrics.login(true);
-    tracing::info!(event = "user.session.start", outcome = "SUCCESS", user = %user.id, "signed in");
+    let actor = Actor::user(&user, ip.clone());
+    let event = Event::success("user.session.start", "User login to Gatehouse", vec![Target::user(&user)]);
+    syslog::record(&state.store, &actor, event, now).await;
 
-    let mut response = complete(state, &request, &user.id, now, now, true).await;
+    let mut response = complete(state, &request, &user.id, now, now, true, ip).await;
     cookies::append(&mut response, cookies::set(cookies::SESSION, &session_id, state.config.secure_cookies(), None));
     Ok(response)
 }

@@ -18,6 +18,8 @@ use sqlx::{Executor, PgPool, Row};
 use super::migrate::{self, POSTGRES};
 use super::*;
 
+mod directory;
+mod management;
 mod refresh;
 mod settings;
 use crate::clock::UnixTime;
@@ -60,13 +62,32 @@ impl Default for PoolSettings {
     }
 }
 
-fn unavailable(e: sqlx::Error) -> StoreError {
+pub(super) fn unavailable(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(db.message().to_string())
         }
         _ => StoreError::Unavailable(e.to_string()),
     }
+}
+
+/// PostgreSQL's numbered bind marker, for built queries (`store::query`).
+fn placeholder(n: usize) -> String {
+    format!("${n}")
+}
+
+/// Binds built values in order.
+fn bind_values<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    values: &'q [SqlValue],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    for value in values {
+        query = match value {
+            SqlValue::Text(text) => query.bind(text.as_str()),
+            SqlValue::Int(n) => query.bind(*n),
+        };
+    }
+    query
 }
 
 fn json_list(text: &str) -> StoreResult<Vec<String>> {
@@ -124,13 +145,13 @@ impl PostgresStore {
             )
             .await
             .map_err(unavailable)?;
-        let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-            .fetch_one(&mut *tx)
+        let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
             .await
             .map_err(unavailable)?;
         // On an error the transaction is dropped, which rolls it back.
-        migrate::check_not_newer(current, POSTGRES)?;
-        for m in POSTGRES.iter().filter(|m| m.version > current) {
+        migrate::check_not_newer(done.iter().copied().max().unwrap_or(0), POSTGRES)?;
+        for m in migrate::pending(POSTGRES, &done) {
             (&mut *tx).execute(m.sql).await.map_err(unavailable)?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, applied_at)
@@ -177,38 +198,7 @@ fn key_from_row(row: &PgRow) -> StoreResult<StoredKey> {
     })
 }
 
-fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
-    Ok(User {
-        id: row.try_get("id")?,
-        login: row.try_get("login")?,
-        email: row.try_get("email")?,
-        first_name: row.try_get("first_name")?,
-        last_name: row.try_get("last_name")?,
-        password_hash: row.try_get("password_hash")?,
-        status: row.try_get("status")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
-fn client_from_row(row: &PgRow) -> StoreResult<Client> {
-    let get = |name: &str| -> StoreResult<String> { row.try_get(name).map_err(unavailable) };
-    Ok(Client {
-        client_id: get("client_id")?,
-        name: get("name")?,
-        secret_hash: row.try_get("secret_hash").map_err(unavailable)?,
-        auth_method: get("auth_method")?,
-        application_type: get("application_type")?,
-        redirect_uris: json_list(&get("redirect_uris")?)?,
-        post_logout_redirect_uris: json_list(&get("post_logout_redirect_uris")?)?,
-        grant_types: json_list(&get("grant_types")?)?,
-        response_types: json_list(&get("response_types")?)?,
-        refresh_token_leeway: row.try_get("refresh_token_leeway").map_err(unavailable)?,
-        status: get("status")?,
-        created_at: row.try_get("created_at").map_err(unavailable)?,
-        updated_at: row.try_get("updated_at").map_err(unavailable)?,
-    })
-}
 
 fn session_from_row(row: &PgRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
@@ -289,6 +279,32 @@ impl ServerStore for PostgresStore {
             .await
             .map_err(unavailable)?;
         rows.iter().map(server_from_row).collect::<Result<_, _>>().map_err(unavailable)
+    }
+
+    async fn update_server(&self, s: &AuthServer) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE authorization_servers SET name = $1, description = $2, audience = $3, status = $4,
+                updated_at = $5 WHERE id = $6",
+        )
+        .bind(&s.name)
+        .bind(&s.description)
+        .bind(&s.audience)
+        .bind(&s.status)
+        .bind(s.updated_at)
+        .bind(&s.id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_server(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM authorization_servers WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn signing_keys(&self, server_id: &str) -> StoreResult<Vec<StoredKey>> {
@@ -378,101 +394,7 @@ impl ServerStore for PostgresStore {
     }
 }
 
-#[async_trait]
-impl UserStore for PostgresStore {
-    async fn insert_user(&self, u: &User) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO users (id, login, login_key, email, first_name, last_name, password_hash,
-                status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&u.id)
-        .bind(&u.login)
-        .bind(u.login.to_lowercase())
-        .bind(&u.email)
-        .bind(&u.first_name)
-        .bind(&u.last_name)
-        .bind(&u.password_hash)
-        .bind(&u.status)
-        .bind(u.created_at)
-        .bind(u.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        Ok(())
-    }
 
-    async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        row.as_ref().map(user_from_row).transpose().map_err(unavailable)
-    }
-
-    async fn find_user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE login_key = $1")
-            .bind(login.to_lowercase())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        row.as_ref().map(user_from_row).transpose().map_err(unavailable)
-    }
-
-    async fn list_users(&self) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query("SELECT * FROM users ORDER BY created_at, id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(unavailable)
-    }
-}
-
-#[async_trait]
-impl ClientStore for PostgresStore {
-    async fn insert_client(&self, c: &Client) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO clients (client_id, name, secret_hash, auth_method, application_type,
-                redirect_uris, post_logout_redirect_uris, grant_types, response_types,
-                refresh_token_leeway, status, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&c.client_id)
-        .bind(&c.name)
-        .bind(&c.secret_hash)
-        .bind(&c.auth_method)
-        .bind(&c.application_type)
-        .bind(to_json(&c.redirect_uris))
-        .bind(to_json(&c.post_logout_redirect_uris))
-        .bind(to_json(&c.grant_types))
-        .bind(to_json(&c.response_types))
-        .bind(c.refresh_token_leeway)
-        .bind(&c.status)
-        .bind(c.created_at)
-        .bind(c.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        let row = sqlx::query("SELECT * FROM clients WHERE client_id = $1")
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        row.as_ref().map(client_from_row).transpose()
-    }
-
-    async fn list_clients(&self) -> StoreResult<Vec<Client>> {
-        let rows = sqlx::query("SELECT * FROM clients ORDER BY created_at, client_id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        rows.iter().map(client_from_row).collect()
-    }
-}
 
 #[async_trait]
 impl SessionStore for PostgresStore {
@@ -512,6 +434,16 @@ impl SessionStore for PostgresStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<u64> {
+        let done = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected())
     }
 }
 

@@ -4,11 +4,13 @@ use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteExecutor};
 
-use super::{SqliteStore, json_list, to_json, unavailable};
+use super::directory::user_from_row;
+use super::{SqliteStore, bind_values, json_list, placeholder, to_json, unavailable};
+use crate::store::query::Where;
 use crate::clock::UnixTime;
 use crate::store::*;
 
-fn group_from_row(row: &SqliteRow) -> Result<Group, sqlx::Error> {
+pub(super) fn group_from_row(row: &SqliteRow) -> Result<Group, sqlx::Error> {
     Ok(Group {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -240,6 +242,51 @@ impl GroupStore for SqliteStore {
         .await
         .map_err(unavailable)?;
         rows.iter().map(group_from_row).collect::<Result<_, _>>().map_err(unavailable)
+    }
+
+    async fn update_group(&self, g: &Group) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE groups SET name = ?, name_key = ?, description = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(&g.name)
+        .bind(g.name.to_lowercase())
+        .bind(&g.description)
+        .bind(g.updated_at)
+        .bind(&g.id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_group(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM groups WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn query_groups(&self, page: &Page) -> StoreResult<Vec<Group>> {
+        let (clause, values) = Where { columns: GROUP_COLUMNS, placeholder, binds: vec![] }.page(page, "id")?;
+        let sql = format!("SELECT * FROM groups {clause}");
+        let rows = bind_values(sqlx::query(&sql), &values)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(group_from_row).collect::<Result<_, _>>().map_err(unavailable)
+    }
+
+    async fn group_members(&self, group_id: &str) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT u.* FROM users u JOIN group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.id",
+        )
+        .bind(group_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(user_from_row).collect()
     }
 }
 

@@ -9,7 +9,7 @@ use crate::protocol::TokenResponse;
 use crate::store::{AuthServer, Client};
 use crate::tokens::claims::new_access_jti;
 
-pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<(TokenResponse, Option<String>), OAuthError> {
     // §4.4: only confidential clients.
     if client.is_public() {
         return Err(OAuthError::new(
@@ -38,7 +38,6 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
         },
     )
     .await?;
-    state.metrics.token_issued("client_credentials");
     tracing::info!(event = "app.oauth2.token.grant", grant = "client_credentials", client = %client.client_id, "token issued");
-    Ok(response)
+    Ok((response, None))
 }

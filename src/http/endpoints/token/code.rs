@@ -21,7 +21,7 @@ fn invalid() -> OAuthError {
     OAuthError::invalid_grant("The authorization code is invalid or has expired.")
 }
 
-pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<(TokenResponse, Option<String>), OAuthError> {
     let code = params.required("code")?;
     let now = state.clock.now();
     // Recorded with the redemption so a replay can revoke them. The access token's
@@ -104,7 +104,6 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
         }
         response.refresh_token = Some(refresh_token);
     }
-    state.metrics.token_issued("authorization_code");
     tracing::info!(event = "app.oauth2.token.grant", grant = "authorization_code", client = %client.client_id, user = %subject.user.id, "tokens issued");
-    Ok(response)
+    Ok((response, Some(subject.user.id.clone())))
 }

@@ -12,9 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::{authenticate_client, find_server};
+use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::app::{AppState, SharedState};
+use crate::oauth::client_auth;
 use crate::http::error;
-use crate::http::extract::{Body, OAuthRejection, ServerId, form_params};
+use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId, form_params};
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::protocol::TokenResponse;
@@ -26,6 +28,7 @@ pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "clien
 pub async fn post(
     State(state): State<SharedState>,
     ServerId(server_id): ServerId,
+    PeerAddr(ip): PeerAddr,
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
@@ -37,10 +40,55 @@ pub async fn post(
         Ok(server) => server,
         Err(e) => return e.json(&server_id),
     };
-    match handle(&state, &server, &headers, &params).await {
-        Ok(tokens) => no_store(Json(tokens).into_response()),
+    let outcome = handle(&state, &server, &headers, &params).await;
+    record(&state, &server, &headers, &params, ip, &outcome).await;
+    match outcome {
+        Ok((tokens, _)) => {
+            if let Ok(Some(grant)) = params.one("grant_type") {
+                state.metrics.token_issued(grant);
+            }
+            no_store(Json(tokens).into_response())
+        }
         Err(e) => error::json(&e),
     }
+}
+
+/// Writes `app.oauth2.token.grant` to the System Log: the client (as presented, when
+/// it did not authenticate), the grant type, the user, and why a request was refused.
+/// Never a code, token or secret.
+async fn record(
+    state: &AppState,
+    server: &AuthServer,
+    headers: &HeaderMap,
+    params: &Params,
+    ip: Option<String>,
+    outcome: &Result<(TokenResponse, Option<String>), OAuthError>,
+) {
+    if matches!(outcome, Err(e) if e.status() == 503) {
+        return;
+    }
+    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+    let client_id = client_auth::presented(authorization, params).map(|p| p.client_id().chars().take(100).collect::<String>());
+    let client_id = client_id.unwrap_or_else(|_| "unknown".into());
+    let client = state.store.get_client(&client_id).await.ok().flatten();
+    let name = client.as_ref().map_or(client_id.clone(), |c| c.name.clone());
+    let actor = Actor::client(&client_id, &name, ip);
+    let grant_type: String = params.one("grant_type").ok().flatten().unwrap_or("").chars().take(64).collect();
+    let mut targets = vec![Target::new(&server.id, "AuthorizationServer", &server.name)];
+    let event = match outcome {
+        Ok((_, user_id)) => {
+            if let Some(user) = match user_id {
+                Some(id) => state.store.get_user(id).await.ok().flatten(),
+                None => None,
+            } {
+                targets.insert(0, Target::user(&user));
+            }
+            Event::success("app.oauth2.token.grant", "OAuth2 tokens granted", targets)
+        }
+        Err(e) => Event::failure("app.oauth2.token.grant", "OAuth2 token request refused", format!("{}: {}", e.code(), e.description), targets),
+    };
+    let event = event.with_debug("grantType", grant_type);
+    syslog::record(&state.store, &actor, event, state.clock.now()).await;
 }
 
 /// RFC 6749 §5.1: token responses are never cached.
@@ -51,7 +99,7 @@ pub fn no_store(mut response: Response) -> Response {
     response
 }
 
-async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params) -> Result<TokenResponse, OAuthError> {
+async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params) -> Result<(TokenResponse, Option<String>), OAuthError> {
     let grant_type = params.required("grant_type")?;
     let client = authenticate_client(state, headers, params).await?;
     let known = GRANT_TYPES.contains(&grant_type);

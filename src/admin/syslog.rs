@@ -1,0 +1,293 @@
+//! The System Log: events in Okta's shape (`uuid`, `published`, `eventType`, `actor`,
+//! `client.ipAddress`, `outcome`, `target[]`, `displayMessage`, `severity`), written to
+//! the store for sign-ins, token requests and every administrative change, and read
+//! back through `/api/v1/logs`.
+//!
+//! Writing an event never fails the work it records: a store error is logged and
+//! dropped. Events carry what the caller puts in them, and callers build targets and
+//! change details from the same `to_json` functions the API answers with, which never
+//! include a password hash or a client secret.
+
+use serde_json::{Value, json};
+
+use super::AdminError;
+use super::filter::{self, Attr, Kind};
+use crate::clock::{UnixTime, parse_rfc3339, rfc3339_millis};
+use crate::crypto::random_bytes;
+use crate::store::{ApiToken, Client, DynStore, Expr, Group, LogEvent, Op, Page, SqlValue, User};
+
+/// Who did something: a user, an app, an API token, or the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: String,
+    /// Okta's actor types: `User`, `PublicClientApp`, `ApiToken`, `SystemPrincipal`.
+    pub kind: &'static str,
+    pub alternate_id: String,
+    pub display_name: String,
+    /// The peer address of the request (never a forwarded header); none for the CLI.
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// The command line on the server's machine.
+    pub fn cli() -> Actor {
+        Actor {
+            id: "cli".into(),
+            kind: "SystemPrincipal",
+            alternate_id: "cli".into(),
+            display_name: "Gatehouse command line".into(),
+            ip: None,
+        }
+    }
+
+    pub fn api_token(token: &ApiToken, ip: Option<String>) -> Actor {
+        Actor { id: token.id.clone(), kind: "ApiToken", alternate_id: token.name.clone(), display_name: token.name.clone(), ip }
+    }
+
+    pub fn user(user: &User, ip: Option<String>) -> Actor {
+        Actor { id: user.id.clone(), kind: "User", alternate_id: user.login.clone(), display_name: display_name(user), ip }
+    }
+
+    /// Someone who gave a username that matches no user (kept short).
+    pub fn unknown_user(username: &str, ip: Option<String>) -> Actor {
+        let name: String = username.chars().filter(|c| !c.is_control()).take(100).collect();
+        Actor { id: "unknown".into(), kind: "User", alternate_id: name.clone(), display_name: name, ip }
+    }
+
+    pub fn client(client_id: &str, name: &str, ip: Option<String>) -> Actor {
+        Actor { id: client_id.into(), kind: "PublicClientApp", alternate_id: client_id.into(), display_name: name.into(), ip }
+    }
+}
+
+fn display_name(user: &User) -> String {
+    match (&user.first_name, &user.last_name) {
+        (Some(f), Some(l)) => format!("{f} {l}"),
+        (Some(n), None) | (None, Some(n)) => n.clone(),
+        (None, None) => user.login.clone(),
+    }
+}
+
+/// What an event is about, with the change made to it when there is one.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub id: String,
+    /// Okta's target types: `User`, `AppInstance`, `UserGroup`, `AuthorizationServer`, ...
+    pub kind: &'static str,
+    pub alternate_id: String,
+    pub display_name: String,
+    /// Okta's `changeDetails`: the object before and after (`null` when created/deleted).
+    pub change: Option<(Value, Value)>,
+}
+
+impl Target {
+    pub fn new(id: &str, kind: &'static str, name: &str) -> Target {
+        Target { id: id.into(), kind, alternate_id: name.into(), display_name: name.into(), change: None }
+    }
+
+    pub fn user(user: &User) -> Target {
+        Target { alternate_id: user.login.clone(), ..Target::new(&user.id, "User", &display_name(user)) }
+    }
+
+    pub fn app(client: &Client) -> Target {
+        Target { alternate_id: client.client_id.clone(), ..Target::new(&client.client_id, "AppInstance", &client.name) }
+    }
+
+    pub fn group(group: &Group) -> Target {
+        Target::new(&group.id, "UserGroup", &group.name)
+    }
+
+    pub fn changed(mut self, before: Option<Value>, after: Option<Value>) -> Target {
+        self.change = Some((before.unwrap_or(Value::Null), after.unwrap_or(Value::Null)));
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub event_type: &'static str,
+    pub display_message: String,
+    pub success: bool,
+    /// Why it failed (or a note on success).
+    pub reason: Option<String>,
+    pub severity: &'static str,
+    pub targets: Vec<Target>,
+    /// Okta's `debugContext.debugData` (e.g. `grantType`); never a secret.
+    pub debug: serde_json::Map<String, Value>,
+}
+
+impl Event {
+    pub fn success(event_type: &'static str, display_message: impl Into<String>, targets: Vec<Target>) -> Event {
+        Event {
+            event_type,
+            display_message: display_message.into(),
+            success: true,
+            reason: None,
+            severity: "INFO",
+            targets,
+            debug: serde_json::Map::new(),
+        }
+    }
+
+    pub fn with_debug(mut self, name: &str, value: impl Into<Value>) -> Event {
+        self.debug.insert(name.into(), value.into());
+        self
+    }
+
+    pub fn failure(event_type: &'static str, display_message: impl Into<String>, reason: impl Into<String>, targets: Vec<Target>) -> Event {
+        Event {
+            event_type,
+            display_message: display_message.into(),
+            success: false,
+            reason: Some(reason.into()),
+            severity: "WARN",
+            targets,
+            debug: serde_json::Map::new(),
+        }
+    }
+}
+
+/// A random (version 4) UUID.
+fn uuid() -> String {
+    let mut b = random_bytes::<16>();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// The event as Okta's System Log API returns it.
+pub fn to_json(uuid: &str, published: UnixTime, actor: &Actor, event: &Event) -> Value {
+    let targets: Vec<Value> = event
+        .targets
+        .iter()
+        .map(|t| {
+            let mut v = json!({
+                "id": t.id,
+                "type": t.kind,
+                "alternateId": t.alternate_id,
+                "displayName": t.display_name,
+                "detailEntry": null,
+            });
+            if let Some((from, to)) = &t.change {
+                v["changeDetails"] = json!({ "from": from, "to": to });
+            }
+            v
+        })
+        .collect();
+    json!({
+        "uuid": uuid,
+        "published": rfc3339_millis(published),
+        "eventType": event.event_type,
+        "version": "0",
+        "severity": event.severity,
+        "legacyEventType": null,
+        "displayMessage": event.display_message,
+        "actor": {
+            "id": actor.id,
+            "type": actor.kind,
+            "alternateId": actor.alternate_id,
+            "displayName": actor.display_name,
+            "detailEntry": null,
+        },
+        "client": {
+            "ipAddress": actor.ip,
+            "userAgent": null,
+            "zone": "null",
+            "device": null,
+            "id": null,
+            "geographicalContext": null,
+        },
+        "outcome": {
+            "result": if event.success { "SUCCESS" } else { "FAILURE" },
+            "reason": event.reason,
+        },
+        "target": targets,
+        "transaction": { "type": "WEB", "id": null, "detail": {} },
+        "debugContext": { "debugData": event.debug },
+        "authenticationContext": { "authenticationStep": 0, "externalSessionId": null },
+        "securityContext": {},
+    })
+}
+
+/// Writes an event. Never fails: a store error is logged and the event dropped.
+pub async fn record(store: &DynStore, actor: &Actor, event: Event, now: UnixTime) {
+    let uuid = uuid();
+    let row = LogEvent {
+        seq: 0,
+        published: now,
+        event_type: event.event_type.into(),
+        outcome_result: if event.success { "SUCCESS" } else { "FAILURE" }.into(),
+        actor_id: actor.id.clone(),
+        target_ids: event.targets.iter().map(|t| t.id.replace(char::is_whitespace, "")).collect(),
+        event: to_json(&uuid, now, actor, &event).to_string(),
+        uuid,
+    };
+    if let Err(e) = store.insert_event(&row).await {
+        tracing::warn!(error = %e, event = event.event_type, "could not write a System Log event");
+    }
+}
+
+/// What `/api/v1/logs` takes.
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub filter: Option<String>,
+    pub q: Option<String>,
+    pub after: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// The attributes `filter` may name, as Okta's System Log API calls them.
+pub const LOG_ATTRS: &[Attr] = &[
+    Attr { name: "eventType", column: "event_type", kind: Kind::Text },
+    Attr { name: "outcome.result", column: "outcome_result", kind: Kind::Text },
+    Attr { name: "actor.id", column: "actor_id", kind: Kind::Text },
+    Attr { name: "target.id", column: "target_ids", kind: Kind::Word },
+    Attr { name: "published", column: "published", kind: Kind::Time },
+];
+
+pub const DEFAULT_LOG_LIMIT: i64 = 100;
+pub const MAX_LOG_LIMIT: i64 = 1000;
+
+/// A page of events (Okta's defaults: 100, at most 1000) and the cursor of the next
+/// page when there may be one.
+pub async fn query(store: &DynStore, query: &LogQuery) -> Result<(Vec<Value>, Option<String>), AdminError> {
+    let limit = filter::limit(query.limit, DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT)?;
+    let mut conditions = Vec::new();
+    for (field, value, op) in [("since", &query.since, Op::Ge), ("until", &query.until, Op::Lt)] {
+        if let Some(text) = value {
+            let t = parse_rfc3339(text)
+                .ok_or_else(|| AdminError::invalid(field, "must be an RFC 3339 date-time, e.g. 2026-01-31T08:00:00.000Z"))?;
+            conditions.push(Expr::cond("published", op, SqlValue::Int(t)));
+        }
+    }
+    if let Some(text) = query.filter.as_deref().filter(|t| !t.trim().is_empty()) {
+        conditions.push(filter::parse("filter", text, LOG_ATTRS)?);
+    }
+    if let Some(q) = query.q.as_deref().filter(|t| !t.trim().is_empty()) {
+        if q.len() > 200 {
+            return Err(AdminError::invalid("q", "must be at most 200 characters"));
+        }
+        for word in q.split_whitespace() {
+            conditions.push(Expr::cond("event", Op::Contains, SqlValue::Text(word.into())));
+        }
+    }
+    let after = match &query.after {
+        Some(cursor) => Some(SqlValue::Int(
+            cursor.parse::<i64>().map_err(|_| AdminError::invalid("after", "is not a cursor this server gave"))?,
+        )),
+        None => None,
+    };
+    let page = Page { filter: (!conditions.is_empty()).then(|| Expr::And(conditions)), after, limit: limit + 1 };
+    let mut rows = store.query_events(&page).await?;
+    let next = (rows.len() as i64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.seq.to_string())
+    });
+    let events = rows
+        .iter()
+        .map(|r| serde_json::from_str(&r.event).unwrap_or(Value::Null))
+        .collect();
+    Ok((events, next.flatten()))
+}

@@ -1,0 +1,34 @@
+//! `/api/v1/api-tokens`: list and revoke API tokens (created with
+//! `gatehouse api-tokens create`, as Okta's are created in its admin console).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::Caller;
+use crate::admin::api_tokens;
+use crate::app::SharedState;
+
+/// The API tokens that are not revoked (never their values).
+#[utoipa::path(get, path = "/api/v1/api-tokens", tag = "apiTokens",
+    responses((status = 200, description = "Tokens", body = [Object]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Response, ApiError> {
+    let list = api_tokens::list(&state.store).await?;
+    Ok(Json(list.iter().filter(|t| t.revoked_at.is_none()).map(api_tokens::to_json).collect::<Vec<_>>()).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/api-tokens/{id}", tag = "apiTokens", params(("id" = String, Path)),
+    responses((status = 200, description = "The token", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(api_tokens::to_json(&api_tokens::find(&state.store, &id).await?)).into_response())
+}
+
+/// Revoke a token (the caller's own included): requests with it get 401 from then on.
+#[utoipa::path(delete, path = "/api/v1/api-tokens/{id}", tag = "apiTokens", params(("id" = String, Path)),
+    responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn revoke(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    api_tokens::revoke(&state.store, &actor, &id, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,301 @@
+//! `/api/v1/apps`: Okta's Applications API for OpenID Connect apps, their client
+//! secrets, and their user and group assignments.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
+use crate::admin::apps::{self, NewApp};
+use crate::app::SharedState;
+use crate::clock::rfc3339;
+use crate::store::{Group, User};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OAuthClientCredentials {
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(rename = "autoKeyRotation")]
+    pub auto_key_rotation: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AppCredentials {
+    #[serde(rename = "oauthClient")]
+    pub oauth_client: Option<OAuthClientCredentials>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshTokenSettings {
+    pub rotation_type: Option<String>,
+    /// Seconds (0-60) a rotated refresh token may be retried.
+    pub leeway: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OAuthClientSettings {
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub response_types: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    pub application_type: Option<String>,
+    pub refresh_token: Option<RefreshTokenSettings>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AppSettings {
+    #[serde(rename = "oauthClient")]
+    pub oauth_client: Option<OAuthClientSettings>,
+}
+
+/// An OpenID Connect app as Okta's API takes it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AppBody {
+    /// `oidc_client`.
+    pub name: Option<String>,
+    pub label: Option<String>,
+    /// `OPENID_CONNECT`.
+    #[serde(rename = "signOnMode")]
+    pub sign_on_mode: Option<String>,
+    pub credentials: Option<AppCredentials>,
+    pub settings: Option<AppSettings>,
+}
+
+impl AppBody {
+    fn into_new_app(self, activate: Option<bool>) -> NewApp {
+        let auth = self.credentials.and_then(|c| c.oauth_client);
+        let s = self.settings.and_then(|s| s.oauth_client);
+        let (redirect_uris, post_logout, response_types, grant_types, application_type, refresh) = match s {
+            Some(s) => (s.redirect_uris, s.post_logout_redirect_uris, s.response_types, s.grant_types, s.application_type, s.refresh_token),
+            None => (None, None, None, None, None, None),
+        };
+        NewApp {
+            name: self.label.unwrap_or_default(),
+            redirect_uris: redirect_uris.unwrap_or_default(),
+            post_logout_redirect_uris: post_logout.unwrap_or_default(),
+            auth_method: auth.and_then(|a| a.token_endpoint_auth_method),
+            grant_types: grant_types.unwrap_or_default(),
+            refresh_token_leeway: refresh.and_then(|r| r.leeway),
+            application_type,
+            response_types,
+            okta_name: self.name,
+            sign_on_mode: self.sign_on_mode,
+            activate,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CreateParams {
+    /// Activate the app (default true).
+    pub activate: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// A prefix of the app's label.
+    pub q: Option<String>,
+    /// E.g. `status eq "ACTIVE"`.
+    pub filter: Option<String>,
+    pub after: Option<String>,
+    /// 1 to 200 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// List apps, a page at a time.
+#[utoipa::path(get, path = "/api/v1/apps", tag = "apps", params(ListParams),
+    responses((status = 200, description = "A page of apps", body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn list(State(state): State<SharedState>, _: Caller, uri: Uri, ApiQuery(p): ApiQuery<ListParams>) -> Result<Response, ApiError> {
+    let (page, next) = apps::list(&state.store, p.q.as_deref(), p.filter.as_deref(), p.after, p.limit).await?;
+    let headers = link_headers(&state.config.base_url(), uri.path(), &query_pairs(uri.query()), next.as_deref());
+    Ok((headers, Json(page.iter().map(|c| apps::to_json(c, None)).collect::<Vec<Value>>())).into_response())
+}
+
+/// Register an OpenID Connect app; the answer has its `client_secret`, shown this once.
+#[utoipa::path(post, path = "/api/v1/apps", tag = "apps", params(CreateParams), request_body = AppBody,
+    responses((status = 200, description = "The app, with its secret", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn create(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    ApiQuery(p): ApiQuery<CreateParams>,
+    ApiJson(body): ApiJson<AppBody>,
+) -> Result<Response, ApiError> {
+    let created = apps::create(&state.store, &state.master, &actor, body.into_new_app(p.activate), state.clock.now()).await?;
+    Ok(Json(apps::to_json(&created.client, created.secret.as_deref())).into_response())
+}
+
+/// An app by id (its client id).
+#[utoipa::path(get, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "The app", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(apps::to_json(&apps::find(&state.store, &id).await?, None)).into_response())
+}
+
+/// Replace an app's settings (its secret and status stay).
+#[utoipa::path(put, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path)), request_body = AppBody,
+    responses((status = 200, description = "The app", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<AppBody>) -> Result<Response, ApiError> {
+    let client = apps::update(&state.store, &actor, &id, body.into_new_app(None), state.clock.now()).await?;
+    Ok(Json(apps::to_json(&client, None)).into_response())
+}
+
+/// Delete an INACTIVE app.
+#[utoipa::path(delete, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, description = "The app is active", body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn delete(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    apps::delete(&state.store, &actor, &id, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Activate an app.
+#[utoipa::path(post, path = "/api/v1/apps/{id}/lifecycle/activate", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "Active", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn activate(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    apps::set_active(&state.store, &actor, &id, true, state.clock.now()).await?;
+    Ok(Json(json!({})).into_response())
+}
+
+/// Deactivate an app: `/token` answers `invalid_client`, `/authorize` an error page.
+#[utoipa::path(post, path = "/api/v1/apps/{id}/lifecycle/deactivate", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "Inactive", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn deactivate(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    apps::set_active(&state.store, &actor, &id, false, state.clock.now()).await?;
+    Ok(Json(json!({})).into_response())
+}
+
+/// The app's client secret (never its value).
+#[utoipa::path(get, path = "/api/v1/apps/{id}/credentials/secrets", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "Secrets", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn secrets(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let client = apps::find(&state.store, &id).await?;
+    let list: Vec<Value> = if client.is_public() { vec![] } else { vec![apps::secret_json(&client, None)] };
+    Ok(Json(list).into_response())
+}
+
+/// A new client secret, shown this once; it replaces the old one at once.
+#[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "The new secret", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn new_secret(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (client, secret) = apps::rotate_secret(&state.store, &state.master, &actor, &id, state.clock.now()).await?;
+    Ok(Json(apps::secret_json(&client, Some(&secret))).into_response())
+}
+
+/// Okta's app user.
+fn app_user_json(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "scope": "USER",
+        "status": if user.status == "ACTIVE" { "ACTIVE" } else { "INACTIVE" },
+        "created": rfc3339(user.created_at),
+        "lastUpdated": rfc3339(user.updated_at),
+        "statusChanged": user.status_changed_at.map(rfc3339),
+        "syncState": "DISABLED",
+        "credentials": { "userName": user.login },
+        "profile": {},
+    })
+}
+
+fn app_group_json(group: &Group, priority: i64) -> Value {
+    json!({ "id": group.id, "priority": priority, "lastUpdated": rfc3339(group.updated_at), "profile": {} })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AppUserBody {
+    /// The user's id (or login).
+    pub id: Option<String>,
+}
+
+/// The users assigned to an app.
+#[utoipa::path(get, path = "/api/v1/apps/{id}/users", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "App users", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn users(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let client = apps::find(&state.store, &id).await?;
+    let list = state.store.assigned_users(&client.client_id).await.map_err(crate::admin::AdminError::from)?;
+    Ok(Json(list.iter().map(app_user_json).collect::<Vec<Value>>()).into_response())
+}
+
+/// Assign a user to an app.
+#[utoipa::path(post, path = "/api/v1/apps/{id}/users", tag = "apps", params(("id" = String, Path)), request_body = AppUserBody,
+    responses((status = 200, description = "The app user", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn assign_user(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<AppUserBody>) -> Result<Response, ApiError> {
+    let user_id = body.id.ok_or_else(|| ApiError::invalid("id", "is required"))?;
+    let (_, user) = apps::assign_user(&state.store, &actor, &id, &user_id, state.clock.now()).await?;
+    Ok(Json(app_user_json(&user)).into_response())
+}
+
+/// One assigned user.
+#[utoipa::path(get, path = "/api/v1/apps/{id}/users/{userId}", tag = "apps", params(("id" = String, Path), ("userId" = String, Path)),
+    responses((status = 200, description = "The app user", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn get_user(State(state): State<SharedState>, _: Caller, Path((id, user_id)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let client = apps::find(&state.store, &id).await?;
+    let list = state.store.assigned_users(&client.client_id).await.map_err(crate::admin::AdminError::from)?;
+    let user = list.iter().find(|u| u.id == user_id).ok_or_else(|| ApiError::not_found(&format!("{user_id} (AppUser)")))?;
+    Ok(Json(app_user_json(user)).into_response())
+}
+
+/// Unassign a user from an app.
+#[utoipa::path(delete, path = "/api/v1/apps/{id}/users/{userId}", tag = "apps", params(("id" = String, Path), ("userId" = String, Path)),
+    responses((status = 204, description = "Unassigned"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn unassign_user(State(state): State<SharedState>, Caller(actor): Caller, Path((id, user_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    apps::unassign_user(&state.store, &actor, &id, &user_id, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AppGroupBody {
+    /// 0 to 100 (default 0).
+    pub priority: Option<i64>,
+}
+
+/// The groups assigned to an app.
+#[utoipa::path(get, path = "/api/v1/apps/{id}/groups", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "Group assignments", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn groups(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let client = apps::find(&state.store, &id).await?;
+    let list = state.store.assigned_groups(&client.client_id).await.map_err(crate::admin::AdminError::from)?;
+    Ok(Json(list.iter().map(|(g, p)| app_group_json(g, *p)).collect::<Vec<Value>>()).into_response())
+}
+
+/// Assign a group to an app (or change its priority). The body may be empty.
+#[utoipa::path(put, path = "/api/v1/apps/{id}/groups/{groupId}", tag = "apps", params(("id" = String, Path), ("groupId" = String, Path)), request_body = AppGroupBody,
+    responses((status = 200, description = "The assignment", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn assign_group(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, group_id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let priority = if body.iter().all(u8::is_ascii_whitespace) { None } else { super::extract::parse_json::<AppGroupBody>(&body)?.priority };
+    let (_, group, priority) = apps::assign_group(&state.store, &actor, &id, &group_id, priority, state.clock.now()).await?;
+    Ok(Json(app_group_json(&group, priority)).into_response())
+}
+
+/// Unassign a group from an app.
+#[utoipa::path(delete, path = "/api/v1/apps/{id}/groups/{groupId}", tag = "apps", params(("id" = String, Path), ("groupId" = String, Path)),
+    responses((status = 204, description = "Unassigned"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn unassign_group(State(state): State<SharedState>, Caller(actor): Caller, Path((id, group_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    apps::unassign_group(&state.store, &actor, &id, &group_id, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

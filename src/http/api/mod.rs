@@ -1,0 +1,138 @@
+//! The management API, `/api/v1/...`, in Okta's shapes: one module per resource, each
+//! handler a thin adapter over `admin` (where every check lives, shared with the CLI).
+//! Requests authenticate with `Authorization: SSWS {token}`; every error is Okta's
+//! error body. The routes and the OpenAPI document come from one list, `operations`.
+
+pub mod api_tokens;
+pub mod apps;
+pub mod authorization_servers;
+pub mod error;
+pub mod extract;
+pub mod groups;
+pub mod logs;
+pub mod openapi;
+pub mod users;
+
+use axum::Router;
+use axum::handler::Handler;
+use axum::response::IntoResponse;
+use axum::routing::{MethodFilter, MethodRouter, get, on};
+use utoipa::openapi::path::{HttpMethod, Operation};
+
+use crate::app::SharedState;
+
+/// One documented operation: its methods, its path (as in the OpenAPI document and,
+/// with the `/api/v1` prefix taken off, in the router), its description, its handler.
+pub struct Operation_ {
+    pub methods: Vec<HttpMethod>,
+    pub path: String,
+    pub operation: Operation,
+    pub route: MethodRouter<SharedState>,
+}
+
+fn filter(method: &HttpMethod) -> MethodFilter {
+    match method {
+        HttpMethod::Get => MethodFilter::GET,
+        HttpMethod::Post => MethodFilter::POST,
+        HttpMethod::Put => MethodFilter::PUT,
+        HttpMethod::Delete => MethodFilter::DELETE,
+        HttpMethod::Patch => MethodFilter::PATCH,
+        HttpMethod::Head => MethodFilter::HEAD,
+        HttpMethod::Options => MethodFilter::OPTIONS,
+        HttpMethod::Trace => MethodFilter::TRACE,
+    }
+}
+
+/// The operation `P` documents, served by `handler`.
+fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(handler: H) -> Operation_ {
+    let methods = P::methods();
+    let method_filter = methods.iter().map(filter).reduce(|a, b| a.or(b)).unwrap_or(MethodFilter::GET);
+    Operation_ { path: P::path(), operation: P::operation(), route: on(method_filter, handler), methods }
+}
+
+/// Every `/api/v1` operation.
+pub fn operations() -> Vec<Operation_> {
+    use self::{api_tokens as t, apps as a, authorization_servers as s, groups as g, logs as l, users as u};
+    vec![
+        op::<u::__path_list, _, _>(u::list),
+        op::<u::__path_create, _, _>(u::create),
+        op::<u::__path_get, _, _>(u::get),
+        op::<u::__path_update, _, _>(u::update),
+        op::<u::__path_replace, _, _>(u::replace),
+        op::<u::__path_delete, _, _>(u::delete),
+        op::<u::__path_activate, _, _>(u::activate),
+        op::<u::__path_deactivate, _, _>(u::deactivate),
+        op::<u::__path_suspend, _, _>(u::suspend),
+        op::<u::__path_unsuspend, _, _>(u::unsuspend),
+        op::<u::__path_change_password, _, _>(u::change_password),
+        op::<u::__path_groups_of, _, _>(u::groups_of),
+        op::<g::__path_list, _, _>(g::list),
+        op::<g::__path_create, _, _>(g::create),
+        op::<g::__path_get, _, _>(g::get),
+        op::<g::__path_update, _, _>(g::update),
+        op::<g::__path_delete, _, _>(g::delete),
+        op::<g::__path_members, _, _>(g::members),
+        op::<g::__path_add_member, _, _>(g::add_member),
+        op::<g::__path_remove_member, _, _>(g::remove_member),
+        op::<a::__path_list, _, _>(a::list),
+        op::<a::__path_create, _, _>(a::create),
+        op::<a::__path_get, _, _>(a::get),
+        op::<a::__path_update, _, _>(a::update),
+        op::<a::__path_delete, _, _>(a::delete),
+        op::<a::__path_activate, _, _>(a::activate),
+        op::<a::__path_deactivate, _, _>(a::deactivate),
+        op::<a::__path_secrets, _, _>(a::secrets),
+        op::<a::__path_new_secret, _, _>(a::new_secret),
+        op::<a::__path_users, _, _>(a::users),
+        op::<a::__path_assign_user, _, _>(a::assign_user),
+        op::<a::__path_get_user, _, _>(a::get_user),
+        op::<a::__path_unassign_user, _, _>(a::unassign_user),
+        op::<a::__path_groups, _, _>(a::groups),
+        op::<a::__path_assign_group, _, _>(a::assign_group),
+        op::<a::__path_unassign_group, _, _>(a::unassign_group),
+        op::<s::__path_list, _, _>(s::list),
+        op::<s::__path_create, _, _>(s::create),
+        op::<s::__path_get, _, _>(s::get),
+        op::<s::__path_update, _, _>(s::update),
+        op::<s::__path_delete, _, _>(s::delete),
+        op::<s::__path_activate, _, _>(s::activate),
+        op::<s::__path_deactivate, _, _>(s::deactivate),
+        op::<s::__path_scopes, _, _>(s::scopes),
+        op::<s::__path_create_scope, _, _>(s::create_scope),
+        op::<s::__path_get_scope, _, _>(s::get_scope),
+        op::<s::__path_delete_scope, _, _>(s::delete_scope),
+        op::<s::__path_claims, _, _>(s::claims),
+        op::<s::__path_create_claim, _, _>(s::create_claim),
+        op::<s::__path_get_claim, _, _>(s::get_claim),
+        op::<s::__path_delete_claim, _, _>(s::delete_claim),
+        op::<s::__path_policies, _, _>(s::policies),
+        op::<s::__path_create_policy, _, _>(s::create_policy),
+        op::<s::__path_get_policy, _, _>(s::get_policy),
+        op::<s::__path_delete_policy, _, _>(s::delete_policy),
+        op::<s::__path_rules, _, _>(s::rules),
+        op::<s::__path_create_rule, _, _>(s::create_rule),
+        op::<s::__path_get_rule, _, _>(s::get_rule),
+        op::<s::__path_delete_rule, _, _>(s::delete_rule),
+        op::<s::__path_keys, _, _>(s::keys),
+        op::<s::__path_key_rotate, _, _>(s::key_rotate),
+        op::<l::__path_list, _, _>(l::list),
+        op::<t::__path_list, _, _>(t::list),
+        op::<t::__path_get, _, _>(t::get),
+        op::<t::__path_revoke, _, _>(t::revoke),
+    ]
+}
+
+pub const PREFIX: &str = "/api/v1";
+
+/// The router nested at `/api/v1`: every operation, the OpenAPI document (no token
+/// needed), Okta's 404 for an unknown path and 405 for a known path's other methods.
+pub fn router() -> Router<SharedState> {
+    let mut router = Router::new().route("/openapi.json", get(openapi::get));
+    for operation in operations() {
+        let path = operation.path.strip_prefix(PREFIX).expect("every API path starts with /api/v1").to_string();
+        router = router.route(&path, operation.route);
+    }
+    router
+        .fallback(|| async { error::ApiError::not_found("the requested path").into_response() })
+        .method_not_allowed_fallback(|| async { error::ApiError::method_not_allowed().into_response() })
+}

@@ -1,0 +1,225 @@
+//! `/api/v1/users`: Okta's Users API.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
+use crate::admin::users::{self, Deletion, Lifecycle, NewUser, ProfileChange, UserQuery};
+use crate::admin::groups;
+use crate::app::SharedState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordValue {
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserCredentials {
+    pub password: Option<PasswordValue>,
+}
+
+/// A user to create or change: `profile` (`login`, `email`, `firstName`, `lastName`
+/// and other attributes) and `credentials.password.value`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserBody {
+    #[schema(value_type = Option<Object>)]
+    pub profile: Option<Map<String, Value>>,
+    pub credentials: Option<UserCredentials>,
+    /// Groups to add the new user to.
+    #[serde(rename = "groupIds")]
+    pub group_ids: Option<Vec<String>>,
+}
+
+impl UserBody {
+    fn password(&self) -> Option<String> {
+        self.credentials.as_ref()?.password.as_ref()?.value.clone()
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CreateParams {
+    /// Activate the user (default true): ACTIVE with a password, PROVISIONED without.
+    pub activate: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// A prefix of the login, email, first name or last name.
+    pub q: Option<String>,
+    /// E.g. `status eq "ACTIVE" and lastUpdated gt "2026-01-01T00:00:00.000Z"`.
+    pub filter: Option<String>,
+    /// E.g. `profile.lastName sw "Li" or profile.email eq "a@example.com"`.
+    pub search: Option<String>,
+    /// The cursor from the `next` link.
+    pub after: Option<String>,
+    /// 1 to 200 (default 200).
+    pub limit: Option<i64>,
+}
+
+fn user_response(status: StatusCode, user: &crate::store::User) -> Response {
+    (status, Json(users::to_json(user))).into_response()
+}
+
+/// List users, a page at a time (`Link` headers with `rel="next"`).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListParams),
+    responses((status = 200, description = "A page of users", body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn list(State(state): State<SharedState>, _: Caller, uri: Uri, ApiQuery(p): ApiQuery<ListParams>) -> Result<Response, ApiError> {
+    let query = UserQuery { q: p.q, filter: p.filter, search: p.search, after: p.after, limit: p.limit };
+    let (page, next) = users::list(&state.store, &query).await?;
+    let headers = link_headers(&state.config.base_url(), uri.path(), &query_pairs(uri.query()), next.as_deref());
+    let body: Vec<Value> = page.iter().map(users::to_json).collect();
+    Ok((headers, Json(body)).into_response())
+}
+
+/// Create a user.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", params(CreateParams), request_body = UserBody,
+    responses((status = 200, description = "The user", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn create(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    ApiQuery(p): ApiQuery<CreateParams>,
+    ApiJson(body): ApiJson<UserBody>,
+) -> Result<Response, ApiError> {
+    let profile = body.profile.clone().unwrap_or_default();
+    let profile = users::Profile::from_json(&profile)?;
+    let new = NewUser {
+        login: profile.login,
+        password: body.password(),
+        email: profile.email,
+        first_name: profile.first_name,
+        last_name: profile.last_name,
+        extra: profile.extra,
+        activate: p.activate,
+    };
+    let now = state.clock.now();
+    let mut group_ids = Vec::new();
+    for id in body.group_ids.unwrap_or_default() {
+        group_ids.push(groups::find(&state.store, &id).await?.id);
+    }
+    let user = users::create(&state.store, &actor, new, now).await?;
+    for id in group_ids {
+        groups::add_member(&state.store, &actor, &id, &user.id, now).await?;
+    }
+    Ok(user_response(StatusCode::OK, &user))
+}
+
+/// A user by id or login.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "User id or login")),
+    responses((status = 200, description = "The user", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(user_response(StatusCode::OK, &users::find(&state.store, &id).await?))
+}
+
+/// Change some profile attributes (and the password).
+#[utoipa::path(post, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserBody,
+    responses((status = 200, description = "The user", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<UserBody>) -> Result<Response, ApiError> {
+    let password = body.password();
+    let change = body.profile.map(ProfileChange::Merge);
+    let user = users::update(&state.store, &actor, &id, change, password, state.clock.now()).await?;
+    Ok(user_response(StatusCode::OK, &user))
+}
+
+/// Replace the profile (attributes left out are cleared).
+#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserBody,
+    responses((status = 200, description = "The user", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn replace(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<UserBody>) -> Result<Response, ApiError> {
+    let password = body.password();
+    let profile = body.profile.ok_or_else(|| ApiError::invalid("profile", "is required"))?;
+    let user = users::update(&state.store, &actor, &id, Some(ProfileChange::Replace(profile)), password, state.clock.now()).await?;
+    Ok(user_response(StatusCode::OK, &user))
+}
+
+/// Deactivate the user, or, when already DEPROVISIONED, delete them.
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+    responses((status = 204, description = "Deactivated or deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn delete(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    match users::delete(&state.store, &actor, &id, state.clock.now()).await? {
+        Deletion::Deactivated(_) | Deletion::Deleted => Ok(StatusCode::NO_CONTENT),
+    }
+}
+
+async fn lifecycle(state: &SharedState, actor: &crate::admin::Actor, id: &str, op: Lifecycle) -> Result<Response, ApiError> {
+    users::lifecycle(&state.store, actor, id, op, state.clock.now()).await?;
+    Ok(Json(json!({})).into_response())
+}
+
+/// STAGED, PROVISIONED or DEPROVISIONED → ACTIVE (PROVISIONED without a password).
+#[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/activate", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "Activated", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn activate(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    lifecycle(&state, &actor, &id, Lifecycle::Activate).await
+}
+
+/// → DEPROVISIONED: the user's sessions end and they cannot sign in.
+#[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/deactivate", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "Deactivated", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn deactivate(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    lifecycle(&state, &actor, &id, Lifecycle::Deactivate).await
+}
+
+/// ACTIVE → SUSPENDED: the user's sessions end and they cannot sign in.
+#[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/suspend", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "Suspended", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn suspend(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    lifecycle(&state, &actor, &id, Lifecycle::Suspend).await
+}
+
+/// SUSPENDED → ACTIVE.
+#[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/unsuspend", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "Unsuspended", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn unsuspend(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    lifecycle(&state, &actor, &id, Lifecycle::Unsuspend).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordBody {
+    #[serde(rename = "oldPassword")]
+    pub old_password: Option<PasswordValue>,
+    #[serde(rename = "newPassword")]
+    pub new_password: Option<PasswordValue>,
+}
+
+/// Change the password, given the current one.
+#[utoipa::path(post, path = "/api/v1/users/{id}/credentials/change_password", tag = "users", params(("id" = String, Path)), request_body = ChangePasswordBody,
+    responses((status = 200, description = "The user's credentials", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn change_password(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ChangePasswordBody>,
+) -> Result<Response, ApiError> {
+    let old = body.old_password.and_then(|p| p.value).ok_or_else(|| ApiError::invalid("oldPassword", "is required"))?;
+    let new = body.new_password.and_then(|p| p.value).ok_or_else(|| ApiError::invalid("newPassword", "is required"))?;
+    let user = users::change_password(&state.store, &actor, &id, old, new, state.clock.now()).await?;
+    Ok(Json(users::to_json(&user)["credentials"].clone()).into_response())
+}
+
+/// The groups a user is in.
+#[utoipa::path(get, path = "/api/v1/users/{id}/groups", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "Groups", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn groups_of(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let user = users::find(&state.store, &id).await?;
+    let list = state.store.user_groups(&user.id).await.map_err(crate::admin::AdminError::from)?;
+    Ok(Json(list.iter().map(groups::to_json).collect::<Vec<_>>()).into_response())
+}

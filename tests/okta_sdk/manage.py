@@ -1,0 +1,167 @@
+"""Drives Gatehouse's management API with Okta's own Python SDK (`okta` on PyPI).
+
+    manage.py setup     create a user and an OIDC app, assign the user, list both with
+                        pagination; prints {"user_id", "login", "client_id",
+                        "client_secret"} as JSON on the last line of standard output
+    manage.py teardown USER_ID CLIENT_ID
+                        deactivate and delete the app and the user, and check they are gone
+
+GATEHOUSE_ORG_URL and GATEHOUSE_API_TOKEN say where and with what. The SDK refuses
+plain http unless its testing setting `testing.testingDisableHttpsCheck` is on. In
+this version a `testing` key in the client's dictionary lands under `client` where
+the check does not look, so the setting is given the other way the SDK reads its
+configuration: the environment variable OKTA_TESTING_TESTINGDISABLEHTTPSCHECK.
+"""
+
+import asyncio
+import json
+import os
+import sys
+
+from okta.client import Client as OktaClient
+from okta.pagination import paginate_pages
+from okta.models import (
+    AppUserAssignRequest,
+    CreateUserRequest,
+    OpenIdConnectApplication,
+)
+
+PASSWORD = "correct horse battery staple"
+REDIRECT = "https://app.example.com/callback"
+
+
+def client():
+    if os.environ["GATEHOUSE_ORG_URL"].startswith("http://"):
+        os.environ["OKTA_TESTING_TESTINGDISABLEHTTPSCHECK"] = "true"
+    return OktaClient({
+        "orgUrl": os.environ["GATEHOUSE_ORG_URL"],
+        "token": os.environ["GATEHOUSE_API_TOKEN"],
+        "authorizationMode": "SSWS",
+        "rateLimit": {"maxRetries": 0},
+        "cache": {"enabled": False},
+    })
+
+
+def check(err, what):
+    if err is not None:
+        raise SystemExit(f"{what} failed: {err}")
+
+
+async def all_pages(list_method, limit):
+    """Every item, a page at a time with the SDK's own cursor pagination (it follows
+    the `after` cursor of the Link rel="next" header); and the number of pages."""
+    items, pages = [], 0
+    async for page, number, _ in paginate_pages(list_method, limit=limit):
+        items.extend(page)
+        pages = number
+    return items, pages
+
+
+async def setup():
+    okta = client()
+    users = []
+    for n in range(3):
+        body = CreateUserRequest.from_dict({
+            "profile": {
+                "login": f"sdk-user-{n}@example.com",
+                "email": f"sdk-user-{n}@example.com",
+                "firstName": "Sdk",
+                "lastName": f"User{n}",
+            },
+            "credentials": {"password": {"value": PASSWORD}},
+        })
+        user, resp, err = await okta.create_user(body, activate=True)
+        check(err, "create_user")
+        assert user.status.value == "ACTIVE", user.status
+        users.append(user)
+
+    app_body = OpenIdConnectApplication.from_dict({
+        "name": "oidc_client",
+        "label": "SDK web app",
+        "signOnMode": "OPENID_CONNECT",
+        "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_basic", "autoKeyRotation": True}},
+        "settings": {"oauthClient": {
+            "redirect_uris": [REDIRECT],
+            "response_types": ["code"],
+            "grant_types": ["authorization_code"],
+            "application_type": "web",
+        }},
+    })
+    app, resp, err = await okta.create_application(app_body)
+    check(err, "create_application")
+    secret = app.credentials.oauth_client.client_secret
+    assert secret, "the secret comes back at creation"
+    for n in range(2):
+        extra = OpenIdConnectApplication.from_dict({
+            "name": "oidc_client",
+            "label": f"SDK extra app {n}",
+            "signOnMode": "OPENID_CONNECT",
+            "credentials": {"oauthClient": {"token_endpoint_auth_method": "client_secret_post"}},
+            "settings": {"oauthClient": {"redirect_uris": [REDIRECT], "grant_types": ["authorization_code"], "response_types": ["code"], "application_type": "web"}},
+        })
+        _, _, err = await okta.create_application(extra)
+        check(err, "create_application (extra)")
+
+    assignment = AppUserAssignRequest.from_dict({"id": users[0].id, "scope": "USER", "credentials": {"userName": users[0].profile.login}})
+    app_user, resp, err = await okta.assign_user_to_application(app.id, assignment)
+    check(err, "assign_user_to_application")
+    assert app_user.id == users[0].id
+
+    _, _, err = await okta.list_users(limit=2)
+    check(err, "list_users")
+    listed, pages = await all_pages(okta.list_users, 2)
+    listed_ids = [u.id for u in listed]
+    assert pages >= 2, f"users came in {pages} page(s)"
+    assert len(listed_ids) == len(set(listed_ids)), "no user twice"
+    assert {u.id for u in users} <= set(listed_ids), "every user listed"
+
+    _, _, err = await okta.list_applications(limit=1)
+    check(err, "list_applications")
+    listed, pages = await all_pages(okta.list_applications, 1)
+    assert pages >= 3, f"apps came in {pages} page(s)"
+    assert app.id in [a.id for a in listed]
+
+    assigned, resp, err = await okta.list_application_users(app.id)
+    check(err, "list_application_users")
+    assert [u.id for u in assigned] == [users[0].id]
+
+    print(json.dumps({
+        "user_id": users[0].id,
+        "login": users[0].profile.login,
+        "client_id": app.credentials.oauth_client.client_id,
+        "client_secret": secret,
+    }))
+
+
+async def teardown(user_id, client_id):
+    okta = client()
+    _, _, err = await okta.deactivate_application(client_id)
+    check(err, "deactivate_application")
+    app, _, err = await okta.get_application(client_id)
+    check(err, "get_application")
+    assert app.status.value == "INACTIVE", app.status
+    _, _, err = await okta.delete_application(client_id)
+    check(err, "delete_application")
+    _, _, err = await okta.get_application(client_id)
+    assert err is not None, "the app is gone"
+
+    _, _, err = await okta.deactivate_user(user_id)
+    check(err, "deactivate_user")
+    user, _, err = await okta.get_user(user_id)
+    check(err, "get_user")
+    assert user.status.value == "DEPROVISIONED", user.status
+    _, _, err = await okta.delete_user(user_id)
+    check(err, "delete_user")
+    _, _, err = await okta.get_user(user_id)
+    assert err is not None, "the user is gone"
+    print(json.dumps({"deleted": [client_id, user_id]}))
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "setup":
+        asyncio.run(setup())
+    elif command == "teardown" and len(sys.argv) == 4:
+        asyncio.run(teardown(sys.argv[2], sys.argv[3]))
+    else:
+        raise SystemExit(__doc__)
