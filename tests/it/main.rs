@@ -8,6 +8,7 @@ mod cli;
 mod code_flow;
 mod discovery;
 mod logout;
+mod multi;
 mod outage;
 mod policies;
 mod refresh;
