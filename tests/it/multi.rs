@@ -364,3 +364,96 @@ async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_o
     let (wins, invalid_grant) = winners_and_losers(&answers);
     assert_eq!((wins.len(), invalid_grant), (1, 29), "exactly one redemption across the instances");
 }
+
+// ---- 2. refresh tokens ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_raced_at_three_instances_rotates_once_and_the_reuse_revokes_the_family() {
+    let c = Cluster::start(3).await;
+    c.user("alice@example.com").await;
+    let app = c.app(0).await;
+    let [a, b, cc] = &c.bases()[..] else { unreachable!() };
+
+    // No sticky sessions: the authorize request and the sign-in page are served by C,
+    // the form is posted to A (the pending sign-in is in the database), the code is
+    // redeemed at B.
+    let browser = Browser::at(cc);
+    let r = browser.get(&authorize_url(cc, &app.client_id, "openid offline_access", &[])).await;
+    let login = location(&r).unwrap();
+    let html = browser.get(&login).await.text().await.unwrap();
+    let form = [
+        ("tx", input_value(&html, "tx").unwrap()),
+        ("csrf", input_value(&html, "csrf").unwrap()),
+        ("username", "alice@example.com".to_string()),
+        ("password", PASSWORD.to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = browser.post_form(&format!("{a}/login"), &form).await;
+    let code = param(&location(&r).expect("signed in at A"), "code").expect("a code");
+    let (status, tokens, _) = redeem(&c.http, b, &app, &code).await.unwrap();
+    assert_eq!(status, 200, "{tokens}");
+    let rt = tokens["refresh_token"].as_str().unwrap().to_string();
+
+    let (http, app2) = (c.http.clone(), app.clone());
+    let answers = race(&c.bases(), move |base| {
+        let (http, app, rt) = (http.clone(), app2.clone(), rt.clone());
+        async move {
+            let (status, body, _) = refresh(&http, &base, &app, &rt).await.unwrap();
+            (status, body)
+        }
+    })
+    .await;
+    let (wins, invalid_grant) = winners_and_losers(&answers);
+    assert_eq!((wins.len(), invalid_grant), (1, 29), "exactly one rotation across the instances");
+
+    // Family semantics (README "Refresh tokens"), with a grace period of 0: each loser
+    // presented a spent token, a reuse, so the family is revoked, the winner's new
+    // refresh token and access token included, whichever instance is asked.
+    let winner = wins[0];
+    let (status, body, _) = refresh(&c.http, a, &app, winner["refresh_token"].as_str().unwrap()).await.unwrap();
+    assert_eq!((status, error_of(&body)), (400, "invalid_grant"), "{body}");
+    let access = winner["access_token"].as_str().unwrap();
+    for base in c.bases() {
+        let r = post_as(&c.http, &base, "introspect", &app, &[("token", access)]).await.unwrap();
+        assert_eq!(r.json::<Value>().await.unwrap()["active"], false, "{base}");
+        let r = c.http.get(endpoint(&base, "userinfo")).bearer_auth(access).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{base}");
+    }
+}
+
+// ---- 3. sessions ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_made_on_one_instance_is_honoured_on_another_and_ended_on_a_third() {
+    let c = Cluster::start(3).await;
+    c.user("alice@example.com").await;
+    let app = c.app(0).await;
+    let [a, b, cc] = &c.bases()[..] else { unreachable!() };
+
+    let browser = Browser::at(a);
+    let code = sign_in(&browser, &app, "openid").await;
+    let (status, tokens, _) = redeem(&c.http, a, &app, &code).await.unwrap();
+    assert_eq!(status, 200);
+    let id_token = tokens["id_token"].as_str().unwrap();
+    // In a browser the cookie belongs to the balancer's one host; here each instance
+    // has its own port, so the test sends the same cookie to all three.
+    let session = browser.cookie("gh_session").unwrap();
+
+    let none = [("prompt", "none")];
+    let on_b = authorize(&c.http, b, &session, &app, "openid", &none).await.unwrap();
+    assert!(on_b.is_ok(), "the session from A is honoured on B: {on_b:?}");
+
+    // RP-initiated logout on C, with a valid hint and the session's cookie.
+    let mut url = Url::parse(&endpoint(cc, "logout")).unwrap();
+    url.query_pairs_mut().append_pair("id_token_hint", id_token);
+    let r = c.http.get(url).header(COOKIE, format!("gh_session={session}")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the signed-out page");
+    let cleared = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cleared.starts_with("gh_session=;"), "{cleared}");
+
+    // Ended in the database, so everywhere, even for a client that kept the cookie.
+    for base in c.bases() {
+        let answer = authorize(&c.http, &base, &session, &app, "openid", &none).await.unwrap();
+        assert_eq!(answer, Err("login_required".to_string()), "{base}");
+    }
+}
