@@ -457,3 +457,168 @@ async fn a_session_made_on_one_instance_is_honoured_on_another_and_ended_on_a_th
         assert_eq!(answer, Err("login_required".to_string()), "{base}");
     }
 }
+
+// ---- Load: tasks that each own a refresh-token chain ----
+
+/// A relying party's load on the cluster, with the failover of a load balancer: a node
+/// whose connection fails is marked down and the request goes to the next one. The app
+/// has a grace period, so retrying a refresh whose answer was lost is safe: it gets the
+/// same answer if the lost request had rotated the token, a rotation if not.
+struct Load {
+    http: reqwest::Client,
+    bases: Vec<String>,
+    app: Arc<App>,
+    session: String,
+    down: Vec<AtomicBool>,
+    /// Per node: connections that failed, and 200s answered after `after` was set.
+    failed: Vec<AtomicUsize>,
+    ok_after: Vec<AtomicUsize>,
+    ok_before: Vec<AtomicUsize>,
+    after: AtomicBool,
+}
+
+impl Load {
+    fn new(c: &Cluster, app: Arc<App>, session: String) -> Arc<Load> {
+        let counters = || c.nodes.iter().map(|_| AtomicUsize::new(0)).collect();
+        Arc::new(Load {
+            http: c.http.clone(),
+            bases: c.bases(),
+            app,
+            session,
+            down: c.nodes.iter().map(|_| AtomicBool::new(false)).collect(),
+            failed: counters(),
+            ok_after: counters(),
+            ok_before: counters(),
+            after: AtomicBool::new(false),
+        })
+    }
+
+    /// The next node after `node` that is not marked down.
+    fn next(&self, node: usize) -> usize {
+        (1..=self.bases.len())
+            .map(|step| (node + step) % self.bases.len())
+            .find(|&n| !self.down[n].load(Ordering::SeqCst))
+            .expect("a node up")
+    }
+
+    fn connection_failed(&self, node: usize, _: reqwest::Error) -> usize {
+        self.failed[node].fetch_add(1, Ordering::SeqCst);
+        self.down[node].store(true, Ordering::SeqCst);
+        self.next(node)
+    }
+
+    fn ok(&self, node: usize) {
+        let count = if self.after.load(Ordering::SeqCst) { &self.ok_after } else { &self.ok_before };
+        count[node].fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A code for `scope` (the shared session) redeemed; on `node` and the next ones if
+    /// it fails. A code whose redemption was lost may have been spent: then a new one.
+    async fn code_exchange(&self, node: &mut usize, scope: &str) -> Value {
+        loop {
+            let code = match authorize(&self.http, &self.bases[*node], &self.session, &self.app, scope, &[]).await {
+                Ok(answer) => answer.unwrap_or_else(|e| panic!("{}: authorize: {e}", self.bases[*node])),
+                Err(e) => {
+                    *node = self.connection_failed(*node, e);
+                    continue;
+                }
+            };
+            self.ok(*node);
+            *node = self.next(*node);
+            let mut retried = false;
+            loop {
+                match redeem(&self.http, &self.bases[*node], &self.app, &code).await {
+                    Ok((200, body, _)) => {
+                        self.ok(*node);
+                        return body;
+                    }
+                    Ok((400, body, _)) if retried && error_of(&body) == "invalid_grant" => break,
+                    Ok((status, body, _)) => panic!("{}: code exchange answered {status}: {body}", self.bases[*node]),
+                    Err(e) => {
+                        *node = self.connection_failed(*node, e);
+                        retried = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rotates `refresh_token` (on `node`, else the next ones); the new token response.
+    async fn rotate(&self, node: &mut usize, refresh_token: &str) -> Value {
+        loop {
+            match refresh(&self.http, &self.bases[*node], &self.app, refresh_token).await {
+                Ok((200, body, _)) => {
+                    self.ok(*node);
+                    return body;
+                }
+                Ok((status, body, _)) => panic!("{}: refresh answered {status}: {body}", self.bases[*node]),
+                Err(e) => *node = self.connection_failed(*node, e),
+            }
+        }
+    }
+}
+
+/// A refresh token from a new code (the shared session), redeemed at some node.
+async fn new_chain(load: &Load, node: &mut usize) -> String {
+    let body = load.code_exchange(node, "openid offline_access").await;
+    body["refresh_token"].as_str().unwrap().to_string()
+}
+
+// ---- 4. an instance killed under load ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_under_load_loses_no_answered_token() {
+    const TASKS: usize = 20;
+    let mut c = Cluster::start(3).await;
+    c.user("alice@example.com").await;
+    let app = c.app(30).await;
+    let browser = Browser::at(&c.nodes[0].base);
+    sign_in(&browser, &app, "openid").await;
+    let load = Load::new(&c, app.clone(), browser.cookie("gh_session").unwrap());
+
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let load = load.clone();
+            tokio::spawn(async move {
+                let mut node = i % 3;
+                let mut latest = new_chain(&load, &mut node).await;
+                let mut rotations = 0;
+                while Instant::now() < deadline {
+                    node = load.next(node);
+                    let body = load.rotate(&mut node, &latest).await;
+                    latest = body["refresh_token"].as_str().unwrap().to_string();
+                    rotations += 1;
+                    if rotations % 4 == 0 {
+                        node = load.next(node);
+                        load.code_exchange(&mut node, "openid").await;
+                    }
+                }
+                (latest, rotations)
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    c.nodes[2].kill();
+    load.after.store(true, Ordering::SeqCst);
+
+    let mut chains = Vec::new();
+    for task in tasks {
+        chains.push(task.await.expect("a load task"));
+    }
+    let count = |v: &Vec<AtomicUsize>| v.iter().map(|n| n.load(Ordering::SeqCst)).collect::<Vec<_>>();
+    let (before, after, failed) = (count(&load.ok_before), count(&load.ok_after), count(&load.failed));
+    eprintln!("200s before the kill {before:?}, after {after:?}; failed connections {failed:?}");
+    assert!(before[2] > 0, "C served before it was killed");
+    assert!(after[0] > 0 && after[1] > 0, "A and B kept serving");
+    assert_eq!((failed[0], failed[1]), (0, 0), "no connection to A or B failed");
+    assert!(chains.iter().all(|(_, rotations)| *rotations > 0));
+
+    // Every refresh token answered with a 200 (the latest of each chain) still works.
+    for (i, (latest, _)) in chains.iter().enumerate() {
+        let base = &c.nodes[i % 2].base;
+        let (status, body, _) = refresh(&c.http, base, &app, latest).await.unwrap();
+        assert_eq!(status, 200, "chain {i}: {body}");
+    }
+}
