@@ -622,3 +622,144 @@ async fn an_instance_killed_under_load_loses_no_answered_token() {
         assert_eq!(status, 200, "chain {i}: {body}");
     }
 }
+
+// ---- 5. the database goes away under load and comes back ----
+
+/// What a request during the outage test was answered, and when it started.
+struct Answer {
+    started: Instant,
+    took: Duration,
+    status: u16,
+    what: String,
+}
+
+/// Asserts the answer is a success or a 503 `temporarily_unavailable` with
+/// `Retry-After`: never one that makes a client drop a good token.
+fn check_answer(what: &str, status: u16, body: &Value, retry_after: bool) {
+    match status {
+        200 => {}
+        503 => {
+            assert!(retry_after, "{what}: 503 without Retry-After");
+            assert_eq!(error_of(body), "temporarily_unavailable", "{what}: {body}");
+        }
+        _ => panic!("{what}: {status} {body}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_under_load_is_a_bounded_503_and_service_resumes_without_restarts() {
+    const TASKS: usize = 6;
+    let c = Cluster::start(3).await;
+    c.user("alice@example.com").await;
+    // A grace period: a refresh answered 503 may have committed its rotation just as
+    // the connection died; the retry then gets the same answer instead of a reuse.
+    let app = c.app(30).await;
+    let browser = Browser::at(&c.nodes[0].base);
+    let code = sign_in(&browser, &app, "openid offline_access").await;
+    let (_, before, _) = redeem(&c.http, &c.nodes[1].base, &app, &code).await.unwrap();
+    let (access, kept) = (before["access_token"].as_str().unwrap().to_string(), before["refresh_token"].as_str().unwrap().to_string());
+    let load = Load::new(&c, app.clone(), browser.cookie("gh_session").unwrap());
+    let mut chains = Vec::new();
+    for i in 0..TASKS {
+        chains.push(new_chain(&load, &mut (i % 3)).await);
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = chains
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut latest)| {
+            let (load, stop, access) = (load.clone(), stop.clone(), access.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                let mut n = i;
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let base = &load.bases[n % 3];
+                    let started = Instant::now();
+                    let (what, status) = match n % 3 {
+                        0 => {
+                            let (status, body, retry_after) = refresh(&load.http, base, &load.app, &latest).await.unwrap();
+                            check_answer(&format!("refresh at {base}"), status, &body, retry_after);
+                            if status == 200 {
+                                latest = body["refresh_token"].as_str().unwrap().to_string();
+                            }
+                            ("refresh", status)
+                        }
+                        1 => {
+                            let r = post_as(&load.http, base, "introspect", &load.app, &[("token", &access)]).await.unwrap();
+                            let (status, retry_after) = (r.status().as_u16(), r.headers().contains_key("retry-after"));
+                            let body: Value = r.json().await.unwrap();
+                            check_answer(&format!("introspect at {base}"), status, &body, retry_after);
+                            assert!(status != 200 || body["active"] == true, "introspect at {base}: {body}");
+                            ("introspect", status)
+                        }
+                        _ => {
+                            let r = load.http.get(endpoint(base, "userinfo")).bearer_auth(&access).send().await.unwrap();
+                            let (status, retry_after) = (r.status().as_u16(), r.headers().contains_key("retry-after"));
+                            let body: Value = r.json().await.unwrap();
+                            check_answer(&format!("userinfo at {base}"), status, &body, retry_after);
+                            ("userinfo", status)
+                        }
+                    };
+                    answers.push(Answer { started, took: started.elapsed(), status, what: format!("{what} at {base}") });
+                }
+                (latest, answers)
+            })
+        })
+        .collect();
+
+    let readyz = |expected: u16| {
+        let (http, bases) = (c.http.clone(), c.bases());
+        async move {
+            for base in bases {
+                let r = http.get(format!("{base}/readyz")).send().await.unwrap();
+                assert_eq!(r.status(), expected, "{base}/readyz");
+            }
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Simulates a restart (or failover) of PostgreSQL for this database only: the
+    // machine's server is shared with other test runs and is not touched.
+    c.database.outage_start().await;
+    readyz(503).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    c.database.outage_end().await;
+    let back = Instant::now();
+    // Nothing restarts: each instance's pool reconnects by itself.
+    let mut ready = false;
+    while !ready && back.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ready = true;
+        for base in c.bases() {
+            ready &= c.http.get(format!("{base}/readyz")).send().await.unwrap().status() == 200;
+        }
+    }
+    assert!(ready, "every instance is ready again within 10 s of the database's return");
+    let recovered = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::SeqCst);
+
+    let mut latest = Vec::new();
+    let mut answers = Vec::new();
+    for task in tasks {
+        let (rt, a) = task.await.expect("a load task");
+        latest.push(rt);
+        answers.extend(a);
+    }
+    let limit = Duration::from_secs(ACQUIRE_TIMEOUT_SECONDS + 2);
+    let slowest = answers.iter().max_by_key(|a| a.took).unwrap();
+    assert!(slowest.took < limit, "{} took {:?}", slowest.what, slowest.took);
+    let unavailable = answers.iter().filter(|a| a.status == 503).count();
+    assert!(unavailable > 0, "the load met the outage");
+    let late: Vec<_> = answers.iter().filter(|a| a.started > recovered && a.status != 200).map(|a| &a.what).collect();
+    assert!(late.is_empty(), "after recovery everything succeeds: {late:?}");
+    eprintln!("{} answers, {unavailable} of them 503, slowest {:?}; ready {:?} after the outage ended", answers.len(), slowest.took, recovered - back);
+
+    // Tokens issued before the outage, and the latest of every chain, still work.
+    assert_eq!(refresh(&c.http, &c.nodes[2].base, &app, &kept).await.unwrap().0, 200);
+    for (i, rt) in latest.iter().enumerate() {
+        let (status, body, _) = refresh(&c.http, &c.nodes[i % 3].base, &app, rt).await.unwrap();
+        assert_eq!(status, 200, "chain {i}: {body}");
+    }
+}
