@@ -6,329 +6,29 @@
 //! honoured and ended on all, an instance killed with SIGKILL loses no answered token,
 //! and a database outage is a bounded 503 everywhere, then service resumes.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod cluster;
+mod rp;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use gatehouse::admin::{apps, users};
-use gatehouse::app::Backend;
-use gatehouse::clock::{Clock, SystemClock};
-use gatehouse::config::StoreConfig;
-use gatehouse::crypto::{MasterKey, b64url, random_bytes};
 use reqwest::header::COOKIE;
 use serde_json::Value;
-use tempfile::TempDir;
-use tokio::sync::Barrier;
 use url::Url;
 
 use crate::code_flow::jwt_claims;
 use crate::support::*;
-
-/// Seconds an instance waits for a database connection before answering 503.
-const ACQUIRE_TIMEOUT_SECONDS: u64 = 2;
-
-/// One `gatehouse serve` process. Dropping it kills it (also while a test panics, when
-/// it first prints the end of the instance's log).
-pub struct Instance {
-    pub base: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Instance {
-    /// SIGKILL (`kill -9`): no graceful shutdown, in-flight requests die with it.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.kill();
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(30).collect();
-            eprintln!("--- last lines of {} ({}):", self.base, self.log.display());
-            for line in tail.iter().rev() {
-                eprintln!("{line}");
-            }
-        }
-    }
-}
-
-/// `n` instances on one fresh database. Fields drop in order: the processes first, the
-/// database last.
-pub struct Cluster {
-    pub nodes: Vec<Instance>,
-    /// The one public URL (the org issuer) every instance is configured with: the
-    /// address of the load balancer they would sit behind. The test holds the port so
-    /// that nothing else takes it; nothing is served there (the tests address each
-    /// instance directly, as the balancer would).
-    pub public_url: String,
-    _balancer: std::net::TcpListener,
-    /// The same database through the admin layer, as the CLI opens it.
-    pub backend: Backend,
-    pub http: reqwest::Client,
-    master_key: String,
-    dir: TempDir,
-    pub database: TestDatabase,
-}
-
-impl Cluster {
-    /// Creates a database, picks one master key, and starts `n` instances on it at
-    /// once (they race to migrate and to create the signing keys, as a rolling start
-    /// does), each with its own data directory.
-    pub async fn start(n: usize) -> Cluster {
-        let database = TestDatabase::create().await;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let key = random_bytes::<32>();
-        let master_key = b64url(&key);
-        let balancer = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let public_url = format!("http://{}", balancer.local_addr().unwrap());
-
-        let mut nodes = Vec::new();
-        let mut started = Vec::new();
-        for i in 0..n {
-            let (instance, port) = spawn(&dir, i, &database.url, &master_key, &public_url);
-            nodes.push(instance);
-            started.push(port);
-        }
-        for (node, port) in nodes.iter_mut().zip(started) {
-            let addr = port.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
-                panic!("instance did not start: {}", std::fs::read_to_string(&node.log).unwrap_or_default())
-            });
-            node.base = addr;
-        }
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap();
-        for node in &nodes {
-            let ready = http.get(format!("{}/readyz", node.base)).send().await.expect("readyz");
-            assert_eq!(ready.status(), 200, "{} is ready", node.base);
-        }
-        let config = StoreConfig::new(dir.path().join("admin"), Some(database.url.clone()));
-        let store = gatehouse::store::open(&config).await.expect("open the shared database");
-        let backend = Backend { store, master: MasterKey::from_bytes(&key) };
-        Cluster { nodes, public_url, _balancer: balancer, backend, http, master_key, dir, database }
-    }
-
-    pub fn bases(&self) -> Vec<String> {
-        self.nodes.iter().map(|n| n.base.clone()).collect()
-    }
-
-    /// The `default` server's issuer: the same on every instance.
-    pub fn issuer(&self) -> String {
-        format!("{}/oauth2/default", self.public_url)
-    }
-
-    pub async fn user(&self, login: &str) -> TestUser {
-        let new = users::NewUser { login: login.into(), password: Some(PASSWORD.into()), ..Default::default() };
-        let u = users::create(&self.backend.store, new, SystemClock.now()).await.expect("create user");
-        TestUser { id: u.id, login: u.login }
-    }
-
-    /// A confidential app with the code and refresh grants, `leeway` seconds of grace
-    /// period for refresh-token rotation.
-    pub async fn app(&self, leeway: i64) -> Arc<App> {
-        let new = apps::NewApp {
-            name: "Behind a balancer".into(),
-            redirect_uris: vec![REDIRECT.into()],
-            auth_method: Some("client_secret_basic".into()),
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-            refresh_token_leeway: Some(leeway),
-            ..Default::default()
-        };
-        let created = apps::create(&self.backend.store, &self.backend.master, new, SystemClock.now())
-            .await
-            .expect("create app");
-        Arc::new(App { client_id: created.client.client_id, secret: created.secret })
-    }
-
-    /// The real binary, with this cluster's database and master key, for a command
-    /// such as `keys rotate`.
-    pub fn gatehouse(&self, args: &[&str]) -> (bool, String, String) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-        clear_gatehouse_env(&mut command);
-        let out = command
-            .args(args)
-            .env("GATEHOUSE_DATA_DIR", self.dir.path().join("cli"))
-            .env("GATEHOUSE_DATABASE_URL", &self.database.url)
-            .env("GATEHOUSE_MASTER_KEY", &self.master_key)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run gatehouse");
-        (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
-    }
-}
-
-fn clear_gatehouse_env(command: &mut Command) {
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GATEHOUSE_")) {
-        command.env_remove(name);
-    }
-}
-
-/// Starts instance `i`; the receiver yields its address from the "Gatehouse listening
-/// on http://ADDR" line (or disconnects if the process ends first).
-fn spawn(dir: &TempDir, i: usize, database_url: &str, master_key: &str, public_url: &str) -> (Instance, std::sync::mpsc::Receiver<String>) {
-    let data_dir = dir.path().join(format!("node{i}"));
-    std::fs::create_dir_all(&data_dir).unwrap();
-    let log = data_dir.join("stderr.log");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-    clear_gatehouse_env(&mut command);
-    let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-url", public_url])
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .env("GATEHOUSE_DATABASE_URL", database_url)
-        .env("GATEHOUSE_MASTER_KEY", master_key)
-        .env("GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT", ACQUIRE_TIMEOUT_SECONDS.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        // The request log goes to a file: a pipe nobody reads would fill and stop the
-        // server.
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("start gatehouse serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        // Reads to the end, so the server never blocks writing to its stdout.
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(url) = line.strip_prefix("Gatehouse listening on ") {
-                let _ = tx.send(url.trim().to_string());
-            }
-        }
-    });
-    (Instance { base: String::new(), child, log }, rx)
-}
-
-// ---- A relying party talking to one instance at a time ----
-
-fn endpoint(base: &str, name: &str) -> String {
-    format!("{base}/oauth2/default/v1/{name}")
-}
-
-fn authorize_url(base: &str, client_id: &str, scope: &str, extra: &[(&str, &str)]) -> String {
-    let mut url = Url::parse(&endpoint(base, "authorize")).unwrap();
-    url.query_pairs_mut().extend_pairs([
-        ("client_id", client_id),
-        ("response_type", "code"),
-        ("scope", scope),
-        ("redirect_uri", REDIRECT),
-        ("state", "st4te"),
-        ("nonce", "n0nce"),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ]);
-    url.query_pairs_mut().extend_pairs(extra);
-    url.to_string()
-}
-
-/// An authorize request with the session cookie `session`: the code it redirects with,
-/// or the `error`.
-async fn authorize(http: &reqwest::Client, base: &str, session: &str, app: &App, scope: &str, extra: &[(&str, &str)]) -> reqwest::Result<Result<String, String>> {
-    let r = http
-        .get(authorize_url(base, &app.client_id, scope, extra))
-        .header(COOKIE, format!("gh_session={session}"))
-        .send()
-        .await?;
-    let loc = location(&r).unwrap_or_else(|| panic!("{base}: authorize answered {} without a redirect", r.status()));
-    assert!(loc.starts_with(REDIRECT), "{base}: authorize went to {loc}, not to the client");
-    Ok(match param(&loc, "code") {
-        Some(code) => Ok(code),
-        None => Err(param(&loc, "error").unwrap_or_else(|| panic!("{loc}"))),
-    })
-}
-
-async fn post_as(http: &reqwest::Client, base: &str, name: &str, app: &App, form: &[(&str, &str)]) -> reqwest::Result<reqwest::Response> {
-    http.post(endpoint(base, name)).basic_auth(&app.client_id, app.secret.as_deref()).form(form).send().await
-}
-
-/// The token endpoint's status and JSON body.
-async fn token(http: &reqwest::Client, base: &str, app: &App, form: &[(&str, &str)]) -> reqwest::Result<(u16, Value, bool)> {
-    let r = post_as(http, base, "token", app, form).await?;
-    let status = r.status().as_u16();
-    let retry_after = r.headers().contains_key("retry-after");
-    let body = r.json::<Value>().await?;
-    Ok((status, body, retry_after))
-}
-
-async fn redeem(http: &reqwest::Client, base: &str, app: &App, code: &str) -> reqwest::Result<(u16, Value, bool)> {
-    let form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)];
-    token(http, base, app, &form).await
-}
-
-async fn refresh(http: &reqwest::Client, base: &str, app: &App, refresh_token: &str) -> reqwest::Result<(u16, Value, bool)> {
-    token(http, base, app, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
-}
-
-/// Signs alice in through `browser`'s instance (an authorize request there, then its
-/// sign-in page) and returns the code.
-async fn sign_in(browser: &Browser, app: &App, scope: &str) -> String {
-    let r = browser.get(&authorize_url(&browser.base, &app.client_id, scope, &[])).await;
-    let login = location(&r).expect("a redirect to the sign-in page");
-    assert!(login.starts_with("/login"), "{login}");
-    let r = browser.sign_in(&login, "alice@example.com", PASSWORD).await;
-    let loc = location(&r).expect("a redirect to the client");
-    param(&loc, "code").unwrap_or_else(|| panic!("a code in {loc}"))
-}
-
-fn error_of(body: &Value) -> &str {
-    body["error"].as_str().unwrap_or_default()
-}
-
-/// 30 requests from 30 tasks, 10 to each instance, released together.
-async fn race<F, Fut>(bases: &[String], request: F) -> Vec<(u16, Value)>
-where
-    F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = (u16, Value)> + Send + 'static,
-{
-    let barrier = Arc::new(Barrier::new(30));
-    let racers: Vec<_> = (0..30)
-        .map(|i| {
-            let barrier = barrier.clone();
-            let request = request(bases[i % bases.len()].clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                request.await
-            })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for racer in racers {
-        answers.push(racer.await.unwrap());
-    }
-    answers
-}
-
-/// 200s and `invalid_grant`s among `answers`; anything else fails the test.
-fn winners_and_losers(answers: &[(u16, Value)]) -> (Vec<&Value>, usize) {
-    let mut wins = Vec::new();
-    let mut invalid_grant = 0;
-    for (status, body) in answers {
-        match (status, error_of(body)) {
-            (200, _) => wins.push(body),
-            (400, "invalid_grant") => invalid_grant += 1,
-            _ => panic!("unexpected answer {status}: {body}"),
-        }
-    }
-    (wins, invalid_grant)
-}
+use cluster::{ACQUIRE_TIMEOUT_SECONDS, Cluster};
+use rp::*;
 
 // ---- 1. codes ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_once() {
     let c = Cluster::start(3).await;
-    c.user("alice@example.com").await;
-    let app = c.app(0).await;
+    c.user("alice@example.com");
+    let app = c.app(0);
     let [a, b, _] = &c.bases()[..] else { unreachable!() };
 
     // One issuer, one key set: whatever instance an RP asks.
@@ -348,6 +48,19 @@ async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_o
     assert_eq!(status, 200, "{body}");
     let id = jwt_claims(body["id_token"].as_str().unwrap());
     assert_eq!(id["iss"], c.issuer());
+
+    // Its access token works at every instance until revoked at one (the deny list is
+    // in the database, so it is revoked everywhere).
+    let access = body["access_token"].as_str().unwrap();
+    let userinfo = |base: String| c.http.get(endpoint(&base, "userinfo")).bearer_auth(access).send();
+    for base in c.bases() {
+        assert_eq!(userinfo(base.clone()).await.unwrap().status(), 200, "{base}");
+    }
+    let r = post_as(&c.http, &c.nodes[2].base, "revoke", &app, &[("token", access)]).await.unwrap();
+    assert_eq!(r.status(), 200);
+    for base in c.bases() {
+        assert_eq!(userinfo(base.clone()).await.unwrap().status(), 401, "{base}");
+    }
 
     // Another code (the session from A, honoured on B), raced at A, B and C at once.
     let session = browser.cookie("gh_session").unwrap();
@@ -370,8 +83,8 @@ async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_o
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_token_raced_at_three_instances_rotates_once_and_the_reuse_revokes_the_family() {
     let c = Cluster::start(3).await;
-    c.user("alice@example.com").await;
-    let app = c.app(0).await;
+    c.user("alice@example.com");
+    let app = c.app(0);
     let [a, b, cc] = &c.bases()[..] else { unreachable!() };
 
     // No sticky sessions: the authorize request and the sign-in page are served by C,
@@ -419,6 +132,24 @@ async fn a_refresh_token_raced_at_three_instances_rotates_once_and_the_reuse_rev
         let r = c.http.get(endpoint(&base, "userinfo")).bearer_auth(access).send().await.unwrap();
         assert_eq!(r.status(), 401, "{base}");
     }
+
+    // With a grace period, a retry that lands on another instance gets the same answer
+    // (the successor is derived with a key from the shared master key, and signing
+    // is deterministic with the shared signing key).
+    let graceful = c.app(30);
+    let session = browser.cookie("gh_session").unwrap();
+    let code = authorize(&c.http, a, &session, &graceful, "openid offline_access", &[]).await.unwrap().unwrap();
+    let (_, tokens, _) = redeem(&c.http, b, &graceful, &code).await.unwrap();
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let (status, first, _) = refresh(&c.http, a, &graceful, rt).await.unwrap();
+    assert_eq!(status, 200);
+    for base in [b, cc] {
+        let (status, again, _) = refresh(&c.http, base, &graceful, rt).await.unwrap();
+        assert_eq!(status, 200, "{base}: {again}");
+        for field in ["refresh_token", "access_token", "id_token"] {
+            assert_eq!(again[field], first[field], "{base}: the same {field}");
+        }
+    }
 }
 
 // ---- 3. sessions ----
@@ -426,8 +157,8 @@ async fn a_refresh_token_raced_at_three_instances_rotates_once_and_the_reuse_rev
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_made_on_one_instance_is_honoured_on_another_and_ended_on_a_third() {
     let c = Cluster::start(3).await;
-    c.user("alice@example.com").await;
-    let app = c.app(0).await;
+    c.user("alice@example.com");
+    let app = c.app(0);
     let [a, b, cc] = &c.bases()[..] else { unreachable!() };
 
     let browser = Browser::at(a);
@@ -458,120 +189,14 @@ async fn a_session_made_on_one_instance_is_honoured_on_another_and_ended_on_a_th
     }
 }
 
-// ---- Load: tasks that each own a refresh-token chain ----
-
-/// A relying party's load on the cluster, with the failover of a load balancer: a node
-/// whose connection fails is marked down and the request goes to the next one. The app
-/// has a grace period, so retrying a refresh whose answer was lost is safe: it gets the
-/// same answer if the lost request had rotated the token, a rotation if not.
-struct Load {
-    http: reqwest::Client,
-    bases: Vec<String>,
-    app: Arc<App>,
-    session: String,
-    down: Vec<AtomicBool>,
-    /// Per node: connections that failed, and 200s answered after `after` was set.
-    failed: Vec<AtomicUsize>,
-    ok_after: Vec<AtomicUsize>,
-    ok_before: Vec<AtomicUsize>,
-    after: AtomicBool,
-}
-
-impl Load {
-    fn new(c: &Cluster, app: Arc<App>, session: String) -> Arc<Load> {
-        let counters = || c.nodes.iter().map(|_| AtomicUsize::new(0)).collect();
-        Arc::new(Load {
-            http: c.http.clone(),
-            bases: c.bases(),
-            app,
-            session,
-            down: c.nodes.iter().map(|_| AtomicBool::new(false)).collect(),
-            failed: counters(),
-            ok_after: counters(),
-            ok_before: counters(),
-            after: AtomicBool::new(false),
-        })
-    }
-
-    /// The next node after `node` that is not marked down.
-    fn next(&self, node: usize) -> usize {
-        (1..=self.bases.len())
-            .map(|step| (node + step) % self.bases.len())
-            .find(|&n| !self.down[n].load(Ordering::SeqCst))
-            .expect("a node up")
-    }
-
-    fn connection_failed(&self, node: usize, _: reqwest::Error) -> usize {
-        self.failed[node].fetch_add(1, Ordering::SeqCst);
-        self.down[node].store(true, Ordering::SeqCst);
-        self.next(node)
-    }
-
-    fn ok(&self, node: usize) {
-        let count = if self.after.load(Ordering::SeqCst) { &self.ok_after } else { &self.ok_before };
-        count[node].fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// A code for `scope` (the shared session) redeemed; on `node` and the next ones if
-    /// it fails. A code whose redemption was lost may have been spent: then a new one.
-    async fn code_exchange(&self, node: &mut usize, scope: &str) -> Value {
-        loop {
-            let code = match authorize(&self.http, &self.bases[*node], &self.session, &self.app, scope, &[]).await {
-                Ok(answer) => answer.unwrap_or_else(|e| panic!("{}: authorize: {e}", self.bases[*node])),
-                Err(e) => {
-                    *node = self.connection_failed(*node, e);
-                    continue;
-                }
-            };
-            self.ok(*node);
-            *node = self.next(*node);
-            let mut retried = false;
-            loop {
-                match redeem(&self.http, &self.bases[*node], &self.app, &code).await {
-                    Ok((200, body, _)) => {
-                        self.ok(*node);
-                        return body;
-                    }
-                    Ok((400, body, _)) if retried && error_of(&body) == "invalid_grant" => break,
-                    Ok((status, body, _)) => panic!("{}: code exchange answered {status}: {body}", self.bases[*node]),
-                    Err(e) => {
-                        *node = self.connection_failed(*node, e);
-                        retried = true;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Rotates `refresh_token` (on `node`, else the next ones); the new token response.
-    async fn rotate(&self, node: &mut usize, refresh_token: &str) -> Value {
-        loop {
-            match refresh(&self.http, &self.bases[*node], &self.app, refresh_token).await {
-                Ok((200, body, _)) => {
-                    self.ok(*node);
-                    return body;
-                }
-                Ok((status, body, _)) => panic!("{}: refresh answered {status}: {body}", self.bases[*node]),
-                Err(e) => *node = self.connection_failed(*node, e),
-            }
-        }
-    }
-}
-
-/// A refresh token from a new code (the shared session), redeemed at some node.
-async fn new_chain(load: &Load, node: &mut usize) -> String {
-    let body = load.code_exchange(node, "openid offline_access").await;
-    body["refresh_token"].as_str().unwrap().to_string()
-}
-
 // ---- 4. an instance killed under load ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_killed_under_load_loses_no_answered_token() {
     const TASKS: usize = 20;
     let mut c = Cluster::start(3).await;
-    c.user("alice@example.com").await;
-    let app = c.app(30).await;
+    c.user("alice@example.com");
+    let app = c.app(30);
     let browser = Browser::at(&c.nodes[0].base);
     sign_in(&browser, &app, "openid").await;
     let load = Load::new(&c, app.clone(), browser.cookie("gh_session").unwrap());
@@ -650,10 +275,10 @@ fn check_answer(what: &str, status: u16, body: &Value, retry_after: bool) {
 async fn a_database_outage_under_load_is_a_bounded_503_and_service_resumes_without_restarts() {
     const TASKS: usize = 6;
     let c = Cluster::start(3).await;
-    c.user("alice@example.com").await;
+    c.user("alice@example.com");
     // A grace period: a refresh answered 503 may have committed its rotation just as
     // the connection died; the retry then gets the same answer instead of a reuse.
-    let app = c.app(30).await;
+    let app = c.app(30);
     let browser = Browser::at(&c.nodes[0].base);
     let code = sign_in(&browser, &app, "openid offline_access").await;
     let (_, before, _) = redeem(&c.http, &c.nodes[1].base, &app, &code).await.unwrap();
