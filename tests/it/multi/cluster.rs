@@ -10,6 +10,7 @@ use std::time::Duration;
 use gatehouse::crypto::{b64url, random_bytes};
 use tempfile::TempDir;
 
+use super::db_proxy::DbProxy;
 use crate::support::*;
 
 /// Seconds an instance waits for a database connection before answering 503.
@@ -58,6 +59,7 @@ pub struct Cluster {
     pub http: reqwest::Client,
     master_key: String,
     dir: TempDir,
+    pub proxy: Option<DbProxy>,
     pub database: TestDatabase,
 }
 
@@ -66,7 +68,19 @@ impl Cluster {
     /// once (they race to migrate and to create the signing keys, as a rolling start
     /// does), each with its own data directory.
     pub async fn start(n: usize) -> Cluster {
+        Self::start_with(n, false).await
+    }
+
+    /// `start`, with the instances reaching the database through a `DbProxy` (the CLI
+    /// connects directly).
+    pub async fn start_through_proxy(n: usize) -> Cluster {
+        Self::start_with(n, true).await
+    }
+
+    async fn start_with(n: usize, through_proxy: bool) -> Cluster {
         let database = TestDatabase::create().await;
+        let proxy = through_proxy.then(|| DbProxy::start(&database.url));
+        let database_url = proxy.as_ref().map_or(&database.url, |p| &p.url);
         let dir = tempfile::tempdir().expect("temp dir");
         let master_key = b64url(&random_bytes::<32>());
         let balancer = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -75,7 +89,7 @@ impl Cluster {
         let mut nodes = Vec::new();
         let mut started = Vec::new();
         for i in 0..n {
-            let (instance, port) = spawn(&dir, i, &database.url, &master_key, &public_url);
+            let (instance, port) = spawn(&dir, i, database_url, &master_key, &public_url);
             nodes.push(instance);
             started.push(port);
         }
@@ -94,7 +108,7 @@ impl Cluster {
             let ready = http.get(format!("{}/readyz", node.base)).send().await.expect("readyz");
             assert_eq!(ready.status(), 200, "{} is ready", node.base);
         }
-        Cluster { nodes, public_url, _balancer: balancer, http, master_key, dir, database }
+        Cluster { nodes, public_url, _balancer: balancer, http, master_key, dir, proxy, database }
     }
 
     pub fn bases(&self) -> Vec<String> {
