@@ -1,10 +1,14 @@
 //! Several Gatehouse processes on one PostgreSQL database, as behind a load balancer
 //! without sticky sessions: every test starts REAL `gatehouse serve` processes (the
 //! binary, not the library in this process) with the same database, master key and
-//! public URL, and checks that they are as correct together as one is alone: single-use
-//! codes and refresh tokens stay single use across processes, a session made on one is
-//! honoured and ended on all, an instance killed with SIGKILL loses no answered token,
-//! and a database outage is a bounded 503 everywhere, then service resumes.
+//! public URL, provisions them with the CLI binary, and checks that they are as correct
+//! together as one is alone: one issuer and one key set; codes and refresh tokens stay
+//! single use across processes; a session made on one is honoured and ended on all; an
+//! instance killed with SIGKILL under load loses no answered token; a database outage
+//! is a bounded 503 everywhere, and service resumes without a restart.
+//!
+//! The harness: `cluster.rs` (the processes), `rp.rs` (a relying party and a load
+//! with failover), `db_proxy.rs` (a relay to PostgreSQL the test can take down).
 
 mod cluster;
 mod db_proxy;
@@ -41,6 +45,12 @@ async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_o
         jwks.push(c.http.get(endpoint(&base, "keys")).send().await.unwrap().text().await.unwrap());
     }
     assert!(jwks.iter().all(|k| k == &jwks[0] && k.contains("\"kid\"")), "the same JWKS everywhere: {jwks:?}");
+    let one_key: Value = serde_json::from_str(&jwks[0]).unwrap();
+    assert_eq!(one_key["keys"].as_array().unwrap().len(), 1, "instances that started together made one key");
+    let (ok, out, err) = c.gatehouse(&["policies", "list", "--server", "default"], None);
+    assert!(ok, "{err}");
+    let policies: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(policies.as_array().unwrap().len(), 1, "and seeded the default policy once: {policies}");
 
     // Signed in on A, redeemed at B.
     let browser = Browser::at(a);
