@@ -51,6 +51,11 @@ async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_o
     assert!(ok, "{err}");
     let policies: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(policies.as_array().unwrap().len(), 1, "and seeded the default policy once: {policies}");
+    // An instance with another master key cannot open the signing keys: it stops at
+    // start instead of serving tokens nobody else could verify or issue secrets for.
+    let mut stray = c.spawn_with_key(&gatehouse::crypto::b64url(&gatehouse::crypto::random_bytes::<32>()));
+    let (status, log) = stray.exited(Duration::from_secs(20)).expect("the stray instance stops by itself");
+    assert!(!status.success() && log.contains("could not be decrypted with this master key"), "{log}");
 
     // Signed in on A, redeemed at B.
     let browser = Browser::at(a);

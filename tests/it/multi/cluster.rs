@@ -25,6 +25,18 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// Waits up to `timeout` for the process to end by itself; its exit status and log.
+    pub fn exited(&mut self, timeout: Duration) -> Option<(std::process::ExitStatus, String)> {
+        let until = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < until {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some((status, std::fs::read_to_string(&self.log).unwrap_or_default()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// SIGKILL (`kill -9`): no graceful shutdown, in-flight requests die with it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -109,6 +121,12 @@ impl Cluster {
             assert_eq!(ready.status(), 200, "{} is ready", node.base);
         }
         Cluster { nodes, public_url, _balancer: balancer, http, master_key, dir, proxy, database }
+    }
+
+    /// One more instance on this database, with `master_key` instead of the cluster's.
+    pub fn spawn_with_key(&self, master_key: &str) -> Instance {
+        let url = self.proxy.as_ref().map_or(&self.database.url, |p| &p.url);
+        spawn(&self.dir, self.nodes.len() + 100, url, master_key, &self.public_url).0
     }
 
     pub fn bases(&self) -> Vec<String> {
