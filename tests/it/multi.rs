@@ -53,9 +53,11 @@ async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_o
     assert_eq!(policies.as_array().unwrap().len(), 1, "and seeded the default policy once: {policies}");
     // An instance with another master key cannot open the signing keys: it stops at
     // start instead of serving tokens nobody else could verify or issue secrets for.
-    let mut stray = c.spawn_with_key(&gatehouse::crypto::b64url(&gatehouse::crypto::random_bytes::<32>()));
+    // It never says it listens, so nothing waiting for that line takes it for started.
+    let (mut stray, listening) = c.spawn_with_key(&gatehouse::crypto::b64url(&gatehouse::crypto::random_bytes::<32>()));
     let (status, log) = stray.exited(Duration::from_secs(20)).expect("the stray instance stops by itself");
     assert!(!status.success() && log.contains("could not be decrypted with this master key"), "{log}");
+    assert_eq!(listening.recv_timeout(Duration::from_secs(5)).ok(), None, "no \"Gatehouse listening\" line");
 
     // Signed in on A, redeemed at B.
     let browser = Browser::at(a);

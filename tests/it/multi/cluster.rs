@@ -123,10 +123,11 @@ impl Cluster {
         Cluster { nodes, public_url, _balancer: balancer, http, master_key, dir, proxy, database }
     }
 
-    /// One more instance on this database, with `master_key` instead of the cluster's.
-    pub fn spawn_with_key(&self, master_key: &str) -> Instance {
+    /// One more instance on this database, with `master_key` instead of the cluster's;
+    /// the receiver yields its address once it says it listens.
+    pub fn spawn_with_key(&self, master_key: &str) -> (Instance, std::sync::mpsc::Receiver<String>) {
         let url = self.proxy.as_ref().map_or(&self.database.url, |p| &p.url);
-        spawn(&self.dir, self.nodes.len() + 100, url, master_key, &self.public_url).0
+        spawn(&self.dir, self.nodes.len() + 100, url, master_key, &self.public_url)
     }
 
     pub fn bases(&self) -> Vec<String> {
