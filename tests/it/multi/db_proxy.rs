@@ -20,6 +20,8 @@ pub struct DbProxy {
     /// The URL of the test database through the proxy.
     pub url: String,
     up: watch::Sender<Option<bool>>,
+    /// The relay says here when a change has taken effect.
+    done: std::sync::mpsc::Receiver<()>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -35,21 +37,25 @@ impl DbProxy {
         // Its own thread and runtime: the relay keeps working whatever the test's
         // runtime is doing (blocked on a child process, say).
         let (up, state) = watch::channel(Some(true));
+        let (tell, done) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             listener.set_nonblocking(true).unwrap();
-            runtime.block_on(async move { relay(TcpListener::from_std(listener).unwrap(), addr, upstream, state).await });
+            runtime.block_on(async move { relay(TcpListener::from_std(listener).unwrap(), addr, upstream, state, tell).await });
         });
-        DbProxy { url: url.to_string(), up, thread: Some(thread) }
+        DbProxy { url: url.to_string(), up, done, thread: Some(thread) }
     }
 
-    /// Cuts every open connection and refuses new ones.
+    /// Cuts every open connection and refuses new ones; returns once it has.
     pub fn take_down(&self) {
         self.up.send_replace(Some(false));
+        self.done.recv_timeout(Duration::from_secs(10)).expect("the relay went down");
     }
 
+    /// Accepts connections again; returns once it does.
     pub fn bring_back(&self) {
         self.up.send_replace(Some(true));
+        self.done.recv_timeout(Duration::from_secs(10)).expect("the relay came back");
     }
 }
 
@@ -64,7 +70,13 @@ impl Drop for DbProxy {
 
 /// Relays while the state is `Some(true)`; on `Some(false)` closes the listening socket
 /// (so connections are refused) and every relayed connection; on `None` ends.
-async fn relay(mut listener: TcpListener, addr: SocketAddr, upstream: String, mut state: watch::Receiver<Option<bool>>) {
+async fn relay(
+    mut listener: TcpListener,
+    addr: SocketAddr,
+    upstream: String,
+    mut state: watch::Receiver<Option<bool>>,
+    done: std::sync::mpsc::Sender<()>,
+) {
     loop {
         let mut connections = tokio::task::JoinSet::new();
         loop {
@@ -86,7 +98,9 @@ async fn relay(mut listener: TcpListener, addr: SocketAddr, upstream: String, mu
             }
         }
         drop(listener);
-        connections.abort_all();
+        // Aborts every relayed connection and waits until they are closed.
+        connections.shutdown().await;
+        let _ = done.send(());
         // Down: wait to be brought back (or ended), then listen on the same port again.
         loop {
             match *state.borrow_and_update() {
@@ -104,5 +118,6 @@ async fn relay(mut listener: TcpListener, addr: SocketAddr, upstream: String, mu
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             }
         };
+        let _ = done.send(());
     }
 }
