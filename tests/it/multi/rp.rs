@@ -123,7 +123,6 @@ pub fn winners_and_losers(answers: &[(u16, Value)]) -> (Vec<&Value>, usize) {
     (wins, invalid_grant)
 }
 
-
 /// A relying party's load on the cluster, with the failover of a load balancer: a node
 /// whose connection fails is marked down and the request goes to the next one. The app
 /// has a grace period, so retrying a refresh whose answer was lost is safe: it gets the
