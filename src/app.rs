@@ -8,14 +8,16 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::{ServerConfig, StoreConfig};
 use crate::crypto::{MasterKey, b64url_decode, random_bytes};
 use crate::http::endpoints;
 use crate::identity::password::PasswordPool;
 use crate::admin::servers;
+use crate::metrics::Metrics;
 use crate::store::{self, AuthServer, DEFAULT_SERVER_ID, DynStore, ORG_SERVER_ID, StoreError};
 use crate::tokens::KeyCache;
+use crate::tokens::keys::Rotated;
 
 /// The store and the master key: what every command opens.
 #[derive(Clone)]
@@ -95,6 +97,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub keys: KeyCache,
     pub passwords: PasswordPool,
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -102,6 +105,7 @@ impl AppState {
         Arc::new(AppState {
             keys: KeyCache::new(backend.store.clone(), backend.master.clone()),
             passwords: PasswordPool::new(config.password_hash_workers),
+            metrics: Metrics::new(),
             store: backend.store,
             master: backend.master,
             config,
@@ -155,17 +159,21 @@ pub fn router(state: SharedState) -> Router {
         .route("/.well-known/openid-configuration", get(endpoints::discovery::get))
         .route("/.well-known/oauth-authorization-server", get(endpoints::discovery::get))
         .route("/login", get(endpoints::login::get).post(endpoints::login::post))
+        .route("/consent", get(endpoints::consent::get).post(endpoints::consent::post))
         .route("/assets/{file}", get(endpoints::assets::get))
         .route("/healthz", get(endpoints::health::healthz))
         .route("/readyz", get(endpoints::health::readyz))
+        .route("/metrics", get(endpoints::metrics::get))
         .fallback(endpoints::health::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::middleware::metrics))
         .layer(axum::middleware::from_fn(crate::http::middleware::security_headers))
         .layer(axum::middleware::from_fn(crate::http::middleware::request_log))
         .layer(axum::extract::DefaultBodyLimit::max(crate::oauth::params::MAX_PARAMS_BYTES + 1))
         .with_state(state)
 }
 
-/// Runs the server on `listener` until `shutdown` resolves; finishes in-flight requests.
+/// Runs the server on `listener` until `shutdown` resolves; finishes in-flight
+/// requests, then stops the janitor and closes the database connections.
 pub async fn serve(
     state: SharedState,
     listener: TcpListener,
@@ -177,23 +185,56 @@ pub async fn serve(
         state.keys.get(id, now).await.map_err(std::io::Error::other)?;
     }
     state.passwords.warm_up();
-    spawn_janitor(state.clone());
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let janitor = spawn_janitor(state.clone());
+    let served = axum::serve(listener, router(state.clone())).with_graceful_shutdown(shutdown).await;
+    janitor.abort();
+    state.store.close().await;
+    tracing::info!("stopped: requests finished, database connections closed");
+    served
 }
 
-/// Deletes expired codes, sessions and deny-list entries every five minutes.
-fn spawn_janitor(state: SharedState) {
+/// Every five minutes: deletes expired codes, sessions, deny-list entries and old
+/// retired keys, and rotates the signing keys that are due.
+fn spawn_janitor(state: SharedState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             tick.tick().await;
-            match state.store.purge_expired(state.clock.now()).await {
+            let now = state.clock.now();
+            match state.store.purge_expired(now).await {
                 Ok(n) if n > 0 => tracing::debug!(rows = n, "janitor removed expired rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "janitor failed"),
             }
+            rotate_due_keys(&state, now).await;
         }
-    });
+    })
+}
+
+/// Rotates the signing keys of every server whose ACTIVE key is older than
+/// `key_rotation_days` (see `tokens::keys`); returns what it rotated. Instances doing
+/// this at once rotate each key once.
+pub async fn rotate_due_keys(state: &AppState, now: UnixTime) -> Vec<(String, Rotated)> {
+    let mut rotated = Vec::new();
+    let Some(max_age) = state.config.key_rotation_seconds() else { return rotated };
+    let servers = match state.store.list_servers().await {
+        Ok(servers) => servers,
+        Err(e) => {
+            tracing::warn!(error = %e, "key rotation: cannot list the servers");
+            return rotated;
+        }
+    };
+    for server in servers {
+        match state.keys.rotate_if_due(&server.id, now, max_age).await {
+            Ok(Some(r)) => {
+                tracing::info!(event = "key.rotated", server = %server.id, retired = %r.retired, active = %r.active, next = %r.next, "signing key rotated");
+                rotated.push((server.id, r));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(server = %server.id, error = %e, "key rotation failed"),
+        }
+    }
+    rotated
 }
 
 /// Opens everything and serves with the wall clock: what `gatehouse serve` runs.

@@ -13,6 +13,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "gatehouse-data";
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
 pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECONDS: u64 = 5;
+pub const DEFAULT_KEY_ROTATION_DAYS: u32 = 90;
 
 /// The settings file, every key optional. Unknown keys are refused so a typo is not
 /// silently ignored.
@@ -27,6 +28,8 @@ pub struct FileConfig {
     pub database_acquire_timeout_seconds: Option<u64>,
     pub session_lifetime_seconds: Option<i64>,
     pub password_hash_workers: Option<usize>,
+    pub key_rotation_days: Option<u32>,
+    pub log_format: Option<String>,
 }
 
 impl FileConfig {
@@ -110,13 +113,18 @@ pub struct ServerConfig {
     /// Threads that may hash passwords at once; a flood of sign-ins waits for these
     /// and never blocks the async workers that serve tokens.
     pub password_hash_workers: usize,
+    /// The janitor rotates a server's signing key once it has signed this many days;
+    /// 0: never (rotate with `gatehouse keys rotate`).
+    pub key_rotation_days: u32,
 }
 
 impl ServerConfig {
+    /// `key_rotation_days` is the flag or `GATEHOUSE_KEY_ROTATION_DAYS`.
     pub fn resolve(
         file: &FileConfig,
         listen: Option<String>,
         public_url: Option<String>,
+        key_rotation_days: Option<u32>,
     ) -> Result<Self, ConfigError> {
         let listen_text = listen
             .or_else(|| file.listen.clone())
@@ -138,11 +146,16 @@ impl ServerConfig {
             .password_hash_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
             .max(1);
+        let key_rotation_days = key_rotation_days.or(file.key_rotation_days).unwrap_or(DEFAULT_KEY_ROTATION_DAYS);
+        if key_rotation_days > 3650 {
+            return Err(ConfigError("key_rotation_days must be between 0 (never) and 3650".into()));
+        }
         Ok(ServerConfig {
             listen,
             public_url,
             session_lifetime_seconds,
             password_hash_workers,
+            key_rotation_days,
         })
     }
 
@@ -151,9 +164,34 @@ impl ServerConfig {
         self.public_url.scheme() == "https"
     }
 
+    /// The age in seconds at which the janitor rotates an ACTIVE key, if it does.
+    pub fn key_rotation_seconds(&self) -> Option<i64> {
+        (self.key_rotation_days > 0).then(|| i64::from(self.key_rotation_days) * 86_400)
+    }
+
     /// The public URL as a string without a trailing slash.
     pub fn base_url(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+}
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event (the default).
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl LogFormat {
+    /// `GATEHOUSE_LOG_FORMAT` (the argument) wins over the file's `log_format`.
+    pub fn resolve(file: &FileConfig, env: Option<String>) -> Result<Self, ConfigError> {
+        match env.or_else(|| file.log_format.clone()).as_deref().map(str::trim) {
+            None | Some("" | "text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(ConfigError(format!("log_format {other:?} must be text or json"))),
+        }
     }
 }
 
@@ -179,7 +217,7 @@ mod tests {
 
     #[test]
     fn defaults_work_on_a_laptop() {
-        let c = ServerConfig::resolve(&FileConfig::default(), None, None).unwrap();
+        let c = ServerConfig::resolve(&FileConfig::default(), None, None, None).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.base_url(), "http://127.0.0.1:8080");
         assert!(!c.secure_cookies());
@@ -192,7 +230,7 @@ mod tests {
             public_url: Some("https://id.example.com/".into()),
             ..Default::default()
         };
-        let c = ServerConfig::resolve(&file, Some("0.0.0.0:7000".into()), None).unwrap();
+        let c = ServerConfig::resolve(&file, Some("0.0.0.0:7000".into()), None, None).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:7000");
         assert_eq!(c.base_url(), "https://id.example.com");
         assert!(c.secure_cookies());
@@ -223,6 +261,26 @@ mod tests {
         let file = FileConfig::default();
         assert!(StoreConfig::resolve(&file, None, None, Some(0), None).is_err());
         assert!(StoreConfig::resolve(&file, None, None, None, Some(0)).is_err());
+    }
+
+    #[test]
+    fn key_rotation_days_default_then_file_then_environment() {
+        let c = ServerConfig::resolve(&FileConfig::default(), None, None, None).unwrap();
+        assert_eq!((c.key_rotation_days, c.key_rotation_seconds()), (90, Some(90 * 86_400)));
+        let file: FileConfig = toml::from_str("key_rotation_days = 30\n").unwrap();
+        assert_eq!(ServerConfig::resolve(&file, None, None, None).unwrap().key_rotation_days, 30);
+        let off = ServerConfig::resolve(&file, None, None, Some(0)).unwrap();
+        assert_eq!(off.key_rotation_seconds(), None, "0 disables");
+        assert!(ServerConfig::resolve(&file, None, None, Some(5000)).is_err());
+    }
+
+    #[test]
+    fn log_format_is_text_unless_json_is_asked_for() {
+        let file: FileConfig = toml::from_str("log_format = \"json\"\n").unwrap();
+        assert_eq!(LogFormat::resolve(&FileConfig::default(), None).unwrap(), LogFormat::Text);
+        assert_eq!(LogFormat::resolve(&file, None).unwrap(), LogFormat::Json);
+        assert_eq!(LogFormat::resolve(&file, Some("text".into())).unwrap(), LogFormat::Text);
+        assert!(LogFormat::resolve(&file, Some("xml".into())).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod identity;
+pub mod metrics;
 pub mod oauth;
 pub mod protocol;
 pub mod store;

@@ -105,6 +105,8 @@ CREATE TABLE refresh_families (
 CREATE TABLE refresh_tokens (
     token_hash        BLOB PRIMARY KEY,
     family_id         TEXT NOT NULL REFERENCES refresh_families(id) ON DELETE CASCADE,
+    -- The scope of the access token minted with this token (a refresh may narrow it).
+    scope             TEXT NOT NULL,
     issued_at         INTEGER NOT NULL,
     idle_expires_at   INTEGER,   -- NULL: no idle limit
     rotated_at        INTEGER,

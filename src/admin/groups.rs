@@ -9,6 +9,9 @@ use crate::store::{DynStore, Group, StoreError, User};
 
 pub async fn create(store: &DynStore, name: &str, description: &str, now: UnixTime) -> Result<Group, AdminError> {
     check_text("name", name, 255)?;
+    if name.trim().eq_ignore_ascii_case(crate::oauth::policy::EVERYONE) {
+        return Err(AdminError::invalid("name", "EVERYONE is reserved: policy rules use it for every user"));
+    }
     if description.len() > 1024 || description.chars().any(char::is_control) {
         return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
     }

@@ -159,8 +159,7 @@ pub async fn create(store: &DynStore, new: NewServer, now: UnixTime) -> Result<A
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
         return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
     }
-    let mut server = server(&okta_id("aus"), new.name.trim(), &new.description, Some(new.audience.trim()), now);
-    server.id.truncate(20);
+    let server = server(&okta_id("aus"), new.name.trim(), &new.description, Some(new.audience.trim()), now);
     store.insert_server_if_absent(&server).await?;
     store.seed_server(&server.id, &seed(&server.id, now)).await?;
     Ok(server)
@@ -179,6 +178,9 @@ pub async fn create_scope(store: &DynStore, server_id: &str, new: NewScope, now:
     let server = find_custom(store, server_id).await?;
     if new.name.len() > 300 || Scope::parse(&new.name).map(|s| s.iter().count() != 1).unwrap_or(true) {
         return Err(AdminError::invalid("name", "must be one scope token (RFC 6749 §3.3), at most 300 characters"));
+    }
+    if new.name == ANY_SCOPE {
+        return Err(AdminError::invalid("name", "* is reserved: policy rules use it for any scope"));
     }
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
         return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));

@@ -3,7 +3,9 @@
 //! `--database-url`, the pool settings and `--config`.
 
 mod apps;
+mod backup;
 mod groups;
+mod keys;
 mod servers;
 mod migrate;
 mod users;
@@ -15,7 +17,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{self, Backend};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{FileConfig, ServerConfig, StoreConfig};
+use crate::config::{FileConfig, LogFormat, ServerConfig, StoreConfig};
 
 #[derive(Debug, Parser)]
 #[command(name = "gatehouse", version, about = "An OpenID Connect provider with Okta's URL layout")]
@@ -49,6 +51,9 @@ enum Command {
         /// The URL clients reach Gatehouse at: the org issuer.
         #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Rotate a signing key once it has signed this many days (default 90; 0: never).
+        #[arg(long, env = "GATEHOUSE_KEY_ROTATION_DAYS", value_name = "DAYS")]
+        key_rotation_days: Option<u32>,
     },
     /// Manage users.
     #[command(subcommand)]
@@ -73,11 +78,33 @@ enum Command {
     Policies(servers::PoliciesCommand),
     /// Bring the database schema up to date, print its version, and exit.
     Migrate,
+    /// List and rotate an authorization server's signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Copy the SQLite database, consistently, while servers keep running.
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
 }
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let file = match &cli.config {
+        Some(path) => FileConfig::load(path),
+        None => Ok(FileConfig::default()),
+    };
+    let file = match file.and_then(|file| Ok((LogFormat::resolve(&file, std::env::var("GATEHOUSE_LOG_FORMAT").ok())?, file))) {
+        Ok((format, file)) => {
+            init_logging(format);
+            file
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -85,7 +112,7 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(execute(cli)) {
+    match runtime.block_on(execute(cli, file)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -94,17 +121,24 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Logs go to standard error: text lines, or one JSON object per line (the event's
+/// fields at the top level, and the request span with its `id` under `span`).
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
-async fn execute(cli: Cli) -> Result<(), String> {
-    let file = match &cli.config {
-        Some(path) => FileConfig::load(path).map_err(|e| e.to_string())?,
-        None => FileConfig::default(),
-    };
+async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
     let store_config = StoreConfig::resolve(
         &file,
         cli.data_dir,
@@ -114,8 +148,8 @@ async fn execute(cli: Cli) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     match cli.command {
-        Command::Serve { listen, public_url } => {
-            let config = ServerConfig::resolve(&file, listen, public_url).map_err(|e| e.to_string())?;
+        Command::Serve { listen, public_url, key_rotation_days } => {
+            let config = ServerConfig::resolve(&file, listen, public_url, key_rotation_days).map_err(|e| e.to_string())?;
             app::run(store_config, config).await.map_err(|e| e.to_string())
         }
         Command::Users(command) => users::run(command, &backend(&store_config).await?).await,
@@ -124,13 +158,15 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Command::AuthzServers(command) => {
             let listen = std::env::var("GATEHOUSE_LISTEN").ok();
             let public_url = std::env::var("GATEHOUSE_PUBLIC_URL").ok();
-            let config = ServerConfig::resolve(&file, listen, public_url).map_err(|e| e.to_string())?;
+            let config = ServerConfig::resolve(&file, listen, public_url, None).map_err(|e| e.to_string())?;
             servers::run_servers(command, &backend(&store_config).await?, &config.base_url()).await
         }
         Command::Scopes(command) => servers::run_scopes(command, &backend(&store_config).await?).await,
         Command::Claims(command) => servers::run_claims(command, &backend(&store_config).await?).await,
         Command::Policies(command) => servers::run_policies(command, &backend(&store_config).await?).await,
         Command::Migrate => migrate::run(&store_config).await,
+        Command::Keys(command) => keys::run(command, &backend(&store_config).await?).await,
+        Command::Backup { to } => backup::run(&store_config, &to).await,
     }
 }
 

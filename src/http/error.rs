@@ -69,3 +69,12 @@ pub fn internal(e: &dyn std::fmt::Display) -> OAuthError {
     tracing::error!(error = %e, "internal error");
     OAuthError::server_error()
 }
+
+/// A failure to read or open the signing keys: 503 when the store is unavailable (the
+/// keys are fine, the database is not), else `server_error`.
+pub fn keys(e: &crate::tokens::keys::KeyError) -> OAuthError {
+    match e {
+        crate::tokens::keys::KeyError::Store(e) => unavailable(e),
+        other => internal(other),
+    }
+}

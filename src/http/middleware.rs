@@ -1,7 +1,7 @@
 //! Headers every response gets, and those every HTML page gets: no framing (CSP
 //! `frame-ancestors 'none'` and `X-Frame-Options: DENY`), no caching, no referrer.
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -52,5 +52,19 @@ pub async fn request_log(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }
+    response
+}
+
+/// Counts every request for `/metrics` by its route template (bounded), never its path.
+pub async fn metrics(State(state): State<crate::app::SharedState>, request: Request, next: Next) -> Response {
+    let endpoint = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(crate::metrics::UNMATCHED, |p| p.as_str())
+        .to_string();
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    state.metrics.request(&endpoint, method.as_str(), response.status().as_u16(), started.elapsed());
     response
 }

@@ -14,6 +14,17 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
 }
 
+/// The consent page: the scopes that need the user's agreement, with their
+/// descriptions; Allow and Don't allow post back with the double-submit CSRF token.
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    pub app_name: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub scopes: &'a [(String, String)],
+}
+
 /// RP-Initiated Logout §4: asks before ending the session; the form carries the
 /// double-submit CSRF token.
 #[derive(Template)]

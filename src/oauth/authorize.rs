@@ -39,6 +39,9 @@ pub struct AuthorizationRequest {
 pub struct Prompt {
     pub none: bool,
     pub login: bool,
+    /// Ask for consent again, even for scopes the user has granted.
+    #[serde(default)]
+    pub consent: bool,
 }
 
 /// Why a request was refused, and therefore how to answer.
@@ -239,9 +242,8 @@ pub fn check_pkce(params: &Params, client: &Client) -> Result<Option<CodeChallen
     }
 }
 
-/// OpenID Connect Core §3.1.2.1: `prompt` and `max_age`. `consent` and
-/// `select_account` are accepted and need nothing here: this server has no
-/// third-party consent screen yet and a session holds one account.
+/// OpenID Connect Core §3.1.2.1: `prompt` and `max_age`. `select_account` is accepted
+/// and needs nothing: a session holds one account.
 pub fn check_prompt(params: &Params) -> Result<(Prompt, Option<i64>), OAuthError> {
     let mut prompt = Prompt::default();
     if let Some(text) = params.one("prompt")? {
@@ -250,7 +252,8 @@ pub fn check_prompt(params: &Params) -> Result<(Prompt, Option<i64>), OAuthError
             match *value {
                 "none" => prompt.none = true,
                 "login" => prompt.login = true,
-                "consent" | "select_account" => {}
+                "consent" => prompt.consent = true,
+                "select_account" => {}
                 _ => return Err(OAuthError::invalid_request("The prompt value is not supported.")),
             }
         }
@@ -415,7 +418,7 @@ mod tests {
         r.prompt.none = true;
         assert!(matches!(decide(&r, Some(50), 100), Next::Fail(e) if e.code() == "login_required"));
         r.max_age = None;
-        r.prompt = Prompt { none: false, login: true };
+        r.prompt = Prompt { none: false, login: true, consent: false };
         assert_eq!(decide(&r, Some(50), 100), Next::SignIn);
     }
 }

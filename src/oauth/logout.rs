@@ -13,7 +13,7 @@
 //! | no hint, `client_id` given but not an active client | `Error` |
 //! | `post_logout_redirect_uri` without a valid hint | `Error` |
 //! | `post_logout_redirect_uri` not registered exactly for the hint's client | `Error` |
-//! | no hint, or a valid hint for another user than the browser's session: GET | `Confirm` |
+//! | no hint, a valid hint for another user than the browser's session, or an expired hint: GET | `Confirm` |
 //! | the same, POST (the confirmation form) with a valid CSRF token | `SignedOut` |
 //! | the same, POST without a valid CSRF token | `Error` (access_denied, 403) |
 //! | valid hint and `post_logout_redirect_uri` | `Redirect` (with `state`) |
@@ -144,9 +144,11 @@ fn decide_inner(input: &LogoutInput<'_>) -> Result<LogoutOutcome, OAuthError> {
     };
     let redirect = check_post_logout_redirect_uri(params, hint, client)?;
 
+    // An expired hint proves less (it may have leaked from anywhere since): even from
+    // its user's own browser, ask first.
     let needs_confirmation = match hint {
         None => true,
-        Some(claims) => input.session_user.is_some_and(|user| user != claims.sub),
+        Some(claims) => input.session_user.is_some_and(|user| user != claims.sub) || input.now >= claims.exp,
     };
     if needs_confirmation {
         return match input.method {
@@ -394,7 +396,7 @@ mod tests {
         let c = client("0oaA");
         let mut case = with_hint(&c, &[("post_logout_redirect_uri", BYE)]);
         case.hint = hint(NOW);
-        assert!(matches!(case.decide(), LogoutOutcome::Redirect { .. }), "same user's session");
+        assert_eq!(case.decide(), LogoutOutcome::Confirm, "same user's session: asked first");
         case.session_user = None;
         assert_eq!(error_code(case.decide()), "invalid_request");
         case.session_user = Some("00uMALLORY");

@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod consent;
 pub mod error;
 pub mod grants;
 pub mod logout;

@@ -39,8 +39,8 @@ pub struct PolicyRequest<'a> {
     /// started its family.
     pub grant_type: &'a str,
     pub scope: &'a Scope,
-    /// The user and the ids of their groups; `None` for client_credentials, where
-    /// people conditions do not apply.
+    /// The user and the ids of their groups; `None` for client_credentials, which only
+    /// rules for everyone match.
     pub user: Option<(&'a str, &'a [String])>,
 }
 
@@ -94,7 +94,9 @@ fn rule_matches(rule: &PolicyRule, request: &PolicyRequest<'_>) -> bool {
     let scopes = rule.scopes.iter().any(|s| s == ANY_SCOPE)
         || request.scope.iter().all(|s| rule.scopes.iter().any(|r| r == s));
     let people = match request.user {
-        None => true,
+        // client_credentials has no user: only a rule for everyone applies to it, so a
+        // rule narrowed to some people never admits every service client.
+        None => rule.groups.iter().any(|g| g == EVERYONE),
         Some((user_id, groups)) => {
             rule.users.iter().any(|u| u == user_id)
                 || rule.groups.iter().any(|g| g == EVERYONE || groups.contains(g))
@@ -177,8 +179,10 @@ mod tests {
         assert!(matches!(evaluate(&policies, &rules, &ask("c", "authorization_code", &scope, Some(("u", &blocked)))), Decision::Deny { .. }));
         assert_eq!(evaluate(&policies, &rules, &ask("c", "authorization_code", &scope, Some(("u", &nobody)))), Decision::NoMatch);
         assert_eq!(evaluate(&policies, &rules, &ask("c", "password", &scope, Some(("u", &staff)))), Decision::NoMatch);
-        // client_credentials has no user: people conditions do not apply.
-        assert!(matches!(evaluate(&policies, &rules, &ask("c", "client_credentials", &scope, None)), Decision::Deny { .. }));
+        // client_credentials has no user: rules narrowed to some people do not apply.
+        assert_eq!(evaluate(&policies, &rules, &ask("c", "client_credentials", &scope, None)), Decision::NoMatch);
+        let everyone = [rule("all", "p", &[ANY_SCOPE], &[EVERYONE], "ALLOW", 600)];
+        assert!(matches!(evaluate(&policies, &everyone, &ask("c", "client_credentials", &scope, None)), Decision::Allow { .. }));
         assert_eq!(evaluate(&[], &[], &ask("c", "client_credentials", &scope, None)), Decision::NoMatch);
     }
 

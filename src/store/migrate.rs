@@ -18,6 +18,14 @@ pub const SQLITE: &[Migration] = &[
         version: 2,
         sql: include_str!("../../migrations/sqlite/0002_token_lifecycle.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../../migrations/sqlite/0003_key_rotation.sql"),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("../../migrations/sqlite/0004_consent.sql"),
+    },
 ];
 
 /// The same versions as `SQLITE`, in PostgreSQL's types: a version number means the
@@ -31,7 +39,20 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         sql: include_str!("../../migrations/postgres/0002_token_lifecycle.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../../migrations/postgres/0003_key_rotation.sql"),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("../../migrations/postgres/0004_consent.sql"),
+    },
 ];
+
+/// The version the binary expects after migrating (the same on both backends).
+pub fn latest_version() -> i64 {
+    latest(SQLITE)
+}
 
 /// The version the binary expects after migrating.
 pub fn latest(migrations: &[Migration]) -> i64 {

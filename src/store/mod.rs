@@ -41,11 +41,19 @@ pub trait ServerStore: Send + Sync {
     async fn insert_server_if_absent(&self, server: &AuthServer) -> StoreResult<bool>;
     async fn get_server(&self, id: &str) -> StoreResult<Option<AuthServer>>;
     async fn list_servers(&self) -> StoreResult<Vec<AuthServer>>;
-    /// Keys not retired, the active one first.
+    /// Every key of the server the store still keeps: the ACTIVE one first, then NEXT,
+    /// then RETIRED keys, the most recently retired first. The caller decides which
+    /// retired keys are still published.
     async fn signing_keys(&self, server_id: &str) -> StoreResult<Vec<StoredKey>>;
-    /// Inserts a key; an `ACTIVE` key when the server already has one is refused
-    /// by the database (false), so concurrent first starts agree on one key.
+    /// Inserts a key; an `ACTIVE` (or `NEXT`) key when the server already has one is
+    /// refused by the database (false), so concurrent first starts agree on one of each.
     async fn insert_signing_key(&self, key: &StoredKey) -> StoreResult<bool>;
+    /// Rotates the keys of `new_next.server_id` in one transaction: the ACTIVE key
+    /// `expected_active` becomes RETIRED (`retired_at = now`), the NEXT key ACTIVE
+    /// (`activated_at = now`), and `new_next` is inserted as NEXT. The first statement
+    /// is `UPDATE ... WHERE kid = expected AND status = 'ACTIVE'`: of processes rotating
+    /// at once, one rotates and the others find the key retired (`NotActive`).
+    async fn rotate_signing_key(&self, expected_active: &str, new_next: &StoredKey, now: UnixTime) -> StoreResult<KeyRotation>;
 }
 
 #[async_trait]
@@ -127,6 +135,16 @@ pub trait GroupStore: Send + Sync {
     async fn user_groups(&self, user_id: &str) -> StoreResult<Vec<Group>>;
 }
 
+/// The scopes each user has consented to grant each app, per authorization server.
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// Records consent to `scopes` (already granted ones are kept).
+    async fn grant_consent(&self, user_id: &str, client_id: &str, server_id: &str, scopes: &[String], now: UnixTime) -> StoreResult<()>;
+    async fn granted_scopes(&self, user_id: &str, client_id: &str, server_id: &str) -> StoreResult<Vec<String>>;
+    /// Forgets a user's consents to an app on every server; how many were removed.
+    async fn revoke_consents(&self, user_id: &str, client_id: &str) -> StoreResult<u64>;
+}
+
 /// An authorization server's scopes, claims, access policies and rules.
 #[async_trait]
 pub trait PolicyStore: Send + Sync {
@@ -157,6 +175,14 @@ pub trait Maintenance: Send + Sync {
     async fn schema_version(&self) -> StoreResult<i64>;
     /// Deletes rows that can no longer matter at `now` (the janitor); returns how many.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+    /// The connection pool's state, for `/metrics`.
+    fn pool_stats(&self) -> PoolStats;
+    /// Writes a consistent copy of the whole database to a new file at `to` while it
+    /// stays in use (SQLite's `VACUUM INTO`). PostgreSQL has `pg_dump` for that: there
+    /// it is an error.
+    async fn backup_into(&self, to: &std::path::Path) -> StoreResult<()>;
+    /// Closes every connection (waiting for those in use); later calls fail.
+    async fn close(&self);
 }
 
 /// Every store concern together: what the application holds.
@@ -169,6 +195,7 @@ pub trait Store:
     + TokenStore
     + GroupStore
     + PolicyStore
+    + ConsentStore
     + Maintenance
 {
 }
@@ -182,11 +209,26 @@ impl<T> Store for T where
         + TokenStore
         + GroupStore
         + PolicyStore
+        + ConsentStore
         + Maintenance
 {
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// The schema version this binary migrates to, the same on both backends: `/readyz`
+/// compares the database's with it.
+pub fn latest_schema_version() -> i64 {
+    migrate::latest_version()
+}
+
+/// A connection pool's state at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub idle: u32,
+    pub in_use: u32,
+    pub max: u32,
+}
 
 /// Opens the configured database and brings its schema up to date.
 pub async fn open(config: &StoreConfig) -> StoreResult<DynStore> {

@@ -65,6 +65,27 @@ pub struct StoredKey {
     pub private_key_sealed: Vec<u8>,
     pub status: KeyStatus,
     pub created_at: UnixTime,
+    /// When it became ACTIVE (`None` while NEXT).
+    pub activated_at: Option<UnixTime>,
+    /// When it was RETIRED (`None` until then).
+    pub retired_at: Option<UnixTime>,
+}
+
+/// How long the store keeps a RETIRED key (private part included) after its
+/// retirement: far past the time JWKS publishes it, so `keys list` still shows recent
+/// history; then the janitor deletes it.
+pub const RETIRED_KEY_KEPT_SECONDS: UnixTime = 30 * 86_400;
+
+/// What a rotation did (`ServerStore::rotate_signing_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRotation {
+    /// The expected ACTIVE key is RETIRED, the NEXT key ACTIVE, the new key NEXT.
+    Rotated,
+    /// The expected key is not ACTIVE (any more): another process rotated first.
+    /// Nothing changed.
+    NotActive,
+    /// The server has no NEXT key to promote. Nothing changed.
+    NoNextKey,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,6 +313,8 @@ pub struct RefreshFamily {
 pub struct RefreshToken {
     pub token_hash: Vec<u8>,
     pub family_id: String,
+    /// The scope of the access token minted with it (a refresh may narrow the grant's).
+    pub scope: String,
     pub issued_at: UnixTime,
     /// `None`: no idle limit.
     pub idle_expires_at: Option<UnixTime>,

@@ -76,6 +76,39 @@ impl Expression {
     }
 }
 
+/// Bounds on an admin's group regex: a compiled program of at most 256 KiB and
+/// nesting 32 deep, so no pattern can make every token expensive (regex-lite runs in
+/// time linear in the name, never backtracking).
+const REGEX_SIZE_LIMIT: usize = 256 * 1024;
+const REGEX_NEST_LIMIT: u32 = 32;
+
+/// Compiled filters, by pattern: tokens are minted far more often than claims change.
+static COMPILED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, regex_lite::Regex>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// `value` must be a regex on its own (so `a)|(b` cannot escape the anchors), then it
+/// is anchored to match the whole name.
+fn compile(value: &str) -> Result<regex_lite::Regex, String> {
+    if let Some(re) = COMPILED.lock().expect("the regex cache lock").get(value) {
+        return Ok(re.clone());
+    }
+    let build = |pattern: &str| {
+        regex_lite::RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .nest_limit(REGEX_NEST_LIMIT)
+            .build()
+            .map_err(|e| format!("invalid regex: {e}"))
+    };
+    build(value)?;
+    let re = build(&format!("^(?:{value})$"))?;
+    let mut cache = COMPILED.lock().expect("the regex cache lock");
+    if cache.len() >= 1024 {
+        cache.clear();
+    }
+    cache.insert(value.to_string(), re.clone());
+    Ok(re)
+}
+
 /// A group filter, checked when the claim is created and applied to group names.
 pub enum GroupFilter {
     StartsWith(String),
@@ -91,9 +124,7 @@ impl GroupFilter {
             "STARTS_WITH" => GroupFilter::StartsWith(value.to_string()),
             "EQUALS" => GroupFilter::Equals(value.to_string()),
             "CONTAINS" => GroupFilter::Contains(value.to_string()),
-            "REGEX" => GroupFilter::Regex(
-                regex_lite::Regex::new(&format!("^(?:{value})$")).map_err(|e| format!("invalid regex: {e}"))?,
-            ),
+            "REGEX" => GroupFilter::Regex(compile(value)?),
             other => return Err(format!("unknown group filter {other:?}; one of {}", FILTER_TYPES.join(", "))),
         })
     }
@@ -211,6 +242,9 @@ mod tests {
         assert!(f("CONTAINS", "dmi").matches("admins"));
         assert!(!f("REGEX", "adm").matches("admins"), "regex matches the whole name");
         assert!(GroupFilter::parse("REGEX", "(").is_err());
+        assert!(GroupFilter::parse("REGEX", "a)|(b").is_err(), "cannot escape the anchors");
+        assert!(GroupFilter::parse("REGEX", &"(".repeat(40).chars().chain(")".repeat(40).chars()).collect::<String>()).is_err(), "nesting");
+        assert!(f("REGEX", "a|b").matches("b") && !f("REGEX", "a|b").matches("ab"));
         assert!(GroupFilter::parse("GLOB", "*").is_err());
     }
 }

@@ -2,25 +2,51 @@
 //! database with the private part sealed under the master key, published in JWKS with
 //! a `kid` that is the key's RFC 7638 thumbprint.
 //!
-//! The cache: each process keeps the parsed keys of a server for `KEY_CACHE_TTL`
-//! seconds. It holds only keys the database published; a stale entry can at worst sign
-//! with a key that is still in every instance's JWKS (rotation keeps the old key
-//! published), so it cannot grant anything the database denies.
+//! Rotation. Each server has an ACTIVE key (it signs), a NEXT key (published, never
+//! signing yet) and RETIRED keys. A rotation (`rotate`, one store transaction) retires
+//! the ACTIVE key, promotes NEXT and makes a new NEXT, so the key that starts signing is
+//! one every instance has been publishing since the previous rotation. JWKS publishes
+//! NEXT, ACTIVE, and RETIRED keys for `KEY_RETENTION` (2 days) after their retirement:
+//! a token lives at most 1 day (the longest access token a policy allows; ID tokens 1
+//! hour), an instance with a stale cache may sign with a just-retired key for up to
+//! `KEY_CACHE_TTL` more, and instances' clocks differ a little; 2 days is twice the
+//! longest token, so every token a key signed expires while the key is still published.
+//! The janitor rotates when the ACTIVE key is older than `key_rotation_days` and the
+//! NEXT key has been published at least `NEXT_KEY_MIN_AGE` (1 hour: well past JWKS's
+//! `max-age` of 5 minutes and every instance's cache).
+//!
+//! The cache. Each process keeps the parsed keys of a server for `KEY_CACHE_TTL` (60)
+//! seconds, and never past the moment a retired key in it leaves the retention window.
+//! So another instance's rotation reaches this one's signing within 60 seconds; until
+//! then this one signs with the retired key, which every instance still publishes.
+//! A token naming a `kid` the cached ring lacks (another instance's newly promoted key)
+//! makes the ring reload from the store at once, at most once a second per server
+//! (`UNKNOWN_KID_RELOAD_INTERVAL`), so a stream of made-up `kid`s cannot flood the
+//! database. The ring holds only keys the database published and still publishes, so
+//! a stale entry never makes a token valid that the database would reject.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::{self, KeyPair as _};
 use serde_json::json;
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 
 use crate::clock::UnixTime;
 use crate::crypto::{MasterKey, b64url, b64url_decode, sha256};
-use crate::store::{DynStore, KeyStatus, StoreError, StoredKey};
+use crate::store::{DynStore, KeyRotation, KeyStatus, StoreError, StoredKey};
 
+/// Seconds a process uses a server's keys before reading them again.
 pub const KEY_CACHE_TTL: i64 = 60;
+/// Seconds a RETIRED key stays in JWKS and verifies tokens (see the module comment).
+pub const KEY_RETENTION: i64 = 2 * 86_400;
+/// Seconds a NEXT key must have been published before automatic rotation promotes it.
+pub const NEXT_KEY_MIN_AGE: i64 = 3600;
+/// At most one reload per server in this interval for tokens with an unknown `kid`.
+pub const UNKNOWN_KID_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A key this server signs with.
 pub struct SigningKey {
@@ -59,15 +85,25 @@ impl VerifyingKey {
 
 /// One authorization server's keys.
 pub struct Keyring {
+    /// The ACTIVE key.
     pub signing: SigningKey,
+    /// The published keys: ACTIVE, NEXT, and RETIRED keys still within `KEY_RETENTION`.
     pub verifying: Vec<VerifyingKey>,
-    /// The JWKS document, rendered once.
+    /// The JWKS document of the published keys, rendered once.
     pub jwks: String,
+    /// When the first retired key in it leaves the retention window: the ring must not
+    /// be used from then on.
+    stale_at: Option<UnixTime>,
 }
 
 impl Keyring {
     pub fn find(&self, kid: &str) -> Option<&VerifyingKey> {
         self.verifying.iter().find(|k| k.kid == kid)
+    }
+
+    /// Does it still hold exactly the keys that are published at `now`?
+    fn current_at(&self, now: UnixTime) -> bool {
+        self.stale_at.is_none_or(|at| now < at)
     }
 }
 
@@ -102,6 +138,25 @@ pub fn generate(server_id: &str, status: KeyStatus, now: UnixTime, master: &Mast
         public_jwk: jwk.to_string(),
         status,
         created_at: now,
+        activated_at: (status == KeyStatus::Active).then_some(now),
+        retired_at: None,
+    }
+}
+
+/// `generate` off the async workers: RSA key generation is CPU work.
+async fn generate_blocking(server_id: &str, status: KeyStatus, now: UnixTime, master: &MasterKey) -> StoredKey {
+    let master = master.clone();
+    let id = server_id.to_string();
+    tokio::task::spawn_blocking(move || generate(&id, status, now, &master))
+        .await
+        .expect("key generation does not panic")
+}
+
+/// Is this stored key published (in JWKS, and good for verifying) at `now`?
+pub fn is_published(key: &StoredKey, now: UnixTime) -> bool {
+    match key.status {
+        KeyStatus::Active | KeyStatus::Next => true,
+        KeyStatus::Retired => key.retired_at.is_some_and(|at| now < at + KEY_RETENTION),
     }
 }
 
@@ -116,7 +171,7 @@ fn verifying_key(stored: &StoredKey) -> Result<VerifyingKey, KeyError> {
     })
 }
 
-fn keyring(stored: &[StoredKey], master: &MasterKey) -> Result<Option<Keyring>, KeyError> {
+fn keyring(stored: &[StoredKey], master: &MasterKey, now: UnixTime) -> Result<Option<Keyring>, KeyError> {
     let Some(active) = stored.iter().find(|k| k.status == KeyStatus::Active) else {
         return Ok(None);
     };
@@ -124,11 +179,14 @@ fn keyring(stored: &[StoredKey], master: &MasterKey) -> Result<Option<Keyring>, 
         .decrypt(&active.private_key_sealed, active.kid.as_bytes())
         .map_err(|e| KeyError::Corrupt(active.kid.clone(), e.to_string()))?;
     let pair = KeyPair::from_pkcs8(&pkcs8).map_err(|e| KeyError::Corrupt(active.kid.clone(), e.to_string()))?;
-    let verifying = stored.iter().map(verifying_key).collect::<Result<Vec<_>, _>>()?;
-    let keys: Vec<serde_json::Value> = stored
+    // ACTIVE first, then NEXT, then retired keys: the store's order.
+    let published: Vec<&StoredKey> = stored.iter().filter(|k| is_published(k, now)).collect();
+    let verifying = published.iter().map(|k| verifying_key(k)).collect::<Result<Vec<_>, _>>()?;
+    let keys: Vec<serde_json::Value> = published
         .iter()
         .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
         .collect();
+    let stale_at = published.iter().filter_map(|k| k.retired_at).map(|at| at + KEY_RETENTION).min();
     Ok(Some(Keyring {
         signing: SigningKey {
             kid: active.kid.clone(),
@@ -137,14 +195,96 @@ fn keyring(stored: &[StoredKey], master: &MasterKey) -> Result<Option<Keyring>, 
         },
         verifying,
         jwks: json!({ "keys": keys }).to_string(),
+        stale_at,
     }))
+}
+
+/// The server's keys, after making its ACTIVE and NEXT keys if it lacks them (at its
+/// first use, and once after an upgrade from a version without NEXT keys). Processes
+/// doing this at once each insert; the database's unique indexes keep one of each.
+pub async fn ensure_keys(store: &DynStore, master: &MasterKey, server_id: &str, now: UnixTime) -> Result<Vec<StoredKey>, KeyError> {
+    let stored = store.signing_keys(server_id).await?;
+    let mut made = false;
+    for status in [KeyStatus::Active, KeyStatus::Next] {
+        if !stored.iter().any(|k| k.status == status) {
+            store.insert_signing_key(&generate_blocking(server_id, status, now, master).await).await?;
+            made = true;
+        }
+    }
+    if !made {
+        return Ok(stored);
+    }
+    Ok(store.signing_keys(server_id).await?)
+}
+
+/// A rotation that happened: the kids of the keys it moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotated {
+    pub retired: String,
+    pub active: String,
+    pub next: String,
+    /// Seconds the new ACTIVE key had been published as NEXT.
+    pub promoted_after: i64,
+}
+
+/// Rotates `server_id`'s keys now (see the module comment). `None` when another
+/// process rotated the same ACTIVE key first: then there is nothing left to do.
+pub async fn rotate(store: &DynStore, master: &MasterKey, server_id: &str, now: UnixTime) -> Result<Option<Rotated>, KeyError> {
+    let stored = ensure_keys(store, master, server_id, now).await?;
+    rotate_from(store, master, &stored, server_id, now).await
+}
+
+async fn rotate_from(
+    store: &DynStore,
+    master: &MasterKey,
+    stored: &[StoredKey],
+    server_id: &str,
+    now: UnixTime,
+) -> Result<Option<Rotated>, KeyError> {
+    let missing = |what: &str| KeyError::Corrupt(server_id.to_string(), format!("no {what} key"));
+    let active = stored.iter().find(|k| k.status == KeyStatus::Active).ok_or_else(|| missing("ACTIVE"))?;
+    let next = stored.iter().find(|k| k.status == KeyStatus::Next).ok_or_else(|| missing("NEXT"))?;
+    let fresh = generate_blocking(server_id, KeyStatus::Next, now, master).await;
+    match store.rotate_signing_key(&active.kid, &fresh, now).await? {
+        KeyRotation::Rotated => Ok(Some(Rotated {
+            retired: active.kid.clone(),
+            active: next.kid.clone(),
+            next: fresh.kid,
+            promoted_after: now - next.created_at,
+        })),
+        KeyRotation::NotActive => Ok(None),
+        KeyRotation::NoNextKey => Err(missing("NEXT")),
+    }
+}
+
+/// Is automatic rotation due? The ACTIVE key has signed for `max_age` seconds or more
+/// and the NEXT key has been published for `NEXT_KEY_MIN_AGE`. A server without both
+/// keys (never used yet) has nothing to rotate.
+pub fn rotation_due(stored: &[StoredKey], now: UnixTime, max_age: i64) -> bool {
+    let active = stored.iter().find(|k| k.status == KeyStatus::Active);
+    let next = stored.iter().find(|k| k.status == KeyStatus::Next);
+    match (active, next) {
+        (Some(active), Some(next)) => {
+            now - active.activated_at.unwrap_or(active.created_at) >= max_age
+                && now - next.created_at >= NEXT_KEY_MIN_AGE
+        }
+        _ => false,
+    }
+}
+
+struct Entry {
+    loaded: UnixTime,
+    ring: Arc<Keyring>,
 }
 
 /// Per-process cache of each server's parsed keys (see the module comment).
 pub struct KeyCache {
     store: DynStore,
     master: MasterKey,
-    entries: RwLock<HashMap<String, (UnixTime, Arc<Keyring>)>>,
+    entries: RwLock<HashMap<String, Entry>>,
+    /// When each server's ring was last reloaded for an unknown `kid`; held while such
+    /// a reload runs, so concurrent requests wait for it rather than start their own.
+    forced: Mutex<HashMap<String, Instant>>,
 }
 
 impl KeyCache {
@@ -153,38 +293,67 @@ impl KeyCache {
             store,
             master,
             entries: RwLock::new(HashMap::new()),
+            forced: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The server's keys, generating its first key if it has none.
+    /// The server's keys, generating its first keys if it has none.
     pub async fn get(&self, server_id: &str, now: UnixTime) -> Result<Arc<Keyring>, KeyError> {
-        if let Some((loaded, ring)) = self.entries.read().await.get(server_id) {
-            if now - loaded < KEY_CACHE_TTL {
-                return Ok(ring.clone());
-            }
+        match self.cached(server_id, now).await {
+            Some(ring) => Ok(ring),
+            None => self.reload(server_id, now).await,
         }
-        let ring = Arc::new(self.load_or_create(server_id, now).await?);
+    }
+
+    /// The keys to verify `token` with: as `get`, but when the token's header names a
+    /// `kid` the ring lacks, the ring is read again from the store first (rate-limited).
+    pub async fn for_token(&self, server_id: &str, token: &str, now: UnixTime) -> Result<Arc<Keyring>, KeyError> {
+        let ring = self.get(server_id, now).await?;
+        let Some(kid) = super::jwt::header_kid(token) else { return Ok(ring) };
+        if ring.find(&kid).is_some() {
+            return Ok(ring);
+        }
+        let mut forced = self.forced.lock().await;
+        // Someone may have reloaded while this request waited for the lock.
+        let ring = self.cached(server_id, now).await.unwrap_or(ring);
+        if ring.find(&kid).is_some() {
+            return Ok(ring);
+        }
+        if forced.get(server_id).is_some_and(|at| at.elapsed() < UNKNOWN_KID_RELOAD_INTERVAL) {
+            return Ok(ring);
+        }
+        forced.insert(server_id.to_string(), Instant::now());
+        self.reload(server_id, now).await
+    }
+
+    /// Rotates the server's keys if `rotation_due`, and uses the new ones at once.
+    pub async fn rotate_if_due(&self, server_id: &str, now: UnixTime, max_age: i64) -> Result<Option<Rotated>, KeyError> {
+        let stored = self.store.signing_keys(server_id).await?;
+        if !rotation_due(&stored, now, max_age) {
+            return Ok(None);
+        }
+        let rotated = rotate_from(&self.store, &self.master, &stored, server_id, now).await?;
+        self.entries.write().await.remove(server_id);
+        Ok(rotated)
+    }
+
+    async fn cached(&self, server_id: &str, now: UnixTime) -> Option<Arc<Keyring>> {
+        let entries = self.entries.read().await;
+        let entry = entries.get(server_id)?;
+        let fresh = (0..KEY_CACHE_TTL).contains(&(now - entry.loaded)) && entry.ring.current_at(now);
+        fresh.then(|| entry.ring.clone())
+    }
+
+    async fn reload(&self, server_id: &str, now: UnixTime) -> Result<Arc<Keyring>, KeyError> {
+        let stored = ensure_keys(&self.store, &self.master, server_id, now).await?;
+        let ring = keyring(&stored, &self.master, now)?
+            .ok_or_else(|| KeyError::Corrupt(server_id.to_string(), "no active key after insert".into()))?;
+        let ring = Arc::new(ring);
         self.entries
             .write()
             .await
-            .insert(server_id.to_string(), (now, ring.clone()));
+            .insert(server_id.to_string(), Entry { loaded: now, ring: ring.clone() });
         Ok(ring)
-    }
-
-    async fn load_or_create(&self, server_id: &str, now: UnixTime) -> Result<Keyring, KeyError> {
-        if let Some(ring) = keyring(&self.store.signing_keys(server_id).await?, &self.master)? {
-            return Ok(ring);
-        }
-        // RSA generation is CPU work: keep it off the async workers.
-        let master = self.master.clone();
-        let id = server_id.to_string();
-        let fresh = tokio::task::spawn_blocking(move || generate(&id, KeyStatus::Active, now, &master))
-            .await
-            .expect("key generation does not panic");
-        // Concurrent starters race here; the database's unique index keeps one.
-        self.store.insert_signing_key(&fresh).await?;
-        keyring(&self.store.signing_keys(server_id).await?, &self.master)?
-            .ok_or_else(|| KeyError::Corrupt(server_id.to_string(), "no active key after insert".into()))
     }
 }
 
@@ -197,13 +366,56 @@ mod tests {
         let master = MasterKey::from_bytes(&[9; 32]);
         let stored = generate("default", KeyStatus::Active, 0, &master);
         assert!(!stored.public_jwk.contains("\"d\""), "no private parts in the JWK");
-        let ring = keyring(&[stored.clone()], &master).unwrap().unwrap();
+        let ring = keyring(&[stored.clone()], &master, 0).unwrap().unwrap();
         assert_eq!(ring.signing.kid, stored.kid);
         let sig = ring.signing.sign(b"hello");
         let key = ring.find(&stored.kid).unwrap();
         assert!(key.verify(b"hello", &sig));
         assert!(!key.verify(b"hellO", &sig));
         assert!(ring.jwks.contains(&stored.kid));
+    }
+
+    fn key(status: KeyStatus, created_at: i64, activated_at: Option<i64>, retired_at: Option<i64>) -> StoredKey {
+        let master = MasterKey::from_bytes(&[9; 32]);
+        StoredKey { activated_at, retired_at, ..generate("default", status, created_at, &master) }
+    }
+
+    #[test]
+    fn retired_keys_are_published_for_the_retention_window_only() {
+        let master = MasterKey::from_bytes(&[9; 32]);
+        let active = key(KeyStatus::Active, 0, Some(100), None);
+        let next = key(KeyStatus::Next, 100, None, None);
+        let retired = key(KeyStatus::Retired, 0, Some(0), Some(100));
+        let stored = [active.clone(), next.clone(), retired.clone()];
+        let ring = keyring(&stored, &master, 100 + KEY_RETENTION - 1).unwrap().unwrap();
+        assert_eq!(ring.signing.kid, active.kid);
+        assert!(ring.find(&next.kid).is_some() && ring.find(&retired.kid).is_some());
+        assert!(ring.current_at(100 + KEY_RETENTION - 1));
+        assert!(!ring.current_at(100 + KEY_RETENTION), "stale once the retired key leaves JWKS");
+        let later = keyring(&stored, &master, 100 + KEY_RETENTION).unwrap().unwrap();
+        assert!(later.find(&retired.kid).is_none());
+        assert!(!later.jwks.contains(&retired.kid) && later.jwks.contains(&next.kid));
+        assert!(later.current_at(i64::MAX));
+    }
+
+    // The longest access token a policy allows, plus a stale cache signing late; a NEXT
+    // key is promoted past every cache and JWKS's max-age. Checked at compile time.
+    const _: () = assert!(KEY_RETENTION >= 2 * crate::admin::policies::ACCESS_TTL_MAX);
+    const _: () = assert!(KEY_RETENTION > crate::admin::policies::ACCESS_TTL_MAX + KEY_CACHE_TTL);
+    const _: () = assert!(NEXT_KEY_MIN_AGE > KEY_CACHE_TTL + 300);
+
+    #[test]
+    fn rotation_is_due_for_an_old_active_key_and_a_published_next_key() {
+        let day = 86_400;
+        let active = key(KeyStatus::Active, 0, Some(0), None);
+        let next = key(KeyStatus::Next, 0, None, None);
+        assert!(!rotation_due(&[active.clone(), next.clone()], 90 * day - 1, 90 * day));
+        assert!(rotation_due(&[active.clone(), next.clone()], 90 * day, 90 * day));
+        // A NEXT key made just now (after an upgrade) is not promoted yet.
+        let young = key(KeyStatus::Next, 90 * day - 10, None, None);
+        assert!(!rotation_due(&[active.clone(), young], 90 * day, 90 * day));
+        assert!(!rotation_due(&[active], 90 * day, 90 * day), "no NEXT key");
+        assert!(!rotation_due(&[next], 90 * day, 90 * day), "no ACTIVE key");
     }
 
     #[test]
@@ -217,5 +429,5 @@ mod tests {
 /// A keyring from stored keys, for unit tests elsewhere in the crate.
 #[cfg(test)]
 pub(crate) fn test_keyring(stored: &[StoredKey], master: &MasterKey) -> Keyring {
-    keyring(stored, master).unwrap().unwrap()
+    keyring(stored, master, 0).unwrap().unwrap()
 }

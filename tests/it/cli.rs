@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use crate::support::*;
 
 /// The binary with `env` as its only Gatehouse settings (none inherited from the shell).
-fn gatehouse_env(env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
+pub fn gatehouse_env(env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GATEHOUSE_")) {
         command.env_remove(name);
@@ -16,7 +16,7 @@ fn gatehouse_env(env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) 
     (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
-fn gatehouse(t: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+pub fn gatehouse(t: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(args)
         .env("GATEHOUSE_DATA_DIR", t.dir.path())
@@ -95,7 +95,7 @@ async fn the_cli_refuses_bad_input_with_a_message() {
     assert!(!ok && err.contains("already exists"), "{err}");
 }
 
-fn json_of(out: &str) -> serde_json::Value {
+pub fn json_of(out: &str) -> serde_json::Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 

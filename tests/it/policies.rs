@@ -278,6 +278,8 @@ async fn settings_are_validated_and_the_org_server_is_fixed() {
     assert!(err(policies::create_rule(store, "default", &policy, rule(2 * 86400), now).await).contains("1 day"));
     let bad_grant = policies::NewRule { name: "r".into(), grant_types: vec!["password".into()], ..Default::default() };
     assert!(err(policies::create_rule(store, "default", &policy, bad_grant, now).await).contains("grantTypes"));
+    assert!(err(servers::create_scope(store, "default", scope("*"), now).await).contains("reserved"));
+    assert!(err(groups::create(store, "everyone", "", now).await).contains("reserved"));
     let unknown_client = policies::NewPolicy { name: "p".into(), clients: vec!["0oaNOPE".into()], ..Default::default() };
     assert!(err(policies::create_policy(store, "default", unknown_client, now).await).contains("client_id"));
 }

@@ -109,6 +109,47 @@ pub async fn contract(store: DynStore) {
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].kid, first.kid, "the active key first");
     assert_eq!(listed[0].private_key_sealed, first.private_key_sealed);
+    assert_eq!((listed[0].activated_at, listed[0].retired_at), (Some(1), None));
+    assert_eq!(listed[1].kid, next.kid);
+    assert!(!store.insert_signing_key(&keys::generate("aus1", KeyStatus::Next, 4, &master)).await.unwrap(), "a second NEXT key is refused");
+
+    // Rotation: one transaction; of processes rotating at once, one rotates.
+    let rotations: Vec<_> = (0..4)
+        .map(|i| {
+            let (store, expected) = (store.clone(), first.kid.clone());
+            let fresh = keys::generate("aus1", KeyStatus::Next, 10 + i, &master);
+            tokio::spawn(async move { (fresh.kid.clone(), store.rotate_signing_key(&expected, &fresh, 20).await.unwrap()) })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for r in rotations {
+        match r.await.unwrap() {
+            (kid, KeyRotation::Rotated) => winners.push(kid),
+            (_, outcome) => assert_eq!(outcome, KeyRotation::NotActive),
+        }
+    }
+    assert_eq!(winners.len(), 1, "one rotation wins");
+    let listed = store.signing_keys("aus1").await.unwrap();
+    let summary: Vec<_> = listed.iter().map(|k| (k.kid.clone(), k.status, k.activated_at, k.retired_at)).collect();
+    assert_eq!(
+        summary,
+        [
+            (next.kid.clone(), KeyStatus::Active, Some(20), None),
+            (winners[0].clone(), KeyStatus::Next, None, None),
+            (first.kid.clone(), KeyStatus::Retired, Some(1), Some(20)),
+        ]
+    );
+    let late = keys::generate("aus1", KeyStatus::Next, 30, &master);
+    assert_eq!(store.rotate_signing_key(&first.kid, &late, 30).await.unwrap(), KeyRotation::NotActive);
+    assert_eq!(store.signing_keys("aus1").await.unwrap().len(), 3, "nothing changed");
+    // A server without a NEXT key: nothing changes.
+    store.insert_server_if_absent(&AuthServer { id: "aus2".into(), ..server.clone() }).await.unwrap();
+    let lone = keys::generate("aus2", KeyStatus::Active, 1, &master);
+    assert!(store.insert_signing_key(&lone).await.unwrap());
+    let fresh = keys::generate("aus2", KeyStatus::Next, 2, &master);
+    assert_eq!(store.rotate_signing_key(&lone.kid, &fresh, 3).await.unwrap(), KeyRotation::NoNextKey);
+    let kept = store.signing_keys("aus2").await.unwrap();
+    assert_eq!((kept.len(), kept[0].status), (1, KeyStatus::Active), "rolled back");
 
     // Sessions: live until they end or expire.
     let s = Session { id_hash: sha256(b"sid"), user_id: "00u1".into(), auth_time: 10, created_at: 10, expires_at: 100 };
@@ -187,13 +228,26 @@ pub async fn contract(store: DynStore) {
     refresh_contract(&store).await;
     settings_contract(&store).await;
     store.ping().await.unwrap();
-    assert!(store.schema_version().await.unwrap() >= 1);
+    assert_eq!(store.schema_version().await.unwrap(), latest_schema_version());
+
+    // The janitor deletes a retired key (private part and all) long after JWKS dropped it.
+    store.purge_expired(20 + RETIRED_KEY_KEPT_SECONDS - 1).await.unwrap();
+    assert_eq!(store.signing_keys("aus1").await.unwrap().len(), 3);
+    store.purge_expired(20 + RETIRED_KEY_KEPT_SECONDS).await.unwrap();
+    let left = store.signing_keys("aus1").await.unwrap();
+    assert!(left.iter().all(|k| k.status != KeyStatus::Retired) && left.len() == 2);
+
+    let pool = store.pool_stats();
+    assert!(pool.max >= 1 && pool.idle + pool.in_use <= pool.max, "{pool:?}");
+    store.close().await;
+    assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))), "closed");
 }
 
 fn refresh_token(hash: &[u8], family: &str, issued_at: i64, jti: &str) -> RefreshToken {
     RefreshToken {
         token_hash: hash.to_vec(),
         family_id: family.into(),
+        scope: "openid offline_access".into(),
         issued_at,
         idle_expires_at: Some(issued_at + 600),
         rotated_at: None,
@@ -371,6 +425,15 @@ async fn settings_contract(store: &DynStore) {
     assert!(store.delete_rule("00p1", "0pr3").await.unwrap());
     assert!(store.delete_policy("aus1", "00p1").await.unwrap());
     assert!(store.list_rules("aus1").await.unwrap().is_empty(), "rules go with their policy");
+    // Consent: per user, app and server; granting again keeps one row.
+    let scopes = vec!["orders:read".to_string(), "email".to_string()];
+    store.grant_consent("00u1", "0oa1", "aus1", &scopes, 5).await.unwrap();
+    store.grant_consent("00u1", "0oa1", "aus1", &scopes[..1], 6).await.unwrap();
+    assert_eq!(store.granted_scopes("00u1", "0oa1", "aus1").await.unwrap(), ["email", "orders:read"]);
+    assert!(store.granted_scopes("00u1", "0oa1", "default").await.unwrap().is_empty());
+    assert!(store.granted_scopes("00u1", "0oa2", "aus1").await.unwrap().is_empty());
+    assert_eq!(store.revoke_consents("00u1", "0oa1").await.unwrap(), 2);
+    assert!(store.granted_scopes("00u1", "0oa1", "aus1").await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -447,13 +510,13 @@ async fn postgres_stores_opened_together_on_an_empty_database_all_succeed() {
     }
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-    let (rows, distinct): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations")
+    let (rows, distinct, newest): (i64, i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT version), MAX(version) FROM schema_migrations")
             .fetch_one(&mut conn)
             .await
             .unwrap();
     assert_eq!(rows, distinct, "each migration applied once");
-    assert_eq!(stores[0].schema_version().await.unwrap(), rows);
+    assert_eq!(stores[0].schema_version().await.unwrap(), newest);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,11 @@ use gatehouse::admin::{apps, servers, users};
 use gatehouse::app::{self, AppState, Backend};
 use gatehouse::clock::{Clock, OffsetClock};
 use gatehouse::config::{ServerConfig, StoreConfig};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse};
+use openidconnect::{
+    AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpClientError,
+    HttpRequest, HttpResponse, IntrospectionUrl, IssuerUrl, Nonce, PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope, TokenResponse,
+};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use tempfile::TempDir;
 use url::Url;
@@ -26,6 +31,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub clock: Arc<OffsetClock>,
     pub http: reqwest::Client,
+    /// The running server's state (its key cache, metrics, config).
+    pub state: app::SharedState,
     /// The PostgreSQL database, when the app runs on one; declared last so that it is
     /// dropped (and the database with it) after everything that uses it.
     pub database: Option<TestDatabase>,
@@ -53,21 +60,39 @@ impl TestApp {
     }
 
     async fn spawn_on(database: Option<TestDatabase>) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let clock = Arc::new(OffsetClock::default());
         let url = database.as_ref().map(|db| db.url.clone());
+        Self::spawn_with(tempfile::tempdir().expect("temp dir"), url, database, None).await
+    }
+
+    /// On the SQLite database (and master key) already in `dir`, e.g. a restored backup.
+    pub async fn spawn_in(dir: TempDir) -> TestApp {
+        Self::spawn_with(dir, None, None, None).await
+    }
+
+    /// Another instance on this one's PostgreSQL database, with the same master key and
+    /// public URL (so the same issuers), and a clock of its own.
+    pub async fn sibling(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(self.dir.path().join("master.key"), dir.path().join("master.key")).expect("copy the master key");
+        let url = self.database.as_ref().expect("a sibling shares a PostgreSQL database").url.clone();
+        Self::spawn_with(dir, Some(url), None, Some(self.base.clone())).await
+    }
+
+    async fn spawn_with(dir: TempDir, url: Option<String>, database: Option<TestDatabase>, public_url: Option<String>) -> TestApp {
+        let clock = Arc::new(OffsetClock::default());
         let store_config = StoreConfig::new(dir.path().to_path_buf(), url);
         let backend = app::open_backend(&store_config, clock.now()).await.expect("open backend");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
         let config = ServerConfig {
             listen: addr,
-            public_url: Url::parse(&format!("http://{addr}")).unwrap(),
+            public_url: Url::parse(&public_url.unwrap_or_else(|| format!("http://{addr}"))).unwrap(),
             session_lifetime_seconds: 7200,
             password_hash_workers: 2,
+            key_rotation_days: 90,
         };
         let state = AppState::new(backend.clone(), config, clock.clone());
-        tokio::spawn(app::serve(state, listener, std::future::pending()));
+        tokio::spawn(app::serve(state.clone(), listener, std::future::pending()));
         let http = no_redirects();
         let base = format!("http://{addr}");
         // Wait until it answers (keys are made before serving).
@@ -77,7 +102,7 @@ impl TestApp {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        TestApp { base, dir, backend, clock, http, database }
+        TestApp { base, dir, backend, clock, http, state, database }
     }
 
     pub fn issuer(&self, server: &str) -> String {
@@ -169,7 +194,9 @@ impl TestApp {
         };
         let loc = location(&response).expect("a redirect to the client");
         let code = param(&loc, "code").unwrap_or_else(|| panic!("a code in {loc}"));
-        let response = self.redeem(server, app, &code).await;
+        // post_as: a public app names itself with `client_id`.
+        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)];
+        let response = self.post_as(server, "token", app, &form).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }
@@ -200,6 +227,74 @@ impl TestApp {
         let response = self.post_as(server, "introspect", app, &[("token", token)]).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
+    }
+
+    /// RFC 7009 revocation of `token` by `app`, with `token_type_hint` when given.
+    pub async fn revoke(&self, server: &str, app: &App, token: &str, hint: Option<&str>) -> reqwest::Response {
+        let mut form = vec![("token", token)];
+        if let Some(hint) = hint {
+            form.push(("token_type_hint", hint));
+        }
+        self.post_as(server, "revoke", app, &form).await
+    }
+
+    /// `grant_type=client_credentials`, with `scope` when given.
+    pub async fn client_credentials(&self, server: &str, app: &App, scope: Option<&str>) -> reqwest::Response {
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.post_as(server, "token", app, &form).await
+    }
+
+    /// The status and `WWW-Authenticate` of a userinfo request with `token`.
+    pub async fn userinfo_status(&self, server: &str, token: &str) -> (u16, String) {
+        let r = self.http.get(self.endpoint(server, "userinfo")).bearer_auth(token).send().await.unwrap();
+        let challenge = r.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        (r.status().as_u16(), challenge)
+    }
+
+    /// An `openidconnect` relying party for `app` at `server`, configured from discovery:
+    /// the provider metadata, and the revocation and introspection endpoints it names.
+    /// The revocation endpoint as `https` (the library refuses anything else, RFC 7009
+    /// §2): revoke through `tls_proxy`.
+    pub async fn rp(&self, server: &str, app: &App) -> Rp {
+        let http = no_redirects();
+        let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(self.issuer(server)).unwrap(), &http)
+            .await
+            .expect("discovery");
+        let url = format!("{}/.well-known/openid-configuration", self.issuer(server));
+        let document: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
+        let endpoint = |name: &str| document[name].as_str().unwrap_or_else(|| panic!("{name} in discovery")).to_string();
+        CoreClient::from_provider_metadata(metadata, ClientId::new(app.client_id.clone()), app.secret.clone().map(ClientSecret::new))
+            .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap())
+            .set_revocation_url(RevocationUrl::new(endpoint("revocation_endpoint").replacen("http://", "https://", 1)).unwrap())
+            .set_introspection_url(IntrospectionUrl::new(endpoint("introspection_endpoint")).unwrap())
+    }
+
+    /// The code flow driven by `rp`: authorize with PKCE and `scopes` (besides `openid`),
+    /// sign `login` in, exchange the code, and validate the ID token with its nonce.
+    pub async fn rp_tokens(&self, rp: &Rp, login: &str, scopes: &[&str]) -> CoreTokenResponse {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = rp.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
+        for scope in scopes {
+            request = request.add_scope(Scope::new(scope.to_string()));
+        }
+        let (url, _, nonce) = request.set_pkce_challenge(challenge).url();
+        let browser = self.browser();
+        let start = browser.get(url.as_str()).await;
+        let back = browser.sign_in(&location(&start).expect("to the sign-in page"), login, PASSWORD).await;
+        let code = param(&location(&back).expect("back to the client"), "code").expect("a code");
+        let tokens = rp
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&no_redirects())
+            .await
+            .expect("code exchange");
+        let id_token = tokens.id_token().expect("an ID token");
+        id_token.claims(&rp.id_token_verifier(), &nonce).expect("a valid ID token");
+        tokens
     }
 
     /// A confidential web app (client_secret_basic) with `REDIRECT`.
@@ -263,6 +358,57 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// A relying party with revocation and introspection endpoints set.
+pub type Rp = CoreClient<EndpointSet, EndpointNotSet, EndpointSet, EndpointSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+/// An HTTP client for `openidconnect` that does what a TLS-terminating proxy in front
+/// of the test server would: the relying party speaks `https`, the request reaches the
+/// loopback listener over `http`.
+pub async fn tls_proxy(mut request: HttpRequest) -> Result<HttpResponse, HttpClientError<reqwest::Error>> {
+    if let Some(rest) = request.uri().to_string().strip_prefix("https://") {
+        *request.uri_mut() = format!("http://{rest}").parse().expect("a URI");
+    }
+    let http = no_redirects();
+    http.call(request).await
+}
+
+/// Asserts an RFC 6749 §5.2 JSON error (status, `error`, `Cache-Control: no-store`)
+/// and returns the headers.
+pub async fn expect_error(response: reqwest::Response, status: u16, error: &str) -> reqwest::header::HeaderMap {
+    assert_eq!(response.status().as_u16(), status, "expected {status} {error}");
+    let headers = response.headers().clone();
+    assert_eq!(headers["cache-control"], "no-store");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], error, "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+    headers
+}
+
+/// A JSON 200 with `Cache-Control: no-store`.
+pub async fn expect_no_store_json(response: reqwest::Response) -> serde_json::Value {
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    response.json().await.unwrap()
+}
+
+/// The token's claims (its payload, not verified).
+pub fn claims_of(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// `token` with one character of part `index` (0 header, 1 payload, 2 signature)
+/// changed, in the middle of the part (never a last character's unused bits).
+pub fn tamper(token: &str, index: usize) -> String {
+    let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
+    let part = &mut parts[index];
+    let at = part.len() / 2;
+    let replacement = if &part[at..at + 1] == "A" { "B" } else { "A" };
+    part.replace_range(at..at + 1, replacement);
+    parts.join(".")
 }
 
 pub fn no_redirects() -> reqwest::Client {

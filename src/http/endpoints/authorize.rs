@@ -14,6 +14,7 @@ use crate::http::extract::{Body, OAuthRejection, ServerId, form_params, query_pa
 use crate::http::{cookies, error, pages};
 use crate::identity::session;
 use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
+use crate::oauth::consent;
 use crate::oauth::grants::authorization_code;
 use crate::oauth::params::Params;
 use crate::oauth::reply::Reply;
@@ -81,10 +82,7 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
     match authorize::decide(&request, session.as_ref().map(|s| s.auth_time), now) {
         Next::IssueCode { auth_time } => {
             let user_id = session.map(|s| s.user_id).expect("IssueCode comes from a session");
-            match issue_code(state, &request, &user_id, auth_time, now).await {
-                Ok(reply) => render_reply(reply, after_post),
-                Err(e) => render_reply(request.reply.error(&e), after_post),
-            }
+            complete(state, &request, &user_id, auth_time, now, after_post).await
         }
         Next::Fail(e) => render_reply(request.reply.error(&e), after_post),
         Next::SignIn => match start_sign_in(state, &request, now).await {
@@ -127,9 +125,48 @@ async fn start_sign_in(state: &AppState, request: &AuthorizationRequest, now: Un
     Ok(format!("/login?tx={tx}"))
 }
 
-/// Applies the server's access policy to the signed-in user (Okta evaluates it at
-/// /authorize too: a user no rule allows gets `access_denied` back at the app, not a
-/// code), then issues a code and builds the success reply.
+/// Finishes a request for a signed-in user: applies the server's access policy (Okta
+/// evaluates it at /authorize too: a user no rule admits gets `access_denied` back at
+/// the app, not a code), asks for consent to the scopes that need it, then issues the
+/// code. Errors go back to the client.
+pub async fn complete(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    user_id: &str,
+    auth_time: UnixTime,
+    now: UnixTime,
+    after_post: bool,
+) -> Response {
+    let outcome = async {
+        let subject = Subject::load(state, user_id)
+            .await?
+            .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
+        let settings = Settings::load(state, &request.server_id).await?;
+        settings.decide(&request.client_id, "authorization_code", &request.scope, Some(&subject))?;
+        let granted = state
+            .store
+            .granted_scopes(user_id, &request.client_id, &request.server_id)
+            .await
+            .map_err(|e| error::unavailable(&e))?;
+        let needed = consent::needed(&request.scope, &settings.scopes, &granted, request.prompt.consent);
+        if needed.is_empty() {
+            return issue_code(state, request, user_id, auth_time, now).await.map(|r| render_reply(r, after_post));
+        }
+        // OpenID Connect Core §3.1.2.6.
+        if request.prompt.none {
+            return Err(OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "The user has not consented to the requested scopes.",
+            ));
+        }
+        let location = super::consent::start(state, request, user_id, auth_time, needed, now).await?;
+        Ok(redirect(&location, after_post))
+    }
+    .await;
+    outcome.unwrap_or_else(|e| render_reply(request.reply.error(&e), after_post))
+}
+
+/// Issues a code and builds the success reply.
 pub async fn issue_code(
     state: &AppState,
     request: &AuthorizationRequest,
@@ -137,12 +174,6 @@ pub async fn issue_code(
     auth_time: UnixTime,
     now: UnixTime,
 ) -> Result<Reply, OAuthError> {
-    let subject = Subject::load(state, user_id)
-        .await?
-        .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
-    Settings::load(state, &request.server_id)
-        .await?
-        .decide(&request.client_id, "authorization_code", &request.scope, Some(&subject))?;
     let (code, row) = authorization_code::issue(request, user_id, auth_time, now);
     state.store.insert_code(&row).await.map_err(|e| error::unavailable(&e))?;
     Ok(request.reply.success(&code))

@@ -1,23 +1,39 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers too).
+//! `/healthz` (the process answers) and `/readyz` (the database answers, at the schema
+//! version this binary migrates to).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
 use crate::app::SharedState;
+use crate::store;
 
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// 200 when the database answers and its schema is the one this binary knows; else
+/// 503 with a short reason. A newer schema (another instance upgraded the database
+/// first) makes this older instance not ready, so a rolling upgrade drains it.
 pub async fn readyz(State(state): State<SharedState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => "ok".into_response(),
+    let expected = store::latest_schema_version();
+    let not_ready = |reason: String| {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "reason": reason}))).into_response()
+    };
+    let found = match state.store.schema_version().await {
+        Ok(found) => found,
         Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            tracing::warn!(error = %e, "not ready: database unavailable");
+            return not_ready("database unavailable".into());
         }
+    };
+    if found != expected {
+        tracing::warn!(found, expected, "not ready: schema version differs");
+        return not_ready(format!("database schema version {found}, this binary needs {expected}"));
     }
+    Json(json!({"status": "ready", "schema_version": found})).into_response()
 }
 
 pub async fn not_found() -> Response {

@@ -1,8 +1,10 @@
 //! `/oauth2/{server}/v1/introspect` (RFC 7662): an authenticated client asks whether a
 //! token of this server is active. Access tokens are checked like userinfo checks them
 //! (signature, issuer, audience, expiry, deny list) and their user must still be
-//! active; refresh tokens are found by hash and answered only to the client they were
-//! issued to. Anything else is `{"active": false}`; a store outage is a 503, never
+//! active. A confidential client (a resource server) may ask about any access token of
+//! the server; a public client, which proves nothing but its `client_id`, only about
+//! its own (RFC 7662 §4: no token scanning through a public client id). Refresh tokens
+//! are found by hash and answered only to the client they were issued to. Anything else is `{"active": false}`; a store outage is a 503, never
 //! `active: false` for a good token.
 
 use axum::extract::State;
@@ -52,10 +54,10 @@ async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, para
     let answer = if params.one("token_type_hint")? == Some("refresh_token") {
         match refresh(state, server, &client, token).await? {
             Some(answer) => answer,
-            None => access(state, server, token).await?.unwrap_or_else(inactive),
+            None => access(state, server, &client, token).await?.unwrap_or_else(inactive),
         }
     } else {
-        match access(state, server, token).await? {
+        match access(state, server, &client, token).await? {
             Some(answer) => answer,
             None => refresh(state, server, &client, token).await?.unwrap_or_else(inactive),
         }
@@ -72,7 +74,7 @@ async fn active_user(state: &AppState, user_id: &str) -> Result<Option<User>, OA
 }
 
 /// `Some` when the token is one of this server's access tokens (active or not).
-async fn access(state: &AppState, server: &AuthServer, token: &str) -> Result<Option<Introspection>, OAuthError> {
+async fn access(state: &AppState, server: &AuthServer, client: &Client, token: &str) -> Result<Option<Introspection>, OAuthError> {
     if !token.contains('.') {
         return Ok(None);
     }
@@ -82,6 +84,9 @@ async fn access(state: &AppState, server: &AuthServer, token: &str) -> Result<Op
         Err(AccessTokenProblem::Invalid) => return Ok(None),
         Err(AccessTokenProblem::Expired | AccessTokenProblem::Revoked) => return Ok(Some(inactive())),
     };
+    if client.is_public() && at.cid != client.client_id {
+        return Ok(Some(inactive()));
+    }
     let username = match &at.uid {
         Some(uid) => match active_user(state, uid).await? {
             Some(user) => user.login,

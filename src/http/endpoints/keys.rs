@@ -16,7 +16,7 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
     };
     let ring = match state.keys.get(&server.id, state.clock.now()).await {
         Ok(ring) => ring,
-        Err(e) => return error::json(&error::internal(&e)),
+        Err(e) => return error::json(&error::keys(&e)),
     };
     let mut response = ring.jwks.clone().into_response();
     let headers = response.headers_mut();

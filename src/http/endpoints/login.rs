@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::authorize::{issue_code, render_reply};
+use super::authorize::complete;
 use crate::app::{AppState, SharedState};
 use crate::crypto::sha256;
 use crate::http::extract::{Body, OAuthRejection, form_params, query_params};
@@ -116,6 +116,7 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params) -> Resu
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => {
+            state.metrics.login(false);
             tracing::info!(event = "user.session.start", outcome = "FAILURE", "sign-in failed");
             return Ok(form(state, headers, tx, &request, username, true).await);
         }
@@ -133,12 +134,10 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params) -> Resu
     }
     let (session_id, row) = session::start(&user.id, now, state.config.session_lifetime_seconds);
     state.store.insert_session(&row).await.map_err(|e| error::unavailable(&e))?;
+    state.metrics.login(true);
     tracing::info!(event = "user.session.start", outcome = "SUCCESS", user = %user.id, "signed in");
 
-    let mut response = match issue_code(state, &request, &user.id, now, now).await {
-        Ok(reply) => render_reply(reply, true),
-        Err(e) => render_reply(request.reply.error(&e), true),
-    };
+    let mut response = complete(state, &request, &user.id, now, now, true).await;
     cookies::append(&mut response, cookies::set(cookies::SESSION, &session_id, state.config.secure_cookies(), None));
     Ok(response)
 }

@@ -120,7 +120,7 @@ async fn verify_hint(
     token: &str,
     now: UnixTime,
 ) -> Result<Result<VerifiedHint, HintUnverified>, OAuthError> {
-    let ring = state.keys.get(&server.id, now).await.map_err(|e| error::internal(&e))?;
+    let ring = state.keys.for_token(&server.id, token, now).await.map_err(|e| error::keys(&e))?;
     Ok(jwt::verify::<HintClaims>(token, &ring)
         .map(|(typ, claims)| VerifiedHint { typ, claims })
         .map_err(|_| HintUnverified))

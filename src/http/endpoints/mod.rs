@@ -2,11 +2,13 @@
 
 pub mod assets;
 pub mod authorize;
+pub mod consent;
 pub mod discovery;
 pub mod health;
 pub mod introspect;
 pub mod keys;
 pub mod login;
+pub mod metrics;
 pub mod logout;
 pub mod revoke;
 pub mod token;
@@ -80,7 +82,7 @@ pub async fn verify_access_token(
     token: &str,
     now: crate::clock::UnixTime,
 ) -> Result<crate::tokens::claims::AccessTokenClaims, AccessTokenProblem> {
-    let ring = state.keys.get(&server.id, now).await.map_err(|e| AccessTokenProblem::Failed(error::internal(&e)))?;
+    let ring = state.keys.for_token(&server.id, token, now).await.map_err(|e| AccessTokenProblem::Failed(error::keys(&e)))?;
     let (_, at): (_, crate::tokens::claims::AccessTokenClaims) =
         crate::tokens::jwt::verify(token, &ring).map_err(|_| AccessTokenProblem::Invalid)?;
     if at.iss != state.issuer(server) || at.aud != state.audience(server) || !at.jti.starts_with("AT.") {

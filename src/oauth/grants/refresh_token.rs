@@ -88,6 +88,7 @@ mod tests {
         RefreshToken {
             token_hash: vec![1],
             family_id: "f".into(),
+            scope: "openid".into(),
             issued_at: 1,
             idle_expires_at: Some(500),
             rotated_at,

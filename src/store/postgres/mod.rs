@@ -172,6 +172,8 @@ fn key_from_row(row: &PgRow) -> StoreResult<StoredKey> {
         status: KeyStatus::parse(&status)
             .ok_or_else(|| StoreError::Schema(format!("unknown key status {status}")))?,
         created_at: row.try_get("created_at").map_err(unavailable)?,
+        activated_at: row.try_get("activated_at").map_err(unavailable)?,
+        retired_at: row.try_get("retired_at").map_err(unavailable)?,
     })
 }
 
@@ -291,8 +293,9 @@ impl ServerStore for PostgresStore {
 
     async fn signing_keys(&self, server_id: &str) -> StoreResult<Vec<StoredKey>> {
         let rows = sqlx::query(
-            "SELECT * FROM signing_keys WHERE server_id = $1 AND status <> 'RETIRED'
-             ORDER BY CASE status WHEN 'ACTIVE' THEN 0 ELSE 1 END, created_at DESC",
+            "SELECT * FROM signing_keys WHERE server_id = $1
+             ORDER BY CASE status WHEN 'ACTIVE' THEN 0 WHEN 'NEXT' THEN 1 ELSE 2 END,
+                retired_at DESC, created_at DESC, kid",
         )
         .bind(server_id)
         .fetch_all(&self.pool)
@@ -305,8 +308,9 @@ impl ServerStore for PostgresStore {
     /// `signing_keys_one_active` as well as the primary key, as in SQLite.
     async fn insert_signing_key(&self, k: &StoredKey) -> StoreResult<bool> {
         let done = sqlx::query(
-            "INSERT INTO signing_keys (kid, server_id, alg, public_jwk, private_key, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            "INSERT INTO signing_keys (kid, server_id, alg, public_jwk, private_key, status, created_at,
+                activated_at, retired_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
         )
         .bind(&k.kid)
         .bind(&k.server_id)
@@ -315,10 +319,62 @@ impl ServerStore for PostgresStore {
         .bind(&k.private_key_sealed)
         .bind(k.status.as_str())
         .bind(k.created_at)
+        .bind(k.activated_at)
+        .bind(k.retired_at)
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Under READ COMMITTED a second rotation's first `UPDATE` waits for the first
+    /// rotation's row lock, then re-checks `status = 'ACTIVE'` on the committed row and
+    /// matches nothing: one winner.
+    async fn rotate_signing_key(&self, expected_active: &str, new_next: &StoredKey, now: UnixTime) -> StoreResult<KeyRotation> {
+        let server_id = &new_next.server_id;
+        // Dropping the transaction without commit rolls it back.
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let retired = sqlx::query(
+            "UPDATE signing_keys SET status = 'RETIRED', retired_at = $1
+             WHERE kid = $2 AND server_id = $3 AND status = 'ACTIVE'",
+        )
+        .bind(now)
+        .bind(expected_active)
+        .bind(server_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if retired.rows_affected() == 0 {
+            return Ok(KeyRotation::NotActive);
+        }
+        let promoted = sqlx::query(
+            "UPDATE signing_keys SET status = 'ACTIVE', activated_at = $1
+             WHERE server_id = $2 AND status = 'NEXT'",
+        )
+        .bind(now)
+        .bind(server_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if promoted.rows_affected() != 1 {
+            return Ok(KeyRotation::NoNextKey);
+        }
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, server_id, alg, public_jwk, private_key, status, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&new_next.kid)
+        .bind(server_id)
+        .bind(&new_next.alg)
+        .bind(&new_next.public_jwk)
+        .bind(&new_next.private_key_sealed)
+        .bind(KeyStatus::Next.as_str())
+        .bind(new_next.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(KeyRotation::Rotated)
     }
 }
 
@@ -591,7 +647,30 @@ impl Maintenance for PostgresStore {
             let done = sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(unavailable)?;
             removed += done.rows_affected();
         }
+        // Retired keys are unpublished long before; their private parts go too.
+        let done = sqlx::query("DELETE FROM signing_keys WHERE status = 'RETIRED' AND retired_at <= $1")
+            .bind(now - RETIRED_KEY_KEPT_SECONDS)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        removed += done.rows_affected();
         Ok(removed)
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let size = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX).min(size);
+        PoolStats { idle, in_use: size - idle, max: self.pool.options().get_max_connections() }
+    }
+
+    async fn backup_into(&self, _to: &std::path::Path) -> StoreResult<()> {
+        Err(StoreError::Schema(
+            "a PostgreSQL database is backed up with pg_dump (and restored with pg_restore)".into(),
+        ))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 }
 

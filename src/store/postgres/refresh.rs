@@ -12,6 +12,7 @@ fn token_from_row(row: &PgRow) -> Result<RefreshToken, sqlx::Error> {
     Ok(RefreshToken {
         token_hash: row.try_get("token_hash")?,
         family_id: row.try_get("family_id")?,
+        scope: row.try_get("scope")?,
         issued_at: row.try_get("issued_at")?,
         idle_expires_at: row.try_get("idle_expires_at")?,
         rotated_at: row.try_get("rotated_at")?,
@@ -36,8 +37,8 @@ fn family_from_row(row: &PgRow) -> Result<RefreshFamily, sqlx::Error> {
     })
 }
 
-const INSERT_TOKEN: &str = "INSERT INTO refresh_tokens (token_hash, family_id, issued_at, idle_expires_at,
-        access_jti, access_expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+const INSERT_TOKEN: &str = "INSERT INTO refresh_tokens (token_hash, family_id, scope, issued_at, idle_expires_at,
+        access_jti, access_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 fn bind_token<'q>(
     query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
@@ -46,6 +47,7 @@ fn bind_token<'q>(
     query
         .bind(&t.token_hash)
         .bind(&t.family_id)
+        .bind(&t.scope)
         .bind(t.issued_at)
         .bind(t.idle_expires_at)
         .bind(&t.access_jti)

@@ -1,10 +1,11 @@
-//! Groups, and each authorization server's scopes, claims, policies and rules (PostgreSQL).
+//! Groups, consent grants, and each authorization server's scopes, claims, policies and rules (PostgreSQL).
 
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{Row, PgExecutor};
 
 use super::{PostgresStore, json_list, to_json, unavailable};
+use crate::clock::UnixTime;
 use crate::store::*;
 
 fn group_from_row(row: &PgRow) -> Result<Group, sqlx::Error> {
@@ -321,7 +322,7 @@ impl PolicyStore for PostgresStore {
     }
 
     async fn list_policies(&self, server_id: &str) -> StoreResult<Vec<Policy>> {
-        let rows = sqlx::query("SELECT * FROM policies WHERE server_id = $1 ORDER BY priority, created_at")
+        let rows = sqlx::query("SELECT * FROM policies WHERE server_id = $1 ORDER BY priority, created_at, id COLLATE \"C\"")
             .bind(server_id)
             .fetch_all(&self.pool)
             .await
@@ -346,7 +347,7 @@ impl PolicyStore for PostgresStore {
     async fn list_rules(&self, server_id: &str) -> StoreResult<Vec<PolicyRule>> {
         let rows = sqlx::query(
             "SELECT r.* FROM policy_rules r JOIN policies p ON p.id = r.policy_id
-             WHERE p.server_id = $1 ORDER BY r.priority, r.created_at",
+             WHERE p.server_id = $1 ORDER BY r.priority, r.created_at, r.id COLLATE \"C\"",
         )
         .bind(server_id)
         .fetch_all(&self.pool)
@@ -363,5 +364,50 @@ impl PolicyStore for PostgresStore {
             .await
             .map_err(unavailable)?;
         Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl ConsentStore for PostgresStore {
+    async fn grant_consent(&self, user_id: &str, client_id: &str, server_id: &str, scopes: &[String], now: UnixTime) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        for scope in scopes {
+            sqlx::query(
+                "INSERT INTO consent_grants (user_id, client_id, server_id, scope, granted_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(client_id)
+            .bind(server_id)
+            .bind(scope)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        }
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn granted_scopes(&self, user_id: &str, client_id: &str, server_id: &str) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT scope FROM consent_grants WHERE user_id = $1 AND client_id = $2 AND server_id = $3
+             ORDER BY scope",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(server_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)
+    }
+
+    async fn revoke_consents(&self, user_id: &str, client_id: &str) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM consent_grants WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected())
     }
 }

@@ -145,6 +145,8 @@ fn key_from_row(row: &SqliteRow) -> StoreResult<StoredKey> {
         status: KeyStatus::parse(&status)
             .ok_or_else(|| StoreError::Schema(format!("unknown key status {status}")))?,
         created_at: row.try_get("created_at").map_err(unavailable)?,
+        activated_at: row.try_get("activated_at").map_err(unavailable)?,
+        retired_at: row.try_get("retired_at").map_err(unavailable)?,
     })
 }
 
@@ -264,8 +266,9 @@ impl ServerStore for SqliteStore {
 
     async fn signing_keys(&self, server_id: &str) -> StoreResult<Vec<StoredKey>> {
         let rows = sqlx::query(
-            "SELECT * FROM signing_keys WHERE server_id = ? AND status <> 'RETIRED'
-             ORDER BY CASE status WHEN 'ACTIVE' THEN 0 ELSE 1 END, created_at DESC",
+            "SELECT * FROM signing_keys WHERE server_id = ?
+             ORDER BY CASE status WHEN 'ACTIVE' THEN 0 WHEN 'NEXT' THEN 1 ELSE 2 END,
+                retired_at DESC, created_at DESC, kid",
         )
         .bind(server_id)
         .fetch_all(&self.pool)
@@ -276,8 +279,9 @@ impl ServerStore for SqliteStore {
 
     async fn insert_signing_key(&self, k: &StoredKey) -> StoreResult<bool> {
         let done = sqlx::query(
-            "INSERT INTO signing_keys (kid, server_id, alg, public_jwk, private_key, status, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO signing_keys (kid, server_id, alg, public_jwk, private_key, status, created_at,
+                activated_at, retired_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(&k.kid)
         .bind(&k.server_id)
@@ -286,10 +290,61 @@ impl ServerStore for SqliteStore {
         .bind(&k.private_key_sealed)
         .bind(k.status.as_str())
         .bind(k.created_at)
+        .bind(k.activated_at)
+        .bind(k.retired_at)
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// SQLite's write lock serialises rotations: the transaction's first statement is a
+    /// write, so a second rotation waits (busy timeout), then matches nothing.
+    async fn rotate_signing_key(&self, expected_active: &str, new_next: &StoredKey, now: UnixTime) -> StoreResult<KeyRotation> {
+        let server_id = &new_next.server_id;
+        // Dropping the transaction without commit rolls it back.
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let retired = sqlx::query(
+            "UPDATE signing_keys SET status = 'RETIRED', retired_at = ?
+             WHERE kid = ? AND server_id = ? AND status = 'ACTIVE'",
+        )
+        .bind(now)
+        .bind(expected_active)
+        .bind(server_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if retired.rows_affected() == 0 {
+            return Ok(KeyRotation::NotActive);
+        }
+        let promoted = sqlx::query(
+            "UPDATE signing_keys SET status = 'ACTIVE', activated_at = ?
+             WHERE server_id = ? AND status = 'NEXT'",
+        )
+        .bind(now)
+        .bind(server_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if promoted.rows_affected() != 1 {
+            return Ok(KeyRotation::NoNextKey);
+        }
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, server_id, alg, public_jwk, private_key, status, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&new_next.kid)
+        .bind(server_id)
+        .bind(&new_next.alg)
+        .bind(&new_next.public_jwk)
+        .bind(&new_next.private_key_sealed)
+        .bind(KeyStatus::Next.as_str())
+        .bind(new_next.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(KeyRotation::Rotated)
     }
 }
 
@@ -557,6 +612,35 @@ impl Maintenance for SqliteStore {
             let done = sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(unavailable)?;
             removed += done.rows_affected();
         }
+        // Retired keys are unpublished long before; their private parts go too.
+        let done = sqlx::query("DELETE FROM signing_keys WHERE status = 'RETIRED' AND retired_at <= ?")
+            .bind(now - RETIRED_KEY_KEPT_SECONDS)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        removed += done.rows_affected();
         Ok(removed)
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let size = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX).min(size);
+        PoolStats { idle, in_use: size - idle, max: self.pool.options().get_max_connections() }
+    }
+
+    async fn backup_into(&self, to: &std::path::Path) -> StoreResult<()> {
+        if to.exists() {
+            return Err(StoreError::Conflict(format!("{} exists; a backup never overwrites a file", to.display())));
+        }
+        let path = to
+            .to_str()
+            .ok_or_else(|| StoreError::Schema(format!("{} is not a UTF-8 path", to.display())))?;
+        // One read transaction: a consistent snapshot, and in WAL mode writers go on.
+        sqlx::query("VACUUM INTO ?").bind(path).execute(&self.pool).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 }

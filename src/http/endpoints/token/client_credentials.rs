@@ -38,6 +38,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
         },
     )
     .await?;
+    state.metrics.token_issued("client_credentials");
     tracing::info!(event = "app.oauth2.token.grant", grant = "client_credentials", client = %client.client_id, "token issued");
     Ok(response)
 }

@@ -88,11 +88,23 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
             user_id: &subject.user.id,
             scope: &scope,
             auth_time: row.auth_time,
-            access_jti: access.jti,
+            access_jti: access.jti.clone(),
             lifetimes,
         };
-        response.refresh_token = Some(refresh::start_family(state, family, now).await?);
+        let family_id = family.id.clone();
+        let refresh_token = refresh::start_family(state, family, now).await?;
+        // A replay of this code that arrived while the tokens were minted revoked the
+        // access token first and then the family, which may not have existed yet. The
+        // replay's deny-list entry is committed before its family revocation, so either
+        // this check sees it, or that revocation sees the family inserted above.
+        let unavailable = |e| error::unavailable(&e);
+        if state.store.is_access_token_revoked(&access.jti).await.map_err(unavailable)? {
+            state.store.revoke_family(&family_id, now).await.map_err(unavailable)?;
+            return Err(invalid());
+        }
+        response.refresh_token = Some(refresh_token);
     }
+    state.metrics.token_issued("authorization_code");
     tracing::info!(event = "app.oauth2.token.grant", grant = "authorization_code", client = %client.client_id, user = %subject.user.id, "tokens issued");
     Ok(response)
 }

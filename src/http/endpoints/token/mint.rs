@@ -103,7 +103,7 @@ pub struct Mint<'a> {
 
 /// Signs the access token and, when `openid` was granted to a user, the ID token.
 pub async fn mint(state: &AppState, settings: &Settings, m: Mint<'_>) -> Result<TokenResponse, OAuthError> {
-    let ring = state.keys.get(&m.server.id, m.now).await.map_err(|e| error::internal(&e))?;
+    let ring = state.keys.get(&m.server.id, m.now).await.map_err(|e| error::keys(&e))?;
     let issuer = state.issuer(m.server);
     let audience = state.audience(m.server);
     let user = m.subject.map(|s| &s.user);

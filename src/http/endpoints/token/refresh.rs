@@ -61,6 +61,7 @@ pub async fn start_family(state: &AppState, f: NewFamily<'_>, now: UnixTime) -> 
     let first = RefreshToken {
         token_hash: sha256(value.as_bytes()),
         family_id: family.id.clone(),
+        scope: family.scope.clone(),
         issued_at: now,
         idle_expires_at: f.lifetimes.refresh_idle.map(|t| now + t),
         rotated_at: None,
@@ -86,15 +87,18 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
     let scope = refresh_token::scope(params.one("scope")?, &family.scope)?;
     let subject = Subject::load(state, &family.user_id).await?.ok_or_else(invalid)?;
     let settings = Settings::load(state, &server.id).await?;
+    // A scope the server no longer offers is not granted again.
+    settings.check_offered(&scope)?;
     // A refresh is evaluated as the grant that started its family.
     let lifetimes = settings.decide(&client.client_id, "authorization_code", &scope, Some(&subject))?;
     let successor_value = state.master.derive_from_token(presented, "next");
-    let answer = Answer { state, settings: &settings, server, client, subject: &subject, family: &family, scope: &scope };
+    let answer = Answer { state, settings: &settings, server, client, subject: &subject, family: &family };
 
     if token.rotated_at.is_none() {
         let successor = RefreshToken {
             token_hash: sha256(successor_value.as_bytes()),
             family_id: family.id.clone(),
+            scope: scope.to_string(),
             issued_at: now,
             idle_expires_at: lifetimes.refresh_idle.map(|t| now + t),
             rotated_at: None,
@@ -114,6 +118,9 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
         Some(h) => state.store.find_refresh(h).await.map_err(unavailable)?,
         None => None,
     };
+    // The stored successor must be the one this token derives (it always is, unless
+    // the master key changed since): only then can the same answer be given again.
+    let successor = successor.filter(|(t, _)| t.token_hash == sha256(successor_value.as_bytes()));
     let unused = successor.as_ref().is_some_and(|(t, f)| t.rotated_at.is_none() && f.revoked_at.is_none());
     match (refresh_token::replay(&token, client, unused, now), successor) {
         (Replay::Retry, Some((successor, _))) => answer.send(&successor, successor_value).await,
@@ -134,7 +141,6 @@ struct Answer<'a> {
     client: &'a Client,
     subject: &'a Subject,
     family: &'a RefreshFamily,
-    scope: &'a Scope,
 }
 
 impl Answer<'_> {
@@ -144,6 +150,8 @@ impl Answer<'_> {
 
     async fn send(&self, successor: &RefreshToken, value: String) -> Result<TokenResponse, OAuthError> {
         let access_ttl = successor.access_expires_at.map_or(0, |exp| exp - successor.issued_at);
+        // The scope recorded at rotation, not a retry's: the same answer whatever it asks.
+        let scope = Scope::parse(&successor.scope).map_err(|_| invalid())?;
         let mut response = mint(
             self.state,
             self.settings,
@@ -151,7 +159,7 @@ impl Answer<'_> {
                 server: self.server,
                 client_id: &self.client.client_id,
                 subject: Some(self.subject),
-                scope: self.scope,
+                scope: &scope,
                 auth_time: Some(self.family.auth_time),
                 nonce: None,
                 now: successor.issued_at,
@@ -162,6 +170,7 @@ impl Answer<'_> {
         )
         .await?;
         response.refresh_token = Some(value);
+        self.state.metrics.token_issued("refresh_token");
         tracing::info!(event = "app.oauth2.token.grant", grant = "refresh_token", client = %self.client.client_id, user = %self.subject.user.id, "tokens issued");
         Ok(response)
     }
