@@ -45,8 +45,11 @@ async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_o
         jwks.push(c.http.get(endpoint(&base, "keys")).send().await.unwrap().text().await.unwrap());
     }
     assert!(jwks.iter().all(|k| k == &jwks[0] && k.contains("\"kid\"")), "the same JWKS everywhere: {jwks:?}");
-    let one_key: Value = serde_json::from_str(&jwks[0]).unwrap();
-    assert_eq!(one_key["keys"].as_array().unwrap().len(), 1, "instances that started together made one key");
+    let (ok, out, err) = c.gatehouse(&["keys", "list", "--server", "default"], None);
+    assert!(ok, "{err}");
+    let keys: Value = serde_json::from_str(&out).unwrap();
+    let statuses: Vec<&str> = keys.as_array().unwrap().iter().map(|k| k["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["ACTIVE", "NEXT"], "instances that started together made one key of each");
     let (ok, out, err) = c.gatehouse(&["policies", "list", "--server", "default"], None);
     assert!(ok, "{err}");
     let policies: Value = serde_json::from_str(&out).unwrap();
