@@ -5,7 +5,9 @@
 //! together as one is alone: one issuer and one key set; codes and refresh tokens stay
 //! single use across processes; a session made on one is honoured and ended on all; an
 //! instance killed with SIGKILL under load loses no answered token; a database outage
-//! is a bounded 503 everywhere, and service resumes without a restart.
+//! is a bounded 503 everywhere, and service resumes without a restart; a signing-key
+//! rotation from the CLI never leaves a token that one instance signs unverifiable at
+//! another.
 //!
 //! The harness: `cluster.rs` (the processes), `rp.rs` (a relying party and a load
 //! with failover), `db_proxy.rs` (a relay to PostgreSQL the test can take down).
@@ -433,5 +435,76 @@ async fn a_database_outage_under_load_is_a_bounded_503_and_service_resumes_witho
     for (i, rt) in latest.iter().enumerate() {
         let (status, body, _) = refresh(&c.http, &c.nodes[i % 3].base, &app, rt).await.unwrap();
         assert_eq!(status, 200, "chain {i}: {body}");
+    }
+}
+
+// ---- 6. key rotation across instances ----
+
+async fn jwks_at(c: &Cluster, base: &str) -> Value {
+    c.http.get(endpoint(base, "keys")).send().await.unwrap().json().await.unwrap()
+}
+
+fn kid_of(token: &str) -> String {
+    crate::code_flow::jwt_header(token)["kid"].as_str().unwrap().to_string()
+}
+
+/// An access token minted by `base` (a code from the session there, redeemed there).
+async fn minted_by(c: &Cluster, base: &str, session: &str, app: &App) -> String {
+    let code = authorize(&c.http, base, session, app, "openid", &[]).await.unwrap().expect("a code");
+    let (status, body, _) = redeem(&c.http, base, app, &code).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn userinfo_at(c: &Cluster, base: &str, token: &str) -> u16 {
+    c.http.get(endpoint(base, "userinfo")).bearer_auth(token).send().await.unwrap().status().as_u16()
+}
+
+/// `gatehouse keys rotate` (the CLI, on the shared database) while A, B and C run.
+/// Each instance reads its keys at most every 60 s (`KEY_CACHE_TTL`), so for up to a
+/// minute A, B and C keep signing with the retired key; a test cannot wait that long,
+/// so an instance started after the rotation (D: as one whose cache runs out first, or
+/// a scale-out) is the one that signs with the new key at once. Whatever any of them
+/// signs with verifies with the JWKS of every other and at every userinfo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotation_from_the_cli_reaches_every_instance_without_a_token_failing() {
+    let mut c = Cluster::start(3).await;
+    c.user("alice@example.com");
+    let app = c.app(0);
+    let browser = Browser::at(&c.nodes[0].base);
+    sign_in(&browser, &app, "openid").await;
+    let session = browser.cookie("gh_session").unwrap();
+    let before = minted_by(&c, &c.nodes[0].base, &session, &app).await;
+
+    let (ok, out, err) = c.gatehouse(&["keys", "rotate", "--server", "default"], None);
+    assert!(ok, "{err}");
+    let rotated: Value = serde_json::from_str(&out).unwrap();
+    let (retired, active) = (rotated["retired"].as_str().unwrap(), rotated["active"].as_str().unwrap());
+    assert_eq!(kid_of(&before), retired);
+
+    // Within the caches' minute: A, B and C sign with the retired key or the new one
+    // (whichever their cache holds), and every token verifies everywhere.
+    for base in c.bases() {
+        let token = minted_by(&c, &base, &session, &app).await;
+        assert!([retired, active].contains(&kid_of(&token).as_str()), "{base}");
+        assert_verifies_everywhere(&c, &token, &base).await;
+    }
+    assert_verifies_everywhere(&c, &before, "before the rotation").await;
+
+    // An instance that reads the keys now signs with the promoted key, which the others,
+    // with their old caches, already publish (it was the NEXT key) and accept.
+    let d = c.add_instance().await;
+    let token = minted_by(&c, &c.nodes[d].base, &session, &app).await;
+    assert_eq!(kid_of(&token), active, "D signs with the new key");
+    assert_verifies_everywhere(&c, &token, "D").await;
+}
+
+/// `token` verifies with the JWKS fetched from every instance, and every instance's
+/// userinfo accepts it.
+async fn assert_verifies_everywhere(c: &Cluster, token: &str, minted_by: &str) {
+    for base in c.bases() {
+        let jwks = jwks_at(c, &base).await;
+        assert!(crate::keys::verifies_with(token, &jwks), "{minted_by}'s token (kid {}) with the JWKS from {base}: {jwks}", kid_of(token));
+        assert_eq!(userinfo_at(c, &base, token).await, 200, "{minted_by}'s token at {base}'s userinfo");
     }
 }

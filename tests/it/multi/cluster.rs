@@ -106,10 +106,7 @@ impl Cluster {
             started.push(port);
         }
         for (node, port) in nodes.iter_mut().zip(started) {
-            let addr = port.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
-                panic!("instance did not start: {}", std::fs::read_to_string(&node.log).unwrap_or_default())
-            });
-            node.base = addr;
+            node.base = listening(node, &port);
         }
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -121,6 +118,18 @@ impl Cluster {
             assert_eq!(ready.status(), 200, "{} is ready", node.base);
         }
         Cluster { nodes, public_url, _balancer: balancer, http, master_key, dir, proxy, database }
+    }
+
+    /// Starts one more instance, like the others (scaling out), and waits until it is
+    /// ready; its index in `nodes`.
+    pub async fn add_instance(&mut self) -> usize {
+        let url = self.proxy.as_ref().map_or(&self.database.url, |p| &p.url);
+        let (mut node, port) = spawn(&self.dir, self.nodes.len(), url, &self.master_key, &self.public_url);
+        node.base = listening(&node, &port);
+        let ready = self.http.get(format!("{}/readyz", node.base)).send().await.expect("readyz");
+        assert_eq!(ready.status(), 200, "{} is ready", node.base);
+        self.nodes.push(node);
+        self.nodes.len() - 1
     }
 
     /// One more instance on this database, with `master_key` instead of the cluster's;
@@ -186,6 +195,13 @@ impl Cluster {
         let out = child.wait_with_output().unwrap();
         (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
     }
+}
+
+/// The address `node` says it listens on (waiting up to a minute), or a panic with its
+/// log if it stopped first.
+fn listening(node: &Instance, port: &std::sync::mpsc::Receiver<String>) -> String {
+    port.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("instance did not start: {}", std::fs::read_to_string(&node.log).unwrap_or_default()))
 }
 
 pub fn clear_gatehouse_env(command: &mut Command) {
