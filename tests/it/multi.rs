@@ -497,6 +497,19 @@ async fn a_key_rotation_from_the_cli_reaches_every_instance_without_a_token_fail
     let token = minted_by(&c, &c.nodes[d].base, &session, &app).await;
     assert_eq!(kid_of(&token), active, "D signs with the new key");
     assert_verifies_everywhere(&c, &token, "D").await;
+
+    // A second rotation within the minute (say, to replace a NEXT key that may have
+    // leaked with the ACTIVE one): the key that now signs at a fresh instance (E) was
+    // made by the first rotation, after A, B and C last read their keys. Their JWKS
+    // must publish it all the same: a relying party that meets the new kid fetches the
+    // JWKS again, through the balancer, from any of them.
+    let (ok, out, err) = c.gatehouse(&["keys", "rotate", "--server", "default"], None);
+    assert!(ok, "{err}");
+    let rotated: Value = serde_json::from_str(&out).unwrap();
+    let e = c.add_instance().await;
+    let token = minted_by(&c, &c.nodes[e].base, &session, &app).await;
+    assert_eq!(kid_of(&token), rotated["active"].as_str().unwrap(), "E signs with the newest key");
+    assert_verifies_everywhere(&c, &token, "E").await;
 }
 
 /// `token` verifies with the JWKS fetched from every instance, and every instance's
