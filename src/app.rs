@@ -252,6 +252,11 @@ pub async fn run(store_config: StoreConfig, config: ServerConfig) -> Result<(), 
     let backend = open_backend(&store_config, SystemClock.now()).await?;
     let listener = TcpListener::bind(config.listen).await?;
     let state = AppState::new(backend, config, Arc::new(SystemClock));
+    // Open the signing keys before announcing anything: an instance that cannot (another
+    // master key than the database's) stops here, never having said it listens.
+    for id in [ORG_SERVER_ID, DEFAULT_SERVER_ID] {
+        state.keys.get(id, state.clock.now()).await?;
+    }
     let local = listener.local_addr()?;
     println!("Gatehouse listening on http://{local}");
     let mut servers = state.store.list_servers().await?;

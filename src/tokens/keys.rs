@@ -23,7 +23,10 @@
 //! makes the ring reload from the store at once, at most once a second per server
 //! (`UNKNOWN_KID_RELOAD_INTERVAL`), so a stream of made-up `kid`s cannot flood the
 //! database. The ring holds only keys the database published and still publishes, so
-//! a stale entry never makes a token valid that the database would reject.
+//! a stale entry never makes a token valid that the database would reject. JWKS is
+//! not served from the ring but read from the store (`current_jwks`), so every
+//! instance publishes a key as soon as any instance may sign with it, even after two
+//! rotations within `KEY_CACHE_TTL`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -182,10 +185,6 @@ fn keyring(stored: &[StoredKey], master: &MasterKey, now: UnixTime) -> Result<Op
     // ACTIVE first, then NEXT, then retired keys: the store's order.
     let published: Vec<&StoredKey> = stored.iter().filter(|k| is_published(k, now)).collect();
     let verifying = published.iter().map(|k| verifying_key(k)).collect::<Result<Vec<_>, _>>()?;
-    let keys: Vec<serde_json::Value> = published
-        .iter()
-        .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
-        .collect();
     let stale_at = published.iter().filter_map(|k| k.retired_at).map(|at| at + KEY_RETENTION).min();
     Ok(Some(Keyring {
         signing: SigningKey {
@@ -194,9 +193,20 @@ fn keyring(stored: &[StoredKey], master: &MasterKey, now: UnixTime) -> Result<Op
             pair,
         },
         verifying,
-        jwks: json!({ "keys": keys }).to_string(),
+        jwks: jwks(stored, now),
         stale_at,
     }))
+}
+
+/// The JWKS document: the public JWKs of the keys published at `now`, ACTIVE first,
+/// then NEXT, then retired ones (the store's order).
+pub fn jwks(stored: &[StoredKey], now: UnixTime) -> String {
+    let keys: Vec<serde_json::Value> = stored
+        .iter()
+        .filter(|k| is_published(k, now))
+        .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
+        .collect();
+    json!({ "keys": keys }).to_string()
 }
 
 /// The server's keys, after making its ACTIVE and NEXT keys if it lacks them (at its
@@ -340,6 +350,19 @@ impl KeyCache {
         let rotated = rotate_from(&self.store, &self.master, &stored, server_id, now).await?;
         self.entries.write().await.remove(server_id);
         Ok(rotated)
+    }
+
+    /// The JWKS as the database publishes it now, not as this process's ring last saw
+    /// it: after two rotations within `KEY_CACHE_TTL`, an instance that read its keys
+    /// since signs with a key made after this ring was loaded, and a relying party that
+    /// meets its `kid` fetches the JWKS again from whichever instance the balancer
+    /// picks.
+    pub async fn current_jwks(&self, server_id: &str, now: UnixTime) -> Result<String, KeyError> {
+        match self.store.signing_keys(server_id).await {
+            Ok(stored) if stored.iter().any(|k| k.status == KeyStatus::Active) => Ok(jwks(&stored, now)),
+            // No keys yet (they are made at first use), or the store is down: the ring's.
+            _ => Ok(self.get(server_id, now).await?.jwks.clone()),
+        }
     }
 
     async fn cached(&self, server_id: &str, now: UnixTime) -> Option<Arc<Keyring>> {

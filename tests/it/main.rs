@@ -18,6 +18,7 @@ mod discovery;
 mod introspection;
 mod keys;
 mod logout;
+mod multi;
 mod okta_sdk;
 mod ops;
 mod outage;

@@ -543,6 +543,12 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A browser whose relative URLs (such as the sign-in page's `/login?tx=…`) go to
+    /// `base`: one instance of several behind a load balancer (tests/it/multi.rs).
+    pub fn at(base: &str) -> Browser {
+        Browser { base: base.to_string(), http: no_redirects(), cookies: Mutex::new(HashMap::new()) }
+    }
+
     fn absolute(&self, url: &str) -> String {
         if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_string() }
     }

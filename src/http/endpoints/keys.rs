@@ -14,11 +14,11 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
         Ok(server) => server,
         Err(e) => return e.json(&id),
     };
-    let ring = match state.keys.get(&server.id, state.clock.now()).await {
-        Ok(ring) => ring,
+    let jwks = match state.keys.current_jwks(&server.id, state.clock.now()).await {
+        Ok(jwks) => jwks,
         Err(e) => return error::json(&error::keys(&e)),
     };
-    let mut response = ring.jwks.clone().into_response();
+    let mut response = jwks.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     // Shorter than the time a new key is published before it signs.

@@ -6,10 +6,10 @@ use crate::oauth::grants::client_credentials;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::protocol::TokenResponse;
-use crate::store::{AuthServer, Client};
+use crate::store::{AuthServer, Client, User};
 use crate::tokens::claims::new_access_jti;
 
-pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<(TokenResponse, Option<String>), OAuthError> {
+pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<(TokenResponse, Option<User>), OAuthError> {
     // §4.4: only confidential clients.
     if client.is_public() {
         return Err(OAuthError::new(

@@ -14,14 +14,14 @@ use crate::oauth::params::Params;
 use crate::oauth::scope::Scope;
 use crate::oauth::OAuthError;
 use crate::protocol::TokenResponse;
-use crate::store::{AuthServer, Client, IssuedAccess, Redemption};
+use crate::store::{AuthServer, Client, User, IssuedAccess, Redemption};
 use crate::tokens::claims::{new_access_jti, new_id_jti};
 
 fn invalid() -> OAuthError {
     OAuthError::invalid_grant("The authorization code is invalid or has expired.")
 }
 
-pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<(TokenResponse, Option<String>), OAuthError> {
+pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<(TokenResponse, Option<User>), OAuthError> {
     let code = params.required("code")?;
     let now = state.clock.now();
     // Recorded with the redemption so a replay can revoke them. The access token's
@@ -105,5 +105,5 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
         response.refresh_token = Some(refresh_token);
     }
     tracing::info!(event = "app.oauth2.token.grant", grant = "authorization_code", client = %client.client_id, user = %subject.user.id, "tokens issued");
-    Ok((response, Some(subject.user.id.clone())))
+    Ok((response, Some(subject.user)))
 }

@@ -20,7 +20,7 @@ use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId, form_params
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::protocol::TokenResponse;
-use crate::store::AuthServer;
+use crate::store::{AuthServer, Client, User};
 
 /// The grants this server implements.
 pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
@@ -43,7 +43,7 @@ pub async fn post(
     let outcome = handle(&state, &server, &headers, &params).await;
     record(&state, &server, &headers, &params, ip, &outcome).await;
     match outcome {
-        Ok((tokens, _)) => {
+        Ok(Granted { tokens, .. }) => {
             if let Ok(Some(grant)) = params.one("grant_type") {
                 state.metrics.token_issued(grant);
             }
@@ -62,30 +62,32 @@ async fn record(
     headers: &HeaderMap,
     params: &Params,
     ip: Option<String>,
-    outcome: &Result<(TokenResponse, Option<String>), OAuthError>,
+    outcome: &Result<Granted, OAuthError>,
 ) {
     if matches!(outcome, Err(e) if e.status() == 503) {
         return;
     }
-    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
-    let client_id = client_auth::presented(authorization, params).map(|p| p.client_id().chars().take(100).collect::<String>());
-    let client_id = client_id.unwrap_or_else(|_| "unknown".into());
-    let client = state.store.get_client(&client_id).await.ok().flatten();
-    let name = client.as_ref().map_or(client_id.clone(), |c| c.name.clone());
-    let actor = Actor::client(&client_id, &name, ip);
     let grant_type: String = params.one("grant_type").ok().flatten().unwrap_or("").chars().take(64).collect();
     let mut targets = vec![Target::new(&server.id, "AuthorizationServer", &server.name)];
-    let event = match outcome {
-        Ok((_, user_id)) => {
-            if let Some(user) = match user_id {
-                Some(id) => state.store.get_user(id).await.ok().flatten(),
-                None => None,
-            } {
-                targets.insert(0, Target::user(&user));
+    // A success already knows its client and user: no lookups, so a database that
+    // slows down after the grant delays the answer by one write at most.
+    let (actor, event) = match outcome {
+        Ok(granted) => {
+            if let Some(user) = &granted.user {
+                targets.insert(0, Target::user(user));
             }
-            Event::success("app.oauth2.token.grant", "OAuth2 tokens granted", targets)
+            let actor = Actor::client(&granted.client.client_id, &granted.client.name, ip);
+            (actor, Event::success("app.oauth2.token.grant", "OAuth2 tokens granted", targets))
         }
-        Err(e) => Event::failure("app.oauth2.token.grant", "OAuth2 token request refused", format!("{}: {}", e.code(), e.description), targets),
+        Err(e) => {
+            let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+            let client_id = client_auth::presented(authorization, params).map(|p| p.client_id().chars().take(100).collect::<String>());
+            let client_id = client_id.unwrap_or_else(|_| "unknown".into());
+            let client = state.store.get_client(&client_id).await.ok().flatten();
+            let name = client.as_ref().map_or(client_id.clone(), |c| c.name.clone());
+            let event = Event::failure("app.oauth2.token.grant", "OAuth2 token request refused", format!("{}: {}", e.code(), e.description), targets);
+            (Actor::client(&client_id, &name, ip), event)
+        }
     };
     let event = event.with_debug("grantType", grant_type);
     syslog::record(&state.store, &actor, event, state.clock.now()).await;
@@ -99,7 +101,14 @@ pub fn no_store(mut response: Response) -> Response {
     response
 }
 
-async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params) -> Result<(TokenResponse, Option<String>), OAuthError> {
+/// A token response, with the client and user it was granted to.
+struct Granted {
+    tokens: TokenResponse,
+    client: Client,
+    user: Option<User>,
+}
+
+async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params) -> Result<Granted, OAuthError> {
     let grant_type = params.required("grant_type")?;
     let client = authenticate_client(state, headers, params).await?;
     let known = GRANT_TYPES.contains(&grant_type);
@@ -109,7 +118,7 @@ async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, para
             "The client is not authorized to use the provided grant type.",
         ));
     }
-    match grant_type {
+    let (tokens, user) = match grant_type {
         "authorization_code" => code::grant(state, server, &client, params).await,
         "refresh_token" => refresh::grant(state, server, &client, params).await,
         "client_credentials" => client_credentials::grant(state, server, &client, params).await,
@@ -117,5 +126,6 @@ async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, para
             ErrorCode::UnsupportedGrantType,
             "The authorization grant type is not supported by the authorization server.",
         )),
-    }
+    }?;
+    Ok(Granted { tokens, client, user })
 }

@@ -20,7 +20,7 @@ use crate::oauth::policy::Lifetimes;
 use crate::oauth::scope::Scope;
 use crate::oauth::OAuthError;
 use crate::protocol::TokenResponse;
-use crate::store::{AuthServer, Client, RefreshFamily, RefreshToken, Rotation};
+use crate::store::{AuthServer, Client, User, RefreshFamily, RefreshToken, Rotation};
 
 fn invalid() -> OAuthError {
     OAuthError::invalid_grant("The refresh token is invalid or expired.")
@@ -77,7 +77,7 @@ pub async fn start_family(state: &AppState, f: NewFamily<'_>, now: UnixTime) -> 
     Ok(value)
 }
 
-pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<(TokenResponse, Option<String>), OAuthError> {
+pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<(TokenResponse, Option<User>), OAuthError> {
     let presented = params.required("refresh_token")?;
     let now = state.clock.now();
     let unavailable = |e| error::unavailable(&e);
@@ -107,7 +107,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
             access_expires_at: Some(now + lifetimes.access_token),
         };
         match state.store.rotate_refresh(&family.id, &hash, &successor, now).await.map_err(unavailable)? {
-            Rotation::Rotated => return answer.send(&successor, successor_value).await.map(|r| (r, Some(subject.user.id.clone()))),
+            Rotation::Rotated => return answer.send(&successor, successor_value).await.map(|r| (r, Some(subject.user.clone()))),
             Rotation::Revoked => return Err(invalid()),
             // Another request rotated it first: judge this one as a replay.
             Rotation::AlreadyRotated => {}
@@ -123,7 +123,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
     let successor = successor.filter(|(t, _)| t.token_hash == sha256(successor_value.as_bytes()));
     let unused = successor.as_ref().is_some_and(|(t, f)| t.rotated_at.is_none() && f.revoked_at.is_none());
     match (refresh_token::replay(&token, client, unused, now), successor) {
-        (Replay::Retry, Some((successor, _))) => answer.send(&successor, successor_value).await.map(|r| (r, Some(subject.user.id.clone()))),
+        (Replay::Retry, Some((successor, _))) => answer.send(&successor, successor_value).await.map(|r| (r, Some(subject.user.clone()))),
         _ => {
             state.store.revoke_family(&family.id, now).await.map_err(unavailable)?;
             tracing::warn!(client = %client.client_id, family = %family.id, "refresh token reused; its family is revoked");
