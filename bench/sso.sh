@@ -25,12 +25,13 @@ cleanup() {
 trap cleanup EXIT
 export GATEHOUSE_MASTER_KEY="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
 export GATEHOUSE_LOG=warn
+unset GATEHOUSE_DATABASE_URL
 
 # start NAME PORT PUBLIC_PORT [DATABASE_URL]: a server in the background, ready.
 start() {
     local name="$1" port="$2" public="$3" url="${4:-}"
     mkdir -p "$work/$name"
-    GATEHOUSE_DATABASE_URL="$url" "$bin" serve --listen "127.0.0.1:$port" \
+    env ${url:+GATEHOUSE_DATABASE_URL="$url"} "$bin" serve --listen "127.0.0.1:$port" \
         --public-url "http://127.0.0.1:$public" --data-dir "$work/$name" >"$work/$name.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 1 100); do
@@ -43,9 +44,9 @@ start() {
 # provision DATA_DIR [DATABASE_URL]: a user and a confidential app; prints "CLIENT_ID SECRET".
 provision() {
     local dir="$1" url="${2:-}"
-    echo 'bench password 1' | GATEHOUSE_DATABASE_URL="$url" "$bin" --data-dir "$dir" users create \
+    echo 'bench password 1' | env ${url:+GATEHOUSE_DATABASE_URL="$url"} "$bin" --data-dir "$dir" users create \
         --login bench@example.com --password-stdin >/dev/null
-    GATEHOUSE_DATABASE_URL="$url" "$bin" --data-dir "$dir" apps create --name bench \
+    env ${url:+GATEHOUSE_DATABASE_URL="$url"} "$bin" --data-dir "$dir" apps create --name bench \
         --redirect-uri https://app.example.com/callback |
         python3 -c 'import json,sys; c=json.load(sys.stdin)["credentials"]["oauthClient"]; print(c["client_id"], c["client_secret"])'
 }
