@@ -9,7 +9,7 @@ use super::{AdminError, check_text, dedup};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::okta_id;
 use crate::oauth::policy::{ALL_CLIENTS, ANY_SCOPE, EVERYONE};
-use crate::store::{DynStore, Policy, PolicyRule};
+use crate::store::{AuthServer, DynStore, Policy, PolicyRule};
 
 /// The grants a rule can name. A refresh is evaluated as the grant that started it.
 pub const RULE_GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials"];
@@ -31,8 +31,9 @@ pub struct NewPolicy {
     pub priority: Option<i64>,
 }
 
-pub async fn create_policy(store: &DynStore, actor: &Actor, server_id: &str, new: NewPolicy, now: UnixTime) -> Result<Policy, AdminError> {
-    let server = find_custom(store, server_id).await?;
+/// `base` with the fields `new` sets, checked (clients must exist): what creation
+/// and Okta's PUT share. Without a priority, `base`'s stays.
+async fn apply_policy(store: &DynStore, new: NewPolicy, base: Policy) -> Result<Policy, AdminError> {
     check_text("name", &new.name, 100)?;
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
         return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
@@ -46,19 +47,30 @@ pub async fn create_policy(store: &DynStore, actor: &Actor, server_id: &str, new
             return Err(AdminError::invalid("conditions.clients.include", format!("no app has client_id {id:?}")));
         }
     }
-    let existing = store.list_policies(&server.id).await?;
-    let priority = check_priority(new.priority, existing.iter().map(|p| p.priority))?;
-    let policy = Policy {
-        id: okta_id("00p"),
-        server_id: server.id.clone(),
+    Ok(Policy {
         name: new.name,
         description: new.description,
-        priority,
-        status: "ACTIVE".into(),
+        priority: check_priority(new.priority, base.priority)?,
         clients,
+        ..base
+    })
+}
+
+pub async fn create_policy(store: &DynStore, actor: &Actor, server_id: &str, new: NewPolicy, now: UnixTime) -> Result<Policy, AdminError> {
+    let server = find_custom(store, server_id).await?;
+    let existing = store.list_policies(&server.id).await?;
+    let base = Policy {
+        id: okta_id("00p"),
+        server_id: server.id.clone(),
+        name: String::new(),
+        description: String::new(),
+        priority: next_priority(existing.iter().map(|p| p.priority)),
+        status: "ACTIVE".into(),
+        clients: vec![],
         created_at: now,
         updated_at: now,
     };
+    let policy = apply_policy(store, new, base).await?;
     store.insert_policy(&policy).await?;
     let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(None, Some(to_json(&policy, &[])));
     let event = Event::success("policy.lifecycle.create", "Create policy", vec![target, target_of(&server)]);
@@ -66,12 +78,59 @@ pub async fn create_policy(store: &DynStore, actor: &Actor, server_id: &str, new
     Ok(policy)
 }
 
-fn check_priority(given: Option<i64>, existing: impl Iterator<Item = i64>) -> Result<i64, AdminError> {
+/// The policy `policy_id` of a custom server, with the server.
+async fn find_policy(store: &DynStore, server_id: &str, policy_id: &str) -> Result<(AuthServer, Policy), AdminError> {
+    let server = find_custom(store, server_id).await?;
+    let policies = store.list_policies(&server.id).await?;
+    let policy = policies.into_iter().find(|p| p.id == policy_id).ok_or_else(|| AdminError::NotFound(format!("policy {policy_id}")))?;
+    Ok((server, policy))
+}
+
+/// Okta's PUT on a policy: name, description, clients and priority (kept when not
+/// given), with the checks of `create_policy`. Its status changes only through
+/// `set_policy_active`.
+pub async fn update_policy(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, new: NewPolicy, now: UnixTime) -> Result<Policy, AdminError> {
+    let (server, before) = find_policy(store, server_id, policy_id).await?;
+    let policy = apply_policy(store, new, Policy { updated_at: now, ..before.clone() }).await?;
+    if !store.update_policy(&policy).await? {
+        return Err(AdminError::NotFound(format!("policy {policy_id}")));
+    }
+    let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(Some(to_json(&before, &[])), Some(to_json(&policy, &[])));
+    let event = Event::success("policy.lifecycle.update", "Update policy", vec![target, target_of(&server)]);
+    syslog::record(store, actor, event, now).await;
+    Ok(policy)
+}
+
+/// Okta's `lifecycle/activate` and `deactivate`: an INACTIVE policy is skipped when
+/// tokens are decided (the next policy that applies to the client decides).
+pub async fn set_policy_active(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, active: bool, now: UnixTime) -> Result<Policy, AdminError> {
+    let (server, before) = find_policy(store, server_id, policy_id).await?;
+    let status = if active { "ACTIVE" } else { "INACTIVE" };
+    if before.status == status {
+        return Ok(before);
+    }
+    let policy = Policy { status: status.into(), updated_at: now, ..before.clone() };
+    if !store.update_policy(&policy).await? {
+        return Err(AdminError::NotFound(format!("policy {policy_id}")));
+    }
+    let (event_type, message) = if active { ("policy.lifecycle.activate", "Activate policy") } else { ("policy.lifecycle.deactivate", "Deactivate policy") };
+    let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(Some(json!({ "status": before.status })), Some(json!({ "status": status })));
+    syslog::record(store, actor, Event::success(event_type, message, vec![target, target_of(&server)]), now).await;
+    Ok(policy)
+}
+
+/// The given priority (0 to 1000), or `current` when none is given.
+fn check_priority(given: Option<i64>, current: i64) -> Result<i64, AdminError> {
     match given {
         Some(p) if !(0..=1000).contains(&p) => Err(AdminError::invalid("priority", "must be between 0 and 1000")),
         Some(p) => Ok(p),
-        None => Ok(existing.max().map_or(1, |m| m + 1)),
+        None => Ok(current),
     }
+}
+
+/// After the existing ones.
+fn next_priority(existing: impl Iterator<Item = i64>) -> i64 {
+    existing.max().map_or(1, |m| m + 1)
 }
 
 pub async fn delete_policy(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, now: UnixTime) -> Result<(), AdminError> {
@@ -108,13 +167,9 @@ pub struct NewRule {
     pub deny: bool,
 }
 
-pub async fn create_rule(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, new: NewRule, now: UnixTime) -> Result<PolicyRule, AdminError> {
-    let server = find_custom(store, server_id).await?;
-    let policies = store.list_policies(&server.id).await?;
-    let policy = policies
-        .iter()
-        .find(|p| p.id == policy_id)
-        .ok_or_else(|| AdminError::NotFound(format!("policy {policy_id}")))?;
+/// `base` with the fields `new` sets, checked against the server's scopes, users and
+/// groups: what creation and Okta's PUT share. Without a priority, `base`'s stays.
+async fn apply_rule(store: &DynStore, server: &AuthServer, new: NewRule, base: PolicyRule) -> Result<PolicyRule, AdminError> {
     check_text("name", &new.name, 100)?;
     let mut grant_types = dedup(new.grant_types);
     if grant_types.is_empty() {
@@ -175,14 +230,9 @@ pub async fn create_rule(store: &DynStore, actor: &Actor, server_id: &str, polic
         }
         Some(t) => Some(t),
     };
-    let existing = store.list_rules(&server.id).await?;
-    let priority = check_priority(new.priority, existing.iter().filter(|r| r.policy_id == policy.id).map(|r| r.priority))?;
-    let rule = PolicyRule {
-        id: okta_id("0pr"),
-        policy_id: policy.id.clone(),
+    Ok(PolicyRule {
         name: new.name,
-        priority,
-        status: "ACTIVE".into(),
+        priority: check_priority(new.priority, base.priority)?,
         grant_types,
         scopes,
         users,
@@ -191,13 +241,86 @@ pub async fn create_rule(store: &DynStore, actor: &Actor, server_id: &str, polic
         refresh_token_ttl: refresh,
         refresh_token_idle: idle,
         action: if new.deny { "DENY" } else { "ALLOW" }.into(),
+        ..base
+    })
+}
+
+pub async fn create_rule(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, new: NewRule, now: UnixTime) -> Result<PolicyRule, AdminError> {
+    let (server, policy) = find_policy(store, server_id, policy_id).await?;
+    let existing = store.list_rules(&server.id).await?;
+    let base = PolicyRule {
+        id: okta_id("0pr"),
+        policy_id: policy.id.clone(),
+        name: String::new(),
+        priority: next_priority(existing.iter().filter(|r| r.policy_id == policy.id).map(|r| r.priority)),
+        status: "ACTIVE".into(),
+        grant_types: vec![],
+        scopes: vec![],
+        users: vec![],
+        groups: vec![],
+        access_token_ttl: 0,
+        refresh_token_ttl: None,
+        refresh_token_idle: None,
+        action: String::new(),
         created_at: now,
         updated_at: now,
     };
+    let rule = apply_rule(store, &server, new, base).await?;
     store.insert_rule(&rule).await?;
     let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(None, Some(rule_json(&rule)));
     let event = Event::success("policy.rule.add", "Add policy rule", vec![target, target_of(&server)]);
     syslog::record(store, actor, event, now).await;
+    Ok(rule)
+}
+
+/// The rule `rule_id` of the policy `policy_id` of a custom server, with the server.
+async fn find_rule(store: &DynStore, server_id: &str, policy_id: &str, rule_id: &str) -> Result<(AuthServer, PolicyRule), AdminError> {
+    let (server, _) = find_policy(store, server_id, policy_id).await?;
+    let rules = store.list_rules(&server.id).await?;
+    let rule = rules
+        .into_iter()
+        .find(|r| r.id == rule_id && r.policy_id == policy_id)
+        .ok_or_else(|| AdminError::NotFound(format!("rule {rule_id}")))?;
+    Ok((server, rule))
+}
+
+/// Okta's PUT on a rule: everything `create_rule` takes (priority kept when not given),
+/// with the same checks. Its status changes only through `set_rule_active`.
+pub async fn update_rule(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, rule_id: &str, new: NewRule, now: UnixTime) -> Result<PolicyRule, AdminError> {
+    let (server, before) = find_rule(store, server_id, policy_id, rule_id).await?;
+    let rule = apply_rule(store, &server, new, PolicyRule { updated_at: now, ..before.clone() }).await?;
+    if !store.update_rule(&rule).await? {
+        return Err(AdminError::NotFound(format!("rule {rule_id}")));
+    }
+    let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(Some(rule_json(&before)), Some(rule_json(&rule)));
+    let event = Event::success("policy.rule.update", "Update policy rule", vec![target, target_of(&server)]);
+    syslog::record(store, actor, event, now).await;
+    Ok(rule)
+}
+
+/// Okta's `lifecycle/activate` and `deactivate` of a rule: an INACTIVE rule is skipped
+/// when tokens are decided (the policy's next matching rule decides).
+pub async fn set_rule_active(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    policy_id: &str,
+    rule_id: &str,
+    active: bool,
+    now: UnixTime,
+) -> Result<PolicyRule, AdminError> {
+    let (server, before) = find_rule(store, server_id, policy_id, rule_id).await?;
+    let status = if active { "ACTIVE" } else { "INACTIVE" };
+    if before.status == status {
+        return Ok(before);
+    }
+    let rule = PolicyRule { status: status.into(), updated_at: now, ..before.clone() };
+    if !store.update_rule(&rule).await? {
+        return Err(AdminError::NotFound(format!("rule {rule_id}")));
+    }
+    let (event_type, message) = if active { ("policy.rule.activate", "Activate policy rule") } else { ("policy.rule.deactivate", "Deactivate policy rule") };
+    let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(Some(json!({ "status": before.status })), Some(json!({ "status": status })));
+    syslog::record(store, actor, Event::success(event_type, message, vec![target, target_of(&server)]), now).await;
     Ok(rule)
 }
 

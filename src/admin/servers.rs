@@ -285,8 +285,8 @@ pub struct NewScope {
     pub is_default: bool,
 }
 
-pub async fn create_scope(store: &DynStore, actor: &Actor, server_id: &str, new: NewScope, now: UnixTime) -> Result<ScopeDef, AdminError> {
-    let server = find_custom(store, server_id).await?;
+/// `base` with the fields `new` sets, checked: what creation and Okta's PUT share.
+fn apply_scope(new: NewScope, base: ScopeDef) -> Result<ScopeDef, AdminError> {
     if new.name.len() > 300 || Scope::parse(&new.name).map(|s| s.iter().count() != 1).unwrap_or(true) {
         return Err(AdminError::invalid("name", "must be one scope token (RFC 6749 §3.3), at most 300 characters"));
     }
@@ -296,9 +296,18 @@ pub async fn create_scope(store: &DynStore, actor: &Actor, server_id: &str, new:
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
         return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
     }
-    let mut scope = scope_def(&server.id, &new.name, &new.description, false, now);
-    scope.consent = if new.consent_required { "REQUIRED" } else { "IMPLICIT" }.into();
-    scope.is_default = new.is_default;
+    Ok(ScopeDef {
+        name: new.name,
+        description: new.description,
+        consent: if new.consent_required { "REQUIRED" } else { "IMPLICIT" }.into(),
+        is_default: new.is_default,
+        ..base
+    })
+}
+
+pub async fn create_scope(store: &DynStore, actor: &Actor, server_id: &str, new: NewScope, now: UnixTime) -> Result<ScopeDef, AdminError> {
+    let server = find_custom(store, server_id).await?;
+    let scope = apply_scope(new, scope_def(&server.id, "", "", false, now))?;
     match store.insert_scope(&scope).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(AdminError::invalid("name", "the server has a scope with this name")),
@@ -308,6 +317,56 @@ pub async fn create_scope(store: &DynStore, actor: &Actor, server_id: &str, new:
     let event = Event::success("oauth2.scope.created", "Create authorization server scope", vec![target, server_target(&server)]);
     syslog::record(store, actor, event, now).await;
     Ok(scope)
+}
+
+/// Okta's PUT on a scope: its name, description, consent and default flag.
+///
+/// A system scope (OpenID Connect's) keeps its name, and is never a default scope
+/// (client_credentials grants custom scopes only). A scope that claims or policy rules
+/// name keeps its name too: renaming it under them would silently change what they
+/// grant, so it is refused, naming them; take the scope out of them first. Tokens
+/// already issued with the old name are not rewritten: their refreshes then ask for a
+/// scope the server no longer offers (`invalid_scope`), as after a delete.
+pub async fn update_scope(store: &DynStore, actor: &Actor, server_id: &str, scope_id: &str, new: NewScope, now: UnixTime) -> Result<ScopeDef, AdminError> {
+    let server = find_custom(store, server_id).await?;
+    let scopes = store.list_scopes(&server.id).await?;
+    let before = scopes.into_iter().find(|s| s.id == scope_id).ok_or_else(|| AdminError::NotFound(format!("scope {scope_id}")))?;
+    let scope = apply_scope(new, before.clone())?;
+    if scope.name != before.name {
+        if before.system {
+            return Err(AdminError::invalid("name", format!("{:?} is a system scope and cannot be renamed", before.name)));
+        }
+        let users = scope_users(store, &server.id, &before.name).await?;
+        if !users.is_empty() {
+            return Err(AdminError::invalid(
+                "name",
+                format!("{:?} is named by {}: take it out of them before renaming it", before.name, users.join(", ")),
+            ));
+        }
+    }
+    if before.system && scope.is_default {
+        return Err(AdminError::invalid("default", "a system scope cannot be a default scope: client_credentials grants custom scopes only"));
+    }
+    match store.update_scope(&scope).await {
+        Ok(true) => {}
+        Ok(false) => return Err(AdminError::NotFound(format!("scope {scope_id}"))),
+        Err(StoreError::Conflict(_)) => return Err(AdminError::invalid("name", "the server has a scope with this name")),
+        Err(e) => return Err(e.into()),
+    }
+    let target = Target::new(&scope.id, "OAuth2Scope", &scope.name).changed(Some(scope_json(&before)), Some(scope_json(&scope)));
+    let event = Event::success("oauth2.scope.updated", "Update authorization server scope", vec![target, server_target(&server)]);
+    syslog::record(store, actor, event, now).await;
+    Ok(scope)
+}
+
+/// The claims and policy rules of a server that name the scope `name`, as `claim "x"`
+/// and `rule "y"`.
+async fn scope_users(store: &DynStore, server_id: &str, name: &str) -> Result<Vec<String>, AdminError> {
+    let claims = store.list_claims(server_id).await?;
+    let rules = store.list_rules(server_id).await?;
+    let claims = claims.iter().filter(|c| c.scopes.iter().any(|s| s == name)).map(|c| format!("claim {:?}", c.name));
+    let rules = rules.iter().filter(|r| r.scopes.iter().any(|s| s == name)).map(|r| format!("rule {:?}", r.name));
+    Ok(claims.chain(rules).collect())
 }
 
 /// Deletes a scope named by its name or its id.
@@ -340,8 +399,9 @@ pub struct NewClaim {
     pub scopes: Vec<String>,
 }
 
-pub async fn create_claim(store: &DynStore, actor: &Actor, server_id: &str, new: NewClaim, now: UnixTime) -> Result<ClaimDef, AdminError> {
-    let server = find_custom(store, server_id).await?;
+/// `base` with the fields `new` sets, checked against the server's scopes: what
+/// creation and Okta's PUT share.
+async fn apply_claim(store: &DynStore, server: &AuthServer, new: NewClaim, base: ClaimDef) -> Result<ClaimDef, AdminError> {
     check_text("name", &new.name, 100)?;
     if custom_claims::RESERVED.contains(&new.name.as_str()) {
         return Err(AdminError::invalid("name", format!("{:?} is set by the server and cannot be a custom claim", new.name)));
@@ -365,18 +425,32 @@ pub async fn create_claim(store: &DynStore, actor: &Actor, server_id: &str, new:
     if let Some(bad) = scopes.iter().find(|s| !known.iter().any(|k| &k.name == *s)) {
         return Err(AdminError::invalid("conditions.scopes", format!("{bad:?} is not a scope of this server")));
     }
-    let claim = ClaimDef {
-        id: okta_id("ocl"),
-        server_id: server.id.clone(),
+    Ok(ClaimDef {
         name: new.name,
         claim_type: new.claim_type,
         value_type: value_type.into(),
         value: new.value,
         group_filter_type: new.group_filter_type,
         scopes,
+        ..base
+    })
+}
+
+pub async fn create_claim(store: &DynStore, actor: &Actor, server_id: &str, new: NewClaim, now: UnixTime) -> Result<ClaimDef, AdminError> {
+    let server = find_custom(store, server_id).await?;
+    let base = ClaimDef {
+        id: okta_id("ocl"),
+        server_id: server.id.clone(),
+        name: String::new(),
+        claim_type: String::new(),
+        value_type: String::new(),
+        value: String::new(),
+        group_filter_type: None,
+        scopes: vec![],
         status: "ACTIVE".into(),
         created_at: now,
     };
+    let claim = apply_claim(store, &server, new, base).await?;
     match store.insert_claim(&claim).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(AdminError::invalid("name", "the server has a claim with this name for this token")),
@@ -384,6 +458,24 @@ pub async fn create_claim(store: &DynStore, actor: &Actor, server_id: &str, new:
     }
     let target = Target::new(&claim.id, "OAuth2Claim", &claim.name).changed(None, Some(claim_json(&claim)));
     let event = Event::success("oauth2.claim.created", "Create authorization server claim", vec![target, server_target(&server)]);
+    syslog::record(store, actor, event, now).await;
+    Ok(claim)
+}
+
+/// Okta's PUT on a claim: everything `create_claim` takes, with the same checks.
+pub async fn update_claim(store: &DynStore, actor: &Actor, server_id: &str, claim_id: &str, new: NewClaim, now: UnixTime) -> Result<ClaimDef, AdminError> {
+    let server = find_custom(store, server_id).await?;
+    let claims = store.list_claims(&server.id).await?;
+    let before = claims.into_iter().find(|c| c.id == claim_id).ok_or_else(|| AdminError::NotFound(format!("claim {claim_id}")))?;
+    let claim = apply_claim(store, &server, new, before.clone()).await?;
+    match store.update_claim(&claim).await {
+        Ok(true) => {}
+        Ok(false) => return Err(AdminError::NotFound(format!("claim {claim_id}"))),
+        Err(StoreError::Conflict(_)) => return Err(AdminError::invalid("name", "the server has a claim with this name for this token")),
+        Err(e) => return Err(e.into()),
+    }
+    let target = Target::new(&claim.id, "OAuth2Claim", &claim.name).changed(Some(claim_json(&before)), Some(claim_json(&claim)));
+    let event = Event::success("oauth2.claim.updated", "Update authorization server claim", vec![target, server_target(&server)]);
     syslog::record(store, actor, event, now).await;
     Ok(claim)
 }

@@ -78,6 +78,22 @@ pub enum ScopesCommand {
         #[arg(long)]
         default: bool,
     },
+    /// Change a scope, named by its name; what is not given stays. A system scope, or
+    /// one that claims or policy rules name, keeps its name.
+    Update {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        new_name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        consent_required: Option<bool>,
+        #[arg(long)]
+        default: Option<bool>,
+    },
     /// List a server's scopes as JSON.
     List {
         #[arg(long, default_value = "default")]
@@ -98,6 +114,19 @@ pub async fn run_scopes(command: ScopesCommand, backend: &Backend) -> Result<(),
         ScopesCommand::Create { server, name, description, consent_required, default } => {
             let new = NewScope { name, description, consent_required, is_default: default };
             let scope = servers::create_scope(store, &Actor::cli(), &server, new, SystemClock.now()).await.map_err(err)?;
+            print_json(&servers::scope_json(&scope));
+        }
+        ScopesCommand::Update { server, name, new_name, description, consent_required, default } => {
+            let found = servers::find(store, &server).await.map_err(err)?;
+            let scopes = store.list_scopes(&found.id).await.map_err(err)?;
+            let scope = scopes.into_iter().find(|s| s.name == name).ok_or_else(|| format!("not found: scope {name}"))?;
+            let new = NewScope {
+                name: new_name.unwrap_or(scope.name),
+                description: description.unwrap_or(scope.description),
+                consent_required: consent_required.unwrap_or(scope.consent == "REQUIRED"),
+                is_default: default.unwrap_or(scope.is_default),
+            };
+            let scope = servers::update_scope(store, &Actor::cli(), &server, &scope.id, new, SystemClock.now()).await.map_err(err)?;
             print_json(&servers::scope_json(&scope));
         }
         ScopesCommand::List { server } => {
@@ -198,6 +227,20 @@ pub enum PoliciesCommand {
         #[arg(long)]
         id: String,
     },
+    /// Activate a policy.
+    Activate {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        id: String,
+    },
+    /// Deactivate a policy: it is skipped when tokens are decided.
+    Deactivate {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        id: String,
+    },
     /// Add a rule to a policy. Lifetimes in minutes; 0 refresh minutes is unlimited.
     AddRule {
         #[arg(long, default_value = "default")]
@@ -242,6 +285,24 @@ pub enum PoliciesCommand {
         #[arg(long)]
         id: String,
     },
+    /// Activate a rule.
+    ActivateRule {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        policy: String,
+        #[arg(long)]
+        id: String,
+    },
+    /// Deactivate a rule: it is skipped when tokens are decided.
+    DeactivateRule {
+        #[arg(long, default_value = "default")]
+        server: String,
+        #[arg(long)]
+        policy: String,
+        #[arg(long)]
+        id: String,
+    },
 }
 
 pub async fn run_policies(command: PoliciesCommand, backend: &Backend) -> Result<(), String> {
@@ -261,6 +322,14 @@ pub async fn run_policies(command: PoliciesCommand, backend: &Backend) -> Result
             print_json(&Value::Array(list.iter().map(|p| policies::to_json(p, &rules)).collect()));
         }
         PoliciesCommand::Delete { server, id } => policies::delete_policy(store, &Actor::cli(), &server, &id, SystemClock.now()).await.map_err(err)?,
+        PoliciesCommand::Activate { server, id } => {
+            let policy = policies::set_policy_active(store, &Actor::cli(), &server, &id, true, now).await.map_err(err)?;
+            print_json(&policies::to_json(&policy, &[]));
+        }
+        PoliciesCommand::Deactivate { server, id } => {
+            let policy = policies::set_policy_active(store, &Actor::cli(), &server, &id, false, now).await.map_err(err)?;
+            print_json(&policies::to_json(&policy, &[]));
+        }
         PoliciesCommand::AddRule {
             server,
             policy,
@@ -292,6 +361,14 @@ pub async fn run_policies(command: PoliciesCommand, backend: &Backend) -> Result
         }
         PoliciesCommand::DeleteRule { server, policy, id } => {
             policies::delete_rule(store, &Actor::cli(), &server, &policy, &id, SystemClock.now()).await.map_err(err)?
+        }
+        PoliciesCommand::ActivateRule { server, policy, id } => {
+            let rule = policies::set_rule_active(store, &Actor::cli(), &server, &policy, &id, true, now).await.map_err(err)?;
+            print_json(&policies::rule_json(&rule));
+        }
+        PoliciesCommand::DeactivateRule { server, policy, id } => {
+            let rule = policies::set_rule_active(store, &Actor::cli(), &server, &policy, &id, false, now).await.map_err(err)?;
+            print_json(&policies::rule_json(&rule));
         }
     }
     Ok(())

@@ -109,6 +109,12 @@ impl OAuthError {
         )
     }
 
+    /// Okta's answer for a user an app with assignments is not assigned to (neither
+    /// directly nor through a group), at /authorize and at /token.
+    pub fn not_assigned() -> Self {
+        Self::new(ErrorCode::AccessDenied, "User is not assigned to the client application.")
+    }
+
     pub fn invalid_token(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidToken, description)
     }

@@ -69,9 +69,12 @@ pub trait UserStore: Send + Sync {
     /// By login, without regard to case.
     async fn find_user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
-    /// Writes every field of the user with this id; false when absent. A login that
-    /// another user has is a `Conflict`.
+    /// Writes every field of the user with this id but `last_login_at` (only
+    /// `record_login` writes it, so an update made from an older read never undoes a
+    /// sign-in); false when absent. A login that another user has is a `Conflict`.
     async fn update_user(&self, user: &User) -> StoreResult<bool>;
+    /// Sets the user's `last_login_at` (a successful sign-in); false when absent.
+    async fn record_login(&self, user_id: &str, at: UnixTime) -> StoreResult<bool>;
     /// Deletes the user with their sessions, memberships and assignments.
     async fn delete_user(&self, id: &str) -> StoreResult<bool>;
     /// A page of users ordered by id; filterable columns: `USER_COLUMNS`.
@@ -103,6 +106,10 @@ pub trait ClientStore: Send + Sync {
     async fn unassign_group(&self, client_id: &str, group_id: &str) -> StoreResult<bool>;
     /// The groups assigned to an app with their priorities, by id.
     async fn assigned_groups(&self, client_id: &str) -> StoreResult<Vec<(Group, i64)>>;
+    /// May this user get codes and tokens for this app? True when the app has no
+    /// assignment at all (open to every user), or the user is assigned to it directly
+    /// or through one of their groups. One query.
+    async fn user_may_use_app(&self, client_id: &str, user_id: &str) -> StoreResult<bool>;
 }
 
 /// What an apps page may filter on.
@@ -229,17 +236,30 @@ pub trait PolicyStore: Send + Sync {
     async fn insert_scope(&self, scope: &ScopeDef) -> StoreResult<()>;
     async fn list_scopes(&self, server_id: &str) -> StoreResult<Vec<ScopeDef>>;
     async fn delete_scope(&self, server_id: &str, name: &str) -> StoreResult<bool>;
+    /// Writes the name, description, consent and default flag of the scope with this
+    /// id on its server; false when absent. A name the server has is a `Conflict`.
+    async fn update_scope(&self, scope: &ScopeDef) -> StoreResult<bool>;
     async fn insert_claim(&self, claim: &ClaimDef) -> StoreResult<()>;
     async fn list_claims(&self, server_id: &str) -> StoreResult<Vec<ClaimDef>>;
     async fn delete_claim(&self, server_id: &str, id: &str) -> StoreResult<bool>;
+    /// Writes everything but the id, server and creation time of the claim with this id
+    /// on its server; false when absent. A name the server has for the same token is a
+    /// `Conflict`.
+    async fn update_claim(&self, claim: &ClaimDef) -> StoreResult<bool>;
     async fn insert_policy(&self, policy: &Policy) -> StoreResult<()>;
     /// In priority order (1 first).
     async fn list_policies(&self, server_id: &str) -> StoreResult<Vec<Policy>>;
     async fn delete_policy(&self, server_id: &str, id: &str) -> StoreResult<bool>;
+    /// Writes name, description, priority, status, clients and `updated_at` of the
+    /// policy with this id on its server; false when absent.
+    async fn update_policy(&self, policy: &Policy) -> StoreResult<bool>;
     async fn insert_rule(&self, rule: &PolicyRule) -> StoreResult<()>;
     /// The rules of all the server's policies, in rule priority order.
     async fn list_rules(&self, server_id: &str) -> StoreResult<Vec<PolicyRule>>;
     async fn delete_rule(&self, policy_id: &str, id: &str) -> StoreResult<bool>;
+    /// Writes everything but the id, policy and creation time of the rule with this id
+    /// in its policy; false when absent.
+    async fn update_rule(&self, rule: &PolicyRule) -> StoreResult<bool>;
 }
 
 #[async_trait]

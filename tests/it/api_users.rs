@@ -182,3 +182,40 @@ async fn users_list_in_cursor_pages_with_q_filter_and_search() {
     }
     assert_eq!(api.get("/api/v1/users?limit=201").await.0, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_login_is_each_successful_sign_in() {
+    use gatehouse::clock::{Clock, parse_rfc3339};
+    let t = TestApp::spawn().await;
+    let api = t.api().await;
+    let ann = t.user("ann@example.com").await;
+    let app = t.web_app().await;
+    let path = format!("/api/v1/users/{}", ann.id);
+    assert_eq!(api.get(&path).await.1["lastLogin"], Value::Null, "never signed in");
+    let time = |user: &Value, field: &str| parse_rfc3339(user[field].as_str().unwrap_or_else(|| panic!("{field} in {user}"))).unwrap();
+
+    // A wrong password is no sign-in.
+    let browser = t.browser();
+    let r = browser.get(&t.authorize_url("default", &app.client_id, &[])).await;
+    assert_eq!(browser.sign_in(&location(&r).unwrap(), "ann@example.com", "not the password").await.status(), 401);
+    assert_eq!(api.get(&path).await.1["lastLogin"], Value::Null);
+
+    let before = t.clock.now();
+    t.code(&browser, "default", &app, "ann@example.com").await;
+    let (_, user) = api.get(&path).await;
+    let first = time(&user, "lastLogin");
+    assert!((before..=t.clock.now()).contains(&first), "{user}");
+    assert_eq!(user["lastUpdated"], user["created"], "a sign-in is not a profile update");
+
+    // Single sign-on from the session is not a sign-in; signing in again is.
+    t.clock.advance(100);
+    t.code(&browser, "default", &app, "ann@example.com").await;
+    assert_eq!(time(&api.get(&path).await.1, "lastLogin"), first);
+    let before = t.clock.now();
+    t.code(&t.browser(), "default", &app, "ann@example.com").await;
+    let second = time(&api.get(&path).await.1, "lastLogin");
+    assert!(second >= before && second >= first + 100, "{second}");
+    // An update through the API keeps it.
+    let (status, updated) = api.post(&path, json!({ "profile": { "firstName": "Annie" } })).await;
+    assert_eq!((status, time(&updated, "lastLogin")), (200, second));
+}

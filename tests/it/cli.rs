@@ -131,6 +131,14 @@ async fn servers_scopes_claims_policies_and_groups_from_the_cli() {
     assert_eq!(rule["actions"]["token"]["accessTokenLifetimeMinutes"], 15);
     let listed = json_of(&run(&["policies", "list", "--server", &id]));
     assert_eq!(listed[0]["_embedded"]["rules"][0]["name"], "buyers");
+    let rule_id = rule["id"].as_str().unwrap().to_string();
+    let updated = json_of(&run(&["scopes", "update", "--server", &id, "--name", "orders:read", "--description", "Read your orders", "--default", "true"]));
+    assert_eq!((updated["name"].as_str(), updated["description"].as_str(), updated["default"].as_bool(), updated["consent"].as_str()), (Some("orders:read"), Some("Read your orders"), Some(true), Some("IMPLICIT")));
+    let off = json_of(&run(&["policies", "deactivate-rule", "--server", &id, "--policy", &policy_id, "--id", &rule_id]));
+    assert_eq!(off["status"], "INACTIVE");
+    assert_eq!(json_of(&run(&["policies", "deactivate", "--server", &id, "--id", &policy_id]))["status"], "INACTIVE");
+    assert_eq!(json_of(&run(&["policies", "activate", "--server", &id, "--id", &policy_id]))["status"], "ACTIVE");
+    assert_eq!(json_of(&run(&["policies", "activate-rule", "--server", &id, "--policy", &policy_id, "--id", &rule_id]))["status"], "ACTIVE");
 
     // What the CLI configured, the running server applies at once.
     let app = t.web_app().await;
@@ -150,6 +158,8 @@ async fn servers_scopes_claims_policies_and_groups_from_the_cli() {
         (vec!["scopes", "create", "--server", "org", "--name", "x"], "org authorization server"),
         (vec!["claims", "create", "--server", &id, "--name", "iss", "--token", "id", "--value", "user.login"], "set by the server"),
         (vec!["policies", "add-rule", "--server", &id, "--policy", &policy_id, "--name", "r", "--access-token-minutes", "2"], "5 minutes"),
+        (vec!["scopes", "update", "--server", &id, "--name", "orders:read", "--new-name", "orders:view"], "rule \"buyers\""),
+        (vec!["scopes", "update", "--server", &id, "--name", "openid", "--new-name", "oidc"], "cannot be renamed"),
         (vec!["groups", "add-user", "--group", "nobody", "--user", "zoe@example.com"], "not found"),
         (vec!["authz-servers", "show", "ausMISSING"], "not found"),
     ] {

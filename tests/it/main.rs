@@ -9,6 +9,7 @@ mod api_groups;
 mod api_logs;
 mod api_servers;
 mod api_users;
+mod assignments;
 mod authorize_errors;
 mod cli;
 mod client_credentials;

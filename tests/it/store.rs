@@ -401,9 +401,16 @@ async fn settings_contract(store: &DynStore) {
     custom.system = false;
     custom.is_default = true;
     store.insert_scope(&custom).await.unwrap();
-    assert_eq!(store.list_scopes("aus1").await.unwrap(), vec![scope("scp1", "openid"), custom]);
-    assert!(store.delete_scope("aus1", "api:read").await.unwrap());
-    assert!(!store.delete_scope("aus1", "api:read").await.unwrap());
+    assert_eq!(store.list_scopes("aus1").await.unwrap(), vec![scope("scp1", "openid"), custom.clone()]);
+    // Updated by id: name, description, consent and default flag; names stay unique.
+    let renamed = ScopeDef { name: "api:write".into(), description: "d".into(), consent: "REQUIRED".into(), is_default: false, ..custom.clone() };
+    assert!(store.update_scope(&renamed).await.unwrap());
+    assert_eq!(store.list_scopes("aus1").await.unwrap(), vec![scope("scp1", "openid"), renamed.clone()]);
+    assert!(matches!(store.update_scope(&ScopeDef { name: "openid".into(), ..renamed.clone() }).await, Err(StoreError::Conflict(_))));
+    assert!(!store.update_scope(&ScopeDef { id: "scpNone".into(), ..renamed.clone() }).await.unwrap());
+    assert!(!store.update_scope(&ScopeDef { server_id: "default".into(), ..renamed.clone() }).await.unwrap(), "another server's");
+    assert!(store.delete_scope("aus1", "api:write").await.unwrap());
+    assert!(!store.delete_scope("aus1", "api:write").await.unwrap());
 
     let claim = ClaimDef {
         id: "ocl1".into(),
@@ -419,7 +426,15 @@ async fn settings_contract(store: &DynStore) {
     };
     store.insert_claim(&claim).await.unwrap();
     assert!(matches!(store.insert_claim(&ClaimDef { id: "ocl2".into(), ..claim.clone() }).await, Err(StoreError::Conflict(_))));
-    assert_eq!(store.list_claims("aus1").await.unwrap(), vec![claim]);
+    assert_eq!(store.list_claims("aus1").await.unwrap(), vec![claim.clone()]);
+    let email = ClaimDef { id: "ocl3".into(), name: "mail".into(), value_type: "EXPRESSION".into(), value: "user.email".into(), group_filter_type: None, scopes: vec![], ..claim.clone() };
+    store.insert_claim(&email).await.unwrap();
+    let changed = ClaimDef { name: "email_addr".into(), claim_type: "RESOURCE".into(), value: "user.login".into(), scopes: vec!["openid".into()], status: "INACTIVE".into(), ..email.clone() };
+    assert!(store.update_claim(&changed).await.unwrap());
+    assert_eq!(store.list_claims("aus1").await.unwrap(), vec![changed.clone(), claim.clone()], "by creation, then name");
+    assert!(matches!(store.update_claim(&ClaimDef { name: "groups".into(), claim_type: "IDENTITY".into(), ..changed.clone() }).await, Err(StoreError::Conflict(_))));
+    assert!(!store.update_claim(&ClaimDef { id: "oclNone".into(), ..changed.clone() }).await.unwrap());
+    assert!(store.delete_claim("aus1", "ocl3").await.unwrap());
     assert!(store.delete_claim("aus1", "ocl1").await.unwrap());
 
     assert_eq!(store.list_policies("aus1").await.unwrap(), vec![policy.clone()]);
@@ -430,7 +445,30 @@ async fn settings_contract(store: &DynStore) {
     let rules: Vec<String> = store.list_rules("aus1").await.unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(rules, ["0pr1", "0pr2"]);
     store.insert_rule(&rule("0pr3", 3)).await.unwrap();
+    // Rules and policies updated in place.
+    let changed = PolicyRule {
+        name: "renamed".into(),
+        priority: 0,
+        status: "INACTIVE".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["openid".into()],
+        users: vec!["00u1".into()],
+        groups: vec!["00g2".into()],
+        access_token_ttl: 600,
+        refresh_token_ttl: Some(6000),
+        refresh_token_idle: None,
+        action: "DENY".into(),
+        updated_at: 9,
+        ..rule("0pr3", 3)
+    };
+    assert!(store.update_rule(&changed).await.unwrap());
+    assert_eq!(store.list_rules("aus1").await.unwrap()[0], changed, "first by its new priority");
+    assert!(!store.update_rule(&PolicyRule { policy_id: "00p0".into(), ..changed.clone() }).await.unwrap(), "another policy's");
     assert!(store.delete_rule("00p1", "0pr3").await.unwrap());
+    let moved = Policy { name: "q".into(), description: "d".into(), priority: 0, status: "INACTIVE".into(), clients: vec!["0oa1".into()], updated_at: 9, ..policy.clone() };
+    assert!(store.update_policy(&moved).await.unwrap());
+    assert_eq!(store.list_policies("aus1").await.unwrap(), vec![moved.clone(), first.clone()]);
+    assert!(!store.update_policy(&Policy { server_id: "default".into(), ..moved.clone() }).await.unwrap(), "another server's");
     assert!(store.delete_policy("aus1", "00p1").await.unwrap());
     assert!(store.list_rules("aus1").await.unwrap().is_empty(), "rules go with their policy");
     // Consent: per user, app and server; granting again keeps one row.
@@ -473,6 +511,12 @@ async fn directory_contract(store: &DynStore) {
     clash.login = "ANN@example.com".into();
     assert!(matches!(store.update_user(&clash).await, Err(StoreError::Conflict(_))));
     assert!(!store.update_user(&user("00uNone", "x")).await.unwrap());
+    // A sign-in sets last_login_at; an update made from an older read keeps it.
+    assert!(store.record_login("00uB", 25).await.unwrap());
+    assert!(!store.record_login("00uNone", 25).await.unwrap());
+    assert!(store.update_user(&bob).await.unwrap());
+    bob.last_login_at = Some(25);
+    assert_eq!(store.get_user("00uB").await.unwrap().unwrap(), bob);
 
     // Pages: ordered by id, after a cursor, filtered, and nothing but allowed columns.
     let page = |filter: Option<Expr>, after: Option<&str>, limit: i64| Page { filter, after: after.map(text), limit };
@@ -509,17 +553,28 @@ async fn directory_contract(store: &DynStore) {
     assert_eq!(store.get_client("0oaZ").await.unwrap().unwrap(), app);
     let inactive = Page { filter: Some(Expr::cond("status", Op::Eq, text("INACTIVE"))), after: None, limit: 10 };
     assert_eq!(store.query_clients(&inactive).await.unwrap(), vec![app.clone()]);
+    // An app without assignments is open to every user; with any, to those assigned
+    // directly or through a group.
+    let may = |user: &'static str| async move { store.user_may_use_app("0oaZ", user).await.unwrap() };
+    assert!(may("00uC").await && may("00uA").await, "no assignment: open");
     assert!(store.assign_user("0oaZ", "00uA", 1).await.unwrap());
     assert!(!store.assign_user("0oaZ", "00uA", 1).await.unwrap());
     assert!(store.assign_user("0oaZ", "00uC", 1).await.unwrap());
     assert_eq!(ids_of(&store.assigned_users("0oaZ").await.unwrap()), ["00uA", "00uC"]);
     assert!(store.unassign_user("0oaZ", "00uC").await.unwrap());
     assert!(!store.unassign_user("0oaZ", "00uC").await.unwrap());
+    assert!(may("00uA").await && !may("00uC").await, "assigned directly, or not");
+    assert!(store.user_may_use_app("0oaOther", "00uC").await.unwrap(), "another app's assignments do not count");
     let group = Group { id: "00gZ".into(), name: "zeds".into(), description: String::new(), created_at: 1, updated_at: 1 };
     store.insert_group(&group).await.unwrap();
     assert!(store.assign_group("0oaZ", "00gZ", 3, 1).await.unwrap());
     assert!(!store.assign_group("0oaZ", "00gZ", 7, 1).await.unwrap(), "a second assignment changes the priority");
     assert_eq!(store.assigned_groups("0oaZ").await.unwrap(), vec![(group.clone(), 7)]);
+    assert!(!may("00uC").await, "not a member of the assigned group");
+    assert!(store.add_group_member("00gZ", "00uC").await.unwrap());
+    assert!(may("00uC").await, "through the group");
+    assert!(store.remove_group_member("00gZ", "00uC").await.unwrap());
+    assert!(!may("00uC").await);
 
     // Groups: update (names stay unique), pages, members, delete.
     let mut renamed = group.clone();
@@ -539,8 +594,10 @@ async fn directory_contract(store: &DynStore) {
     assert!(!store.delete_user("00uA").await.unwrap());
     assert!(store.group_members("00gZ").await.unwrap().is_empty());
     assert!(store.assigned_users("0oaZ").await.unwrap().is_empty());
+    assert!(!may("00uC").await, "only the group is assigned now");
     assert!(store.delete_group("00gZ").await.unwrap());
     assert!(store.assigned_groups("0oaZ").await.unwrap().is_empty());
+    assert!(may("00uC").await, "no assignment left: open again");
     assert!(store.delete_client("0oaZ").await.unwrap());
     assert!(!store.delete_client("0oaZ").await.unwrap());
 

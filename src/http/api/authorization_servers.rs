@@ -115,6 +115,17 @@ pub struct ScopeBody {
     pub default: Option<bool>,
 }
 
+impl ScopeBody {
+    fn into_new(self) -> Result<NewScope, AdminError> {
+        Ok(NewScope {
+            name: self.name.unwrap_or_default(),
+            description: self.description.unwrap_or_default(),
+            consent_required: servers::consent_required(self.consent.as_deref())?,
+            is_default: self.default.unwrap_or(false),
+        })
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 200, description = "Scopes", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn scopes(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -127,13 +138,7 @@ pub async fn scopes(State(state): State<SharedState>, _: Caller, Path(id): Path<
     responses((status = 200, description = "The scope", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_scope(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ScopeBody>) -> Result<Response, ApiError> {
     custom(&state, &id).await?;
-    let new = NewScope {
-        name: body.name.unwrap_or_default(),
-        description: body.description.unwrap_or_default(),
-        consent_required: servers::consent_required(body.consent.as_deref())?,
-        is_default: body.default.unwrap_or(false),
-    };
-    let scope = servers::create_scope(&state.store, &actor, &id, new, state.clock.now()).await?;
+    let scope = servers::create_scope(&state.store, &actor, &id, body.into_new()?, state.clock.now()).await?;
     Ok(Json(servers::scope_json(&scope)).into_response())
 }
 
@@ -144,6 +149,21 @@ pub async fn get_scope(State(state): State<SharedState>, _: Caller, Path((id, sc
     let list = state.store.list_scopes(&server.id).await.map_err(AdminError::from)?;
     let scope = list.iter().find(|s| s.id == scope_id).ok_or_else(|| ApiError::not_found(&format!("{scope_id} (OAuth2Scope)")))?;
     Ok(Json(servers::scope_json(scope)).into_response())
+}
+
+/// Replace a scope's name, description, consent and default flag. A system scope, or
+/// one that claims or policy rules name, keeps its name.
+#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)), request_body = ScopeBody,
+    responses((status = 200, description = "The scope", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn update_scope(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, scope_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<ScopeBody>,
+) -> Result<Response, ApiError> {
+    custom(&state, &id).await?;
+    let scope = servers::update_scope(&state.store, &actor, &id, &scope_id, body.into_new()?, state.clock.now()).await?;
+    Ok(Json(servers::scope_json(&scope)).into_response())
 }
 
 #[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)),
@@ -175,6 +195,21 @@ pub struct ClaimBody {
     pub conditions: Option<ClaimConditions>,
 }
 
+impl ClaimBody {
+    fn into_new(self) -> Result<NewClaim, ApiError> {
+        if self.value_type.as_deref() == Some("GROUPS") && self.group_filter_type.is_none() {
+            return Err(ApiError::invalid("group_filter_type", "is required with valueType GROUPS"));
+        }
+        Ok(NewClaim {
+            name: self.name.unwrap_or_default(),
+            claim_type: self.claim_type.unwrap_or_default(),
+            value: self.value.unwrap_or_default(),
+            group_filter_type: self.group_filter_type,
+            scopes: self.conditions.and_then(|c| c.scopes).unwrap_or_default(),
+        })
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/claims", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 200, description = "Claims", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn claims(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -187,17 +222,7 @@ pub async fn claims(State(state): State<SharedState>, _: Caller, Path(id): Path<
     responses((status = 200, description = "The claim", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_claim(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ClaimBody>) -> Result<Response, ApiError> {
     custom(&state, &id).await?;
-    if body.value_type.as_deref() == Some("GROUPS") && body.group_filter_type.is_none() {
-        return Err(ApiError::invalid("group_filter_type", "is required with valueType GROUPS"));
-    }
-    let new = NewClaim {
-        name: body.name.unwrap_or_default(),
-        claim_type: body.claim_type.unwrap_or_default(),
-        value: body.value.unwrap_or_default(),
-        group_filter_type: body.group_filter_type,
-        scopes: body.conditions.and_then(|c| c.scopes).unwrap_or_default(),
-    };
-    let claim = servers::create_claim(&state.store, &actor, &id, new, state.clock.now()).await?;
+    let claim = servers::create_claim(&state.store, &actor, &id, body.into_new()?, state.clock.now()).await?;
     Ok(Json(servers::claim_json(&claim)).into_response())
 }
 
@@ -208,6 +233,20 @@ pub async fn get_claim(State(state): State<SharedState>, _: Caller, Path((id, cl
     let list = state.store.list_claims(&server.id).await.map_err(AdminError::from)?;
     let claim = list.iter().find(|c| c.id == claim_id).ok_or_else(|| ApiError::not_found(&format!("{claim_id} (OAuth2Claim)")))?;
     Ok(Json(servers::claim_json(claim)).into_response())
+}
+
+/// Replace a claim, with the checks of its creation.
+#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)), request_body = ClaimBody,
+    responses((status = 200, description = "The claim", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn update_claim(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, claim_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<ClaimBody>,
+) -> Result<Response, ApiError> {
+    custom(&state, &id).await?;
+    let claim = servers::update_claim(&state.store, &actor, &id, &claim_id, body.into_new()?, state.clock.now()).await?;
+    Ok(Json(servers::claim_json(&claim)).into_response())
 }
 
 #[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)),
@@ -237,6 +276,18 @@ pub struct PolicyBody {
     pub conditions: Option<PolicyConditions>,
 }
 
+impl PolicyBody {
+    fn into_new(self) -> NewPolicy {
+        let clients = self.conditions.and_then(|c| c.clients).and_then(|c| c.include).unwrap_or_default();
+        NewPolicy {
+            name: self.name.unwrap_or_default(),
+            description: self.description.unwrap_or_default(),
+            clients: clients.into_iter().filter(|c| c != crate::oauth::policy::ALL_CLIENTS).collect(),
+            priority: self.priority,
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 200, description = "Policies", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn policies(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -249,15 +300,7 @@ pub async fn policies(State(state): State<SharedState>, _: Caller, Path(id): Pat
     responses((status = 200, description = "The policy", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_policy(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<PolicyBody>) -> Result<Response, ApiError> {
     custom(&state, &id).await?;
-    let clients = body.conditions.and_then(|c| c.clients).and_then(|c| c.include).unwrap_or_default();
-    let clients = clients.into_iter().filter(|c| c != crate::oauth::policy::ALL_CLIENTS).collect();
-    let new = NewPolicy {
-        name: body.name.unwrap_or_default(),
-        description: body.description.unwrap_or_default(),
-        clients,
-        priority: body.priority,
-    };
-    let policy = policies::create_policy(&state.store, &actor, &id, new, state.clock.now()).await?;
+    let policy = policies::create_policy(&state.store, &actor, &id, body.into_new(), state.clock.now()).await?;
     Ok(Json(policies::to_json(&policy, &[])).into_response())
 }
 
@@ -274,6 +317,37 @@ async fn find_policy(state: &AppState, id: &str, policy_id: &str) -> Result<(cra
 pub async fn get_policy(State(state): State<SharedState>, _: Caller, Path((id, policy_id)): Path<(String, String)>) -> Result<Response, ApiError> {
     let (policy, rules) = find_policy(&state, &id, &policy_id).await?;
     Ok(Json(policies::to_json(&policy, &rules)).into_response())
+}
+
+/// Replace a policy's name, description, clients and priority (kept when absent).
+#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)), request_body = PolicyBody,
+    responses((status = 200, description = "The policy with its rules", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn update_policy(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, policy_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<PolicyBody>,
+) -> Result<Response, ApiError> {
+    custom(&state, &id).await?;
+    policies::update_policy(&state.store, &actor, &id, &policy_id, body.into_new(), state.clock.now()).await?;
+    get_policy(State(state), Caller(actor), Path((id, policy_id))).await
+}
+
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/lifecycle/activate", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
+    responses((status = 204, description = "Active"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn activate_policy(State(state): State<SharedState>, Caller(actor): Caller, Path((id, policy_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    custom(&state, &id).await?;
+    policies::set_policy_active(&state.store, &actor, &id, &policy_id, true, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deactivate a policy: it is skipped when tokens are decided.
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/lifecycle/deactivate", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
+    responses((status = 204, description = "Inactive"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn deactivate_policy(State(state): State<SharedState>, Caller(actor): Caller, Path((id, policy_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    custom(&state, &id).await?;
+    policies::set_policy_active(&state.store, &actor, &id, &policy_id, false, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
@@ -329,6 +403,33 @@ fn minutes(m: Option<i64>) -> Option<i64> {
     m.map(|m| m.saturating_mul(60))
 }
 
+impl RuleBody {
+    fn into_new(self) -> NewRule {
+        let include = |i: Option<Include>| i.and_then(|i| i.include).unwrap_or_default();
+        let (people, grant_types, scopes) = match self.conditions {
+            Some(c) => (c.people, include(c.grant_types), include(c.scopes)),
+            None => (None, vec![], vec![]),
+        };
+        let (users, groups) = match people {
+            Some(p) => (include(p.users), include(p.groups)),
+            None => (vec![], vec![]),
+        };
+        let token = self.actions.and_then(|a| a.token);
+        NewRule {
+            name: self.name.unwrap_or_default(),
+            priority: self.priority,
+            grant_types,
+            scopes,
+            users,
+            groups,
+            access_token_ttl: minutes(token.as_ref().and_then(|t| t.access_token_lifetime_minutes)),
+            refresh_token_ttl: minutes(token.as_ref().and_then(|t| t.refresh_token_lifetime_minutes)),
+            refresh_token_idle: minutes(token.as_ref().and_then(|t| t.refresh_token_window_minutes)),
+            deny: token.and_then(|t| t.deny).unwrap_or(false),
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
     responses((status = 200, description = "Rules", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn rules(State(state): State<SharedState>, _: Caller, Path((id, policy_id)): Path<(String, String)>) -> Result<Response, ApiError> {
@@ -345,29 +446,7 @@ pub async fn create_rule(
     ApiJson(body): ApiJson<RuleBody>,
 ) -> Result<Response, ApiError> {
     find_policy(&state, &id, &policy_id).await?;
-    let include = |i: Option<Include>| i.and_then(|i| i.include).unwrap_or_default();
-    let (people, grant_types, scopes) = match body.conditions {
-        Some(c) => (c.people, include(c.grant_types), include(c.scopes)),
-        None => (None, vec![], vec![]),
-    };
-    let (users, groups) = match people {
-        Some(p) => (include(p.users), include(p.groups)),
-        None => (vec![], vec![]),
-    };
-    let token = body.actions.and_then(|a| a.token);
-    let new = NewRule {
-        name: body.name.unwrap_or_default(),
-        priority: body.priority,
-        grant_types,
-        scopes,
-        users,
-        groups,
-        access_token_ttl: minutes(token.as_ref().and_then(|t| t.access_token_lifetime_minutes)),
-        refresh_token_ttl: minutes(token.as_ref().and_then(|t| t.refresh_token_lifetime_minutes)),
-        refresh_token_idle: minutes(token.as_ref().and_then(|t| t.refresh_token_window_minutes)),
-        deny: token.and_then(|t| t.deny).unwrap_or(false),
-    };
-    let rule = policies::create_rule(&state.store, &actor, &id, &policy_id, new, state.clock.now()).await?;
+    let rule = policies::create_rule(&state.store, &actor, &id, &policy_id, body.into_new(), state.clock.now()).await?;
     Ok(Json(policies::rule_json(&rule)).into_response())
 }
 
@@ -378,6 +457,40 @@ pub async fn get_rule(State(state): State<SharedState>, _: Caller, Path((id, pol
     let (_, rules) = find_policy(&state, &id, &policy_id).await?;
     let rule = rules.iter().find(|r| r.id == rule_id).ok_or_else(|| ApiError::not_found(&format!("{rule_id} (PolicyRule)")))?;
     Ok(Json(policies::rule_json(rule)).into_response())
+}
+
+/// Replace a rule, with the checks of its creation (priority kept when absent).
+#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", tag = "authorizationServers",
+    params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)), request_body = RuleBody,
+    responses((status = 200, description = "The rule", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn update_rule(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, policy_id, rule_id)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<RuleBody>,
+) -> Result<Response, ApiError> {
+    custom(&state, &id).await?;
+    let rule = policies::update_rule(&state.store, &actor, &id, &policy_id, &rule_id, body.into_new(), state.clock.now()).await?;
+    Ok(Json(policies::rule_json(&rule)).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}/lifecycle/activate", tag = "authorizationServers",
+    params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)),
+    responses((status = 204, description = "Active"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn activate_rule(State(state): State<SharedState>, Caller(actor): Caller, Path((id, policy_id, rule_id)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+    custom(&state, &id).await?;
+    policies::set_rule_active(&state.store, &actor, &id, &policy_id, &rule_id, true, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deactivate a rule: it is skipped when tokens are decided.
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}/lifecycle/deactivate", tag = "authorizationServers",
+    params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)),
+    responses((status = 204, description = "Inactive"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn deactivate_rule(State(state): State<SharedState>, Caller(actor): Caller, Path((id, policy_id, rule_id)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+    custom(&state, &id).await?;
+    policies::set_rule_active(&state.store, &actor, &id, &policy_id, &rule_id, false, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", tag = "authorizationServers",

@@ -20,7 +20,7 @@ use crate::oauth::grants::authorization_code;
 use crate::oauth::params::Params;
 use crate::oauth::reply::Reply;
 use crate::oauth::{ErrorCode, OAuthError};
-use super::token::mint::{Settings, Subject};
+use super::token::mint::{Settings, Subject, check_assigned};
 use crate::store::{PendingAuthorization, Session};
 
 /// How long the sign-in page waits for the user.
@@ -128,10 +128,11 @@ async fn start_sign_in(state: &AppState, request: &AuthorizationRequest, now: Un
     Ok(format!("/login?tx={tx}"))
 }
 
-/// Finishes a request for a signed-in user: applies the server's access policy (Okta
-/// evaluates it at /authorize too: a user no rule admits gets `access_denied` back at
-/// the app, not a code), asks for consent to the scopes that need it, then issues the
-/// code. Errors go back to the client.
+/// Finishes a request for a signed-in user: checks the user is assigned to the app
+/// (when it has assignments), applies the server's access policy (Okta evaluates both
+/// at /authorize too: such a user gets `access_denied` back at the app, not a code),
+/// asks for consent to the scopes that need it, then issues the code. Errors go back
+/// to the client.
 pub async fn complete(
     state: &AppState,
     request: &AuthorizationRequest,
@@ -145,6 +146,7 @@ pub async fn complete(
         let subject = Subject::load(state, user_id)
             .await?
             .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
+        check_assigned(state, &request.client_id, user_id).await?;
         let settings = Settings::load(state, &request.server_id).await?;
         settings.decide(&request.client_id, "authorization_code", &request.scope, Some(&subject))?;
         let granted = state

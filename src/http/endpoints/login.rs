@@ -142,6 +142,8 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
     }
     let (session_id, row) = session::start(&user.id, now, state.config.session_lifetime_seconds);
     state.store.insert_session(&row).await.map_err(|e| error::unavailable(&e))?;
+    // Okta's `lastLogin`: every successful sign-in, not a single sign-on from a session.
+    state.store.record_login(&user.id, now).await.map_err(|e| error::unavailable(&e))?;
     state.metrics.login(true);
     let actor = Actor::user(&user, ip.clone());
     let event = Event::success("user.session.start", "User login to Gatehouse", vec![Target::user(&user)]);

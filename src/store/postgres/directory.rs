@@ -115,8 +115,8 @@ impl UserStore for PostgresStore {
         let done = sqlx::query(
             "UPDATE users SET login = $1, login_key = $2, email = $3, first_name = $4, last_name = $5,
                 password_hash = $6, status = $7, profile_extra = $8, created_at = $9, updated_at = $10,
-                activated_at = $11, status_changed_at = $12, password_changed_at = $13, last_login_at = $14
-             WHERE id = $15",
+                activated_at = $11, status_changed_at = $12, password_changed_at = $13
+             WHERE id = $14",
         )
         .bind(&u.login)
         .bind(u.login.to_lowercase())
@@ -131,11 +131,20 @@ impl UserStore for PostgresStore {
         .bind(u.activated_at)
         .bind(u.status_changed_at)
         .bind(u.password_changed_at)
-        .bind(u.last_login_at)
         .bind(&u.id)
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_login(&self, user_id: &str, at: UnixTime) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -333,5 +342,21 @@ impl ClientStore for PostgresStore {
         rows.iter()
             .map(|row| Ok((group_from_row(row).map_err(unavailable)?, row.try_get("priority").map_err(unavailable)?)))
             .collect()
+    }
+
+    async fn user_may_use_app(&self, client_id: &str, user_id: &str) -> StoreResult<bool> {
+        let allowed: bool = sqlx::query_scalar(
+            "SELECT (NOT EXISTS (SELECT 1 FROM app_user_assignments WHERE client_id = $1)
+                     AND NOT EXISTS (SELECT 1 FROM app_group_assignments WHERE client_id = $1))
+                 OR EXISTS (SELECT 1 FROM app_user_assignments WHERE client_id = $1 AND user_id = $2)
+                 OR EXISTS (SELECT 1 FROM app_group_assignments a JOIN group_members m ON m.group_id = a.group_id
+                            WHERE a.client_id = $1 AND m.user_id = $2)",
+        )
+        .bind(client_id)
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(allowed)
     }
 }

@@ -331,6 +331,22 @@ impl PolicyStore for PostgresStore {
         rows.iter().map(scope_from_row).collect::<Result<_, _>>().map_err(unavailable)
     }
 
+    async fn update_scope(&self, scope: &ScopeDef) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE scopes SET name = $1, description = $2, consent = $3, is_default = $4 WHERE server_id = $5 AND id = $6",
+        )
+        .bind(&scope.name)
+        .bind(&scope.description)
+        .bind(&scope.consent)
+        .bind(scope.is_default)
+        .bind(&scope.server_id)
+        .bind(&scope.id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn delete_scope(&self, server_id: &str, name: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM scopes WHERE server_id = $1 AND name = $2")
             .bind(server_id)
@@ -354,6 +370,26 @@ impl PolicyStore for PostgresStore {
         rows.iter().map(claim_from_row).collect()
     }
 
+    async fn update_claim(&self, claim: &ClaimDef) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE claims SET name = $1, claim_type = $2, value_type = $3, value = $4, group_filter_type = $5,
+                scopes = $6, status = $7 WHERE server_id = $8 AND id = $9",
+        )
+        .bind(&claim.name)
+        .bind(&claim.claim_type)
+        .bind(&claim.value_type)
+        .bind(&claim.value)
+        .bind(&claim.group_filter_type)
+        .bind(to_json(&claim.scopes))
+        .bind(&claim.status)
+        .bind(&claim.server_id)
+        .bind(&claim.id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn delete_claim(&self, server_id: &str, id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM claims WHERE server_id = $1 AND id = $2")
             .bind(server_id)
@@ -375,6 +411,25 @@ impl PolicyStore for PostgresStore {
             .await
             .map_err(unavailable)?;
         rows.iter().map(policy_from_row).collect()
+    }
+
+    async fn update_policy(&self, policy: &Policy) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE policies SET name = $1, description = $2, priority = $3, status = $4, clients = $5, updated_at = $6
+             WHERE server_id = $7 AND id = $8",
+        )
+        .bind(&policy.name)
+        .bind(&policy.description)
+        .bind(policy.priority)
+        .bind(&policy.status)
+        .bind(to_json(&policy.clients))
+        .bind(policy.updated_at)
+        .bind(&policy.server_id)
+        .bind(&policy.id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_policy(&self, server_id: &str, id: &str) -> StoreResult<bool> {
@@ -401,6 +456,32 @@ impl PolicyStore for PostgresStore {
         .await
         .map_err(unavailable)?;
         rows.iter().map(rule_from_row).collect()
+    }
+
+    async fn update_rule(&self, rule: &PolicyRule) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE policy_rules SET name = $1, priority = $2, status = $3, grant_types = $4, scopes = $5, users = $6,
+                groups = $7, access_token_ttl = $8, refresh_token_ttl = $9, refresh_token_idle = $10, action = $11,
+                updated_at = $12 WHERE policy_id = $13 AND id = $14",
+        )
+        .bind(&rule.name)
+        .bind(rule.priority)
+        .bind(&rule.status)
+        .bind(to_json(&rule.grant_types))
+        .bind(to_json(&rule.scopes))
+        .bind(to_json(&rule.users))
+        .bind(to_json(&rule.groups))
+        .bind(rule.access_token_ttl)
+        .bind(rule.refresh_token_ttl)
+        .bind(rule.refresh_token_idle)
+        .bind(&rule.action)
+        .bind(rule.updated_at)
+        .bind(&rule.policy_id)
+        .bind(&rule.id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_rule(&self, policy_id: &str, id: &str) -> StoreResult<bool> {

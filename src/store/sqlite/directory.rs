@@ -115,7 +115,7 @@ impl UserStore for SqliteStore {
         let done = sqlx::query(
             "UPDATE users SET login = ?, login_key = ?, email = ?, first_name = ?, last_name = ?,
                 password_hash = ?, status = ?, profile_extra = ?, created_at = ?, updated_at = ?,
-                activated_at = ?, status_changed_at = ?, password_changed_at = ?, last_login_at = ?
+                activated_at = ?, status_changed_at = ?, password_changed_at = ?
              WHERE id = ?",
         )
         .bind(&u.login)
@@ -131,11 +131,20 @@ impl UserStore for SqliteStore {
         .bind(u.activated_at)
         .bind(u.status_changed_at)
         .bind(u.password_changed_at)
-        .bind(u.last_login_at)
         .bind(&u.id)
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_login(&self, user_id: &str, at: UnixTime) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -333,5 +342,21 @@ impl ClientStore for SqliteStore {
         rows.iter()
             .map(|row| Ok((group_from_row(row).map_err(unavailable)?, row.try_get("priority").map_err(unavailable)?)))
             .collect()
+    }
+
+    async fn user_may_use_app(&self, client_id: &str, user_id: &str) -> StoreResult<bool> {
+        let allowed: i64 = sqlx::query_scalar(
+            "SELECT (NOT EXISTS (SELECT 1 FROM app_user_assignments WHERE client_id = ?1)
+                     AND NOT EXISTS (SELECT 1 FROM app_group_assignments WHERE client_id = ?1))
+                 OR EXISTS (SELECT 1 FROM app_user_assignments WHERE client_id = ?1 AND user_id = ?2)
+                 OR EXISTS (SELECT 1 FROM app_group_assignments a JOIN group_members m ON m.group_id = a.group_id
+                            WHERE a.client_id = ?1 AND m.user_id = ?2)",
+        )
+        .bind(client_id)
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(allowed != 0)
     }
 }

@@ -331,6 +331,22 @@ impl PolicyStore for SqliteStore {
         rows.iter().map(scope_from_row).collect::<Result<_, _>>().map_err(unavailable)
     }
 
+    async fn update_scope(&self, scope: &ScopeDef) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE scopes SET name = ?, description = ?, consent = ?, is_default = ? WHERE server_id = ? AND id = ?",
+        )
+        .bind(&scope.name)
+        .bind(&scope.description)
+        .bind(&scope.consent)
+        .bind(scope.is_default)
+        .bind(&scope.server_id)
+        .bind(&scope.id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn delete_scope(&self, server_id: &str, name: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM scopes WHERE server_id = ? AND name = ?")
             .bind(server_id)
@@ -354,6 +370,26 @@ impl PolicyStore for SqliteStore {
         rows.iter().map(claim_from_row).collect()
     }
 
+    async fn update_claim(&self, claim: &ClaimDef) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE claims SET name = ?, claim_type = ?, value_type = ?, value = ?, group_filter_type = ?,
+                scopes = ?, status = ? WHERE server_id = ? AND id = ?",
+        )
+        .bind(&claim.name)
+        .bind(&claim.claim_type)
+        .bind(&claim.value_type)
+        .bind(&claim.value)
+        .bind(&claim.group_filter_type)
+        .bind(to_json(&claim.scopes))
+        .bind(&claim.status)
+        .bind(&claim.server_id)
+        .bind(&claim.id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn delete_claim(&self, server_id: &str, id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM claims WHERE server_id = ? AND id = ?")
             .bind(server_id)
@@ -375,6 +411,25 @@ impl PolicyStore for SqliteStore {
             .await
             .map_err(unavailable)?;
         rows.iter().map(policy_from_row).collect()
+    }
+
+    async fn update_policy(&self, policy: &Policy) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE policies SET name = ?, description = ?, priority = ?, status = ?, clients = ?, updated_at = ?
+             WHERE server_id = ? AND id = ?",
+        )
+        .bind(&policy.name)
+        .bind(&policy.description)
+        .bind(policy.priority)
+        .bind(&policy.status)
+        .bind(to_json(&policy.clients))
+        .bind(policy.updated_at)
+        .bind(&policy.server_id)
+        .bind(&policy.id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_policy(&self, server_id: &str, id: &str) -> StoreResult<bool> {
@@ -401,6 +456,32 @@ impl PolicyStore for SqliteStore {
         .await
         .map_err(unavailable)?;
         rows.iter().map(rule_from_row).collect()
+    }
+
+    async fn update_rule(&self, rule: &PolicyRule) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE policy_rules SET name = ?, priority = ?, status = ?, grant_types = ?, scopes = ?, users = ?,
+                groups = ?, access_token_ttl = ?, refresh_token_ttl = ?, refresh_token_idle = ?, action = ?,
+                updated_at = ? WHERE policy_id = ? AND id = ?",
+        )
+        .bind(&rule.name)
+        .bind(rule.priority)
+        .bind(&rule.status)
+        .bind(to_json(&rule.grant_types))
+        .bind(to_json(&rule.scopes))
+        .bind(to_json(&rule.users))
+        .bind(to_json(&rule.groups))
+        .bind(rule.access_token_ttl)
+        .bind(rule.refresh_token_ttl)
+        .bind(rule.refresh_token_idle)
+        .bind(&rule.action)
+        .bind(rule.updated_at)
+        .bind(&rule.policy_id)
+        .bind(&rule.id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_rule(&self, policy_id: &str, id: &str) -> StoreResult<bool> {

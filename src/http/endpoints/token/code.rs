@@ -3,7 +3,7 @@
 //! refresh-token family when `offline_access` was granted. A code presented again
 //! revokes what its first redemption issued (§4.1.2, RFC 9700 §4.2.4).
 
-use super::mint::{Mint, Settings, Subject, mint};
+use super::mint::{Mint, Settings, Subject, check_assigned, mint};
 use super::refresh;
 use crate::admin::policies::ACCESS_TTL_MAX;
 use crate::app::AppState;
@@ -60,6 +60,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
     authorization_code::check(&row, client, &presented, now)?;
 
     let subject = Subject::load(state, &row.user_id).await?.ok_or_else(invalid)?;
+    check_assigned(state, &client.client_id, &subject.user.id).await?;
     let scope = Scope::parse(&row.scope)?;
     let settings = Settings::load(state, &server.id).await?;
     let lifetimes = settings.decide(&client.client_id, "authorization_code", &scope, Some(&subject))?;

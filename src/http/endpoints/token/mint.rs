@@ -86,6 +86,18 @@ impl Subject {
     }
 }
 
+/// Okta's app assignments gate sign-in: an app with any assignment gives codes and
+/// tokens only to the users assigned to it, directly or through one of their groups;
+/// an app with none is open to every active user. Checked at /authorize, at the code
+/// exchange and at every refresh, so an unassigned user's refresh token stops working.
+pub async fn check_assigned(state: &AppState, client_id: &str, user_id: &str) -> Result<(), OAuthError> {
+    match state.store.user_may_use_app(client_id, user_id).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(OAuthError::not_assigned()),
+        Err(e) => Err(error::unavailable(&e)),
+    }
+}
+
 /// Everything that goes into one token response. The ids and `now` are inputs so that
 /// a retried refresh can mint the same tokens again.
 pub struct Mint<'a> {

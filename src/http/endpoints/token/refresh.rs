@@ -9,7 +9,7 @@
 //! including the losers of a race when the grace period is 0 (the default), revokes the
 //! family and every access token minted from it.
 
-use super::mint::{Mint, Settings, Subject, mint};
+use super::mint::{Mint, Settings, Subject, check_assigned, mint};
 use crate::app::AppState;
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
@@ -86,6 +86,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
     refresh_token::check(&token, &family, client, &server.id, now)?;
     let scope = refresh_token::scope(params.one("scope")?, &family.scope)?;
     let subject = Subject::load(state, &family.user_id).await?.ok_or_else(invalid)?;
+    check_assigned(state, &client.client_id, &subject.user.id).await?;
     let settings = Settings::load(state, &server.id).await?;
     // A scope the server no longer offers is not granted again.
     settings.check_offered(&scope)?;
