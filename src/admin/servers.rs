@@ -369,7 +369,7 @@ async fn scope_users(store: &DynStore, server_id: &str, name: &str) -> Result<Ve
     Ok(claims.chain(rules).collect())
 }
 
-/// Deletes a scope named by its name or its id.
+/// Deletes a scope named by its name or its id, unless claims or rules name it.
 pub async fn delete_scope(store: &DynStore, actor: &Actor, server_id: &str, name_or_id: &str, now: UnixTime) -> Result<(), AdminError> {
     let server = find_custom(store, server_id).await?;
     let scopes = store.list_scopes(&server.id).await?;
@@ -377,6 +377,15 @@ pub async fn delete_scope(store: &DynStore, actor: &Actor, server_id: &str, name
         None => Err(AdminError::NotFound(format!("scope {name_or_id}"))),
         Some(s) if s.system => Err(AdminError::invalid("name", "system scopes cannot be deleted")),
         Some(scope) => {
+            // As for a rename: deleting it under the claims and rules that name it would
+            // silently change what they grant.
+            let users = scope_users(store, &server.id, &scope.name).await?;
+            if !users.is_empty() {
+                return Err(AdminError::invalid(
+                    "name",
+                    format!("{:?} is named by {}: take it out of them before deleting it", scope.name, users.join(", ")),
+                ));
+            }
             store.delete_scope(&server.id, &scope.name).await?;
             let target = Target::new(&scope.id, "OAuth2Scope", &scope.name).changed(Some(scope_json(scope)), None);
             let event = Event::success("oauth2.scope.deleted", "Delete authorization server scope", vec![target, server_target(&server)]);

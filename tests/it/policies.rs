@@ -263,6 +263,19 @@ async fn settings_are_validated_and_the_org_server_is_fixed() {
     assert!(err(servers::create_scope(store, &Actor::cli(), "default", scope("two words"), now).await).contains("name"));
     assert!(err(servers::create_scope(store, &Actor::cli(), "default", scope("openid"), now).await).contains("scope with this name"));
     assert!(err(servers::delete_scope(store, &Actor::cli(), "default", "openid", now).await).contains("system"));
+    // A scope a claim names cannot be deleted under it; once the claim is gone, it can.
+    servers::create_scope(store, &Actor::cli(), "default", scope("reports:read"), now).await.unwrap();
+    let named = servers::NewClaim {
+        name: "report_tier".into(),
+        claim_type: "RESOURCE".into(),
+        value: "\"gold\"".into(),
+        group_filter_type: None,
+        scopes: vec!["reports:read".into()],
+    };
+    let claim = servers::create_claim(store, &Actor::cli(), "default", named, now).await.unwrap();
+    assert!(err(servers::delete_scope(store, &Actor::cli(), "default", "reports:read", now).await).contains("claim \"report_tier\""));
+    servers::delete_claim(store, &Actor::cli(), "default", &claim.id, now).await.unwrap();
+    servers::delete_scope(store, &Actor::cli(), "default", "reports:read", now).await.unwrap();
     let claim = |name: &str, value: &str, filter: Option<&str>| servers::NewClaim {
         name: name.into(),
         claim_type: "RESOURCE".into(),
