@@ -35,6 +35,10 @@ pub const SQLITE: &[Migration] = &[
         version: 10,
         sql: include_str!("../../migrations/sqlite/0010_management_api.sql"),
     },
+    Migration {
+        version: 11,
+        sql: include_str!("../../migrations/sqlite/0011_assignments_required.sql"),
+    },
 ];
 
 /// The same versions as `SQLITE`, in PostgreSQL's types: a version number means the
@@ -59,6 +63,10 @@ pub const POSTGRES: &[Migration] = &[
     Migration {
         version: 10,
         sql: include_str!("../../migrations/postgres/0010_management_api.sql"),
+    },
+    Migration {
+        version: 11,
+        sql: include_str!("../../migrations/postgres/0011_assignments_required.sql"),
     },
 ];
 
@@ -103,9 +111,9 @@ mod tests {
     #[test]
     fn a_version_below_the_highest_applied_is_still_applied() {
         let versions = |applied: &[i64]| pending(SQLITE, applied).map(|m| m.version).collect::<Vec<_>>();
-        assert_eq!(versions(&[]), [1, 2, 3, 4, 10]);
-        assert_eq!(versions(&[1, 2]), [3, 4, 10]);
-        assert_eq!(versions(&[1, 2, 10]), [3, 4]);
-        assert!(versions(&[1, 2, 3, 4, 10]).is_empty());
+        assert_eq!(versions(&[]), [1, 2, 3, 4, 10, 11]);
+        assert_eq!(versions(&[1, 2]), [3, 4, 10, 11]);
+        assert_eq!(versions(&[1, 2, 10, 11]), [3, 4]);
+        assert!(versions(&[1, 2, 3, 4, 10, 11]).is_empty());
     }
 }

@@ -83,8 +83,10 @@ async fn assignments_decide_who_gets_codes_and_tokens() {
     assert_eq!(api.put(&format!("/api/v1/groups/{gid}/users/{}", ann.id), json!({})).await.0, 204);
     assert_eq!(t.refresh("default", &app, &refresh_token, None).await.status(), 200);
 
-    // Every assignment gone: open to everyone again.
+    // Every assignment gone: the app does not silently open to everyone; it is closed
+    // to all until someone is assigned again.
     assert_eq!(api.delete(&format!("{apps}/groups/{gid}")).await, 204);
     let back = back_at_app(&t, &bobs_browser, &app, "bob@example.com", "openid").await;
-    assert!(param(&back, "code").is_some(), "{back}");
+    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"), "{back}");
+    refused_as_unassigned(t.refresh("default", &app, &refresh_token, None).await).await;
 }

@@ -259,6 +259,12 @@ impl ClientStore for PostgresStore {
     }
 
     async fn assign_user(&self, client_id: &str, user_id: &str, now: UnixTime) -> StoreResult<bool> {
+        // Closed first: a failure after this leaves the app closed, never open.
+        sqlx::query("UPDATE clients SET assignments_required = TRUE WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
         let done = sqlx::query(
             "INSERT INTO app_user_assignments (client_id, user_id, created_at) VALUES ($1, $2, $3)
              ON CONFLICT DO NOTHING",
@@ -295,6 +301,12 @@ impl ClientStore for PostgresStore {
     }
 
     async fn assign_group(&self, client_id: &str, group_id: &str, priority: i64, now: UnixTime) -> StoreResult<bool> {
+        // Closed first: a failure after this leaves the app closed, never open.
+        sqlx::query("UPDATE clients SET assignments_required = TRUE WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
         let inserted = sqlx::query(
             "INSERT INTO app_group_assignments (client_id, group_id, priority, created_at)
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -346,8 +358,7 @@ impl ClientStore for PostgresStore {
 
     async fn user_may_use_app(&self, client_id: &str, user_id: &str) -> StoreResult<bool> {
         let allowed: bool = sqlx::query_scalar(
-            "SELECT (NOT EXISTS (SELECT 1 FROM app_user_assignments WHERE client_id = $1)
-                     AND NOT EXISTS (SELECT 1 FROM app_group_assignments WHERE client_id = $1))
+            "SELECT COALESCE((SELECT NOT assignments_required FROM clients WHERE client_id = $1), FALSE)
                  OR EXISTS (SELECT 1 FROM app_user_assignments WHERE client_id = $1 AND user_id = $2)
                  OR EXISTS (SELECT 1 FROM app_group_assignments a JOIN group_members m ON m.group_id = a.group_id
                             WHERE a.client_id = $1 AND m.user_id = $2)",
