@@ -274,6 +274,9 @@ pub async fn update(
     if !store.update_user(&user).await.map_err(conflict)? {
         return Err(AdminError::NotFound(format!("user {id}")));
     }
+    if password_set {
+        end_sign_ins(store, &user.id, now).await?;
+    }
     let mut events = Vec::new();
     if change.is_some() {
         let target = Target::user(&user).changed(Some(to_json(&before)), Some(to_json(&user)));
@@ -286,6 +289,14 @@ pub async fn update(
         syslog::record(store, actor, event, now).await;
     }
     Ok(user)
+}
+
+/// A new password ends what the old one started: sessions and refresh tokens (an
+/// attacker who knew the old password keeps nothing).
+async fn end_sign_ins(store: &DynStore, user_id: &str, now: UnixTime) -> Result<(), AdminError> {
+    store.end_user_sessions(user_id, now).await?;
+    store.revoke_user_families(user_id, now).await?;
+    Ok(())
 }
 
 /// The user changes their own password: the old one must match.
@@ -362,7 +373,10 @@ pub async fn lifecycle(store: &DynStore, actor: &Actor, id: &str, op: Lifecycle,
         return Err(AdminError::NotFound(format!("user {id}")));
     }
     if status != ACTIVE {
+        // Okta ends a deactivated or suspended user's sessions and revokes their
+        // tokens: reactivating them must not bring old refresh tokens back.
         store.end_user_sessions(&user.id, now).await?;
+        store.revoke_user_families(&user.id, now).await?;
     }
     let (event_type, message) = op.event();
     let target = Target::user(&user).changed(Some(json!({ "status": before.status })), Some(json!({ "status": user.status })));

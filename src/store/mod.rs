@@ -165,6 +165,10 @@ pub trait TokenStore: Send + Sync {
     /// Revokes a family (true when this call did) and puts every unexpired access token
     /// minted from it on the deny list, in one transaction.
     async fn revoke_family(&self, family_id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Revokes every refresh-token family of a user (deactivated, suspended, a new
+    /// password) and deny-lists the access tokens minted from them, in one
+    /// transaction; returns how many families this call revoked.
+    async fn revoke_user_families(&self, user_id: &str, now: UnixTime) -> StoreResult<u64>;
 }
 
 #[async_trait]

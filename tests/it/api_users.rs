@@ -117,6 +117,21 @@ async fn suspending_or_deactivating_ends_sessions_and_stops_sign_in_and_refresh(
     let (status, _) = api.post(&format!("/api/v1/users/{}/lifecycle/unsuspend", user.id), json!({})).await;
     assert_eq!(status, 200);
     t.code(&t.browser(), "default", &app, "alice@example.com").await;
+    // Unsuspended, the old refresh token stays revoked: suspension ended its family.
+    let after = t.refresh("default", &app, refresh, None).await;
+    assert_eq!(after.status(), 400);
+    assert_eq!(after.json::<serde_json::Value>().await.unwrap()["error"], "invalid_grant");
+
+    // A new password ends sessions and refresh tokens too.
+    let browser = t.browser();
+    t.code(&browser, "default", &app, "alice@example.com").await;
+    let tokens = t.tokens("default", &app, "alice@example.com", "openid offline_access").await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let body = json!({ "credentials": { "password": { "value": "a brand new password" } } });
+    assert_eq!(api.post(&format!("/api/v1/users/{}", user.id), body).await.0, 200);
+    assert_eq!(t.refresh("default", &app, refresh, None).await.status(), 400);
+    let r = browser.get(&t.authorize_url("default", &app.client_id, &[("prompt", "none")])).await;
+    assert_eq!(param(&location(&r).unwrap(), "error").as_deref(), Some("login_required"));
 
     // DELETE on a user who is not DEPROVISIONED deactivates; a second DELETE deletes.
     assert_eq!(api.delete(&format!("/api/v1/users/{}", user.id)).await, 204);

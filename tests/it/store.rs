@@ -323,6 +323,19 @@ async fn refresh_contract(store: &DynStore) {
     assert_eq!(rotate(b"rt1", sha256(b"rt9"), 42).await, Rotation::Revoked);
     assert!(store.revoke_family("no-such-family", 42).await.is_ok());
 
+    // A user's families end together (deactivation, a new password), with their access
+    // tokens; other users' stay.
+    let mine = RefreshFamily { id: "fam3".into(), ..family.clone() };
+    let theirs = RefreshFamily { id: "fam4".into(), user_id: "00u9".into(), ..family.clone() };
+    store.insert_refresh_family(&mine, &refresh_token(&sha256(b"mine"), "fam3", 45, "AT.mine")).await.unwrap();
+    store.insert_refresh_family(&theirs, &refresh_token(&sha256(b"theirs"), "fam4", 45, "AT.theirs")).await.unwrap();
+    assert_eq!(store.revoke_user_families("00u1", 46).await.unwrap(), 1, "fam1 was revoked before");
+    assert!(store.find_refresh(&sha256(b"mine")).await.unwrap().unwrap().1.revoked_at.is_some());
+    assert!(store.is_access_token_revoked("AT.mine").await.unwrap());
+    assert!(store.find_refresh(&sha256(b"theirs")).await.unwrap().unwrap().1.revoked_at.is_none());
+    assert!(!store.is_access_token_revoked("AT.theirs").await.unwrap());
+    assert_eq!(store.revoke_user_families("00u1", 47).await.unwrap(), 0);
+
     // The janitor removes revoked families and idle ones; a live family stays.
     let live = RefreshFamily { id: "fam2".into(), ..family.clone() };
     store.insert_refresh_family(&live, &refresh_token(&sha256(b"live"), "fam2", 100, "AT.l")).await.unwrap();
@@ -564,7 +577,9 @@ async fn directory_contract(store: &DynStore) {
     assert!(store.unassign_user("0oaZ", "00uC").await.unwrap());
     assert!(!store.unassign_user("0oaZ", "00uC").await.unwrap());
     assert!(may("00uA").await && !may("00uC").await, "assigned directly, or not");
+    store.insert_client(&client("0oaOther")).await.unwrap();
     assert!(store.user_may_use_app("0oaOther", "00uC").await.unwrap(), "another app's assignments do not count");
+    assert!(!store.user_may_use_app("0oaMissing", "00uC").await.unwrap(), "no such app: nobody");
     let group = Group { id: "00gZ".into(), name: "zeds".into(), description: String::new(), created_at: 1, updated_at: 1 };
     store.insert_group(&group).await.unwrap();
     assert!(store.assign_group("0oaZ", "00gZ", 3, 1).await.unwrap());
@@ -575,6 +590,11 @@ async fn directory_contract(store: &DynStore) {
     assert!(may("00uC").await, "through the group");
     assert!(store.remove_group_member("00gZ", "00uC").await.unwrap());
     assert!(!may("00uC").await);
+    // Every assignment removed: closed to all, never open again by itself.
+    assert!(store.unassign_user("0oaZ", "00uA").await.unwrap());
+    assert!(store.unassign_group("0oaZ", "00gZ").await.unwrap());
+    assert!(!may("00uA").await && !may("00uC").await, "once assigned, closed even with none left");
+    assert!(store.assign_group("0oaZ", "00gZ", 3, 1).await.unwrap());
 
     // Groups: update (names stay unique), pages, members, delete.
     let mut renamed = group.clone();
@@ -597,7 +617,7 @@ async fn directory_contract(store: &DynStore) {
     assert!(!may("00uC").await, "only the group is assigned now");
     assert!(store.delete_group("00gZ").await.unwrap());
     assert!(store.assigned_groups("0oaZ").await.unwrap().is_empty());
-    assert!(may("00uC").await, "no assignment left: open again");
+    assert!(!may("00uC").await, "no assignment left: still closed");
     assert!(store.delete_client("0oaZ").await.unwrap());
     assert!(!store.delete_client("0oaZ").await.unwrap());
 

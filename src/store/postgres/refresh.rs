@@ -177,4 +177,30 @@ impl TokenStore for PostgresStore {
         tx.commit().await.map_err(unavailable)?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn revoke_user_families(&self, user_id: &str, now: UnixTime) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        // The family rows first, as `revoke_family` does: a rotation in flight either
+        // finished (its successor is deny-listed below) or finds its family revoked.
+        let done = sqlx::query("UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        sqlx::query(
+            "INSERT INTO revoked_access_tokens (jti, expires_at)
+             SELECT t.access_jti, t.access_expires_at FROM refresh_tokens t
+             JOIN refresh_families f ON f.id = t.family_id
+             WHERE f.user_id = $1 AND t.access_jti IS NOT NULL AND t.access_expires_at > $2
+             ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(done.rows_affected())
+    }
 }
