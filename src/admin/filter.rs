@@ -93,7 +93,12 @@ struct Parser<'a> {
     at: usize,
     attrs: &'a [Attr],
     conditions: usize,
+    /// Parentheses open now: bounded, so a crafted filter cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Parentheses may nest this deep (Okta's filters need two or three).
+const MAX_DEPTH: usize = 8;
 
 impl Parser<'_> {
     fn bad(&self, message: impl Into<String>) -> AdminError {
@@ -126,7 +131,12 @@ impl Parser<'_> {
         match self.tokens.get(self.at).cloned() {
             Some(Token::Open) => {
                 self.at += 1;
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(self.bad("nests parentheses too deep"));
+                }
                 let inner = self.or()?;
+                self.depth -= 1;
                 if self.tokens.get(self.at) != Some(&Token::Close) {
                     return Err(self.bad("has a parenthesis that is not closed"));
                 }
@@ -191,7 +201,7 @@ pub fn parse(field: &'static str, text: &str, attrs: &[Attr]) -> Result<Expr, Ad
         return Err(AdminError::invalid(field, format!("must be at most {MAX_LENGTH} characters")));
     }
     let tokens = tokens(field, text)?;
-    let mut parser = Parser { field, tokens, at: 0, attrs, conditions: 0 };
+    let mut parser = Parser { field, tokens, at: 0, attrs, conditions: 0, depth: 0 };
     let expr = parser.or()?;
     if parser.at != parser.tokens.len() {
         return Err(parser.bad("has text after the end of the expression (join conditions with and/or)"));
@@ -267,6 +277,12 @@ mod tests {
         }
         let many = vec![r#"status eq "A""#; 21].join(" or ");
         assert!(parse("filter", &many, ATTRS).is_err());
+        // Deep nesting is refused before it can exhaust the stack (2000 characters
+        // allow ~1000 levels); a few levels are fine.
+        let deep = format!("{}status eq \"A\"{}", "(".repeat(900), ")".repeat(900));
+        assert!(parse("filter", &deep, ATTRS).is_err());
+        let shallow = format!("{}status eq \"A\"{}", "(".repeat(3), ")".repeat(3));
+        assert!(parse("filter", &shallow, ATTRS).is_ok());
     }
 
     #[test]

@@ -251,6 +251,14 @@ pub async fn set_active(store: &DynStore, actor: &Actor, id: &str, active: bool,
 /// Deletes a custom server with its keys, scopes, claims and policies.
 pub async fn delete(store: &DynStore, actor: &Actor, id: &str, now: UnixTime) -> Result<(), AdminError> {
     let server = find_custom(store, id).await?;
+    // Every start makes sure `default` exists, with Okta's allow-all default policy:
+    // deleting it would bring it back, wide open, at the next start. Deactivate it.
+    if server.id == DEFAULT_SERVER_ID {
+        return Err(AdminError::not_allowed(
+            "E0000006",
+            "The default authorization server cannot be deleted; deactivate it instead.",
+        ));
+    }
     if !store.delete_server(&server.id).await? {
         return Err(AdminError::NotFound(format!("authorization server {id}")));
     }

@@ -103,7 +103,9 @@ impl Where<'_> {
     fn expr(&mut self, expr: &Expr) -> StoreResult<String> {
         match expr {
             Expr::Cond(c) => self.cond(c),
-            Expr::And(list) | Expr::Or(list) if list.is_empty() => Ok("1=1".into()),
+            // The neutral element of each: an empty And holds, an empty Or does not.
+            Expr::And(list) if list.is_empty() => Ok("1=1".into()),
+            Expr::Or(list) if list.is_empty() => Ok("1=0".into()),
             Expr::And(list) | Expr::Or(list) => {
                 let joiner = if matches!(expr, Expr::And(_)) { " AND " } else { " OR " };
                 let parts = list.iter().map(|e| self.expr(e)).collect::<StoreResult<Vec<_>>>()?;

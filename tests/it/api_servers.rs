@@ -255,3 +255,17 @@ async fn scopes_claims_policies_and_rules_are_replaced_with_put_and_logged() {
     let (status, error) = api.put(&format!("{base}/policies/00pNOPE/rules/{}", rule["id"].as_str().unwrap()), rule_body(10, json!(["*"]))).await;
     assert_eq!((status, okta_error(&error).0.as_str()), (404, "E0000007"), "a rule is found in its own policy only");
 }
+
+/// `default` comes back at every start with Okta's allow-all policy: deleting it would
+/// reopen it wide at the next start, so it is refused (deactivating it is the way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_server_cannot_be_deleted_only_deactivated() {
+    let t = TestApp::spawn().await;
+    let api = t.api().await;
+    let (status, body) = api.call(reqwest::Method::DELETE, "/api/v1/authorizationServers/default", None).await;
+    assert_eq!((status, okta_error(&body).0.as_str()), (403, "E0000006"));
+    let (status, _) = api.post("/api/v1/authorizationServers/default/lifecycle/deactivate", serde_json::json!({})).await;
+    assert_eq!(status, 204);
+    let discovery = t.http.get(format!("{}/.well-known/openid-configuration", t.issuer("default"))).send().await.unwrap();
+    assert_eq!(discovery.status(), 404, "an inactive server answers nothing");
+}

@@ -273,6 +273,12 @@ async fn a_backup_taken_while_serving_restores_users_apps_and_refresh_tokens() {
     let (ok, out, err) = gatehouse(&t, &["backup", "--to", file.to_str().unwrap()], None);
     assert!(ok, "{err}");
     assert!(out.contains("backed up to") && err.contains("master key"), "{out} {err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the backup holds password hashes: owner only");
+    }
     let (ok, _, err) = gatehouse(&t, &["backup", "--to", file.to_str().unwrap()], None);
     assert!(!ok && err.contains("exists"), "never overwrites: {err}");
     // The server kept serving meanwhile.

@@ -560,14 +560,27 @@ impl Maintenance for SqliteStore {
     }
 
     async fn backup_into(&self, to: &std::path::Path) -> StoreResult<()> {
-        if to.exists() {
-            return Err(StoreError::Conflict(format!("{} exists; a backup never overwrites a file", to.display())));
+        // Created here, empty, readable by the owner only (it holds password hashes and
+        // sealed keys), and never over an existing file: `create_new` is atomic.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(to) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::Conflict(format!("{} exists; a backup never overwrites a file", to.display())));
+            }
+            Err(e) => return Err(StoreError::Unavailable(format!("cannot create {}: {e}", to.display()))),
         }
         let path = to
             .to_str()
             .ok_or_else(|| StoreError::Schema(format!("{} is not a UTF-8 path", to.display())))?;
         // One read transaction: a consistent snapshot, and in WAL mode writers go on.
-        sqlx::query("VACUUM INTO ?").bind(path).execute(&self.pool).await.map_err(unavailable)?;
+        if let Err(e) = sqlx::query("VACUUM INTO ?").bind(path).execute(&self.pool).await {
+            let _ = std::fs::remove_file(to);
+            return Err(unavailable(e));
+        }
         Ok(())
     }
 
