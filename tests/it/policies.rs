@@ -297,3 +297,74 @@ async fn settings_are_validated_and_the_org_server_is_fixed() {
     let unknown_client = policies::NewPolicy { name: "p".into(), clients: vec!["0oaNOPE".into()], ..Default::default() };
     assert!(err(policies::create_policy(store, &Actor::cli(), "default", unknown_client, now).await).contains("client_id"));
 }
+
+/// The relying-party library's view: the groups claim and a custom claim arrive in an
+/// ID token that `openidconnect` verifies (signature, issuer, audience, nonce), and a
+/// policy refusal at the token endpoint is the `access_denied` error it reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openidconnect_verifies_custom_claims_and_reports_policy_refusals() {
+    use openidconnect::core::{
+        CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    };
+    use openidconnect::{
+        AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IdToken, IssuerUrl, Nonce,
+        PkceCodeChallenge, RedirectUrl, RequestTokenError, Scope, TokenResponse,
+    };
+
+    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    struct Custom {
+        groups: Vec<String>,
+        given: String,
+    }
+    impl AdditionalClaims for Custom {}
+
+    let t = TestApp::spawn().await;
+    let alice = t.user("alice@example.com").await;
+    t.group("app-admins", &[&alice.id]).await;
+    t.claim("default", "given", "IDENTITY", "user.firstName", None, &[]).await;
+    let app = t.web_app().await;
+    let http = no_redirects();
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(t.issuer("default")).unwrap(), &http).await.unwrap();
+    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(app.client_id.clone()), app.secret.clone().map(ClientSecret::new))
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+
+    let flow = |browser: Browser| {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, _, nonce) = client
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .add_scope(Scope::new("groups".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        async move {
+            let login = location(&browser.get(url.as_str()).await).unwrap();
+            let callback = location(&browser.sign_in(&login, "alice@example.com", PASSWORD).await).unwrap();
+            (param(&callback, "code").unwrap_or_else(|| panic!("{callback}")), verifier, nonce)
+        }
+    };
+    let (code, verifier, nonce) = flow(t.browser()).await;
+    let tokens = client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(verifier).request_async(&http).await.unwrap();
+    let raw = tokens.id_token().unwrap().to_string();
+    let id_token: IdToken<Custom, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm> = raw.parse().unwrap();
+    let claims = id_token.claims(&client.id_token_verifier(), &nonce).expect("a verified ID token");
+    assert_eq!(claims.additional_claims().groups, ["app-admins"]);
+    assert_eq!(claims.additional_claims().given, "Alice");
+
+    // A deny rule added ahead of the default one after the code was issued: the code
+    // exchange is refused (the policy is read again at /token), and the library
+    // reports Okta's access_denied.
+    let (code, verifier, _) = flow(t.browser()).await;
+    let policy = store_default_policy(&t).await;
+    t.rule("default", &policy, policies::NewRule { name: "deny".into(), priority: Some(0), deny: true, ..Default::default() }).await;
+    let refused = client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(verifier).request_async(&http).await;
+    match refused {
+        Err(RequestTokenError::ServerResponse(e)) => assert_eq!(e.error().to_string(), "access_denied"),
+        other => panic!("expected access_denied, got {other:?}"),
+    }
+}
+
+/// The id of the `default` server's "Default Policy".
+async fn store_default_policy(t: &TestApp) -> String {
+    let list = t.backend.store.list_policies("default").await.unwrap();
+    list.into_iter().find(|p| p.name == "Default Policy").unwrap().id
+}
