@@ -138,14 +138,13 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
         return Err(AdminError::invalid(GRANT_TYPES_FIELD, "refresh_token requires authorization_code"));
     }
     let response_types: Vec<String> = if has("authorization_code") { vec!["code".into()] } else { vec![] };
-    if let Some(given) = new.response_types.map(dedup).filter(|g| !g.is_empty()) {
-        if given != response_types {
+    if let Some(given) = new.response_types.map(dedup).filter(|g| !g.is_empty())
+        && given != response_types {
             return Err(AdminError::invalid(
                 "settings.oauthClient.response_types",
                 "must be [\"code\"] with authorization_code (the implicit and hybrid flows are not supported), else empty",
             ));
         }
-    }
     let refresh_token_leeway = new.refresh_token_leeway.unwrap_or(0);
     if !(0..=MAX_REFRESH_LEEWAY).contains(&refresh_token_leeway) {
         return Err(AdminError::invalid("settings.oauthClient.refresh_token.leeway", "must be between 0 and 60 seconds"));
@@ -401,7 +400,7 @@ pub async fn list(store: &DynStore, q: Option<&str>, filter_text: Option<&str>, 
         conditions.push(filter::parse("filter", text, APP_ATTRS)?);
     }
     let page = Page {
-        filter: (!conditions.is_empty()).then(|| Expr::And(conditions)),
+        filter: (!conditions.is_empty()).then_some(Expr::And(conditions)),
         after: after.map(SqlValue::Text),
         limit: limit + 1,
     };

@@ -222,7 +222,7 @@ async fn apply_rule(store: &DynStore, server: &AuthServer, new: NewRule, base: P
     let idle = match new.refresh_token_idle {
         None => Some(7 * 24 * 3600),
         Some(0) => None,
-        Some(t) if t < REFRESH_IDLE_MIN || t > REFRESH_MAX || refresh.is_some_and(|r| t > r) => {
+        Some(t) if !(REFRESH_IDLE_MIN..=REFRESH_MAX).contains(&t) || refresh.is_some_and(|r| t > r) => {
             return Err(AdminError::invalid(
                 "actions.token.refreshTokenWindowMinutes",
                 "must be between 10 minutes and 5 years, and not longer than the refresh token lifetime",

@@ -279,7 +279,7 @@ pub async fn query(store: &DynStore, query: &LogQuery) -> Result<(Vec<Value>, Op
         )),
         None => None,
     };
-    let page = Page { filter: (!conditions.is_empty()).then(|| Expr::And(conditions)), after, limit: limit + 1 };
+    let page = Page { filter: (!conditions.is_empty()).then_some(Expr::And(conditions)), after, limit: limit + 1 };
     let mut rows = store.query_events(&page).await?;
     let next = (rows.len() as i64 > limit).then(|| {
         rows.truncate(limit as usize);

@@ -452,7 +452,7 @@ pub async fn list(store: &DynStore, query: &UserQuery) -> Result<(Vec<User>, Opt
         }
     }
     let page = Page {
-        filter: (!conditions.is_empty()).then(|| Expr::And(conditions)),
+        filter: (!conditions.is_empty()).then_some(Expr::And(conditions)),
         after: query.after.clone().map(SqlValue::Text),
         limit: limit + 1,
     };

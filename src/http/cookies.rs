@@ -16,11 +16,10 @@ pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
     for header in headers.get_all(COOKIE) {
         let Ok(text) = header.to_str() else { continue };
         for pair in text.split(';') {
-            if let Some((k, v)) = pair.trim().split_once('=') {
-                if k == name && !v.is_empty() {
+            if let Some((k, v)) = pair.trim().split_once('=')
+                && k == name && !v.is_empty() {
                     found = Some(v.to_string());
                 }
-            }
         }
     }
     found

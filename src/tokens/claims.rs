@@ -135,13 +135,12 @@ pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
         put("preferred_username", Some(&user.login));
         claims.insert("updated_at".into(), json!(user.updated_at));
     }
-    if scope.contains("email") {
-        if let Some(email) = user.email.as_deref().filter(|e| !e.is_empty()) {
+    if scope.contains("email")
+        && let Some(email) = user.email.as_deref().filter(|e| !e.is_empty()) {
             claims.insert("email".into(), json!(email));
             // Admin-created users' addresses are not verified by Gatehouse.
             claims.insert("email_verified".into(), json!(false));
         }
-    }
     claims
 }
 

@@ -385,6 +385,12 @@ impl KeyCache {
     }
 }
 
+/// A keyring from stored keys, for unit tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) fn test_keyring(stored: &[StoredKey], master: &MasterKey) -> Keyring {
+    keyring(stored, master, 0).unwrap().unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,7 +400,7 @@ mod tests {
         let master = MasterKey::from_bytes(&[9; 32]);
         let stored = generate("default", KeyStatus::Active, 0, &master);
         assert!(!stored.public_jwk.contains("\"d\""), "no private parts in the JWK");
-        let ring = keyring(&[stored.clone()], &master, 0).unwrap().unwrap();
+        let ring = keyring(std::slice::from_ref(&stored), &master, 0).unwrap().unwrap();
         assert_eq!(ring.signing.kid, stored.kid);
         let sig = ring.signing.sign(b"hello");
         let key = ring.find(&stored.kid).unwrap();
@@ -452,10 +458,4 @@ mod tests {
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
         assert_eq!(rsa_thumbprint("AQAB", n), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     }
-}
-
-/// A keyring from stored keys, for unit tests elsewhere in the crate.
-#[cfg(test)]
-pub(crate) fn test_keyring(stored: &[StoredKey], master: &MasterKey) -> Keyring {
-    keyring(stored, master, 0).unwrap().unwrap()
 }

@@ -31,7 +31,7 @@ async fn bearer_errors() {
     assert_eq!(none.headers()["www-authenticate"], r#"Bearer realm="gatehouse""#);
 
     let mut tampered = token.clone();
-    tampered.insert_str(tampered.find('.').unwrap() + 5, "A");
+    tampered.insert(tampered.find('.').unwrap() + 5, 'A');
     for bad in [tampered.as_str(), "not.a.jwt", "garbage"] {
         let r = t.http.get(&url).bearer_auth(bad).send().await.unwrap();
         assert_eq!(r.status(), 401);

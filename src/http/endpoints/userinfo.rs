@@ -30,8 +30,8 @@ pub async fn post(
     body: Result<Body, OAuthRejection>,
 ) -> Response {
     let mut token = bearer(&headers);
-    if let Ok(Body(bytes)) = body {
-        if !bytes.is_empty() {
+    if let Ok(Body(bytes)) = body
+        && !bytes.is_empty() {
             match form_params(&headers, &bytes).and_then(|p| p.one("access_token").map(|t| t.map(str::to_string))) {
                 Ok(Some(form_token)) if token.is_none() => token = Some(form_token),
                 // RFC 6750 §2: one method per request.
@@ -40,7 +40,6 @@ pub async fn post(
                 Err(e) => return challenge(Some(&e)),
             }
         }
-    }
     respond(&state, &id, token).await
 }
 
