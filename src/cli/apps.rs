@@ -45,16 +45,27 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
             let created = apps::create(&backend.store, &backend.master, &Actor::cli(), new, SystemClock.now())
                 .await
                 .map_err(|e| e.to_string())?;
-            print_json(&apps::to_json(&created.client, created.secret.as_deref()));
+            print_json(&cli_json(&created.client, created.secret.as_deref()));
         }
         AppsCommand::List => {
             let list = backend.store.list_clients().await.map_err(|e| e.to_string())?;
-            print_json(&serde_json::Value::Array(list.iter().map(|c| apps::to_json(c, None)).collect()));
+            print_json(&serde_json::Value::Array(list.iter().map(|c| cli_json(c, None)).collect()));
         }
         AppsCommand::Show { client_id } => match backend.store.get_client(&client_id).await.map_err(|e| e.to_string())? {
-            Some(client) => print_json(&apps::to_json(&client, None)),
+            Some(client) => print_json(&cli_json(&client, None)),
             None => return Err(format!("no app with client_id {client_id}")),
         },
     }
     Ok(())
+}
+
+/// Okta's app shape, plus `client_id` (and `client_secret` when shown) at the top, as
+/// `apps create` has always printed them: `jq -r .client_id` keeps working.
+fn cli_json(client: &crate::store::Client, secret: Option<&str>) -> serde_json::Value {
+    let mut v = apps::to_json(client, secret);
+    v["client_id"] = serde_json::json!(client.client_id);
+    if let Some(secret) = secret {
+        v["client_secret"] = serde_json::json!(secret);
+    }
+    v
 }

@@ -46,12 +46,19 @@ pub async fn run(command: UsersCommand, backend: &Backend) -> Result<(), String>
             };
             let new = NewUser { login, password, email, first_name, last_name, ..NewUser::default() };
             let user = users::create(&backend.store, &Actor::cli(), new, SystemClock.now()).await.map_err(|e| e.to_string())?;
-            print_json(&users::to_json(&user));
+            print_json(&cli_json(&user));
         }
         UsersCommand::List => {
             let list = backend.store.list_users().await.map_err(|e| e.to_string())?;
-            print_json(&serde_json::Value::Array(list.iter().map(users::to_json).collect()));
+            print_json(&serde_json::Value::Array(list.iter().map(cli_json).collect()));
         }
     }
     Ok(())
+}
+
+/// Okta's user shape, plus `login` at the top, as `users create` has always printed it.
+fn cli_json(user: &crate::store::User) -> serde_json::Value {
+    let mut v = users::to_json(user);
+    v["login"] = serde_json::json!(user.login);
+    v
 }

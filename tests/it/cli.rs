@@ -47,6 +47,7 @@ async fn users_and_apps_created_by_the_cli_work_at_once() {
     let user: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(user["id"].as_str().unwrap().starts_with("00u"));
     assert_eq!(user["profile"]["login"], "zoe@example.com");
+    assert_eq!(user["login"], "zoe@example.com", "as the command always printed it");
     assert_eq!(user["status"], "ACTIVE");
     assert!(!out.contains("argon2"), "no hash printed");
 
@@ -56,6 +57,7 @@ async fn users_and_apps_created_by_the_cli_work_at_once() {
     let client_id = created["credentials"]["oauthClient"]["client_id"].as_str().unwrap().to_string();
     let secret = created["credentials"]["oauthClient"]["client_secret"].as_str().unwrap().to_string();
     assert_eq!(created["credentials"]["oauthClient"]["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!((created["client_id"].as_str(), created["client_secret"].as_str()), (Some(client_id.as_str()), Some(secret.as_str())), "as the command always printed them");
 
     let (ok, out, _) = gatehouse(&t, &["apps", "show", &client_id], None);
     assert!(ok && !out.contains(&secret), "the secret is shown once only");
