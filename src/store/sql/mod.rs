@@ -12,3 +12,4 @@
 //! `ColumnIndex` bounds a generic version would need on every function.
 
 pub(super) mod refresh;
+pub(super) mod management;
