@@ -13,3 +13,4 @@
 
 pub(super) mod refresh;
 pub(super) mod management;
+pub(super) mod settings;
