@@ -14,3 +14,4 @@
 pub(super) mod refresh;
 pub(super) mod management;
 pub(super) mod settings;
+pub(super) mod directory;
