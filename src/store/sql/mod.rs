@@ -15,3 +15,4 @@ pub(super) mod refresh;
 pub(super) mod management;
 pub(super) mod settings;
 pub(super) mod directory;
+pub(super) mod auth;
