@@ -16,3 +16,4 @@ pub(super) mod management;
 pub(super) mod settings;
 pub(super) mod directory;
 pub(super) mod auth;
+pub(super) mod maintenance;
