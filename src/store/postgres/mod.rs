@@ -16,6 +16,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Executor, PgPool, Row};
 
 use super::migrate::{self, POSTGRES};
+use super::sql::{bind_values, json_list, placeholder, to_json, unavailable};
 use super::*;
 
 mod directory;
@@ -62,41 +63,6 @@ impl Default for PoolSettings {
     }
 }
 
-pub(super) fn unavailable(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_string())
-        }
-        _ => StoreError::Unavailable(e.to_string()),
-    }
-}
-
-/// PostgreSQL's numbered bind marker, for built queries (`store::query`).
-fn placeholder(n: usize) -> String {
-    format!("${n}")
-}
-
-/// Binds built values in order.
-fn bind_values<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    values: &'q [SqlValue],
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    for value in values {
-        query = match value {
-            SqlValue::Text(text) => query.bind(text.as_str()),
-            SqlValue::Int(n) => query.bind(*n),
-        };
-    }
-    query
-}
-
-fn json_list(text: &str) -> StoreResult<Vec<String>> {
-    serde_json::from_str(text).map_err(|e| StoreError::Schema(format!("corrupt list column: {e}")))
-}
-
-fn to_json(list: &[String]) -> String {
-    serde_json::to_string(list).expect("a list of strings serialises")
-}
 
 /// The URL's options plus the statement timeout, unless the URL sets one itself.
 fn connect_options(url: &str, settings: &PoolSettings) -> StoreResult<PgConnectOptions> {

@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::migrate::{self, SQLITE};
+use super::sql::{bind_values, json_list, placeholder, to_json, unavailable};
 use super::*;
 
 mod directory;
@@ -23,41 +24,6 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-pub(super) fn unavailable(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_string())
-        }
-        _ => StoreError::Unavailable(e.to_string()),
-    }
-}
-
-/// SQLite's numbered bind marker, for built queries (`store::query`).
-fn placeholder(n: usize) -> String {
-    format!("?{n}")
-}
-
-/// Binds built values in order.
-fn bind_values<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    values: &'q [SqlValue],
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    for value in values {
-        query = match value {
-            SqlValue::Text(text) => query.bind(text.as_str()),
-            SqlValue::Int(n) => query.bind(*n),
-        };
-    }
-    query
-}
-
-fn json_list(text: &str) -> StoreResult<Vec<String>> {
-    serde_json::from_str(text).map_err(|e| StoreError::Schema(format!("corrupt list column: {e}")))
-}
-
-fn to_json(list: &[String]) -> String {
-    serde_json::to_string(list).expect("a list of strings serialises")
-}
 
 impl SqliteStore {
     pub async fn open_file(path: &Path) -> StoreResult<Self> {
