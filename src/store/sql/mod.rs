@@ -1,8 +1,9 @@
 //! Store code shared by the SQLite and PostgreSQL backends.
 //!
 //! Each module here holds one `macro_rules!` body per concern; `store::sqlite` and
-//! `store::postgres` each invoke it with their store type, row type and sqlx database
-//! type, so both backends run the same statements and the same row mapping. The
+//! `store::postgres` each invoke it with their store type (and, where the body needs
+//! them, their row type, sqlx database type and dialect pieces), so both backends run
+//! the same statements and the same row mapping. The
 //! statements use `$N` placeholders, which sqlx's SQLite driver accepts as well as
 //! PostgreSQL. Where the dialects really differ, the module's doc comment says so and
 //! the macro takes the per-backend piece as an argument. The helpers below (error

@@ -416,10 +416,10 @@ macro_rules! settings_store {
                     "SELECT * FROM policies WHERE server_id = $1 ORDER BY priority, created_at, id",
                     $collate_c
                 ))
-                    .bind(server_id)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(unavailable)?;
+                .bind(server_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(unavailable)?;
                 rows.iter().map(policy_from_row).collect()
             }
 

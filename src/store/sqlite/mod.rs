@@ -1,5 +1,9 @@
 //! The SQLite store: one file in WAL mode, so the CLI can add users and apps while the
 //! server runs and the server sees them at once.
+//!
+//! The statements and row mapping it shares with PostgreSQL are written once in
+//! `store::sql`; what stays here is what differs: opening the file, migrating under
+//! `BEGIN IMMEDIATE`, and `VACUUM INTO` backups.
 
 use std::path::Path;
 use std::str::FromStr;
