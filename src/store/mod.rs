@@ -9,6 +9,7 @@ mod migrate;
 mod models;
 pub mod postgres;
 pub mod query;
+mod sql;
 pub mod sqlite;
 
 use std::sync::Arc;
