@@ -13,11 +13,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::token::no_store;
-use super::{AccessTokenProblem, authenticate_client, find_server, verify_access_token};
+use super::{AccessTokenProblem, authenticate_client, form_and_server, verify_access_token};
 use crate::app::{AppState, SharedState};
 use crate::crypto::{b64url, sha256};
 use crate::http::error;
-use crate::http::extract::{Body, OAuthRejection, ServerId, form_params};
+use crate::http::extract::{Body, OAuthRejection, ServerId};
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
 use crate::protocol::Introspection;
@@ -29,13 +29,9 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
-    let params = match body.map_err(|OAuthRejection(e)| e).and_then(|Body(b)| form_params(&headers, &b)) {
-        Ok(params) => params,
-        Err(e) => return error::json(&e),
-    };
-    let server = match find_server(&state, &server_id).await {
-        Ok(server) => server,
-        Err(e) => return e.json(&server_id),
+    let (params, server) = match form_and_server(&state, &server_id, &headers, body).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     match handle(&state, &server, &headers, &params).await {
         Ok(answer) => no_store(Json(answer).into_response()),

@@ -22,6 +22,7 @@ use serde_json::json;
 use axum::http::{HeaderMap, header};
 
 use super::error;
+use super::extract::{Body, OAuthRejection, form_params};
 use crate::app::AppState;
 use crate::oauth::client_auth;
 use crate::oauth::params::Params;
@@ -61,6 +62,23 @@ pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, params: 
         .await
         .map_err(|e| error::unavailable(&e))?;
     client_auth::authenticate(&presented, client.as_ref(), &state.master).cloned()
+}
+
+/// What the token, revocation and introspection endpoints start with: the form body
+/// (RFC 6749 §3.2: `application/x-www-form-urlencoded`) and the active server, or the
+/// JSON error to answer.
+pub async fn form_and_server(
+    state: &AppState,
+    server_id: &str,
+    headers: &HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Result<(Params, AuthServer), Response> {
+    let params = body
+        .map_err(|OAuthRejection(e)| e)
+        .and_then(|Body(b)| form_params(headers, &b))
+        .map_err(|e| error::json(&e))?;
+    let server = find_server(state, server_id).await.map_err(|e| e.json(server_id))?;
+    Ok((params, server))
 }
 
 /// Why an access token was not accepted.

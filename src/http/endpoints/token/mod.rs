@@ -11,12 +11,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::{authenticate_client, find_server};
+use super::{authenticate_client, form_and_server};
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::app::{AppState, SharedState};
 use crate::oauth::client_auth;
 use crate::http::error;
-use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId, form_params};
+use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId};
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::protocol::TokenResponse;
@@ -32,13 +32,9 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
-    let params = match body.map_err(|OAuthRejection(e)| e).and_then(|Body(b)| form_params(&headers, &b)) {
-        Ok(params) => params,
-        Err(e) => return error::json(&e),
-    };
-    let server = match find_server(&state, &server_id).await {
-        Ok(server) => server,
-        Err(e) => return e.json(&server_id),
+    let (params, server) = match form_and_server(&state, &server_id, &headers, body).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let outcome = handle(&state, &server, &headers, &params).await;
     record(&state, &server, &headers, &params, ip, &outcome).await;
