@@ -14,61 +14,31 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        sql: include_str!("../../migrations/sqlite/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        sql: include_str!("../../migrations/sqlite/0002_token_lifecycle.sql"),
-    },
-    Migration {
-        version: 3,
-        sql: include_str!("../../migrations/sqlite/0003_key_rotation.sql"),
-    },
-    Migration {
-        version: 4,
-        sql: include_str!("../../migrations/sqlite/0004_consent.sql"),
-    },
-    Migration {
-        version: 10,
-        sql: include_str!("../../migrations/sqlite/0010_management_api.sql"),
-    },
-    Migration {
-        version: 11,
-        sql: include_str!("../../migrations/sqlite/0011_assignments_required.sql"),
-    },
-];
+/// Every migration, once: its version and its file name, the same in
+/// `migrations/sqlite/` and `migrations/postgres/`. One list makes both, so a version
+/// cannot exist on one backend only, and adding a migration is one line here.
+macro_rules! migrations {
+    ($($version:literal => $file:literal),+ $(,)?) => {
+        pub const SQLITE: &[Migration] = &[
+            $(Migration { version: $version, sql: include_str!(concat!("../../migrations/sqlite/", $file)) }),+
+        ];
 
-/// The same versions as `SQLITE`, in PostgreSQL's types: a version number means the
-/// same schema on both backends.
-pub const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        sql: include_str!("../../migrations/postgres/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        sql: include_str!("../../migrations/postgres/0002_token_lifecycle.sql"),
-    },
-    Migration {
-        version: 3,
-        sql: include_str!("../../migrations/postgres/0003_key_rotation.sql"),
-    },
-    Migration {
-        version: 4,
-        sql: include_str!("../../migrations/postgres/0004_consent.sql"),
-    },
-    Migration {
-        version: 10,
-        sql: include_str!("../../migrations/postgres/0010_management_api.sql"),
-    },
-    Migration {
-        version: 11,
-        sql: include_str!("../../migrations/postgres/0011_assignments_required.sql"),
-    },
-];
+        /// The same versions as `SQLITE`, in PostgreSQL's types: a version number means
+        /// the same schema on both backends.
+        pub const POSTGRES: &[Migration] = &[
+            $(Migration { version: $version, sql: include_str!(concat!("../../migrations/postgres/", $file)) }),+
+        ];
+    };
+}
+
+migrations! {
+    1 => "0001_init.sql",
+    2 => "0002_token_lifecycle.sql",
+    3 => "0003_key_rotation.sql",
+    4 => "0004_consent.sql",
+    10 => "0010_management_api.sql",
+    11 => "0011_assignments_required.sql",
+}
 
 /// The version the binary expects after migrating (the same on both backends).
 pub fn latest_version() -> i64 {
