@@ -33,6 +33,11 @@ pub struct FileConfig {
     pub key_rotation_days: Option<u32>,
     pub log_format: Option<String>,
     pub log_retention_days: Option<i64>,
+    pub sign_in_throttle_threshold: Option<i64>,
+    pub sign_in_ip_throttle_threshold: Option<i64>,
+    pub client_auth_throttle_threshold: Option<i64>,
+    pub throttle_window_seconds: Option<i64>,
+    pub throttle_max_delay_seconds: Option<i64>,
 }
 
 impl FileConfig {
@@ -121,6 +126,68 @@ pub struct ServerConfig {
     pub key_rotation_days: u32,
     /// Days System Log events are kept; the janitor deletes older ones.
     pub log_retention_days: i64,
+    /// Brute-force throttling of sign-ins and client authentication.
+    pub throttle: ThrottleConfig,
+}
+
+/// Brute-force throttling (see `identity::throttle`). Each counter lets `threshold`
+/// failures through, then makes every next attempt wait 2, 4, 8, ... seconds, at most
+/// `max_delay_seconds`; it forgets after `window_seconds` without a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleConfig {
+    /// Failed sign-ins for one username from one address (default 5).
+    pub sign_in_threshold: i64,
+    /// Failed sign-ins from one address across all usernames: password spraying
+    /// (default 50; higher, since many people may share an address).
+    pub sign_in_ip_threshold: i64,
+    /// Failed client authentications of one client_id from one address (default 10).
+    pub client_threshold: i64,
+    /// Default 900 (15 minutes).
+    pub window_seconds: i64,
+    /// Default 900 (15 minutes).
+    pub max_delay_seconds: i64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        ThrottleConfig {
+            sign_in_threshold: 5,
+            sign_in_ip_threshold: 50,
+            client_threshold: 10,
+            window_seconds: 900,
+            max_delay_seconds: 900,
+        }
+    }
+}
+
+impl ThrottleConfig {
+    /// The file's values over the defaults, checked.
+    pub fn resolve(file: &FileConfig) -> Result<Self, ConfigError> {
+        let d = ThrottleConfig::default();
+        let c = ThrottleConfig {
+            sign_in_threshold: file.sign_in_throttle_threshold.unwrap_or(d.sign_in_threshold),
+            sign_in_ip_threshold: file.sign_in_ip_throttle_threshold.unwrap_or(d.sign_in_ip_threshold),
+            client_threshold: file.client_auth_throttle_threshold.unwrap_or(d.client_threshold),
+            window_seconds: file.throttle_window_seconds.unwrap_or(d.window_seconds),
+            max_delay_seconds: file.throttle_max_delay_seconds.unwrap_or(d.max_delay_seconds),
+        };
+        for (name, value) in [
+            ("sign_in_throttle_threshold", c.sign_in_threshold),
+            ("sign_in_ip_throttle_threshold", c.sign_in_ip_threshold),
+            ("client_auth_throttle_threshold", c.client_threshold),
+        ] {
+            if !(1..=100_000).contains(&value) {
+                return Err(ConfigError(format!("{name} must be between 1 and 100000")));
+            }
+        }
+        if !(60..=86_400).contains(&c.window_seconds) {
+            return Err(ConfigError("throttle_window_seconds must be between 60 and 86400".into()));
+        }
+        if !(1..=86_400).contains(&c.max_delay_seconds) {
+            return Err(ConfigError("throttle_max_delay_seconds must be between 1 and 86400".into()));
+        }
+        Ok(c)
+    }
 }
 
 impl ServerConfig {
@@ -166,6 +233,7 @@ impl ServerConfig {
             password_hash_workers,
             key_rotation_days,
             log_retention_days,
+            throttle: ThrottleConfig::resolve(file)?,
         })
     }
 
@@ -291,6 +359,17 @@ mod tests {
         assert_eq!(LogFormat::resolve(&file, None).unwrap(), LogFormat::Json);
         assert_eq!(LogFormat::resolve(&file, Some("text".into())).unwrap(), LogFormat::Text);
         assert!(LogFormat::resolve(&file, Some("xml".into())).is_err());
+    }
+
+    #[test]
+    fn throttle_settings_default_then_file() {
+        let c = ServerConfig::resolve(&FileConfig::default(), None, None, None).unwrap();
+        assert_eq!(c.throttle, ThrottleConfig::default());
+        let file: FileConfig = toml::from_str("sign_in_throttle_threshold = 3\nthrottle_max_delay_seconds = 60\n").unwrap();
+        let c = ServerConfig::resolve(&file, None, None, None).unwrap();
+        assert_eq!((c.throttle.sign_in_threshold, c.throttle.max_delay_seconds), (3, 60));
+        let zero: FileConfig = toml::from_str("client_auth_throttle_threshold = 0\n").unwrap();
+        assert!(ServerConfig::resolve(&zero, None, None, None).is_err());
     }
 
     #[test]

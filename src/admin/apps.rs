@@ -37,6 +37,9 @@ pub struct NewApp {
     pub sign_on_mode: Option<String>,
     /// Okta's `activate` query parameter (default true): ACTIVE, or INACTIVE.
     pub activate: Option<bool>,
+    /// Okta's `settings.oauthClient.require_pushed_authorization_requests` (RFC 9126
+    /// §6): /authorize accepts this app's requests only through a pushed `request_uri`.
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// Okta's app `name` for an OpenID Connect app.
@@ -100,6 +103,7 @@ struct Checked {
     grant_types: Vec<String>,
     response_types: Vec<String>,
     refresh_token_leeway: i64,
+    require_pushed_authorization_requests: bool,
 }
 
 const AUTH_METHOD_FIELD: &str = "credentials.oauthClient.token_endpoint_auth_method";
@@ -199,6 +203,7 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
         grant_types,
         response_types,
         refresh_token_leeway,
+        require_pushed_authorization_requests: new.require_pushed_authorization_requests,
     })
 }
 
@@ -219,6 +224,7 @@ pub async fn create(store: &DynStore, master: &MasterKey, actor: &Actor, new: Ne
         post_logout_redirect_uris: c.post_logout_redirect_uris,
         grant_types: c.grant_types,
         refresh_token_leeway: c.refresh_token_leeway,
+        require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         status: if active { ACTIVE } else { INACTIVE }.into(),
         created_at: now,
         updated_at: now,
@@ -260,6 +266,7 @@ pub async fn update(store: &DynStore, actor: &Actor, client_id: &str, new: NewAp
         post_logout_redirect_uris: c.post_logout_redirect_uris,
         grant_types: c.grant_types,
         refresh_token_leeway: c.refresh_token_leeway,
+        require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         updated_at: now,
         ..before.clone()
     };
@@ -446,6 +453,7 @@ pub fn to_json(client: &Client, secret: Option<&str>) -> Value {
                 "consent_method": "TRUSTED",
                 "issuer_mode": "ORG_URL",
                 "refresh_token": { "rotation_type": "ROTATE", "leeway": client.refresh_token_leeway },
+                "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
             },
         },
     })

@@ -31,6 +31,10 @@ pub enum AppsCommand {
         /// 0 (default): any second use revokes the token's family.
         #[arg(long)]
         refresh_token_leeway: Option<i64>,
+        /// Accept this app's authorization requests only as pushed authorization
+        /// requests (RFC 9126, `/v1/par`).
+        #[arg(long)]
+        require_pushed_authorization_requests: bool,
     },
     /// List apps as JSON.
     List,
@@ -40,8 +44,25 @@ pub enum AppsCommand {
 
 pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> {
     match command {
-        AppsCommand::Create { name, redirect_uris, post_logout_redirect_uris, auth_method, grant_types, refresh_token_leeway } => {
-            let new = NewApp { name, redirect_uris, post_logout_redirect_uris, auth_method, grant_types, refresh_token_leeway, ..NewApp::default() };
+        AppsCommand::Create {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            auth_method,
+            grant_types,
+            refresh_token_leeway,
+            require_pushed_authorization_requests,
+        } => {
+            let new = NewApp {
+                name,
+                redirect_uris,
+                post_logout_redirect_uris,
+                auth_method,
+                grant_types,
+                refresh_token_leeway,
+                require_pushed_authorization_requests,
+                ..NewApp::default()
+            };
             let created = apps::create(&backend.store, &backend.master, &Actor::cli(), new, SystemClock.now())
                 .await
                 .map_err(|e| e.to_string())?;

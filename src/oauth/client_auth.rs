@@ -151,6 +151,7 @@ mod tests {
             grant_types: vec![],
             response_types: vec![],
             refresh_token_leeway: 0,
+            require_pushed_authorization_requests: false,
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 0,

@@ -206,6 +206,32 @@ pub trait ConsentStore: Send + Sync {
 /// What a groups page may filter on.
 pub const GROUP_COLUMNS: &[&str] = &["id", "name", "created_at", "updated_at"];
 
+/// Pushed authorization requests (RFC 9126).
+#[async_trait]
+pub trait PushedRequestStore: Send + Sync {
+    async fn insert_pushed(&self, pushed: &PushedRequest) -> StoreResult<()>;
+    /// Takes a pushed request once, one atomic `DELETE ... RETURNING`: only while
+    /// unexpired, and only for the app and server it was pushed by and to (another
+    /// app's attempt leaves it in place).
+    async fn take_pushed(&self, id_hash: &[u8], client_id: &str, server_id: &str, now: UnixTime) -> StoreResult<Option<PushedRequest>>;
+}
+
+/// Brute-force counters, shared by every instance on the database.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Counts an attempt under `key`, in one statement (an upsert with a condition):
+    /// when the key is blocked at `now` nothing changes and the answer is `Blocked`;
+    /// otherwise the failure count grows by one (from zero when the last failure is
+    /// older than `rule.window`) and the next block is set by `rule.delay`.
+    async fn throttle_attempt(&self, key: &str, rule: &ThrottleRule, now: UnixTime) -> StoreResult<Attempt>;
+    /// The counter under `key`, if there is one.
+    async fn throttle_state(&self, key: &str) -> StoreResult<Option<ThrottleState>>;
+    /// Takes back one counted attempt (it succeeded), never below zero.
+    async fn throttle_release(&self, key: &str) -> StoreResult<()>;
+    /// Forgets the counter (a success resets it).
+    async fn throttle_clear(&self, key: &str) -> StoreResult<()>;
+}
+
 /// Management API tokens.
 #[async_trait]
 pub trait ApiTokenStore: Send + Sync {
@@ -298,6 +324,8 @@ pub trait Store:
     + ConsentStore
     + ApiTokenStore
     + LogStore
+    + PushedRequestStore
+    + ThrottleStore
     + Maintenance
 {
 }
@@ -314,6 +342,8 @@ impl<T> Store for T where
         + ConsentStore
         + ApiTokenStore
         + LogStore
+        + PushedRequestStore
+        + ThrottleStore
         + Maintenance
 {
 }

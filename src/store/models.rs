@@ -131,6 +131,9 @@ pub struct Client {
     pub response_types: Vec<String>,
     /// Seconds a rotated refresh token still gets the same answer (0..=60).
     pub refresh_token_leeway: i64,
+    /// RFC 9126 §6: /authorize takes this app's requests only through a `request_uri`
+    /// it pushed (Okta's `require_pushed_authorization_requests`).
+    pub require_pushed_authorization_requests: bool,
     pub status: String,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -154,6 +157,62 @@ pub struct Session {
     pub auth_time: UnixTime,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+}
+
+/// A pushed authorization request (RFC 9126 §2): the parameters an authenticated app
+/// posted, waiting (at most 60 seconds) for the browser to bring its `request_uri`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRequest {
+    /// SHA-256 of the random part of the `request_uri`.
+    pub id_hash: Vec<u8>,
+    pub server_id: String,
+    pub client_id: String,
+    /// The pushed parameters, form-encoded as received.
+    pub params: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// How a brute-force counter grows: from the `threshold`-th failure on, each attempt
+/// waits twice as long as the one before (2, 4, 8, ... seconds), at most `max_delay`;
+/// a counter with no failure for `window` seconds starts again from zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleRule {
+    pub threshold: i64,
+    pub window: i64,
+    pub max_delay: i64,
+}
+
+impl ThrottleRule {
+    /// The wait after the `failures`-th failure in a row: none below the threshold,
+    /// then 2^(failures - threshold + 1) seconds, capped. The store computes the same
+    /// in SQL (`store::sql::hardening`), so that the check and the count are one
+    /// statement.
+    pub fn delay(&self, failures: i64) -> i64 {
+        if failures < self.threshold {
+            return 0;
+        }
+        let exponent = failures - self.threshold + 1;
+        if exponent >= 30 { self.max_delay } else { (1i64 << exponent).min(self.max_delay) }
+    }
+}
+
+/// What counting an attempt found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The attempt may go on; it is counted as the `failures`-th in a row until the
+    /// caller says it succeeded.
+    Allowed { failures: i64 },
+    /// Too many failures: nothing may be tried before `until` (the counter is unchanged).
+    Blocked { until: UnixTime },
+}
+
+/// A counter as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleState {
+    pub failures: i64,
+    pub last_at: UnixTime,
+    pub blocked_until: UnixTime,
 }
 
 #[derive(Debug, Clone)]

@@ -42,6 +42,7 @@ fn client(id: &str) -> Client {
         grant_types: vec!["authorization_code".into()],
         response_types: vec!["code".into()],
         refresh_token_leeway: 0,
+        require_pushed_authorization_requests: false,
         status: "ACTIVE".into(),
         created_at: 1,
         updated_at: 1,

@@ -92,6 +92,7 @@ impl TestApp {
             password_hash_workers: 2,
             key_rotation_days: 90,
             log_retention_days: 90,
+            throttle: Default::default(),
         };
         let state = AppState::new(backend.clone(), config, clock.clone());
         tokio::spawn(app::serve(state.clone(), listener, std::future::pending()));

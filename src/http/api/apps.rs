@@ -44,6 +44,8 @@ pub struct OAuthClientSettings {
     pub grant_types: Option<Vec<String>>,
     pub application_type: Option<String>,
     pub refresh_token: Option<RefreshTokenSettings>,
+    /// RFC 9126 §6: authorization requests only through `/v1/par` (default false).
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -69,6 +71,7 @@ impl AppBody {
     fn into_new_app(self, activate: Option<bool>) -> NewApp {
         let auth = self.credentials.and_then(|c| c.oauth_client);
         let s = self.settings.and_then(|s| s.oauth_client);
+        let require_par = s.as_ref().and_then(|s| s.require_pushed_authorization_requests).unwrap_or(false);
         let (redirect_uris, post_logout, response_types, grant_types, application_type, refresh) = match s {
             Some(s) => (s.redirect_uris, s.post_logout_redirect_uris, s.response_types, s.grant_types, s.application_type, s.refresh_token),
             None => (None, None, None, None, None, None),
@@ -85,6 +88,7 @@ impl AppBody {
             okta_name: self.name,
             sign_on_mode: self.sign_on_mode,
             activate,
+            require_pushed_authorization_requests: require_par,
         }
     }
 }

@@ -136,6 +136,7 @@ mod tests {
             grant_types: vec!["authorization_code".into()],
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
+            require_pushed_authorization_requests: false,
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 0,

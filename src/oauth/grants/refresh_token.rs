@@ -110,6 +110,7 @@ mod tests {
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             response_types: vec!["code".into()],
             refresh_token_leeway: leeway,
+            require_pushed_authorization_requests: false,
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 0,

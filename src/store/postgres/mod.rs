@@ -136,6 +136,10 @@ impl PostgresStore {
 // `store::sql::auth`.
 crate::store::sql::auth::auth_store!(PostgresStore, PgRow);
 
+// Pushed authorization requests and brute-force counters: the shared body in
+// `store::sql::hardening`.
+crate::store::sql::hardening::hardening_store!(PostgresStore, PgRow);
+
 impl PostgresStore {
     /// `Maintenance::backup_into`: not done from here.
     async fn backup(&self, _to: &std::path::Path) -> StoreResult<()> {

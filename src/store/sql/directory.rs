@@ -6,6 +6,8 @@
 //!   (SQLite ≥ 3.23 reads `TRUE`/`FALSE` as 1/0; the bundled one is 3.46).
 //! - `user_may_use_app`'s `... OR EXISTS (...)` is a BOOLEAN in PostgreSQL and a 0/1
 //!   integer in SQLite; sqlx decodes both as `bool`.
+//! - `require_pushed_authorization_requests` likewise: INTEGER 0/1 or BOOLEAN, bound
+//!   and read as `bool` on both.
 //!
 //! Invoked as `directory_store!(StoreType, RowType, DatabaseType)` in a module that
 //! has the backend's `unavailable`, `placeholder`, `bind_values`, `json_list`,
@@ -48,6 +50,9 @@ macro_rules! directory_store {
                 grant_types: json_list(&get("grant_types")?)?,
                 response_types: json_list(&get("response_types")?)?,
                 refresh_token_leeway: row.try_get("refresh_token_leeway").map_err(unavailable)?,
+                require_pushed_authorization_requests: row
+                    .try_get("require_pushed_authorization_requests")
+                    .map_err(unavailable)?,
                 status: get("status")?,
                 created_at: row.try_get("created_at").map_err(unavailable)?,
                 updated_at: row.try_get("updated_at").map_err(unavailable)?,
@@ -177,8 +182,8 @@ macro_rules! directory_store {
                 sqlx::query(
                     "INSERT INTO clients (client_id, name, secret_hash, auth_method, application_type,
                         redirect_uris, post_logout_redirect_uris, grant_types, response_types,
-                        refresh_token_leeway, status, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                        refresh_token_leeway, status, created_at, updated_at, require_pushed_authorization_requests)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 )
                 .bind(&c.client_id)
                 .bind(&c.name)
@@ -193,6 +198,7 @@ macro_rules! directory_store {
                 .bind(&c.status)
                 .bind(c.created_at)
                 .bind(c.updated_at)
+                .bind(c.require_pushed_authorization_requests)
                 .execute(&self.pool)
                 .await
                 .map_err(unavailable)?;
@@ -220,7 +226,8 @@ macro_rules! directory_store {
                 let done = sqlx::query(
                     "UPDATE clients SET name = $1, secret_hash = $2, auth_method = $3, application_type = $4,
                         redirect_uris = $5, post_logout_redirect_uris = $6, grant_types = $7, response_types = $8,
-                        refresh_token_leeway = $9, status = $10, created_at = $11, updated_at = $12
+                        refresh_token_leeway = $9, status = $10, created_at = $11, updated_at = $12,
+                        require_pushed_authorization_requests = $14
                      WHERE client_id = $13",
                 )
                 .bind(&c.name)
@@ -236,6 +243,7 @@ macro_rules! directory_store {
                 .bind(c.created_at)
                 .bind(c.updated_at)
                 .bind(&c.client_id)
+                .bind(c.require_pushed_authorization_requests)
                 .execute(&self.pool)
                 .await
                 .map_err(unavailable)?;

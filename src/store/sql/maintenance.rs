@@ -32,6 +32,9 @@ macro_rules! maintenance_store {
                 let mut removed = 0;
                 for sql in [
                     "DELETE FROM pending_authorizations WHERE expires_at <= $1",
+                    "DELETE FROM pushed_authorization_requests WHERE expires_at <= $1",
+                    // A counter is kept for its window plus the longest wait after it.
+                    "DELETE FROM auth_throttle WHERE expires_at <= $1",
                     "DELETE FROM sessions WHERE expires_at <= $1 OR ended_at IS NOT NULL",
                     "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
                     // A redeemed code is kept until the token minted from it expires, so that a

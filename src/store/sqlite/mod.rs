@@ -112,6 +112,10 @@ impl SqliteStore {
 // `store::sql::auth`.
 crate::store::sql::auth::auth_store!(SqliteStore, SqliteRow);
 
+// Pushed authorization requests and brute-force counters: the shared body in
+// `store::sql::hardening`.
+crate::store::sql::hardening::hardening_store!(SqliteStore, SqliteRow);
+
 impl SqliteStore {
     /// `Maintenance::backup_into`: a `VACUUM INTO` copy of the database file.
     async fn backup(&self, to: &std::path::Path) -> StoreResult<()> {
