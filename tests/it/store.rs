@@ -242,6 +242,8 @@ pub async fn contract(store: DynStore) {
     settings_contract(&store).await;
     directory_contract(&store).await;
     management_contract(&store).await;
+    hardening_contract(&store).await;
+
     store.ping().await.unwrap();
     assert_eq!(store.schema_version().await.unwrap(), latest_schema_version());
 
@@ -632,6 +634,86 @@ async fn directory_contract(store: &DynStore) {
     assert!(store.get_server("aus1").await.unwrap().is_none());
     assert!(store.signing_keys("aus1").await.unwrap().is_empty());
     assert!(store.list_scopes("aus1").await.unwrap().is_empty());
+}
+
+/// Pushed authorization requests (taken once, by their app, before expiry), the
+/// per-app PAR flag, and the brute-force counters (the check and the count atomic
+/// under concurrency, the delay doubling, release, clear, and the janitor).
+async fn hardening_contract(store: &DynStore) {
+    let mut c = client("0oaPAR");
+    c.require_pushed_authorization_requests = true;
+    store.insert_client(&c).await.unwrap();
+    assert!(store.get_client("0oaPAR").await.unwrap().unwrap().require_pushed_authorization_requests);
+    c.require_pushed_authorization_requests = false;
+    assert!(store.update_client(&c).await.unwrap());
+    assert!(!store.get_client("0oaPAR").await.unwrap().unwrap().require_pushed_authorization_requests);
+
+    let pushed = PushedRequest {
+        id_hash: sha256(b"par1"),
+        server_id: "default".into(),
+        client_id: "0oaPAR".into(),
+        params: "response_type=code&scope=openid".into(),
+        created_at: 1000,
+        expires_at: 1060,
+    };
+    store.insert_pushed(&pushed).await.unwrap();
+    assert!(store.take_pushed(&sha256(b"par1"), "0oaOTHER", "default", 1001).await.unwrap().is_none(), "another app");
+    assert!(store.take_pushed(&sha256(b"par1"), "0oaPAR", "aus1", 1001).await.unwrap().is_none(), "another server");
+    assert!(store.take_pushed(&sha256(b"par1"), "0oaPAR", "default", 1060).await.unwrap().is_none(), "expired");
+    assert_eq!(store.take_pushed(&sha256(b"par1"), "0oaPAR", "default", 1059).await.unwrap(), Some(pushed.clone()));
+    assert!(store.take_pushed(&sha256(b"par1"), "0oaPAR", "default", 1002).await.unwrap().is_none(), "once");
+    // Taken once when many try at once.
+    store.insert_pushed(&PushedRequest { id_hash: sha256(b"par2"), ..pushed.clone() }).await.unwrap();
+    let takes = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.take_pushed(&sha256(b"par2"), "0oaPAR", "default", 1001).await.unwrap().is_some() })
+    });
+    let won = futures_count(takes).await;
+    assert_eq!(won, 1, "one winner");
+    store.insert_pushed(&PushedRequest { id_hash: sha256(b"par3"), ..pushed.clone() }).await.unwrap();
+
+    let rule = ThrottleRule { threshold: 3, window: 900, max_delay: 20 };
+    assert_eq!((rule.delay(2), rule.delay(3), rule.delay(4), rule.delay(5), rule.delay(6), rule.delay(99)), (0, 2, 4, 8, 16, 20));
+    let t = 10_000;
+    assert_eq!(store.throttle_attempt("k", &rule, t).await.unwrap(), Attempt::Allowed { failures: 1 });
+    assert_eq!(store.throttle_attempt("k", &rule, t).await.unwrap(), Attempt::Allowed { failures: 2 });
+    assert_eq!(store.throttle_attempt("k", &rule, t).await.unwrap(), Attempt::Allowed { failures: 3 });
+    assert_eq!(store.throttle_attempt("k", &rule, t + 1).await.unwrap(), Attempt::Blocked { until: t + 2 }, "2 s after the third");
+    assert_eq!(store.throttle_state("k").await.unwrap().unwrap().failures, 3, "a blocked attempt is not counted");
+    assert_eq!(store.throttle_attempt("k", &rule, t + 2).await.unwrap(), Attempt::Allowed { failures: 4 });
+    assert_eq!(store.throttle_attempt("k", &rule, t + 5).await.unwrap(), Attempt::Blocked { until: t + 6 });
+    assert_eq!(store.throttle_attempt("k", &rule, t + 6).await.unwrap(), Attempt::Allowed { failures: 5 });
+    for (at, failures) in [(t + 14, 6), (t + 30, 7), (t + 50, 8)] {
+        assert_eq!(store.throttle_attempt("k", &rule, at).await.unwrap(), Attempt::Allowed { failures });
+    }
+    assert_eq!(store.throttle_state("k").await.unwrap().unwrap().blocked_until, t + 70, "capped at max_delay");
+    // Release takes one back; a quiet window starts again from one.
+    store.throttle_release("k").await.unwrap();
+    assert_eq!(store.throttle_state("k").await.unwrap().unwrap().failures, 7);
+    assert_eq!(store.throttle_attempt("k", &rule, t + 50 + 900).await.unwrap(), Attempt::Allowed { failures: 1 });
+    store.throttle_clear("k").await.unwrap();
+    assert!(store.throttle_state("k").await.unwrap().is_none());
+    store.throttle_release("k").await.unwrap();
+
+    // Parallel attempts: exactly `threshold` get through before the block, none more.
+    let tries = (0..12).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { matches!(store.throttle_attempt("burst", &rule, t).await.unwrap(), Attempt::Allowed { .. }) })
+    });
+    assert_eq!(futures_count(tries).await, 3, "the check and the count are atomic");
+
+    // The janitor: counters after their window and longest wait, pushed requests after expiry.
+    store.purge_expired(t + 900 + 20 + 51).await.unwrap();
+    assert!(store.throttle_state("burst").await.unwrap().is_none());
+    assert!(store.take_pushed(&sha256(b"par3"), "0oaPAR", "default", 0).await.unwrap().is_none(), "purged");
+}
+
+async fn futures_count(handles: impl Iterator<Item = tokio::task::JoinHandle<bool>>) -> usize {
+    let mut n = 0;
+    for h in handles.collect::<Vec<_>>() {
+        n += usize::from(h.await.unwrap());
+    }
+    n
 }
 
 /// API tokens and the System Log.
