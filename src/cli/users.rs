@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use super::print_json;
 use crate::admin::users::{self, NewUser};
+use crate::identity::password::PasswordPool;
 use crate::admin::Actor;
 use crate::app::Backend;
 use crate::clock::{Clock, SystemClock};
@@ -45,7 +46,7 @@ pub async fn run(command: UsersCommand, backend: &Backend) -> Result<(), String>
                 None
             };
             let new = NewUser { login, password, email, first_name, last_name, ..NewUser::default() };
-            let user = users::create(&backend.store, &Actor::cli(), new, SystemClock.now()).await.map_err(|e| e.to_string())?;
+            let user = users::create(&backend.store, &PasswordPool::new(1), &Actor::cli(), new, SystemClock.now()).await.map_err(|e| e.to_string())?;
             print_json(&cli_json(&user));
         }
         UsersCommand::List => {

@@ -2,3 +2,4 @@
 
 pub mod password;
 pub mod session;
+pub mod throttle;

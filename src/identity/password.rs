@@ -2,6 +2,7 @@
 //! (m = 19 MiB, t = 2, p = 1), run on a bounded pool of blocking threads so that a
 //! flood of sign-ins waits its turn instead of starving the async workers.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -46,23 +47,41 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash(&crate::crypto::random_token()))
 }
 
-/// The bounded pool.
+/// The bounded pool: every Argon2 computation of the server (sign-in checks, and
+/// passwords set or changed through the management API) waits for one of its permits.
 #[derive(Clone)]
 pub struct PasswordPool {
     permits: Arc<Semaphore>,
+    /// Argon2 computations started (verifications and hashes), for `/metrics` and for
+    /// tests that a throttled sign-in does none.
+    computed: Arc<AtomicU64>,
 }
 
 impl PasswordPool {
     pub fn new(workers: usize) -> Self {
         PasswordPool {
             permits: Arc::new(Semaphore::new(workers.max(1))),
+            computed: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How many Argon2 computations the pool has started.
+    pub fn computed(&self) -> u64 {
+        self.computed.load(Ordering::Relaxed)
+    }
+
+    /// Hashes a new password on the pool.
+    pub async fn hash(&self, password: String) -> String {
+        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        self.computed.fetch_add(1, Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || hash(&password)).await.expect("hashing does not panic")
     }
 
     /// Verifies `password` against `phc`, or against a dummy hash when `phc` is `None`
     /// (and then answers false), on the pool.
     pub async fn verify(&self, phc: Option<String>, password: String) -> bool {
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        self.computed.fetch_add(1, Ordering::Relaxed);
         tokio::task::spawn_blocking(move || match phc {
             Some(phc) => verify(&phc, &password),
             None => {

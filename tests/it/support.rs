@@ -128,7 +128,7 @@ impl TestApp {
             last_name: Some("Liddell".into()),
             ..Default::default()
         };
-        let u = users::create(&self.backend.store, &Actor::cli(), new, self.clock.now()).await.expect("create user");
+        let u = users::create(&self.backend.store, &self.state.passwords, &Actor::cli(), new, self.clock.now()).await.expect("create user");
         TestUser { id: u.id, login: u.login }
     }
 

@@ -106,7 +106,7 @@ pub async fn create(
     for id in body.group_ids.unwrap_or_default() {
         group_ids.push(groups::find(&state.store, &id).await?.id);
     }
-    let user = users::create(&state.store, &actor, new, now).await?;
+    let user = users::create(&state.store, &state.passwords, &actor, new, now).await?;
     for id in group_ids {
         groups::add_member(&state.store, &actor, &id, &user.id, now).await?;
     }
@@ -128,7 +128,7 @@ pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<Str
 pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<UserBody>) -> Result<Response, ApiError> {
     let password = body.password();
     let change = body.profile.map(ProfileChange::Merge);
-    let user = users::update(&state.store, &actor, &id, change, password, state.clock.now()).await?;
+    let user = users::update(&state.store, &state.passwords, &actor, &id, change, password, state.clock.now()).await?;
     Ok(user_response(StatusCode::OK, &user))
 }
 
@@ -139,7 +139,7 @@ pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Pat
 pub async fn replace(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<UserBody>) -> Result<Response, ApiError> {
     let password = body.password();
     let profile = body.profile.ok_or_else(|| ApiError::invalid("profile", "is required"))?;
-    let user = users::update(&state.store, &actor, &id, Some(ProfileChange::Replace(profile)), password, state.clock.now()).await?;
+    let user = users::update(&state.store, &state.passwords, &actor, &id, Some(ProfileChange::Replace(profile)), password, state.clock.now()).await?;
     Ok(user_response(StatusCode::OK, &user))
 }
 
@@ -210,7 +210,7 @@ pub async fn change_password(
 ) -> Result<Response, ApiError> {
     let old = body.old_password.and_then(|p| p.value).ok_or_else(|| ApiError::invalid("oldPassword", "is required"))?;
     let new = body.new_password.and_then(|p| p.value).ok_or_else(|| ApiError::invalid("newPassword", "is required"))?;
-    let user = users::change_password(&state.store, &actor, &id, old, new, state.clock.now()).await?;
+    let user = users::change_password(&state.store, &state.passwords, &actor, &id, old, new, state.clock.now()).await?;
     Ok(Json(users::to_json(&user)["credentials"].clone()).into_response())
 }
 
