@@ -146,6 +146,7 @@ pub fn router(state: SharedState) -> Router {
     let oauth = Router::new()
         .route("/v1/authorize", get(endpoints::authorize::get).post(endpoints::authorize::post))
         .route("/v1/token", post(endpoints::token::post))
+        .route("/v1/par", post(endpoints::par::post))
         .route("/v1/keys", get(endpoints::keys::get))
         .route("/v1/revoke", post(endpoints::revoke::post))
         .route("/v1/introspect", post(endpoints::introspect::post))

@@ -31,6 +31,9 @@ pub fn json(e: &OAuthError) -> Response {
     if e.status() == 503 {
         headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
+    if let Some(seconds) = e.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     response
 }
 

@@ -171,8 +171,10 @@ pub fn check_response_mode(params: &Params) -> Result<(), OAuthError> {
     }
 }
 
-/// OpenID Connect Core §6: request objects are not supported by this server (pushed
-/// authorization requests come with the hardening work).
+/// OpenID Connect Core §6: request objects are not supported, and a `request_uri` is
+/// never fetched. The `request_uri` values this server issued at its PAR endpoint
+/// (RFC 9126) are resolved before this pipeline runs and never reach it: the pushed
+/// parameters it then checks cannot hold one (`oauth::par::pushed_params`).
 pub fn check_unsupported_features(params: &Params) -> Result<(), OAuthError> {
     if params.one("request")?.is_some() {
         return Err(OAuthError::new(

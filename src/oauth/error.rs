@@ -24,6 +24,9 @@ pub enum ErrorCode {
     InsufficientScope,
     RequestNotSupported,
     RequestUriNotSupported,
+    /// OpenID Connect Core §3.1.2.6 and RFC 9126 §4: the `request_uri` is not one this
+    /// server can use (unknown, expired, used, or another client's).
+    InvalidRequestUri,
     UnsupportedTokenType,
 }
 
@@ -47,6 +50,7 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
         }
     }
@@ -60,6 +64,8 @@ pub struct OAuthError {
     /// RFC 6749 §5.2: the client tried HTTP Basic, so a 401 carries
     /// `WWW-Authenticate: Basic`.
     pub basic_challenge: bool,
+    /// Seconds until a throttled client may try again: the answer is then 429.
+    pub retry_after: Option<i64>,
 }
 
 impl std::fmt::Display for OAuthError {
@@ -76,6 +82,7 @@ impl OAuthError {
             code,
             description: description.into(),
             basic_challenge: false,
+            retry_after: None,
         }
     }
 
@@ -98,6 +105,22 @@ impl OAuthError {
             code: ErrorCode::InvalidClient,
             description: "Client authentication failed.".into(),
             basic_challenge,
+            retry_after: None,
+        }
+    }
+
+    /// Too many failed client authentications from this address: `invalid_client`, as
+    /// RFC 6749 §5.2 names every client authentication failure, but with HTTP's 429 Too
+    /// Many Requests and `Retry-After` (RFC 6585 §4). RFC 6749 defines no status for
+    /// rate limiting and does not forbid one; a 401 would invite the client to retry
+    /// at once with the same credentials, while 429 tells any HTTP client to wait.
+    /// The credentials were not checked.
+    pub fn client_throttled(retry_after: i64) -> Self {
+        OAuthError {
+            code: ErrorCode::InvalidClient,
+            description: "Too many failed client authentications; try again later.".into(),
+            basic_challenge: false,
+            retry_after: Some(retry_after.max(1)),
         }
     }
 
@@ -136,6 +159,9 @@ impl OAuthError {
 
     /// The HTTP status for a direct (non-redirect) answer.
     pub fn status(&self) -> u16 {
+        if self.retry_after.is_some() {
+            return 429;
+        }
         match self.code {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => 401,
             ErrorCode::InsufficientScope | ErrorCode::AccessDenied => 403,
@@ -157,5 +183,7 @@ mod tests {
         assert_eq!(OAuthError::invalid_token("x").status(), 401);
         assert_eq!(OAuthError::new(ErrorCode::InsufficientScope, "x").status(), 403);
         assert_eq!(OAuthError::temporarily_unavailable().status(), 503);
+        let throttled = OAuthError::client_throttled(0);
+        assert_eq!((throttled.code(), throttled.status(), throttled.retry_after), ("invalid_client", 429, Some(1)));
     }
 }

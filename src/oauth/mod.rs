@@ -7,6 +7,7 @@ pub mod consent;
 pub mod error;
 pub mod grants;
 pub mod logout;
+pub mod par;
 pub mod params;
 pub mod policy;
 pub mod pkce;

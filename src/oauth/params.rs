@@ -83,6 +83,16 @@ impl Params {
             .map(|(k, _)| k.as_str())
     }
 
+    /// Form-encoded again (`Params::parse` reads it back to the same pairs).
+    pub fn to_form(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(self.iter()).finish()
+    }
+
+    /// Without the parameters named in `names`.
+    pub fn without(&self, names: &[&str]) -> Params {
+        Params { pairs: self.pairs.iter().filter(|(k, _)| !names.contains(&k.as_str())).cloned().collect() }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()
     }
@@ -126,6 +136,13 @@ mod tests {
         assert!(Params::parse(b"state=%FF%FE").is_err());
         assert!(Params::parse(b"st\xffate=1").is_err());
         assert_eq!(Params::parse(b"nonce=a%00b").unwrap_err().code(), "invalid_request");
+    }
+
+    #[test]
+    fn form_round_trips() {
+        let p = Params::parse(b"a=b+c&d=%26%3D&e=&state=%E2%9C%93").unwrap();
+        assert_eq!(Params::parse(p.to_form().as_bytes()).unwrap(), p);
+        assert_eq!(p.without(&["a", "e"]).to_form(), "d=%26%3D&state=%E2%9C%93");
     }
 
     #[test]

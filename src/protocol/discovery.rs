@@ -28,7 +28,17 @@ pub struct Metadata {
     pub claims_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<&'static str>,
     pub prompt_values_supported: Vec<&'static str>,
+    /// RFC 9126 §5.
+    pub pushed_authorization_request_endpoint: String,
+    /// RFC 9126 §5: false at the server level; an app may require PAR
+    /// (`require_pushed_authorization_requests` in its settings).
+    pub require_pushed_authorization_requests: bool,
+    /// OpenID Connect Discovery §3: request objects (`request`) are refused
+    /// (`request_not_supported`).
     pub request_parameter_supported: bool,
+    /// OpenID Connect Discovery §3: whether the server fetches a `request_uri` the
+    /// client hosts. It never does (`request_uri_not_supported`); the `request_uri`
+    /// values it issued itself at the PAR endpoint are accepted regardless (RFC 9126 §4).
     pub request_uri_parameter_supported: bool,
     pub claims_parameter_supported: bool,
     pub authorization_response_iss_parameter_supported: bool,
@@ -75,6 +85,8 @@ impl Metadata {
             claims_supported,
             code_challenge_methods_supported: vec!["S256", "plain"],
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
+            pushed_authorization_request_endpoint: format!("{endpoints}/par"),
+            require_pushed_authorization_requests: false,
             request_parameter_supported: false,
             request_uri_parameter_supported: false,
             claims_parameter_supported: false,

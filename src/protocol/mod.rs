@@ -18,6 +18,13 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
 }
 
+/// RFC 9126 §2.2: the answer to a pushed authorization request.
+#[derive(Debug, Serialize)]
+pub struct PushedAuthorizationResponse {
+    pub request_uri: String,
+    pub expires_in: i64,
+}
+
 /// RFC 6749 §5.2.
 #[derive(Debug, Serialize)]
 pub struct ErrorResponse<'a> {

@@ -17,6 +17,7 @@ use crate::identity::session;
 use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
 use crate::oauth::consent;
 use crate::oauth::grants::authorization_code;
+use crate::oauth::par;
 use crate::oauth::params::Params;
 use crate::oauth::reply::Reply;
 use crate::oauth::{ErrorCode, OAuthError};
@@ -59,6 +60,10 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
         Ok(server) => server,
         Err(e) => return e.page(),
     };
+    let (params, pushed) = match resolve_pushed(state, &server.id, params, now).await {
+        Ok(resolved) => resolved,
+        Err(e) => return error::page(&e),
+    };
     // The client is looked up only for a single, present client_id; the pipeline
     // renders the error for any other case.
     let client = match params.get("client_id") {
@@ -78,6 +83,10 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
         Err(Rejection::Render(e)) => return error::page(&e),
         Err(Rejection::Redirect(target, e)) => return render_reply(target.error(&e), after_post),
     };
+    // RFC 9126 §6: the client and redirect URI are trusted by now, so the error goes back.
+    if !pushed && client.as_ref().is_some_and(|c| c.require_pushed_authorization_requests) {
+        return render_reply(request.reply.error(&par::par_required()), after_post);
+    }
     let session = match current_session(state, headers, now).await {
         Ok(session) => session,
         Err(e) => return error::page(&e),
@@ -93,6 +102,26 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
             Err(e) => error::page(&e),
         },
     }
+}
+
+/// RFC 9126 §4: a request with a `request_uri` this server issued is the pushed
+/// request, taken once (atomically) for the `client_id` given with it; every other
+/// parameter of this request is ignored. Nothing is trusted when the lookup fails, so
+/// that error is a page. Any other `request_uri` is left for the pipeline to refuse
+/// (`request_uri_not_supported`, never fetched). True when the parameters were pushed.
+async fn resolve_pushed(state: &AppState, server_id: &str, params: Params, now: UnixTime) -> Result<(Params, bool), OAuthError> {
+    let Ok(Some(value)) = params.get("request_uri") else { return Ok((params, false)) };
+    let Some(id_hash) = par::our_request_uri(value) else { return Ok((params, false)) };
+    let client_id = params.required("client_id")?;
+    let taken = state
+        .store
+        .take_pushed(&id_hash, client_id, server_id, now)
+        .await
+        .map_err(|e| error::unavailable(&e))?
+        .ok_or_else(par::unusable_request_uri)?;
+    // Stored as `Params::to_form` wrote them: they parse.
+    let pushed = Params::parse(taken.params.as_bytes()).map_err(|e| error::internal(&e))?;
+    Ok((pushed, true))
 }
 
 /// The browser's live session, if its user is still active.

@@ -17,7 +17,7 @@ use super::{AccessTokenProblem, authenticate_client, form_and_server, verify_acc
 use crate::app::{AppState, SharedState};
 use crate::crypto::{b64url, sha256};
 use crate::http::error;
-use crate::http::extract::{Body, OAuthRejection, ServerId};
+use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId};
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
 use crate::protocol::Introspection;
@@ -26,6 +26,7 @@ use crate::store::{AuthServer, Client, User};
 pub async fn post(
     State(state): State<SharedState>,
     ServerId(server_id): ServerId,
+    PeerAddr(ip): PeerAddr,
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
@@ -33,7 +34,7 @@ pub async fn post(
         Ok(found) => found,
         Err(response) => return response,
     };
-    match handle(&state, &server, &headers, &params).await {
+    match handle(&state, &server, &headers, &params, ip.as_deref()).await {
         Ok(answer) => no_store(Json(answer).into_response()),
         Err(e) => error::json(&e),
     }
@@ -43,8 +44,8 @@ fn inactive() -> Introspection {
     Introspection::default()
 }
 
-async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params) -> Result<Introspection, OAuthError> {
-    let client = authenticate_client(state, headers, params).await?;
+async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<Introspection, OAuthError> {
+    let client = authenticate_client(state, headers, params, ip).await?;
     let token = params.required("token")?;
     // RFC 7662 §2.1: the hint orders the search; the other type is tried after.
     let answer = if params.one("token_type_hint")? == Some("refresh_token") {

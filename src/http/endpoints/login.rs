@@ -2,6 +2,9 @@
 //! CSRF is stopped by a double-submit token (a random cookie the form must repeat);
 //! a successful sign-in always starts a new session id (no session fixation); an
 //! unknown user and a wrong password get the same answer, after the same work.
+//! Repeated failures are throttled per (username, address) and per address
+//! (`identity::throttle`); a throttled attempt gets a 429 with `Retry-After`, the same
+//! for every username, without the password being checked.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,6 +16,7 @@ use crate::app::{AppState, SharedState};
 use crate::crypto::sha256;
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
 use crate::http::{cookies, error, pages};
+use crate::identity::throttle::{self, Blocked};
 use crate::identity::{password, session};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
@@ -48,16 +52,22 @@ async fn app_name(state: &AppState, client_id: &str) -> String {
 
 /// Renders the form with a CSRF token, reusing the browser's token cookie if it has one.
 async fn form(state: &AppState, headers: &HeaderMap, tx: &str, request: &AuthorizationRequest, username: &str, failed: bool) -> Response {
+    let status = if failed { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    form_with(state, headers, tx, request, username, status, failed.then_some(SIGN_IN_FAILED)).await
+}
+
+async fn form_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &str,
+    request: &AuthorizationRequest,
+    username: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
     let csrf = cookies::csrf_token(headers);
     let name = app_name(state, &request.client_id).await;
-    let status = if failed { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    let page = pages::LoginPage {
-        app_name: &name,
-        tx,
-        csrf: &csrf,
-        username,
-        error: failed.then_some(SIGN_IN_FAILED),
-    };
+    let page = pages::LoginPage { app_name: &name, tx, csrf: &csrf, username, error };
     let mut response = pages::render(status, &page);
     cookies::append(&mut response, cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None));
     response
@@ -105,6 +115,16 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
     let username = params.one("username")?.unwrap_or("").trim();
     let password_given = params.one("password")?.unwrap_or("");
 
+    // Counted before the password is checked; while blocked, not checked at all.
+    let now = state.clock.now();
+    let attempt = match throttle::begin_sign_in(&state.store, &state.config.throttle, username, ip.as_deref(), now)
+        .await
+        .map_err(|e| error::unavailable(&e))?
+    {
+        Ok(attempt) => attempt,
+        Err(blocked) => return Ok(throttled(state, headers, tx, &request, username, ip, blocked, now).await),
+    };
+
     let user = if username.is_empty() || username.len() > 256 {
         None
     } else {
@@ -130,6 +150,7 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
         }
     };
 
+    throttle::sign_in_succeeded(&state.store, &attempt).await.map_err(|e| error::unavailable(&e))?;
     // Take the request once: a double-submitted form issues one code.
     let now = state.clock.now();
     let taken = state.store.take_pending(&sha256(tx.as_bytes()), now).await.map_err(|e| error::unavailable(&e))?;
@@ -152,4 +173,40 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
     let mut response = complete(state, &request, &user.id, now, now, true, ip).await;
     cookies::append(&mut response, cookies::set(cookies::SESSION, &session_id, state.config.secure_cookies(), None));
     Ok(response)
+}
+
+/// The answer to a throttled sign-in: the form again, 429 Too Many Requests (RFC 6585
+/// §4) with `Retry-After`, saying how long to wait, the same for every username. The
+/// System Log gets `security.request.blocked` (Okta's event for a request it refused
+/// as suspicious), with which counter blocked it; Okta's `user.account.lock` would say
+/// the account is locked, which it is not: the same username signs in from elsewhere.
+#[allow(clippy::too_many_arguments)]
+async fn throttled(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &str,
+    request: &AuthorizationRequest,
+    username: &str,
+    ip: Option<String>,
+    blocked: Blocked,
+    now: crate::clock::UnixTime,
+) -> Response {
+    let wait = blocked.retry_after(now);
+    state.metrics.login(false);
+    let reason = match blocked {
+        Blocked::UserAtAddress { .. } => "TOO_MANY_FAILURES: this username from this address",
+        Blocked::Address { .. } => "TOO_MANY_FAILURES: this address, across usernames",
+    };
+    let event = Event::failure("security.request.blocked", "Sign-in attempt throttled after repeated failures", reason, vec![])
+        .with_debug("retryAfterSeconds", wait);
+    syslog::record(&state.store, &Actor::unknown_user(username, ip), event, now).await;
+    let message = format!(
+        "Too many failed sign-in attempts. Wait {} and try again.",
+        if wait < 120 { format!("{wait} seconds") } else { format!("{} minutes", (wait + 59) / 60) }
+    );
+    let mut response = form_with(state, headers, tx, request, username, StatusCode::TOO_MANY_REQUESTS, Some(&message)).await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
 }

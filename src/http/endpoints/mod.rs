@@ -10,6 +10,7 @@ pub mod keys;
 pub mod login;
 pub mod metrics;
 pub mod logout;
+pub mod par;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -24,6 +25,8 @@ use axum::http::{HeaderMap, header};
 use super::error;
 use super::extract::{Body, OAuthRejection, form_params};
 use crate::app::AppState;
+use crate::admin::syslog::{self, Actor, Event};
+use crate::identity::throttle;
 use crate::oauth::client_auth;
 use crate::oauth::params::Params;
 use crate::oauth::OAuthError;
@@ -44,10 +47,13 @@ pub async fn find_server(state: &AppState, id: &str) -> Result<AuthServer, Serve
     }
 }
 
-/// RFC 6749 §2.3 and §3.2.1: the client of a token, revocation or introspection
-/// request, authenticated by the method it registered. A repeated parameter is
-/// refused first (§3.2).
-pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Client, OAuthError> {
+/// RFC 6749 §2.3 and §3.2.1: the client of a token, revocation, introspection or
+/// pushed authorization request, authenticated by the method it registered. A repeated
+/// parameter is refused first (§3.2). A client_id that failed too often from this
+/// address (`ip`) is refused before its credentials are checked
+/// (`OAuthError::client_throttled`, 429), and each failure is counted
+/// (`identity::throttle`).
+pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<Client, OAuthError> {
     if let Some(name) = params.first_repeated() {
         return Err(OAuthError::invalid_request(format!(
             "The '{}' parameter was given more than once.",
@@ -56,12 +62,38 @@ pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, params: 
     }
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
     let presented = client_auth::presented(authorization, params)?;
-    let client = state
-        .store
-        .get_client(presented.client_id())
-        .await
-        .map_err(|e| error::unavailable(&e))?;
-    client_auth::authenticate(&presented, client.as_ref(), &state.master).cloned()
+    let client_id = presented.client_id();
+    let now = state.clock.now();
+    let store = &state.store;
+    let failures = store.throttle_state(&throttle::client_key(client_id, ip)).await.map_err(|e| error::unavailable(&e))?;
+    if let Some(blocked) = failures.filter(|f| f.blocked_until > now) {
+        let wait = blocked.blocked_until - now;
+        let name: String = client_id.chars().filter(|c| !c.is_control()).take(100).collect();
+        let event = Event::failure(
+            "security.request.blocked",
+            "Client authentication throttled after repeated failures",
+            "TOO_MANY_FAILURES: this client_id from this address",
+            vec![],
+        )
+        .with_debug("retryAfterSeconds", wait);
+        syslog::record(store, &Actor::client(&name, &name, ip.map(str::to_string)), event, now).await;
+        return Err(OAuthError::client_throttled(wait));
+    }
+    let client = store.get_client(client_id).await.map_err(|e| error::unavailable(&e))?;
+    match client_auth::authenticate(&presented, client.as_ref(), &state.master) {
+        Ok(client) => {
+            if failures.is_some() {
+                throttle::client_succeeded(store, client_id, ip).await.map_err(|e| error::unavailable(&e))?;
+            }
+            Ok(client.clone())
+        }
+        Err(e) => {
+            throttle::client_failed(store, &state.config.throttle, client_id, ip, now)
+                .await
+                .map_err(|e| error::unavailable(&e))?;
+            Err(e)
+        }
+    }
 }
 
 /// What the token, revocation and introspection endpoints start with: the form body

@@ -13,7 +13,7 @@ use super::{AccessTokenProblem, authenticate_client, form_and_server, verify_acc
 use crate::app::{AppState, SharedState};
 use crate::crypto::sha256;
 use crate::http::error;
-use crate::http::extract::{Body, OAuthRejection, ServerId};
+use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId};
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::{AuthServer, Client};
@@ -21,6 +21,7 @@ use crate::store::{AuthServer, Client};
 pub async fn post(
     State(state): State<SharedState>,
     ServerId(server_id): ServerId,
+    PeerAddr(ip): PeerAddr,
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
@@ -28,7 +29,7 @@ pub async fn post(
         Ok(found) => found,
         Err(response) => return response,
     };
-    match handle(&state, &server, &headers, &params).await {
+    match handle(&state, &server, &headers, &params, ip.as_deref()).await {
         Ok(()) => no_store(StatusCode::OK.into_response()),
         Err(e) => error::json(&e),
     }
@@ -39,8 +40,8 @@ fn not_yours() -> OAuthError {
     OAuthError::new(ErrorCode::UnauthorizedClient, "The token was not issued to this client.")
 }
 
-async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
-    let client = authenticate_client(state, headers, params).await?;
+async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<(), OAuthError> {
+    let client = authenticate_client(state, headers, params, ip).await?;
     let token = params.required("token")?;
     // §2.1: the hint only orders the search; an unknown hint is ignored.
     let refresh_first = params.one("token_type_hint")? == Some("refresh_token");

@@ -36,7 +36,7 @@ pub async fn post(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let outcome = handle(&state, &server, &headers, &params).await;
+    let outcome = handle(&state, &server, &headers, &params, ip.as_deref()).await;
     record(&state, &server, &headers, &params, ip, &outcome).await;
     match outcome {
         Ok(Granted { tokens, .. }) => {
@@ -104,9 +104,9 @@ struct Granted {
     user: Option<User>,
 }
 
-async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params) -> Result<Granted, OAuthError> {
+async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<Granted, OAuthError> {
     let grant_type = params.required("grant_type")?;
-    let client = authenticate_client(state, headers, params).await?;
+    let client = authenticate_client(state, headers, params, ip).await?;
     let known = GRANT_TYPES.contains(&grant_type);
     if known && !client.grant_types.iter().any(|g| g == grant_type) {
         return Err(OAuthError::new(

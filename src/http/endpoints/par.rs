@@ -1,0 +1,70 @@
+//! `/oauth2/{server}/v1/par` (RFC 9126 §2): the client authenticates as at /token,
+//! pushes its authorization parameters, and gets a single-use `request_uri` for
+//! /authorize. The parameters are checked by the same pipeline as at /authorize;
+//! every error is JSON (§2.3), never a redirect.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::token::no_store;
+use super::{authenticate_client, form_and_server};
+use crate::app::{AppState, SharedState};
+use crate::http::error;
+use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId};
+use crate::oauth::OAuthError;
+use crate::oauth::authorize::{self, Rejection};
+use crate::oauth::par::{self, PAR_TTL};
+use crate::oauth::params::Params;
+use crate::protocol::PushedAuthorizationResponse;
+use crate::store::{AuthServer, PushedRequest};
+
+pub async fn post(
+    State(state): State<SharedState>,
+    ServerId(server_id): ServerId,
+    PeerAddr(ip): PeerAddr,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let (params, server) = match form_and_server(&state, &server_id, &headers, body).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match push(&state, &server, &headers, &params, ip.as_deref()).await {
+        // §2.2: 201 Created.
+        Ok(answer) => no_store((StatusCode::CREATED, Json(answer)).into_response()),
+        Err(e) => error::json(&e),
+    }
+}
+
+async fn push(
+    state: &AppState,
+    server: &AuthServer,
+    headers: &HeaderMap,
+    params: &Params,
+    ip: Option<&str>,
+) -> Result<PushedAuthorizationResponse, OAuthError> {
+    // §2: the client authenticates as at the token endpoint (which also refuses a
+    // repeated parameter).
+    let client = authenticate_client(state, headers, params, ip).await?;
+    let pushed = par::pushed_params(params, &client)?;
+    let offered = state.store.list_scopes(&server.id).await.map_err(|e| error::unavailable(&e))?;
+    let offered: Vec<&str> = offered.iter().map(|s| s.name.as_str()).collect();
+    // §2.1: validated as /authorize would; §2.3: any error is answered here, as JSON.
+    authorize::validate(&pushed, &server.id, &state.issuer(server), Some(&client), &offered).map_err(|r| match r {
+        Rejection::Render(e) | Rejection::Redirect(_, e) => e,
+    })?;
+    let now = state.clock.now();
+    let (request_uri, id_hash) = par::new_request_uri();
+    let row = PushedRequest {
+        id_hash,
+        server_id: server.id.clone(),
+        client_id: client.client_id.clone(),
+        params: pushed.to_form(),
+        created_at: now,
+        expires_at: now + PAR_TTL,
+    };
+    state.store.insert_pushed(&row).await.map_err(|e| error::unavailable(&e))?;
+    Ok(PushedAuthorizationResponse { request_uri, expires_in: PAR_TTL })
+}

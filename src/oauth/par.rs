@@ -1,0 +1,126 @@
+//! Pushed Authorization Requests (RFC 9126): the checks that are PAR's own. The pushed
+//! parameters then go through the same `authorize::validate` pipeline as a request at
+//! /authorize (§2.1: "the AS MUST validate the request in the same way as at the
+//! authorization endpoint").
+
+use super::params::Params;
+use super::{ErrorCode, OAuthError};
+use crate::crypto::{random_token, sha256};
+use crate::store::Client;
+
+/// RFC 9126 §2.2: the URN prefix of the `request_uri` values this server issues.
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// RFC 9126 §2.2: `expires_in`. Short, since the browser follows at once; the pushed
+/// request can be used once within it.
+pub const PAR_TTL: i64 = 60;
+
+/// Client authentication parameters (RFC 6749 §2.3.1, RFC 7523 §2.2): they authenticated
+/// the push and are never stored with the request.
+const CLIENT_AUTHENTICATION: &[&str] = &["client_secret", "client_assertion", "client_assertion_type"];
+
+/// A new `request_uri` and the SHA-256 of its random part, which is what is stored.
+pub fn new_request_uri() -> (String, Vec<u8>) {
+    let random = random_token();
+    let hash = sha256(random.as_bytes());
+    (format!("{REQUEST_URI_PREFIX}{random}"), hash)
+}
+
+/// The SHA-256 of the random part of a `request_uri` this server issued, or `None` for
+/// any other value (which this server never dereferences: `request_uri_not_supported`
+/// at /authorize).
+pub fn our_request_uri(value: &str) -> Option<Vec<u8>> {
+    let random = value.strip_prefix(REQUEST_URI_PREFIX)?;
+    (!random.is_empty() && random.len() <= 128).then(|| sha256(random.as_bytes()))
+}
+
+/// The parameters to validate and store, from a push by the authenticated `client`.
+/// RFC 9126 §2.1: `request_uri` must not be pushed; OpenID Connect Core §6: request
+/// objects are not supported; a `client_id`, when given, must be the authenticated
+/// client's (it is added when the client authenticated with HTTP Basic and left it
+/// out). Client authentication parameters are dropped.
+pub fn pushed_params(params: &Params, client: &Client) -> Result<Params, OAuthError> {
+    if params.one("request_uri")?.is_some() {
+        return Err(OAuthError::invalid_request("The request_uri parameter must not be pushed."));
+    }
+    if params.one("request")?.is_some() {
+        return Err(OAuthError::new(ErrorCode::RequestNotSupported, "Request objects are not supported."));
+    }
+    let pushed = params.without(CLIENT_AUTHENTICATION);
+    match params.one("client_id")? {
+        Some(id) if id != client.client_id => Err(OAuthError::invalid_request(
+            "The client_id does not match the authenticated client.",
+        )),
+        Some(_) => Ok(pushed),
+        None => {
+            let mut pairs: Vec<(String, String)> = pushed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            pairs.push(("client_id".into(), client.client_id.clone()));
+            Ok(Params::from_pairs(pairs))
+        }
+    }
+}
+
+/// RFC 9126 §4 and OpenID Connect Core §3.1.2.6: the error for a `request_uri` that
+/// was ours but cannot be used: unknown, expired, already used, or pushed by another
+/// client or to another server. Nothing of the request is trusted, so it is a page.
+pub fn unusable_request_uri() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidRequestUri,
+        "The request_uri has expired, was already used, or belongs to another client. \
+         Return to the application and sign in again.",
+    )
+}
+
+/// RFC 9126 §6: for a client that must push its requests, a request that was not pushed.
+pub fn par_required() -> OAuthError {
+    OAuthError::invalid_request("This client must use pushed authorization requests (request_uri from the PAR endpoint).")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client {
+            client_id: "0oaPAR".into(),
+            name: "t".into(),
+            secret_hash: Some(vec![1]),
+            auth_method: "client_secret_post".into(),
+            application_type: "web".into(),
+            redirect_uris: vec!["https://app.example.com/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into()],
+            response_types: vec!["code".into()],
+            refresh_token_leeway: 0,
+            require_pushed_authorization_requests: false,
+            status: "ACTIVE".into(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn request_uris_are_ours_or_refused() {
+        let (uri, hash) = new_request_uri();
+        assert!(uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+        assert_eq!(our_request_uri(&uri), Some(hash));
+        for foreign in ["https://rp.example.com/req.jwt", "urn:ietf:params:oauth:request_uri:", "urn:example:x"] {
+            assert_eq!(our_request_uri(foreign), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn pushed_params_drop_secrets_and_bind_the_client() {
+        let p = Params::from_pairs([("response_type", "code"), ("client_secret", "s3cret"), ("client_id", "0oaPAR")]);
+        let pushed = pushed_params(&p, &client()).unwrap();
+        assert_eq!(pushed.to_form(), "response_type=code&client_id=0oaPAR");
+        let basic = pushed_params(&Params::from_pairs([("scope", "openid")]), &client()).unwrap();
+        assert_eq!(basic.one("client_id").unwrap(), Some("0oaPAR"));
+        let other = Params::from_pairs([("client_id", "0oaOTHER")]);
+        assert_eq!(pushed_params(&other, &client()).unwrap_err().code(), "invalid_request");
+        let nested = Params::from_pairs([("request_uri", "urn:ietf:params:oauth:request_uri:x")]);
+        assert_eq!(pushed_params(&nested, &client()).unwrap_err().code(), "invalid_request");
+        let object = Params::from_pairs([("request", "eyJ...")]);
+        assert_eq!(pushed_params(&object, &client()).unwrap_err().code(), "request_not_supported");
+    }
+}
