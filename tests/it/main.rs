@@ -23,6 +23,7 @@ mod multi;
 mod okta_sdk;
 mod ops;
 mod outage;
+mod par;
 mod policies;
 mod refresh;
 mod revocation;

@@ -65,6 +65,11 @@ impl TestApp {
         Self::spawn_with(tempfile::tempdir().expect("temp dir"), url, database, None).await
     }
 
+    /// On SQLite, with `configure` applied to the server's settings first.
+    pub async fn spawn_configured(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
+        Self::spawn_full(tempfile::tempdir().expect("temp dir"), None, None, None, configure).await
+    }
+
     /// On the SQLite database (and master key) already in `dir`, e.g. a restored backup.
     pub async fn spawn_in(dir: TempDir) -> TestApp {
         Self::spawn_with(dir, None, None, None).await
@@ -80,12 +85,22 @@ impl TestApp {
     }
 
     async fn spawn_with(dir: TempDir, url: Option<String>, database: Option<TestDatabase>, public_url: Option<String>) -> TestApp {
+        Self::spawn_full(dir, url, database, public_url, |_| {}).await
+    }
+
+    async fn spawn_full(
+        dir: TempDir,
+        url: Option<String>,
+        database: Option<TestDatabase>,
+        public_url: Option<String>,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestApp {
         let clock = Arc::new(OffsetClock::default());
         let store_config = StoreConfig::new(dir.path().to_path_buf(), url);
         let backend = app::open_backend(&store_config, clock.now()).await.expect("open backend");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
-        let config = ServerConfig {
+        let mut config = ServerConfig {
             listen: addr,
             public_url: Url::parse(&public_url.unwrap_or_else(|| format!("http://{addr}"))).unwrap(),
             session_lifetime_seconds: 7200,
@@ -94,6 +109,7 @@ impl TestApp {
             log_retention_days: 90,
             throttle: Default::default(),
         };
+        configure(&mut config);
         let state = AppState::new(backend.clone(), config, clock.clone());
         tokio::spawn(app::serve(state.clone(), listener, std::future::pending()));
         let http = no_redirects();

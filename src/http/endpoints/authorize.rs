@@ -107,11 +107,18 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
 /// RFC 9126 §4: a request with a `request_uri` this server issued is the pushed
 /// request, taken once (atomically) for the `client_id` given with it; every other
 /// parameter of this request is ignored. Nothing is trusted when the lookup fails, so
-/// that error is a page. Any other `request_uri` is left for the pipeline to refuse
-/// (`request_uri_not_supported`, never fetched). True when the parameters were pushed.
+/// that error is a page. Any other `request_uri` is never fetched: without a
+/// `redirect_uri` to answer to it is refused here as a page; with one, the pipeline
+/// refuses it (`request_uri_not_supported`) once the redirect URI is trusted. True
+/// when the parameters were pushed.
 async fn resolve_pushed(state: &AppState, server_id: &str, params: Params, now: UnixTime) -> Result<(Params, bool), OAuthError> {
     let Ok(Some(value)) = params.get("request_uri") else { return Ok((params, false)) };
-    let Some(id_hash) = par::our_request_uri(value) else { return Ok((params, false)) };
+    let Some(id_hash) = par::our_request_uri(value) else {
+        if matches!(params.get("redirect_uri"), Ok(None)) {
+            return Err(OAuthError::new(ErrorCode::RequestUriNotSupported, "The request_uri parameter is not supported."));
+        }
+        return Ok((params, false));
+    };
     let client_id = params.required("client_id")?;
     let taken = state
         .store
