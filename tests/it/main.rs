@@ -29,5 +29,6 @@ mod refresh;
 mod revocation;
 mod sign_in;
 mod store;
+mod throttle;
 mod token_errors;
 mod userinfo;

@@ -1,0 +1,198 @@
+//! Brute-force throttling: sign-ins per (username, address) and per address, client
+//! authentication per (client_id, address); counters in the store, so shared by
+//! instances on one PostgreSQL database.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use gatehouse::identity::throttle;
+use gatehouse::store::{Expr, Op, Page, SqlValue};
+
+use crate::support::*;
+
+const WRONG: &str = "not the password";
+const THROTTLED: &str = "Too many failed sign-in attempts.";
+
+/// A browser whose connections come from `ip` (any 127.0.0.0/8 address reaches the
+/// loopback listener on Linux).
+fn browser_from(t: &TestApp, ip: [u8; 4]) -> Browser {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(IpAddr::from(ip))
+        .build()
+        .unwrap();
+    Browser { http, ..Browser::at(&t.base) }
+}
+
+/// The sign-in page's address for a fresh authorization request.
+async fn login_page(t: &TestApp, browser: &Browser, app: &App) -> String {
+    let start = browser.get(&t.authorize_url("default", &app.client_id, &[])).await;
+    location(&start).expect("to the sign-in page")
+}
+
+async fn blocked_events(t: &TestApp) -> usize {
+    let filter = Expr::cond("event_type", Op::Eq, SqlValue::Text("security.request.blocked".into()));
+    t.backend.store.query_events(&Page { filter: Some(filter), after: None, limit: 100 }).await.unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_throttle_that_username_from_that_address_without_hashing() {
+    let t = TestApp::spawn().await;
+    t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    let browser = t.browser();
+    let login = login_page(&t, &browser, &app).await;
+
+    let mut wrong_time = std::time::Duration::ZERO;
+    for _ in 0..5 {
+        let started = Instant::now();
+        assert_eq!(browser.sign_in(&login, "Alice@Example.com", WRONG).await.status(), 401);
+        wrong_time = started.elapsed();
+    }
+    // The right password is not even checked now.
+    let computed = t.state.passwords.computed();
+    let started = Instant::now();
+    let r = browser.sign_in(&login, "alice@example.com", PASSWORD).await;
+    let throttled_time = started.elapsed();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "2");
+    assert!(location(&r).is_none() && browser.cookie("gh_session").is_none());
+    let known = r.text().await.unwrap();
+    assert!(known.contains(THROTTLED) && known.contains("2 seconds"), "{known}");
+    assert_eq!(t.state.passwords.computed(), computed, "no Argon2 work while throttled");
+    eprintln!("wrong password answered in {wrong_time:?}, throttled attempt in {throttled_time:?}");
+    assert_eq!(blocked_events(&t).await, 1, "security.request.blocked in the System Log");
+
+    // An unknown username gets the same treatment and the same page.
+    for _ in 0..5 {
+        assert_eq!(browser.sign_in(&login, "mallory@example.com", WRONG).await.status(), 401);
+    }
+    let r = browser.sign_in(&login, "mallory@example.com", WRONG).await;
+    assert_eq!(r.status(), 429);
+    assert!(r.text().await.unwrap().contains(THROTTLED));
+
+    // The owner, from another address, is not locked out.
+    let elsewhere = browser_from(&t, [127, 0, 0, 2]);
+    let other_login = login_page(&t, &elsewhere, &app).await;
+    let ok = elsewhere.sign_in(&other_login, "alice@example.com", PASSWORD).await;
+    assert_eq!(ok.status(), 303, "another address signs in");
+    assert!(param(&location(&ok).unwrap(), "code").is_some());
+
+    // Each next failure doubles the wait; a success forgets them.
+    t.clock.advance(2);
+    assert_eq!(browser.sign_in(&login, "alice@example.com", WRONG).await.status(), 401);
+    let r = browser.sign_in(&login, "alice@example.com", PASSWORD).await;
+    assert_eq!((r.status().as_u16(), r.headers()["retry-after"].to_str().unwrap()), (429, "4"));
+    t.clock.advance(4);
+    let ok = browser.sign_in(&login, "alice@example.com", PASSWORD).await;
+    assert_eq!(ok.status(), 303);
+    let key = throttle::user_key("alice@example.com", Some("127.0.0.1"));
+    assert!(t.backend.store.throttle_state(&key).await.unwrap().is_none(), "reset by the success");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_spraying_from_one_address_is_throttled_across_usernames() {
+    let t = TestApp::spawn_configured(|c| c.throttle.sign_in_ip_threshold = 4).await;
+    t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    let browser = t.browser();
+    let login = login_page(&t, &browser, &app).await;
+    for name in ["a@example.com", "b@example.com", "c@example.com", "d@example.com"] {
+        assert_eq!(browser.sign_in(&login, name, WRONG).await.status(), 401);
+    }
+    let r = browser.sign_in(&login, "alice@example.com", PASSWORD).await;
+    assert_eq!(r.status(), 429, "the address is throttled for every username");
+    assert!(r.text().await.unwrap().contains(THROTTLED));
+    let elsewhere = browser_from(&t, [127, 0, 0, 3]);
+    let other_login = login_page(&t, &elsewhere, &app).await;
+    assert_eq!(elsewhere.sign_in(&other_login, "alice@example.com", PASSWORD).await.status(), 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn successful_sign_ins_do_not_count_against_a_shared_address() {
+    let t = TestApp::spawn_configured(|c| c.throttle.sign_in_ip_threshold = 3).await;
+    let app = t.web_app().await;
+    for n in 0..5 {
+        let login = format!("user{n}@example.com");
+        t.user(&login).await;
+        let browser = t.browser();
+        let page = login_page(&t, &browser, &app).await;
+        assert_eq!(browser.sign_in(&page, &login, PASSWORD).await.status(), 303, "{login}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_on_one_postgres_share_the_counters() {
+    let t = TestApp::spawn_postgres().await;
+    let sibling = t.sibling().await;
+    t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    let browser = t.browser();
+    let login = login_page(&t, &browser, &app).await;
+    for _ in 0..5 {
+        assert_eq!(browser.sign_in(&login, "alice@example.com", WRONG).await.status(), 401);
+    }
+    let other = Browser::at(&sibling.base);
+    let start = other.get(&sibling.authorize_url("default", &app.client_id, &[])).await;
+    let r = other.sign_in(&location(&start).unwrap(), "alice@example.com", PASSWORD).await;
+    assert_eq!(r.status(), 429, "the other instance sees the failures");
+
+    // Client authentication too.
+    let service = t.service_app().await;
+    let wrong = App { client_id: service.client_id.clone(), secret: Some("wrong".into()) };
+    for _ in 0..10 {
+        expect_error(t.client_credentials("default", &wrong, None).await, 401, "invalid_client").await;
+    }
+    expect_error(sibling.client_credentials("default", &service, None).await, 429, "invalid_client").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_client_authentication_is_throttled_with_429_and_retry_after() {
+    let t = TestApp::spawn().await;
+    t.scope("default", "reports", true).await;
+    let service = t.service_app().await;
+    let wrong = App { client_id: service.client_id.clone(), secret: Some("wrong".into()) };
+    for _ in 0..10 {
+        expect_error(t.client_credentials("default", &wrong, None).await, 401, "invalid_client").await;
+    }
+    // Blocked before the secret is checked: the right one is refused too, at every
+    // endpoint that authenticates clients.
+    let headers = expect_error(t.client_credentials("default", &service, None).await, 429, "invalid_client").await;
+    assert_eq!(headers["retry-after"], "2");
+    assert!(!headers.contains_key("www-authenticate"));
+    expect_error(t.post_as("default", "introspect", &service, &[("token", "x")]).await, 429, "invalid_client").await;
+    expect_error(t.post_as("default", "revoke", &service, &[("token", "x")]).await, 429, "invalid_client").await;
+    expect_error(t.post_as("default", "par", &service, &[("response_type", "code")]).await, 429, "invalid_client").await;
+    assert!(blocked_events(&t).await >= 4);
+
+    // Another address is not affected (the client_id is public; no one can lock the
+    // real client out from elsewhere).
+    let from_elsewhere = reqwest::Client::builder().local_address(IpAddr::from([127, 0, 0, 4])).build().unwrap();
+    let r = from_elsewhere
+        .post(t.endpoint("default", "token"))
+        .basic_auth(&service.client_id, service.secret.as_ref())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // After the wait, the right secret works and the failures are forgotten.
+    t.clock.advance(2);
+    assert_eq!(t.client_credentials("default", &service, None).await.status(), 200);
+    let key = throttle::client_key(&service.client_id, Some("127.0.0.1"));
+    assert!(t.backend.store.throttle_state(&key).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_password_changes_hash_on_the_bounded_pool() {
+    let t = TestApp::spawn().await;
+    let user = t.user("alice@example.com").await;
+    let api = t.api().await;
+    let before = t.state.passwords.computed();
+    let (status, body) = api
+        .post(&format!("/api/v1/users/{}", user.id), serde_json::json!({ "credentials": { "password": { "value": "a brand new passphrase" } } }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(t.state.passwords.computed(), before + 1, "the new password was hashed on the pool");
+}
