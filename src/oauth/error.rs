@@ -65,7 +65,7 @@ pub struct OAuthError {
     /// `WWW-Authenticate: Basic`.
     pub basic_challenge: bool,
     /// Seconds until a throttled client may try again: the answer is then 429.
-    pub retry_after: Option<i64>,
+    pub retry_after: Option<u32>,
 }
 
 impl std::fmt::Display for OAuthError {
@@ -116,11 +116,12 @@ impl OAuthError {
     /// at once with the same credentials, while 429 tells any HTTP client to wait.
     /// The credentials were not checked.
     pub fn client_throttled(retry_after: i64) -> Self {
+        let seconds = u32::try_from(retry_after.clamp(1, 86_400)).unwrap_or(1);
         OAuthError {
             code: ErrorCode::InvalidClient,
             description: "Too many failed client authentications; try again later.".into(),
             basic_challenge: false,
-            retry_after: Some(retry_after.max(1)),
+            retry_after: Some(seconds),
         }
     }
 
