@@ -295,3 +295,23 @@ async fn the_management_api_sets_require_pushed_authorization_requests() {
     assert_eq!(status, 200, "{app}");
     assert_eq!(app["settings"]["oauthClient"]["require_pushed_authorization_requests"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_creates_an_app_that_requires_par() {
+    let t = TestApp::spawn().await;
+    let (ok, out, err) = crate::cli::gatehouse(
+        &t,
+        &["apps", "create", "--name", "PAR CLI", "--redirect-uri", REDIRECT, "--require-pushed-authorization-requests"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(created["settings"]["oauthClient"]["require_pushed_authorization_requests"], true);
+    let app = App {
+        client_id: created["client_id"].as_str().unwrap().to_string(),
+        secret: created["client_secret"].as_str().map(str::to_string),
+    };
+    let r = t.browser().get(&t.authorize_url("default", &app.client_id, &[])).await;
+    assert_eq!(param(&location(&r).unwrap(), "error").as_deref(), Some("invalid_request"));
+    request_uri(&t, "default", &app, &[]).await;
+}
