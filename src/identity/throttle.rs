@@ -14,9 +14,13 @@
 //!   anyone lock a real client out by sending wrong secrets under its id.
 //!
 //! Keys are SHA-256 of what they count (the store never holds a username or address
-//! from here). Every attempt is counted before the credential is checked, in the same
-//! statement that checks the block (`ThrottleStore::throttle_attempt`), so a burst of
-//! parallel guesses is throttled like a sequence; a success takes its count back.
+//! from here). A sign-in attempt is counted before the password is checked, in the
+//! same statement that checks the block (`ThrottleStore::throttle_attempt`), so a burst
+//! of parallel guesses is throttled like a sequence; a success takes its count back.
+//! Client authentication reads its counter first and counts only failures, so the
+//! token endpoint's usual path writes nothing: a burst of parallel wrong secrets may
+//! overshoot the threshold by the burst's size, which matters little against 256-bit
+//! random secrets (the throttle is there to make guessing slow and noisy).
 
 use crate::clock::UnixTime;
 use crate::config::ThrottleConfig;
