@@ -167,6 +167,8 @@ pub fn router(state: SharedState) -> Router {
         .nest("/api/v1", crate::http::api::router())
         .fallback(endpoints::health::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::middleware::metrics))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::cors::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::client_ip::layer))
         .layer(axum::middleware::from_fn(crate::http::middleware::security_headers))
         .layer(axum::middleware::from_fn(crate::http::middleware::request_log))
         .layer(axum::extract::DefaultBodyLimit::max(crate::oauth::params::MAX_PARAMS_BYTES + 1))

@@ -62,12 +62,17 @@ impl TestApp {
 
     async fn spawn_on(database: Option<TestDatabase>) -> TestApp {
         let url = database.as_ref().map(|db| db.url.clone());
-        Self::spawn_with(tempfile::tempdir().expect("temp dir"), url, database, None).await
+        Self::spawn_with(tempfile::tempdir().expect("temp dir"), url, database, None, &|_| {}).await
+    }
+
+    /// On SQLite, with settings changed by `configure` (trusted proxies, CORS, ...).
+    pub async fn spawn_configured(configure: impl Fn(&mut ServerConfig)) -> TestApp {
+        Self::spawn_with(tempfile::tempdir().expect("temp dir"), None, None, None, &configure).await
     }
 
     /// On the SQLite database (and master key) already in `dir`, e.g. a restored backup.
     pub async fn spawn_in(dir: TempDir) -> TestApp {
-        Self::spawn_with(dir, None, None, None).await
+        Self::spawn_with(dir, None, None, None, &|_| {}).await
     }
 
     /// Another instance on this one's PostgreSQL database, with the same master key and
@@ -76,23 +81,32 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::copy(self.dir.path().join("master.key"), dir.path().join("master.key")).expect("copy the master key");
         let url = self.database.as_ref().expect("a sibling shares a PostgreSQL database").url.clone();
-        Self::spawn_with(dir, Some(url), None, Some(self.base.clone())).await
+        Self::spawn_with(dir, Some(url), None, Some(self.base.clone()), &|_| {}).await
     }
 
-    async fn spawn_with(dir: TempDir, url: Option<String>, database: Option<TestDatabase>, public_url: Option<String>) -> TestApp {
+    async fn spawn_with(
+        dir: TempDir,
+        url: Option<String>,
+        database: Option<TestDatabase>,
+        public_url: Option<String>,
+        configure: &dyn Fn(&mut ServerConfig),
+    ) -> TestApp {
         let clock = Arc::new(OffsetClock::default());
         let store_config = StoreConfig::new(dir.path().to_path_buf(), url);
         let backend = app::open_backend(&store_config, clock.now()).await.expect("open backend");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
-        let config = ServerConfig {
+        let mut config = ServerConfig {
             listen: addr,
             public_url: Url::parse(&public_url.unwrap_or_else(|| format!("http://{addr}"))).unwrap(),
             session_lifetime_seconds: 7200,
             password_hash_workers: 2,
             key_rotation_days: 90,
             log_retention_days: 90,
+            trusted_proxies: vec![],
+            cors_allowed_origins: vec![],
         };
+        configure(&mut config);
         let state = AppState::new(backend.clone(), config, clock.clone());
         tokio::spawn(app::serve(state.clone(), listener, std::future::pending()));
         let http = no_redirects();
