@@ -16,6 +16,7 @@ mod client_credentials;
 mod code_flow;
 mod consent;
 mod discovery;
+mod hostile;
 mod introspection;
 mod keys;
 mod logout;
