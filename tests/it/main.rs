@@ -27,6 +27,7 @@ mod okta_sdk;
 mod ops;
 mod outage;
 mod policies;
+mod properties;
 mod proxy;
 mod refresh;
 mod revocation;
