@@ -189,7 +189,8 @@ pub async fn serve(
     }
     state.passwords.warm_up();
     let janitor = spawn_janitor(state.clone());
-    // The peer address goes into System Log events (`client.ipAddress`).
+    // The peer address decides the client's (`http::client_ip`), which goes into System
+    // Log events (`client.ipAddress`).
     let service = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     janitor.abort();
