@@ -168,6 +168,8 @@ pub fn router(state: SharedState) -> Router {
         .nest("/api/v1", crate::http::api::router())
         .fallback(endpoints::health::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::middleware::metrics))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::cors::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::client_ip::layer))
         .layer(axum::middleware::from_fn(crate::http::middleware::security_headers))
         .layer(axum::middleware::from_fn(crate::http::middleware::request_log))
         .layer(axum::extract::DefaultBodyLimit::max(crate::oauth::params::MAX_PARAMS_BYTES + 1))
@@ -188,7 +190,8 @@ pub async fn serve(
     }
     state.passwords.warm_up();
     let janitor = spawn_janitor(state.clone());
-    // The peer address goes into System Log events (`client.ipAddress`).
+    // The peer address decides the client's (`http::client_ip`), which goes into System
+    // Log events (`client.ipAddress`).
     let service = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     janitor.abort();

@@ -2,7 +2,7 @@
 //! then `GATEHOUSE_*` environment variable (clap reads both), then the TOML file named
 //! by `--config`/`GATEHOUSE_CONFIG`, then the default here.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -38,6 +38,8 @@ pub struct FileConfig {
     pub client_auth_throttle_threshold: Option<i64>,
     pub throttle_window_seconds: Option<i64>,
     pub throttle_max_delay_seconds: Option<i64>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub cors_allowed_origins: Option<Vec<String>>,
 }
 
 impl FileConfig {
@@ -126,6 +128,13 @@ pub struct ServerConfig {
     pub key_rotation_days: u32,
     /// Days System Log events are kept; the janitor deletes older ones.
     pub log_retention_days: i64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see `http::client_ip`).
+    /// Empty (the default): the TCP peer is the client, whatever the headers say.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Origins (`scheme://host[:port]`, exact) that browsers may call the token,
+    /// userinfo, keys, revoke, introspect and discovery endpoints from (CORS; Okta's
+    /// Trusted Origins). Empty (the default): no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
     /// Brute-force throttling of sign-ins and client authentication.
     pub throttle: ThrottleConfig,
 }
@@ -226,6 +235,14 @@ impl ServerConfig {
         if !(1..=3650).contains(&log_retention_days) {
             return Err(ConfigError("log_retention_days must be between 1 and 3650".into()));
         }
+        let trusted_proxies = list_setting("GATEHOUSE_TRUSTED_PROXIES", &file.trusted_proxies)
+            .iter()
+            .map(|text| IpNet::parse(text).ok_or_else(|| ConfigError(format!("trusted_proxies: {text:?} is not an IP address or CIDR block"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cors_allowed_origins = list_setting("GATEHOUSE_CORS_ALLOWED_ORIGINS", &file.cors_allowed_origins)
+            .iter()
+            .map(|text| parse_origin(text))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(ServerConfig {
             listen,
             public_url,
@@ -234,7 +251,14 @@ impl ServerConfig {
             key_rotation_days,
             log_retention_days,
             throttle: ThrottleConfig::resolve(file)?,
+            trusted_proxies,
+            cors_allowed_origins,
         })
+    }
+
+    /// Whether `ip` is one of `trusted_proxies`.
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(ip))
     }
 
     /// Cookies get `Secure` when the public URL is https.
@@ -271,6 +295,72 @@ impl LogFormat {
             Some(other) => Err(ConfigError(format!("log_format {other:?} must be text or json"))),
         }
     }
+}
+
+/// A list setting: the environment variable (comma-separated) wins over the file.
+fn list_setting(env: &str, file: &Option<Vec<String>>) -> Vec<String> {
+    match std::env::var(env) {
+        Ok(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        Err(_) => file.clone().unwrap_or_default(),
+    }
+}
+
+/// An IP network: an address and a prefix length (`10.0.0.0/8`, `::1/128`); a bare
+/// address is its own /32 or /128.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(text: &str) -> Option<IpNet> {
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((a, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.len() <= 3 => (a, Some(p.parse::<u8>().ok()?)),
+            Some(_) => return None,
+            None => (text.trim(), None),
+        };
+        let addr: IpAddr = addr.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
+
+    /// Whether `ip` is in this network. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`,
+    /// what a dual-stack listener reports) counts as its IPv4 address.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A CORS origin as browsers send it in `Origin` (RFC 6454 §6.1): `scheme://host` with
+/// a port only when it is not the scheme's default, no path, nothing else. It is
+/// compared with the header as an exact string, so it must be written that way.
+pub fn parse_origin(text: &str) -> Result<String, ConfigError> {
+    let bad = || ConfigError(format!("cors_allowed_origins: {text:?} must be an origin such as https://app.example.com"));
+    let url = Url::parse(text).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(bad());
+    }
+    let origin = url.origin().ascii_serialization();
+    if origin != text {
+        return Err(bad());
+    }
+    Ok(origin)
 }
 
 /// The public URL must be an absolute http(s) URL with no query or fragment; plain
@@ -370,6 +460,36 @@ mod tests {
         assert_eq!((c.throttle.sign_in_threshold, c.throttle.max_delay_seconds), (3, 60));
         let zero: FileConfig = toml::from_str("client_auth_throttle_threshold = 0\n").unwrap();
         assert!(ServerConfig::resolve(&zero, None, None, None).is_err());
+    }
+
+    #[test]
+    fn ip_networks_match_their_members_only() {
+        let net = IpNet::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.0.9".parse().unwrap()), "IPv4-mapped");
+        let one = IpNet::parse("192.0.2.7").unwrap();
+        assert!(one.contains("192.0.2.7".parse().unwrap()) && !one.contains("192.0.2.8".parse().unwrap()));
+        let v6 = IpNet::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains("2001:db8:1::1".parse().unwrap()) && !v6.contains("2001:db9::1".parse().unwrap()));
+        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains("203.0.113.1".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0/8", "host", "10.0.0.0/-1", "10.0.0.0/8/8"] {
+            assert!(IpNet::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origins_must_be_written_as_browsers_send_them() {
+        assert_eq!(parse_origin("https://app.example.com").unwrap(), "https://app.example.com");
+        assert_eq!(parse_origin("http://localhost:3000").unwrap(), "http://localhost:3000");
+        for bad in ["https://app.example.com/", "https://app.example.com:443", "https://App.example.com", "*", "null", "ftp://x", "https://a/b"] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+        let file: FileConfig = toml::from_str("cors_allowed_origins = [\"https://spa.example.com\"]\ntrusted_proxies = [\"10.0.0.0/8\"]\n").unwrap();
+        let c = ServerConfig::resolve(&file, None, None, None).unwrap();
+        assert_eq!(c.cors_allowed_origins, ["https://spa.example.com"]);
+        assert!(c.is_trusted_proxy("10.9.9.9".parse().unwrap()));
+        assert!(!c.is_trusted_proxy("11.0.0.1".parse().unwrap()));
     }
 
     #[test]

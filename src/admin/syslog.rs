@@ -24,7 +24,8 @@ pub struct Actor {
     pub kind: &'static str,
     pub alternate_id: String,
     pub display_name: String,
-    /// The peer address of the request (never a forwarded header); none for the CLI.
+    /// The client's address: the TCP peer, or what a trusted proxy says (see
+    /// `http::client_ip`); none for the CLI.
     pub ip: Option<String>,
 }
 

@@ -29,14 +29,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ServerId {
     }
 }
 
-/// The peer's address (never `X-Forwarded-For`), when the server records it.
+/// The client's address: the TCP peer, or what a trusted proxy says it is
+/// (`http::client_ip`: `X-Forwarded-For` only from a peer in `trusted_proxies`), when
+/// the server records it.
 pub struct PeerAddr(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())))
+        let decided = parts.extensions.get::<super::client_ip::ClientIp>().map(|c| c.0.to_string());
+        Ok(PeerAddr(decided.or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()))))
     }
 }
 

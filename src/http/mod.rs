@@ -2,7 +2,9 @@
 //! habit 2). One module per endpoint under `endpoints/`.
 
 pub mod api;
+pub mod client_ip;
 pub mod cookies;
+pub mod cors;
 pub mod endpoints;
 pub mod error;
 pub mod extract;

@@ -108,20 +108,58 @@ pub fn check_client<'c>(params: &Params, client: Option<&'c Client>) -> Result<&
 }
 
 /// RFC 6749 §3.1.2.3 and RFC 9700 §4.1.3: the `redirect_uri` must equal one registered
-/// for the client, compared as exact strings. OpenID Connect requires it.
-pub fn check_redirect_uri<'c>(params: &Params, client: &'c Client) -> Result<&'c str, OAuthError> {
+/// for the client, compared as exact strings. OpenID Connect requires it. The one
+/// exception is RFC 8252 §7.3 (see `loopback_matches`). Returns the URI replies go to:
+/// the one given, which equals a registered one but for a loopback port.
+pub fn check_redirect_uri<'p>(params: &'p Params, client: &Client) -> Result<&'p str, OAuthError> {
     let given = params.required("redirect_uri")?;
-    client
+    let native = client.application_type == "native";
+    if client
         .redirect_uris
         .iter()
-        .find(|registered| registered.as_str() == given)
-        .map(String::as_str)
-        .ok_or_else(|| {
-            OAuthError::invalid_request(
-                "The redirect_uri is not registered for this client. \
-                 It must match a registered URI exactly.",
-            )
-        })
+        .any(|registered| registered.as_str() == given || (native && loopback_matches(registered, given)))
+    {
+        return Ok(given);
+    }
+    Err(OAuthError::invalid_request(
+        "The redirect_uri is not registered for this client. \
+         It must match a registered URI exactly.",
+    ))
+}
+
+/// RFC 8252 §7.3: for a native app, a loopback IP redirect URI (`http://127.0.0.1…` or
+/// `http://[::1]…`) matches whatever port the request names, since the app listens on
+/// an ephemeral port. Everything else must be the same string: the scheme (`http`),
+/// the literal address, path and query. `localhost` is not relaxed: RFC 8252 §8.3 says
+/// it is NOT RECOMMENDED (the name may resolve elsewhere, and a firewall may treat it
+/// apart), so a registered `http://localhost…` matches only exactly.
+pub fn loopback_matches(registered: &str, given: &str) -> bool {
+    match (without_loopback_port(registered), without_loopback_port(given)) {
+        (Some(r), Some(g)) => r == g,
+        _ => false,
+    }
+}
+
+/// `uri` with the port of its loopback IP authority removed, if it is `http://127.0.0.1`
+/// or `http://[::1]`, then an optional `:port` (1–65535, decimal, no leading zero),
+/// then a path, a query or nothing (a `#`, `@`, `\\` or anything else: not loopback).
+fn without_loopback_port(uri: &str) -> Option<String> {
+    for host in ["http://127.0.0.1", "http://[::1]"] {
+        let Some(rest) = uri.strip_prefix(host) else { continue };
+        let rest = match rest.strip_prefix(':') {
+            Some(port_and_rest) => {
+                let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
+                let port = &port_and_rest[..digits];
+                if port.is_empty() || port.starts_with('0') || port.parse::<u16>().is_err() {
+                    return None;
+                }
+                &port_and_rest[digits..]
+            }
+            None => rest,
+        };
+        return (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')).then(|| format!("{host}{rest}"));
+    }
+    None
 }
 
 /// Where replies go. A repeated or oversized `state` is not echoed; the request then
@@ -392,6 +430,39 @@ mod tests {
         let mut inactive = c.clone();
         inactive.status = "INACTIVE".into();
         assert!(matches!(run(&params(&[]), &inactive), Err(Rejection::Render(_))));
+    }
+
+    #[test]
+    fn native_loopback_redirect_uris_match_any_port_and_nothing_else() {
+        let mut c = client(true);
+        c.application_type = "native".into();
+        c.redirect_uris = vec!["http://127.0.0.1/cb".into(), "http://[::1]:8080/cb?x=1".into(), "http://localhost/cb".into()];
+        for good in ["http://127.0.0.1/cb", "http://127.0.0.1:51004/cb", "http://127.0.0.1:65535/cb", "http://[::1]/cb?x=1", "http://[::1]:1/cb?x=1"] {
+            let p = params(&[("redirect_uri", good), ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256")]);
+            assert_eq!(run(&p, &c).map(|r| r.reply.redirect_uri), Ok(good.to_string()), "{good}");
+        }
+        for bad in [
+            "http://127.0.0.1:0/cb",
+            "http://127.0.0.1:65536/cb",
+            "http://127.0.0.1:080/cb",
+            "http://127.0.0.1:/cb",
+            "http://127.0.0.1:8080/cb/",
+            "http://127.0.0.1:8080/CB",
+            "https://127.0.0.1:8080/cb",
+            "http://127.0.0.1:8080@evil.example/cb",
+            "http://127.0.0.1.evil.example/cb",
+            "http://127.0.0.2:8080/cb",
+            "http://[::1]:8080/cb",
+            "http://localhost:8080/cb",
+            "http://127.0.0.1:8080#/cb",
+        ] {
+            let p = params(&[("redirect_uri", bad), ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256")]);
+            assert!(matches!(run(&p, &c), Err(Rejection::Render(_))), "{bad}");
+        }
+        // A web app's loopback URI stays exact.
+        let mut web = client(false);
+        web.redirect_uris = vec!["http://127.0.0.1/cb".into()];
+        assert!(matches!(run(&params(&[("redirect_uri", "http://127.0.0.1:9000/cb")]), &web), Err(Rejection::Render(_))));
     }
 
     #[test]

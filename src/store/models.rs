@@ -115,7 +115,7 @@ impl User {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Client {
     pub client_id: String,
     pub name: String,

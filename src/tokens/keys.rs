@@ -164,17 +164,29 @@ pub fn is_published(key: &StoredKey, now: UnixTime) -> bool {
 }
 
 fn verifying_key(stored: &StoredKey) -> Result<VerifyingKey, KeyError> {
-    let corrupt = || KeyError::Corrupt(stored.kid.clone(), "bad public JWK".into());
-    let jwk: serde_json::Value = serde_json::from_str(&stored.public_jwk).map_err(|_| corrupt())?;
-    let field = |name: &str| jwk[name].as_str().and_then(b64url_decode).ok_or_else(corrupt);
-    Ok(VerifyingKey {
-        kid: stored.kid.clone(),
-        alg: stored.alg.clone(),
+    parse_public_jwk(&stored.kid, &stored.alg, &stored.public_jwk)
+        .ok_or_else(|| KeyError::Corrupt(stored.kid.clone(), "bad public JWK".into()))
+}
+
+/// A public RSA JWK (RFC 7517 §4, RFC 7518 §6.3.1: `kty` `RSA`, base64url `n` and
+/// `e`) as a key to verify `alg` signatures with; `None` for anything else. Private
+/// members, if present, are ignored, never used.
+pub fn parse_public_jwk(kid: &str, alg: &str, text: &str) -> Option<VerifyingKey> {
+    let jwk: serde_json::Value = serde_json::from_str(text).ok()?;
+    if jwk.get("kty")?.as_str()? != "RSA" {
+        return None;
+    }
+    let field = |name: &str| jwk.get(name)?.as_str().and_then(b64url_decode).filter(|b| !b.is_empty());
+    Some(VerifyingKey {
+        kid: kid.to_string(),
+        alg: alg.to_string(),
         public: signature::RsaPublicKeyComponents { n: field("n")?, e: field("e")? },
     })
 }
 
-fn keyring(stored: &[StoredKey], master: &MasterKey, now: UnixTime) -> Result<Option<Keyring>, KeyError> {
+/// The ring of keys published at `now` among `stored`, with the ACTIVE one opened for
+/// signing; `None` without an ACTIVE key.
+pub fn keyring(stored: &[StoredKey], master: &MasterKey, now: UnixTime) -> Result<Option<Keyring>, KeyError> {
     let Some(active) = stored.iter().find(|k| k.status == KeyStatus::Active) else {
         return Ok(None);
     };

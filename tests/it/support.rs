@@ -108,6 +108,8 @@ impl TestApp {
             key_rotation_days: 90,
             log_retention_days: 90,
             throttle: Default::default(),
+            trusted_proxies: vec![],
+            cors_allowed_origins: vec![],
         };
         configure(&mut config);
         let state = AppState::new(backend.clone(), config, clock.clone());

@@ -1,0 +1,10 @@
+//! Fuzz target: see `gatehouse_fuzz::authorize`.
+#![cfg_attr(not(feature = "stable"), no_main)]
+
+#[cfg(not(feature = "stable"))]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gatehouse_fuzz::authorize(data));
+
+#[cfg(feature = "stable")]
+fn main() {
+    gatehouse_fuzz::runner::run(gatehouse_fuzz::authorize);
+}
