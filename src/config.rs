@@ -33,6 +33,8 @@ pub struct FileConfig {
     pub key_rotation_days: Option<u32>,
     pub log_format: Option<String>,
     pub log_retention_days: Option<i64>,
+    pub allow_private_jwks_uri: Option<bool>,
+    pub dpop_require_nonce: Option<bool>,
 }
 
 impl FileConfig {
@@ -121,6 +123,40 @@ pub struct ServerConfig {
     pub key_rotation_days: u32,
     /// Days System Log events are kept; the janitor deletes older ones.
     pub log_retention_days: i64,
+    /// Client authentication and DPoP settings.
+    pub client_auth: ClientAuthConfig,
+}
+
+/// How clients prove who they are and what they hold (RFC 7523, RFC 9449).
+#[derive(Debug, Clone, Default)]
+pub struct ClientAuthConfig {
+    /// Let a `private_key_jwt` client's `jwks_uri` resolve to a loopback, private,
+    /// link-local, CGNAT or otherwise non-public address, and use plain http there
+    /// (default false: the server never fetches from its own network, which would let
+    /// an app registration probe it). For development and tests.
+    /// `allow_private_jwks_uri` / `GATEHOUSE_ALLOW_PRIVATE_JWKS_URI`.
+    pub allow_private_jwks_uri: bool,
+    /// RFC 9449 §8: every DPoP proof must carry a current server nonce
+    /// (`dpop_require_nonce` / `GATEHOUSE_DPOP_REQUIRE_NONCE`, default false).
+    pub dpop_require_nonce: bool,
+}
+
+impl ClientAuthConfig {
+    /// The environment wins over the file.
+    pub fn resolve(file: &FileConfig) -> Result<Self, ConfigError> {
+        let flag = |name: &str, from_file: Option<bool>| -> Result<bool, ConfigError> {
+            match std::env::var(name).ok().as_deref().map(str::trim) {
+                None | Some("") => Ok(from_file.unwrap_or(false)),
+                Some("true" | "1") => Ok(true),
+                Some("false" | "0") => Ok(false),
+                Some(other) => Err(ConfigError(format!("{name}: {other:?} must be true or false"))),
+            }
+        };
+        Ok(ClientAuthConfig {
+            allow_private_jwks_uri: flag("GATEHOUSE_ALLOW_PRIVATE_JWKS_URI", file.allow_private_jwks_uri)?,
+            dpop_require_nonce: flag("GATEHOUSE_DPOP_REQUIRE_NONCE", file.dpop_require_nonce)?,
+        })
+    }
 }
 
 impl ServerConfig {
@@ -166,6 +202,7 @@ impl ServerConfig {
             password_hash_workers,
             key_rotation_days,
             log_retention_days,
+            client_auth: ClientAuthConfig::resolve(file)?,
         })
     }
 

@@ -25,6 +25,10 @@ pub enum ErrorCode {
     RequestNotSupported,
     RequestUriNotSupported,
     UnsupportedTokenType,
+    /// RFC 9449 §7.1.
+    InvalidDpopProof,
+    /// RFC 9449 §8.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -48,6 +52,8 @@ impl ErrorCode {
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

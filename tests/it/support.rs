@@ -11,7 +11,7 @@ use gatehouse::admin::Actor;
 use gatehouse::admin::{apps, servers, users};
 use gatehouse::app::{self, AppState, Backend};
 use gatehouse::clock::{Clock, OffsetClock};
-use gatehouse::config::{ServerConfig, StoreConfig};
+use gatehouse::config::{ClientAuthConfig, ServerConfig, StoreConfig};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse};
 use openidconnect::{
     AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpClientError,
@@ -92,6 +92,7 @@ impl TestApp {
             password_hash_workers: 2,
             key_rotation_days: 90,
             log_retention_days: 90,
+            client_auth: ClientAuthConfig::default(),
         };
         let state = AppState::new(backend.clone(), config, clock.clone());
         tokio::spawn(app::serve(state.clone(), listener, std::future::pending()));

@@ -2,8 +2,10 @@
 
 pub mod assets;
 pub mod authorize;
+pub mod client_jwt;
 pub mod consent;
 pub mod discovery;
+pub mod dpop;
 pub mod health;
 pub mod introspect;
 pub mod keys;
@@ -45,9 +47,9 @@ pub async fn find_server(state: &AppState, id: &str) -> Result<AuthServer, Serve
 }
 
 /// RFC 6749 §2.3 and §3.2.1: the client of a token, revocation or introspection
-/// request, authenticated by the method it registered. A repeated parameter is
-/// refused first (§3.2).
-pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Client, OAuthError> {
+/// request to `server`, authenticated by the method it registered (a JWT assertion
+/// per RFC 7523 §2.2). A repeated parameter is refused first (§3.2).
+pub async fn authenticate_client(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params) -> Result<Client, OAuthError> {
     if let Some(name) = params.first_repeated() {
         return Err(OAuthError::invalid_request(format!(
             "The '{}' parameter was given more than once.",
@@ -61,7 +63,11 @@ pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, params: 
         .get_client(presented.client_id())
         .await
         .map_err(|e| error::unavailable(&e))?;
-    client_auth::authenticate(&presented, client.as_ref(), &state.master).cloned()
+    let client = client_auth::authenticate(&presented, client.as_ref(), &state.master)?.clone();
+    if let client_auth::Presented::Jwt { assertion, .. } = &presented {
+        client_jwt::verify(state, server, &client, assertion, state.clock.now()).await?;
+    }
+    Ok(client)
 }
 
 /// What the token, revocation and introspection endpoints start with: the form body

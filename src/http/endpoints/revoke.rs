@@ -40,7 +40,7 @@ fn not_yours() -> OAuthError {
 }
 
 async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
-    let client = authenticate_client(state, headers, params).await?;
+    let client = authenticate_client(state, server, headers, params).await?;
     let token = params.required("token")?;
     // §2.1: the hint only orders the search; an unknown hint is ignored.
     let refresh_first = params.one("token_type_hint")? == Some("refresh_token");

@@ -31,6 +31,7 @@ pub fn issue(request: &AuthorizationRequest, user_id: &str, auth_time: UnixTime,
         access_jti: None,
         access_expires_at: None,
         family_id: None,
+        dpop_jkt: request.dpop_jkt.clone(),
     };
     (code, row)
 }

@@ -19,6 +19,7 @@ pub(super) mod settings;
 pub(super) mod directory;
 pub(super) mod auth;
 pub(super) mod maintenance;
+pub(super) mod replay;
 
 use super::{SqlValue, StoreError, StoreResult};
 
