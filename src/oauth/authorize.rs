@@ -335,7 +335,10 @@ mod tests {
         Client {
             client_id: "0oaTEST".into(),
             name: "t".into(),
-            secret_hash: (!public).then(|| vec![1]),
+            secrets: vec![],
+            jwks: None,
+            jwks_uri: None,
+            dpop_bound_access_tokens: false,
             auth_method: if public { "none" } else { "client_secret_basic" }.into(),
             application_type: "web".into(),
             redirect_uris: vec!["https://app.example.com/cb".into()],
