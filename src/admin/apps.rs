@@ -286,8 +286,11 @@ pub fn uses_secret(auth_method: &str) -> bool {
 /// under the master key (AES-256-GCM, the client and secret ids authenticated): an
 /// HMAC-signed assertion can only be checked with the secret itself. For every other
 /// method only the keyed hash is kept.
+///
+/// A `client_secret_jwt` secret is 512 random bits (86 base64url characters): RFC 7518
+/// §3.2 wants an HMAC key at least as long as the hash, so HS512 needs 64 bytes.
 fn new_secret(master: &MasterKey, client_id: &str, auth_method: &str, now: UnixTime) -> (ClientSecret, String) {
-    let value = random_token();
+    let value = if auth_method == "client_secret_jwt" { crate::crypto::b64url(&crate::crypto::random_bytes::<64>()) } else { random_token() };
     let id = okta_id("ocs");
     let sealed = (auth_method == "client_secret_jwt").then(|| hex(&master.encrypt(value.as_bytes(), &sealing_context(client_id, &id))));
     let secret = ClientSecret {

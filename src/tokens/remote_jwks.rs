@@ -88,6 +88,8 @@ pub fn is_public(ip: IpAddr) -> bool {
 struct Entry {
     fetched: Instant,
     keys: Arc<Vec<PublicJwk>>,
+    /// When an unknown `kid` last made this URI be fetched again.
+    forced: Option<Instant>,
 }
 
 /// Per-process cache of fetched client JWKS, by URI.
@@ -101,21 +103,29 @@ impl RemoteJwks {
         RemoteJwks { allow_private, entries: Mutex::new(HashMap::new()) }
     }
 
-    /// The keys at `uri`: cached ones if fresh, unless `kid` names a key they lack and
-    /// the last fetch is older than `REFETCH_INTERVAL`.
+    /// The keys at `uri`: cached ones while fresh, unless `kid` names a key they lack
+    /// (a key the client rotated in) and no such forced fetch happened in the last
+    /// `REFETCH_INTERVAL`, so a stream of made-up `kid`s cannot make this server hammer
+    /// the client's host.
     pub async fn keys(&self, uri: &str, kid: Option<&str>) -> Result<Arc<Vec<PublicJwk>>, FetchError> {
+        let mut forced = None;
         {
             let entries = self.entries.lock().await;
             if let Some(e) = entries.get(uri) {
                 let fresh = e.fetched.elapsed() < CACHE_TTL;
                 let knows_kid = kid.is_none_or(|kid| e.keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
-                if fresh && (knows_kid || e.fetched.elapsed() < REFETCH_INTERVAL) {
+                let may_force = e.forced.is_none_or(|at| at.elapsed() >= REFETCH_INTERVAL);
+                if fresh && (knows_kid || !may_force) {
                     return Ok(e.keys.clone());
+                }
+                if fresh {
+                    forced = Some(Instant::now());
                 }
             }
         }
         let keys = Arc::new(self.fetch(uri).await?);
-        self.entries.lock().await.insert(uri.to_string(), Entry { fetched: Instant::now(), keys: keys.clone() });
+        let entry = Entry { fetched: Instant::now(), keys: keys.clone(), forced };
+        self.entries.lock().await.insert(uri.to_string(), entry);
         Ok(keys)
     }
 

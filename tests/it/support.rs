@@ -79,7 +79,22 @@ impl TestApp {
         Self::spawn_with(dir, Some(url), None, Some(self.base.clone())).await
     }
 
+    /// On SQLite, with these client authentication and DPoP settings.
+    pub async fn spawn_with_client_auth(client_auth: ClientAuthConfig) -> TestApp {
+        Self::spawn_configured(tempfile::tempdir().expect("temp dir"), None, None, None, client_auth).await
+    }
+
     async fn spawn_with(dir: TempDir, url: Option<String>, database: Option<TestDatabase>, public_url: Option<String>) -> TestApp {
+        Self::spawn_configured(dir, url, database, public_url, ClientAuthConfig::default()).await
+    }
+
+    async fn spawn_configured(
+        dir: TempDir,
+        url: Option<String>,
+        database: Option<TestDatabase>,
+        public_url: Option<String>,
+        client_auth: ClientAuthConfig,
+    ) -> TestApp {
         let clock = Arc::new(OffsetClock::default());
         let store_config = StoreConfig::new(dir.path().to_path_buf(), url);
         let backend = app::open_backend(&store_config, clock.now()).await.expect("open backend");
@@ -92,7 +107,7 @@ impl TestApp {
             password_hash_workers: 2,
             key_rotation_days: 90,
             log_retention_days: 90,
-            client_auth: ClientAuthConfig::default(),
+            client_auth,
         };
         let state = AppState::new(backend.clone(), config, clock.clone());
         tokio::spawn(app::serve(state.clone(), listener, std::future::pending()));
