@@ -272,6 +272,9 @@ pub async fn run(store_config: StoreConfig, config: ServerConfig) -> Result<(), 
     {
         tracing::warn!("the public URL is plain http: use https outside development");
     }
+    if state.config.client_auth.allow_private_jwks_uri {
+        tracing::warn!("allow_private_jwks_uri is on: app jwks_uri may reach this server's own network; use it in development only");
+    }
     serve(state, listener, shutdown_signal()).await?;
     Ok(())
 }

@@ -20,7 +20,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
@@ -212,6 +212,18 @@ mod tests {
         assert!(key.decrypt(&sealed, b"kid-2").is_err());
         let other = MasterKey::from_bytes(&[8u8; 32]);
         assert!(other.decrypt(&sealed, b"kid-1").is_err());
+    }
+
+    #[test]
+    fn dpop_nonces_agree_across_instances_and_expire_after_the_next_window() {
+        // Two instances: the same master key, no shared state.
+        let (a, b) = (MasterKey::from_bytes(&[4u8; 32]), MasterKey::from_bytes(&[4u8; 32]));
+        let now = 10 * DPOP_NONCE_WINDOW + 7;
+        let nonce = a.current_dpop_nonce(now);
+        assert!(b.dpop_nonce_is_current(&nonce, now));
+        assert!(b.dpop_nonce_is_current(&nonce, now + DPOP_NONCE_WINDOW));
+        assert!(!b.dpop_nonce_is_current(&nonce, now + 2 * DPOP_NONCE_WINDOW));
+        assert!(!MasterKey::from_bytes(&[5u8; 32]).dpop_nonce_is_current(&nonce, now));
     }
 
     #[test]

@@ -124,15 +124,25 @@ pub fn secret_matches(client: &Client, secret: &str, master: &MasterKey) -> bool
     matched
 }
 
-/// RFC 6749 §3.2.1: authenticates the client the store holds for the presented id,
-/// for every method but the JWT ones (whose keys and replay records the caller
-/// holds): the client must be active and have registered the presented method.
-/// Every failure is the same `invalid_client`; secrets are checked in constant time.
-pub fn authenticate<'c>(
-    presented: &Presented,
+/// How far `authenticate` got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Authenticated<'c, 'p> {
+    /// The client proved who it is (a secret), or needs not (a public client).
+    Done(&'c Client),
+    /// The client registered a JWT method and sent an assertion: what remains is the
+    /// assertion's signature, claims and single use (`http::endpoints::client_jwt`),
+    /// which need its keys and the store. Not authenticated until then.
+    AssertionToVerify(&'c Client, &'p str),
+}
+
+/// RFC 6749 §3.2.1: authenticates the client the store holds for the presented id:
+/// the client must be active and have registered the presented method. Every failure
+/// is the same `invalid_client`; secrets are checked in constant time.
+pub fn authenticate<'c, 'p>(
+    presented: &'p Presented,
     client: Option<&'c Client>,
     master: &MasterKey,
-) -> Result<&'c Client, OAuthError> {
+) -> Result<Authenticated<'c, 'p>, OAuthError> {
     let fail = || OAuthError::invalid_client(presented.is_basic());
     let client = client.filter(|c| c.is_active()).ok_or_else(fail)?;
     if !presented.method_fits(&client.auth_method) {
@@ -141,14 +151,13 @@ pub fn authenticate<'c>(
     match presented {
         Presented::Basic { secret, .. } | Presented::Post { secret, .. } => {
             if secret_matches(client, secret, master) {
-                Ok(client)
+                Ok(Authenticated::Done(client))
             } else {
                 Err(fail())
             }
         }
-        Presented::None { .. } => Ok(client),
-        // Checked by the caller after this: the method fits; the assertion is next.
-        Presented::Jwt { .. } => Ok(client),
+        Presented::None { .. } => Ok(Authenticated::Done(client)),
+        Presented::Jwt { assertion, .. } => Ok(Authenticated::AssertionToVerify(client, assertion)),
     }
 }
 

@@ -63,11 +63,13 @@ pub async fn authenticate_client(state: &AppState, server: &AuthServer, headers:
         .get_client(presented.client_id())
         .await
         .map_err(|e| error::unavailable(&e))?;
-    let client = client_auth::authenticate(&presented, client.as_ref(), &state.master)?.clone();
-    if let client_auth::Presented::Jwt { assertion, .. } = &presented {
-        client_jwt::verify(state, server, &client, assertion, state.clock.now()).await?;
+    match client_auth::authenticate(&presented, client.as_ref(), &state.master)? {
+        client_auth::Authenticated::Done(client) => Ok(client.clone()),
+        client_auth::Authenticated::AssertionToVerify(client, assertion) => {
+            client_jwt::verify(state, server, client, assertion, state.clock.now()).await?;
+            Ok(client.clone())
+        }
     }
-    Ok(client)
 }
 
 /// What the token, revocation and introspection endpoints start with: the form body
