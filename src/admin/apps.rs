@@ -454,8 +454,10 @@ const SECRETS_FIELD: &str = "credentials.oauthClient.client_secret";
 /// `new_secret`).
 pub async fn create_secret(store: &DynStore, master: &MasterKey, actor: &Actor, client_id: &str, now: UnixTime) -> Result<(Client, ClientSecret, String), AdminError> {
     let before = find(store, client_id).await?;
-    if !uses_secret(&before.auth_method) {
-        return Err(AdminError::invalid(AUTH_METHOD_FIELD, format!("an app using {} has no client secret", before.auth_method)));
+    // A private_key_jwt app may hold a secret too: it is unused until the app switches to
+    // a secret method (which needs one). A public client never has one.
+    if before.is_public() {
+        return Err(AdminError::invalid(AUTH_METHOD_FIELD, "a public client (none) has no secret"));
     }
     if before.secrets.len() >= MAX_SECRETS {
         return Err(AdminError::invalid(

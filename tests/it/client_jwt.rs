@@ -468,3 +468,35 @@ async fn discovery_names_the_methods_and_algorithms() {
         assert!(dpop.contains(&json!("ES256")) && !dpop.contains(&json!("HS256")));
     }
 }
+
+/// Not a check: what each client authentication method costs a token request, end to
+/// end on loopback. `cargo test --locked --test it -- --ignored --nocapture measure_`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn measure_client_authentication_cost() {
+    const N: usize = 200;
+    let t = TestApp::spawn().await;
+    let api = t.api().await;
+    t.scope("default", "api:read", false).await;
+    let basic = t.service_app().await;
+    let (rsa, ec) = (Key::rsa(), Key::ec());
+    let (_, app) = register(&api, "private_key_jwt", &["client_credentials"], json!({"jwks": {"keys": [rsa.jwk("rs"), ec.jwk("es")]}})).await;
+    let id = app["id"].as_str().unwrap().to_string();
+    let aud = t.endpoint("default", "token");
+    let report = |what: &str, started: std::time::Instant| {
+        println!("{what:<32} {:>7.2} ms per token request (mean of {N})", started.elapsed().as_secs_f64() * 1000.0 / N as f64);
+    };
+    let started = std::time::Instant::now();
+    for _ in 0..N {
+        assert_eq!(t.client_credentials("default", &basic, Some("api:read")).await.status(), 200);
+    }
+    report("client_secret_basic", started);
+    for (key, kid, alg) in [(&rsa, "rs", "RS256"), (&ec, "es", "ES256")] {
+        let assertions: Vec<String> = (0..N).map(|_| key.sign(&json!({"alg": alg, "kid": kid}), &claims(&id, &aud, t.clock.now()))).collect();
+        let started = std::time::Instant::now();
+        for a in &assertions {
+            assert_eq!(cc_with(&t, &id, a).await.status(), 200);
+        }
+        report(&format!("private_key_jwt {alg}"), started);
+    }
+}
