@@ -331,6 +331,15 @@ mod tests {
     }
 
     #[test]
+    fn client_auth_settings_default_off_and_come_from_the_file() {
+        let c = ServerConfig::resolve(&FileConfig::default(), None, None, None).unwrap();
+        assert!(!c.client_auth.allow_private_jwks_uri && !c.client_auth.dpop_require_nonce);
+        let file: FileConfig = toml::from_str("allow_private_jwks_uri = true\ndpop_require_nonce = true\n").unwrap();
+        let c = ServerConfig::resolve(&file, None, None, None).unwrap();
+        assert!(c.client_auth.allow_private_jwks_uri && c.client_auth.dpop_require_nonce);
+    }
+
+    #[test]
     fn refuses_bad_public_urls() {
         for bad in ["ftp://x", "https://x/?a=b", "https://x/#f", "not a url", "https://u@x"] {
             assert!(parse_public_url(bad).is_err(), "{bad}");

@@ -85,6 +85,10 @@ async fn a_public_clients_tokens_and_refresh_tokens_are_bound_and_userinfo_check
     assert_eq!(body["token_type"], "DPoP");
     let at = body["access_token"].as_str().unwrap().to_string();
     let rt = body["refresh_token"].as_str().unwrap().to_string();
+    // Without any token, userinfo offers both schemes.
+    let none = t.http.get(t.endpoint("default", "userinfo")).send().await.unwrap();
+    let offered: Vec<&str> = none.headers().get_all("www-authenticate").iter().map(|v| v.to_str().unwrap()).collect();
+    assert!(offered.iter().any(|c| c.starts_with("Bearer")) && offered.iter().any(|c| c.starts_with("DPoP algs=")), "{offered:?}");
 
     // userinfo: the DPoP scheme with a proof of the same key and ath.
     let ui = t.endpoint("default", "userinfo");

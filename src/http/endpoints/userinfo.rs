@@ -109,7 +109,14 @@ fn challenge(e: Option<&OAuthError>) -> Response {
 }
 
 async fn respond(state: &AppState, server_id: &str, method: &str, headers: &HeaderMap, token: Option<Presented>) -> Response {
-    let Some(presented) = token else { return challenge(None) };
+    let Some(presented) = token else {
+        // RFC 9449 §7.1: the DPoP scheme is offered beside Bearer.
+        let mut response = challenge(None);
+        if let Ok(v) = HeaderValue::from_str(&format!(r#"DPoP algs="{}""#, dpop::algs())) {
+            response.headers_mut().append(header::WWW_AUTHENTICATE, v);
+        }
+        return response;
+    };
     let server = match find_server(state, server_id).await {
         Ok(server) => server,
         Err(e) => return e.json(server_id),
