@@ -1,4 +1,5 @@
-//! `/oauth2/{server}/v1/token` (RFC 6749 §3.2): authenticate the client, then one
+//! `/oauth2/{server}/v1/token` (RFC 6749 §3.2): authenticate the client, check a DPoP
+//! proof if one is sent (RFC 9449 §5: the tokens are then bound to its key), then one
 //! module per grant; `mint` holds what they share (policy, claims, signing).
 
 mod client_credentials;
