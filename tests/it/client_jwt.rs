@@ -244,6 +244,21 @@ async fn a_replayed_assertion_is_refused_by_another_instance_on_the_same_databas
     let assertion = key.sign(&json!({"alg": "EdDSA", "kid": "k1"}), &claims(&id, &a.endpoint("default", "token"), a.clock.now()));
     assert_eq!(cc_with(&a, &id, &assertion).await.status(), 200);
     refused(cc_with(&b, &id, &assertion).await, "replayed on the sibling").await;
+
+    // A DPoP proof too: one instance's use is the other's replay.
+    let fresh = key.sign(&json!({"alg": "EdDSA", "kid": "k1"}), &claims(&id, &a.endpoint("default", "token"), a.clock.now()));
+    let holder = Key::ec();
+    let proof = holder.sign(
+        &json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": holder.public_jwk()}),
+        &json!({"jti": jti(), "htm": "POST", "htu": a.endpoint("default", "token"), "iat": a.clock.now()}),
+    );
+    let form = [("grant_type", "client_credentials"), ("scope", "api:read"), ("client_assertion_type", JWT_BEARER), ("client_assertion", fresh.as_str())];
+    let r = a.http.post(a.endpoint("default", "token")).header("DPoP", &proof).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let again = key.sign(&json!({"alg": "EdDSA", "kid": "k1"}), &claims(&id, &a.endpoint("default", "token"), a.clock.now()));
+    let form = [("grant_type", "client_credentials"), ("scope", "api:read"), ("client_assertion_type", JWT_BEARER), ("client_assertion", again.as_str())];
+    let r = b.http.post(b.endpoint("default", "token")).header("DPoP", &proof).form(&form).send().await.unwrap();
+    expect_error(r, 400, "invalid_dpop_proof").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
