@@ -98,6 +98,8 @@ pub struct AppState {
     pub keys: KeyCache,
     pub passwords: PasswordPool,
     pub metrics: Metrics,
+    /// Fetched `jwks_uri` documents of `private_key_jwt` clients.
+    pub remote_jwks: crate::tokens::remote_jwks::RemoteJwks,
 }
 
 impl AppState {
@@ -106,6 +108,7 @@ impl AppState {
             keys: KeyCache::new(backend.store.clone(), backend.master.clone()),
             passwords: PasswordPool::new(config.password_hash_workers),
             metrics: Metrics::new(),
+            remote_jwks: crate::tokens::remote_jwks::RemoteJwks::new(config.client_auth.allow_private_jwks_uri),
             store: backend.store,
             master: backend.master,
             config,
@@ -272,6 +275,9 @@ pub async fn run(store_config: StoreConfig, config: ServerConfig) -> Result<(), 
         && !matches!(state.config.public_url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
     {
         tracing::warn!("the public URL is plain http: use https outside development");
+    }
+    if state.config.client_auth.allow_private_jwks_uri {
+        tracing::warn!("allow_private_jwks_uri is on: app jwks_uri may reach this server's own network; use it in development only");
     }
     serve(state, listener, shutdown_signal()).await?;
     Ok(())

@@ -40,6 +40,8 @@ pub struct FileConfig {
     pub throttle_max_delay_seconds: Option<i64>,
     pub trusted_proxies: Option<Vec<String>>,
     pub cors_allowed_origins: Option<Vec<String>>,
+    pub allow_private_jwks_uri: Option<bool>,
+    pub dpop_require_nonce: Option<bool>,
 }
 
 impl FileConfig {
@@ -137,6 +139,8 @@ pub struct ServerConfig {
     pub cors_allowed_origins: Vec<String>,
     /// Brute-force throttling of sign-ins and client authentication.
     pub throttle: ThrottleConfig,
+    /// Client authentication and DPoP settings.
+    pub client_auth: ClientAuthConfig,
 }
 
 /// Brute-force throttling (see `identity::throttle`). Each counter lets `threshold`
@@ -199,6 +203,38 @@ impl ThrottleConfig {
     }
 }
 
+/// How clients prove who they are and what they hold (RFC 7523, RFC 9449).
+#[derive(Debug, Clone, Default)]
+pub struct ClientAuthConfig {
+    /// Let a `private_key_jwt` client's `jwks_uri` resolve to a loopback, private,
+    /// link-local, CGNAT or otherwise non-public address, and use plain http there
+    /// (default false: the server never fetches from its own network, which would let
+    /// an app registration probe it). For development and tests.
+    /// `allow_private_jwks_uri` / `GATEHOUSE_ALLOW_PRIVATE_JWKS_URI`.
+    pub allow_private_jwks_uri: bool,
+    /// RFC 9449 §8: every DPoP proof must carry a current server nonce
+    /// (`dpop_require_nonce` / `GATEHOUSE_DPOP_REQUIRE_NONCE`, default false).
+    pub dpop_require_nonce: bool,
+}
+
+impl ClientAuthConfig {
+    /// The environment wins over the file.
+    pub fn resolve(file: &FileConfig) -> Result<Self, ConfigError> {
+        let flag = |name: &str, from_file: Option<bool>| -> Result<bool, ConfigError> {
+            match std::env::var(name).ok().as_deref().map(str::trim) {
+                None | Some("") => Ok(from_file.unwrap_or(false)),
+                Some("true" | "1") => Ok(true),
+                Some("false" | "0") => Ok(false),
+                Some(other) => Err(ConfigError(format!("{name}: {other:?} must be true or false"))),
+            }
+        };
+        Ok(ClientAuthConfig {
+            allow_private_jwks_uri: flag("GATEHOUSE_ALLOW_PRIVATE_JWKS_URI", file.allow_private_jwks_uri)?,
+            dpop_require_nonce: flag("GATEHOUSE_DPOP_REQUIRE_NONCE", file.dpop_require_nonce)?,
+        })
+    }
+}
+
 impl ServerConfig {
     /// `key_rotation_days` is the flag or `GATEHOUSE_KEY_ROTATION_DAYS`.
     pub fn resolve(
@@ -253,6 +289,7 @@ impl ServerConfig {
             throttle: ThrottleConfig::resolve(file)?,
             trusted_proxies,
             cors_allowed_origins,
+            client_auth: ClientAuthConfig::resolve(file)?,
         })
     }
 
@@ -490,6 +527,15 @@ mod tests {
         assert_eq!(c.cors_allowed_origins, ["https://spa.example.com"]);
         assert!(c.is_trusted_proxy("10.9.9.9".parse().unwrap()));
         assert!(!c.is_trusted_proxy("11.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn client_auth_settings_default_off_and_come_from_the_file() {
+        let c = ServerConfig::resolve(&FileConfig::default(), None, None, None).unwrap();
+        assert!(!c.client_auth.allow_private_jwks_uri && !c.client_auth.dpop_require_nonce);
+        let file: FileConfig = toml::from_str("allow_private_jwks_uri = true\ndpop_require_nonce = true\n").unwrap();
+        let c = ServerConfig::resolve(&file, None, None, None).unwrap();
+        assert!(c.client_auth.allow_private_jwks_uri && c.client_auth.dpop_require_nonce);
     }
 
     #[test]

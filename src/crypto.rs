@@ -14,6 +14,18 @@ pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }
 
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
     lc_rand::fill(&mut out).expect("the system random number generator failed");
@@ -50,6 +62,9 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 
+/// Seconds one DPoP nonce window lasts; a nonce is accepted in its window and the next.
+pub const DPOP_NONCE_WINDOW: i64 = 300;
+
 /// The server's master key: 32 bytes from which the key that encrypts signing keys at
 /// rest and the key that hashes client secrets are derived.
 #[derive(Clone)]
@@ -57,6 +72,7 @@ pub struct MasterKey {
     encryption: [u8; 32],
     secret_hashing: hmac::Key,
     rotation: hmac::Key,
+    dpop_nonce: hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -85,6 +101,7 @@ impl MasterKey {
                 &derive(b"gatehouse client-secret hashing v1"),
             ),
             rotation: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"gatehouse refresh rotation v1")),
+            dpop_nonce: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"gatehouse dpop nonce v1")),
         }
     }
 
@@ -100,6 +117,30 @@ impl MasterKey {
         ctx.update(&[0]);
         ctx.update(token.as_bytes());
         b64url(ctx.sign().as_ref())
+    }
+
+    /// RFC 9449 §8: the DPoP nonce for the time window `window` (`now / DPOP_NONCE_WINDOW`):
+    /// an HMAC of the window under a key derived from the master key. Every instance
+    /// with the same master key computes the same nonce, so it needs no storage.
+    pub fn dpop_nonce(&self, window: i64) -> String {
+        let mut ctx = hmac::Context::with_key(&self.dpop_nonce);
+        ctx.update(b"dpop-nonce\0");
+        ctx.update(&window.to_be_bytes());
+        b64url(ctx.sign().as_ref())
+    }
+
+    /// Is `nonce` the nonce of the current window or the one before (so a nonce handed
+    /// out just before a window ends still works), compared in constant time?
+    pub fn dpop_nonce_is_current(&self, nonce: &str, now: i64) -> bool {
+        let window = now.div_euclid(DPOP_NONCE_WINDOW);
+        let a = constant_time_eq(self.dpop_nonce(window).as_bytes(), nonce.as_bytes());
+        let b = constant_time_eq(self.dpop_nonce(window - 1).as_bytes(), nonce.as_bytes());
+        a | b
+    }
+
+    /// The nonce to hand out at `now`.
+    pub fn current_dpop_nonce(&self, now: i64) -> String {
+        self.dpop_nonce(now.div_euclid(DPOP_NONCE_WINDOW))
     }
 
     /// A client secret's stored form: HMAC-SHA-256 under a key derived from the master
@@ -171,6 +212,18 @@ mod tests {
         assert!(key.decrypt(&sealed, b"kid-2").is_err());
         let other = MasterKey::from_bytes(&[8u8; 32]);
         assert!(other.decrypt(&sealed, b"kid-1").is_err());
+    }
+
+    #[test]
+    fn dpop_nonces_agree_across_instances_and_expire_after_the_next_window() {
+        // Two instances: the same master key, no shared state.
+        let (a, b) = (MasterKey::from_bytes(&[4u8; 32]), MasterKey::from_bytes(&[4u8; 32]));
+        let now = 10 * DPOP_NONCE_WINDOW + 7;
+        let nonce = a.current_dpop_nonce(now);
+        assert!(b.dpop_nonce_is_current(&nonce, now));
+        assert!(b.dpop_nonce_is_current(&nonce, now + DPOP_NONCE_WINDOW));
+        assert!(!b.dpop_nonce_is_current(&nonce, now + 2 * DPOP_NONCE_WINDOW));
+        assert!(!MasterKey::from_bytes(&[5u8; 32]).dpop_nonce_is_current(&nonce, now));
     }
 
     #[test]

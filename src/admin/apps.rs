@@ -8,10 +8,16 @@ use super::filter::{self, Attr, Kind};
 use super::syslog::{self, Actor, Event, Target};
 use super::{AdminError, dedup, groups, users};
 use crate::clock::{UnixTime, rfc3339};
-use crate::crypto::{MasterKey, okta_id, random_token};
-use crate::store::{Client, DynStore, Expr, Group, Page, SqlValue, User};
+use crate::crypto::{MasterKey, hex, hex_decode, okta_id, random_token};
+use crate::store::{Client, ClientSecret, DynStore, Expr, Group, Page, SqlValue, User};
+use crate::tokens::jose::{self, JoseError};
 
-pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+/// RFC 6749 §2.3.1, RFC 7523 §2.2 and OpenID Connect Core §9, as Okta names them.
+pub const AUTH_METHODS: &[&str] = crate::oauth::client_auth::METHODS;
+/// Okta allows two secrets per app: one in use and its replacement.
+pub const MAX_SECRETS: usize = 2;
+/// The most keys a registered JWKS may hold.
+pub const MAX_JWKS_KEYS: usize = 10;
 pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
 
 #[derive(Debug, Clone, Default)]
@@ -37,6 +43,12 @@ pub struct NewApp {
     pub sign_on_mode: Option<String>,
     /// Okta's `activate` query parameter (default true): ACTIVE, or INACTIVE.
     pub activate: Option<bool>,
+    /// `private_key_jwt`: Okta's `settings.oauthClient.jwks` (`{"keys": [...]}`), or
+    pub jwks: Option<Value>,
+    /// `settings.oauthClient.jwks_uri`.
+    pub jwks_uri: Option<String>,
+    /// Okta's `settings.oauthClient.dpop_bound_access_tokens`.
+    pub dpop_bound_access_tokens: Option<bool>,
     /// Okta's `settings.oauthClient.require_pushed_authorization_requests` (RFC 9126
     /// §6): /authorize accepts this app's requests only through a pushed `request_uri`.
     pub require_pushed_authorization_requests: bool,
@@ -103,6 +115,9 @@ struct Checked {
     grant_types: Vec<String>,
     response_types: Vec<String>,
     refresh_token_leeway: i64,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
+    dpop_bound_access_tokens: bool,
     require_pushed_authorization_requests: bool,
 }
 
@@ -110,6 +125,51 @@ const AUTH_METHOD_FIELD: &str = "credentials.oauthClient.token_endpoint_auth_met
 const GRANT_TYPES_FIELD: &str = "settings.oauthClient.grant_types";
 const REDIRECT_URIS_FIELD: &str = "settings.oauthClient.redirect_uris";
 const APPLICATION_TYPE_FIELD: &str = "settings.oauthClient.application_type";
+const JWKS_FIELD: &str = "settings.oauthClient.jwks";
+const JWKS_URI_FIELD: &str = "settings.oauthClient.jwks_uri";
+
+/// A JWKS to register: public signature keys only (a private or symmetric member is
+/// refused, naming it), each usable by this server, with distinct `kid`s (required
+/// when there is more than one key, so an assertion can name its key).
+pub fn check_jwks(jwks: &Value) -> Result<String, AdminError> {
+    let keys = jwks.get("keys").and_then(Value::as_array).ok_or_else(|| AdminError::invalid(JWKS_FIELD, "must be an object with a keys array"))?;
+    if keys.is_empty() || keys.len() > MAX_JWKS_KEYS {
+        return Err(AdminError::invalid(JWKS_FIELD, format!("must hold 1 to {MAX_JWKS_KEYS} keys")));
+    }
+    let mut kids: Vec<Option<String>> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let parsed = jose::PublicJwk::parse(key).map_err(|e| match e {
+            JoseError::PrivateMember(member) => AdminError::invalid(
+                JWKS_FIELD,
+                format!("keys[{i}].{member}: a private key member must never be registered; register the public key only"),
+            ),
+            other => AdminError::invalid(JWKS_FIELD, format!("keys[{i}]: {other}")),
+        })?;
+        if kids.contains(&parsed.kid) {
+            return Err(AdminError::invalid(JWKS_FIELD, format!("keys[{i}].kid: each key needs a distinct kid")));
+        }
+        kids.push(parsed.kid);
+    }
+    if kids.len() > 1 && kids.iter().any(Option::is_none) {
+        return Err(AdminError::invalid(JWKS_FIELD, "with more than one key, every key needs a kid"));
+    }
+    Ok(jwks.to_string())
+}
+
+/// A `jwks_uri`: an absolute https URL (http only for loopback, for development),
+/// without user information or fragment. Where it may point is decided again at each
+/// fetch (`http::endpoints::jwks_fetch`).
+pub fn check_jwks_uri(uri: &str) -> Result<String, AdminError> {
+    let url = Url::parse(uri).map_err(|_| AdminError::invalid(JWKS_URI_FIELD, "must be an absolute URL"))?;
+    if uri.len() > 2000 || !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        return Err(AdminError::invalid(JWKS_URI_FIELD, "must not have user information or a fragment"));
+    }
+    match url.scheme() {
+        "https" => Ok(url.to_string()),
+        "http" if is_loopback(&url) => Ok(url.to_string()),
+        _ => Err(AdminError::invalid(JWKS_URI_FIELD, "must use https")),
+    }
+}
 
 fn check(new: NewApp) -> Result<Checked, AdminError> {
     if new.okta_name.as_deref().is_some_and(|n| n != OIDC_APP_NAME) {
@@ -127,6 +187,18 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
         return Err(AdminError::invalid(AUTH_METHOD_FIELD, format!("must be one of {}", AUTH_METHODS.join(", "))));
     }
     let public = auth_method == "none";
+    let (jwks, jwks_uri) = match (auth_method.as_str(), new.jwks, new.jwks_uri) {
+        ("private_key_jwt", Some(_), Some(_)) => {
+            return Err(AdminError::invalid(JWKS_FIELD, "give jwks or jwks_uri, not both"));
+        }
+        ("private_key_jwt", Some(jwks), None) => (Some(check_jwks(&jwks)?), None),
+        ("private_key_jwt", None, Some(uri)) => (None, Some(check_jwks_uri(&uri)?)),
+        ("private_key_jwt", None, None) => {
+            return Err(AdminError::invalid(JWKS_FIELD, "private_key_jwt requires jwks or jwks_uri"));
+        }
+        (_, None, None) => (None, None),
+        _ => return Err(AdminError::invalid(JWKS_FIELD, "jwks and jwks_uri are for private_key_jwt")),
+    };
     let mut grant_types = dedup(new.grant_types);
     if grant_types.is_empty() {
         grant_types.push("authorization_code".into());
@@ -203,8 +275,56 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
         grant_types,
         response_types,
         refresh_token_leeway,
+        jwks,
+        jwks_uri,
+        dpop_bound_access_tokens: new.dpop_bound_access_tokens.unwrap_or(false),
         require_pushed_authorization_requests: new.require_pushed_authorization_requests,
     })
+}
+
+/// Does this method authenticate with a client secret?
+pub fn uses_secret(auth_method: &str) -> bool {
+    matches!(auth_method, "client_secret_basic" | "client_secret_post" | "client_secret_jwt")
+}
+
+/// A new ACTIVE secret and its value. For `client_secret_jwt` a copy is also sealed
+/// under the master key (AES-256-GCM, the client and secret ids authenticated): an
+/// HMAC-signed assertion can only be checked with the secret itself. For every other
+/// method only the keyed hash is kept.
+///
+/// A `client_secret_jwt` secret is 512 random bits (86 base64url characters): RFC 7518
+/// §3.2 wants an HMAC key at least as long as the hash, so HS512 needs 64 bytes.
+fn new_secret(master: &MasterKey, client_id: &str, auth_method: &str, now: UnixTime) -> (ClientSecret, String) {
+    let value = if auth_method == "client_secret_jwt" { crate::crypto::b64url(&crate::crypto::random_bytes::<64>()) } else { random_token() };
+    let id = okta_id("ocs");
+    let sealed = (auth_method == "client_secret_jwt").then(|| hex(&master.encrypt(value.as_bytes(), &sealing_context(client_id, &id))));
+    let secret = ClientSecret {
+        hash: hex(&master.hash_client_secret(&value)),
+        sealed,
+        id,
+        status: ACTIVE.into(),
+        created: now,
+        updated: now,
+    };
+    (secret, value)
+}
+
+fn sealing_context(client_id: &str, secret_id: &str) -> Vec<u8> {
+    format!("client-secret\0{client_id}\0{secret_id}").into_bytes()
+}
+
+/// The values of a `client_secret_jwt` client's ACTIVE secrets, unsealed: the HMAC keys
+/// its assertions may be signed with.
+pub fn jwt_secrets(client: &Client, master: &MasterKey) -> Vec<Vec<u8>> {
+    client
+        .secrets
+        .iter()
+        .filter(|s| s.is_active())
+        .filter_map(|s| {
+            let sealed = hex_decode(s.sealed.as_deref()?)?;
+            master.decrypt(&sealed, &sealing_context(&client.client_id, &s.id)).ok()
+        })
+        .collect()
 }
 
 /// Validates and stores a new app (ACTIVE unless `activate` is false); a
@@ -212,12 +332,22 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
 pub async fn create(store: &DynStore, master: &MasterKey, actor: &Actor, new: NewApp, now: UnixTime) -> Result<CreatedApp, AdminError> {
     let active = new.activate.unwrap_or(true);
     let c = check(new)?;
-    let secret = (c.auth_method != "none").then(random_token);
+    let client_id = okta_id("0oa");
+    let (secrets, secret) = match uses_secret(&c.auth_method) {
+        true => {
+            let (stored, value) = new_secret(master, &client_id, &c.auth_method, now);
+            (vec![stored], Some(value))
+        }
+        false => (vec![], None),
+    };
     let client = Client {
-        client_id: okta_id("0oa"),
+        client_id,
         name: c.name,
-        secret_hash: secret.as_deref().map(|s| master.hash_client_secret(s)),
+        secrets,
         auth_method: c.auth_method,
+        jwks: c.jwks,
+        jwks_uri: c.jwks_uri,
+        dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         application_type: c.application_type,
         response_types: c.response_types,
         redirect_uris: c.redirect_uris,
@@ -257,9 +387,15 @@ pub async fn update(store: &DynStore, actor: &Actor, client_id: &str, new: NewAp
             "cannot change between none (a public client) and a client secret; create a new app",
         ));
     }
+    if uses_secret(&c.auth_method) && !before.secrets.iter().any(ClientSecret::is_active) {
+        return Err(AdminError::invalid(AUTH_METHOD_FIELD, "the app has no active client secret; create one first"));
+    }
     let client = Client {
         name: c.name,
         auth_method: c.auth_method,
+        jwks: c.jwks,
+        jwks_uri: c.jwks_uri,
+        dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         application_type: c.application_type,
         response_types: c.response_types,
         redirect_uris: c.redirect_uris,
@@ -317,25 +453,74 @@ pub async fn delete(store: &DynStore, actor: &Actor, client_id: &str, now: UnixT
     Ok(())
 }
 
-/// Gives a confidential app a new secret; the old one stops working at once.
-pub async fn rotate_secret(store: &DynStore, master: &MasterKey, actor: &Actor, client_id: &str, now: UnixTime) -> Result<(Client, String), AdminError> {
+const SECRETS_FIELD: &str = "credentials.oauthClient.client_secret";
+
+/// Okta's `POST /apps/{id}/credentials/secrets`: a new ACTIVE secret beside the one in
+/// use (at most `MAX_SECRETS`), so clients can move to it before the old one is
+/// deactivated. For `client_secret_jwt` apps the new secret is also sealed (see
+/// `new_secret`).
+pub async fn create_secret(store: &DynStore, master: &MasterKey, actor: &Actor, client_id: &str, now: UnixTime) -> Result<(Client, ClientSecret, String), AdminError> {
     let before = find(store, client_id).await?;
+    // A private_key_jwt app may hold a secret too: it is unused until the app switches to
+    // a secret method (which needs one). A public client never has one.
     if before.is_public() {
         return Err(AdminError::invalid(AUTH_METHOD_FIELD, "a public client (none) has no secret"));
     }
-    let secret = random_token();
-    let client = Client { secret_hash: Some(master.hash_client_secret(&secret)), updated_at: now, ..before };
+    if before.secrets.len() >= MAX_SECRETS {
+        return Err(AdminError::invalid(
+            SECRETS_FIELD,
+            format!("an app has at most {MAX_SECRETS} secrets; deactivate and delete one first"),
+        ));
+    }
+    let (stored, value) = new_secret(master, &before.client_id, &before.auth_method, now);
+    let mut client = before;
+    client.secrets.push(stored.clone());
+    client.updated_at = now;
     if !store.update_client(&client).await? {
         return Err(AdminError::NotFound(format!("app {client_id}")));
     }
-    let event = Event::success("application.lifecycle.update", "Rotate the application's client secret", vec![Target::app(&client)]);
+    let event = Event::success("application.lifecycle.update", "Create a client secret for the application", vec![Target::app(&client)]);
     syslog::record(store, actor, event, now).await;
-    Ok((client, secret))
+    Ok((client, stored, value))
 }
 
-/// The id Okta's secret objects carry, derived from the stored (keyed) hash.
-pub fn secret_id(client: &Client) -> Option<String> {
-    client.secret_hash.as_deref().map(|h| format!("ocs{}", &crate::crypto::b64url(h)[..17]))
+/// Okta's `lifecycle/activate|deactivate` of one secret. The last ACTIVE secret of an
+/// app cannot be deactivated (the app would be locked out).
+pub async fn set_secret_active(store: &DynStore, actor: &Actor, client_id: &str, secret_id: &str, active: bool, now: UnixTime) -> Result<ClientSecret, AdminError> {
+    let mut client = find(store, client_id).await?;
+    let index = client.secrets.iter().position(|s| s.id == secret_id).ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")))?;
+    let status = if active { ACTIVE } else { INACTIVE };
+    if client.secrets[index].status == status {
+        return Ok(client.secrets[index].clone());
+    }
+    if !active && client.secrets.iter().filter(|s| s.is_active()).count() == 1 {
+        return Err(AdminError::not_allowed("E0000001", "Api validation failed: cannot deactivate the only active client secret."));
+    }
+    client.secrets[index].status = status.into();
+    client.secrets[index].updated = now;
+    client.updated_at = now;
+    if !store.update_client(&client).await? {
+        return Err(AdminError::NotFound(format!("app {client_id}")));
+    }
+    let message = if active { "Activate a client secret of the application" } else { "Deactivate a client secret of the application" };
+    syslog::record(store, actor, Event::success("application.lifecycle.update", message, vec![Target::app(&client)]), now).await;
+    Ok(client.secrets[index].clone())
+}
+
+/// Okta's `DELETE /apps/{id}/credentials/secrets/{secretId}`: only an INACTIVE secret.
+pub async fn delete_secret(store: &DynStore, actor: &Actor, client_id: &str, secret_id: &str, now: UnixTime) -> Result<(), AdminError> {
+    let mut client = find(store, client_id).await?;
+    let index = client.secrets.iter().position(|s| s.id == secret_id).ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")))?;
+    if client.secrets[index].is_active() {
+        return Err(AdminError::not_allowed("E0000001", "Api validation failed: cannot delete an active client secret; deactivate it first."));
+    }
+    client.secrets.remove(index);
+    client.updated_at = now;
+    if !store.update_client(&client).await? {
+        return Err(AdminError::NotFound(format!("app {client_id}")));
+    }
+    syslog::record(store, actor, Event::success("application.lifecycle.update", "Delete a client secret of the application", vec![Target::app(&client)]), now).await;
+    Ok(())
 }
 
 pub async fn assign_user(store: &DynStore, actor: &Actor, client_id: &str, user: &str, now: UnixTime) -> Result<(Client, User), AdminError> {
@@ -424,6 +609,24 @@ pub fn to_json(client: &Client, secret: Option<&str>) -> Value {
         "token_endpoint_auth_method": client.auth_method,
         "pkce_required": client.is_public(),
     });
+    let mut settings = json!({
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "response_types": client.response_types,
+        "grant_types": client.grant_types,
+        "application_type": client.application_type,
+        "consent_method": "TRUSTED",
+        "issuer_mode": "ORG_URL",
+        "refresh_token": { "rotation_type": "ROTATE", "leeway": client.refresh_token_leeway },
+        "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+        "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+    });
+    if let Some(jwks) = client.jwks.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()) {
+        settings["jwks"] = jwks;
+    }
+    if let Some(uri) = &client.jwks_uri {
+        settings["jwks_uri"] = json!(uri);
+    }
     if let Some(secret) = secret {
         oauth_client["client_secret"] = json!(secret);
     }
@@ -444,31 +647,22 @@ pub fn to_json(client: &Client, secret: Option<&str>) -> Value {
         },
         "settings": {
             "app": {},
-            "oauthClient": {
-                "redirect_uris": client.redirect_uris,
-                "post_logout_redirect_uris": client.post_logout_redirect_uris,
-                "response_types": client.response_types,
-                "grant_types": client.grant_types,
-                "application_type": client.application_type,
-                "consent_method": "TRUSTED",
-                "issuer_mode": "ORG_URL",
-                "refresh_token": { "rotation_type": "ROTATE", "leeway": client.refresh_token_leeway },
-                "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
-            },
+            "oauthClient": settings,
         },
     })
 }
 
-/// Okta's client secret object; the secret itself only when just created.
-pub fn secret_json(client: &Client, secret: Option<&str>) -> Value {
+/// Okta's client secret object; the secret itself only when just created. Never the
+/// hash or the sealed copy.
+pub fn secret_json(secret: &ClientSecret, value: Option<&str>) -> Value {
     let mut v = json!({
-        "id": secret_id(client),
-        "status": "ACTIVE",
-        "created": rfc3339(client.updated_at),
-        "lastUpdated": rfc3339(client.updated_at),
+        "id": secret.id,
+        "status": secret.status,
+        "created": rfc3339(secret.created),
+        "lastUpdated": rfc3339(secret.updated),
     });
-    if let Some(secret) = secret {
-        v["client_secret"] = json!(secret);
+    if let Some(value) = value {
+        v["client_secret"] = json!(value);
     }
     v
 }

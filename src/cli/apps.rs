@@ -21,9 +21,19 @@ pub enum AppsCommand {
         /// Where RP-initiated logout may return to; repeat for more.
         #[arg(long = "post-logout-redirect-uri")]
         post_logout_redirect_uris: Vec<String>,
-        /// client_secret_basic (default), client_secret_post, or none (public client, PKCE).
+        /// client_secret_basic (default), client_secret_post, client_secret_jwt,
+        /// private_key_jwt (with --jwks or --jwks-uri), or none (public client, PKCE).
         #[arg(long)]
         auth_method: Option<String>,
+        /// private_key_jwt: a file holding the client's public JWKS ({"keys": [...]}).
+        #[arg(long, conflicts_with = "jwks_uri")]
+        jwks: Option<std::path::PathBuf>,
+        /// private_key_jwt: the https URL where the client publishes its JWKS.
+        #[arg(long)]
+        jwks_uri: Option<String>,
+        /// Every token request of this app must carry a DPoP proof (RFC 9449).
+        #[arg(long)]
+        dpop_bound_access_tokens: bool,
         /// authorization_code (default), refresh_token, client_credentials; repeat for more.
         #[arg(long = "grant-type")]
         grant_types: Vec<String>,
@@ -40,6 +50,22 @@ pub enum AppsCommand {
     List,
     /// Show one app as JSON.
     Show { client_id: String },
+    /// An app's client secrets (at most two): list, create, activate, deactivate, delete.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// The app's secrets (ids and status, never values).
+    List { client_id: String },
+    /// A new ACTIVE secret beside the current one; prints its value this once.
+    Create { client_id: String },
+    Activate { client_id: String, secret_id: String },
+    /// The secret stops authenticating at once (not the app's last active one).
+    Deactivate { client_id: String, secret_id: String },
+    /// Deletes an INACTIVE secret.
+    Delete { client_id: String, secret_id: String },
 }
 
 pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> {
@@ -51,8 +77,18 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
             auth_method,
             grant_types,
             refresh_token_leeway,
+            jwks,
+            jwks_uri,
+            dpop_bound_access_tokens,
             require_pushed_authorization_requests,
         } => {
+            let jwks = match jwks {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    Some(serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?)
+                }
+                None => None,
+            };
             let new = NewApp {
                 name,
                 redirect_uris,
@@ -60,6 +96,9 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
                 auth_method,
                 grant_types,
                 refresh_token_leeway,
+                jwks,
+                jwks_uri,
+                dpop_bound_access_tokens: Some(dpop_bound_access_tokens),
                 require_pushed_authorization_requests,
                 ..NewApp::default()
             };
@@ -76,6 +115,33 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
             Some(client) => print_json(&cli_json(&client, None)),
             None => return Err(format!("no app with client_id {client_id}")),
         },
+        AppsCommand::Secrets(command) => secrets(command, backend).await?,
+    }
+    Ok(())
+}
+
+async fn secrets(command: SecretsCommand, backend: &Backend) -> Result<(), String> {
+    let (store, actor, now) = (&backend.store, Actor::cli(), SystemClock.now());
+    match command {
+        SecretsCommand::List { client_id } => {
+            let client = apps::find(store, &client_id).await.map_err(|e| e.to_string())?;
+            print_json(&serde_json::Value::Array(client.secrets.iter().map(|s| apps::secret_json(s, None)).collect()));
+        }
+        SecretsCommand::Create { client_id } => {
+            let (_, secret, value) = apps::create_secret(store, &backend.master, &actor, &client_id, now).await.map_err(|e| e.to_string())?;
+            print_json(&apps::secret_json(&secret, Some(&value)));
+        }
+        SecretsCommand::Activate { client_id, secret_id } => {
+            let secret = apps::set_secret_active(store, &actor, &client_id, &secret_id, true, now).await.map_err(|e| e.to_string())?;
+            print_json(&apps::secret_json(&secret, None));
+        }
+        SecretsCommand::Deactivate { client_id, secret_id } => {
+            let secret = apps::set_secret_active(store, &actor, &client_id, &secret_id, false, now).await.map_err(|e| e.to_string())?;
+            print_json(&apps::secret_json(&secret, None));
+        }
+        SecretsCommand::Delete { client_id, secret_id } => {
+            apps::delete_secret(store, &actor, &client_id, &secret_id, now).await.map_err(|e| e.to_string())?;
+        }
     }
     Ok(())
 }

@@ -33,6 +33,9 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// RFC 9449 §10: the DPoP key thumbprint the code will be bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +78,7 @@ pub fn validate(
     let code_challenge = check_pkce(params, client).map_err(fail)?;
     let (prompt, max_age) = check_prompt(params).map_err(fail)?;
     let nonce = check_nonce(params).map_err(fail)?;
+    let dpop_jkt = check_dpop_jkt(params).map_err(fail)?;
     let login_hint = params
         .one("login_hint")
         .map_err(fail)?
@@ -91,7 +95,20 @@ pub fn validate(
         prompt,
         max_age,
         login_hint,
+        dpop_jkt,
     })
+}
+
+/// RFC 9449 §10: `dpop_jkt`, a JWK SHA-256 thumbprint (RFC 7638): 43 base64url
+/// characters.
+pub fn check_dpop_jkt(params: &Params) -> Result<Option<String>, OAuthError> {
+    match params.one("dpop_jkt")? {
+        None => Ok(None),
+        Some(jkt) if jkt.len() == 43 && jkt.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+            Ok(Some(jkt.to_string()))
+        }
+        Some(_) => Err(OAuthError::invalid_request("The dpop_jkt parameter is not a JWK SHA-256 thumbprint.")),
+    }
 }
 
 /// RFC 6749 §4.1.2.1: an unknown, missing or repeated `client_id` is not redirected.
@@ -358,7 +375,10 @@ mod tests {
         Client {
             client_id: "0oaTEST".into(),
             name: "t".into(),
-            secret_hash: (!public).then(|| vec![1]),
+            secrets: vec![],
+            jwks: None,
+            jwks_uri: None,
+            dpop_bound_access_tokens: false,
             auth_method: if public { "none" } else { "client_secret_basic" }.into(),
             application_type: "web".into(),
             redirect_uris: vec!["https://app.example.com/cb".into()],

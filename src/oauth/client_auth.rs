@@ -1,21 +1,30 @@
-//! Client authentication at the token endpoint (RFC 6749 §2.3.1): HTTP Basic
-//! (`client_secret_basic`), form fields (`client_secret_post`), or none for a public
-//! client, which then identifies itself with `client_id` alone. A client uses the one
-//! method it registered; more than one method in a request is `invalid_request`.
+//! Client authentication at the token endpoint (RFC 6749 §2.3): HTTP Basic
+//! (`client_secret_basic`), form fields (`client_secret_post`), a JWT assertion
+//! (`client_secret_jwt`, `private_key_jwt`: RFC 7523 §2.2, OpenID Connect Core §9), or
+//! none for a public client, which then identifies itself with `client_id` alone. A
+//! client uses the one method it registered; more than one method in a request is
+//! `invalid_request`.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
 
+use super::client_assertion::{self, JWT_BEARER};
 use super::params::Params;
 use super::OAuthError;
 use crate::crypto::MasterKey;
 use crate::store::Client;
 
+/// Every method, by the names of RFC 8414 §2 / OpenID Connect Discovery §3 (and Okta's).
+pub const METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Presented {
     Basic { client_id: String, secret: String },
     Post { client_id: String, secret: String },
+    /// A `client_assertion`; the client id is the form's `client_id` or, without one,
+    /// the assertion's unverified `sub` (verification then requires both to agree).
+    Jwt { client_id: String, assertion: String },
     None { client_id: String },
 }
 
@@ -24,15 +33,17 @@ impl Presented {
         match self {
             Presented::Basic { client_id, .. }
             | Presented::Post { client_id, .. }
+            | Presented::Jwt { client_id, .. }
             | Presented::None { client_id } => client_id,
         }
     }
 
-    fn method(&self) -> &'static str {
+    fn method_fits(&self, registered: &str) -> bool {
         match self {
-            Presented::Basic { .. } => "client_secret_basic",
-            Presented::Post { .. } => "client_secret_post",
-            Presented::None { .. } => "none",
+            Presented::Basic { .. } => registered == "client_secret_basic",
+            Presented::Post { .. } => registered == "client_secret_post",
+            Presented::Jwt { .. } => registered == "client_secret_jwt" || registered == "private_key_jwt",
+            Presented::None { .. } => registered == "none",
         }
     }
 
@@ -45,6 +56,24 @@ impl Presented {
 pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Presented, OAuthError> {
     let form_id = params.one("client_id")?;
     let form_secret = params.one("client_secret")?;
+    let assertion_type = params.one("client_assertion_type")?;
+    let assertion = params.one("client_assertion")?;
+    if assertion_type.is_some() || assertion.is_some() {
+        if authorization.is_some() || form_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "The client used more than one authentication method.",
+            ));
+        }
+        // RFC 7521 §4.2: both parameters, and the one type this server knows.
+        let (Some(JWT_BEARER), Some(assertion)) = (assertion_type, assertion) else {
+            return Err(OAuthError::invalid_client(false));
+        };
+        let client_id = match form_id {
+            Some(id) => id.to_string(),
+            None => client_assertion::claimed_client_id(assertion).ok_or_else(|| OAuthError::invalid_client(false))?,
+        };
+        return Ok(Presented::Jwt { client_id, assertion: assertion.to_string() });
+    }
     if let Some(header) = authorization {
         let (client_id, secret) = parse_basic(header).ok_or_else(|| OAuthError::invalid_client(true))?;
         if form_secret.is_some() {
@@ -83,28 +112,52 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     (!id.is_empty()).then_some((id, secret))
 }
 
-/// RFC 6749 §3.2.1: authenticates the client the store holds for the presented id.
-/// Every failure is the same `invalid_client`; the secret is checked in constant time.
-pub fn authenticate<'c>(
-    presented: &Presented,
+/// Does `secret` match one of the client's ACTIVE secrets? Each is checked (no early
+/// exit), each in constant time.
+pub fn secret_matches(client: &Client, secret: &str, master: &MasterKey) -> bool {
+    let mut matched = false;
+    for stored in client.secrets.iter().filter(|s| s.is_active()) {
+        if let Some(hash) = crate::crypto::hex_decode(&stored.hash) {
+            matched |= master.verify_client_secret(secret, &hash);
+        }
+    }
+    matched
+}
+
+/// How far `authenticate` got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Authenticated<'c, 'p> {
+    /// The client proved who it is (a secret), or needs not (a public client).
+    Done(&'c Client),
+    /// The client registered a JWT method and sent an assertion: what remains is the
+    /// assertion's signature, claims and single use (`http::endpoints::client_jwt`),
+    /// which need its keys and the store. Not authenticated until then.
+    AssertionToVerify(&'c Client, &'p str),
+}
+
+/// RFC 6749 §3.2.1: authenticates the client the store holds for the presented id:
+/// the client must be active and have registered the presented method. Every failure
+/// is the same `invalid_client`; secrets are checked in constant time.
+pub fn authenticate<'c, 'p>(
+    presented: &'p Presented,
     client: Option<&'c Client>,
     master: &MasterKey,
-) -> Result<&'c Client, OAuthError> {
+) -> Result<Authenticated<'c, 'p>, OAuthError> {
     let fail = || OAuthError::invalid_client(presented.is_basic());
     let client = client.filter(|c| c.is_active()).ok_or_else(fail)?;
-    if client.auth_method != presented.method() {
+    if !presented.method_fits(&client.auth_method) {
         return Err(fail());
     }
     match presented {
         Presented::Basic { secret, .. } | Presented::Post { secret, .. } => {
-            let stored = client.secret_hash.as_deref().ok_or_else(fail)?;
-            if master.verify_client_secret(secret, stored) {
-                Ok(client)
+            if secret_matches(client, secret, master) {
+                Ok(Authenticated::Done(client))
             } else {
                 Err(fail())
             }
         }
-        Presented::None { .. } => Ok(client),
+        Presented::None { .. } => Ok(Authenticated::Done(client)),
+        Presented::Jwt { assertion, .. } => Ok(Authenticated::AssertionToVerify(client, assertion)),
     }
 }
 
@@ -143,8 +196,18 @@ mod tests {
         let client = Client {
             client_id: "c".into(),
             name: "c".into(),
-            secret_hash: Some(master.hash_client_secret("s")),
+            secrets: vec![crate::store::ClientSecret {
+                id: "ocs1".into(),
+                hash: crate::crypto::hex(&master.hash_client_secret("s")),
+                sealed: None,
+                status: "ACTIVE".into(),
+                created: 0,
+                updated: 0,
+            }],
             auth_method: "client_secret_basic".into(),
+            jwks: None,
+            jwks_uri: None,
+            dpop_bound_access_tokens: false,
             application_type: "web".into(),
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
@@ -165,5 +228,19 @@ mod tests {
         let none = Presented::None { client_id: "c".into() };
         assert!(authenticate(&none, Some(&client), &master).is_err());
         assert!(authenticate(&good, None, &master).is_err());
+        let mut two = client.clone();
+        two.secrets.push(crate::store::ClientSecret { id: "ocs2".into(), hash: crate::crypto::hex(&master.hash_client_secret("t")), ..client.secrets[0].clone() });
+        assert!(authenticate(&wrong, Some(&two), &master).is_ok(), "the second secret works too");
+        two.secrets[1].status = "INACTIVE".into();
+        assert!(authenticate(&wrong, Some(&two), &master).is_err(), "an inactive secret does not");
+    }
+
+    #[test]
+    fn reads_an_assertion_and_refuses_mixing_it() {
+        let p = Params::from_pairs([("client_assertion_type", JWT_BEARER), ("client_assertion", "a.b.c"), ("client_id", "c")]);
+        assert_eq!(presented(None, &p).unwrap(), Presented::Jwt { client_id: "c".into(), assertion: "a.b.c".into() });
+        assert_eq!(presented(Some(&basic("c", "s")), &p).unwrap_err().code(), "invalid_request");
+        let wrong_type = Params::from_pairs([("client_assertion_type", "urn:x"), ("client_assertion", "a.b.c"), ("client_id", "c")]);
+        assert_eq!(presented(None, &wrong_type).unwrap_err().code(), "invalid_client");
     }
 }

@@ -28,6 +28,10 @@ pub enum ErrorCode {
     /// server can use (unknown, expired, used, or another client's).
     InvalidRequestUri,
     UnsupportedTokenType,
+    /// RFC 9449 §7.1.
+    InvalidDpopProof,
+    /// RFC 9449 §8.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -52,6 +56,8 @@ impl ErrorCode {
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

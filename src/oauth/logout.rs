@@ -246,7 +246,10 @@ mod tests {
         Client {
             client_id: id.into(),
             name: "t".into(),
-            secret_hash: None,
+            secrets: vec![],
+            jwks: None,
+            jwks_uri: None,
+            dpop_bound_access_tokens: false,
             auth_method: "none".into(),
             application_type: "browser".into(),
             redirect_uris: vec!["https://app.example.com/cb".into()],

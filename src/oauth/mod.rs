@@ -2,8 +2,10 @@
 //! decisions. Callers look things up in the store and pass them (and `now`) in.
 
 pub mod authorize;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod consent;
+pub mod dpop;
 pub mod error;
 pub mod grants;
 pub mod logout;

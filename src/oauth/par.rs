@@ -84,7 +84,6 @@ mod tests {
         Client {
             client_id: "0oaPAR".into(),
             name: "t".into(),
-            secret_hash: Some(vec![1]),
             auth_method: "client_secret_post".into(),
             application_type: "web".into(),
             redirect_uris: vec!["https://app.example.com/cb".into()],
@@ -96,6 +95,7 @@ mod tests {
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 0,
+            ..Client::default()
         }
     }
 

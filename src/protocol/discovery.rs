@@ -15,9 +15,11 @@ pub struct Metadata {
     /// RFC 7009 / RFC 8414 §2.
     pub revocation_endpoint: String,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// RFC 7662 / RFC 8414 §2.
     pub introspection_endpoint: String,
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub response_types_supported: Vec<&'static str>,
     pub response_modes_supported: Vec<&'static str>,
     pub grant_types_supported: Vec<&'static str>,
@@ -25,6 +27,10 @@ pub struct Metadata {
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub scopes_supported: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 8414 §2: the algorithms of `client_secret_jwt` and `private_key_jwt` assertions.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    /// RFC 9449 §5.1.
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
     pub claims_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<&'static str>,
     pub prompt_values_supported: Vec<&'static str>,
@@ -51,7 +57,13 @@ pub const STANDARD_CLAIMS: &[&str] = &[
     "email_verified",
 ];
 
-const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+const AUTH_METHODS: &[&str] = crate::oauth::client_auth::METHODS;
+
+/// The assertion algorithms: HMAC for `client_secret_jwt`, the asymmetric ones for
+/// `private_key_jwt` (never `none`).
+fn assertion_algs() -> Vec<&'static str> {
+    crate::tokens::jose::HMAC_ALGS.iter().chain(crate::tokens::jose::ASYMMETRIC_ALGS).copied().collect()
+}
 
 impl Metadata {
     /// `endpoints` is the issuer's endpoint base: `{base}/oauth2/v1` for the org server,
@@ -73,8 +85,10 @@ impl Metadata {
             end_session_endpoint: format!("{endpoints}/logout"),
             revocation_endpoint: format!("{endpoints}/revoke"),
             revocation_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            revocation_endpoint_auth_signing_alg_values_supported: assertion_algs(),
             introspection_endpoint: format!("{endpoints}/introspect"),
             introspection_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(),
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query", "fragment", "form_post"],
             grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
@@ -82,6 +96,8 @@ impl Metadata {
             id_token_signing_alg_values_supported: vec!["RS256"],
             scopes_supported: scopes,
             token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            token_endpoint_auth_signing_alg_values_supported: assertion_algs(),
+            dpop_signing_alg_values_supported: crate::tokens::jose::ASYMMETRIC_ALGS.to_vec(),
             claims_supported,
             code_challenge_methods_supported: vec!["S256", "plain"],
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],

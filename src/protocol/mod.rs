@@ -60,4 +60,7 @@ pub struct Introspection {
     pub jti: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    /// RFC 9449 §6.2: the DPoP key a bound access token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::tokens::claims::Confirmation>,
 }

@@ -293,6 +293,17 @@ pub trait PolicyStore: Send + Sync {
     async fn update_rule(&self, rule: &PolicyRule) -> StoreResult<bool>;
 }
 
+/// Single-use JWT ids: client assertions (RFC 7523 §3 item 7) and DPoP proofs
+/// (RFC 9449 §11.1), across every instance sharing the database.
+#[async_trait]
+pub trait ReplayStore: Send + Sync {
+    /// Records `key_hash` (SHA-256 of the JWT's kind, issuer and `jti`) as used until
+    /// `expires_at`, in one statement: true when this call recorded it, false when it
+    /// is already recorded and not yet expired at `now` (a replay). An expired record
+    /// the janitor has not purged yet is taken over.
+    async fn use_jti_once(&self, key_hash: &[u8], expires_at: UnixTime, now: UnixTime) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait Maintenance: Send + Sync {
     /// Can the database answer a query?
@@ -326,6 +337,7 @@ pub trait Store:
     + LogStore
     + PushedRequestStore
     + ThrottleStore
+    + ReplayStore
     + Maintenance
 {
 }
@@ -344,6 +356,7 @@ impl<T> Store for T where
         + LogStore
         + PushedRequestStore
         + ThrottleStore
+        + ReplayStore
         + Maintenance
 {
 }

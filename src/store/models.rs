@@ -119,10 +119,18 @@ impl User {
 pub struct Client {
     pub client_id: String,
     pub name: String,
-    /// Keyed hash of the secret; `None` for a public client.
-    pub secret_hash: Option<Vec<u8>>,
-    /// `client_secret_basic`, `client_secret_post` or `none`.
+    /// The client's secrets (at most two, so one can replace the other without an
+    /// outage); empty for a public client and for `private_key_jwt`.
+    pub secrets: Vec<ClientSecret>,
+    /// `client_secret_basic`, `client_secret_post`, `client_secret_jwt`,
+    /// `private_key_jwt` or `none`.
     pub auth_method: String,
+    /// `private_key_jwt`: the registered JWKS document (public keys only), or
+    pub jwks: Option<String>,
+    /// where to fetch it.
+    pub jwks_uri: Option<String>,
+    /// Okta's `dpop_bound_access_tokens`: every token request must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     /// `web`, `browser` or `native`, as Okta names them.
     pub application_type: String,
     pub redirect_uris: Vec<String>,
@@ -137,6 +145,29 @@ pub struct Client {
     pub status: String,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+}
+
+/// One client secret, Okta's shape: an id, a status, and only its keyed hash (and, for
+/// `client_secret_jwt`, a copy sealed under the master key, because HMAC needs the
+/// secret itself).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClientSecret {
+    pub id: String,
+    /// The keyed hash (`MasterKey::hash_client_secret`), hex.
+    pub hash: String,
+    /// AES-256-GCM under the master key with the secret id as context, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
+    /// `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    pub created: UnixTime,
+    pub updated: UnixTime,
+}
+
+impl ClientSecret {
+    pub fn is_active(&self) -> bool {
+        self.status == "ACTIVE"
+    }
 }
 
 impl Client {
@@ -243,6 +274,8 @@ pub struct AuthCode {
     pub access_expires_at: Option<UnixTime>,
     /// Set on redemption: the refresh-token family the redemption may start.
     pub family_id: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code must be redeemed with.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What a redemption is about to mint, recorded with the code so that a replay can
@@ -372,6 +405,8 @@ pub struct RefreshFamily {
     pub expires_at: Option<UnixTime>,
     pub last_used_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// RFC 9449 §5: a public client's family is bound to this DPoP key thumbprint.
+    pub dpop_jkt: Option<String>,
 }
 
 /// One refresh token (its SHA-256) of a family.

@@ -27,9 +27,19 @@ pub struct AccessTokenClaims {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<UnixTime>,
     pub sub: String,
+    /// RFC 9449 §6.1: the DPoP key the token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
     /// The server's custom `RESOURCE` claims.
     #[serde(flatten, default)]
     pub extra: Map<String, Value>,
+}
+
+/// RFC 7800 §3.1 `cnf`, with RFC 9449 §6.1's `jkt`: the SHA-256 JWK thumbprint
+/// (RFC 7638) of the key a DPoP-bound token is bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// A new access token id: Okta's `AT.` prefix and 256 random bits.
@@ -75,6 +85,7 @@ impl Grant<'_> {
             scope: self.scope.to_string(),
             auth_time: self.auth_time,
             sub: sub.to_string(),
+            cnf: None,
             extra,
         }
     }

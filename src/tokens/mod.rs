@@ -3,7 +3,10 @@
 
 pub mod claims;
 pub mod custom_claims;
+pub mod jose;
 pub mod jwt;
 pub mod keys;
+pub mod remote_jwks;
+mod tls;
 
 pub use keys::{KeyCache, Keyring};

@@ -80,7 +80,9 @@ async fn app_validation_names_the_field() {
         (with(&["settings", "oauthClient", "grant_types"], json!(["implicit"])), "settings.oauthClient.grant_types"),
         (with(&["settings", "oauthClient", "response_types"], json!(["token"])), "settings.oauthClient.response_types"),
         (with(&["settings", "oauthClient", "application_type"], json!("browser")), "settings.oauthClient.application_type"),
-        (with(&["credentials", "oauthClient", "token_endpoint_auth_method"], json!("private_key_jwt")), "credentials.oauthClient.token_endpoint_auth_method"),
+        (with(&["credentials", "oauthClient", "token_endpoint_auth_method"], json!("client_secret_jws")), "credentials.oauthClient.token_endpoint_auth_method"),
+        // private_key_jwt needs the client's public keys.
+        (with(&["credentials", "oauthClient", "token_endpoint_auth_method"], json!("private_key_jwt")), "settings.oauthClient.jwks"),
         (with(&["name"], json!("bookmark")), "name"),
         (with(&["signOnMode"], json!("SAML_2_0")), "signOnMode"),
         (with(&["label"], json!("")), "label"),
@@ -155,16 +157,22 @@ async fn updates_rotate_secrets_and_assignments() {
     let (status, error) = api.put(&format!("/api/v1/apps/{id}"), public).await;
     assert_eq!((status, okta_error(&error).1[0].starts_with("credentials.oauthClient.token_endpoint_auth_method")), (400, true));
 
-    // A new secret replaces the old one at once.
+    // A new secret works beside the old one until the old one is deactivated (Okta's
+    // rotation; the whole lifecycle is in client_jwt::two_secrets_rotate_without_an_outage).
     let (status, secret) = api.post(&format!("/api/v1/apps/{id}/credentials/secrets"), json!({})).await;
     assert_eq!((status, secret["status"].as_str()), (200, Some("ACTIVE")));
     let new = App { client_id: id.clone(), secret: Some(secret["client_secret"].as_str().unwrap().to_string()) };
     assert_ne!(new.secret, app.secret);
     let (_, listed) = api.get(&format!("/api/v1/apps/{id}/credentials/secrets")).await;
-    assert_eq!(listed[0]["id"], secret["id"]);
-    assert!(listed[0].get("client_secret").is_none());
+    assert_eq!(listed[1]["id"], secret["id"]);
+    assert!(listed.as_array().unwrap().iter().all(|s| s.get("client_secret").is_none()));
+    let old_id = listed[0]["id"].as_str().unwrap().to_string();
     let code = t.code(&t.browser(), "default", &app, "alice@example.com").await;
-    assert_eq!(t.redeem("default", &app, &code).await.status(), 401, "the old secret");
+    assert_eq!(t.redeem("default", &app, &code).await.status(), 200, "the old secret, still active");
+    let (status, _) = api.post(&format!("/api/v1/apps/{id}/credentials/secrets/{old_id}/lifecycle/deactivate"), json!({})).await;
+    assert_eq!(status, 200);
+    let code = t.code(&t.browser(), "default", &app, "alice@example.com").await;
+    assert_eq!(t.redeem("default", &app, &code).await.status(), 401, "the old secret, deactivated");
     let code = t.code(&t.browser(), "default", &new, "alice@example.com").await;
     assert_eq!(t.redeem("default", &new, &code).await.status(), 200, "the new secret");
 

@@ -34,8 +34,18 @@ fn client(id: &str) -> Client {
     Client {
         client_id: id.into(),
         name: "n".into(),
-        secret_hash: Some(vec![1, 2, 3]),
+        secrets: vec![ClientSecret {
+            id: "ocs1".into(),
+            hash: "010203".into(),
+            sealed: None,
+            status: "ACTIVE".into(),
+            created: 1,
+            updated: 1,
+        }],
         auth_method: "client_secret_basic".into(),
+        jwks: None,
+        jwks_uri: None,
+        dpop_bound_access_tokens: false,
         application_type: "web".into(),
         redirect_uris: vec!["https://a/cb".into(), "https://b/cb".into()],
         post_logout_redirect_uris: vec![],
@@ -66,6 +76,7 @@ fn code(hash: &[u8], expires_at: i64) -> AuthCode {
         access_jti: None,
         access_expires_at: None,
         family_id: None,
+        dpop_jkt: Some("jkt-of-the-code".into()),
     }
 }
 
@@ -239,6 +250,8 @@ pub async fn contract(store: DynStore) {
     assert!(left.iter().all(|k| k.status != KeyStatus::Retired) && left.len() == 2);
 
     refresh_contract(&store).await;
+    replay_contract(&store).await;
+    client_credentials_contract(&store).await;
     settings_contract(&store).await;
     directory_contract(&store).await;
     management_contract(&store).await;
@@ -268,6 +281,51 @@ fn refresh_token(hash: &[u8], family: &str, issued_at: i64, jti: &str) -> Refres
     }
 }
 
+/// Single-use JWT ids: once, concurrently once, taken over only after expiry, purged.
+async fn replay_contract(store: &DynStore) {
+    let key = sha256(b"client_assertion\0c\0j1");
+    assert!(store.use_jti_once(&key, 100, 50).await.unwrap(), "first use");
+    assert!(!store.use_jti_once(&key, 200, 60).await.unwrap(), "a replay while it is live");
+    assert!(!store.use_jti_once(&key, 200, 99).await.unwrap(), "still live just before expiry");
+    assert!(store.use_jti_once(&sha256(b"other"), 100, 50).await.unwrap(), "another id is independent");
+    assert!(store.use_jti_once(&key, 300, 100).await.unwrap(), "an expired record not yet purged is taken over");
+    assert!(!store.use_jti_once(&key, 300, 150).await.unwrap(), "and is live again until its new expiry");
+
+    // Many at once: exactly one wins.
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.use_jti_once(&sha256(b"raced"), 1000, 10).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for r in racers {
+        wins += usize::from(r.await.unwrap());
+    }
+    assert_eq!(wins, 1, "one winner among concurrent uses");
+
+    // The janitor forgets expired ids (and only those).
+    assert!(store.purge_expired(200).await.unwrap() >= 1);
+    assert!(!store.use_jti_once(&sha256(b"raced"), 2000, 200).await.unwrap(), "not expired, so kept");
+}
+
+/// Clients keep their secrets (ids, status, sealed copies), JWKS, jwks_uri and DPoP flag.
+async fn client_credentials_contract(store: &DynStore) {
+    let mut c = client("0oajwt");
+    c.auth_method = "private_key_jwt".into();
+    c.secrets.push(ClientSecret { id: "ocs2".into(), hash: "ff".into(), sealed: Some("abcd".into()), status: "INACTIVE".into(), created: 2, updated: 3 });
+    c.jwks = Some(r#"{"keys":[]}"#.into());
+    c.dpop_bound_access_tokens = true;
+    store.insert_client(&c).await.unwrap();
+    assert_eq!(store.get_client("0oajwt").await.unwrap().unwrap(), c);
+    c.jwks = None;
+    c.jwks_uri = Some("https://rp.example/jwks".into());
+    c.secrets.remove(0);
+    c.dpop_bound_access_tokens = false;
+    assert!(store.update_client(&c).await.unwrap());
+    assert_eq!(store.get_client("0oajwt").await.unwrap().unwrap(), c);
+}
+
 /// Refresh-token families: rotation once under concurrency, revocation of the family
 /// and of its access tokens, and the janitor.
 async fn refresh_contract(store: &DynStore) {
@@ -282,6 +340,7 @@ async fn refresh_contract(store: &DynStore) {
         expires_at: None,
         last_used_at: 10,
         revoked_at: None,
+        dpop_jkt: Some("jkt-of-the-family".into()),
     };
     store.insert_refresh_family(&family, &refresh_token(&sha256(b"rt1"), "fam1", 10, "AT.r1")).await.unwrap();
     let (t1, f1) = store.find_refresh(&sha256(b"rt1")).await.unwrap().unwrap();

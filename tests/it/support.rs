@@ -11,7 +11,7 @@ use gatehouse::admin::Actor;
 use gatehouse::admin::{apps, servers, users};
 use gatehouse::app::{self, AppState, Backend};
 use gatehouse::clock::{Clock, OffsetClock};
-use gatehouse::config::{ServerConfig, StoreConfig};
+use gatehouse::config::{ClientAuthConfig, ServerConfig, StoreConfig};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse};
 use openidconnect::{
     AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpClientError,
@@ -84,6 +84,11 @@ impl TestApp {
         Self::spawn_with(dir, Some(url), None, Some(self.base.clone())).await
     }
 
+    /// On SQLite, with these client authentication and DPoP settings.
+    pub async fn spawn_with_client_auth(client_auth: ClientAuthConfig) -> TestApp {
+        Self::spawn_configured(|c| c.client_auth = client_auth).await
+    }
+
     async fn spawn_with(dir: TempDir, url: Option<String>, database: Option<TestDatabase>, public_url: Option<String>) -> TestApp {
         Self::spawn_full(dir, url, database, public_url, |_| {}).await
     }
@@ -110,6 +115,7 @@ impl TestApp {
             throttle: Default::default(),
             trusted_proxies: vec![],
             cors_allowed_origins: vec![],
+            client_auth: ClientAuthConfig::default(),
         };
         configure(&mut config);
         let state = AppState::new(backend.clone(), config, clock.clone());

@@ -44,6 +44,13 @@ pub struct OAuthClientSettings {
     pub grant_types: Option<Vec<String>>,
     pub application_type: Option<String>,
     pub refresh_token: Option<RefreshTokenSettings>,
+    /// `private_key_jwt`: the client's public keys, `{"keys": [...]}`.
+    #[schema(value_type = Object)]
+    pub jwks: Option<Value>,
+    /// `private_key_jwt`: where the client publishes its JWKS (https).
+    pub jwks_uri: Option<String>,
+    /// Every token request must carry a DPoP proof (RFC 9449).
+    pub dpop_bound_access_tokens: Option<bool>,
     /// RFC 9126 §6: authorization requests only through `/v1/par` (default false).
     pub require_pushed_authorization_requests: Option<bool>,
 }
@@ -72,9 +79,19 @@ impl AppBody {
         let auth = self.credentials.and_then(|c| c.oauth_client);
         let s = self.settings.and_then(|s| s.oauth_client);
         let require_par = s.as_ref().and_then(|s| s.require_pushed_authorization_requests).unwrap_or(false);
-        let (redirect_uris, post_logout, response_types, grant_types, application_type, refresh) = match s {
-            Some(s) => (s.redirect_uris, s.post_logout_redirect_uris, s.response_types, s.grant_types, s.application_type, s.refresh_token),
-            None => (None, None, None, None, None, None),
+        let (redirect_uris, post_logout, response_types, grant_types, application_type, refresh, jwks, jwks_uri, dpop) = match s {
+            Some(s) => (
+                s.redirect_uris,
+                s.post_logout_redirect_uris,
+                s.response_types,
+                s.grant_types,
+                s.application_type,
+                s.refresh_token,
+                s.jwks,
+                s.jwks_uri,
+                s.dpop_bound_access_tokens,
+            ),
+            None => (None, None, None, None, None, None, None, None, None),
         };
         NewApp {
             name: self.label.unwrap_or_default(),
@@ -88,6 +105,9 @@ impl AppBody {
             okta_name: self.name,
             sign_on_mode: self.sign_on_mode,
             activate,
+            jwks,
+            jwks_uri,
+            dpop_bound_access_tokens: dpop,
             require_pushed_authorization_requests: require_par,
         }
     }
@@ -180,23 +200,61 @@ pub async fn deactivate(State(state): State<SharedState>, Caller(actor): Caller,
     Ok(Json(json!({})).into_response())
 }
 
-/// The app's client secret (never its value).
+/// The app's client secrets (never their values).
 #[utoipa::path(get, path = "/api/v1/apps/{id}/credentials/secrets", tag = "apps", params(("id" = String, Path)),
     responses((status = 200, description = "Secrets", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn secrets(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let client = apps::find(&state.store, &id).await?;
-    let list: Vec<Value> = if client.is_public() { vec![] } else { vec![apps::secret_json(&client, None)] };
-    Ok(Json(list).into_response())
+    Ok(Json(client.secrets.iter().map(|s| apps::secret_json(s, None)).collect::<Vec<Value>>()).into_response())
 }
 
-/// A new client secret, shown this once; it replaces the old one at once.
+/// A new ACTIVE client secret, shown this once, beside the existing one (at most two):
+/// move clients to it, then deactivate and delete the old one.
 #[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets", tag = "apps", params(("id" = String, Path)),
     responses((status = 200, description = "The new secret", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn new_secret(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let (client, secret) = apps::rotate_secret(&state.store, &state.master, &actor, &id, state.clock.now()).await?;
-    Ok(Json(apps::secret_json(&client, Some(&secret))).into_response())
+    let (_, secret, value) = apps::create_secret(&state.store, &state.master, &actor, &id, state.clock.now()).await?;
+    Ok(Json(apps::secret_json(&secret, Some(&value))).into_response())
+}
+
+/// One client secret (never its value).
+#[utoipa::path(get, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
+    responses((status = 200, description = "The secret", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn get_secret(State(state): State<SharedState>, _: Caller, Path((id, secret_id)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let client = apps::find(&state.store, &id).await?;
+    let secret = client.secrets.iter().find(|s| s.id == secret_id).ok_or_else(|| ApiError::not_found(&format!("{secret_id} (ClientSecret)")))?;
+    Ok(Json(apps::secret_json(secret, None)).into_response())
+}
+
+/// Activate a client secret.
+#[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/activate", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
+    responses((status = 200, description = "The secret", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn activate_secret(State(state): State<SharedState>, Caller(actor): Caller, Path((id, secret_id)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let secret = apps::set_secret_active(&state.store, &actor, &id, &secret_id, true, state.clock.now()).await?;
+    Ok(Json(apps::secret_json(&secret, None)).into_response())
+}
+
+/// Deactivate a client secret: it stops authenticating at once. The last active one
+/// cannot be deactivated.
+#[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/deactivate", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
+    responses((status = 200, description = "The secret", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn deactivate_secret(State(state): State<SharedState>, Caller(actor): Caller, Path((id, secret_id)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let secret = apps::set_secret_active(&state.store, &actor, &id, &secret_id, false, state.clock.now()).await?;
+    Ok(Json(apps::secret_json(&secret, None)).into_response())
+}
+
+/// Delete an INACTIVE client secret.
+#[utoipa::path(delete, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn delete_secret(State(state): State<SharedState>, Caller(actor): Caller, Path((id, secret_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    apps::delete_secret(&state.store, &actor, &id, &secret_id, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Okta's app user.

@@ -45,7 +45,7 @@ fn inactive() -> Introspection {
 }
 
 async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<Introspection, OAuthError> {
-    let client = authenticate_client(state, headers, params, ip).await?;
+    let client = authenticate_client(state, server, headers, params, ip).await?;
     let token = params.required("token")?;
     // RFC 7662 §2.1: the hint orders the search; the other type is tried after.
     let answer = if params.one("token_type_hint")? == Some("refresh_token") {
@@ -97,7 +97,8 @@ async fn access(state: &AppState, server: &AuthServer, client: &Client, token: &
         scope: Some(at.scope),
         client_id: Some(at.client_id),
         username: Some(username),
-        token_type: Some("Bearer"),
+        // RFC 9449 §6.2: a bound token's type and key.
+        token_type: Some(if at.cnf.is_some() { "DPoP" } else { "Bearer" }),
         exp: Some(at.exp),
         iat: Some(at.iat),
         nbf: Some(at.iat),
@@ -106,6 +107,7 @@ async fn access(state: &AppState, server: &AuthServer, client: &Client, token: &
         iss: Some(at.iss),
         jti: Some(at.jti),
         uid: at.uid,
+        cnf: at.cnf,
     }))
 }
 
@@ -137,5 +139,6 @@ async fn refresh(state: &AppState, server: &AuthServer, client: &Client, token: 
         iss: Some(state.issuer(server)),
         jti: Some(format!("RT.{}", b64url(&hash[..16]))),
         uid: Some(user.id),
+        cnf: family.dpop_jkt.map(|jkt| crate::tokens::claims::Confirmation { jkt }),
     }))
 }

@@ -2,8 +2,10 @@
 
 pub mod assets;
 pub mod authorize;
+pub mod client_jwt;
 pub mod consent;
 pub mod discovery;
+pub mod dpop;
 pub mod health;
 pub mod introspect;
 pub mod keys;
@@ -48,12 +50,18 @@ pub async fn find_server(state: &AppState, id: &str) -> Result<AuthServer, Serve
 }
 
 /// RFC 6749 §2.3 and §3.2.1: the client of a token, revocation, introspection or
-/// pushed authorization request, authenticated by the method it registered. A repeated
-/// parameter is refused first (§3.2). A client_id that failed too often from this
-/// address (`ip`) is refused before its credentials are checked
-/// (`OAuthError::client_throttled`, 429), and each failure is counted
-/// (`identity::throttle`).
-pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<Client, OAuthError> {
+/// pushed authorization request to `server`, authenticated by the method it registered
+/// (a JWT assertion per RFC 7523 §2.2). A repeated parameter is refused first (§3.2).
+/// A client_id that failed too often from this address (`ip`) is refused before its
+/// credentials are checked (`OAuthError::client_throttled`, 429), and each failure,
+/// a bad assertion included, is counted (`identity::throttle`).
+pub async fn authenticate_client(
+    state: &AppState,
+    server: &AuthServer,
+    headers: &HeaderMap,
+    params: &Params,
+    ip: Option<&str>,
+) -> Result<Client, OAuthError> {
     if let Some(name) = params.first_repeated() {
         return Err(OAuthError::invalid_request(format!(
             "The '{}' parameter was given more than once.",
@@ -80,12 +88,19 @@ pub async fn authenticate_client(state: &AppState, headers: &HeaderMap, params: 
         return Err(OAuthError::client_throttled(wait));
     }
     let client = store.get_client(client_id).await.map_err(|e| error::unavailable(&e))?;
-    match client_auth::authenticate(&presented, client.as_ref(), &state.master) {
+    let verified = match client_auth::authenticate(&presented, client.as_ref(), &state.master) {
+        Ok(client_auth::Authenticated::Done(client)) => Ok(client.clone()),
+        Ok(client_auth::Authenticated::AssertionToVerify(client, assertion)) => {
+            client_jwt::verify(state, server, client, assertion, now).await.map(|()| client.clone())
+        }
+        Err(e) => Err(e),
+    };
+    match verified {
         Ok(client) => {
             if failures.is_some() {
                 throttle::client_succeeded(store, client_id, ip).await.map_err(|e| error::unavailable(&e))?;
             }
-            Ok(client.clone())
+            Ok(client)
         }
         Err(e) => {
             throttle::client_failed(store, &state.config.throttle, client_id, ip, now)

@@ -1,5 +1,6 @@
 //! `/oauth2/{server}/v1/userinfo` (OpenID Connect Core §5.3) with a Bearer access token
-//! (RFC 6750): the user's claims for the token's scopes.
+//! (RFC 6750), or a DPoP-bound one with its proof (RFC 9449 §7): the user's claims for
+//! the token's scopes.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -8,7 +9,7 @@ use axum::Json;
 use serde_json::{Value, json};
 
 use super::token::mint::Subject;
-use super::{AccessTokenProblem, find_server, verify_access_token};
+use super::{AccessTokenProblem, dpop, find_server, verify_access_token};
 use crate::app::{AppState, SharedState};
 use crate::http::error;
 use crate::http::extract::{Body, OAuthRejection, ServerId, form_params};
@@ -18,8 +19,15 @@ use crate::store::AuthServer;
 use crate::tokens::claims::user_claims;
 use crate::tokens::custom_claims;
 
+/// An access token as presented: with the `Bearer` or the `DPoP` scheme.
+struct Presented {
+    token: String,
+    dpop: bool,
+}
+
 pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId, headers: HeaderMap) -> Response {
-    respond(&state, &id, bearer(&headers)).await
+    let token = authorization(&headers);
+    respond(&state, &id, "GET", &headers, token).await
 }
 
 /// RFC 6750 §2.2 also allows the token in a form body.
@@ -29,24 +37,54 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
-    let mut token = bearer(&headers);
+    let mut token = authorization(&headers);
     if let Ok(Body(bytes)) = body
         && !bytes.is_empty() {
             match form_params(&headers, &bytes).and_then(|p| p.one("access_token").map(|t| t.map(str::to_string))) {
-                Ok(Some(form_token)) if token.is_none() => token = Some(form_token),
+                Ok(Some(form_token)) if token.is_none() => token = Some(Presented { token: form_token, dpop: false }),
                 // RFC 6750 §2: one method per request.
                 Ok(Some(_)) => return challenge(Some(&OAuthError::invalid_request("More than one access token was sent."))),
                 Ok(None) => {}
                 Err(e) => return challenge(Some(&e)),
             }
         }
-    respond(&state, &id, token).await
+    respond(&state, &id, "POST", &headers, token).await
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+fn authorization(headers: &HeaderMap) -> Option<Presented> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string()).filter(|t| !t.is_empty())
+    let token = token.trim().to_string();
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some(Presented { token, dpop: false })
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some(Presented { token, dpop: true })
+    } else {
+        None
+    }
+}
+
+/// RFC 9449 §7.1: the `WWW-Authenticate: DPoP` challenge, with the algorithms.
+fn dpop_challenge(state: &AppState, e: &OAuthError) -> Response {
+    let mut response = error::json(e);
+    // §7.1: a proof problem at a resource endpoint is a 401, like an invalid token.
+    if matches!(e.code, ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce | ErrorCode::InvalidToken) {
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+    }
+    let value = format!(
+        r#"DPoP algs="{}", error="{}", error_description="{}""#,
+        dpop::algs(),
+        e.code(),
+        e.description.replace('"', "'")
+    );
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    dpop::add_nonce(state, Some(e), &mut response);
+    response
 }
 
 /// RFC 6750 §3: the `WWW-Authenticate: Bearer` challenge; without an error when no
@@ -70,25 +108,35 @@ fn challenge(e: Option<&OAuthError>) -> Response {
     response
 }
 
-async fn respond(state: &AppState, server_id: &str, token: Option<String>) -> Response {
-    let Some(token) = token else { return challenge(None) };
+async fn respond(state: &AppState, server_id: &str, method: &str, headers: &HeaderMap, token: Option<Presented>) -> Response {
+    let Some(presented) = token else {
+        // RFC 9449 §7.1: the DPoP scheme is offered beside Bearer.
+        let mut response = challenge(None);
+        if let Ok(v) = HeaderValue::from_str(&format!(r#"DPoP algs="{}""#, dpop::algs())) {
+            response.headers_mut().append(header::WWW_AUTHENTICATE, v);
+        }
+        return response;
+    };
     let server = match find_server(state, server_id).await {
         Ok(server) => server,
         Err(e) => return e.json(server_id),
     };
-    match claims(state, &server, &token).await {
+    let dpop = presented.dpop;
+    match claims(state, &server, method, headers, &presented).await {
         Ok(body) => {
             let mut response = Json(body).into_response();
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
         Err(e) if matches!(e.code, ErrorCode::TemporarilyUnavailable | ErrorCode::ServerError) => error::json(&e),
+        Err(e) if dpop || matches!(e.code, ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce) => dpop_challenge(state, &e),
         Err(e) => challenge(Some(&e)),
     }
 }
 
-async fn claims(state: &AppState, server: &AuthServer, token: &str) -> Result<Value, OAuthError> {
+async fn claims(state: &AppState, server: &AuthServer, method: &str, headers: &HeaderMap, presented: &Presented) -> Result<Value, OAuthError> {
     let now = state.clock.now();
+    let token = presented.token.as_str();
     let at = match verify_access_token(state, server, token, now).await {
         Ok(at) => at,
         Err(AccessTokenProblem::Expired) => return Err(OAuthError::invalid_token("The access token has expired.")),
@@ -96,6 +144,7 @@ async fn claims(state: &AppState, server: &AuthServer, token: &str) -> Result<Va
         Err(_) => return Err(OAuthError::invalid_token("The access token is invalid.")),
     };
     let invalid = || OAuthError::invalid_token("The access token is invalid.");
+    check_binding(state, server, method, headers, presented, at.cnf.as_ref().map(|c| c.jkt.as_str())).await?;
     let scope = Scope::parse(&at.scope).map_err(|_| invalid())?;
     if !scope.contains("openid") {
         return Err(OAuthError::new(
@@ -114,4 +163,27 @@ async fn claims(state: &AppState, server: &AuthServer, token: &str) -> Result<Va
         body.entry(name).or_insert(value);
     }
     Ok(Value::Object(body))
+}
+
+/// RFC 9449 §7: a DPoP-bound token (`cnf.jkt`) only with the `DPoP` scheme and a proof
+/// of its key for this request (`htm`, `htu`, `ath`); a token sent with the `DPoP`
+/// scheme must be bound. A bound token sent as Bearer is refused (§7.2): otherwise
+/// binding would protect nothing.
+async fn check_binding(state: &AppState, server: &AuthServer, method: &str, headers: &HeaderMap, presented: &Presented, bound: Option<&str>) -> Result<(), OAuthError> {
+    let htu = format!("{}/userinfo", state.endpoint_base(server));
+    match (presented.dpop, bound) {
+        (false, None) => Ok(()),
+        (false, Some(_)) => Err(OAuthError::invalid_token("The access token is DPoP-bound; send it with the DPoP scheme and a proof.")),
+        (true, None) => Err(OAuthError::invalid_token("The access token is not DPoP-bound.")),
+        (true, Some(jkt)) => {
+            let proof = dpop::proof(state, headers, method, &htu, Some(&presented.token))
+                .await?
+                .ok_or_else(|| crate::oauth::dpop::invalid("A DPoP proof is required with the DPoP scheme."))?;
+            if crate::crypto::constant_time_eq(proof.jkt.as_bytes(), jkt.as_bytes()) {
+                Ok(())
+            } else {
+                Err(crate::oauth::dpop::invalid("The DPoP proof is not signed by the key the access token is bound to."))
+            }
+        }
+    }
 }

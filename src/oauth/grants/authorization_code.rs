@@ -31,6 +31,7 @@ pub fn issue(request: &AuthorizationRequest, user_id: &str, auth_time: UnixTime,
         access_jti: None,
         access_expires_at: None,
         family_id: None,
+        dpop_jkt: request.dpop_jkt.clone(),
     };
     (code, row)
 }
@@ -121,6 +122,7 @@ mod tests {
             prompt: Prompt::default(),
             max_age: None,
             login_hint: None,
+            dpop_jkt: None,
         }
     }
 
@@ -128,7 +130,10 @@ mod tests {
         Client {
             client_id: id.into(),
             name: "n".into(),
-            secret_hash: None,
+            secrets: vec![],
+            jwks: None,
+            jwks_uri: None,
+            dpop_bound_access_tokens: false,
             auth_method: if public { "none" } else { "client_secret_basic" }.into(),
             application_type: "web".into(),
             redirect_uris: vec!["https://app/cb".into()],

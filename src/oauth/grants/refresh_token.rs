@@ -81,6 +81,7 @@ mod tests {
             expires_at: Some(1000),
             last_used_at: 1,
             revoked_at: None,
+            dpop_jkt: None,
         }
     }
 
@@ -102,7 +103,10 @@ mod tests {
         Client {
             client_id: id.into(),
             name: "n".into(),
-            secret_hash: None,
+            secrets: vec![],
+            jwks: None,
+            jwks_uri: None,
+            dpop_bound_access_tokens: false,
             auth_method: "client_secret_basic".into(),
             application_type: "web".into(),
             redirect_uris: vec![],

@@ -153,6 +153,9 @@ impl PostgresStore {
 // `store::sql::maintenance`.
 crate::store::sql::maintenance::maintenance_store!(PostgresStore, greatest = "GREATEST");
 
+// Single-use JWT ids: the shared body in `store::sql::replay`.
+crate::store::sql::replay::replay_store!(PostgresStore);
+
 #[cfg(test)]
 mod tests {
     use super::*;

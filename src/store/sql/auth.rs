@@ -80,6 +80,7 @@ macro_rules! auth_store {
                 access_jti: row.try_get("access_jti")?,
                 access_expires_at: row.try_get("access_expires_at")?,
                 family_id: row.try_get("family_id")?,
+                dpop_jkt: row.try_get("dpop_jkt")?,
             })
         }
 
@@ -335,8 +336,9 @@ macro_rules! auth_store {
             async fn insert_code(&self, c: &AuthCode) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO authorization_codes (code_hash, server_id, client_id, user_id, redirect_uri,
-                        scope, nonce, code_challenge, code_challenge_method, auth_time, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        scope, nonce, code_challenge, code_challenge_method, auth_time, created_at, expires_at,
+                        dpop_jkt)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(&c.code_hash)
                 .bind(&c.server_id)
@@ -350,6 +352,7 @@ macro_rules! auth_store {
                 .bind(c.auth_time)
                 .bind(c.created_at)
                 .bind(c.expires_at)
+                .bind(&c.dpop_jkt)
                 .execute(&self.pool)
                 .await
                 .map_err(unavailable)?;

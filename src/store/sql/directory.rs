@@ -42,8 +42,12 @@ macro_rules! directory_store {
             Ok(Client {
                 client_id: get("client_id")?,
                 name: get("name")?,
-                secret_hash: row.try_get("secret_hash").map_err(unavailable)?,
+                secrets: serde_json::from_str(&get("secrets")?)
+                    .map_err(|e| StoreError::Schema(format!("corrupt secrets column: {e}")))?,
                 auth_method: get("auth_method")?,
+                jwks: row.try_get("jwks").map_err(unavailable)?,
+                jwks_uri: row.try_get("jwks_uri").map_err(unavailable)?,
+                dpop_bound_access_tokens: row.try_get("dpop_bound_access_tokens").map_err(unavailable)?,
                 application_type: get("application_type")?,
                 redirect_uris: json_list(&get("redirect_uris")?)?,
                 post_logout_redirect_uris: json_list(&get("post_logout_redirect_uris")?)?,
@@ -57,6 +61,10 @@ macro_rules! directory_store {
                 created_at: row.try_get("created_at").map_err(unavailable)?,
                 updated_at: row.try_get("updated_at").map_err(unavailable)?,
             })
+        }
+
+        fn secrets_json(client: &Client) -> String {
+            serde_json::to_string(&client.secrets).expect("secrets serialise")
         }
 
         fn extra_json(user: &User) -> String {
@@ -180,14 +188,15 @@ macro_rules! directory_store {
         impl ClientStore for $store {
             async fn insert_client(&self, c: &Client) -> StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO clients (client_id, name, secret_hash, auth_method, application_type,
+                    "INSERT INTO clients (client_id, name, secrets, auth_method, application_type,
                         redirect_uris, post_logout_redirect_uris, grant_types, response_types,
-                        refresh_token_leeway, status, created_at, updated_at, require_pushed_authorization_requests)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                        refresh_token_leeway, status, created_at, updated_at, jwks, jwks_uri,
+                        dpop_bound_access_tokens, require_pushed_authorization_requests)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                 )
                 .bind(&c.client_id)
                 .bind(&c.name)
-                .bind(&c.secret_hash)
+                .bind(secrets_json(c))
                 .bind(&c.auth_method)
                 .bind(&c.application_type)
                 .bind(to_json(&c.redirect_uris))
@@ -198,6 +207,9 @@ macro_rules! directory_store {
                 .bind(&c.status)
                 .bind(c.created_at)
                 .bind(c.updated_at)
+                .bind(&c.jwks)
+                .bind(&c.jwks_uri)
+                .bind(c.dpop_bound_access_tokens)
                 .bind(c.require_pushed_authorization_requests)
                 .execute(&self.pool)
                 .await
@@ -224,14 +236,15 @@ macro_rules! directory_store {
 
             async fn update_client(&self, c: &Client) -> StoreResult<bool> {
                 let done = sqlx::query(
-                    "UPDATE clients SET name = $1, secret_hash = $2, auth_method = $3, application_type = $4,
+                    "UPDATE clients SET name = $1, secrets = $2, auth_method = $3, application_type = $4,
                         redirect_uris = $5, post_logout_redirect_uris = $6, grant_types = $7, response_types = $8,
                         refresh_token_leeway = $9, status = $10, created_at = $11, updated_at = $12,
-                        require_pushed_authorization_requests = $14
+                        jwks = $14, jwks_uri = $15, dpop_bound_access_tokens = $16,
+                        require_pushed_authorization_requests = $17
                      WHERE client_id = $13",
                 )
                 .bind(&c.name)
-                .bind(&c.secret_hash)
+                .bind(secrets_json(c))
                 .bind(&c.auth_method)
                 .bind(&c.application_type)
                 .bind(to_json(&c.redirect_uris))
@@ -243,6 +256,9 @@ macro_rules! directory_store {
                 .bind(c.created_at)
                 .bind(c.updated_at)
                 .bind(&c.client_id)
+                .bind(&c.jwks)
+                .bind(&c.jwks_uri)
+                .bind(c.dpop_bound_access_tokens)
                 .bind(c.require_pushed_authorization_requests)
                 .execute(&self.pool)
                 .await

@@ -37,6 +37,8 @@ macro_rules! maintenance_store {
                     "DELETE FROM auth_throttle WHERE expires_at <= $1",
                     "DELETE FROM sessions WHERE expires_at <= $1 OR ended_at IS NOT NULL",
                     "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
+                    // A JWT id is remembered while a JWT carrying it could still be accepted.
+                    "DELETE FROM used_jtis WHERE expires_at <= $1",
                     // A redeemed code is kept until the token minted from it expires, so that a
                     // replay can still revoke it; an unredeemed one until its own expiry.
                     concat!(

@@ -20,6 +20,7 @@ pub(super) mod directory;
 pub(super) mod auth;
 pub(super) mod maintenance;
 pub(super) mod hardening;
+pub(super) mod replay;
 
 use super::{SqlValue, StoreError, StoreResult};
 

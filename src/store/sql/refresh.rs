@@ -35,6 +35,7 @@ macro_rules! refresh_store {
                 expires_at: row.try_get("expires_at")?,
                 last_used_at: row.try_get("last_used_at")?,
                 revoked_at: row.try_get("revoked_at")?,
+                dpop_jkt: row.try_get("dpop_jkt")?,
             })
         }
 
@@ -83,7 +84,8 @@ macro_rules! refresh_store {
                 let mut tx = self.pool.begin().await.map_err(unavailable)?;
                 sqlx::query(
                     "INSERT INTO refresh_families (id, server_id, client_id, user_id, scope, auth_time,
-                        created_at, expires_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        created_at, expires_at, last_used_at, revoked_at, dpop_jkt)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(&f.id)
                 .bind(&f.server_id)
@@ -95,6 +97,7 @@ macro_rules! refresh_store {
                 .bind(f.expires_at)
                 .bind(f.last_used_at)
                 .bind(f.revoked_at)
+                .bind(&f.dpop_jkt)
                 .execute(&mut *tx)
                 .await
                 .map_err(unavailable)?;
@@ -105,7 +108,7 @@ macro_rules! refresh_store {
             async fn find_refresh(&self, token_hash: &[u8]) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
                 let row = sqlx::query(
                     "SELECT t.*, f.id AS f_id, f.server_id, f.client_id, f.user_id, f.scope, f.auth_time,
-                        f.created_at, f.expires_at, f.last_used_at, f.revoked_at
+                        f.created_at, f.expires_at, f.last_used_at, f.revoked_at, f.dpop_jkt
                      FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
                      WHERE t.token_hash = $1",
                 )

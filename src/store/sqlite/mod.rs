@@ -147,3 +147,6 @@ impl SqliteStore {
 // Ping, schema version, purging, pool statistics: the shared body in
 // `store::sql::maintenance`.
 crate::store::sql::maintenance::maintenance_store!(SqliteStore, greatest = "MAX");
+
+// Single-use JWT ids: the shared body in `store::sql::replay`.
+crate::store::sql::replay::replay_store!(SqliteStore);

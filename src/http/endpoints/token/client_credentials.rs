@@ -9,7 +9,7 @@ use crate::protocol::TokenResponse;
 use crate::store::{AuthServer, Client, User};
 use crate::tokens::claims::new_access_jti;
 
-pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<(TokenResponse, Option<User>), OAuthError> {
+pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params, dpop_jkt: Option<&str>) -> Result<(TokenResponse, Option<User>), OAuthError> {
     // §4.4: only confidential clients.
     if client.is_public() {
         return Err(OAuthError::new(
@@ -35,6 +35,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
             access_ttl: lifetimes.access_token,
             access_jti: new_access_jti(),
             id_jti: String::new(),
+            dpop_jkt,
         },
     )
     .await?;

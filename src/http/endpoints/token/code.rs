@@ -21,7 +21,7 @@ fn invalid() -> OAuthError {
     OAuthError::invalid_grant("The authorization code is invalid or has expired.")
 }
 
-pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<(TokenResponse, Option<User>), OAuthError> {
+pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params, dpop_jkt: Option<&str>) -> Result<(TokenResponse, Option<User>), OAuthError> {
     let code = params.required("code")?;
     let now = state.clock.now();
     // Recorded with the redemption so a replay can revoke them. The access token's
@@ -58,6 +58,11 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
         code_verifier: params.one("code_verifier")?,
     };
     authorization_code::check(&row, client, &presented, now)?;
+    // RFC 9449 §10: a code bound at /authorize is redeemed only with a proof of that key.
+    if let Some(bound) = &row.dpop_jkt
+        && dpop_jkt != Some(bound.as_str()) {
+            return Err(OAuthError::invalid_grant("The DPoP proof does not use the key the authorization code is bound to."));
+        }
 
     let subject = Subject::load(state, &row.user_id).await?.ok_or_else(invalid)?;
     check_assigned(state, &client.client_id, &subject.user.id).await?;
@@ -78,6 +83,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
             access_ttl: lifetimes.access_token,
             access_jti: access.jti.clone(),
             id_jti: new_id_jti(),
+            dpop_jkt,
         },
     )
     .await?;
@@ -91,6 +97,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
             auth_time: row.auth_time,
             access_jti: access.jti.clone(),
             lifetimes,
+            dpop_jkt: refresh::bound_key(client, dpop_jkt),
         };
         let family_id = family.id.clone();
         let refresh_token = refresh::start_family(state, family, now).await?;

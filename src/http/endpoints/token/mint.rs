@@ -9,7 +9,7 @@ use crate::oauth::scope::Scope;
 use crate::oauth::OAuthError;
 use crate::protocol::TokenResponse;
 use crate::store::{AuthServer, ClaimDef, Group, Policy, PolicyRule, ScopeDef, User};
-use crate::tokens::claims::Grant;
+use crate::tokens::claims::{Confirmation, Grant};
 use crate::tokens::{custom_claims, jwt};
 
 /// An authorization server's scopes, claims, policies and rules, read for one request.
@@ -111,6 +111,8 @@ pub struct Mint<'a> {
     pub access_ttl: i64,
     pub access_jti: String,
     pub id_jti: String,
+    /// RFC 9449 §5: the thumbprint of the DPoP key the access token is bound to.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// Signs the access token and, when `openid` was granted to a user, the ID token.
@@ -132,7 +134,9 @@ pub async fn mint(state: &AppState, settings: &Settings, m: Mint<'_>) -> Result<
     };
     let resource = custom_claims::evaluate(&settings.claims, "RESOURCE", m.scope, user, &group_names);
     let typ = m.server.access_token_typ_at_jwt.then_some("at+jwt");
-    let access_token = jwt::sign(&ring.signing, typ, &grant.access_token(m.access_jti, m.access_ttl, resource));
+    let mut claims = grant.access_token(m.access_jti, m.access_ttl, resource);
+    claims.cnf = m.dpop_jkt.map(|jkt| Confirmation { jkt: jkt.to_string() });
+    let access_token = jwt::sign(&ring.signing, typ, &claims);
     let id_token = if m.scope.contains("openid") {
         let identity = custom_claims::evaluate(&settings.claims, "IDENTITY", m.scope, user, &group_names);
         grant
@@ -142,7 +146,8 @@ pub async fn mint(state: &AppState, settings: &Settings, m: Mint<'_>) -> Result<
         None
     };
     Ok(TokenResponse {
-        token_type: "Bearer",
+        // RFC 9449 §5: a bound token's type is DPoP.
+        token_type: if m.dpop_jkt.is_some() { "DPoP" } else { "Bearer" },
         expires_in: m.access_ttl,
         access_token,
         scope: m.scope.to_string(),

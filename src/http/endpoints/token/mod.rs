@@ -1,4 +1,5 @@
-//! `/oauth2/{server}/v1/token` (RFC 6749 §3.2): authenticate the client, then one
+//! `/oauth2/{server}/v1/token` (RFC 6749 §3.2): authenticate the client, check a DPoP
+//! proof if one is sent (RFC 9449 §5: the tokens are then bound to its key), then one
 //! module per grant; `mint` holds what they share (policy, claims, signing).
 
 mod client_credentials;
@@ -11,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::{authenticate_client, form_and_server};
+use super::{authenticate_client, dpop, form_and_server};
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::app::{AppState, SharedState};
 use crate::oauth::client_auth;
@@ -38,15 +39,17 @@ pub async fn post(
     };
     let outcome = handle(&state, &server, &headers, &params, ip.as_deref()).await;
     record(&state, &server, &headers, &params, ip, &outcome).await;
-    match outcome {
+    let mut response = match &outcome {
         Ok(Granted { tokens, .. }) => {
             if let Ok(Some(grant)) = params.one("grant_type") {
                 state.metrics.token_issued(grant);
             }
             no_store(Json(tokens).into_response())
         }
-        Err(e) => error::json(&e),
-    }
+        Err(e) => error::json(e),
+    };
+    dpop::add_nonce(&state, outcome.as_ref().err(), &mut response);
+    response
 }
 
 /// Writes `app.oauth2.token.grant` to the System Log: the client (as presented, when
@@ -106,7 +109,13 @@ struct Granted {
 
 async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<Granted, OAuthError> {
     let grant_type = params.required("grant_type")?;
-    let client = authenticate_client(state, headers, params, ip).await?;
+    let client = authenticate_client(state, server, headers, params, ip).await?;
+    let proof = dpop::proof(state, headers, "POST", &format!("{}/token", state.endpoint_base(server)), None).await?;
+    // Okta's `dpop_bound_access_tokens`: this client's tokens are always bound.
+    if proof.is_none() && client.dpop_bound_access_tokens {
+        return Err(crate::oauth::dpop::invalid("A DPoP proof is required for this client."));
+    }
+    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let known = GRANT_TYPES.contains(&grant_type);
     if known && !client.grant_types.iter().any(|g| g == grant_type) {
         return Err(OAuthError::new(
@@ -115,9 +124,9 @@ async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, para
         ));
     }
     let (tokens, user) = match grant_type {
-        "authorization_code" => code::grant(state, server, &client, params).await,
-        "refresh_token" => refresh::grant(state, server, &client, params).await,
-        "client_credentials" => client_credentials::grant(state, server, &client, params).await,
+        "authorization_code" => code::grant(state, server, &client, params, jkt).await,
+        "refresh_token" => refresh::grant(state, server, &client, params, jkt).await,
+        "client_credentials" => client_credentials::grant(state, server, &client, params, jkt).await,
         _ => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "The authorization grant type is not supported by the authorization server.",

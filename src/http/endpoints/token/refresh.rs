@@ -41,6 +41,14 @@ pub struct NewFamily<'a> {
     /// The access token minted with the first refresh token.
     pub access_jti: String,
     pub lifetimes: Lifetimes,
+    /// The DPoP key the family is bound to (`bound_key`).
+    pub dpop_jkt: Option<String>,
+}
+
+/// RFC 9449 §5: a public client's refresh tokens are bound to the DPoP key they were
+/// issued with (a confidential client's are bound to its authentication already).
+pub fn bound_key(client: &Client, dpop_jkt: Option<&str>) -> Option<String> {
+    dpop_jkt.filter(|_| client.is_public()).map(str::to_string)
 }
 
 /// Stores a new family with its first token; returns the token's value.
@@ -57,6 +65,7 @@ pub async fn start_family(state: &AppState, f: NewFamily<'_>, now: UnixTime) -> 
         expires_at: f.lifetimes.refresh_token.map(|t| now + t),
         last_used_at: now,
         revoked_at: None,
+        dpop_jkt: f.dpop_jkt,
     };
     let first = RefreshToken {
         token_hash: sha256(value.as_bytes()),
@@ -77,13 +86,21 @@ pub async fn start_family(state: &AppState, f: NewFamily<'_>, now: UnixTime) -> 
     Ok(value)
 }
 
-pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params) -> Result<(TokenResponse, Option<User>), OAuthError> {
+pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params, dpop_jkt: Option<&str>) -> Result<(TokenResponse, Option<User>), OAuthError> {
     let presented = params.required("refresh_token")?;
     let now = state.clock.now();
     let unavailable = |e| error::unavailable(&e);
     let hash = sha256(presented.as_bytes());
     let (token, family) = state.store.find_refresh(&hash).await.map_err(unavailable)?.ok_or_else(invalid)?;
     refresh_token::check(&token, &family, client, &server.id, now)?;
+    // RFC 9449 §5: a bound family is refreshed only with a proof of its key.
+    if let Some(bound) = &family.dpop_jkt
+        && dpop_jkt != Some(bound.as_str()) {
+            return Err(OAuthError::new(
+                crate::oauth::ErrorCode::InvalidDpopProof,
+                "The refresh token is bound to a DPoP key; a proof of that key is required.",
+            ));
+        }
     let scope = refresh_token::scope(params.one("scope")?, &family.scope)?;
     let subject = Subject::load(state, &family.user_id).await?.ok_or_else(invalid)?;
     check_assigned(state, &client.client_id, &subject.user.id).await?;
@@ -93,7 +110,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
     // A refresh is evaluated as the grant that started its family.
     let lifetimes = settings.decide(&client.client_id, "authorization_code", &scope, Some(&subject))?;
     let successor_value = state.master.derive_from_token(presented, "next");
-    let answer = Answer { state, settings: &settings, server, client, subject: &subject, family: &family };
+    let answer = Answer { state, settings: &settings, server, client, subject: &subject, family: &family, dpop_jkt };
 
     if token.rotated_at.is_none() {
         let successor = RefreshToken {
@@ -142,6 +159,7 @@ struct Answer<'a> {
     client: &'a Client,
     subject: &'a Subject,
     family: &'a RefreshFamily,
+    dpop_jkt: Option<&'a str>,
 }
 
 impl Answer<'_> {
@@ -167,6 +185,7 @@ impl Answer<'_> {
                 access_ttl,
                 access_jti: self.access_jti(&value),
                 id_jti: format!("ID.{}", self.state.master.derive_from_token(&value, "id")),
+                dpop_jkt: self.dpop_jkt,
             },
         )
         .await?;

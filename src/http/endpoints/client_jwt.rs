@@ -1,0 +1,72 @@
+//! `client_secret_jwt` and `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9) at
+//! the token, revocation and introspection endpoints: find the key, verify the
+//! signature, check the claims (`oauth::client_assertion`), then record the `jti`
+//! once in the store, so a replay fails on every instance sharing the database.
+//! Every failure is the same `invalid_client`; the reason goes to the log.
+
+use crate::admin::apps;
+use crate::app::AppState;
+use crate::clock::UnixTime;
+use crate::http::error;
+use crate::oauth::client_assertion::{self, Expected};
+use crate::oauth::OAuthError;
+use crate::store::{AuthServer, Client};
+use crate::tokens::jose::{self, HMAC_ALGS, Jws, PublicJwk};
+
+/// What an assertion's `aud` may name: the server's issuer or one of the endpoints
+/// that accept client authentication (RFC 7523 §3 item 3).
+pub fn audiences(state: &AppState, server: &AuthServer) -> Vec<String> {
+    let base = state.endpoint_base(server);
+    vec![state.issuer(server), format!("{base}/token"), format!("{base}/revoke"), format!("{base}/introspect")]
+}
+
+/// Verifies `assertion` for `client` (whose registered method is a JWT one).
+pub async fn verify(state: &AppState, server: &AuthServer, client: &Client, assertion: &str, now: UnixTime) -> Result<(), OAuthError> {
+    let fail = |why: &dyn std::fmt::Display| {
+        tracing::info!(client = %client.client_id, reason = %why, "client assertion refused");
+        OAuthError::invalid_client(false)
+    };
+    let jws = Jws::parse(assertion).map_err(|e| fail(&e))?;
+    let alg = jws.alg().map_err(|e| fail(&e))?.to_string();
+    // The key-carrying headers are refused before any key is looked up.
+    if client_assertion::KEY_HEADERS.iter().any(|h| jws.header.contains_key(*h)) {
+        return Err(fail(&"a key-carrying header (jwk, jku, x5u, x5c)"));
+    }
+    match client.auth_method.as_str() {
+        "client_secret_jwt" => {
+            if !HMAC_ALGS.contains(&alg.as_str()) {
+                return Err(fail(&"client_secret_jwt requires HS256, HS384 or HS512"));
+            }
+            let secrets = apps::jwt_secrets(client, &state.master);
+            if !secrets.iter().any(|s| jws.verify_hmac(s).is_ok()) {
+                return Err(fail(&"no active secret verifies the signature"));
+            }
+        }
+        "private_key_jwt" => {
+            let kid = jws.header_str("kid");
+            let keys = client_keys(state, client, kid).await.map_err(|e| fail(&e))?;
+            let key = jose::select(&keys, kid, &alg).ok_or_else(|| fail(&"no registered key has this kid"))?;
+            jws.verify_with(key).map_err(|e| fail(&e))?;
+        }
+        _ => return Err(fail(&"the client does not use a JWT method")),
+    }
+    let audiences = audiences(state, server);
+    let expected = Expected { client_id: &client.client_id, audiences: &audiences, now };
+    let accepted = client_assertion::check(&jws, &expected).map_err(|e| fail(&e))?;
+    // RFC 7523 §3 item 7: the jti once, across every instance (one atomic statement).
+    match state.store.use_jti_once(&accepted.replay_key, accepted.keep_until, now).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(fail(&"the jti was used before (replay)")),
+        Err(e) => Err(error::unavailable(&e)),
+    }
+}
+
+/// The client's registered keys: inline, or fetched from its `jwks_uri` (cached; an
+/// unknown `kid` refetches, rate-limited).
+async fn client_keys(state: &AppState, client: &Client, kid: Option<&str>) -> Result<std::sync::Arc<Vec<PublicJwk>>, String> {
+    if let Some(jwks) = &client.jwks {
+        return jose::parse_jwks(jwks).map(std::sync::Arc::new).map_err(|e| e.to_string());
+    }
+    let uri = client.jwks_uri.as_deref().ok_or("the client has no keys")?;
+    state.remote_jwks.keys(uri, kid).await.map_err(|e| e.to_string())
+}

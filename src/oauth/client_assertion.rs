@@ -1,0 +1,179 @@
+//! JWT client authentication (RFC 7523 §2.2 and §3, OpenID Connect Core §9):
+//! `private_key_jwt` (signed with a key the client registered) and `client_secret_jwt`
+//! (HMAC keyed with the client secret). This module decides on the claims; finding the
+//! key and recording the `jti` are the caller's (`http::endpoints::client_jwt`).
+//!
+//! Every failure is the same `invalid_client` (RFC 6749 §5.2): the answer never says
+//! which check failed; the log does.
+
+use crate::clock::UnixTime;
+use crate::crypto::sha256;
+use crate::tokens::jose::Jws;
+
+/// RFC 7521 §4.2 / RFC 7523 §2.2: the one assertion type for client authentication.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat` (seconds).
+pub const SKEW: i64 = 30;
+/// The longest an assertion may still be valid for when it arrives, skew included
+/// (seconds): a long-lived assertion is a bearer credential; this bounds how long its
+/// `jti` must be remembered.
+pub const MAX_LIFETIME: i64 = 300;
+/// An assertion issued longer ago than this is refused even if its `exp` is later.
+pub const MAX_AGE: i64 = 300;
+/// Longest `jti` accepted.
+pub const MAX_JTI_LEN: usize = 256;
+
+/// Header parameters that would let the token choose its own key (RFC 8725 §3.10):
+/// refused, and never fetched.
+pub const KEY_HEADERS: &[&str] = &["jwk", "jku", "x5u", "x5c"];
+
+/// What the assertion must say.
+pub struct Expected<'a> {
+    pub client_id: &'a str,
+    /// The issuer and the endpoint URLs of the server the request is made to.
+    pub audiences: &'a [String],
+    pub now: UnixTime,
+}
+
+/// An assertion whose claims passed; its `jti` must now be used once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// SHA-256 of the client id and the `jti`: the single-use record's key.
+    pub replay_key: Vec<u8>,
+    /// Until when the record must be kept: past this, the assertion is refused anyway.
+    pub keep_until: UnixTime,
+}
+
+/// Why an assertion was refused: for the log only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("a key-carrying header (jwk, jku, x5u, x5c)")]
+    KeyHeader,
+    #[error("iss or sub is not the client id")]
+    Subject,
+    #[error("aud does not name this server")]
+    Audience,
+    #[error("exp is missing or past")]
+    Expired,
+    #[error("exp is too far in the future")]
+    TooLong,
+    #[error("iat is too old or in the future")]
+    IssuedAt,
+    #[error("nbf is in the future")]
+    NotYetValid,
+    #[error("jti is missing or too long")]
+    Jti,
+}
+
+/// The client id an assertion claims (`sub`), before anything is verified: which
+/// client's keys to try.
+pub fn claimed_client_id(assertion: &str) -> Option<String> {
+    let jws = Jws::parse(assertion).ok()?;
+    jws.claim_str("sub").map(str::to_string)
+}
+
+/// RFC 7523 §3: the header and claims of an assertion, signature aside.
+pub fn check(jws: &Jws, expected: &Expected<'_>) -> Result<Accepted, Refused> {
+    if KEY_HEADERS.iter().any(|h| jws.header.contains_key(*h)) {
+        return Err(Refused::KeyHeader);
+    }
+    // §3 items 1 and 2; OpenID Connect Core §9: iss and sub are both the client id.
+    if jws.claim_str("iss") != Some(expected.client_id) || jws.claim_str("sub") != Some(expected.client_id) {
+        return Err(Refused::Subject);
+    }
+    // §3 item 3: the audience identifies the authorization server (its issuer or the
+    // token endpoint URL).
+    let aud_ok = match jws.claims.get("aud") {
+        Some(serde_json::Value::String(a)) => expected.audiences.iter().any(|e| e == a),
+        Some(serde_json::Value::Array(list)) => {
+            list.iter().any(|a| a.as_str().is_some_and(|a| expected.audiences.iter().any(|e| e == a)))
+        }
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(Refused::Audience);
+    }
+    let now = expected.now;
+    // §3 item 4: exp is required, and the JWT is refused once past it.
+    let exp = jws.claim_time("exp").ok_or(Refused::Expired)?;
+    if now >= exp + SKEW {
+        return Err(Refused::Expired);
+    }
+    if exp > now + MAX_LIFETIME {
+        return Err(Refused::TooLong);
+    }
+    // §3 item 5: nbf, when present.
+    if jws.claim_time("nbf").is_some_and(|nbf| nbf > now + SKEW) {
+        return Err(Refused::NotYetValid);
+    }
+    // §3 item 6: iat, when present, bounds the age.
+    if let Some(iat) = jws.claim_time("iat")
+        && (iat > now + SKEW || iat < now - MAX_AGE) {
+            return Err(Refused::IssuedAt);
+        }
+    // §3 item 7 (OpenID Connect Core §9 makes it required): a jti, used once.
+    let jti = jws.claim_str("jti").filter(|j| !j.is_empty() && j.len() <= MAX_JTI_LEN).ok_or(Refused::Jti)?;
+    let mut key = b"client_assertion\0".to_vec();
+    key.extend_from_slice(expected.client_id.as_bytes());
+    key.push(0);
+    key.extend_from_slice(jti.as_bytes());
+    Ok(Accepted { replay_key: sha256(&key), keep_until: exp + SKEW })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::b64url;
+    use serde_json::{Value, json};
+
+    fn jws(header: Value, claims: Value) -> Jws {
+        let t = format!("{}.{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()), b64url(b"sig"));
+        Jws::parse(&t).unwrap()
+    }
+
+    fn good(now: i64) -> Value {
+        json!({"iss": "c1", "sub": "c1", "aud": "https://id.example/oauth2/v1/token", "exp": now + 60, "iat": now, "jti": "j1"})
+    }
+
+    #[test]
+    fn accepts_a_good_assertion_and_keys_the_replay_record_per_client() {
+        let audiences = vec!["https://id.example".to_string(), "https://id.example/oauth2/v1/token".to_string()];
+        let e = Expected { client_id: "c1", audiences: &audiences, now: 1000 };
+        let a = check(&jws(json!({"alg": "RS256"}), good(1000)), &e).unwrap();
+        assert_eq!(a.keep_until, 1060 + SKEW);
+        let mut other = good(1000);
+        other["iss"] = json!("c2");
+        other["sub"] = json!("c2");
+        let e2 = Expected { client_id: "c2", ..e };
+        assert_ne!(check(&jws(json!({"alg": "RS256"}), other), &e2).unwrap().replay_key, a.replay_key);
+        let mut listed = good(1000);
+        listed["aud"] = json!(["x", "https://id.example"]);
+        assert!(check(&jws(json!({"alg": "RS256"}), listed), &e).is_ok());
+    }
+
+    #[test]
+    fn refuses_each_bad_claim() {
+        let audiences = vec!["https://id.example".to_string()];
+        let e = Expected { client_id: "c1", audiences: &audiences, now: 1000 };
+        let with = |k: &str, v: Value| {
+            let mut c = good(1000);
+            c["aud"] = json!("https://id.example");
+            if v.is_null() { c.as_object_mut().unwrap().remove(k); } else { c[k] = v; }
+            check(&jws(json!({"alg": "RS256"}), c), &e)
+        };
+        assert_eq!(with("iss", json!("c2")), Err(Refused::Subject));
+        assert_eq!(with("sub", json!("c2")), Err(Refused::Subject));
+        assert_eq!(with("aud", json!("https://evil.example")), Err(Refused::Audience));
+        assert_eq!(with("exp", Value::Null), Err(Refused::Expired));
+        assert_eq!(with("exp", json!(1000 - SKEW)), Err(Refused::Expired));
+        assert_eq!(with("exp", json!(1000 + MAX_LIFETIME + 1)), Err(Refused::TooLong));
+        assert_eq!(with("nbf", json!(1000 + SKEW + 1)), Err(Refused::NotYetValid));
+        assert_eq!(with("iat", json!(1000 - MAX_AGE - 1)), Err(Refused::IssuedAt));
+        assert_eq!(with("jti", Value::Null), Err(Refused::Jti));
+        assert_eq!(with("jti", json!("x".repeat(300))), Err(Refused::Jti));
+        let mut c = good(1000);
+        c["aud"] = json!("https://id.example");
+        assert_eq!(check(&jws(json!({"alg": "RS256", "jku": "http://x"}), c), &e), Err(Refused::KeyHeader));
+    }
+}
