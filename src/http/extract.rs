@@ -39,7 +39,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let decided = parts.extensions.get::<super::client_ip::ClientIp>().map(|c| c.0.to_string());
-        Ok(PeerAddr(decided.or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()))))
+        Ok(PeerAddr(decided.or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical().to_string()))))
     }
 }
 
