@@ -315,3 +315,37 @@ async fn the_cli_creates_an_app_that_requires_par() {
     assert_eq!(param(&location(&r).unwrap(), "error").as_deref(), Some("invalid_request"));
     request_uri(&t, "default", &app, &[]).await;
 }
+
+/// The pushed parameters are stored form-encoded, which can be longer than the body
+/// sent (raw `/` becomes `%2F`) and, after a Basic push, hold one parameter more (the
+/// client_id). What /authorize could not read back is refused at the push (§2.3), not
+/// later with a spent request_uri.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_that_would_not_read_back_is_refused_at_the_push() {
+    let t = TestApp::spawn().await;
+    let app = t.web_app().await;
+    let base = format!("response_type=code&scope=openid&redirect_uri={REDIRECT}&state=s&code_challenge={CHALLENGE}&code_challenge_method=S256");
+    let send = |body: String| {
+        t.http
+            .post(t.endpoint("default", "par"))
+            .basic_auth(&app.client_id, app.secret.as_ref())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    // 30,000 raw slashes: under 64 KiB as sent, 90,000 bytes once encoded.
+    let slashes = "/".repeat(30_000);
+    let r = send(format!("{base}&login_hint={slashes}")).await.unwrap();
+    expect_error(r, 400, "invalid_request").await;
+    // A thousand still fit, and /authorize reads them back.
+    let r = send(format!("{base}&login_hint={}", "/".repeat(1_000))).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let page = t.http.get(authorize_with(&t, "default", &app.client_id, body["request_uri"].as_str().unwrap(), &[])).send().await.unwrap();
+    assert!(page.status().is_success() || page.status().is_redirection(), "{}", page.status());
+
+    // 100 parameters sent (the most a request may have) and the client_id added.
+    let extra: String = (0..94).map(|n| format!("&ext{n}=v")).collect();
+    let r = send(format!("{base}{extra}")).await.unwrap();
+    expect_error(r, 400, "invalid_request").await;
+}

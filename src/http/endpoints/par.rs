@@ -55,13 +55,22 @@ async fn push(
     authorize::validate(&pushed, &server.id, &state.issuer(server), Some(&client), &offered).map_err(|r| match r {
         Rejection::Render(e) | Rejection::Redirect(_, e) => e,
     })?;
+    // Stored form-encoded, which may be longer than what was sent (a raw `/` becomes
+    // `%2F`) and may hold one parameter more (the client_id of a Basic push): what
+    // /authorize could not read back (`Params::parse`: MAX_PARAMS_BYTES, MAX_PARAMS) is
+    // refused now, while the client can still be told (§2.3), not later with a spent
+    // request_uri and a 500.
+    let form = pushed.to_form();
+    if Params::parse(form.as_bytes()).is_err() {
+        return Err(OAuthError::invalid_request("The pushed request is too large once encoded."));
+    }
     let now = state.clock.now();
     let (request_uri, id_hash) = par::new_request_uri();
     let row = PushedRequest {
         id_hash,
         server_id: server.id.clone(),
         client_id: client.client_id.clone(),
-        params: pushed.to_form(),
+        params: form,
         created_at: now,
         expires_at: now + PAR_TTL,
     };
