@@ -31,6 +31,17 @@ struct Histogram {
     sum: f64,
 }
 
+/// What a throttled (refused) request was: `gatehouse_throttled_requests_total{kind}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttled {
+    /// A sign-in at the hosted page.
+    SignIn = 0,
+    /// A client authentication (token, revoke, introspect, PAR).
+    ClientAuth = 1,
+}
+
+const THROTTLED_KINDS: [&str; 2] = ["sign_in", "client_auth"];
+
 type RequestKey = (String, &'static str, u16);
 
 pub struct Metrics {
@@ -41,6 +52,7 @@ pub struct Metrics {
     tokens: [AtomicU64; GRANTS.len()],
     logins_success: AtomicU64,
     logins_failure: AtomicU64,
+    throttled: [AtomicU64; THROTTLED_KINDS.len()],
 }
 
 impl Default for Metrics {
@@ -73,6 +85,7 @@ impl Metrics {
             tokens: Default::default(),
             logins_success: AtomicU64::new(0),
             logins_failure: AtomicU64::new(0),
+            throttled: Default::default(),
         }
     }
 
@@ -103,6 +116,12 @@ impl Metrics {
     pub fn login(&self, success: bool) {
         let counter = if success { &self.logins_success } else { &self.logins_failure };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request refused by brute-force throttling (every one; the System Log records
+    /// only when a block starts).
+    pub fn throttled(&self, kind: Throttled) {
+        self.throttled[kind as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Every metric in the text format, with the pool's state read now.
@@ -137,6 +156,12 @@ impl Metrics {
         let _ = writeln!(out, "{logins}{{result=\"success\"}} {}", self.logins_success.load(Ordering::Relaxed));
         let _ = writeln!(out, "{logins}{{result=\"failure\"}} {}", self.logins_failure.load(Ordering::Relaxed));
 
+        let throttled = "gatehouse_throttled_requests_total";
+        let _ = writeln!(out, "# HELP {throttled} Requests refused by brute-force throttling, by kind.\n# TYPE {throttled} counter");
+        for (kind, n) in THROTTLED_KINDS.iter().zip(&self.throttled) {
+            let _ = writeln!(out, "{throttled}{{kind=\"{kind}\"}} {}", n.load(Ordering::Relaxed));
+        }
+
         let pool_now = "gatehouse_db_pool_connections";
         let _ = writeln!(out, "# HELP {pool_now} Open database connections, by state.\n# TYPE {pool_now} gauge");
         let _ = writeln!(out, "{pool_now}{{state=\"idle\"}} {}", pool.idle);
@@ -167,6 +192,7 @@ mod tests {
         m.login(true);
         m.login(false);
         m.login(false);
+        m.throttled(Throttled::ClientAuth);
         let text = m.render(PoolStats { idle: 2, in_use: 1, max: 8 });
         for expected in [
             "gatehouse_http_requests_total{endpoint=\"/oauth2/{server_id}/v1/token\",method=\"POST\",status=\"200\"} 2",
@@ -179,6 +205,8 @@ mod tests {
             "gatehouse_tokens_issued_total{grant=\"authorization_code\"} 1",
             "gatehouse_tokens_issued_total{grant=\"client_credentials\"} 0",
             "gatehouse_logins_total{result=\"failure\"} 2",
+            "gatehouse_throttled_requests_total{kind=\"sign_in\"} 0",
+            "gatehouse_throttled_requests_total{kind=\"client_auth\"} 1",
             "gatehouse_db_pool_connections{state=\"in_use\"} 1",
             "gatehouse_db_pool_max_connections 8",
         ] {

@@ -13,14 +13,30 @@
 //!   alone: client ids are public, so a counter shared by every address would let
 //!   anyone lock a real client out by sending wrong secrets under its id.
 //!
-//! Keys are SHA-256 of what they count (the store never holds a username or address
-//! from here). A sign-in attempt is counted before the password is checked, in the
-//! same statement that checks the block (`ThrottleStore::throttle_attempt`), so a burst
-//! of parallel guesses is throttled like a sequence; a success takes its count back.
+//! An "address" is an IPv4 address, or the /64 prefix of an IPv6 address (one host
+//! usually holds a whole /64 and can pick any address in it, RFC 4291 §2.5.4, RFC 8981);
+//! an IPv4-mapped IPv6 address is its IPv4 address. Keys are SHA-256 of what they
+//! count (the store never holds a username or address from here).
+//!
+//! Both sign-in counters are read before either is counted, so an attempt refused by
+//! one never counts against the other. The (username, address) counter is then counted
+//! before the password is checked, in the same statement that checks the block
+//! (`ThrottleStore::throttle_attempt`), so a burst of parallel guesses at one username
+//! is throttled like a sequence; a success resets it. The per-address counter counts
+//! failures only, after the password was found wrong, and a success takes nothing
+//! from it, so that signing in to one's own account cannot pay for guesses at others
+//! and people signing in from one shared address never block it. The price: guesses
+//! at different usernames that are in flight together all pass the address check, so
+//! a parallel burst may overshoot the address threshold by the burst's size (each
+//! guess still waits for the bounded Argon2 pool, and each username's own counter
+//! still holds exactly).
+//!
 //! Client authentication reads its counter first and counts only failures, so the
 //! token endpoint's usual path writes nothing: a burst of parallel wrong secrets may
 //! overshoot the threshold by the burst's size, which matters little against 256-bit
 //! random secrets (the throttle is there to make guessing slow and noisy).
+
+use std::net::{IpAddr, Ipv6Addr};
 
 use crate::clock::UnixTime;
 use crate::config::ThrottleConfig;
@@ -39,23 +55,33 @@ fn key(kind: &str, parts: &[&str]) -> String {
     format!("{kind}:{digest}")
 }
 
-/// The peer address, or a fixed stand-in when the server does not know it.
-fn address(ip: Option<&str>) -> &str {
-    ip.unwrap_or("unknown")
+/// What a counter holds one address as: an IPv4 address whole, an IPv6 address by its
+/// /64 prefix, an IPv4-mapped IPv6 address as IPv4; a fixed stand-in when the server
+/// does not know the address.
+fn address(ip: Option<&str>) -> String {
+    let Some(text) = ip else { return "unknown".into() };
+    match text.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", Ipv6Addr::from(prefix))
+        }
+        Err(_) => text.to_string(),
+    }
 }
 
 /// Sign-in logins are compared without regard to case (`UserStore::find_user_by_login`):
 /// so are their counters.
 pub fn user_key(username: &str, ip: Option<&str>) -> String {
-    key("user", &[&username.trim().to_lowercase(), address(ip)])
+    key("user", &[&username.trim().to_lowercase(), &address(ip)])
 }
 
 pub fn ip_key(ip: Option<&str>) -> String {
-    key("ip", &[address(ip)])
+    key("ip", &[&address(ip)])
 }
 
 pub fn client_key(client_id: &str, ip: Option<&str>) -> String {
-    key("client", &[client_id, address(ip)])
+    key("client", &[client_id, &address(ip)])
 }
 
 impl ThrottleConfig {
@@ -94,16 +120,24 @@ impl Blocked {
     }
 }
 
-/// A sign-in attempt counted against both of its counters.
+/// A sign-in attempt counted against its (username, address) counter.
 #[derive(Debug, Clone)]
 pub struct SignInAttempt {
     user_key: String,
     ip_key: String,
 }
 
-/// Counts a sign-in attempt for `username` from `ip`, or says why it must wait. The
-/// (username, address) counter goes first: an attempt it blocks does not count
-/// against the address.
+/// A block that an attempt's failure started, for the System Log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockStarted {
+    pub blocked: Blocked,
+    /// The counter's failures in a row, this one included.
+    pub failures: i64,
+}
+
+/// Checks both counters for `username` from `ip`, then counts the attempt against the
+/// (username, address) counter, or says why it must wait. Nothing is counted when
+/// either is blocked.
 pub async fn begin_sign_in(
     store: &DynStore,
     config: &ThrottleConfig,
@@ -112,20 +146,52 @@ pub async fn begin_sign_in(
     now: UnixTime,
 ) -> StoreResult<Result<SignInAttempt, Blocked>> {
     let attempt = SignInAttempt { user_key: user_key(username, ip), ip_key: ip_key(ip) };
+    if let Some(state) = store.throttle_state(&attempt.user_key).await?.filter(|s| s.blocked_until > now) {
+        return Ok(Err(Blocked::UserAtAddress { until: state.blocked_until }));
+    }
+    if let Some(state) = store.throttle_state(&attempt.ip_key).await?.filter(|s| s.blocked_until > now) {
+        return Ok(Err(Blocked::Address { until: state.blocked_until }));
+    }
+    // Checked and counted in one statement: of parallel attempts, only as many as the
+    // threshold allows get through.
     if let Attempt::Blocked { until } = store.throttle_attempt(&attempt.user_key, &config.sign_in_rule(), now).await? {
         return Ok(Err(Blocked::UserAtAddress { until }));
-    }
-    if let Attempt::Blocked { until } = store.throttle_attempt(&attempt.ip_key, &config.sign_in_ip_rule(), now).await? {
-        return Ok(Err(Blocked::Address { until }));
     }
     Ok(Ok(attempt))
 }
 
-/// The password was right: the (username, address) counter starts again, and the
-/// address gets this attempt back (people who sign in are not spraying).
+/// The password was right: the (username, address) counter starts again. The address
+/// counter is left alone: it holds failures only, and one's own success must not take
+/// back failures at other usernames.
 pub async fn sign_in_succeeded(store: &DynStore, attempt: &SignInAttempt) -> StoreResult<()> {
-    store.throttle_clear(&attempt.user_key).await?;
-    store.throttle_release(&attempt.ip_key).await
+    store.throttle_clear(&attempt.user_key).await
+}
+
+/// The password was wrong: counts the failure against the address. Returns the block
+/// this failure started on either counter, if it did (the (username, address) counter
+/// already counted it, as its `failures`-th).
+pub async fn sign_in_failed(
+    store: &DynStore,
+    config: &ThrottleConfig,
+    attempt: &SignInAttempt,
+    now: UnixTime,
+) -> StoreResult<Option<BlockStarted>> {
+    let ip_rule = config.sign_in_ip_rule();
+    let at_address = match store.throttle_attempt(&attempt.ip_key, &ip_rule, now).await? {
+        Attempt::Allowed { failures } if ip_rule.delay(failures) > 0 => {
+            Some(BlockStarted { blocked: Blocked::Address { until: now + ip_rule.delay(failures) }, failures })
+        }
+        // Blocked meanwhile by a parallel failure, which logged it.
+        _ => None,
+    };
+    if at_address.is_some() {
+        return Ok(at_address);
+    }
+    let user = store.throttle_state(&attempt.user_key).await?;
+    Ok(user.filter(|s| s.blocked_until > now).map(|s| BlockStarted {
+        blocked: Blocked::UserAtAddress { until: s.blocked_until },
+        failures: s.failures,
+    }))
 }
 
 /// Before checking a client's credentials: blocked until when, if it is. A read, so
@@ -135,9 +201,14 @@ pub async fn client_blocked(store: &DynStore, client_id: &str, ip: Option<&str>,
     Ok(state.filter(|s| s.blocked_until > now).map(|s| s.blocked_until))
 }
 
-/// After a failed client authentication: counts it.
-pub async fn client_failed(store: &DynStore, config: &ThrottleConfig, client_id: &str, ip: Option<&str>, now: UnixTime) -> StoreResult<()> {
-    store.throttle_attempt(&client_key(client_id, ip), &config.client_rule(), now).await.map(|_| ())
+/// After a failed client authentication: counts it. Returns the wait it started, if
+/// this failure started a block.
+pub async fn client_failed(store: &DynStore, config: &ThrottleConfig, client_id: &str, ip: Option<&str>, now: UnixTime) -> StoreResult<Option<i64>> {
+    let rule = config.client_rule();
+    Ok(match store.throttle_attempt(&client_key(client_id, ip), &rule, now).await? {
+        Attempt::Allowed { failures } if rule.delay(failures) > 0 => Some(rule.delay(failures)),
+        _ => None,
+    })
 }
 
 /// After a client authenticated: forgets its failures, if it had any (one read
@@ -159,6 +230,21 @@ mod tests {
         assert_ne!(ip_key(Some("192.0.2.1")), client_key("", Some("192.0.2.1")));
         // The separator keeps ("a", "b\0c") and ("a\0b", "c") apart.
         assert_ne!(key("x", &["a", "bc"]), key("x", &["ab", "c"]));
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_prefix_and_mapped_ipv4_as_ipv4() {
+        let one = Some("2001:db8:1:2::1");
+        for same in ["2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:DB8:1:2:0:0:0:7"] {
+            assert_eq!(ip_key(one), ip_key(Some(same)), "{same}");
+            assert_eq!(user_key("a", one), user_key("a", Some(same)));
+            assert_eq!(client_key("c", one), client_key("c", Some(same)));
+        }
+        assert_ne!(ip_key(one), ip_key(Some("2001:db8:1:3::1")), "another /64");
+        assert_eq!(ip_key(Some("::ffff:192.0.2.1")), ip_key(Some("192.0.2.1")));
+        assert_ne!(ip_key(Some("192.0.2.1")), ip_key(Some("192.0.2.2")), "IPv4 whole");
+        assert_eq!(address(Some("2001:db8:1:2:3:4:5:6")), "2001:db8:1:2::/64");
+        assert_eq!(address(None), "unknown");
     }
 
     #[test]

@@ -221,13 +221,12 @@ pub trait PushedRequestStore: Send + Sync {
 pub trait ThrottleStore: Send + Sync {
     /// Counts an attempt under `key`, in one statement (an upsert with a condition):
     /// when the key is blocked at `now` nothing changes and the answer is `Blocked`;
-    /// otherwise the failure count grows by one (from zero when the last failure is
-    /// older than `rule.window`) and the next block is set by `rule.delay`.
+    /// otherwise the failure count grows by one (from zero when the last failure and
+    /// the end of the last block are both `rule.window` or more ago) and the next
+    /// block is set by `rule.delay`.
     async fn throttle_attempt(&self, key: &str, rule: &ThrottleRule, now: UnixTime) -> StoreResult<Attempt>;
     /// The counter under `key`, if there is one.
     async fn throttle_state(&self, key: &str) -> StoreResult<Option<ThrottleState>>;
-    /// Takes back one counted attempt (it succeeded), never below zero.
-    async fn throttle_release(&self, key: &str) -> StoreResult<()>;
     /// Forgets the counter (a success resets it).
     async fn throttle_clear(&self, key: &str) -> StoreResult<()>;
 }

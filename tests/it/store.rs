@@ -746,13 +746,27 @@ async fn hardening_contract(store: &DynStore) {
         assert_eq!(store.throttle_attempt("k", &rule, at).await.unwrap(), Attempt::Allowed { failures });
     }
     assert_eq!(store.throttle_state("k").await.unwrap().unwrap().blocked_until, t + 70, "capped at max_delay");
-    // Release takes one back; a quiet window starts again from one.
-    store.throttle_release("k").await.unwrap();
-    assert_eq!(store.throttle_state("k").await.unwrap().unwrap().failures, 7);
-    assert_eq!(store.throttle_attempt("k", &rule, t + 50 + 900).await.unwrap(), Attempt::Allowed { failures: 1 });
+    // The quiet window runs from the end of the last block (t + 70), not from the last
+    // failure: 900 s after the failure the count still grows.
+    assert_eq!(store.throttle_attempt("k", &rule, t + 50 + 900).await.unwrap(), Attempt::Allowed { failures: 9 });
+    assert_eq!(store.throttle_attempt("k", &rule, t + 970 + 900).await.unwrap(), Attempt::Allowed { failures: 1 }, "a quiet window");
     store.throttle_clear("k").await.unwrap();
     assert!(store.throttle_state("k").await.unwrap().is_none());
-    store.throttle_release("k").await.unwrap();
+
+    // Window = longest delay (the defaults, 900 s): the attempt that ends a 900 s block
+    // comes exactly 900 s after the last failure, and must not start from one again.
+    let long = ThrottleRule { threshold: 3, window: 900, max_delay: 900 };
+    let mut at = t;
+    let mut failures = 0;
+    while long.delay(failures) < 900 {
+        at += long.delay(failures);
+        failures += 1;
+        assert_eq!(store.throttle_attempt("long", &long, at).await.unwrap(), Attempt::Allowed { failures });
+    }
+    assert_eq!(store.throttle_attempt("long", &long, at + 899).await.unwrap(), Attempt::Blocked { until: at + 900 });
+    assert_eq!(store.throttle_attempt("long", &long, at + 900).await.unwrap(), Attempt::Allowed { failures: failures + 1 }, "still counting");
+    assert_eq!(store.throttle_state("long").await.unwrap().unwrap().blocked_until, at + 1800, "and blocked for the longest delay again");
+    store.throttle_clear("long").await.unwrap();
 
     // Parallel attempts: exactly `threshold` get through before the block, none more.
     let tries = (0..12).map(|_| {

@@ -30,6 +30,19 @@ async fn login_page(t: &TestApp, browser: &Browser, app: &App) -> String {
     location(&start).expect("to the sign-in page")
 }
 
+/// A browser whose requests reach the server through a trusted proxy (the loopback
+/// peer) that says the client is `forwarded_for`.
+fn browser_behind_proxy(t: &TestApp, forwarded_for: &str) -> Browser {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).default_headers(headers).build().unwrap();
+    Browser { http, ..Browser::at(&t.base) }
+}
+
+async fn metrics(t: &TestApp) -> String {
+    t.http.get(format!("{}/metrics", t.base)).send().await.unwrap().text().await.unwrap()
+}
+
 async fn blocked_events(t: &TestApp) -> usize {
     let filter = Expr::cond("event_type", Op::Eq, SqlValue::Text("security.request.blocked".into()));
     t.backend.store.query_events(&Page { filter: Some(filter), after: None, limit: 100 }).await.unwrap().len()
@@ -62,6 +75,11 @@ async fn repeated_failures_throttle_that_username_from_that_address_without_hash
     assert_eq!(t.state.passwords.computed(), computed, "no Argon2 work while throttled");
     eprintln!("wrong password answered in {wrong_time:?}, throttled attempt in {throttled_time:?}");
     assert_eq!(blocked_events(&t).await, 1, "security.request.blocked in the System Log");
+    for _ in 0..3 {
+        assert_eq!(browser.sign_in(&login, "alice@example.com", WRONG).await.status(), 429);
+    }
+    assert_eq!(blocked_events(&t).await, 1, "once per block, not per refused attempt");
+    assert!(metrics(&t).await.contains("gatehouse_throttled_requests_total{kind=\"sign_in\"} 4"), "every refusal counted");
 
     // An unknown username gets the same treatment and the same page.
     for _ in 0..5 {
@@ -163,7 +181,8 @@ async fn failed_client_authentication_is_throttled_with_429_and_retry_after() {
     expect_error(t.post_as("default", "introspect", &service, &[("token", "x")]).await, 429, "invalid_client").await;
     expect_error(t.post_as("default", "revoke", &service, &[("token", "x")]).await, 429, "invalid_client").await;
     expect_error(t.post_as("default", "par", &service, &[("response_type", "code")]).await, 429, "invalid_client").await;
-    assert!(blocked_events(&t).await >= 4);
+    assert_eq!(blocked_events(&t).await, 1, "logged when the block started, not at each refusal");
+    assert!(metrics(&t).await.contains("gatehouse_throttled_requests_total{kind=\"client_auth\"} 4"), "every refusal counted");
 
     // Another address is not affected (the client_id is public; no one can lock the
     // real client out from elsewhere).
@@ -195,4 +214,117 @@ async fn api_password_changes_hash_on_the_bounded_pool() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(t.state.passwords.computed(), before + 1, "the new password was hashed on the pool");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_addresses_in_one_64_share_their_counters() {
+    let t = TestApp::spawn_configured(|c| {
+        c.trusted_proxies = vec![gatehouse::config::IpNet::parse("127.0.0.0/8").unwrap()];
+        c.throttle.sign_in_ip_threshold = 8;
+    })
+    .await;
+    t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    // A new address in the same /64 for every guess.
+    for n in 1..=5 {
+        let browser = browser_behind_proxy(&t, &format!("2001:db8:5:6::{n:x}"));
+        let login = login_page(&t, &browser, &app).await;
+        assert_eq!(browser.sign_in(&login, "alice@example.com", WRONG).await.status(), 401);
+    }
+    let browser = browser_behind_proxy(&t, "2001:db8:5:6:ffff:1:2:3");
+    let login = login_page(&t, &browser, &app).await;
+    assert_eq!(browser.sign_in(&login, "alice@example.com", PASSWORD).await.status(), 429, "same user, same /64");
+    // Spraying across usernames from the /64 reaches the address threshold (8).
+    for n in 0..3 {
+        let browser = browser_behind_proxy(&t, &format!("2001:db8:5:6:1::{n:x}"));
+        let login = login_page(&t, &browser, &app).await;
+        assert_eq!(browser.sign_in(&login, &format!("u{n}@example.com"), WRONG).await.status(), 401);
+    }
+    let browser = browser_behind_proxy(&t, "2001:db8:5:6:2::1");
+    let login = login_page(&t, &browser, &app).await;
+    assert_eq!(browser.sign_in(&login, "nobody@example.com", WRONG).await.status(), 429, "the /64 is throttled");
+    // Another /64 is another address; an IPv4-mapped address is its IPv4 address.
+    let browser = browser_behind_proxy(&t, "2001:db8:5:7::1");
+    let login = login_page(&t, &browser, &app).await;
+    assert_eq!(browser.sign_in(&login, "alice@example.com", PASSWORD).await.status(), 303);
+    for _ in 0..5 {
+        let browser = browser_behind_proxy(&t, "::ffff:198.51.100.7");
+        let login = login_page(&t, &browser, &app).await;
+        assert_eq!(browser.sign_in(&login, "alice@example.com", WRONG).await.status(), 401);
+    }
+    let browser = browser_behind_proxy(&t, "198.51.100.7");
+    let login = login_page(&t, &browser, &app).await;
+    assert_eq!(browser.sign_in(&login, "alice@example.com", PASSWORD).await.status(), 429);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_to_ones_own_account_does_not_pay_for_guesses_at_others() {
+    let t = TestApp::spawn_configured(|c| c.throttle.sign_in_ip_threshold = 4).await;
+    t.user("mallory@example.com").await;
+    let app = t.web_app().await;
+    let browser = t.browser();
+    for victim in ["a@example.com", "b@example.com", "c@example.com"] {
+        let login = login_page(&t, &browser, &app).await;
+        assert_eq!(browser.sign_in(&login, victim, WRONG).await.status(), 401, "{victim}");
+        // From the same address, a fresh browser each time (no session to reuse).
+        let own = t.browser();
+        let login = login_page(&t, &own, &app).await;
+        assert_eq!(own.sign_in(&login, "mallory@example.com", PASSWORD).await.status(), 303);
+    }
+    let login = login_page(&t, &browser, &app).await;
+    assert_eq!(browser.sign_in(&login, "d@example.com", WRONG).await.status(), 401);
+    assert_eq!(browser.sign_in(&login, "e@example.com", WRONG).await.status(), 429, "four failures from this address");
+    let key = throttle::ip_key(Some("127.0.0.1"));
+    assert_eq!(t.backend.store.throttle_state(&key).await.unwrap().unwrap().failures, 4, "successes took nothing back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_refused_for_the_address_do_not_count_against_the_username() {
+    let t = TestApp::spawn_configured(|c| c.throttle.sign_in_ip_threshold = 3).await;
+    t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    let browser = t.browser();
+    let login = login_page(&t, &browser, &app).await;
+    for name in ["a@example.com", "b@example.com", "c@example.com"] {
+        assert_eq!(browser.sign_in(&login, name, WRONG).await.status(), 401);
+    }
+    for _ in 0..6 {
+        assert_eq!(browser.sign_in(&login, "alice@example.com", WRONG).await.status(), 429);
+    }
+    let key = throttle::user_key("alice@example.com", Some("127.0.0.1"));
+    assert!(t.backend.store.throttle_state(&key).await.unwrap().is_none(), "refused attempts were not counted");
+    // Once the address may try again, alice's own counter is untouched.
+    t.clock.advance(2);
+    assert_eq!(browser.sign_in(&login, "alice@example.com", PASSWORD).await.status(), 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_secrets_under_a_public_clients_id_do_not_block_its_users() {
+    let t = TestApp::spawn().await;
+    let spa = t.spa().await;
+    let push = |form: Vec<(&'static str, String)>| {
+        let mut form = form;
+        form.extend([
+            ("response_type", "code".to_string()),
+            ("scope", "openid".to_string()),
+            ("redirect_uri", REDIRECT.to_string()),
+            ("code_challenge", CHALLENGE.to_string()),
+            ("code_challenge_method", "S256".to_string()),
+        ]);
+        t.http.post(t.endpoint("default", "par")).form(&form).send()
+    };
+    let guess = || push(vec![("client_id", spa.client_id.clone()), ("client_secret", "x".into())]);
+    for _ in 0..10 {
+        expect_error(guess().await.unwrap(), 401, "invalid_client").await;
+    }
+    expect_error(guess().await.unwrap(), 429, "invalid_client").await;
+    // The app's users, behind the same address, push as the public client they are.
+    let r = push(vec![("client_id", spa.client_id.clone())]).await.unwrap();
+    assert_eq!(r.status(), 201, "a public client presenting no secret is not throttled");
+
+    // An unknown client_id is counted and throttled as any other.
+    for _ in 0..10 {
+        expect_error(push(vec![("client_id", "0oaNOBODY".into())]).await.unwrap(), 401, "invalid_client").await;
+    }
+    expect_error(push(vec![("client_id", "0oaNOBODY".into())]).await.unwrap(), 429, "invalid_client").await;
 }

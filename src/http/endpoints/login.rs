@@ -122,7 +122,7 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
         .map_err(|e| error::unavailable(&e))?
     {
         Ok(attempt) => attempt,
-        Err(blocked) => return Ok(throttled(state, headers, tx, &request, username, ip, blocked, now).await),
+        Err(blocked) => return Ok(throttled(state, headers, tx, &request, username, blocked, now).await),
     };
 
     let user = if username.is_empty() || username.len() > 256 {
@@ -138,14 +138,20 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
         (true, Some(user)) => user,
         _ => {
             state.metrics.login(false);
+            let started = throttle::sign_in_failed(&state.store, &state.config.throttle, &attempt, now)
+                .await
+                .map_err(|e| error::unavailable(&e))?;
             // The page says the same for every failure; the System Log says why.
             let (actor, reason) = match &user {
-                None => (Actor::unknown_user(username, ip), "UNKNOWN_USER".to_string()),
-                Some(u) if !u.is_active() => (Actor::user(u, ip), format!("USER_NOT_ACTIVE: the user is {}", u.status)),
-                Some(u) => (Actor::user(u, ip), "INVALID_CREDENTIALS".to_string()),
+                None => (Actor::unknown_user(username, ip.clone()), "UNKNOWN_USER".to_string()),
+                Some(u) if !u.is_active() => (Actor::user(u, ip.clone()), format!("USER_NOT_ACTIVE: the user is {}", u.status)),
+                Some(u) => (Actor::user(u, ip.clone()), "INVALID_CREDENTIALS".to_string()),
             };
             let event = Event::failure("user.session.start", "User login to Gatehouse", reason, vec![]);
             syslog::record(&state.store, &actor, event, state.clock.now()).await;
+            if let Some(started) = started {
+                block_started(state, username, ip, started, now).await;
+            }
             return Ok(form(state, headers, tx, &request, username, true).await);
         }
     };
@@ -175,31 +181,41 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
     Ok(response)
 }
 
+fn reason(blocked: Blocked) -> &'static str {
+    match blocked {
+        Blocked::UserAtAddress { .. } => "TOO_MANY_FAILURES: this username from this address",
+        Blocked::Address { .. } => "TOO_MANY_FAILURES: this address, across usernames",
+    }
+}
+
+/// A failure started a block: the System Log gets `security.request.blocked` (Okta's
+/// event for a request it refused as suspicious), with which counter blocked and for
+/// how long. Once per block, not for every refused attempt in it (those are counted in
+/// `/metrics`), so a flood of refused guesses cannot flood the log. Okta's
+/// `user.account.lock` would say the account is locked, which it is not: the same
+/// username signs in from elsewhere.
+async fn block_started(state: &AppState, username: &str, ip: Option<String>, started: throttle::BlockStarted, now: crate::clock::UnixTime) {
+    let event = Event::failure("security.request.blocked", "Sign-in attempts throttled after repeated failures", reason(started.blocked), vec![])
+        .with_debug("retryAfterSeconds", started.blocked.retry_after(now))
+        .with_debug("failures", started.failures);
+    syslog::record(&state.store, &Actor::unknown_user(username, ip), event, now).await;
+}
+
 /// The answer to a throttled sign-in: the form again, 429 Too Many Requests (RFC 6585
-/// §4) with `Retry-After`, saying how long to wait, the same for every username. The
-/// System Log gets `security.request.blocked` (Okta's event for a request it refused
-/// as suspicious), with which counter blocked it; Okta's `user.account.lock` would say
-/// the account is locked, which it is not: the same username signs in from elsewhere.
-#[allow(clippy::too_many_arguments)]
+/// §4) with `Retry-After`, saying how long to wait, the same for every username.
+/// Counted in `/metrics`; the System Log heard of the block when it started.
 async fn throttled(
     state: &AppState,
     headers: &HeaderMap,
     tx: &str,
     request: &AuthorizationRequest,
     username: &str,
-    ip: Option<String>,
     blocked: Blocked,
     now: crate::clock::UnixTime,
 ) -> Response {
     let wait = blocked.retry_after(now);
     state.metrics.login(false);
-    let reason = match blocked {
-        Blocked::UserAtAddress { .. } => "TOO_MANY_FAILURES: this username from this address",
-        Blocked::Address { .. } => "TOO_MANY_FAILURES: this address, across usernames",
-    };
-    let event = Event::failure("security.request.blocked", "Sign-in attempt throttled after repeated failures", reason, vec![])
-        .with_debug("retryAfterSeconds", wait);
-    syslog::record(&state.store, &Actor::unknown_user(username, ip), event, now).await;
+    state.metrics.throttled(crate::metrics::Throttled::SignIn);
     let message = format!(
         "Too many failed sign-in attempts. Wait {} and try again.",
         if wait < 120 { format!("{wait} seconds") } else { format!("{} minutes", (wait + 59) / 60) }

@@ -54,7 +54,8 @@ pub async fn find_server(state: &AppState, id: &str) -> Result<AuthServer, Serve
 /// (a JWT assertion per RFC 7523 §2.2). A repeated parameter is refused first (§3.2).
 /// A client_id that failed too often from this address (`ip`) is refused before its
 /// credentials are checked (`OAuthError::client_throttled`, 429), and each failure,
-/// a bad assertion included, is counted (`identity::throttle`).
+/// a bad assertion included, is counted (`identity::throttle`); a registered public
+/// client presenting no credentials (`none`) is never throttled.
 pub async fn authenticate_client(
     state: &AppState,
     server: &AuthServer,
@@ -73,21 +74,22 @@ pub async fn authenticate_client(
     let client_id = presented.client_id();
     let now = state.clock.now();
     let store = &state.store;
-    let failures = store.throttle_state(&throttle::client_key(client_id, ip)).await.map_err(|e| error::unavailable(&e))?;
-    if let Some(blocked) = failures.filter(|f| f.blocked_until > now) {
-        let wait = blocked.blocked_until - now;
-        let name: String = client_id.chars().filter(|c| !c.is_control()).take(100).collect();
-        let event = Event::failure(
-            "security.request.blocked",
-            "Client authentication throttled after repeated failures",
-            "TOO_MANY_FAILURES: this client_id from this address",
-            vec![],
-        )
-        .with_debug("retryAfterSeconds", wait);
-        syslog::record(store, &Actor::client(&name, &name, ip.map(str::to_string)), event, now).await;
-        return Err(OAuthError::client_throttled(wait));
-    }
     let client = store.get_client(client_id).await.map_err(|e| error::unavailable(&e))?;
+    // A public client authenticating as one (`none`) has no secret to guess: it is
+    // neither throttled nor counted, else anyone sharing an address with its users
+    // (one NAT) could block them all by sending wrong secrets under its public id.
+    // Any other method, and any unknown client_id, is throttled per address.
+    let public = matches!(presented, client_auth::Presented::None { .. }) && client.as_ref().is_some_and(|c| c.auth_method == "none");
+    let failures = if public {
+        None
+    } else {
+        store.throttle_state(&throttle::client_key(client_id, ip)).await.map_err(|e| error::unavailable(&e))?
+    };
+    if let Some(blocked) = failures.filter(|f| f.blocked_until > now) {
+        // Counted, not logged: the System Log heard when the block started.
+        state.metrics.throttled(crate::metrics::Throttled::ClientAuth);
+        return Err(OAuthError::client_throttled(blocked.blocked_until - now));
+    }
     let verified = match client_auth::authenticate(&presented, client.as_ref(), &state.master) {
         Ok(client_auth::Authenticated::Done(client)) => Ok(client.clone()),
         Ok(client_auth::Authenticated::AssertionToVerify(client, assertion)) => {
@@ -103,9 +105,21 @@ pub async fn authenticate_client(
             Ok(client)
         }
         Err(e) => {
-            throttle::client_failed(store, &state.config.throttle, client_id, ip, now)
+            let started = throttle::client_failed(store, &state.config.throttle, client_id, ip, now)
                 .await
                 .map_err(|e| error::unavailable(&e))?;
+            if let Some(wait) = started {
+                // This failure started a block: logged once per block, not per refusal.
+                let name: String = client_id.chars().filter(|c| !c.is_control()).take(100).collect();
+                let event = Event::failure(
+                    "security.request.blocked",
+                    "Client authentication throttled after repeated failures",
+                    "TOO_MANY_FAILURES: this client_id from this address",
+                    vec![],
+                )
+                .with_debug("retryAfterSeconds", wait);
+                syslog::record(store, &Actor::client(&name, &name, ip.map(str::to_string)), event, now).await;
+            }
             Err(e)
         }
     }

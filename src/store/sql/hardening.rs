@@ -11,8 +11,10 @@
 
 /// The throttle upsert. `$1` key, `$2` now, `$3` window, `$4` threshold, `$5` most
 /// delay, `$6` the delay after a first failure (`ThrottleRule::delay(1)`). The new
-/// count `n` is 1 when the last failure is older than the window, else the old count
-/// plus one; `blocked_until` is `now + delay(n)` as `ThrottleRule::delay` computes it.
+/// count `n` is 1 when the window has passed since the last failure *and* since the
+/// end of the last block, else the old count plus one (the window runs from the end
+/// of a block: with a window no longer than the longest delay, the attempt that ends
+/// a long block would otherwise start from one again); `blocked_until` is `now + delay(n)` as `ThrottleRule::delay` computes it.
 /// The `WHERE` makes the check and the count one atomic step: of many attempts at
 /// once, each sees the count the one before left, so a burst of parallel guesses is
 /// throttled like a sequence of them.
@@ -20,10 +22,10 @@ pub(crate) const THROTTLE_ATTEMPT: &str = "
     INSERT INTO auth_throttle (key, failures, last_at, blocked_until, expires_at)
     VALUES ($1, 1, $2, $2 + $6, $2 + $3 + $5)
     ON CONFLICT (key) DO UPDATE SET
-        failures = CASE WHEN auth_throttle.last_at <= $2 - $3 THEN 1 ELSE auth_throttle.failures + 1 END,
+        failures = CASE WHEN auth_throttle.last_at <= $2 - $3 AND auth_throttle.blocked_until <= $2 - $3 THEN 1 ELSE auth_throttle.failures + 1 END,
         last_at = $2,
         blocked_until = CASE
-            WHEN auth_throttle.last_at <= $2 - $3 THEN $2 + $6
+            WHEN auth_throttle.last_at <= $2 - $3 AND auth_throttle.blocked_until <= $2 - $3 THEN $2 + $6
             WHEN auth_throttle.failures + 1 < $4 THEN 0
             WHEN auth_throttle.failures + 2 - $4 >= 30 THEN $2 + $5
             WHEN (CAST(1 AS BIGINT) << CAST(auth_throttle.failures + 2 - $4 AS INTEGER)) >= $5 THEN $2 + $5
@@ -116,15 +118,6 @@ macro_rules! hardening_store {
                         blocked_until: row.try_get("blocked_until").map_err(unavailable)?,
                     })),
                 }
-            }
-
-            async fn throttle_release(&self, key: &str) -> StoreResult<()> {
-                sqlx::query("UPDATE auth_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(unavailable)?;
-                Ok(())
             }
 
             async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
