@@ -38,6 +38,7 @@ migrations! {
     4 => "0004_consent.sql",
     10 => "0010_management_api.sql",
     11 => "0011_assignments_required.sql",
+    15 => "0015_settings_version.sql",
 }
 
 /// The version the binary expects after migrating (the same on both backends).

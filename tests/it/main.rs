@@ -27,6 +27,7 @@ mod policies;
 mod refresh;
 mod revocation;
 mod sign_in;
+mod signing_alg;
 mod store;
 mod token_errors;
 mod userinfo;

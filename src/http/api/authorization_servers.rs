@@ -36,6 +36,19 @@ pub struct ServerBody {
     pub description: Option<String>,
     /// Exactly one audience (the `aud` of access tokens).
     pub audiences: Option<Vec<String>>,
+    /// `credentials.signing.alg`: Gatehouse's extension, `RS256` (default) or `ES256`.
+    pub credentials: Option<ServerCredentials>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ServerCredentials {
+    pub signing: Option<ServerSigning>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ServerSigning {
+    /// The JWS algorithm of the server's tokens: `RS256` or `ES256`.
+    pub alg: Option<String>,
 }
 
 impl ServerBody {
@@ -44,6 +57,7 @@ impl ServerBody {
             audience: servers::one_audience(self.audiences)?,
             name: self.name.unwrap_or_default(),
             description: self.description.unwrap_or_default(),
+            signing_alg: self.credentials.and_then(|c| c.signing).and_then(|s| s.alg),
         })
     }
 }
@@ -531,5 +545,6 @@ pub async fn key_rotate(State(state): State<SharedState>, caller: Caller, Path(i
     let server = custom(&state, &id).await?;
     servers::rotate_keys(&state.store, &state.master, &caller.0, &server, state.clock.now()).await?;
     state.keys.forget(&server.id).await;
+    state.published.forget(&server.id);
     keys(State(state), caller, Path(id)).await
 }

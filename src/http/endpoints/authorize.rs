@@ -147,7 +147,7 @@ pub async fn complete(
             .await?
             .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
         check_assigned(state, &request.client_id, user_id).await?;
-        let settings = Settings::load(state, &request.server_id).await?;
+        let settings = Settings::load_by_id(state, &request.server_id).await?;
         settings.decide(&request.client_id, "authorization_code", &request.scope, Some(&subject))?;
         let granted = state
             .store
