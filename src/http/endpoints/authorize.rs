@@ -2,6 +2,8 @@
 //! §3.1.2). Validates with `oauth::authorize`, then answers from the session, sends the
 //! browser to the sign-in page, or returns an error to the client.
 
+use std::sync::Arc;
+
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,7 +23,7 @@ use crate::oauth::params::Params;
 use crate::oauth::reply::Reply;
 use crate::oauth::{ErrorCode, OAuthError};
 use super::token::mint::{Settings, Subject, check_assigned};
-use crate::store::{PendingAuthorization, Session};
+use crate::store::{Client, PendingAuthorization, Session};
 
 /// How long the sign-in page waits for the user.
 pub const SIGN_IN_TTL: i64 = 600;
@@ -68,11 +70,11 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
         },
         _ => None,
     };
-    let offered = match state.store.list_scopes(&server.id).await {
-        Ok(scopes) => scopes,
-        Err(e) => return error::page(&error::unavailable(&e)),
+    let settings = match Settings::load(state, &server).await {
+        Ok(settings) => settings,
+        Err(e) => return error::page(&e),
     };
-    let offered: Vec<&str> = offered.iter().map(|s| s.name.as_str()).collect();
+    let offered: Vec<&str> = settings.scopes.iter().map(|s| s.name.as_str()).collect();
     let request = match authorize::validate(&params, &server.id, &state.issuer(&server), client.as_ref(), &offered) {
         Ok(request) => request,
         Err(Rejection::Render(e)) => return error::page(&e),
@@ -85,7 +87,8 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
     match authorize::decide(&request, session.as_ref().map(|s| s.auth_time), now) {
         Next::IssueCode { auth_time } => {
             let user_id = session.map(|s| s.user_id).expect("IssueCode comes from a session");
-            complete(state, &request, &user_id, auth_time, now, after_post, ip).await
+            let known = Known { ip, client: client.as_ref(), settings: Some(settings.clone()) };
+            complete(state, &request, &user_id, auth_time, now, after_post, known).await
         }
         Next::Fail(e) => render_reply(request.reply.error(&e), after_post),
         Next::SignIn => match start_sign_in(state, &request, now).await {
@@ -128,6 +131,16 @@ async fn start_sign_in(state: &AppState, request: &AuthorizationRequest, now: Un
     Ok(format!("/login?tx={tx}"))
 }
 
+/// What the caller of `complete` knows of this request: the peer's address (for the
+/// System Log), and the client row and server settings it has read already, so they
+/// are not read again (`None`: `complete` reads them).
+#[derive(Default)]
+pub struct Known<'a> {
+    pub ip: Option<String>,
+    pub client: Option<&'a Client>,
+    pub settings: Option<Arc<Settings>>,
+}
+
 /// Finishes a request for a signed-in user: checks the user is assigned to the app
 /// (when it has assignments), applies the server's access policy (Okta evaluates both
 /// at /authorize too: such a user gets `access_denied` back at the app, not a code),
@@ -140,14 +153,17 @@ pub async fn complete(
     auth_time: UnixTime,
     now: UnixTime,
     after_post: bool,
-    ip: Option<String>,
+    known: Known<'_>,
 ) -> Response {
     let outcome = async {
         let subject = Subject::load(state, user_id)
             .await?
             .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
         check_assigned(state, &request.client_id, user_id).await?;
-        let settings = Settings::load_by_id(state, &request.server_id).await?;
+        let settings = match known.settings {
+            Some(settings) => settings,
+            None => Settings::load_by_id(state, &request.server_id).await?,
+        };
         settings.decide(&request.client_id, "authorization_code", &request.scope, Some(&subject))?;
         let granted = state
             .store
@@ -157,7 +173,7 @@ pub async fn complete(
         let needed = consent::needed(&request.scope, &settings.scopes, &granted, request.prompt.consent);
         if needed.is_empty() {
             let reply = issue_code(state, request, user_id, auth_time, now).await?;
-            record_sso(state, &Actor::user(&subject.user, ip), &request.client_id, now).await;
+            record_sso(state, &Actor::user(&subject.user, known.ip.clone()), known.client, &request.client_id, now).await;
             return Ok(render_reply(reply, after_post));
         }
         // OpenID Connect Core §3.1.2.6.
@@ -187,11 +203,15 @@ pub async fn issue_code(
     Ok(request.reply.success(&code))
 }
 
-/// Writes `user.authentication.sso` (the user reached an app) to the System Log.
-pub async fn record_sso(state: &AppState, actor: &Actor, client_id: &str, now: UnixTime) {
-    let target = match state.store.get_client(client_id).await {
-        Ok(Some(client)) => Target::app(&client),
-        _ => Target::new(client_id, "AppInstance", client_id),
+/// Writes `user.authentication.sso` (the user reached an app) to the System Log;
+/// `client` when the request has read it already.
+pub async fn record_sso(state: &AppState, actor: &Actor, client: Option<&Client>, client_id: &str, now: UnixTime) {
+    let target = match client {
+        Some(client) => Target::app(client),
+        None => match state.store.get_client(client_id).await {
+            Ok(Some(client)) => Target::app(&client),
+            _ => Target::new(client_id, "AppInstance", client_id),
+        },
     };
     let event = Event::success("user.authentication.sso", "User single sign on to app", vec![target]);
     syslog::record(&state.store, actor, event, now).await;

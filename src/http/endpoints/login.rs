@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::authorize::complete;
+use super::authorize::{Known, complete};
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::app::{AppState, SharedState};
 use crate::crypto::sha256;
@@ -149,7 +149,7 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
     let event = Event::success("user.session.start", "User login to Gatehouse", vec![Target::user(&user)]);
     syslog::record(&state.store, &actor, event, now).await;
 
-    let mut response = complete(state, &request, &user.id, now, now, true, ip).await;
+    let mut response = complete(state, &request, &user.id, now, now, true, Known { ip, ..Known::default() }).await;
     cookies::append(&mut response, cookies::set(cookies::SESSION, &session_id, state.config.secure_cookies(), None));
     Ok(response)
 }
