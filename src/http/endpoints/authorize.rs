@@ -23,7 +23,7 @@ use crate::oauth::params::Params;
 use crate::oauth::reply::Reply;
 use crate::oauth::{ErrorCode, OAuthError};
 use super::token::mint::{Settings, Subject, check_assigned};
-use crate::store::{Client, PendingAuthorization, Session};
+use crate::store::{Client, PendingAuthorization, Session, User};
 
 /// How long the sign-in page waits for the user.
 pub const SIGN_IN_TTL: i64 = 600;
@@ -80,15 +80,15 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
         Err(Rejection::Render(e)) => return error::page(&e),
         Err(Rejection::Redirect(target, e)) => return render_reply(target.error(&e), after_post),
     };
-    let session = match current_session(state, headers, now).await {
+    let session = match signed_in(state, headers, now).await {
         Ok(session) => session,
         Err(e) => return error::page(&e),
     };
-    match authorize::decide(&request, session.as_ref().map(|s| s.auth_time), now) {
+    match authorize::decide(&request, session.as_ref().map(|(s, _)| s.auth_time), now) {
         Next::IssueCode { auth_time } => {
-            let user_id = session.map(|s| s.user_id).expect("IssueCode comes from a session");
-            let known = Known { ip, client: client.as_ref(), settings: Some(settings.clone()) };
-            complete(state, &request, &user_id, auth_time, now, after_post, known).await
+            let (session, user) = session.expect("IssueCode comes from a session");
+            let known = Known { ip, client: client.as_ref(), settings: Some(settings.clone()), user: Some(user) };
+            complete(state, &request, &session.user_id, auth_time, now, after_post, known).await
         }
         Next::Fail(e) => render_reply(request.reply.error(&e), after_post),
         Next::SignIn => match start_sign_in(state, &request, now).await {
@@ -100,6 +100,11 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
 
 /// The browser's live session, if its user is still active.
 pub async fn current_session(state: &AppState, headers: &HeaderMap, now: UnixTime) -> Result<Option<Session>, OAuthError> {
+    Ok(signed_in(state, headers, now).await?.map(|(session, _)| session))
+}
+
+/// The browser's live session and its user, if the user is still active.
+async fn signed_in(state: &AppState, headers: &HeaderMap, now: UnixTime) -> Result<Option<(Session, User)>, OAuthError> {
     let Some(cookie) = cookies::get(headers, cookies::SESSION) else {
         return Ok(None);
     };
@@ -112,7 +117,7 @@ pub async fn current_session(state: &AppState, headers: &HeaderMap, now: UnixTim
         return Ok(None);
     };
     match state.store.get_user(&session.user_id).await {
-        Ok(Some(user)) if user.is_active() => Ok(Some(session)),
+        Ok(Some(user)) if user.is_active() => Ok(Some((session, user))),
         Ok(_) => Ok(None),
         Err(e) => Err(error::unavailable(&e)),
     }
@@ -139,6 +144,8 @@ pub struct Known<'a> {
     pub ip: Option<String>,
     pub client: Option<&'a Client>,
     pub settings: Option<Arc<Settings>>,
+    /// The user, read (and found active) in this request.
+    pub user: Option<User>,
 }
 
 /// Finishes a request for a signed-in user: checks the user is assigned to the app
@@ -156,9 +163,11 @@ pub async fn complete(
     known: Known<'_>,
 ) -> Response {
     let outcome = async {
-        let subject = Subject::load(state, user_id)
-            .await?
-            .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
+        let subject = match known.user {
+            Some(user) if user.id == user_id && user.is_active() => Subject::with_groups(state, user).await?,
+            _ => Subject::load(state, user_id).await?,
+        }
+        .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
         check_assigned(state, &request.client_id, user_id).await?;
         let settings = match known.settings {
             Some(settings) => settings,

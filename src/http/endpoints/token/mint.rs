@@ -132,6 +132,11 @@ impl Subject {
             Some(user) if user.is_active() => user,
             _ => return Ok(None),
         };
+        Subject::with_groups(state, user).await
+    }
+
+    /// A user this request has just read (and found active), with their groups.
+    pub async fn with_groups(state: &AppState, user: User) -> Result<Option<Subject>, OAuthError> {
         let groups = state.store.user_groups(&user.id).await.map_err(|e| error::unavailable(&e))?;
         Ok(Some(Subject { user, groups }))
     }
