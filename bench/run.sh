@@ -83,10 +83,13 @@ run() {
         echo " FAILED" >&2; cat "$work/err" >&2; exit 1
     fi
     after=$(cpu_s "$server_pid")
+    # One line: it is this scenario, named by LABEL; several (S4): they name themselves.
+    local count
+    count=$(grep -c . <<<"$lines")
     while IFS= read -r line; do
         [[ -z "$line" ]] && continue
-        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.setdefault("scenario", sys.argv[2]); d["server_cpu_s"]=round(float(sys.argv[3]),2); print(json.dumps(d))' \
-            "$line" "$label" "$(awk -v a="$after" -v b="$before" 'BEGIN {print a - b}')" >>"$results"
+        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["scenario"]=sys.argv[2] if sys.argv[4]=="1" else d.get("scenario", sys.argv[2]); d["server_cpu_s"]=round(float(sys.argv[3]),2); print(json.dumps(d))' \
+            "$line" "$label" "$(awk -v a="$after" -v b="$before" 'BEGIN {print a - b}')" "$count" >>"$results"
     done <<<"$lines"
     echo " done" >&2
     if [[ -s "$work/err" ]]; then sed 's/^/    /' "$work/err" >&2; fi

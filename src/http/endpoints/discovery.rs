@@ -12,6 +12,7 @@ use crate::http::error;
 use crate::http::extract::ServerId;
 use crate::http::published::Document;
 use crate::protocol::discovery::Metadata;
+use crate::store::KeyStatus;
 use crate::tokens::keys::Alg;
 
 pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Response {
@@ -34,11 +35,14 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
     );
     // OpenID Connect Discovery §3: the algorithm of the key that signs now and the
     // server's setting (they differ after a change of algorithm, until a rotation).
-    let ring = match state.keys.get(&server.id, state.clock.now()).await {
-        Ok(ring) => ring,
-        Err(e) => return error::json(&error::keys(&e)),
+    // Read from the store, never making keys: the first start answers discovery while
+    // its first keys are still being made.
+    let stored = match state.store.signing_keys(&server.id).await {
+        Ok(stored) => stored,
+        Err(e) => return error::json(&error::unavailable(&e)),
     };
-    let mut algs = vec![ring.signing.alg];
+    let active = stored.iter().filter(|k| k.status == KeyStatus::Active).filter_map(|k| Alg::parse(&k.alg));
+    let mut algs: Vec<&'static str> = active.map(Alg::as_str).collect();
     if let Some(setting) = Alg::parse(&server.signing_alg).map(Alg::as_str)
         && !algs.contains(&setting)
     {
