@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 
+use crate::clock::UnixTime;
+
 /// How long a process serves a document it built.
 pub const PUBLISHED_TTL: Duration = Duration::from_secs(1);
 
@@ -31,22 +33,31 @@ pub enum Document {
     Jwks,
 }
 
+/// A document, when it was built (the monotonic clock, for the TTL) and the
+/// application clock's second it was built for (what is published depends on it: a
+/// retired key leaves the JWKS at a given time).
+struct Entry {
+    built: Instant,
+    at: UnixTime,
+    body: Bytes,
+}
+
 #[derive(Default)]
 pub struct Published {
-    entries: RwLock<HashMap<(Document, String), (Instant, Bytes)>>,
+    entries: RwLock<HashMap<(Document, String), Entry>>,
 }
 
 impl Published {
-    /// The document if it was built less than `PUBLISHED_TTL` ago.
-    pub fn get(&self, document: Document, server_id: &str) -> Option<Bytes> {
+    /// The document if it was built less than `PUBLISHED_TTL` ago, for this second.
+    pub fn get(&self, document: Document, server_id: &str, now: UnixTime) -> Option<Bytes> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let (built, body) = entries.get(&(document, server_id.to_string()))?;
-        (built.elapsed() < PUBLISHED_TTL).then(|| body.clone())
+        let entry = entries.get(&(document, server_id.to_string()))?;
+        (entry.built.elapsed() < PUBLISHED_TTL && entry.at == now).then(|| entry.body.clone())
     }
 
-    pub fn put(&self, document: Document, server_id: &str, body: Bytes) {
+    pub fn put(&self, document: Document, server_id: &str, now: UnixTime, body: Bytes) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        entries.insert((document, server_id.to_string()), (Instant::now(), body));
+        entries.insert((document, server_id.to_string()), Entry { built: Instant::now(), at: now, body });
     }
 
     /// Drops a server's documents (after this process changed its keys).
@@ -61,18 +72,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn serves_a_document_for_the_ttl_only() {
+    fn serves_a_document_for_the_ttl_and_its_second_only() {
         let published = Published::default();
-        assert!(published.get(Document::Jwks, "default").is_none());
-        published.put(Document::Jwks, "default", Bytes::from_static(b"{}"));
-        assert_eq!(published.get(Document::Jwks, "default").unwrap(), Bytes::from_static(b"{}"));
-        assert!(published.get(Document::Discovery, "default").is_none(), "per document");
-        assert!(published.get(Document::Jwks, "aus1").is_none(), "per server");
+        assert!(published.get(Document::Jwks, "default", 5).is_none());
+        published.put(Document::Jwks, "default", 5, Bytes::from_static(b"{}"));
+        assert_eq!(published.get(Document::Jwks, "default", 5).unwrap(), Bytes::from_static(b"{}"));
+        assert!(published.get(Document::Jwks, "default", 6).is_none(), "built for another second");
+        assert!(published.get(Document::Discovery, "default", 5).is_none(), "per document");
+        assert!(published.get(Document::Jwks, "aus1", 5).is_none(), "per server");
         published.forget("default");
-        assert!(published.get(Document::Jwks, "default").is_none());
-        let mut entries = published.entries.write().unwrap();
-        entries.insert((Document::Jwks, "old".into()), (Instant::now() - PUBLISHED_TTL, Bytes::new()));
-        drop(entries);
-        assert!(published.get(Document::Jwks, "old").is_none(), "expired");
+        assert!(published.get(Document::Jwks, "default", 5).is_none());
+        let old = Entry { built: Instant::now() - PUBLISHED_TTL, at: 5, body: Bytes::new() };
+        published.entries.write().unwrap().insert((Document::Jwks, "old".into()), old);
+        assert!(published.get(Document::Jwks, "old", 5).is_none(), "expired");
     }
 }

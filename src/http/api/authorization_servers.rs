@@ -16,7 +16,8 @@ use crate::admin::policies::{self, NewPolicy, NewRule};
 use crate::admin::servers::{self, NewClaim, NewScope, NewServer};
 use crate::admin::AdminError;
 use crate::app::{AppState, SharedState};
-use crate::store::AuthServer;
+use crate::store::{AuthServer, StoreError};
+use crate::tokens::keys::KeyError;
 
 fn server_json(state: &AppState, server: &AuthServer) -> Value {
     servers::to_json(server, &state.issuer(server), &state.audience(server))
@@ -521,6 +522,11 @@ pub async fn delete_rule(State(state): State<SharedState>, Caller(actor): Caller
     responses((status = 200, description = "Public JWKs", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn keys(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let server = custom(&state, &id).await?;
+    // Keys are made at a server's first use; listing them is one.
+    state.keys.get(&server.id, state.clock.now()).await.map_err(|e| match e {
+        KeyError::Store(e) => AdminError::Store(e),
+        corrupt => AdminError::Store(StoreError::Schema(corrupt.to_string())),
+    })?;
     let keys = state.store.signing_keys(&server.id).await.map_err(AdminError::from)?;
     let list: Vec<Value> = keys
         .iter()

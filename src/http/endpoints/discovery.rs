@@ -16,7 +16,8 @@ use crate::store::KeyStatus;
 use crate::tokens::keys::Alg;
 
 pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Response {
-    if let Some(body) = state.published.get(Document::Discovery, &id) {
+    let now = state.clock.now();
+    if let Some(body) = state.published.get(Document::Discovery, &id, now) {
         return respond(body);
     }
     let server = match find_server(&state, &id).await {
@@ -53,7 +54,7 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
         Ok(body) => Bytes::from(body),
         Err(e) => return error::json(&error::internal(&e)),
     };
-    state.published.put(Document::Discovery, &id, body.clone());
+    state.published.put(Document::Discovery, &id, now, body.clone());
     respond(body)
 }
 

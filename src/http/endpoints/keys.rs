@@ -13,18 +13,19 @@ use crate::http::extract::ServerId;
 use crate::http::published::Document;
 
 pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Response {
-    if let Some(body) = state.published.get(Document::Jwks, &id) {
+    let now = state.clock.now();
+    if let Some(body) = state.published.get(Document::Jwks, &id, now) {
         return respond(body);
     }
     let server = match find_server(&state, &id).await {
         Ok(server) => server,
         Err(e) => return e.json(&id),
     };
-    let jwks = match state.keys.current_jwks(&server.id, state.clock.now()).await {
+    let jwks = match state.keys.current_jwks(&server.id, now).await {
         Ok(jwks) => Bytes::from(jwks),
         Err(e) => return error::json(&error::keys(&e)),
     };
-    state.published.put(Document::Jwks, &id, jwks.clone());
+    state.published.put(Document::Jwks, &id, now, jwks.clone());
     respond(jwks)
 }
 
