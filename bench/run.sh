@@ -160,4 +160,5 @@ run "S6 discovery" wrk_run "S6 discovery" "$discovery"
 echo "{\"scenario\": \"RSS peak\", \"mb\": $(( $(rss_kb "$server_pid" VmHWM) / 1024 ))}" >>"$results"
 stop_server
 
+cp "$results" "${out%.json}.jsonl"
 python3 "$root/bench/report.py" "$results" "$out"
