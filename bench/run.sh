@@ -79,7 +79,11 @@ run() {
     before=$(cpu_s "$server_pid")
     printf '%-34s' "$label" >&2
     local lines
-    if ! lines=$("$@" 2>"$work/err"); then
+    # A scenario that outlives three times its length (a hung server) fails the run
+    # (wrk_run puts its own timeout on wrk).
+    local limit=()
+    declare -F "$1" >/dev/null || limit=(timeout $((3 * seconds + 60)))
+    if ! lines=$("${limit[@]}" "$@" 2>"$work/err"); then
         echo " FAILED" >&2; cat "$work/err" >&2; exit 1
     fi
     after=$(cpu_s "$server_pid")
@@ -99,7 +103,7 @@ run() {
 wrk_run() {
     local label="$1" url="$2"
     /usr/bin/time -f '%U %S' -o "$work/wrk.time" \
-        wrk -t2 -c"$conc" -d"${seconds}s" -s "$root/bench/wrk.lua" "$url" >"$work/wrk.out" 2>&1 || {
+        timeout $((3 * seconds + 60)) wrk -t2 -c"$conc" -d"${seconds}s" -s "$root/bench/wrk.lua" "$url" >"$work/wrk.out" 2>&1 || {
         cat "$work/wrk.out" >&2; return 1; }
     local json cpu
     json=$(grep '^{' "$work/wrk.out")
