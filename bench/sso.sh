@@ -54,7 +54,7 @@ provision() {
 run() {
     local label="$1" bases="$2" id="$3" secret="$4"
     printf '%-28s ' "$label"
-    "$flows" "$bases" "$id" "$secret" bench@example.com 'bench password 1' "$concurrency" "$seconds"
+    "$flows" sso "$bases" "$id" "$secret" bench@example.com 'bench password 1' "$concurrency" "$seconds"
 }
 
 echo "SSO code flows, concurrency $concurrency, $seconds s each, $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)"

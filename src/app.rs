@@ -12,6 +12,8 @@ use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::{ServerConfig, StoreConfig};
 use crate::crypto::{MasterKey, b64url_decode, random_bytes};
 use crate::http::endpoints;
+use crate::http::endpoints::token::mint::SettingsCache;
+use crate::http::published::Published;
 use crate::identity::password::PasswordPool;
 use crate::admin::servers;
 use crate::metrics::Metrics;
@@ -96,6 +98,10 @@ pub struct AppState {
     pub config: ServerConfig,
     pub clock: Arc<dyn Clock>,
     pub keys: KeyCache,
+    /// Parsed scopes, claims and policies per server (see `SettingsCache`).
+    pub settings: SettingsCache,
+    /// Discovery and JWKS documents, each for at most a second (see `http::published`).
+    pub published: Published,
     pub passwords: PasswordPool,
     pub metrics: Metrics,
     /// Fetched `jwks_uri` documents of `private_key_jwt` clients.
@@ -106,6 +112,8 @@ impl AppState {
     pub fn new(backend: Backend, config: ServerConfig, clock: Arc<dyn Clock>) -> Arc<Self> {
         Arc::new(AppState {
             keys: KeyCache::new(backend.store.clone(), backend.master.clone()),
+            settings: SettingsCache::default(),
+            published: Published::default(),
             passwords: PasswordPool::new(config.password_hash_workers),
             metrics: Metrics::new(),
             remote_jwks: crate::tokens::remote_jwks::RemoteJwks::new(config.client_auth.allow_private_jwks_uri),
@@ -186,11 +194,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Fail at start, not at the first request, if the keys cannot be opened.
-    let now = state.clock.now();
-    for id in [ORG_SERVER_ID, DEFAULT_SERVER_ID] {
-        state.keys.get(id, now).await.map_err(std::io::Error::other)?;
-    }
+    open_keys(&state).await.map_err(std::io::Error::other)?;
     state.passwords.warm_up();
     let janitor = spawn_janitor(state.clone());
     // The peer address decides the client's (`http::client_ip`), which goes into System
@@ -201,6 +205,34 @@ pub async fn serve(
     state.store.close().await;
     tracing::info!("stopped: requests finished, database connections closed");
     served
+}
+
+/// Opens the built-in servers' signing keys, so that a process that cannot (another
+/// master key than the database's) fails at start, not at the first request. Keys not
+/// made yet (the first start on a fresh database: four RSA keys, most of the start-up
+/// time) are made in the background, both servers at once, while the server already
+/// answers; a request that needs them first makes them itself, and the database's
+/// unique indexes keep one ACTIVE and one NEXT key per server whoever inserts first.
+pub async fn open_keys(state: &SharedState) -> Result<(), StartError> {
+    let now = state.clock.now();
+    let mut missing = Vec::new();
+    for id in [ORG_SERVER_ID, DEFAULT_SERVER_ID] {
+        let stored = state.store.signing_keys(id).await?;
+        if stored.iter().any(|k| k.status == crate::store::KeyStatus::Active) {
+            state.keys.get(id, now).await?;
+        } else {
+            missing.push(id);
+        }
+    }
+    for id in missing {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = state.keys.get(id, now).await {
+                tracing::error!(server = id, error = %e, "cannot make the first signing keys");
+            }
+        });
+    }
+    Ok(())
 }
 
 /// Every five minutes: deletes expired codes, sessions, deny-list entries, old retired
@@ -261,9 +293,7 @@ pub async fn run(store_config: StoreConfig, config: ServerConfig) -> Result<(), 
     let state = AppState::new(backend, config, Arc::new(SystemClock));
     // Open the signing keys before announcing anything: an instance that cannot (another
     // master key than the database's) stops here, never having said it listens.
-    for id in [ORG_SERVER_ID, DEFAULT_SERVER_ID] {
-        state.keys.get(id, state.clock.now()).await?;
-    }
+    open_keys(&state).await?;
     let local = listener.local_addr()?;
     println!("Gatehouse listening on http://{local}");
     let mut servers = state.store.list_servers().await?;

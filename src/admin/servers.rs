@@ -52,6 +52,7 @@ fn server(id: &str, name: &str, description: &str, audience: Option<&str>, now: 
         status: "ACTIVE".into(),
         created_at: now,
         updated_at: now,
+        settings_version: 0,
     }
 }
 
@@ -181,13 +182,19 @@ pub struct NewServer {
     pub name: String,
     pub description: String,
     pub audience: String,
+    /// The JWS algorithm of its tokens (`RS256`, `ES256`); `None`: RS256 at creation,
+    /// unchanged at an update. Gatehouse's extension: Okta signs with RS256 only.
+    pub signing_alg: Option<String>,
 }
 
 /// A new custom server (`aus...`) with the system scopes and no policy: as in Okta, it
 /// issues nothing until a policy allows it.
 pub async fn create(store: &DynStore, actor: &Actor, new: NewServer, now: UnixTime) -> Result<AuthServer, AdminError> {
     check_server(&new)?;
-    let server = server(&okta_id("aus"), new.name.trim(), &new.description, Some(new.audience.trim()), now);
+    let mut server = server(&okta_id("aus"), new.name.trim(), &new.description, Some(new.audience.trim()), now);
+    if let Some(alg) = &new.signing_alg {
+        server.signing_alg = alg.clone();
+    }
     store.insert_server_if_absent(&server).await?;
     store.seed_server(&server.id, &seed(&server.id, now)).await?;
     let target = server_target(&server).changed(None, Some(summary(&server)));
@@ -201,6 +208,12 @@ fn check_server(new: &NewServer) -> Result<(), AdminError> {
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
         return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
     }
+    if let Some(alg) = &new.signing_alg
+        && keys::Alg::parse(alg).is_none()
+    {
+        let names: Vec<&str> = keys::Alg::ALL.iter().map(|a| a.as_str()).collect();
+        return Err(AdminError::invalid("credentials.signing.alg", format!("must be one of {}", names.join(", "))));
+    }
     Ok(())
 }
 
@@ -210,10 +223,13 @@ fn server_target(server: &AuthServer) -> Target {
 
 /// What the System Log records of a server.
 fn summary(server: &AuthServer) -> Value {
-    json!({ "id": server.id, "name": server.name, "description": server.description, "audiences": [server.audience], "status": server.status })
+    json!({ "id": server.id, "name": server.name, "description": server.description, "audiences": [server.audience], "status": server.status, "signingAlg": server.signing_alg })
 }
 
-/// Okta's PUT: a custom server's name, description and audience.
+/// Okta's PUT: a custom server's name, description and audience, and Gatehouse's
+/// signing algorithm. A new algorithm applies to the keys made from then on: the NEXT
+/// key the next rotation makes signs from the rotation after it, so a key is always
+/// published before it signs (see `tokens::keys`).
 pub async fn update(store: &DynStore, actor: &Actor, id: &str, new: NewServer, now: UnixTime) -> Result<AuthServer, AdminError> {
     let before = find_custom(store, id).await?;
     check_server(&new)?;
@@ -221,6 +237,7 @@ pub async fn update(store: &DynStore, actor: &Actor, id: &str, new: NewServer, n
         name: new.name.trim().into(),
         description: new.description,
         audience: Some(new.audience.trim().into()),
+        signing_alg: new.signing_alg.unwrap_or_else(|| before.signing_alg.clone()),
         updated_at: now,
         ..before.clone()
     };
@@ -521,7 +538,7 @@ pub fn to_json(server: &AuthServer, issuer: &str, audience: &str) -> Value {
         "status": server.status,
         "created": rfc3339(server.created_at),
         "lastUpdated": rfc3339(server.updated_at),
-        "credentials": { "signing": { "rotationMode": "AUTO" } },
+        "credentials": { "signing": { "rotationMode": "AUTO", "alg": server.signing_alg } },
     })
 }
 

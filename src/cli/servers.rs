@@ -28,6 +28,9 @@ pub enum ServersCommand {
         audience: String,
         #[arg(long, default_value = "")]
         description: String,
+        /// JWS algorithm of its ID and access tokens: RS256 (default, as Okta) or ES256.
+        #[arg(long, value_parser = ["RS256", "ES256"])]
+        signing_alg: Option<String>,
     },
     /// List authorization servers as JSON.
     List,
@@ -45,8 +48,9 @@ fn server_json(base_url: &str, server: &AuthServer) -> Value {
 pub async fn run_servers(command: ServersCommand, backend: &Backend, base_url: &str) -> Result<(), String> {
     let store = &backend.store;
     match command {
-        ServersCommand::Create { name, audience, description } => {
-            let server = servers::create(store, &Actor::cli(), NewServer { name, description, audience }, SystemClock.now()).await.map_err(err)?;
+        ServersCommand::Create { name, audience, description, signing_alg } => {
+            let new = NewServer { name, description, audience, signing_alg };
+            let server = servers::create(store, &Actor::cli(), new, SystemClock.now()).await.map_err(err)?;
             print_json(&server_json(base_url, &server));
         }
         ServersCommand::List => {

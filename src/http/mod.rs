@@ -10,3 +10,4 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod pages;
+pub mod published;

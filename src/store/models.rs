@@ -20,6 +20,10 @@ pub struct AuthServer {
     pub status: String,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    /// Increased by database triggers, in the same transaction, whenever the server's
+    /// scopes, claims, policies or rules change (migration 15): what `SettingsCache`
+    /// checks. Never written by the application.
+    pub settings_version: i64,
 }
 
 impl AuthServer {

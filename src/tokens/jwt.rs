@@ -1,4 +1,4 @@
-//! Compact JWS (RFC 7515) with RS256, written for exactly what this server needs: it
+//! Compact JWS (RFC 7515) with RS256 or ES256, written for exactly what this server needs: it
 //! signs its own tokens and verifies tokens it issued. Verification accepts only the
 //! algorithm of a key the server published, found by `kid`; `alg: none`, HMAC, and
 //! keys named in the token (`jwk`, `jku`, `x5u`, `x5c`) are refused, and nothing is
@@ -135,6 +135,27 @@ mod tests {
         assert_eq!(header_kid(&token), Some(ring.signing.kid.clone()));
         assert_eq!(header_kid(&format!("{}.x.y", b64url(br#"{"alg":"RS256"}"#))), None);
         assert_eq!(header_kid("not a token"), None);
+    }
+
+    #[test]
+    fn es256_signs_verifies_and_refuses_an_alg_swap() {
+        let master = MasterKey::from_bytes(&[5; 32]);
+        let stored = keys::generate_alg(keys::Alg::Es256, "aus1", KeyStatus::Active, 0, &master);
+        let ring = keys::test_keyring(&[stored], &master);
+        let token = sign(&ring.signing, Some("JWT"), &json!({"sub": "u"}));
+        let header: serde_json::Value = serde_json::from_slice(&b64url_decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+        assert_eq!(header["alg"], "ES256");
+        let (_, claims): (_, serde_json::Value) = verify(&token, &ring).unwrap();
+        assert_eq!(claims["sub"], "u");
+        // The same kid with another alg in the header: refused before any crypto.
+        let parts: Vec<&str> = token.split('.').collect();
+        let swapped = format!(
+            "{}.{}.{}",
+            b64url(format!(r#"{{"alg":"RS256","kid":"{}"}}"#, ring.signing.kid).as_bytes()),
+            parts[1],
+            parts[2]
+        );
+        assert_eq!(verify::<serde_json::Value>(&swapped, &ring).unwrap_err(), JwtError::Header);
     }
 
     fn ring_other() -> Keyring {

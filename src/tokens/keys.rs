@@ -24,7 +24,9 @@
 //! (`UNKNOWN_KID_RELOAD_INTERVAL`), so a stream of made-up `kid`s cannot flood the
 //! database. The ring holds only keys the database published and still publishes, so
 //! a stale entry never makes a token valid that the database would reject. JWKS is
-//! not served from the ring but read from the store (`current_jwks`), so every
+//! not served from the ring but read from the store (`current_jwks`, then kept at most
+//! 1 s by `http::published`), and a rotation promotes only a NEXT key that has been in
+//! the store `NEXT_KEY_MIN_PUBLISHED` (2 s) or more, waiting if needed, so every
 //! instance publishes a key as soon as any instance may sign with it, even after two
 //! rotations within `KEY_CACHE_TTL`.
 
@@ -34,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{self, KeyPair as _};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _};
 use serde_json::json;
 use tokio::sync::{Mutex, RwLock};
 
@@ -48,41 +50,93 @@ pub const KEY_CACHE_TTL: i64 = 60;
 pub const KEY_RETENTION: i64 = 2 * 86_400;
 /// Seconds a NEXT key must have been published before automatic rotation promotes it.
 pub const NEXT_KEY_MIN_AGE: i64 = 3600;
+/// Seconds a NEXT key must have been in the store before a rotation promotes it, even
+/// a manual one: each instance serves a JWKS document up to 1 s old
+/// (`http::published`), and `created_at` is in whole seconds. So a key signs only once
+/// every instance's JWKS has it, even after two rotations in a row.
+pub const NEXT_KEY_MIN_PUBLISHED: i64 = 2;
 /// At most one reload per server in this interval for tokens with an unknown `kid`.
 pub const UNKNOWN_KID_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The JWS algorithms a server may sign its tokens with (RFC 7518 §3.1). RS256 is the
+/// default and what Okta offers; ES256 is Gatehouse's extension, a server setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys (RFC 7518 §3.3).
+    Rs256,
+    /// ECDSA with P-256 and SHA-256 (RFC 7518 §3.4).
+    Es256,
+}
+
+impl Alg {
+    pub const ALL: [Alg; 2] = [Alg::Rs256, Alg::Es256];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alg::Rs256 => "RS256",
+            Alg::Es256 => "ES256",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Alg> {
+        Alg::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
+enum Private {
+    Rsa(KeyPair),
+    Ec(EcdsaKeyPair),
+}
 
 /// A key this server signs with.
 pub struct SigningKey {
     pub kid: String,
     pub alg: &'static str,
-    pair: KeyPair,
+    pair: Private,
 }
 
 impl SigningKey {
-    /// RS256: RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3).
+    /// The JWS signature of `message`: RS256 (RFC 7518 §3.3), or ES256 as the 64-byte
+    /// concatenation of R and S (§3.4), which is aws-lc-rs's "fixed" format.
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        let mut signature = vec![0u8; self.pair.public_modulus_len()];
-        self.pair
-            .sign(&signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), message, &mut signature)
-            .expect("RSA signing with a valid key does not fail");
-        signature
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        match &self.pair {
+            Private::Rsa(pair) => {
+                let mut signature = vec![0u8; pair.public_modulus_len()];
+                pair.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut signature)
+                    .expect("RSA signing with a valid key does not fail");
+                signature
+            }
+            Private::Ec(pair) => pair.sign(&rng, message).expect("ECDSA signing with a valid key does not fail").as_ref().to_vec(),
+        }
     }
+}
+
+enum Public {
+    Rsa(signature::RsaPublicKeyComponents<Vec<u8>>),
+    /// The uncompressed P-256 point (0x04 || x || y).
+    Ec(Vec<u8>),
 }
 
 /// A key tokens are verified with: the public half only.
 pub struct VerifyingKey {
     pub kid: String,
     pub alg: String,
-    public: signature::RsaPublicKeyComponents<Vec<u8>>,
+    public: Public,
 }
 
 impl VerifyingKey {
+    /// Verifies with the key's own algorithm only (RFC 8725 §3.1).
     pub fn verify(&self, message: &[u8], signature_bytes: &[u8]) -> bool {
-        self.alg == "RS256"
-            && self
-                .public
-                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, signature_bytes)
-                .is_ok()
+        match (&self.public, self.alg.as_str()) {
+            (Public::Rsa(public), "RS256") => {
+                public.verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, signature_bytes).is_ok()
+            }
+            (Public::Ec(point), "ES256") => signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                .verify(message, signature_bytes)
+                .is_ok(),
+            _ => false,
+        }
     }
 }
 
@@ -124,20 +178,49 @@ fn rsa_thumbprint(e: &str, n: &str) -> String {
     b64url(&sha256(canonical.as_bytes()))
 }
 
+/// RFC 7638 §3.2 thumbprint of an EC public key: `crv`, `kty`, `x`, `y` in that order.
+fn ec_thumbprint(x: &str, y: &str) -> String {
+    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    b64url(&sha256(canonical.as_bytes()))
+}
+
 /// A new RS256 key for `server_id`, sealed for storage.
 pub fn generate(server_id: &str, status: KeyStatus, now: UnixTime, master: &MasterKey) -> StoredKey {
-    let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation does not fail");
-    let public = pair.public_key();
-    let n = b64url(public.modulus().big_endian_without_leading_zero());
-    let e = b64url(public.exponent().big_endian_without_leading_zero());
-    let kid = rsa_thumbprint(&e, &n);
-    let jwk = json!({"kty": "RSA", "alg": "RS256", "kid": kid, "use": "sig", "e": e, "n": n});
-    let pkcs8 = pair.as_der().expect("PKCS#8 encoding does not fail");
+    generate_alg(Alg::Rs256, server_id, status, now, master)
+}
+
+/// A new key of `alg` for `server_id`, sealed for storage: the PKCS#8 private key
+/// encrypted under the master key, the public JWK (RFC 7517 §4, RFC 7518 §6) beside it.
+pub fn generate_alg(alg: Alg, server_id: &str, status: KeyStatus, now: UnixTime, master: &MasterKey) -> StoredKey {
+    let (kid, jwk, pkcs8) = match alg {
+        Alg::Rs256 => {
+            let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation does not fail");
+            let public = pair.public_key();
+            let n = b64url(public.modulus().big_endian_without_leading_zero());
+            let e = b64url(public.exponent().big_endian_without_leading_zero());
+            let kid = rsa_thumbprint(&e, &n);
+            let jwk = json!({"kty": "RSA", "alg": "RS256", "kid": kid, "use": "sig", "e": e, "n": n});
+            (kid, jwk, pair.as_der().expect("PKCS#8 encoding does not fail").as_ref().to_vec())
+        }
+        Alg::Es256 => {
+            let rng = aws_lc_rs::rand::SystemRandom::new();
+            let doc = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .expect("P-256 key generation does not fail");
+            let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref())
+                .expect("a generated P-256 key parses");
+            // RFC 7518 §6.2.1: x and y, each 32 bytes, from the uncompressed point.
+            let point = pair.public_key().as_ref();
+            let (x, y) = (b64url(&point[1..33]), b64url(&point[33..65]));
+            let kid = ec_thumbprint(&x, &y);
+            let jwk = json!({"kty": "EC", "alg": "ES256", "kid": kid, "use": "sig", "crv": "P-256", "x": x, "y": y});
+            (kid, jwk, doc.as_ref().to_vec())
+        }
+    };
     StoredKey {
-        private_key_sealed: master.encrypt(pkcs8.as_ref(), kid.as_bytes()),
+        private_key_sealed: master.encrypt(&pkcs8, kid.as_bytes()),
         kid,
         server_id: server_id.to_string(),
-        alg: "RS256".into(),
+        alg: alg.as_str().into(),
         public_jwk: jwk.to_string(),
         status,
         created_at: now,
@@ -146,13 +229,20 @@ pub fn generate(server_id: &str, status: KeyStatus, now: UnixTime, master: &Mast
     }
 }
 
-/// `generate` off the async workers: RSA key generation is CPU work.
-async fn generate_blocking(server_id: &str, status: KeyStatus, now: UnixTime, master: &MasterKey) -> StoredKey {
+/// `generate_alg` off the async workers: RSA key generation is CPU work.
+async fn generate_blocking(alg: Alg, server_id: &str, status: KeyStatus, now: UnixTime, master: &MasterKey) -> StoredKey {
     let master = master.clone();
     let id = server_id.to_string();
-    tokio::task::spawn_blocking(move || generate(&id, status, now, &master))
+    tokio::task::spawn_blocking(move || generate_alg(alg, &id, status, now, &master))
         .await
         .expect("key generation does not panic")
+}
+
+/// The algorithm `server_id`'s new keys are made for: its `signing_alg` setting.
+async fn server_alg(store: &DynStore, server_id: &str) -> Result<Alg, KeyError> {
+    let server = store.get_server(server_id).await?;
+    let name = server.map_or_else(|| "RS256".to_string(), |s| s.signing_alg);
+    Alg::parse(&name).ok_or_else(|| KeyError::Corrupt(server_id.to_string(), format!("unknown signing_alg {name}")))
 }
 
 /// Is this stored key published (in JWKS, and good for verifying) at `now`?
@@ -168,20 +258,43 @@ fn verifying_key(stored: &StoredKey) -> Result<VerifyingKey, KeyError> {
         .ok_or_else(|| KeyError::Corrupt(stored.kid.clone(), "bad public JWK".into()))
 }
 
-/// A public RSA JWK (RFC 7517 §4, RFC 7518 §6.3.1: `kty` `RSA`, base64url `n` and
-/// `e`) as a key to verify `alg` signatures with; `None` for anything else. Private
-/// members, if present, are ignored, never used.
+/// A public JWK (RFC 7517 §4) as a key to verify `alg` signatures with: for RS256 an RSA
+/// key (RFC 7518 §6.3.1: `kty` `RSA`, base64url `n` and `e`), for ES256 a P-256 point
+/// (§6.2.1: `kty` `EC`, `crv` `P-256`, 32-byte `x` and `y`); `None` for anything else.
+/// Private members, if present, are ignored, never used.
 pub fn parse_public_jwk(kid: &str, alg: &str, text: &str) -> Option<VerifyingKey> {
     let jwk: serde_json::Value = serde_json::from_str(text).ok()?;
-    if jwk.get("kty")?.as_str()? != "RSA" {
-        return None;
-    }
     let field = |name: &str| jwk.get(name)?.as_str().and_then(b64url_decode).filter(|b| !b.is_empty());
-    Some(VerifyingKey {
-        kid: kid.to_string(),
-        alg: alg.to_string(),
-        public: signature::RsaPublicKeyComponents { n: field("n")?, e: field("e")? },
-    })
+    let kty = jwk.get("kty")?.as_str()?;
+    let public = match (alg, kty) {
+        ("RS256", "RSA") => Public::Rsa(signature::RsaPublicKeyComponents { n: field("n")?, e: field("e")? }),
+        ("ES256", "EC") if jwk.get("crv")?.as_str()? == "P-256" => {
+            let (x, y) = (field("x")?, field("y")?);
+            if x.len() != 32 || y.len() != 32 {
+                return None;
+            }
+            Public::Ec([&[4u8][..], &x, &y].concat())
+        }
+        _ => return None,
+    };
+    Some(VerifyingKey { kid: kid.to_string(), alg: alg.to_string(), public })
+}
+
+/// The ACTIVE key's private half, opened.
+fn signing_key(active: &StoredKey, master: &MasterKey) -> Result<SigningKey, KeyError> {
+    let corrupt = |e: String| KeyError::Corrupt(active.kid.clone(), e);
+    let pkcs8 = master.decrypt(&active.private_key_sealed, active.kid.as_bytes()).map_err(|e| corrupt(e.to_string()))?;
+    let (alg, pair) = match Alg::parse(&active.alg) {
+        Some(Alg::Rs256) => (Alg::Rs256, Private::Rsa(KeyPair::from_pkcs8(&pkcs8).map_err(|e| corrupt(e.to_string()))?)),
+        Some(Alg::Es256) => (
+            Alg::Es256,
+            Private::Ec(
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8).map_err(|e| corrupt(e.to_string()))?,
+            ),
+        ),
+        None => return Err(corrupt(format!("unknown alg {}", active.alg))),
+    };
+    Ok(SigningKey { kid: active.kid.clone(), alg: alg.as_str(), pair })
 }
 
 /// The ring of keys published at `now` among `stored`, with the ACTIVE one opened for
@@ -190,20 +303,13 @@ pub fn keyring(stored: &[StoredKey], master: &MasterKey, now: UnixTime) -> Resul
     let Some(active) = stored.iter().find(|k| k.status == KeyStatus::Active) else {
         return Ok(None);
     };
-    let pkcs8 = master
-        .decrypt(&active.private_key_sealed, active.kid.as_bytes())
-        .map_err(|e| KeyError::Corrupt(active.kid.clone(), e.to_string()))?;
-    let pair = KeyPair::from_pkcs8(&pkcs8).map_err(|e| KeyError::Corrupt(active.kid.clone(), e.to_string()))?;
+    let signing = signing_key(active, master)?;
     // ACTIVE first, then NEXT, then retired keys: the store's order.
     let published: Vec<&StoredKey> = stored.iter().filter(|k| is_published(k, now)).collect();
     let verifying = published.iter().map(|k| verifying_key(k)).collect::<Result<Vec<_>, _>>()?;
     let stale_at = published.iter().filter_map(|k| k.retired_at).map(|at| at + KEY_RETENTION).min();
     Ok(Some(Keyring {
-        signing: SigningKey {
-            kid: active.kid.clone(),
-            alg: "RS256",
-            pair,
-        },
+        signing,
         verifying,
         jwks: jwks(stored, now),
         stale_at,
@@ -222,19 +328,29 @@ pub fn jwks(stored: &[StoredKey], now: UnixTime) -> String {
 }
 
 /// The server's keys, after making its ACTIVE and NEXT keys if it lacks them (at its
-/// first use, and once after an upgrade from a version without NEXT keys). Processes
-/// doing this at once each insert; the database's unique indexes keep one of each.
+/// first use, and once after an upgrade from a version without NEXT keys). The missing
+/// keys are generated at once (one blocking thread each), then the NEXT key is inserted
+/// before the ACTIVE one, so a JWKS read from the store that has an ACTIVE key has a
+/// NEXT key too. Processes doing this at once each insert; the database's unique
+/// indexes keep one of each.
 pub async fn ensure_keys(store: &DynStore, master: &MasterKey, server_id: &str, now: UnixTime) -> Result<Vec<StoredKey>, KeyError> {
     let stored = store.signing_keys(server_id).await?;
-    let mut made = false;
-    for status in [KeyStatus::Active, KeyStatus::Next] {
-        if !stored.iter().any(|k| k.status == status) {
-            store.insert_signing_key(&generate_blocking(server_id, status, now, master).await).await?;
-            made = true;
-        }
-    }
-    if !made {
+    let missing: Vec<KeyStatus> =
+        [KeyStatus::Next, KeyStatus::Active].into_iter().filter(|s| !stored.iter().any(|k| k.status == *s)).collect();
+    if missing.is_empty() {
         return Ok(stored);
+    }
+    let alg = server_alg(store, server_id).await?;
+    let making: Vec<_> = missing
+        .into_iter()
+        .map(|status| {
+            let (master, id) = (master.clone(), server_id.to_string());
+            tokio::task::spawn_blocking(move || generate_alg(alg, &id, status, now, &master))
+        })
+        .collect();
+    for made in making {
+        let key = made.await.expect("key generation does not panic");
+        store.insert_signing_key(&key).await?;
     }
     Ok(store.signing_keys(server_id).await?)
 }
@@ -266,7 +382,14 @@ async fn rotate_from(
     let missing = |what: &str| KeyError::Corrupt(server_id.to_string(), format!("no {what} key"));
     let active = stored.iter().find(|k| k.status == KeyStatus::Active).ok_or_else(|| missing("ACTIVE"))?;
     let next = stored.iter().find(|k| k.status == KeyStatus::Next).ok_or_else(|| missing("NEXT"))?;
-    let fresh = generate_blocking(server_id, KeyStatus::Next, now, master).await;
+    // A NEXT key made moments ago (by the previous rotation) waits until every
+    // instance's JWKS has it; never more than `NEXT_KEY_MIN_PUBLISHED`.
+    let wait = (next.created_at + NEXT_KEY_MIN_PUBLISHED - now).clamp(0, NEXT_KEY_MIN_PUBLISHED);
+    if wait > 0 {
+        tokio::time::sleep(Duration::from_secs(wait.unsigned_abs())).await;
+    }
+    let now = now + wait;
+    let fresh = generate_blocking(server_alg(store, server_id).await?, server_id, KeyStatus::Next, now, master).await;
     match store.rotate_signing_key(&active.kid, &fresh, now).await? {
         KeyRotation::Rotated => Ok(Some(Rotated {
             retired: active.kid.clone(),
@@ -419,6 +542,41 @@ mod tests {
         assert!(key.verify(b"hello", &sig));
         assert!(!key.verify(b"hellO", &sig));
         assert!(ring.jwks.contains(&stored.kid));
+    }
+
+    #[test]
+    fn es256_keys_round_trip_verify_and_publish_ec_members_only() {
+        let master = MasterKey::from_bytes(&[9; 32]);
+        let stored = generate_alg(Alg::Es256, "aus1", KeyStatus::Active, 0, &master);
+        assert_eq!(stored.alg, "ES256");
+        let jwk: serde_json::Value = serde_json::from_str(&stored.public_jwk).unwrap();
+        assert_eq!((jwk["kty"].as_str(), jwk["crv"].as_str(), jwk["alg"].as_str()), (Some("EC"), Some("P-256"), Some("ES256")));
+        assert!(jwk.get("d").is_none(), "no private parts in the JWK");
+        assert_eq!(stored.kid, ec_thumbprint(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()));
+        let ring = keyring(std::slice::from_ref(&stored), &master, 0).unwrap().unwrap();
+        assert_eq!(ring.signing.alg, "ES256");
+        let sig = ring.signing.sign(b"hello");
+        assert_eq!(sig.len(), 64, "R || S (RFC 7518 §3.4), not DER");
+        let key = ring.find(&stored.kid).unwrap();
+        assert!(key.verify(b"hello", &sig));
+        assert!(!key.verify(b"hellO", &sig));
+        // An RSA key's signature never verifies with an EC key, nor the other way.
+        let rsa = generate("aus1", KeyStatus::Next, 0, &master);
+        let both = keyring(&[stored.clone(), rsa.clone()], &master, 0).unwrap().unwrap();
+        let rsa_key = both.find(&rsa.kid).unwrap();
+        assert!(!rsa_key.verify(b"hello", &sig));
+    }
+
+    #[test]
+    fn ec_thumbprint_matches_rfc7638_members_in_order() {
+        // RFC 7638 §3.2: {"crv","kty","x","y"}, no whitespace; the RFC 7517 §A.1 EC key.
+        let x = "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4";
+        let y = "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM";
+        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+        assert_eq!(ec_thumbprint(x, y), b64url(&sha256(canonical.as_bytes())));
+        assert_eq!(Alg::parse("ES256"), Some(Alg::Es256));
+        assert_eq!(Alg::parse("es256"), None);
+        assert_eq!(Alg::parse("none"), None);
     }
 
     fn key(status: KeyStatus, created_at: i64, activated_at: Option<i64>, retired_at: Option<i64>) -> StoredKey {

@@ -191,7 +191,7 @@ async fn the_access_policy_decides_on_a_custom_server() {
     let t = TestApp::spawn().await;
     let app = t.service_app().await;
     let store = &t.backend.store;
-    let new = servers::NewServer { name: "Orders API".into(), description: "Orders".into(), audience: "api://orders".into() };
+    let new = servers::NewServer { name: "Orders API".into(), description: "Orders".into(), audience: "api://orders".into(), ..Default::default() };
     let server = servers::create(store, &Actor::cli(), new, t.clock.now()).await.expect("create server");
     t.scope(&server.id, "orders:read", false).await;
 

@@ -91,6 +91,9 @@ async fn rotating_from_the_cli_keeps_old_tokens_valid_and_promotes_the_published
     // Tokens signed before the rotation still verify, by JWKS and at userinfo.
     assert_eq!(userinfo_status(&t, old_access).await, 200);
     t.clock.advance(KEY_CACHE_TTL + 1);
+    // The server serves the JWKS it read up to a second ago: the new NEXT key (which
+    // signs nothing yet) appears within that second.
+    tokio::time::sleep(gatehouse::http::published::PUBLISHED_TTL).await;
     let published = jwks(&t, "default").await;
     assert_eq!(kids(&published), [next.clone(), new_next.clone(), active.clone()], "ACTIVE, NEXT, RETIRED");
     assert!(verifies_with(old_access, &published) && verifies_with(old_id, &published));

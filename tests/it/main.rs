@@ -36,6 +36,7 @@ mod refresh;
 mod revocation;
 mod sign_in;
 mod signer;
+mod signing_alg;
 mod store;
 mod throttle;
 mod token_errors;

@@ -521,3 +521,47 @@ async fn assert_verifies_everywhere(c: &Cluster, token: &str, minted_by: &str) {
         assert_eq!(userinfo_at(c, &base, token).await, 200, "{minted_by}'s token at {base}'s userinfo");
     }
 }
+
+// ---- 7. the settings cache across instances ----
+
+/// Each instance keeps a server's parsed scopes, claims and policies while the server
+/// row's `settings_version` is unchanged; triggers bump it in the transaction of every
+/// change. So a policy deactivated through the management API on A denies at once on
+/// B, which had just used (and cached) the policy: for a code B issued before the
+/// change, and at B's /authorize; and reactivating it at A lets B issue again at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_change_through_the_api_on_one_instance_applies_at_once_on_another() {
+    let c = Cluster::start(2).await;
+    c.user("alice@example.com");
+    let app = c.app(0);
+    let [a, b] = &c.bases()[..] else { unreachable!() };
+    let (ok, out, err) = c.gatehouse(&["api-tokens", "create", "--name", "admin"], None);
+    assert!(ok, "{err}");
+    let token: Value = serde_json::from_str(&out).unwrap();
+    let ssws = format!("SSWS {}", token["token"].as_str().unwrap());
+    let api = |method: reqwest::Method, path: &str| c.http.request(method, format!("{a}/api/v1{path}")).header("Authorization", ssws.clone());
+
+    let browser = Browser::at(b);
+    sign_in(&browser, &app, "openid").await;
+    let session = browser.cookie("gh_session").unwrap();
+    // B uses the default policy (and caches the settings): a code, redeemed; another
+    // code kept for later.
+    minted_by(&c, b, &session, &app).await;
+    let pending = authorize(&c.http, b, &session, &app, "openid", &[]).await.unwrap().expect("a code");
+
+    let policies: Value = api(reqwest::Method::GET, "/authorizationServers/default/policies").send().await.unwrap().json().await.unwrap();
+    let policy = policies[0]["id"].as_str().unwrap().to_string();
+    let r = api(reqwest::Method::POST, &format!("/authorizationServers/default/policies/{policy}/lifecycle/deactivate")).send().await.unwrap();
+    assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
+
+    // At B, at once: the code is refused at the exchange, and /authorize sends the
+    // browser back with access_denied.
+    let (status, body, _) = redeem(&c.http, b, &app, &pending).await.unwrap();
+    assert_eq!((status, error_of(&body)), (403, "access_denied"), "{body}");
+    let denied = authorize(&c.http, b, &session, &app, "openid", &[]).await.unwrap();
+    assert_eq!(denied, Err("access_denied".to_string()));
+
+    let r = api(reqwest::Method::POST, &format!("/authorizationServers/default/policies/{policy}/lifecycle/activate")).send().await.unwrap();
+    assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
+    minted_by(&c, b, &session, &app).await;
+}

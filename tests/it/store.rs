@@ -109,6 +109,7 @@ pub async fn contract(store: DynStore) {
         status: "ACTIVE".into(),
         created_at: 1,
         updated_at: 1,
+        settings_version: 0,
     };
     assert!(store.insert_server_if_absent(&server).await.unwrap());
     assert!(!store.insert_server_if_absent(&server).await.unwrap());
@@ -409,7 +410,22 @@ async fn refresh_contract(store: &DynStore) {
 }
 
 /// Groups, and a server's scopes, claims, policies and rules.
+/// The server's `settings_version` (migration 15's triggers keep it).
+async fn settings_version(store: &DynStore, server_id: &str) -> i64 {
+    store.get_server(server_id).await.unwrap().unwrap().settings_version
+}
+
 async fn settings_contract(store: &DynStore) {
+    // Every change to a server's scopes, claims, policies or rules increases its
+    // settings_version in the same statement (the settings cache relies on it).
+    macro_rules! bumps {
+        ($change:expr) => {{
+            let before = settings_version(store, "aus1").await;
+            let result = $change;
+            assert!(settings_version(store, "aus1").await > before, "{} bumps settings_version", stringify!($change));
+            result
+        }};
+    }
     let group = |id: &str, name: &str| Group { id: id.into(), name: name.into(), description: String::new(), created_at: 1, updated_at: 1 };
     store.insert_group(&group("00g1", "Admins")).await.unwrap();
     store.insert_group(&group("00g2", "staff")).await.unwrap();
@@ -469,22 +485,22 @@ async fn settings_contract(store: &DynStore) {
         claims: vec![],
         policies: vec![(policy.clone(), vec![rule("0pr2", 2), rule("0pr1", 1)])],
     };
-    assert!(store.seed_server("aus1", &seed).await.unwrap());
+    assert!(bumps!(store.seed_server("aus1", &seed).await.unwrap()));
     assert!(!store.seed_server("aus1", &seed).await.unwrap(), "seeded once");
     assert!(matches!(store.insert_scope(&scope("scp2", "openid")).await, Err(StoreError::Conflict(_))));
     let mut custom = scope("scp3", "api:read");
     custom.system = false;
     custom.is_default = true;
-    store.insert_scope(&custom).await.unwrap();
+    bumps!(store.insert_scope(&custom).await.unwrap());
     assert_eq!(store.list_scopes("aus1").await.unwrap(), vec![scope("scp1", "openid"), custom.clone()]);
     // Updated by id: name, description, consent and default flag; names stay unique.
     let renamed = ScopeDef { name: "api:write".into(), description: "d".into(), consent: "REQUIRED".into(), is_default: false, ..custom.clone() };
-    assert!(store.update_scope(&renamed).await.unwrap());
+    assert!(bumps!(store.update_scope(&renamed).await.unwrap()));
     assert_eq!(store.list_scopes("aus1").await.unwrap(), vec![scope("scp1", "openid"), renamed.clone()]);
     assert!(matches!(store.update_scope(&ScopeDef { name: "openid".into(), ..renamed.clone() }).await, Err(StoreError::Conflict(_))));
     assert!(!store.update_scope(&ScopeDef { id: "scpNone".into(), ..renamed.clone() }).await.unwrap());
     assert!(!store.update_scope(&ScopeDef { server_id: "default".into(), ..renamed.clone() }).await.unwrap(), "another server's");
-    assert!(store.delete_scope("aus1", "api:write").await.unwrap());
+    assert!(bumps!(store.delete_scope("aus1", "api:write").await.unwrap()));
     assert!(!store.delete_scope("aus1", "api:write").await.unwrap());
 
     let claim = ClaimDef {
@@ -499,27 +515,27 @@ async fn settings_contract(store: &DynStore) {
         status: "ACTIVE".into(),
         created_at: 1,
     };
-    store.insert_claim(&claim).await.unwrap();
+    bumps!(store.insert_claim(&claim).await.unwrap());
     assert!(matches!(store.insert_claim(&ClaimDef { id: "ocl2".into(), ..claim.clone() }).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.list_claims("aus1").await.unwrap(), vec![claim.clone()]);
     let email = ClaimDef { id: "ocl3".into(), name: "mail".into(), value_type: "EXPRESSION".into(), value: "user.email".into(), group_filter_type: None, scopes: vec![], ..claim.clone() };
     store.insert_claim(&email).await.unwrap();
     let changed = ClaimDef { name: "email_addr".into(), claim_type: "RESOURCE".into(), value: "user.login".into(), scopes: vec!["openid".into()], status: "INACTIVE".into(), ..email.clone() };
-    assert!(store.update_claim(&changed).await.unwrap());
+    assert!(bumps!(store.update_claim(&changed).await.unwrap()));
     assert_eq!(store.list_claims("aus1").await.unwrap(), vec![changed.clone(), claim.clone()], "by creation, then name");
     assert!(matches!(store.update_claim(&ClaimDef { name: "groups".into(), claim_type: "IDENTITY".into(), ..changed.clone() }).await, Err(StoreError::Conflict(_))));
     assert!(!store.update_claim(&ClaimDef { id: "oclNone".into(), ..changed.clone() }).await.unwrap());
-    assert!(store.delete_claim("aus1", "ocl3").await.unwrap());
+    assert!(bumps!(store.delete_claim("aus1", "ocl3").await.unwrap()));
     assert!(store.delete_claim("aus1", "ocl1").await.unwrap());
 
     assert_eq!(store.list_policies("aus1").await.unwrap(), vec![policy.clone()]);
     let first = Policy { id: "00p0".into(), priority: 1, ..policy.clone() };
-    store.insert_policy(&first).await.unwrap();
+    bumps!(store.insert_policy(&first).await.unwrap());
     let ids: Vec<String> = store.list_policies("aus1").await.unwrap().into_iter().map(|p| p.id).collect();
     assert_eq!(ids, ["00p0", "00p1"], "by priority");
     let rules: Vec<String> = store.list_rules("aus1").await.unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(rules, ["0pr1", "0pr2"]);
-    store.insert_rule(&rule("0pr3", 3)).await.unwrap();
+    bumps!(store.insert_rule(&rule("0pr3", 3)).await.unwrap());
     // Rules and policies updated in place.
     let changed = PolicyRule {
         name: "renamed".into(),
@@ -536,15 +552,15 @@ async fn settings_contract(store: &DynStore) {
         updated_at: 9,
         ..rule("0pr3", 3)
     };
-    assert!(store.update_rule(&changed).await.unwrap());
+    assert!(bumps!(store.update_rule(&changed).await.unwrap()));
     assert_eq!(store.list_rules("aus1").await.unwrap()[0], changed, "first by its new priority");
     assert!(!store.update_rule(&PolicyRule { policy_id: "00p0".into(), ..changed.clone() }).await.unwrap(), "another policy's");
-    assert!(store.delete_rule("00p1", "0pr3").await.unwrap());
+    assert!(bumps!(store.delete_rule("00p1", "0pr3").await.unwrap()));
     let moved = Policy { name: "q".into(), description: "d".into(), priority: 0, status: "INACTIVE".into(), clients: vec!["0oa1".into()], updated_at: 9, ..policy.clone() };
-    assert!(store.update_policy(&moved).await.unwrap());
+    assert!(bumps!(store.update_policy(&moved).await.unwrap()));
     assert_eq!(store.list_policies("aus1").await.unwrap(), vec![moved.clone(), first.clone()]);
     assert!(!store.update_policy(&Policy { server_id: "default".into(), ..moved.clone() }).await.unwrap(), "another server's");
-    assert!(store.delete_policy("aus1", "00p1").await.unwrap());
+    assert!(bumps!(store.delete_policy("aus1", "00p1").await.unwrap()));
     assert!(store.list_rules("aus1").await.unwrap().is_empty(), "rules go with their policy");
     // Consent: per user, app and server; granting again keeps one row.
     let scopes = vec!["orders:read".to_string(), "email".to_string()];

@@ -16,7 +16,8 @@ use crate::admin::policies::{self, NewPolicy, NewRule};
 use crate::admin::servers::{self, NewClaim, NewScope, NewServer};
 use crate::admin::AdminError;
 use crate::app::{AppState, SharedState};
-use crate::store::AuthServer;
+use crate::store::{AuthServer, StoreError};
+use crate::tokens::keys::KeyError;
 
 fn server_json(state: &AppState, server: &AuthServer) -> Value {
     servers::to_json(server, &state.issuer(server), &state.audience(server))
@@ -36,6 +37,19 @@ pub struct ServerBody {
     pub description: Option<String>,
     /// Exactly one audience (the `aud` of access tokens).
     pub audiences: Option<Vec<String>>,
+    /// `credentials.signing.alg`: Gatehouse's extension, `RS256` (default) or `ES256`.
+    pub credentials: Option<ServerCredentials>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ServerCredentials {
+    pub signing: Option<ServerSigning>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ServerSigning {
+    /// The JWS algorithm of the server's tokens: `RS256` or `ES256`.
+    pub alg: Option<String>,
 }
 
 impl ServerBody {
@@ -44,6 +58,7 @@ impl ServerBody {
             audience: servers::one_audience(self.audiences)?,
             name: self.name.unwrap_or_default(),
             description: self.description.unwrap_or_default(),
+            signing_alg: self.credentials.and_then(|c| c.signing).and_then(|s| s.alg),
         })
     }
 }
@@ -507,6 +522,11 @@ pub async fn delete_rule(State(state): State<SharedState>, Caller(actor): Caller
     responses((status = 200, description = "Public JWKs", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn keys(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let server = custom(&state, &id).await?;
+    // Keys are made at a server's first use; listing them is one.
+    state.keys.get(&server.id, state.clock.now()).await.map_err(|e| match e {
+        KeyError::Store(e) => AdminError::Store(e),
+        corrupt => AdminError::Store(StoreError::Schema(corrupt.to_string())),
+    })?;
     let keys = state.store.signing_keys(&server.id).await.map_err(AdminError::from)?;
     let list: Vec<Value> = keys
         .iter()
@@ -531,5 +551,6 @@ pub async fn key_rotate(State(state): State<SharedState>, caller: Caller, Path(i
     let server = custom(&state, &id).await?;
     servers::rotate_keys(&state.store, &state.master, &caller.0, &server, state.clock.now()).await?;
     state.keys.forget(&server.id).await;
+    state.published.forget(&server.id);
     keys(State(state), caller, Path(id)).await
 }

@@ -2,6 +2,8 @@
 //! §3.1.2). Validates with `oauth::authorize`, then answers from the session, sends the
 //! browser to the sign-in page, or returns an error to the client.
 
+use std::sync::Arc;
+
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +24,7 @@ use crate::oauth::params::Params;
 use crate::oauth::reply::Reply;
 use crate::oauth::{ErrorCode, OAuthError};
 use super::token::mint::{Settings, Subject, check_assigned};
-use crate::store::{PendingAuthorization, Session};
+use crate::store::{Client, PendingAuthorization, Session, User};
 
 /// How long the sign-in page waits for the user.
 pub const SIGN_IN_TTL: i64 = 600;
@@ -73,11 +75,11 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
         },
         _ => None,
     };
-    let offered = match state.store.list_scopes(&server.id).await {
-        Ok(scopes) => scopes,
-        Err(e) => return error::page(&error::unavailable(&e)),
+    let settings = match Settings::load(state, &server).await {
+        Ok(settings) => settings,
+        Err(e) => return error::page(&e),
     };
-    let offered: Vec<&str> = offered.iter().map(|s| s.name.as_str()).collect();
+    let offered: Vec<&str> = settings.scopes.iter().map(|s| s.name.as_str()).collect();
     let request = match authorize::validate(&params, &server.id, &state.issuer(&server), client.as_ref(), &offered) {
         Ok(request) => request,
         Err(Rejection::Render(e)) => return error::page(&e),
@@ -87,14 +89,15 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
     if !pushed && client.as_ref().is_some_and(|c| c.require_pushed_authorization_requests) {
         return render_reply(request.reply.error(&par::par_required()), after_post);
     }
-    let session = match current_session(state, headers, now).await {
+    let session = match signed_in(state, headers, now).await {
         Ok(session) => session,
         Err(e) => return error::page(&e),
     };
-    match authorize::decide(&request, session.as_ref().map(|s| s.auth_time), now) {
+    match authorize::decide(&request, session.as_ref().map(|(s, _)| s.auth_time), now) {
         Next::IssueCode { auth_time } => {
-            let user_id = session.map(|s| s.user_id).expect("IssueCode comes from a session");
-            complete(state, &request, &user_id, auth_time, now, after_post, ip).await
+            let (session, user) = session.expect("IssueCode comes from a session");
+            let known = Known { ip, client: client.as_ref(), settings: Some(settings.clone()), user: Some(user) };
+            complete(state, &request, &session.user_id, auth_time, now, after_post, known).await
         }
         Next::Fail(e) => render_reply(request.reply.error(&e), after_post),
         Next::SignIn => match start_sign_in(state, &request, now).await {
@@ -133,6 +136,11 @@ async fn resolve_pushed(state: &AppState, server_id: &str, params: Params, now: 
 
 /// The browser's live session, if its user is still active.
 pub async fn current_session(state: &AppState, headers: &HeaderMap, now: UnixTime) -> Result<Option<Session>, OAuthError> {
+    Ok(signed_in(state, headers, now).await?.map(|(session, _)| session))
+}
+
+/// The browser's live session and its user, if the user is still active.
+async fn signed_in(state: &AppState, headers: &HeaderMap, now: UnixTime) -> Result<Option<(Session, User)>, OAuthError> {
     let Some(cookie) = cookies::get(headers, cookies::SESSION) else {
         return Ok(None);
     };
@@ -145,7 +153,7 @@ pub async fn current_session(state: &AppState, headers: &HeaderMap, now: UnixTim
         return Ok(None);
     };
     match state.store.get_user(&session.user_id).await {
-        Ok(Some(user)) if user.is_active() => Ok(Some(session)),
+        Ok(Some(user)) if user.is_active() => Ok(Some((session, user))),
         Ok(_) => Ok(None),
         Err(e) => Err(error::unavailable(&e)),
     }
@@ -164,6 +172,18 @@ async fn start_sign_in(state: &AppState, request: &AuthorizationRequest, now: Un
     Ok(format!("/login?tx={tx}"))
 }
 
+/// What the caller of `complete` knows of this request: the peer's address (for the
+/// System Log), and the client row and server settings it has read already, so they
+/// are not read again (`None`: `complete` reads them).
+#[derive(Default)]
+pub struct Known<'a> {
+    pub ip: Option<String>,
+    pub client: Option<&'a Client>,
+    pub settings: Option<Arc<Settings>>,
+    /// The user, read (and found active) in this request.
+    pub user: Option<User>,
+}
+
 /// Finishes a request for a signed-in user: checks the user is assigned to the app
 /// (when it has assignments), applies the server's access policy (Okta evaluates both
 /// at /authorize too: such a user gets `access_denied` back at the app, not a code),
@@ -176,14 +196,19 @@ pub async fn complete(
     auth_time: UnixTime,
     now: UnixTime,
     after_post: bool,
-    ip: Option<String>,
+    known: Known<'_>,
 ) -> Response {
     let outcome = async {
-        let subject = Subject::load(state, user_id)
-            .await?
-            .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
+        let subject = match known.user {
+            Some(user) if user.id == user_id && user.is_active() => Subject::with_groups(state, user).await?,
+            _ => Subject::load(state, user_id).await?,
+        }
+        .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
         check_assigned(state, &request.client_id, user_id).await?;
-        let settings = Settings::load(state, &request.server_id).await?;
+        let settings = match known.settings {
+            Some(settings) => settings,
+            None => Settings::load_by_id(state, &request.server_id).await?,
+        };
         settings.decide(&request.client_id, "authorization_code", &request.scope, Some(&subject))?;
         let granted = state
             .store
@@ -193,7 +218,7 @@ pub async fn complete(
         let needed = consent::needed(&request.scope, &settings.scopes, &granted, request.prompt.consent);
         if needed.is_empty() {
             let reply = issue_code(state, request, user_id, auth_time, now).await?;
-            record_sso(state, &Actor::user(&subject.user, ip), &request.client_id, now).await;
+            record_sso(state, &Actor::user(&subject.user, known.ip.clone()), known.client, &request.client_id, now).await;
             return Ok(render_reply(reply, after_post));
         }
         // OpenID Connect Core §3.1.2.6.
@@ -223,11 +248,15 @@ pub async fn issue_code(
     Ok(request.reply.success(&code))
 }
 
-/// Writes `user.authentication.sso` (the user reached an app) to the System Log.
-pub async fn record_sso(state: &AppState, actor: &Actor, client_id: &str, now: UnixTime) {
-    let target = match state.store.get_client(client_id).await {
-        Ok(Some(client)) => Target::app(&client),
-        _ => Target::new(client_id, "AppInstance", client_id),
+/// Writes `user.authentication.sso` (the user reached an app) to the System Log;
+/// `client` when the request has read it already.
+pub async fn record_sso(state: &AppState, actor: &Actor, client: Option<&Client>, client_id: &str, now: UnixTime) {
+    let target = match client {
+        Some(client) => Target::app(client),
+        None => match state.store.get_client(client_id).await {
+            Ok(Some(client)) => Target::app(&client),
+            _ => Target::new(client_id, "AppInstance", client_id),
+        },
     };
     let event = Event::success("user.authentication.sso", "User single sign on to app", vec![target]);
     syslog::record(&state.store, actor, event, now).await;

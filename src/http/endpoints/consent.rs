@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::authorize::{complete, current_session, render_reply};
+use super::authorize::{Known, complete, current_session, render_reply};
 use crate::app::{AppState, SharedState};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
@@ -175,5 +175,5 @@ async fn answer(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opti
     tracing::info!(event = "app.oauth2.authorize.consent", outcome = "ALLOW", client = %request.client_id, "consent given");
     // Consent was just given: do not ask again for this request.
     request.prompt.consent = false;
-    Ok(complete(state, &request, &pending.user_id, pending.auth_time, now, true, ip).await)
+    Ok(complete(state, &request, &pending.user_id, pending.auth_time, now, true, Known { ip, ..Known::default() }).await)
 }

@@ -10,7 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::authorize::complete;
+use super::authorize::{Known, complete};
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::app::{AppState, SharedState};
 use crate::crypto::sha256;
@@ -176,7 +176,7 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
     let event = Event::success("user.session.start", "User login to Gatehouse", vec![Target::user(&user)]);
     syslog::record(&state.store, &actor, event, now).await;
 
-    let mut response = complete(state, &request, &user.id, now, now, true, ip).await;
+    let mut response = complete(state, &request, &user.id, now, now, true, Known { ip, ..Known::default() }).await;
     cookies::append(&mut response, cookies::set(cookies::SESSION, &session_id, state.config.secure_cookies(), None));
     Ok(response)
 }
@@ -218,7 +218,11 @@ async fn throttled(
     state.metrics.throttled(crate::metrics::Throttled::SignIn);
     let message = format!(
         "Too many failed sign-in attempts. Wait {} and try again.",
-        if wait < 120 { format!("{wait} seconds") } else { format!("{} minutes", (wait + 59) / 60) }
+        match wait {
+            ..=1 => "1 second".to_string(),
+            2..120 => format!("{wait} seconds"),
+            _ => format!("{} minutes", (wait + 59) / 60),
+        }
     );
     let mut response = form_with(state, headers, tx, request, username, StatusCode::TOO_MANY_REQUESTS, Some(&message)).await;
     if let Ok(value) = axum::http::HeaderValue::from_str(&wait.to_string()) {

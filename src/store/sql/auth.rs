@@ -25,6 +25,7 @@ macro_rules! auth_store {
                 status: row.try_get("status")?,
                 created_at: row.try_get("created_at")?,
                 updated_at: row.try_get("updated_at")?,
+                settings_version: row.try_get("settings_version")?,
             })
         }
 
@@ -129,13 +130,14 @@ macro_rules! auth_store {
             async fn update_server(&self, s: &AuthServer) -> StoreResult<bool> {
                 let done = sqlx::query(
                     "UPDATE authorization_servers SET name = $1, description = $2, audience = $3, status = $4,
-                        updated_at = $5 WHERE id = $6",
+                        updated_at = $5, signing_alg = $6 WHERE id = $7",
                 )
                 .bind(&s.name)
                 .bind(&s.description)
                 .bind(&s.audience)
                 .bind(&s.status)
                 .bind(s.updated_at)
+                .bind(&s.signing_alg)
                 .bind(&s.id)
                 .execute(&self.pool)
                 .await

@@ -18,7 +18,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
         ));
     }
     let now = state.clock.now();
-    let settings = Settings::load(state, &server.id).await?;
+    let settings = Settings::load(state, server).await?;
     let scope = client_credentials::scope(params.one("scope")?, &settings.scopes)?;
     let lifetimes = settings.decide(&client.client_id, "client_credentials", &scope, None)?;
     let response = mint(

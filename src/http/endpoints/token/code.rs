@@ -67,7 +67,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
     let subject = Subject::load(state, &row.user_id).await?.ok_or_else(invalid)?;
     check_assigned(state, &client.client_id, &subject.user.id).await?;
     let scope = Scope::parse(&row.scope)?;
-    let settings = Settings::load(state, &server.id).await?;
+    let settings = Settings::load(state, server).await?;
     let lifetimes = settings.decide(&client.client_id, "authorization_code", &scope, Some(&subject))?;
     let mut response = mint(
         state,

@@ -1,6 +1,9 @@
 //! What every grant shares: the server's settings (scopes, claims, policies), the
 //! user and their groups, the policy decision, and minting the signed tokens.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use crate::app::AppState;
 use crate::clock::UnixTime;
 use crate::http::error;
@@ -12,7 +15,7 @@ use crate::store::{AuthServer, ClaimDef, Group, Policy, PolicyRule, ScopeDef, Us
 use crate::tokens::claims::{Confirmation, Grant};
 use crate::tokens::{custom_claims, jwt};
 
-/// An authorization server's scopes, claims, policies and rules, read for one request.
+/// An authorization server's scopes, claims, policies and rules.
 pub struct Settings {
     pub scopes: Vec<ScopeDef>,
     pub claims: Vec<ClaimDef>,
@@ -20,8 +23,60 @@ pub struct Settings {
     pub rules: Vec<PolicyRule>,
 }
 
+/// Each process's parsed `Settings` per server, with the `settings_version` of the
+/// server row they were read under.
+///
+/// What it holds: the four lists above, nothing about users, clients, codes or tokens.
+/// How long: while the server row a request has just read (every token and authorize
+/// request reads it) carries the same `settings_version`. Why it cannot grant what the
+/// database would deny: database triggers (migration 15) increase the version in the
+/// same transaction as every insert, update or delete of a scope, claim, policy or rule,
+/// whoever makes it (this instance, another one on the same PostgreSQL, the CLI). A
+/// request that starts after such a change commits reads the new version, misses the
+/// cache and reads the lists again, on every instance, with no delay. Lists are read
+/// after the version, so an entry is never newer-labelled than what it holds.
+#[derive(Default)]
+pub struct SettingsCache {
+    entries: std::sync::RwLock<HashMap<String, (i64, Arc<Settings>)>>,
+}
+
+impl SettingsCache {
+    fn get(&self, server_id: &str, version: i64) -> Option<Arc<Settings>> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries.get(server_id).filter(|(v, _)| *v == version).map(|(_, s)| s.clone())
+    }
+
+    fn put(&self, server_id: &str, version: i64, settings: Arc<Settings>) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        // Never replace an entry for a newer version with an older one.
+        if entries.get(server_id).is_none_or(|(v, _)| *v <= version) {
+            entries.insert(server_id.to_string(), (version, settings));
+        }
+    }
+}
+
 impl Settings {
-    pub async fn load(state: &AppState, server_id: &str) -> Result<Settings, OAuthError> {
+    /// The server's settings as of its row `server` (just read by this request): from
+    /// this process's cache when the row's `settings_version` matches, else from the
+    /// store (four queries), then cached.
+    pub async fn load(state: &AppState, server: &AuthServer) -> Result<Arc<Settings>, OAuthError> {
+        if let Some(hit) = state.settings.get(&server.id, server.settings_version) {
+            return Ok(hit);
+        }
+        let settings = Arc::new(Settings::read(state, &server.id).await?);
+        state.settings.put(&server.id, server.settings_version, settings.clone());
+        Ok(settings)
+    }
+
+    /// As `load`, reading the server's row first (one query instead of four).
+    pub async fn load_by_id(state: &AppState, server_id: &str) -> Result<Arc<Settings>, OAuthError> {
+        match state.store.get_server(server_id).await.map_err(|e| error::unavailable(&e))? {
+            Some(server) => Settings::load(state, &server).await,
+            None => Ok(Arc::new(Settings::read(state, server_id).await?)),
+        }
+    }
+
+    async fn read(state: &AppState, server_id: &str) -> Result<Settings, OAuthError> {
         let store = &state.store;
         let unavailable = |e| error::unavailable(&e);
         Ok(Settings {
@@ -77,6 +132,11 @@ impl Subject {
             Some(user) if user.is_active() => user,
             _ => return Ok(None),
         };
+        Subject::with_groups(state, user).await
+    }
+
+    /// A user this request has just read (and found active), with their groups.
+    pub async fn with_groups(state: &AppState, user: User) -> Result<Option<Subject>, OAuthError> {
         let groups = state.store.user_groups(&user.id).await.map_err(|e| error::unavailable(&e))?;
         Ok(Some(Subject { user, groups }))
     }

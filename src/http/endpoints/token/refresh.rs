@@ -104,7 +104,7 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
     let scope = refresh_token::scope(params.one("scope")?, &family.scope)?;
     let subject = Subject::load(state, &family.user_id).await?.ok_or_else(invalid)?;
     check_assigned(state, &client.client_id, &subject.user.id).await?;
-    let settings = Settings::load(state, &server.id).await?;
+    let settings = Settings::load(state, server).await?;
     // A scope the server no longer offers is not granted again.
     settings.check_offered(&scope)?;
     // A refresh is evaluated as the grant that started its family.
@@ -151,7 +151,8 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
 }
 
 /// The answer to a rotation, computed only from the successor's row and value: the
-/// same inputs give the same tokens (RS256 signatures are deterministic).
+/// same inputs give the same claims and `jti`s (with RS256 byte for byte; an ES256
+/// signature differs each time, but both tokens name the one `jti` revocation covers).
 struct Answer<'a> {
     state: &'a AppState,
     settings: &'a Settings,
