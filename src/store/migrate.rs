@@ -40,6 +40,7 @@ migrations! {
     11 => "0011_assignments_required.sql",
     12 => "0012_client_jwt_dpop.sql",
     13 => "0013_par_throttle.sql",
+    17 => "0017_client_version.sql",
 }
 
 /// The version the binary expects after migrating (the same on both backends).

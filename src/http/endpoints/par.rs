@@ -47,7 +47,7 @@ async fn push(
 ) -> Result<PushedAuthorizationResponse, OAuthError> {
     // §2: the client authenticates as at the token endpoint (which also refuses a
     // repeated parameter).
-    let client = authenticate_client(state, server, headers, params, ip).await?;
+    let client = authenticate_client(state, server, headers, params, ip, "par").await?;
     let pushed = par::pushed_params(params, &client)?;
     let offered = state.store.list_scopes(&server.id).await.map_err(|e| error::unavailable(&e))?;
     let offered: Vec<&str> = offered.iter().map(|s| s.name.as_str()).collect();
