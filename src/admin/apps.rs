@@ -128,9 +128,11 @@ const APPLICATION_TYPE_FIELD: &str = "settings.oauthClient.application_type";
 const JWKS_FIELD: &str = "settings.oauthClient.jwks";
 const JWKS_URI_FIELD: &str = "settings.oauthClient.jwks_uri";
 
-/// A JWKS to register: public signature keys only (a private or symmetric member is
-/// refused, naming it), each usable by this server, with distinct `kid`s (required
-/// when there is more than one key, so an assertion can name its key).
+/// A JWKS to register: public keys only (a private or symmetric member is refused,
+/// naming it, in any key). Encryption keys (`use` `enc`) may be in the set and are
+/// ignored (as when fetched from a `jwks_uri`, see `jose::parse_jwks`); every other key
+/// must be a signature key this server can use — at least one — with distinct `kid`s
+/// (required when there is more than one, so an assertion can name its key).
 pub fn check_jwks(jwks: &Value) -> Result<String, AdminError> {
     let keys = jwks.get("keys").and_then(Value::as_array).ok_or_else(|| AdminError::invalid(JWKS_FIELD, "must be an object with a keys array"))?;
     if keys.is_empty() || keys.len() > MAX_JWKS_KEYS {
@@ -138,6 +140,17 @@ pub fn check_jwks(jwks: &Value) -> Result<String, AdminError> {
     }
     let mut kids: Vec<Option<String>> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
+        if key.get("use").and_then(Value::as_str) == Some("enc")
+            && let Some(member) = key.as_object().and_then(|m| jose::PRIVATE_MEMBERS.iter().find(|p| m.contains_key(**p)))
+        {
+            return Err(AdminError::invalid(
+                JWKS_FIELD,
+                format!("keys[{i}].{member}: a private key member must never be registered; register the public key only"),
+            ));
+        }
+        if key.get("use").and_then(Value::as_str) == Some("enc") {
+            continue;
+        }
         let parsed = jose::PublicJwk::parse(key).map_err(|e| match e {
             JoseError::PrivateMember(member) => AdminError::invalid(
                 JWKS_FIELD,
@@ -149,6 +162,9 @@ pub fn check_jwks(jwks: &Value) -> Result<String, AdminError> {
             return Err(AdminError::invalid(JWKS_FIELD, format!("keys[{i}].kid: each key needs a distinct kid")));
         }
         kids.push(parsed.kid);
+    }
+    if kids.is_empty() {
+        return Err(AdminError::invalid(JWKS_FIELD, "must hold a signature key (use sig)"));
     }
     if kids.len() > 1 && kids.iter().any(Option::is_none) {
         return Err(AdminError::invalid(JWKS_FIELD, "with more than one key, every key needs a kid"));
