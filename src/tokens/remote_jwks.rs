@@ -11,10 +11,10 @@
 //! - one request, no redirects (a 3xx is a failure), `FETCH_TIMEOUT` for all of it,
 //!   at most `MAX_BODY` bytes of body;
 //! - keys are cached per URI for `CACHE_TTL`; one fetch per URI is in flight at a time
-//!   (the others wait for its result); a fetch starts at most once per
-//!   `REFETCH_INTERVAL` per URI (an unknown `kid`, an expired cache, a failure), the
-//!   failure itself cached that long; the last good keys serve while refetches fail,
-//!   up to `STALE_LIMIT`.
+//!   (the others wait for its result); an unknown `kid` may force a fetch at most once
+//!   per `REFETCH_INTERVAL` per URI, and a failure is answered again for that long
+//!   without a new fetch; the last good keys serve while refetches fail, up to
+//!   `STALE_LIMIT`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -103,15 +103,16 @@ pub fn is_public(ip: IpAddr) -> bool {
 struct Entry {
     /// The last keys fetched successfully, and when.
     good: Option<(Instant, Arc<Vec<PublicJwk>>)>,
-    /// When a fetch was last started (whatever came of it): none starts again within
+    /// When an unknown `kid` last made this URI be fetched again (recorded before the
+    /// fetch starts).
+    forced: Option<Instant>,
+    /// When the last fetch failed, and how: answered again (no new fetch) for
     /// `REFETCH_INTERVAL`.
-    attempted: Option<Instant>,
-    /// How that fetch failed, if it did: answered again until the next attempt.
-    failure: Option<FetchError>,
+    failed: Option<(Instant, FetchError)>,
 }
 
 /// Per-process cache of fetched client JWKS, by URI. Each URI has its own lock, held
-/// across its fetch: one fetch in flight per URI (single-flight), the requests that
+/// across its fetch: one fetch in flight per URI (single-flight); the requests that
 /// arrive meanwhile wait for it and take its result.
 pub struct RemoteJwks {
     allow_private: bool,
@@ -123,40 +124,39 @@ impl RemoteJwks {
         RemoteJwks { allow_private, entries: std::sync::Mutex::new(HashMap::new()) }
     }
 
-    /// The keys at `uri`: cached ones while fresh (`CACHE_TTL`) and knowing `kid`.
-    /// Otherwise fetched again — but at most once per `REFETCH_INTERVAL` per URI, the
-    /// attempt recorded before the fetch starts, so a stream of made-up `kid`s or a
-    /// failing host cannot make this server hammer the client's host: within the
-    /// interval the last result is answered again (a failure included). When a fetch
-    /// fails, the last good keys are still used up to `STALE_LIMIT` after they were
-    /// fetched (stale-while-error), so a client's brief outage is not ours.
+    /// The keys at `uri`: cached ones while fresh (`CACHE_TTL`), unless `kid` names a
+    /// key they lack (a key the client rotated in) and no such forced fetch started in
+    /// the last `REFETCH_INTERVAL` — so a stream of made-up `kid`s cannot make this
+    /// server hammer the client's host. A failed fetch is not retried for
+    /// `REFETCH_INTERVAL` either (its error is answered again), and while fetches fail
+    /// the last good keys still serve, up to `STALE_LIMIT` after they were fetched
+    /// (stale-while-error), so a client's brief outage is not ours.
     pub async fn keys(&self, uri: &str, kid: Option<&str>) -> Result<Arc<Vec<PublicJwk>>, FetchError> {
         let slot = self.entries.lock().expect("jwks cache lock").entry(uri.to_string()).or_default().clone();
         let mut entry = slot.lock().await;
         let usable = |e: &Entry, within: Duration| e.good.as_ref().filter(|(at, _)| at.elapsed() < within).map(|(_, k)| k.clone());
-        if let Some(keys) = usable(&entry, CACHE_TTL)
-            && kid.is_none_or(|kid| keys.iter().any(|k| k.kid.as_deref() == Some(kid)))
+        let recent = |at: &Instant| at.elapsed() < REFETCH_INTERVAL;
+        if let Some(keys) = usable(&entry, CACHE_TTL) {
+            let knows_kid = kid.is_none_or(|kid| keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
+            if knows_kid || entry.forced.as_ref().is_some_and(recent) || entry.failed.as_ref().is_some_and(|(at, _)| recent(at)) {
+                return Ok(keys);
+            }
+            entry.forced = Some(Instant::now());
+        } else if let Some((at, e)) = &entry.failed
+            && recent(at)
         {
-            return Ok(keys);
+            return usable(&entry, STALE_LIMIT).ok_or_else(|| e.clone());
         }
-        if entry.attempted.is_some_and(|at| at.elapsed() < REFETCH_INTERVAL) {
-            return match (usable(&entry, STALE_LIMIT), &entry.failure) {
-                (Some(keys), _) => Ok(keys),
-                (None, Some(e)) => Err(e.clone()),
-                (None, None) => Err(FetchError::Document),
-            };
-        }
-        entry.attempted = Some(Instant::now());
         match self.fetch(uri).await {
             Ok(keys) => {
                 let keys = Arc::new(keys);
                 entry.good = Some((Instant::now(), keys.clone()));
-                entry.failure = None;
+                entry.failed = None;
                 Ok(keys)
             }
             Err(e) => {
                 tracing::warn!(uri, error = %e, "jwks_uri fetch failed");
-                entry.failure = Some(e.clone());
+                entry.failed = Some((Instant::now(), e.clone()));
                 usable(&entry, STALE_LIMIT).ok_or(e)
             }
         }
