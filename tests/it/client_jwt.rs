@@ -269,6 +269,10 @@ async fn registration_takes_public_keys_only() {
     let key = Key::ec();
     let mut private = key.jwk("k1");
     private["d"] = json!(b64(&[7u8; 32]));
+    let mut enc_only = Key::ec().jwk("enc");
+    enc_only["use"] = json!("enc");
+    let mut enc_private = enc_only.clone();
+    enc_private["d"] = json!(b64(&[7u8; 32]));
     let cases = [
         (json!({"jwks": {"keys": [private]}}), "keys[0].d"),
         (json!({"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}), "keys[0].k"),
@@ -276,6 +280,8 @@ async fn registration_takes_public_keys_only() {
         (json!({"jwks": {"nokeys": []}}), "keys"),
         (json!({"jwks": {"keys": [key.jwk("k1")]}, "jwks_uri": "https://rp.example/jwks"}), "not both"),
         (json!({"jwks_uri": "http://rp.example/jwks"}), "https"),
+        (json!({"jwks": {"keys": [enc_only.clone()]}}), "signature key"),
+        (json!({"jwks": {"keys": [enc_private, key.jwk("k1")]}}), "keys[0].d"),
     ];
     for (extra, mention) in cases {
         let field = if extra.get("jwks_uri").is_some() && extra.get("jwks").is_none() { "settings.oauthClient.jwks_uri" } else { "settings.oauthClient.jwks" };
@@ -284,6 +290,9 @@ async fn registration_takes_public_keys_only() {
         assert_eq!((status, code.as_str()), (400, "E0000001"), "{extra}");
         assert!(causes[0].starts_with(&format!("{field}: ")) && causes[0].contains(mention), "{mention}: {causes:?}");
     }
+    // An encryption key beside the signature key is ignored, not refused.
+    let (status, app) = register(&api, "private_key_jwt", &["client_credentials"], json!({"jwks": {"keys": [enc_only, key.jwk("k1")]}})).await;
+    assert_eq!(status, 200, "{app}");
     // jwks on an app that does not use private_key_jwt.
     let (status, _) = register(&api, "client_secret_basic", &["client_credentials"], json!({"jwks": {"keys": [key.jwk("k1")]}})).await;
     assert_eq!(status, 400);
