@@ -128,9 +128,11 @@ const APPLICATION_TYPE_FIELD: &str = "settings.oauthClient.application_type";
 const JWKS_FIELD: &str = "settings.oauthClient.jwks";
 const JWKS_URI_FIELD: &str = "settings.oauthClient.jwks_uri";
 
-/// A JWKS to register: public signature keys only (a private or symmetric member is
-/// refused, naming it), each usable by this server, with distinct `kid`s (required
-/// when there is more than one key, so an assertion can name its key).
+/// A JWKS to register: public keys only (a private or symmetric member is refused,
+/// naming it, in any key). Encryption keys (`use` `enc`) may be in the set and are
+/// ignored (as when fetched from a `jwks_uri`, see `jose::parse_jwks`); every other key
+/// must be a signature key this server can use — at least one — with distinct `kid`s
+/// (required when there is more than one, so an assertion can name its key).
 pub fn check_jwks(jwks: &Value) -> Result<String, AdminError> {
     let keys = jwks.get("keys").and_then(Value::as_array).ok_or_else(|| AdminError::invalid(JWKS_FIELD, "must be an object with a keys array"))?;
     if keys.is_empty() || keys.len() > MAX_JWKS_KEYS {
@@ -138,6 +140,17 @@ pub fn check_jwks(jwks: &Value) -> Result<String, AdminError> {
     }
     let mut kids: Vec<Option<String>> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
+        if key.get("use").and_then(Value::as_str) == Some("enc")
+            && let Some(member) = key.as_object().and_then(|m| jose::PRIVATE_MEMBERS.iter().find(|p| m.contains_key(**p)))
+        {
+            return Err(AdminError::invalid(
+                JWKS_FIELD,
+                format!("keys[{i}].{member}: a private key member must never be registered; register the public key only"),
+            ));
+        }
+        if key.get("use").and_then(Value::as_str) == Some("enc") {
+            continue;
+        }
         let parsed = jose::PublicJwk::parse(key).map_err(|e| match e {
             JoseError::PrivateMember(member) => AdminError::invalid(
                 JWKS_FIELD,
@@ -149,6 +162,9 @@ pub fn check_jwks(jwks: &Value) -> Result<String, AdminError> {
             return Err(AdminError::invalid(JWKS_FIELD, format!("keys[{i}].kid: each key needs a distinct kid")));
         }
         kids.push(parsed.kid);
+    }
+    if kids.is_empty() {
+        return Err(AdminError::invalid(JWKS_FIELD, "must hold a signature key (use sig)"));
     }
     if kids.len() > 1 && kids.iter().any(Option::is_none) {
         return Err(AdminError::invalid(JWKS_FIELD, "with more than one key, every key needs a kid"));
@@ -358,6 +374,7 @@ pub async fn create(store: &DynStore, master: &MasterKey, actor: &Actor, new: Ne
         status: if active { ACTIVE } else { INACTIVE }.into(),
         created_at: now,
         updated_at: now,
+        version: 0,
     };
     store.insert_client(&client).await?;
     let target = Target::app(&client).changed(None, Some(to_json(&client, None)));
@@ -376,56 +393,112 @@ pub async fn find(store: &DynStore, client_id: &str) -> Result<Client, AdminErro
         .ok_or_else(|| AdminError::NotFound(format!("app {client_id}")))
 }
 
+/// How many times a read-modify-write of an app is retried when another write got in
+/// between its read and its write.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// A read-modify-write of one app under optimistic concurrency: `change` decides from
+/// the current row alone (`Ok(None)`: nothing to write) and the write applies only if
+/// the row is still the one read (`ClientStore::update_client` checks its version);
+/// otherwise the row is read again and `change` decides again. So no operation ever
+/// writes a stale list of secrets over a concurrent one (a deactivated, leaked secret
+/// brought back; a created one lost). Answers the row read and, if written, the new row.
+async fn modify<T>(
+    store: &DynStore,
+    client_id: &str,
+    mut change: impl FnMut(&Client) -> Result<Option<(Client, T)>, AdminError>,
+) -> Result<(Client, Option<(Client, T)>), AdminError> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let before = find(store, client_id).await?;
+        let Some((mut after, extra)) = change(&before)? else {
+            return Ok((before, None));
+        };
+        after.version = before.version;
+        if store.update_client(&after).await? {
+            after.version += 1;
+            return Ok((before, Some((after, extra))));
+        }
+        // Changed (or deleted) since read: `find` tells which on the next round.
+    }
+    Err(AdminError::Conflict(format!("app {client_id} was changed concurrently; retry")))
+}
+
 /// Okta's PUT: new settings for an app. A public client stays public and a
-/// confidential one confidential (its secret is kept); the status does not change.
-pub async fn update(store: &DynStore, actor: &Actor, client_id: &str, new: NewApp, now: UnixTime) -> Result<Client, AdminError> {
-    let before = find(store, client_id).await?;
+/// confidential one confidential (its secrets are kept); the status does not change.
+///
+/// Switching to `client_secret_jwt` needs a secret this server can key HMAC with, which
+/// secrets made for the other methods are not (only their keyed hash is stored). As
+/// Okta has the admin generate a new secret for it, so does this: when no ACTIVE secret
+/// has a sealed copy, the switch generates a new sealed ACTIVE secret, answered once
+/// (as at creation) — refused when the app already has `MAX_SECRETS`. Switching away
+/// from `client_secret_jwt` drops the sealed copies (RFC 7523 §2.2).
+pub async fn update(store: &DynStore, master: &MasterKey, actor: &Actor, client_id: &str, new: NewApp, now: UnixTime) -> Result<(Client, Option<String>), AdminError> {
     let c = check(new)?;
-    if (c.auth_method == "none") != before.is_public() {
-        return Err(AdminError::invalid(
-            AUTH_METHOD_FIELD,
-            "cannot change between none (a public client) and a client secret; create a new app",
-        ));
-    }
-    if uses_secret(&c.auth_method) && !before.secrets.iter().any(ClientSecret::is_active) {
-        return Err(AdminError::invalid(AUTH_METHOD_FIELD, "the app has no active client secret; create one first"));
-    }
-    let client = Client {
-        name: c.name,
-        auth_method: c.auth_method,
-        jwks: c.jwks,
-        jwks_uri: c.jwks_uri,
-        dpop_bound_access_tokens: c.dpop_bound_access_tokens,
-        application_type: c.application_type,
-        response_types: c.response_types,
-        redirect_uris: c.redirect_uris,
-        post_logout_redirect_uris: c.post_logout_redirect_uris,
-        grant_types: c.grant_types,
-        refresh_token_leeway: c.refresh_token_leeway,
-        require_pushed_authorization_requests: c.require_pushed_authorization_requests,
-        updated_at: now,
-        ..before.clone()
-    };
-    if !store.update_client(&client).await? {
-        return Err(AdminError::NotFound(format!("app {client_id}")));
-    }
+    let (before, written) = modify(store, client_id, |before| {
+        if (c.auth_method == "none") != before.is_public() {
+            return Err(AdminError::invalid(
+                AUTH_METHOD_FIELD,
+                "cannot change between none (a public client) and a client secret; create a new app",
+            ));
+        }
+        if uses_secret(&c.auth_method) && !before.secrets.iter().any(ClientSecret::is_active) {
+            return Err(AdminError::invalid(AUTH_METHOD_FIELD, "the app has no active client secret; create one first"));
+        }
+        let mut secrets = before.secrets.clone();
+        let mut value = None;
+        if c.auth_method == "client_secret_jwt" && !secrets.iter().any(|s| s.is_active() && s.sealed.is_some()) {
+            if secrets.len() >= MAX_SECRETS {
+                return Err(AdminError::invalid(
+                    AUTH_METHOD_FIELD,
+                    format!("client_secret_jwt needs a new client secret (the existing ones are kept only as hashes) and the app already has {MAX_SECRETS}; deactivate and delete one first"),
+                ));
+            }
+            let (stored, shown) = new_secret(master, client_id, "client_secret_jwt", now);
+            secrets.push(stored);
+            value = Some(shown);
+        }
+        if c.auth_method != "client_secret_jwt" {
+            for s in &mut secrets {
+                s.sealed = None;
+            }
+        }
+        let client = Client {
+            name: c.name.clone(),
+            secrets,
+            auth_method: c.auth_method.clone(),
+            jwks: c.jwks.clone(),
+            jwks_uri: c.jwks_uri.clone(),
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            application_type: c.application_type.clone(),
+            response_types: c.response_types.clone(),
+            redirect_uris: c.redirect_uris.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            grant_types: c.grant_types.clone(),
+            refresh_token_leeway: c.refresh_token_leeway,
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            updated_at: now,
+            ..before.clone()
+        };
+        Ok(Some((client, value)))
+    })
+    .await?;
+    let (client, value) = written.expect("update always writes");
     let target = Target::app(&client).changed(Some(to_json(&before, None)), Some(to_json(&client, None)));
     syslog::record(store, actor, Event::success("application.lifecycle.update", "Update application", vec![target]), now).await;
-    Ok(client)
+    Ok((client, value))
 }
 
 /// Activates (`true`) or deactivates an app. An inactive app is refused at /token
 /// (`invalid_client`) and /authorize (an error page); its tokens stop introspecting.
 pub async fn set_active(store: &DynStore, actor: &Actor, client_id: &str, active: bool, now: UnixTime) -> Result<Client, AdminError> {
-    let before = find(store, client_id).await?;
     let status = if active { ACTIVE } else { INACTIVE };
-    if before.status == status {
+    let (before, written) = modify(store, client_id, |before| {
+        Ok((before.status != status).then(|| (Client { status: status.into(), updated_at: now, ..before.clone() }, ())))
+    })
+    .await?;
+    let Some((client, ())) = written else {
         return Ok(before);
-    }
-    let client = Client { status: status.into(), updated_at: now, ..before.clone() };
-    if !store.update_client(&client).await? {
-        return Err(AdminError::NotFound(format!("app {client_id}")));
-    }
+    };
     let (event_type, message) = if active {
         ("application.lifecycle.activate", "Activate application")
     } else {
@@ -460,25 +533,26 @@ const SECRETS_FIELD: &str = "credentials.oauthClient.client_secret";
 /// deactivated. For `client_secret_jwt` apps the new secret is also sealed (see
 /// `new_secret`).
 pub async fn create_secret(store: &DynStore, master: &MasterKey, actor: &Actor, client_id: &str, now: UnixTime) -> Result<(Client, ClientSecret, String), AdminError> {
-    let before = find(store, client_id).await?;
-    // A private_key_jwt app may hold a secret too: it is unused until the app switches to
-    // a secret method (which needs one). A public client never has one.
-    if before.is_public() {
-        return Err(AdminError::invalid(AUTH_METHOD_FIELD, "a public client (none) has no secret"));
-    }
-    if before.secrets.len() >= MAX_SECRETS {
-        return Err(AdminError::invalid(
-            SECRETS_FIELD,
-            format!("an app has at most {MAX_SECRETS} secrets; deactivate and delete one first"),
-        ));
-    }
-    let (stored, value) = new_secret(master, &before.client_id, &before.auth_method, now);
-    let mut client = before;
-    client.secrets.push(stored.clone());
-    client.updated_at = now;
-    if !store.update_client(&client).await? {
-        return Err(AdminError::NotFound(format!("app {client_id}")));
-    }
+    let (_, written) = modify(store, client_id, |before| {
+        // A private_key_jwt app may hold a secret too: it is unused until the app switches
+        // to a secret method (which needs one). A public client never has one.
+        if before.is_public() {
+            return Err(AdminError::invalid(AUTH_METHOD_FIELD, "a public client (none) has no secret"));
+        }
+        if before.secrets.len() >= MAX_SECRETS {
+            return Err(AdminError::invalid(
+                SECRETS_FIELD,
+                format!("an app has at most {MAX_SECRETS} secrets; deactivate and delete one first"),
+            ));
+        }
+        let (stored, value) = new_secret(master, &before.client_id, &before.auth_method, now);
+        let mut client = before.clone();
+        client.secrets.push(stored.clone());
+        client.updated_at = now;
+        Ok(Some((client, (stored, value))))
+    })
+    .await?;
+    let (client, (stored, value)) = written.expect("create_secret always writes");
     let event = Event::success("application.lifecycle.update", "Create a client secret for the application", vec![Target::app(&client)]);
     syslog::record(store, actor, event, now).await;
     Ok((client, stored, value))
@@ -487,21 +561,25 @@ pub async fn create_secret(store: &DynStore, master: &MasterKey, actor: &Actor, 
 /// Okta's `lifecycle/activate|deactivate` of one secret. The last ACTIVE secret of an
 /// app cannot be deactivated (the app would be locked out).
 pub async fn set_secret_active(store: &DynStore, actor: &Actor, client_id: &str, secret_id: &str, active: bool, now: UnixTime) -> Result<ClientSecret, AdminError> {
-    let mut client = find(store, client_id).await?;
-    let index = client.secrets.iter().position(|s| s.id == secret_id).ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")))?;
     let status = if active { ACTIVE } else { INACTIVE };
-    if client.secrets[index].status == status {
-        return Ok(client.secrets[index].clone());
-    }
-    if !active && client.secrets.iter().filter(|s| s.is_active()).count() == 1 {
-        return Err(AdminError::not_allowed("E0000001", "Api validation failed: cannot deactivate the only active client secret."));
-    }
-    client.secrets[index].status = status.into();
-    client.secrets[index].updated = now;
-    client.updated_at = now;
-    if !store.update_client(&client).await? {
-        return Err(AdminError::NotFound(format!("app {client_id}")));
-    }
+    let (before, written) = modify(store, client_id, |before| {
+        let index = before.secrets.iter().position(|s| s.id == secret_id).ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")))?;
+        if before.secrets[index].status == status {
+            return Ok(None);
+        }
+        if !active && before.secrets.iter().filter(|s| s.is_active()).count() == 1 {
+            return Err(AdminError::not_allowed("E0000001", "Api validation failed: cannot deactivate the only active client secret."));
+        }
+        let mut client = before.clone();
+        client.secrets[index].status = status.into();
+        client.secrets[index].updated = now;
+        client.updated_at = now;
+        Ok(Some((client, index)))
+    })
+    .await?;
+    let Some((client, index)) = written else {
+        return before.secrets.iter().find(|s| s.id == secret_id).cloned().ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")));
+    };
     let message = if active { "Activate a client secret of the application" } else { "Deactivate a client secret of the application" };
     syslog::record(store, actor, Event::success("application.lifecycle.update", message, vec![Target::app(&client)]), now).await;
     Ok(client.secrets[index].clone())
@@ -509,16 +587,18 @@ pub async fn set_secret_active(store: &DynStore, actor: &Actor, client_id: &str,
 
 /// Okta's `DELETE /apps/{id}/credentials/secrets/{secretId}`: only an INACTIVE secret.
 pub async fn delete_secret(store: &DynStore, actor: &Actor, client_id: &str, secret_id: &str, now: UnixTime) -> Result<(), AdminError> {
-    let mut client = find(store, client_id).await?;
-    let index = client.secrets.iter().position(|s| s.id == secret_id).ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")))?;
-    if client.secrets[index].is_active() {
-        return Err(AdminError::not_allowed("E0000001", "Api validation failed: cannot delete an active client secret; deactivate it first."));
-    }
-    client.secrets.remove(index);
-    client.updated_at = now;
-    if !store.update_client(&client).await? {
-        return Err(AdminError::NotFound(format!("app {client_id}")));
-    }
+    let (_, written) = modify(store, client_id, |before| {
+        let index = before.secrets.iter().position(|s| s.id == secret_id).ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")))?;
+        if before.secrets[index].is_active() {
+            return Err(AdminError::not_allowed("E0000001", "Api validation failed: cannot delete an active client secret; deactivate it first."));
+        }
+        let mut client = before.clone();
+        client.secrets.remove(index);
+        client.updated_at = now;
+        Ok(Some((client, ())))
+    })
+    .await?;
+    let (client, ()) = written.expect("delete_secret always writes");
     syslog::record(store, actor, Event::success("application.lifecycle.update", "Delete a client secret of the application", vec![Target::app(&client)]), now).await;
     Ok(())
 }

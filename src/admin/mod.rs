@@ -27,6 +27,9 @@ pub enum AdminError {
     /// (`E0000038` a user's status, `E0000056` deleting an active app, ...).
     #[error("{message}")]
     NotAllowed { code: &'static str, message: String },
+    /// The object kept changing under a read-modify-write (optimistic concurrency).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

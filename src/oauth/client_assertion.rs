@@ -31,7 +31,7 @@ pub const KEY_HEADERS: &[&str] = &["jwk", "jku", "x5u", "x5c"];
 /// What the assertion must say.
 pub struct Expected<'a> {
     pub client_id: &'a str,
-    /// The issuer and the endpoint URLs of the server the request is made to.
+    /// The issuer and the URL of the endpoint being called (nothing else).
     pub audiences: &'a [String],
     pub now: UnixTime,
 }
@@ -82,34 +82,37 @@ pub fn check(jws: &Jws, expected: &Expected<'_>) -> Result<Accepted, Refused> {
     if jws.claim_str("iss") != Some(expected.client_id) || jws.claim_str("sub") != Some(expected.client_id) {
         return Err(Refused::Subject);
     }
-    // §3 item 3: the audience identifies the authorization server (its issuer or the
-    // token endpoint URL).
-    let aud_ok = match jws.claims.get("aud") {
-        Some(serde_json::Value::String(a)) => expected.audiences.iter().any(|e| e == a),
-        Some(serde_json::Value::Array(list)) => {
-            list.iter().any(|a| a.as_str().is_some_and(|a| expected.audiences.iter().any(|e| e == a)))
-        }
-        _ => false,
+    // §3 item 3: the audience identifies the authorization server: its issuer, or the
+    // URL of the endpoint called (what Okta requires). A string, or an array of exactly
+    // one: an array naming other parties too is refused, so an assertion made for
+    // another server that happens to list this one cannot be replayed here (the
+    // audience-injection attack draft-ietf-oauth-rfc7523bis closes).
+    let aud = match jws.claims.get("aud") {
+        Some(serde_json::Value::String(a)) => Some(a.as_str()),
+        Some(serde_json::Value::Array(list)) if list.len() == 1 => list[0].as_str(),
+        _ => None,
     };
+    let aud_ok = aud.is_some_and(|a| expected.audiences.iter().any(|e| e == a));
     if !aud_ok {
         return Err(Refused::Audience);
     }
     let now = expected.now;
     // §3 item 4: exp is required, and the JWT is refused once past it.
     let exp = jws.claim_time("exp").ok_or(Refused::Expired)?;
-    if now >= exp + SKEW {
+    // Saturating: an `exp` of 1e300 reads as i64::MAX and must not overflow.
+    if now >= exp.saturating_add(SKEW) {
         return Err(Refused::Expired);
     }
-    if exp > now + MAX_LIFETIME {
+    if exp > now.saturating_add(MAX_LIFETIME) {
         return Err(Refused::TooLong);
     }
     // §3 item 5: nbf, when present.
-    if jws.claim_time("nbf").is_some_and(|nbf| nbf > now + SKEW) {
+    if jws.claim_time("nbf").is_some_and(|nbf| nbf > now.saturating_add(SKEW)) {
         return Err(Refused::NotYetValid);
     }
     // §3 item 6: iat, when present, bounds the age.
     if let Some(iat) = jws.claim_time("iat")
-        && (iat > now + SKEW || iat < now - MAX_AGE) {
+        && (iat > now.saturating_add(SKEW) || iat < now.saturating_sub(MAX_AGE)) {
             return Err(Refused::IssuedAt);
         }
     // §3 item 7 (OpenID Connect Core §9 makes it required): a jti, used once.
@@ -118,7 +121,7 @@ pub fn check(jws: &Jws, expected: &Expected<'_>) -> Result<Accepted, Refused> {
     key.extend_from_slice(expected.client_id.as_bytes());
     key.push(0);
     key.extend_from_slice(jti.as_bytes());
-    Ok(Accepted { replay_key: sha256(&key), keep_until: exp + SKEW })
+    Ok(Accepted { replay_key: sha256(&key), keep_until: exp.saturating_add(SKEW) })
 }
 
 #[cfg(test)]
@@ -148,8 +151,32 @@ mod tests {
         let e2 = Expected { client_id: "c2", ..e };
         assert_ne!(check(&jws(json!({"alg": "RS256"}), other), &e2).unwrap().replay_key, a.replay_key);
         let mut listed = good(1000);
-        listed["aud"] = json!(["x", "https://id.example"]);
-        assert!(check(&jws(json!({"alg": "RS256"}), listed), &e).is_ok());
+        listed["aud"] = json!(["https://id.example"]);
+        assert!(check(&jws(json!({"alg": "RS256"}), listed), &e).is_ok(), "an array of exactly one");
+    }
+
+    #[test]
+    fn aud_arrays_naming_more_than_this_server_are_refused() {
+        let audiences = vec!["https://id.example".to_string()];
+        let e = Expected { client_id: "c1", audiences: &audiences, now: 1000 };
+        for aud in [json!(["x", "https://id.example"]), json!(["https://id.example", "https://id.example"]), json!([]), json!([1]), json!(1)] {
+            let mut c = good(1000);
+            c["aud"] = aud.clone();
+            assert_eq!(check(&jws(json!({"alg": "RS256"}), c), &e), Err(Refused::Audience), "{aud}");
+        }
+    }
+
+    #[test]
+    fn absurd_times_overflow_nothing() {
+        let audiences = vec!["https://id.example/oauth2/v1/token".to_string()];
+        for now in [1000, i64::MAX, i64::MIN] {
+            let e = Expected { client_id: "c1", audiences: &audiences, now };
+            for (k, v) in [("exp", json!(1e300)), ("exp", json!(-1e300)), ("exp", json!(i64::MAX)), ("nbf", json!(1e300)), ("iat", json!(-1e300)), ("iat", json!(i64::MIN))] {
+                let mut c = good(1000);
+                c[k] = v;
+                assert!(check(&jws(json!({"alg": "RS256"}), c), &e).is_err(), "{k} at {now}");
+            }
+        }
     }
 
     #[test]

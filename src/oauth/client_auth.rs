@@ -218,6 +218,7 @@ mod tests {
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 0,
+            version: 0,
         };
         let good = Presented::Basic { client_id: "c".into(), secret: "s".into() };
         assert!(authenticate(&good, Some(&client), &master).is_ok());

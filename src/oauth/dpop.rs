@@ -79,8 +79,10 @@ pub fn check(proof: &str, e: &Expected<'_>) -> Result<Proof, OAuthError> {
     }
     // Items 2-3: a well-formed JWT.
     let jws = Jws::parse(proof).map_err(|_| invalid("The DPoP proof is not a well-formed JWT."))?;
-    // Item 4: typ.
-    if jws.header_str("typ") != Some("dpop+jwt") {
+    // Item 4: typ. A media type, so compared case-insensitively, and `application/`
+    // may be omitted (RFC 7515 §4.1.9).
+    let typ = jws.header_str("typ").map(str::to_ascii_lowercase);
+    if !matches!(typ.as_deref(), Some("dpop+jwt" | "application/dpop+jwt")) {
         return Err(invalid("The DPoP proof's typ must be dpop+jwt."));
     }
     // Item 5: an asymmetric algorithm this server supports (never none, never HMAC).
@@ -88,8 +90,9 @@ pub fn check(proof: &str, e: &Expected<'_>) -> Result<Proof, OAuthError> {
     if !ASYMMETRIC_ALGS.contains(&alg) {
         return Err(invalid("The DPoP proof's algorithm is not supported."));
     }
-    // The key is the one in the header; nothing is fetched.
-    if ["jku", "x5u", "x5c", "kid"].iter().any(|h| jws.header.contains_key(*h)) {
+    // The key is the one in the header; nothing is fetched. A `kid` is allowed (RFC
+    // 9449 does not forbid it) and ignored: it selects nothing.
+    if ["jku", "x5u", "x5c"].iter().any(|h| jws.header.contains_key(*h)) {
         return Err(invalid("The DPoP proof must carry its key in jwk only."));
     }
     // Item 7: jwk is a public key (a private member is refused by the parser).
@@ -204,5 +207,31 @@ mod tests {
         let nonce = Expected { nonce: Some(&current), ..expected(100) };
         assert_eq!(code(k.proof(good.clone()), &nonce), "use_dpop_nonce");
         assert!(check(&with("nonce", json!("n1")), &nonce).is_ok());
+        // htm is the request's method exactly: a GET proof is no HEAD proof.
+        let get = k.proof(json!({"jti": "a", "htm": "GET", "htu": HTU, "iat": 100}));
+        assert_eq!(code(get.clone(), &Expected { htm: "HEAD", ..expected(100) }), "invalid_dpop_proof");
+        assert!(check(&get, &Expected { htm: "GET", ..expected(100) }).is_ok());
+        for header in ["jku", "x5u", "x5c"] {
+            let h = k.sign(json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk(), header: "x"}), good.clone());
+            assert_eq!(code(h, &expected(100)), "invalid_dpop_proof", "{header}");
+        }
+    }
+
+    #[test]
+    fn a_kid_is_ignored_and_typ_is_a_case_insensitive_media_type() {
+        let k = Key::new();
+        let good = json!({"jti": "a", "htm": "POST", "htu": HTU, "iat": 100});
+        for (typ, kid) in [("dpop+jwt", Some("k1")), ("DPoP+JWT", None), ("application/dpop+jwt", Some("x")), ("Application/DPOP+jwt", None)] {
+            let mut header = json!({"typ": typ, "alg": "ES256", "jwk": k.jwk()});
+            if let Some(kid) = kid {
+                header["kid"] = json!(kid);
+            }
+            let proof = check(&k.sign(header, good.clone()), &expected(100)).unwrap();
+            assert_eq!(proof.jkt, PublicJwk::parse(&k.jwk()).unwrap().thumbprint, "{typ}");
+        }
+        for typ in ["jwt", "dpop", "text/dpop+jwt", "application/jwt"] {
+            let bad = k.sign(json!({"typ": typ, "alg": "ES256", "jwk": k.jwk()}), good.clone());
+            assert!(check(&bad, &expected(100)).is_err(), "{typ}");
+        }
     }
 }

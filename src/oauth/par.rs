@@ -60,6 +60,25 @@ pub fn pushed_params(params: &Params, client: &Client) -> Result<Params, OAuthEr
     }
 }
 
+/// RFC 9449 §10.1: a DPoP proof sent with the push (its key's thumbprint `proof_jkt`)
+/// binds the authorization code to that key, as `dpop_jkt` would: the pushed request
+/// gets `dpop_jkt` = the thumbprint. When `dpop_jkt` is pushed too, the two must agree
+/// ("MUST reject the request if the JWK Thumbprint in dpop_jkt does not match"):
+/// `invalid_dpop_proof`.
+pub fn bind_dpop(pushed: Params, proof_jkt: Option<&str>) -> Result<Params, OAuthError> {
+    let named = super::authorize::check_dpop_jkt(&pushed)?;
+    let Some(jkt) = proof_jkt else { return Ok(pushed) };
+    match named {
+        Some(named) if crate::crypto::constant_time_eq(named.as_bytes(), jkt.as_bytes()) => Ok(pushed),
+        Some(_) => Err(super::dpop::invalid("The DPoP proof's key does not match dpop_jkt.")),
+        None => {
+            let mut pairs: Vec<(String, String)> = pushed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            pairs.push(("dpop_jkt".into(), jkt.to_string()));
+            Ok(Params::from_pairs(pairs))
+        }
+    }
+}
+
 /// RFC 9126 §4 and OpenID Connect Core §3.1.2.6: the error for a `request_uri` that
 /// was ours but cannot be used: unknown, expired, already used, or pushed by another
 /// client or to another server. Nothing of the request is trusted, so it is a page.
@@ -74,6 +93,25 @@ pub fn unusable_request_uri() -> OAuthError {
 /// RFC 9126 §6: for a client that must push its requests, a request that was not pushed.
 pub fn par_required() -> OAuthError {
     OAuthError::invalid_request("This client must use pushed authorization requests (request_uri from the PAR endpoint).")
+}
+
+#[cfg(test)]
+mod dpop_tests {
+    use super::*;
+
+    #[test]
+    fn a_proof_binds_the_pushed_request_and_must_agree_with_dpop_jkt() {
+        let jkt = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        let other = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+        let base = Params::parse(b"response_type=code&client_id=c").unwrap();
+        assert_eq!(bind_dpop(base.clone(), None).unwrap().one("dpop_jkt").unwrap(), None);
+        assert_eq!(bind_dpop(base.clone(), Some(jkt)).unwrap().one("dpop_jkt").unwrap(), Some(jkt));
+        let named = Params::parse(format!("response_type=code&dpop_jkt={jkt}").as_bytes()).unwrap();
+        assert_eq!(bind_dpop(named.clone(), Some(jkt)).unwrap().one("dpop_jkt").unwrap(), Some(jkt));
+        assert_eq!(bind_dpop(named, Some(other)).unwrap_err().code(), "invalid_dpop_proof");
+        let bad = Params::parse(b"response_type=code&dpop_jkt=short").unwrap();
+        assert_eq!(bind_dpop(bad, Some(jkt)).unwrap_err().code(), "invalid_request");
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +133,7 @@ mod tests {
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 0,
+            version: 0,
             ..Client::default()
         }
     }

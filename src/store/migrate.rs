@@ -41,6 +41,7 @@ migrations! {
     12 => "0012_client_jwt_dpop.sql",
     13 => "0013_par_throttle.sql",
     15 => "0015_settings_version.sql",
+    17 => "0017_client_version.sql",
 }
 
 /// The version the binary expects after migrating (the same on both backends).
@@ -84,9 +85,9 @@ mod tests {
     #[test]
     fn a_version_below_the_highest_applied_is_still_applied() {
         let versions = |applied: &[i64]| pending(SQLITE, applied).map(|m| m.version).collect::<Vec<_>>();
-        assert_eq!(versions(&[]), [1, 2, 3, 4, 10, 11, 12, 13, 15]);
-        assert_eq!(versions(&[1, 2]), [3, 4, 10, 11, 12, 13, 15]);
-        assert_eq!(versions(&[1, 2, 10, 11, 12, 13, 15]), [3, 4]);
-        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15]).is_empty());
+        assert_eq!(versions(&[]), [1, 2, 3, 4, 10, 11, 12, 13, 15, 17]);
+        assert_eq!(versions(&[1, 2]), [3, 4, 10, 11, 12, 13, 15, 17]);
+        assert_eq!(versions(&[1, 2, 10, 11, 12, 13, 15, 17]), [3, 4]);
+        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17]).is_empty());
     }
 }

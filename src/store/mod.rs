@@ -91,7 +91,9 @@ pub trait ClientStore: Send + Sync {
     async fn insert_client(&self, client: &Client) -> StoreResult<()>;
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
-    /// Writes every field of the client with this id; false when absent.
+    /// Writes every field of the client with this id, only if its stored `version` is
+    /// still `client.version` (the one it was read at), and bumps the version; false when
+    /// absent or changed since (a stale write is refused: re-read and decide again).
     async fn update_client(&self, client: &Client) -> StoreResult<bool>;
     /// Deletes the client with its assignments.
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;

@@ -149,6 +149,9 @@ pub struct Client {
     pub status: String,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    /// Row version for optimistic concurrency: 0 when inserted, one more after every
+    /// `update_client`, which writes only over the version it was read at.
+    pub version: i64,
 }
 
 /// One client secret, Okta's shape: an id, a status, and only its keyed hash (and, for

@@ -248,11 +248,28 @@ impl PublicJwk {
     }
 }
 
-/// A registered JWKS document, parsed: every key must be a usable public key.
+/// A client's JWKS document (fetched from its `jwks_uri`, or registered inline), parsed
+/// to the keys this server can verify signatures with. A key it cannot use (`use`
+/// `enc`, a curve or key type it does not implement, RSA under 2048 bits) is skipped:
+/// a set published for many parties may well hold such keys beside the one for us
+/// (RFC 7517 §5 lets implementations ignore keys they do not understand). A private
+/// or symmetric member anywhere fails the whole set: the document leaks a secret and
+/// none of it is trusted. A set with no usable key fails.
 pub fn parse_jwks(text: &str) -> Result<Vec<PublicJwk>, JoseError> {
     let doc: Value = serde_json::from_str(text).map_err(|_| JoseError::Key("not JSON"))?;
     let keys = doc.get("keys").and_then(Value::as_array).ok_or(JoseError::Key("no keys array"))?;
-    keys.iter().map(PublicJwk::parse).collect()
+    let mut usable = Vec::new();
+    for key in keys {
+        match PublicJwk::parse(key) {
+            Ok(key) => usable.push(key),
+            Err(e @ JoseError::PrivateMember(_)) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    if usable.is_empty() {
+        return Err(JoseError::Key("no usable signature key"));
+    }
+    Ok(usable)
 }
 
 /// The key a JWS header's `kid` names in `keys`; without a `kid`, the one key there
@@ -326,6 +343,27 @@ mod tests {
         let hs = compact(json!({"alg": "HS256"}), json!({}), |m| hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), m).as_ref().to_vec());
         Jws::parse(&hs).unwrap().verify_hmac(secret).unwrap();
         assert!(Jws::parse(&hs).unwrap().verify_hmac(b"0123456789abcdef0123456789abcdeX").is_err());
+    }
+
+    #[test]
+    fn a_jwks_skips_keys_it_cannot_use_but_never_a_private_member() {
+        let ed = Ed25519KeyPair::generate().unwrap();
+        let good = json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(ed.public_key().as_ref()), "kid": "sig"});
+        let enc = json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(ed.public_key().as_ref()), "kid": "enc", "use": "enc"});
+        let p521 = json!({"kty": "EC", "crv": "P-521", "x": b64url(&[1u8; 66]), "y": b64url(&[2u8; 66]), "kid": "p521"});
+        let rsa1024 = json!({"kty": "RSA", "n": b64url(&[0xc5u8; 128]), "e": "AQAB", "kid": "small"});
+        let x25519 = json!({"kty": "OKP", "crv": "X25519", "x": b64url(&[3u8; 32]), "kid": "x"});
+        let doc = json!({"keys": [enc, p521, rsa1024, x25519, good]}).to_string();
+        let keys = parse_jwks(&doc).unwrap();
+        assert_eq!(keys.iter().map(|k| k.kid.as_deref()).collect::<Vec<_>>(), vec![Some("sig")]);
+        let only_unusable = json!({"keys": [p521, x25519]}).to_string();
+        assert!(parse_jwks(&only_unusable).is_err(), "nothing to verify with");
+        let mut leaked = good.clone();
+        leaked["d"] = json!("AAAA");
+        let doc = json!({"keys": [good, leaked]}).to_string();
+        assert_eq!(parse_jwks(&doc), Err(JoseError::PrivateMember("d")));
+        let oct = json!({"keys": [good, {"kty": "oct", "k": "AAAA"}]}).to_string();
+        assert!(matches!(parse_jwks(&oct), Err(JoseError::PrivateMember(_))), "a symmetric key is a secret");
     }
 
     #[test]

@@ -10,8 +10,11 @@
 //!   checked (never a second resolution that could answer differently);
 //! - one request, no redirects (a 3xx is a failure), `FETCH_TIMEOUT` for all of it,
 //!   at most `MAX_BODY` bytes of body;
-//! - keys are cached per URI for `CACHE_TTL`; an unknown `kid` may force a fetch at
-//!   most once per `REFETCH_INTERVAL` per URI.
+//! - keys are cached per URI for `CACHE_TTL`; one fetch per URI is in flight at a time
+//!   (the others wait for its result); an unknown `kid` may force a fetch at most once
+//!   per `REFETCH_INTERVAL` per URI, and a failure is answered again for that long
+//!   without a new fetch; the last good keys serve while refetches fail, up to
+//!   `STALE_LIMIT`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -28,6 +31,8 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 pub const MAX_BODY: usize = 64 * 1024;
 pub const CACHE_TTL: Duration = Duration::from_secs(300);
 pub const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// How long after a good fetch its keys still serve while refetches fail.
+pub const STALE_LIMIT: Duration = Duration::from_secs(2 * 300);
 /// Longest response head (status line and headers) read.
 const MAX_HEAD: usize = 16 * 1024;
 
@@ -77,56 +82,84 @@ pub fn is_public(ip: IpAddr) -> bool {
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                // ::/96, IPv4-compatible (deprecated, RFC 4291 §2.5.5.1: [::127.0.0.1])
+                || s[..6].iter().all(|&x| x == 0)
+                // ::ffff:0:0:0/96, SIIT (RFC 6145 §2.1: IPv4-translated)
+                || (s[..4].iter().all(|&x| x == 0) && s[4] == 0xffff && s[5] == 0)
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated, RFC 3879)
                 || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] == 0x2001 && s[1] == 0) // Teredo (RFC 4380): tunnels to an IPv4
+                || s[0] == 0x2002 // 6to4 (RFC 3056): embeds an IPv4
+                || (s[0] == 0x100 && s[1] == 0 && s[2] == 0 && s[3] == 0) // 100::/64, discard-only (RFC 6666)
                 || (s[0] == 0x64 && s[1] == 0xff9b)) // NAT64 (maps onto IPv4)
         }
     }
 }
 
+/// What is known about one URI.
+#[derive(Default)]
 struct Entry {
-    fetched: Instant,
-    keys: Arc<Vec<PublicJwk>>,
-    /// When an unknown `kid` last made this URI be fetched again.
+    /// The last keys fetched successfully, and when.
+    good: Option<(Instant, Arc<Vec<PublicJwk>>)>,
+    /// When an unknown `kid` last made this URI be fetched again (recorded before the
+    /// fetch starts).
     forced: Option<Instant>,
+    /// When the last fetch failed, and how: answered again (no new fetch) for
+    /// `REFETCH_INTERVAL`.
+    failed: Option<(Instant, FetchError)>,
 }
 
-/// Per-process cache of fetched client JWKS, by URI.
+/// Per-process cache of fetched client JWKS, by URI. Each URI has its own lock, held
+/// across its fetch: one fetch in flight per URI (single-flight); the requests that
+/// arrive meanwhile wait for it and take its result.
 pub struct RemoteJwks {
     allow_private: bool,
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: std::sync::Mutex<HashMap<String, Arc<Mutex<Entry>>>>,
 }
 
 impl RemoteJwks {
     pub fn new(allow_private: bool) -> Self {
-        RemoteJwks { allow_private, entries: Mutex::new(HashMap::new()) }
+        RemoteJwks { allow_private, entries: std::sync::Mutex::new(HashMap::new()) }
     }
 
-    /// The keys at `uri`: cached ones while fresh, unless `kid` names a key they lack
-    /// (a key the client rotated in) and no such forced fetch happened in the last
-    /// `REFETCH_INTERVAL`, so a stream of made-up `kid`s cannot make this server hammer
-    /// the client's host.
+    /// The keys at `uri`: cached ones while fresh (`CACHE_TTL`), unless `kid` names a
+    /// key they lack (a key the client rotated in) and no such forced fetch started in
+    /// the last `REFETCH_INTERVAL` — so a stream of made-up `kid`s cannot make this
+    /// server hammer the client's host. A failed fetch is not retried for
+    /// `REFETCH_INTERVAL` either (its error is answered again), and while fetches fail
+    /// the last good keys still serve, up to `STALE_LIMIT` after they were fetched
+    /// (stale-while-error), so a client's brief outage is not ours.
     pub async fn keys(&self, uri: &str, kid: Option<&str>) -> Result<Arc<Vec<PublicJwk>>, FetchError> {
-        let mut forced = None;
+        let slot = self.entries.lock().expect("jwks cache lock").entry(uri.to_string()).or_default().clone();
+        let mut entry = slot.lock().await;
+        let usable = |e: &Entry, within: Duration| e.good.as_ref().filter(|(at, _)| at.elapsed() < within).map(|(_, k)| k.clone());
+        let recent = |at: &Instant| at.elapsed() < REFETCH_INTERVAL;
+        if let Some(keys) = usable(&entry, CACHE_TTL) {
+            let knows_kid = kid.is_none_or(|kid| keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
+            if knows_kid || entry.forced.as_ref().is_some_and(recent) || entry.failed.as_ref().is_some_and(|(at, _)| recent(at)) {
+                return Ok(keys);
+            }
+            entry.forced = Some(Instant::now());
+        } else if let Some((at, e)) = &entry.failed
+            && recent(at)
         {
-            let entries = self.entries.lock().await;
-            if let Some(e) = entries.get(uri) {
-                let fresh = e.fetched.elapsed() < CACHE_TTL;
-                let knows_kid = kid.is_none_or(|kid| e.keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
-                let may_force = e.forced.is_none_or(|at| at.elapsed() >= REFETCH_INTERVAL);
-                if fresh && (knows_kid || !may_force) {
-                    return Ok(e.keys.clone());
-                }
-                if fresh {
-                    forced = Some(Instant::now());
-                }
+            return usable(&entry, STALE_LIMIT).ok_or_else(|| e.clone());
+        }
+        match self.fetch(uri).await {
+            Ok(keys) => {
+                let keys = Arc::new(keys);
+                entry.good = Some((Instant::now(), keys.clone()));
+                entry.failed = None;
+                Ok(keys)
+            }
+            Err(e) => {
+                tracing::warn!(uri, error = %e, "jwks_uri fetch failed");
+                entry.failed = Some((Instant::now(), e.clone()));
+                usable(&entry, STALE_LIMIT).ok_or(e)
             }
         }
-        let keys = Arc::new(self.fetch(uri).await?);
-        let entry = Entry { fetched: Instant::now(), keys: keys.clone(), forced };
-        self.entries.lock().await.insert(uri.to_string(), entry);
-        Ok(keys)
     }
 
     async fn fetch(&self, uri: &str) -> Result<Vec<PublicJwk>, FetchError> {
@@ -254,11 +287,11 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, FetchError> {
         if size == 0 {
             return Ok(out);
         }
-        if out.len() + size > MAX_BODY {
+        if size > MAX_BODY - out.len() {
             return Err(FetchError::TooLarge);
         }
         out.extend_from_slice(data.get(..size).ok_or(FetchError::Http)?);
-        data = data.get(size + 2..).ok_or(FetchError::Http)?;
+        data = data.get(size.checked_add(2).ok_or(FetchError::Http)?..).ok_or(FetchError::Http)?;
     }
 }
 
@@ -268,10 +301,10 @@ mod tests {
 
     #[test]
     fn only_public_addresses_are_public() {
-        for private in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254"] {
+        for private in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::127.0.0.1", "::8.8.8.8", "::ffff:0:127.0.0.1", "::ffff:0:808:808", "2002:7f00:1::1", "2002:808:808::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "fec0::1", "feff::1", "100::1", "64:ff9b::7f00:1"] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:2800:220:1:248:1893:25c8:1946", "100.128.0.1"] {
+        for public in ["93.184.216.34", "8.8.8.8", "2606:2800:220:1:248:1893:25c8:1946", "100.128.0.1", "2001:4860:4860::8888", "2a00:1450::1"] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }
@@ -283,5 +316,12 @@ mod tests {
         assert_eq!(parse_response(b"HTTP/1.1 302 Found\r\nLocation: http://x\r\n\r\n"), Err(FetchError::Status(302)));
         let big = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1);
         assert_eq!(parse_response(big.as_bytes()), Err(FetchError::TooLarge));
+        // Chunk sizes near usize::MAX overflow nothing (debug builds would panic).
+        let huge = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{{}}\r\n0\r\n\r\n", usize::MAX);
+        assert_eq!(parse_response(huge.as_bytes()), Err(FetchError::TooLarge));
+        let after_one = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{{\r\n{:x}\r\n}}\r\n0\r\n\r\n", usize::MAX);
+        assert_eq!(parse_response(after_one.as_bytes()), Err(FetchError::TooLarge));
+        let fits = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{{}}", MAX_BODY);
+        assert_eq!(parse_response(fits.as_bytes()), Err(FetchError::Http), "a chunk longer than the data");
     }
 }

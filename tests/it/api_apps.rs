@@ -1,6 +1,7 @@
 //! `/api/v1/apps`: OpenID Connect apps in Okta's shape, validation, lifecycle and its
 //! effect at /token and /authorize, secret rotation, assignments, and listing.
 
+use gatehouse::clock::Clock;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -214,4 +215,94 @@ async fn apps_list_in_cursor_pages_with_q_and_filter() {
     assert_eq!(labels(&api.get("/api/v1/apps?q=alp").await.1), ["Alpha", "Alpine"]);
     assert_eq!(api.get("/api/v1/apps?filter=status%20eq%20%22INACTIVE%22").await.1[0]["id"], off["id"]);
     assert_eq!(api.get("/api/v1/apps?limit=500").await.0, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_admin_writes_never_bring_a_deactivated_secret_back() {
+    let t = TestApp::spawn().await;
+    let api = t.api().await;
+    let (_, created) = api.post("/api/v1/apps", oidc_app("Web", REDIRECT)).await;
+    let id = app_of(&created).client_id;
+    let secrets = format!("/api/v1/apps/{id}/credentials/secrets");
+    let (_, second) = api.post(&secrets, json!({})).await;
+    let second_id = second["id"].as_str().unwrap().to_string();
+    let first_id = api.get(&secrets).await.1[0]["id"].as_str().unwrap().to_string();
+    for round in 0..6 {
+        // Deactivate the (leaked) first secret while PUTs and app deactivations race it:
+        // each of those read the app before or after, none may write the secret back.
+        let put = |label: String| {
+            let api = &api;
+            let id = &id;
+            async move { api.put(&format!("/api/v1/apps/{id}"), oidc_app(&label, REDIRECT)).await.0 }
+        };
+        let (secret_off, app_off) = (format!("{secrets}/{first_id}/lifecycle/deactivate"), format!("/api/v1/apps/{id}/lifecycle/deactivate"));
+        let (deactivated, a, b, c) = tokio::join!(
+            api.post(&secret_off, json!({})),
+            put(format!("A{round}")),
+            put(format!("B{round}")),
+            api.post(&app_off, json!({})),
+        );
+        assert_eq!((deactivated.0, a, b, c.0), (200, 200, 200, 200), "round {round}");
+        let (_, listed) = api.get(&secrets).await;
+        let status = |sid: &str| listed.as_array().unwrap().iter().find(|s| s["id"] == sid).unwrap()["status"].as_str().unwrap().to_string();
+        assert_eq!(status(&first_id), "INACTIVE", "round {round}: the deactivation stands");
+        assert_eq!(status(&second_id), "ACTIVE");
+        assert_eq!(api.get(&format!("/api/v1/apps/{id}")).await.1["status"], "INACTIVE");
+        // Reset for the next round.
+        assert_eq!(api.post(&format!("{secrets}/{first_id}/lifecycle/activate"), json!({})).await.0, 200);
+        assert_eq!(api.post(&format!("/api/v1/apps/{id}/lifecycle/activate"), json!({})).await.0, 200);
+    }
+    // A secret created while a PUT races it is never lost.
+    assert_eq!(api.post(&format!("{secrets}/{first_id}/lifecycle/deactivate"), json!({})).await.0, 200);
+    assert_eq!(api.delete(&format!("{secrets}/{first_id}")).await, 204);
+    let app_path = format!("/api/v1/apps/{id}");
+    let (made, put_status) = tokio::join!(api.post(&secrets, json!({})), api.put(&app_path, oidc_app("C", REDIRECT)));
+    assert_eq!((made.0, put_status.0), (200, 200));
+    let (_, listed) = api.get(&secrets).await;
+    assert!(listed.as_array().unwrap().iter().any(|s| s["id"] == made.1["id"]), "the created secret is kept: {listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_to_client_secret_jwt_generates_a_sealed_secret_and_switching_away_drops_it() {
+    let t = TestApp::spawn().await;
+    let api = t.api().await;
+    t.scope("default", "api:read", false).await;
+    let mut body = oidc_app("Svc", REDIRECT);
+    body["settings"]["oauthClient"]["grant_types"] = json!(["client_credentials"]);
+    body["settings"]["oauthClient"]["redirect_uris"] = json!([]);
+    body["settings"]["oauthClient"]["response_types"] = json!([]);
+    body["settings"]["oauthClient"]["application_type"] = json!("service");
+    let (status, created) = api.post("/api/v1/apps", body.clone()).await;
+    assert_eq!(status, 200, "{created}");
+    let id = app_of(&created).client_id;
+    let old = app_of(&created).secret.unwrap();
+    let mut jwt = body.clone();
+    jwt["credentials"]["oauthClient"]["token_endpoint_auth_method"] = json!("client_secret_jwt");
+    let (status, switched) = api.put(&format!("/api/v1/apps/{id}"), jwt.clone()).await;
+    assert_eq!(status, 200, "{switched}");
+    // Secrets made for client_secret_basic are kept only as hashes: a new one is made
+    // for HMAC, shown once here.
+    let new = switched["credentials"]["oauthClient"]["client_secret"].as_str().expect("the new secret, shown once").to_string();
+    assert_ne!(new, old);
+    let stored = t.backend.store.get_client(&id).await.unwrap().unwrap();
+    assert_eq!(stored.secrets.len(), 2);
+    assert!(stored.secrets[0].sealed.is_none() && stored.secrets[1].sealed.is_some());
+    let token = t.endpoint("default", "token");
+    let assertion = crate::signer::hmac_sign("HS256", new.as_bytes(), &crate::client_jwt::claims(&id, &token, t.clock.now()));
+    assert_eq!(crate::client_jwt::cc_with(&t, &id, &assertion).await.status(), 200, "the new secret keys HMAC");
+    // Again: a sealed secret exists, nothing new.
+    let (status, again) = api.put(&format!("/api/v1/apps/{id}"), jwt.clone()).await;
+    assert_eq!(status, 200);
+    assert!(again["credentials"]["oauthClient"].get("client_secret").is_none());
+    // Away: the sealed copies are dropped; the secrets still work as secrets.
+    let (status, _) = api.put(&format!("/api/v1/apps/{id}"), body.clone()).await;
+    assert_eq!(status, 200);
+    let stored = t.backend.store.get_client(&id).await.unwrap().unwrap();
+    assert!(stored.secrets.iter().all(|s| s.sealed.is_none()), "no sealed copy kept");
+    let basic = t.http.post(&token).basic_auth(&id, Some(&new)).form(&[("grant_type", "client_credentials"), ("scope", "api:read")]).send().await.unwrap();
+    assert_eq!(basic.status(), 200);
+    // Back to client_secret_jwt with two hash-only secrets: no room for a new one.
+    let (status, error) = api.put(&format!("/api/v1/apps/{id}"), jwt).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(okta_error(&error).1[0].contains("delete one"), "{error}");
 }

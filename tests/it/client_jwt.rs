@@ -269,6 +269,10 @@ async fn registration_takes_public_keys_only() {
     let key = Key::ec();
     let mut private = key.jwk("k1");
     private["d"] = json!(b64(&[7u8; 32]));
+    let mut enc_only = Key::ec().jwk("enc");
+    enc_only["use"] = json!("enc");
+    let mut enc_private = enc_only.clone();
+    enc_private["d"] = json!(b64(&[7u8; 32]));
     let cases = [
         (json!({"jwks": {"keys": [private]}}), "keys[0].d"),
         (json!({"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}), "keys[0].k"),
@@ -276,6 +280,8 @@ async fn registration_takes_public_keys_only() {
         (json!({"jwks": {"nokeys": []}}), "keys"),
         (json!({"jwks": {"keys": [key.jwk("k1")]}, "jwks_uri": "https://rp.example/jwks"}), "not both"),
         (json!({"jwks_uri": "http://rp.example/jwks"}), "https"),
+        (json!({"jwks": {"keys": [enc_only.clone()]}}), "signature key"),
+        (json!({"jwks": {"keys": [enc_private, key.jwk("k1")]}}), "keys[0].d"),
     ];
     for (extra, mention) in cases {
         let field = if extra.get("jwks_uri").is_some() && extra.get("jwks").is_none() { "settings.oauthClient.jwks_uri" } else { "settings.oauthClient.jwks" };
@@ -284,6 +290,9 @@ async fn registration_takes_public_keys_only() {
         assert_eq!((status, code.as_str()), (400, "E0000001"), "{extra}");
         assert!(causes[0].starts_with(&format!("{field}: ")) && causes[0].contains(mention), "{mention}: {causes:?}");
     }
+    // An encryption key beside the signature key is ignored, not refused.
+    let (status, app) = register(&api, "private_key_jwt", &["client_credentials"], json!({"jwks": {"keys": [enc_only, key.jwk("k1")]}})).await;
+    assert_eq!(status, 200, "{app}");
     // jwks on an app that does not use private_key_jwt.
     let (status, _) = register(&api, "client_secret_basic", &["client_credentials"], json!({"jwks": {"keys": [key.jwk("k1")]}})).await;
     assert_eq!(status, 400);
@@ -515,4 +524,135 @@ async fn measure_client_authentication_cost() {
         }
         report(&format!("private_key_jwt {alg}"), started);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aud_is_the_issuer_or_the_endpoint_called_and_one_value_only() {
+    let t = TestApp::spawn().await;
+    let api = t.api().await;
+    t.scope("default", "api:read", false).await;
+    let key = Key::ec();
+    let (status, app) = register(&api, "private_key_jwt", &["client_credentials", "authorization_code"], json!({"jwks": {"keys": [key.jwk("k1")]}})).await;
+    assert_eq!(status, 200, "{app}");
+    let id = app["id"].as_str().unwrap().to_string();
+    let now = t.clock.now();
+    let sign = |aud: Value| {
+        let mut c = claims(&id, "", now);
+        c["aud"] = aud;
+        key.sign(&json!({"alg": "ES256", "kid": "k1"}), &c)
+    };
+    let (token, issuer) = (t.endpoint("default", "token"), t.issuer("default"));
+    for (why, aud) in [
+        ("the revoke URL at /token", json!(t.endpoint("default", "revoke"))),
+        ("the introspect URL at /token", json!(t.endpoint("default", "introspect"))),
+        ("the par URL at /token", json!(t.endpoint("default", "par"))),
+        ("an array naming another party too", json!([token, "https://other.example/token"])),
+        ("an array naming this endpoint twice", json!([token, token])),
+        ("an empty array", json!([])),
+    ] {
+        refused(cc_with(&t, &id, &sign(aud)).await, why).await;
+    }
+    for aud in [json!(token), json!([token]), json!(issuer), json!([issuer])] {
+        assert_eq!(cc_with(&t, &id, &sign(aud.clone())).await.status(), 200, "{aud}");
+    }
+    // RFC 9126 §2: at /par, the PAR endpoint URL (or the issuer); not the token URL.
+    let par = t.endpoint("default", "par");
+    let push = |assertion: String| {
+        let form = vec![
+            ("response_type", "code".to_string()),
+            ("scope", "openid".into()),
+            ("redirect_uri", REDIRECT.into()),
+            ("code_challenge", CHALLENGE.into()),
+            ("code_challenge_method", "S256".into()),
+            ("client_id", id.clone()),
+            ("client_assertion_type", JWT_BEARER.into()),
+            ("client_assertion", assertion),
+        ];
+        t.http.post(&par).form(&form).send()
+    };
+    assert_eq!(push(sign(json!(par))).await.unwrap().status(), 201);
+    assert_eq!(push(sign(json!(issuer))).await.unwrap().status(), 201);
+    refused(push(sign(json!(token))).await.unwrap(), "the token URL at /par").await;
+}
+
+/// A listener on 127.0.0.1 that waits `delay` before answering each connection with
+/// `answer(n)`; its URL and the count of connections.
+async fn slow_listener(delay: std::time::Duration, answer: impl Fn(usize) -> Vec<u8> + Send + Sync + 'static) -> (String, Arc<AtomicUsize>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks", l.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = l.accept().await else { return };
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                tokio::time::sleep(delay).await;
+                let _ = stream.write_all(&answer(n)).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwks_uri_fetches_are_single_flight_and_failures_are_not_refetched_per_request() {
+    let t = TestApp::spawn_with_client_auth(ClientAuthConfig { allow_private_jwks_uri: true, ..Default::default() }).await;
+    let api = t.api().await;
+    t.scope("default", "api:read", false).await;
+    let key = Key::ec();
+    // A set published for many parties: an encryption key and a P-521 key beside ours
+    // are skipped, not a reason to refuse the set.
+    let mut enc = Key::ec().jwk("enc");
+    enc["use"] = json!("enc");
+    let p521 = json!({"kty": "EC", "crv": "P-521", "kid": "p521", "x": b64(&[1u8; 66]), "y": b64(&[2u8; 66])});
+    let jwks = json!({"keys": [enc, p521, key.jwk("k1")]}).to_string();
+    let (url, hits) = slow_listener(std::time::Duration::from_millis(300), move |_| ok_json(&jwks)).await;
+    let (_, app) = register(&api, "private_key_jwt", &["client_credentials"], json!({"jwks_uri": url})).await;
+    let id = app["id"].as_str().unwrap().to_string();
+    let token = t.endpoint("default", "token");
+    let good = || key.sign(&json!({"alg": "ES256", "kid": "k1"}), &claims(&id, &token, t.clock.now()));
+    assert_eq!(cc_with(&t, &id, &good()).await.status(), 200);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    // 20 concurrent assertions naming unknown kids: at most one refetch.
+    let mut burst = Vec::new();
+    for i in 0..20 {
+        let (http, token, id) = (t.http.clone(), token.clone(), id.clone());
+        let assertion = key.sign(&json!({"alg": "ES256", "kid": format!("made-up-{i}")}), &claims(&id, &token, t.clock.now()));
+        burst.push(tokio::spawn(async move {
+            let form = [("grant_type", "client_credentials"), ("scope", "api:read"), ("client_id", id.as_str()), ("client_assertion_type", JWT_BEARER), ("client_assertion", assertion.as_str())];
+            http.post(&token).form(&form).send().await.unwrap().status().as_u16()
+        }));
+    }
+    for r in burst {
+        assert!([401, 429].contains(&r.await.unwrap()));
+    }
+    assert!(hits.load(Ordering::SeqCst) <= 2, "at most one refetch: {}", hits.load(Ordering::SeqCst));
+
+    // A jwks_uri that fails is tried once per interval, not on every request.
+    let (failing, failed) = slow_listener(std::time::Duration::ZERO, |_| b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n".to_vec()).await;
+    let (_, app) = register(&api, "private_key_jwt", &["client_credentials"], json!({"jwks_uri": failing})).await;
+    let id = app["id"].as_str().unwrap().to_string();
+    for _ in 0..4 {
+        let assertion = key.sign(&json!({"alg": "ES256", "kid": "k1"}), &claims(&id, &token, t.clock.now()));
+        refused(cc_with(&t, &id, &assertion).await, "failing jwks_uri").await;
+    }
+    assert_eq!(failed.load(Ordering::SeqCst), 1, "the failure is cached");
+
+    // Stale-while-error: keys fetched once still serve when a refetch fails.
+    let jwks = json!({"keys": [key.jwk("k1")]}).to_string();
+    let (flaky, tries) = slow_listener(std::time::Duration::ZERO, move |n| if n == 0 { ok_json(&jwks) } else { b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n".to_vec() }).await;
+    let (_, app) = register(&api, "private_key_jwt", &["client_credentials"], json!({"jwks_uri": flaky})).await;
+    let id = app["id"].as_str().unwrap().to_string();
+    let sign = |kid: &str| key.sign(&json!({"alg": "ES256", "kid": kid}), &claims(&id, &token, t.clock.now()));
+    assert_eq!(cc_with(&t, &id, &sign("k1")).await.status(), 200);
+    refused(cc_with(&t, &id, &sign("k9")).await, "unknown kid, refetch fails").await;
+    assert_eq!(tries.load(Ordering::SeqCst), 2);
+    assert_eq!(cc_with(&t, &id, &sign("k1")).await.status(), 200, "the last good keys still serve");
 }

@@ -257,3 +257,108 @@ async fn the_server_nonce_is_demanded_and_works_across_instances() {
     let p = proof(&key, "POST", &htu, t.clock.now(), json!({"nonce": nonce}));
     expect_error(post_with_proof(&t, &app, &form, Some(&p)).await, 400, "use_dpop_nonce").await;
 }
+
+/// A push to /par as `app` (HTTP Basic) with an optional DPoP header.
+async fn push_with_proof(t: &TestApp, app: &App, extra: &[(&str, &str)], proof: Option<&str>) -> reqwest::Response {
+    let mut form: Vec<(&str, &str)> = vec![
+        ("response_type", "code"),
+        ("scope", "openid profile"),
+        ("redirect_uri", REDIRECT),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    form.extend_from_slice(extra);
+    let mut request = t.http.post(t.endpoint("default", "par")).basic_auth(&app.client_id, app.secret.as_ref());
+    if let Some(p) = proof {
+        request = request.header("DPoP", p);
+    }
+    request.form(&form).send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proof_at_par_binds_the_code_to_its_key() {
+    let t = TestApp::spawn().await;
+    t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    let (a, b) = (Key::ec(), Key::ed());
+    let par = t.endpoint("default", "par");
+    let htu = t.endpoint("default", "token");
+    // RFC 9449 §10.1: the proof's htu is the PAR endpoint.
+    let code_after_push = |p: String| {
+        let (t, app) = (&t, &app);
+        async move {
+            let r = push_with_proof(t, app, &[], Some(&p)).await;
+            assert_eq!(r.status(), 201);
+            let uri: Value = r.json().await.unwrap();
+            let mut url = url::Url::parse(&t.endpoint("default", "authorize")).unwrap();
+            url.query_pairs_mut().append_pair("client_id", &app.client_id).append_pair("request_uri", uri["request_uri"].as_str().unwrap());
+            let browser = t.browser();
+            let start = browser.get(url.as_str()).await;
+            let back = browser.sign_in(&location(&start).unwrap(), "alice@example.com", PASSWORD).await;
+            param(&location(&back).unwrap(), "code").unwrap()
+        }
+    };
+    for (why, other) in [("another key", Some(&b)), ("no proof", None)] {
+        let code = code_after_push(proof(&a, "POST", &par, t.clock.now(), json!({}))).await;
+        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)];
+        let p = other.map(|k| proof(k, "POST", &htu, t.clock.now(), json!({})));
+        let r = post_with_proof(&t, &app, &form, p.as_deref()).await;
+        assert_eq!(r.status(), 400, "{why}");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant", "{why}");
+    }
+    let code = code_after_push(proof(&a, "POST", &par, t.clock.now(), json!({}))).await;
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)];
+    let body = expect_no_store_json(post_with_proof(&t, &app, &form, Some(&proof(&a, "POST", &htu, t.clock.now(), json!({})))).await).await;
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(claims_of(body["access_token"].as_str().unwrap())["cnf"]["jkt"], a.thumbprint().as_str());
+
+    // The proof must be for /par, and agree with a pushed dpop_jkt.
+    let wrong_htu = push_with_proof(&t, &app, &[], Some(&proof(&a, "POST", &htu, t.clock.now(), json!({})))).await;
+    expect_error(wrong_htu, 400, "invalid_dpop_proof").await;
+    let b_jkt = b.thumbprint();
+    let disagree = push_with_proof(&t, &app, &[("dpop_jkt", b_jkt.as_str())], Some(&proof(&a, "POST", &par, t.clock.now(), json!({})))).await;
+    expect_error(disagree, 400, "invalid_dpop_proof").await;
+    let a_jkt = a.thumbprint();
+    let agree = push_with_proof(&t, &app, &[("dpop_jkt", a_jkt.as_str())], Some(&proof(&a, "POST", &par, t.clock.now(), json!({})))).await;
+    assert_eq!(agree.status(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn userinfo_sends_the_nonce_on_success_and_a_proof_names_the_actual_method() {
+    let t = TestApp::spawn_with_client_auth(ClientAuthConfig { dpop_require_nonce: true, ..Default::default() }).await;
+    t.user("alice@example.com").await;
+    let app = t.refresh_app("none", 0).await;
+    let key = Key::ec();
+    let htu = t.endpoint("default", "token");
+    let browser = t.browser();
+    let start = browser.get(&t.authorize_url("default", &app.client_id, &[("scope", "openid profile")])).await;
+    let back = browser.sign_in(&location(&start).unwrap(), "alice@example.com", PASSWORD).await;
+    let code = param(&location(&back).unwrap(), "code").unwrap();
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)];
+    let first = post_with_proof(&t, &app, &form, Some(&proof(&key, "POST", &htu, t.clock.now(), json!({})))).await;
+    let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_string();
+    expect_error(first, 400, "use_dpop_nonce").await;
+    let r = post_with_proof(&t, &app, &form, Some(&proof(&key, "POST", &htu, t.clock.now(), json!({"nonce": nonce})))).await;
+    assert!(r.headers().get("dpop-nonce").is_some(), "the token endpoint sends the nonce on success");
+    let body = expect_no_store_json(r).await;
+    let at = body["access_token"].as_str().unwrap().to_string();
+
+    let ui = t.endpoint("default", "userinfo");
+    let get = |htm: &str| proof(&key, htm, &ui, t.clock.now(), json!({"ath": ath(&at), "nonce": nonce}));
+    let r = t.http.get(&ui).header("Authorization", format!("DPoP {at}")).header("DPoP", get("GET")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("dpop-nonce").is_some(), "userinfo sends the nonce on success (RFC 9449 §8)");
+    // HEAD is answered by the GET route; its proof must say HEAD.
+    let r = t.http.head(&ui).header("Authorization", format!("DPoP {at}")).header("DPoP", get("GET")).send().await.unwrap();
+    assert_eq!(r.status(), 401, "a GET proof for a HEAD request");
+    let r = t.http.head(&ui).header("Authorization", format!("DPoP {at}")).header("DPoP", get("HEAD")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // A kid beside the jwk is allowed and ignored.
+    let with_kid = key.sign(
+        &json!({"typ": "DPoP+JWT", "alg": key.alg(), "jwk": key.public_jwk(), "kid": "anything"}),
+        &json!({"jti": jti(), "htm": "GET", "htu": ui, "iat": t.clock.now(), "ath": ath(&at), "nonce": nonce}),
+    );
+    let r = t.http.get(&ui).header("Authorization", format!("DPoP {at}")).header("DPoP", with_kid).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -56,6 +56,7 @@ fn client(id: &str) -> Client {
         status: "ACTIVE".into(),
         created_at: 1,
         updated_at: 1,
+        version: 0,
     }
 }
 
@@ -324,7 +325,29 @@ async fn client_credentials_contract(store: &DynStore) {
     c.secrets.remove(0);
     c.dpop_bound_access_tokens = false;
     assert!(store.update_client(&c).await.unwrap());
+    c.version += 1;
     assert_eq!(store.get_client("0oajwt").await.unwrap().unwrap(), c);
+    // Optimistic concurrency: a write made from a stale read (the version before the
+    // last update) is refused and changes nothing; every write bumps the version, even
+    // within the same second.
+    let mut stale = c.clone();
+    stale.version -= 1;
+    stale.secrets.clear();
+    stale.name = "stale".into();
+    assert!(!store.update_client(&stale).await.unwrap());
+    assert_eq!(store.get_client("0oajwt").await.unwrap().unwrap(), c);
+    let mut racers = Vec::new();
+    for i in 0..5 {
+        let store = store.clone();
+        let mut w = c.clone();
+        w.name = format!("racer {i}");
+        racers.push(tokio::spawn(async move { store.update_client(&w).await.unwrap() }));
+    }
+    assert_eq!(futures_count(racers.into_iter()).await, 1, "exactly one write from the same read lands");
+    assert_eq!(store.get_client("0oajwt").await.unwrap().unwrap().version, c.version + 1);
+    let mut gone = c.clone();
+    gone.client_id = "0oaNOPE".into();
+    assert!(!store.update_client(&gone).await.unwrap());
 }
 
 /// Refresh-token families: rotation once under concurrency, revocation of the family
@@ -641,6 +664,7 @@ async fn directory_contract(store: &DynStore) {
     app.status = "INACTIVE".into();
     app.redirect_uris = vec!["https://z/cb".into()];
     assert!(store.update_client(&app).await.unwrap());
+    app.version += 1;
     assert_eq!(store.get_client("0oaZ").await.unwrap().unwrap(), app);
     let inactive = Page { filter: Some(Expr::cond("status", Op::Eq, text("INACTIVE"))), after: None, limit: 10 };
     assert_eq!(store.query_clients(&inactive).await.unwrap(), vec![app.clone()]);

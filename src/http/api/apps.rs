@@ -164,13 +164,14 @@ pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<Str
     Ok(Json(apps::to_json(&apps::find(&state.store, &id).await?, None)).into_response())
 }
 
-/// Replace an app's settings (its secret and status stay).
+/// Replace an app's settings (its secrets and status stay; switching to
+/// `client_secret_jwt` generates a sealed secret, shown this once, when none is).
 #[utoipa::path(put, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path)), request_body = AppBody,
     responses((status = 200, description = "The app", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<AppBody>) -> Result<Response, ApiError> {
-    let client = apps::update(&state.store, &actor, &id, body.into_new_app(None), state.clock.now()).await?;
-    Ok(Json(apps::to_json(&client, None)).into_response())
+    let (client, secret) = apps::update(&state.store, &state.master, &actor, &id, body.into_new_app(None), state.clock.now()).await?;
+    Ok(Json(apps::to_json(&client, secret.as_deref())).into_response())
 }
 
 /// Delete an INACTIVE app.

@@ -103,6 +103,7 @@ impl From<AdminError> for ApiError {
                 ..ApiError::new(StatusCode::FORBIDDEN, "E0000006", "You do not have permission to perform the requested action")
             },
             AdminError::NotAllowed { code, message } => ApiError::new(StatusCode::FORBIDDEN, code, message),
+            AdminError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "E0000001", format!("Api validation failed: {message}")),
             AdminError::Store(StoreError::Unavailable(detail)) => ApiError::unavailable(&StoreError::Unavailable(detail)),
             AdminError::Store(e) => ApiError::internal(&e),
         }

@@ -1,5 +1,5 @@
 //! `client_secret_jwt` and `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9) at
-//! the token, revocation and introspection endpoints: find the key, verify the
+//! the token, revocation, introspection and pushed authorization request endpoints: find the key, verify the
 //! signature, check the claims (`oauth::client_assertion`), then record the `jti`
 //! once in the store, so a replay fails on every instance sharing the database.
 //! Every failure is the same `invalid_client`; the reason goes to the log.
@@ -13,15 +13,17 @@ use crate::oauth::OAuthError;
 use crate::store::{AuthServer, Client};
 use crate::tokens::jose::{self, HMAC_ALGS, Jws, PublicJwk};
 
-/// What an assertion's `aud` may name: the server's issuer or one of the endpoints
-/// that accept client authentication (RFC 7523 §3 item 3).
-pub fn audiences(state: &AppState, server: &AuthServer) -> Vec<String> {
-    let base = state.endpoint_base(server);
-    vec![state.issuer(server), format!("{base}/token"), format!("{base}/revoke"), format!("{base}/introspect")]
+/// What an assertion's `aud` may name (RFC 7523 §3 item 3): the server's issuer, or
+/// the URL of the endpoint being called (`endpoint`: `token`, `revoke`, `introspect`,
+/// `par`; RFC 9126 §2 names the PAR URL) — as Okta, which requires the latter. Not the
+/// other endpoints: an assertion made for /revoke is no credential at /token.
+pub fn audiences(state: &AppState, server: &AuthServer, endpoint: &str) -> Vec<String> {
+    vec![state.issuer(server), format!("{}/{endpoint}", state.endpoint_base(server))]
 }
 
-/// Verifies `assertion` for `client` (whose registered method is a JWT one).
-pub async fn verify(state: &AppState, server: &AuthServer, client: &Client, assertion: &str, now: UnixTime) -> Result<(), OAuthError> {
+/// Verifies `assertion` for `client` (whose registered method is a JWT one), sent to
+/// `endpoint` (see `audiences`).
+pub async fn verify(state: &AppState, server: &AuthServer, endpoint: &str, client: &Client, assertion: &str, now: UnixTime) -> Result<(), OAuthError> {
     let fail = |why: &dyn std::fmt::Display| {
         tracing::info!(client = %client.client_id, reason = %why, "client assertion refused");
         OAuthError::invalid_client(false)
@@ -50,7 +52,7 @@ pub async fn verify(state: &AppState, server: &AuthServer, client: &Client, asse
         }
         _ => return Err(fail(&"the client does not use a JWT method")),
     }
-    let audiences = audiences(state, server);
+    let audiences = audiences(state, server, endpoint);
     let expected = Expected { client_id: &client.client_id, audiences: &audiences, now };
     let accepted = client_assertion::check(&jws, &expected).map_err(|e| fail(&e))?;
     // RFC 7523 §3 item 7: the jti once, across every instance (one atomic statement).

@@ -45,7 +45,7 @@ fn inactive() -> Introspection {
 }
 
 async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<Introspection, OAuthError> {
-    let client = authenticate_client(state, server, headers, params, ip).await?;
+    let client = authenticate_client(state, server, headers, params, ip, "introspect").await?;
     let token = params.required("token")?;
     // RFC 7662 §2.1: the hint orders the search; the other type is tried after.
     let answer = if params.one("token_type_hint")? == Some("refresh_token") {

@@ -51,7 +51,8 @@ pub async fn find_server(state: &AppState, id: &str) -> Result<AuthServer, Serve
 
 /// RFC 6749 §2.3 and §3.2.1: the client of a token, revocation, introspection or
 /// pushed authorization request to `server`, authenticated by the method it registered
-/// (a JWT assertion per RFC 7523 §2.2). A repeated parameter is refused first (§3.2).
+/// (a JWT assertion per RFC 7523 §2.2, its `aud` the URL of `endpoint`: `token`,
+/// `revoke`, `introspect` or `par`). A repeated parameter is refused first (§3.2).
 /// A client_id that failed too often from this address (`ip`) is refused before its
 /// credentials are checked (`OAuthError::client_throttled`, 429), and each failure,
 /// a bad assertion included, is counted (`identity::throttle`); a registered public
@@ -62,6 +63,7 @@ pub async fn authenticate_client(
     headers: &HeaderMap,
     params: &Params,
     ip: Option<&str>,
+    endpoint: &str,
 ) -> Result<Client, OAuthError> {
     if let Some(name) = params.first_repeated() {
         return Err(OAuthError::invalid_request(format!(
@@ -93,7 +95,7 @@ pub async fn authenticate_client(
     let verified = match client_auth::authenticate(&presented, client.as_ref(), &state.master) {
         Ok(client_auth::Authenticated::Done(client)) => Ok(client.clone()),
         Ok(client_auth::Authenticated::AssertionToVerify(client, assertion)) => {
-            client_jwt::verify(state, server, client, assertion, now).await.map(|()| client.clone())
+            client_jwt::verify(state, server, endpoint, client, assertion, now).await.map(|()| client.clone())
         }
         Err(e) => Err(e),
     };

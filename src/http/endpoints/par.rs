@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::token::no_store;
-use super::{authenticate_client, form_and_server};
+use super::{authenticate_client, dpop, form_and_server};
 use crate::app::{AppState, SharedState};
 use crate::http::error;
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId};
@@ -31,11 +31,15 @@ pub async fn post(
         Ok(found) => found,
         Err(response) => return response,
     };
-    match push(&state, &server, &headers, &params, ip.as_deref()).await {
+    let outcome = push(&state, &server, &headers, &params, ip.as_deref()).await;
+    let mut response = match &outcome {
         // §2.2: 201 Created.
         Ok(answer) => no_store((StatusCode::CREATED, Json(answer)).into_response()),
-        Err(e) => error::json(&e),
-    }
+        Err(e) => error::json(e),
+    };
+    // RFC 9449 §8: the DPoP nonce, as at the token endpoint.
+    dpop::add_nonce(&state, outcome.as_ref().err(), &mut response);
+    response
 }
 
 async fn push(
@@ -47,8 +51,11 @@ async fn push(
 ) -> Result<PushedAuthorizationResponse, OAuthError> {
     // §2: the client authenticates as at the token endpoint (which also refuses a
     // repeated parameter).
-    let client = authenticate_client(state, server, headers, params, ip).await?;
+    let client = authenticate_client(state, server, headers, params, ip, "par").await?;
     let pushed = par::pushed_params(params, &client)?;
+    // RFC 9449 §10.1: a DPoP proof for this endpoint binds the code to its key.
+    let proof = dpop::proof(state, headers, "POST", &format!("{}/par", state.endpoint_base(server)), None).await?;
+    let pushed = par::bind_dpop(pushed, proof.as_ref().map(|p| p.jkt.as_str()))?;
     let offered = state.store.list_scopes(&server.id).await.map_err(|e| error::unavailable(&e))?;
     let offered: Vec<&str> = offered.iter().map(|s| s.name.as_str()).collect();
     // §2.1: validated as /authorize would; §2.3: any error is answered here, as JSON.

@@ -41,7 +41,7 @@ fn not_yours() -> OAuthError {
 }
 
 async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<(), OAuthError> {
-    let client = authenticate_client(state, server, headers, params, ip).await?;
+    let client = authenticate_client(state, server, headers, params, ip, "revoke").await?;
     let token = params.required("token")?;
     // §2.1: the hint only orders the search; an unknown hint is ignored.
     let refresh_first = params.one("token_type_hint")? == Some("refresh_token");

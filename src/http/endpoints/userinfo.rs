@@ -3,7 +3,7 @@
 //! the token's scopes.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{Value, json};
@@ -25,9 +25,11 @@ struct Presented {
     dpop: bool,
 }
 
-pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId, headers: HeaderMap) -> Response {
+/// GET, and HEAD (which axum routes here): a DPoP proof's `htm` must be the request's
+/// actual method (RFC 9449 §4.3 item 9), so a proof made for GET is no HEAD proof.
+pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId, method: Method, headers: HeaderMap) -> Response {
     let token = authorization(&headers);
-    respond(&state, &id, "GET", &headers, token).await
+    respond(&state, &id, method.as_str(), &headers, token).await
 }
 
 /// RFC 6750 §2.2 also allows the token in a form body.
@@ -126,6 +128,9 @@ async fn respond(state: &AppState, server_id: &str, method: &str, headers: &Head
         Ok(body) => {
             let mut response = Json(body).into_response();
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            // RFC 9449 §8 (and §9 at resource servers): with nonces demanded, every
+            // answer carries the current one, so the client's next proof has it.
+            dpop::add_nonce(state, None, &mut response);
             response
         }
         Err(e) if matches!(e.code, ErrorCode::TemporarilyUnavailable | ErrorCode::ServerError) => error::json(&e),

@@ -145,6 +145,7 @@ mod tests {
             status: "ACTIVE".into(),
             created_at: 0,
             updated_at: 0,
+            version: 0,
         }
     }
 

@@ -60,6 +60,7 @@ macro_rules! directory_store {
                 status: get("status")?,
                 created_at: row.try_get("created_at").map_err(unavailable)?,
                 updated_at: row.try_get("updated_at").map_err(unavailable)?,
+                version: row.try_get("version").map_err(unavailable)?,
             })
         }
 
@@ -240,8 +241,8 @@ macro_rules! directory_store {
                         redirect_uris = $5, post_logout_redirect_uris = $6, grant_types = $7, response_types = $8,
                         refresh_token_leeway = $9, status = $10, created_at = $11, updated_at = $12,
                         jwks = $14, jwks_uri = $15, dpop_bound_access_tokens = $16,
-                        require_pushed_authorization_requests = $17
-                     WHERE client_id = $13",
+                        require_pushed_authorization_requests = $17, version = version + 1
+                     WHERE client_id = $13 AND version = $18",
                 )
                 .bind(&c.name)
                 .bind(secrets_json(c))
@@ -260,6 +261,7 @@ macro_rules! directory_store {
                 .bind(&c.jwks_uri)
                 .bind(c.dpop_bound_access_tokens)
                 .bind(c.require_pushed_authorization_requests)
+                .bind(c.version)
                 .execute(&self.pool)
                 .await
                 .map_err(unavailable)?;

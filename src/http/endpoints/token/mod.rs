@@ -109,7 +109,7 @@ struct Granted {
 
 async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<Granted, OAuthError> {
     let grant_type = params.required("grant_type")?;
-    let client = authenticate_client(state, server, headers, params, ip).await?;
+    let client = authenticate_client(state, server, headers, params, ip, "token").await?;
     let proof = dpop::proof(state, headers, "POST", &format!("{}/token", state.endpoint_base(server)), None).await?;
     // Okta's `dpop_bound_access_tokens`: this client's tokens are always bound.
     if proof.is_none() && client.dpop_bound_access_tokens {
