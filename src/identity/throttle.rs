@@ -18,18 +18,19 @@
 //! an IPv4-mapped IPv6 address is its IPv4 address. Keys are SHA-256 of what they
 //! count (the store never holds a username or address from here).
 //!
-//! Both sign-in counters are read before either is counted, so an attempt refused by
-//! one never counts against the other. The (username, address) counter is then counted
-//! before the password is checked, in the same statement that checks the block
-//! (`ThrottleStore::throttle_attempt`), so a burst of parallel guesses at one username
-//! is throttled like a sequence; a success resets it. The per-address counter counts
-//! failures only, after the password was found wrong, and a success takes nothing
-//! from it, so that signing in to one's own account cannot pay for guesses at others
-//! and people signing in from one shared address never block it. The price: guesses
-//! at different usernames that are in flight together all pass the address check, so
-//! a parallel burst may overshoot the address threshold by the burst's size (each
-//! guess still waits for the bounded Argon2 pool, and each username's own counter
-//! still holds exactly).
+//! Both sign-in counters are read before the password is checked; while either is
+//! blocked the attempt goes no further. Both count failures only, after the password
+//! was found wrong, and a success clears the (username, address) counter and takes
+//! nothing from the address counter, so that signing in to one's own account cannot
+//! pay for guesses at others, people signing in from one shared address never block
+//! it, and many correct sign-ins of one user in parallel (a CI suite's test user)
+//! never throttle themselves. Guesses in flight together all pass the first check, so
+//! their answers are checked again: a wrong password that finds its counter already
+//! blocked by the burst's other failures, and a right one that finds either counter
+//! blocked, are answered as throttled, exactly like an attempt refused up front. A
+//! parallel burst therefore learns no more than a sequence would: whether each of the
+//! first `threshold` guesses or so was right (each guess still waits for the bounded
+//! Argon2 pool).
 //!
 //! Client authentication reads its counter first and counts only failures, so the
 //! token endpoint's usual path writes nothing: a burst of parallel wrong secrets may
@@ -120,7 +121,7 @@ impl Blocked {
     }
 }
 
-/// A sign-in attempt counted against its (username, address) counter.
+/// A sign-in attempt that passed the first check of its two counters.
 #[derive(Debug, Clone)]
 pub struct SignInAttempt {
     user_key: String,
@@ -135,47 +136,48 @@ pub struct BlockStarted {
     pub failures: i64,
 }
 
-/// Checks both counters for `username` from `ip`, then counts the attempt against the
-/// (username, address) counter, or says why it must wait. Nothing is counted when
-/// either is blocked.
-pub async fn begin_sign_in(
-    store: &DynStore,
-    config: &ThrottleConfig,
-    username: &str,
-    ip: Option<&str>,
-    now: UnixTime,
-) -> StoreResult<Result<SignInAttempt, Blocked>> {
+/// Reads both counters for `username` from `ip`: the attempt may go on, or why it must
+/// wait. Counts nothing (failures are counted by `sign_in_failed`).
+pub async fn begin_sign_in(store: &DynStore, username: &str, ip: Option<&str>, now: UnixTime) -> StoreResult<Result<SignInAttempt, Blocked>> {
     let attempt = SignInAttempt { user_key: user_key(username, ip), ip_key: ip_key(ip) };
+    Ok(blocked(store, &attempt, now).await?.map_or(Ok(attempt), Err))
+}
+
+/// The block either counter is under at `now`, if any.
+async fn blocked(store: &DynStore, attempt: &SignInAttempt, now: UnixTime) -> StoreResult<Option<Blocked>> {
     if let Some(state) = store.throttle_state(&attempt.user_key).await?.filter(|s| s.blocked_until > now) {
-        return Ok(Err(Blocked::UserAtAddress { until: state.blocked_until }));
+        return Ok(Some(Blocked::UserAtAddress { until: state.blocked_until }));
     }
     if let Some(state) = store.throttle_state(&attempt.ip_key).await?.filter(|s| s.blocked_until > now) {
-        return Ok(Err(Blocked::Address { until: state.blocked_until }));
+        return Ok(Some(Blocked::Address { until: state.blocked_until }));
     }
-    // Checked and counted in one statement: of parallel attempts, only as many as the
-    // threshold allows get through.
-    if let Attempt::Blocked { until } = store.throttle_attempt(&attempt.user_key, &config.sign_in_rule(), now).await? {
-        return Ok(Err(Blocked::UserAtAddress { until }));
-    }
-    Ok(Ok(attempt))
+    Ok(None)
 }
 
-/// The password was right: the (username, address) counter starts again. The address
-/// counter is left alone: it holds failures only, and one's own success must not take
-/// back failures at other usernames.
-pub async fn sign_in_succeeded(store: &DynStore, attempt: &SignInAttempt) -> StoreResult<()> {
-    store.throttle_clear(&attempt.user_key).await
+/// The password was right. If parallel failures blocked either counter while it was
+/// being checked, the attempt is answered as throttled (`Err`), like one refused up
+/// front; otherwise the (username, address) counter starts again. The address counter
+/// is left alone: it holds failures only, and one's own success must not take back
+/// failures at other usernames.
+pub async fn sign_in_succeeded(store: &DynStore, attempt: &SignInAttempt, now: UnixTime) -> StoreResult<Result<(), Blocked>> {
+    if let Some(blocked) = blocked(store, attempt, now).await? {
+        return Ok(Err(blocked));
+    }
+    store.throttle_clear(&attempt.user_key).await?;
+    Ok(Ok(()))
 }
 
-/// The password was wrong: counts the failure against the address. Returns the block
-/// this failure started on either counter, if it did (the (username, address) counter
-/// already counted it, as its `failures`-th).
+/// The password was wrong: counts the failure against both counters, each check and
+/// count one atomic statement. `Err` when the (username, address) counter was already
+/// blocked by parallel failures (this one is then answered as throttled, and not
+/// counted there); otherwise the block this failure started on either counter, if it
+/// did.
 pub async fn sign_in_failed(
     store: &DynStore,
     config: &ThrottleConfig,
     attempt: &SignInAttempt,
     now: UnixTime,
-) -> StoreResult<Option<BlockStarted>> {
+) -> StoreResult<Result<Option<BlockStarted>, Blocked>> {
     let ip_rule = config.sign_in_ip_rule();
     let at_address = match store.throttle_attempt(&attempt.ip_key, &ip_rule, now).await? {
         Attempt::Allowed { failures } if ip_rule.delay(failures) > 0 => {
@@ -184,14 +186,15 @@ pub async fn sign_in_failed(
         // Blocked meanwhile by a parallel failure, which logged it.
         _ => None,
     };
-    if at_address.is_some() {
-        return Ok(at_address);
-    }
-    let user = store.throttle_state(&attempt.user_key).await?;
-    Ok(user.filter(|s| s.blocked_until > now).map(|s| BlockStarted {
-        blocked: Blocked::UserAtAddress { until: s.blocked_until },
-        failures: s.failures,
-    }))
+    let user_rule = config.sign_in_rule();
+    let at_user = match store.throttle_attempt(&attempt.user_key, &user_rule, now).await? {
+        Attempt::Blocked { until } => return Ok(Err(Blocked::UserAtAddress { until })),
+        Attempt::Allowed { failures } if user_rule.delay(failures) > 0 => {
+            Some(BlockStarted { blocked: Blocked::UserAtAddress { until: now + user_rule.delay(failures) }, failures })
+        }
+        Attempt::Allowed { .. } => None,
+    };
+    Ok(Ok(at_address.or(at_user)))
 }
 
 /// Before checking a client's credentials: blocked until when, if it is. A read, so

@@ -331,3 +331,61 @@ async fn wrong_secrets_under_a_public_clients_id_do_not_block_its_users() {
     }
     expect_error(push(vec![("client_id", "0oaNOBODY".into())]).await.unwrap(), 429, "invalid_client").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_parallel_sign_ins_of_one_user_from_one_address_are_not_throttled() {
+    // A CI suite signing its one test user in from many workers at once: only failures
+    // count, so twelve correct sign-ins in flight together (threshold 5) all succeed.
+    let t = TestApp::spawn().await;
+    t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    let mut pages = Vec::new();
+    for _ in 0..12 {
+        let browser = t.browser();
+        let login = login_page(&t, &browser, &app).await;
+        pages.push((browser, login));
+    }
+    let answers = all_at_once(pages.into_iter().map(|(browser, login)| (browser, login, PASSWORD))).await;
+    assert!(answers.iter().all(|&s| s == 303), "{answers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_right_password_in_a_burst_of_guesses_is_answered_as_throttled_once_they_blocked() {
+    // Five wrong guesses and the right one in flight together: whatever the order, the
+    // right one either signs in before the block or is answered exactly like a
+    // throttled attempt; a guess that finds the block is never a plain 401 after it.
+    let t = TestApp::spawn().await;
+    t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    let mut pages = Vec::new();
+    for i in 0..12 {
+        let browser = t.browser();
+        let login = login_page(&t, &browser, &app).await;
+        pages.push((browser, login, if i == 11 { PASSWORD } else { WRONG }));
+    }
+    let answers = all_at_once(pages.into_iter()).await;
+    let wrong = &answers[..11];
+    assert!(wrong.iter().all(|&s| s == 401 || s == 429), "{answers:?}");
+    assert!(answers[11] == 303 || answers[11] == 429, "{answers:?}");
+    if answers[11] == 429 {
+        assert!(wrong.iter().filter(|&&s| s == 401).count() <= 5, "at most the threshold learn 'wrong': {answers:?}");
+    }
+    // Afterwards the username is blocked from this address, the right password too.
+    let browser = t.browser();
+    let login = login_page(&t, &browser, &app).await;
+    assert_eq!(browser.sign_in(&login, "alice@example.com", PASSWORD).await.status(), 429);
+}
+
+/// Signs alice in from every (browser, sign-in page, password) at once; the statuses in order.
+async fn all_at_once(attempts: impl Iterator<Item = (Browser, String, &'static str)>) -> Vec<u16> {
+    let tasks: Vec<_> = attempts
+        .map(|(browser, login, password)| {
+            tokio::spawn(async move { browser.sign_in(&login, "alice@example.com", password).await.status().as_u16() })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}

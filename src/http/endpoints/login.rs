@@ -115,9 +115,9 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
     let username = params.one("username")?.unwrap_or("").trim();
     let password_given = params.one("password")?.unwrap_or("");
 
-    // Counted before the password is checked; while blocked, not checked at all.
+    // While a counter is blocked, the password is not checked at all.
     let now = state.clock.now();
-    let attempt = match throttle::begin_sign_in(&state.store, &state.config.throttle, username, ip.as_deref(), now)
+    let attempt = match throttle::begin_sign_in(&state.store, username, ip.as_deref(), now)
         .await
         .map_err(|e| error::unavailable(&e))?
     {
@@ -138,9 +138,14 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
         (true, Some(user)) => user,
         _ => {
             state.metrics.login(false);
-            let started = throttle::sign_in_failed(&state.store, &state.config.throttle, &attempt, now)
+            let started = match throttle::sign_in_failed(&state.store, &state.config.throttle, &attempt, now)
                 .await
-                .map_err(|e| error::unavailable(&e))?;
+                .map_err(|e| error::unavailable(&e))?
+            {
+                Ok(started) => started,
+                // Blocked by parallel failures meanwhile: answered like any blocked attempt.
+                Err(blocked) => return Ok(throttled(state, headers, tx, &request, username, blocked, now).await),
+            };
             // The page says the same for every failure; the System Log says why.
             let (actor, reason) = match &user {
                 None => (Actor::unknown_user(username, ip.clone()), "UNKNOWN_USER".to_string()),
@@ -156,7 +161,11 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
         }
     };
 
-    throttle::sign_in_succeeded(&state.store, &attempt).await.map_err(|e| error::unavailable(&e))?;
+    if let Err(blocked) = throttle::sign_in_succeeded(&state.store, &attempt, now).await.map_err(|e| error::unavailable(&e))? {
+        // Parallel failures blocked a counter while this password was checked: a burst
+        // of guesses must not learn that one of them was right.
+        return Ok(throttled(state, headers, tx, &request, username, blocked, now).await);
+    }
     // Take the request once: a double-submitted form issues one code.
     let now = state.clock.now();
     let taken = state.store.take_pending(&sha256(tx.as_bytes()), now).await.map_err(|e| error::unavailable(&e))?;
