@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::AdminError;
 use super::filter::{self, Attr, Kind};
 use crate::clock::{UnixTime, parse_rfc3339, rfc3339_millis};
-use crate::crypto::random_bytes;
+use crate::crypto::{hex, random_bytes};
 use crate::store::{ApiToken, Client, DynStore, Expr, Group, LogEvent, Op, Page, SqlValue, User};
 
 /// Who did something: a user, an app, an API token, or the command line.
@@ -152,8 +152,8 @@ fn uuid() -> String {
     let mut b = random_bytes::<16>();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    let h = hex(&b);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 /// The event as Okta's System Log API returns it.

@@ -41,7 +41,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use crate::clock::UnixTime;
 use crate::config::ThrottleConfig;
-use crate::crypto::sha256;
+use crate::crypto::{hex, sha256};
 use crate::store::{Attempt, DynStore, StoreResult, ThrottleRule};
 
 /// What a key counts, hashed with a label so that keys of different kinds never meet.
@@ -52,8 +52,7 @@ fn key(kind: &str, parts: &[&str]) -> String {
         text.push('\u{0}');
         text.push_str(part);
     }
-    let digest: String = sha256(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    format!("{kind}:{digest}")
+    format!("{kind}:{}", hex(&sha256(text.as_bytes())))
 }
 
 /// What a counter holds one address as: an IPv4 address whole, an IPv6 address by its
@@ -195,13 +194,6 @@ pub async fn sign_in_failed(
         Attempt::Allowed { .. } => None,
     };
     Ok(Ok(at_address.or(at_user)))
-}
-
-/// Before checking a client's credentials: blocked until when, if it is. A read, so
-/// that the token endpoint's usual path writes nothing; failures are counted after.
-pub async fn client_blocked(store: &DynStore, client_id: &str, ip: Option<&str>, now: UnixTime) -> StoreResult<Option<UnixTime>> {
-    let state = store.throttle_state(&client_key(client_id, ip)).await?;
-    Ok(state.filter(|s| s.blocked_until > now).map(|s| s.blocked_until))
 }
 
 /// After a failed client authentication: counts it. Returns the wait it started, if
