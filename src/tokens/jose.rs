@@ -39,6 +39,28 @@ pub enum JoseError {
     PrivateMember(&'static str),
 }
 
+/// RFC 7638 §3.2 thumbprint of an RSA public key: its required members in
+/// lexicographic order, no whitespace, SHA-256, base64url. The members are base64url
+/// text as the JWK carries them, so nothing needs escaping. Our own signing keys' `kid`
+/// (`tokens::keys`) and the `jkt` of a client's key (DPoP) are both made here.
+pub fn rsa_thumbprint(e: &str, n: &str) -> String {
+    thumbprint(&format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#))
+}
+
+/// RFC 7638 §3.2 thumbprint of an EC public key: `crv`, `kty`, `x`, `y` in that order.
+pub fn ec_thumbprint(crv: &str, x: &str, y: &str) -> String {
+    thumbprint(&format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#))
+}
+
+/// RFC 8037 §2 thumbprint of an OKP public key: `crv`, `kty`, `x`.
+pub fn okp_thumbprint(crv: &str, x: &str) -> String {
+    thumbprint(&format!(r#"{{"crv":"{crv}","kty":"OKP","x":"{x}"}}"#))
+}
+
+fn thumbprint(canonical: &str) -> String {
+    b64url(&sha256(canonical.as_bytes()))
+}
+
 /// A compact JWS split and decoded, not yet verified.
 #[derive(Debug, Clone)]
 pub struct Jws {
@@ -154,14 +176,13 @@ impl PublicJwk {
         }
         let text = |name: &str| map.get(name).and_then(Value::as_str).ok_or(JoseError::Key("a required member is missing"));
         let bytes = |name: &str| text(name).and_then(|t| b64url_decode(t).ok_or(JoseError::Key("a member is not base64url")));
-        let (material, canonical) = match text("kty")? {
+        let (material, thumbprint) = match text("kty")? {
             "RSA" => {
                 let (n, e) = (bytes("n")?, bytes("e")?);
                 if n.len() < 256 {
                     return Err(JoseError::Key("RSA keys must have at least 2048 bits"));
                 }
-                let canonical = format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, text("e")?, text("n")?);
-                (Material::Rsa { n, e }, canonical)
+                (Material::Rsa { n, e }, rsa_thumbprint(text("e")?, text("n")?))
             }
             "EC" => {
                 let (crv, len) = match text("crv")? {
@@ -173,11 +194,11 @@ impl PublicJwk {
                 if x.len() != len || y.len() != len {
                     return Err(JoseError::Key("bad coordinate length"));
                 }
-                let canonical = format!(r#"{{"crv":"{crv}","kty":"EC","x":"{}","y":"{}"}}"#, text("x")?, text("y")?);
+                let thumbprint = ec_thumbprint(crv, text("x")?, text("y")?);
                 let mut point = vec![4u8];
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                (Material::Ec { crv, point }, canonical)
+                (Material::Ec { crv, point }, thumbprint)
             }
             "OKP" => {
                 if text("crv")? != "Ed25519" {
@@ -187,7 +208,7 @@ impl PublicJwk {
                 if x.len() != 32 {
                     return Err(JoseError::Key("bad key length"));
                 }
-                (Material::Okp { x }, format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, text("x")?))
+                (Material::Okp { x }, okp_thumbprint("Ed25519", text("x")?))
             }
             _ => return Err(JoseError::Key("unsupported key type")),
         };
@@ -196,7 +217,7 @@ impl PublicJwk {
             kid: map.get("kid").and_then(Value::as_str).map(str::to_string),
             alg,
             material,
-            thumbprint: b64url(&sha256(canonical.as_bytes())),
+            thumbprint,
         };
         if let Some(alg) = &key.alg
             && !key.allows(alg) {

@@ -41,8 +41,9 @@ use serde_json::json;
 use tokio::sync::{Mutex, RwLock};
 
 use crate::clock::UnixTime;
-use crate::crypto::{MasterKey, b64url, b64url_decode, sha256};
+use crate::crypto::{MasterKey, b64url, b64url_decode};
 use crate::store::{DynStore, KeyRotation, KeyStatus, StoreError, StoredKey};
+use crate::tokens::jose;
 
 /// Seconds a process uses a server's keys before reading them again.
 pub const KEY_CACHE_TTL: i64 = 60;
@@ -172,18 +173,6 @@ pub enum KeyError {
     Corrupt(String, String),
 }
 
-/// RFC 7638 thumbprint of an RSA public key.
-fn rsa_thumbprint(e: &str, n: &str) -> String {
-    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-    b64url(&sha256(canonical.as_bytes()))
-}
-
-/// RFC 7638 §3.2 thumbprint of an EC public key: `crv`, `kty`, `x`, `y` in that order.
-fn ec_thumbprint(x: &str, y: &str) -> String {
-    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-    b64url(&sha256(canonical.as_bytes()))
-}
-
 /// A new RS256 key for `server_id`, sealed for storage.
 pub fn generate(server_id: &str, status: KeyStatus, now: UnixTime, master: &MasterKey) -> StoredKey {
     generate_alg(Alg::Rs256, server_id, status, now, master)
@@ -198,7 +187,7 @@ pub fn generate_alg(alg: Alg, server_id: &str, status: KeyStatus, now: UnixTime,
             let public = pair.public_key();
             let n = b64url(public.modulus().big_endian_without_leading_zero());
             let e = b64url(public.exponent().big_endian_without_leading_zero());
-            let kid = rsa_thumbprint(&e, &n);
+            let kid = jose::rsa_thumbprint(&e, &n);
             let jwk = json!({"kty": "RSA", "alg": "RS256", "kid": kid, "use": "sig", "e": e, "n": n});
             (kid, jwk, pair.as_der().expect("PKCS#8 encoding does not fail").as_ref().to_vec())
         }
@@ -211,7 +200,7 @@ pub fn generate_alg(alg: Alg, server_id: &str, status: KeyStatus, now: UnixTime,
             // RFC 7518 §6.2.1: x and y, each 32 bytes, from the uncompressed point.
             let point = pair.public_key().as_ref();
             let (x, y) = (b64url(&point[1..33]), b64url(&point[33..65]));
-            let kid = ec_thumbprint(&x, &y);
+            let kid = jose::ec_thumbprint("P-256", &x, &y);
             let jwk = json!({"kty": "EC", "alg": "ES256", "kid": kid, "use": "sig", "crv": "P-256", "x": x, "y": y});
             (kid, jwk, doc.as_ref().to_vec())
         }
@@ -529,6 +518,7 @@ pub(crate) fn test_keyring(stored: &[StoredKey], master: &MasterKey) -> Keyring 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::sha256;
 
     #[test]
     fn generated_keys_round_trip_and_verify() {
@@ -552,7 +542,7 @@ mod tests {
         let jwk: serde_json::Value = serde_json::from_str(&stored.public_jwk).unwrap();
         assert_eq!((jwk["kty"].as_str(), jwk["crv"].as_str(), jwk["alg"].as_str()), (Some("EC"), Some("P-256"), Some("ES256")));
         assert!(jwk.get("d").is_none(), "no private parts in the JWK");
-        assert_eq!(stored.kid, ec_thumbprint(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()));
+        assert_eq!(stored.kid, jose::ec_thumbprint("P-256", jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()));
         let ring = keyring(std::slice::from_ref(&stored), &master, 0).unwrap().unwrap();
         assert_eq!(ring.signing.alg, "ES256");
         let sig = ring.signing.sign(b"hello");
@@ -573,7 +563,7 @@ mod tests {
         let x = "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4";
         let y = "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM";
         let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-        assert_eq!(ec_thumbprint(x, y), b64url(&sha256(canonical.as_bytes())));
+        assert_eq!(jose::ec_thumbprint("P-256", x, y), b64url(&sha256(canonical.as_bytes())));
         assert_eq!(Alg::parse("ES256"), Some(Alg::Es256));
         assert_eq!(Alg::parse("es256"), None);
         assert_eq!(Alg::parse("none"), None);
@@ -626,6 +616,6 @@ mod tests {
     fn thumbprint_matches_rfc7638_example() {
         // RFC 7638 §3.1.
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        assert_eq!(rsa_thumbprint("AQAB", n), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(jose::rsa_thumbprint("AQAB", n), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     }
 }
