@@ -8,6 +8,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
+use crate::admin::servers;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::{ServerConfig, StoreConfig};
 use crate::crypto::{MasterKey, b64url_decode, random_bytes};
@@ -15,7 +16,6 @@ use crate::http::endpoints;
 use crate::http::endpoints::token::mint::SettingsCache;
 use crate::http::published::Published;
 use crate::identity::password::PasswordPool;
-use crate::admin::servers;
 use crate::metrics::Metrics;
 use crate::store::{self, AuthServer, DEFAULT_SERVER_ID, DynStore, ORG_SERVER_ID, StoreError};
 use crate::tokens::KeyCache;
@@ -46,16 +46,20 @@ pub fn load_master_key(data_dir: &Path) -> Result<MasterKey, StartError> {
     if let Ok(text) = std::env::var("GATEHOUSE_MASTER_KEY") {
         let bytes = b64url_decode(text.trim())
             .filter(|b| b.len() == 32)
-            .ok_or_else(|| StartError::MasterKey("GATEHOUSE_MASTER_KEY must be 32 bytes, base64url".into()))?;
-        return Ok(MasterKey::from_bytes(bytes.as_slice().try_into().expect("32 bytes")));
+            .ok_or_else(|| {
+                StartError::MasterKey("GATEHOUSE_MASTER_KEY must be 32 bytes, base64url".into())
+            })?;
+        return Ok(MasterKey::from_bytes(
+            bytes.as_slice().try_into().expect("32 bytes"),
+        ));
     }
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join("master.key");
     match std::fs::read(&path) {
         Ok(bytes) => {
-            let bytes: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| StartError::MasterKey(format!("{} must hold exactly 32 bytes", path.display())))?;
+            let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
+                StartError::MasterKey(format!("{} must hold exactly 32 bytes", path.display()))
+            })?;
             Ok(MasterKey::from_bytes(&bytes))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -71,7 +75,9 @@ pub fn load_master_key(data_dir: &Path) -> Result<MasterKey, StartError> {
                     Ok(MasterKey::from_bytes(&bytes))
                 }
                 // Another process created it first: use theirs.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_master_key(data_dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    load_master_key(data_dir)
+                }
                 Err(e) => Err(e.into()),
             }
         }
@@ -86,7 +92,9 @@ pub async fn open_backend(config: &StoreConfig, now: i64) -> Result<Backend, Sta
     let store = store::open(config).await?;
     for server in servers::builtin_servers(now) {
         store.insert_server_if_absent(&server).await?;
-        store.seed_server(&server.id, &servers::seed(&server.id, now)).await?;
+        store
+            .seed_server(&server.id, &servers::seed(&server.id, now))
+            .await?;
     }
     Ok(Backend { store, master })
 }
@@ -116,7 +124,9 @@ impl AppState {
             published: Published::default(),
             passwords: PasswordPool::new(config.password_hash_workers),
             metrics: Metrics::new(),
-            remote_jwks: crate::tokens::remote_jwks::RemoteJwks::new(config.client_auth.allow_private_jwks_uri),
+            remote_jwks: crate::tokens::remote_jwks::RemoteJwks::new(
+                config.client_auth.allow_private_jwks_uri,
+            ),
             store: backend.store,
             master: backend.master,
             config,
@@ -145,7 +155,10 @@ impl AppState {
 
     /// The `aud` of the server's access tokens.
     pub fn audience(&self, server: &AuthServer) -> String {
-        server.audience.clone().unwrap_or_else(|| self.issuer(server))
+        server
+            .audience
+            .clone()
+            .unwrap_or_else(|| self.issuer(server))
     }
 }
 
@@ -155,35 +168,77 @@ pub type SharedState = Arc<AppState>;
 /// at `/oauth2/{server_id}/v1/...` (the static path wins over the parameter).
 pub fn router(state: SharedState) -> Router {
     let oauth = Router::new()
-        .route("/v1/authorize", get(endpoints::authorize::get).post(endpoints::authorize::post))
+        .route(
+            "/v1/authorize",
+            get(endpoints::authorize::get).post(endpoints::authorize::post),
+        )
         .route("/v1/token", post(endpoints::token::post))
         .route("/v1/par", post(endpoints::par::post))
         .route("/v1/keys", get(endpoints::keys::get))
         .route("/v1/revoke", post(endpoints::revoke::post))
         .route("/v1/introspect", post(endpoints::introspect::post))
-        .route("/v1/userinfo", get(endpoints::userinfo::get).post(endpoints::userinfo::post))
-        .route("/v1/logout", get(endpoints::logout::get).post(endpoints::logout::post))
-        .route("/.well-known/openid-configuration", get(endpoints::discovery::get))
-        .route("/.well-known/oauth-authorization-server", get(endpoints::discovery::get));
+        .route(
+            "/v1/userinfo",
+            get(endpoints::userinfo::get).post(endpoints::userinfo::post),
+        )
+        .route(
+            "/v1/logout",
+            get(endpoints::logout::get).post(endpoints::logout::post),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(endpoints::discovery::get),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(endpoints::discovery::get),
+        );
     Router::new()
         .nest("/oauth2/{server_id}", oauth.clone())
         .nest("/oauth2", oauth.clone())
-        .route("/.well-known/openid-configuration", get(endpoints::discovery::get))
-        .route("/.well-known/oauth-authorization-server", get(endpoints::discovery::get))
-        .route("/login", get(endpoints::login::get).post(endpoints::login::post))
-        .route("/consent", get(endpoints::consent::get).post(endpoints::consent::post))
+        .route(
+            "/.well-known/openid-configuration",
+            get(endpoints::discovery::get),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(endpoints::discovery::get),
+        )
+        .route(
+            "/login",
+            get(endpoints::login::get).post(endpoints::login::post),
+        )
+        .route(
+            "/consent",
+            get(endpoints::consent::get).post(endpoints::consent::post),
+        )
         .route("/assets/{file}", get(endpoints::assets::get))
         .route("/healthz", get(endpoints::health::healthz))
         .route("/readyz", get(endpoints::health::readyz))
         .route("/metrics", get(endpoints::metrics::get))
         .nest("/api/v1", crate::http::api::router())
         .fallback(endpoints::health::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::middleware::metrics))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::cors::layer))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::client_ip::layer))
-        .layer(axum::middleware::from_fn(crate::http::middleware::security_headers))
-        .layer(axum::middleware::from_fn(crate::http::middleware::request_log))
-        .layer(axum::extract::DefaultBodyLimit::max(crate::oauth::params::MAX_PARAMS_BYTES + 1))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::middleware::metrics,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::cors::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::client_ip::layer,
+        ))
+        .layer(axum::middleware::from_fn(
+            crate::http::middleware::security_headers,
+        ))
+        .layer(axum::middleware::from_fn(
+            crate::http::middleware::request_log,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::oauth::params::MAX_PARAMS_BYTES + 1,
+        ))
         .with_state(state)
 }
 
@@ -199,8 +254,11 @@ pub async fn serve(
     let janitor = spawn_janitor(state.clone());
     // The peer address decides the client's (`http::client_ip`), which goes into System
     // Log events (`client.ipAddress`).
-    let service = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    let service =
+        router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await;
     janitor.abort();
     state.store.close().await;
     tracing::info!("stopped: requests finished, database connections closed");
@@ -218,7 +276,10 @@ pub async fn open_keys(state: &SharedState) -> Result<(), StartError> {
     let mut missing = Vec::new();
     for id in [ORG_SERVER_ID, DEFAULT_SERVER_ID] {
         let stored = state.store.signing_keys(id).await?;
-        if stored.iter().any(|k| k.status == crate::store::KeyStatus::Active) {
+        if stored
+            .iter()
+            .any(|k| k.status == crate::store::KeyStatus::Active)
+        {
             state.keys.get(id, now).await?;
         } else {
             missing.push(id);
@@ -252,7 +313,9 @@ fn spawn_janitor(state: SharedState) -> tokio::task::JoinHandle<()> {
             rotate_due_keys(&state, now).await;
             let before = now - state.config.log_retention_days * 86_400;
             match state.store.purge_events(before).await {
-                Ok(n) if n > 0 => tracing::debug!(rows = n, "janitor removed System Log events past retention"),
+                Ok(n) if n > 0 => {
+                    tracing::debug!(rows = n, "janitor removed System Log events past retention")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "janitor failed on the System Log"),
             }
@@ -265,7 +328,9 @@ fn spawn_janitor(state: SharedState) -> tokio::task::JoinHandle<()> {
 /// this at once rotate each key once.
 pub async fn rotate_due_keys(state: &AppState, now: UnixTime) -> Vec<(String, Rotated)> {
     let mut rotated = Vec::new();
-    let Some(max_age) = state.config.key_rotation_seconds() else { return rotated };
+    let Some(max_age) = state.config.key_rotation_seconds() else {
+        return rotated;
+    };
     let servers = match state.store.list_servers().await {
         Ok(servers) => servers,
         Err(e) => {
@@ -302,12 +367,17 @@ pub async fn run(store_config: StoreConfig, config: ServerConfig) -> Result<(), 
         println!("  issuer {:<28} {}", server.id, state.issuer(&server));
     }
     if state.config.public_url.scheme() == "http"
-        && !matches!(state.config.public_url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+        && !matches!(
+            state.config.public_url.host_str(),
+            Some("127.0.0.1" | "localhost" | "[::1]")
+        )
     {
         tracing::warn!("the public URL is plain http: use https outside development");
     }
     if state.config.client_auth.allow_private_jwks_uri {
-        tracing::warn!("allow_private_jwks_uri is on: app jwks_uri may reach this server's own network; use it in development only");
+        tracing::warn!(
+            "allow_private_jwks_uri is on: app jwks_uri may reach this server's own network; use it in development only"
+        );
     }
     serve(state, listener, shutdown_signal()).await?;
     Ok(())
@@ -319,7 +389,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -86,11 +86,19 @@ pub fn parse_rfc3339(text: &str) -> Option<UnixTime> {
     }
     let num = |range: std::ops::Range<usize>| -> Option<i64> {
         let s = &text[range];
-        s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse().ok()).flatten()
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())
+            .flatten()
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let days_in_month = match month {
@@ -114,7 +122,10 @@ pub fn parse_rfc3339(text: &str) -> Option<UnixTime> {
     let offset = match rest {
         "Z" | "z" => 0,
         _ if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
-            let (h, m) = (rest[1..3].parse::<i64>().ok()?, rest[4..6].parse::<i64>().ok()?);
+            let (h, m) = (
+                rest[1..3].parse::<i64>().ok()?,
+                rest[4..6].parse::<i64>().ok()?,
+            );
             if h > 23 || m > 59 {
                 return None;
             }
@@ -142,9 +153,22 @@ mod tests {
             assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
             assert_eq!(parse_rfc3339(&rfc3339_millis(t)), Some(t));
         }
-        assert_eq!(parse_rfc3339("2026-11-24T19:58:03+01:00"), Some(1_795_546_683));
-        assert_eq!(parse_rfc3339("2026-11-24T18:58:03.123456Z"), Some(1_795_546_683));
-        for bad in ["", "2026-11-24", "2026-02-30T00:00:00Z", "2026-11-24T18:58:03", "2026-11-24T18:58:03.Z", "x026-11-24T18:58:03Z"] {
+        assert_eq!(
+            parse_rfc3339("2026-11-24T19:58:03+01:00"),
+            Some(1_795_546_683)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-24T18:58:03.123456Z"),
+            Some(1_795_546_683)
+        );
+        for bad in [
+            "",
+            "2026-11-24",
+            "2026-02-30T00:00:00Z",
+            "2026-11-24T18:58:03",
+            "2026-11-24T18:58:03.Z",
+            "x026-11-24T18:58:03Z",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }

@@ -94,10 +94,13 @@ impl StoreConfig {
         let data_dir = data_dir
             .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let mut config = StoreConfig::new(data_dir, database_url.or_else(|| file.database_url.clone()));
+        let mut config =
+            StoreConfig::new(data_dir, database_url.or_else(|| file.database_url.clone()));
         if let Some(n) = max_connections.or(file.database_max_connections) {
             if !(1..=1000).contains(&n) {
-                return Err(ConfigError("database_max_connections must be between 1 and 1000".into()));
+                return Err(ConfigError(
+                    "database_max_connections must be between 1 and 1000".into(),
+                ));
             }
             config.max_connections = n;
         }
@@ -178,11 +181,19 @@ impl ThrottleConfig {
     pub fn resolve(file: &FileConfig) -> Result<Self, ConfigError> {
         let d = ThrottleConfig::default();
         let c = ThrottleConfig {
-            sign_in_threshold: file.sign_in_throttle_threshold.unwrap_or(d.sign_in_threshold),
-            sign_in_ip_threshold: file.sign_in_ip_throttle_threshold.unwrap_or(d.sign_in_ip_threshold),
-            client_threshold: file.client_auth_throttle_threshold.unwrap_or(d.client_threshold),
+            sign_in_threshold: file
+                .sign_in_throttle_threshold
+                .unwrap_or(d.sign_in_threshold),
+            sign_in_ip_threshold: file
+                .sign_in_ip_throttle_threshold
+                .unwrap_or(d.sign_in_ip_threshold),
+            client_threshold: file
+                .client_auth_throttle_threshold
+                .unwrap_or(d.client_threshold),
             window_seconds: file.throttle_window_seconds.unwrap_or(d.window_seconds),
-            max_delay_seconds: file.throttle_max_delay_seconds.unwrap_or(d.max_delay_seconds),
+            max_delay_seconds: file
+                .throttle_max_delay_seconds
+                .unwrap_or(d.max_delay_seconds),
         };
         for (name, value) in [
             ("sign_in_throttle_threshold", c.sign_in_threshold),
@@ -194,10 +205,14 @@ impl ThrottleConfig {
             }
         }
         if !(60..=86_400).contains(&c.window_seconds) {
-            return Err(ConfigError("throttle_window_seconds must be between 60 and 86400".into()));
+            return Err(ConfigError(
+                "throttle_window_seconds must be between 60 and 86400".into(),
+            ));
         }
         if !(1..=86_400).contains(&c.max_delay_seconds) {
-            return Err(ConfigError("throttle_max_delay_seconds must be between 1 and 86400".into()));
+            return Err(ConfigError(
+                "throttle_max_delay_seconds must be between 1 and 86400".into(),
+            ));
         }
         Ok(c)
     }
@@ -225,11 +240,16 @@ impl ClientAuthConfig {
                 None | Some("") => Ok(from_file.unwrap_or(false)),
                 Some("true" | "1") => Ok(true),
                 Some("false" | "0") => Ok(false),
-                Some(other) => Err(ConfigError(format!("{name}: {other:?} must be true or false"))),
+                Some(other) => Err(ConfigError(format!(
+                    "{name}: {other:?} must be true or false"
+                ))),
             }
         };
         Ok(ClientAuthConfig {
-            allow_private_jwks_uri: flag("GATEHOUSE_ALLOW_PRIVATE_JWKS_URI", file.allow_private_jwks_uri)?,
+            allow_private_jwks_uri: flag(
+                "GATEHOUSE_ALLOW_PRIVATE_JWKS_URI",
+                file.allow_private_jwks_uri,
+            )?,
             dpop_require_nonce: flag("GATEHOUSE_DPOP_REQUIRE_NONCE", file.dpop_require_nonce)?,
         })
     }
@@ -263,22 +283,37 @@ impl ServerConfig {
             .password_hash_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
             .max(1);
-        let key_rotation_days = key_rotation_days.or(file.key_rotation_days).unwrap_or(DEFAULT_KEY_ROTATION_DAYS);
+        let key_rotation_days = key_rotation_days
+            .or(file.key_rotation_days)
+            .unwrap_or(DEFAULT_KEY_ROTATION_DAYS);
         if key_rotation_days > 3650 {
-            return Err(ConfigError("key_rotation_days must be between 0 (never) and 3650".into()));
+            return Err(ConfigError(
+                "key_rotation_days must be between 0 (never) and 3650".into(),
+            ));
         }
-        let log_retention_days = file.log_retention_days.unwrap_or(DEFAULT_LOG_RETENTION_DAYS);
+        let log_retention_days = file
+            .log_retention_days
+            .unwrap_or(DEFAULT_LOG_RETENTION_DAYS);
         if !(1..=3650).contains(&log_retention_days) {
-            return Err(ConfigError("log_retention_days must be between 1 and 3650".into()));
+            return Err(ConfigError(
+                "log_retention_days must be between 1 and 3650".into(),
+            ));
         }
         let trusted_proxies = list_setting("GATEHOUSE_TRUSTED_PROXIES", &file.trusted_proxies)
             .iter()
-            .map(|text| IpNet::parse(text).ok_or_else(|| ConfigError(format!("trusted_proxies: {text:?} is not an IP address or CIDR block"))))
+            .map(|text| {
+                IpNet::parse(text).ok_or_else(|| {
+                    ConfigError(format!(
+                        "trusted_proxies: {text:?} is not an IP address or CIDR block"
+                    ))
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let cors_allowed_origins = list_setting("GATEHOUSE_CORS_ALLOWED_ORIGINS", &file.cors_allowed_origins)
-            .iter()
-            .map(|text| parse_origin(text))
-            .collect::<Result<Vec<_>, _>>()?;
+        let cors_allowed_origins =
+            list_setting("GATEHOUSE_CORS_ALLOWED_ORIGINS", &file.cors_allowed_origins)
+                .iter()
+                .map(|text| parse_origin(text))
+                .collect::<Result<Vec<_>, _>>()?;
         Ok(ServerConfig {
             listen,
             public_url,
@@ -326,10 +361,16 @@ pub enum LogFormat {
 impl LogFormat {
     /// `GATEHOUSE_LOG_FORMAT` (the argument) wins over the file's `log_format`.
     pub fn resolve(file: &FileConfig, env: Option<String>) -> Result<Self, ConfigError> {
-        match env.or_else(|| file.log_format.clone()).as_deref().map(str::trim) {
+        match env
+            .or_else(|| file.log_format.clone())
+            .as_deref()
+            .map(str::trim)
+        {
             None | Some("" | "text") => Ok(LogFormat::Text),
             Some("json") => Ok(LogFormat::Json),
-            Some(other) => Err(ConfigError(format!("log_format {other:?} must be text or json"))),
+            Some(other) => Err(ConfigError(format!(
+                "log_format {other:?} must be text or json"
+            ))),
         }
     }
 }
@@ -337,7 +378,12 @@ impl LogFormat {
 /// A list setting: the environment variable (comma-separated) wins over the file.
 fn list_setting(env: &str, file: &Option<Vec<String>>) -> Vec<String> {
     match std::env::var(env) {
-        Ok(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        Ok(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
         Err(_) => file.clone().unwrap_or_default(),
     }
 }
@@ -353,7 +399,11 @@ pub struct IpNet {
 impl IpNet {
     pub fn parse(text: &str) -> Option<IpNet> {
         let (addr, prefix) = match text.trim().split_once('/') {
-            Some((a, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.len() <= 3 => (a, Some(p.parse::<u8>().ok()?)),
+            Some((a, p))
+                if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.len() <= 3 =>
+            {
+                (a, Some(p.parse::<u8>().ok()?))
+            }
             Some(_) => return None,
             None => (text.trim(), None),
         };
@@ -372,11 +422,15 @@ impl IpNet {
         };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -388,7 +442,11 @@ impl IpNet {
 /// a port only when it is not the scheme's default, no path, nothing else. It is
 /// compared with the header as an exact string, so it must be written that way.
 pub fn parse_origin(text: &str) -> Result<String, ConfigError> {
-    let bad = || ConfigError(format!("cors_allowed_origins: {text:?} must be an origin such as https://app.example.com"));
+    let bad = || {
+        ConfigError(format!(
+            "cors_allowed_origins: {text:?} must be an origin such as https://app.example.com"
+        ))
+    };
     let url = Url::parse(text).map_err(|_| bad())?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(bad());
@@ -406,7 +464,9 @@ pub fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(text)
         .map_err(|e| ConfigError(format!("public_url {text:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(ConfigError(format!("public_url {text:?} must be an http(s) URL")));
+        return Err(ConfigError(format!(
+            "public_url {text:?} must be an http(s) URL"
+        )));
     }
     if url.query().is_some() || url.fragment().is_some() || url.username() != "" {
         return Err(ConfigError(format!(
@@ -446,7 +506,10 @@ mod tests {
         let c = StoreConfig::resolve(&FileConfig::default(), None, None, None, None).unwrap();
         assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert_eq!(c.database_url, None);
-        assert_eq!((c.max_connections, c.acquire_timeout), (10, Duration::from_secs(5)));
+        assert_eq!(
+            (c.max_connections, c.acquire_timeout),
+            (10, Duration::from_secs(5))
+        );
 
         let file: FileConfig = toml::from_str(
             "database_url = \"postgres://db/gh\"\n\
@@ -456,9 +519,15 @@ mod tests {
         .unwrap();
         let c = StoreConfig::resolve(&file, None, None, None, None).unwrap();
         assert_eq!(c.database_url.as_deref(), Some("postgres://db/gh"));
-        assert_eq!((c.max_connections, c.acquire_timeout), (20, Duration::from_secs(2)));
+        assert_eq!(
+            (c.max_connections, c.acquire_timeout),
+            (20, Duration::from_secs(2))
+        );
         let c = StoreConfig::resolve(&file, None, None, Some(3), Some(9)).unwrap();
-        assert_eq!((c.max_connections, c.acquire_timeout), (3, Duration::from_secs(9)));
+        assert_eq!(
+            (c.max_connections, c.acquire_timeout),
+            (3, Duration::from_secs(9))
+        );
     }
 
     #[test]
@@ -471,9 +540,17 @@ mod tests {
     #[test]
     fn key_rotation_days_default_then_file_then_environment() {
         let c = ServerConfig::resolve(&FileConfig::default(), None, None, None).unwrap();
-        assert_eq!((c.key_rotation_days, c.key_rotation_seconds()), (90, Some(90 * 86_400)));
+        assert_eq!(
+            (c.key_rotation_days, c.key_rotation_seconds()),
+            (90, Some(90 * 86_400))
+        );
         let file: FileConfig = toml::from_str("key_rotation_days = 30\n").unwrap();
-        assert_eq!(ServerConfig::resolve(&file, None, None, None).unwrap().key_rotation_days, 30);
+        assert_eq!(
+            ServerConfig::resolve(&file, None, None, None)
+                .unwrap()
+                .key_rotation_days,
+            30
+        );
         let off = ServerConfig::resolve(&file, None, None, Some(0)).unwrap();
         assert_eq!(off.key_rotation_seconds(), None, "0 disables");
         assert!(ServerConfig::resolve(&file, None, None, Some(5000)).is_err());
@@ -482,9 +559,15 @@ mod tests {
     #[test]
     fn log_format_is_text_unless_json_is_asked_for() {
         let file: FileConfig = toml::from_str("log_format = \"json\"\n").unwrap();
-        assert_eq!(LogFormat::resolve(&FileConfig::default(), None).unwrap(), LogFormat::Text);
+        assert_eq!(
+            LogFormat::resolve(&FileConfig::default(), None).unwrap(),
+            LogFormat::Text
+        );
         assert_eq!(LogFormat::resolve(&file, None).unwrap(), LogFormat::Json);
-        assert_eq!(LogFormat::resolve(&file, Some("text".into())).unwrap(), LogFormat::Text);
+        assert_eq!(
+            LogFormat::resolve(&file, Some("text".into())).unwrap(),
+            LogFormat::Text
+        );
         assert!(LogFormat::resolve(&file, Some("xml".into())).is_err());
     }
 
@@ -492,9 +575,14 @@ mod tests {
     fn throttle_settings_default_then_file() {
         let c = ServerConfig::resolve(&FileConfig::default(), None, None, None).unwrap();
         assert_eq!(c.throttle, ThrottleConfig::default());
-        let file: FileConfig = toml::from_str("sign_in_throttle_threshold = 3\nthrottle_max_delay_seconds = 60\n").unwrap();
+        let file: FileConfig =
+            toml::from_str("sign_in_throttle_threshold = 3\nthrottle_max_delay_seconds = 60\n")
+                .unwrap();
         let c = ServerConfig::resolve(&file, None, None, None).unwrap();
-        assert_eq!((c.throttle.sign_in_threshold, c.throttle.max_delay_seconds), (3, 60));
+        assert_eq!(
+            (c.throttle.sign_in_threshold, c.throttle.max_delay_seconds),
+            (3, 60)
+        );
         let zero: FileConfig = toml::from_str("client_auth_throttle_threshold = 0\n").unwrap();
         assert!(ServerConfig::resolve(&zero, None, None, None).is_err());
     }
@@ -504,22 +592,57 @@ mod tests {
         let net = IpNet::parse("10.1.0.0/16").unwrap();
         assert!(net.contains("10.1.200.3".parse().unwrap()));
         assert!(!net.contains("10.2.0.1".parse().unwrap()));
-        assert!(net.contains("::ffff:10.1.0.9".parse().unwrap()), "IPv4-mapped");
+        assert!(
+            net.contains("::ffff:10.1.0.9".parse().unwrap()),
+            "IPv4-mapped"
+        );
         let one = IpNet::parse("192.0.2.7").unwrap();
-        assert!(one.contains("192.0.2.7".parse().unwrap()) && !one.contains("192.0.2.8".parse().unwrap()));
+        assert!(
+            one.contains("192.0.2.7".parse().unwrap())
+                && !one.contains("192.0.2.8".parse().unwrap())
+        );
         let v6 = IpNet::parse("2001:db8::/32").unwrap();
-        assert!(v6.contains("2001:db8:1::1".parse().unwrap()) && !v6.contains("2001:db9::1".parse().unwrap()));
-        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains("203.0.113.1".parse().unwrap()));
-        for bad in ["10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0/8", "host", "10.0.0.0/-1", "10.0.0.0/8/8"] {
+        assert!(
+            v6.contains("2001:db8:1::1".parse().unwrap())
+                && !v6.contains("2001:db9::1".parse().unwrap())
+        );
+        assert!(
+            IpNet::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("203.0.113.1".parse().unwrap())
+        );
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0/8",
+            "host",
+            "10.0.0.0/-1",
+            "10.0.0.0/8/8",
+        ] {
             assert!(IpNet::parse(bad).is_none(), "{bad}");
         }
     }
 
     #[test]
     fn origins_must_be_written_as_browsers_send_them() {
-        assert_eq!(parse_origin("https://app.example.com").unwrap(), "https://app.example.com");
-        assert_eq!(parse_origin("http://localhost:3000").unwrap(), "http://localhost:3000");
-        for bad in ["https://app.example.com/", "https://app.example.com:443", "https://App.example.com", "*", "null", "ftp://x", "https://a/b"] {
+        assert_eq!(
+            parse_origin("https://app.example.com").unwrap(),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            parse_origin("http://localhost:3000").unwrap(),
+            "http://localhost:3000"
+        );
+        for bad in [
+            "https://app.example.com/",
+            "https://app.example.com:443",
+            "https://App.example.com",
+            "*",
+            "null",
+            "ftp://x",
+            "https://a/b",
+        ] {
             assert!(parse_origin(bad).is_err(), "{bad}");
         }
         let file: FileConfig = toml::from_str("cors_allowed_origins = [\"https://spa.example.com\"]\ntrusted_proxies = [\"10.0.0.0/8\"]\n").unwrap();
@@ -533,14 +656,21 @@ mod tests {
     fn client_auth_settings_default_off_and_come_from_the_file() {
         let c = ServerConfig::resolve(&FileConfig::default(), None, None, None).unwrap();
         assert!(!c.client_auth.allow_private_jwks_uri && !c.client_auth.dpop_require_nonce);
-        let file: FileConfig = toml::from_str("allow_private_jwks_uri = true\ndpop_require_nonce = true\n").unwrap();
+        let file: FileConfig =
+            toml::from_str("allow_private_jwks_uri = true\ndpop_require_nonce = true\n").unwrap();
         let c = ServerConfig::resolve(&file, None, None, None).unwrap();
         assert!(c.client_auth.allow_private_jwks_uri && c.client_auth.dpop_require_nonce);
     }
 
     #[test]
     fn refuses_bad_public_urls() {
-        for bad in ["ftp://x", "https://x/?a=b", "https://x/#f", "not a url", "https://u@x"] {
+        for bad in [
+            "ftp://x",
+            "https://x/?a=b",
+            "https://x/#f",
+            "not a url",
+            "https://u@x",
+        ] {
             assert!(parse_public_url(bad).is_err(), "{bad}");
         }
     }

@@ -23,7 +23,10 @@ pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -217,7 +220,10 @@ mod tests {
     #[test]
     fn dpop_nonces_agree_across_instances_and_expire_after_the_next_window() {
         // Two instances: the same master key, no shared state.
-        let (a, b) = (MasterKey::from_bytes(&[4u8; 32]), MasterKey::from_bytes(&[4u8; 32]));
+        let (a, b) = (
+            MasterKey::from_bytes(&[4u8; 32]),
+            MasterKey::from_bytes(&[4u8; 32]),
+        );
         let now = 10 * DPOP_NONCE_WINDOW + 7;
         let nonce = a.current_dpop_nonce(now);
         assert!(b.dpop_nonce_is_current(&nonce, now));

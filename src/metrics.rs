@@ -15,7 +15,9 @@ use std::time::Duration;
 use crate::store::PoolStats;
 
 /// Histogram bucket upper bounds in seconds (the Prometheus clients' defaults).
-const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// The grants counted by `gatehouse_tokens_issued_total`.
 pub const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
@@ -64,13 +66,18 @@ impl Default for Metrics {
 /// The standard methods keep their name; anything else is `other`, so a client
 /// inventing methods cannot add series.
 fn method_label(method: &str) -> &'static str {
-    const KNOWN: [&str; 8] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"];
+    const KNOWN: [&str; 8] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE",
+    ];
     KNOWN.into_iter().find(|m| *m == method).unwrap_or("other")
 }
 
 /// Prometheus label-value escaping: backslash, double quote and newline.
 fn escape(value: &str) -> String {
-    value.replace('\\', r"\\").replace('"', "\\\"").replace('\n', r"\n")
+    value
+        .replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
 }
 
 impl Metrics {
@@ -92,7 +99,12 @@ impl Metrics {
     /// One HTTP request answered: `endpoint` is the route template.
     pub fn request(&self, endpoint: &str, method: &str, status: u16, took: Duration) {
         let key = (endpoint.to_string(), method_label(method), status);
-        *self.requests.lock().expect("metrics lock").entry(key).or_default() += 1;
+        *self
+            .requests
+            .lock()
+            .expect("metrics lock")
+            .entry(key)
+            .or_default() += 1;
         let seconds = took.as_secs_f64();
         let mut durations = self.durations.lock().expect("metrics lock");
         let h = durations.entry(endpoint.to_string()).or_default();
@@ -114,7 +126,11 @@ impl Metrics {
 
     /// A sign-in at the hosted page: the password was right, or not.
     pub fn login(&self, success: bool) {
-        let counter = if success { &self.logins_success } else { &self.logins_failure };
+        let counter = if success {
+            &self.logins_success
+        } else {
+            &self.logins_failure
+        };
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -128,50 +144,105 @@ impl Metrics {
     pub fn render(&self, pool: PoolStats) -> String {
         let mut out = String::new();
         let requests = "gatehouse_http_requests_total";
-        let _ = writeln!(out, "# HELP {requests} HTTP requests answered, by route, method and status.\n# TYPE {requests} counter");
+        let _ = writeln!(
+            out,
+            "# HELP {requests} HTTP requests answered, by route, method and status.\n# TYPE {requests} counter"
+        );
         for ((endpoint, method, status), n) in self.requests.lock().expect("metrics lock").iter() {
-            let _ = writeln!(out, "{requests}{{endpoint=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}", escape(endpoint));
+            let _ = writeln!(
+                out,
+                "{requests}{{endpoint=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
+                escape(endpoint)
+            );
         }
 
         let duration = "gatehouse_http_request_duration_seconds";
-        let _ = writeln!(out, "# HELP {duration} Time to answer an HTTP request, by route.\n# TYPE {duration} histogram");
+        let _ = writeln!(
+            out,
+            "# HELP {duration} Time to answer an HTTP request, by route.\n# TYPE {duration} histogram"
+        );
         for (endpoint, h) in self.durations.lock().expect("metrics lock").iter() {
             let endpoint = escape(endpoint);
             for (count, bound) in h.buckets.iter().zip(BUCKETS) {
-                let _ = writeln!(out, "{duration}_bucket{{endpoint=\"{endpoint}\",le=\"{bound}\"}} {count}");
+                let _ = writeln!(
+                    out,
+                    "{duration}_bucket{{endpoint=\"{endpoint}\",le=\"{bound}\"}} {count}"
+                );
             }
-            let _ = writeln!(out, "{duration}_bucket{{endpoint=\"{endpoint}\",le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "{duration}_bucket{{endpoint=\"{endpoint}\",le=\"+Inf\"}} {}",
+                h.count
+            );
             let _ = writeln!(out, "{duration}_sum{{endpoint=\"{endpoint}\"}} {}", h.sum);
-            let _ = writeln!(out, "{duration}_count{{endpoint=\"{endpoint}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "{duration}_count{{endpoint=\"{endpoint}\"}} {}",
+                h.count
+            );
         }
 
         let tokens = "gatehouse_tokens_issued_total";
-        let _ = writeln!(out, "# HELP {tokens} Token responses issued, by grant type.\n# TYPE {tokens} counter");
+        let _ = writeln!(
+            out,
+            "# HELP {tokens} Token responses issued, by grant type.\n# TYPE {tokens} counter"
+        );
         for (grant, n) in GRANTS.iter().zip(&self.tokens) {
-            let _ = writeln!(out, "{tokens}{{grant=\"{grant}\"}} {}", n.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "{tokens}{{grant=\"{grant}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
         }
 
         let logins = "gatehouse_logins_total";
-        let _ = writeln!(out, "# HELP {logins} Sign-ins at the hosted page, by result.\n# TYPE {logins} counter");
-        let _ = writeln!(out, "{logins}{{result=\"success\"}} {}", self.logins_success.load(Ordering::Relaxed));
-        let _ = writeln!(out, "{logins}{{result=\"failure\"}} {}", self.logins_failure.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP {logins} Sign-ins at the hosted page, by result.\n# TYPE {logins} counter"
+        );
+        let _ = writeln!(
+            out,
+            "{logins}{{result=\"success\"}} {}",
+            self.logins_success.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "{logins}{{result=\"failure\"}} {}",
+            self.logins_failure.load(Ordering::Relaxed)
+        );
 
         let throttled = "gatehouse_throttled_requests_total";
-        let _ = writeln!(out, "# HELP {throttled} Requests refused by brute-force throttling, by kind.\n# TYPE {throttled} counter");
+        let _ = writeln!(
+            out,
+            "# HELP {throttled} Requests refused by brute-force throttling, by kind.\n# TYPE {throttled} counter"
+        );
         for (kind, n) in THROTTLED_KINDS.iter().zip(&self.throttled) {
-            let _ = writeln!(out, "{throttled}{{kind=\"{kind}\"}} {}", n.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "{throttled}{{kind=\"{kind}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
         }
 
         let pool_now = "gatehouse_db_pool_connections";
-        let _ = writeln!(out, "# HELP {pool_now} Open database connections, by state.\n# TYPE {pool_now} gauge");
+        let _ = writeln!(
+            out,
+            "# HELP {pool_now} Open database connections, by state.\n# TYPE {pool_now} gauge"
+        );
         let _ = writeln!(out, "{pool_now}{{state=\"idle\"}} {}", pool.idle);
         let _ = writeln!(out, "{pool_now}{{state=\"in_use\"}} {}", pool.in_use);
         let pool_max = "gatehouse_db_pool_max_connections";
-        let _ = writeln!(out, "# HELP {pool_max} The most database connections this process opens.\n# TYPE {pool_max} gauge");
+        let _ = writeln!(
+            out,
+            "# HELP {pool_max} The most database connections this process opens.\n# TYPE {pool_max} gauge"
+        );
         let _ = writeln!(out, "{pool_max} {}", pool.max);
 
         let start = "process_start_time_seconds";
-        let _ = writeln!(out, "# HELP {start} Start time of the process since the Unix epoch, in seconds.\n# TYPE {start} gauge");
+        let _ = writeln!(
+            out,
+            "# HELP {start} Start time of the process since the Unix epoch, in seconds.\n# TYPE {start} gauge"
+        );
         let _ = writeln!(out, "{start} {}", self.started_at);
         out
     }
@@ -184,8 +255,18 @@ mod tests {
     #[test]
     fn renders_counters_histograms_and_gauges() {
         let m = Metrics::new();
-        m.request("/oauth2/{server_id}/v1/token", "POST", 200, Duration::from_millis(30));
-        m.request("/oauth2/{server_id}/v1/token", "POST", 200, Duration::from_secs(20));
+        m.request(
+            "/oauth2/{server_id}/v1/token",
+            "POST",
+            200,
+            Duration::from_millis(30),
+        );
+        m.request(
+            "/oauth2/{server_id}/v1/token",
+            "POST",
+            200,
+            Duration::from_secs(20),
+        );
         m.request(UNMATCHED, "BREW", 404, Duration::from_millis(1));
         m.token_issued("authorization_code");
         m.token_issued("made_up");
@@ -193,7 +274,11 @@ mod tests {
         m.login(false);
         m.login(false);
         m.throttled(Throttled::ClientAuth);
-        let text = m.render(PoolStats { idle: 2, in_use: 1, max: 8 });
+        let text = m.render(PoolStats {
+            idle: 2,
+            in_use: 1,
+            max: 8,
+        });
         for expected in [
             "gatehouse_http_requests_total{endpoint=\"/oauth2/{server_id}/v1/token\",method=\"POST\",status=\"200\"} 2",
             "gatehouse_http_requests_total{endpoint=\"unmatched\",method=\"other\",status=\"404\"} 1",
@@ -210,7 +295,10 @@ mod tests {
             "gatehouse_db_pool_connections{state=\"in_use\"} 1",
             "gatehouse_db_pool_max_connections 8",
         ] {
-            assert!(text.lines().any(|l| l == expected), "{expected} missing from\n{text}");
+            assert!(
+                text.lines().any(|l| l == expected),
+                "{expected} missing from\n{text}"
+            );
         }
         assert!(!text.contains("made_up"));
     }

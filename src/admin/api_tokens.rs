@@ -17,7 +17,12 @@ fn target(token: &ApiToken) -> Target {
 }
 
 /// Creates a token; returns it with its value, which is never shown again.
-pub async fn create(store: &DynStore, actor: &Actor, name: &str, now: UnixTime) -> Result<(ApiToken, String), AdminError> {
+pub async fn create(
+    store: &DynStore,
+    actor: &Actor,
+    name: &str,
+    now: UnixTime,
+) -> Result<(ApiToken, String), AdminError> {
     check_text("name", name, 100)?;
     let value = format!("{PREFIX}{}", b64url(&random_bytes::<32>()));
     let token = ApiToken {
@@ -29,19 +34,29 @@ pub async fn create(store: &DynStore, actor: &Actor, name: &str, now: UnixTime) 
         revoked_at: None,
     };
     store.insert_api_token(&token).await?;
-    let event = Event::success("system.api_token.create", "Create API token", vec![target(&token).changed(None, Some(to_json(&token)))]);
+    let event = Event::success(
+        "system.api_token.create",
+        "Create API token",
+        vec![target(&token).changed(None, Some(to_json(&token)))],
+    );
     syslog::record(store, actor, event, now).await;
     Ok((token, value))
 }
 
 /// The live token with this value, if any. The lookup is by SHA-256, so the value
 /// itself is never compared; the hash found is compared again in constant time.
-pub async fn authenticate(store: &DynStore, presented: &str) -> Result<Option<ApiToken>, AdminError> {
+pub async fn authenticate(
+    store: &DynStore,
+    presented: &str,
+) -> Result<Option<ApiToken>, AdminError> {
     if presented.is_empty() || presented.len() > 200 {
         return Ok(None);
     }
     let hash = sha256(presented.as_bytes());
-    Ok(store.find_api_token(&hash).await?.filter(|t| constant_time_eq(&t.token_hash, &hash) && t.revoked_at.is_none()))
+    Ok(store
+        .find_api_token(&hash)
+        .await?
+        .filter(|t| constant_time_eq(&t.token_hash, &hash) && t.revoked_at.is_none()))
 }
 
 pub async fn list(store: &DynStore) -> Result<Vec<ApiToken>, AdminError> {
@@ -58,12 +73,21 @@ pub async fn find(store: &DynStore, id: &str) -> Result<ApiToken, AdminError> {
 }
 
 /// Revokes a token: requests with it are refused from then on.
-pub async fn revoke(store: &DynStore, actor: &Actor, id: &str, now: UnixTime) -> Result<(), AdminError> {
+pub async fn revoke(
+    store: &DynStore,
+    actor: &Actor,
+    id: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
     let token = find(store, id).await?;
     if !store.revoke_api_token(&token.id, now).await? {
         return Err(AdminError::NotFound(format!("API token {id}")));
     }
-    let event = Event::success("system.api_token.revoke", "Revoke API token", vec![target(&token).changed(Some(to_json(&token)), None)]);
+    let event = Event::success(
+        "system.api_token.revoke",
+        "Revoke API token",
+        vec![target(&token).changed(Some(to_json(&token)), None)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(())
 }

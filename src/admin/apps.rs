@@ -79,23 +79,43 @@ fn is_loopback(url: &Url) -> bool {
 /// A redirect URI must be absolute with no fragment (RFC 6749 §3.1.2), https unless it
 /// is loopback (RFC 8252 §7.3), or a private-use scheme for a native app (RFC 8252
 /// §7.1); never a scheme that runs or embeds content.
-pub fn check_redirect_uri(field: &'static str, uri: &str, public_client: bool) -> Result<(), AdminError> {
+pub fn check_redirect_uri(
+    field: &'static str,
+    uri: &str,
+    public_client: bool,
+) -> Result<(), AdminError> {
     if uri.len() > 2000 || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(AdminError::invalid(field, format!("{uri:?} is not a valid URI")));
+        return Err(AdminError::invalid(
+            field,
+            format!("{uri:?} is not a valid URI"),
+        ));
     }
-    let url = Url::parse(uri).map_err(|_| AdminError::invalid(field, format!("{uri:?} is not an absolute URI")))?;
+    let url = Url::parse(uri)
+        .map_err(|_| AdminError::invalid(field, format!("{uri:?} is not an absolute URI")))?;
     if url.fragment().is_some() || uri.contains('#') {
-        return Err(AdminError::invalid(field, format!("{uri:?} must not have a fragment")));
+        return Err(AdminError::invalid(
+            field,
+            format!("{uri:?} must not have a fragment"),
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(AdminError::invalid(field, format!("{uri:?} must not have user information")));
+        return Err(AdminError::invalid(
+            field,
+            format!("{uri:?} must not have user information"),
+        ));
     }
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(&url) => Ok(()),
-        "http" => Err(AdminError::invalid(field, format!("{uri:?} must use https (http is allowed only for loopback)"))),
+        "http" => Err(AdminError::invalid(
+            field,
+            format!("{uri:?} must use https (http is allowed only for loopback)"),
+        )),
         "javascript" | "data" | "file" | "vbscript" | "about" | "blob" | "ftp" | "ws" | "wss" => {
-            Err(AdminError::invalid(field, format!("{uri:?} uses a scheme that is not allowed")))
+            Err(AdminError::invalid(
+                field,
+                format!("{uri:?} uses a scheme that is not allowed"),
+            ))
         }
         _ if public_client => Ok(()),
         _ => Err(AdminError::invalid(
@@ -134,18 +154,28 @@ const JWKS_URI_FIELD: &str = "settings.oauthClient.jwks_uri";
 /// must be a signature key this server can use — at least one — with distinct `kid`s
 /// (required when there is more than one, so an assertion can name its key).
 pub fn check_jwks(jwks: &Value) -> Result<String, AdminError> {
-    let keys = jwks.get("keys").and_then(Value::as_array).ok_or_else(|| AdminError::invalid(JWKS_FIELD, "must be an object with a keys array"))?;
+    let keys = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| AdminError::invalid(JWKS_FIELD, "must be an object with a keys array"))?;
     if keys.is_empty() || keys.len() > MAX_JWKS_KEYS {
-        return Err(AdminError::invalid(JWKS_FIELD, format!("must hold 1 to {MAX_JWKS_KEYS} keys")));
+        return Err(AdminError::invalid(
+            JWKS_FIELD,
+            format!("must hold 1 to {MAX_JWKS_KEYS} keys"),
+        ));
     }
     let mut kids: Vec<Option<String>> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         if key.get("use").and_then(Value::as_str) == Some("enc")
-            && let Some(member) = key.as_object().and_then(|m| jose::PRIVATE_MEMBERS.iter().find(|p| m.contains_key(**p)))
+            && let Some(member) = key
+                .as_object()
+                .and_then(|m| jose::PRIVATE_MEMBERS.iter().find(|p| m.contains_key(**p)))
         {
             return Err(AdminError::invalid(
                 JWKS_FIELD,
-                format!("keys[{i}].{member}: a private key member must never be registered; register the public key only"),
+                format!(
+                    "keys[{i}].{member}: a private key member must never be registered; register the public key only"
+                ),
             ));
         }
         if key.get("use").and_then(Value::as_str) == Some("enc") {
@@ -159,15 +189,24 @@ pub fn check_jwks(jwks: &Value) -> Result<String, AdminError> {
             other => AdminError::invalid(JWKS_FIELD, format!("keys[{i}]: {other}")),
         })?;
         if kids.contains(&parsed.kid) {
-            return Err(AdminError::invalid(JWKS_FIELD, format!("keys[{i}].kid: each key needs a distinct kid")));
+            return Err(AdminError::invalid(
+                JWKS_FIELD,
+                format!("keys[{i}].kid: each key needs a distinct kid"),
+            ));
         }
         kids.push(parsed.kid);
     }
     if kids.is_empty() {
-        return Err(AdminError::invalid(JWKS_FIELD, "must hold a signature key (use sig)"));
+        return Err(AdminError::invalid(
+            JWKS_FIELD,
+            "must hold a signature key (use sig)",
+        ));
     }
     if kids.len() > 1 && kids.iter().any(Option::is_none) {
-        return Err(AdminError::invalid(JWKS_FIELD, "with more than one key, every key needs a kid"));
+        return Err(AdminError::invalid(
+            JWKS_FIELD,
+            "with more than one key, every key needs a kid",
+        ));
     }
     Ok(jwks.to_string())
 }
@@ -176,9 +215,17 @@ pub fn check_jwks(jwks: &Value) -> Result<String, AdminError> {
 /// without user information or fragment. Where it may point is decided again at each
 /// fetch (`http::endpoints::jwks_fetch`).
 pub fn check_jwks_uri(uri: &str) -> Result<String, AdminError> {
-    let url = Url::parse(uri).map_err(|_| AdminError::invalid(JWKS_URI_FIELD, "must be an absolute URL"))?;
-    if uri.len() > 2000 || !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-        return Err(AdminError::invalid(JWKS_URI_FIELD, "must not have user information or a fragment"));
+    let url = Url::parse(uri)
+        .map_err(|_| AdminError::invalid(JWKS_URI_FIELD, "must be an absolute URL"))?;
+    if uri.len() > 2000
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(AdminError::invalid(
+            JWKS_URI_FIELD,
+            "must not have user information or a fragment",
+        ));
     }
     match url.scheme() {
         "https" => Ok(url.to_string()),
@@ -189,74 +236,133 @@ pub fn check_jwks_uri(uri: &str) -> Result<String, AdminError> {
 
 fn check(new: NewApp) -> Result<Checked, AdminError> {
     if new.okta_name.as_deref().is_some_and(|n| n != OIDC_APP_NAME) {
-        return Err(AdminError::invalid("name", "only OpenID Connect apps (oidc_client) are supported"));
+        return Err(AdminError::invalid(
+            "name",
+            "only OpenID Connect apps (oidc_client) are supported",
+        ));
     }
-    if new.sign_on_mode.as_deref().is_some_and(|m| m != "OPENID_CONNECT") {
-        return Err(AdminError::invalid("signOnMode", "only OPENID_CONNECT is supported"));
+    if new
+        .sign_on_mode
+        .as_deref()
+        .is_some_and(|m| m != "OPENID_CONNECT")
+    {
+        return Err(AdminError::invalid(
+            "signOnMode",
+            "only OPENID_CONNECT is supported",
+        ));
     }
     let name = new.name.trim().to_string();
     if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-        return Err(AdminError::invalid("label", "must be 1 to 100 printable characters"));
+        return Err(AdminError::invalid(
+            "label",
+            "must be 1 to 100 printable characters",
+        ));
     }
-    let auth_method = new.auth_method.unwrap_or_else(|| "client_secret_basic".into());
+    let auth_method = new
+        .auth_method
+        .unwrap_or_else(|| "client_secret_basic".into());
     if !AUTH_METHODS.contains(&auth_method.as_str()) {
-        return Err(AdminError::invalid(AUTH_METHOD_FIELD, format!("must be one of {}", AUTH_METHODS.join(", "))));
+        return Err(AdminError::invalid(
+            AUTH_METHOD_FIELD,
+            format!("must be one of {}", AUTH_METHODS.join(", ")),
+        ));
     }
     let public = auth_method == "none";
     let (jwks, jwks_uri) = match (auth_method.as_str(), new.jwks, new.jwks_uri) {
         ("private_key_jwt", Some(_), Some(_)) => {
-            return Err(AdminError::invalid(JWKS_FIELD, "give jwks or jwks_uri, not both"));
+            return Err(AdminError::invalid(
+                JWKS_FIELD,
+                "give jwks or jwks_uri, not both",
+            ));
         }
         ("private_key_jwt", Some(jwks), None) => (Some(check_jwks(&jwks)?), None),
         ("private_key_jwt", None, Some(uri)) => (None, Some(check_jwks_uri(&uri)?)),
         ("private_key_jwt", None, None) => {
-            return Err(AdminError::invalid(JWKS_FIELD, "private_key_jwt requires jwks or jwks_uri"));
+            return Err(AdminError::invalid(
+                JWKS_FIELD,
+                "private_key_jwt requires jwks or jwks_uri",
+            ));
         }
         (_, None, None) => (None, None),
-        _ => return Err(AdminError::invalid(JWKS_FIELD, "jwks and jwks_uri are for private_key_jwt")),
+        _ => {
+            return Err(AdminError::invalid(
+                JWKS_FIELD,
+                "jwks and jwks_uri are for private_key_jwt",
+            ));
+        }
     };
     let mut grant_types = dedup(new.grant_types);
     if grant_types.is_empty() {
         grant_types.push("authorization_code".into());
     }
-    if let Some(bad) = grant_types.iter().find(|g| !GRANT_TYPES.contains(&g.as_str())) {
-        return Err(AdminError::invalid(GRANT_TYPES_FIELD, format!("{bad:?} is not supported")));
+    if let Some(bad) = grant_types
+        .iter()
+        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+    {
+        return Err(AdminError::invalid(
+            GRANT_TYPES_FIELD,
+            format!("{bad:?} is not supported"),
+        ));
     }
     let has = |g: &str| grant_types.iter().any(|x| x == g);
     if has("client_credentials") && public {
-        return Err(AdminError::invalid(GRANT_TYPES_FIELD, "client_credentials requires a confidential client"));
+        return Err(AdminError::invalid(
+            GRANT_TYPES_FIELD,
+            "client_credentials requires a confidential client",
+        ));
     }
     if has("refresh_token") && !has("authorization_code") {
-        return Err(AdminError::invalid(GRANT_TYPES_FIELD, "refresh_token requires authorization_code"));
+        return Err(AdminError::invalid(
+            GRANT_TYPES_FIELD,
+            "refresh_token requires authorization_code",
+        ));
     }
-    let response_types: Vec<String> = if has("authorization_code") { vec!["code".into()] } else { vec![] };
+    let response_types: Vec<String> = if has("authorization_code") {
+        vec!["code".into()]
+    } else {
+        vec![]
+    };
     if let Some(given) = new.response_types.map(dedup).filter(|g| !g.is_empty())
-        && given != response_types {
-            return Err(AdminError::invalid(
-                "settings.oauthClient.response_types",
-                "must be [\"code\"] with authorization_code (the implicit and hybrid flows are not supported), else empty",
-            ));
-        }
+        && given != response_types
+    {
+        return Err(AdminError::invalid(
+            "settings.oauthClient.response_types",
+            "must be [\"code\"] with authorization_code (the implicit and hybrid flows are not supported), else empty",
+        ));
+    }
     let refresh_token_leeway = new.refresh_token_leeway.unwrap_or(0);
     if !(0..=MAX_REFRESH_LEEWAY).contains(&refresh_token_leeway) {
-        return Err(AdminError::invalid("settings.oauthClient.refresh_token.leeway", "must be between 0 and 60 seconds"));
+        return Err(AdminError::invalid(
+            "settings.oauthClient.refresh_token.leeway",
+            "must be between 0 and 60 seconds",
+        ));
     }
     let redirect_uris = dedup(new.redirect_uris);
     if has("authorization_code") && redirect_uris.is_empty() {
-        return Err(AdminError::invalid(REDIRECT_URIS_FIELD, "at least one is required for authorization_code"));
+        return Err(AdminError::invalid(
+            REDIRECT_URIS_FIELD,
+            "at least one is required for authorization_code",
+        ));
     }
     for uri in &redirect_uris {
         check_redirect_uri(REDIRECT_URIS_FIELD, uri, public)?;
     }
     let post_logout_redirect_uris = dedup(new.post_logout_redirect_uris);
     for uri in &post_logout_redirect_uris {
-        check_redirect_uri("settings.oauthClient.post_logout_redirect_uris", uri, public)?;
+        check_redirect_uri(
+            "settings.oauthClient.post_logout_redirect_uris",
+            uri,
+            public,
+        )?;
     }
     let derived = if !has("authorization_code") {
         "service"
     } else if !public {
         "web"
-    } else if redirect_uris.iter().any(|u| !u.starts_with("http://") && !u.starts_with("https://")) {
+    } else if redirect_uris
+        .iter()
+        .any(|u| !u.starts_with("http://") && !u.starts_with("https://"))
+    {
         "native"
     } else {
         "browser"
@@ -264,7 +370,10 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
     let application_type = match new.application_type {
         None => derived.to_string(),
         Some(given) if !APPLICATION_TYPES.contains(&given.as_str()) => {
-            return Err(AdminError::invalid(APPLICATION_TYPE_FIELD, format!("must be one of {}", APPLICATION_TYPES.join(", "))));
+            return Err(AdminError::invalid(
+                APPLICATION_TYPE_FIELD,
+                format!("must be one of {}", APPLICATION_TYPES.join(", ")),
+            ));
         }
         Some(given) => {
             let fits = match given.as_str() {
@@ -276,7 +385,9 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
             if !fits {
                 return Err(AdminError::invalid(
                     APPLICATION_TYPE_FIELD,
-                    format!("{given:?} does not fit the grant types and authentication method (a {derived} app)"),
+                    format!(
+                        "{given:?} does not fit the grant types and authentication method (a {derived} app)"
+                    ),
                 ));
             }
             given
@@ -300,7 +411,10 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
 
 /// Does this method authenticate with a client secret?
 pub fn uses_secret(auth_method: &str) -> bool {
-    matches!(auth_method, "client_secret_basic" | "client_secret_post" | "client_secret_jwt")
+    matches!(
+        auth_method,
+        "client_secret_basic" | "client_secret_post" | "client_secret_jwt"
+    )
 }
 
 /// A new ACTIVE secret and its value. For `client_secret_jwt` a copy is also sealed
@@ -310,10 +424,20 @@ pub fn uses_secret(auth_method: &str) -> bool {
 ///
 /// A `client_secret_jwt` secret is 512 random bits (86 base64url characters): RFC 7518
 /// §3.2 wants an HMAC key at least as long as the hash, so HS512 needs 64 bytes.
-fn new_secret(master: &MasterKey, client_id: &str, auth_method: &str, now: UnixTime) -> (ClientSecret, String) {
-    let value = if auth_method == "client_secret_jwt" { crate::crypto::b64url(&crate::crypto::random_bytes::<64>()) } else { random_token() };
+fn new_secret(
+    master: &MasterKey,
+    client_id: &str,
+    auth_method: &str,
+    now: UnixTime,
+) -> (ClientSecret, String) {
+    let value = if auth_method == "client_secret_jwt" {
+        crate::crypto::b64url(&crate::crypto::random_bytes::<64>())
+    } else {
+        random_token()
+    };
     let id = okta_id("ocs");
-    let sealed = (auth_method == "client_secret_jwt").then(|| hex(&master.encrypt(value.as_bytes(), &sealing_context(client_id, &id))));
+    let sealed = (auth_method == "client_secret_jwt")
+        .then(|| hex(&master.encrypt(value.as_bytes(), &sealing_context(client_id, &id))));
     let secret = ClientSecret {
         hash: hex(&master.hash_client_secret(&value)),
         sealed,
@@ -338,14 +462,22 @@ pub fn jwt_secrets(client: &Client, master: &MasterKey) -> Vec<Vec<u8>> {
         .filter(|s| s.is_active())
         .filter_map(|s| {
             let sealed = hex_decode(s.sealed.as_deref()?)?;
-            master.decrypt(&sealed, &sealing_context(&client.client_id, &s.id)).ok()
+            master
+                .decrypt(&sealed, &sealing_context(&client.client_id, &s.id))
+                .ok()
         })
         .collect()
 }
 
 /// Validates and stores a new app (ACTIVE unless `activate` is false); a
 /// confidential one gets a fresh secret.
-pub async fn create(store: &DynStore, master: &MasterKey, actor: &Actor, new: NewApp, now: UnixTime) -> Result<CreatedApp, AdminError> {
+pub async fn create(
+    store: &DynStore,
+    master: &MasterKey,
+    actor: &Actor,
+    new: NewApp,
+    now: UnixTime,
+) -> Result<CreatedApp, AdminError> {
     let active = new.activate.unwrap_or(true);
     let c = check(new)?;
     let client_id = okta_id("0oa");
@@ -378,7 +510,17 @@ pub async fn create(store: &DynStore, master: &MasterKey, actor: &Actor, new: Ne
     };
     store.insert_client(&client).await?;
     let target = Target::app(&client).changed(None, Some(to_json(&client, None)));
-    syslog::record(store, actor, Event::success("application.lifecycle.create", "Add application", vec![target]), now).await;
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "application.lifecycle.create",
+            "Add application",
+            vec![target],
+        ),
+        now,
+    )
+    .await;
     Ok(CreatedApp { client, secret })
 }
 
@@ -420,7 +562,9 @@ async fn modify<T>(
         }
         // Changed (or deleted) since read: `find` tells which on the next round.
     }
-    Err(AdminError::Conflict(format!("app {client_id} was changed concurrently; retry")))
+    Err(AdminError::Conflict(format!(
+        "app {client_id} was changed concurrently; retry"
+    )))
 }
 
 /// Okta's PUT: new settings for an app. A public client stays public and a
@@ -432,7 +576,14 @@ async fn modify<T>(
 /// has a sealed copy, the switch generates a new sealed ACTIVE secret, answered once
 /// (as at creation) — refused when the app already has `MAX_SECRETS`. Switching away
 /// from `client_secret_jwt` drops the sealed copies (RFC 7523 §2.2).
-pub async fn update(store: &DynStore, master: &MasterKey, actor: &Actor, client_id: &str, new: NewApp, now: UnixTime) -> Result<(Client, Option<String>), AdminError> {
+pub async fn update(
+    store: &DynStore,
+    master: &MasterKey,
+    actor: &Actor,
+    client_id: &str,
+    new: NewApp,
+    now: UnixTime,
+) -> Result<(Client, Option<String>), AdminError> {
     let c = check(new)?;
     let (before, written) = modify(store, client_id, |before| {
         if (c.auth_method == "none") != before.is_public() {
@@ -483,17 +634,43 @@ pub async fn update(store: &DynStore, master: &MasterKey, actor: &Actor, client_
     })
     .await?;
     let (client, value) = written.expect("update always writes");
-    let target = Target::app(&client).changed(Some(to_json(&before, None)), Some(to_json(&client, None)));
-    syslog::record(store, actor, Event::success("application.lifecycle.update", "Update application", vec![target]), now).await;
+    let target =
+        Target::app(&client).changed(Some(to_json(&before, None)), Some(to_json(&client, None)));
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "application.lifecycle.update",
+            "Update application",
+            vec![target],
+        ),
+        now,
+    )
+    .await;
     Ok((client, value))
 }
 
 /// Activates (`true`) or deactivates an app. An inactive app is refused at /token
 /// (`invalid_client`) and /authorize (an error page); its tokens stop introspecting.
-pub async fn set_active(store: &DynStore, actor: &Actor, client_id: &str, active: bool, now: UnixTime) -> Result<Client, AdminError> {
+pub async fn set_active(
+    store: &DynStore,
+    actor: &Actor,
+    client_id: &str,
+    active: bool,
+    now: UnixTime,
+) -> Result<Client, AdminError> {
     let status = if active { ACTIVE } else { INACTIVE };
     let (before, written) = modify(store, client_id, |before| {
-        Ok((before.status != status).then(|| (Client { status: status.into(), updated_at: now, ..before.clone() }, ())))
+        Ok((before.status != status).then(|| {
+            (
+                Client {
+                    status: status.into(),
+                    updated_at: now,
+                    ..before.clone()
+                },
+                (),
+            )
+        }))
     })
     .await?;
     let Some((client, ())) = written else {
@@ -504,13 +681,27 @@ pub async fn set_active(store: &DynStore, actor: &Actor, client_id: &str, active
     } else {
         ("application.lifecycle.deactivate", "Deactivate application")
     };
-    let target = Target::app(&client).changed(Some(json!({ "status": before.status })), Some(json!({ "status": status })));
-    syslog::record(store, actor, Event::success(event_type, message, vec![target]), now).await;
+    let target = Target::app(&client).changed(
+        Some(json!({ "status": before.status })),
+        Some(json!({ "status": status })),
+    );
+    syslog::record(
+        store,
+        actor,
+        Event::success(event_type, message, vec![target]),
+        now,
+    )
+    .await;
     Ok(client)
 }
 
 /// Deletes an app; as in Okta, only an INACTIVE one.
-pub async fn delete(store: &DynStore, actor: &Actor, client_id: &str, now: UnixTime) -> Result<(), AdminError> {
+pub async fn delete(
+    store: &DynStore,
+    actor: &Actor,
+    client_id: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
     let client = find(store, client_id).await?;
     if client.status != INACTIVE {
         return Err(AdminError::not_allowed(
@@ -522,7 +713,17 @@ pub async fn delete(store: &DynStore, actor: &Actor, client_id: &str, now: UnixT
         return Err(AdminError::NotFound(format!("app {client_id}")));
     }
     let target = Target::app(&client).changed(Some(to_json(&client, None)), None);
-    syslog::record(store, actor, Event::success("application.lifecycle.delete", "Delete application", vec![target]), now).await;
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "application.lifecycle.delete",
+            "Delete application",
+            vec![target],
+        ),
+        now,
+    )
+    .await;
     Ok(())
 }
 
@@ -532,17 +733,28 @@ const SECRETS_FIELD: &str = "credentials.oauthClient.client_secret";
 /// use (at most `MAX_SECRETS`), so clients can move to it before the old one is
 /// deactivated. For `client_secret_jwt` apps the new secret is also sealed (see
 /// `new_secret`).
-pub async fn create_secret(store: &DynStore, master: &MasterKey, actor: &Actor, client_id: &str, now: UnixTime) -> Result<(Client, ClientSecret, String), AdminError> {
+pub async fn create_secret(
+    store: &DynStore,
+    master: &MasterKey,
+    actor: &Actor,
+    client_id: &str,
+    now: UnixTime,
+) -> Result<(Client, ClientSecret, String), AdminError> {
     let (_, written) = modify(store, client_id, |before| {
         // A private_key_jwt app may hold a secret too: it is unused until the app switches
         // to a secret method (which needs one). A public client never has one.
         if before.is_public() {
-            return Err(AdminError::invalid(AUTH_METHOD_FIELD, "a public client (none) has no secret"));
+            return Err(AdminError::invalid(
+                AUTH_METHOD_FIELD,
+                "a public client (none) has no secret",
+            ));
         }
         if before.secrets.len() >= MAX_SECRETS {
             return Err(AdminError::invalid(
                 SECRETS_FIELD,
-                format!("an app has at most {MAX_SECRETS} secrets; deactivate and delete one first"),
+                format!(
+                    "an app has at most {MAX_SECRETS} secrets; deactivate and delete one first"
+                ),
             ));
         }
         let (stored, value) = new_secret(master, &before.client_id, &before.auth_method, now);
@@ -553,22 +765,40 @@ pub async fn create_secret(store: &DynStore, master: &MasterKey, actor: &Actor, 
     })
     .await?;
     let (client, (stored, value)) = written.expect("create_secret always writes");
-    let event = Event::success("application.lifecycle.update", "Create a client secret for the application", vec![Target::app(&client)]);
+    let event = Event::success(
+        "application.lifecycle.update",
+        "Create a client secret for the application",
+        vec![Target::app(&client)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok((client, stored, value))
 }
 
 /// Okta's `lifecycle/activate|deactivate` of one secret. The last ACTIVE secret of an
 /// app cannot be deactivated (the app would be locked out).
-pub async fn set_secret_active(store: &DynStore, actor: &Actor, client_id: &str, secret_id: &str, active: bool, now: UnixTime) -> Result<ClientSecret, AdminError> {
+pub async fn set_secret_active(
+    store: &DynStore,
+    actor: &Actor,
+    client_id: &str,
+    secret_id: &str,
+    active: bool,
+    now: UnixTime,
+) -> Result<ClientSecret, AdminError> {
     let status = if active { ACTIVE } else { INACTIVE };
     let (before, written) = modify(store, client_id, |before| {
-        let index = before.secrets.iter().position(|s| s.id == secret_id).ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")))?;
+        let index = before
+            .secrets
+            .iter()
+            .position(|s| s.id == secret_id)
+            .ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")))?;
         if before.secrets[index].status == status {
             return Ok(None);
         }
         if !active && before.secrets.iter().filter(|s| s.is_active()).count() == 1 {
-            return Err(AdminError::not_allowed("E0000001", "Api validation failed: cannot deactivate the only active client secret."));
+            return Err(AdminError::not_allowed(
+                "E0000001",
+                "Api validation failed: cannot deactivate the only active client secret.",
+            ));
         }
         let mut client = before.clone();
         client.secrets[index].status = status.into();
@@ -578,15 +808,40 @@ pub async fn set_secret_active(store: &DynStore, actor: &Actor, client_id: &str,
     })
     .await?;
     let Some((client, index)) = written else {
-        return before.secrets.iter().find(|s| s.id == secret_id).cloned().ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")));
+        return before
+            .secrets
+            .iter()
+            .find(|s| s.id == secret_id)
+            .cloned()
+            .ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")));
     };
-    let message = if active { "Activate a client secret of the application" } else { "Deactivate a client secret of the application" };
-    syslog::record(store, actor, Event::success("application.lifecycle.update", message, vec![Target::app(&client)]), now).await;
+    let message = if active {
+        "Activate a client secret of the application"
+    } else {
+        "Deactivate a client secret of the application"
+    };
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "application.lifecycle.update",
+            message,
+            vec![Target::app(&client)],
+        ),
+        now,
+    )
+    .await;
     Ok(client.secrets[index].clone())
 }
 
 /// Okta's `DELETE /apps/{id}/credentials/secrets/{secretId}`: only an INACTIVE secret.
-pub async fn delete_secret(store: &DynStore, actor: &Actor, client_id: &str, secret_id: &str, now: UnixTime) -> Result<(), AdminError> {
+pub async fn delete_secret(
+    store: &DynStore,
+    actor: &Actor,
+    client_id: &str,
+    secret_id: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
     let (_, written) = modify(store, client_id, |before| {
         let index = before.secrets.iter().position(|s| s.id == secret_id).ok_or_else(|| AdminError::NotFound(format!("secret {secret_id}")))?;
         if before.secrets[index].is_active() {
@@ -599,70 +854,156 @@ pub async fn delete_secret(store: &DynStore, actor: &Actor, client_id: &str, sec
     })
     .await?;
     let (client, ()) = written.expect("delete_secret always writes");
-    syslog::record(store, actor, Event::success("application.lifecycle.update", "Delete a client secret of the application", vec![Target::app(&client)]), now).await;
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "application.lifecycle.update",
+            "Delete a client secret of the application",
+            vec![Target::app(&client)],
+        ),
+        now,
+    )
+    .await;
     Ok(())
 }
 
-pub async fn assign_user(store: &DynStore, actor: &Actor, client_id: &str, user: &str, now: UnixTime) -> Result<(Client, User), AdminError> {
+pub async fn assign_user(
+    store: &DynStore,
+    actor: &Actor,
+    client_id: &str,
+    user: &str,
+    now: UnixTime,
+) -> Result<(Client, User), AdminError> {
     let client = find(store, client_id).await?;
     let user = users::find(store, user).await?;
     if store.assign_user(&client.client_id, &user.id, now).await? {
-        let event = Event::success("application.user_membership.add", "Add user to application membership", vec![Target::user(&user), Target::app(&client)]);
+        let event = Event::success(
+            "application.user_membership.add",
+            "Add user to application membership",
+            vec![Target::user(&user), Target::app(&client)],
+        );
         syslog::record(store, actor, event, now).await;
     }
     Ok((client, user))
 }
 
-pub async fn unassign_user(store: &DynStore, actor: &Actor, client_id: &str, user: &str, now: UnixTime) -> Result<(), AdminError> {
+pub async fn unassign_user(
+    store: &DynStore,
+    actor: &Actor,
+    client_id: &str,
+    user: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
     let client = find(store, client_id).await?;
     let user = users::find(store, user).await?;
     if !store.unassign_user(&client.client_id, &user.id).await? {
-        return Err(AdminError::NotFound(format!("user {} is not assigned to app {}", user.id, client.client_id)));
+        return Err(AdminError::NotFound(format!(
+            "user {} is not assigned to app {}",
+            user.id, client.client_id
+        )));
     }
-    let event = Event::success("application.user_membership.remove", "Remove user from application membership", vec![Target::user(&user), Target::app(&client)]);
+    let event = Event::success(
+        "application.user_membership.remove",
+        "Remove user from application membership",
+        vec![Target::user(&user), Target::app(&client)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(())
 }
 
-pub async fn assign_group(store: &DynStore, actor: &Actor, client_id: &str, group: &str, priority: Option<i64>, now: UnixTime) -> Result<(Client, Group, i64), AdminError> {
+pub async fn assign_group(
+    store: &DynStore,
+    actor: &Actor,
+    client_id: &str,
+    group: &str,
+    priority: Option<i64>,
+    now: UnixTime,
+) -> Result<(Client, Group, i64), AdminError> {
     let client = find(store, client_id).await?;
     let group = groups::find(store, group).await?;
     let priority = priority.unwrap_or(0);
     if !(0..=100).contains(&priority) {
         return Err(AdminError::invalid("priority", "must be between 0 and 100"));
     }
-    if store.assign_group(&client.client_id, &group.id, priority, now).await? {
-        let event = Event::success("group.application_assignment.add", "Add assigned application to group", vec![Target::group(&group), Target::app(&client)]);
+    if store
+        .assign_group(&client.client_id, &group.id, priority, now)
+        .await?
+    {
+        let event = Event::success(
+            "group.application_assignment.add",
+            "Add assigned application to group",
+            vec![Target::group(&group), Target::app(&client)],
+        );
         syslog::record(store, actor, event, now).await;
     }
     Ok((client, group, priority))
 }
 
-pub async fn unassign_group(store: &DynStore, actor: &Actor, client_id: &str, group: &str, now: UnixTime) -> Result<(), AdminError> {
+pub async fn unassign_group(
+    store: &DynStore,
+    actor: &Actor,
+    client_id: &str,
+    group: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
     let client = find(store, client_id).await?;
     let group = groups::find(store, group).await?;
     if !store.unassign_group(&client.client_id, &group.id).await? {
-        return Err(AdminError::NotFound(format!("group {} is not assigned to app {}", group.id, client.client_id)));
+        return Err(AdminError::NotFound(format!(
+            "group {} is not assigned to app {}",
+            group.id, client.client_id
+        )));
     }
-    let event = Event::success("group.application_assignment.remove", "Remove assigned application from group", vec![Target::group(&group), Target::app(&client)]);
+    let event = Event::success(
+        "group.application_assignment.remove",
+        "Remove assigned application from group",
+        vec![Target::group(&group), Target::app(&client)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(())
 }
 
 /// What `filter` may name on apps.
 pub const APP_ATTRS: &[Attr] = &[
-    Attr { name: "id", column: "client_id", kind: Kind::Text },
-    Attr { name: "status", column: "status", kind: Kind::Text },
-    Attr { name: "label", column: "name", kind: Kind::Text },
-    Attr { name: "created", column: "created_at", kind: Kind::Time },
-    Attr { name: "lastUpdated", column: "updated_at", kind: Kind::Time },
+    Attr {
+        name: "id",
+        column: "client_id",
+        kind: Kind::Text,
+    },
+    Attr {
+        name: "status",
+        column: "status",
+        kind: Kind::Text,
+    },
+    Attr {
+        name: "label",
+        column: "name",
+        kind: Kind::Text,
+    },
+    Attr {
+        name: "created",
+        column: "created_at",
+        kind: Kind::Time,
+    },
+    Attr {
+        name: "lastUpdated",
+        column: "updated_at",
+        kind: Kind::Time,
+    },
 ];
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 200;
 
 /// One page of apps (ordered by id; `q` a prefix of the label) and the next cursor.
-pub async fn list(store: &DynStore, q: Option<&str>, filter_text: Option<&str>, after: Option<String>, limit: Option<i64>) -> Result<(Vec<Client>, Option<String>), AdminError> {
+pub async fn list(
+    store: &DynStore,
+    q: Option<&str>,
+    filter_text: Option<&str>,
+    after: Option<String>,
+    limit: Option<i64>,
+) -> Result<(Vec<Client>, Option<String>), AdminError> {
     let limit = filter::limit(limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let mut conditions = Vec::new();
     if let Some(q) = q.filter(|q| !q.is_empty()) {
@@ -701,7 +1042,11 @@ pub fn to_json(client: &Client, secret: Option<&str>) -> Value {
         "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
         "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
     });
-    if let Some(jwks) = client.jwks.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()) {
+    if let Some(jwks) = client
+        .jwks
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<Value>(j).ok())
+    {
         settings["jwks"] = jwks;
     }
     if let Some(uri) = &client.jwks_uri {
@@ -753,7 +1098,12 @@ mod tests {
 
     #[test]
     fn redirect_uri_rules() {
-        for ok in ["https://app.example.com/cb", "http://localhost:3000/cb", "http://127.0.0.1/cb", "http://[::1]:8080/x"] {
+        for ok in [
+            "https://app.example.com/cb",
+            "http://localhost:3000/cb",
+            "http://127.0.0.1/cb",
+            "http://[::1]:8080/x",
+        ] {
             assert!(check_redirect_uri("r", ok, false).is_ok(), "{ok}");
         }
         assert!(check_redirect_uri("r", "com.example.app:/cb", true).is_ok());

@@ -75,13 +75,20 @@ fn tokens(field: &'static str, text: &str) -> Result<Vec<Token>, AdminError> {
             }
             c if c.is_ascii_alphanumeric() || c == '.' || c == '_' => {
                 let mut word = String::new();
-                while let Some(&c) = chars.peek().filter(|c| c.is_ascii_alphanumeric() || **c == '.' || **c == '_') {
+                while let Some(&c) = chars
+                    .peek()
+                    .filter(|c| c.is_ascii_alphanumeric() || **c == '.' || **c == '_')
+                {
                     word.push(c);
                     chars.next();
                 }
                 out.push(Token::Word(word));
             }
-            _ => return Err(bad("has a character outside names, operators, parentheses and quoted values")),
+            _ => {
+                return Err(bad(
+                    "has a character outside names, operators, parentheses and quoted values",
+                ));
+            }
         }
     }
     Ok(out)
@@ -115,7 +122,11 @@ impl Parser<'_> {
             self.at += 1;
             list.push(self.and()?);
         }
-        Ok(if list.len() == 1 { list.remove(0) } else { Expr::Or(list) })
+        Ok(if list.len() == 1 {
+            list.remove(0)
+        } else {
+            Expr::Or(list)
+        })
     }
 
     fn and(&mut self) -> Result<Expr, AdminError> {
@@ -124,7 +135,11 @@ impl Parser<'_> {
             self.at += 1;
             list.push(self.primary()?);
         }
-        Ok(if list.len() == 1 { list.remove(0) } else { Expr::And(list) })
+        Ok(if list.len() == 1 {
+            list.remove(0)
+        } else {
+            Expr::And(list)
+        })
     }
 
     fn primary(&mut self) -> Result<Expr, AdminError> {
@@ -158,7 +173,10 @@ impl Parser<'_> {
         }
         let attr = *self.attrs.iter().find(|a| a.name == name).ok_or_else(|| {
             let names: Vec<&str> = self.attrs.iter().map(|a| a.name).collect();
-            self.bad(format!("{name:?} cannot be filtered on; use one of {}", names.join(", ")))
+            self.bad(format!(
+                "{name:?} cannot be filtered on; use one of {}",
+                names.join(", ")
+            ))
         })?;
         let op = match self.tokens.get(self.at) {
             Some(Token::Word(w)) => w.to_ascii_lowercase(),
@@ -173,7 +191,9 @@ impl Parser<'_> {
         let op = match (op.as_str(), attr.kind) {
             ("eq", Kind::Word) => Op::HasWord,
             (_, Kind::Word) => return Err(self.bad(format!("{name} supports only eq"))),
-            ("sw" | "co", Kind::Time) => return Err(self.bad(format!("{name} is a time: use eq, gt, ge, lt or le"))),
+            ("sw" | "co", Kind::Time) => {
+                return Err(self.bad(format!("{name} is a time: use eq, gt, ge, lt or le")));
+            }
             ("eq", _) => Op::Eq,
             ("ne", _) => Op::Ne,
             ("gt", _) => Op::Gt,
@@ -182,11 +202,17 @@ impl Parser<'_> {
             ("le", _) => Op::Le,
             ("sw", _) => Op::StartsWith,
             ("co", _) => Op::Contains,
-            (other, _) => return Err(self.bad(format!("{other:?} is not an operator (eq, ne, gt, ge, lt, le, sw, co)"))),
+            (other, _) => {
+                return Err(self.bad(format!(
+                    "{other:?} is not an operator (eq, ne, gt, ge, lt, le, sw, co)"
+                )));
+            }
         };
         let value = match attr.kind {
             Kind::Time => SqlValue::Int(parse_rfc3339(&value).ok_or_else(|| {
-                self.bad(format!("{name} needs an RFC 3339 date-time, e.g. \"2026-01-31T08:00:00.000Z\""))
+                self.bad(format!(
+                    "{name} needs an RFC 3339 date-time, e.g. \"2026-01-31T08:00:00.000Z\""
+                ))
             })?),
             Kind::Lower => SqlValue::Text(value.to_lowercase()),
             Kind::Text | Kind::Word => SqlValue::Text(value),
@@ -198,13 +224,25 @@ impl Parser<'_> {
 /// Parses a `filter` or `search` expression over `attrs`; errors name `field`.
 pub fn parse(field: &'static str, text: &str, attrs: &[Attr]) -> Result<Expr, AdminError> {
     if text.len() > MAX_LENGTH {
-        return Err(AdminError::invalid(field, format!("must be at most {MAX_LENGTH} characters")));
+        return Err(AdminError::invalid(
+            field,
+            format!("must be at most {MAX_LENGTH} characters"),
+        ));
     }
     let tokens = tokens(field, text)?;
-    let mut parser = Parser { field, tokens, at: 0, attrs, conditions: 0, depth: 0 };
+    let mut parser = Parser {
+        field,
+        tokens,
+        at: 0,
+        attrs,
+        conditions: 0,
+        depth: 0,
+    };
     let expr = parser.or()?;
     if parser.at != parser.tokens.len() {
-        return Err(parser.bad("has text after the end of the expression (join conditions with and/or)"));
+        return Err(
+            parser.bad("has text after the end of the expression (join conditions with and/or)")
+        );
     }
     Ok(expr)
 }
@@ -214,7 +252,10 @@ pub fn limit(given: Option<i64>, default: i64, max: i64) -> Result<i64, AdminErr
     match given {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(_) => Err(AdminError::invalid("limit", format!("must be between 1 and {max}"))),
+        Some(_) => Err(AdminError::invalid(
+            "limit",
+            format!("must be between 1 and {max}"),
+        )),
     }
 }
 
@@ -223,10 +264,26 @@ mod tests {
     use super::*;
 
     const ATTRS: &[Attr] = &[
-        Attr { name: "status", column: "status", kind: Kind::Text },
-        Attr { name: "profile.login", column: "login_key", kind: Kind::Lower },
-        Attr { name: "lastUpdated", column: "updated_at", kind: Kind::Time },
-        Attr { name: "target.id", column: "target_ids", kind: Kind::Word },
+        Attr {
+            name: "status",
+            column: "status",
+            kind: Kind::Text,
+        },
+        Attr {
+            name: "profile.login",
+            column: "login_key",
+            kind: Kind::Lower,
+        },
+        Attr {
+            name: "lastUpdated",
+            column: "updated_at",
+            kind: Kind::Time,
+        },
+        Attr {
+            name: "target.id",
+            column: "target_ids",
+            kind: Kind::Word,
+        },
     ];
 
     fn text(s: &str) -> SqlValue {
@@ -235,24 +292,49 @@ mod tests {
 
     #[test]
     fn parses_okta_filters() {
-        assert_eq!(parse("filter", r#"status eq "ACTIVE""#, ATTRS).unwrap(), Expr::cond("status", Op::Eq, text("ACTIVE")));
         assert_eq!(
-            parse("filter", r#"status eq "ACTIVE" or status eq "STAGED" and profile.login sw "Al""#, ATTRS).unwrap(),
+            parse("filter", r#"status eq "ACTIVE""#, ATTRS).unwrap(),
+            Expr::cond("status", Op::Eq, text("ACTIVE"))
+        );
+        assert_eq!(
+            parse(
+                "filter",
+                r#"status eq "ACTIVE" or status eq "STAGED" and profile.login sw "Al""#,
+                ATTRS
+            )
+            .unwrap(),
             Expr::Or(vec![
                 Expr::cond("status", Op::Eq, text("ACTIVE")),
-                Expr::And(vec![Expr::cond("status", Op::Eq, text("STAGED")), Expr::cond("login_key", Op::StartsWith, text("al"))]),
+                Expr::And(vec![
+                    Expr::cond("status", Op::Eq, text("STAGED")),
+                    Expr::cond("login_key", Op::StartsWith, text("al"))
+                ]),
             ]),
             "and binds tighter than or"
         );
         assert_eq!(
-            parse("filter", r#"(status EQ "A" OR status eq "B") AND lastUpdated gt "2026-11-24T18:58:03.000Z""#, ATTRS).unwrap(),
+            parse(
+                "filter",
+                r#"(status EQ "A" OR status eq "B") AND lastUpdated gt "2026-11-24T18:58:03.000Z""#,
+                ATTRS
+            )
+            .unwrap(),
             Expr::And(vec![
-                Expr::Or(vec![Expr::cond("status", Op::Eq, text("A")), Expr::cond("status", Op::Eq, text("B"))]),
+                Expr::Or(vec![
+                    Expr::cond("status", Op::Eq, text("A")),
+                    Expr::cond("status", Op::Eq, text("B"))
+                ]),
                 Expr::cond("updated_at", Op::Gt, SqlValue::Int(1_795_546_683)),
             ])
         );
-        assert_eq!(parse("f", r#"profile.login eq "a\"b\\""#, ATTRS).unwrap(), Expr::cond("login_key", Op::Eq, text("a\"b\\")));
-        assert_eq!(parse("f", r#"target.id eq "00u1""#, ATTRS).unwrap(), Expr::cond("target_ids", Op::HasWord, text("00u1")));
+        assert_eq!(
+            parse("f", r#"profile.login eq "a\"b\\""#, ATTRS).unwrap(),
+            Expr::cond("login_key", Op::Eq, text("a\"b\\"))
+        );
+        assert_eq!(
+            parse("f", r#"target.id eq "00u1""#, ATTRS).unwrap(),
+            Expr::cond("target_ids", Op::HasWord, text("00u1"))
+        );
     }
 
     #[test]
@@ -273,7 +355,16 @@ mod tests {
             r#"status eq "unterminated"#,
         ] {
             let e = parse("filter", bad, ATTRS).unwrap_err();
-            assert!(matches!(e, AdminError::Invalid { field: "filter", .. }), "{bad}: {e}");
+            assert!(
+                matches!(
+                    e,
+                    AdminError::Invalid {
+                        field: "filter",
+                        ..
+                    }
+                ),
+                "{bad}: {e}"
+            );
         }
         let many = vec![r#"status eq "A""#; 21].join(" or ");
         assert!(parse("filter", &many, ATTRS).is_err());

@@ -11,23 +11,40 @@ use crate::store::{DynStore, Expr, Group, Page, SqlValue, StoreError, User};
 
 fn check(name: &str, description: &str) -> Result<(), AdminError> {
     check_text("profile.name", name, 255)?;
-    if name.trim().eq_ignore_ascii_case(crate::oauth::policy::EVERYONE) {
-        return Err(AdminError::invalid("profile.name", "EVERYONE is reserved: policy rules use it for every user"));
+    if name
+        .trim()
+        .eq_ignore_ascii_case(crate::oauth::policy::EVERYONE)
+    {
+        return Err(AdminError::invalid(
+            "profile.name",
+            "EVERYONE is reserved: policy rules use it for every user",
+        ));
     }
     if description.len() > 1024 || description.chars().any(char::is_control) {
-        return Err(AdminError::invalid("profile.description", "must be at most 1024 printable characters"));
+        return Err(AdminError::invalid(
+            "profile.description",
+            "must be at most 1024 printable characters",
+        ));
     }
     Ok(())
 }
 
 fn conflict(e: StoreError) -> AdminError {
     match e {
-        StoreError::Conflict(_) => AdminError::invalid("profile.name", "a group with this name exists"),
+        StoreError::Conflict(_) => {
+            AdminError::invalid("profile.name", "a group with this name exists")
+        }
         e => e.into(),
     }
 }
 
-pub async fn create(store: &DynStore, actor: &Actor, name: &str, description: &str, now: UnixTime) -> Result<Group, AdminError> {
+pub async fn create(
+    store: &DynStore,
+    actor: &Actor,
+    name: &str,
+    description: &str,
+    now: UnixTime,
+) -> Result<Group, AdminError> {
     check(name, description)?;
     let group = Group {
         id: okta_id("00g"),
@@ -38,30 +55,65 @@ pub async fn create(store: &DynStore, actor: &Actor, name: &str, description: &s
     };
     store.insert_group(&group).await.map_err(conflict)?;
     let target = Target::group(&group).changed(None, Some(to_json(&group)));
-    syslog::record(store, actor, Event::success("group.lifecycle.create", "Create okta group", vec![target]), now).await;
+    syslog::record(
+        store,
+        actor,
+        Event::success("group.lifecycle.create", "Create okta group", vec![target]),
+        now,
+    )
+    .await;
     Ok(group)
 }
 
 /// Okta's PUT: a new name and description.
-pub async fn update(store: &DynStore, actor: &Actor, id: &str, name: &str, description: &str, now: UnixTime) -> Result<Group, AdminError> {
+pub async fn update(
+    store: &DynStore,
+    actor: &Actor,
+    id: &str,
+    name: &str,
+    description: &str,
+    now: UnixTime,
+) -> Result<Group, AdminError> {
     let before = find(store, id).await?;
     check(name, description)?;
-    let group = Group { name: name.trim().to_string(), description: description.to_string(), updated_at: now, ..before.clone() };
+    let group = Group {
+        name: name.trim().to_string(),
+        description: description.to_string(),
+        updated_at: now,
+        ..before.clone()
+    };
     if !store.update_group(&group).await.map_err(conflict)? {
         return Err(AdminError::NotFound(format!("group {id}")));
     }
     let target = Target::group(&group).changed(Some(to_json(&before)), Some(to_json(&group)));
-    syslog::record(store, actor, Event::success("group.profile.update", "Update group profile", vec![target]), now).await;
+    syslog::record(
+        store,
+        actor,
+        Event::success("group.profile.update", "Update group profile", vec![target]),
+        now,
+    )
+    .await;
     Ok(group)
 }
 
-pub async fn delete(store: &DynStore, actor: &Actor, id: &str, now: UnixTime) -> Result<(), AdminError> {
+pub async fn delete(
+    store: &DynStore,
+    actor: &Actor,
+    id: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
     let group = find(store, id).await?;
     if !store.delete_group(&group.id).await? {
         return Err(AdminError::NotFound(format!("group {id}")));
     }
     let target = Target::group(&group).changed(Some(to_json(&group)), None);
-    syslog::record(store, actor, Event::success("group.lifecycle.delete", "Delete okta group", vec![target]), now).await;
+    syslog::record(
+        store,
+        actor,
+        Event::success("group.lifecycle.delete", "Delete okta group", vec![target]),
+        now,
+    )
+    .await;
     Ok(())
 }
 
@@ -79,23 +131,46 @@ pub async fn find_user(store: &DynStore, id_or_login: &str) -> Result<User, Admi
 }
 
 /// Adds a user to a group; adding a member again changes nothing.
-pub async fn add_member(store: &DynStore, actor: &Actor, group: &str, user: &str, now: UnixTime) -> Result<(Group, User), AdminError> {
+pub async fn add_member(
+    store: &DynStore,
+    actor: &Actor,
+    group: &str,
+    user: &str,
+    now: UnixTime,
+) -> Result<(Group, User), AdminError> {
     let group = find(store, group).await?;
     let user = find_user(store, user).await?;
     if store.add_group_member(&group.id, &user.id).await? {
-        let event = Event::success("group.user_membership.add", "Add user to group membership", vec![Target::user(&user), Target::group(&group)]);
+        let event = Event::success(
+            "group.user_membership.add",
+            "Add user to group membership",
+            vec![Target::user(&user), Target::group(&group)],
+        );
         syslog::record(store, actor, event, now).await;
     }
     Ok((group, user))
 }
 
-pub async fn remove_member(store: &DynStore, actor: &Actor, group: &str, user: &str, now: UnixTime) -> Result<(Group, User), AdminError> {
+pub async fn remove_member(
+    store: &DynStore,
+    actor: &Actor,
+    group: &str,
+    user: &str,
+    now: UnixTime,
+) -> Result<(Group, User), AdminError> {
     let group = find(store, group).await?;
     let user = find_user(store, user).await?;
     if !store.remove_group_member(&group.id, &user.id).await? {
-        return Err(AdminError::NotFound(format!("{} is not a member of {}", user.login, group.name)));
+        return Err(AdminError::NotFound(format!(
+            "{} is not a member of {}",
+            user.login, group.name
+        )));
     }
-    let event = Event::success("group.user_membership.remove", "Remove user from group membership", vec![Target::user(&user), Target::group(&group)]);
+    let event = Event::success(
+        "group.user_membership.remove",
+        "Remove user from group membership",
+        vec![Target::user(&user), Target::group(&group)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok((group, user))
 }
@@ -104,13 +179,22 @@ pub const DEFAULT_LIMIT: i64 = 10_000;
 pub const MAX_LIMIT: i64 = 10_000;
 
 /// One page of groups (ordered by id; `q` a prefix of the name) and the next cursor.
-pub async fn list(store: &DynStore, q: Option<&str>, after: Option<String>, limit: Option<i64>) -> Result<(Vec<Group>, Option<String>), AdminError> {
+pub async fn list(
+    store: &DynStore,
+    q: Option<&str>,
+    after: Option<String>,
+    limit: Option<i64>,
+) -> Result<(Vec<Group>, Option<String>), AdminError> {
     let limit = filter::limit(limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let condition = match q.filter(|q| !q.is_empty()) {
         Some(q) => Some(prefix_of_names(q, &["name"])?),
         None => None,
     };
-    let page = Page { filter: condition.map(|c| Expr::And(vec![c])), after: after.map(SqlValue::Text), limit: limit + 1 };
+    let page = Page {
+        filter: condition.map(|c| Expr::And(vec![c])),
+        after: after.map(SqlValue::Text),
+        limit: limit + 1,
+    };
     let groups = store.query_groups(&page).await?;
     Ok(next_page(groups, limit, |g| g.id.clone()))
 }

@@ -20,7 +20,10 @@ use crate::store::StoreError;
 pub enum AdminError {
     /// Input that fails validation, naming the field (Okta's `errorCauses`).
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("not found: {0}")]
     NotFound(String),
     /// Not allowed in the object's current state, with Okta's error code for it
@@ -43,7 +46,10 @@ impl AdminError {
     }
 
     pub fn not_allowed(code: &'static str, message: impl Into<String>) -> Self {
-        AdminError::NotAllowed { code, message: message.into() }
+        AdminError::NotAllowed {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -53,10 +59,16 @@ pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result
         return Err(AdminError::invalid(field, "must not be blank"));
     }
     if value.len() > max {
-        return Err(AdminError::invalid(field, format!("must be at most {max} bytes")));
+        return Err(AdminError::invalid(
+            field,
+            format!("must be at most {max} bytes"),
+        ));
     }
     if value.chars().any(char::is_control) {
-        return Err(AdminError::invalid(field, "must not contain control characters"));
+        return Err(AdminError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }

@@ -33,10 +33,17 @@ pub struct NewPolicy {
 
 /// `base` with the fields `new` sets, checked (clients must exist): what creation
 /// and Okta's PUT share. Without a priority, `base`'s stays.
-async fn apply_policy(store: &DynStore, new: NewPolicy, base: Policy) -> Result<Policy, AdminError> {
+async fn apply_policy(
+    store: &DynStore,
+    new: NewPolicy,
+    base: Policy,
+) -> Result<Policy, AdminError> {
     check_text("name", &new.name, 100)?;
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
-        return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
+        return Err(AdminError::invalid(
+            "description",
+            "must be at most 1024 printable characters",
+        ));
     }
     let mut clients = dedup(new.clients);
     if clients.is_empty() {
@@ -44,7 +51,10 @@ async fn apply_policy(store: &DynStore, new: NewPolicy, base: Policy) -> Result<
     }
     for id in clients.iter().filter(|c| c.as_str() != ALL_CLIENTS) {
         if store.get_client(id).await?.is_none() {
-            return Err(AdminError::invalid("conditions.clients.include", format!("no app has client_id {id:?}")));
+            return Err(AdminError::invalid(
+                "conditions.clients.include",
+                format!("no app has client_id {id:?}"),
+            ));
         }
     }
     Ok(Policy {
@@ -56,7 +66,13 @@ async fn apply_policy(store: &DynStore, new: NewPolicy, base: Policy) -> Result<
     })
 }
 
-pub async fn create_policy(store: &DynStore, actor: &Actor, server_id: &str, new: NewPolicy, now: UnixTime) -> Result<Policy, AdminError> {
+pub async fn create_policy(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    new: NewPolicy,
+    now: UnixTime,
+) -> Result<Policy, AdminError> {
     let server = find_custom(store, server_id).await?;
     let existing = store.list_policies(&server.id).await?;
     let base = Policy {
@@ -72,57 +88,116 @@ pub async fn create_policy(store: &DynStore, actor: &Actor, server_id: &str, new
     };
     let policy = apply_policy(store, new, base).await?;
     store.insert_policy(&policy).await?;
-    let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(None, Some(to_json(&policy, &[])));
-    let event = Event::success("policy.lifecycle.create", "Create policy", vec![target, target_of(&server)]);
+    let target = Target::new(&policy.id, "PolicyEntity", &policy.name)
+        .changed(None, Some(to_json(&policy, &[])));
+    let event = Event::success(
+        "policy.lifecycle.create",
+        "Create policy",
+        vec![target, target_of(&server)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(policy)
 }
 
 /// The policy `policy_id` of a custom server, with the server.
-async fn find_policy(store: &DynStore, server_id: &str, policy_id: &str) -> Result<(AuthServer, Policy), AdminError> {
+async fn find_policy(
+    store: &DynStore,
+    server_id: &str,
+    policy_id: &str,
+) -> Result<(AuthServer, Policy), AdminError> {
     let server = find_custom(store, server_id).await?;
     let policies = store.list_policies(&server.id).await?;
-    let policy = policies.into_iter().find(|p| p.id == policy_id).ok_or_else(|| AdminError::NotFound(format!("policy {policy_id}")))?;
+    let policy = policies
+        .into_iter()
+        .find(|p| p.id == policy_id)
+        .ok_or_else(|| AdminError::NotFound(format!("policy {policy_id}")))?;
     Ok((server, policy))
 }
 
 /// Okta's PUT on a policy: name, description, clients and priority (kept when not
 /// given), with the checks of `create_policy`. Its status changes only through
 /// `set_policy_active`.
-pub async fn update_policy(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, new: NewPolicy, now: UnixTime) -> Result<Policy, AdminError> {
+pub async fn update_policy(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    policy_id: &str,
+    new: NewPolicy,
+    now: UnixTime,
+) -> Result<Policy, AdminError> {
     let (server, before) = find_policy(store, server_id, policy_id).await?;
-    let policy = apply_policy(store, new, Policy { updated_at: now, ..before.clone() }).await?;
+    let policy = apply_policy(
+        store,
+        new,
+        Policy {
+            updated_at: now,
+            ..before.clone()
+        },
+    )
+    .await?;
     if !store.update_policy(&policy).await? {
         return Err(AdminError::NotFound(format!("policy {policy_id}")));
     }
-    let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(Some(to_json(&before, &[])), Some(to_json(&policy, &[])));
-    let event = Event::success("policy.lifecycle.update", "Update policy", vec![target, target_of(&server)]);
+    let target = Target::new(&policy.id, "PolicyEntity", &policy.name)
+        .changed(Some(to_json(&before, &[])), Some(to_json(&policy, &[])));
+    let event = Event::success(
+        "policy.lifecycle.update",
+        "Update policy",
+        vec![target, target_of(&server)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(policy)
 }
 
 /// Okta's `lifecycle/activate` and `deactivate`: an INACTIVE policy is skipped when
 /// tokens are decided (the next policy that applies to the client decides).
-pub async fn set_policy_active(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, active: bool, now: UnixTime) -> Result<Policy, AdminError> {
+pub async fn set_policy_active(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    policy_id: &str,
+    active: bool,
+    now: UnixTime,
+) -> Result<Policy, AdminError> {
     let (server, before) = find_policy(store, server_id, policy_id).await?;
     let status = if active { "ACTIVE" } else { "INACTIVE" };
     if before.status == status {
         return Ok(before);
     }
-    let policy = Policy { status: status.into(), updated_at: now, ..before.clone() };
+    let policy = Policy {
+        status: status.into(),
+        updated_at: now,
+        ..before.clone()
+    };
     if !store.update_policy(&policy).await? {
         return Err(AdminError::NotFound(format!("policy {policy_id}")));
     }
-    let (event_type, message) = if active { ("policy.lifecycle.activate", "Activate policy") } else { ("policy.lifecycle.deactivate", "Deactivate policy") };
-    let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(Some(json!({ "status": before.status })), Some(json!({ "status": status })));
-    syslog::record(store, actor, Event::success(event_type, message, vec![target, target_of(&server)]), now).await;
+    let (event_type, message) = if active {
+        ("policy.lifecycle.activate", "Activate policy")
+    } else {
+        ("policy.lifecycle.deactivate", "Deactivate policy")
+    };
+    let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(
+        Some(json!({ "status": before.status })),
+        Some(json!({ "status": status })),
+    );
+    syslog::record(
+        store,
+        actor,
+        Event::success(event_type, message, vec![target, target_of(&server)]),
+        now,
+    )
+    .await;
     Ok(policy)
 }
 
 /// The given priority (0 to 1000), or `current` when none is given.
 fn check_priority(given: Option<i64>, current: i64) -> Result<i64, AdminError> {
     match given {
-        Some(p) if !(0..=1000).contains(&p) => Err(AdminError::invalid("priority", "must be between 0 and 1000")),
+        Some(p) if !(0..=1000).contains(&p) => Err(AdminError::invalid(
+            "priority",
+            "must be between 0 and 1000",
+        )),
         Some(p) => Ok(p),
         None => Ok(current),
     }
@@ -133,7 +208,13 @@ fn next_priority(existing: impl Iterator<Item = i64>) -> i64 {
     existing.max().map_or(1, |m| m + 1)
 }
 
-pub async fn delete_policy(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, now: UnixTime) -> Result<(), AdminError> {
+pub async fn delete_policy(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    policy_id: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
     let server = find_custom(store, server_id).await?;
     let policies = store.list_policies(&server.id).await?;
     let Some(policy) = policies.iter().find(|p| p.id == policy_id) else {
@@ -142,8 +223,13 @@ pub async fn delete_policy(store: &DynStore, actor: &Actor, server_id: &str, pol
     if !store.delete_policy(&server.id, policy_id).await? {
         return Err(AdminError::NotFound(format!("policy {policy_id}")));
     }
-    let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(Some(to_json(policy, &[])), None);
-    let event = Event::success("policy.lifecycle.delete", "Delete policy", vec![target, target_of(&server)]);
+    let target = Target::new(&policy.id, "PolicyEntity", &policy.name)
+        .changed(Some(to_json(policy, &[])), None);
+    let event = Event::success(
+        "policy.lifecycle.delete",
+        "Delete policy",
+        vec![target, target_of(&server)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(())
 }
@@ -169,16 +255,27 @@ pub struct NewRule {
 
 /// `base` with the fields `new` sets, checked against the server's scopes, users and
 /// groups: what creation and Okta's PUT share. Without a priority, `base`'s stays.
-async fn apply_rule(store: &DynStore, server: &AuthServer, new: NewRule, base: PolicyRule) -> Result<PolicyRule, AdminError> {
+async fn apply_rule(
+    store: &DynStore,
+    server: &AuthServer,
+    new: NewRule,
+    base: PolicyRule,
+) -> Result<PolicyRule, AdminError> {
     check_text("name", &new.name, 100)?;
     let mut grant_types = dedup(new.grant_types);
     if grant_types.is_empty() {
         grant_types.push("authorization_code".into());
     }
-    if let Some(bad) = grant_types.iter().find(|g| !RULE_GRANT_TYPES.contains(&g.as_str())) {
+    if let Some(bad) = grant_types
+        .iter()
+        .find(|g| !RULE_GRANT_TYPES.contains(&g.as_str()))
+    {
         return Err(AdminError::invalid(
             "conditions.grantTypes.include",
-            format!("{bad:?} is not one of {} (a refresh follows its original grant)", RULE_GRANT_TYPES.join(", ")),
+            format!(
+                "{bad:?} is not one of {} (a refresh follows its original grant)",
+                RULE_GRANT_TYPES.join(", ")
+            ),
         ));
     }
     let mut scopes = dedup(new.scopes);
@@ -186,8 +283,14 @@ async fn apply_rule(store: &DynStore, server: &AuthServer, new: NewRule, base: P
         scopes.push(ANY_SCOPE.into());
     } else {
         let known = store.list_scopes(&server.id).await?;
-        if let Some(bad) = scopes.iter().find(|s| s.as_str() != ANY_SCOPE && !known.iter().any(|k| &k.name == *s)) {
-            return Err(AdminError::invalid("conditions.scopes.include", format!("{bad:?} is not a scope of this server")));
+        if let Some(bad) = scopes
+            .iter()
+            .find(|s| s.as_str() != ANY_SCOPE && !known.iter().any(|k| &k.name == *s))
+        {
+            return Err(AdminError::invalid(
+                "conditions.scopes.include",
+                format!("{bad:?} is not a scope of this server"),
+            ));
         }
     }
     let mut users = Vec::new();
@@ -207,7 +310,10 @@ async fn apply_rule(store: &DynStore, server: &AuthServer, new: NewRule, base: P
     }
     let access = new.access_token_ttl.unwrap_or(3600);
     if !(ACCESS_TTL_MIN..=ACCESS_TTL_MAX).contains(&access) {
-        return Err(AdminError::invalid("actions.token.accessTokenLifetimeMinutes", "must be between 5 minutes and 1 day"));
+        return Err(AdminError::invalid(
+            "actions.token.accessTokenLifetimeMinutes",
+            "must be between 5 minutes and 1 day",
+        ));
     }
     let refresh = match new.refresh_token_ttl {
         None | Some(0) => None,
@@ -222,7 +328,9 @@ async fn apply_rule(store: &DynStore, server: &AuthServer, new: NewRule, base: P
     let idle = match new.refresh_token_idle {
         None => Some(7 * 24 * 3600),
         Some(0) => None,
-        Some(t) if !(REFRESH_IDLE_MIN..=REFRESH_MAX).contains(&t) || refresh.is_some_and(|r| t > r) => {
+        Some(t)
+            if !(REFRESH_IDLE_MIN..=REFRESH_MAX).contains(&t) || refresh.is_some_and(|r| t > r) =>
+        {
             return Err(AdminError::invalid(
                 "actions.token.refreshTokenWindowMinutes",
                 "must be between 10 minutes and 5 years, and not longer than the refresh token lifetime",
@@ -245,14 +353,26 @@ async fn apply_rule(store: &DynStore, server: &AuthServer, new: NewRule, base: P
     })
 }
 
-pub async fn create_rule(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, new: NewRule, now: UnixTime) -> Result<PolicyRule, AdminError> {
+pub async fn create_rule(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    policy_id: &str,
+    new: NewRule,
+    now: UnixTime,
+) -> Result<PolicyRule, AdminError> {
     let (server, policy) = find_policy(store, server_id, policy_id).await?;
     let existing = store.list_rules(&server.id).await?;
     let base = PolicyRule {
         id: okta_id("0pr"),
         policy_id: policy.id.clone(),
         name: String::new(),
-        priority: next_priority(existing.iter().filter(|r| r.policy_id == policy.id).map(|r| r.priority)),
+        priority: next_priority(
+            existing
+                .iter()
+                .filter(|r| r.policy_id == policy.id)
+                .map(|r| r.priority),
+        ),
         status: "ACTIVE".into(),
         grant_types: vec![],
         scopes: vec![],
@@ -267,14 +387,24 @@ pub async fn create_rule(store: &DynStore, actor: &Actor, server_id: &str, polic
     };
     let rule = apply_rule(store, &server, new, base).await?;
     store.insert_rule(&rule).await?;
-    let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(None, Some(rule_json(&rule)));
-    let event = Event::success("policy.rule.add", "Add policy rule", vec![target, target_of(&server)]);
+    let target =
+        Target::new(&rule.id, "PolicyRule", &rule.name).changed(None, Some(rule_json(&rule)));
+    let event = Event::success(
+        "policy.rule.add",
+        "Add policy rule",
+        vec![target, target_of(&server)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(rule)
 }
 
 /// The rule `rule_id` of the policy `policy_id` of a custom server, with the server.
-async fn find_rule(store: &DynStore, server_id: &str, policy_id: &str, rule_id: &str) -> Result<(AuthServer, PolicyRule), AdminError> {
+async fn find_rule(
+    store: &DynStore,
+    server_id: &str,
+    policy_id: &str,
+    rule_id: &str,
+) -> Result<(AuthServer, PolicyRule), AdminError> {
     let (server, _) = find_policy(store, server_id, policy_id).await?;
     let rules = store.list_rules(&server.id).await?;
     let rule = rules
@@ -286,14 +416,36 @@ async fn find_rule(store: &DynStore, server_id: &str, policy_id: &str, rule_id: 
 
 /// Okta's PUT on a rule: everything `create_rule` takes (priority kept when not given),
 /// with the same checks. Its status changes only through `set_rule_active`.
-pub async fn update_rule(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, rule_id: &str, new: NewRule, now: UnixTime) -> Result<PolicyRule, AdminError> {
+pub async fn update_rule(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    policy_id: &str,
+    rule_id: &str,
+    new: NewRule,
+    now: UnixTime,
+) -> Result<PolicyRule, AdminError> {
     let (server, before) = find_rule(store, server_id, policy_id, rule_id).await?;
-    let rule = apply_rule(store, &server, new, PolicyRule { updated_at: now, ..before.clone() }).await?;
+    let rule = apply_rule(
+        store,
+        &server,
+        new,
+        PolicyRule {
+            updated_at: now,
+            ..before.clone()
+        },
+    )
+    .await?;
     if !store.update_rule(&rule).await? {
         return Err(AdminError::NotFound(format!("rule {rule_id}")));
     }
-    let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(Some(rule_json(&before)), Some(rule_json(&rule)));
-    let event = Event::success("policy.rule.update", "Update policy rule", vec![target, target_of(&server)]);
+    let target = Target::new(&rule.id, "PolicyRule", &rule.name)
+        .changed(Some(rule_json(&before)), Some(rule_json(&rule)));
+    let event = Event::success(
+        "policy.rule.update",
+        "Update policy rule",
+        vec![target, target_of(&server)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(rule)
 }
@@ -314,30 +466,67 @@ pub async fn set_rule_active(
     if before.status == status {
         return Ok(before);
     }
-    let rule = PolicyRule { status: status.into(), updated_at: now, ..before.clone() };
+    let rule = PolicyRule {
+        status: status.into(),
+        updated_at: now,
+        ..before.clone()
+    };
     if !store.update_rule(&rule).await? {
         return Err(AdminError::NotFound(format!("rule {rule_id}")));
     }
-    let (event_type, message) = if active { ("policy.rule.activate", "Activate policy rule") } else { ("policy.rule.deactivate", "Deactivate policy rule") };
-    let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(Some(json!({ "status": before.status })), Some(json!({ "status": status })));
-    syslog::record(store, actor, Event::success(event_type, message, vec![target, target_of(&server)]), now).await;
+    let (event_type, message) = if active {
+        ("policy.rule.activate", "Activate policy rule")
+    } else {
+        ("policy.rule.deactivate", "Deactivate policy rule")
+    };
+    let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(
+        Some(json!({ "status": before.status })),
+        Some(json!({ "status": status })),
+    );
+    syslog::record(
+        store,
+        actor,
+        Event::success(event_type, message, vec![target, target_of(&server)]),
+        now,
+    )
+    .await;
     Ok(rule)
 }
 
-pub async fn delete_rule(store: &DynStore, actor: &Actor, server_id: &str, policy_id: &str, rule_id: &str, now: UnixTime) -> Result<(), AdminError> {
+pub async fn delete_rule(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    policy_id: &str,
+    rule_id: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
     let server = find_custom(store, server_id).await?;
-    if !store.list_policies(&server.id).await?.iter().any(|p| p.id == policy_id) {
+    if !store
+        .list_policies(&server.id)
+        .await?
+        .iter()
+        .any(|p| p.id == policy_id)
+    {
         return Err(AdminError::NotFound(format!("policy {policy_id}")));
     }
     let rules = store.list_rules(&server.id).await?;
-    let Some(rule) = rules.iter().find(|r| r.id == rule_id && r.policy_id == policy_id) else {
+    let Some(rule) = rules
+        .iter()
+        .find(|r| r.id == rule_id && r.policy_id == policy_id)
+    else {
         return Err(AdminError::NotFound(format!("rule {rule_id}")));
     };
     if !store.delete_rule(policy_id, rule_id).await? {
         return Err(AdminError::NotFound(format!("rule {rule_id}")));
     }
-    let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(Some(rule_json(rule)), None);
-    let event = Event::success("policy.rule.delete", "Delete policy rule", vec![target, target_of(&server)]);
+    let target =
+        Target::new(&rule.id, "PolicyRule", &rule.name).changed(Some(rule_json(rule)), None);
+    let event = Event::success(
+        "policy.rule.delete",
+        "Delete policy rule",
+        vec![target, target_of(&server)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(())
 }

@@ -8,7 +8,7 @@ use super::syslog::{self, Actor, Event, Target};
 use super::{AdminError, check_text, dedup};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::okta_id;
-use crate::oauth::policy::{ALL_CLIENTS, DEFAULT_LIFETIMES, EVERYONE, ANY_SCOPE};
+use crate::oauth::policy::{ALL_CLIENTS, ANY_SCOPE, DEFAULT_LIFETIMES, EVERYONE};
 use crate::oauth::scope::Scope;
 use crate::store::{
     AuthServer, ClaimDef, DEFAULT_SERVER_ID, DynStore, ORG_SERVER_ID, Policy, PolicyRule, ScopeDef,
@@ -20,11 +20,23 @@ use crate::tokens::keys;
 /// OpenID Connect Core §5.4's scopes and `offline_access` (§11): every server has them.
 pub const SYSTEM_SCOPES: &[(&str, &str)] = &[
     ("openid", "Signals that a request is an OpenID request."),
-    ("profile", "Allows this application to access your profile information."),
-    ("email", "Allows this application to access your email address."),
+    (
+        "profile",
+        "Allows this application to access your profile information.",
+    ),
+    (
+        "email",
+        "Allows this application to access your email address.",
+    ),
     ("address", "Allows this application to access your address."),
-    ("phone", "Allows this application to access your phone number."),
-    ("offline_access", "Allows this application to access your data when you are not using it."),
+    (
+        "phone",
+        "Allows this application to access your phone number.",
+    ),
+    (
+        "offline_access",
+        "Allows this application to access your data when you are not using it.",
+    ),
 ];
 
 /// The scope that asks for the `groups` claim on the `default` server.
@@ -34,12 +46,30 @@ pub const GROUPS_SCOPE: &str = "groups";
 /// (audience `api://default`).
 pub fn builtin_servers(now: UnixTime) -> [AuthServer; 2] {
     [
-        server(ORG_SERVER_ID, "Org Authorization Server", "The org authorization server", None, now),
-        server(DEFAULT_SERVER_ID, "default", "Default Authorization Server", Some("api://default"), now),
+        server(
+            ORG_SERVER_ID,
+            "Org Authorization Server",
+            "The org authorization server",
+            None,
+            now,
+        ),
+        server(
+            DEFAULT_SERVER_ID,
+            "default",
+            "Default Authorization Server",
+            Some("api://default"),
+            now,
+        ),
     ]
 }
 
-fn server(id: &str, name: &str, description: &str, audience: Option<&str>, now: UnixTime) -> AuthServer {
+fn server(
+    id: &str,
+    name: &str,
+    description: &str,
+    audience: Option<&str>,
+    now: UnixTime,
+) -> AuthServer {
     AuthServer {
         id: id.into(),
         name: name.into(),
@@ -56,7 +86,13 @@ fn server(id: &str, name: &str, description: &str, audience: Option<&str>, now: 
     }
 }
 
-fn scope_def(server_id: &str, name: &str, description: &str, system: bool, now: UnixTime) -> ScopeDef {
+fn scope_def(
+    server_id: &str,
+    name: &str,
+    description: &str,
+    system: bool,
+    now: UnixTime,
+) -> ScopeDef {
     ScopeDef {
         id: okta_id("scp"),
         server_id: server_id.into(),
@@ -75,11 +111,20 @@ fn scope_def(server_id: &str, name: &str, description: &str, system: bool, now: 
 /// with a `groups` claim in the ID token.
 pub fn seed(server_id: &str, now: UnixTime) -> ServerSeed {
     let mut seed = ServerSeed {
-        scopes: SYSTEM_SCOPES.iter().map(|(n, d)| scope_def(server_id, n, d, true, now)).collect(),
+        scopes: SYSTEM_SCOPES
+            .iter()
+            .map(|(n, d)| scope_def(server_id, n, d, true, now))
+            .collect(),
         ..ServerSeed::default()
     };
     if server_id == DEFAULT_SERVER_ID {
-        seed.scopes.push(scope_def(server_id, GROUPS_SCOPE, "Allows this application to see your groups.", false, now));
+        seed.scopes.push(scope_def(
+            server_id,
+            GROUPS_SCOPE,
+            "Allows this application to see your groups.",
+            false,
+            now,
+        ));
         seed.claims.push(ClaimDef {
             id: okta_id("ocl"),
             server_id: server_id.into(),
@@ -158,16 +203,28 @@ pub async fn rotate_keys(
     server: &AuthServer,
     now: UnixTime,
 ) -> Result<Option<keys::Rotated>, AdminError> {
-    let rotated = keys::rotate(store, master, &server.id, now).await.map_err(|e| match e {
-        keys::KeyError::Store(e) => AdminError::Store(e),
-        corrupt => AdminError::Store(StoreError::Schema(corrupt.to_string())),
-    })?;
+    let rotated = keys::rotate(store, master, &server.id, now)
+        .await
+        .map_err(|e| match e {
+            keys::KeyError::Store(e) => AdminError::Store(e),
+            corrupt => AdminError::Store(StoreError::Schema(corrupt.to_string())),
+        })?;
     if let Some(r) = &rotated {
         let target = server_target(server).changed(
             Some(json!({ "activeKid": r.retired, "nextKid": r.active })),
             Some(json!({ "activeKid": r.active, "nextKid": r.next })),
         );
-        syslog::record(store, actor, Event::success("oauth2.as.key.lifecycle.rotate", "Rotate authorization server keys", vec![target]), now).await;
+        syslog::record(
+            store,
+            actor,
+            Event::success(
+                "oauth2.as.key.lifecycle.rotate",
+                "Rotate authorization server keys",
+                vec![target],
+            ),
+            now,
+        )
+        .await;
     }
     Ok(rotated)
 }
@@ -189,16 +246,39 @@ pub struct NewServer {
 
 /// A new custom server (`aus...`) with the system scopes and no policy: as in Okta, it
 /// issues nothing until a policy allows it.
-pub async fn create(store: &DynStore, actor: &Actor, new: NewServer, now: UnixTime) -> Result<AuthServer, AdminError> {
+pub async fn create(
+    store: &DynStore,
+    actor: &Actor,
+    new: NewServer,
+    now: UnixTime,
+) -> Result<AuthServer, AdminError> {
     check_server(&new)?;
-    let mut server = server(&okta_id("aus"), new.name.trim(), &new.description, Some(new.audience.trim()), now);
+    let mut server = server(
+        &okta_id("aus"),
+        new.name.trim(),
+        &new.description,
+        Some(new.audience.trim()),
+        now,
+    );
     if let Some(alg) = &new.signing_alg {
         server.signing_alg = alg.clone();
     }
     store.insert_server_if_absent(&server).await?;
-    store.seed_server(&server.id, &seed(&server.id, now)).await?;
+    store
+        .seed_server(&server.id, &seed(&server.id, now))
+        .await?;
     let target = server_target(&server).changed(None, Some(summary(&server)));
-    syslog::record(store, actor, Event::success("oauth2.as.created", "Create authorization server", vec![target]), now).await;
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "oauth2.as.created",
+            "Create authorization server",
+            vec![target],
+        ),
+        now,
+    )
+    .await;
     Ok(server)
 }
 
@@ -206,13 +286,19 @@ fn check_server(new: &NewServer) -> Result<(), AdminError> {
     check_text("name", &new.name, 100)?;
     check_text("audiences", &new.audience, 1024)?;
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
-        return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
+        return Err(AdminError::invalid(
+            "description",
+            "must be at most 1024 printable characters",
+        ));
     }
     if let Some(alg) = &new.signing_alg
         && keys::Alg::parse(alg).is_none()
     {
         let names: Vec<&str> = keys::Alg::ALL.iter().map(|a| a.as_str()).collect();
-        return Err(AdminError::invalid("credentials.signing.alg", format!("must be one of {}", names.join(", "))));
+        return Err(AdminError::invalid(
+            "credentials.signing.alg",
+            format!("must be one of {}", names.join(", ")),
+        ));
     }
     Ok(())
 }
@@ -230,14 +316,22 @@ fn summary(server: &AuthServer) -> Value {
 /// signing algorithm. A new algorithm applies to the keys made from then on: the NEXT
 /// key the next rotation makes signs from the rotation after it, so a key is always
 /// published before it signs (see `tokens::keys`).
-pub async fn update(store: &DynStore, actor: &Actor, id: &str, new: NewServer, now: UnixTime) -> Result<AuthServer, AdminError> {
+pub async fn update(
+    store: &DynStore,
+    actor: &Actor,
+    id: &str,
+    new: NewServer,
+    now: UnixTime,
+) -> Result<AuthServer, AdminError> {
     let before = find_custom(store, id).await?;
     check_server(&new)?;
     let server = AuthServer {
         name: new.name.trim().into(),
         description: new.description,
         audience: Some(new.audience.trim().into()),
-        signing_alg: new.signing_alg.unwrap_or_else(|| before.signing_alg.clone()),
+        signing_alg: new
+            .signing_alg
+            .unwrap_or_else(|| before.signing_alg.clone()),
         updated_at: now,
         ..before.clone()
     };
@@ -245,28 +339,65 @@ pub async fn update(store: &DynStore, actor: &Actor, id: &str, new: NewServer, n
         return Err(AdminError::NotFound(format!("authorization server {id}")));
     }
     let target = server_target(&server).changed(Some(summary(&before)), Some(summary(&server)));
-    syslog::record(store, actor, Event::success("oauth2.as.updated", "Update authorization server", vec![target]), now).await;
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "oauth2.as.updated",
+            "Update authorization server",
+            vec![target],
+        ),
+        now,
+    )
+    .await;
     Ok(server)
 }
 
 /// Activates or deactivates a custom server; an inactive one answers nothing (404).
-pub async fn set_active(store: &DynStore, actor: &Actor, id: &str, active: bool, now: UnixTime) -> Result<AuthServer, AdminError> {
+pub async fn set_active(
+    store: &DynStore,
+    actor: &Actor,
+    id: &str,
+    active: bool,
+    now: UnixTime,
+) -> Result<AuthServer, AdminError> {
     let before = find_custom(store, id).await?;
     let status = if active { "ACTIVE" } else { "INACTIVE" };
     if before.status == status {
         return Ok(before);
     }
-    let server = AuthServer { status: status.into(), updated_at: now, ..before.clone() };
+    let server = AuthServer {
+        status: status.into(),
+        updated_at: now,
+        ..before.clone()
+    };
     store.update_server(&server).await?;
-    let (event_type, message) =
-        if active { ("oauth2.as.activated", "Activate authorization server") } else { ("oauth2.as.deactivated", "Deactivate authorization server") };
-    let target = server_target(&server).changed(Some(json!({ "status": before.status })), Some(json!({ "status": status })));
-    syslog::record(store, actor, Event::success(event_type, message, vec![target]), now).await;
+    let (event_type, message) = if active {
+        ("oauth2.as.activated", "Activate authorization server")
+    } else {
+        ("oauth2.as.deactivated", "Deactivate authorization server")
+    };
+    let target = server_target(&server).changed(
+        Some(json!({ "status": before.status })),
+        Some(json!({ "status": status })),
+    );
+    syslog::record(
+        store,
+        actor,
+        Event::success(event_type, message, vec![target]),
+        now,
+    )
+    .await;
     Ok(server)
 }
 
 /// Deletes a custom server with its keys, scopes, claims and policies.
-pub async fn delete(store: &DynStore, actor: &Actor, id: &str, now: UnixTime) -> Result<(), AdminError> {
+pub async fn delete(
+    store: &DynStore,
+    actor: &Actor,
+    id: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
     let server = find_custom(store, id).await?;
     // Every start makes sure `default` exists, with Okta's allow-all default policy:
     // deleting it would bring it back, wide open, at the next start. Deactivate it.
@@ -280,7 +411,17 @@ pub async fn delete(store: &DynStore, actor: &Actor, id: &str, now: UnixTime) ->
         return Err(AdminError::NotFound(format!("authorization server {id}")));
     }
     let target = server_target(&server).changed(Some(summary(&server)), None);
-    syslog::record(store, actor, Event::success("oauth2.as.deleted", "Delete authorization server", vec![target]), now).await;
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "oauth2.as.deleted",
+            "Delete authorization server",
+            vec![target],
+        ),
+        now,
+    )
+    .await;
     Ok(())
 }
 
@@ -288,7 +429,10 @@ pub async fn delete(store: &DynStore, actor: &Actor, id: &str, now: UnixTime) ->
 pub fn one_audience(audiences: Option<Vec<String>>) -> Result<String, AdminError> {
     match audiences.as_deref() {
         Some([one]) => Ok(one.clone()),
-        _ => Err(AdminError::invalid("audiences", "must hold exactly one audience")),
+        _ => Err(AdminError::invalid(
+            "audiences",
+            "must hold exactly one audience",
+        )),
     }
 }
 
@@ -297,7 +441,10 @@ pub fn consent_required(consent: Option<&str>) -> Result<bool, AdminError> {
     match consent {
         None | Some("IMPLICIT") => Ok(false),
         Some("REQUIRED") => Ok(true),
-        Some(_) => Err(AdminError::invalid("consent", "must be IMPLICIT or REQUIRED")),
+        Some(_) => Err(AdminError::invalid(
+            "consent",
+            "must be IMPLICIT or REQUIRED",
+        )),
     }
 }
 
@@ -312,34 +459,68 @@ pub struct NewScope {
 
 /// `base` with the fields `new` sets, checked: what creation and Okta's PUT share.
 fn apply_scope(new: NewScope, base: ScopeDef) -> Result<ScopeDef, AdminError> {
-    if new.name.len() > 300 || Scope::parse(&new.name).map(|s| s.iter().count() != 1).unwrap_or(true) {
-        return Err(AdminError::invalid("name", "must be one scope token (RFC 6749 §3.3), at most 300 characters"));
+    if new.name.len() > 300
+        || Scope::parse(&new.name)
+            .map(|s| s.iter().count() != 1)
+            .unwrap_or(true)
+    {
+        return Err(AdminError::invalid(
+            "name",
+            "must be one scope token (RFC 6749 §3.3), at most 300 characters",
+        ));
     }
     if new.name == ANY_SCOPE {
-        return Err(AdminError::invalid("name", "* is reserved: policy rules use it for any scope"));
+        return Err(AdminError::invalid(
+            "name",
+            "* is reserved: policy rules use it for any scope",
+        ));
     }
     if new.description.len() > 1024 || new.description.chars().any(char::is_control) {
-        return Err(AdminError::invalid("description", "must be at most 1024 printable characters"));
+        return Err(AdminError::invalid(
+            "description",
+            "must be at most 1024 printable characters",
+        ));
     }
     Ok(ScopeDef {
         name: new.name,
         description: new.description,
-        consent: if new.consent_required { "REQUIRED" } else { "IMPLICIT" }.into(),
+        consent: if new.consent_required {
+            "REQUIRED"
+        } else {
+            "IMPLICIT"
+        }
+        .into(),
         is_default: new.is_default,
         ..base
     })
 }
 
-pub async fn create_scope(store: &DynStore, actor: &Actor, server_id: &str, new: NewScope, now: UnixTime) -> Result<ScopeDef, AdminError> {
+pub async fn create_scope(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    new: NewScope,
+    now: UnixTime,
+) -> Result<ScopeDef, AdminError> {
     let server = find_custom(store, server_id).await?;
     let scope = apply_scope(new, scope_def(&server.id, "", "", false, now))?;
     match store.insert_scope(&scope).await {
         Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(AdminError::invalid("name", "the server has a scope with this name")),
+        Err(StoreError::Conflict(_)) => {
+            return Err(AdminError::invalid(
+                "name",
+                "the server has a scope with this name",
+            ));
+        }
         Err(e) => return Err(e.into()),
     }
-    let target = Target::new(&scope.id, "OAuth2Scope", &scope.name).changed(None, Some(scope_json(&scope)));
-    let event = Event::success("oauth2.scope.created", "Create authorization server scope", vec![target, server_target(&server)]);
+    let target =
+        Target::new(&scope.id, "OAuth2Scope", &scope.name).changed(None, Some(scope_json(&scope)));
+    let event = Event::success(
+        "oauth2.scope.created",
+        "Create authorization server scope",
+        vec![target, server_target(&server)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(scope)
 }
@@ -352,55 +533,107 @@ pub async fn create_scope(store: &DynStore, actor: &Actor, server_id: &str, new:
 /// grant, so it is refused, naming them; take the scope out of them first. Tokens
 /// already issued with the old name are not rewritten: their refreshes then ask for a
 /// scope the server no longer offers (`invalid_scope`), as after a delete.
-pub async fn update_scope(store: &DynStore, actor: &Actor, server_id: &str, scope_id: &str, new: NewScope, now: UnixTime) -> Result<ScopeDef, AdminError> {
+pub async fn update_scope(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    scope_id: &str,
+    new: NewScope,
+    now: UnixTime,
+) -> Result<ScopeDef, AdminError> {
     let server = find_custom(store, server_id).await?;
     let scopes = store.list_scopes(&server.id).await?;
-    let before = scopes.into_iter().find(|s| s.id == scope_id).ok_or_else(|| AdminError::NotFound(format!("scope {scope_id}")))?;
+    let before = scopes
+        .into_iter()
+        .find(|s| s.id == scope_id)
+        .ok_or_else(|| AdminError::NotFound(format!("scope {scope_id}")))?;
     let scope = apply_scope(new, before.clone())?;
     if scope.name != before.name {
         if before.system {
-            return Err(AdminError::invalid("name", format!("{:?} is a system scope and cannot be renamed", before.name)));
+            return Err(AdminError::invalid(
+                "name",
+                format!("{:?} is a system scope and cannot be renamed", before.name),
+            ));
         }
         let users = scope_users(store, &server.id, &before.name).await?;
         if !users.is_empty() {
             return Err(AdminError::invalid(
                 "name",
-                format!("{:?} is named by {}: take it out of them before renaming it", before.name, users.join(", ")),
+                format!(
+                    "{:?} is named by {}: take it out of them before renaming it",
+                    before.name,
+                    users.join(", ")
+                ),
             ));
         }
     }
     if before.system && scope.is_default {
-        return Err(AdminError::invalid("default", "a system scope cannot be a default scope: client_credentials grants custom scopes only"));
+        return Err(AdminError::invalid(
+            "default",
+            "a system scope cannot be a default scope: client_credentials grants custom scopes only",
+        ));
     }
     match store.update_scope(&scope).await {
         Ok(true) => {}
         Ok(false) => return Err(AdminError::NotFound(format!("scope {scope_id}"))),
-        Err(StoreError::Conflict(_)) => return Err(AdminError::invalid("name", "the server has a scope with this name")),
+        Err(StoreError::Conflict(_)) => {
+            return Err(AdminError::invalid(
+                "name",
+                "the server has a scope with this name",
+            ));
+        }
         Err(e) => return Err(e.into()),
     }
-    let target = Target::new(&scope.id, "OAuth2Scope", &scope.name).changed(Some(scope_json(&before)), Some(scope_json(&scope)));
-    let event = Event::success("oauth2.scope.updated", "Update authorization server scope", vec![target, server_target(&server)]);
+    let target = Target::new(&scope.id, "OAuth2Scope", &scope.name)
+        .changed(Some(scope_json(&before)), Some(scope_json(&scope)));
+    let event = Event::success(
+        "oauth2.scope.updated",
+        "Update authorization server scope",
+        vec![target, server_target(&server)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(scope)
 }
 
 /// The claims and policy rules of a server that name the scope `name`, as `claim "x"`
 /// and `rule "y"`.
-async fn scope_users(store: &DynStore, server_id: &str, name: &str) -> Result<Vec<String>, AdminError> {
+async fn scope_users(
+    store: &DynStore,
+    server_id: &str,
+    name: &str,
+) -> Result<Vec<String>, AdminError> {
     let claims = store.list_claims(server_id).await?;
     let rules = store.list_rules(server_id).await?;
-    let claims = claims.iter().filter(|c| c.scopes.iter().any(|s| s == name)).map(|c| format!("claim {:?}", c.name));
-    let rules = rules.iter().filter(|r| r.scopes.iter().any(|s| s == name)).map(|r| format!("rule {:?}", r.name));
+    let claims = claims
+        .iter()
+        .filter(|c| c.scopes.iter().any(|s| s == name))
+        .map(|c| format!("claim {:?}", c.name));
+    let rules = rules
+        .iter()
+        .filter(|r| r.scopes.iter().any(|s| s == name))
+        .map(|r| format!("rule {:?}", r.name));
     Ok(claims.chain(rules).collect())
 }
 
 /// Deletes a scope named by its name or its id, unless claims or rules name it.
-pub async fn delete_scope(store: &DynStore, actor: &Actor, server_id: &str, name_or_id: &str, now: UnixTime) -> Result<(), AdminError> {
+pub async fn delete_scope(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    name_or_id: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
     let server = find_custom(store, server_id).await?;
     let scopes = store.list_scopes(&server.id).await?;
-    match scopes.iter().find(|s| s.name == name_or_id || s.id == name_or_id) {
+    match scopes
+        .iter()
+        .find(|s| s.name == name_or_id || s.id == name_or_id)
+    {
         None => Err(AdminError::NotFound(format!("scope {name_or_id}"))),
-        Some(s) if s.system => Err(AdminError::invalid("name", "system scopes cannot be deleted")),
+        Some(s) if s.system => Err(AdminError::invalid(
+            "name",
+            "system scopes cannot be deleted",
+        )),
         Some(scope) => {
             // As for a rename: deleting it under the claims and rules that name it would
             // silently change what they grant.
@@ -408,12 +641,21 @@ pub async fn delete_scope(store: &DynStore, actor: &Actor, server_id: &str, name
             if !users.is_empty() {
                 return Err(AdminError::invalid(
                     "name",
-                    format!("{:?} is named by {}: take it out of them before deleting it", scope.name, users.join(", ")),
+                    format!(
+                        "{:?} is named by {}: take it out of them before deleting it",
+                        scope.name,
+                        users.join(", ")
+                    ),
                 ));
             }
             store.delete_scope(&server.id, &scope.name).await?;
-            let target = Target::new(&scope.id, "OAuth2Scope", &scope.name).changed(Some(scope_json(scope)), None);
-            let event = Event::success("oauth2.scope.deleted", "Delete authorization server scope", vec![target, server_target(&server)]);
+            let target = Target::new(&scope.id, "OAuth2Scope", &scope.name)
+                .changed(Some(scope_json(scope)), None);
+            let event = Event::success(
+                "oauth2.scope.deleted",
+                "Delete authorization server scope",
+                vec![target, server_target(&server)],
+            );
             syslog::record(store, actor, event, now).await;
             Ok(())
         }
@@ -435,18 +677,33 @@ pub struct NewClaim {
 
 /// `base` with the fields `new` sets, checked against the server's scopes: what
 /// creation and Okta's PUT share.
-async fn apply_claim(store: &DynStore, server: &AuthServer, new: NewClaim, base: ClaimDef) -> Result<ClaimDef, AdminError> {
+async fn apply_claim(
+    store: &DynStore,
+    server: &AuthServer,
+    new: NewClaim,
+    base: ClaimDef,
+) -> Result<ClaimDef, AdminError> {
     check_text("name", &new.name, 100)?;
     if custom_claims::RESERVED.contains(&new.name.as_str()) {
-        return Err(AdminError::invalid("name", format!("{:?} is set by the server and cannot be a custom claim", new.name)));
+        return Err(AdminError::invalid(
+            "name",
+            format!(
+                "{:?} is set by the server and cannot be a custom claim",
+                new.name
+            ),
+        ));
     }
     if !matches!(new.claim_type.as_str(), "IDENTITY" | "RESOURCE") {
-        return Err(AdminError::invalid("claimType", "must be IDENTITY (ID token) or RESOURCE (access token)"));
+        return Err(AdminError::invalid(
+            "claimType",
+            "must be IDENTITY (ID token) or RESOURCE (access token)",
+        ));
     }
     check_text("value", &new.value, 1024)?;
     let value_type = match &new.group_filter_type {
         Some(filter) => {
-            GroupFilter::parse(filter, &new.value).map_err(|e| AdminError::invalid("group_filter_type", e))?;
+            GroupFilter::parse(filter, &new.value)
+                .map_err(|e| AdminError::invalid("group_filter_type", e))?;
             "GROUPS"
         }
         None => {
@@ -457,7 +714,10 @@ async fn apply_claim(store: &DynStore, server: &AuthServer, new: NewClaim, base:
     let scopes = dedup(new.scopes);
     let known = store.list_scopes(&server.id).await?;
     if let Some(bad) = scopes.iter().find(|s| !known.iter().any(|k| &k.name == *s)) {
-        return Err(AdminError::invalid("conditions.scopes", format!("{bad:?} is not a scope of this server")));
+        return Err(AdminError::invalid(
+            "conditions.scopes",
+            format!("{bad:?} is not a scope of this server"),
+        ));
     }
     Ok(ClaimDef {
         name: new.name,
@@ -470,7 +730,13 @@ async fn apply_claim(store: &DynStore, server: &AuthServer, new: NewClaim, base:
     })
 }
 
-pub async fn create_claim(store: &DynStore, actor: &Actor, server_id: &str, new: NewClaim, now: UnixTime) -> Result<ClaimDef, AdminError> {
+pub async fn create_claim(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    new: NewClaim,
+    now: UnixTime,
+) -> Result<ClaimDef, AdminError> {
     let server = find_custom(store, server_id).await?;
     let base = ClaimDef {
         id: okta_id("ocl"),
@@ -487,42 +753,86 @@ pub async fn create_claim(store: &DynStore, actor: &Actor, server_id: &str, new:
     let claim = apply_claim(store, &server, new, base).await?;
     match store.insert_claim(&claim).await {
         Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(AdminError::invalid("name", "the server has a claim with this name for this token")),
+        Err(StoreError::Conflict(_)) => {
+            return Err(AdminError::invalid(
+                "name",
+                "the server has a claim with this name for this token",
+            ));
+        }
         Err(e) => return Err(e.into()),
     }
-    let target = Target::new(&claim.id, "OAuth2Claim", &claim.name).changed(None, Some(claim_json(&claim)));
-    let event = Event::success("oauth2.claim.created", "Create authorization server claim", vec![target, server_target(&server)]);
+    let target =
+        Target::new(&claim.id, "OAuth2Claim", &claim.name).changed(None, Some(claim_json(&claim)));
+    let event = Event::success(
+        "oauth2.claim.created",
+        "Create authorization server claim",
+        vec![target, server_target(&server)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(claim)
 }
 
 /// Okta's PUT on a claim: everything `create_claim` takes, with the same checks.
-pub async fn update_claim(store: &DynStore, actor: &Actor, server_id: &str, claim_id: &str, new: NewClaim, now: UnixTime) -> Result<ClaimDef, AdminError> {
+pub async fn update_claim(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    claim_id: &str,
+    new: NewClaim,
+    now: UnixTime,
+) -> Result<ClaimDef, AdminError> {
     let server = find_custom(store, server_id).await?;
     let claims = store.list_claims(&server.id).await?;
-    let before = claims.into_iter().find(|c| c.id == claim_id).ok_or_else(|| AdminError::NotFound(format!("claim {claim_id}")))?;
+    let before = claims
+        .into_iter()
+        .find(|c| c.id == claim_id)
+        .ok_or_else(|| AdminError::NotFound(format!("claim {claim_id}")))?;
     let claim = apply_claim(store, &server, new, before.clone()).await?;
     match store.update_claim(&claim).await {
         Ok(true) => {}
         Ok(false) => return Err(AdminError::NotFound(format!("claim {claim_id}"))),
-        Err(StoreError::Conflict(_)) => return Err(AdminError::invalid("name", "the server has a claim with this name for this token")),
+        Err(StoreError::Conflict(_)) => {
+            return Err(AdminError::invalid(
+                "name",
+                "the server has a claim with this name for this token",
+            ));
+        }
         Err(e) => return Err(e.into()),
     }
-    let target = Target::new(&claim.id, "OAuth2Claim", &claim.name).changed(Some(claim_json(&before)), Some(claim_json(&claim)));
-    let event = Event::success("oauth2.claim.updated", "Update authorization server claim", vec![target, server_target(&server)]);
+    let target = Target::new(&claim.id, "OAuth2Claim", &claim.name)
+        .changed(Some(claim_json(&before)), Some(claim_json(&claim)));
+    let event = Event::success(
+        "oauth2.claim.updated",
+        "Update authorization server claim",
+        vec![target, server_target(&server)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(claim)
 }
 
-pub async fn delete_claim(store: &DynStore, actor: &Actor, server_id: &str, claim_id: &str, now: UnixTime) -> Result<(), AdminError> {
+pub async fn delete_claim(
+    store: &DynStore,
+    actor: &Actor,
+    server_id: &str,
+    claim_id: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
     let server = find_custom(store, server_id).await?;
     let claims = store.list_claims(&server.id).await?;
-    let claim = claims.iter().find(|c| c.id == claim_id).ok_or_else(|| AdminError::NotFound(format!("claim {claim_id}")))?;
+    let claim = claims
+        .iter()
+        .find(|c| c.id == claim_id)
+        .ok_or_else(|| AdminError::NotFound(format!("claim {claim_id}")))?;
     if !store.delete_claim(&server.id, claim_id).await? {
         return Err(AdminError::NotFound(format!("claim {claim_id}")));
     }
-    let target = Target::new(&claim.id, "OAuth2Claim", &claim.name).changed(Some(claim_json(claim)), None);
-    let event = Event::success("oauth2.claim.deleted", "Delete authorization server claim", vec![target, server_target(&server)]);
+    let target =
+        Target::new(&claim.id, "OAuth2Claim", &claim.name).changed(Some(claim_json(claim)), None);
+    let event = Event::success(
+        "oauth2.claim.deleted",
+        "Delete authorization server claim",
+        vec![target, server_target(&server)],
+    );
     syslog::record(store, actor, event, now).await;
     Ok(())
 }

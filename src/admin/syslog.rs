@@ -42,21 +42,49 @@ impl Actor {
     }
 
     pub fn api_token(token: &ApiToken, ip: Option<String>) -> Actor {
-        Actor { id: token.id.clone(), kind: "ApiToken", alternate_id: token.name.clone(), display_name: token.name.clone(), ip }
+        Actor {
+            id: token.id.clone(),
+            kind: "ApiToken",
+            alternate_id: token.name.clone(),
+            display_name: token.name.clone(),
+            ip,
+        }
     }
 
     pub fn user(user: &User, ip: Option<String>) -> Actor {
-        Actor { id: user.id.clone(), kind: "User", alternate_id: user.login.clone(), display_name: display_name(user), ip }
+        Actor {
+            id: user.id.clone(),
+            kind: "User",
+            alternate_id: user.login.clone(),
+            display_name: display_name(user),
+            ip,
+        }
     }
 
     /// Someone who gave a username that matches no user (kept short).
     pub fn unknown_user(username: &str, ip: Option<String>) -> Actor {
-        let name: String = username.chars().filter(|c| !c.is_control()).take(100).collect();
-        Actor { id: "unknown".into(), kind: "User", alternate_id: name.clone(), display_name: name, ip }
+        let name: String = username
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(100)
+            .collect();
+        Actor {
+            id: "unknown".into(),
+            kind: "User",
+            alternate_id: name.clone(),
+            display_name: name,
+            ip,
+        }
     }
 
     pub fn client(client_id: &str, name: &str, ip: Option<String>) -> Actor {
-        Actor { id: client_id.into(), kind: "PublicClientApp", alternate_id: client_id.into(), display_name: name.into(), ip }
+        Actor {
+            id: client_id.into(),
+            kind: "PublicClientApp",
+            alternate_id: client_id.into(),
+            display_name: name.into(),
+            ip,
+        }
     }
 }
 
@@ -82,15 +110,27 @@ pub struct Target {
 
 impl Target {
     pub fn new(id: &str, kind: &'static str, name: &str) -> Target {
-        Target { id: id.into(), kind, alternate_id: name.into(), display_name: name.into(), change: None }
+        Target {
+            id: id.into(),
+            kind,
+            alternate_id: name.into(),
+            display_name: name.into(),
+            change: None,
+        }
     }
 
     pub fn user(user: &User) -> Target {
-        Target { alternate_id: user.login.clone(), ..Target::new(&user.id, "User", &display_name(user)) }
+        Target {
+            alternate_id: user.login.clone(),
+            ..Target::new(&user.id, "User", &display_name(user))
+        }
     }
 
     pub fn app(client: &Client) -> Target {
-        Target { alternate_id: client.client_id.clone(), ..Target::new(&client.client_id, "AppInstance", &client.name) }
+        Target {
+            alternate_id: client.client_id.clone(),
+            ..Target::new(&client.client_id, "AppInstance", &client.name)
+        }
     }
 
     pub fn group(group: &Group) -> Target {
@@ -117,7 +157,11 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn success(event_type: &'static str, display_message: impl Into<String>, targets: Vec<Target>) -> Event {
+    pub fn success(
+        event_type: &'static str,
+        display_message: impl Into<String>,
+        targets: Vec<Target>,
+    ) -> Event {
         Event {
             event_type,
             display_message: display_message.into(),
@@ -134,7 +178,12 @@ impl Event {
         self
     }
 
-    pub fn failure(event_type: &'static str, display_message: impl Into<String>, reason: impl Into<String>, targets: Vec<Target>) -> Event {
+    pub fn failure(
+        event_type: &'static str,
+        display_message: impl Into<String>,
+        reason: impl Into<String>,
+        targets: Vec<Target>,
+    ) -> Event {
         Event {
             event_type,
             display_message: display_message.into(),
@@ -153,7 +202,14 @@ fn uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// The event as Okta's System Log API returns it.
@@ -219,7 +275,11 @@ pub async fn record(store: &DynStore, actor: &Actor, event: Event, now: UnixTime
         event_type: event.event_type.into(),
         outcome_result: if event.success { "SUCCESS" } else { "FAILURE" }.into(),
         actor_id: actor.id.clone(),
-        target_ids: event.targets.iter().map(|t| t.id.replace(char::is_whitespace, "")).collect(),
+        target_ids: event
+            .targets
+            .iter()
+            .map(|t| t.id.replace(char::is_whitespace, ""))
+            .collect(),
         event: to_json(&uuid, now, actor, &event).to_string(),
         uuid,
     };
@@ -241,11 +301,31 @@ pub struct LogQuery {
 
 /// The attributes `filter` may name, as Okta's System Log API calls them.
 pub const LOG_ATTRS: &[Attr] = &[
-    Attr { name: "eventType", column: "event_type", kind: Kind::Text },
-    Attr { name: "outcome.result", column: "outcome_result", kind: Kind::Text },
-    Attr { name: "actor.id", column: "actor_id", kind: Kind::Text },
-    Attr { name: "target.id", column: "target_ids", kind: Kind::Word },
-    Attr { name: "published", column: "published", kind: Kind::Time },
+    Attr {
+        name: "eventType",
+        column: "event_type",
+        kind: Kind::Text,
+    },
+    Attr {
+        name: "outcome.result",
+        column: "outcome_result",
+        kind: Kind::Text,
+    },
+    Attr {
+        name: "actor.id",
+        column: "actor_id",
+        kind: Kind::Text,
+    },
+    Attr {
+        name: "target.id",
+        column: "target_ids",
+        kind: Kind::Word,
+    },
+    Attr {
+        name: "published",
+        column: "published",
+        kind: Kind::Time,
+    },
 ];
 
 pub const DEFAULT_LOG_LIMIT: i64 = 100;
@@ -253,13 +333,23 @@ pub const MAX_LOG_LIMIT: i64 = 1000;
 
 /// A page of events (Okta's defaults: 100, at most 1000) and the cursor of the next
 /// page when there may be one.
-pub async fn query(store: &DynStore, query: &LogQuery) -> Result<(Vec<Value>, Option<String>), AdminError> {
+pub async fn query(
+    store: &DynStore,
+    query: &LogQuery,
+) -> Result<(Vec<Value>, Option<String>), AdminError> {
     let limit = filter::limit(query.limit, DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT)?;
     let mut conditions = Vec::new();
-    for (field, value, op) in [("since", &query.since, Op::Ge), ("until", &query.until, Op::Lt)] {
+    for (field, value, op) in [
+        ("since", &query.since, Op::Ge),
+        ("until", &query.until, Op::Lt),
+    ] {
         if let Some(text) = value {
-            let t = parse_rfc3339(text)
-                .ok_or_else(|| AdminError::invalid(field, "must be an RFC 3339 date-time, e.g. 2026-01-31T08:00:00.000Z"))?;
+            let t = parse_rfc3339(text).ok_or_else(|| {
+                AdminError::invalid(
+                    field,
+                    "must be an RFC 3339 date-time, e.g. 2026-01-31T08:00:00.000Z",
+                )
+            })?;
             conditions.push(Expr::cond("published", op, SqlValue::Int(t)));
         }
     }
@@ -271,16 +361,24 @@ pub async fn query(store: &DynStore, query: &LogQuery) -> Result<(Vec<Value>, Op
             return Err(AdminError::invalid("q", "must be at most 200 characters"));
         }
         for word in q.split_whitespace() {
-            conditions.push(Expr::cond("event", Op::Contains, SqlValue::Text(word.into())));
+            conditions.push(Expr::cond(
+                "event",
+                Op::Contains,
+                SqlValue::Text(word.into()),
+            ));
         }
     }
     let after = match &query.after {
-        Some(cursor) => Some(SqlValue::Int(
-            cursor.parse::<i64>().map_err(|_| AdminError::invalid("after", "is not a cursor this server gave"))?,
-        )),
+        Some(cursor) => Some(SqlValue::Int(cursor.parse::<i64>().map_err(|_| {
+            AdminError::invalid("after", "is not a cursor this server gave")
+        })?)),
         None => None,
     };
-    let page = Page { filter: (!conditions.is_empty()).then_some(Expr::And(conditions)), after, limit: limit + 1 };
+    let page = Page {
+        filter: (!conditions.is_empty()).then_some(Expr::And(conditions)),
+        after,
+        limit: limit + 1,
+    };
     let mut rows = store.query_events(&page).await?;
     let next = (rows.len() as i64 > limit).then(|| {
         rows.truncate(limit as usize);

@@ -55,7 +55,10 @@ impl Profile {
                 }
             };
             match name.as_str() {
-                "login" => self.login = text()?.ok_or_else(|| AdminError::invalid("profile.login", "is required"))?,
+                "login" => {
+                    self.login = text()?
+                        .ok_or_else(|| AdminError::invalid("profile.login", "is required"))?
+                }
                 "email" => self.email = text()?,
                 "firstName" => self.first_name = text()?,
                 "lastName" => self.last_name = text()?,
@@ -83,14 +86,24 @@ impl Profile {
     fn check(&mut self) -> Result<(), AdminError> {
         check_text("profile.login", &self.login, 100)?;
         if self.login.contains(char::is_whitespace) {
-            return Err(AdminError::invalid("profile.login", "must not contain spaces"));
+            return Err(AdminError::invalid(
+                "profile.login",
+                "must not contain spaces",
+            ));
         }
         match &self.email {
             Some(email) => check_email("profile.email", email)?,
             // Okta's default profile: the login when it is an address.
-            None => self.email = check_email("profile.login", &self.login).ok().map(|_| self.login.clone()),
+            None => {
+                self.email = check_email("profile.login", &self.login)
+                    .ok()
+                    .map(|_| self.login.clone())
+            }
         }
-        for (field, value) in [("profile.firstName", &self.first_name), ("profile.lastName", &self.last_name)] {
+        for (field, value) in [
+            ("profile.firstName", &self.first_name),
+            ("profile.lastName", &self.last_name),
+        ] {
             if let Some(v) = value {
                 check_text(field, v, 50)?;
             }
@@ -116,24 +129,40 @@ const MAX_EXTRA: usize = 50;
 /// strings (at most 1024 bytes), numbers, booleans, or lists of strings.
 fn check_extra(extra: &Map<String, Value>) -> Result<(), AdminError> {
     if extra.len() > MAX_EXTRA {
-        return Err(AdminError::invalid("profile", format!("may have at most {MAX_EXTRA} attributes besides login, email, firstName and lastName")));
+        return Err(AdminError::invalid(
+            "profile",
+            format!(
+                "may have at most {MAX_EXTRA} attributes besides login, email, firstName and lastName"
+            ),
+        ));
     }
     for (name, value) in extra {
         let good_name = name.len() <= 50
             && name.starts_with(|c: char| c.is_ascii_alphabetic())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !good_name {
-            return Err(AdminError::invalid("profile", format!("{:?} is not an attribute name", name.chars().take(60).collect::<String>())));
+            return Err(AdminError::invalid(
+                "profile",
+                format!(
+                    "{:?} is not an attribute name",
+                    name.chars().take(60).collect::<String>()
+                ),
+            ));
         }
         let short = |s: &str| s.len() <= 1024 && !s.chars().any(char::is_control);
         let good_value = match value {
             Value::String(s) => short(s),
             Value::Number(_) | Value::Bool(_) => true,
-            Value::Array(items) => items.len() <= 100 && items.iter().all(|i| i.as_str().is_some_and(short)),
+            Value::Array(items) => {
+                items.len() <= 100 && items.iter().all(|i| i.as_str().is_some_and(short))
+            }
             Value::Null | Value::Object(_) => false,
         };
         if !good_value {
-            return Err(AdminError::invalid("profile", format!("{name}: must be a string, number, boolean or list of strings")));
+            return Err(AdminError::invalid(
+                "profile",
+                format!("{name}: must be a string, number, boolean or list of strings"),
+            ));
         }
     }
     Ok(())
@@ -142,16 +171,27 @@ fn check_extra(extra: &Map<String, Value>) -> Result<(), AdminError> {
 fn check_email(field: &'static str, value: &str) -> Result<(), AdminError> {
     check_text(field, value, 100)?;
     match value.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !value.contains(char::is_whitespace) => Ok(()),
+        Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !value.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
         _ => Err(AdminError::invalid(field, "must be an email address")),
     }
 }
 
 /// Hashes a new password on the bounded pool (a flood of API password changes waits
 /// its turn there, as sign-ins do, instead of filling the blocking threads).
-async fn hash_password(passwords: &PasswordPool, field: &'static str, p: String) -> Result<String, AdminError> {
+async fn hash_password(
+    passwords: &PasswordPool,
+    field: &'static str,
+    p: String,
+) -> Result<String, AdminError> {
     if p.chars().count() < password::MIN_PASSWORD {
-        return Err(AdminError::invalid(field, format!("must be at least {} characters", password::MIN_PASSWORD)));
+        return Err(AdminError::invalid(
+            field,
+            format!("must be at least {} characters", password::MIN_PASSWORD),
+        ));
     }
     if p.len() > password::MAX_PASSWORD {
         return Err(AdminError::invalid(field, "is too long"));
@@ -174,13 +214,21 @@ pub struct NewUser {
 
 fn conflict(e: StoreError) -> AdminError {
     match e {
-        StoreError::Conflict(_) => AdminError::invalid("profile.login", "a user with this login already exists"),
+        StoreError::Conflict(_) => {
+            AdminError::invalid("profile.login", "a user with this login already exists")
+        }
         e => e.into(),
     }
 }
 
 /// Validates and stores a new user.
-pub async fn create(store: &DynStore, passwords: &PasswordPool, actor: &Actor, new: NewUser, now: UnixTime) -> Result<User, AdminError> {
+pub async fn create(
+    store: &DynStore,
+    passwords: &PasswordPool,
+    actor: &Actor,
+    new: NewUser,
+    now: UnixTime,
+) -> Result<User, AdminError> {
     let mut profile = Profile {
         login: new.login,
         email: new.email,
@@ -216,7 +264,13 @@ pub async fn create(store: &DynStore, passwords: &PasswordPool, actor: &Actor, n
     };
     store.insert_user(&user).await.map_err(conflict)?;
     let target = Target::user(&user).changed(None, Some(to_json(&user)));
-    syslog::record(store, actor, Event::success("user.lifecycle.create", "Create Okta user", vec![target]), now).await;
+    syslog::record(
+        store,
+        actor,
+        Event::success("user.lifecycle.create", "Create Okta user", vec![target]),
+        now,
+    )
+    .await;
     Ok(user)
 }
 
@@ -282,10 +336,18 @@ pub async fn update(
     let mut events = Vec::new();
     if change.is_some() {
         let target = Target::user(&user).changed(Some(to_json(&before)), Some(to_json(&user)));
-        events.push(Event::success("user.account.update_profile", "Update user profile for Okta", vec![target]));
+        events.push(Event::success(
+            "user.account.update_profile",
+            "Update user profile for Okta",
+            vec![target],
+        ));
     }
     if password_set {
-        events.push(Event::success("user.account.update_password", "Update password for Okta user", vec![Target::user(&user)]));
+        events.push(Event::success(
+            "user.account.update_password",
+            "Update password for Okta user",
+            vec![Target::user(&user)],
+        ));
     }
     for event in events {
         syslog::record(store, actor, event, now).await;
@@ -313,12 +375,18 @@ pub async fn change_password(
 ) -> Result<User, AdminError> {
     let user = find(store, id).await?;
     if user.status != ACTIVE {
-        return Err(AdminError::not_allowed("E0000038", "This operation is not allowed in the user's current status."));
+        return Err(AdminError::not_allowed(
+            "E0000038",
+            "This operation is not allowed in the user's current status.",
+        ));
     }
     // On the pool; without a password the dummy hash is checked (and fails), so the
     // answer takes as long either way.
     if !passwords.verify(user.password_hash.clone(), old).await {
-        return Err(AdminError::invalid("oldPassword", "the old password is not correct"));
+        return Err(AdminError::invalid(
+            "oldPassword",
+            "the old password is not correct",
+        ));
     }
     update(store, passwords, actor, &user.id, None, Some(new), now).await
 }
@@ -335,12 +403,20 @@ pub enum Lifecycle {
 impl Lifecycle {
     /// The status the user moves to from `from`, or why they cannot.
     pub fn next(self, from: &str, has_password: bool) -> Result<&'static str, AdminError> {
-        let refuse = || AdminError::not_allowed("E0000038", format!("This operation is not allowed in the user's current status ({from})."));
+        let refuse = || {
+            AdminError::not_allowed(
+                "E0000038",
+                format!("This operation is not allowed in the user's current status ({from})."),
+            )
+        };
         match (self, from) {
-            (Lifecycle::Activate, ACTIVE) => {
-                Err(AdminError::not_allowed("E0000016", "Activation failed because the user is already active."))
+            (Lifecycle::Activate, ACTIVE) => Err(AdminError::not_allowed(
+                "E0000016",
+                "Activation failed because the user is already active.",
+            )),
+            (Lifecycle::Activate, STAGED | PROVISIONED | DEPROVISIONED) => {
+                Ok(if has_password { ACTIVE } else { PROVISIONED })
             }
-            (Lifecycle::Activate, STAGED | PROVISIONED | DEPROVISIONED) => Ok(if has_password { ACTIVE } else { PROVISIONED }),
             (Lifecycle::Deactivate, DEPROVISIONED) => Err(refuse()),
             (Lifecycle::Deactivate, _) => Ok(DEPROVISIONED),
             (Lifecycle::Suspend, ACTIVE) => Ok(SUSPENDED),
@@ -360,7 +436,13 @@ impl Lifecycle {
 }
 
 /// Moves a user through the lifecycle. Leaving ACTIVE ends every session they have.
-pub async fn lifecycle(store: &DynStore, actor: &Actor, id: &str, op: Lifecycle, now: UnixTime) -> Result<User, AdminError> {
+pub async fn lifecycle(
+    store: &DynStore,
+    actor: &Actor,
+    id: &str,
+    op: Lifecycle,
+    now: UnixTime,
+) -> Result<User, AdminError> {
     let before = find(store, id).await?;
     let status = op.next(&before.status, before.password_hash.is_some())?;
     let mut user = before.clone();
@@ -380,8 +462,17 @@ pub async fn lifecycle(store: &DynStore, actor: &Actor, id: &str, op: Lifecycle,
         store.revoke_user_families(&user.id, now).await?;
     }
     let (event_type, message) = op.event();
-    let target = Target::user(&user).changed(Some(json!({ "status": before.status })), Some(json!({ "status": user.status })));
-    syslog::record(store, actor, Event::success(event_type, message, vec![target]), now).await;
+    let target = Target::user(&user).changed(
+        Some(json!({ "status": before.status })),
+        Some(json!({ "status": user.status })),
+    );
+    syslog::record(
+        store,
+        actor,
+        Event::success(event_type, message, vec![target]),
+        now,
+    )
+    .await;
     Ok(user)
 }
 
@@ -393,29 +484,78 @@ pub enum Deletion {
     Deleted,
 }
 
-pub async fn delete(store: &DynStore, actor: &Actor, id: &str, now: UnixTime) -> Result<Deletion, AdminError> {
+pub async fn delete(
+    store: &DynStore,
+    actor: &Actor,
+    id: &str,
+    now: UnixTime,
+) -> Result<Deletion, AdminError> {
     let user = find(store, id).await?;
     if user.status != DEPROVISIONED {
-        return lifecycle(store, actor, &user.id, Lifecycle::Deactivate, now).await.map(Deletion::Deactivated);
+        return lifecycle(store, actor, &user.id, Lifecycle::Deactivate, now)
+            .await
+            .map(Deletion::Deactivated);
     }
     if !store.delete_user(&user.id).await? {
         return Err(AdminError::NotFound(format!("user {id}")));
     }
     let target = Target::user(&user).changed(Some(to_json(&user)), None);
-    syslog::record(store, actor, Event::success("user.lifecycle.delete.completed", "Delete Okta user", vec![target]), now).await;
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "user.lifecycle.delete.completed",
+            "Delete Okta user",
+            vec![target],
+        ),
+        now,
+    )
+    .await;
     Ok(Deletion::Deleted)
 }
 
 /// What `filter` and `search` may name on users.
 pub const USER_ATTRS: &[Attr] = &[
-    Attr { name: "id", column: "id", kind: Kind::Text },
-    Attr { name: "status", column: "status", kind: Kind::Text },
-    Attr { name: "created", column: "created_at", kind: Kind::Time },
-    Attr { name: "lastUpdated", column: "updated_at", kind: Kind::Time },
-    Attr { name: "profile.login", column: "login_key", kind: Kind::Lower },
-    Attr { name: "profile.email", column: "email", kind: Kind::Text },
-    Attr { name: "profile.firstName", column: "first_name", kind: Kind::Text },
-    Attr { name: "profile.lastName", column: "last_name", kind: Kind::Text },
+    Attr {
+        name: "id",
+        column: "id",
+        kind: Kind::Text,
+    },
+    Attr {
+        name: "status",
+        column: "status",
+        kind: Kind::Text,
+    },
+    Attr {
+        name: "created",
+        column: "created_at",
+        kind: Kind::Time,
+    },
+    Attr {
+        name: "lastUpdated",
+        column: "updated_at",
+        kind: Kind::Time,
+    },
+    Attr {
+        name: "profile.login",
+        column: "login_key",
+        kind: Kind::Lower,
+    },
+    Attr {
+        name: "profile.email",
+        column: "email",
+        kind: Kind::Text,
+    },
+    Attr {
+        name: "profile.firstName",
+        column: "first_name",
+        kind: Kind::Text,
+    },
+    Attr {
+        name: "profile.lastName",
+        column: "last_name",
+        kind: Kind::Text,
+    },
 ];
 
 pub const DEFAULT_LIMIT: i64 = 200;
@@ -435,17 +575,31 @@ pub struct UserQuery {
 /// `q`: a prefix of the login, email, first name or last name.
 pub fn prefix_of_names(q: &str, columns: &[&'static str]) -> Result<Expr, AdminError> {
     if q.len() > 200 || q.chars().any(char::is_control) {
-        return Err(AdminError::invalid("q", "must be at most 200 printable characters"));
+        return Err(AdminError::invalid(
+            "q",
+            "must be at most 200 printable characters",
+        ));
     }
-    Ok(Expr::Or(columns.iter().map(|c| Expr::cond(c, Op::StartsWith, SqlValue::Text(q.into()))).collect()))
+    Ok(Expr::Or(
+        columns
+            .iter()
+            .map(|c| Expr::cond(c, Op::StartsWith, SqlValue::Text(q.into())))
+            .collect(),
+    ))
 }
 
 /// One page of users (ordered by id) and the cursor of the next page, if any.
-pub async fn list(store: &DynStore, query: &UserQuery) -> Result<(Vec<User>, Option<String>), AdminError> {
+pub async fn list(
+    store: &DynStore,
+    query: &UserQuery,
+) -> Result<(Vec<User>, Option<String>), AdminError> {
     let limit = filter::limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let mut conditions = Vec::new();
     if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
-        conditions.push(prefix_of_names(q, &["login", "email", "first_name", "last_name"])?);
+        conditions.push(prefix_of_names(
+            q,
+            &["login", "email", "first_name", "last_name"],
+        )?);
     }
     for (field, text) in [("filter", &query.filter), ("search", &query.search)] {
         if let Some(text) = text.as_deref().filter(|t| !t.trim().is_empty()) {
@@ -463,7 +617,11 @@ pub async fn list(store: &DynStore, query: &UserQuery) -> Result<(Vec<User>, Opt
 
 /// Cuts a page fetched with one row extra to `limit`, and gives the cursor of the
 /// next page when the extra row was there.
-pub fn next_page<T>(mut rows: Vec<T>, limit: i64, cursor: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+pub fn next_page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    cursor: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit.max(0) as usize);
     let next = if more { rows.last().map(cursor) } else { None };
@@ -519,16 +677,37 @@ mod tests {
 
     #[test]
     fn profiles_merge_and_check() {
-        let mut p = Profile { login: "a@example.com".into(), ..Profile::default() };
-        let changes = json!({ "firstName": "Ann", "nickName": "A", "email": null }).as_object().unwrap().clone();
+        let mut p = Profile {
+            login: "a@example.com".into(),
+            ..Profile::default()
+        };
+        let changes = json!({ "firstName": "Ann", "nickName": "A", "email": null })
+            .as_object()
+            .unwrap()
+            .clone();
         p.merge(&changes).unwrap();
         p.check().unwrap();
-        assert_eq!((p.first_name.as_deref(), p.email.as_deref()), (Some("Ann"), Some("a@example.com")));
+        assert_eq!(
+            (p.first_name.as_deref(), p.email.as_deref()),
+            (Some("Ann"), Some("a@example.com"))
+        );
         assert_eq!(p.extra["nickName"], "A");
         let bad = json!({ "login": 5 }).as_object().unwrap().clone();
-        assert!(matches!(p.merge(&bad), Err(AdminError::Invalid { field: "profile.login", .. })));
-        let nested = json!({ "login": "b", "x": { "y": 1 } }).as_object().unwrap().clone();
+        assert!(matches!(
+            p.merge(&bad),
+            Err(AdminError::Invalid {
+                field: "profile.login",
+                ..
+            })
+        ));
+        let nested = json!({ "login": "b", "x": { "y": 1 } })
+            .as_object()
+            .unwrap()
+            .clone();
         assert!(Profile::from_json(&nested).unwrap().check().is_err());
-        assert!(Profile::from_json(&json!({ "email": "a@b" }).as_object().unwrap().clone()).is_err(), "login is required");
+        assert!(
+            Profile::from_json(&json!({ "email": "a@b" }).as_object().unwrap().clone()).is_err(),
+            "login is required"
+        );
     }
 }

@@ -26,17 +26,23 @@ pub async fn run(command: ApiTokensCommand, backend: &Backend) -> Result<(), Str
     let err = |e: crate::admin::AdminError| e.to_string();
     match command {
         ApiTokensCommand::Create { name } => {
-            let (token, value) = api_tokens::create(store, &Actor::cli(), &name, SystemClock.now()).await.map_err(err)?;
+            let (token, value) = api_tokens::create(store, &Actor::cli(), &name, SystemClock.now())
+                .await
+                .map_err(err)?;
             let mut json = api_tokens::to_json(&token);
             json["token"] = Value::String(value);
             print_json(&json);
         }
         ApiTokensCommand::List => {
             let list = api_tokens::list(store).await.map_err(err)?;
-            print_json(&Value::Array(list.iter().map(api_tokens::to_json).collect()));
+            print_json(&Value::Array(
+                list.iter().map(api_tokens::to_json).collect(),
+            ));
         }
         ApiTokensCommand::Revoke { id } => {
-            api_tokens::revoke(store, &Actor::cli(), &id, SystemClock.now()).await.map_err(err)?;
+            api_tokens::revoke(store, &Actor::cli(), &id, SystemClock.now())
+                .await
+                .map_err(err)?;
             eprintln!("revoked {id}");
         }
     }

@@ -3,8 +3,8 @@
 use clap::Subcommand;
 
 use super::print_json;
-use crate::admin::apps::{self, NewApp};
 use crate::admin::Actor;
+use crate::admin::apps::{self, NewApp};
 use crate::app::Backend;
 use crate::clock::{Clock, SystemClock};
 
@@ -61,11 +61,20 @@ pub enum SecretsCommand {
     List { client_id: String },
     /// A new ACTIVE secret beside the current one; prints its value this once.
     Create { client_id: String },
-    Activate { client_id: String, secret_id: String },
+    Activate {
+        client_id: String,
+        secret_id: String,
+    },
     /// The secret stops authenticating at once (not the app's last active one).
-    Deactivate { client_id: String, secret_id: String },
+    Deactivate {
+        client_id: String,
+        secret_id: String,
+    },
     /// Deletes an INACTIVE secret.
-    Delete { client_id: String, secret_id: String },
+    Delete {
+        client_id: String,
+        secret_id: String,
+    },
 }
 
 pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> {
@@ -84,8 +93,12 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
         } => {
             let jwks = match jwks {
                 Some(path) => {
-                    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                    Some(serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?)
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    Some(
+                        serde_json::from_str(&text)
+                            .map_err(|e| format!("{}: not JSON: {e}", path.display()))?,
+                    )
                 }
                 None => None,
             };
@@ -102,16 +115,33 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
                 require_pushed_authorization_requests,
                 ..NewApp::default()
             };
-            let created = apps::create(&backend.store, &backend.master, &Actor::cli(), new, SystemClock.now())
-                .await
-                .map_err(|e| e.to_string())?;
+            let created = apps::create(
+                &backend.store,
+                &backend.master,
+                &Actor::cli(),
+                new,
+                SystemClock.now(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             print_json(&cli_json(&created.client, created.secret.as_deref()));
         }
         AppsCommand::List => {
-            let list = backend.store.list_clients().await.map_err(|e| e.to_string())?;
-            print_json(&serde_json::Value::Array(list.iter().map(|c| cli_json(c, None)).collect()));
+            let list = backend
+                .store
+                .list_clients()
+                .await
+                .map_err(|e| e.to_string())?;
+            print_json(&serde_json::Value::Array(
+                list.iter().map(|c| cli_json(c, None)).collect(),
+            ));
         }
-        AppsCommand::Show { client_id } => match backend.store.get_client(&client_id).await.map_err(|e| e.to_string())? {
+        AppsCommand::Show { client_id } => match backend
+            .store
+            .get_client(&client_id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             Some(client) => print_json(&cli_json(&client, None)),
             None => return Err(format!("no app with client_id {client_id}")),
         },
@@ -124,23 +154,49 @@ async fn secrets(command: SecretsCommand, backend: &Backend) -> Result<(), Strin
     let (store, actor, now) = (&backend.store, Actor::cli(), SystemClock.now());
     match command {
         SecretsCommand::List { client_id } => {
-            let client = apps::find(store, &client_id).await.map_err(|e| e.to_string())?;
-            print_json(&serde_json::Value::Array(client.secrets.iter().map(|s| apps::secret_json(s, None)).collect()));
+            let client = apps::find(store, &client_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_json(&serde_json::Value::Array(
+                client
+                    .secrets
+                    .iter()
+                    .map(|s| apps::secret_json(s, None))
+                    .collect(),
+            ));
         }
         SecretsCommand::Create { client_id } => {
-            let (_, secret, value) = apps::create_secret(store, &backend.master, &actor, &client_id, now).await.map_err(|e| e.to_string())?;
+            let (_, secret, value) =
+                apps::create_secret(store, &backend.master, &actor, &client_id, now)
+                    .await
+                    .map_err(|e| e.to_string())?;
             print_json(&apps::secret_json(&secret, Some(&value)));
         }
-        SecretsCommand::Activate { client_id, secret_id } => {
-            let secret = apps::set_secret_active(store, &actor, &client_id, &secret_id, true, now).await.map_err(|e| e.to_string())?;
+        SecretsCommand::Activate {
+            client_id,
+            secret_id,
+        } => {
+            let secret = apps::set_secret_active(store, &actor, &client_id, &secret_id, true, now)
+                .await
+                .map_err(|e| e.to_string())?;
             print_json(&apps::secret_json(&secret, None));
         }
-        SecretsCommand::Deactivate { client_id, secret_id } => {
-            let secret = apps::set_secret_active(store, &actor, &client_id, &secret_id, false, now).await.map_err(|e| e.to_string())?;
+        SecretsCommand::Deactivate {
+            client_id,
+            secret_id,
+        } => {
+            let secret = apps::set_secret_active(store, &actor, &client_id, &secret_id, false, now)
+                .await
+                .map_err(|e| e.to_string())?;
             print_json(&apps::secret_json(&secret, None));
         }
-        SecretsCommand::Delete { client_id, secret_id } => {
-            apps::delete_secret(store, &actor, &client_id, &secret_id, now).await.map_err(|e| e.to_string())?;
+        SecretsCommand::Delete {
+            client_id,
+            secret_id,
+        } => {
+            apps::delete_secret(store, &actor, &client_id, &secret_id, now)
+                .await
+                .map_err(|e| e.to_string())?;
         }
     }
     Ok(())

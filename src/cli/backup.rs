@@ -15,10 +15,16 @@ pub async fn run(config: &StoreConfig, to: &Path) -> Result<(), String> {
             .into());
     }
     if to.exists() {
-        return Err(format!("{} exists: a backup never overwrites a file", to.display()));
+        return Err(format!(
+            "{} exists: a backup never overwrites a file",
+            to.display()
+        ));
     }
     let store = store::open(config).await.map_err(|e| e.to_string())?;
-    store.backup_into(to).await.map_err(|e| format!("backup to {}: {e}", to.display()))?;
+    store
+        .backup_into(to)
+        .await
+        .map_err(|e| format!("backup to {}: {e}", to.display()))?;
     println!("backed up to {}", to.display());
     eprintln!(
         "The master key is not in the backup: keep {} (or GATEHOUSE_MASTER_KEY) with it; \

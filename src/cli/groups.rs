@@ -4,8 +4,8 @@ use clap::Subcommand;
 use serde_json::Value;
 
 use super::print_json;
-use crate::admin::groups;
 use crate::admin::Actor;
+use crate::admin::groups;
 use crate::app::Backend;
 use crate::clock::{Clock, SystemClock};
 
@@ -41,7 +41,10 @@ pub async fn run(command: GroupsCommand, backend: &Backend) -> Result<(), String
     let err = |e: crate::admin::AdminError| e.to_string();
     match command {
         GroupsCommand::Create { name, description } => {
-            let group = groups::create(store, &Actor::cli(), &name, &description, SystemClock.now()).await.map_err(err)?;
+            let group =
+                groups::create(store, &Actor::cli(), &name, &description, SystemClock.now())
+                    .await
+                    .map_err(err)?;
             print_json(&groups::to_json(&group));
         }
         GroupsCommand::List => {
@@ -49,11 +52,16 @@ pub async fn run(command: GroupsCommand, backend: &Backend) -> Result<(), String
             print_json(&Value::Array(list.iter().map(groups::to_json).collect()));
         }
         GroupsCommand::AddUser { group, user } => {
-            let (group, _) = groups::add_member(store, &Actor::cli(), &group, &user, SystemClock.now()).await.map_err(err)?;
+            let (group, _) =
+                groups::add_member(store, &Actor::cli(), &group, &user, SystemClock.now())
+                    .await
+                    .map_err(err)?;
             print_json(&groups::to_json(&group));
         }
         GroupsCommand::RemoveUser { group, user } => {
-            groups::remove_member(store, &Actor::cli(), &group, &user, SystemClock.now()).await.map_err(err)?;
+            groups::remove_member(store, &Actor::cli(), &group, &user, SystemClock.now())
+                .await
+                .map_err(err)?;
         }
     }
     Ok(())

@@ -49,19 +49,39 @@ pub async fn run(command: KeysCommand, backend: &Backend) -> Result<(), String> 
     let now = SystemClock.now();
     match command {
         KeysCommand::List { server } => {
-            let server = servers::find(store, &server).await.map_err(|e| e.to_string())?;
-            let list = store.signing_keys(&server.id).await.map_err(|e| e.to_string())?;
-            print_json(&Value::Array(list.iter().map(|k| key_json(k, now)).collect()));
+            let server = servers::find(store, &server)
+                .await
+                .map_err(|e| e.to_string())?;
+            let list = store
+                .signing_keys(&server.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_json(&Value::Array(
+                list.iter().map(|k| key_json(k, now)).collect(),
+            ));
         }
         KeysCommand::Rotate { server, all } => {
             let ids = if all {
-                store.list_servers().await.map_err(|e| e.to_string())?.into_iter().map(|s| s.id).collect()
+                store
+                    .list_servers()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect()
             } else {
-                vec![servers::find(store, &server).await.map_err(|e| e.to_string())?.id]
+                vec![
+                    servers::find(store, &server)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .id,
+                ]
             };
             let mut done = Vec::new();
             for id in ids {
-                let rotated = keys::rotate(store, &backend.master, &id, now).await.map_err(|e| format!("{id}: {e}"))?;
+                let rotated = keys::rotate(store, &backend.master, &id, now)
+                    .await
+                    .map_err(|e| format!("{id}: {e}"))?;
                 match rotated {
                     Some(r) => {
                         if r.promoted_after < NEXT_KEY_MIN_AGE {
@@ -73,11 +93,17 @@ pub async fn run(command: KeysCommand, backend: &Backend) -> Result<(), String> 
                         }
                         done.push(json!({"server": id, "retired": r.retired, "active": r.active, "next": r.next}));
                     }
-                    None => eprintln!("{id}: another process rotated this key at the same time; nothing to do"),
+                    None => eprintln!(
+                        "{id}: another process rotated this key at the same time; nothing to do"
+                    ),
                 }
             }
             eprintln!("Running servers sign with the new keys within {KEY_CACHE_TTL} seconds.");
-            print_json(&if all { Value::Array(done) } else { done.pop().unwrap_or(Value::Null) });
+            print_json(&if all {
+                Value::Array(done)
+            } else {
+                done.pop().unwrap_or(Value::Null)
+            });
         }
     }
     Ok(())

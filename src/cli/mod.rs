@@ -7,8 +7,8 @@ mod apps;
 mod backup;
 mod groups;
 mod keys;
-mod servers;
 mod migrate;
+mod servers;
 mod users;
 
 use std::path::PathBuf;
@@ -21,7 +21,11 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{FileConfig, LogFormat, ServerConfig, StoreConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "gatehouse", version, about = "An OpenID Connect provider with Okta's URL layout")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "An OpenID Connect provider with Okta's URL layout"
+)]
 pub struct Cli {
     /// A TOML settings file (keys as in the README); flags and environment win over it.
     #[arg(long, env = "GATEHOUSE_CONFIG", global = true)]
@@ -33,10 +37,20 @@ pub struct Cli {
     #[arg(long, env = "GATEHOUSE_DATABASE_URL", global = true)]
     database_url: Option<String>,
     /// PostgreSQL: the most connections this process opens (default 10).
-    #[arg(long, env = "GATEHOUSE_DATABASE_MAX_CONNECTIONS", global = true, value_name = "N")]
+    #[arg(
+        long,
+        env = "GATEHOUSE_DATABASE_MAX_CONNECTIONS",
+        global = true,
+        value_name = "N"
+    )]
     database_max_connections: Option<u32>,
     /// PostgreSQL: seconds a query waits for a free connection (default 5).
-    #[arg(long, env = "GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT", global = true, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT",
+        global = true,
+        value_name = "SECONDS"
+    )]
     database_acquire_timeout: Option<u64>,
     #[command(subcommand)]
     command: Command,
@@ -99,7 +113,12 @@ pub fn run() -> ExitCode {
         Some(path) => FileConfig::load(path),
         None => Ok(FileConfig::default()),
     };
-    let file = match file.and_then(|file| Ok((LogFormat::resolve(&file, std::env::var("GATEHOUSE_LOG_FORMAT").ok())?, file))) {
+    let file = match file.and_then(|file| {
+        Ok((
+            LogFormat::resolve(&file, std::env::var("GATEHOUSE_LOG_FORMAT").ok())?,
+            file,
+        ))
+    }) {
         Ok((format, file)) => {
             init_logging(format);
             file
@@ -109,7 +128,10 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -130,7 +152,9 @@ pub fn run() -> ExitCode {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder
@@ -152,9 +176,16 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     match cli.command {
-        Command::Serve { listen, public_url, key_rotation_days } => {
-            let config = ServerConfig::resolve(&file, listen, public_url, key_rotation_days).map_err(|e| e.to_string())?;
-            app::run(store_config, config).await.map_err(|e| e.to_string())
+        Command::Serve {
+            listen,
+            public_url,
+            key_rotation_days,
+        } => {
+            let config = ServerConfig::resolve(&file, listen, public_url, key_rotation_days)
+                .map_err(|e| e.to_string())?;
+            app::run(store_config, config)
+                .await
+                .map_err(|e| e.to_string())
         }
         Command::Users(command) => users::run(command, &backend(&store_config).await?).await,
         Command::Apps(command) => apps::run(command, &backend(&store_config).await?).await,
@@ -162,13 +193,22 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
         Command::AuthzServers(command) => {
             let listen = std::env::var("GATEHOUSE_LISTEN").ok();
             let public_url = std::env::var("GATEHOUSE_PUBLIC_URL").ok();
-            let config = ServerConfig::resolve(&file, listen, public_url, None).map_err(|e| e.to_string())?;
+            let config = ServerConfig::resolve(&file, listen, public_url, None)
+                .map_err(|e| e.to_string())?;
             servers::run_servers(command, &backend(&store_config).await?, &config.base_url()).await
         }
-        Command::Scopes(command) => servers::run_scopes(command, &backend(&store_config).await?).await,
-        Command::Claims(command) => servers::run_claims(command, &backend(&store_config).await?).await,
-        Command::Policies(command) => servers::run_policies(command, &backend(&store_config).await?).await,
-        Command::ApiTokens(command) => api_tokens::run(command, &backend(&store_config).await?).await,
+        Command::Scopes(command) => {
+            servers::run_scopes(command, &backend(&store_config).await?).await
+        }
+        Command::Claims(command) => {
+            servers::run_claims(command, &backend(&store_config).await?).await
+        }
+        Command::Policies(command) => {
+            servers::run_policies(command, &backend(&store_config).await?).await
+        }
+        Command::ApiTokens(command) => {
+            api_tokens::run(command, &backend(&store_config).await?).await
+        }
         Command::Migrate => migrate::run(&store_config).await,
         Command::Keys(command) => keys::run(command, &backend(&store_config).await?).await,
         Command::Backup { to } => backup::run(&store_config, &to).await,
@@ -176,9 +216,14 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
 }
 
 async fn backend(config: &StoreConfig) -> Result<Backend, String> {
-    app::open_backend(config, SystemClock.now()).await.map_err(|e| e.to_string())
+    app::open_backend(config, SystemClock.now())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).expect("JSON values serialise"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("JSON values serialise")
+    );
 }

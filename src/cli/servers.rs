@@ -5,9 +5,9 @@ use clap::Subcommand;
 use serde_json::Value;
 
 use super::print_json;
+use crate::admin::Actor;
 use crate::admin::policies::{self, NewPolicy, NewRule};
 use crate::admin::servers::{self, NewClaim, NewScope, NewServer};
-use crate::admin::Actor;
 use crate::app::Backend;
 use crate::clock::{Clock, SystemClock};
 use crate::store::AuthServer;
@@ -40,22 +40,44 @@ pub enum ServersCommand {
 
 /// The issuer and audience as the running server computes them, from the public URL.
 fn server_json(base_url: &str, server: &AuthServer) -> Value {
-    let issuer = if server.is_org() { base_url.to_string() } else { format!("{base_url}/oauth2/{}", server.id) };
+    let issuer = if server.is_org() {
+        base_url.to_string()
+    } else {
+        format!("{base_url}/oauth2/{}", server.id)
+    };
     let audience = server.audience.clone().unwrap_or_else(|| issuer.clone());
     servers::to_json(server, &issuer, &audience)
 }
 
-pub async fn run_servers(command: ServersCommand, backend: &Backend, base_url: &str) -> Result<(), String> {
+pub async fn run_servers(
+    command: ServersCommand,
+    backend: &Backend,
+    base_url: &str,
+) -> Result<(), String> {
     let store = &backend.store;
     match command {
-        ServersCommand::Create { name, audience, description, signing_alg } => {
-            let new = NewServer { name, description, audience, signing_alg };
-            let server = servers::create(store, &Actor::cli(), new, SystemClock.now()).await.map_err(err)?;
+        ServersCommand::Create {
+            name,
+            audience,
+            description,
+            signing_alg,
+        } => {
+            let new = NewServer {
+                name,
+                description,
+                audience,
+                signing_alg,
+            };
+            let server = servers::create(store, &Actor::cli(), new, SystemClock.now())
+                .await
+                .map_err(err)?;
             print_json(&server_json(base_url, &server));
         }
         ServersCommand::List => {
             let list = store.list_servers().await.map_err(err)?;
-            print_json(&Value::Array(list.iter().map(|s| server_json(base_url, s)).collect()));
+            print_json(&Value::Array(
+                list.iter().map(|s| server_json(base_url, s)).collect(),
+            ));
         }
         ServersCommand::Show { id } => {
             let server = servers::find(store, &id).await.map_err(err)?;
@@ -115,31 +137,68 @@ pub enum ScopesCommand {
 pub async fn run_scopes(command: ScopesCommand, backend: &Backend) -> Result<(), String> {
     let store = &backend.store;
     match command {
-        ScopesCommand::Create { server, name, description, consent_required, default } => {
-            let new = NewScope { name, description, consent_required, is_default: default };
-            let scope = servers::create_scope(store, &Actor::cli(), &server, new, SystemClock.now()).await.map_err(err)?;
+        ScopesCommand::Create {
+            server,
+            name,
+            description,
+            consent_required,
+            default,
+        } => {
+            let new = NewScope {
+                name,
+                description,
+                consent_required,
+                is_default: default,
+            };
+            let scope =
+                servers::create_scope(store, &Actor::cli(), &server, new, SystemClock.now())
+                    .await
+                    .map_err(err)?;
             print_json(&servers::scope_json(&scope));
         }
-        ScopesCommand::Update { server, name, new_name, description, consent_required, default } => {
+        ScopesCommand::Update {
+            server,
+            name,
+            new_name,
+            description,
+            consent_required,
+            default,
+        } => {
             let found = servers::find(store, &server).await.map_err(err)?;
             let scopes = store.list_scopes(&found.id).await.map_err(err)?;
-            let scope = scopes.into_iter().find(|s| s.name == name).ok_or_else(|| format!("not found: scope {name}"))?;
+            let scope = scopes
+                .into_iter()
+                .find(|s| s.name == name)
+                .ok_or_else(|| format!("not found: scope {name}"))?;
             let new = NewScope {
                 name: new_name.unwrap_or(scope.name),
                 description: description.unwrap_or(scope.description),
                 consent_required: consent_required.unwrap_or(scope.consent == "REQUIRED"),
                 is_default: default.unwrap_or(scope.is_default),
             };
-            let scope = servers::update_scope(store, &Actor::cli(), &server, &scope.id, new, SystemClock.now()).await.map_err(err)?;
+            let scope = servers::update_scope(
+                store,
+                &Actor::cli(),
+                &server,
+                &scope.id,
+                new,
+                SystemClock.now(),
+            )
+            .await
+            .map_err(err)?;
             print_json(&servers::scope_json(&scope));
         }
         ScopesCommand::List { server } => {
             let server = servers::find(store, &server).await.map_err(err)?;
             let list = store.list_scopes(&server.id).await.map_err(err)?;
-            print_json(&Value::Array(list.iter().map(servers::scope_json).collect()));
+            print_json(&Value::Array(
+                list.iter().map(servers::scope_json).collect(),
+            ));
         }
         ScopesCommand::Delete { server, name } => {
-            servers::delete_scope(store, &Actor::cli(), &server, &name, SystemClock.now()).await.map_err(err)?;
+            servers::delete_scope(store, &Actor::cli(), &server, &name, SystemClock.now())
+                .await
+                .map_err(err)?;
         }
     }
     Ok(())
@@ -182,23 +241,44 @@ pub enum ClaimsCommand {
 pub async fn run_claims(command: ClaimsCommand, backend: &Backend) -> Result<(), String> {
     let store = &backend.store;
     match command {
-        ClaimsCommand::Create { server, name, token, value, group_filter, scopes } => {
+        ClaimsCommand::Create {
+            server,
+            name,
+            token,
+            value,
+            group_filter,
+            scopes,
+        } => {
             let new = NewClaim {
                 name,
-                claim_type: if token == "id" { "IDENTITY" } else { "RESOURCE" }.into(),
+                claim_type: if token == "id" {
+                    "IDENTITY"
+                } else {
+                    "RESOURCE"
+                }
+                .into(),
                 value,
                 group_filter_type: group_filter.map(|f| f.replace('-', "_").to_uppercase()),
                 scopes,
             };
-            let claim = servers::create_claim(store, &Actor::cli(), &server, new, SystemClock.now()).await.map_err(err)?;
+            let claim =
+                servers::create_claim(store, &Actor::cli(), &server, new, SystemClock.now())
+                    .await
+                    .map_err(err)?;
             print_json(&servers::claim_json(&claim));
         }
         ClaimsCommand::List { server } => {
             let server = servers::find(store, &server).await.map_err(err)?;
             let list = store.list_claims(&server.id).await.map_err(err)?;
-            print_json(&Value::Array(list.iter().map(servers::claim_json).collect()));
+            print_json(&Value::Array(
+                list.iter().map(servers::claim_json).collect(),
+            ));
         }
-        ClaimsCommand::Delete { server, id } => servers::delete_claim(store, &Actor::cli(), &server, &id, SystemClock.now()).await.map_err(err)?,
+        ClaimsCommand::Delete { server, id } => {
+            servers::delete_claim(store, &Actor::cli(), &server, &id, SystemClock.now())
+                .await
+                .map_err(err)?
+        }
     }
     Ok(())
 }
@@ -313,25 +393,53 @@ pub async fn run_policies(command: PoliciesCommand, backend: &Backend) -> Result
     let store = &backend.store;
     let now = SystemClock.now();
     match command {
-        PoliciesCommand::Create { server, name, description, clients, priority } => {
-            let policy = policies::create_policy(store, &Actor::cli(), &server, NewPolicy { name, description, clients, priority }, now)
-                .await
-                .map_err(err)?;
+        PoliciesCommand::Create {
+            server,
+            name,
+            description,
+            clients,
+            priority,
+        } => {
+            let policy = policies::create_policy(
+                store,
+                &Actor::cli(),
+                &server,
+                NewPolicy {
+                    name,
+                    description,
+                    clients,
+                    priority,
+                },
+                now,
+            )
+            .await
+            .map_err(err)?;
             print_json(&policies::to_json(&policy, &[]));
         }
         PoliciesCommand::List { server } => {
             let server = servers::find(store, &server).await.map_err(err)?;
             let list = store.list_policies(&server.id).await.map_err(err)?;
             let rules = store.list_rules(&server.id).await.map_err(err)?;
-            print_json(&Value::Array(list.iter().map(|p| policies::to_json(p, &rules)).collect()));
+            print_json(&Value::Array(
+                list.iter().map(|p| policies::to_json(p, &rules)).collect(),
+            ));
         }
-        PoliciesCommand::Delete { server, id } => policies::delete_policy(store, &Actor::cli(), &server, &id, SystemClock.now()).await.map_err(err)?,
+        PoliciesCommand::Delete { server, id } => {
+            policies::delete_policy(store, &Actor::cli(), &server, &id, SystemClock.now())
+                .await
+                .map_err(err)?
+        }
         PoliciesCommand::Activate { server, id } => {
-            let policy = policies::set_policy_active(store, &Actor::cli(), &server, &id, true, now).await.map_err(err)?;
+            let policy = policies::set_policy_active(store, &Actor::cli(), &server, &id, true, now)
+                .await
+                .map_err(err)?;
             print_json(&policies::to_json(&policy, &[]));
         }
         PoliciesCommand::Deactivate { server, id } => {
-            let policy = policies::set_policy_active(store, &Actor::cli(), &server, &id, false, now).await.map_err(err)?;
+            let policy =
+                policies::set_policy_active(store, &Actor::cli(), &server, &id, false, now)
+                    .await
+                    .map_err(err)?;
             print_json(&policies::to_json(&policy, &[]));
         }
         PoliciesCommand::AddRule {
@@ -360,18 +468,33 @@ pub async fn run_policies(command: PoliciesCommand, backend: &Backend) -> Result
                 refresh_token_idle: refresh_idle_minutes.map(|m| m * 60),
                 deny,
             };
-            let rule = policies::create_rule(store, &Actor::cli(), &server, &policy, new, now).await.map_err(err)?;
+            let rule = policies::create_rule(store, &Actor::cli(), &server, &policy, new, now)
+                .await
+                .map_err(err)?;
             print_json(&policies::rule_json(&rule));
         }
-        PoliciesCommand::DeleteRule { server, policy, id } => {
-            policies::delete_rule(store, &Actor::cli(), &server, &policy, &id, SystemClock.now()).await.map_err(err)?
-        }
+        PoliciesCommand::DeleteRule { server, policy, id } => policies::delete_rule(
+            store,
+            &Actor::cli(),
+            &server,
+            &policy,
+            &id,
+            SystemClock.now(),
+        )
+        .await
+        .map_err(err)?,
         PoliciesCommand::ActivateRule { server, policy, id } => {
-            let rule = policies::set_rule_active(store, &Actor::cli(), &server, &policy, &id, true, now).await.map_err(err)?;
+            let rule =
+                policies::set_rule_active(store, &Actor::cli(), &server, &policy, &id, true, now)
+                    .await
+                    .map_err(err)?;
             print_json(&policies::rule_json(&rule));
         }
         PoliciesCommand::DeactivateRule { server, policy, id } => {
-            let rule = policies::set_rule_active(store, &Actor::cli(), &server, &policy, &id, false, now).await.map_err(err)?;
+            let rule =
+                policies::set_rule_active(store, &Actor::cli(), &server, &policy, &id, false, now)
+                    .await
+                    .map_err(err)?;
             print_json(&policies::rule_json(&rule));
         }
     }

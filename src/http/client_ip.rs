@@ -66,18 +66,27 @@ fn looks_like_unlisted_proxy(peer: IpAddr, headers: &HeaderMap) -> bool {
     let local = match peer.to_canonical() {
         IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
         // fc00::/7 unique local (RFC 4193), fe80::/10 link-local.
-        IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
     };
     local && headers.contains_key("x-forwarded-for")
 }
 
 /// Set once the warning about an unlisted proxy was logged: once per process.
-static WARNED_UNLISTED_PROXY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static WARNED_UNLISTED_PROXY: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// Middleware: records `ClientIp` for the request, from the connection and the
 /// configuration.
 pub async fn layer(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
-    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+    if let Some(ConnectInfo(peer)) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
+    {
         let ip = if state.config.trusted_proxies.is_empty() {
             if looks_like_unlisted_proxy(peer.ip(), request.headers())
                 && !WARNED_UNLISTED_PROXY.swap(true, std::sync::atomic::Ordering::Relaxed)
@@ -91,7 +100,9 @@ pub async fn layer(State(state): State<SharedState>, mut request: Request, next:
             }
             peer.ip().to_canonical()
         } else {
-            client_ip(peer.ip(), request.headers(), |ip| state.config.is_trusted_proxy(ip))
+            client_ip(peer.ip(), request.headers(), |ip| {
+                state.config.is_trusted_proxy(ip)
+            })
         };
         request.extensions_mut().insert(ClientIp(ip));
     }
@@ -117,8 +128,13 @@ mod tests {
     }
 
     fn decide(peer: &str, values: &[&str]) -> IpAddr {
-        let nets = [IpNet::parse("10.0.0.0/8").unwrap(), IpNet::parse("::1").unwrap()];
-        client_ip(ip(peer), &headers(values), |a| nets.iter().any(|n| n.contains(a)))
+        let nets = [
+            IpNet::parse("10.0.0.0/8").unwrap(),
+            IpNet::parse("::1").unwrap(),
+        ];
+        client_ip(ip(peer), &headers(values), |a| {
+            nets.iter().any(|n| n.contains(a))
+        })
     }
 
     #[test]
@@ -130,8 +146,15 @@ mod tests {
     fn the_rightmost_untrusted_hop_is_the_client() {
         assert_eq!(decide("10.0.0.2", &["198.51.100.1"]), ip("198.51.100.1"));
         // The client wrote 1.1.1.1 itself; its real address is the hop our proxy saw.
-        assert_eq!(decide("10.0.0.2", &["1.1.1.1, 198.51.100.1, 10.0.0.5"]), ip("198.51.100.1"));
-        assert_eq!(decide("10.0.0.2", &["1.1.1.1", "198.51.100.1"]), ip("198.51.100.1"), "several headers are one list");
+        assert_eq!(
+            decide("10.0.0.2", &["1.1.1.1, 198.51.100.1, 10.0.0.5"]),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            decide("10.0.0.2", &["1.1.1.1", "198.51.100.1"]),
+            ip("198.51.100.1"),
+            "several headers are one list"
+        );
         assert_eq!(decide("::1", &["[2001:db8::1]:4711"]), ip("2001:db8::1"));
     }
 
@@ -139,7 +162,11 @@ mod tests {
     fn garbage_or_no_header_leaves_the_last_trusted_hop() {
         assert_eq!(decide("10.0.0.2", &[]), ip("10.0.0.2"));
         assert_eq!(decide("10.0.0.2", &["1.1.1.1, nonsense"]), ip("10.0.0.2"));
-        assert_eq!(decide("10.0.0.2", &["10.0.0.3, 10.0.0.4"]), ip("10.0.0.3"), "all trusted: the leftmost");
+        assert_eq!(
+            decide("10.0.0.2", &["10.0.0.3, 10.0.0.4"]),
+            ip("10.0.0.3"),
+            "all trusted: the leftmost"
+        );
     }
 
     #[test]
@@ -147,29 +174,65 @@ mod tests {
         let nets = [IpNet::parse("10.0.0.0/8").unwrap()];
         let trusted = |a: IpAddr| nets.iter().any(|n| n.contains(a));
         let mut h = HeaderMap::new();
-        h.append("x-forwarded-for", HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.1, 10.0.0.5").unwrap());
-        assert_eq!(client_ip(ip("10.0.0.2"), &h, trusted), ip("198.51.100.1"), "the entries our proxies appended count");
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.1, 10.0.0.5").unwrap(),
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &h, trusted),
+            ip("198.51.100.1"),
+            "the entries our proxies appended count"
+        );
         let mut h = HeaderMap::new();
-        h.append("x-forwarded-for", HeaderValue::from_bytes(b"198.51.100.1, 10.0.0.5, \xff").unwrap());
-        assert_eq!(client_ip(ip("10.0.0.2"), &h, trusted), ip("10.0.0.2"), "garbage at the right: the proxy");
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"198.51.100.1, 10.0.0.5, \xff").unwrap(),
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &h, trusted),
+            ip("10.0.0.2"),
+            "garbage at the right: the proxy"
+        );
         let mut h = HeaderMap::new();
         h.append("x-forwarded-for", HeaderValue::from_static("198.51.100.1"));
-        h.append("x-forwarded-for", HeaderValue::from_bytes(b"10.0.0.7, \xe9t\xe9, 10.0.0.5").unwrap());
-        assert_eq!(client_ip(ip("10.0.0.2"), &h, trusted), ip("10.0.0.5"), "the last parsed entry right of the garbage");
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"10.0.0.7, \xe9t\xe9, 10.0.0.5").unwrap(),
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &h, trusted),
+            ip("10.0.0.5"),
+            "the last parsed entry right of the garbage"
+        );
     }
 
     #[test]
     fn ipv4_mapped_addresses_are_ipv4() {
-        assert_eq!(decide("::ffff:10.0.0.2", &["::ffff:198.51.100.1"]), ip("198.51.100.1"));
+        assert_eq!(
+            decide("::ffff:10.0.0.2", &["::ffff:198.51.100.1"]),
+            ip("198.51.100.1")
+        );
         assert_eq!(decide("::ffff:203.0.113.9", &[]), ip("203.0.113.9"));
     }
 
     #[test]
     fn a_private_peer_sending_x_forwarded_for_looks_like_an_unlisted_proxy() {
-        assert!(looks_like_unlisted_proxy(ip("127.0.0.1"), &headers(&["203.0.113.7"])));
-        assert!(looks_like_unlisted_proxy(ip("10.1.2.3"), &headers(&["203.0.113.7"])));
-        assert!(looks_like_unlisted_proxy(ip("fd00::1"), &headers(&["203.0.113.7"])));
+        assert!(looks_like_unlisted_proxy(
+            ip("127.0.0.1"),
+            &headers(&["203.0.113.7"])
+        ));
+        assert!(looks_like_unlisted_proxy(
+            ip("10.1.2.3"),
+            &headers(&["203.0.113.7"])
+        ));
+        assert!(looks_like_unlisted_proxy(
+            ip("fd00::1"),
+            &headers(&["203.0.113.7"])
+        ));
         assert!(!looks_like_unlisted_proxy(ip("127.0.0.1"), &headers(&[])));
-        assert!(!looks_like_unlisted_proxy(ip("203.0.113.9"), &headers(&["198.51.100.1"])), "a public peer is a client");
+        assert!(
+            !looks_like_unlisted_proxy(ip("203.0.113.9"), &headers(&["198.51.100.1"])),
+            "a public peer is a client"
+        );
     }
 }

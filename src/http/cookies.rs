@@ -17,9 +17,11 @@ pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
         let Ok(text) = header.to_str() else { continue };
         for pair in text.split(';') {
             if let Some((k, v)) = pair.trim().split_once('=')
-                && k == name && !v.is_empty() {
-                    found = Some(v.to_string());
-                }
+                && k == name
+                && !v.is_empty()
+            {
+                found = Some(v.to_string());
+            }
         }
     }
     found
@@ -47,7 +49,9 @@ pub fn append(response: &mut Response, cookie: String) {
 /// The double-submit CSRF token for a form: the browser's `gh_csrf` cookie if it has a
 /// well-formed one, else a new random token (set it with `append`).
 pub fn csrf_token(headers: &HeaderMap) -> String {
-    get(headers, CSRF).filter(|c| c.len() == 43).unwrap_or_else(random_token)
+    get(headers, CSRF)
+        .filter(|c| c.len() == 43)
+        .unwrap_or_else(random_token)
 }
 
 /// Does the form's token equal the browser's `gh_csrf` cookie? A cross-site form post

@@ -40,8 +40,12 @@ pub fn is_cors_endpoint(path: &str) -> bool {
     if TAILS.contains(&tail) {
         return true;
     }
-    let Some(after) = tail.strip_prefix('/') else { return false };
-    let Some((server, _)) = after.split_once('/') else { return false };
+    let Some(after) = tail.strip_prefix('/') else {
+        return false;
+    };
+    let Some((server, _)) = after.split_once('/') else {
+        return false;
+    };
     !server.is_empty() && TAILS.contains(&&after[server.len()..])
 }
 
@@ -58,10 +62,16 @@ pub async fn layer(State(state): State<SharedState>, request: Request, next: Nex
     }
     let origin = allowed_origin(request.headers(), &state.config.cors_allowed_origins).cloned();
     let preflight = request.method() == Method::OPTIONS
-        && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let mut response = if preflight {
         // Answered here: the endpoints themselves only know GET and POST.
-        let status = if origin.is_some() { StatusCode::NO_CONTENT } else { StatusCode::FORBIDDEN };
+        let status = if origin.is_some() {
+            StatusCode::NO_CONTENT
+        } else {
+            StatusCode::FORBIDDEN
+        };
         status.into_response()
     } else {
         next.run(request).await
@@ -71,11 +81,23 @@ pub async fn layer(State(state): State<SharedState>, request: Request, next: Nex
     if let Some(origin) = origin {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         if preflight {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOW_METHODS));
-            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));
-            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE));
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static(ALLOW_METHODS),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static(ALLOW_HEADERS),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static(MAX_AGE),
+            );
         } else {
-            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSE_HEADERS),
+            );
         }
     }
     response

@@ -1,9 +1,9 @@
 //! Rendering protocol errors: JSON for the token and userinfo endpoints (RFC 6749
 //! §5.2), an HTML page for the browser when the client cannot be trusted.
 
+use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use super::pages;
 use crate::oauth::OAuthError;
@@ -26,7 +26,10 @@ pub fn json(e: &OAuthError) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     if e.basic_challenge {
-        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="gatehouse""#));
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Basic realm="gatehouse""#),
+        );
     }
     if e.status() == 503 {
         headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));

@@ -24,7 +24,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ServerId {
         let id = RawPathParams::from_request_parts(parts, state)
             .await
             .ok()
-            .and_then(|params| params.iter().find(|(k, _)| *k == "server_id").map(|(_, v)| v.to_string()));
+            .and_then(|params| {
+                params
+                    .iter()
+                    .find(|(k, _)| *k == "server_id")
+                    .map(|(_, v)| v.to_string())
+            });
         Ok(ServerId(id.unwrap_or_else(|| ORG_SERVER_ID.to_string())))
     }
 }
@@ -38,8 +43,16 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let decided = parts.extensions.get::<super::client_ip::ClientIp>().map(|c| c.0.to_string());
-        Ok(PeerAddr(decided.or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical().to_string()))))
+        let decided = parts
+            .extensions
+            .get::<super::client_ip::ClientIp>()
+            .map(|c| c.0.to_string());
+        Ok(PeerAddr(decided.or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_canonical().to_string())
+        })))
     }
 }
 
@@ -56,14 +69,19 @@ pub fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthErr
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !is_form {
         return Err(OAuthError::invalid_request(
             "The request body must be application/x-www-form-urlencoded.",
         ));
     }
     if body.len() > MAX_PARAMS_BYTES {
-        return Err(OAuthError::invalid_request("The request parameters are too large."));
+        return Err(OAuthError::invalid_request(
+            "The request parameters are too large.",
+        ));
     }
     Params::parse(body)
 }
@@ -79,7 +97,11 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
         Bytes::from_request(req, state)
             .await
             .map(Body)
-            .map_err(|_| OAuthRejection(OAuthError::invalid_request("The request parameters are too large.")))
+            .map_err(|_| {
+                OAuthRejection(OAuthError::invalid_request(
+                    "The request parameters are too large.",
+                ))
+            })
     }
 }
 

@@ -12,8 +12,14 @@ const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self';
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     let is_html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -22,7 +28,10 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(PAGE_CSP),
+            );
         }
     }
     response
@@ -56,7 +65,11 @@ pub async fn request_log(request: Request, next: Next) -> Response {
 }
 
 /// Counts every request for `/metrics` by its route template (bounded), never its path.
-pub async fn metrics(State(state): State<crate::app::SharedState>, request: Request, next: Next) -> Response {
+pub async fn metrics(
+    State(state): State<crate::app::SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let endpoint = request
         .extensions()
         .get::<MatchedPath>()
@@ -65,6 +78,11 @@ pub async fn metrics(State(state): State<crate::app::SharedState>, request: Requ
     let method = request.method().clone();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    state.metrics.request(&endpoint, method.as_str(), response.status().as_u16(), started.elapsed());
+    state.metrics.request(
+        &endpoint,
+        method.as_str(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }

@@ -64,8 +64,20 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
-pub fn error(status: StatusCode, title: &str, description: &str, error_code: Option<&str>) -> Response {
-    render(status, &ErrorPage { title, description, error_code })
+pub fn error(
+    status: StatusCode,
+    title: &str,
+    description: &str,
+    error_code: Option<&str>,
+) -> Response {
+    render(
+        status,
+        &ErrorPage {
+            title,
+            description,
+            error_code,
+        },
+    )
 }
 
 /// The form_post response mode page. Its CSP lets the form go to the client's

@@ -25,7 +25,8 @@ use crate::clock::UnixTime;
 pub const PUBLISHED_TTL: Duration = Duration::from_secs(1);
 
 // A rotation promotes a NEXT key only after every JWKS served has had time to show it.
-const _: () = assert!(PUBLISHED_TTL.as_secs() < crate::tokens::keys::NEXT_KEY_MIN_PUBLISHED.unsigned_abs());
+const _: () =
+    assert!(PUBLISHED_TTL.as_secs() < crate::tokens::keys::NEXT_KEY_MIN_PUBLISHED.unsigned_abs());
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Document {
@@ -57,7 +58,14 @@ impl Published {
 
     pub fn put(&self, document: Document, server_id: &str, now: UnixTime, body: Bytes) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        entries.insert((document, server_id.to_string()), Entry { built: Instant::now(), at: now, body });
+        entries.insert(
+            (document, server_id.to_string()),
+            Entry {
+                built: Instant::now(),
+                at: now,
+                body,
+            },
+        );
     }
 
     /// Drops a server's documents (after this process changed its keys).
@@ -76,14 +84,34 @@ mod tests {
         let published = Published::default();
         assert!(published.get(Document::Jwks, "default", 5).is_none());
         published.put(Document::Jwks, "default", 5, Bytes::from_static(b"{}"));
-        assert_eq!(published.get(Document::Jwks, "default", 5).unwrap(), Bytes::from_static(b"{}"));
-        assert!(published.get(Document::Jwks, "default", 6).is_none(), "built for another second");
-        assert!(published.get(Document::Discovery, "default", 5).is_none(), "per document");
-        assert!(published.get(Document::Jwks, "aus1", 5).is_none(), "per server");
+        assert_eq!(
+            published.get(Document::Jwks, "default", 5).unwrap(),
+            Bytes::from_static(b"{}")
+        );
+        assert!(
+            published.get(Document::Jwks, "default", 6).is_none(),
+            "built for another second"
+        );
+        assert!(
+            published.get(Document::Discovery, "default", 5).is_none(),
+            "per document"
+        );
+        assert!(
+            published.get(Document::Jwks, "aus1", 5).is_none(),
+            "per server"
+        );
         published.forget("default");
         assert!(published.get(Document::Jwks, "default", 5).is_none());
-        let old = Entry { built: Instant::now() - PUBLISHED_TTL, at: 5, body: Bytes::new() };
-        published.entries.write().unwrap().insert((Document::Jwks, "old".into()), old);
+        let old = Entry {
+            built: Instant::now() - PUBLISHED_TTL,
+            at: 5,
+            body: Bytes::new(),
+        };
+        published
+            .entries
+            .write()
+            .unwrap()
+            .insert((Document::Jwks, "old".into()), old);
         assert!(published.get(Document::Jwks, "old", 5).is_none(), "expired");
     }
 }

@@ -44,23 +44,35 @@ pub fn verify(phc: &str, password: &str) -> bool {
 /// length come from the PHC string, as the `argon2` crate's own verifier takes them,
 /// and the result is compared in constant time.
 fn verify_with(phc: &str, password: &str, memory: &mut Vec<Block>) -> bool {
-    let Ok(parsed) = PasswordHash::new(phc) else { return false };
-    let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else { return false };
-    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else { return false };
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
     let version = match parsed.version.map(Version::try_from).transpose() {
         Ok(version) => version.unwrap_or_default(),
         Err(_) => return false,
     };
-    let Ok(params) = Params::try_from(&parsed) else { return false };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
     let mut salt_bytes = [0u8; 64];
-    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
     let blocks = params.block_count();
     if memory.len() < blocks {
         memory.resize(blocks, Block::default());
     }
     let mut out = vec![0u8; expected.len()];
     let argon2 = Argon2::new(algorithm, version, params);
-    argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..blocks]).is_ok()
+    argon2
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..blocks])
+        .is_ok()
         && constant_time_eq(&out, expected.as_bytes())
 }
 
@@ -74,8 +86,15 @@ fn dummy_hash() -> &'static str {
 /// One Argon2 computation, sent to the pool: a sign-in's check, or a new password's
 /// hash (set or changed through the management API or the CLI).
 enum Job {
-    Verify { phc: Option<String>, password: String, reply: oneshot::Sender<bool> },
-    Hash { password: String, reply: oneshot::Sender<String> },
+    Verify {
+        phc: Option<String>,
+        password: String,
+        reply: oneshot::Sender<bool>,
+    },
+    Hash {
+        password: String,
+        reply: oneshot::Sender<String>,
+    },
 }
 
 /// The bounded pool: `workers` threads of their own, each with one reusable Argon2
@@ -101,7 +120,10 @@ impl PasswordPool {
                 .spawn(move || work(&queue))
                 .expect("a password thread starts");
         }
-        PasswordPool { jobs, computed: Arc::new(AtomicU64::new(0)) }
+        PasswordPool {
+            jobs,
+            computed: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// How many Argon2 computations the pool has been given.
@@ -113,12 +135,23 @@ impl PasswordPool {
     pub async fn hash(&self, password: String) -> String {
         self.computed.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
-        if self.jobs.send(Job::Hash { password: password.clone(), reply }).is_err() {
+        if self
+            .jobs
+            .send(Job::Hash {
+                password: password.clone(),
+                reply,
+            })
+            .is_err()
+        {
             // The pool's threads are gone (only at shutdown): hash here rather than lose
             // an admin's change.
-            return tokio::task::spawn_blocking(move || hash(&password)).await.expect("hashing does not panic");
+            return tokio::task::spawn_blocking(move || hash(&password))
+                .await
+                .expect("hashing does not panic");
         }
-        answer.await.expect("a pool thread answers every job it takes")
+        answer
+            .await
+            .expect("a pool thread answers every job it takes")
     }
 
     /// Verifies `password` against `phc`, or against a dummy hash when `phc` is `None`
@@ -126,7 +159,15 @@ impl PasswordPool {
     pub async fn verify(&self, phc: Option<String>, password: String) -> bool {
         self.computed.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
-        if self.jobs.send(Job::Verify { phc, password, reply }).is_err() {
+        if self
+            .jobs
+            .send(Job::Verify {
+                phc,
+                password,
+                reply,
+            })
+            .is_err()
+        {
             return false;
         }
         answer.await.unwrap_or(false)
@@ -151,7 +192,11 @@ fn work(queue: &Mutex<mpsc::Receiver<Job>>) {
             Err(_) => return,
         };
         match job {
-            Job::Verify { phc, password, reply } => {
+            Job::Verify {
+                phc,
+                password,
+                reply,
+            } => {
                 let ok = match &phc {
                     Some(phc) => verify_with(phc, &password, &mut memory),
                     None => {
@@ -203,7 +248,11 @@ mod tests {
         assert_eq!(memory.len(), 19 * 1024, "one block per KiB of m");
         assert!(!verify_with(&phc, "correct horsE", &mut memory));
         // A hash made at another cost (an older or stronger setting) still verifies.
-        let cheap = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8 * 1024, 1, 1, None).unwrap());
+        let cheap = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).unwrap(),
+        );
         let salt = SaltString::encode_b64(&[3u8; 16]).unwrap();
         let other = cheap.hash_password(b"pw", &salt).unwrap().to_string();
         assert!(verify_with(&other, "pw", &mut memory) && !verify_with(&other, "pW", &mut memory));
@@ -211,7 +260,14 @@ mod tests {
         use argon2::password_hash::PasswordVerifier;
         let parsed = PasswordHash::new(&other).unwrap();
         assert!(cheap.verify_password(b"pw", &parsed).is_ok());
-        assert!(!verify_with("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$", "x", &mut memory), "no hash");
+        assert!(
+            !verify_with(
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$",
+                "x",
+                &mut memory
+            ),
+            "no hash"
+        );
     }
 
     #[tokio::test]

@@ -59,7 +59,9 @@ fn key(kind: &str, parts: &[&str]) -> String {
 /// /64 prefix, an IPv4-mapped IPv6 address as IPv4; a fixed stand-in when the server
 /// does not know the address.
 fn address(ip: Option<&str>) -> String {
-    let Some(text) = ip else { return "unknown".into() };
+    let Some(text) = ip else {
+        return "unknown".into();
+    };
     match text.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
         Ok(IpAddr::V4(v4)) => v4.to_string(),
         Ok(IpAddr::V6(v6)) => {
@@ -86,15 +88,27 @@ pub fn client_key(client_id: &str, ip: Option<&str>) -> String {
 
 impl ThrottleConfig {
     pub fn sign_in_rule(&self) -> ThrottleRule {
-        ThrottleRule { threshold: self.sign_in_threshold, window: self.window_seconds, max_delay: self.max_delay_seconds }
+        ThrottleRule {
+            threshold: self.sign_in_threshold,
+            window: self.window_seconds,
+            max_delay: self.max_delay_seconds,
+        }
     }
 
     pub fn sign_in_ip_rule(&self) -> ThrottleRule {
-        ThrottleRule { threshold: self.sign_in_ip_threshold, window: self.window_seconds, max_delay: self.max_delay_seconds }
+        ThrottleRule {
+            threshold: self.sign_in_ip_threshold,
+            window: self.window_seconds,
+            max_delay: self.max_delay_seconds,
+        }
     }
 
     pub fn client_rule(&self) -> ThrottleRule {
-        ThrottleRule { threshold: self.client_threshold, window: self.window_seconds, max_delay: self.max_delay_seconds }
+        ThrottleRule {
+            threshold: self.client_threshold,
+            window: self.window_seconds,
+            max_delay: self.max_delay_seconds,
+        }
     }
 }
 
@@ -137,18 +151,44 @@ pub struct BlockStarted {
 
 /// Reads both counters for `username` from `ip`: the attempt may go on, or why it must
 /// wait. Counts nothing (failures are counted by `sign_in_failed`).
-pub async fn begin_sign_in(store: &DynStore, username: &str, ip: Option<&str>, now: UnixTime) -> StoreResult<Result<SignInAttempt, Blocked>> {
-    let attempt = SignInAttempt { user_key: user_key(username, ip), ip_key: ip_key(ip) };
-    Ok(blocked(store, &attempt, now).await?.map_or(Ok(attempt), Err))
+pub async fn begin_sign_in(
+    store: &DynStore,
+    username: &str,
+    ip: Option<&str>,
+    now: UnixTime,
+) -> StoreResult<Result<SignInAttempt, Blocked>> {
+    let attempt = SignInAttempt {
+        user_key: user_key(username, ip),
+        ip_key: ip_key(ip),
+    };
+    Ok(blocked(store, &attempt, now)
+        .await?
+        .map_or(Ok(attempt), Err))
 }
 
 /// The block either counter is under at `now`, if any.
-async fn blocked(store: &DynStore, attempt: &SignInAttempt, now: UnixTime) -> StoreResult<Option<Blocked>> {
-    if let Some(state) = store.throttle_state(&attempt.user_key).await?.filter(|s| s.blocked_until > now) {
-        return Ok(Some(Blocked::UserAtAddress { until: state.blocked_until }));
+async fn blocked(
+    store: &DynStore,
+    attempt: &SignInAttempt,
+    now: UnixTime,
+) -> StoreResult<Option<Blocked>> {
+    if let Some(state) = store
+        .throttle_state(&attempt.user_key)
+        .await?
+        .filter(|s| s.blocked_until > now)
+    {
+        return Ok(Some(Blocked::UserAtAddress {
+            until: state.blocked_until,
+        }));
     }
-    if let Some(state) = store.throttle_state(&attempt.ip_key).await?.filter(|s| s.blocked_until > now) {
-        return Ok(Some(Blocked::Address { until: state.blocked_until }));
+    if let Some(state) = store
+        .throttle_state(&attempt.ip_key)
+        .await?
+        .filter(|s| s.blocked_until > now)
+    {
+        return Ok(Some(Blocked::Address {
+            until: state.blocked_until,
+        }));
     }
     Ok(None)
 }
@@ -158,7 +198,11 @@ async fn blocked(store: &DynStore, attempt: &SignInAttempt, now: UnixTime) -> St
 /// front; otherwise the (username, address) counter starts again. The address counter
 /// is left alone: it holds failures only, and one's own success must not take back
 /// failures at other usernames.
-pub async fn sign_in_succeeded(store: &DynStore, attempt: &SignInAttempt, now: UnixTime) -> StoreResult<Result<(), Blocked>> {
+pub async fn sign_in_succeeded(
+    store: &DynStore,
+    attempt: &SignInAttempt,
+    now: UnixTime,
+) -> StoreResult<Result<(), Blocked>> {
     if let Some(blocked) = blocked(store, attempt, now).await? {
         return Ok(Err(blocked));
     }
@@ -178,19 +222,31 @@ pub async fn sign_in_failed(
     now: UnixTime,
 ) -> StoreResult<Result<Option<BlockStarted>, Blocked>> {
     let ip_rule = config.sign_in_ip_rule();
-    let at_address = match store.throttle_attempt(&attempt.ip_key, &ip_rule, now).await? {
-        Attempt::Allowed { failures } if ip_rule.delay(failures) > 0 => {
-            Some(BlockStarted { blocked: Blocked::Address { until: now + ip_rule.delay(failures) }, failures })
-        }
+    let at_address = match store
+        .throttle_attempt(&attempt.ip_key, &ip_rule, now)
+        .await?
+    {
+        Attempt::Allowed { failures } if ip_rule.delay(failures) > 0 => Some(BlockStarted {
+            blocked: Blocked::Address {
+                until: now + ip_rule.delay(failures),
+            },
+            failures,
+        }),
         // Blocked meanwhile by a parallel failure, which logged it.
         _ => None,
     };
     let user_rule = config.sign_in_rule();
-    let at_user = match store.throttle_attempt(&attempt.user_key, &user_rule, now).await? {
+    let at_user = match store
+        .throttle_attempt(&attempt.user_key, &user_rule, now)
+        .await?
+    {
         Attempt::Blocked { until } => return Ok(Err(Blocked::UserAtAddress { until })),
-        Attempt::Allowed { failures } if user_rule.delay(failures) > 0 => {
-            Some(BlockStarted { blocked: Blocked::UserAtAddress { until: now + user_rule.delay(failures) }, failures })
-        }
+        Attempt::Allowed { failures } if user_rule.delay(failures) > 0 => Some(BlockStarted {
+            blocked: Blocked::UserAtAddress {
+                until: now + user_rule.delay(failures),
+            },
+            failures,
+        }),
         Attempt::Allowed { .. } => None,
     };
     Ok(Ok(at_address.or(at_user)))
@@ -198,17 +254,32 @@ pub async fn sign_in_failed(
 
 /// After a failed client authentication: counts it. Returns the wait it started, if
 /// this failure started a block.
-pub async fn client_failed(store: &DynStore, config: &ThrottleConfig, client_id: &str, ip: Option<&str>, now: UnixTime) -> StoreResult<Option<i64>> {
+pub async fn client_failed(
+    store: &DynStore,
+    config: &ThrottleConfig,
+    client_id: &str,
+    ip: Option<&str>,
+    now: UnixTime,
+) -> StoreResult<Option<i64>> {
     let rule = config.client_rule();
-    Ok(match store.throttle_attempt(&client_key(client_id, ip), &rule, now).await? {
-        Attempt::Allowed { failures } if rule.delay(failures) > 0 => Some(rule.delay(failures)),
-        _ => None,
-    })
+    Ok(
+        match store
+            .throttle_attempt(&client_key(client_id, ip), &rule, now)
+            .await?
+        {
+            Attempt::Allowed { failures } if rule.delay(failures) > 0 => Some(rule.delay(failures)),
+            _ => None,
+        },
+    )
 }
 
 /// After a client authenticated: forgets its failures, if it had any (one read
 /// already told; most requests have none and write nothing).
-pub async fn client_succeeded(store: &DynStore, client_id: &str, ip: Option<&str>) -> StoreResult<()> {
+pub async fn client_succeeded(
+    store: &DynStore,
+    client_id: &str,
+    ip: Option<&str>,
+) -> StoreResult<()> {
     store.throttle_clear(&client_key(client_id, ip)).await
 }
 
@@ -237,7 +308,11 @@ mod tests {
         }
         assert_ne!(ip_key(one), ip_key(Some("2001:db8:1:3::1")), "another /64");
         assert_eq!(ip_key(Some("::ffff:192.0.2.1")), ip_key(Some("192.0.2.1")));
-        assert_ne!(ip_key(Some("192.0.2.1")), ip_key(Some("192.0.2.2")), "IPv4 whole");
+        assert_ne!(
+            ip_key(Some("192.0.2.1")),
+            ip_key(Some("192.0.2.2")),
+            "IPv4 whole"
+        );
         assert_eq!(address(Some("2001:db8:1:2:3:4:5:6")), "2001:db8:1:2::/64");
         assert_eq!(address(None), "unknown");
     }

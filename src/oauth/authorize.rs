@@ -104,16 +104,26 @@ pub fn validate(
 pub fn check_dpop_jkt(params: &Params) -> Result<Option<String>, OAuthError> {
     match params.one("dpop_jkt")? {
         None => Ok(None),
-        Some(jkt) if jkt.len() == 43 && jkt.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+        Some(jkt)
+            if jkt.len() == 43
+                && jkt
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
             Ok(Some(jkt.to_string()))
         }
-        Some(_) => Err(OAuthError::invalid_request("The dpop_jkt parameter is not a JWK SHA-256 thumbprint.")),
+        Some(_) => Err(OAuthError::invalid_request(
+            "The dpop_jkt parameter is not a JWK SHA-256 thumbprint.",
+        )),
     }
 }
 
 /// RFC 6749 §4.1.2.1: an unknown, missing or repeated `client_id` is not redirected.
 /// A deactivated client is treated as unknown.
-pub fn check_client<'c>(params: &Params, client: Option<&'c Client>) -> Result<&'c Client, OAuthError> {
+pub fn check_client<'c>(
+    params: &Params,
+    client: Option<&'c Client>,
+) -> Result<&'c Client, OAuthError> {
     let client_id = params.required("client_id")?;
     match client {
         Some(c) if c.client_id == client_id && c.is_active() => Ok(c),
@@ -131,11 +141,9 @@ pub fn check_client<'c>(params: &Params, client: Option<&'c Client>) -> Result<&
 pub fn check_redirect_uri<'p>(params: &'p Params, client: &Client) -> Result<&'p str, OAuthError> {
     let given = params.required("redirect_uri")?;
     let native = client.application_type == "native";
-    if client
-        .redirect_uris
-        .iter()
-        .any(|registered| registered.as_str() == given || (native && loopback_matches(registered, given)))
-    {
+    if client.redirect_uris.iter().any(|registered| {
+        registered.as_str() == given || (native && loopback_matches(registered, given))
+    }) {
         return Ok(given);
     }
     Err(OAuthError::invalid_request(
@@ -151,7 +159,10 @@ pub fn check_redirect_uri<'p>(params: &'p Params, client: &Client) -> Result<&'p
 /// it is NOT RECOMMENDED (the name may resolve elsewhere, and a firewall may treat it
 /// apart), so a registered `http://localhost…` matches only exactly.
 pub fn loopback_matches(registered: &str, given: &str) -> bool {
-    match (without_loopback_port(registered), without_loopback_port(given)) {
+    match (
+        without_loopback_port(registered),
+        without_loopback_port(given),
+    ) {
         (Some(r), Some(g)) => r == g,
         _ => false,
     }
@@ -162,7 +173,9 @@ pub fn loopback_matches(registered: &str, given: &str) -> bool {
 /// then a path, a query or nothing (a `#`, `@`, `\\` or anything else: not loopback).
 fn without_loopback_port(uri: &str) -> Option<String> {
     for host in ["http://127.0.0.1", "http://[::1]"] {
-        let Some(rest) = uri.strip_prefix(host) else { continue };
+        let Some(rest) = uri.strip_prefix(host) else {
+            continue;
+        };
         let rest = match rest.strip_prefix(':') {
             Some(port_and_rest) => {
                 let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -174,7 +187,8 @@ fn without_loopback_port(uri: &str) -> Option<String> {
             }
             None => rest,
         };
-        return (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')).then(|| format!("{host}{rest}"));
+        return (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+            .then(|| format!("{host}{rest}"));
     }
     None
 }
@@ -211,7 +225,9 @@ pub fn check_no_repeats(params: &Params) -> Result<(), OAuthError> {
         )));
     }
     if params.one("state")?.is_some_and(|s| s.len() > MAX_STATE) {
-        return Err(OAuthError::invalid_request("The state parameter is too long."));
+        return Err(OAuthError::invalid_request(
+            "The state parameter is too long.",
+        ));
     }
     Ok(())
 }
@@ -269,13 +285,18 @@ pub fn check_response_type(params: &Params, client: &Client) -> Result<(), OAuth
 /// RFC 6749 §3.3: scopes must be given and offered by the server. OpenID Connect
 /// Core §11: `offline_access` asks for a refresh token, which only an app with the
 /// refresh_token grant can get.
-pub fn check_scope(params: &Params, client: &Client, offered: &[&str]) -> Result<Scope, OAuthError> {
-    let text = params
-        .one("scope")?
-        .ok_or_else(|| OAuthError::invalid_scope("The authorization request must include scopes."))?;
+pub fn check_scope(
+    params: &Params,
+    client: &Client,
+    offered: &[&str],
+) -> Result<Scope, OAuthError> {
+    let text = params.one("scope")?.ok_or_else(|| {
+        OAuthError::invalid_scope("The authorization request must include scopes.")
+    })?;
     let scope = Scope::parse(text)?;
     scope.check_supported(offered)?;
-    if scope.contains("offline_access") && !client.grant_types.iter().any(|g| g == "refresh_token") {
+    if scope.contains("offline_access") && !client.grant_types.iter().any(|g| g == "refresh_token")
+    {
         return Err(OAuthError::invalid_scope(
             "The offline_access scope requires the app to have the refresh_token grant.",
         ));
@@ -311,7 +332,11 @@ pub fn check_prompt(params: &Params) -> Result<(Prompt, Option<i64>), OAuthError
                 "login" => prompt.login = true,
                 "consent" => prompt.consent = true,
                 "select_account" => {}
-                _ => return Err(OAuthError::invalid_request("The prompt value is not supported.")),
+                _ => {
+                    return Err(OAuthError::invalid_request(
+                        "The prompt value is not supported.",
+                    ));
+                }
             }
         }
         if prompt.none && values.len() > 1 {
@@ -326,7 +351,9 @@ pub fn check_prompt(params: &Params) -> Result<(Prompt, Option<i64>), OAuthError
             text.parse::<i64>()
                 .ok()
                 .filter(|v| *v >= 0)
-                .ok_or_else(|| OAuthError::invalid_request("max_age must be a non-negative integer."))?,
+                .ok_or_else(|| {
+                    OAuthError::invalid_request("max_age must be a non-negative integer.")
+                })?,
         ),
     };
     Ok((prompt, max_age))
@@ -335,9 +362,9 @@ pub fn check_prompt(params: &Params) -> Result<(Prompt, Option<i64>), OAuthError
 /// OpenID Connect Core §3.1.2.1: `nonce` is copied into the ID token unchanged.
 pub fn check_nonce(params: &Params) -> Result<Option<String>, OAuthError> {
     match params.one("nonce")? {
-        Some(nonce) if nonce.len() > MAX_NONCE => {
-            Err(OAuthError::invalid_request("The nonce parameter is too long."))
-        }
+        Some(nonce) if nonce.len() > MAX_NONCE => Err(OAuthError::invalid_request(
+            "The nonce parameter is too long.",
+        )),
         other => Ok(other.map(str::to_string)),
     }
 }
@@ -355,10 +382,16 @@ pub enum Next {
 
 /// OpenID Connect Core §3.1.2.3: decide between the session, the sign-in page, or
 /// `login_required`. `session_auth_time` is the live session's `auth_time`, if any.
-pub fn decide(request: &AuthorizationRequest, session_auth_time: Option<UnixTime>, now: UnixTime) -> Next {
+pub fn decide(
+    request: &AuthorizationRequest,
+    session_auth_time: Option<UnixTime>,
+    now: UnixTime,
+) -> Next {
     let fresh = |auth_time: UnixTime| request.max_age.is_none_or(|max| now - auth_time <= max);
     match session_auth_time {
-        Some(auth_time) if !request.prompt.login && fresh(auth_time) => Next::IssueCode { auth_time },
+        Some(auth_time) if !request.prompt.login && fresh(auth_time) => {
+            Next::IssueCode { auth_time }
+        }
         _ if request.prompt.none => Next::Fail(OAuthError::new(
             ErrorCode::LoginRequired,
             "The user is not signed in.",
@@ -379,7 +412,12 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             dpop_bound_access_tokens: false,
-            auth_method: if public { "none" } else { "client_secret_basic" }.into(),
+            auth_method: if public {
+                "none"
+            } else {
+                "client_secret_basic"
+            }
+            .into(),
             application_type: "web".into(),
             redirect_uris: vec!["https://app.example.com/cb".into()],
             post_logout_redirect_uris: vec![],
@@ -410,7 +448,13 @@ mod tests {
     }
 
     fn run(p: &Params, c: &Client) -> Result<AuthorizationRequest, Rejection> {
-        validate(p, "default", "https://id.example.com/oauth2/default", Some(c), &["openid", "email", "offline_access"])
+        validate(
+            p,
+            "default",
+            "https://id.example.com/oauth2/default",
+            Some(c),
+            &["openid", "email", "offline_access"],
+        )
     }
 
     fn redirected_code(r: Result<AuthorizationRequest, Rejection>) -> &'static str {
@@ -434,7 +478,10 @@ mod tests {
     #[test]
     fn untrusted_client_or_redirect_uri_renders() {
         let c = client(false);
-        assert!(matches!(validate(&params(&[]), "d", "i", None, &["openid"]), Err(Rejection::Render(_))));
+        assert!(matches!(
+            validate(&params(&[]), "d", "i", None, &["openid"]),
+            Err(Rejection::Render(_))
+        ));
         for bad in [
             "https://app.example.com/cb/",
             "https://app.example.com/cb?x=1",
@@ -444,23 +491,50 @@ mod tests {
             "https://APP.example.com/cb",
         ] {
             assert!(
-                matches!(run(&params(&[("redirect_uri", bad)]), &c), Err(Rejection::Render(_))),
+                matches!(
+                    run(&params(&[("redirect_uri", bad)]), &c),
+                    Err(Rejection::Render(_))
+                ),
                 "{bad}"
             );
         }
         let mut inactive = c.clone();
         inactive.status = "INACTIVE".into();
-        assert!(matches!(run(&params(&[]), &inactive), Err(Rejection::Render(_))));
+        assert!(matches!(
+            run(&params(&[]), &inactive),
+            Err(Rejection::Render(_))
+        ));
     }
 
     #[test]
     fn native_loopback_redirect_uris_match_any_port_and_nothing_else() {
         let mut c = client(true);
         c.application_type = "native".into();
-        c.redirect_uris = vec!["http://127.0.0.1/cb".into(), "http://[::1]:8080/cb?x=1".into(), "http://localhost/cb".into()];
-        for good in ["http://127.0.0.1/cb", "http://127.0.0.1:51004/cb", "http://127.0.0.1:65535/cb", "http://[::1]/cb?x=1", "http://[::1]:1/cb?x=1"] {
-            let p = params(&[("redirect_uri", good), ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256")]);
-            assert_eq!(run(&p, &c).map(|r| r.reply.redirect_uri), Ok(good.to_string()), "{good}");
+        c.redirect_uris = vec![
+            "http://127.0.0.1/cb".into(),
+            "http://[::1]:8080/cb?x=1".into(),
+            "http://localhost/cb".into(),
+        ];
+        for good in [
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:51004/cb",
+            "http://127.0.0.1:65535/cb",
+            "http://[::1]/cb?x=1",
+            "http://[::1]:1/cb?x=1",
+        ] {
+            let p = params(&[
+                ("redirect_uri", good),
+                (
+                    "code_challenge",
+                    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                ),
+                ("code_challenge_method", "S256"),
+            ]);
+            assert_eq!(
+                run(&p, &c).map(|r| r.reply.redirect_uri),
+                Ok(good.to_string()),
+                "{good}"
+            );
         }
         for bad in [
             "http://127.0.0.1:0/cb",
@@ -477,26 +551,64 @@ mod tests {
             "http://localhost:8080/cb",
             "http://127.0.0.1:8080#/cb",
         ] {
-            let p = params(&[("redirect_uri", bad), ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256")]);
+            let p = params(&[
+                ("redirect_uri", bad),
+                (
+                    "code_challenge",
+                    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                ),
+                ("code_challenge_method", "S256"),
+            ]);
             assert!(matches!(run(&p, &c), Err(Rejection::Render(_))), "{bad}");
         }
         // A web app's loopback URI stays exact.
         let mut web = client(false);
         web.redirect_uris = vec!["http://127.0.0.1/cb".into()];
-        assert!(matches!(run(&params(&[("redirect_uri", "http://127.0.0.1:9000/cb")]), &web), Err(Rejection::Render(_))));
+        assert!(matches!(
+            run(
+                &params(&[("redirect_uri", "http://127.0.0.1:9000/cb")]),
+                &web
+            ),
+            Err(Rejection::Render(_))
+        ));
     }
 
     #[test]
     fn trusted_errors_redirect_with_state() {
         let c = client(false);
-        assert_eq!(redirected_code(run(&params(&[("response_type", "token")]), &c)), "unsupported_response_type");
-        assert_eq!(redirected_code(run(&params(&[("scope", "openid admin")]), &c)), "invalid_scope");
-        assert_eq!(redirected_code(run(&params(&[("scope", "openid offline_access")]), &c)), "invalid_scope", "no refresh_token grant");
-        assert_eq!(redirected_code(run(&params(&[("prompt", "none login")]), &c)), "invalid_request");
-        assert_eq!(redirected_code(run(&params(&[("max_age", "-1")]), &c)), "invalid_request");
-        assert_eq!(redirected_code(run(&params(&[("response_mode", "jwt")]), &c)), "invalid_request");
-        assert_eq!(redirected_code(run(&params(&[("request", "x")]), &c)), "request_not_supported");
-        assert_eq!(redirected_code(run(&client_pkce_missing(), &client(true))), "invalid_request");
+        assert_eq!(
+            redirected_code(run(&params(&[("response_type", "token")]), &c)),
+            "unsupported_response_type"
+        );
+        assert_eq!(
+            redirected_code(run(&params(&[("scope", "openid admin")]), &c)),
+            "invalid_scope"
+        );
+        assert_eq!(
+            redirected_code(run(&params(&[("scope", "openid offline_access")]), &c)),
+            "invalid_scope",
+            "no refresh_token grant"
+        );
+        assert_eq!(
+            redirected_code(run(&params(&[("prompt", "none login")]), &c)),
+            "invalid_request"
+        );
+        assert_eq!(
+            redirected_code(run(&params(&[("max_age", "-1")]), &c)),
+            "invalid_request"
+        );
+        assert_eq!(
+            redirected_code(run(&params(&[("response_mode", "jwt")]), &c)),
+            "invalid_request"
+        );
+        assert_eq!(
+            redirected_code(run(&params(&[("request", "x")]), &c)),
+            "request_not_supported"
+        );
+        assert_eq!(
+            redirected_code(run(&client_pkce_missing(), &client(true))),
+            "invalid_request"
+        );
     }
 
     fn client_pkce_missing() -> Params {
@@ -513,7 +625,11 @@ mod tests {
         r.prompt.none = true;
         assert!(matches!(decide(&r, Some(50), 100), Next::Fail(e) if e.code() == "login_required"));
         r.max_age = None;
-        r.prompt = Prompt { none: false, login: true, consent: false };
+        r.prompt = Prompt {
+            none: false,
+            login: true,
+            consent: false,
+        };
         assert_eq!(decide(&r, Some(50), 100), Next::SignIn);
     }
 }

@@ -79,7 +79,9 @@ pub fn check(jws: &Jws, expected: &Expected<'_>) -> Result<Accepted, Refused> {
         return Err(Refused::KeyHeader);
     }
     // §3 items 1 and 2; OpenID Connect Core §9: iss and sub are both the client id.
-    if jws.claim_str("iss") != Some(expected.client_id) || jws.claim_str("sub") != Some(expected.client_id) {
+    if jws.claim_str("iss") != Some(expected.client_id)
+        || jws.claim_str("sub") != Some(expected.client_id)
+    {
         return Err(Refused::Subject);
     }
     // §3 item 3: the audience identifies the authorization server: its issuer, or the
@@ -107,21 +109,31 @@ pub fn check(jws: &Jws, expected: &Expected<'_>) -> Result<Accepted, Refused> {
         return Err(Refused::TooLong);
     }
     // §3 item 5: nbf, when present.
-    if jws.claim_time("nbf").is_some_and(|nbf| nbf > now.saturating_add(SKEW)) {
+    if jws
+        .claim_time("nbf")
+        .is_some_and(|nbf| nbf > now.saturating_add(SKEW))
+    {
         return Err(Refused::NotYetValid);
     }
     // §3 item 6: iat, when present, bounds the age.
     if let Some(iat) = jws.claim_time("iat")
-        && (iat > now.saturating_add(SKEW) || iat < now.saturating_sub(MAX_AGE)) {
-            return Err(Refused::IssuedAt);
-        }
+        && (iat > now.saturating_add(SKEW) || iat < now.saturating_sub(MAX_AGE))
+    {
+        return Err(Refused::IssuedAt);
+    }
     // §3 item 7 (OpenID Connect Core §9 makes it required): a jti, used once.
-    let jti = jws.claim_str("jti").filter(|j| !j.is_empty() && j.len() <= MAX_JTI_LEN).ok_or(Refused::Jti)?;
+    let jti = jws
+        .claim_str("jti")
+        .filter(|j| !j.is_empty() && j.len() <= MAX_JTI_LEN)
+        .ok_or(Refused::Jti)?;
     let mut key = b"client_assertion\0".to_vec();
     key.extend_from_slice(expected.client_id.as_bytes());
     key.push(0);
     key.extend_from_slice(jti.as_bytes());
-    Ok(Accepted { replay_key: sha256(&key), keep_until: exp.saturating_add(SKEW) })
+    Ok(Accepted {
+        replay_key: sha256(&key),
+        keep_until: exp.saturating_add(SKEW),
+    })
 }
 
 #[cfg(test)]
@@ -131,7 +143,12 @@ mod tests {
     use serde_json::{Value, json};
 
     fn jws(header: Value, claims: Value) -> Jws {
-        let t = format!("{}.{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()), b64url(b"sig"));
+        let t = format!(
+            "{}.{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(claims.to_string().as_bytes()),
+            b64url(b"sig")
+        );
         Jws::parse(&t).unwrap()
     }
 
@@ -141,28 +158,60 @@ mod tests {
 
     #[test]
     fn accepts_a_good_assertion_and_keys_the_replay_record_per_client() {
-        let audiences = vec!["https://id.example".to_string(), "https://id.example/oauth2/v1/token".to_string()];
-        let e = Expected { client_id: "c1", audiences: &audiences, now: 1000 };
+        let audiences = vec![
+            "https://id.example".to_string(),
+            "https://id.example/oauth2/v1/token".to_string(),
+        ];
+        let e = Expected {
+            client_id: "c1",
+            audiences: &audiences,
+            now: 1000,
+        };
         let a = check(&jws(json!({"alg": "RS256"}), good(1000)), &e).unwrap();
         assert_eq!(a.keep_until, 1060 + SKEW);
         let mut other = good(1000);
         other["iss"] = json!("c2");
         other["sub"] = json!("c2");
-        let e2 = Expected { client_id: "c2", ..e };
-        assert_ne!(check(&jws(json!({"alg": "RS256"}), other), &e2).unwrap().replay_key, a.replay_key);
+        let e2 = Expected {
+            client_id: "c2",
+            ..e
+        };
+        assert_ne!(
+            check(&jws(json!({"alg": "RS256"}), other), &e2)
+                .unwrap()
+                .replay_key,
+            a.replay_key
+        );
         let mut listed = good(1000);
         listed["aud"] = json!(["https://id.example"]);
-        assert!(check(&jws(json!({"alg": "RS256"}), listed), &e).is_ok(), "an array of exactly one");
+        assert!(
+            check(&jws(json!({"alg": "RS256"}), listed), &e).is_ok(),
+            "an array of exactly one"
+        );
     }
 
     #[test]
     fn aud_arrays_naming_more_than_this_server_are_refused() {
         let audiences = vec!["https://id.example".to_string()];
-        let e = Expected { client_id: "c1", audiences: &audiences, now: 1000 };
-        for aud in [json!(["x", "https://id.example"]), json!(["https://id.example", "https://id.example"]), json!([]), json!([1]), json!(1)] {
+        let e = Expected {
+            client_id: "c1",
+            audiences: &audiences,
+            now: 1000,
+        };
+        for aud in [
+            json!(["x", "https://id.example"]),
+            json!(["https://id.example", "https://id.example"]),
+            json!([]),
+            json!([1]),
+            json!(1),
+        ] {
             let mut c = good(1000);
             c["aud"] = aud.clone();
-            assert_eq!(check(&jws(json!({"alg": "RS256"}), c), &e), Err(Refused::Audience), "{aud}");
+            assert_eq!(
+                check(&jws(json!({"alg": "RS256"}), c), &e),
+                Err(Refused::Audience),
+                "{aud}"
+            );
         }
     }
 
@@ -170,11 +219,25 @@ mod tests {
     fn absurd_times_overflow_nothing() {
         let audiences = vec!["https://id.example/oauth2/v1/token".to_string()];
         for now in [1000, i64::MAX, i64::MIN] {
-            let e = Expected { client_id: "c1", audiences: &audiences, now };
-            for (k, v) in [("exp", json!(1e300)), ("exp", json!(-1e300)), ("exp", json!(i64::MAX)), ("nbf", json!(1e300)), ("iat", json!(-1e300)), ("iat", json!(i64::MIN))] {
+            let e = Expected {
+                client_id: "c1",
+                audiences: &audiences,
+                now,
+            };
+            for (k, v) in [
+                ("exp", json!(1e300)),
+                ("exp", json!(-1e300)),
+                ("exp", json!(i64::MAX)),
+                ("nbf", json!(1e300)),
+                ("iat", json!(-1e300)),
+                ("iat", json!(i64::MIN)),
+            ] {
                 let mut c = good(1000);
                 c[k] = v;
-                assert!(check(&jws(json!({"alg": "RS256"}), c), &e).is_err(), "{k} at {now}");
+                assert!(
+                    check(&jws(json!({"alg": "RS256"}), c), &e).is_err(),
+                    "{k} at {now}"
+                );
             }
         }
     }
@@ -182,25 +245,48 @@ mod tests {
     #[test]
     fn refuses_each_bad_claim() {
         let audiences = vec!["https://id.example".to_string()];
-        let e = Expected { client_id: "c1", audiences: &audiences, now: 1000 };
+        let e = Expected {
+            client_id: "c1",
+            audiences: &audiences,
+            now: 1000,
+        };
         let with = |k: &str, v: Value| {
             let mut c = good(1000);
             c["aud"] = json!("https://id.example");
-            if v.is_null() { c.as_object_mut().unwrap().remove(k); } else { c[k] = v; }
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v;
+            }
             check(&jws(json!({"alg": "RS256"}), c), &e)
         };
         assert_eq!(with("iss", json!("c2")), Err(Refused::Subject));
         assert_eq!(with("sub", json!("c2")), Err(Refused::Subject));
-        assert_eq!(with("aud", json!("https://evil.example")), Err(Refused::Audience));
+        assert_eq!(
+            with("aud", json!("https://evil.example")),
+            Err(Refused::Audience)
+        );
         assert_eq!(with("exp", Value::Null), Err(Refused::Expired));
         assert_eq!(with("exp", json!(1000 - SKEW)), Err(Refused::Expired));
-        assert_eq!(with("exp", json!(1000 + MAX_LIFETIME + 1)), Err(Refused::TooLong));
-        assert_eq!(with("nbf", json!(1000 + SKEW + 1)), Err(Refused::NotYetValid));
-        assert_eq!(with("iat", json!(1000 - MAX_AGE - 1)), Err(Refused::IssuedAt));
+        assert_eq!(
+            with("exp", json!(1000 + MAX_LIFETIME + 1)),
+            Err(Refused::TooLong)
+        );
+        assert_eq!(
+            with("nbf", json!(1000 + SKEW + 1)),
+            Err(Refused::NotYetValid)
+        );
+        assert_eq!(
+            with("iat", json!(1000 - MAX_AGE - 1)),
+            Err(Refused::IssuedAt)
+        );
         assert_eq!(with("jti", Value::Null), Err(Refused::Jti));
         assert_eq!(with("jti", json!("x".repeat(300))), Err(Refused::Jti));
         let mut c = good(1000);
         c["aud"] = json!("https://id.example");
-        assert_eq!(check(&jws(json!({"alg": "RS256", "jku": "http://x"}), c), &e), Err(Refused::KeyHeader));
+        assert_eq!(
+            check(&jws(json!({"alg": "RS256", "jku": "http://x"}), c), &e),
+            Err(Refused::KeyHeader)
+        );
     }
 }

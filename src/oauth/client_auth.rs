@@ -9,23 +9,40 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
 
+use super::OAuthError;
 use super::client_assertion::{self, JWT_BEARER};
 use super::params::Params;
-use super::OAuthError;
 use crate::crypto::MasterKey;
 use crate::store::Client;
 
 /// Every method, by the names of RFC 8414 §2 / OpenID Connect Discovery §3 (and Okta's).
-pub const METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"];
+pub const METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "none",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Presented {
-    Basic { client_id: String, secret: String },
-    Post { client_id: String, secret: String },
+    Basic {
+        client_id: String,
+        secret: String,
+    },
+    Post {
+        client_id: String,
+        secret: String,
+    },
     /// A `client_assertion`; the client id is the form's `client_id` or, without one,
     /// the assertion's unverified `sub` (verification then requires both to agree).
-    Jwt { client_id: String, assertion: String },
-    None { client_id: String },
+    Jwt {
+        client_id: String,
+        assertion: String,
+    },
+    None {
+        client_id: String,
+    },
 }
 
 impl Presented {
@@ -42,7 +59,9 @@ impl Presented {
         match self {
             Presented::Basic { .. } => registered == "client_secret_basic",
             Presented::Post { .. } => registered == "client_secret_post",
-            Presented::Jwt { .. } => registered == "client_secret_jwt" || registered == "private_key_jwt",
+            Presented::Jwt { .. } => {
+                registered == "client_secret_jwt" || registered == "private_key_jwt"
+            }
             Presented::None { .. } => registered == "none",
         }
     }
@@ -70,12 +89,17 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
         };
         let client_id = match form_id {
             Some(id) => id.to_string(),
-            None => client_assertion::claimed_client_id(assertion).ok_or_else(|| OAuthError::invalid_client(false))?,
+            None => client_assertion::claimed_client_id(assertion)
+                .ok_or_else(|| OAuthError::invalid_client(false))?,
         };
-        return Ok(Presented::Jwt { client_id, assertion: assertion.to_string() });
+        return Ok(Presented::Jwt {
+            client_id,
+            assertion: assertion.to_string(),
+        });
     }
     if let Some(header) = authorization {
-        let (client_id, secret) = parse_basic(header).ok_or_else(|| OAuthError::invalid_client(true))?;
+        let (client_id, secret) =
+            parse_basic(header).ok_or_else(|| OAuthError::invalid_client(true))?;
         if form_secret.is_some() {
             return Err(OAuthError::invalid_request(
                 "The client used more than one authentication method.",
@@ -92,7 +116,9 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
             client_id: id.to_string(),
             secret: secret.to_string(),
         }),
-        (Some(id), None) => Ok(Presented::None { client_id: id.to_string() }),
+        (Some(id), None) => Ok(Presented::None {
+            client_id: id.to_string(),
+        }),
         (None, _) => Err(OAuthError::invalid_client(false)),
     }
 }
@@ -106,7 +132,10 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     let decoded = String::from_utf8(STANDARD.decode(value.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     let unescape = |s: &str| -> Option<String> {
-        percent_decode_str(&s.replace('+', " ")).decode_utf8().ok().map(|c| c.into_owned())
+        percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .ok()
+            .map(|c| c.into_owned())
     };
     let (id, secret) = (unescape(id)?, unescape(secret)?);
     (!id.is_empty()).then_some((id, secret))
@@ -184,10 +213,17 @@ mod tests {
     #[test]
     fn refuses_two_methods_and_nothing() {
         let p = Params::from_pairs([("client_id", "x"), ("client_secret", "y")]);
-        assert_eq!(presented(Some(&basic("x", "y")), &p).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            presented(Some(&basic("x", "y")), &p).unwrap_err().code(),
+            "invalid_request"
+        );
         let e = presented(None, &Params::default()).unwrap_err();
         assert_eq!((e.code(), e.status()), ("invalid_client", 401));
-        assert!(presented(Some("Bearer abc"), &Params::default()).unwrap_err().basic_challenge);
+        assert!(
+            presented(Some("Bearer abc"), &Params::default())
+                .unwrap_err()
+                .basic_challenge
+        );
     }
 
     #[test]
@@ -220,28 +256,69 @@ mod tests {
             updated_at: 0,
             version: 0,
         };
-        let good = Presented::Basic { client_id: "c".into(), secret: "s".into() };
+        let good = Presented::Basic {
+            client_id: "c".into(),
+            secret: "s".into(),
+        };
         assert!(authenticate(&good, Some(&client), &master).is_ok());
-        let wrong = Presented::Basic { client_id: "c".into(), secret: "t".into() };
+        let wrong = Presented::Basic {
+            client_id: "c".into(),
+            secret: "t".into(),
+        };
         assert!(authenticate(&wrong, Some(&client), &master).is_err());
-        let post = Presented::Post { client_id: "c".into(), secret: "s".into() };
+        let post = Presented::Post {
+            client_id: "c".into(),
+            secret: "s".into(),
+        };
         assert!(authenticate(&post, Some(&client), &master).is_err());
-        let none = Presented::None { client_id: "c".into() };
+        let none = Presented::None {
+            client_id: "c".into(),
+        };
         assert!(authenticate(&none, Some(&client), &master).is_err());
         assert!(authenticate(&good, None, &master).is_err());
         let mut two = client.clone();
-        two.secrets.push(crate::store::ClientSecret { id: "ocs2".into(), hash: crate::crypto::hex(&master.hash_client_secret("t")), ..client.secrets[0].clone() });
-        assert!(authenticate(&wrong, Some(&two), &master).is_ok(), "the second secret works too");
+        two.secrets.push(crate::store::ClientSecret {
+            id: "ocs2".into(),
+            hash: crate::crypto::hex(&master.hash_client_secret("t")),
+            ..client.secrets[0].clone()
+        });
+        assert!(
+            authenticate(&wrong, Some(&two), &master).is_ok(),
+            "the second secret works too"
+        );
         two.secrets[1].status = "INACTIVE".into();
-        assert!(authenticate(&wrong, Some(&two), &master).is_err(), "an inactive secret does not");
+        assert!(
+            authenticate(&wrong, Some(&two), &master).is_err(),
+            "an inactive secret does not"
+        );
     }
 
     #[test]
     fn reads_an_assertion_and_refuses_mixing_it() {
-        let p = Params::from_pairs([("client_assertion_type", JWT_BEARER), ("client_assertion", "a.b.c"), ("client_id", "c")]);
-        assert_eq!(presented(None, &p).unwrap(), Presented::Jwt { client_id: "c".into(), assertion: "a.b.c".into() });
-        assert_eq!(presented(Some(&basic("c", "s")), &p).unwrap_err().code(), "invalid_request");
-        let wrong_type = Params::from_pairs([("client_assertion_type", "urn:x"), ("client_assertion", "a.b.c"), ("client_id", "c")]);
-        assert_eq!(presented(None, &wrong_type).unwrap_err().code(), "invalid_client");
+        let p = Params::from_pairs([
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", "a.b.c"),
+            ("client_id", "c"),
+        ]);
+        assert_eq!(
+            presented(None, &p).unwrap(),
+            Presented::Jwt {
+                client_id: "c".into(),
+                assertion: "a.b.c".into()
+            }
+        );
+        assert_eq!(
+            presented(Some(&basic("c", "s")), &p).unwrap_err().code(),
+            "invalid_request"
+        );
+        let wrong_type = Params::from_pairs([
+            ("client_assertion_type", "urn:x"),
+            ("client_assertion", "a.b.c"),
+            ("client_id", "c"),
+        ]);
+        assert_eq!(
+            presented(None, &wrong_type).unwrap_err().code(),
+            "invalid_client"
+        );
     }
 }

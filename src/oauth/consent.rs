@@ -7,10 +7,19 @@ use super::scope::Scope;
 use crate::store::ScopeDef;
 
 /// The requested scopes the user must still agree to, in request order.
-pub fn needed(requested: &Scope, offered: &[ScopeDef], granted: &[String], prompt_consent: bool) -> Vec<String> {
+pub fn needed(
+    requested: &Scope,
+    offered: &[ScopeDef],
+    granted: &[String],
+    prompt_consent: bool,
+) -> Vec<String> {
     requested
         .iter()
-        .filter(|name| offered.iter().any(|s| s.name == *name && s.consent == "REQUIRED"))
+        .filter(|name| {
+            offered
+                .iter()
+                .any(|s| s.name == *name && s.consent == "REQUIRED")
+        })
         .filter(|name| prompt_consent || !granted.iter().any(|g| g == name))
         .map(str::to_string)
         .collect()
@@ -35,12 +44,22 @@ mod tests {
 
     #[test]
     fn only_required_scopes_not_yet_granted_unless_prompted() {
-        let offered = [def("openid", "IMPLICIT"), def("orders:read", "REQUIRED"), def("orders:write", "REQUIRED")];
+        let offered = [
+            def("openid", "IMPLICIT"),
+            def("orders:read", "REQUIRED"),
+            def("orders:write", "REQUIRED"),
+        ];
         let scope = Scope::parse("openid orders:read orders:write").unwrap();
-        assert_eq!(needed(&scope, &offered, &[], false), ["orders:read", "orders:write"]);
+        assert_eq!(
+            needed(&scope, &offered, &[], false),
+            ["orders:read", "orders:write"]
+        );
         let granted = vec!["orders:read".to_string()];
         assert_eq!(needed(&scope, &offered, &granted, false), ["orders:write"]);
-        assert_eq!(needed(&scope, &offered, &granted, true), ["orders:read", "orders:write"]);
+        assert_eq!(
+            needed(&scope, &offered, &granted, true),
+            ["orders:read", "orders:write"]
+        );
         assert!(needed(&Scope::parse("openid").unwrap(), &offered, &[], true).is_empty());
     }
 }

@@ -48,7 +48,10 @@ pub fn invalid(description: &'static str) -> OAuthError {
 
 /// §8: the server wants a (fresh) nonce in the proof.
 pub fn use_nonce() -> OAuthError {
-    OAuthError::new(ErrorCode::UseDpopNonce, "Authorization server requires nonce in DPoP proof.")
+    OAuthError::new(
+        ErrorCode::UseDpopNonce,
+        "Authorization server requires nonce in DPoP proof.",
+    )
 }
 
 /// §6.1 `ath`: base64url SHA-256 of the access token.
@@ -86,20 +89,30 @@ pub fn check(proof: &str, e: &Expected<'_>) -> Result<Proof, OAuthError> {
         return Err(invalid("The DPoP proof's typ must be dpop+jwt."));
     }
     // Item 5: an asymmetric algorithm this server supports (never none, never HMAC).
-    let alg = jws.alg().map_err(|_| invalid("The DPoP proof has no alg."))?;
+    let alg = jws
+        .alg()
+        .map_err(|_| invalid("The DPoP proof has no alg."))?;
     if !ASYMMETRIC_ALGS.contains(&alg) {
         return Err(invalid("The DPoP proof's algorithm is not supported."));
     }
     // The key is the one in the header; nothing is fetched. A `kid` is allowed (RFC
     // 9449 does not forbid it) and ignored: it selects nothing.
-    if ["jku", "x5u", "x5c"].iter().any(|h| jws.header.contains_key(*h)) {
+    if ["jku", "x5u", "x5c"]
+        .iter()
+        .any(|h| jws.header.contains_key(*h))
+    {
         return Err(invalid("The DPoP proof must carry its key in jwk only."));
     }
     // Item 7: jwk is a public key (a private member is refused by the parser).
-    let jwk = jws.header.get("jwk").ok_or_else(|| invalid("The DPoP proof has no jwk."))?;
-    let key = PublicJwk::parse(jwk).map_err(|_| invalid("The DPoP proof's jwk is not an acceptable public key."))?;
+    let jwk = jws
+        .header
+        .get("jwk")
+        .ok_or_else(|| invalid("The DPoP proof has no jwk."))?;
+    let key = PublicJwk::parse(jwk)
+        .map_err(|_| invalid("The DPoP proof's jwk is not an acceptable public key."))?;
     // Item 6: the signature.
-    jws.verify_with(&key).map_err(|_| invalid("The DPoP proof's signature is invalid."))?;
+    jws.verify_with(&key)
+        .map_err(|_| invalid("The DPoP proof's signature is invalid."))?;
     // Items 8-10.
     let jti = jws
         .claim_str("jti")
@@ -112,25 +125,37 @@ pub fn check(proof: &str, e: &Expected<'_>) -> Result<Proof, OAuthError> {
         return Err(invalid("The DPoP proof's htu does not match the request."));
     }
     // Item 11 (§11.1): iat within a short window.
-    let iat = jws.claim_time("iat").ok_or_else(|| invalid("The DPoP proof has no iat."))?;
+    let iat = jws
+        .claim_time("iat")
+        .ok_or_else(|| invalid("The DPoP proof has no iat."))?;
     if iat > e.now + SKEW || iat < e.now - MAX_AGE {
-        return Err(invalid("The DPoP proof's iat is outside the acceptable window."));
+        return Err(invalid(
+            "The DPoP proof's iat is outside the acceptable window.",
+        ));
     }
     // §8: the server nonce, when demanded.
     if let Some(current) = e.nonce
-        && !jws.claim_str("nonce").is_some_and(current) {
-            return Err(use_nonce());
-        }
+        && !jws.claim_str("nonce").is_some_and(current)
+    {
+        return Err(use_nonce());
+    }
     // §4.3 item 12 and §7.1: ath, at a resource endpoint.
     if let Some(token) = e.access_token
-        && jws.claim_str("ath") != Some(ath(token).as_str()) {
-            return Err(invalid("The DPoP proof's ath does not match the access token."));
-        }
+        && jws.claim_str("ath") != Some(ath(token).as_str())
+    {
+        return Err(invalid(
+            "The DPoP proof's ath does not match the access token.",
+        ));
+    }
     let mut replay = b"dpop\0".to_vec();
     replay.extend_from_slice(key.thumbprint.as_bytes());
     replay.push(0);
     replay.extend_from_slice(jti.as_bytes());
-    Ok(Proof { jkt: key.thumbprint, replay_key: sha256(&replay), keep_until: iat.max(e.now) + MAX_AGE + SKEW })
+    Ok(Proof {
+        jkt: key.thumbprint,
+        replay_key: sha256(&replay),
+        keep_until: iat.max(e.now) + MAX_AGE + SKEW,
+    })
 }
 
 #[cfg(test)]
@@ -145,27 +170,46 @@ mod tests {
     impl Key {
         fn new() -> Key {
             let rng = SystemRandom::new();
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-            Key(EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap())
+            let pkcs8 =
+                EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .unwrap();
+            Key(EcdsaKeyPair::from_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                pkcs8.as_ref(),
+            )
+            .unwrap())
         }
         fn jwk(&self) -> Value {
             let p = self.0.public_key().as_ref();
             json!({"kty": "EC", "crv": "P-256", "x": b64url(&p[1..33]), "y": b64url(&p[33..])})
         }
         fn sign(&self, header: Value, claims: Value) -> String {
-            let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
+            let input = format!(
+                "{}.{}",
+                b64url(header.to_string().as_bytes()),
+                b64url(claims.to_string().as_bytes())
+            );
             let sig = self.0.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
             format!("{input}.{}", b64url(sig.as_ref()))
         }
         fn proof(&self, claims: Value) -> String {
-            self.sign(json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk()}), claims)
+            self.sign(
+                json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk()}),
+                claims,
+            )
         }
     }
 
     const HTU: &str = "https://id.example/oauth2/v1/token";
 
     fn expected(now: i64) -> Expected<'static> {
-        Expected { htm: "POST", htu: HTU, now, access_token: None, nonce: None }
+        Expected {
+            htm: "POST",
+            htu: HTU,
+            now,
+            access_token: None,
+            nonce: None,
+        }
     }
 
     #[test]
@@ -185,34 +229,85 @@ mod tests {
             c[name] = v;
             k.proof(c)
         };
-        assert_eq!(code(with("htm", json!("GET")), &expected(100)), "invalid_dpop_proof");
-        assert_eq!(code(with("htu", json!("https://id.example/oauth2/v1/userinfo")), &expected(100)), "invalid_dpop_proof");
-        assert_eq!(code(with("iat", json!(100 - MAX_AGE - 1)), &expected(100)), "invalid_dpop_proof");
-        assert_eq!(code(with("iat", json!(100 + SKEW + 1)), &expected(100)), "invalid_dpop_proof");
-        let wrong_typ = k.sign(json!({"typ": "JWT", "alg": "ES256", "jwk": k.jwk()}), good.clone());
+        assert_eq!(
+            code(with("htm", json!("GET")), &expected(100)),
+            "invalid_dpop_proof"
+        );
+        assert_eq!(
+            code(
+                with("htu", json!("https://id.example/oauth2/v1/userinfo")),
+                &expected(100)
+            ),
+            "invalid_dpop_proof"
+        );
+        assert_eq!(
+            code(with("iat", json!(100 - MAX_AGE - 1)), &expected(100)),
+            "invalid_dpop_proof"
+        );
+        assert_eq!(
+            code(with("iat", json!(100 + SKEW + 1)), &expected(100)),
+            "invalid_dpop_proof"
+        );
+        let wrong_typ = k.sign(
+            json!({"typ": "JWT", "alg": "ES256", "jwk": k.jwk()}),
+            good.clone(),
+        );
         assert_eq!(code(wrong_typ, &expected(100)), "invalid_dpop_proof");
         let mut private = k.jwk();
         private["d"] = json!("AAAA");
-        let with_private = k.sign(json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": private}), good.clone());
+        let with_private = k.sign(
+            json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": private}),
+            good.clone(),
+        );
         assert_eq!(code(with_private, &expected(100)), "invalid_dpop_proof");
         let other = Key::new();
-        let foreign = k.sign(json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": other.jwk()}), good.clone());
+        let foreign = k.sign(
+            json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": other.jwk()}),
+            good.clone(),
+        );
         assert_eq!(code(foreign, &expected(100)), "invalid_dpop_proof");
         // ath at a resource endpoint.
-        let at = Expected { access_token: Some("tok"), ..expected(100) };
+        let at = Expected {
+            access_token: Some("tok"),
+            ..expected(100)
+        };
         assert_eq!(code(k.proof(good.clone()), &at), "invalid_dpop_proof");
         assert!(check(&with("ath", json!(ath("tok"))), &at).is_ok());
         // A nonce demanded.
         let current = |n: &str| n == "n1";
-        let nonce = Expected { nonce: Some(&current), ..expected(100) };
+        let nonce = Expected {
+            nonce: Some(&current),
+            ..expected(100)
+        };
         assert_eq!(code(k.proof(good.clone()), &nonce), "use_dpop_nonce");
         assert!(check(&with("nonce", json!("n1")), &nonce).is_ok());
         // htm is the request's method exactly: a GET proof is no HEAD proof.
         let get = k.proof(json!({"jti": "a", "htm": "GET", "htu": HTU, "iat": 100}));
-        assert_eq!(code(get.clone(), &Expected { htm: "HEAD", ..expected(100) }), "invalid_dpop_proof");
-        assert!(check(&get, &Expected { htm: "GET", ..expected(100) }).is_ok());
+        assert_eq!(
+            code(
+                get.clone(),
+                &Expected {
+                    htm: "HEAD",
+                    ..expected(100)
+                }
+            ),
+            "invalid_dpop_proof"
+        );
+        assert!(
+            check(
+                &get,
+                &Expected {
+                    htm: "GET",
+                    ..expected(100)
+                }
+            )
+            .is_ok()
+        );
         for header in ["jku", "x5u", "x5c"] {
-            let h = k.sign(json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk(), header: "x"}), good.clone());
+            let h = k.sign(
+                json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk(), header: "x"}),
+                good.clone(),
+            );
             assert_eq!(code(h, &expected(100)), "invalid_dpop_proof", "{header}");
         }
     }
@@ -221,16 +316,28 @@ mod tests {
     fn a_kid_is_ignored_and_typ_is_a_case_insensitive_media_type() {
         let k = Key::new();
         let good = json!({"jti": "a", "htm": "POST", "htu": HTU, "iat": 100});
-        for (typ, kid) in [("dpop+jwt", Some("k1")), ("DPoP+JWT", None), ("application/dpop+jwt", Some("x")), ("Application/DPOP+jwt", None)] {
+        for (typ, kid) in [
+            ("dpop+jwt", Some("k1")),
+            ("DPoP+JWT", None),
+            ("application/dpop+jwt", Some("x")),
+            ("Application/DPOP+jwt", None),
+        ] {
             let mut header = json!({"typ": typ, "alg": "ES256", "jwk": k.jwk()});
             if let Some(kid) = kid {
                 header["kid"] = json!(kid);
             }
             let proof = check(&k.sign(header, good.clone()), &expected(100)).unwrap();
-            assert_eq!(proof.jkt, PublicJwk::parse(&k.jwk()).unwrap().thumbprint, "{typ}");
+            assert_eq!(
+                proof.jkt,
+                PublicJwk::parse(&k.jwk()).unwrap().thumbprint,
+                "{typ}"
+            );
         }
         for typ in ["jwt", "dpop", "text/dpop+jwt", "application/jwt"] {
-            let bad = k.sign(json!({"typ": typ, "alg": "ES256", "jwk": k.jwk()}), good.clone());
+            let bad = k.sign(
+                json!({"typ": typ, "alg": "ES256", "jwk": k.jwk()}),
+                good.clone(),
+            );
             assert!(check(&bad, &expected(100)).is_err(), "{typ}");
         }
     }

@@ -142,7 +142,10 @@ impl OAuthError {
     /// Okta's answer for a user an app with assignments is not assigned to (neither
     /// directly nor through a group), at /authorize and at /token.
     pub fn not_assigned() -> Self {
-        Self::new(ErrorCode::AccessDenied, "User is not assigned to the client application.")
+        Self::new(
+            ErrorCode::AccessDenied,
+            "User is not assigned to the client application.",
+        )
     }
 
     pub fn invalid_token(description: impl Into<Cow<'static, str>>) -> Self {
@@ -150,7 +153,10 @@ impl OAuthError {
     }
 
     pub fn server_error() -> Self {
-        Self::new(ErrorCode::ServerError, "The server could not complete the request.")
+        Self::new(
+            ErrorCode::ServerError,
+            "The server could not complete the request.",
+        )
     }
 
     pub fn temporarily_unavailable() -> Self {
@@ -188,9 +194,15 @@ mod tests {
         assert_eq!(OAuthError::invalid_client(true).status(), 401);
         assert_eq!(OAuthError::invalid_grant("x").status(), 400);
         assert_eq!(OAuthError::invalid_token("x").status(), 401);
-        assert_eq!(OAuthError::new(ErrorCode::InsufficientScope, "x").status(), 403);
+        assert_eq!(
+            OAuthError::new(ErrorCode::InsufficientScope, "x").status(),
+            403
+        );
         assert_eq!(OAuthError::temporarily_unavailable().status(), 503);
         let throttled = OAuthError::client_throttled(0);
-        assert_eq!((throttled.code(), throttled.status(), throttled.retry_after), ("invalid_client", 429, Some(1)));
+        assert_eq!(
+            (throttled.code(), throttled.status(), throttled.retry_after),
+            ("invalid_client", 429, Some(1))
+        );
     }
 }

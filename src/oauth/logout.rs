@@ -53,7 +53,9 @@ impl LogoutParams {
         let text = |name: &str| params.one(name).map(|v| v.map(str::to_string));
         let state = text("state")?;
         if state.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
-            return Err(OAuthError::invalid_request("The state parameter is too long."));
+            return Err(OAuthError::invalid_request(
+                "The state parameter is too long.",
+            ));
         }
         Ok(LogoutParams {
             id_token_hint: text("id_token_hint")?,
@@ -89,7 +91,9 @@ pub struct HintUnverified;
 pub enum Method {
     Get,
     /// `csrf_ok`: the form's token matched the browser's CSRF cookie.
-    Post { csrf_ok: bool },
+    Post {
+        csrf_ok: bool,
+    },
 }
 
 /// What the caller gathered for the decision.
@@ -120,7 +124,9 @@ pub enum LogoutOutcome {
 }
 
 fn invalid_hint() -> OAuthError {
-    OAuthError::invalid_request("The id_token_hint is not a valid ID token from this authorization server.")
+    OAuthError::invalid_request(
+        "The id_token_hint is not a valid ID token from this authorization server.",
+    )
 }
 
 /// RP-Initiated Logout §2 and §4: the decision the module comment tabulates.
@@ -135,7 +141,10 @@ fn decide_inner(input: &LogoutInput<'_>) -> Result<LogoutOutcome, OAuthError> {
     let params = input.params;
     let hint = match &input.hint {
         None => None,
-        Some(hint) => Some(check_hint(hint.as_ref().map_err(|_| invalid_hint())?, input)?),
+        Some(hint) => Some(check_hint(
+            hint.as_ref().map_err(|_| invalid_hint())?,
+            input,
+        )?),
     };
     let client = match (hint, &params.client_id) {
         (Some(_), _) => input.client,
@@ -148,7 +157,9 @@ fn decide_inner(input: &LogoutInput<'_>) -> Result<LogoutOutcome, OAuthError> {
     // its user's own browser, ask first.
     let needs_confirmation = match hint {
         None => true,
-        Some(claims) => input.session_user.is_some_and(|user| user != claims.sub) || input.now >= claims.exp,
+        Some(claims) => {
+            input.session_user.is_some_and(|user| user != claims.sub) || input.now >= claims.exp
+        }
     };
     if needs_confirmation {
         return match input.method {
@@ -161,7 +172,9 @@ fn decide_inner(input: &LogoutInput<'_>) -> Result<LogoutOutcome, OAuthError> {
         };
     }
     Ok(match redirect {
-        Some(uri) => LogoutOutcome::Redirect { uri: with_state(uri, params.state.as_deref())? },
+        Some(uri) => LogoutOutcome::Redirect {
+            uri: with_state(uri, params.state.as_deref())?,
+        },
         None => LogoutOutcome::SignedOut,
     })
 }
@@ -169,7 +182,10 @@ fn decide_inner(input: &LogoutInput<'_>) -> Result<LogoutOutcome, OAuthError> {
 /// RP-Initiated Logout §2: the OP must have issued the hint (its key and its `iss`),
 /// to a client it knows, and `client_id`, when given, must be the hint's `aud`. An
 /// expired hint is accepted only from the browser whose session is the hint's user.
-pub fn check_hint<'h>(hint: &'h VerifiedHint, input: &LogoutInput<'_>) -> Result<&'h HintClaims, OAuthError> {
+pub fn check_hint<'h>(
+    hint: &'h VerifiedHint,
+    input: &LogoutInput<'_>,
+) -> Result<&'h HintClaims, OAuthError> {
     let claims = &hint.claims;
     let access_token = hint.typ.as_deref().is_some_and(|t| {
         t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
@@ -177,8 +193,15 @@ pub fn check_hint<'h>(hint: &'h VerifiedHint, input: &LogoutInput<'_>) -> Result
     if access_token || claims.iss != input.issuer {
         return Err(invalid_hint());
     }
-    if input.params.client_id.as_ref().is_some_and(|id| *id != claims.aud) {
-        return Err(OAuthError::invalid_request("The client_id is not the audience of the id_token_hint."));
+    if input
+        .params
+        .client_id
+        .as_ref()
+        .is_some_and(|id| *id != claims.aud)
+    {
+        return Err(OAuthError::invalid_request(
+            "The client_id is not the audience of the id_token_hint.",
+        ));
     }
     match input.client {
         Some(client) if client.client_id == claims.aud && client.is_active() => {}
@@ -196,7 +219,10 @@ pub fn check_hint<'h>(hint: &'h VerifiedHint, input: &LogoutInput<'_>) -> Result
 fn check_client_id<'c>(input: &LogoutInput<'c>) -> Result<&'c Client, OAuthError> {
     match (input.client, &input.params.client_id) {
         (Some(client), Some(id)) if client.client_id == *id && client.is_active() => Ok(client),
-        _ => Err(OAuthError::new(ErrorCode::InvalidClient, "The client_id is not registered or not active.")),
+        _ => Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "The client_id is not registered or not active.",
+        )),
     }
 }
 
@@ -221,14 +247,18 @@ pub fn check_post_logout_redirect_uri<'c>(
         .find(|registered| registered.as_str() == given)
         .map(|registered| Some(registered.as_str()))
         .ok_or_else(|| {
-            OAuthError::invalid_request("The post_logout_redirect_uri is not registered for this client.")
+            OAuthError::invalid_request(
+                "The post_logout_redirect_uri is not registered for this client.",
+            )
         })
 }
 
 /// RP-Initiated Logout §3: `state` goes back as a query parameter, after any query the
 /// registered URI has.
 fn with_state(uri: &str, state: Option<&str>) -> Result<String, OAuthError> {
-    let Some(state) = state else { return Ok(uri.to_string()) };
+    let Some(state) = state else {
+        return Ok(uri.to_string());
+    };
     let mut url = Url::parse(uri).map_err(|_| OAuthError::server_error())?;
     url.query_pairs_mut().append_pair("state", state);
     Ok(url.into())
@@ -268,7 +298,12 @@ mod tests {
     fn hint(exp: UnixTime) -> Option<Result<VerifiedHint, HintUnverified>> {
         Some(Ok(VerifiedHint {
             typ: Some("JWT".into()),
-            claims: HintClaims { iss: ISSUER.into(), sub: "00uALICE".into(), aud: "0oaA".into(), exp },
+            claims: HintClaims {
+                iss: ISSUER.into(),
+                sub: "00uALICE".into(),
+                aud: "0oaA".into(),
+                exp,
+            },
         }))
     }
 
@@ -321,13 +356,24 @@ mod tests {
         let case = with_hint(&c, &[("post_logout_redirect_uri", BYE), ("state", "a b&c")]);
         assert_eq!(
             case.decide(),
-            LogoutOutcome::Redirect { uri: "https://app.example.com/bye?tenant=1&state=a+b%26c".into() }
+            LogoutOutcome::Redirect {
+                uri: "https://app.example.com/bye?tenant=1&state=a+b%26c".into()
+            }
         );
         let no_state = with_hint(&c, &[("post_logout_redirect_uri", BYE)]);
-        assert_eq!(no_state.decide(), LogoutOutcome::Redirect { uri: BYE.into() });
-        let mut post = with_hint(&c, &[("post_logout_redirect_uri", BYE), ("client_id", "0oaA")]);
+        assert_eq!(
+            no_state.decide(),
+            LogoutOutcome::Redirect { uri: BYE.into() }
+        );
+        let mut post = with_hint(
+            &c,
+            &[("post_logout_redirect_uri", BYE), ("client_id", "0oaA")],
+        );
         post.method = Method::Post { csrf_ok: false };
-        assert!(matches!(post.decide(), LogoutOutcome::Redirect { .. }), "the hint is the proof, not a CSRF token");
+        assert!(
+            matches!(post.decide(), LogoutOutcome::Redirect { .. }),
+            "the hint is the proof, not a CSRF token"
+        );
     }
 
     #[test]
@@ -348,7 +394,11 @@ mod tests {
             "https://APP.example.com/bye?tenant=1",
             "https://evil.example.com/bye?tenant=1",
         ] {
-            assert_eq!(error_code(with_hint(&c, &[("post_logout_redirect_uri", bad)]).decide()), "invalid_request", "{bad}");
+            assert_eq!(
+                error_code(with_hint(&c, &[("post_logout_redirect_uri", bad)]).decide()),
+                "invalid_request",
+                "{bad}"
+            );
         }
     }
 
@@ -393,7 +443,10 @@ mod tests {
 
         let mut inactive = client("0oaA");
         inactive.status = "INACTIVE".into();
-        assert_eq!(error_code(with_hint(&inactive, &[]).decide()), "invalid_request");
+        assert_eq!(
+            error_code(with_hint(&inactive, &[]).decide()),
+            "invalid_request"
+        );
     }
 
     #[test]
@@ -401,14 +454,21 @@ mod tests {
         let c = client("0oaA");
         let mut case = with_hint(&c, &[("post_logout_redirect_uri", BYE)]);
         case.hint = hint(NOW);
-        assert_eq!(case.decide(), LogoutOutcome::Confirm, "same user's session: asked first");
+        assert_eq!(
+            case.decide(),
+            LogoutOutcome::Confirm,
+            "same user's session: asked first"
+        );
         case.session_user = None;
         assert_eq!(error_code(case.decide()), "invalid_request");
         case.session_user = Some("00uMALLORY");
         assert_eq!(error_code(case.decide()), "invalid_request");
         case.hint = hint(NOW + 1);
         case.session_user = None;
-        assert!(matches!(case.decide(), LogoutOutcome::Redirect { .. }), "not yet expired");
+        assert!(
+            matches!(case.decide(), LogoutOutcome::Redirect { .. }),
+            "not yet expired"
+        );
     }
 
     #[test]
@@ -423,28 +483,51 @@ mod tests {
 
     #[test]
     fn without_a_hint_the_user_confirms_with_a_csrf_token() {
-        let mut case = Case { params: params(&[]), hint: None, client: None, session_user: Some("00uALICE"), method: Method::Get };
+        let mut case = Case {
+            params: params(&[]),
+            hint: None,
+            client: None,
+            session_user: Some("00uALICE"),
+            method: Method::Get,
+        };
         assert_eq!(case.decide(), LogoutOutcome::Confirm);
         case.method = Method::Post { csrf_ok: true };
         assert_eq!(case.decide(), LogoutOutcome::SignedOut);
         case.method = Method::Post { csrf_ok: false };
-        let LogoutOutcome::Error(e) = case.decide() else { panic!() };
+        let LogoutOutcome::Error(e) = case.decide() else {
+            panic!()
+        };
         assert_eq!((e.code(), e.status()), ("access_denied", 403));
     }
 
     #[test]
     fn a_client_id_without_a_hint_must_exist() {
         let c = client("0oaA");
-        let known = Case { params: params(&[("client_id", "0oaA")]), hint: None, client: Some(&c), session_user: None, method: Method::Get };
+        let known = Case {
+            params: params(&[("client_id", "0oaA")]),
+            hint: None,
+            client: Some(&c),
+            session_user: None,
+            method: Method::Get,
+        };
         assert_eq!(known.decide(), LogoutOutcome::Confirm);
-        let unknown = Case { params: params(&[("client_id", "0oaZ")]), hint: None, client: None, session_user: None, method: Method::Get };
+        let unknown = Case {
+            params: params(&[("client_id", "0oaZ")]),
+            hint: None,
+            client: None,
+            session_user: None,
+            method: Method::Get,
+        };
         assert_eq!(error_code(unknown.decide()), "invalid_client");
     }
 
     #[test]
     fn parameters_must_not_repeat_and_state_is_bounded() {
         let repeated = Params::from_pairs([("state", "a"), ("state", "b")]);
-        assert_eq!(LogoutParams::parse(&repeated).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            LogoutParams::parse(&repeated).unwrap_err().code(),
+            "invalid_request"
+        );
         let long = "s".repeat(MAX_STATE + 1);
         assert!(LogoutParams::parse(&Params::from_pairs([("state", long.as_str())])).is_err());
         let ignored = params(&[("logout_hint", "alice"), ("ui_locales", "fr en")]);

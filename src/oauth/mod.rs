@@ -11,8 +11,8 @@ pub mod grants;
 pub mod logout;
 pub mod par;
 pub mod params;
-pub mod policy;
 pub mod pkce;
+pub mod policy;
 pub mod reply;
 pub mod scope;
 

@@ -17,7 +17,8 @@ pub const PAR_TTL: i64 = 60;
 
 /// Client authentication parameters (RFC 6749 §2.3.1, RFC 7523 §2.2): they authenticated
 /// the push and are never stored with the request.
-const CLIENT_AUTHENTICATION: &[&str] = &["client_secret", "client_assertion", "client_assertion_type"];
+const CLIENT_AUTHENTICATION: &[&str] =
+    &["client_secret", "client_assertion", "client_assertion_type"];
 
 /// A new `request_uri` and the SHA-256 of its random part, which is what is stored.
 pub fn new_request_uri() -> (String, Vec<u8>) {
@@ -41,10 +42,15 @@ pub fn our_request_uri(value: &str) -> Option<Vec<u8>> {
 /// out). Client authentication parameters are dropped.
 pub fn pushed_params(params: &Params, client: &Client) -> Result<Params, OAuthError> {
     if params.one("request_uri")?.is_some() {
-        return Err(OAuthError::invalid_request("The request_uri parameter must not be pushed."));
+        return Err(OAuthError::invalid_request(
+            "The request_uri parameter must not be pushed.",
+        ));
     }
     if params.one("request")?.is_some() {
-        return Err(OAuthError::new(ErrorCode::RequestNotSupported, "Request objects are not supported."));
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "Request objects are not supported.",
+        ));
     }
     let pushed = params.without(CLIENT_AUTHENTICATION);
     match params.one("client_id")? {
@@ -53,7 +59,10 @@ pub fn pushed_params(params: &Params, client: &Client) -> Result<Params, OAuthEr
         )),
         Some(_) => Ok(pushed),
         None => {
-            let mut pairs: Vec<(String, String)> = pushed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let mut pairs: Vec<(String, String)> = pushed
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             pairs.push(("client_id".into(), client.client_id.clone()));
             Ok(Params::from_pairs(pairs))
         }
@@ -67,12 +76,21 @@ pub fn pushed_params(params: &Params, client: &Client) -> Result<Params, OAuthEr
 /// `invalid_dpop_proof`.
 pub fn bind_dpop(pushed: Params, proof_jkt: Option<&str>) -> Result<Params, OAuthError> {
     let named = super::authorize::check_dpop_jkt(&pushed)?;
-    let Some(jkt) = proof_jkt else { return Ok(pushed) };
+    let Some(jkt) = proof_jkt else {
+        return Ok(pushed);
+    };
     match named {
-        Some(named) if crate::crypto::constant_time_eq(named.as_bytes(), jkt.as_bytes()) => Ok(pushed),
-        Some(_) => Err(super::dpop::invalid("The DPoP proof's key does not match dpop_jkt.")),
+        Some(named) if crate::crypto::constant_time_eq(named.as_bytes(), jkt.as_bytes()) => {
+            Ok(pushed)
+        }
+        Some(_) => Err(super::dpop::invalid(
+            "The DPoP proof's key does not match dpop_jkt.",
+        )),
         None => {
-            let mut pairs: Vec<(String, String)> = pushed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let mut pairs: Vec<(String, String)> = pushed
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             pairs.push(("dpop_jkt".into(), jkt.to_string()));
             Ok(Params::from_pairs(pairs))
         }
@@ -92,7 +110,9 @@ pub fn unusable_request_uri() -> OAuthError {
 
 /// RFC 9126 §6: for a client that must push its requests, a request that was not pushed.
 pub fn par_required() -> OAuthError {
-    OAuthError::invalid_request("This client must use pushed authorization requests (request_uri from the PAR endpoint).")
+    OAuthError::invalid_request(
+        "This client must use pushed authorization requests (request_uri from the PAR endpoint).",
+    )
 }
 
 #[cfg(test)]
@@ -104,13 +124,37 @@ mod dpop_tests {
         let jkt = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
         let other = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
         let base = Params::parse(b"response_type=code&client_id=c").unwrap();
-        assert_eq!(bind_dpop(base.clone(), None).unwrap().one("dpop_jkt").unwrap(), None);
-        assert_eq!(bind_dpop(base.clone(), Some(jkt)).unwrap().one("dpop_jkt").unwrap(), Some(jkt));
+        assert_eq!(
+            bind_dpop(base.clone(), None)
+                .unwrap()
+                .one("dpop_jkt")
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            bind_dpop(base.clone(), Some(jkt))
+                .unwrap()
+                .one("dpop_jkt")
+                .unwrap(),
+            Some(jkt)
+        );
         let named = Params::parse(format!("response_type=code&dpop_jkt={jkt}").as_bytes()).unwrap();
-        assert_eq!(bind_dpop(named.clone(), Some(jkt)).unwrap().one("dpop_jkt").unwrap(), Some(jkt));
-        assert_eq!(bind_dpop(named, Some(other)).unwrap_err().code(), "invalid_dpop_proof");
+        assert_eq!(
+            bind_dpop(named.clone(), Some(jkt))
+                .unwrap()
+                .one("dpop_jkt")
+                .unwrap(),
+            Some(jkt)
+        );
+        assert_eq!(
+            bind_dpop(named, Some(other)).unwrap_err().code(),
+            "invalid_dpop_proof"
+        );
         let bad = Params::parse(b"response_type=code&dpop_jkt=short").unwrap();
-        assert_eq!(bind_dpop(bad, Some(jkt)).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            bind_dpop(bad, Some(jkt)).unwrap_err().code(),
+            "invalid_request"
+        );
     }
 }
 
@@ -143,23 +187,40 @@ mod tests {
         let (uri, hash) = new_request_uri();
         assert!(uri.starts_with("urn:ietf:params:oauth:request_uri:"));
         assert_eq!(our_request_uri(&uri), Some(hash));
-        for foreign in ["https://rp.example.com/req.jwt", "urn:ietf:params:oauth:request_uri:", "urn:example:x"] {
+        for foreign in [
+            "https://rp.example.com/req.jwt",
+            "urn:ietf:params:oauth:request_uri:",
+            "urn:example:x",
+        ] {
             assert_eq!(our_request_uri(foreign), None, "{foreign}");
         }
     }
 
     #[test]
     fn pushed_params_drop_secrets_and_bind_the_client() {
-        let p = Params::from_pairs([("response_type", "code"), ("client_secret", "s3cret"), ("client_id", "0oaPAR")]);
+        let p = Params::from_pairs([
+            ("response_type", "code"),
+            ("client_secret", "s3cret"),
+            ("client_id", "0oaPAR"),
+        ]);
         let pushed = pushed_params(&p, &client()).unwrap();
         assert_eq!(pushed.to_form(), "response_type=code&client_id=0oaPAR");
         let basic = pushed_params(&Params::from_pairs([("scope", "openid")]), &client()).unwrap();
         assert_eq!(basic.one("client_id").unwrap(), Some("0oaPAR"));
         let other = Params::from_pairs([("client_id", "0oaOTHER")]);
-        assert_eq!(pushed_params(&other, &client()).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            pushed_params(&other, &client()).unwrap_err().code(),
+            "invalid_request"
+        );
         let nested = Params::from_pairs([("request_uri", "urn:ietf:params:oauth:request_uri:x")]);
-        assert_eq!(pushed_params(&nested, &client()).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            pushed_params(&nested, &client()).unwrap_err().code(),
+            "invalid_request"
+        );
         let object = Params::from_pairs([("request", "eyJ...")]);
-        assert_eq!(pushed_params(&object, &client()).unwrap_err().code(), "request_not_supported");
+        assert_eq!(
+            pushed_params(&object, &client()).unwrap_err().code(),
+            "request_not_supported"
+        );
     }
 }

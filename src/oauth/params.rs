@@ -24,12 +24,16 @@ impl Params {
     /// Decodes `application/x-www-form-urlencoded` text.
     pub fn parse(raw: &[u8]) -> Result<Self, OAuthError> {
         if raw.len() > MAX_PARAMS_BYTES {
-            return Err(OAuthError::invalid_request("The request parameters are too large."));
+            return Err(OAuthError::invalid_request(
+                "The request parameters are too large.",
+            ));
         }
         let mut pairs = Vec::new();
         for piece in raw.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             if pairs.len() == MAX_PARAMS {
-                return Err(OAuthError::invalid_request("The request has too many parameters."));
+                return Err(OAuthError::invalid_request(
+                    "The request has too many parameters.",
+                ));
             }
             let (name, value) = match piece.iter().position(|&b| b == b'=') {
                 Some(i) => (&piece[..i], &piece[i + 1..]),
@@ -40,9 +44,14 @@ impl Params {
         Ok(Params { pairs })
     }
 
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Params {
-            pairs: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            pairs: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         }
     }
 
@@ -69,8 +78,9 @@ impl Params {
 
     /// A parameter that must be present.
     pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
-        self.one(name)?
-            .ok_or_else(|| OAuthError::invalid_request(format!("The '{name}' parameter is required.")))
+        self.one(name)?.ok_or_else(|| {
+            OAuthError::invalid_request(format!("The '{name}' parameter is required."))
+        })
     }
 
     /// The first parameter name (of those with a value) that appears more than once.
@@ -85,12 +95,21 @@ impl Params {
 
     /// Form-encoded again (`Params::parse` reads it back to the same pairs).
     pub fn to_form(&self) -> String {
-        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(self.iter()).finish()
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.iter())
+            .finish()
     }
 
     /// Without the parameters named in `names`.
     pub fn without(&self, names: &[&str]) -> Params {
-        Params { pairs: self.pairs.iter().filter(|(k, _)| !names.contains(&k.as_str())).cloned().collect() }
+        Params {
+            pairs: self
+                .pairs
+                .iter()
+                .filter(|(k, _)| !names.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -103,14 +122,19 @@ impl Params {
 }
 
 fn decode(bytes: &[u8]) -> Result<String, OAuthError> {
-    let plus_as_space: Vec<u8> = bytes.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let plus_as_space: Vec<u8> = bytes
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
     let decoded: Vec<u8> = percent_decode(&plus_as_space).collect();
     let text = String::from_utf8(decoded)
         .map_err(|_| OAuthError::invalid_request("The request parameters are not valid UTF-8."))?;
     // No protocol value holds a NUL, and PostgreSQL text cannot store one: refuse it
     // here rather than fail later in the database.
     if text.contains('\0') {
-        return Err(OAuthError::invalid_request("The request parameters contain a NUL character."));
+        return Err(OAuthError::invalid_request(
+            "The request parameters contain a NUL character.",
+        ));
     }
     Ok(text)
 }
@@ -135,7 +159,10 @@ mod tests {
         assert_eq!(p.first_repeated(), Some("scope"));
         assert!(Params::parse(b"state=%FF%FE").is_err());
         assert!(Params::parse(b"st\xffate=1").is_err());
-        assert_eq!(Params::parse(b"nonce=a%00b").unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            Params::parse(b"nonce=a%00b").unwrap_err().code(),
+            "invalid_request"
+        );
     }
 
     #[test]

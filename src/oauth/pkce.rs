@@ -46,7 +46,11 @@ impl CodeChallenge {
     /// RFC 7636 §4.3, checked at /authorize. A public client may not use `plain`
     /// (RFC 9700 §2.1.1: S256 is the method to use; `plain` only protects against
     /// nothing an attacker who sees the request cannot do).
-    pub fn parse(challenge: &str, method: Option<&str>, public_client: bool) -> Result<Self, OAuthError> {
+    pub fn parse(
+        challenge: &str,
+        method: Option<&str>,
+        public_client: bool,
+    ) -> Result<Self, OAuthError> {
         let method = match method {
             None => Method::Plain, // RFC 7636 §4.3: the default is "plain".
             Some(m) => Method::parse(m).ok_or_else(|| {
@@ -59,7 +63,9 @@ impl CodeChallenge {
             ));
         }
         if !well_formed(challenge) || (method == Method::S256 && challenge.len() != 43) {
-            return Err(OAuthError::invalid_request("The code_challenge is malformed."));
+            return Err(OAuthError::invalid_request(
+                "The code_challenge is malformed.",
+            ));
         }
         Ok(CodeChallenge {
             challenge: challenge.to_string(),

@@ -46,7 +46,10 @@ pub struct PolicyRequest<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Allow { rule_id: String, lifetimes: Lifetimes },
+    Allow {
+        rule_id: String,
+        lifetimes: Lifetimes,
+    },
     /// A matching rule denies.
     Deny { rule_id: String },
     /// No policy applies, or no rule of the policy that applies matches.
@@ -63,12 +66,16 @@ impl Decision {
 }
 
 /// `policies` in priority order; `rules` of all those policies in priority order.
-pub fn evaluate(policies: &[Policy], rules: &[PolicyRule], request: &PolicyRequest<'_>) -> Decision {
-    let Some(policy) = policies
-        .iter()
-        .filter(|p| p.status == "ACTIVE")
-        .find(|p| p.clients.iter().any(|c| c == ALL_CLIENTS || c == request.client_id))
-    else {
+pub fn evaluate(
+    policies: &[Policy],
+    rules: &[PolicyRule],
+    request: &PolicyRequest<'_>,
+) -> Decision {
+    let Some(policy) = policies.iter().filter(|p| p.status == "ACTIVE").find(|p| {
+        p.clients
+            .iter()
+            .any(|c| c == ALL_CLIENTS || c == request.client_id)
+    }) else {
         return Decision::NoMatch;
     };
     let rule = rules
@@ -77,7 +84,9 @@ pub fn evaluate(policies: &[Policy], rules: &[PolicyRule], request: &PolicyReque
         .find(|r| rule_matches(r, request));
     match rule {
         None => Decision::NoMatch,
-        Some(r) if r.action == "DENY" => Decision::Deny { rule_id: r.id.clone() },
+        Some(r) if r.action == "DENY" => Decision::Deny {
+            rule_id: r.id.clone(),
+        },
         Some(r) => Decision::Allow {
             rule_id: r.id.clone(),
             lifetimes: Lifetimes {
@@ -92,14 +101,20 @@ pub fn evaluate(policies: &[Policy], rules: &[PolicyRule], request: &PolicyReque
 fn rule_matches(rule: &PolicyRule, request: &PolicyRequest<'_>) -> bool {
     let grant = rule.grant_types.iter().any(|g| g == request.grant_type);
     let scopes = rule.scopes.iter().any(|s| s == ANY_SCOPE)
-        || request.scope.iter().all(|s| rule.scopes.iter().any(|r| r == s));
+        || request
+            .scope
+            .iter()
+            .all(|s| rule.scopes.iter().any(|r| r == s));
     let people = match request.user {
         // client_credentials has no user: only a rule for everyone applies to it, so a
         // rule narrowed to some people never admits every service client.
         None => rule.groups.iter().any(|g| g == EVERYONE),
         Some((user_id, groups)) => {
             rule.users.iter().any(|u| u == user_id)
-                || rule.groups.iter().any(|g| g == EVERYONE || groups.contains(g))
+                || rule
+                    .groups
+                    .iter()
+                    .any(|g| g == EVERYONE || groups.contains(g))
         }
     };
     grant && scopes && people
@@ -123,7 +138,14 @@ mod tests {
         }
     }
 
-    fn rule(id: &str, policy_id: &str, scopes: &[&str], groups: &[&str], action: &str, ttl: i64) -> PolicyRule {
+    fn rule(
+        id: &str,
+        policy_id: &str,
+        scopes: &[&str],
+        groups: &[&str],
+        action: &str,
+        ttl: i64,
+    ) -> PolicyRule {
         PolicyRule {
             id: id.into(),
             policy_id: policy_id.into(),
@@ -143,26 +165,73 @@ mod tests {
         }
     }
 
-    fn ask<'a>(client: &'a str, grant: &'a str, scope: &'a Scope, user: Option<(&'a str, &'a [String])>) -> PolicyRequest<'a> {
-        PolicyRequest { client_id: client, grant_type: grant, scope, user }
+    fn ask<'a>(
+        client: &'a str,
+        grant: &'a str,
+        scope: &'a Scope,
+        user: Option<(&'a str, &'a [String])>,
+    ) -> PolicyRequest<'a> {
+        PolicyRequest {
+            client_id: client,
+            grant_type: grant,
+            scope,
+            user,
+        }
     }
 
     #[test]
     fn first_applicable_policy_and_first_matching_rule_decide() {
         let policies = [policy("p1", 1, &["0oaA"]), policy("p2", 2, &[ALL_CLIENTS])];
         let rules = [
-            rule("r1", "p1", &["openid", "api:read"], &[EVERYONE], "ALLOW", 300),
+            rule(
+                "r1",
+                "p1",
+                &["openid", "api:read"],
+                &[EVERYONE],
+                "ALLOW",
+                300,
+            ),
             rule("r2", "p2", &[ANY_SCOPE], &[EVERYONE], "ALLOW", 3600),
         ];
         let scope = Scope::parse("openid api:read").unwrap();
         let groups: Vec<String> = vec![];
-        let d = evaluate(&policies, &rules, &ask("0oaA", "authorization_code", &scope, Some(("00u1", &groups))));
+        let d = evaluate(
+            &policies,
+            &rules,
+            &ask(
+                "0oaA",
+                "authorization_code",
+                &scope,
+                Some(("00u1", &groups)),
+            ),
+        );
         assert_eq!(d.lifetimes().unwrap().access_token, 300);
-        let d = evaluate(&policies, &rules, &ask("0oaB", "authorization_code", &scope, Some(("00u1", &groups))));
+        let d = evaluate(
+            &policies,
+            &rules,
+            &ask(
+                "0oaB",
+                "authorization_code",
+                &scope,
+                Some(("00u1", &groups)),
+            ),
+        );
         assert_eq!(d.lifetimes().unwrap().access_token, 3600);
         // p1 applies to 0oaA, but no rule of it allows api:write: the next policy is not tried.
         let wider = Scope::parse("openid api:write").unwrap();
-        assert_eq!(evaluate(&policies, &rules, &ask("0oaA", "authorization_code", &wider, Some(("00u1", &groups)))), Decision::NoMatch);
+        assert_eq!(
+            evaluate(
+                &policies,
+                &rules,
+                &ask(
+                    "0oaA",
+                    "authorization_code",
+                    &wider,
+                    Some(("00u1", &groups))
+                )
+            ),
+            Decision::NoMatch
+        );
     }
 
     #[test]
@@ -170,20 +239,68 @@ mod tests {
         let policies = [policy("p", 1, &[ALL_CLIENTS])];
         let mut admins = rule("deny", "p", &[ANY_SCOPE], &["00gBlocked"], "DENY", 3600);
         admins.priority = 0;
-        let rules = [admins, rule("allow", "p", &[ANY_SCOPE], &["00gStaff"], "ALLOW", 600)];
+        let rules = [
+            admins,
+            rule("allow", "p", &[ANY_SCOPE], &["00gStaff"], "ALLOW", 600),
+        ];
         let scope = Scope::parse("openid").unwrap();
         let staff = vec!["00gStaff".to_string()];
         let blocked = vec!["00gBlocked".to_string(), "00gStaff".to_string()];
         let nobody: Vec<String> = vec![];
-        assert!(matches!(evaluate(&policies, &rules, &ask("c", "authorization_code", &scope, Some(("u", &staff)))), Decision::Allow { .. }));
-        assert!(matches!(evaluate(&policies, &rules, &ask("c", "authorization_code", &scope, Some(("u", &blocked)))), Decision::Deny { .. }));
-        assert_eq!(evaluate(&policies, &rules, &ask("c", "authorization_code", &scope, Some(("u", &nobody)))), Decision::NoMatch);
-        assert_eq!(evaluate(&policies, &rules, &ask("c", "password", &scope, Some(("u", &staff)))), Decision::NoMatch);
+        assert!(matches!(
+            evaluate(
+                &policies,
+                &rules,
+                &ask("c", "authorization_code", &scope, Some(("u", &staff)))
+            ),
+            Decision::Allow { .. }
+        ));
+        assert!(matches!(
+            evaluate(
+                &policies,
+                &rules,
+                &ask("c", "authorization_code", &scope, Some(("u", &blocked)))
+            ),
+            Decision::Deny { .. }
+        ));
+        assert_eq!(
+            evaluate(
+                &policies,
+                &rules,
+                &ask("c", "authorization_code", &scope, Some(("u", &nobody)))
+            ),
+            Decision::NoMatch
+        );
+        assert_eq!(
+            evaluate(
+                &policies,
+                &rules,
+                &ask("c", "password", &scope, Some(("u", &staff)))
+            ),
+            Decision::NoMatch
+        );
         // client_credentials has no user: rules narrowed to some people do not apply.
-        assert_eq!(evaluate(&policies, &rules, &ask("c", "client_credentials", &scope, None)), Decision::NoMatch);
+        assert_eq!(
+            evaluate(
+                &policies,
+                &rules,
+                &ask("c", "client_credentials", &scope, None)
+            ),
+            Decision::NoMatch
+        );
         let everyone = [rule("all", "p", &[ANY_SCOPE], &[EVERYONE], "ALLOW", 600)];
-        assert!(matches!(evaluate(&policies, &everyone, &ask("c", "client_credentials", &scope, None)), Decision::Allow { .. }));
-        assert_eq!(evaluate(&[], &[], &ask("c", "client_credentials", &scope, None)), Decision::NoMatch);
+        assert!(matches!(
+            evaluate(
+                &policies,
+                &everyone,
+                &ask("c", "client_credentials", &scope, None)
+            ),
+            Decision::Allow { .. }
+        ));
+        assert_eq!(
+            evaluate(&[], &[], &ask("c", "client_credentials", &scope, None)),
+            Decision::NoMatch
+        );
     }
 
     #[test]
@@ -192,6 +309,9 @@ mod tests {
         p.status = "INACTIVE".into();
         let rules = [rule("r", "p", &[ANY_SCOPE], &[EVERYONE], "ALLOW", 300)];
         let scope = Scope::parse("openid").unwrap();
-        assert_eq!(evaluate(&[p], &rules, &ask("c", "client_credentials", &scope, None)), Decision::NoMatch);
+        assert_eq!(
+            evaluate(&[p], &rules, &ask("c", "client_credentials", &scope, None)),
+            Decision::NoMatch
+        );
     }
 }

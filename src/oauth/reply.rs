@@ -41,7 +41,10 @@ pub enum Reply {
     /// A 302 (or 303 after a POST) to this URL.
     Redirect(String),
     /// An HTML page that POSTs `fields` to `action`.
-    FormPost { action: String, fields: Vec<(String, String)> },
+    FormPost {
+        action: String,
+        fields: Vec<(String, String)>,
+    },
 }
 
 impl ReplyTarget {
@@ -68,12 +71,14 @@ impl ReplyTarget {
             },
             ResponseMode::Query => {
                 // The registered URI parsed when it was registered; it still does.
-                let mut url = Url::parse(&self.redirect_uri).expect("registered redirect URIs parse");
+                let mut url =
+                    Url::parse(&self.redirect_uri).expect("registered redirect URIs parse");
                 url.query_pairs_mut().extend_pairs(fields.iter());
                 Reply::Redirect(url.into())
             }
             ResponseMode::Fragment => {
-                let mut url = Url::parse(&self.redirect_uri).expect("registered redirect URIs parse");
+                let mut url =
+                    Url::parse(&self.redirect_uri).expect("registered redirect URIs parse");
                 let fragment = url::form_urlencoded::Serializer::new(String::new())
                     .extend_pairs(fields.iter())
                     .finish();
@@ -99,7 +104,9 @@ mod tests {
 
     #[test]
     fn query_keeps_the_registered_query_and_adds_state_and_iss() {
-        let Reply::Redirect(url) = target(ResponseMode::Query).success("xyz") else { panic!() };
+        let Reply::Redirect(url) = target(ResponseMode::Query).success("xyz") else {
+            panic!()
+        };
         assert_eq!(
             url,
             "https://app.example.com/cb?tenant=1&code=xyz&state=a+b%26c&iss=https%3A%2F%2Fid.example.com"
@@ -108,13 +115,16 @@ mod tests {
 
     #[test]
     fn fragment_and_form_post() {
-        let Reply::Redirect(url) = target(ResponseMode::Fragment)
-            .error(&OAuthError::new(super::super::ErrorCode::LoginRequired, "Sign in"))
-        else {
+        let Reply::Redirect(url) = target(ResponseMode::Fragment).error(&OAuthError::new(
+            super::super::ErrorCode::LoginRequired,
+            "Sign in",
+        )) else {
             panic!()
         };
         assert!(url.starts_with("https://app.example.com/cb?tenant=1#error=login_required"));
-        let Reply::FormPost { action, fields } = target(ResponseMode::FormPost).success("c") else { panic!() };
+        let Reply::FormPost { action, fields } = target(ResponseMode::FormPost).success("c") else {
+            panic!()
+        };
         assert_eq!(action, "https://app.example.com/cb?tenant=1");
         assert_eq!(fields[0], ("code".into(), "c".into()));
         assert_eq!(fields[1], ("state".into(), "a b&c".into()));

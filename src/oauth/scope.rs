@@ -16,14 +16,18 @@ impl Scope {
                 .bytes()
                 .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
             if !valid {
-                return Err(OAuthError::invalid_scope("The scope parameter is malformed."));
+                return Err(OAuthError::invalid_scope(
+                    "The scope parameter is malformed.",
+                ));
             }
             if !tokens.iter().any(|t| t == token) {
                 tokens.push(token.to_string());
             }
         }
         if tokens.is_empty() {
-            return Err(OAuthError::invalid_scope("The authorization request must include scopes."));
+            return Err(OAuthError::invalid_scope(
+                "The authorization request must include scopes.",
+            ));
         }
         Ok(Scope(tokens))
     }
@@ -83,7 +87,11 @@ mod tests {
         assert!(Scope::parse("open\"id").is_err());
         assert!(Scope::parse("a\\b").is_err());
         assert_eq!(
-            Scope::parse("openid admin").unwrap().check_supported(&["openid", "email"]).unwrap_err().code(),
+            Scope::parse("openid admin")
+                .unwrap()
+                .check_supported(&["openid", "email"])
+                .unwrap_err()
+                .code(),
             "invalid_scope"
         );
     }

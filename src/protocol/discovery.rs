@@ -2,7 +2,6 @@
 
 use serde::Serialize;
 
-
 #[derive(Debug, Serialize)]
 pub struct Metadata {
     pub issuer: String,
@@ -52,8 +51,23 @@ pub struct Metadata {
 
 /// The claims every server's tokens and userinfo can carry.
 pub const STANDARD_CLAIMS: &[&str] = &[
-    "iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "nonce", "at_hash",
-    "name", "given_name", "family_name", "preferred_username", "updated_at", "email",
+    "iss",
+    "ver",
+    "sub",
+    "aud",
+    "iat",
+    "exp",
+    "jti",
+    "auth_time",
+    "amr",
+    "nonce",
+    "at_hash",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "updated_at",
+    "email",
     "email_verified",
 ];
 
@@ -62,7 +76,11 @@ const AUTH_METHODS: &[&str] = crate::oauth::client_auth::METHODS;
 /// The assertion algorithms: HMAC for `client_secret_jwt`, the asymmetric ones for
 /// `private_key_jwt` (never `none`).
 fn assertion_algs() -> Vec<&'static str> {
-    crate::tokens::jose::HMAC_ALGS.iter().chain(crate::tokens::jose::ASYMMETRIC_ALGS).copied().collect()
+    crate::tokens::jose::HMAC_ALGS
+        .iter()
+        .chain(crate::tokens::jose::ASYMMETRIC_ALGS)
+        .copied()
+        .collect()
 }
 
 impl Metadata {
@@ -70,7 +88,8 @@ impl Metadata {
     /// `{base}/oauth2/{id}/v1` for a custom one. `scopes` are the server's; `claims`
     /// the names of its custom claims.
     pub fn new(issuer: &str, endpoints: &str, scopes: Vec<String>, claims: Vec<String>) -> Self {
-        let mut claims_supported: Vec<String> = STANDARD_CLAIMS.iter().map(|c| c.to_string()).collect();
+        let mut claims_supported: Vec<String> =
+            STANDARD_CLAIMS.iter().map(|c| c.to_string()).collect();
         for claim in claims {
             if !claims_supported.contains(&claim) {
                 claims_supported.push(claim);
@@ -91,7 +110,11 @@ impl Metadata {
             introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(),
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query", "fragment", "form_post"],
-            grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+            grant_types_supported: vec![
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+            ],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: vec!["RS256"],
             scopes_supported: scopes,

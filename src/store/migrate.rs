@@ -55,9 +55,14 @@ pub fn latest(migrations: &[Migration]) -> i64 {
 }
 
 /// The migrations a database that recorded `applied` still needs, in order.
-pub fn pending<'a>(migrations: &'a [Migration], applied: &[i64]) -> impl Iterator<Item = &'a Migration> {
+pub fn pending<'a>(
+    migrations: &'a [Migration],
+    applied: &[i64],
+) -> impl Iterator<Item = &'a Migration> {
     let applied = applied.to_vec();
-    migrations.iter().filter(move |m| !applied.contains(&m.version))
+    migrations
+        .iter()
+        .filter(move |m| !applied.contains(&m.version))
 }
 
 pub fn check_not_newer(found: i64, migrations: &[Migration]) -> StoreResult<()> {
@@ -84,7 +89,11 @@ mod tests {
 
     #[test]
     fn a_version_below_the_highest_applied_is_still_applied() {
-        let versions = |applied: &[i64]| pending(SQLITE, applied).map(|m| m.version).collect::<Vec<_>>();
+        let versions = |applied: &[i64]| {
+            pending(SQLITE, applied)
+                .map(|m| m.version)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(versions(&[]), [1, 2, 3, 4, 10, 11, 12, 13, 15, 17]);
         assert_eq!(versions(&[1, 2]), [3, 4, 10, 11, 12, 13, 15, 17]);
         assert_eq!(versions(&[1, 2, 10, 11, 12, 13, 15, 17]), [3, 4]);

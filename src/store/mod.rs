@@ -60,7 +60,12 @@ pub trait ServerStore: Send + Sync {
     /// (`activated_at = now`), and `new_next` is inserted as NEXT. The first statement
     /// is `UPDATE ... WHERE kid = expected AND status = 'ACTIVE'`: of processes rotating
     /// at once, one rotates and the others find the key retired (`NotActive`).
-    async fn rotate_signing_key(&self, expected_active: &str, new_next: &StoredKey, now: UnixTime) -> StoreResult<KeyRotation>;
+    async fn rotate_signing_key(
+        &self,
+        expected_active: &str,
+        new_next: &StoredKey,
+        now: UnixTime,
+    ) -> StoreResult<KeyRotation>;
 }
 
 #[async_trait]
@@ -83,8 +88,17 @@ pub trait UserStore: Send + Sync {
 }
 
 /// What a users page may filter on.
-pub const USER_COLUMNS: &[&str] =
-    &["id", "status", "login", "login_key", "email", "first_name", "last_name", "created_at", "updated_at"];
+pub const USER_COLUMNS: &[&str] = &[
+    "id",
+    "status",
+    "login",
+    "login_key",
+    "email",
+    "first_name",
+    "last_name",
+    "created_at",
+    "updated_at",
+];
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
@@ -100,12 +114,19 @@ pub trait ClientStore: Send + Sync {
     /// A page of clients ordered by client id; filterable columns: `CLIENT_COLUMNS`.
     async fn query_clients(&self, page: &Page) -> StoreResult<Vec<Client>>;
     /// Assigns a user to an app; false when they already were.
-    async fn assign_user(&self, client_id: &str, user_id: &str, now: UnixTime) -> StoreResult<bool>;
+    async fn assign_user(&self, client_id: &str, user_id: &str, now: UnixTime)
+    -> StoreResult<bool>;
     async fn unassign_user(&self, client_id: &str, user_id: &str) -> StoreResult<bool>;
     /// The users assigned to an app, by id.
     async fn assigned_users(&self, client_id: &str) -> StoreResult<Vec<User>>;
     /// Assigns a group to an app (or changes its priority); false when it already was.
-    async fn assign_group(&self, client_id: &str, group_id: &str, priority: i64, now: UnixTime) -> StoreResult<bool>;
+    async fn assign_group(
+        &self,
+        client_id: &str,
+        group_id: &str,
+        priority: i64,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
     async fn unassign_group(&self, client_id: &str, group_id: &str) -> StoreResult<bool>;
     /// The groups assigned to an app with their priorities, by id.
     async fn assigned_groups(&self, client_id: &str) -> StoreResult<Vec<(Group, i64)>>;
@@ -132,9 +153,17 @@ pub trait SessionStore: Send + Sync {
 pub trait AuthorizationStore: Send + Sync {
     async fn insert_pending(&self, pending: &PendingAuthorization) -> StoreResult<()>;
     /// Reads a pending request without taking it (to render the sign-in page).
-    async fn get_pending(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<Option<PendingAuthorization>>;
+    async fn get_pending(
+        &self,
+        id_hash: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingAuthorization>>;
     /// Takes a pending request once: one atomic `DELETE ... RETURNING`.
-    async fn take_pending(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<Option<PendingAuthorization>>;
+    async fn take_pending(
+        &self,
+        id_hash: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingAuthorization>>;
     async fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
     /// Marks the code redeemed in one statement and records the access token minted
     /// from it; a second call finds it redeemed.
@@ -151,9 +180,16 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_access_token(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()>;
     async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
     /// Starts a refresh-token family with its first token, in one transaction.
-    async fn insert_refresh_family(&self, family: &RefreshFamily, first: &RefreshToken) -> StoreResult<()>;
+    async fn insert_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first: &RefreshToken,
+    ) -> StoreResult<()>;
     /// A refresh token by the SHA-256 of its value, with its family.
-    async fn find_refresh(&self, token_hash: &[u8]) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
+    async fn find_refresh(
+        &self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
     /// Rotates a token once: marks it rotated (one `UPDATE ... WHERE rotated_at IS NULL`)
     /// and inserts its successor in the same transaction, unless the family is revoked.
     /// The family row is written first, so a concurrent `revoke_family` either sees the
@@ -199,8 +235,20 @@ pub trait GroupStore: Send + Sync {
 #[async_trait]
 pub trait ConsentStore: Send + Sync {
     /// Records consent to `scopes` (already granted ones are kept).
-    async fn grant_consent(&self, user_id: &str, client_id: &str, server_id: &str, scopes: &[String], now: UnixTime) -> StoreResult<()>;
-    async fn granted_scopes(&self, user_id: &str, client_id: &str, server_id: &str) -> StoreResult<Vec<String>>;
+    async fn grant_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        server_id: &str,
+        scopes: &[String],
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    async fn granted_scopes(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        server_id: &str,
+    ) -> StoreResult<Vec<String>>;
     /// Forgets a user's consents to an app on every server; how many were removed.
     async fn revoke_consents(&self, user_id: &str, client_id: &str) -> StoreResult<u64>;
 }
@@ -215,7 +263,13 @@ pub trait PushedRequestStore: Send + Sync {
     /// Takes a pushed request once, one atomic `DELETE ... RETURNING`: only while
     /// unexpired, and only for the app and server it was pushed by and to (another
     /// app's attempt leaves it in place).
-    async fn take_pushed(&self, id_hash: &[u8], client_id: &str, server_id: &str, now: UnixTime) -> StoreResult<Option<PushedRequest>>;
+    async fn take_pushed(
+        &self,
+        id_hash: &[u8],
+        client_id: &str,
+        server_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PushedRequest>>;
 }
 
 /// Brute-force counters, shared by every instance on the database.
@@ -226,7 +280,12 @@ pub trait ThrottleStore: Send + Sync {
     /// otherwise the failure count grows by one (from zero when the last failure and
     /// the end of the last block are both `rule.window` or more ago) and the next
     /// block is set by `rule.delay`.
-    async fn throttle_attempt(&self, key: &str, rule: &ThrottleRule, now: UnixTime) -> StoreResult<Attempt>;
+    async fn throttle_attempt(
+        &self,
+        key: &str,
+        rule: &ThrottleRule,
+        now: UnixTime,
+    ) -> StoreResult<Attempt>;
     /// The counter under `key`, if there is one.
     async fn throttle_state(&self, key: &str) -> StoreResult<Option<ThrottleState>>;
     /// Forgets the counter (a success resets it).
@@ -257,7 +316,14 @@ pub trait LogStore: Send + Sync {
 }
 
 /// What a System Log page may filter on.
-pub const LOG_COLUMNS: &[&str] = &["published", "event_type", "outcome_result", "actor_id", "target_ids", "event"];
+pub const LOG_COLUMNS: &[&str] = &[
+    "published",
+    "event_type",
+    "outcome_result",
+    "actor_id",
+    "target_ids",
+    "event",
+];
 
 /// An authorization server's scopes, claims, access policies and rules.
 #[async_trait]
@@ -302,7 +368,12 @@ pub trait ReplayStore: Send + Sync {
     /// `expires_at`, in one statement: true when this call recorded it, false when it
     /// is already recorded and not yet expired at `now` (a replay). An expired record
     /// the janitor has not purged yet is taken over.
-    async fn use_jti_once(&self, key_hash: &[u8], expires_at: UnixTime, now: UnixTime) -> StoreResult<bool>;
+    async fn use_jti_once(
+        &self,
+        key_hash: &[u8],
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -400,7 +471,9 @@ pub async fn open(config: &StoreConfig) -> StoreResult<DynStore> {
                 acquire_timeout: config.acquire_timeout,
                 ..Default::default()
             };
-            Ok(Arc::new(postgres::PostgresStore::open(url, &settings).await?))
+            Ok(Arc::new(
+                postgres::PostgresStore::open(url, &settings).await?,
+            ))
         }
         Some(_) => Err(StoreError::Schema(
             "GATEHOUSE_DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into(),

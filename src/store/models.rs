@@ -231,7 +231,11 @@ impl ThrottleRule {
             return 0;
         }
         let exponent = failures - self.threshold + 1;
-        if exponent >= 30 { self.max_delay } else { (1i64 << exponent).min(self.max_delay) }
+        if exponent >= 30 {
+            self.max_delay
+        } else {
+            (1i64 << exponent).min(self.max_delay)
+        }
     }
 }
 

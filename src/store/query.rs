@@ -107,8 +107,15 @@ impl Where<'_> {
             Expr::And(list) if list.is_empty() => Ok("1=1".into()),
             Expr::Or(list) if list.is_empty() => Ok("1=0".into()),
             Expr::And(list) | Expr::Or(list) => {
-                let joiner = if matches!(expr, Expr::And(_)) { " AND " } else { " OR " };
-                let parts = list.iter().map(|e| self.expr(e)).collect::<StoreResult<Vec<_>>>()?;
+                let joiner = if matches!(expr, Expr::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                let parts = list
+                    .iter()
+                    .map(|e| self.expr(e))
+                    .collect::<StoreResult<Vec<_>>>()?;
                 Ok(format!("({})", parts.join(joiner)))
             }
         }
@@ -116,7 +123,10 @@ impl Where<'_> {
 
     fn cond(&mut self, c: &Cond) -> StoreResult<String> {
         if !self.columns.contains(&c.column) {
-            return Err(StoreError::Schema(format!("{} cannot be filtered on", c.column)));
+            return Err(StoreError::Schema(format!(
+                "{} cannot be filtered on",
+                c.column
+            )));
         }
         let col = c.column;
         let cmp = |op: &str, this: &mut Self| format!("{col} {op} {}", this.bind(c.value.clone()));
@@ -129,22 +139,35 @@ impl Where<'_> {
             Op::Le => cmp("<=", self),
             Op::StartsWith => {
                 let pattern = format!("{}%", like_escape(&text(&c.value)?.to_ascii_lowercase()));
-                format!("lower({col}) LIKE {} ESCAPE '\\'", self.bind(SqlValue::Text(pattern)))
+                format!(
+                    "lower({col}) LIKE {} ESCAPE '\\'",
+                    self.bind(SqlValue::Text(pattern))
+                )
             }
             Op::Contains => {
                 let pattern = format!("%{}%", like_escape(&text(&c.value)?.to_ascii_lowercase()));
-                format!("lower({col}) LIKE {} ESCAPE '\\'", self.bind(SqlValue::Text(pattern)))
+                format!(
+                    "lower({col}) LIKE {} ESCAPE '\\'",
+                    self.bind(SqlValue::Text(pattern))
+                )
             }
             Op::HasWord => {
                 let pattern = format!("% {} %", like_escape(text(&c.value)?));
-                format!("{col} LIKE {} ESCAPE '\\'", self.bind(SqlValue::Text(pattern)))
+                format!(
+                    "{col} LIKE {} ESCAPE '\\'",
+                    self.bind(SqlValue::Text(pattern))
+                )
             }
         })
     }
 
     /// `WHERE filter AND cursor_column > after ORDER BY cursor_column LIMIT n`, and the
     /// values to bind in order.
-    pub fn page(mut self, page: &Page, cursor_column: &str) -> StoreResult<(String, Vec<SqlValue>)> {
+    pub fn page(
+        mut self,
+        page: &Page,
+        cursor_column: &str,
+    ) -> StoreResult<(String, Vec<SqlValue>)> {
         let mut clauses = Vec::new();
         if let Some(filter) = &page.filter {
             clauses.push(self.expr(filter)?);
@@ -152,9 +175,16 @@ impl Where<'_> {
         if let Some(after) = &page.after {
             clauses.push(format!("{cursor_column} > {}", self.bind(after.clone())));
         }
-        let condition = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        let condition = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
         let limit = self.bind(SqlValue::Int(page.limit.max(0)));
-        Ok((format!("{condition} ORDER BY {cursor_column} LIMIT {limit}"), self.binds))
+        Ok((
+            format!("{condition} ORDER BY {cursor_column} LIMIT {limit}"),
+            self.binds,
+        ))
     }
 }
 
@@ -172,27 +202,66 @@ mod tests {
 
     #[test]
     fn builds_a_where_clause_with_binds() {
-        let filter = Expr::Or(vec![
-            Expr::cond("status", Op::Eq, SqlValue::Text("ACTIVE".into())),
-            Expr::cond("login_key", Op::StartsWith, SqlValue::Text("A_b%".into()))
-                .and(Expr::cond("updated_at", Op::Gt, SqlValue::Int(5))),
-        ]);
-        let page = Page { filter: Some(filter), after: Some(SqlValue::Text("00u1".into())), limit: 2 };
+        let filter =
+            Expr::Or(vec![
+                Expr::cond("status", Op::Eq, SqlValue::Text("ACTIVE".into())),
+                Expr::cond("login_key", Op::StartsWith, SqlValue::Text("A_b%".into()))
+                    .and(Expr::cond("updated_at", Op::Gt, SqlValue::Int(5))),
+            ]);
+        let page = Page {
+            filter: Some(filter),
+            after: Some(SqlValue::Text("00u1".into())),
+            limit: 2,
+        };
         let columns = ["status", "login_key", "updated_at"];
-        let (sql, binds) = Where { columns: &columns, placeholder: dollar, binds: vec![] }.page(&page, "id").unwrap();
+        let (sql, binds) = Where {
+            columns: &columns,
+            placeholder: dollar,
+            binds: vec![],
+        }
+        .page(&page, "id")
+        .unwrap();
         assert_eq!(
             sql,
             "WHERE (status = $1 OR (lower(login_key) LIKE $2 ESCAPE '\\' AND updated_at > $3)) AND id > $4 ORDER BY id LIMIT $5"
         );
         assert_eq!(binds[1], SqlValue::Text("a\\_b\\%%".into()));
         assert_eq!(binds[4], SqlValue::Int(2));
-        let (sql, _) = Where { columns: &columns, placeholder: question, binds: vec![] }.page(&Page { limit: 1, ..Page::default() }, "seq").unwrap();
+        let (sql, _) = Where {
+            columns: &columns,
+            placeholder: question,
+            binds: vec![],
+        }
+        .page(
+            &Page {
+                limit: 1,
+                ..Page::default()
+            },
+            "seq",
+        )
+        .unwrap();
         assert_eq!(sql, " ORDER BY seq LIMIT ?");
     }
 
     #[test]
     fn refuses_a_column_not_allowed() {
-        let page = Page { filter: Some(Expr::cond("password_hash", Op::Eq, SqlValue::Text("x".into()))), after: None, limit: 1 };
-        assert!(Where { columns: &["status"], placeholder: question, binds: vec![] }.page(&page, "id").is_err());
+        let page = Page {
+            filter: Some(Expr::cond(
+                "password_hash",
+                Op::Eq,
+                SqlValue::Text("x".into()),
+            )),
+            after: None,
+            limit: 1,
+        };
+        assert!(
+            Where {
+                columns: &["status"],
+                placeholder: question,
+                binds: vec![]
+            }
+            .page(&page, "id")
+            .is_err()
+        );
     }
 }

@@ -69,7 +69,12 @@ pub struct Grant<'a> {
 impl Grant<'_> {
     /// Okta's access token claims and RFC 9068's; `sub` is the user's id, or the
     /// client's for client_credentials (RFC 9068 §2.2).
-    pub fn access_token(&self, jti: String, ttl: i64, extra: Map<String, Value>) -> AccessTokenClaims {
+    pub fn access_token(
+        &self,
+        jti: String,
+        ttl: i64,
+        extra: Map<String, Value>,
+    ) -> AccessTokenClaims {
         let sub = self.user.map_or(self.client_id, |u| u.id.as_str());
         AccessTokenClaims {
             ver: 1,
@@ -93,7 +98,13 @@ impl Grant<'_> {
     /// OpenID Connect Core §2 and §3.1.3.6. The ID token from the token endpoint
     /// carries the user's claims for the granted scopes, as Okta's does, and the
     /// server's custom `IDENTITY` claims (`extra`). `None` without a user.
-    pub fn id_token(&self, jti: String, ttl: i64, access_token: &str, extra: Map<String, Value>) -> Option<Value> {
+    pub fn id_token(
+        &self,
+        jti: String,
+        ttl: i64,
+        access_token: &str,
+        extra: Map<String, Value>,
+    ) -> Option<Value> {
         let user = self.user?;
         let mut claims = Map::new();
         claims.insert("ver".into(), json!(1));
@@ -147,11 +158,12 @@ pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
         claims.insert("updated_at".into(), json!(user.updated_at));
     }
     if scope.contains("email")
-        && let Some(email) = user.email.as_deref().filter(|e| !e.is_empty()) {
-            claims.insert("email".into(), json!(email));
-            // Admin-created users' addresses are not verified by Gatehouse.
-            claims.insert("email_verified".into(), json!(false));
-        }
+        && let Some(email) = user.email.as_deref().filter(|e| !e.is_empty())
+    {
+        claims.insert("email".into(), json!(email));
+        // Admin-created users' addresses are not verified by Gatehouse.
+        claims.insert("email_verified".into(), json!(false));
+    }
     claims
 }
 
@@ -187,23 +199,51 @@ mod tests {
         assert_eq!(all["name"], "Alice");
         assert_eq!(all["preferred_username"], "alice@example.com");
         assert_eq!(all["email"], "alice@example.com");
-        assert!(!all.contains_key("family_name"), "missing attribute: claim omitted");
+        assert!(
+            !all.contains_key("family_name"),
+            "missing attribute: claim omitted"
+        );
     }
 
     #[test]
     fn at_hash_matches_oidc_example() {
         // OpenID Connect Core, Appendix A.3 (the access token of the example).
-        assert_eq!(at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
     }
 
     #[test]
     fn access_token_has_okta_and_rfc9068_claims() {
         let u = user();
         let scope = Scope::parse("openid email").unwrap();
-        let g = Grant { issuer: "https://i", audience: "api://default", client_id: "0oa1", user: Some(&u), scope: &scope, auth_time: Some(1), nonce: None, now: 10 };
+        let g = Grant {
+            issuer: "https://i",
+            audience: "api://default",
+            client_id: "0oa1",
+            user: Some(&u),
+            scope: &scope,
+            auth_time: Some(1),
+            nonce: None,
+            now: 10,
+        };
         let at = g.access_token("AT.x".into(), 3600, Map::new());
         let v = serde_json::to_value(&at).unwrap();
-        for claim in ["ver", "jti", "iss", "aud", "iat", "exp", "cid", "uid", "scp", "sub", "client_id", "scope"] {
+        for claim in [
+            "ver",
+            "jti",
+            "iss",
+            "aud",
+            "iat",
+            "exp",
+            "cid",
+            "uid",
+            "scp",
+            "sub",
+            "client_id",
+            "scope",
+        ] {
             assert!(v.get(claim).is_some(), "{claim}");
         }
         assert_eq!(v["scp"], json!(["openid", "email"]));

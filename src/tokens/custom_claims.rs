@@ -11,8 +11,29 @@ use crate::store::{ClaimDef, User};
 
 /// Claims the server sets itself; a custom claim may not take their names.
 pub const RESERVED: &[&str] = &[
-    "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "nonce", "at_hash", "c_hash",
-    "amr", "acr", "azp", "sid", "ver", "cid", "uid", "scp", "scope", "client_id", "cnf", "idp",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "amr",
+    "acr",
+    "azp",
+    "sid",
+    "ver",
+    "cid",
+    "uid",
+    "scp",
+    "scope",
+    "client_id",
+    "cnf",
+    "idp",
 ];
 
 /// Okta sends at most 100 groups in a claim.
@@ -30,7 +51,15 @@ pub enum Expression {
 }
 
 /// The user attributes an expression can name (Okta's profile names).
-pub const USER_ATTRIBUTES: &[&str] = &["id", "login", "email", "firstName", "lastName", "displayName", "status"];
+pub const USER_ATTRIBUTES: &[&str] = &[
+    "id",
+    "login",
+    "email",
+    "firstName",
+    "lastName",
+    "displayName",
+    "status",
+];
 
 impl Expression {
     pub fn parse(text: &str) -> Result<Expression, String> {
@@ -40,7 +69,12 @@ impl Expression {
                 .iter()
                 .find(|a| **a == attr)
                 .map(|a| Expression::UserAttribute(a))
-                .ok_or_else(|| format!("unknown user attribute {attr:?}; one of {}", USER_ATTRIBUTES.join(", ")));
+                .ok_or_else(|| {
+                    format!(
+                        "unknown user attribute {attr:?}; one of {}",
+                        USER_ATTRIBUTES.join(", ")
+                    )
+                });
         }
         if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
             let inner = &text[1..text.len() - 1];
@@ -83,8 +117,9 @@ const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 const REGEX_NEST_LIMIT: u32 = 32;
 
 /// Compiled filters, by pattern: tokens are minted far more often than claims change.
-static COMPILED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, regex_lite::Regex>>> =
-    std::sync::LazyLock::new(Default::default);
+static COMPILED: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, regex_lite::Regex>>,
+> = std::sync::LazyLock::new(Default::default);
 
 /// `value` must be a regex on its own (so `a)|(b` cannot escape the anchors), then it
 /// is anchored to match the whole name.
@@ -125,7 +160,12 @@ impl GroupFilter {
             "EQUALS" => GroupFilter::Equals(value.to_string()),
             "CONTAINS" => GroupFilter::Contains(value.to_string()),
             "REGEX" => GroupFilter::Regex(compile(value)?),
-            other => return Err(format!("unknown group filter {other:?}; one of {}", FILTER_TYPES.join(", "))),
+            other => {
+                return Err(format!(
+                    "unknown group filter {other:?}; one of {}",
+                    FILTER_TYPES.join(", ")
+                ));
+            }
         })
     }
 
@@ -141,9 +181,18 @@ impl GroupFilter {
 
 /// The custom claims of `claim_type` for a token with `scope`. `groups` are the user's
 /// group names (empty for a token without a user).
-pub fn evaluate(defs: &[ClaimDef], claim_type: &str, scope: &Scope, user: Option<&User>, groups: &[String]) -> Map<String, Value> {
+pub fn evaluate(
+    defs: &[ClaimDef],
+    claim_type: &str,
+    scope: &Scope,
+    user: Option<&User>,
+    groups: &[String],
+) -> Map<String, Value> {
     let mut out = Map::new();
-    for def in defs.iter().filter(|d| d.status == "ACTIVE" && d.claim_type == claim_type) {
+    for def in defs
+        .iter()
+        .filter(|d| d.status == "ACTIVE" && d.claim_type == claim_type)
+    {
         if !def.scopes.is_empty() && !def.scopes.iter().any(|s| scope.contains(s)) {
             continue;
         }
@@ -152,14 +201,23 @@ pub fn evaluate(defs: &[ClaimDef], claim_type: &str, scope: &Scope, user: Option
                 if user.is_none() {
                     continue;
                 }
-                let Ok(filter) = GroupFilter::parse(def.group_filter_type.as_deref().unwrap_or(""), &def.value) else {
+                let Ok(filter) =
+                    GroupFilter::parse(def.group_filter_type.as_deref().unwrap_or(""), &def.value)
+                else {
                     tracing::warn!(claim = %def.name, "a stored group filter does not parse; claim left out");
                     continue;
                 };
-                let names: Vec<&String> = groups.iter().filter(|g| filter.matches(g)).take(MAX_GROUPS).collect();
+                let names: Vec<&String> = groups
+                    .iter()
+                    .filter(|g| filter.matches(g))
+                    .take(MAX_GROUPS)
+                    .collect();
                 json!(names)
             }
-            _ => match Expression::parse(&def.value).ok().and_then(|e| e.value(user)) {
+            _ => match Expression::parse(&def.value)
+                .ok()
+                .and_then(|e| e.value(user))
+            {
                 Some(v) => json!(v),
                 None => continue,
             },
@@ -192,7 +250,14 @@ mod tests {
         }
     }
 
-    fn def(name: &str, claim_type: &str, value_type: &str, value: &str, filter: Option<&str>, scopes: &[&str]) -> ClaimDef {
+    fn def(
+        name: &str,
+        claim_type: &str,
+        value_type: &str,
+        value: &str,
+        filter: Option<&str>,
+        scopes: &[&str],
+    ) -> ClaimDef {
         ClaimDef {
             id: format!("ocl{name}"),
             server_id: "default".into(),
@@ -209,8 +274,14 @@ mod tests {
 
     #[test]
     fn expressions_parse_and_refuse() {
-        assert_eq!(Expression::parse("user.email").unwrap(), Expression::UserAttribute("email"));
-        assert_eq!(Expression::parse("\"gold\"").unwrap(), Expression::Literal("gold".into()));
+        assert_eq!(
+            Expression::parse("user.email").unwrap(),
+            Expression::UserAttribute("email")
+        );
+        assert_eq!(
+            Expression::parse("\"gold\"").unwrap(),
+            Expression::Literal("gold".into())
+        );
         assert!(Expression::parse("user.password").is_err());
         assert!(Expression::parse("String.len(user.login)").is_err());
     }
@@ -220,12 +291,37 @@ mod tests {
         let defs = [
             def("login", "RESOURCE", "EXPRESSION", "user.login", None, &[]),
             def("mail", "RESOURCE", "EXPRESSION", "user.email", None, &[]),
-            def("tier", "RESOURCE", "EXPRESSION", "\"gold\"", None, &["api:read"]),
-            def("given", "IDENTITY", "EXPRESSION", "user.firstName", None, &[]),
-            def("groups", "IDENTITY", "GROUPS", "app-.*", Some("REGEX"), &["groups"]),
+            def(
+                "tier",
+                "RESOURCE",
+                "EXPRESSION",
+                "\"gold\"",
+                None,
+                &["api:read"],
+            ),
+            def(
+                "given",
+                "IDENTITY",
+                "EXPRESSION",
+                "user.firstName",
+                None,
+                &[],
+            ),
+            def(
+                "groups",
+                "IDENTITY",
+                "GROUPS",
+                "app-.*",
+                Some("REGEX"),
+                &["groups"],
+            ),
         ];
         let u = user();
-        let groups = vec!["app-admins".to_string(), "staff".to_string(), "xapp-y".to_string()];
+        let groups = vec![
+            "app-admins".to_string(),
+            "staff".to_string(),
+            "xapp-y".to_string(),
+        ];
         let scope = Scope::parse("openid groups").unwrap();
         let at = evaluate(&defs, "RESOURCE", &scope, Some(&u), &groups);
         assert_eq!(at["login"], "alice@example.com");
@@ -234,7 +330,13 @@ mod tests {
         let id = evaluate(&defs, "IDENTITY", &scope, Some(&u), &groups);
         assert_eq!(id["given"], "Alice");
         assert_eq!(id["groups"], json!(["app-admins"]));
-        let service = evaluate(&defs, "RESOURCE", &Scope::parse("api:read").unwrap(), None, &[]);
+        let service = evaluate(
+            &defs,
+            "RESOURCE",
+            &Scope::parse("api:read").unwrap(),
+            None,
+            &[],
+        );
         assert_eq!(service.get("tier"), Some(&json!("gold")));
         assert!(!service.contains_key("login"));
     }
@@ -245,10 +347,26 @@ mod tests {
         assert!(f("STARTS_WITH", "app-").matches("app-x"));
         assert!(!f("EQUALS", "app").matches("app-x"));
         assert!(f("CONTAINS", "dmi").matches("admins"));
-        assert!(!f("REGEX", "adm").matches("admins"), "regex matches the whole name");
+        assert!(
+            !f("REGEX", "adm").matches("admins"),
+            "regex matches the whole name"
+        );
         assert!(GroupFilter::parse("REGEX", "(").is_err());
-        assert!(GroupFilter::parse("REGEX", "a)|(b").is_err(), "cannot escape the anchors");
-        assert!(GroupFilter::parse("REGEX", &"(".repeat(40).chars().chain(")".repeat(40).chars()).collect::<String>()).is_err(), "nesting");
+        assert!(
+            GroupFilter::parse("REGEX", "a)|(b").is_err(),
+            "cannot escape the anchors"
+        );
+        assert!(
+            GroupFilter::parse(
+                "REGEX",
+                &"(".repeat(40)
+                    .chars()
+                    .chain(")".repeat(40).chars())
+                    .collect::<String>()
+            )
+            .is_err(),
+            "nesting"
+        );
         assert!(f("REGEX", "a|b").matches("b") && !f("REGEX", "a|b").matches("ab"));
         assert!(GroupFilter::parse("GLOB", "*").is_err());
     }

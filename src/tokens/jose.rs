@@ -18,7 +18,9 @@ use crate::crypto::{b64url, b64url_decode, sha256};
 pub const MAX_JWS_LEN: usize = 8 * 1024;
 
 /// The asymmetric algorithms accepted for `private_key_jwt` and DPoP.
-pub const ASYMMETRIC_ALGS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
+pub const ASYMMETRIC_ALGS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
 /// The algorithms accepted for `client_secret_jwt` (RFC 7518 §3.2).
 pub const HMAC_ALGS: &[&str] = &["HS256", "HS384", "HS512"];
 
@@ -49,7 +51,9 @@ pub fn rsa_thumbprint(e: &str, n: &str) -> String {
 
 /// RFC 7638 §3.2 thumbprint of an EC public key: `crv`, `kty`, `x`, `y` in that order.
 pub fn ec_thumbprint(crv: &str, x: &str, y: &str) -> String {
-    thumbprint(&format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#))
+    thumbprint(&format!(
+        r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#
+    ))
 }
 
 /// RFC 8037 §2 thumbprint of an OKP public key: `crv`, `kty`, `x`.
@@ -76,7 +80,9 @@ impl Jws {
             return Err(JoseError::Malformed);
         }
         let mut parts = token.split('.');
-        let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(c), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(JoseError::Malformed);
         };
         let object = |part: &str| -> Result<Map<String, Value>, JoseError> {
@@ -91,11 +97,19 @@ impl Jws {
         if header.contains_key("crit") {
             return Err(JoseError::Header);
         }
-        Ok(Jws { header, claims, signing_input: token[..h.len() + 1 + c.len()].to_string(), signature })
+        Ok(Jws {
+            header,
+            claims,
+            signing_input: token[..h.len() + 1 + c.len()].to_string(),
+            signature,
+        })
     }
 
     pub fn alg(&self) -> Result<&str, JoseError> {
-        self.header.get("alg").and_then(Value::as_str).ok_or(JoseError::Header)
+        self.header
+            .get("alg")
+            .and_then(Value::as_str)
+            .ok_or(JoseError::Header)
     }
 
     pub fn header_str(&self, name: &str) -> Option<&str> {
@@ -109,7 +123,8 @@ impl Jws {
     /// A numeric date claim (RFC 7519 §2), whole seconds.
     pub fn claim_time(&self, name: &str) -> Option<i64> {
         let v = self.claims.get(name)?;
-        v.as_i64().or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+        v.as_i64()
+            .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
     }
 
     /// Verifies the signature with a public key; the algorithm must be one the key can make.
@@ -137,19 +152,31 @@ impl Jws {
         if secret.len() < algorithm.digest_algorithm().output_len {
             return Err(JoseError::Key("the secret is shorter than the hash"));
         }
-        hmac::verify(&hmac::Key::new(algorithm, secret), self.signing_input.as_bytes(), &self.signature)
-            .map_err(|_| JoseError::Signature)
+        hmac::verify(
+            &hmac::Key::new(algorithm, secret),
+            self.signing_input.as_bytes(),
+            &self.signature,
+        )
+        .map_err(|_| JoseError::Signature)
     }
 }
 
 /// The public key material of a JWK.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Material {
-    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
     /// `crv` P-256 or P-384; the point uncompressed (0x04 ‖ x ‖ y).
-    Ec { crv: &'static str, point: Vec<u8> },
+    Ec {
+        crv: &'static str,
+        point: Vec<u8>,
+    },
     /// `crv` Ed25519.
-    Okp { x: Vec<u8> },
+    Okp {
+        x: Vec<u8>,
+    },
 }
 
 /// A public JWK (RFC 7517) of a kind this server can verify with.
@@ -174,15 +201,25 @@ impl PublicJwk {
         if map.get("use").is_some_and(|u| u != "sig") {
             return Err(JoseError::Key("the key is not for signatures"));
         }
-        let text = |name: &str| map.get(name).and_then(Value::as_str).ok_or(JoseError::Key("a required member is missing"));
-        let bytes = |name: &str| text(name).and_then(|t| b64url_decode(t).ok_or(JoseError::Key("a member is not base64url")));
+        let text = |name: &str| {
+            map.get(name)
+                .and_then(Value::as_str)
+                .ok_or(JoseError::Key("a required member is missing"))
+        };
+        let bytes = |name: &str| {
+            text(name)
+                .and_then(|t| b64url_decode(t).ok_or(JoseError::Key("a member is not base64url")))
+        };
         let (material, thumbprint) = match text("kty")? {
             "RSA" => {
                 let (n, e) = (bytes("n")?, bytes("e")?);
                 if n.len() < 256 {
                     return Err(JoseError::Key("RSA keys must have at least 2048 bits"));
                 }
-                (Material::Rsa { n, e }, rsa_thumbprint(text("e")?, text("n")?))
+                (
+                    Material::Rsa { n, e },
+                    rsa_thumbprint(text("e")?, text("n")?),
+                )
             }
             "EC" => {
                 let (crv, len) = match text("crv")? {
@@ -220,9 +257,10 @@ impl PublicJwk {
             thumbprint,
         };
         if let Some(alg) = &key.alg
-            && !key.allows(alg) {
-                return Err(JoseError::Key("the alg does not fit the key"));
-            }
+            && !key.allows(alg)
+        {
+            return Err(JoseError::Key("the alg does not fit the key"));
+        }
         Ok(key)
     }
 
@@ -232,7 +270,10 @@ impl PublicJwk {
             return false;
         }
         match &self.material {
-            Material::Rsa { .. } => matches!(alg, "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512"),
+            Material::Rsa { .. } => matches!(
+                alg,
+                "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512"
+            ),
             Material::Ec { crv: "P-256", .. } => alg == "ES256",
             Material::Ec { crv: "P-384", .. } => alg == "ES384",
             Material::Ec { .. } => false,
@@ -252,7 +293,12 @@ impl PublicJwk {
                     "PS512" => &signature::RSA_PSS_2048_8192_SHA512,
                     _ => return false,
                 };
-                signature::RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }.verify(params, message, sig).is_ok()
+                signature::RsaPublicKeyComponents {
+                    n: n.as_slice(),
+                    e: e.as_slice(),
+                }
+                .verify(params, message, sig)
+                .is_ok()
             }
             Material::Ec { point, .. } => {
                 let algorithm: &dyn signature::VerificationAlgorithm = match alg {
@@ -260,10 +306,15 @@ impl PublicJwk {
                     "ES384" => &signature::ECDSA_P384_SHA384_FIXED,
                     _ => return false,
                 };
-                signature::UnparsedPublicKey::new(algorithm, point).verify(message, sig).is_ok()
+                signature::UnparsedPublicKey::new(algorithm, point)
+                    .verify(message, sig)
+                    .is_ok()
             }
             Material::Okp { x } => {
-                alg == "EdDSA" && signature::UnparsedPublicKey::new(&signature::ED25519, x).verify(message, sig).is_ok()
+                alg == "EdDSA"
+                    && signature::UnparsedPublicKey::new(&signature::ED25519, x)
+                        .verify(message, sig)
+                        .is_ok()
             }
         }
     }
@@ -278,7 +329,10 @@ impl PublicJwk {
 /// none of it is trusted. A set with no usable key fails.
 pub fn parse_jwks(text: &str) -> Result<Vec<PublicJwk>, JoseError> {
     let doc: Value = serde_json::from_str(text).map_err(|_| JoseError::Key("not JSON"))?;
-    let keys = doc.get("keys").and_then(Value::as_array).ok_or(JoseError::Key("no keys array"))?;
+    let keys = doc
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or(JoseError::Key("no keys array"))?;
     let mut usable = Vec::new();
     for key in keys {
         match PublicJwk::parse(key) {
@@ -316,7 +370,11 @@ mod tests {
     use serde_json::json;
 
     fn compact(header: Value, claims: Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
-        let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
+        let input = format!(
+            "{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(claims.to_string().as_bytes())
+        );
         let sig = sign(input.as_bytes());
         format!("{input}.{}", b64url(&sig))
     }
@@ -324,46 +382,90 @@ mod tests {
     #[test]
     fn es256_and_eddsa_verify_and_cross_algs_do_not() {
         let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let ec = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
+        let ec =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+                .unwrap();
         let point = ec.public_key().as_ref();
         let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64url(&point[1..33]), "y": b64url(&point[33..])});
         let key = PublicJwk::parse(&jwk).unwrap();
-        let token = compact(json!({"alg": "ES256"}), json!({"a": 1}), |m| ec.sign(&rng, m).unwrap().as_ref().to_vec());
+        let token = compact(json!({"alg": "ES256"}), json!({"a": 1}), |m| {
+            ec.sign(&rng, m).unwrap().as_ref().to_vec()
+        });
         Jws::parse(&token).unwrap().verify_with(&key).unwrap();
-        let lying = compact(json!({"alg": "RS256"}), json!({"a": 1}), |m| ec.sign(&rng, m).unwrap().as_ref().to_vec());
-        assert_eq!(Jws::parse(&lying).unwrap().verify_with(&key), Err(JoseError::Header));
+        let lying = compact(json!({"alg": "RS256"}), json!({"a": 1}), |m| {
+            ec.sign(&rng, m).unwrap().as_ref().to_vec()
+        });
+        assert_eq!(
+            Jws::parse(&lying).unwrap().verify_with(&key),
+            Err(JoseError::Header)
+        );
 
         let ed = Ed25519KeyPair::generate().unwrap();
-        let okp = PublicJwk::parse(&json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(ed.public_key().as_ref())})).unwrap();
-        let token = compact(json!({"alg": "EdDSA"}), json!({}), |m| ed.sign(m).as_ref().to_vec());
+        let okp = PublicJwk::parse(
+            &json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(ed.public_key().as_ref())}),
+        )
+        .unwrap();
+        let token = compact(json!({"alg": "EdDSA"}), json!({}), |m| {
+            ed.sign(m).as_ref().to_vec()
+        });
         Jws::parse(&token).unwrap().verify_with(&okp).unwrap();
-        assert_eq!(Jws::parse(&token).unwrap().verify_with(&key), Err(JoseError::Header));
+        assert_eq!(
+            Jws::parse(&token).unwrap().verify_with(&key),
+            Err(JoseError::Header)
+        );
     }
 
     #[test]
     fn refuses_none_crit_private_members_and_hmac_with_public_keys() {
         let none = format!("{}.{}.", b64url(br#"{"alg":"none"}"#), b64url(b"{}"));
         let ed = Ed25519KeyPair::generate().unwrap();
-        let okp = PublicJwk::parse(&json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(ed.public_key().as_ref())})).unwrap();
-        assert_eq!(Jws::parse(&none).unwrap().verify_with(&okp), Err(JoseError::Header));
-        let crit = format!("{}.{}.", b64url(br#"{"alg":"EdDSA","crit":["x"]}"#), b64url(b"{}"));
+        let okp = PublicJwk::parse(
+            &json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(ed.public_key().as_ref())}),
+        )
+        .unwrap();
+        assert_eq!(
+            Jws::parse(&none).unwrap().verify_with(&okp),
+            Err(JoseError::Header)
+        );
+        let crit = format!(
+            "{}.{}.",
+            b64url(br#"{"alg":"EdDSA","crit":["x"]}"#),
+            b64url(b"{}")
+        );
         assert!(Jws::parse(&crit).is_err());
         let private = json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(ed.public_key().as_ref()), "d": "AAAA"});
         assert!(PublicJwk::parse(&private).is_err());
         assert!(PublicJwk::parse(&json!({"kty": "oct", "k": "AAAA"})).is_err());
         // HS256 keyed with the public key's bytes: refused as an algorithm the key cannot make.
         let x = ed.public_key().as_ref().to_vec();
-        let hs = compact(json!({"alg": "HS256"}), json!({}), |m| hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &x), m).as_ref().to_vec());
-        assert_eq!(Jws::parse(&hs).unwrap().verify_with(&okp), Err(JoseError::Header));
+        let hs = compact(json!({"alg": "HS256"}), json!({}), |m| {
+            hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &x), m)
+                .as_ref()
+                .to_vec()
+        });
+        assert_eq!(
+            Jws::parse(&hs).unwrap().verify_with(&okp),
+            Err(JoseError::Header)
+        );
     }
 
     #[test]
     fn hmac_round_trips_with_the_secret_only() {
         let secret = b"0123456789abcdef0123456789abcdef";
-        let hs = compact(json!({"alg": "HS256"}), json!({}), |m| hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), m).as_ref().to_vec());
+        let hs = compact(json!({"alg": "HS256"}), json!({}), |m| {
+            hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), m)
+                .as_ref()
+                .to_vec()
+        });
         Jws::parse(&hs).unwrap().verify_hmac(secret).unwrap();
-        assert!(Jws::parse(&hs).unwrap().verify_hmac(b"0123456789abcdef0123456789abcdeX").is_err());
+        assert!(
+            Jws::parse(&hs)
+                .unwrap()
+                .verify_hmac(b"0123456789abcdef0123456789abcdeX")
+                .is_err()
+        );
     }
 
     #[test]
@@ -372,25 +474,41 @@ mod tests {
         let good = json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(ed.public_key().as_ref()), "kid": "sig"});
         let enc = json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(ed.public_key().as_ref()), "kid": "enc", "use": "enc"});
         let p521 = json!({"kty": "EC", "crv": "P-521", "x": b64url(&[1u8; 66]), "y": b64url(&[2u8; 66]), "kid": "p521"});
-        let rsa1024 = json!({"kty": "RSA", "n": b64url(&[0xc5u8; 128]), "e": "AQAB", "kid": "small"});
+        let rsa1024 =
+            json!({"kty": "RSA", "n": b64url(&[0xc5u8; 128]), "e": "AQAB", "kid": "small"});
         let x25519 = json!({"kty": "OKP", "crv": "X25519", "x": b64url(&[3u8; 32]), "kid": "x"});
         let doc = json!({"keys": [enc, p521, rsa1024, x25519, good]}).to_string();
         let keys = parse_jwks(&doc).unwrap();
-        assert_eq!(keys.iter().map(|k| k.kid.as_deref()).collect::<Vec<_>>(), vec![Some("sig")]);
+        assert_eq!(
+            keys.iter().map(|k| k.kid.as_deref()).collect::<Vec<_>>(),
+            vec![Some("sig")]
+        );
         let only_unusable = json!({"keys": [p521, x25519]}).to_string();
-        assert!(parse_jwks(&only_unusable).is_err(), "nothing to verify with");
+        assert!(
+            parse_jwks(&only_unusable).is_err(),
+            "nothing to verify with"
+        );
         let mut leaked = good.clone();
         leaked["d"] = json!("AAAA");
         let doc = json!({"keys": [good, leaked]}).to_string();
         assert_eq!(parse_jwks(&doc), Err(JoseError::PrivateMember("d")));
         let oct = json!({"keys": [good, {"kty": "oct", "k": "AAAA"}]}).to_string();
-        assert!(matches!(parse_jwks(&oct), Err(JoseError::PrivateMember(_))), "a symmetric key is a secret");
+        assert!(
+            matches!(parse_jwks(&oct), Err(JoseError::PrivateMember(_))),
+            "a symmetric key is a secret"
+        );
     }
 
     #[test]
     fn thumbprint_matches_rfc7638_example() {
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        let key = PublicJwk::parse(&json!({"kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"})).unwrap();
-        assert_eq!(key.thumbprint, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        let key = PublicJwk::parse(
+            &json!({"kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"}),
+        )
+        .unwrap();
+        assert_eq!(
+            key.thumbprint,
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 }

@@ -22,7 +22,9 @@ pub fn sign(key: &SigningKey, typ: Option<&str>, claims: &impl Serialize) -> Str
     };
     let mut token = b64url(header.to_string().as_bytes());
     token.push('.');
-    token.push_str(&b64url(&serde_json::to_vec(claims).expect("claims serialise")));
+    token.push_str(&b64url(
+        &serde_json::to_vec(claims).expect("claims serialise"),
+    ));
     let signature = key.sign(token.as_bytes());
     token.push('.');
     token.push_str(&b64url(&signature));
@@ -53,23 +55,35 @@ pub fn header_kid(token: &str) -> Option<String> {
 }
 
 /// Verifies the signature against `ring` and returns the header's `typ` and the claims.
-pub fn verify<T: DeserializeOwned>(token: &str, ring: &Keyring) -> Result<(Option<String>, T), JwtError> {
+pub fn verify<T: DeserializeOwned>(
+    token: &str,
+    ring: &Keyring,
+) -> Result<(Option<String>, T), JwtError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwtError::Malformed);
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JwtError::Malformed);
     };
     let header: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&b64url_decode(h).ok_or(JwtError::Malformed)?).map_err(|_| JwtError::Malformed)?;
+        serde_json::from_slice(&b64url_decode(h).ok_or(JwtError::Malformed)?)
+            .map_err(|_| JwtError::Malformed)?;
     for refused in ["jwk", "jku", "x5u", "x5c", "crit"] {
         if header.contains_key(refused) {
             return Err(JwtError::Header);
         }
     }
-    let alg = header.get("alg").and_then(|v| v.as_str()).ok_or(JwtError::Header)?;
-    let kid = header.get("kid").and_then(|v| v.as_str()).ok_or(JwtError::UnknownKey)?;
+    let alg = header
+        .get("alg")
+        .and_then(|v| v.as_str())
+        .ok_or(JwtError::Header)?;
+    let kid = header
+        .get("kid")
+        .and_then(|v| v.as_str())
+        .ok_or(JwtError::UnknownKey)?;
     let key = ring.find(kid).ok_or(JwtError::UnknownKey)?;
     if alg != key.alg {
         return Err(JwtError::Header);
@@ -81,7 +95,10 @@ pub fn verify<T: DeserializeOwned>(token: &str, ring: &Keyring) -> Result<(Optio
     }
     let claims = serde_json::from_slice(&b64url_decode(c).ok_or(JwtError::Malformed)?)
         .map_err(|_| JwtError::Malformed)?;
-    let typ = header.get("typ").and_then(|v| v.as_str()).map(str::to_string);
+    let typ = header
+        .get("typ")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     Ok((typ, claims))
 }
 
@@ -112,8 +129,16 @@ mod tests {
         let ring = ring();
         let token = sign(&ring.signing, None, &json!({"sub": "u"}));
         let parts: Vec<&str> = token.split('.').collect();
-        let forged_claims = format!("{}.{}.{}", parts[0], b64url(br#"{"sub":"admin"}"#), parts[2]);
-        assert_eq!(verify::<serde_json::Value>(&forged_claims, &ring).unwrap_err(), JwtError::Signature);
+        let forged_claims = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64url(br#"{"sub":"admin"}"#),
+            parts[2]
+        );
+        assert_eq!(
+            verify::<serde_json::Value>(&forged_claims, &ring).unwrap_err(),
+            JwtError::Signature
+        );
         let none = format!("{}.{}.", b64url(br#"{"alg":"none","kid":"x"}"#), parts[1]);
         assert!(verify::<serde_json::Value>(&none, &ring).is_err());
         let hs = format!(
@@ -122,10 +147,19 @@ mod tests {
             parts[1],
             parts[2]
         );
-        assert_eq!(verify::<serde_json::Value>(&hs, &ring).unwrap_err(), JwtError::Header);
+        assert_eq!(
+            verify::<serde_json::Value>(&hs, &ring).unwrap_err(),
+            JwtError::Header
+        );
         let other = ring_other();
-        assert_eq!(verify::<serde_json::Value>(&token, &other).unwrap_err(), JwtError::UnknownKey);
-        assert_eq!(verify::<serde_json::Value>("a.b", &ring).unwrap_err(), JwtError::Malformed);
+        assert_eq!(
+            verify::<serde_json::Value>(&token, &other).unwrap_err(),
+            JwtError::UnknownKey
+        );
+        assert_eq!(
+            verify::<serde_json::Value>("a.b", &ring).unwrap_err(),
+            JwtError::Malformed
+        );
     }
 
     #[test]
@@ -133,7 +167,10 @@ mod tests {
         let ring = ring();
         let token = sign(&ring.signing, None, &json!({"sub": "u"}));
         assert_eq!(header_kid(&token), Some(ring.signing.kid.clone()));
-        assert_eq!(header_kid(&format!("{}.x.y", b64url(br#"{"alg":"RS256"}"#))), None);
+        assert_eq!(
+            header_kid(&format!("{}.x.y", b64url(br#"{"alg":"RS256"}"#))),
+            None
+        );
         assert_eq!(header_kid("not a token"), None);
     }
 
@@ -143,7 +180,9 @@ mod tests {
         let stored = keys::generate_alg(keys::Alg::Es256, "aus1", KeyStatus::Active, 0, &master);
         let ring = keys::test_keyring(&[stored], &master);
         let token = sign(&ring.signing, Some("JWT"), &json!({"sub": "u"}));
-        let header: serde_json::Value = serde_json::from_slice(&b64url_decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+        let header: serde_json::Value =
+            serde_json::from_slice(&b64url_decode(token.split('.').next().unwrap()).unwrap())
+                .unwrap();
         assert_eq!(header["alg"], "ES256");
         let (_, claims): (_, serde_json::Value) = verify(&token, &ring).unwrap();
         assert_eq!(claims["sub"], "u");
@@ -155,7 +194,10 @@ mod tests {
             parts[1],
             parts[2]
         );
-        assert_eq!(verify::<serde_json::Value>(&swapped, &ring).unwrap_err(), JwtError::Header);
+        assert_eq!(
+            verify::<serde_json::Value>(&swapped, &ring).unwrap_err(),
+            JwtError::Header
+        );
     }
 
     fn ring_other() -> Keyring {

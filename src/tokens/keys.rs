@@ -108,7 +108,11 @@ impl SigningKey {
                     .expect("RSA signing with a valid key does not fail");
                 signature
             }
-            Private::Ec(pair) => pair.sign(&rng, message).expect("ECDSA signing with a valid key does not fail").as_ref().to_vec(),
+            Private::Ec(pair) => pair
+                .sign(&rng, message)
+                .expect("ECDSA signing with a valid key does not fail")
+                .as_ref()
+                .to_vec(),
         }
     }
 }
@@ -130,12 +134,18 @@ impl VerifyingKey {
     /// Verifies with the key's own algorithm only (RFC 8725 §3.1).
     pub fn verify(&self, message: &[u8], signature_bytes: &[u8]) -> bool {
         match (&self.public, self.alg.as_str()) {
-            (Public::Rsa(public), "RS256") => {
-                public.verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, signature_bytes).is_ok()
-            }
-            (Public::Ec(point), "ES256") => signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                .verify(message, signature_bytes)
+            (Public::Rsa(public), "RS256") => public
+                .verify(
+                    &signature::RSA_PKCS1_2048_8192_SHA256,
+                    message,
+                    signature_bytes,
+                )
                 .is_ok(),
+            (Public::Ec(point), "ES256") => {
+                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(message, signature_bytes)
+                    .is_ok()
+            }
             _ => false,
         }
     }
@@ -174,29 +184,51 @@ pub enum KeyError {
 }
 
 /// A new RS256 key for `server_id`, sealed for storage.
-pub fn generate(server_id: &str, status: KeyStatus, now: UnixTime, master: &MasterKey) -> StoredKey {
+pub fn generate(
+    server_id: &str,
+    status: KeyStatus,
+    now: UnixTime,
+    master: &MasterKey,
+) -> StoredKey {
     generate_alg(Alg::Rs256, server_id, status, now, master)
 }
 
 /// A new key of `alg` for `server_id`, sealed for storage: the PKCS#8 private key
 /// encrypted under the master key, the public JWK (RFC 7517 §4, RFC 7518 §6) beside it.
-pub fn generate_alg(alg: Alg, server_id: &str, status: KeyStatus, now: UnixTime, master: &MasterKey) -> StoredKey {
+pub fn generate_alg(
+    alg: Alg,
+    server_id: &str,
+    status: KeyStatus,
+    now: UnixTime,
+    master: &MasterKey,
+) -> StoredKey {
     let (kid, jwk, pkcs8) = match alg {
         Alg::Rs256 => {
-            let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation does not fail");
+            let pair =
+                KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation does not fail");
             let public = pair.public_key();
             let n = b64url(public.modulus().big_endian_without_leading_zero());
             let e = b64url(public.exponent().big_endian_without_leading_zero());
             let kid = jose::rsa_thumbprint(&e, &n);
-            let jwk = json!({"kty": "RSA", "alg": "RS256", "kid": kid, "use": "sig", "e": e, "n": n});
-            (kid, jwk, pair.as_der().expect("PKCS#8 encoding does not fail").as_ref().to_vec())
+            let jwk =
+                json!({"kty": "RSA", "alg": "RS256", "kid": kid, "use": "sig", "e": e, "n": n});
+            (
+                kid,
+                jwk,
+                pair.as_der()
+                    .expect("PKCS#8 encoding does not fail")
+                    .as_ref()
+                    .to_vec(),
+            )
         }
         Alg::Es256 => {
             let rng = aws_lc_rs::rand::SystemRandom::new();
-            let doc = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                .expect("P-256 key generation does not fail");
-            let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref())
-                .expect("a generated P-256 key parses");
+            let doc =
+                EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .expect("P-256 key generation does not fail");
+            let pair =
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref())
+                    .expect("a generated P-256 key parses");
             // RFC 7518 §6.2.1: x and y, each 32 bytes, from the uncompressed point.
             let point = pair.public_key().as_ref();
             let (x, y) = (b64url(&point[1..33]), b64url(&point[33..65]));
@@ -219,7 +251,13 @@ pub fn generate_alg(alg: Alg, server_id: &str, status: KeyStatus, now: UnixTime,
 }
 
 /// `generate_alg` off the async workers: RSA key generation is CPU work.
-async fn generate_blocking(alg: Alg, server_id: &str, status: KeyStatus, now: UnixTime, master: &MasterKey) -> StoredKey {
+async fn generate_blocking(
+    alg: Alg,
+    server_id: &str,
+    status: KeyStatus,
+    now: UnixTime,
+    master: &MasterKey,
+) -> StoredKey {
     let master = master.clone();
     let id = server_id.to_string();
     tokio::task::spawn_blocking(move || generate_alg(alg, &id, status, now, &master))
@@ -231,7 +269,9 @@ async fn generate_blocking(alg: Alg, server_id: &str, status: KeyStatus, now: Un
 async fn server_alg(store: &DynStore, server_id: &str) -> Result<Alg, KeyError> {
     let server = store.get_server(server_id).await?;
     let name = server.map_or_else(|| "RS256".to_string(), |s| s.signing_alg);
-    Alg::parse(&name).ok_or_else(|| KeyError::Corrupt(server_id.to_string(), format!("unknown signing_alg {name}")))
+    Alg::parse(&name).ok_or_else(|| {
+        KeyError::Corrupt(server_id.to_string(), format!("unknown signing_alg {name}"))
+    })
 }
 
 /// Is this stored key published (in JWKS, and good for verifying) at `now`?
@@ -253,10 +293,18 @@ fn verifying_key(stored: &StoredKey) -> Result<VerifyingKey, KeyError> {
 /// Private members, if present, are ignored, never used.
 pub fn parse_public_jwk(kid: &str, alg: &str, text: &str) -> Option<VerifyingKey> {
     let jwk: serde_json::Value = serde_json::from_str(text).ok()?;
-    let field = |name: &str| jwk.get(name)?.as_str().and_then(b64url_decode).filter(|b| !b.is_empty());
+    let field = |name: &str| {
+        jwk.get(name)?
+            .as_str()
+            .and_then(b64url_decode)
+            .filter(|b| !b.is_empty())
+    };
     let kty = jwk.get("kty")?.as_str()?;
     let public = match (alg, kty) {
-        ("RS256", "RSA") => Public::Rsa(signature::RsaPublicKeyComponents { n: field("n")?, e: field("e")? }),
+        ("RS256", "RSA") => Public::Rsa(signature::RsaPublicKeyComponents {
+            n: field("n")?,
+            e: field("e")?,
+        }),
         ("ES256", "EC") if jwk.get("crv")?.as_str()? == "P-256" => {
             let (x, y) = (field("x")?, field("y")?);
             if x.len() != 32 || y.len() != 32 {
@@ -266,37 +314,62 @@ pub fn parse_public_jwk(kid: &str, alg: &str, text: &str) -> Option<VerifyingKey
         }
         _ => return None,
     };
-    Some(VerifyingKey { kid: kid.to_string(), alg: alg.to_string(), public })
+    Some(VerifyingKey {
+        kid: kid.to_string(),
+        alg: alg.to_string(),
+        public,
+    })
 }
 
 /// The ACTIVE key's private half, opened.
 fn signing_key(active: &StoredKey, master: &MasterKey) -> Result<SigningKey, KeyError> {
     let corrupt = |e: String| KeyError::Corrupt(active.kid.clone(), e);
-    let pkcs8 = master.decrypt(&active.private_key_sealed, active.kid.as_bytes()).map_err(|e| corrupt(e.to_string()))?;
+    let pkcs8 = master
+        .decrypt(&active.private_key_sealed, active.kid.as_bytes())
+        .map_err(|e| corrupt(e.to_string()))?;
     let (alg, pair) = match Alg::parse(&active.alg) {
-        Some(Alg::Rs256) => (Alg::Rs256, Private::Rsa(KeyPair::from_pkcs8(&pkcs8).map_err(|e| corrupt(e.to_string()))?)),
+        Some(Alg::Rs256) => (
+            Alg::Rs256,
+            Private::Rsa(KeyPair::from_pkcs8(&pkcs8).map_err(|e| corrupt(e.to_string()))?),
+        ),
         Some(Alg::Es256) => (
             Alg::Es256,
             Private::Ec(
-                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8).map_err(|e| corrupt(e.to_string()))?,
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8)
+                    .map_err(|e| corrupt(e.to_string()))?,
             ),
         ),
         None => return Err(corrupt(format!("unknown alg {}", active.alg))),
     };
-    Ok(SigningKey { kid: active.kid.clone(), alg: alg.as_str(), pair })
+    Ok(SigningKey {
+        kid: active.kid.clone(),
+        alg: alg.as_str(),
+        pair,
+    })
 }
 
 /// The ring of keys published at `now` among `stored`, with the ACTIVE one opened for
 /// signing; `None` without an ACTIVE key.
-pub fn keyring(stored: &[StoredKey], master: &MasterKey, now: UnixTime) -> Result<Option<Keyring>, KeyError> {
+pub fn keyring(
+    stored: &[StoredKey],
+    master: &MasterKey,
+    now: UnixTime,
+) -> Result<Option<Keyring>, KeyError> {
     let Some(active) = stored.iter().find(|k| k.status == KeyStatus::Active) else {
         return Ok(None);
     };
     let signing = signing_key(active, master)?;
     // ACTIVE first, then NEXT, then retired keys: the store's order.
     let published: Vec<&StoredKey> = stored.iter().filter(|k| is_published(k, now)).collect();
-    let verifying = published.iter().map(|k| verifying_key(k)).collect::<Result<Vec<_>, _>>()?;
-    let stale_at = published.iter().filter_map(|k| k.retired_at).map(|at| at + KEY_RETENTION).min();
+    let verifying = published
+        .iter()
+        .map(|k| verifying_key(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let stale_at = published
+        .iter()
+        .filter_map(|k| k.retired_at)
+        .map(|at| at + KEY_RETENTION)
+        .min();
     Ok(Some(Keyring {
         signing,
         verifying,
@@ -322,10 +395,17 @@ pub fn jwks(stored: &[StoredKey], now: UnixTime) -> String {
 /// before the ACTIVE one, so a JWKS read from the store that has an ACTIVE key has a
 /// NEXT key too. Processes doing this at once each insert; the database's unique
 /// indexes keep one of each.
-pub async fn ensure_keys(store: &DynStore, master: &MasterKey, server_id: &str, now: UnixTime) -> Result<Vec<StoredKey>, KeyError> {
+pub async fn ensure_keys(
+    store: &DynStore,
+    master: &MasterKey,
+    server_id: &str,
+    now: UnixTime,
+) -> Result<Vec<StoredKey>, KeyError> {
     let stored = store.signing_keys(server_id).await?;
-    let missing: Vec<KeyStatus> =
-        [KeyStatus::Next, KeyStatus::Active].into_iter().filter(|s| !stored.iter().any(|k| k.status == *s)).collect();
+    let missing: Vec<KeyStatus> = [KeyStatus::Next, KeyStatus::Active]
+        .into_iter()
+        .filter(|s| !stored.iter().any(|k| k.status == *s))
+        .collect();
     if missing.is_empty() {
         return Ok(stored);
     }
@@ -356,7 +436,12 @@ pub struct Rotated {
 
 /// Rotates `server_id`'s keys now (see the module comment). `None` when another
 /// process rotated the same ACTIVE key first: then there is nothing left to do.
-pub async fn rotate(store: &DynStore, master: &MasterKey, server_id: &str, now: UnixTime) -> Result<Option<Rotated>, KeyError> {
+pub async fn rotate(
+    store: &DynStore,
+    master: &MasterKey,
+    server_id: &str,
+    now: UnixTime,
+) -> Result<Option<Rotated>, KeyError> {
     let stored = ensure_keys(store, master, server_id, now).await?;
     rotate_from(store, master, &stored, server_id, now).await
 }
@@ -369,8 +454,14 @@ async fn rotate_from(
     now: UnixTime,
 ) -> Result<Option<Rotated>, KeyError> {
     let missing = |what: &str| KeyError::Corrupt(server_id.to_string(), format!("no {what} key"));
-    let active = stored.iter().find(|k| k.status == KeyStatus::Active).ok_or_else(|| missing("ACTIVE"))?;
-    let next = stored.iter().find(|k| k.status == KeyStatus::Next).ok_or_else(|| missing("NEXT"))?;
+    let active = stored
+        .iter()
+        .find(|k| k.status == KeyStatus::Active)
+        .ok_or_else(|| missing("ACTIVE"))?;
+    let next = stored
+        .iter()
+        .find(|k| k.status == KeyStatus::Next)
+        .ok_or_else(|| missing("NEXT"))?;
     // A NEXT key made moments ago (by the previous rotation) waits until every
     // instance's JWKS has it; never more than `NEXT_KEY_MIN_PUBLISHED`.
     let wait = (next.created_at + NEXT_KEY_MIN_PUBLISHED - now).clamp(0, NEXT_KEY_MIN_PUBLISHED);
@@ -378,7 +469,14 @@ async fn rotate_from(
         tokio::time::sleep(Duration::from_secs(wait.unsigned_abs())).await;
     }
     let now = now + wait;
-    let fresh = generate_blocking(server_alg(store, server_id).await?, server_id, KeyStatus::Next, now, master).await;
+    let fresh = generate_blocking(
+        server_alg(store, server_id).await?,
+        server_id,
+        KeyStatus::Next,
+        now,
+        master,
+    )
+    .await;
     match store.rotate_signing_key(&active.kid, &fresh, now).await? {
         KeyRotation::Rotated => Ok(Some(Rotated {
             retired: active.kid.clone(),
@@ -441,9 +539,16 @@ impl KeyCache {
 
     /// The keys to verify `token` with: as `get`, but when the token's header names a
     /// `kid` the ring lacks, the ring is read again from the store first (rate-limited).
-    pub async fn for_token(&self, server_id: &str, token: &str, now: UnixTime) -> Result<Arc<Keyring>, KeyError> {
+    pub async fn for_token(
+        &self,
+        server_id: &str,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Arc<Keyring>, KeyError> {
         let ring = self.get(server_id, now).await?;
-        let Some(kid) = super::jwt::header_kid(token) else { return Ok(ring) };
+        let Some(kid) = super::jwt::header_kid(token) else {
+            return Ok(ring);
+        };
         if ring.find(&kid).is_some() {
             return Ok(ring);
         }
@@ -453,7 +558,10 @@ impl KeyCache {
         if ring.find(&kid).is_some() {
             return Ok(ring);
         }
-        if forced.get(server_id).is_some_and(|at| at.elapsed() < UNKNOWN_KID_RELOAD_INTERVAL) {
+        if forced
+            .get(server_id)
+            .is_some_and(|at| at.elapsed() < UNKNOWN_KID_RELOAD_INTERVAL)
+        {
             return Ok(ring);
         }
         forced.insert(server_id.to_string(), Instant::now());
@@ -466,7 +574,12 @@ impl KeyCache {
     }
 
     /// Rotates the server's keys if `rotation_due`, and uses the new ones at once.
-    pub async fn rotate_if_due(&self, server_id: &str, now: UnixTime, max_age: i64) -> Result<Option<Rotated>, KeyError> {
+    pub async fn rotate_if_due(
+        &self,
+        server_id: &str,
+        now: UnixTime,
+        max_age: i64,
+    ) -> Result<Option<Rotated>, KeyError> {
         let stored = self.store.signing_keys(server_id).await?;
         if !rotation_due(&stored, now, max_age) {
             return Ok(None);
@@ -483,7 +596,9 @@ impl KeyCache {
     /// picks.
     pub async fn current_jwks(&self, server_id: &str, now: UnixTime) -> Result<String, KeyError> {
         match self.store.signing_keys(server_id).await {
-            Ok(stored) if stored.iter().any(|k| k.status == KeyStatus::Active) => Ok(jwks(&stored, now)),
+            Ok(stored) if stored.iter().any(|k| k.status == KeyStatus::Active) => {
+                Ok(jwks(&stored, now))
+            }
             // No keys yet (they are made at first use), or the store is down: the ring's.
             _ => Ok(self.get(server_id, now).await?.jwks.clone()),
         }
@@ -492,19 +607,24 @@ impl KeyCache {
     async fn cached(&self, server_id: &str, now: UnixTime) -> Option<Arc<Keyring>> {
         let entries = self.entries.read().await;
         let entry = entries.get(server_id)?;
-        let fresh = (0..KEY_CACHE_TTL).contains(&(now - entry.loaded)) && entry.ring.current_at(now);
+        let fresh =
+            (0..KEY_CACHE_TTL).contains(&(now - entry.loaded)) && entry.ring.current_at(now);
         fresh.then(|| entry.ring.clone())
     }
 
     async fn reload(&self, server_id: &str, now: UnixTime) -> Result<Arc<Keyring>, KeyError> {
         let stored = ensure_keys(&self.store, &self.master, server_id, now).await?;
-        let ring = keyring(&stored, &self.master, now)?
-            .ok_or_else(|| KeyError::Corrupt(server_id.to_string(), "no active key after insert".into()))?;
+        let ring = keyring(&stored, &self.master, now)?.ok_or_else(|| {
+            KeyError::Corrupt(server_id.to_string(), "no active key after insert".into())
+        })?;
         let ring = Arc::new(ring);
-        self.entries
-            .write()
-            .await
-            .insert(server_id.to_string(), Entry { loaded: now, ring: ring.clone() });
+        self.entries.write().await.insert(
+            server_id.to_string(),
+            Entry {
+                loaded: now,
+                ring: ring.clone(),
+            },
+        );
         Ok(ring)
     }
 }
@@ -524,8 +644,13 @@ mod tests {
     fn generated_keys_round_trip_and_verify() {
         let master = MasterKey::from_bytes(&[9; 32]);
         let stored = generate("default", KeyStatus::Active, 0, &master);
-        assert!(!stored.public_jwk.contains("\"d\""), "no private parts in the JWK");
-        let ring = keyring(std::slice::from_ref(&stored), &master, 0).unwrap().unwrap();
+        assert!(
+            !stored.public_jwk.contains("\"d\""),
+            "no private parts in the JWK"
+        );
+        let ring = keyring(std::slice::from_ref(&stored), &master, 0)
+            .unwrap()
+            .unwrap();
         assert_eq!(ring.signing.kid, stored.kid);
         let sig = ring.signing.sign(b"hello");
         let key = ring.find(&stored.kid).unwrap();
@@ -540,10 +665,26 @@ mod tests {
         let stored = generate_alg(Alg::Es256, "aus1", KeyStatus::Active, 0, &master);
         assert_eq!(stored.alg, "ES256");
         let jwk: serde_json::Value = serde_json::from_str(&stored.public_jwk).unwrap();
-        assert_eq!((jwk["kty"].as_str(), jwk["crv"].as_str(), jwk["alg"].as_str()), (Some("EC"), Some("P-256"), Some("ES256")));
+        assert_eq!(
+            (
+                jwk["kty"].as_str(),
+                jwk["crv"].as_str(),
+                jwk["alg"].as_str()
+            ),
+            (Some("EC"), Some("P-256"), Some("ES256"))
+        );
         assert!(jwk.get("d").is_none(), "no private parts in the JWK");
-        assert_eq!(stored.kid, jose::ec_thumbprint("P-256", jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()));
-        let ring = keyring(std::slice::from_ref(&stored), &master, 0).unwrap().unwrap();
+        assert_eq!(
+            stored.kid,
+            jose::ec_thumbprint(
+                "P-256",
+                jwk["x"].as_str().unwrap(),
+                jwk["y"].as_str().unwrap()
+            )
+        );
+        let ring = keyring(std::slice::from_ref(&stored), &master, 0)
+            .unwrap()
+            .unwrap();
         assert_eq!(ring.signing.alg, "ES256");
         let sig = ring.signing.sign(b"hello");
         assert_eq!(sig.len(), 64, "R || S (RFC 7518 §3.4), not DER");
@@ -552,7 +693,9 @@ mod tests {
         assert!(!key.verify(b"hellO", &sig));
         // An RSA key's signature never verifies with an EC key, nor the other way.
         let rsa = generate("aus1", KeyStatus::Next, 0, &master);
-        let both = keyring(&[stored.clone(), rsa.clone()], &master, 0).unwrap().unwrap();
+        let both = keyring(&[stored.clone(), rsa.clone()], &master, 0)
+            .unwrap()
+            .unwrap();
         let rsa_key = both.find(&rsa.kid).unwrap();
         assert!(!rsa_key.verify(b"hello", &sig));
     }
@@ -563,15 +706,27 @@ mod tests {
         let x = "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4";
         let y = "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM";
         let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-        assert_eq!(jose::ec_thumbprint("P-256", x, y), b64url(&sha256(canonical.as_bytes())));
+        assert_eq!(
+            jose::ec_thumbprint("P-256", x, y),
+            b64url(&sha256(canonical.as_bytes()))
+        );
         assert_eq!(Alg::parse("ES256"), Some(Alg::Es256));
         assert_eq!(Alg::parse("es256"), None);
         assert_eq!(Alg::parse("none"), None);
     }
 
-    fn key(status: KeyStatus, created_at: i64, activated_at: Option<i64>, retired_at: Option<i64>) -> StoredKey {
+    fn key(
+        status: KeyStatus,
+        created_at: i64,
+        activated_at: Option<i64>,
+        retired_at: Option<i64>,
+    ) -> StoredKey {
         let master = MasterKey::from_bytes(&[9; 32]);
-        StoredKey { activated_at, retired_at, ..generate("default", status, created_at, &master) }
+        StoredKey {
+            activated_at,
+            retired_at,
+            ..generate("default", status, created_at, &master)
+        }
     }
 
     #[test]
@@ -581,12 +736,19 @@ mod tests {
         let next = key(KeyStatus::Next, 100, None, None);
         let retired = key(KeyStatus::Retired, 0, Some(0), Some(100));
         let stored = [active.clone(), next.clone(), retired.clone()];
-        let ring = keyring(&stored, &master, 100 + KEY_RETENTION - 1).unwrap().unwrap();
+        let ring = keyring(&stored, &master, 100 + KEY_RETENTION - 1)
+            .unwrap()
+            .unwrap();
         assert_eq!(ring.signing.kid, active.kid);
         assert!(ring.find(&next.kid).is_some() && ring.find(&retired.kid).is_some());
         assert!(ring.current_at(100 + KEY_RETENTION - 1));
-        assert!(!ring.current_at(100 + KEY_RETENTION), "stale once the retired key leaves JWKS");
-        let later = keyring(&stored, &master, 100 + KEY_RETENTION).unwrap().unwrap();
+        assert!(
+            !ring.current_at(100 + KEY_RETENTION),
+            "stale once the retired key leaves JWKS"
+        );
+        let later = keyring(&stored, &master, 100 + KEY_RETENTION)
+            .unwrap()
+            .unwrap();
         assert!(later.find(&retired.kid).is_none());
         assert!(!later.jwks.contains(&retired.kid) && later.jwks.contains(&next.kid));
         assert!(later.current_at(i64::MAX));
@@ -603,8 +765,16 @@ mod tests {
         let day = 86_400;
         let active = key(KeyStatus::Active, 0, Some(0), None);
         let next = key(KeyStatus::Next, 0, None, None);
-        assert!(!rotation_due(&[active.clone(), next.clone()], 90 * day - 1, 90 * day));
-        assert!(rotation_due(&[active.clone(), next.clone()], 90 * day, 90 * day));
+        assert!(!rotation_due(
+            &[active.clone(), next.clone()],
+            90 * day - 1,
+            90 * day
+        ));
+        assert!(rotation_due(
+            &[active.clone(), next.clone()],
+            90 * day,
+            90 * day
+        ));
         // A NEXT key made just now (after an upgrade) is not promoted yet.
         let young = key(KeyStatus::Next, 90 * day - 10, None, None);
         assert!(!rotation_due(&[active.clone(), young], 90 * day, 90 * day));
@@ -616,6 +786,9 @@ mod tests {
     fn thumbprint_matches_rfc7638_example() {
         // RFC 7638 §3.1.
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        assert_eq!(jose::rsa_thumbprint("AQAB", n), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            jose::rsa_thumbprint("AQAB", n),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 }

@@ -121,7 +121,10 @@ pub struct RemoteJwks {
 
 impl RemoteJwks {
     pub fn new(allow_private: bool) -> Self {
-        RemoteJwks { allow_private, entries: std::sync::Mutex::new(HashMap::new()) }
+        RemoteJwks {
+            allow_private,
+            entries: std::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     /// The keys at `uri`: cached ones while fresh (`CACHE_TTL`), unless `kid` names a
@@ -131,14 +134,33 @@ impl RemoteJwks {
     /// `REFETCH_INTERVAL` either (its error is answered again), and while fetches fail
     /// the last good keys still serve, up to `STALE_LIMIT` after they were fetched
     /// (stale-while-error), so a client's brief outage is not ours.
-    pub async fn keys(&self, uri: &str, kid: Option<&str>) -> Result<Arc<Vec<PublicJwk>>, FetchError> {
-        let slot = self.entries.lock().expect("jwks cache lock").entry(uri.to_string()).or_default().clone();
+    pub async fn keys(
+        &self,
+        uri: &str,
+        kid: Option<&str>,
+    ) -> Result<Arc<Vec<PublicJwk>>, FetchError> {
+        let slot = self
+            .entries
+            .lock()
+            .expect("jwks cache lock")
+            .entry(uri.to_string())
+            .or_default()
+            .clone();
         let mut entry = slot.lock().await;
-        let usable = |e: &Entry, within: Duration| e.good.as_ref().filter(|(at, _)| at.elapsed() < within).map(|(_, k)| k.clone());
+        let usable = |e: &Entry, within: Duration| {
+            e.good
+                .as_ref()
+                .filter(|(at, _)| at.elapsed() < within)
+                .map(|(_, k)| k.clone())
+        };
         let recent = |at: &Instant| at.elapsed() < REFETCH_INTERVAL;
         if let Some(keys) = usable(&entry, CACHE_TTL) {
-            let knows_kid = kid.is_none_or(|kid| keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
-            if knows_kid || entry.forced.as_ref().is_some_and(recent) || entry.failed.as_ref().is_some_and(|(at, _)| recent(at)) {
+            let knows_kid =
+                kid.is_none_or(|kid| keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
+            if knows_kid
+                || entry.forced.as_ref().is_some_and(recent)
+                || entry.failed.as_ref().is_some_and(|(at, _)| recent(at))
+            {
                 return Ok(keys);
             }
             entry.forced = Some(Instant::now());
@@ -181,7 +203,10 @@ async fn get(uri: &str, allow_private: bool) -> Result<Vec<u8>, FetchError> {
     };
     let host = url.host_str().ok_or(FetchError::Url)?.to_string();
     let port = url.port_or_known_default().ok_or(FetchError::Url)?;
-    let lookup_host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let lookup_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((lookup_host.as_str(), port))
         .await
         .map_err(|e| FetchError::Connect(e.to_string()))?
@@ -190,8 +215,12 @@ async fn get(uri: &str, allow_private: bool) -> Result<Vec<u8>, FetchError> {
     if addrs.is_empty() || (!allow_private && addrs.iter().any(|a| !is_public(a.ip()))) {
         return Err(FetchError::Address);
     }
-    let stream = tokio::net::TcpStream::connect(addrs[0]).await.map_err(|e| FetchError::Connect(e.to_string()))?;
-    let peer = stream.peer_addr().map_err(|e| FetchError::Connect(e.to_string()))?;
+    let stream = tokio::net::TcpStream::connect(addrs[0])
+        .await
+        .map_err(|e| FetchError::Connect(e.to_string()))?;
+    let peer = stream
+        .peer_addr()
+        .map_err(|e| FetchError::Connect(e.to_string()))?;
     if !allow_private && !is_public(peer.ip()) {
         return Err(FetchError::Address);
     }
@@ -208,19 +237,30 @@ async fn get(uri: &str, allow_private: bool) -> Result<Vec<u8>, FetchError> {
         "GET {target} HTTP/1.1\r\nHost: {host_header}\r\nAccept: application/jwk-set+json, application/json\r\nUser-Agent: gatehouse\r\nConnection: close\r\n\r\n"
     );
     if tls {
-        let stream = super::tls::connect(&host, stream).await.map_err(FetchError::Connect)?;
+        let stream = super::tls::connect(&host, stream)
+            .await
+            .map_err(FetchError::Connect)?;
         exchange(stream, request.as_bytes()).await
     } else {
         exchange(stream, request.as_bytes()).await
     }
 }
 
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, request: &[u8]) -> Result<Vec<u8>, FetchError> {
-    stream.write_all(request).await.map_err(|e| FetchError::Connect(e.to_string()))?;
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &[u8],
+) -> Result<Vec<u8>, FetchError> {
+    stream
+        .write_all(request)
+        .await
+        .map_err(|e| FetchError::Connect(e.to_string()))?;
     let mut raw = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
-        let n = stream.read(&mut buf).await.map_err(|e| FetchError::Connect(e.to_string()))?;
+        let n = stream
+            .read(&mut buf)
+            .await
+            .map_err(|e| FetchError::Connect(e.to_string()))?;
         if n == 0 {
             break;
         }
@@ -235,7 +275,10 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, request: &[u
 /// A complete HTTP/1.1 response read to the connection's end: status 200, then the
 /// body (by `Content-Length`, chunked, or to the end), at most `MAX_BODY`.
 fn parse_response(raw: &[u8]) -> Result<Vec<u8>, FetchError> {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or(FetchError::Http)?;
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or(FetchError::Http)?;
     if end > MAX_HEAD {
         return Err(FetchError::Http);
     }
@@ -280,9 +323,13 @@ fn parse_response(raw: &[u8]) -> Result<Vec<u8>, FetchError> {
 fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, FetchError> {
     let mut out = Vec::new();
     loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").ok_or(FetchError::Http)?;
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or(FetchError::Http)?;
         let size_text = std::str::from_utf8(&data[..line_end]).map_err(|_| FetchError::Http)?;
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).map_err(|_| FetchError::Http)?;
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| FetchError::Http)?;
         data = &data[line_end + 2..];
         if size == 0 {
             return Ok(out);
@@ -291,7 +338,9 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, FetchError> {
             return Err(FetchError::TooLarge);
         }
         out.extend_from_slice(data.get(..size).ok_or(FetchError::Http)?);
-        data = data.get(size.checked_add(2).ok_or(FetchError::Http)?..).ok_or(FetchError::Http)?;
+        data = data
+            .get(size.checked_add(2).ok_or(FetchError::Http)?..)
+            .ok_or(FetchError::Http)?;
     }
 }
 
@@ -301,27 +350,86 @@ mod tests {
 
     #[test]
     fn only_public_addresses_are_public() {
-        for private in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::127.0.0.1", "::8.8.8.8", "::ffff:0:127.0.0.1", "::ffff:0:808:808", "2002:7f00:1::1", "2002:808:808::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "fec0::1", "feff::1", "100::1", "64:ff9b::7f00:1"] {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::127.0.0.1",
+            "::8.8.8.8",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:808:808",
+            "2002:7f00:1::1",
+            "2002:808:808::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
+            "feff::1",
+            "100::1",
+            "64:ff9b::7f00:1",
+        ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:2800:220:1:248:1893:25c8:1946", "100.128.0.1", "2001:4860:4860::8888", "2a00:1450::1"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:2800:220:1:248:1893:25c8:1946",
+            "100.128.0.1",
+            "2001:4860:4860::8888",
+            "2a00:1450::1",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }
 
     #[test]
     fn responses_are_read_strictly() {
-        assert_eq!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").unwrap(), b"{}");
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").unwrap(),
+            b"{}"
+        );
         assert_eq!(parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n1\r\n}\r\n0\r\n\r\n").unwrap(), b"{}");
-        assert_eq!(parse_response(b"HTTP/1.1 302 Found\r\nLocation: http://x\r\n\r\n"), Err(FetchError::Status(302)));
-        let big = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1);
+        assert_eq!(
+            parse_response(b"HTTP/1.1 302 Found\r\nLocation: http://x\r\n\r\n"),
+            Err(FetchError::Status(302))
+        );
+        let big = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
         assert_eq!(parse_response(big.as_bytes()), Err(FetchError::TooLarge));
         // Chunk sizes near usize::MAX overflow nothing (debug builds would panic).
-        let huge = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{{}}\r\n0\r\n\r\n", usize::MAX);
+        let huge = format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{{}}\r\n0\r\n\r\n",
+            usize::MAX
+        );
         assert_eq!(parse_response(huge.as_bytes()), Err(FetchError::TooLarge));
-        let after_one = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{{\r\n{:x}\r\n}}\r\n0\r\n\r\n", usize::MAX);
-        assert_eq!(parse_response(after_one.as_bytes()), Err(FetchError::TooLarge));
-        let fits = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{{}}", MAX_BODY);
-        assert_eq!(parse_response(fits.as_bytes()), Err(FetchError::Http), "a chunk longer than the data");
+        let after_one = format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{{\r\n{:x}\r\n}}\r\n0\r\n\r\n",
+            usize::MAX
+        );
+        assert_eq!(
+            parse_response(after_one.as_bytes()),
+            Err(FetchError::TooLarge)
+        );
+        let fits = format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{{}}",
+            MAX_BODY
+        );
+        assert_eq!(
+            parse_response(fits.as_bytes()),
+            Err(FetchError::Http),
+            "a chunk longer than the data"
+        );
     }
 }

@@ -11,7 +11,12 @@ fn q(s: &str) -> String {
 }
 
 fn types(events: &Value) -> Vec<String> {
-    events.as_array().unwrap().iter().map(|e| e["eventType"].as_str().unwrap().to_string()).collect()
+    events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,26 +29,61 @@ async fn sign_ins_tokens_and_admin_changes_are_in_the_system_log() {
     let body = json!({ "profile": { "login": "alice@example.com", "firstName": "Alice" }, "credentials": { "password": { "value": PASSWORD } } });
     let (_, user) = api.post("/api/v1/users", body).await;
     let uid = user["id"].as_str().unwrap().to_string();
-    api.post(&format!("/api/v1/users/{uid}"), json!({ "profile": { "firstName": "Alicia" } })).await;
+    api.post(
+        &format!("/api/v1/users/{uid}"),
+        json!({ "profile": { "firstName": "Alicia" } }),
+    )
+    .await;
     let (_, created) = api.post("/api/v1/apps", json!({ "name": "oidc_client", "label": "Web", "signOnMode": "OPENID_CONNECT",
         "settings": { "oauthClient": { "redirect_uris": [REDIRECT], "grant_types": ["authorization_code"] } } })).await;
     let app = App {
         client_id: created["id"].as_str().unwrap().to_string(),
-        secret: Some(created["credentials"]["oauthClient"]["client_secret"].as_str().unwrap().to_string()),
+        secret: Some(
+            created["credentials"]["oauthClient"]["client_secret"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ),
     };
 
     // A failed and a successful sign-in, a code flow, and a refused token request.
     let browser = t.browser();
-    let r = browser.get(&t.authorize_url("default", &app.client_id, &[])).await;
+    let r = browser
+        .get(&t.authorize_url("default", &app.client_id, &[]))
+        .await;
     let login = location(&r).unwrap();
-    assert_eq!(browser.sign_in(&login, "alice@example.com", "wrong password!").await.status(), 401);
-    assert_eq!(browser.sign_in(&login, "nobody@example.com", "wrong password!").await.status(), 401);
+    assert_eq!(
+        browser
+            .sign_in(&login, "alice@example.com", "wrong password!")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        browser
+            .sign_in(&login, "nobody@example.com", "wrong password!")
+            .await
+            .status(),
+        401
+    );
     let code = t.code(&browser, "default", &app, "alice@example.com").await;
     assert_eq!(t.redeem("default", &app, &code).await.status(), 200);
-    assert_eq!(t.redeem("default", &app, &code).await.status(), 400, "a replay is refused");
+    assert_eq!(
+        t.redeem("default", &app, &code).await.status(),
+        400,
+        "a replay is refused"
+    );
 
     // And a change from the CLI's service layer.
-    gatehouse::admin::groups::create(&t.backend.store, &gatehouse::admin::Actor::cli(), "staff", "", gatehouse::clock::Clock::now(&*t.clock)).await.unwrap();
+    gatehouse::admin::groups::create(
+        &t.backend.store,
+        &gatehouse::admin::Actor::cli(),
+        "staff",
+        "",
+        gatehouse::clock::Clock::now(&*t.clock),
+    )
+    .await
+    .unwrap();
 
     let (status, events) = api.get(&format!("/api/v1/logs?since={started}")).await;
     assert_eq!(status, 200);
@@ -62,42 +102,113 @@ async fn sign_ins_tokens_and_admin_changes_are_in_the_system_log() {
     }
     // Okta's event shape.
     let event = &events[1];
-    for field in ["uuid", "published", "eventType", "severity", "displayMessage", "actor", "client", "outcome", "target"] {
+    for field in [
+        "uuid",
+        "published",
+        "eventType",
+        "severity",
+        "displayMessage",
+        "actor",
+        "client",
+        "outcome",
+        "target",
+    ] {
         assert!(event.get(field).is_some(), "{field} in {event}");
     }
     assert!(event["published"].as_str().unwrap().ends_with(".000Z"));
-    let update = events.as_array().unwrap().iter().find(|e| e["eventType"] == "user.account.update_profile").unwrap();
-    assert_eq!((update["actor"]["type"].as_str(), update["actor"]["alternateId"].as_str()), (Some("ApiToken"), Some("tests")));
+    let update = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["eventType"] == "user.account.update_profile")
+        .unwrap();
+    assert_eq!(
+        (
+            update["actor"]["type"].as_str(),
+            update["actor"]["alternateId"].as_str()
+        ),
+        (Some("ApiToken"), Some("tests"))
+    );
     assert_eq!(update["client"]["ipAddress"], "127.0.0.1");
     assert_eq!(update["target"][0]["id"], uid.as_str());
-    assert_eq!(update["target"][0]["changeDetails"]["from"]["profile"]["firstName"], "Alice");
-    assert_eq!(update["target"][0]["changeDetails"]["to"]["profile"]["firstName"], "Alicia");
-    let cli = events.as_array().unwrap().iter().find(|e| e["eventType"] == "group.lifecycle.create").unwrap();
+    assert_eq!(
+        update["target"][0]["changeDetails"]["from"]["profile"]["firstName"],
+        "Alice"
+    );
+    assert_eq!(
+        update["target"][0]["changeDetails"]["to"]["profile"]["firstName"],
+        "Alicia"
+    );
+    let cli = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["eventType"] == "group.lifecycle.create")
+        .unwrap();
     assert_eq!(cli["actor"]["id"], "cli");
 
     // Filters.
     let (_, failures) = api.get(&q(r#"/api/v1/logs?filter=eventType eq "user.session.start" and outcome.result eq "FAILURE""#)).await;
-    let reasons: Vec<&str> = failures.as_array().unwrap().iter().map(|e| e["outcome"]["reason"].as_str().unwrap()).collect();
+    let reasons: Vec<&str> = failures
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"]["reason"].as_str().unwrap())
+        .collect();
     assert_eq!(reasons, ["INVALID_CREDENTIALS", "UNKNOWN_USER"]);
     assert_eq!(failures[1]["actor"]["alternateId"], "nobody@example.com");
-    let (_, grants) = api.get(&q(r#"/api/v1/logs?filter=eventType eq "app.oauth2.token.grant""#)).await;
+    let (_, grants) = api
+        .get(&q(
+            r#"/api/v1/logs?filter=eventType eq "app.oauth2.token.grant""#,
+        ))
+        .await;
     assert_eq!(grants.as_array().unwrap().len(), 2);
-    assert_eq!((grants[0]["outcome"]["result"].as_str(), grants[0]["actor"]["id"].as_str()), (Some("SUCCESS"), Some(app.client_id.as_str())));
+    assert_eq!(
+        (
+            grants[0]["outcome"]["result"].as_str(),
+            grants[0]["actor"]["id"].as_str()
+        ),
+        (Some("SUCCESS"), Some(app.client_id.as_str()))
+    );
     assert_eq!(grants[0]["target"][0]["id"], uid.as_str());
-    assert_eq!(grants[0]["debugContext"]["debugData"]["grantType"], "authorization_code");
+    assert_eq!(
+        grants[0]["debugContext"]["debugData"]["grantType"],
+        "authorization_code"
+    );
     assert_eq!(grants[1]["outcome"]["result"], "FAILURE");
-    assert!(grants[1]["outcome"]["reason"].as_str().unwrap().starts_with("invalid_grant"));
-    let (_, by_cli) = api.get(&q(r#"/api/v1/logs?filter=actor.id eq "cli""#)).await;
-    assert_eq!(types(&by_cli), ["system.api_token.create", "group.lifecycle.create"]);
-    let (_, about_user) = api.get(&q(&format!(r#"/api/v1/logs?filter=target.id eq "{uid}""#))).await;
+    assert!(
+        grants[1]["outcome"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid_grant")
+    );
+    let (_, by_cli) = api
+        .get(&q(r#"/api/v1/logs?filter=actor.id eq "cli""#))
+        .await;
+    assert_eq!(
+        types(&by_cli),
+        ["system.api_token.create", "group.lifecycle.create"]
+    );
+    let (_, about_user) = api
+        .get(&q(&format!(r#"/api/v1/logs?filter=target.id eq "{uid}""#)))
+        .await;
     assert!(types(&about_user).contains(&"user.lifecycle.create".to_string()));
     let (_, found) = api.get("/api/v1/logs?q=Alicia").await;
     assert!(!found.as_array().unwrap().is_empty());
     let (_, none) = api.get("/api/v1/logs?until=2000-01-01T00:00:00.000Z").await;
     assert_eq!(none, json!([]));
-    for bad in ["/api/v1/logs?since=yesterday", "/api/v1/logs?filter=severity%20eq%20%22WARN%22", "/api/v1/logs?limit=1001", "/api/v1/logs?after=abc"] {
+    for bad in [
+        "/api/v1/logs?since=yesterday",
+        "/api/v1/logs?filter=severity%20eq%20%22WARN%22",
+        "/api/v1/logs?limit=1001",
+        "/api/v1/logs?after=abc",
+    ] {
         let (status, error) = api.get(bad).await;
-        assert_eq!((status, okta_error(&error).0.as_str()), (400, "E0000001"), "{bad}");
+        assert_eq!(
+            (status, okta_error(&error).0.as_str()),
+            (400, "E0000001"),
+            "{bad}"
+        );
     }
 
     // Pages.
@@ -107,7 +218,13 @@ async fn sign_ins_tokens_and_admin_changes_are_in_the_system_log() {
 
     // No secret, password or token anywhere in the log.
     let text = events.to_string();
-    for secret in [PASSWORD, "wrong password!", app.secret.as_deref().unwrap(), api.token.as_str(), &code] {
+    for secret in [
+        PASSWORD,
+        "wrong password!",
+        app.secret.as_deref().unwrap(),
+        api.token.as_str(),
+        &code,
+    ] {
         assert!(!text.contains(secret), "the log holds {secret}");
     }
     assert!(!text.contains("argon2"));
@@ -119,7 +236,14 @@ async fn the_janitor_keeps_events_for_the_retention_period() {
     let api = t.api().await;
     let store = &t.backend.store;
     let now = gatehouse::clock::Clock::now(&*t.clock);
-    assert!(!api.get("/api/v1/logs").await.1.as_array().unwrap().is_empty());
+    assert!(
+        !api.get("/api/v1/logs")
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     // What the janitor runs: events older than log_retention_days (90) go.
     assert_eq!(store.purge_events(now - 90 * 86_400).await.unwrap(), 0);
     store.purge_events(now + 1).await.unwrap();

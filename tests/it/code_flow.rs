@@ -3,7 +3,9 @@
 //! userinfo. For the org server and the `default` custom server, confidential and public,
 //! on SQLite and on PostgreSQL.
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
@@ -13,12 +15,17 @@ use crate::support::*;
 
 async fn full_flow(t: &TestApp, server: &str, public: bool) {
     let alice = t.user("alice@example.com").await;
-    let app = if public { t.spa().await } else { t.web_app().await };
+    let app = if public {
+        t.spa().await
+    } else {
+        t.web_app().await
+    };
     let http = no_redirects();
 
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(t.issuer(server)).unwrap(), &http)
-        .await
-        .expect("discovery");
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(t.issuer(server)).unwrap(), &http)
+            .await
+            .expect("discovery");
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(app.client_id.clone()),
@@ -27,7 +34,11 @@ async fn full_flow(t: &TestApp, server: &str, public: bool) {
     .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf, nonce) = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .add_scope(Scope::new("profile".into()))
         .add_scope(Scope::new("email".into()))
         .set_pkce_challenge(challenge)
@@ -43,8 +54,15 @@ async fn full_flow(t: &TestApp, server: &str, public: bool) {
     assert_eq!(back.status(), 303);
     let callback = location(&back).unwrap();
     assert!(callback.starts_with(REDIRECT), "{callback}");
-    assert_eq!(param(&callback, "state").as_deref(), Some(csrf.secret().as_str()));
-    assert_eq!(param(&callback, "iss"), Some(t.issuer(server)), "RFC 9207 iss");
+    assert_eq!(
+        param(&callback, "state").as_deref(),
+        Some(csrf.secret().as_str())
+    );
+    assert_eq!(
+        param(&callback, "iss"),
+        Some(t.issuer(server)),
+        "RFC 9207 iss"
+    );
     let code = param(&callback, "code").unwrap();
 
     let tokens = client
@@ -56,9 +74,14 @@ async fn full_flow(t: &TestApp, server: &str, public: bool) {
         .expect("code exchange");
     assert_eq!(tokens.expires_in().unwrap().as_secs(), 3600);
     let id_token = tokens.id_token().expect("an ID token for openid");
-    let claims = id_token.claims(&client.id_token_verifier(), &nonce).expect("a valid ID token");
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("a valid ID token");
     assert_eq!(claims.subject().as_str(), alice.id, "sub is the user's id");
-    assert_eq!(claims.email().map(|e| e.as_str()), Some("alice@example.com"));
+    assert_eq!(
+        claims.email().map(|e| e.as_str()),
+        Some("alice@example.com")
+    );
     assert!(claims.auth_time().is_some());
 
     let info: CoreUserInfoClaims = client
@@ -68,9 +91,14 @@ async fn full_flow(t: &TestApp, server: &str, public: bool) {
         .await
         .expect("userinfo");
     assert_eq!(info.subject().as_str(), alice.id);
-    assert_eq!(info.preferred_username().map(|u| u.as_str()), Some("alice@example.com"));
     assert_eq!(
-        info.given_name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+        info.preferred_username().map(|u| u.as_str()),
+        Some("alice@example.com")
+    );
+    assert_eq!(
+        info.given_name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str()),
         Some("Alice")
     );
 
@@ -81,21 +109,35 @@ async fn full_flow(t: &TestApp, server: &str, public: bool) {
     assert_eq!(at["cid"], app.client_id.as_str());
     assert_eq!(at["client_id"], app.client_id.as_str());
     assert_eq!(at["iss"], t.issuer(server).as_str());
-    let audience = if server == "org" { t.issuer("org") } else { "api://default".to_string() };
+    let audience = if server == "org" {
+        t.issuer("org")
+    } else {
+        "api://default".to_string()
+    };
     assert_eq!(at["aud"], audience.as_str());
     assert_eq!(at["scp"], serde_json::json!(["openid", "profile", "email"]));
     assert_eq!(jwt_header(tokens.access_token().secret())["typ"], "at+jwt");
 
     // Single sign-on: the next authorize request skips the page.
-    let again = browser.get(&t.authorize_url(server, &app.client_id, &[])).await;
+    let again = browser
+        .get(&t.authorize_url(server, &app.client_id, &[]))
+        .await;
     let loc = location(&again).unwrap();
-    assert!(loc.starts_with(REDIRECT) && param(&loc, "code").is_some(), "{loc}");
+    assert!(
+        loc.starts_with(REDIRECT) && param(&loc, "code").is_some(),
+        "{loc}"
+    );
 }
 
 pub fn jwt_part(token: &str, index: usize) -> serde_json::Value {
     use base64::Engine;
     let part = token.split('.').nth(index).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 pub fn jwt_claims(token: &str) -> serde_json::Value {
@@ -138,9 +180,19 @@ async fn client_secret_post_and_no_openid_scope() {
     let app = t.app_with("client_secret_post", &[REDIRECT]).await;
     let browser = t.browser();
     let start = browser
-        .get(&t.authorize_url("default", &app.client_id, &[("scope", "profile"), ("code_challenge", ""), ("code_challenge_method", "")]))
+        .get(&t.authorize_url(
+            "default",
+            &app.client_id,
+            &[
+                ("scope", "profile"),
+                ("code_challenge", ""),
+                ("code_challenge_method", ""),
+            ],
+        ))
         .await;
-    let back = browser.sign_in(&location(&start).unwrap(), "BOB@example.com", PASSWORD).await;
+    let back = browser
+        .sign_in(&location(&start).unwrap(), "BOB@example.com", PASSWORD)
+        .await;
     let code = param(&location(&back).unwrap(), "code").unwrap();
     let response = t
         .http
@@ -169,16 +221,28 @@ async fn response_modes_fragment_and_form_post() {
     t.user("carol@example.com").await;
     let app = t.web_app().await;
     let browser = t.browser();
-    let start = browser.get(&t.authorize_url("default", &app.client_id, &[("response_mode", "fragment")])).await;
-    let back = browser.sign_in(&location(&start).unwrap(), "carol@example.com", PASSWORD).await;
+    let start = browser
+        .get(&t.authorize_url("default", &app.client_id, &[("response_mode", "fragment")]))
+        .await;
+    let back = browser
+        .sign_in(&location(&start).unwrap(), "carol@example.com", PASSWORD)
+        .await;
     let loc = location(&back).unwrap();
     assert!(loc.contains("#code="), "{loc}");
     assert_eq!(param(&loc, "state").as_deref(), Some("st4te"));
 
-    let page = browser.get(&t.authorize_url("default", &app.client_id, &[("response_mode", "form_post")])).await;
+    let page = browser
+        .get(&t.authorize_url("default", &app.client_id, &[("response_mode", "form_post")]))
+        .await;
     assert_eq!(page.status(), 200);
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     let html = page.text().await.unwrap();
     assert!(html.contains(&format!("action=\"{REDIRECT}\"")), "{html}");
     assert!(input_value(&html, "code").is_some());
@@ -194,7 +258,9 @@ async fn prompt_and_max_age() {
     let browser = t.browser();
 
     // prompt=none without a session: login_required, back to the client.
-    let none = browser.get(&t.authorize_url("default", &app.client_id, &[("prompt", "none")])).await;
+    let none = browser
+        .get(&t.authorize_url("default", &app.client_id, &[("prompt", "none")]))
+        .await;
     let loc = location(&none).unwrap();
     assert!(loc.starts_with(REDIRECT));
     assert_eq!(param(&loc, "error").as_deref(), Some("login_required"));
@@ -202,26 +268,46 @@ async fn prompt_and_max_age() {
 
     t.code(&browser, "default", &app, "dave@example.com").await;
     // With a session: prompt=none succeeds, prompt=login shows the page again.
-    let none = browser.get(&t.authorize_url("default", &app.client_id, &[("prompt", "none")])).await;
+    let none = browser
+        .get(&t.authorize_url("default", &app.client_id, &[("prompt", "none")]))
+        .await;
     assert!(param(&location(&none).unwrap(), "code").is_some());
-    let login = browser.get(&t.authorize_url("default", &app.client_id, &[("prompt", "login")])).await;
+    let login = browser
+        .get(&t.authorize_url("default", &app.client_id, &[("prompt", "login")]))
+        .await;
     assert!(location(&login).unwrap().starts_with("/login"));
 
     // max_age: an older sign-in needs a new one; with prompt=none that is login_required.
     t.clock.advance(120);
-    let fresh_enough = browser.get(&t.authorize_url("default", &app.client_id, &[("max_age", "600")])).await;
+    let fresh_enough = browser
+        .get(&t.authorize_url("default", &app.client_id, &[("max_age", "600")]))
+        .await;
     assert!(param(&location(&fresh_enough).unwrap(), "code").is_some());
-    let too_old = browser.get(&t.authorize_url("default", &app.client_id, &[("max_age", "60")])).await;
+    let too_old = browser
+        .get(&t.authorize_url("default", &app.client_id, &[("max_age", "60")]))
+        .await;
     assert!(location(&too_old).unwrap().starts_with("/login"));
     let too_old_none = browser
-        .get(&t.authorize_url("default", &app.client_id, &[("max_age", "60"), ("prompt", "none")]))
+        .get(&t.authorize_url(
+            "default",
+            &app.client_id,
+            &[("max_age", "60"), ("prompt", "none")],
+        ))
         .await;
-    assert_eq!(param(&location(&too_old_none).unwrap(), "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        param(&location(&too_old_none).unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
 
     // The session expires after its lifetime (2 hours by default).
     t.clock.advance(7200);
-    let expired = browser.get(&t.authorize_url("default", &app.client_id, &[("prompt", "none")])).await;
-    assert_eq!(param(&location(&expired).unwrap(), "error").as_deref(), Some("login_required"));
+    let expired = browser
+        .get(&t.authorize_url("default", &app.client_id, &[("prompt", "none")]))
+        .await;
+    assert_eq!(
+        param(&location(&expired).unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,5 +332,8 @@ async fn authorize_by_post_and_login_hint() {
     assert_eq!(response.status(), 303);
     let page = browser.get(&location(&response).unwrap()).await;
     let html = page.text().await.unwrap();
-    assert_eq!(input_value(&html, "username").as_deref(), Some("erin@example.com"));
+    assert_eq!(
+        input_value(&html, "username").as_deref(),
+        Some("erin@example.com")
+    );
 }

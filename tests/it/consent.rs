@@ -12,8 +12,21 @@ use crate::support::*;
 
 impl TestApp {
     async fn consent_scope(&self, name: &str, description: &str) {
-        let new = servers::NewScope { name: name.into(), description: description.into(), consent_required: true, is_default: false };
-        servers::create_scope(&self.backend.store, &Actor::cli(), "default", new, self.clock.now()).await.unwrap();
+        let new = servers::NewScope {
+            name: name.into(),
+            description: description.into(),
+            consent_required: true,
+            is_default: false,
+        };
+        servers::create_scope(
+            &self.backend.store,
+            &Actor::cli(),
+            "default",
+            new,
+            self.clock.now(),
+        )
+        .await
+        .unwrap();
     }
 }
 
@@ -24,17 +37,27 @@ async fn answer(browser: &Browser, location: &str, decision: &str) -> reqwest::R
     let html = page.text().await.unwrap();
     let tx = input_value(&html, "tx").unwrap();
     let csrf = input_value(&html, "csrf").unwrap();
-    browser.post_form("/consent", &[("tx", &tx), ("csrf", &csrf), ("decision", decision)]).await
+    browser
+        .post_form(
+            "/consent",
+            &[("tx", &tx), ("csrf", &csrf), ("decision", decision)],
+        )
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_is_asked_once_and_again_with_prompt_consent() {
     let t = TestApp::spawn().await;
     t.user("alice@example.com").await;
-    t.consent_scope("orders:read", "Read your <orders> & invoices").await;
+    t.consent_scope("orders:read", "Read your <orders> & invoices")
+        .await;
     let app = t.web_app().await;
     let browser = t.browser();
-    let url = t.authorize_url("default", &app.client_id, &[("scope", "openid orders:read")]);
+    let url = t.authorize_url(
+        "default",
+        &app.client_id,
+        &[("scope", "openid orders:read")],
+    );
     let login = location(&browser.get(&url).await).unwrap();
     let after_sign_in = browser.sign_in(&login, "alice@example.com", PASSWORD).await;
     assert_eq!(after_sign_in.status(), 303);
@@ -45,7 +68,10 @@ async fn consent_is_asked_once_and_again_with_prompt_consent() {
     assert_eq!(page.headers()["x-frame-options"], "DENY");
     let html = page.text().await.unwrap();
     assert!(html.contains("Test App") && html.contains("orders:read"));
-    assert!(html.contains("Read your &#60;orders&#62; &#38; invoices"), "escaped: {html}");
+    assert!(
+        html.contains("Read your &#60;orders&#62; &#38; invoices"),
+        "escaped: {html}"
+    );
 
     let back = answer(&browser, &consent, "allow").await;
     assert_eq!(back.status(), 303);
@@ -55,21 +81,66 @@ async fn consent_is_asked_once_and_again_with_prompt_consent() {
     let body: serde_json::Value = t.redeem("default", &app, &code).await.json().await.unwrap();
     assert_eq!(body["scope"], "openid orders:read");
     // The same page cannot be answered twice.
-    let again = browser.post_form("/consent", &[("tx", &param(&format!("http://x{consent}"), "tx").unwrap()), ("csrf", &browser.cookie("gh_csrf").unwrap()), ("decision", "allow")]).await;
+    let again = browser
+        .post_form(
+            "/consent",
+            &[
+                ("tx", &param(&format!("http://x{consent}"), "tx").unwrap()),
+                ("csrf", &browser.cookie("gh_csrf").unwrap()),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
     assert_eq!(again.status(), 400);
 
     // Remembered: the next request goes straight back with a code, even prompt=none.
-    let loc = location(&browser.get(&t.authorize_url("default", &app.client_id, &[("scope", "openid orders:read"), ("prompt", "none")])).await).unwrap();
+    let loc = location(
+        &browser
+            .get(&t.authorize_url(
+                "default",
+                &app.client_id,
+                &[("scope", "openid orders:read"), ("prompt", "none")],
+            ))
+            .await,
+    )
+    .unwrap();
     assert!(param(&loc, "code").is_some(), "{loc}");
     // prompt=consent asks again.
-    let loc = location(&browser.get(&t.authorize_url("default", &app.client_id, &[("scope", "openid orders:read"), ("prompt", "consent")])).await).unwrap();
+    let loc = location(
+        &browser
+            .get(&t.authorize_url(
+                "default",
+                &app.client_id,
+                &[("scope", "openid orders:read"), ("prompt", "consent")],
+            ))
+            .await,
+    )
+    .unwrap();
     assert!(loc.starts_with("/consent?tx="), "{loc}");
     // Another app has no consent yet: prompt=none answers consent_required.
     let other = t.web_app().await;
-    let loc = location(&browser.get(&t.authorize_url("default", &other.client_id, &[("scope", "openid orders:read"), ("prompt", "none")])).await).unwrap();
-    assert_eq!(param(&loc, "error").as_deref(), Some("consent_required"), "{loc}");
+    let loc = location(
+        &browser
+            .get(&t.authorize_url(
+                "default",
+                &other.client_id,
+                &[("scope", "openid orders:read"), ("prompt", "none")],
+            ))
+            .await,
+    )
+    .unwrap();
+    assert_eq!(
+        param(&loc, "error").as_deref(),
+        Some("consent_required"),
+        "{loc}"
+    );
     // Scopes without REQUIRED consent never ask.
-    let loc = location(&browser.get(&t.authorize_url("default", &other.client_id, &[("scope", "openid email")])).await).unwrap();
+    let loc = location(
+        &browser
+            .get(&t.authorize_url("default", &other.client_id, &[("scope", "openid email")]))
+            .await,
+    )
+    .unwrap();
     assert!(param(&loc, "code").is_some(), "{loc}");
 }
 
@@ -80,7 +151,11 @@ async fn dont_allow_is_access_denied_and_the_page_is_guarded() {
     t.user("mallory@example.com").await;
     t.consent_scope("orders:write", "Change your orders").await;
     let app = t.web_app().await;
-    let url = t.authorize_url("default", &app.client_id, &[("scope", "openid orders:write")]);
+    let url = t.authorize_url(
+        "default",
+        &app.client_id,
+        &[("scope", "openid orders:write")],
+    );
 
     let alice = t.browser();
     let login = location(&alice.get(&url).await).unwrap();
@@ -88,19 +163,30 @@ async fn dont_allow_is_access_denied_and_the_page_is_guarded() {
 
     // Without the CSRF token: 403, and nothing is consumed.
     let tx = param(&format!("http://x{consent}"), "tx").unwrap();
-    let forged = alice.post_form("/consent", &[("tx", &tx), ("csrf", "forged"), ("decision", "allow")]).await;
+    let forged = alice
+        .post_form(
+            "/consent",
+            &[("tx", &tx), ("csrf", "forged"), ("decision", "allow")],
+        )
+        .await;
     assert_eq!(forged.status(), 403);
     // Another signed-in browser cannot see or answer Alice's page.
     let mallory = t.browser();
     let login = location(&mallory.get(&url).await).unwrap();
-    mallory.sign_in(&login, "mallory@example.com", PASSWORD).await;
+    mallory
+        .sign_in(&login, "mallory@example.com", PASSWORD)
+        .await;
     assert_eq!(mallory.get(&consent).await.status(), 400);
     // A browser with no session neither.
     assert_eq!(t.browser().get(&consent).await.status(), 400);
 
     let back = answer(&alice, &consent, "deny").await;
     let callback = location(&back).unwrap();
-    assert_eq!(param(&callback, "error").as_deref(), Some("access_denied"), "{callback}");
+    assert_eq!(
+        param(&callback, "error").as_deref(),
+        Some("access_denied"),
+        "{callback}"
+    );
     assert_eq!(param(&callback, "state").as_deref(), Some("st4te"));
     assert!(param(&callback, "code").is_none());
     // Nothing was remembered: the next request asks again.
@@ -110,7 +196,12 @@ async fn dont_allow_is_access_denied_and_the_page_is_guarded() {
     let page = alice.get(&loc).await.text().await.unwrap();
     let csrf = input_value(&page, "csrf").unwrap();
     let tx = input_value(&page, "tx").unwrap();
-    let bad = alice.post_form("/consent", &[("tx", &tx), ("csrf", &csrf), ("decision", "maybe")]).await;
+    let bad = alice
+        .post_form(
+            "/consent",
+            &[("tx", &tx), ("csrf", &csrf), ("decision", "maybe")],
+        )
+        .await;
     assert_eq!(bad.status(), 400);
     assert!(location(&bad).is_none());
 }

@@ -36,33 +36,85 @@ async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_o
     let c = Cluster::start(3).await;
     c.user("alice@example.com");
     let app = c.app(0);
-    let [a, b, _] = &c.bases()[..] else { unreachable!() };
+    let [a, b, _] = &c.bases()[..] else {
+        unreachable!()
+    };
 
     // One issuer, one key set: whatever instance an RP asks.
     let mut jwks = Vec::new();
     for base in c.bases() {
-        let meta: Value = c.http.get(format!("{base}/oauth2/default/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+        let meta: Value = c
+            .http
+            .get(format!(
+                "{base}/oauth2/default/.well-known/openid-configuration"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(meta["issuer"], c.issuer(), "{base}");
-        assert_eq!(meta["token_endpoint"], format!("{}/v1/token", c.issuer()), "{base}");
-        jwks.push(c.http.get(endpoint(&base, "keys")).send().await.unwrap().text().await.unwrap());
+        assert_eq!(
+            meta["token_endpoint"],
+            format!("{}/v1/token", c.issuer()),
+            "{base}"
+        );
+        jwks.push(
+            c.http
+                .get(endpoint(&base, "keys"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
     }
-    assert!(jwks.iter().all(|k| k == &jwks[0] && k.contains("\"kid\"")), "the same JWKS everywhere: {jwks:?}");
+    assert!(
+        jwks.iter().all(|k| k == &jwks[0] && k.contains("\"kid\"")),
+        "the same JWKS everywhere: {jwks:?}"
+    );
     let (ok, out, err) = c.gatehouse(&["keys", "list", "--server", "default"], None);
     assert!(ok, "{err}");
     let keys: Value = serde_json::from_str(&out).unwrap();
-    let statuses: Vec<&str> = keys.as_array().unwrap().iter().map(|k| k["status"].as_str().unwrap()).collect();
-    assert_eq!(statuses, ["ACTIVE", "NEXT"], "instances that started together made one key of each");
+    let statuses: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["ACTIVE", "NEXT"],
+        "instances that started together made one key of each"
+    );
     let (ok, out, err) = c.gatehouse(&["policies", "list", "--server", "default"], None);
     assert!(ok, "{err}");
     let policies: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(policies.as_array().unwrap().len(), 1, "and seeded the default policy once: {policies}");
+    assert_eq!(
+        policies.as_array().unwrap().len(),
+        1,
+        "and seeded the default policy once: {policies}"
+    );
     // An instance with another master key cannot open the signing keys: it stops at
     // start instead of serving tokens nobody else could verify or issue secrets for.
     // It never says it listens, so nothing waiting for that line takes it for started.
-    let (mut stray, listening) = c.spawn_with_key(&gatehouse::crypto::b64url(&gatehouse::crypto::random_bytes::<32>()));
-    let (status, log) = stray.exited(Duration::from_secs(20)).expect("the stray instance stops by itself");
-    assert!(!status.success() && log.contains("could not be decrypted with this master key"), "{log}");
-    assert_eq!(listening.recv_timeout(Duration::from_secs(5)).ok(), None, "no \"Gatehouse listening\" line");
+    let (mut stray, listening) = c.spawn_with_key(&gatehouse::crypto::b64url(
+        &gatehouse::crypto::random_bytes::<32>(),
+    ));
+    let (status, log) = stray
+        .exited(Duration::from_secs(20))
+        .expect("the stray instance stops by itself");
+    assert!(
+        !status.success() && log.contains("could not be decrypted with this master key"),
+        "{log}"
+    );
+    assert_eq!(
+        listening.recv_timeout(Duration::from_secs(5)).ok(),
+        None,
+        "no \"Gatehouse listening\" line"
+    );
 
     // Signed in on A, redeemed at B.
     let browser = Browser::at(a);
@@ -75,19 +127,43 @@ async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_o
     // Its access token works at every instance until revoked at one (the deny list is
     // in the database, so it is revoked everywhere).
     let access = body["access_token"].as_str().unwrap();
-    let userinfo = |base: String| c.http.get(endpoint(&base, "userinfo")).bearer_auth(access).send();
+    let userinfo = |base: String| {
+        c.http
+            .get(endpoint(&base, "userinfo"))
+            .bearer_auth(access)
+            .send()
+    };
     for base in c.bases() {
-        assert_eq!(userinfo(base.clone()).await.unwrap().status(), 200, "{base}");
+        assert_eq!(
+            userinfo(base.clone()).await.unwrap().status(),
+            200,
+            "{base}"
+        );
     }
-    let r = post_as(&c.http, &c.nodes[2].base, "revoke", &app, &[("token", access)]).await.unwrap();
+    let r = post_as(
+        &c.http,
+        &c.nodes[2].base,
+        "revoke",
+        &app,
+        &[("token", access)],
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
     for base in c.bases() {
-        assert_eq!(userinfo(base.clone()).await.unwrap().status(), 401, "{base}");
+        assert_eq!(
+            userinfo(base.clone()).await.unwrap().status(),
+            401,
+            "{base}"
+        );
     }
 
     // Another code (the session from A, honoured on B), raced at A, B and C at once.
     let session = browser.cookie("gh_session").unwrap();
-    let code = authorize(&c.http, b, &session, &app, "openid", &[]).await.unwrap().expect("a code");
+    let code = authorize(&c.http, b, &session, &app, "openid", &[])
+        .await
+        .unwrap()
+        .expect("a code");
     let (http, app2) = (c.http.clone(), app.clone());
     let answers = race(&c.bases(), move |base| {
         let (http, app, code) = (http.clone(), app2.clone(), code.clone());
@@ -98,7 +174,11 @@ async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_o
     })
     .await;
     let (wins, invalid_grant) = winners_and_losers(&answers);
-    assert_eq!((wins.len(), invalid_grant), (1, 29), "exactly one redemption across the instances");
+    assert_eq!(
+        (wins.len(), invalid_grant),
+        (1, 29),
+        "exactly one redemption across the instances"
+    );
 }
 
 // ---- 2. refresh tokens ----
@@ -108,13 +188,22 @@ async fn a_refresh_token_raced_at_three_instances_rotates_once_and_the_reuse_rev
     let c = Cluster::start(3).await;
     c.user("alice@example.com");
     let app = c.app(0);
-    let [a, b, cc] = &c.bases()[..] else { unreachable!() };
+    let [a, b, cc] = &c.bases()[..] else {
+        unreachable!()
+    };
 
     // No sticky sessions: the authorize request and the sign-in page are served by C,
     // the form is posted to A (the pending sign-in is in the database), the code is
     // redeemed at B.
     let browser = Browser::at(cc);
-    let r = browser.get(&authorize_url(cc, &app.client_id, "openid offline_access", &[])).await;
+    let r = browser
+        .get(&authorize_url(
+            cc,
+            &app.client_id,
+            "openid offline_access",
+            &[],
+        ))
+        .await;
     let login = location(&r).unwrap();
     let html = browser.get(&login).await.text().await.unwrap();
     let form = [
@@ -140,19 +229,33 @@ async fn a_refresh_token_raced_at_three_instances_rotates_once_and_the_reuse_rev
     })
     .await;
     let (wins, invalid_grant) = winners_and_losers(&answers);
-    assert_eq!((wins.len(), invalid_grant), (1, 29), "exactly one rotation across the instances");
+    assert_eq!(
+        (wins.len(), invalid_grant),
+        (1, 29),
+        "exactly one rotation across the instances"
+    );
 
     // Family semantics (README "Refresh tokens"), with a grace period of 0: each loser
     // presented a spent token, a reuse, so the family is revoked, the winner's new
     // refresh token and access token included, whichever instance is asked.
     let winner = wins[0];
-    let (status, body, _) = refresh(&c.http, a, &app, winner["refresh_token"].as_str().unwrap()).await.unwrap();
+    let (status, body, _) = refresh(&c.http, a, &app, winner["refresh_token"].as_str().unwrap())
+        .await
+        .unwrap();
     assert_eq!((status, error_of(&body)), (400, "invalid_grant"), "{body}");
     let access = winner["access_token"].as_str().unwrap();
     for base in c.bases() {
-        let r = post_as(&c.http, &base, "introspect", &app, &[("token", access)]).await.unwrap();
+        let r = post_as(&c.http, &base, "introspect", &app, &[("token", access)])
+            .await
+            .unwrap();
         assert_eq!(r.json::<Value>().await.unwrap()["active"], false, "{base}");
-        let r = c.http.get(endpoint(&base, "userinfo")).bearer_auth(access).send().await.unwrap();
+        let r = c
+            .http
+            .get(endpoint(&base, "userinfo"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "{base}");
     }
 
@@ -161,7 +264,17 @@ async fn a_refresh_token_raced_at_three_instances_rotates_once_and_the_reuse_rev
     // is deterministic with the shared signing key).
     let graceful = c.app(30);
     let session = browser.cookie("gh_session").unwrap();
-    let code = authorize(&c.http, a, &session, &graceful, "openid offline_access", &[]).await.unwrap().unwrap();
+    let code = authorize(
+        &c.http,
+        a,
+        &session,
+        &graceful,
+        "openid offline_access",
+        &[],
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let (_, tokens, _) = redeem(&c.http, b, &graceful, &code).await.unwrap();
     let rt = tokens["refresh_token"].as_str().unwrap();
     let (status, first, _) = refresh(&c.http, a, &graceful, rt).await.unwrap();
@@ -182,7 +295,9 @@ async fn a_session_made_on_one_instance_is_honoured_on_another_and_ended_on_a_th
     let c = Cluster::start(3).await;
     c.user("alice@example.com");
     let app = c.app(0);
-    let [a, b, cc] = &c.bases()[..] else { unreachable!() };
+    let [a, b, cc] = &c.bases()[..] else {
+        unreachable!()
+    };
 
     let browser = Browser::at(a);
     let code = sign_in(&browser, &app, "openid").await;
@@ -194,20 +309,33 @@ async fn a_session_made_on_one_instance_is_honoured_on_another_and_ended_on_a_th
     let session = browser.cookie("gh_session").unwrap();
 
     let none = [("prompt", "none")];
-    let on_b = authorize(&c.http, b, &session, &app, "openid", &none).await.unwrap();
-    assert!(on_b.is_ok(), "the session from A is honoured on B: {on_b:?}");
+    let on_b = authorize(&c.http, b, &session, &app, "openid", &none)
+        .await
+        .unwrap();
+    assert!(
+        on_b.is_ok(),
+        "the session from A is honoured on B: {on_b:?}"
+    );
 
     // RP-initiated logout on C, with a valid hint and the session's cookie.
     let mut url = Url::parse(&endpoint(cc, "logout")).unwrap();
     url.query_pairs_mut().append_pair("id_token_hint", id_token);
-    let r = c.http.get(url).header(COOKIE, format!("gh_session={session}")).send().await.unwrap();
+    let r = c
+        .http
+        .get(url)
+        .header(COOKIE, format!("gh_session={session}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "the signed-out page");
     let cleared = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cleared.starts_with("gh_session=;"), "{cleared}");
 
     // Ended in the database, so everywhere, even for a client that kept the cookie.
     for base in c.bases() {
-        let answer = authorize(&c.http, &base, &session, &app, "openid", &none).await.unwrap();
+        let answer = authorize(&c.http, &base, &session, &app, "openid", &none)
+            .await
+            .unwrap();
         assert_eq!(answer, Err("login_required".to_string()), "{base}");
     }
 }
@@ -255,12 +383,24 @@ async fn an_instance_killed_under_load_loses_no_answered_token() {
     for task in tasks {
         chains.push(task.await.expect("a load task"));
     }
-    let count = |v: &Vec<AtomicUsize>| v.iter().map(|n| n.load(Ordering::SeqCst)).collect::<Vec<_>>();
-    let (before, after, failed) = (count(&load.ok_before), count(&load.ok_after), count(&load.failed));
+    let count = |v: &Vec<AtomicUsize>| {
+        v.iter()
+            .map(|n| n.load(Ordering::SeqCst))
+            .collect::<Vec<_>>()
+    };
+    let (before, after, failed) = (
+        count(&load.ok_before),
+        count(&load.ok_after),
+        count(&load.failed),
+    );
     eprintln!("200s before the kill {before:?}, after {after:?}; failed connections {failed:?}");
     assert!(before[2] > 0, "C served before it was killed");
     assert!(after[0] > 0 && after[1] > 0, "A and B kept serving");
-    assert_eq!((failed[0], failed[1]), (0, 0), "no connection to A or B failed");
+    assert_eq!(
+        (failed[0], failed[1]),
+        (0, 0),
+        "no connection to A or B failed"
+    );
     assert!(chains.iter().all(|(_, rotations)| *rotations > 0));
 
     // Every refresh token answered with a 200 (the latest of each chain) still works.
@@ -301,7 +441,14 @@ async fn readyz(c: &Cluster) -> Vec<u16> {
         .into_iter()
         .map(|base| {
             let http = c.http.clone();
-            tokio::spawn(async move { http.get(format!("{base}/readyz")).send().await.unwrap().status().as_u16() })
+            tokio::spawn(async move {
+                http.get(format!("{base}/readyz"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
         })
         .collect();
     let mut statuses = Vec::new();
@@ -315,7 +462,10 @@ async fn readyz(c: &Cluster) -> Vec<u16> {
 async fn wait_until_ready(c: &Cluster) -> Instant {
     let back = Instant::now();
     while readyz(c).await != [200, 200, 200] {
-        assert!(back.elapsed() < Duration::from_secs(10), "every instance is ready within 10 s of the database's return");
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "every instance is ready within 10 s of the database's return"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Instant::now()
@@ -331,8 +481,13 @@ async fn a_database_outage_under_load_is_a_bounded_503_and_service_resumes_witho
     let app = c.app(30);
     let browser = Browser::at(&c.nodes[0].base);
     let code = sign_in(&browser, &app, "openid offline_access").await;
-    let (_, before, _) = redeem(&c.http, &c.nodes[1].base, &app, &code).await.unwrap();
-    let (access, kept) = (before["access_token"].as_str().unwrap().to_string(), before["refresh_token"].as_str().unwrap().to_string());
+    let (_, before, _) = redeem(&c.http, &c.nodes[1].base, &app, &code)
+        .await
+        .unwrap();
+    let (access, kept) = (
+        before["access_token"].as_str().unwrap().to_string(),
+        before["refresh_token"].as_str().unwrap().to_string(),
+    );
     let load = Load::new(&c, app.clone(), browser.cookie("gh_session").unwrap());
     let mut chains = Vec::new();
     for i in 0..TASKS {
@@ -354,7 +509,8 @@ async fn a_database_outage_under_load_is_a_bounded_503_and_service_resumes_witho
                     let started = Instant::now();
                     let (what, status) = match n % 3 {
                         0 => {
-                            let (status, body, retry_after) = refresh(&load.http, base, &load.app, &latest).await.unwrap();
+                            let (status, body, retry_after) =
+                                refresh(&load.http, base, &load.app, &latest).await.unwrap();
                             check_answer(&format!("refresh at {base}"), status, &body, retry_after);
                             if status == 200 {
                                 latest = body["refresh_token"].as_str().unwrap().to_string();
@@ -362,22 +518,56 @@ async fn a_database_outage_under_load_is_a_bounded_503_and_service_resumes_witho
                             ("refresh", status)
                         }
                         1 => {
-                            let r = post_as(&load.http, base, "introspect", &load.app, &[("token", &access)]).await.unwrap();
-                            let (status, retry_after) = (r.status().as_u16(), r.headers().contains_key("retry-after"));
+                            let r = post_as(
+                                &load.http,
+                                base,
+                                "introspect",
+                                &load.app,
+                                &[("token", &access)],
+                            )
+                            .await
+                            .unwrap();
+                            let (status, retry_after) =
+                                (r.status().as_u16(), r.headers().contains_key("retry-after"));
                             let body: Value = r.json().await.unwrap();
-                            check_answer(&format!("introspect at {base}"), status, &body, retry_after);
-                            assert!(status != 200 || body["active"] == true, "introspect at {base}: {body}");
+                            check_answer(
+                                &format!("introspect at {base}"),
+                                status,
+                                &body,
+                                retry_after,
+                            );
+                            assert!(
+                                status != 200 || body["active"] == true,
+                                "introspect at {base}: {body}"
+                            );
                             ("introspect", status)
                         }
                         _ => {
-                            let r = load.http.get(endpoint(base, "userinfo")).bearer_auth(&access).send().await.unwrap();
-                            let (status, retry_after) = (r.status().as_u16(), r.headers().contains_key("retry-after"));
+                            let r = load
+                                .http
+                                .get(endpoint(base, "userinfo"))
+                                .bearer_auth(&access)
+                                .send()
+                                .await
+                                .unwrap();
+                            let (status, retry_after) =
+                                (r.status().as_u16(), r.headers().contains_key("retry-after"));
                             let body: Value = r.json().await.unwrap();
-                            check_answer(&format!("userinfo at {base}"), status, &body, retry_after);
+                            check_answer(
+                                &format!("userinfo at {base}"),
+                                status,
+                                &body,
+                                retry_after,
+                            );
                             ("userinfo", status)
                         }
                     };
-                    answers.push(Answer { started, took: started.elapsed(), status, what: format!("{what} at {base}") });
+                    answers.push(Answer {
+                        started,
+                        took: started.elapsed(),
+                        status,
+                        what: format!("{what} at {base}"),
+                    });
                 }
                 (latest, answers)
             })
@@ -417,23 +607,50 @@ async fn a_database_outage_under_load_is_a_bounded_503_and_service_resumes_witho
     }
     let limit = Duration::from_secs(ACQUIRE_TIMEOUT_SECONDS + 2);
     let slowest = answers.iter().max_by_key(|a| a.took).unwrap();
-    assert!(slowest.took < limit, "{} took {:?}", slowest.what, slowest.took);
+    assert!(
+        slowest.took < limit,
+        "{} took {:?}",
+        slowest.what,
+        slowest.took
+    );
     let unavailable = answers.iter().filter(|a| a.status == 503).count();
     assert!(unavailable > 0, "the load met the outage");
-    let during_cut = answers.iter().filter(|a| a.started > cut && a.status == 503).count();
+    let during_cut = answers
+        .iter()
+        .filter(|a| a.started > cut && a.status == 503)
+        .count();
     assert!(during_cut > 0, "the load met the second outage");
     // Started once all were ready again, and done before the next outage began.
     let healthy = |a: &Answer| {
         (a.started > healthy_from[0] && a.started + a.took < cut) || a.started > healthy_from[1]
     };
-    let late: Vec<_> = answers.iter().filter(|a| healthy(a) && a.status != 200).map(|a| &a.what).collect();
-    assert!(late.is_empty(), "once ready again, everything succeeds: {late:?}");
-    eprintln!("{} answers, {unavailable} of them 503, slowest {:?}", answers.len(), slowest.took);
+    let late: Vec<_> = answers
+        .iter()
+        .filter(|a| healthy(a) && a.status != 200)
+        .map(|a| &a.what)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "once ready again, everything succeeds: {late:?}"
+    );
+    eprintln!(
+        "{} answers, {unavailable} of them 503, slowest {:?}",
+        answers.len(),
+        slowest.took
+    );
 
     // Tokens issued before the outage, and the latest of every chain, still work.
-    assert_eq!(refresh(&c.http, &c.nodes[2].base, &app, &kept).await.unwrap().0, 200);
+    assert_eq!(
+        refresh(&c.http, &c.nodes[2].base, &app, &kept)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
     for (i, rt) in latest.iter().enumerate() {
-        let (status, body, _) = refresh(&c.http, &c.nodes[i % 3].base, &app, rt).await.unwrap();
+        let (status, body, _) = refresh(&c.http, &c.nodes[i % 3].base, &app, rt)
+            .await
+            .unwrap();
         assert_eq!(status, 200, "chain {i}: {body}");
     }
 }
@@ -441,23 +658,43 @@ async fn a_database_outage_under_load_is_a_bounded_503_and_service_resumes_witho
 // ---- 6. key rotation across instances ----
 
 async fn jwks_at(c: &Cluster, base: &str) -> Value {
-    c.http.get(endpoint(base, "keys")).send().await.unwrap().json().await.unwrap()
+    c.http
+        .get(endpoint(base, "keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn kid_of(token: &str) -> String {
-    crate::code_flow::jwt_header(token)["kid"].as_str().unwrap().to_string()
+    crate::code_flow::jwt_header(token)["kid"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// An access token minted by `base` (a code from the session there, redeemed there).
 async fn minted_by(c: &Cluster, base: &str, session: &str, app: &App) -> String {
-    let code = authorize(&c.http, base, session, app, "openid", &[]).await.unwrap().expect("a code");
+    let code = authorize(&c.http, base, session, app, "openid", &[])
+        .await
+        .unwrap()
+        .expect("a code");
     let (status, body, _) = redeem(&c.http, base, app, &code).await.unwrap();
     assert_eq!(status, 200, "{body}");
     body["access_token"].as_str().unwrap().to_string()
 }
 
 async fn userinfo_at(c: &Cluster, base: &str, token: &str) -> u16 {
-    c.http.get(endpoint(base, "userinfo")).bearer_auth(token).send().await.unwrap().status().as_u16()
+    c.http
+        .get(endpoint(base, "userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 /// `gatehouse keys rotate` (the CLI, on the shared database) while A, B and C run.
@@ -479,14 +716,20 @@ async fn a_key_rotation_from_the_cli_reaches_every_instance_without_a_token_fail
     let (ok, out, err) = c.gatehouse(&["keys", "rotate", "--server", "default"], None);
     assert!(ok, "{err}");
     let rotated: Value = serde_json::from_str(&out).unwrap();
-    let (retired, active) = (rotated["retired"].as_str().unwrap(), rotated["active"].as_str().unwrap());
+    let (retired, active) = (
+        rotated["retired"].as_str().unwrap(),
+        rotated["active"].as_str().unwrap(),
+    );
     assert_eq!(kid_of(&before), retired);
 
     // Within the caches' minute: A, B and C sign with the retired key or the new one
     // (whichever their cache holds), and every token verifies everywhere.
     for base in c.bases() {
         let token = minted_by(&c, &base, &session, &app).await;
-        assert!([retired, active].contains(&kid_of(&token).as_str()), "{base}");
+        assert!(
+            [retired, active].contains(&kid_of(&token).as_str()),
+            "{base}"
+        );
         assert_verifies_everywhere(&c, &token, &base).await;
     }
     assert_verifies_everywhere(&c, &before, "before the rotation").await;
@@ -508,7 +751,11 @@ async fn a_key_rotation_from_the_cli_reaches_every_instance_without_a_token_fail
     let rotated: Value = serde_json::from_str(&out).unwrap();
     let e = c.add_instance().await;
     let token = minted_by(&c, &c.nodes[e].base, &session, &app).await;
-    assert_eq!(kid_of(&token), rotated["active"].as_str().unwrap(), "E signs with the newest key");
+    assert_eq!(
+        kid_of(&token),
+        rotated["active"].as_str().unwrap(),
+        "E signs with the newest key"
+    );
     assert_verifies_everywhere(&c, &token, "E").await;
 }
 
@@ -517,8 +764,16 @@ async fn a_key_rotation_from_the_cli_reaches_every_instance_without_a_token_fail
 async fn assert_verifies_everywhere(c: &Cluster, token: &str, minted_by: &str) {
     for base in c.bases() {
         let jwks = jwks_at(c, &base).await;
-        assert!(crate::keys::verifies_with(token, &jwks), "{minted_by}'s token (kid {}) with the JWKS from {base}: {jwks}", kid_of(token));
-        assert_eq!(userinfo_at(c, &base, token).await, 200, "{minted_by}'s token at {base}'s userinfo");
+        assert!(
+            crate::keys::verifies_with(token, &jwks),
+            "{minted_by}'s token (kid {}) with the JWKS from {base}: {jwks}",
+            kid_of(token)
+        );
+        assert_eq!(
+            userinfo_at(c, &base, token).await,
+            200,
+            "{minted_by}'s token at {base}'s userinfo"
+        );
     }
 }
 
@@ -534,12 +789,18 @@ async fn a_policy_change_through_the_api_on_one_instance_applies_at_once_on_anot
     let c = Cluster::start(2).await;
     c.user("alice@example.com");
     let app = c.app(0);
-    let [a, b] = &c.bases()[..] else { unreachable!() };
+    let [a, b] = &c.bases()[..] else {
+        unreachable!()
+    };
     let (ok, out, err) = c.gatehouse(&["api-tokens", "create", "--name", "admin"], None);
     assert!(ok, "{err}");
     let token: Value = serde_json::from_str(&out).unwrap();
     let ssws = format!("SSWS {}", token["token"].as_str().unwrap());
-    let api = |method: reqwest::Method, path: &str| c.http.request(method, format!("{a}/api/v1{path}")).header("Authorization", ssws.clone());
+    let api = |method: reqwest::Method, path: &str| {
+        c.http
+            .request(method, format!("{a}/api/v1{path}"))
+            .header("Authorization", ssws.clone())
+    };
 
     let browser = Browser::at(b);
     sign_in(&browser, &app, "openid").await;
@@ -547,21 +808,47 @@ async fn a_policy_change_through_the_api_on_one_instance_applies_at_once_on_anot
     // B uses the default policy (and caches the settings): a code, redeemed; another
     // code kept for later.
     minted_by(&c, b, &session, &app).await;
-    let pending = authorize(&c.http, b, &session, &app, "openid", &[]).await.unwrap().expect("a code");
+    let pending = authorize(&c.http, b, &session, &app, "openid", &[])
+        .await
+        .unwrap()
+        .expect("a code");
 
-    let policies: Value = api(reqwest::Method::GET, "/authorizationServers/default/policies").send().await.unwrap().json().await.unwrap();
+    let policies: Value = api(
+        reqwest::Method::GET,
+        "/authorizationServers/default/policies",
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let policy = policies[0]["id"].as_str().unwrap().to_string();
-    let r = api(reqwest::Method::POST, &format!("/authorizationServers/default/policies/{policy}/lifecycle/deactivate")).send().await.unwrap();
+    let r = api(
+        reqwest::Method::POST,
+        &format!("/authorizationServers/default/policies/{policy}/lifecycle/deactivate"),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
 
     // At B, at once: the code is refused at the exchange, and /authorize sends the
     // browser back with access_denied.
     let (status, body, _) = redeem(&c.http, b, &app, &pending).await.unwrap();
     assert_eq!((status, error_of(&body)), (403, "access_denied"), "{body}");
-    let denied = authorize(&c.http, b, &session, &app, "openid", &[]).await.unwrap();
+    let denied = authorize(&c.http, b, &session, &app, "openid", &[])
+        .await
+        .unwrap();
     assert_eq!(denied, Err("access_denied".to_string()));
 
-    let r = api(reqwest::Method::POST, &format!("/authorizationServers/default/policies/{policy}/lifecycle/activate")).send().await.unwrap();
+    let r = api(
+        reqwest::Method::POST,
+        &format!("/authorizationServers/default/policies/{policy}/lifecycle/activate"),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
     minted_by(&c, b, &session, &app).await;
 }

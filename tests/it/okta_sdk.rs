@@ -17,7 +17,9 @@ use crate::support::*;
 fn python() -> PathBuf {
     let path = std::env::var_os("GATEHOUSE_OKTA_SDK_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/okta-venv/bin/python"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/okta-venv/bin/python")
+        });
     assert!(
         path.exists(),
         "Okta's Python SDK is needed for this test and {} does not exist. Create it with\n  \
@@ -32,11 +34,22 @@ fn python() -> PathBuf {
 async fn manage(t: &TestApp, token: &str, args: &[&str]) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/okta_sdk/manage.py");
     let mut command = Command::new(python());
-    command.arg(script).args(args).env("GATEHOUSE_ORG_URL", &t.base).env("GATEHOUSE_API_TOKEN", token).env("HOME", t.dir.path());
-    let out = tokio::task::spawn_blocking(move || command.output().expect("run the Okta SDK script")).await.unwrap();
+    command
+        .arg(script)
+        .args(args)
+        .env("GATEHOUSE_ORG_URL", &t.base)
+        .env("GATEHOUSE_API_TOKEN", token)
+        .env("HOME", t.dir.path());
+    let out =
+        tokio::task::spawn_blocking(move || command.output().expect("run the Okta SDK script"))
+            .await
+            .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "manage.py {args:?} failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "manage.py {args:?} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     let last = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
@@ -51,13 +64,19 @@ async fn okta_python_sdk_manages_users_and_apps_and_the_code_flow_works() {
     let login = created["login"].as_str().unwrap().to_string();
 
     // In between: the app and user the SDK made do a code flow.
-    let app = App { client_id: client_id.clone(), secret: Some(created["client_secret"].as_str().unwrap().to_string()) };
+    let app = App {
+        client_id: client_id.clone(),
+        secret: Some(created["client_secret"].as_str().unwrap().to_string()),
+    };
     let code = t.code(&t.browser(), "default", &app, &login).await;
     let response = t.redeem("default", &app, &code).await;
     assert_eq!(response.status(), 200);
     let tokens: Value = response.json().await.unwrap();
     let claims = crate::code_flow::jwt_claims(tokens["id_token"].as_str().unwrap());
-    assert_eq!((claims["sub"].as_str(), claims["aud"].as_str()), (Some(user_id.as_str()), Some(client_id.as_str())));
+    assert_eq!(
+        (claims["sub"].as_str(), claims["aud"].as_str()),
+        (Some(user_id.as_str()), Some(client_id.as_str()))
+    );
 
     let deleted = manage(&t, &token, &["teardown", &user_id, &client_id]).await;
     assert_eq!(deleted["deleted"], serde_json::json!([client_id, user_id]));
@@ -66,9 +85,17 @@ async fn okta_python_sdk_manages_users_and_apps_and_the_code_flow_works() {
     assert_eq!(api.get(&format!("/api/v1/apps/{client_id}")).await.0, 404);
 
     // The System Log has what the SDK did, with its token as the actor.
-    let (_, events) = api.get("/api/v1/logs?filter=eventType%20eq%20%22application.lifecycle.delete%22").await;
+    let (_, events) = api
+        .get("/api/v1/logs?filter=eventType%20eq%20%22application.lifecycle.delete%22")
+        .await;
     let event = &events[0];
-    assert_eq!((event["actor"]["type"].as_str(), event["actor"]["alternateId"].as_str()), (Some("ApiToken"), Some("okta-sdk")));
+    assert_eq!(
+        (
+            event["actor"]["type"].as_str(),
+            event["actor"]["alternateId"].as_str()
+        ),
+        (Some("ApiToken"), Some("okta-sdk"))
+    );
     assert_eq!(event["target"][0]["id"], client_id.as_str());
     assert_eq!(event["client"]["ipAddress"], "127.0.0.1");
 }

@@ -20,21 +20,59 @@ async fn an_outage_is_503_and_good_tokens_work_after_it() {
     let t = TestApp::spawn_postgres().await;
     t.user("alice@example.com").await;
     let app = t.refresh_app("client_secret_basic", 0).await;
-    let tokens = t.tokens("default", &app, "alice@example.com", "openid offline_access").await;
+    let tokens = t
+        .tokens(
+            "default",
+            &app,
+            "alice@example.com",
+            "openid offline_access",
+        )
+        .await;
     let access = tokens["access_token"].as_str().unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();
 
     let db = t.database.as_ref().unwrap();
     db.outage_start().await;
-    assert_unavailable(t.post_as("default", "introspect", &app, &[("token", access)]).await, "introspect").await;
+    assert_unavailable(
+        t.post_as("default", "introspect", &app, &[("token", access)])
+            .await,
+        "introspect",
+    )
+    .await;
     assert_unavailable(t.refresh("default", &app, refresh, None).await, "refresh").await;
-    assert_unavailable(t.http.get(t.endpoint("default", "userinfo")).bearer_auth(access).send().await.unwrap(), "userinfo").await;
-    assert_unavailable(t.post_as("default", "revoke", &app, &[("token", refresh)]).await, "revoke").await;
-    assert_eq!(t.http.get(format!("{}/readyz", t.base)).send().await.unwrap().status(), 503);
+    assert_unavailable(
+        t.http
+            .get(t.endpoint("default", "userinfo"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap(),
+        "userinfo",
+    )
+    .await;
+    assert_unavailable(
+        t.post_as("default", "revoke", &app, &[("token", refresh)])
+            .await,
+        "revoke",
+    )
+    .await;
+    assert_eq!(
+        t.http
+            .get(format!("{}/readyz", t.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
     db.outage_end().await;
 
     // Back, without a restart: the same tokens are still good.
     assert_eq!(t.introspect("default", &app, access).await["active"], true);
     let r = t.refresh("default", &app, refresh, None).await;
-    assert_eq!(r.status(), 200, "the refresh token was not spent by the failed attempt");
+    assert_eq!(
+        r.status(),
+        200,
+        "the refresh token was not spent by the failed attempt"
+    );
 }

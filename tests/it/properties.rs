@@ -16,7 +16,11 @@ use proptest::prelude::*;
 const REGISTERED: &str = "https://app.example.com/callback";
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases: 128,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 fn client(native: bool) -> Client {
@@ -25,7 +29,12 @@ fn client(native: bool) -> Client {
         name: "Prop".into(),
         auth_method: "none".into(),
         application_type: if native { "native" } else { "browser" }.into(),
-        redirect_uris: vec![REGISTERED.into(), "http://127.0.0.1/cb".into(), "http://[::1]/cb".into(), "http://localhost/cb".into()],
+        redirect_uris: vec![
+            REGISTERED.into(),
+            "http://127.0.0.1/cb".into(),
+            "http://[::1]/cb".into(),
+            "http://localhost/cb".into(),
+        ],
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         response_types: vec!["code".into()],
         status: "ACTIVE".into(),
@@ -45,7 +54,10 @@ fn ring() -> &'static keys::Keyring {
 /// Text that looks like what arrives: URL-ish characters, percent signs, separators,
 /// a few non-ASCII and control characters.
 fn wire_text() -> impl Strategy<Value = String> {
-    proptest::string::string_regex("[a-zA-Z0-9:/?#\\[\\]@!$&'()*+,;=%._~ \\-\\\\\t\r\n\u{0}é€]{0,40}").unwrap()
+    proptest::string::string_regex(
+        "[a-zA-Z0-9:/?#\\[\\]@!$&'()*+,;=%._~ \\-\\\\\t\r\n\u{0}é€]{0,40}",
+    )
+    .unwrap()
 }
 
 /// A redirect URI near the registered one: an edit of it.
@@ -69,7 +81,10 @@ fn base_params(redirect_uri: &str) -> Vec<(String, String)> {
         ("response_type", "code"),
         ("scope", "openid"),
         ("state", "s"),
-        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
         ("code_challenge_method", "S256"),
     ]
     .iter()
@@ -77,8 +92,17 @@ fn base_params(redirect_uri: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-fn validate(params: &Params, client: &Client) -> Result<authorize::AuthorizationRequest, Rejection> {
-    authorize::validate(params, "default", "https://id.example.com/oauth2/default", Some(client), &["openid", "email", "offline_access"])
+fn validate(
+    params: &Params,
+    client: &Client,
+) -> Result<authorize::AuthorizationRequest, Rejection> {
+    authorize::validate(
+        params,
+        "default",
+        "https://id.example.com/oauth2/default",
+        Some(client),
+        &["openid", "email", "offline_access"],
+    )
 }
 
 proptest! {

@@ -27,8 +27,15 @@ impl Key {
     }
 
     pub fn ec() -> Key {
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
-        Key::Ec(EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap())
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &SystemRandom::new(),
+        )
+        .unwrap();
+        Key::Ec(
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+                .unwrap(),
+        )
     }
 
     pub fn ed() -> Key {
@@ -50,7 +57,9 @@ impl Key {
                 let p = pair.public_key().as_ref();
                 json!({"kty": "EC", "crv": "P-256", "x": b64(&p[1..33]), "y": b64(&p[33..])})
             }
-            Key::Ed(pair) => json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())}),
+            Key::Ed(pair) => {
+                json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())})
+            }
         }
     }
 
@@ -65,9 +74,20 @@ impl Key {
     pub fn thumbprint(&self) -> String {
         let j = self.public_jwk();
         let canonical = match self {
-            Key::Rsa(_) => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, j["e"].as_str().unwrap(), j["n"].as_str().unwrap()),
-            Key::Ec(_) => format!(r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#, j["x"].as_str().unwrap(), j["y"].as_str().unwrap()),
-            Key::Ed(_) => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, j["x"].as_str().unwrap()),
+            Key::Rsa(_) => format!(
+                r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+                j["e"].as_str().unwrap(),
+                j["n"].as_str().unwrap()
+            ),
+            Key::Ec(_) => format!(
+                r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+                j["x"].as_str().unwrap(),
+                j["y"].as_str().unwrap()
+            ),
+            Key::Ed(_) => format!(
+                r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+                j["x"].as_str().unwrap()
+            ),
         };
         b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()).as_ref())
     }
@@ -94,7 +114,8 @@ impl Key {
                     _ => &signature::RSA_PKCS1_SHA256,
                 };
                 let mut sig = vec![0u8; pair.public_modulus_len()];
-                pair.sign(padding, &rng, input.as_bytes(), &mut sig).unwrap();
+                pair.sign(padding, &rng, input.as_bytes(), &mut sig)
+                    .unwrap();
                 sig
             }
             Key::Ec(pair) => pair.sign(&rng, input.as_bytes()).unwrap().as_ref().to_vec(),
@@ -105,7 +126,11 @@ impl Key {
 }
 
 pub fn signing_input(header: &Value, claims: &Value) -> String {
-    format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()))
+    format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    )
 }
 
 /// HS256/384/512 keyed with `secret`.

@@ -5,10 +5,12 @@
 
 use gatehouse::admin::{Actor, policies, servers};
 use gatehouse::clock::Clock;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    RedirectUrl, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, RedirectUrl, TokenResponse,
 };
 use serde_json::{Value, json};
 
@@ -19,13 +21,30 @@ use crate::support::*;
 /// code flow.
 async fn server_with(t: &TestApp, alg: &str) -> String {
     let (store, now) = (&t.backend.store, t.clock.now());
-    let new = servers::NewServer { name: "Orders".into(), audience: "api://orders".into(), signing_alg: Some(alg.into()), ..Default::default() };
-    let server = servers::create(store, &Actor::cli(), new, now).await.unwrap();
+    let new = servers::NewServer {
+        name: "Orders".into(),
+        audience: "api://orders".into(),
+        signing_alg: Some(alg.into()),
+        ..Default::default()
+    };
+    let server = servers::create(store, &Actor::cli(), new, now)
+        .await
+        .unwrap();
     assert_eq!(server.signing_alg, alg);
-    let policy = policies::NewPolicy { name: "all".into(), ..Default::default() };
-    let policy = policies::create_policy(store, &Actor::cli(), &server.id, policy, now).await.unwrap();
-    let rule = policies::NewRule { name: "all".into(), ..Default::default() };
-    policies::create_rule(store, &Actor::cli(), &server.id, &policy.id, rule, now).await.unwrap();
+    let policy = policies::NewPolicy {
+        name: "all".into(),
+        ..Default::default()
+    };
+    let policy = policies::create_policy(store, &Actor::cli(), &server.id, policy, now)
+        .await
+        .unwrap();
+    let rule = policies::NewRule {
+        name: "all".into(),
+        ..Default::default()
+    };
+    policies::create_rule(store, &Actor::cli(), &server.id, &policy.id, rule, now)
+        .await
+        .unwrap();
     server.id
 }
 
@@ -37,27 +56,75 @@ async fn an_es256_server_signs_id_tokens_an_openidconnect_relying_party_verifies
     let server = server_with(&t, "ES256").await;
     let http = no_redirects();
 
-    let document: Value = http.get(format!("{}/.well-known/openid-configuration", t.issuer(&server))).send().await.unwrap().json().await.unwrap();
-    assert_eq!(document["id_token_signing_alg_values_supported"], json!(["ES256"]));
-    let jwks: Value = http.get(t.endpoint(&server, "keys")).send().await.unwrap().json().await.unwrap();
+    let document: Value = http
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            t.issuer(&server)
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        document["id_token_signing_alg_values_supported"],
+        json!(["ES256"])
+    );
+    let jwks: Value = http
+        .get(t.endpoint(&server, "keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2, "ACTIVE and NEXT: {jwks}");
     for key in keys {
-        assert_eq!((key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str()), (Some("EC"), Some("P-256"), Some("ES256")), "{key}");
-        assert!(key.get("d").is_none() && key.get("n").is_none(), "public EC members only: {key}");
+        assert_eq!(
+            (
+                key["kty"].as_str(),
+                key["crv"].as_str(),
+                key["alg"].as_str()
+            ),
+            (Some("EC"), Some("P-256"), Some("ES256")),
+            "{key}"
+        );
+        assert!(
+            key.get("d").is_none() && key.get("n").is_none(),
+            "public EC members only: {key}"
+        );
     }
 
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(t.issuer(&server)).unwrap(), &http).await.expect("discovery");
-    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(app.client_id.clone()), app.secret.clone().map(ClientSecret::new))
-        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(t.issuer(&server)).unwrap(), &http)
+            .await
+            .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(app.client_id.clone()),
+        app.secret.clone().map(ClientSecret::new),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, _, nonce) = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .set_pkce_challenge(challenge)
         .url();
     let browser = t.browser();
     let start = browser.get(url.as_str()).await;
-    let back = browser.sign_in(&location(&start).expect("to the sign-in page"), "alice@example.com", PASSWORD).await;
+    let back = browser
+        .sign_in(
+            &location(&start).expect("to the sign-in page"),
+            "alice@example.com",
+            PASSWORD,
+        )
+        .await;
     let code = param(&location(&back).expect("back to the client"), "code").expect("a code");
     let tokens = client
         .exchange_code(AuthorizationCode::new(code))
@@ -68,10 +135,17 @@ async fn an_es256_server_signs_id_tokens_an_openidconnect_relying_party_verifies
         .expect("code exchange");
     let id_token = tokens.id_token().expect("an ID token");
     // The verifier takes its algorithms from discovery, which names ES256.
-    let claims = id_token.claims(&client.id_token_verifier(), &nonce).expect("a valid ES256 ID token");
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("a valid ES256 ID token");
     assert_eq!(claims.subject().as_str(), alice.id);
-    let rs256_only = client.id_token_verifier().set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
-    assert!(id_token.claims(&rs256_only, &nonce).is_err(), "an RS256-only verifier refuses it");
+    let rs256_only = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    assert!(
+        id_token.claims(&rs256_only, &nonce).is_err(),
+        "an RS256-only verifier refuses it"
+    );
 
     // The access token: ES256 too, with a kid from the JWKS, accepted by the server.
     let access = tokens.access_token().secret();
@@ -96,28 +170,91 @@ async fn the_signing_alg_is_set_and_shown_through_the_api_and_checked() {
     let (_, shown) = api.get(&format!("/api/v1/authorizationServers/{id}")).await;
     assert_eq!(shown["credentials"]["signing"]["alg"], "ES256");
     // Without it: RS256, as Okta.
-    let (status, plain) = api.post("/api/v1/authorizationServers", json!({"name": "Plain", "audiences": ["api://plain"]})).await;
-    assert_eq!((status, plain["credentials"]["signing"]["alg"].as_str()), (200, Some("RS256")), "{plain}");
+    let (status, plain) = api
+        .post(
+            "/api/v1/authorizationServers",
+            json!({"name": "Plain", "audiences": ["api://plain"]}),
+        )
+        .await;
+    assert_eq!(
+        (status, plain["credentials"]["signing"]["alg"].as_str()),
+        (200, Some("RS256")),
+        "{plain}"
+    );
     // Anything else is refused with Okta's validation error.
     for alg in ["HS256", "none", "es256", "EdDSA"] {
         let body = json!({"name": "Bad", "audiences": ["api://bad"], "credentials": {"signing": {"alg": alg}}});
         let (status, error) = api.post("/api/v1/authorizationServers", body).await;
         assert_eq!(status, 400, "{alg}: {error}");
-        assert!(error.to_string().contains("credentials.signing.alg"), "{error}");
+        assert!(
+            error.to_string().contains("credentials.signing.alg"),
+            "{error}"
+        );
     }
     // A PUT that names another algorithm keeps the keys (a key is published before it
     // signs): the server's setting changes, and the next rotation makes an ES256 key.
     let plain_id = plain["id"].as_str().unwrap();
-    let jwks: Value = t.http.get(t.endpoint(plain_id, "keys")).send().await.unwrap().json().await.unwrap();
-    assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k["kty"] == "RSA"), "{jwks}");
+    let jwks: Value = t
+        .http
+        .get(t.endpoint(plain_id, "keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["kty"] == "RSA"),
+        "{jwks}"
+    );
     let body = json!({"name": "Plain", "audiences": ["api://plain"], "credentials": {"signing": {"alg": "ES256"}}});
-    let (status, updated) = api.put(&format!("/api/v1/authorizationServers/{plain_id}"), body).await;
-    assert_eq!((status, updated["credentials"]["signing"]["alg"].as_str()), (200, Some("ES256")), "{updated}");
-    let (status, keys) = api.post(&format!("/api/v1/authorizationServers/{plain_id}/credentials/lifecycle/keyRotate"), json!({})).await;
+    let (status, updated) = api
+        .put(&format!("/api/v1/authorizationServers/{plain_id}"), body)
+        .await;
+    assert_eq!(
+        (status, updated["credentials"]["signing"]["alg"].as_str()),
+        (200, Some("ES256")),
+        "{updated}"
+    );
+    let (status, keys) = api
+        .post(
+            &format!("/api/v1/authorizationServers/{plain_id}/credentials/lifecycle/keyRotate"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 200, "{keys}");
-    let by_status = |s: &str| keys.as_array().unwrap().iter().find(|k| k["status"] == s).unwrap()["kty"].clone();
-    assert_eq!((by_status("ACTIVE"), by_status("NEXT")), (json!("RSA"), json!("EC")), "{keys}");
+    let by_status = |s: &str| {
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["status"] == s)
+            .unwrap()["kty"]
+            .clone()
+    };
+    assert_eq!(
+        (by_status("ACTIVE"), by_status("NEXT")),
+        (json!("RSA"), json!("EC")),
+        "{keys}"
+    );
     // Meanwhile discovery names both: RS256 signs now, ES256 from the next rotation.
-    let document: Value = t.http.get(format!("{}/.well-known/openid-configuration", t.issuer(plain_id))).send().await.unwrap().json().await.unwrap();
-    assert_eq!(document["id_token_signing_alg_values_supported"], json!(["RS256", "ES256"]));
+    let document: Value = t
+        .http
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            t.issuer(plain_id)
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        document["id_token_signing_alg_values_supported"],
+        json!(["RS256", "ES256"])
+    );
 }

@@ -12,10 +12,13 @@ use gatehouse::admin::{apps, servers, users};
 use gatehouse::app::{self, AppState, Backend};
 use gatehouse::clock::{Clock, OffsetClock};
 use gatehouse::config::{ClientAuthConfig, ServerConfig, StoreConfig};
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse,
+};
 use openidconnect::{
-    AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpClientError,
-    HttpRequest, HttpResponse, IntrospectionUrl, IssuerUrl, Nonce, PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope, TokenResponse,
+    AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, HttpClientError, HttpRequest, HttpResponse, IntrospectionUrl,
+    IssuerUrl, Nonce, PkceCodeChallenge, RedirectUrl, RevocationUrl, Scope, TokenResponse,
 };
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use tempfile::TempDir;
@@ -67,7 +70,14 @@ impl TestApp {
 
     /// On SQLite, with `configure` applied to the server's settings first.
     pub async fn spawn_configured(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
-        Self::spawn_full(tempfile::tempdir().expect("temp dir"), None, None, None, configure).await
+        Self::spawn_full(
+            tempfile::tempdir().expect("temp dir"),
+            None,
+            None,
+            None,
+            configure,
+        )
+        .await
     }
 
     /// On the SQLite database (and master key) already in `dir`, e.g. a restored backup.
@@ -79,8 +89,17 @@ impl TestApp {
     /// public URL (so the same issuers), and a clock of its own.
     pub async fn sibling(&self) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::copy(self.dir.path().join("master.key"), dir.path().join("master.key")).expect("copy the master key");
-        let url = self.database.as_ref().expect("a sibling shares a PostgreSQL database").url.clone();
+        std::fs::copy(
+            self.dir.path().join("master.key"),
+            dir.path().join("master.key"),
+        )
+        .expect("copy the master key");
+        let url = self
+            .database
+            .as_ref()
+            .expect("a sibling shares a PostgreSQL database")
+            .url
+            .clone();
         Self::spawn_with(dir, Some(url), None, Some(self.base.clone())).await
     }
 
@@ -89,7 +108,12 @@ impl TestApp {
         Self::spawn_configured(|c| c.client_auth = client_auth).await
     }
 
-    async fn spawn_with(dir: TempDir, url: Option<String>, database: Option<TestDatabase>, public_url: Option<String>) -> TestApp {
+    async fn spawn_with(
+        dir: TempDir,
+        url: Option<String>,
+        database: Option<TestDatabase>,
+        public_url: Option<String>,
+    ) -> TestApp {
         Self::spawn_full(dir, url, database, public_url, |_| {}).await
     }
 
@@ -102,12 +126,17 @@ impl TestApp {
     ) -> TestApp {
         let clock = Arc::new(OffsetClock::default());
         let store_config = StoreConfig::new(dir.path().to_path_buf(), url);
-        let backend = app::open_backend(&store_config, clock.now()).await.expect("open backend");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let backend = app::open_backend(&store_config, clock.now())
+            .await
+            .expect("open backend");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().unwrap();
         let mut config = ServerConfig {
             listen: addr,
-            public_url: Url::parse(&public_url.unwrap_or_else(|| format!("http://{addr}"))).unwrap(),
+            public_url: Url::parse(&public_url.unwrap_or_else(|| format!("http://{addr}")))
+                .unwrap(),
             session_lifetime_seconds: 7200,
             password_hash_workers: 2,
             key_rotation_days: 90,
@@ -129,11 +158,23 @@ impl TestApp {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        TestApp { base, dir, backend, clock, http, state, database }
+        TestApp {
+            base,
+            dir,
+            backend,
+            clock,
+            http,
+            state,
+            database,
+        }
     }
 
     pub fn issuer(&self, server: &str) -> String {
-        if server == "org" { self.base.clone() } else { format!("{}/oauth2/{server}", self.base) }
+        if server == "org" {
+            self.base.clone()
+        } else {
+            format!("{}/oauth2/{server}", self.base)
+        }
     }
 
     pub fn endpoint(&self, server: &str, name: &str) -> String {
@@ -152,8 +193,19 @@ impl TestApp {
             last_name: Some("Liddell".into()),
             ..Default::default()
         };
-        let u = users::create(&self.backend.store, &self.state.passwords, &Actor::cli(), new, self.clock.now()).await.expect("create user");
-        TestUser { id: u.id, login: u.login }
+        let u = users::create(
+            &self.backend.store,
+            &self.state.passwords,
+            &Actor::cli(),
+            new,
+            self.clock.now(),
+        )
+        .await
+        .expect("create user");
+        TestUser {
+            id: u.id,
+            login: u.login,
+        }
     }
 
     pub async fn app_with(&self, auth_method: &str, redirect_uris: &[&str]) -> App {
@@ -161,11 +213,19 @@ impl TestApp {
     }
 
     /// `app_with`, and these `post_logout_redirect_uris`.
-    pub async fn app_with_logout(&self, auth_method: &str, redirect_uris: &[&str], post_logout_redirect_uris: &[&str]) -> App {
+    pub async fn app_with_logout(
+        &self,
+        auth_method: &str,
+        redirect_uris: &[&str],
+        post_logout_redirect_uris: &[&str],
+    ) -> App {
         self.create_app(apps::NewApp {
             name: "Test App".into(),
             redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
-            post_logout_redirect_uris: post_logout_redirect_uris.iter().map(|s| s.to_string()).collect(),
+            post_logout_redirect_uris: post_logout_redirect_uris
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             auth_method: Some(auth_method.into()),
             ..Default::default()
         })
@@ -174,10 +234,19 @@ impl TestApp {
 
     /// Registers an app through the service layer, as the CLI does.
     pub async fn create_app(&self, new: apps::NewApp) -> App {
-        let created = apps::create(&self.backend.store, &self.backend.master, &Actor::cli(), new, self.clock.now())
-            .await
-            .expect("create app");
-        App { client_id: created.client.client_id, secret: created.secret }
+        let created = apps::create(
+            &self.backend.store,
+            &self.backend.master,
+            &Actor::cli(),
+            new,
+            self.clock.now(),
+        )
+        .await
+        .expect("create app");
+        App {
+            client_id: created.client.client_id,
+            secret: created.secret,
+        }
     }
 
     /// An app with the refresh_token grant (`auth_method`, grace period in seconds).
@@ -205,13 +274,31 @@ impl TestApp {
 
     /// Adds a custom scope to `server` (`default` flag for client_credentials).
     pub async fn scope(&self, server: &str, name: &str, is_default: bool) {
-        let new = servers::NewScope { name: name.into(), is_default, ..Default::default() };
-        servers::create_scope(&self.backend.store, &Actor::cli(), server, new, self.clock.now()).await.expect("create scope");
+        let new = servers::NewScope {
+            name: name.into(),
+            is_default,
+            ..Default::default()
+        };
+        servers::create_scope(
+            &self.backend.store,
+            &Actor::cli(),
+            server,
+            new,
+            self.clock.now(),
+        )
+        .await
+        .expect("create scope");
     }
 
     /// Signs `login` in, redeems the code with `scope` requested, and returns the token
     /// response's JSON (with a refresh token when `offline_access` is in `scope`).
-    pub async fn tokens(&self, server: &str, app: &App, login: &str, scope: &str) -> serde_json::Value {
+    pub async fn tokens(
+        &self,
+        server: &str,
+        app: &App,
+        login: &str,
+        scope: &str,
+    ) -> serde_json::Value {
         let browser = self.browser();
         let url = self.authorize_url(server, &app.client_id, &[("scope", scope)]);
         let response = browser.get(&url).await;
@@ -222,7 +309,12 @@ impl TestApp {
         let loc = location(&response).expect("a redirect to the client");
         let code = param(&loc, "code").unwrap_or_else(|| panic!("a code in {loc}"));
         // post_as: a public app names itself with `client_id`.
-        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ];
         let response = self.post_as(server, "token", app, &form).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
@@ -230,7 +322,13 @@ impl TestApp {
 
     /// POSTs a form to one of `server`'s endpoints, authenticating as `app` (HTTP Basic
     /// for a confidential app, `client_id` in the form for a public one).
-    pub async fn post_as(&self, server: &str, endpoint: &str, app: &App, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_as(
+        &self,
+        server: &str,
+        endpoint: &str,
+        app: &App,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut form: Vec<(&str, &str)> = form.to_vec();
         let mut request = self.http.post(self.endpoint(server, endpoint));
         match &app.secret {
@@ -241,8 +339,17 @@ impl TestApp {
     }
 
     /// `grant_type=refresh_token`.
-    pub async fn refresh(&self, server: &str, app: &App, refresh_token: &str, scope: Option<&str>) -> reqwest::Response {
-        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+    pub async fn refresh(
+        &self,
+        server: &str,
+        app: &App,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> reqwest::Response {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
         if let Some(scope) = scope {
             form.push(("scope", scope));
         }
@@ -251,13 +358,21 @@ impl TestApp {
 
     /// RFC 7662 introspection of `token` by `app`; the JSON answer.
     pub async fn introspect(&self, server: &str, app: &App, token: &str) -> serde_json::Value {
-        let response = self.post_as(server, "introspect", app, &[("token", token)]).await;
+        let response = self
+            .post_as(server, "introspect", app, &[("token", token)])
+            .await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }
 
     /// RFC 7009 revocation of `token` by `app`, with `token_type_hint` when given.
-    pub async fn revoke(&self, server: &str, app: &App, token: &str, hint: Option<&str>) -> reqwest::Response {
+    pub async fn revoke(
+        &self,
+        server: &str,
+        app: &App,
+        token: &str,
+        hint: Option<&str>,
+    ) -> reqwest::Response {
         let mut form = vec![("token", token)];
         if let Some(hint) = hint {
             form.push(("token_type_hint", hint));
@@ -266,7 +381,12 @@ impl TestApp {
     }
 
     /// `grant_type=client_credentials`, with `scope` when given.
-    pub async fn client_credentials(&self, server: &str, app: &App, scope: Option<&str>) -> reqwest::Response {
+    pub async fn client_credentials(
+        &self,
+        server: &str,
+        app: &App,
+        scope: Option<&str>,
+    ) -> reqwest::Response {
         let mut form = vec![("grant_type", "client_credentials")];
         if let Some(scope) = scope {
             form.push(("scope", scope));
@@ -276,8 +396,18 @@ impl TestApp {
 
     /// The status and `WWW-Authenticate` of a userinfo request with `token`.
     pub async fn userinfo_status(&self, server: &str, token: &str) -> (u16, String) {
-        let r = self.http.get(self.endpoint(server, "userinfo")).bearer_auth(token).send().await.unwrap();
-        let challenge = r.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let r = self
+            .http
+            .get(self.endpoint(server, "userinfo"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let challenge = r
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
         (r.status().as_u16(), challenge)
     }
 
@@ -287,30 +417,55 @@ impl TestApp {
     /// §2): revoke through `tls_proxy`.
     pub async fn rp(&self, server: &str, app: &App) -> Rp {
         let http = no_redirects();
-        let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(self.issuer(server)).unwrap(), &http)
-            .await
-            .expect("discovery");
+        let metadata = CoreProviderMetadata::discover_async(
+            IssuerUrl::new(self.issuer(server)).unwrap(),
+            &http,
+        )
+        .await
+        .expect("discovery");
         let url = format!("{}/.well-known/openid-configuration", self.issuer(server));
         let document: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
-        let endpoint = |name: &str| document[name].as_str().unwrap_or_else(|| panic!("{name} in discovery")).to_string();
-        CoreClient::from_provider_metadata(metadata, ClientId::new(app.client_id.clone()), app.secret.clone().map(ClientSecret::new))
-            .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap())
-            .set_revocation_url(RevocationUrl::new(endpoint("revocation_endpoint").replacen("http://", "https://", 1)).unwrap())
-            .set_introspection_url(IntrospectionUrl::new(endpoint("introspection_endpoint")).unwrap())
+        let endpoint = |name: &str| {
+            document[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} in discovery"))
+                .to_string()
+        };
+        CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(app.client_id.clone()),
+            app.secret.clone().map(ClientSecret::new),
+        )
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap())
+        .set_revocation_url(
+            RevocationUrl::new(endpoint("revocation_endpoint").replacen("http://", "https://", 1))
+                .unwrap(),
+        )
+        .set_introspection_url(IntrospectionUrl::new(endpoint("introspection_endpoint")).unwrap())
     }
 
     /// The code flow driven by `rp`: authorize with PKCE and `scopes` (besides `openid`),
     /// sign `login` in, exchange the code, and validate the ID token with its nonce.
     pub async fn rp_tokens(&self, rp: &Rp, login: &str, scopes: &[&str]) -> CoreTokenResponse {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = rp.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
+        let mut request = rp.authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
         for scope in scopes {
             request = request.add_scope(Scope::new(scope.to_string()));
         }
         let (url, _, nonce) = request.set_pkce_challenge(challenge).url();
         let browser = self.browser();
         let start = browser.get(url.as_str()).await;
-        let back = browser.sign_in(&location(&start).expect("to the sign-in page"), login, PASSWORD).await;
+        let back = browser
+            .sign_in(
+                &location(&start).expect("to the sign-in page"),
+                login,
+                PASSWORD,
+            )
+            .await;
         let code = param(&location(&back).expect("back to the client"), "code").expect("a code");
         let tokens = rp
             .exchange_code(AuthorizationCode::new(code))
@@ -320,7 +475,9 @@ impl TestApp {
             .await
             .expect("code exchange");
         let id_token = tokens.id_token().expect("an ID token");
-        id_token.claims(&rp.id_token_verifier(), &nonce).expect("a valid ID token");
+        id_token
+            .claims(&rp.id_token_verifier(), &nonce)
+            .expect("a valid ID token");
         tokens
     }
 
@@ -334,7 +491,11 @@ impl TestApp {
     }
 
     pub fn browser(&self) -> Browser {
-        Browser { base: self.base.clone(), http: no_redirects(), cookies: Mutex::new(HashMap::new()) }
+        Browser {
+            base: self.base.clone(),
+            http: no_redirects(),
+            cookies: Mutex::new(HashMap::new()),
+        }
     }
 
     /// An authorize URL with the usual parameters plus `extra` (which replace them).
@@ -362,7 +523,9 @@ impl TestApp {
 
     /// Signs `user` in through the page and returns the code the client receives.
     pub async fn code(&self, browser: &Browser, server: &str, app: &App, login: &str) -> String {
-        let response = browser.get(&self.authorize_url(server, &app.client_id, &[])).await;
+        let response = browser
+            .get(&self.authorize_url(server, &app.client_id, &[]))
+            .await;
         let response = match location(&response) {
             Some(loc) if loc.starts_with("/login") => browser.sign_in(&loc, login, PASSWORD).await,
             _ => response,
@@ -373,7 +536,12 @@ impl TestApp {
 
     /// POSTs to the token endpoint with HTTP Basic for a confidential app, `client_id`
     /// in the form for a public one.
-    pub async fn exchange(&self, server: &str, app: &App, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn exchange(
+        &self,
+        server: &str,
+        app: &App,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         self.post_as(server, "token", app, form).await
     }
 
@@ -381,19 +549,33 @@ impl TestApp {
         self.exchange(
             server,
             app,
-            &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
         )
         .await
     }
 }
 
 /// A relying party with revocation and introspection endpoints set.
-pub type Rp = CoreClient<EndpointSet, EndpointNotSet, EndpointSet, EndpointSet, EndpointMaybeSet, EndpointMaybeSet>;
+pub type Rp = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointSet,
+    EndpointSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 /// An HTTP client for `openidconnect` that does what a TLS-terminating proxy in front
 /// of the test server would: the relying party speaks `https`, the request reaches the
 /// loopback listener over `http`.
-pub async fn tls_proxy(mut request: HttpRequest) -> Result<HttpResponse, HttpClientError<reqwest::Error>> {
+pub async fn tls_proxy(
+    mut request: HttpRequest,
+) -> Result<HttpResponse, HttpClientError<reqwest::Error>> {
     if let Some(rest) = request.uri().to_string().strip_prefix("https://") {
         *request.uri_mut() = format!("http://{rest}").parse().expect("a URI");
     }
@@ -403,8 +585,16 @@ pub async fn tls_proxy(mut request: HttpRequest) -> Result<HttpResponse, HttpCli
 
 /// Asserts an RFC 6749 §5.2 JSON error (status, `error`, `Cache-Control: no-store`)
 /// and returns the headers.
-pub async fn expect_error(response: reqwest::Response, status: u16, error: &str) -> reqwest::header::HeaderMap {
-    assert_eq!(response.status().as_u16(), status, "expected {status} {error}");
+pub async fn expect_error(
+    response: reqwest::Response,
+    status: u16,
+    error: &str,
+) -> reqwest::header::HeaderMap {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "expected {status} {error}"
+    );
     let headers = response.headers().clone();
     assert_eq!(headers["cache-control"], "no-store");
     let body: serde_json::Value = response.json().await.unwrap();
@@ -424,7 +614,12 @@ pub async fn expect_no_store_json(response: reqwest::Response) -> serde_json::Va
 pub fn claims_of(token: &str) -> serde_json::Value {
     use base64::Engine;
     let payload = token.split('.').nth(1).expect("a JWT");
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 /// `token` with one character of part `index` (0 header, 1 payload, 2 signature)
@@ -447,9 +642,21 @@ pub struct Api {
 
 impl Api {
     /// `method path` with `Authorization: SSWS {token}` and a JSON body.
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> reqwest::Response {
-        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) };
-        let mut request = self.http.request(method, url).header("Authorization", format!("SSWS {}", self.token));
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let mut request = self
+            .http
+            .request(method, url)
+            .header("Authorization", format!("SSWS {}", self.token));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -457,11 +664,20 @@ impl Api {
     }
 
     /// The status and the JSON body (`null` when empty).
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
         let response = self.send(method, path, body).await;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        let json = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")) };
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+        };
         (status, json)
     }
 
@@ -478,7 +694,10 @@ impl Api {
     }
 
     pub async fn delete(&self, path: &str) -> u16 {
-        self.send(reqwest::Method::DELETE, path, None).await.status().as_u16()
+        self.send(reqwest::Method::DELETE, path, None)
+            .await
+            .status()
+            .as_u16()
     }
 
     /// Every item of a list, following `Link: <...>; rel="next"` from `path`; also
@@ -514,40 +733,73 @@ pub fn link(response: &reqwest::Response, rel: &str) -> Option<String> {
 
 /// An Okta error body: its code, and its causes' summaries.
 pub fn okta_error(body: &serde_json::Value) -> (String, Vec<String>) {
-    for field in ["errorCode", "errorSummary", "errorLink", "errorId", "errorCauses"] {
+    for field in [
+        "errorCode",
+        "errorSummary",
+        "errorLink",
+        "errorId",
+        "errorCauses",
+    ] {
         assert!(body.get(field).is_some(), "{field} in {body}");
     }
-    let causes = body["errorCauses"].as_array().unwrap().iter().map(|c| c["errorSummary"].as_str().unwrap().to_string()).collect();
+    let causes = body["errorCauses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["errorSummary"].as_str().unwrap().to_string())
+        .collect();
     (body["errorCode"].as_str().unwrap().to_string(), causes)
 }
 
 impl TestApp {
     /// A new API token's value.
     pub async fn api_token(&self, name: &str) -> String {
-        let (_, value) = gatehouse::admin::api_tokens::create(&self.backend.store, &Actor::cli(), name, self.clock.now()).await.unwrap();
+        let (_, value) = gatehouse::admin::api_tokens::create(
+            &self.backend.store,
+            &Actor::cli(),
+            name,
+            self.clock.now(),
+        )
+        .await
+        .unwrap();
         value
     }
 
     /// A management API client with a fresh token.
     pub async fn api(&self) -> Api {
-        Api { base: self.base.clone(), token: self.api_token("tests").await, http: no_redirects() }
+        Api {
+            base: self.base.clone(),
+            token: self.api_token("tests").await,
+            http: no_redirects(),
+        }
     }
 }
 
 pub fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 pub fn location(response: &reqwest::Response) -> Option<String> {
-    response.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_string())
+    response
+        .headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
 }
 
 /// A query (or fragment) parameter of a URL.
 pub fn param(url: &str, name: &str) -> Option<String> {
     let url = Url::parse(url).ok()?;
-    let from_query = url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let from_query = url
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned());
     from_query.or_else(|| {
-        url::form_urlencoded::parse(url.fragment()?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+        url::form_urlencoded::parse(url.fragment()?.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     })
 }
 
@@ -558,7 +810,12 @@ pub fn input_value(html: &str, name: &str) -> Option<String> {
     let tag = &html[at..tag_end];
     let start = tag.find("value=\"")? + "value=\"".len();
     let end = tag[start..].find('"')? + start;
-    Some(tag[start..end].replace("&#43;", "+").replace("&#x2b;", "+").replace("&#64;", "@"))
+    Some(
+        tag[start..end]
+            .replace("&#43;", "+")
+            .replace("&#x2b;", "+")
+            .replace("&#64;", "@"),
+    )
 }
 
 pub struct Browser {
@@ -571,15 +828,29 @@ impl Browser {
     /// A browser whose relative URLs (such as the sign-in page's `/login?tx=…`) go to
     /// `base`: one instance of several behind a load balancer (tests/it/multi.rs).
     pub fn at(base: &str) -> Browser {
-        Browser { base: base.to_string(), http: no_redirects(), cookies: Mutex::new(HashMap::new()) }
+        Browser {
+            base: base.to_string(),
+            http: no_redirects(),
+            cookies: Mutex::new(HashMap::new()),
+        }
     }
 
     fn absolute(&self, url: &str) -> String {
-        if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_string() }
+        if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_string()
+        }
     }
 
     fn cookie_header(&self) -> String {
-        self.cookies.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     fn keep_cookies(&self, response: &reqwest::Response) {
@@ -587,7 +858,10 @@ impl Browser {
             let text = value.to_str().unwrap();
             let pair = text.split(';').next().unwrap();
             let (k, v) = pair.split_once('=').unwrap();
-            self.cookies.lock().unwrap().insert(k.to_string(), v.to_string());
+            self.cookies
+                .lock()
+                .unwrap()
+                .insert(k.to_string(), v.to_string());
         }
     }
 
@@ -596,7 +870,13 @@ impl Browser {
     }
 
     pub async fn get(&self, url: &str) -> reqwest::Response {
-        let response = self.http.get(self.absolute(url)).header(COOKIE, self.cookie_header()).send().await.unwrap();
+        let response = self
+            .http
+            .get(self.absolute(url))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
         self.keep_cookies(&response);
         response
     }
@@ -615,13 +895,27 @@ impl Browser {
     }
 
     /// Opens the sign-in page at `login_location` and submits the form.
-    pub async fn sign_in(&self, login_location: &str, username: &str, password: &str) -> reqwest::Response {
+    pub async fn sign_in(
+        &self,
+        login_location: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
         let page = self.get(login_location).await;
         assert_eq!(page.status(), 200, "the sign-in page");
         let html = page.text().await.unwrap();
         let tx = input_value(&html, "tx").expect("tx field");
         let csrf = input_value(&html, "csrf").expect("csrf field");
-        self.post_form("/login", &[("tx", &tx), ("csrf", &csrf), ("username", username), ("password", password)]).await
+        self.post_form(
+            "/login",
+            &[
+                ("tx", &tx),
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
     }
 }
 
@@ -649,17 +943,23 @@ impl TestDatabase {
         let name = format!("gh_test_{}", hex(&gatehouse::crypto::random_bytes::<8>()));
         let mut url = Url::parse(&admin_url).expect("GATEHOUSE_TEST_POSTGRES_URL is a URL");
         url.set_path(&format!("/{name}"));
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL at {admin_url} is needed for this test (start it, or set \
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL at {admin_url} is needed for this test (start it, or set \
                  GATEHOUSE_TEST_POSTGRES_URL): {e}"
-            )
-        });
+                )
+            });
         sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE \"{name}\"").as_str())
             .await
             .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
         let _ = admin.close().await;
-        TestDatabase { url: url.to_string(), name, admin_url }
+        TestDatabase {
+            url: url.to_string(),
+            name,
+            admin_url,
+        }
     }
 }
 
@@ -667,14 +967,20 @@ impl TestDatabase {
     async fn admin(&self, sql: &str) {
         use sqlx::Connection;
         let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
-        sqlx::Executor::execute(&mut admin, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        sqlx::Executor::execute(&mut admin, sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         let _ = admin.close().await;
     }
 
     /// The database goes away for its clients: new connections are refused and the
     /// open ones are terminated, as in a restart or a failover.
     pub async fn outage_start(&self) {
-        self.admin(&format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS false", self.name)).await;
+        self.admin(&format!(
+            "ALTER DATABASE \"{}\" ALLOW_CONNECTIONS false",
+            self.name
+        ))
+        .await;
         self.admin(&format!(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
             self.name
@@ -683,7 +989,11 @@ impl TestDatabase {
     }
 
     pub async fn outage_end(&self) {
-        self.admin(&format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS true", self.name)).await;
+        self.admin(&format!(
+            "ALTER DATABASE \"{}\" ALLOW_CONNECTIONS true",
+            self.name
+        ))
+        .await;
     }
 }
 
@@ -694,22 +1004,28 @@ impl Drop for TestDatabase {
         let admin_url = self.admin_url.clone();
         let name = self.name.clone();
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async {
-                use sqlx::Connection;
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-                let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                sqlx::Executor::execute(&mut admin, drop.as_str()).await?;
-                admin.close().await?;
-                Ok::<_, sqlx::Error>(())
-            })
-            .map_err(std::io::Error::other)
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime
+                .block_on(async {
+                    use sqlx::Connection;
+                    let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                    let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    sqlx::Executor::execute(&mut admin, drop.as_str()).await?;
+                    admin.close().await?;
+                    Ok::<_, sqlx::Error>(())
+                })
+                .map_err(std::io::Error::other)
         })
         .join();
         match dropped {
             Ok(Ok(())) => {}
             Ok(Err(e)) => eprintln!("could not drop test database {}: {e}", self.name),
-            Err(_) => eprintln!("could not drop test database {}: the dropping thread panicked", self.name),
+            Err(_) => eprintln!(
+                "could not drop test database {}: the dropping thread panicked",
+                self.name
+            ),
         }
     }
 }

@@ -16,19 +16,36 @@ use crate::app::SharedState;
     responses((status = 200, description = "Tokens", body = [Object]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Response, ApiError> {
     let list = api_tokens::list(&state.store).await?;
-    Ok(Json(list.iter().filter(|t| t.revoked_at.is_none()).map(api_tokens::to_json).collect::<Vec<_>>()).into_response())
+    Ok(Json(
+        list.iter()
+            .filter(|t| t.revoked_at.is_none())
+            .map(api_tokens::to_json)
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/api-tokens/{id}", tag = "apiTokens", params(("id" = String, Path)),
     responses((status = 200, description = "The token", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(Json(api_tokens::to_json(&api_tokens::find(&state.store, &id).await?)).into_response())
+pub async fn get(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(api_tokens::to_json(
+        &api_tokens::find(&state.store, &id).await?,
+    ))
+    .into_response())
 }
 
 /// Revoke a token (the caller's own included): requests with it get 401 from then on.
 #[utoipa::path(delete, path = "/api/v1/api-tokens/{id}", tag = "apiTokens", params(("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn revoke(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn revoke(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     api_tokens::revoke(&state.store, &actor, &id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -78,8 +78,21 @@ impl AppBody {
     fn into_new_app(self, activate: Option<bool>) -> NewApp {
         let auth = self.credentials.and_then(|c| c.oauth_client);
         let s = self.settings.and_then(|s| s.oauth_client);
-        let require_par = s.as_ref().and_then(|s| s.require_pushed_authorization_requests).unwrap_or(false);
-        let (redirect_uris, post_logout, response_types, grant_types, application_type, refresh, jwks, jwks_uri, dpop) = match s {
+        let require_par = s
+            .as_ref()
+            .and_then(|s| s.require_pushed_authorization_requests)
+            .unwrap_or(false);
+        let (
+            redirect_uris,
+            post_logout,
+            response_types,
+            grant_types,
+            application_type,
+            refresh,
+            jwks,
+            jwks_uri,
+            dpop,
+        ) = match s {
             Some(s) => (
                 s.redirect_uris,
                 s.post_logout_redirect_uris,
@@ -136,10 +149,35 @@ pub struct ListParams {
 #[utoipa::path(get, path = "/api/v1/apps", tag = "apps", params(ListParams),
     responses((status = 200, description = "A page of apps", body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn list(State(state): State<SharedState>, _: Caller, uri: Uri, ApiQuery(p): ApiQuery<ListParams>) -> Result<Response, ApiError> {
-    let (page, next) = apps::list(&state.store, p.q.as_deref(), p.filter.as_deref(), p.after, p.limit).await?;
-    let headers = link_headers(&state.config.base_url(), uri.path(), &query_pairs(uri.query()), next.as_deref());
-    Ok((headers, Json(page.iter().map(|c| apps::to_json(c, None)).collect::<Vec<Value>>())).into_response())
+pub async fn list(
+    State(state): State<SharedState>,
+    _: Caller,
+    uri: Uri,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Response, ApiError> {
+    let (page, next) = apps::list(
+        &state.store,
+        p.q.as_deref(),
+        p.filter.as_deref(),
+        p.after,
+        p.limit,
+    )
+    .await?;
+    let headers = link_headers(
+        &state.config.base_url(),
+        uri.path(),
+        &query_pairs(uri.query()),
+        next.as_deref(),
+    );
+    Ok((
+        headers,
+        Json(
+            page.iter()
+                .map(|c| apps::to_json(c, None))
+                .collect::<Vec<Value>>(),
+        ),
+    )
+        .into_response())
 }
 
 /// Register an OpenID Connect app; the answer has its `client_secret`, shown this once.
@@ -152,7 +190,14 @@ pub async fn create(
     ApiQuery(p): ApiQuery<CreateParams>,
     ApiJson(body): ApiJson<AppBody>,
 ) -> Result<Response, ApiError> {
-    let created = apps::create(&state.store, &state.master, &actor, body.into_new_app(p.activate), state.clock.now()).await?;
+    let created = apps::create(
+        &state.store,
+        &state.master,
+        &actor,
+        body.into_new_app(p.activate),
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(apps::to_json(&created.client, created.secret.as_deref())).into_response())
 }
 
@@ -160,7 +205,11 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path)),
     responses((status = 200, description = "The app", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(apps::to_json(&apps::find(&state.store, &id).await?, None)).into_response())
 }
 
@@ -169,8 +218,21 @@ pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<Str
 #[utoipa::path(put, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path)), request_body = AppBody,
     responses((status = 200, description = "The app", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<AppBody>) -> Result<Response, ApiError> {
-    let (client, secret) = apps::update(&state.store, &state.master, &actor, &id, body.into_new_app(None), state.clock.now()).await?;
+pub async fn update(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AppBody>,
+) -> Result<Response, ApiError> {
+    let (client, secret) = apps::update(
+        &state.store,
+        &state.master,
+        &actor,
+        &id,
+        body.into_new_app(None),
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(apps::to_json(&client, secret.as_deref())).into_response())
 }
 
@@ -178,7 +240,11 @@ pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Pat
 #[utoipa::path(delete, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, description = "The app is active", body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn delete(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     apps::delete(&state.store, &actor, &id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -187,7 +253,11 @@ pub async fn delete(State(state): State<SharedState>, Caller(actor): Caller, Pat
 #[utoipa::path(post, path = "/api/v1/apps/{id}/lifecycle/activate", tag = "apps", params(("id" = String, Path)),
     responses((status = 200, description = "Active", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn activate(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn activate(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     apps::set_active(&state.store, &actor, &id, true, state.clock.now()).await?;
     Ok(Json(json!({})).into_response())
 }
@@ -196,7 +266,11 @@ pub async fn activate(State(state): State<SharedState>, Caller(actor): Caller, P
 #[utoipa::path(post, path = "/api/v1/apps/{id}/lifecycle/deactivate", tag = "apps", params(("id" = String, Path)),
     responses((status = 200, description = "Inactive", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn deactivate(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn deactivate(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     apps::set_active(&state.store, &actor, &id, false, state.clock.now()).await?;
     Ok(Json(json!({})).into_response())
 }
@@ -205,9 +279,20 @@ pub async fn deactivate(State(state): State<SharedState>, Caller(actor): Caller,
 #[utoipa::path(get, path = "/api/v1/apps/{id}/credentials/secrets", tag = "apps", params(("id" = String, Path)),
     responses((status = 200, description = "Secrets", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn secrets(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn secrets(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let client = apps::find(&state.store, &id).await?;
-    Ok(Json(client.secrets.iter().map(|s| apps::secret_json(s, None)).collect::<Vec<Value>>()).into_response())
+    Ok(Json(
+        client
+            .secrets
+            .iter()
+            .map(|s| apps::secret_json(s, None))
+            .collect::<Vec<Value>>(),
+    )
+    .into_response())
 }
 
 /// A new ACTIVE client secret, shown this once, beside the existing one (at most two):
@@ -215,8 +300,13 @@ pub async fn secrets(State(state): State<SharedState>, _: Caller, Path(id): Path
 #[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets", tag = "apps", params(("id" = String, Path)),
     responses((status = 200, description = "The new secret", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn new_secret(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let (_, secret, value) = apps::create_secret(&state.store, &state.master, &actor, &id, state.clock.now()).await?;
+pub async fn new_secret(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (_, secret, value) =
+        apps::create_secret(&state.store, &state.master, &actor, &id, state.clock.now()).await?;
     Ok(Json(apps::secret_json(&secret, Some(&value))).into_response())
 }
 
@@ -224,9 +314,17 @@ pub async fn new_secret(State(state): State<SharedState>, Caller(actor): Caller,
 #[utoipa::path(get, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
     responses((status = 200, description = "The secret", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn get_secret(State(state): State<SharedState>, _: Caller, Path((id, secret_id)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn get_secret(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path((id, secret_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let client = apps::find(&state.store, &id).await?;
-    let secret = client.secrets.iter().find(|s| s.id == secret_id).ok_or_else(|| ApiError::not_found(&format!("{secret_id} (ClientSecret)")))?;
+    let secret = client
+        .secrets
+        .iter()
+        .find(|s| s.id == secret_id)
+        .ok_or_else(|| ApiError::not_found(&format!("{secret_id} (ClientSecret)")))?;
     Ok(Json(apps::secret_json(secret, None)).into_response())
 }
 
@@ -234,8 +332,20 @@ pub async fn get_secret(State(state): State<SharedState>, _: Caller, Path((id, s
 #[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/activate", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
     responses((status = 200, description = "The secret", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn activate_secret(State(state): State<SharedState>, Caller(actor): Caller, Path((id, secret_id)): Path<(String, String)>) -> Result<Response, ApiError> {
-    let secret = apps::set_secret_active(&state.store, &actor, &id, &secret_id, true, state.clock.now()).await?;
+pub async fn activate_secret(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, secret_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let secret = apps::set_secret_active(
+        &state.store,
+        &actor,
+        &id,
+        &secret_id,
+        true,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(apps::secret_json(&secret, None)).into_response())
 }
 
@@ -244,8 +354,20 @@ pub async fn activate_secret(State(state): State<SharedState>, Caller(actor): Ca
 #[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/deactivate", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
     responses((status = 200, description = "The secret", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn deactivate_secret(State(state): State<SharedState>, Caller(actor): Caller, Path((id, secret_id)): Path<(String, String)>) -> Result<Response, ApiError> {
-    let secret = apps::set_secret_active(&state.store, &actor, &id, &secret_id, false, state.clock.now()).await?;
+pub async fn deactivate_secret(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, secret_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let secret = apps::set_secret_active(
+        &state.store,
+        &actor,
+        &id,
+        &secret_id,
+        false,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(apps::secret_json(&secret, None)).into_response())
 }
 
@@ -253,7 +375,11 @@ pub async fn deactivate_secret(State(state): State<SharedState>, Caller(actor): 
 #[utoipa::path(delete, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn delete_secret(State(state): State<SharedState>, Caller(actor): Caller, Path((id, secret_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn delete_secret(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, secret_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     apps::delete_secret(&state.store, &actor, &id, &secret_id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -287,9 +413,17 @@ pub struct AppUserBody {
 #[utoipa::path(get, path = "/api/v1/apps/{id}/users", tag = "apps", params(("id" = String, Path)),
     responses((status = 200, description = "App users", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn users(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn users(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let client = apps::find(&state.store, &id).await?;
-    let list = state.store.assigned_users(&client.client_id).await.map_err(crate::admin::AdminError::from)?;
+    let list = state
+        .store
+        .assigned_users(&client.client_id)
+        .await
+        .map_err(crate::admin::AdminError::from)?;
     Ok(Json(list.iter().map(app_user_json).collect::<Vec<Value>>()).into_response())
 }
 
@@ -297,9 +431,17 @@ pub async fn users(State(state): State<SharedState>, _: Caller, Path(id): Path<S
 #[utoipa::path(post, path = "/api/v1/apps/{id}/users", tag = "apps", params(("id" = String, Path)), request_body = AppUserBody,
     responses((status = 200, description = "The app user", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn assign_user(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<AppUserBody>) -> Result<Response, ApiError> {
-    let user_id = body.id.ok_or_else(|| ApiError::invalid("id", "is required"))?;
-    let (_, user) = apps::assign_user(&state.store, &actor, &id, &user_id, state.clock.now()).await?;
+pub async fn assign_user(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AppUserBody>,
+) -> Result<Response, ApiError> {
+    let user_id = body
+        .id
+        .ok_or_else(|| ApiError::invalid("id", "is required"))?;
+    let (_, user) =
+        apps::assign_user(&state.store, &actor, &id, &user_id, state.clock.now()).await?;
     Ok(Json(app_user_json(&user)).into_response())
 }
 
@@ -307,10 +449,21 @@ pub async fn assign_user(State(state): State<SharedState>, Caller(actor): Caller
 #[utoipa::path(get, path = "/api/v1/apps/{id}/users/{userId}", tag = "apps", params(("id" = String, Path), ("userId" = String, Path)),
     responses((status = 200, description = "The app user", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn get_user(State(state): State<SharedState>, _: Caller, Path((id, user_id)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn get_user(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let client = apps::find(&state.store, &id).await?;
-    let list = state.store.assigned_users(&client.client_id).await.map_err(crate::admin::AdminError::from)?;
-    let user = list.iter().find(|u| u.id == user_id).ok_or_else(|| ApiError::not_found(&format!("{user_id} (AppUser)")))?;
+    let list = state
+        .store
+        .assigned_users(&client.client_id)
+        .await
+        .map_err(crate::admin::AdminError::from)?;
+    let user = list
+        .iter()
+        .find(|u| u.id == user_id)
+        .ok_or_else(|| ApiError::not_found(&format!("{user_id} (AppUser)")))?;
     Ok(Json(app_user_json(user)).into_response())
 }
 
@@ -318,7 +471,11 @@ pub async fn get_user(State(state): State<SharedState>, _: Caller, Path((id, use
 #[utoipa::path(delete, path = "/api/v1/apps/{id}/users/{userId}", tag = "apps", params(("id" = String, Path), ("userId" = String, Path)),
     responses((status = 204, description = "Unassigned"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn unassign_user(State(state): State<SharedState>, Caller(actor): Caller, Path((id, user_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn unassign_user(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     apps::unassign_user(&state.store, &actor, &id, &user_id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -333,10 +490,23 @@ pub struct AppGroupBody {
 #[utoipa::path(get, path = "/api/v1/apps/{id}/groups", tag = "apps", params(("id" = String, Path)),
     responses((status = 200, description = "Group assignments", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn groups(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn groups(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let client = apps::find(&state.store, &id).await?;
-    let list = state.store.assigned_groups(&client.client_id).await.map_err(crate::admin::AdminError::from)?;
-    Ok(Json(list.iter().map(|(g, p)| app_group_json(g, *p)).collect::<Vec<Value>>()).into_response())
+    let list = state
+        .store
+        .assigned_groups(&client.client_id)
+        .await
+        .map_err(crate::admin::AdminError::from)?;
+    Ok(Json(
+        list.iter()
+            .map(|(g, p)| app_group_json(g, *p))
+            .collect::<Vec<Value>>(),
+    )
+    .into_response())
 }
 
 /// Assign a group to an app (or change its priority). The body may be empty.
@@ -349,8 +519,20 @@ pub async fn assign_group(
     Path((id, group_id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let priority = if body.iter().all(u8::is_ascii_whitespace) { None } else { super::extract::parse_json::<AppGroupBody>(&body)?.priority };
-    let (_, group, priority) = apps::assign_group(&state.store, &actor, &id, &group_id, priority, state.clock.now()).await?;
+    let priority = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        super::extract::parse_json::<AppGroupBody>(&body)?.priority
+    };
+    let (_, group, priority) = apps::assign_group(
+        &state.store,
+        &actor,
+        &id,
+        &group_id,
+        priority,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(app_group_json(&group, priority)).into_response())
 }
 
@@ -358,7 +540,11 @@ pub async fn assign_group(
 #[utoipa::path(delete, path = "/api/v1/apps/{id}/groups/{groupId}", tag = "apps", params(("id" = String, Path), ("groupId" = String, Path)),
     responses((status = 204, description = "Unassigned"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn unassign_group(State(state): State<SharedState>, Caller(actor): Caller, Path((id, group_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn unassign_group(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, group_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     apps::unassign_group(&state.store, &actor, &id, &group_id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

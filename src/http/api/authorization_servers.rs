@@ -12,9 +12,9 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, Caller};
+use crate::admin::AdminError;
 use crate::admin::policies::{self, NewPolicy, NewRule};
 use crate::admin::servers::{self, NewClaim, NewScope, NewServer};
-use crate::admin::AdminError;
 use crate::app::{AppState, SharedState};
 use crate::store::{AuthServer, StoreError};
 use crate::tokens::keys::KeyError;
@@ -26,7 +26,9 @@ fn server_json(state: &AppState, server: &AuthServer) -> Value {
 /// A custom server (the org server is not served here, as in Okta).
 async fn custom(state: &AppState, id: &str) -> Result<AuthServer, ApiError> {
     match servers::find(&state.store, id).await? {
-        server if server.is_org() => Err(ApiError::not_found(&format!("{id} (AuthorizationServer)"))),
+        server if server.is_org() => {
+            Err(ApiError::not_found(&format!("{id} (AuthorizationServer)")))
+        }
         server => Ok(server),
     }
 }
@@ -68,36 +70,66 @@ impl ServerBody {
     responses((status = 200, description = "Servers", body = [Object]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Response, ApiError> {
     let list = state.store.list_servers().await.map_err(AdminError::from)?;
-    Ok(Json(list.iter().filter(|s| !s.is_org()).map(|s| server_json(&state, s)).collect::<Vec<_>>()).into_response())
+    Ok(Json(
+        list.iter()
+            .filter(|s| !s.is_org())
+            .map(|s| server_json(&state, s))
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
 }
 
 /// Create a custom server (no access policy until one is added, as in Okta).
 #[utoipa::path(post, path = "/api/v1/authorizationServers", tag = "authorizationServers", request_body = ServerBody,
     responses((status = 200, description = "The server", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn create(State(state): State<SharedState>, Caller(actor): Caller, ApiJson(body): ApiJson<ServerBody>) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    ApiJson(body): ApiJson<ServerBody>,
+) -> Result<Response, ApiError> {
     let server = servers::create(&state.store, &actor, body.into_new()?, state.clock.now()).await?;
     Ok(Json(server_json(&state, &server)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 200, description = "The server", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(server_json(&state, &custom(&state, &id).await?)).into_response())
 }
 
 /// Replace a server's name, description and audience.
 #[utoipa::path(put, path = "/api/v1/authorizationServers/{id}", tag = "authorizationServers", params(("id" = String, Path)), request_body = ServerBody,
     responses((status = 200, description = "The server", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ServerBody>) -> Result<Response, ApiError> {
+pub async fn update(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ServerBody>,
+) -> Result<Response, ApiError> {
     custom(&state, &id).await?;
-    let server = servers::update(&state.store, &actor, &id, body.into_new()?, state.clock.now()).await?;
+    let server = servers::update(
+        &state.store,
+        &actor,
+        &id,
+        body.into_new()?,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(server_json(&state, &server)).into_response())
 }
 
 /// Delete a server with its keys, scopes, claims and policies.
 #[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn delete(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     custom(&state, &id).await?;
     servers::delete(&state.store, &actor, &id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -105,7 +137,11 @@ pub async fn delete(State(state): State<SharedState>, Caller(actor): Caller, Pat
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/lifecycle/activate", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 204, description = "Active"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn activate(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn activate(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     custom(&state, &id).await?;
     servers::set_active(&state.store, &actor, &id, true, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -114,7 +150,11 @@ pub async fn activate(State(state): State<SharedState>, Caller(actor): Caller, P
 /// Deactivate a server: its endpoints answer 404 until it is activated again.
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/lifecycle/deactivate", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 204, description = "Inactive"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn deactivate(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn deactivate(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     custom(&state, &id).await?;
     servers::set_active(&state.store, &actor, &id, false, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -143,26 +183,57 @@ impl ScopeBody {
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 200, description = "Scopes", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn scopes(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn scopes(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let server = custom(&state, &id).await?;
-    let list = state.store.list_scopes(&server.id).await.map_err(AdminError::from)?;
+    let list = state
+        .store
+        .list_scopes(&server.id)
+        .await
+        .map_err(AdminError::from)?;
     Ok(Json(list.iter().map(servers::scope_json).collect::<Vec<_>>()).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/scopes", tag = "authorizationServers", params(("id" = String, Path)), request_body = ScopeBody,
     responses((status = 200, description = "The scope", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn create_scope(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ScopeBody>) -> Result<Response, ApiError> {
+pub async fn create_scope(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ScopeBody>,
+) -> Result<Response, ApiError> {
     custom(&state, &id).await?;
-    let scope = servers::create_scope(&state.store, &actor, &id, body.into_new()?, state.clock.now()).await?;
+    let scope = servers::create_scope(
+        &state.store,
+        &actor,
+        &id,
+        body.into_new()?,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(servers::scope_json(&scope)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)),
     responses((status = 200, description = "The scope", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn get_scope(State(state): State<SharedState>, _: Caller, Path((id, scope_id)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn get_scope(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path((id, scope_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let server = custom(&state, &id).await?;
-    let list = state.store.list_scopes(&server.id).await.map_err(AdminError::from)?;
-    let scope = list.iter().find(|s| s.id == scope_id).ok_or_else(|| ApiError::not_found(&format!("{scope_id} (OAuth2Scope)")))?;
+    let list = state
+        .store
+        .list_scopes(&server.id)
+        .await
+        .map_err(AdminError::from)?;
+    let scope = list
+        .iter()
+        .find(|s| s.id == scope_id)
+        .ok_or_else(|| ApiError::not_found(&format!("{scope_id} (OAuth2Scope)")))?;
     Ok(Json(servers::scope_json(scope)).into_response())
 }
 
@@ -177,13 +248,25 @@ pub async fn update_scope(
     ApiJson(body): ApiJson<ScopeBody>,
 ) -> Result<Response, ApiError> {
     custom(&state, &id).await?;
-    let scope = servers::update_scope(&state.store, &actor, &id, &scope_id, body.into_new()?, state.clock.now()).await?;
+    let scope = servers::update_scope(
+        &state.store,
+        &actor,
+        &id,
+        &scope_id,
+        body.into_new()?,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(servers::scope_json(&scope)).into_response())
 }
 
 #[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn delete_scope(State(state): State<SharedState>, Caller(actor): Caller, Path((id, scope_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn delete_scope(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, scope_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     custom(&state, &id).await?;
     servers::delete_scope(&state.store, &actor, &id, &scope_id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -213,7 +296,10 @@ pub struct ClaimBody {
 impl ClaimBody {
     fn into_new(self) -> Result<NewClaim, ApiError> {
         if self.value_type.as_deref() == Some("GROUPS") && self.group_filter_type.is_none() {
-            return Err(ApiError::invalid("group_filter_type", "is required with valueType GROUPS"));
+            return Err(ApiError::invalid(
+                "group_filter_type",
+                "is required with valueType GROUPS",
+            ));
         }
         Ok(NewClaim {
             name: self.name.unwrap_or_default(),
@@ -227,26 +313,57 @@ impl ClaimBody {
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/claims", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 200, description = "Claims", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn claims(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn claims(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let server = custom(&state, &id).await?;
-    let list = state.store.list_claims(&server.id).await.map_err(AdminError::from)?;
+    let list = state
+        .store
+        .list_claims(&server.id)
+        .await
+        .map_err(AdminError::from)?;
     Ok(Json(list.iter().map(servers::claim_json).collect::<Vec<_>>()).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/claims", tag = "authorizationServers", params(("id" = String, Path)), request_body = ClaimBody,
     responses((status = 200, description = "The claim", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn create_claim(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ClaimBody>) -> Result<Response, ApiError> {
+pub async fn create_claim(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ClaimBody>,
+) -> Result<Response, ApiError> {
     custom(&state, &id).await?;
-    let claim = servers::create_claim(&state.store, &actor, &id, body.into_new()?, state.clock.now()).await?;
+    let claim = servers::create_claim(
+        &state.store,
+        &actor,
+        &id,
+        body.into_new()?,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(servers::claim_json(&claim)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)),
     responses((status = 200, description = "The claim", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn get_claim(State(state): State<SharedState>, _: Caller, Path((id, claim_id)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn get_claim(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path((id, claim_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let server = custom(&state, &id).await?;
-    let list = state.store.list_claims(&server.id).await.map_err(AdminError::from)?;
-    let claim = list.iter().find(|c| c.id == claim_id).ok_or_else(|| ApiError::not_found(&format!("{claim_id} (OAuth2Claim)")))?;
+    let list = state
+        .store
+        .list_claims(&server.id)
+        .await
+        .map_err(AdminError::from)?;
+    let claim = list
+        .iter()
+        .find(|c| c.id == claim_id)
+        .ok_or_else(|| ApiError::not_found(&format!("{claim_id} (OAuth2Claim)")))?;
     Ok(Json(servers::claim_json(claim)).into_response())
 }
 
@@ -260,13 +377,25 @@ pub async fn update_claim(
     ApiJson(body): ApiJson<ClaimBody>,
 ) -> Result<Response, ApiError> {
     custom(&state, &id).await?;
-    let claim = servers::update_claim(&state.store, &actor, &id, &claim_id, body.into_new()?, state.clock.now()).await?;
+    let claim = servers::update_claim(
+        &state.store,
+        &actor,
+        &id,
+        &claim_id,
+        body.into_new()?,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(servers::claim_json(&claim)).into_response())
 }
 
 #[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn delete_claim(State(state): State<SharedState>, Caller(actor): Caller, Path((id, claim_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn delete_claim(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, claim_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     custom(&state, &id).await?;
     servers::delete_claim(&state.store, &actor, &id, &claim_id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -293,11 +422,18 @@ pub struct PolicyBody {
 
 impl PolicyBody {
     fn into_new(self) -> NewPolicy {
-        let clients = self.conditions.and_then(|c| c.clients).and_then(|c| c.include).unwrap_or_default();
+        let clients = self
+            .conditions
+            .and_then(|c| c.clients)
+            .and_then(|c| c.include)
+            .unwrap_or_default();
         NewPolicy {
             name: self.name.unwrap_or_default(),
             description: self.description.unwrap_or_default(),
-            clients: clients.into_iter().filter(|c| c != crate::oauth::policy::ALL_CLIENTS).collect(),
+            clients: clients
+                .into_iter()
+                .filter(|c| c != crate::oauth::policy::ALL_CLIENTS)
+                .collect(),
             priority: self.priority,
         }
     }
@@ -305,31 +441,81 @@ impl PolicyBody {
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 200, description = "Policies", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn policies(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn policies(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let server = custom(&state, &id).await?;
-    let list = state.store.list_policies(&server.id).await.map_err(AdminError::from)?;
-    Ok(Json(list.iter().map(|p| policies::to_json(p, &[])).collect::<Vec<_>>()).into_response())
+    let list = state
+        .store
+        .list_policies(&server.id)
+        .await
+        .map_err(AdminError::from)?;
+    Ok(Json(
+        list.iter()
+            .map(|p| policies::to_json(p, &[]))
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies", tag = "authorizationServers", params(("id" = String, Path)), request_body = PolicyBody,
     responses((status = 200, description = "The policy", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn create_policy(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<PolicyBody>) -> Result<Response, ApiError> {
+pub async fn create_policy(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PolicyBody>,
+) -> Result<Response, ApiError> {
     custom(&state, &id).await?;
-    let policy = policies::create_policy(&state.store, &actor, &id, body.into_new(), state.clock.now()).await?;
+    let policy = policies::create_policy(
+        &state.store,
+        &actor,
+        &id,
+        body.into_new(),
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(policies::to_json(&policy, &[])).into_response())
 }
 
-async fn find_policy(state: &AppState, id: &str, policy_id: &str) -> Result<(crate::store::Policy, Vec<crate::store::PolicyRule>), ApiError> {
+async fn find_policy(
+    state: &AppState,
+    id: &str,
+    policy_id: &str,
+) -> Result<(crate::store::Policy, Vec<crate::store::PolicyRule>), ApiError> {
     let server = custom(state, id).await?;
-    let list = state.store.list_policies(&server.id).await.map_err(AdminError::from)?;
-    let policy = list.into_iter().find(|p| p.id == policy_id).ok_or_else(|| ApiError::not_found(&format!("{policy_id} (Policy)")))?;
-    let rules = state.store.list_rules(&server.id).await.map_err(AdminError::from)?;
-    Ok((policy, rules.into_iter().filter(|r| r.policy_id == policy_id).collect()))
+    let list = state
+        .store
+        .list_policies(&server.id)
+        .await
+        .map_err(AdminError::from)?;
+    let policy = list
+        .into_iter()
+        .find(|p| p.id == policy_id)
+        .ok_or_else(|| ApiError::not_found(&format!("{policy_id} (Policy)")))?;
+    let rules = state
+        .store
+        .list_rules(&server.id)
+        .await
+        .map_err(AdminError::from)?;
+    Ok((
+        policy,
+        rules
+            .into_iter()
+            .filter(|r| r.policy_id == policy_id)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
     responses((status = 200, description = "The policy with its rules", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn get_policy(State(state): State<SharedState>, _: Caller, Path((id, policy_id)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn get_policy(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path((id, policy_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let (policy, rules) = find_policy(&state, &id, &policy_id).await?;
     Ok(Json(policies::to_json(&policy, &rules)).into_response())
 }
@@ -344,30 +530,66 @@ pub async fn update_policy(
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> Result<Response, ApiError> {
     custom(&state, &id).await?;
-    policies::update_policy(&state.store, &actor, &id, &policy_id, body.into_new(), state.clock.now()).await?;
+    policies::update_policy(
+        &state.store,
+        &actor,
+        &id,
+        &policy_id,
+        body.into_new(),
+        state.clock.now(),
+    )
+    .await?;
     get_policy(State(state), Caller(actor), Path((id, policy_id))).await
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/lifecycle/activate", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
     responses((status = 204, description = "Active"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn activate_policy(State(state): State<SharedState>, Caller(actor): Caller, Path((id, policy_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn activate_policy(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, policy_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     custom(&state, &id).await?;
-    policies::set_policy_active(&state.store, &actor, &id, &policy_id, true, state.clock.now()).await?;
+    policies::set_policy_active(
+        &state.store,
+        &actor,
+        &id,
+        &policy_id,
+        true,
+        state.clock.now(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Deactivate a policy: it is skipped when tokens are decided.
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/lifecycle/deactivate", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
     responses((status = 204, description = "Inactive"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn deactivate_policy(State(state): State<SharedState>, Caller(actor): Caller, Path((id, policy_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn deactivate_policy(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, policy_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     custom(&state, &id).await?;
-    policies::set_policy_active(&state.store, &actor, &id, &policy_id, false, state.clock.now()).await?;
+    policies::set_policy_active(
+        &state.store,
+        &actor,
+        &id,
+        &policy_id,
+        false,
+        state.clock.now(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
     responses((status = 204, description = "Deleted with its rules"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn delete_policy(State(state): State<SharedState>, Caller(actor): Caller, Path((id, policy_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn delete_policy(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, policy_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     custom(&state, &id).await?;
     policies::delete_policy(&state.store, &actor, &id, &policy_id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -438,8 +660,14 @@ impl RuleBody {
             users,
             groups,
             access_token_ttl: minutes(token.as_ref().and_then(|t| t.access_token_lifetime_minutes)),
-            refresh_token_ttl: minutes(token.as_ref().and_then(|t| t.refresh_token_lifetime_minutes)),
-            refresh_token_idle: minutes(token.as_ref().and_then(|t| t.refresh_token_window_minutes)),
+            refresh_token_ttl: minutes(
+                token
+                    .as_ref()
+                    .and_then(|t| t.refresh_token_lifetime_minutes),
+            ),
+            refresh_token_idle: minutes(
+                token.as_ref().and_then(|t| t.refresh_token_window_minutes),
+            ),
             deny: token.and_then(|t| t.deny).unwrap_or(false),
         }
     }
@@ -447,7 +675,11 @@ impl RuleBody {
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
     responses((status = 200, description = "Rules", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn rules(State(state): State<SharedState>, _: Caller, Path((id, policy_id)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn rules(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path((id, policy_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let (_, rules) = find_policy(&state, &id, &policy_id).await?;
     Ok(Json(rules.iter().map(policies::rule_json).collect::<Vec<_>>()).into_response())
 }
@@ -461,16 +693,31 @@ pub async fn create_rule(
     ApiJson(body): ApiJson<RuleBody>,
 ) -> Result<Response, ApiError> {
     find_policy(&state, &id, &policy_id).await?;
-    let rule = policies::create_rule(&state.store, &actor, &id, &policy_id, body.into_new(), state.clock.now()).await?;
+    let rule = policies::create_rule(
+        &state.store,
+        &actor,
+        &id,
+        &policy_id,
+        body.into_new(),
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(policies::rule_json(&rule)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", tag = "authorizationServers",
     params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)),
     responses((status = 200, description = "The rule", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn get_rule(State(state): State<SharedState>, _: Caller, Path((id, policy_id, rule_id)): Path<(String, String, String)>) -> Result<Response, ApiError> {
+pub async fn get_rule(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path((id, policy_id, rule_id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
     let (_, rules) = find_policy(&state, &id, &policy_id).await?;
-    let rule = rules.iter().find(|r| r.id == rule_id).ok_or_else(|| ApiError::not_found(&format!("{rule_id} (PolicyRule)")))?;
+    let rule = rules
+        .iter()
+        .find(|r| r.id == rule_id)
+        .ok_or_else(|| ApiError::not_found(&format!("{rule_id} (PolicyRule)")))?;
     Ok(Json(policies::rule_json(rule)).into_response())
 }
 
@@ -485,16 +732,38 @@ pub async fn update_rule(
     ApiJson(body): ApiJson<RuleBody>,
 ) -> Result<Response, ApiError> {
     custom(&state, &id).await?;
-    let rule = policies::update_rule(&state.store, &actor, &id, &policy_id, &rule_id, body.into_new(), state.clock.now()).await?;
+    let rule = policies::update_rule(
+        &state.store,
+        &actor,
+        &id,
+        &policy_id,
+        &rule_id,
+        body.into_new(),
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(policies::rule_json(&rule)).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}/lifecycle/activate", tag = "authorizationServers",
     params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)),
     responses((status = 204, description = "Active"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn activate_rule(State(state): State<SharedState>, Caller(actor): Caller, Path((id, policy_id, rule_id)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn activate_rule(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, policy_id, rule_id)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
     custom(&state, &id).await?;
-    policies::set_rule_active(&state.store, &actor, &id, &policy_id, &rule_id, true, state.clock.now()).await?;
+    policies::set_rule_active(
+        &state.store,
+        &actor,
+        &id,
+        &policy_id,
+        &rule_id,
+        true,
+        state.clock.now(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -502,39 +771,77 @@ pub async fn activate_rule(State(state): State<SharedState>, Caller(actor): Call
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}/lifecycle/deactivate", tag = "authorizationServers",
     params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)),
     responses((status = 204, description = "Inactive"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn deactivate_rule(State(state): State<SharedState>, Caller(actor): Caller, Path((id, policy_id, rule_id)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn deactivate_rule(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, policy_id, rule_id)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
     custom(&state, &id).await?;
-    policies::set_rule_active(&state.store, &actor, &id, &policy_id, &rule_id, false, state.clock.now()).await?;
+    policies::set_rule_active(
+        &state.store,
+        &actor,
+        &id,
+        &policy_id,
+        &rule_id,
+        false,
+        state.clock.now(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", tag = "authorizationServers",
     params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn delete_rule(State(state): State<SharedState>, Caller(actor): Caller, Path((id, policy_id, rule_id)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn delete_rule(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, policy_id, rule_id)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
     custom(&state, &id).await?;
-    policies::delete_rule(&state.store, &actor, &id, &policy_id, &rule_id, state.clock.now()).await?;
+    policies::delete_rule(
+        &state.store,
+        &actor,
+        &id,
+        &policy_id,
+        &rule_id,
+        state.clock.now(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The server's signing keys: public parts only, with their status.
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/credentials/keys", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 200, description = "Public JWKs", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn keys(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn keys(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let server = custom(&state, &id).await?;
     // Keys are made at a server's first use; listing them is one.
-    state.keys.get(&server.id, state.clock.now()).await.map_err(|e| match e {
-        KeyError::Store(e) => AdminError::Store(e),
-        corrupt => AdminError::Store(StoreError::Schema(corrupt.to_string())),
-    })?;
-    let keys = state.store.signing_keys(&server.id).await.map_err(AdminError::from)?;
+    state
+        .keys
+        .get(&server.id, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            KeyError::Store(e) => AdminError::Store(e),
+            corrupt => AdminError::Store(StoreError::Schema(corrupt.to_string())),
+        })?;
+    let keys = state
+        .store
+        .signing_keys(&server.id)
+        .await
+        .map_err(AdminError::from)?;
     let list: Vec<Value> = keys
         .iter()
         .filter_map(|k| {
             let mut jwk: Value = serde_json::from_str(&k.public_jwk).ok()?;
             // Only public members: never `d`, `p`, `q` or the like, whatever is stored.
             let public = ["kty", "alg", "kid", "use", "n", "e", "crv", "x", "y"];
-            jwk.as_object_mut()?.retain(|name, _| public.contains(&name.as_str()));
+            jwk.as_object_mut()?
+                .retain(|name, _| public.contains(&name.as_str()));
             jwk["status"] = json!(k.status.as_str());
             Some(jwk)
         })
@@ -547,9 +854,20 @@ pub async fn keys(State(state): State<SharedState>, _: Caller, Path(id): Path<St
 /// and every instance already publishes it (it was the NEXT key).
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/credentials/lifecycle/keyRotate", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 200, description = "Public JWKs after the rotation", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn key_rotate(State(state): State<SharedState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn key_rotate(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let server = custom(&state, &id).await?;
-    servers::rotate_keys(&state.store, &state.master, &caller.0, &server, state.clock.now()).await?;
+    servers::rotate_keys(
+        &state.store,
+        &state.master,
+        &caller.0,
+        &server,
+        state.clock.now(),
+    )
+    .await?;
     state.keys.forget(&server.id).await;
     state.published.forget(&server.id);
     keys(State(state), caller, Path(id)).await

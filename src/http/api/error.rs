@@ -43,24 +43,41 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, summary: impl Into<String>) -> Self {
-        ApiError { status, code, summary: summary.into(), causes: Vec::new() }
+        ApiError {
+            status,
+            code,
+            summary: summary.into(),
+            causes: Vec::new(),
+        }
     }
 
     /// E0000011: no token, an unknown one, or a revoked one (401).
     pub fn invalid_token() -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "E0000011",
+            "Invalid token provided",
+        )
     }
 
     /// E0000007 (404).
     pub fn not_found(what: &str) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "E0000007", format!("Not found: Resource not found: {what}"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "E0000007",
+            format!("Not found: Resource not found: {what}"),
+        )
     }
 
     /// E0000001: validation failed for `field` (400).
     pub fn invalid(field: &str, message: &str) -> Self {
         ApiError {
             causes: vec![format!("{field}: {message}")],
-            ..ApiError::new(StatusCode::BAD_REQUEST, "E0000001", format!("Api validation failed: {field}"))
+            ..ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "E0000001",
+                format!("Api validation failed: {field}"),
+            )
         }
     }
 
@@ -68,28 +85,48 @@ impl ApiError {
     pub fn malformed(cause: impl Into<String>) -> Self {
         ApiError {
             causes: vec![cause.into()],
-            ..ApiError::new(StatusCode::BAD_REQUEST, "E0000003", "The request body was not well-formed.")
+            ..ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "E0000003",
+                "The request body was not well-formed.",
+            )
         }
     }
 
     /// E0000022: the path exists but not with this method (405).
     pub fn method_not_allowed() -> Self {
-        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "E0000022", "The endpoint does not support the provided HTTP method")
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "E0000022",
+            "The endpoint does not support the provided HTTP method",
+        )
     }
 
     /// E0000060 (501): an operation this version does not implement.
     pub fn unsupported(what: &str) -> Self {
-        ApiError::new(StatusCode::NOT_IMPLEMENTED, "E0000060", format!("Unsupported operation: {what}"))
+        ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "E0000060",
+            format!("Unsupported operation: {what}"),
+        )
     }
 
     fn unavailable(e: &StoreError) -> Self {
         tracing::error!(error = %e, "store unavailable");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "E0000009", "Internal Server Error: the database is unavailable, try again")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "E0000009",
+            "Internal Server Error: the database is unavailable, try again",
+        )
     }
 
     pub fn internal(e: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %e, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "E0000009", "Internal Server Error")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "E0000009",
+            "Internal Server Error",
+        )
     }
 }
 
@@ -98,13 +135,28 @@ impl From<AdminError> for ApiError {
         match e {
             AdminError::Invalid { field, message } => ApiError::invalid(field, &message),
             AdminError::NotFound(what) => ApiError::not_found(&what),
-            AdminError::NotAllowed { code: "E0000006", message } => ApiError {
+            AdminError::NotAllowed {
+                code: "E0000006",
+                message,
+            } => ApiError {
                 causes: vec![message],
-                ..ApiError::new(StatusCode::FORBIDDEN, "E0000006", "You do not have permission to perform the requested action")
+                ..ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "E0000006",
+                    "You do not have permission to perform the requested action",
+                )
             },
-            AdminError::NotAllowed { code, message } => ApiError::new(StatusCode::FORBIDDEN, code, message),
-            AdminError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "E0000001", format!("Api validation failed: {message}")),
-            AdminError::Store(StoreError::Unavailable(detail)) => ApiError::unavailable(&StoreError::Unavailable(detail)),
+            AdminError::NotAllowed { code, message } => {
+                ApiError::new(StatusCode::FORBIDDEN, code, message)
+            }
+            AdminError::Conflict(message) => ApiError::new(
+                StatusCode::CONFLICT,
+                "E0000001",
+                format!("Api validation failed: {message}"),
+            ),
+            AdminError::Store(StoreError::Unavailable(detail)) => {
+                ApiError::unavailable(&StoreError::Unavailable(detail))
+            }
             AdminError::Store(e) => ApiError::internal(&e),
         }
     }
@@ -117,11 +169,17 @@ impl IntoResponse for ApiError {
             error_summary: self.summary,
             error_link: self.code,
             error_id: okta_id("oae"),
-            error_causes: self.causes.into_iter().map(|c| ErrorCause { error_summary: c }).collect(),
+            error_causes: self
+                .causes
+                .into_iter()
+                .map(|c| ErrorCause { error_summary: c })
+                .collect(),
         };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
     }

@@ -24,7 +24,9 @@ impl FromRequestParts<SharedState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
-        let PeerAddr(ip) = PeerAddr::from_request_parts(parts, state).await.unwrap_or(PeerAddr(None));
+        let PeerAddr(ip) = PeerAddr::from_request_parts(parts, state)
+            .await
+            .unwrap_or(PeerAddr(None));
         let presented = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -45,7 +47,10 @@ fn ssws_token(header: &str) -> Option<String> {
     let value = header.trim();
     let scheme = value.get(..4)?;
     let token = value.get(4..)?.trim();
-    (scheme.eq_ignore_ascii_case("SSWS") && !token.is_empty() && !token.contains(char::is_whitespace)).then(|| token.to_string())
+    (scheme.eq_ignore_ascii_case("SSWS")
+        && !token.is_empty()
+        && !token.contains(char::is_whitespace))
+    .then(|| token.to_string())
 }
 
 /// A JSON body. Not JSON, or a field of the wrong type: 400 `E0000003` with the field
@@ -56,9 +61,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::malformed(format!("the body must be at most {MAX_BODY_BYTES} bytes")))?;
+        let body = Bytes::from_request(req, state).await.map_err(|_| {
+            ApiError::malformed(format!("the body must be at most {MAX_BODY_BYTES} bytes"))
+        })?;
         parse_json(&body).map(ApiJson)
     }
 }
@@ -69,12 +74,20 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() || path == "." {
-            ApiError::malformed(format!("the body is not a JSON object of the expected shape: {}", short(&inner)))
+            ApiError::malformed(format!(
+                "the body is not a JSON object of the expected shape: {}",
+                short(&inner)
+            ))
         } else {
             ApiError::malformed(format!("{path}: {}", short(&inner)))
         }
     })?;
-    de.end().map_err(|e| ApiError::malformed(format!("the body has text after the JSON value: {}", short(&e))))?;
+    de.end().map_err(|e| {
+        ApiError::malformed(format!(
+            "the body has text after the JSON value: {}",
+            short(&e)
+        ))
+    })?;
     Ok(value)
 }
 
@@ -96,23 +109,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
-            let field = e.path().to_string();
-            let message = e.into_inner().to_string();
-            ApiError::invalid(if field == "." { "query" } else { &field }, &message)
-        })
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let message = e.into_inner().to_string();
+                ApiError::invalid(if field == "." { "query" } else { &field }, &message)
+            })
     }
 }
 
 /// Okta's pagination headers: `Link: <...>; rel="self"`, and `rel="next"` with the
 /// `after` cursor when there may be more. `base` is the public URL, `path` the
 /// request's below `/api/v1` (as the nested router sees it), `query` its parameters.
-pub fn link_headers(base: &str, path: &str, query: &[(String, String)], next: Option<&str>) -> HeaderMap {
+pub fn link_headers(
+    base: &str,
+    path: &str,
+    query: &[(String, String)],
+    next: Option<&str>,
+) -> HeaderMap {
     let url = |pairs: &[(String, String)]| {
         let mut url = format!("{base}{}{path}", super::PREFIX);
         if !pairs.is_empty() {
             url.push('?');
-            url.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish());
+            url.push_str(
+                &url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs)
+                    .finish(),
+            );
         }
         url
     };
@@ -124,7 +148,11 @@ pub fn link_headers(base: &str, path: &str, query: &[(String, String)], next: Op
     };
     add(url(query), "self");
     if let Some(cursor) = next {
-        let mut pairs: Vec<(String, String)> = query.iter().filter(|(k, _)| k != "after").cloned().collect();
+        let mut pairs: Vec<(String, String)> = query
+            .iter()
+            .filter(|(k, _)| k != "after")
+            .cloned()
+            .collect();
         pairs.push(("after".into(), cursor.into()));
         add(url(&pairs), "next");
     }
@@ -133,7 +161,9 @@ pub fn link_headers(base: &str, path: &str, query: &[(String, String)], next: Op
 
 /// The request's query parameters, in order.
 pub fn query_pairs(parts_query: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(parts_query.unwrap_or("").as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(parts_query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
 }
 
 #[cfg(test)]
@@ -153,8 +183,18 @@ mod tests {
             profile: Option<Inner>,
         }
         let e = parse_json::<Outer>(br#"{"profile": {"login": 5}, "extra": true}"#).unwrap_err();
-        assert_eq!((e.code, e.causes[0].starts_with("profile.login: invalid type")), ("E0000003", true), "{e:?}");
-        assert!(parse_json::<Outer>(br#"{"profile": {}, "unknown": [1]}"#).is_ok(), "unknown fields are ignored");
+        assert_eq!(
+            (
+                e.code,
+                e.causes[0].starts_with("profile.login: invalid type")
+            ),
+            ("E0000003", true),
+            "{e:?}"
+        );
+        assert!(
+            parse_json::<Outer>(br#"{"profile": {}, "unknown": [1]}"#).is_ok(),
+            "unknown fields are ignored"
+        );
         assert_eq!(parse_json::<Outer>(b"{").unwrap_err().code, "E0000003");
         assert_eq!(parse_json::<Outer>(b"[]").unwrap_err().code, "E0000003");
     }
@@ -163,17 +203,36 @@ mod tests {
     fn reads_ssws_tokens() {
         assert_eq!(ssws_token("SSWS 00abc").as_deref(), Some("00abc"));
         assert_eq!(ssws_token("ssws   00abc ").as_deref(), Some("00abc"));
-        assert_eq!(ssws_token("SSWS00abc").as_deref(), Some("00abc"), "as Okta's Python SDK sends it");
-        for bad in ["", "SSWS", "SSWS ", "Bearer 00abc", "SSW", "SSWS 00a bc", "Basic YWJj"] {
+        assert_eq!(
+            ssws_token("SSWS00abc").as_deref(),
+            Some("00abc"),
+            "as Okta's Python SDK sends it"
+        );
+        for bad in [
+            "",
+            "SSWS",
+            "SSWS ",
+            "Bearer 00abc",
+            "SSW",
+            "SSWS 00a bc",
+            "Basic YWJj",
+        ] {
             assert_eq!(ssws_token(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn links_self_and_next() {
-        let q = vec![("limit".to_string(), "2".to_string()), ("after".to_string(), "00u1".to_string())];
+        let q = vec![
+            ("limit".to_string(), "2".to_string()),
+            ("after".to_string(), "00u1".to_string()),
+        ];
         let h = link_headers("http://h", "/users", &q, Some("00u3"));
-        let links: Vec<&str> = h.get_all(header::LINK).iter().map(|v| v.to_str().unwrap()).collect();
+        let links: Vec<&str> = h
+            .get_all(header::LINK)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
         assert_eq!(
             links,
             [
@@ -181,6 +240,12 @@ mod tests {
                 "<http://h/api/v1/users?limit=2&after=00u3>; rel=\"next\""
             ]
         );
-        assert_eq!(link_headers("http://h", "/x", &[], None).get_all(header::LINK).iter().count(), 1);
+        assert_eq!(
+            link_headers("http://h", "/x", &[], None)
+                .get_all(header::LINK)
+                .iter()
+                .count(),
+            1
+        );
     }
 }

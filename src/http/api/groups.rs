@@ -26,8 +26,14 @@ pub struct GroupBody {
 
 impl GroupBody {
     fn parts(self) -> (String, String) {
-        let p = self.profile.unwrap_or(GroupProfile { name: None, description: None });
-        (p.name.unwrap_or_default(), p.description.unwrap_or_default())
+        let p = self.profile.unwrap_or(GroupProfile {
+            name: None,
+            description: None,
+        });
+        (
+            p.name.unwrap_or_default(),
+            p.description.unwrap_or_default(),
+        )
     }
 }
 
@@ -45,19 +51,38 @@ pub struct ListParams {
 #[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(ListParams),
     responses((status = 200, description = "A page of groups", body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn list(State(state): State<SharedState>, _: Caller, uri: Uri, ApiQuery(p): ApiQuery<ListParams>) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<SharedState>,
+    _: Caller,
+    uri: Uri,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Response, ApiError> {
     let (page, next) = groups::list(&state.store, p.q.as_deref(), p.after, p.limit).await?;
-    let headers = link_headers(&state.config.base_url(), uri.path(), &query_pairs(uri.query()), next.as_deref());
-    Ok((headers, Json(page.iter().map(groups::to_json).collect::<Vec<Value>>())).into_response())
+    let headers = link_headers(
+        &state.config.base_url(),
+        uri.path(),
+        &query_pairs(uri.query()),
+        next.as_deref(),
+    );
+    Ok((
+        headers,
+        Json(page.iter().map(groups::to_json).collect::<Vec<Value>>()),
+    )
+        .into_response())
 }
 
 /// Create a group.
 #[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = GroupBody,
     responses((status = 200, description = "The group", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn create(State(state): State<SharedState>, Caller(actor): Caller, ApiJson(body): ApiJson<GroupBody>) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    ApiJson(body): ApiJson<GroupBody>,
+) -> Result<Response, ApiError> {
     let (name, description) = body.parts();
-    let group = groups::create(&state.store, &actor, &name, &description, state.clock.now()).await?;
+    let group =
+        groups::create(&state.store, &actor, &name, &description, state.clock.now()).await?;
     Ok(Json(groups::to_json(&group)).into_response())
 }
 
@@ -65,7 +90,11 @@ pub async fn create(State(state): State<SharedState>, Caller(actor): Caller, Api
 #[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = String, Path)),
     responses((status = 200, description = "The group", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(groups::to_json(&groups::find(&state.store, &id).await?)).into_response())
 }
 
@@ -73,9 +102,22 @@ pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<Str
 #[utoipa::path(put, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = String, Path)), request_body = GroupBody,
     responses((status = 200, description = "The group", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<GroupBody>) -> Result<Response, ApiError> {
+pub async fn update(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<GroupBody>,
+) -> Result<Response, ApiError> {
     let (name, description) = body.parts();
-    let group = groups::update(&state.store, &actor, &id, &name, &description, state.clock.now()).await?;
+    let group = groups::update(
+        &state.store,
+        &actor,
+        &id,
+        &name,
+        &description,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(groups::to_json(&group)).into_response())
 }
 
@@ -83,7 +125,11 @@ pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Pat
 #[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn delete(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     groups::delete(&state.store, &actor, &id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -92,9 +138,17 @@ pub async fn delete(State(state): State<SharedState>, Caller(actor): Caller, Pat
 #[utoipa::path(get, path = "/api/v1/groups/{id}/users", tag = "groups", params(("id" = String, Path)),
     responses((status = 200, description = "Users", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn members(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn members(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let group = groups::find(&state.store, &id).await?;
-    let list = state.store.group_members(&group.id).await.map_err(crate::admin::AdminError::from)?;
+    let list = state
+        .store
+        .group_members(&group.id)
+        .await
+        .map_err(crate::admin::AdminError::from)?;
     Ok(Json(list.iter().map(users::to_json).collect::<Vec<Value>>()).into_response())
 }
 
@@ -102,7 +156,11 @@ pub async fn members(State(state): State<SharedState>, _: Caller, Path(id): Path
 #[utoipa::path(put, path = "/api/v1/groups/{id}/users/{userId}", tag = "groups", params(("id" = String, Path), ("userId" = String, Path)),
     responses((status = 204, description = "A member"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn add_member(State(state): State<SharedState>, Caller(actor): Caller, Path((id, user_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn add_member(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     groups::add_member(&state.store, &actor, &id, &user_id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -111,7 +169,11 @@ pub async fn add_member(State(state): State<SharedState>, Caller(actor): Caller,
 #[utoipa::path(delete, path = "/api/v1/groups/{id}/users/{userId}", tag = "groups", params(("id" = String, Path), ("userId" = String, Path)),
     responses((status = 204, description = "Not a member any more"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn remove_member(State(state): State<SharedState>, Caller(actor): Caller, Path((id, user_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn remove_member(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     groups::remove_member(&state.store, &actor, &id, &user_id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -33,9 +33,26 @@ pub struct ListParams {
 #[utoipa::path(get, path = "/api/v1/logs", tag = "logs", params(ListParams),
     responses((status = 200, description = "A page of events", body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn list(State(state): State<SharedState>, _: Caller, uri: Uri, ApiQuery(p): ApiQuery<ListParams>) -> Result<Response, ApiError> {
-    let query = LogQuery { since: p.since, until: p.until, filter: p.filter, q: p.q, after: p.after, limit: p.limit };
+pub async fn list(
+    State(state): State<SharedState>,
+    _: Caller,
+    uri: Uri,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Response, ApiError> {
+    let query = LogQuery {
+        since: p.since,
+        until: p.until,
+        filter: p.filter,
+        q: p.q,
+        after: p.after,
+        limit: p.limit,
+    };
     let (events, next) = syslog::query(&state.store, &query).await?;
-    let headers = link_headers(&state.config.base_url(), uri.path(), &query_pairs(uri.query()), next.as_deref());
+    let headers = link_headers(
+        &state.config.base_url(),
+        uri.path(),
+        &query_pairs(uri.query()),
+        next.as_deref(),
+    );
     Ok((headers, Json(events)).into_response())
 }

@@ -46,13 +46,24 @@ fn filter(method: &HttpMethod) -> MethodFilter {
 /// The operation `P` documents, served by `handler`.
 fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(handler: H) -> Operation_ {
     let methods = P::methods();
-    let method_filter = methods.iter().map(filter).reduce(|a, b| a.or(b)).unwrap_or(MethodFilter::GET);
-    Operation_ { path: P::path(), operation: P::operation(), route: on(method_filter, handler), methods }
+    let method_filter = methods
+        .iter()
+        .map(filter)
+        .reduce(|a, b| a.or(b))
+        .unwrap_or(MethodFilter::GET);
+    Operation_ {
+        path: P::path(),
+        operation: P::operation(),
+        route: on(method_filter, handler),
+        methods,
+    }
 }
 
 /// Every `/api/v1` operation.
 pub fn operations() -> Vec<Operation_> {
-    use self::{api_tokens as t, apps as a, authorization_servers as s, groups as g, logs as l, users as u};
+    use self::{
+        api_tokens as t, apps as a, authorization_servers as s, groups as g, logs as l, users as u,
+    };
     vec![
         op::<u::__path_list, _, _>(u::list),
         op::<u::__path_create, _, _>(u::create),
@@ -141,10 +152,16 @@ pub const PREFIX: &str = "/api/v1";
 pub fn router() -> Router<SharedState> {
     let mut router = Router::new().route("/openapi.json", get(openapi::get));
     for operation in operations() {
-        let path = operation.path.strip_prefix(PREFIX).expect("every API path starts with /api/v1").to_string();
+        let path = operation
+            .path
+            .strip_prefix(PREFIX)
+            .expect("every API path starts with /api/v1")
+            .to_string();
         router = router.route(&path, operation.route);
     }
     router
         .fallback(|| async { error::ApiError::not_found("the requested path").into_response() })
-        .method_not_allowed_fallback(|| async { error::ApiError::method_not_allowed().into_response() })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::method_not_allowed().into_response()
+        })
 }

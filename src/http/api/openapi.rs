@@ -51,7 +51,8 @@ struct ApiDoc;
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     for op in operations() {
-        doc.paths.add_path_operation(&op.path, op.methods, op.operation);
+        doc.paths
+            .add_path_operation(&op.path, op.methods, op.operation);
     }
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
@@ -66,7 +67,11 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 pub async fn get() -> Response {
     match document().to_json() {
-        Ok(text) => ([(axum::http::header::CONTENT_TYPE, "application/json")], text).into_response(),
+        Ok(text) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            text,
+        )
+            .into_response(),
         Err(e) => error::ApiError::internal(&e).into_response(),
     }
 }

@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
-use crate::admin::users::{self, Deletion, Lifecycle, NewUser, ProfileChange, UserQuery};
 use crate::admin::groups;
+use crate::admin::users::{self, Deletion, Lifecycle, NewUser, ProfileChange, UserQuery};
 use crate::app::SharedState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -72,10 +72,26 @@ fn user_response(status: StatusCode, user: &crate::store::User) -> Response {
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListParams),
     responses((status = 200, description = "A page of users", body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn list(State(state): State<SharedState>, _: Caller, uri: Uri, ApiQuery(p): ApiQuery<ListParams>) -> Result<Response, ApiError> {
-    let query = UserQuery { q: p.q, filter: p.filter, search: p.search, after: p.after, limit: p.limit };
+pub async fn list(
+    State(state): State<SharedState>,
+    _: Caller,
+    uri: Uri,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Response, ApiError> {
+    let query = UserQuery {
+        q: p.q,
+        filter: p.filter,
+        search: p.search,
+        after: p.after,
+        limit: p.limit,
+    };
     let (page, next) = users::list(&state.store, &query).await?;
-    let headers = link_headers(&state.config.base_url(), uri.path(), &query_pairs(uri.query()), next.as_deref());
+    let headers = link_headers(
+        &state.config.base_url(),
+        uri.path(),
+        &query_pairs(uri.query()),
+        next.as_deref(),
+    );
     let body: Vec<Value> = page.iter().map(users::to_json).collect();
     Ok((headers, Json(body)).into_response())
 }
@@ -117,18 +133,39 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path, description = "User id or login")),
     responses((status = 200, description = "The user", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn get(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(user_response(StatusCode::OK, &users::find(&state.store, &id).await?))
+pub async fn get(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(user_response(
+        StatusCode::OK,
+        &users::find(&state.store, &id).await?,
+    ))
 }
 
 /// Change some profile attributes (and the password).
 #[utoipa::path(post, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserBody,
     responses((status = 200, description = "The user", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<UserBody>) -> Result<Response, ApiError> {
+pub async fn update(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UserBody>,
+) -> Result<Response, ApiError> {
     let password = body.password();
     let change = body.profile.map(ProfileChange::Merge);
-    let user = users::update(&state.store, &state.passwords, &actor, &id, change, password, state.clock.now()).await?;
+    let user = users::update(
+        &state.store,
+        &state.passwords,
+        &actor,
+        &id,
+        change,
+        password,
+        state.clock.now(),
+    )
+    .await?;
     Ok(user_response(StatusCode::OK, &user))
 }
 
@@ -136,10 +173,26 @@ pub async fn update(State(state): State<SharedState>, Caller(actor): Caller, Pat
 #[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserBody,
     responses((status = 200, description = "The user", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn replace(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>, ApiJson(body): ApiJson<UserBody>) -> Result<Response, ApiError> {
+pub async fn replace(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UserBody>,
+) -> Result<Response, ApiError> {
     let password = body.password();
-    let profile = body.profile.ok_or_else(|| ApiError::invalid("profile", "is required"))?;
-    let user = users::update(&state.store, &state.passwords, &actor, &id, Some(ProfileChange::Replace(profile)), password, state.clock.now()).await?;
+    let profile = body
+        .profile
+        .ok_or_else(|| ApiError::invalid("profile", "is required"))?;
+    let user = users::update(
+        &state.store,
+        &state.passwords,
+        &actor,
+        &id,
+        Some(ProfileChange::Replace(profile)),
+        password,
+        state.clock.now(),
+    )
+    .await?;
     Ok(user_response(StatusCode::OK, &user))
 }
 
@@ -147,13 +200,22 @@ pub async fn replace(State(state): State<SharedState>, Caller(actor): Caller, Pa
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
     responses((status = 204, description = "Deactivated or deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn delete(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     match users::delete(&state.store, &actor, &id, state.clock.now()).await? {
         Deletion::Deactivated(_) | Deletion::Deleted => Ok(StatusCode::NO_CONTENT),
     }
 }
 
-async fn lifecycle(state: &SharedState, actor: &crate::admin::Actor, id: &str, op: Lifecycle) -> Result<Response, ApiError> {
+async fn lifecycle(
+    state: &SharedState,
+    actor: &crate::admin::Actor,
+    id: &str,
+    op: Lifecycle,
+) -> Result<Response, ApiError> {
     users::lifecycle(&state.store, actor, id, op, state.clock.now()).await?;
     Ok(Json(json!({})).into_response())
 }
@@ -162,7 +224,11 @@ async fn lifecycle(state: &SharedState, actor: &crate::admin::Actor, id: &str, o
 #[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/activate", tag = "users", params(("id" = String, Path)),
     responses((status = 200, description = "Activated", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn activate(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn activate(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     lifecycle(&state, &actor, &id, Lifecycle::Activate).await
 }
 
@@ -170,7 +236,11 @@ pub async fn activate(State(state): State<SharedState>, Caller(actor): Caller, P
 #[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/deactivate", tag = "users", params(("id" = String, Path)),
     responses((status = 200, description = "Deactivated", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn deactivate(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn deactivate(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     lifecycle(&state, &actor, &id, Lifecycle::Deactivate).await
 }
 
@@ -178,7 +248,11 @@ pub async fn deactivate(State(state): State<SharedState>, Caller(actor): Caller,
 #[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/suspend", tag = "users", params(("id" = String, Path)),
     responses((status = 200, description = "Suspended", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn suspend(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn suspend(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     lifecycle(&state, &actor, &id, Lifecycle::Suspend).await
 }
 
@@ -186,7 +260,11 @@ pub async fn suspend(State(state): State<SharedState>, Caller(actor): Caller, Pa
 #[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/unsuspend", tag = "users", params(("id" = String, Path)),
     responses((status = 200, description = "Unsuspended", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn unsuspend(State(state): State<SharedState>, Caller(actor): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn unsuspend(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     lifecycle(&state, &actor, &id, Lifecycle::Unsuspend).await
 }
 
@@ -208,9 +286,24 @@ pub async fn change_password(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> Result<Response, ApiError> {
-    let old = body.old_password.and_then(|p| p.value).ok_or_else(|| ApiError::invalid("oldPassword", "is required"))?;
-    let new = body.new_password.and_then(|p| p.value).ok_or_else(|| ApiError::invalid("newPassword", "is required"))?;
-    let user = users::change_password(&state.store, &state.passwords, &actor, &id, old, new, state.clock.now()).await?;
+    let old = body
+        .old_password
+        .and_then(|p| p.value)
+        .ok_or_else(|| ApiError::invalid("oldPassword", "is required"))?;
+    let new = body
+        .new_password
+        .and_then(|p| p.value)
+        .ok_or_else(|| ApiError::invalid("newPassword", "is required"))?;
+    let user = users::change_password(
+        &state.store,
+        &state.passwords,
+        &actor,
+        &id,
+        old,
+        new,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(users::to_json(&user)["credentials"].clone()).into_response())
 }
 
@@ -218,8 +311,16 @@ pub async fn change_password(
 #[utoipa::path(get, path = "/api/v1/users/{id}/groups", tag = "users", params(("id" = String, Path)),
     responses((status = 200, description = "Groups", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
-pub async fn groups_of(State(state): State<SharedState>, _: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn groups_of(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let user = users::find(&state.store, &id).await?;
-    let list = state.store.user_groups(&user.id).await.map_err(crate::admin::AdminError::from)?;
+    let list = state
+        .store
+        .user_groups(&user.id)
+        .await
+        .map_err(crate::admin::AdminError::from)?;
     Ok(Json(list.iter().map(groups::to_json).collect::<Vec<_>>()).into_response())
 }

@@ -9,10 +9,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::find_server;
+use super::token::mint::{Settings, Subject, check_assigned};
+use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::app::{AppState, SharedState};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
-use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId, form_params, query_params};
 use crate::http::{cookies, error, pages};
 use crate::identity::session;
@@ -23,7 +24,6 @@ use crate::oauth::par;
 use crate::oauth::params::Params;
 use crate::oauth::reply::Reply;
 use crate::oauth::{ErrorCode, OAuthError};
-use super::token::mint::{Settings, Subject, check_assigned};
 use crate::store::{Client, PendingAuthorization, Session, User};
 
 /// How long the sign-in page waits for the user.
@@ -49,14 +49,23 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
-    let params = body.map_err(|OAuthRejection(e)| e).and_then(|Body(b)| form_params(&headers, &b));
+    let params = body
+        .map_err(|OAuthRejection(e)| e)
+        .and_then(|Body(b)| form_params(&headers, &b));
     match params {
         Ok(params) => handle(&state, &server_id, &headers, params, true, ip).await,
         Err(e) => error::page(&e),
     }
 }
 
-async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: Params, after_post: bool, ip: Option<String>) -> Response {
+async fn handle(
+    state: &AppState,
+    server_id: &str,
+    headers: &HeaderMap,
+    params: Params,
+    after_post: bool,
+    ip: Option<String>,
+) -> Response {
     let now = state.clock.now();
     let server = match find_server(state, server_id).await {
         Ok(server) => server,
@@ -80,13 +89,23 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
         Err(e) => return error::page(&e),
     };
     let offered: Vec<&str> = settings.scopes.iter().map(|s| s.name.as_str()).collect();
-    let request = match authorize::validate(&params, &server.id, &state.issuer(&server), client.as_ref(), &offered) {
+    let request = match authorize::validate(
+        &params,
+        &server.id,
+        &state.issuer(&server),
+        client.as_ref(),
+        &offered,
+    ) {
         Ok(request) => request,
         Err(Rejection::Render(e)) => return error::page(&e),
         Err(Rejection::Redirect(target, e)) => return render_reply(target.error(&e), after_post),
     };
     // RFC 9126 §6: the client and redirect URI are trusted by now, so the error goes back.
-    if !pushed && client.as_ref().is_some_and(|c| c.require_pushed_authorization_requests) {
+    if !pushed
+        && client
+            .as_ref()
+            .is_some_and(|c| c.require_pushed_authorization_requests)
+    {
         return render_reply(request.reply.error(&par::par_required()), after_post);
     }
     let session = match signed_in(state, headers, now).await {
@@ -96,8 +115,22 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
     match authorize::decide(&request, session.as_ref().map(|(s, _)| s.auth_time), now) {
         Next::IssueCode { auth_time } => {
             let (session, user) = session.expect("IssueCode comes from a session");
-            let known = Known { ip, client: client.as_ref(), settings: Some(settings.clone()), user: Some(user) };
-            complete(state, &request, &session.user_id, auth_time, now, after_post, known).await
+            let known = Known {
+                ip,
+                client: client.as_ref(),
+                settings: Some(settings.clone()),
+                user: Some(user),
+            };
+            complete(
+                state,
+                &request,
+                &session.user_id,
+                auth_time,
+                now,
+                after_post,
+                known,
+            )
+            .await
         }
         Next::Fail(e) => render_reply(request.reply.error(&e), after_post),
         Next::SignIn => match start_sign_in(state, &request, now).await {
@@ -114,11 +147,21 @@ async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, params: 
 /// `redirect_uri` to answer to it is refused here as a page; with one, the pipeline
 /// refuses it (`request_uri_not_supported`) once the redirect URI is trusted. True
 /// when the parameters were pushed.
-async fn resolve_pushed(state: &AppState, server_id: &str, params: Params, now: UnixTime) -> Result<(Params, bool), OAuthError> {
-    let Ok(Some(value)) = params.get("request_uri") else { return Ok((params, false)) };
+async fn resolve_pushed(
+    state: &AppState,
+    server_id: &str,
+    params: Params,
+    now: UnixTime,
+) -> Result<(Params, bool), OAuthError> {
+    let Ok(Some(value)) = params.get("request_uri") else {
+        return Ok((params, false));
+    };
     let Some(id_hash) = par::our_request_uri(value) else {
         if matches!(params.get("redirect_uri"), Ok(None)) {
-            return Err(OAuthError::new(ErrorCode::RequestUriNotSupported, "The request_uri parameter is not supported."));
+            return Err(OAuthError::new(
+                ErrorCode::RequestUriNotSupported,
+                "The request_uri parameter is not supported.",
+            ));
         }
         return Ok((params, false));
     };
@@ -135,12 +178,22 @@ async fn resolve_pushed(state: &AppState, server_id: &str, params: Params, now: 
 }
 
 /// The browser's live session, if its user is still active.
-pub async fn current_session(state: &AppState, headers: &HeaderMap, now: UnixTime) -> Result<Option<Session>, OAuthError> {
-    Ok(signed_in(state, headers, now).await?.map(|(session, _)| session))
+pub async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: UnixTime,
+) -> Result<Option<Session>, OAuthError> {
+    Ok(signed_in(state, headers, now)
+        .await?
+        .map(|(session, _)| session))
 }
 
 /// The browser's live session and its user, if the user is still active.
-async fn signed_in(state: &AppState, headers: &HeaderMap, now: UnixTime) -> Result<Option<(Session, User)>, OAuthError> {
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: UnixTime,
+) -> Result<Option<(Session, User)>, OAuthError> {
     let Some(cookie) = cookies::get(headers, cookies::SESSION) else {
         return Ok(None);
     };
@@ -160,7 +213,11 @@ async fn signed_in(state: &AppState, headers: &HeaderMap, now: UnixTime) -> Resu
 }
 
 /// Stores the request while the user signs in; returns the sign-in page's address.
-async fn start_sign_in(state: &AppState, request: &AuthorizationRequest, now: UnixTime) -> Result<String, OAuthError> {
+async fn start_sign_in(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
     let tx = random_token();
     let pending = PendingAuthorization {
         id_hash: sha256(tx.as_bytes()),
@@ -168,7 +225,11 @@ async fn start_sign_in(state: &AppState, request: &AuthorizationRequest, now: Un
         created_at: now,
         expires_at: now + SIGN_IN_TTL,
     };
-    state.store.insert_pending(&pending).await.map_err(|e| error::unavailable(&e))?;
+    state
+        .store
+        .insert_pending(&pending)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
     Ok(format!("/login?tx={tx}"))
 }
 
@@ -200,7 +261,9 @@ pub async fn complete(
 ) -> Response {
     let outcome = async {
         let subject = match known.user {
-            Some(user) if user.id == user_id && user.is_active() => Subject::with_groups(state, user).await?,
+            Some(user) if user.id == user_id && user.is_active() => {
+                Subject::with_groups(state, user).await?
+            }
             _ => Subject::load(state, user_id).await?,
         }
         .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
@@ -209,16 +272,33 @@ pub async fn complete(
             Some(settings) => settings,
             None => Settings::load_by_id(state, &request.server_id).await?,
         };
-        settings.decide(&request.client_id, "authorization_code", &request.scope, Some(&subject))?;
+        settings.decide(
+            &request.client_id,
+            "authorization_code",
+            &request.scope,
+            Some(&subject),
+        )?;
         let granted = state
             .store
             .granted_scopes(user_id, &request.client_id, &request.server_id)
             .await
             .map_err(|e| error::unavailable(&e))?;
-        let needed = consent::needed(&request.scope, &settings.scopes, &granted, request.prompt.consent);
+        let needed = consent::needed(
+            &request.scope,
+            &settings.scopes,
+            &granted,
+            request.prompt.consent,
+        );
         if needed.is_empty() {
             let reply = issue_code(state, request, user_id, auth_time, now).await?;
-            record_sso(state, &Actor::user(&subject.user, known.ip.clone()), known.client, &request.client_id, now).await;
+            record_sso(
+                state,
+                &Actor::user(&subject.user, known.ip.clone()),
+                known.client,
+                &request.client_id,
+                now,
+            )
+            .await;
             return Ok(render_reply(reply, after_post));
         }
         // OpenID Connect Core §3.1.2.6.
@@ -228,7 +308,8 @@ pub async fn complete(
                 "The user has not consented to the requested scopes.",
             ));
         }
-        let location = super::consent::start(state, request, user_id, auth_time, needed, now).await?;
+        let location =
+            super::consent::start(state, request, user_id, auth_time, needed, now).await?;
         Ok(redirect(&location, after_post))
     }
     .await;
@@ -244,13 +325,23 @@ pub async fn issue_code(
     now: UnixTime,
 ) -> Result<Reply, OAuthError> {
     let (code, row) = authorization_code::issue(request, user_id, auth_time, now);
-    state.store.insert_code(&row).await.map_err(|e| error::unavailable(&e))?;
+    state
+        .store
+        .insert_code(&row)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
     Ok(request.reply.success(&code))
 }
 
 /// Writes `user.authentication.sso` (the user reached an app) to the System Log;
 /// `client` when the request has read it already.
-pub async fn record_sso(state: &AppState, actor: &Actor, client: Option<&Client>, client_id: &str, now: UnixTime) {
+pub async fn record_sso(
+    state: &AppState,
+    actor: &Actor,
+    client: Option<&Client>,
+    client_id: &str,
+    now: UnixTime,
+) {
     let target = match client {
         Some(client) => Target::app(client),
         None => match state.store.get_client(client_id).await {
@@ -258,7 +349,11 @@ pub async fn record_sso(state: &AppState, actor: &Actor, client: Option<&Client>
             _ => Target::new(client_id, "AppInstance", client_id),
         },
     };
-    let event = Event::success("user.authentication.sso", "User single sign on to app", vec![target]);
+    let event = Event::success(
+        "user.authentication.sso",
+        "User single sign on to app",
+        vec![target],
+    );
     syslog::record(&state.store, actor, event, now).await;
 }
 
@@ -272,12 +367,18 @@ pub fn render_reply(reply: Reply, after_post: bool) -> Response {
 }
 
 pub fn redirect(location: &str, after_post: bool) -> Response {
-    let status = if after_post { StatusCode::SEE_OTHER } else { StatusCode::FOUND };
+    let status = if after_post {
+        StatusCode::SEE_OTHER
+    } else {
+        StatusCode::FOUND
+    };
     match HeaderValue::from_str(location) {
         Ok(value) => {
             let mut response = status.into_response();
             response.headers_mut().insert(header::LOCATION, value);
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
         // A URL the url crate produced is always a valid header value; stay safe anyway.

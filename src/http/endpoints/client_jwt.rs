@@ -8,8 +8,8 @@ use crate::admin::apps;
 use crate::app::AppState;
 use crate::clock::UnixTime;
 use crate::http::error;
-use crate::oauth::client_assertion::{self, Expected};
 use crate::oauth::OAuthError;
+use crate::oauth::client_assertion::{self, Expected};
 use crate::store::{AuthServer, Client};
 use crate::tokens::jose::{self, HMAC_ALGS, Jws, PublicJwk};
 
@@ -18,12 +18,22 @@ use crate::tokens::jose::{self, HMAC_ALGS, Jws, PublicJwk};
 /// `par`; RFC 9126 §2 names the PAR URL) — as Okta, which requires the latter. Not the
 /// other endpoints: an assertion made for /revoke is no credential at /token.
 pub fn audiences(state: &AppState, server: &AuthServer, endpoint: &str) -> Vec<String> {
-    vec![state.issuer(server), format!("{}/{endpoint}", state.endpoint_base(server))]
+    vec![
+        state.issuer(server),
+        format!("{}/{endpoint}", state.endpoint_base(server)),
+    ]
 }
 
 /// Verifies `assertion` for `client` (whose registered method is a JWT one), sent to
 /// `endpoint` (see `audiences`).
-pub async fn verify(state: &AppState, server: &AuthServer, endpoint: &str, client: &Client, assertion: &str, now: UnixTime) -> Result<(), OAuthError> {
+pub async fn verify(
+    state: &AppState,
+    server: &AuthServer,
+    endpoint: &str,
+    client: &Client,
+    assertion: &str,
+    now: UnixTime,
+) -> Result<(), OAuthError> {
     let fail = |why: &dyn std::fmt::Display| {
         tracing::info!(client = %client.client_id, reason = %why, "client assertion refused");
         OAuthError::invalid_client(false)
@@ -31,7 +41,10 @@ pub async fn verify(state: &AppState, server: &AuthServer, endpoint: &str, clien
     let jws = Jws::parse(assertion).map_err(|e| fail(&e))?;
     let alg = jws.alg().map_err(|e| fail(&e))?.to_string();
     // The key-carrying headers are refused before any key is looked up.
-    if client_assertion::KEY_HEADERS.iter().any(|h| jws.header.contains_key(*h)) {
+    if client_assertion::KEY_HEADERS
+        .iter()
+        .any(|h| jws.header.contains_key(*h))
+    {
         return Err(fail(&"a key-carrying header (jwk, jku, x5u, x5c)"));
     }
     match client.auth_method.as_str() {
@@ -46,17 +59,28 @@ pub async fn verify(state: &AppState, server: &AuthServer, endpoint: &str, clien
         }
         "private_key_jwt" => {
             let kid = jws.header_str("kid");
-            let keys = client_keys(state, client, kid).await.map_err(|e| fail(&e))?;
-            let key = jose::select(&keys, kid, &alg).ok_or_else(|| fail(&"no registered key has this kid"))?;
+            let keys = client_keys(state, client, kid)
+                .await
+                .map_err(|e| fail(&e))?;
+            let key = jose::select(&keys, kid, &alg)
+                .ok_or_else(|| fail(&"no registered key has this kid"))?;
             jws.verify_with(key).map_err(|e| fail(&e))?;
         }
         _ => return Err(fail(&"the client does not use a JWT method")),
     }
     let audiences = audiences(state, server, endpoint);
-    let expected = Expected { client_id: &client.client_id, audiences: &audiences, now };
+    let expected = Expected {
+        client_id: &client.client_id,
+        audiences: &audiences,
+        now,
+    };
     let accepted = client_assertion::check(&jws, &expected).map_err(|e| fail(&e))?;
     // RFC 7523 §3 item 7: the jti once, across every instance (one atomic statement).
-    match state.store.use_jti_once(&accepted.replay_key, accepted.keep_until, now).await {
+    match state
+        .store
+        .use_jti_once(&accepted.replay_key, accepted.keep_until, now)
+        .await
+    {
         Ok(true) => Ok(()),
         Ok(false) => Err(fail(&"the jti was used before (replay)")),
         Err(e) => Err(error::unavailable(&e)),
@@ -65,10 +89,20 @@ pub async fn verify(state: &AppState, server: &AuthServer, endpoint: &str, clien
 
 /// The client's registered keys: inline, or fetched from its `jwks_uri` (cached; an
 /// unknown `kid` refetches, rate-limited).
-async fn client_keys(state: &AppState, client: &Client, kid: Option<&str>) -> Result<std::sync::Arc<Vec<PublicJwk>>, String> {
+async fn client_keys(
+    state: &AppState,
+    client: &Client,
+    kid: Option<&str>,
+) -> Result<std::sync::Arc<Vec<PublicJwk>>, String> {
     if let Some(jwks) = &client.jwks {
-        return jose::parse_jwks(jwks).map(std::sync::Arc::new).map_err(|e| e.to_string());
+        return jose::parse_jwks(jwks)
+            .map(std::sync::Arc::new)
+            .map_err(|e| e.to_string());
     }
     let uri = client.jwks_uri.as_deref().ok_or("the client has no keys")?;
-    state.remote_jwks.keys(uri, kid).await.map_err(|e| e.to_string())
+    state
+        .remote_jwks
+        .keys(uri, kid)
+        .await
+        .map_err(|e| e.to_string())
 }

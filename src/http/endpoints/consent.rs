@@ -44,14 +44,23 @@ pub async fn start(
     now: UnixTime,
 ) -> Result<String, OAuthError> {
     let tx = random_token();
-    let pending = PendingConsent { consent: request.clone(), user_id: user_id.to_string(), auth_time, scopes };
+    let pending = PendingConsent {
+        consent: request.clone(),
+        user_id: user_id.to_string(),
+        auth_time,
+        scopes,
+    };
     let row = PendingAuthorization {
         id_hash: sha256(tx.as_bytes()),
         request: serde_json::to_string(&pending).map_err(|e| error::internal(&e))?,
         created_at: now,
         expires_at: now + CONSENT_TTL,
     };
-    state.store.insert_pending(&row).await.map_err(|e| error::unavailable(&e))?;
+    state
+        .store
+        .insert_pending(&row)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
     Ok(format!("/consent?tx={tx}"))
 }
 
@@ -66,8 +75,15 @@ fn expired_page() -> Response {
 
 /// The pending consent behind `tx`, if it is still waiting and belongs to the user
 /// signed in on this browser.
-async fn pending(state: &AppState, headers: &HeaderMap, tx: &str, now: UnixTime) -> Result<Option<PendingConsent>, OAuthError> {
-    let Some(session) = current_session(state, headers, now).await? else { return Ok(None) };
+async fn pending(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &str,
+    now: UnixTime,
+) -> Result<Option<PendingConsent>, OAuthError> {
+    let Some(session) = current_session(state, headers, now).await? else {
+        return Ok(None);
+    };
     let found = state
         .store
         .get_pending(&sha256(tx.as_bytes()), now)
@@ -78,12 +94,18 @@ async fn pending(state: &AppState, headers: &HeaderMap, tx: &str, now: UnixTime)
         .filter(|p| p.user_id == session.user_id))
 }
 
-pub async fn get(State(state): State<SharedState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn get(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let params = match query_params(query.as_deref()) {
         Ok(params) => params,
         Err(e) => return error::page(&e),
     };
-    let Ok(Some(tx)) = params.one("tx") else { return expired_page() };
+    let Ok(Some(tx)) = params.one("tx") else {
+        return expired_page();
+    };
     let now = state.clock.now();
     let pending = match pending(&state, &headers, tx, now).await {
         Ok(Some(p)) => p,
@@ -103,14 +125,26 @@ pub async fn get(State(state): State<SharedState>, headers: HeaderMap, RawQuery(
         .scopes
         .iter()
         .map(|name| {
-            let description = offered.iter().find(|s| &s.name == name).map(|s| s.description.clone()).unwrap_or_default();
+            let description = offered
+                .iter()
+                .find(|s| &s.name == name)
+                .map(|s| s.description.clone())
+                .unwrap_or_default();
             (name.clone(), description)
         })
         .collect();
     let csrf = cookies::csrf_token(&headers);
-    let page = pages::ConsentPage { app_name: &app_name, tx, csrf: &csrf, scopes: &scopes };
+    let page = pages::ConsentPage {
+        app_name: &app_name,
+        tx,
+        csrf: &csrf,
+        scopes: &scopes,
+    };
     let mut response = pages::render(StatusCode::OK, &page);
-    cookies::append(&mut response, cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None));
+    cookies::append(
+        &mut response,
+        cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None),
+    );
     response
 }
 
@@ -120,7 +154,10 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
-    let params = match body.map_err(|OAuthRejection(e)| e).and_then(|Body(b)| form_params(&headers, &b)) {
+    let params = match body
+        .map_err(|OAuthRejection(e)| e)
+        .and_then(|Body(b)| form_params(&headers, &b))
+    {
         Ok(params) => params,
         Err(e) => return error::page(&e),
     };
@@ -130,7 +167,12 @@ pub async fn post(
     }
 }
 
-async fn answer(state: &AppState, headers: &HeaderMap, params: &Params, ip: Option<String>) -> Result<Response, OAuthError> {
+async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    ip: Option<String>,
+) -> Result<Response, OAuthError> {
     if let Some(name) = params.first_repeated() {
         return Err(OAuthError::invalid_request(format!(
             "The '{}' parameter was given more than once.",
@@ -149,7 +191,11 @@ async fn answer(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opti
     let allow = match params.required("decision")? {
         "allow" => true,
         "deny" => false,
-        _ => return Err(OAuthError::invalid_request("The decision must be allow or deny.")),
+        _ => {
+            return Err(OAuthError::invalid_request(
+                "The decision must be allow or deny.",
+            ));
+        }
     };
     let now = state.clock.now();
     // Checked against the session first, then taken once: a double-submitted form
@@ -157,23 +203,49 @@ async fn answer(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opti
     if pending(state, headers, tx, now).await?.is_none() {
         return Ok(expired_page());
     }
-    let taken = state.store.take_pending(&sha256(tx.as_bytes()), now).await.map_err(|e| error::unavailable(&e))?;
-    let Some(pending) = taken.and_then(|p| serde_json::from_str::<PendingConsent>(&p.request).ok()) else {
+    let taken = state
+        .store
+        .take_pending(&sha256(tx.as_bytes()), now)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
+    let Some(pending) = taken.and_then(|p| serde_json::from_str::<PendingConsent>(&p.request).ok())
+    else {
         return Ok(expired_page());
     };
     let mut request = pending.consent;
     if !allow {
         tracing::info!(event = "app.oauth2.authorize.consent", outcome = "DENY", client = %request.client_id, "consent refused");
-        let e = OAuthError::new(ErrorCode::AccessDenied, "The resource owner denied the request.");
+        let e = OAuthError::new(
+            ErrorCode::AccessDenied,
+            "The resource owner denied the request.",
+        );
         return Ok(render_reply(request.reply.error(&e), true));
     }
     state
         .store
-        .grant_consent(&pending.user_id, &request.client_id, &request.server_id, &pending.scopes, now)
+        .grant_consent(
+            &pending.user_id,
+            &request.client_id,
+            &request.server_id,
+            &pending.scopes,
+            now,
+        )
         .await
         .map_err(|e| error::unavailable(&e))?;
     tracing::info!(event = "app.oauth2.authorize.consent", outcome = "ALLOW", client = %request.client_id, "consent given");
     // Consent was just given: do not ask again for this request.
     request.prompt.consent = false;
-    Ok(complete(state, &request, &pending.user_id, pending.auth_time, now, true, Known { ip, ..Known::default() }).await)
+    Ok(complete(
+        state,
+        &request,
+        &pending.user_id,
+        pending.auth_time,
+        now,
+        true,
+        Known {
+            ip,
+            ..Known::default()
+        },
+    )
+    .await)
 }

@@ -24,7 +24,10 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
         Ok(server) => server,
         Err(e) => return e.json(&id),
     };
-    let (scopes, claims) = match tokio::try_join!(state.store.list_scopes(&server.id), state.store.list_claims(&server.id)) {
+    let (scopes, claims) = match tokio::try_join!(
+        state.store.list_scopes(&server.id),
+        state.store.list_claims(&server.id)
+    ) {
         Ok(found) => found,
         Err(e) => return error::json(&error::unavailable(&e)),
     };
@@ -32,7 +35,11 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
         &state.issuer(&server),
         &state.endpoint_base(&server),
         scopes.into_iter().map(|s| s.name).collect(),
-        claims.into_iter().filter(|c| c.status == "ACTIVE").map(|c| c.name).collect(),
+        claims
+            .into_iter()
+            .filter(|c| c.status == "ACTIVE")
+            .map(|c| c.name)
+            .collect(),
     );
     // OpenID Connect Discovery §3: the algorithm of the key that signs now and the
     // server's setting (they differ after a change of algorithm, until a rotation).
@@ -42,7 +49,10 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
         Ok(stored) => stored,
         Err(e) => return error::json(&error::unavailable(&e)),
     };
-    let active = stored.iter().filter(|k| k.status == KeyStatus::Active).filter_map(|k| Alg::parse(&k.alg));
+    let active = stored
+        .iter()
+        .filter(|k| k.status == KeyStatus::Active)
+        .filter_map(|k| Alg::parse(&k.alg));
     let mut algs: Vec<&'static str> = active.map(Alg::as_str).collect();
     if let Some(setting) = Alg::parse(&server.signing_alg).map(Alg::as_str)
         && !algs.contains(&setting)
@@ -54,14 +64,22 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
         Ok(body) => Bytes::from(body),
         Err(e) => return error::json(&error::internal(&e)),
     };
-    state.published.put(Document::Discovery, &id, now, body.clone());
+    state
+        .published
+        .put(Document::Discovery, &id, now, body.clone());
     respond(body)
 }
 
 fn respond(body: Bytes) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     response
 }

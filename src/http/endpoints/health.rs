@@ -20,7 +20,11 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<SharedState>) -> Response {
     let expected = store::latest_schema_version();
     let not_ready = |reason: String| {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "reason": reason}))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "reason": reason})),
+        )
+            .into_response()
     };
     let found = match state.store.schema_version().await {
         Ok(found) => found,
@@ -31,7 +35,9 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
     };
     if found != expected {
         tracing::warn!(found, expected, "not ready: schema version differs");
-        return not_ready(format!("database schema version {found}, this binary needs {expected}"));
+        return not_ready(format!(
+            "database schema version {found}, this binary needs {expected}"
+        ));
     }
     Json(json!({"status": "ready", "schema_version": found})).into_response()
 }

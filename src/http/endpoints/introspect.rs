@@ -7,10 +7,10 @@
 //! are found by hash and answered only to the client they were issued to. Anything else is `{"active": false}`; a store outage is a 503, never
 //! `active: false` for a good token.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use super::token::no_store;
 use super::{AccessTokenProblem, authenticate_client, form_and_server, verify_access_token};
@@ -44,19 +44,29 @@ fn inactive() -> Introspection {
     Introspection::default()
 }
 
-async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<Introspection, OAuthError> {
+async fn handle(
+    state: &AppState,
+    server: &AuthServer,
+    headers: &HeaderMap,
+    params: &Params,
+    ip: Option<&str>,
+) -> Result<Introspection, OAuthError> {
     let client = authenticate_client(state, server, headers, params, ip, "introspect").await?;
     let token = params.required("token")?;
     // RFC 7662 §2.1: the hint orders the search; the other type is tried after.
     let answer = if params.one("token_type_hint")? == Some("refresh_token") {
         match refresh(state, server, &client, token).await? {
             Some(answer) => answer,
-            None => access(state, server, &client, token).await?.unwrap_or_else(inactive),
+            None => access(state, server, &client, token)
+                .await?
+                .unwrap_or_else(inactive),
         }
     } else {
         match access(state, server, &client, token).await? {
             Some(answer) => answer,
-            None => refresh(state, server, &client, token).await?.unwrap_or_else(inactive),
+            None => refresh(state, server, &client, token)
+                .await?
+                .unwrap_or_else(inactive),
         }
     };
     Ok(answer)
@@ -64,14 +74,24 @@ async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, para
 
 /// The user behind a token, if still active.
 async fn active_user(state: &AppState, user_id: &str) -> Result<Option<User>, OAuthError> {
-    match state.store.get_user(user_id).await.map_err(|e| error::unavailable(&e))? {
+    match state
+        .store
+        .get_user(user_id)
+        .await
+        .map_err(|e| error::unavailable(&e))?
+    {
         Some(user) if user.is_active() => Ok(Some(user)),
         _ => Ok(None),
     }
 }
 
 /// `Some` when the token is one of this server's access tokens (active or not).
-async fn access(state: &AppState, server: &AuthServer, client: &Client, token: &str) -> Result<Option<Introspection>, OAuthError> {
+async fn access(
+    state: &AppState,
+    server: &AuthServer,
+    client: &Client,
+    token: &str,
+) -> Result<Option<Introspection>, OAuthError> {
     if !token.contains('.') {
         return Ok(None);
     }
@@ -79,7 +99,9 @@ async fn access(state: &AppState, server: &AuthServer, client: &Client, token: &
         Ok(at) => at,
         Err(AccessTokenProblem::Failed(e)) => return Err(e),
         Err(AccessTokenProblem::Invalid) => return Ok(None),
-        Err(AccessTokenProblem::Expired | AccessTokenProblem::Revoked) => return Ok(Some(inactive())),
+        Err(AccessTokenProblem::Expired | AccessTokenProblem::Revoked) => {
+            return Ok(Some(inactive()));
+        }
     };
     if client.is_public() && at.cid != client.client_id {
         return Ok(Some(inactive()));
@@ -112,16 +134,35 @@ async fn access(state: &AppState, server: &AuthServer, client: &Client, token: &
 }
 
 /// `Some` when the token is one of this server's refresh tokens issued to `client`.
-async fn refresh(state: &AppState, server: &AuthServer, client: &Client, token: &str) -> Result<Option<Introspection>, OAuthError> {
+async fn refresh(
+    state: &AppState,
+    server: &AuthServer,
+    client: &Client,
+    token: &str,
+) -> Result<Option<Introspection>, OAuthError> {
     let hash = sha256(token.as_bytes());
-    let found = state.store.find_refresh(&hash).await.map_err(|e| error::unavailable(&e))?;
-    let Some((row, family)) = found.filter(|(_, f)| f.server_id == server.id && f.client_id == client.client_id) else {
+    let found = state
+        .store
+        .find_refresh(&hash)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
+    let Some((row, family)) =
+        found.filter(|(_, f)| f.server_id == server.id && f.client_id == client.client_id)
+    else {
         return Ok(None);
     };
     let now = state.clock.now();
-    let exp = [family.expires_at, row.idle_expires_at].into_iter().flatten().min();
-    let live = family.revoked_at.is_none() && row.rotated_at.is_none() && exp.is_none_or(|t| now < t);
-    let Some(user) = (if live { active_user(state, &family.user_id).await? } else { None }) else {
+    let exp = [family.expires_at, row.idle_expires_at]
+        .into_iter()
+        .flatten()
+        .min();
+    let live =
+        family.revoked_at.is_none() && row.rotated_at.is_none() && exp.is_none_or(|t| now < t);
+    let Some(user) = (if live {
+        active_user(state, &family.user_id).await?
+    } else {
+        None
+    }) else {
         return Ok(Some(inactive()));
     };
     Ok(Some(Introspection {
@@ -139,6 +180,8 @@ async fn refresh(state: &AppState, server: &AuthServer, client: &Client, token: 
         iss: Some(state.issuer(server)),
         jti: Some(format!("RT.{}", b64url(&hash[..16]))),
         uid: Some(user.id),
-        cnf: family.dpop_jkt.map(|jkt| crate::tokens::claims::Confirmation { jkt }),
+        cnf: family
+            .dpop_jkt
+            .map(|jkt| crate::tokens::claims::Confirmation { jkt }),
     }))
 }

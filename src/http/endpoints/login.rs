@@ -18,9 +18,9 @@ use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_pa
 use crate::http::{cookies, error, pages};
 use crate::identity::throttle::{self, Blocked};
 use crate::identity::{password, session};
+use crate::oauth::OAuthError;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
-use crate::oauth::OAuthError;
 
 const SIGN_IN_FAILED: &str = "Sign-in failed: the username or password is not right.";
 
@@ -51,9 +51,29 @@ async fn app_name(state: &AppState, client_id: &str) -> String {
 }
 
 /// Renders the form with a CSRF token, reusing the browser's token cookie if it has one.
-async fn form(state: &AppState, headers: &HeaderMap, tx: &str, request: &AuthorizationRequest, username: &str, failed: bool) -> Response {
-    let status = if failed { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    form_with(state, headers, tx, request, username, status, failed.then_some(SIGN_IN_FAILED)).await
+async fn form(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &str,
+    request: &AuthorizationRequest,
+    username: &str,
+    failed: bool,
+) -> Response {
+    let status = if failed {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    form_with(
+        state,
+        headers,
+        tx,
+        request,
+        username,
+        status,
+        failed.then_some(SIGN_IN_FAILED),
+    )
+    .await
 }
 
 async fn form_with(
@@ -67,18 +87,33 @@ async fn form_with(
 ) -> Response {
     let csrf = cookies::csrf_token(headers);
     let name = app_name(state, &request.client_id).await;
-    let page = pages::LoginPage { app_name: &name, tx, csrf: &csrf, username, error };
+    let page = pages::LoginPage {
+        app_name: &name,
+        tx,
+        csrf: &csrf,
+        username,
+        error,
+    };
     let mut response = pages::render(status, &page);
-    cookies::append(&mut response, cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None));
+    cookies::append(
+        &mut response,
+        cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None),
+    );
     response
 }
 
-pub async fn get(State(state): State<SharedState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn get(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let params = match query_params(query.as_deref()) {
         Ok(params) => params,
         Err(e) => return error::page(&e),
     };
-    let Ok(Some(tx)) = params.one("tx") else { return expired_page() };
+    let Ok(Some(tx)) = params.one("tx") else {
+        return expired_page();
+    };
     match pending(&state, tx).await {
         Ok(Some(request)) => {
             let hint = request.login_hint.clone().unwrap_or_default();
@@ -89,8 +124,16 @@ pub async fn get(State(state): State<SharedState>, headers: HeaderMap, RawQuery(
     }
 }
 
-pub async fn post(State(state): State<SharedState>, PeerAddr(ip): PeerAddr, headers: HeaderMap, body: Result<Body, OAuthRejection>) -> Response {
-    let params = match body.map_err(|OAuthRejection(e)| e).and_then(|Body(b)| form_params(&headers, &b)) {
+pub async fn post(
+    State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let params = match body
+        .map_err(|OAuthRejection(e)| e)
+        .and_then(|Body(b)| form_params(&headers, &b))
+    {
         Ok(params) => params,
         Err(e) => return error::page(&e),
     };
@@ -100,7 +143,12 @@ pub async fn post(State(state): State<SharedState>, PeerAddr(ip): PeerAddr, head
     }
 }
 
-async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Option<String>) -> Result<Response, OAuthError> {
+async fn sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    ip: Option<String>,
+) -> Result<Response, OAuthError> {
     let tx = params.required("tx")?;
     let csrf_form = params.one("csrf")?.unwrap_or("");
     if !cookies::csrf_matches(headers, csrf_form) {
@@ -111,7 +159,9 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
             None,
         ));
     }
-    let Some(request) = pending(state, tx).await? else { return Ok(expired_page()) };
+    let Some(request) = pending(state, tx).await? else {
+        return Ok(expired_page());
+    };
     let username = params.one("username")?.unwrap_or("").trim();
     let password_given = params.one("password")?.unwrap_or("");
 
@@ -122,37 +172,65 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
         .map_err(|e| error::unavailable(&e))?
     {
         Ok(attempt) => attempt,
-        Err(blocked) => return Ok(throttled(state, headers, tx, &request, username, blocked, now).await),
+        Err(blocked) => {
+            return Ok(throttled(state, headers, tx, &request, username, blocked, now).await);
+        }
     };
 
     let user = if username.is_empty() || username.len() > 256 {
         None
     } else {
-        state.store.find_user_by_login(username).await.map_err(|e| error::unavailable(&e))?
+        state
+            .store
+            .find_user_by_login(username)
+            .await
+            .map_err(|e| error::unavailable(&e))?
     };
     let active = user.clone().filter(|u| u.is_active());
     let phc = active.as_ref().and_then(|u| u.password_hash.clone());
     let ok = password_given.len() <= password::MAX_PASSWORD
-        && state.passwords.verify(phc, password_given.to_string()).await;
+        && state
+            .passwords
+            .verify(phc, password_given.to_string())
+            .await;
     let user = match (ok, active) {
         (true, Some(user)) => user,
         _ => {
             state.metrics.login(false);
-            let started = match throttle::sign_in_failed(&state.store, &state.config.throttle, &attempt, now)
-                .await
-                .map_err(|e| error::unavailable(&e))?
-            {
-                Ok(started) => started,
-                // Blocked by parallel failures meanwhile: answered like any blocked attempt.
-                Err(blocked) => return Ok(throttled(state, headers, tx, &request, username, blocked, now).await),
-            };
+            let started =
+                match throttle::sign_in_failed(&state.store, &state.config.throttle, &attempt, now)
+                    .await
+                    .map_err(|e| error::unavailable(&e))?
+                {
+                    Ok(started) => started,
+                    // Blocked by parallel failures meanwhile: answered like any blocked attempt.
+                    Err(blocked) => {
+                        return Ok(
+                            throttled(state, headers, tx, &request, username, blocked, now).await,
+                        );
+                    }
+                };
             // The page says the same for every failure; the System Log says why.
             let (actor, reason) = match &user {
-                None => (Actor::unknown_user(username, ip.clone()), "UNKNOWN_USER".to_string()),
-                Some(u) if !u.is_active() => (Actor::user(u, ip.clone()), format!("USER_NOT_ACTIVE: the user is {}", u.status)),
-                Some(u) => (Actor::user(u, ip.clone()), "INVALID_CREDENTIALS".to_string()),
+                None => (
+                    Actor::unknown_user(username, ip.clone()),
+                    "UNKNOWN_USER".to_string(),
+                ),
+                Some(u) if !u.is_active() => (
+                    Actor::user(u, ip.clone()),
+                    format!("USER_NOT_ACTIVE: the user is {}", u.status),
+                ),
+                Some(u) => (
+                    Actor::user(u, ip.clone()),
+                    "INVALID_CREDENTIALS".to_string(),
+                ),
             };
-            let event = Event::failure("user.session.start", "User login to Gatehouse", reason, vec![]);
+            let event = Event::failure(
+                "user.session.start",
+                "User login to Gatehouse",
+                reason,
+                vec![],
+            );
             syslog::record(&state.store, &actor, event, state.clock.now()).await;
             if let Some(started) = started {
                 block_started(state, username, ip, started, now).await;
@@ -161,32 +239,75 @@ async fn sign_in(state: &AppState, headers: &HeaderMap, params: &Params, ip: Opt
         }
     };
 
-    if let Err(blocked) = throttle::sign_in_succeeded(&state.store, &attempt, now).await.map_err(|e| error::unavailable(&e))? {
+    if let Err(blocked) = throttle::sign_in_succeeded(&state.store, &attempt, now)
+        .await
+        .map_err(|e| error::unavailable(&e))?
+    {
         // Parallel failures blocked a counter while this password was checked: a burst
         // of guesses must not learn that one of them was right.
         return Ok(throttled(state, headers, tx, &request, username, blocked, now).await);
     }
     // Take the request once: a double-submitted form issues one code.
     let now = state.clock.now();
-    let taken = state.store.take_pending(&sha256(tx.as_bytes()), now).await.map_err(|e| error::unavailable(&e))?;
+    let taken = state
+        .store
+        .take_pending(&sha256(tx.as_bytes()), now)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
     if taken.is_none() {
         return Ok(expired_page());
     }
     // A new session id at every sign-in; the old one, if any, ends.
     if let Some(old) = cookies::get(headers, cookies::SESSION) {
-        state.store.end_session(&session::id_hash(&old), now).await.map_err(|e| error::unavailable(&e))?;
+        state
+            .store
+            .end_session(&session::id_hash(&old), now)
+            .await
+            .map_err(|e| error::unavailable(&e))?;
     }
     let (session_id, row) = session::start(&user.id, now, state.config.session_lifetime_seconds);
-    state.store.insert_session(&row).await.map_err(|e| error::unavailable(&e))?;
+    state
+        .store
+        .insert_session(&row)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
     // Okta's `lastLogin`: every successful sign-in, not a single sign-on from a session.
-    state.store.record_login(&user.id, now).await.map_err(|e| error::unavailable(&e))?;
+    state
+        .store
+        .record_login(&user.id, now)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
     state.metrics.login(true);
     let actor = Actor::user(&user, ip.clone());
-    let event = Event::success("user.session.start", "User login to Gatehouse", vec![Target::user(&user)]);
+    let event = Event::success(
+        "user.session.start",
+        "User login to Gatehouse",
+        vec![Target::user(&user)],
+    );
     syslog::record(&state.store, &actor, event, now).await;
 
-    let mut response = complete(state, &request, &user.id, now, now, true, Known { ip, ..Known::default() }).await;
-    cookies::append(&mut response, cookies::set(cookies::SESSION, &session_id, state.config.secure_cookies(), None));
+    let mut response = complete(
+        state,
+        &request,
+        &user.id,
+        now,
+        now,
+        true,
+        Known {
+            ip,
+            ..Known::default()
+        },
+    )
+    .await;
+    cookies::append(
+        &mut response,
+        cookies::set(
+            cookies::SESSION,
+            &session_id,
+            state.config.secure_cookies(),
+            None,
+        ),
+    );
     Ok(response)
 }
 
@@ -203,10 +324,21 @@ fn reason(blocked: Blocked) -> &'static str {
 /// `/metrics`), so a flood of refused guesses cannot flood the log. Okta's
 /// `user.account.lock` would say the account is locked, which it is not: the same
 /// username signs in from elsewhere.
-async fn block_started(state: &AppState, username: &str, ip: Option<String>, started: throttle::BlockStarted, now: crate::clock::UnixTime) {
-    let event = Event::failure("security.request.blocked", "Sign-in attempts throttled after repeated failures", reason(started.blocked), vec![])
-        .with_debug("retryAfterSeconds", started.blocked.retry_after(now))
-        .with_debug("failures", started.failures);
+async fn block_started(
+    state: &AppState,
+    username: &str,
+    ip: Option<String>,
+    started: throttle::BlockStarted,
+    now: crate::clock::UnixTime,
+) {
+    let event = Event::failure(
+        "security.request.blocked",
+        "Sign-in attempts throttled after repeated failures",
+        reason(started.blocked),
+        vec![],
+    )
+    .with_debug("retryAfterSeconds", started.blocked.retry_after(now))
+    .with_debug("failures", started.failures);
     syslog::record(&state.store, &Actor::unknown_user(username, ip), event, now).await;
 }
 
@@ -233,9 +365,20 @@ async fn throttled(
             _ => format!("{} minutes", (wait + 59) / 60),
         }
     );
-    let mut response = form_with(state, headers, tx, request, username, StatusCode::TOO_MANY_REQUESTS, Some(&message)).await;
+    let mut response = form_with(
+        state,
+        headers,
+        tx,
+        request,
+        username,
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(&message),
+    )
+    .await;
     if let Ok(value) = axum::http::HeaderValue::from_str(&wait.to_string()) {
-        response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
     }
     response
 }

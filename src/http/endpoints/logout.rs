@@ -15,7 +15,10 @@ use crate::http::extract::{Body, OAuthRejection, ServerId, form_params, query_pa
 use crate::http::{cookies, error, pages};
 use crate::identity::session;
 use crate::oauth::OAuthError;
-use crate::oauth::logout::{self, HintClaims, HintUnverified, LogoutInput, LogoutOutcome, LogoutParams, Method, VerifiedHint};
+use crate::oauth::logout::{
+    self, HintClaims, HintUnverified, LogoutInput, LogoutOutcome, LogoutParams, Method,
+    VerifiedHint,
+};
 use crate::oauth::params::Params;
 use crate::store::{AuthServer, Client};
 use crate::tokens::jwt;
@@ -38,14 +41,22 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
-    let params = body.map_err(|OAuthRejection(e)| e).and_then(|Body(b)| form_params(&headers, &b));
+    let params = body
+        .map_err(|OAuthRejection(e)| e)
+        .and_then(|Body(b)| form_params(&headers, &b));
     match params {
         Ok(params) => handle(&state, &server_id, &headers, params, true).await,
         Err(e) => error::page(&e),
     }
 }
 
-async fn handle(state: &AppState, server_id: &str, headers: &HeaderMap, raw: Params, after_post: bool) -> Response {
+async fn handle(
+    state: &AppState,
+    server_id: &str,
+    headers: &HeaderMap,
+    raw: Params,
+    after_post: bool,
+) -> Response {
     let server = match find_server(state, server_id).await {
         Ok(server) => server,
         Err(e) => return e.page(),
@@ -76,12 +87,18 @@ async fn respond(
         None => params.client_id.as_deref(),
     };
     let client = match client_id {
-        Some(id) => state.store.get_client(id).await.map_err(|e| error::unavailable(&e))?,
+        Some(id) => state
+            .store
+            .get_client(id)
+            .await
+            .map_err(|e| error::unavailable(&e))?,
         None => None,
     };
     let session = current_session(state, headers, now).await?;
     let method = if after_post {
-        Method::Post { csrf_ok: cookies::csrf_matches(headers, raw.one("csrf")?.unwrap_or("")) }
+        Method::Post {
+            csrf_ok: cookies::csrf_matches(headers, raw.one("csrf")?.unwrap_or("")),
+        }
     } else {
         Method::Get
     };
@@ -120,7 +137,11 @@ async fn verify_hint(
     token: &str,
     now: UnixTime,
 ) -> Result<Result<VerifiedHint, HintUnverified>, OAuthError> {
-    let ring = state.keys.for_token(&server.id, token, now).await.map_err(|e| error::keys(&e))?;
+    let ring = state
+        .keys
+        .for_token(&server.id, token, now)
+        .await
+        .map_err(|e| error::keys(&e))?;
     Ok(jwt::verify::<HintClaims>(token, &ring)
         .map(|(typ, claims)| VerifiedHint { typ, claims })
         .map_err(|_| HintUnverified))
@@ -128,23 +149,43 @@ async fn verify_hint(
 
 /// Ends the session the browser's cookie names, whoever it belongs to: it is this
 /// browser's, and the user asked (or the hint's client did, for this user).
-async fn end_session(state: &AppState, headers: &HeaderMap, now: UnixTime) -> Result<(), OAuthError> {
+async fn end_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: UnixTime,
+) -> Result<(), OAuthError> {
     if let Some(cookie) = cookies::get(headers, cookies::SESSION) {
-        state.store.end_session(&session::id_hash(&cookie), now).await.map_err(|e| error::unavailable(&e))?;
-        tracing::info!(event = "user.session.end", outcome = "SUCCESS", "signed out");
+        state
+            .store
+            .end_session(&session::id_hash(&cookie), now)
+            .await
+            .map_err(|e| error::unavailable(&e))?;
+        tracing::info!(
+            event = "user.session.end",
+            outcome = "SUCCESS",
+            "signed out"
+        );
     }
     Ok(())
 }
 
 /// Clears the session cookie on a response that follows a sign-out.
 fn signed_out(state: &AppState, mut response: Response) -> Response {
-    cookies::append(&mut response, cookies::set(cookies::SESSION, "", state.config.secure_cookies(), Some(0)));
+    cookies::append(
+        &mut response,
+        cookies::set(cookies::SESSION, "", state.config.secure_cookies(), Some(0)),
+    );
     response
 }
 
 /// RP-Initiated Logout §4: "Sign out of Gatehouse?", a form that POSTs back here with
 /// the double-submit CSRF token.
-fn confirm(state: &AppState, server: &AuthServer, headers: &HeaderMap, client: Option<&Client>) -> Response {
+fn confirm(
+    state: &AppState,
+    server: &AuthServer,
+    headers: &HeaderMap,
+    client: Option<&Client>,
+) -> Response {
     let csrf = cookies::csrf_token(headers);
     let action = format!("{}/logout", state.endpoint_base(server));
     let page = pages::LogoutConfirmPage {
@@ -153,6 +194,9 @@ fn confirm(state: &AppState, server: &AuthServer, headers: &HeaderMap, client: O
         app_name: client.map(|c| c.name.as_str()),
     };
     let mut response = pages::render(StatusCode::OK, &page);
-    cookies::append(&mut response, cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None));
+    cookies::append(
+        &mut response,
+        cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None),
+    );
     response
 }

@@ -8,7 +8,10 @@ use axum::response::{IntoResponse, Response};
 use crate::app::SharedState;
 
 pub async fn get(State(state): State<SharedState>) -> Response {
-    let mut response = state.metrics.render(state.store.pool_stats()).into_response();
+    let mut response = state
+        .metrics
+        .render(state.store.pool_stats())
+        .into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -10,28 +10,28 @@ pub mod health;
 pub mod introspect;
 pub mod keys;
 pub mod login;
-pub mod metrics;
 pub mod logout;
+pub mod metrics;
 pub mod par;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::json;
 
 use axum::http::{HeaderMap, header};
 
 use super::error;
 use super::extract::{Body, OAuthRejection, form_params};
-use crate::app::AppState;
 use crate::admin::syslog::{self, Actor, Event};
+use crate::app::AppState;
 use crate::identity::throttle;
+use crate::oauth::OAuthError;
 use crate::oauth::client_auth;
 use crate::oauth::params::Params;
-use crate::oauth::OAuthError;
 use crate::store::{AuthServer, Client};
 
 /// Why a server could not be used for this request.
@@ -71,48 +71,68 @@ pub async fn authenticate_client(
             name.chars().take(64).collect::<String>()
         )));
     }
-    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
     let presented = client_auth::presented(authorization, params)?;
     let client_id = presented.client_id();
     let now = state.clock.now();
     let store = &state.store;
-    let client = store.get_client(client_id).await.map_err(|e| error::unavailable(&e))?;
+    let client = store
+        .get_client(client_id)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
     // A public client authenticating as one (`none`) has no secret to guess: it is
     // neither throttled nor counted, else anyone sharing an address with its users
     // (one NAT) could block them all by sending wrong secrets under its public id.
     // Any other method, and any unknown client_id, is throttled per address.
-    let public = matches!(presented, client_auth::Presented::None { .. }) && client.as_ref().is_some_and(|c| c.auth_method == "none");
+    let public = matches!(presented, client_auth::Presented::None { .. })
+        && client.as_ref().is_some_and(|c| c.auth_method == "none");
     let failures = if public {
         None
     } else {
-        store.throttle_state(&throttle::client_key(client_id, ip)).await.map_err(|e| error::unavailable(&e))?
+        store
+            .throttle_state(&throttle::client_key(client_id, ip))
+            .await
+            .map_err(|e| error::unavailable(&e))?
     };
     if let Some(blocked) = failures.filter(|f| f.blocked_until > now) {
         // Counted, not logged: the System Log heard when the block started.
-        state.metrics.throttled(crate::metrics::Throttled::ClientAuth);
+        state
+            .metrics
+            .throttled(crate::metrics::Throttled::ClientAuth);
         return Err(OAuthError::client_throttled(blocked.blocked_until - now));
     }
     let verified = match client_auth::authenticate(&presented, client.as_ref(), &state.master) {
         Ok(client_auth::Authenticated::Done(client)) => Ok(client.clone()),
         Ok(client_auth::Authenticated::AssertionToVerify(client, assertion)) => {
-            client_jwt::verify(state, server, endpoint, client, assertion, now).await.map(|()| client.clone())
+            client_jwt::verify(state, server, endpoint, client, assertion, now)
+                .await
+                .map(|()| client.clone())
         }
         Err(e) => Err(e),
     };
     match verified {
         Ok(client) => {
             if failures.is_some() {
-                throttle::client_succeeded(store, client_id, ip).await.map_err(|e| error::unavailable(&e))?;
+                throttle::client_succeeded(store, client_id, ip)
+                    .await
+                    .map_err(|e| error::unavailable(&e))?;
             }
             Ok(client)
         }
         Err(e) => {
-            let started = throttle::client_failed(store, &state.config.throttle, client_id, ip, now)
-                .await
-                .map_err(|e| error::unavailable(&e))?;
+            let started =
+                throttle::client_failed(store, &state.config.throttle, client_id, ip, now)
+                    .await
+                    .map_err(|e| error::unavailable(&e))?;
             if let Some(wait) = started {
                 // This failure started a block: logged once per block, not per refusal.
-                let name: String = client_id.chars().filter(|c| !c.is_control()).take(100).collect();
+                let name: String = client_id
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(100)
+                    .collect();
                 let event = Event::failure(
                     "security.request.blocked",
                     "Client authentication throttled after repeated failures",
@@ -120,7 +140,13 @@ pub async fn authenticate_client(
                     vec![],
                 )
                 .with_debug("retryAfterSeconds", wait);
-                syslog::record(store, &Actor::client(&name, &name, ip.map(str::to_string)), event, now).await;
+                syslog::record(
+                    store,
+                    &Actor::client(&name, &name, ip.map(str::to_string)),
+                    event,
+                    now,
+                )
+                .await;
             }
             Err(e)
         }
@@ -140,7 +166,9 @@ pub async fn form_and_server(
         .map_err(|OAuthRejection(e)| e)
         .and_then(|Body(b)| form_params(headers, &b))
         .map_err(|e| error::json(&e))?;
-    let server = find_server(state, server_id).await.map_err(|e| e.json(server_id))?;
+    let server = find_server(state, server_id)
+        .await
+        .map_err(|e| e.json(server_id))?;
     Ok((params, server))
 }
 
@@ -163,10 +191,17 @@ pub async fn verify_access_token(
     token: &str,
     now: crate::clock::UnixTime,
 ) -> Result<crate::tokens::claims::AccessTokenClaims, AccessTokenProblem> {
-    let ring = state.keys.for_token(&server.id, token, now).await.map_err(|e| AccessTokenProblem::Failed(error::keys(&e)))?;
+    let ring = state
+        .keys
+        .for_token(&server.id, token, now)
+        .await
+        .map_err(|e| AccessTokenProblem::Failed(error::keys(&e)))?;
     let (_, at): (_, crate::tokens::claims::AccessTokenClaims) =
         crate::tokens::jwt::verify(token, &ring).map_err(|_| AccessTokenProblem::Invalid)?;
-    if at.iss != state.issuer(server) || at.aud != state.audience(server) || !at.jti.starts_with("AT.") {
+    if at.iss != state.issuer(server)
+        || at.aud != state.audience(server)
+        || !at.jti.starts_with("AT.")
+    {
         return Err(AccessTokenProblem::Invalid);
     }
     if now >= at.exp {

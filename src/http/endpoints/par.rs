@@ -54,12 +54,30 @@ async fn push(
     let client = authenticate_client(state, server, headers, params, ip, "par").await?;
     let pushed = par::pushed_params(params, &client)?;
     // RFC 9449 §10.1: a DPoP proof for this endpoint binds the code to its key.
-    let proof = dpop::proof(state, headers, "POST", &format!("{}/par", state.endpoint_base(server)), None).await?;
+    let proof = dpop::proof(
+        state,
+        headers,
+        "POST",
+        &format!("{}/par", state.endpoint_base(server)),
+        None,
+    )
+    .await?;
     let pushed = par::bind_dpop(pushed, proof.as_ref().map(|p| p.jkt.as_str()))?;
-    let offered = state.store.list_scopes(&server.id).await.map_err(|e| error::unavailable(&e))?;
+    let offered = state
+        .store
+        .list_scopes(&server.id)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
     let offered: Vec<&str> = offered.iter().map(|s| s.name.as_str()).collect();
     // §2.1: validated as /authorize would; §2.3: any error is answered here, as JSON.
-    authorize::validate(&pushed, &server.id, &state.issuer(server), Some(&client), &offered).map_err(|r| match r {
+    authorize::validate(
+        &pushed,
+        &server.id,
+        &state.issuer(server),
+        Some(&client),
+        &offered,
+    )
+    .map_err(|r| match r {
         Rejection::Render(e) | Rejection::Redirect(_, e) => e,
     })?;
     // Stored form-encoded, which may be longer than what was sent (a raw `/` becomes
@@ -69,7 +87,9 @@ async fn push(
     // request_uri and a 500.
     let form = pushed.to_form();
     if Params::parse(form.as_bytes()).is_err() {
-        return Err(OAuthError::invalid_request("The pushed request is too large once encoded."));
+        return Err(OAuthError::invalid_request(
+            "The pushed request is too large once encoded.",
+        ));
     }
     let now = state.clock.now();
     let (request_uri, id_hash) = par::new_request_uri();
@@ -81,6 +101,13 @@ async fn push(
         created_at: now,
         expires_at: now + PAR_TTL,
     };
-    state.store.insert_pushed(&row).await.map_err(|e| error::unavailable(&e))?;
-    Ok(PushedAuthorizationResponse { request_uri, expires_in: PAR_TTL })
+    state
+        .store
+        .insert_pushed(&row)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
+    Ok(PushedAuthorizationResponse {
+        request_uri,
+        expires_in: PAR_TTL,
+    })
 }

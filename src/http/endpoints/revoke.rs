@@ -37,10 +37,19 @@ pub async fn post(
 
 /// RFC 7009 §2.1: "the request is refused and the client is informed of the error".
 fn not_yours() -> OAuthError {
-    OAuthError::new(ErrorCode::UnauthorizedClient, "The token was not issued to this client.")
+    OAuthError::new(
+        ErrorCode::UnauthorizedClient,
+        "The token was not issued to this client.",
+    )
 }
 
-async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<(), OAuthError> {
+async fn handle(
+    state: &AppState,
+    server: &AuthServer,
+    headers: &HeaderMap,
+    params: &Params,
+    ip: Option<&str>,
+) -> Result<(), OAuthError> {
     let client = authenticate_client(state, server, headers, params, ip, "revoke").await?;
     let token = params.required("token")?;
     // §2.1: the hint only orders the search; an unknown hint is ignored.
@@ -57,7 +66,12 @@ async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, para
 }
 
 /// True when the token was one of this server's access tokens.
-async fn revoke_access(state: &AppState, server: &AuthServer, client: &Client, token: &str) -> Result<bool, OAuthError> {
+async fn revoke_access(
+    state: &AppState,
+    server: &AuthServer,
+    client: &Client,
+    token: &str,
+) -> Result<bool, OAuthError> {
     if !token.contains('.') {
         return Ok(false);
     }
@@ -72,13 +86,22 @@ async fn revoke_access(state: &AppState, server: &AuthServer, client: &Client, t
     if at.cid != client.client_id {
         return Err(not_yours());
     }
-    state.store.revoke_access_token(&at.jti, at.exp).await.map_err(|e| error::unavailable(&e))?;
+    state
+        .store
+        .revoke_access_token(&at.jti, at.exp)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
     tracing::info!(event = "app.oauth2.as.token.revoke", client = %client.client_id, "access token revoked");
     Ok(true)
 }
 
 /// True when the token was one of this server's refresh tokens.
-async fn revoke_refresh(state: &AppState, server: &AuthServer, client: &Client, token: &str) -> Result<bool, OAuthError> {
+async fn revoke_refresh(
+    state: &AppState,
+    server: &AuthServer,
+    client: &Client,
+    token: &str,
+) -> Result<bool, OAuthError> {
     let found = state
         .store
         .find_refresh(&sha256(token.as_bytes()))

@@ -2,10 +2,10 @@
 //! (RFC 6750), or a DPoP-bound one with its proof (RFC 9449 §7): the user's claims for
 //! the token's scopes.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{Value, json};
 
 use super::token::mint::Subject;
@@ -27,7 +27,12 @@ struct Presented {
 
 /// GET, and HEAD (which axum routes here): a DPoP proof's `htm` must be the request's
 /// actual method (RFC 9449 §4.3 item 9), so a proof made for GET is no HEAD proof.
-pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId, method: Method, headers: HeaderMap) -> Response {
+pub async fn get(
+    State(state): State<SharedState>,
+    ServerId(id): ServerId,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
     let token = authorization(&headers);
     respond(&state, &id, method.as_str(), &headers, token).await
 }
@@ -41,15 +46,27 @@ pub async fn post(
 ) -> Response {
     let mut token = authorization(&headers);
     if let Ok(Body(bytes)) = body
-        && !bytes.is_empty() {
-            match form_params(&headers, &bytes).and_then(|p| p.one("access_token").map(|t| t.map(str::to_string))) {
-                Ok(Some(form_token)) if token.is_none() => token = Some(Presented { token: form_token, dpop: false }),
-                // RFC 6750 §2: one method per request.
-                Ok(Some(_)) => return challenge(Some(&OAuthError::invalid_request("More than one access token was sent."))),
-                Ok(None) => {}
-                Err(e) => return challenge(Some(&e)),
+        && !bytes.is_empty()
+    {
+        match form_params(&headers, &bytes)
+            .and_then(|p| p.one("access_token").map(|t| t.map(str::to_string)))
+        {
+            Ok(Some(form_token)) if token.is_none() => {
+                token = Some(Presented {
+                    token: form_token,
+                    dpop: false,
+                })
             }
+            // RFC 6750 §2: one method per request.
+            Ok(Some(_)) => {
+                return challenge(Some(&OAuthError::invalid_request(
+                    "More than one access token was sent.",
+                )));
+            }
+            Ok(None) => {}
+            Err(e) => return challenge(Some(&e)),
         }
+    }
     respond(&state, &id, "POST", &headers, token).await
 }
 
@@ -73,7 +90,10 @@ fn authorization(headers: &HeaderMap) -> Option<Presented> {
 fn dpop_challenge(state: &AppState, e: &OAuthError) -> Response {
     let mut response = error::json(e);
     // §7.1: a proof problem at a resource endpoint is a 401, like an invalid token.
-    if matches!(e.code, ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce | ErrorCode::InvalidToken) {
+    if matches!(
+        e.code,
+        ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce | ErrorCode::InvalidToken
+    ) {
         *response.status_mut() = StatusCode::UNAUTHORIZED;
     }
     let value = format!(
@@ -93,10 +113,17 @@ fn dpop_challenge(state: &AppState, e: &OAuthError) -> Response {
 /// token was sent (§3.1).
 fn challenge(e: Option<&OAuthError>) -> Response {
     let (status, value) = match e {
-        None => (StatusCode::UNAUTHORIZED, r#"Bearer realm="gatehouse""#.to_string()),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            r#"Bearer realm="gatehouse""#.to_string(),
+        ),
         Some(e) => (
             StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            format!(r#"Bearer realm="gatehouse", error="{}", error_description="{}""#, e.code(), e.description.replace('"', "'")),
+            format!(
+                r#"Bearer realm="gatehouse", error="{}", error_description="{}""#,
+                e.code(),
+                e.description.replace('"', "'")
+            ),
         ),
     };
     let mut response = match e {
@@ -110,7 +137,13 @@ fn challenge(e: Option<&OAuthError>) -> Response {
     response
 }
 
-async fn respond(state: &AppState, server_id: &str, method: &str, headers: &HeaderMap, token: Option<Presented>) -> Response {
+async fn respond(
+    state: &AppState,
+    server_id: &str,
+    method: &str,
+    headers: &HeaderMap,
+    token: Option<Presented>,
+) -> Response {
     let Some(presented) = token else {
         // RFC 9449 §7.1: the DPoP scheme is offered beside Bearer.
         let mut response = challenge(None);
@@ -127,29 +160,62 @@ async fn respond(state: &AppState, server_id: &str, method: &str, headers: &Head
     match claims(state, &server, method, headers, &presented).await {
         Ok(body) => {
             let mut response = Json(body).into_response();
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             // RFC 9449 §8 (and §9 at resource servers): with nonces demanded, every
             // answer carries the current one, so the client's next proof has it.
             dpop::add_nonce(state, None, &mut response);
             response
         }
-        Err(e) if matches!(e.code, ErrorCode::TemporarilyUnavailable | ErrorCode::ServerError) => error::json(&e),
-        Err(e) if dpop || matches!(e.code, ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce) => dpop_challenge(state, &e),
+        Err(e)
+            if matches!(
+                e.code,
+                ErrorCode::TemporarilyUnavailable | ErrorCode::ServerError
+            ) =>
+        {
+            error::json(&e)
+        }
+        Err(e)
+            if dpop
+                || matches!(
+                    e.code,
+                    ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce
+                ) =>
+        {
+            dpop_challenge(state, &e)
+        }
         Err(e) => challenge(Some(&e)),
     }
 }
 
-async fn claims(state: &AppState, server: &AuthServer, method: &str, headers: &HeaderMap, presented: &Presented) -> Result<Value, OAuthError> {
+async fn claims(
+    state: &AppState,
+    server: &AuthServer,
+    method: &str,
+    headers: &HeaderMap,
+    presented: &Presented,
+) -> Result<Value, OAuthError> {
     let now = state.clock.now();
     let token = presented.token.as_str();
     let at = match verify_access_token(state, server, token, now).await {
         Ok(at) => at,
-        Err(AccessTokenProblem::Expired) => return Err(OAuthError::invalid_token("The access token has expired.")),
+        Err(AccessTokenProblem::Expired) => {
+            return Err(OAuthError::invalid_token("The access token has expired."));
+        }
         Err(AccessTokenProblem::Failed(e)) => return Err(e),
         Err(_) => return Err(OAuthError::invalid_token("The access token is invalid.")),
     };
     let invalid = || OAuthError::invalid_token("The access token is invalid.");
-    check_binding(state, server, method, headers, presented, at.cnf.as_ref().map(|c| c.jkt.as_str())).await?;
+    check_binding(
+        state,
+        server,
+        method,
+        headers,
+        presented,
+        at.cnf.as_ref().map(|c| c.jkt.as_str()),
+    )
+    .await?;
     let scope = Scope::parse(&at.scope).map_err(|_| invalid())?;
     if !scope.contains("openid") {
         return Err(OAuthError::new(
@@ -160,11 +226,21 @@ async fn claims(state: &AppState, server: &AuthServer, method: &str, headers: &H
     // A client_credentials token has no user (`uid`), so no userinfo.
     let user_id = at.uid.as_deref().ok_or_else(invalid)?;
     let subject = Subject::load(state, user_id).await?.ok_or_else(invalid)?;
-    let custom = state.store.list_claims(&server.id).await.map_err(|e| error::unavailable(&e))?;
+    let custom = state
+        .store
+        .list_claims(&server.id)
+        .await
+        .map_err(|e| error::unavailable(&e))?;
     let mut body = serde_json::Map::new();
     body.insert("sub".into(), json!(subject.user.id));
     body.extend(user_claims(&subject.user, &scope));
-    for (name, value) in custom_claims::evaluate(&custom, "IDENTITY", &scope, Some(&subject.user), &subject.group_names()) {
+    for (name, value) in custom_claims::evaluate(
+        &custom,
+        "IDENTITY",
+        &scope,
+        Some(&subject.user),
+        &subject.group_names(),
+    ) {
         body.entry(name).or_insert(value);
     }
     Ok(Value::Object(body))
@@ -174,20 +250,35 @@ async fn claims(state: &AppState, server: &AuthServer, method: &str, headers: &H
 /// of its key for this request (`htm`, `htu`, `ath`); a token sent with the `DPoP`
 /// scheme must be bound. A bound token sent as Bearer is refused (§7.2): otherwise
 /// binding would protect nothing.
-async fn check_binding(state: &AppState, server: &AuthServer, method: &str, headers: &HeaderMap, presented: &Presented, bound: Option<&str>) -> Result<(), OAuthError> {
+async fn check_binding(
+    state: &AppState,
+    server: &AuthServer,
+    method: &str,
+    headers: &HeaderMap,
+    presented: &Presented,
+    bound: Option<&str>,
+) -> Result<(), OAuthError> {
     let htu = format!("{}/userinfo", state.endpoint_base(server));
     match (presented.dpop, bound) {
         (false, None) => Ok(()),
-        (false, Some(_)) => Err(OAuthError::invalid_token("The access token is DPoP-bound; send it with the DPoP scheme and a proof.")),
-        (true, None) => Err(OAuthError::invalid_token("The access token is not DPoP-bound.")),
+        (false, Some(_)) => Err(OAuthError::invalid_token(
+            "The access token is DPoP-bound; send it with the DPoP scheme and a proof.",
+        )),
+        (true, None) => Err(OAuthError::invalid_token(
+            "The access token is not DPoP-bound.",
+        )),
         (true, Some(jkt)) => {
             let proof = dpop::proof(state, headers, method, &htu, Some(&presented.token))
                 .await?
-                .ok_or_else(|| crate::oauth::dpop::invalid("A DPoP proof is required with the DPoP scheme."))?;
+                .ok_or_else(|| {
+                    crate::oauth::dpop::invalid("A DPoP proof is required with the DPoP scheme.")
+                })?;
             if crate::crypto::constant_time_eq(proof.jkt.as_bytes(), jkt.as_bytes()) {
                 Ok(())
             } else {
-                Err(crate::oauth::dpop::invalid("The DPoP proof is not signed by the key the access token is bound to."))
+                Err(crate::oauth::dpop::invalid(
+                    "The DPoP proof is not signed by the key the access token is bound to.",
+                ))
             }
         }
     }

@@ -1,9 +1,9 @@
 //! The authorization code grant (RFC 6749 §4.1): issuing a code at /authorize and the
 //! checks at /token before tokens are minted.
 
+use super::super::OAuthError;
 use super::super::authorize::AuthorizationRequest;
 use super::super::pkce::{CodeChallenge, Method};
-use super::super::OAuthError;
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
 use crate::store::{AuthCode, Client};
@@ -13,7 +13,12 @@ pub const CODE_TTL: i64 = 300;
 
 /// A fresh code for a request the user has authorised: the value to send and the row
 /// to store (which holds only its SHA-256).
-pub fn issue(request: &AuthorizationRequest, user_id: &str, auth_time: UnixTime, now: UnixTime) -> (String, AuthCode) {
+pub fn issue(
+    request: &AuthorizationRequest,
+    user_id: &str,
+    auth_time: UnixTime,
+    now: UnixTime,
+) -> (String, AuthCode) {
     let code = random_token();
     let row = AuthCode {
         code_hash: sha256(code.as_bytes()),
@@ -24,7 +29,10 @@ pub fn issue(request: &AuthorizationRequest, user_id: &str, auth_time: UnixTime,
         scope: request.scope.to_string(),
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.as_ref().map(|c| c.challenge.clone()),
-        code_challenge_method: request.code_challenge.as_ref().map(|c| c.method.as_str().to_string()),
+        code_challenge_method: request
+            .code_challenge
+            .as_ref()
+            .map(|c| c.method.as_str().to_string()),
         auth_time,
         created_at: now,
         expires_at: now + CODE_TTL,
@@ -46,7 +54,12 @@ pub struct Presented<'a> {
 /// RFC 6749 §4.1.3 and RFC 7636 §4.6, on a code this request has just redeemed.
 /// Every failure is `invalid_grant`, with one description for the code's own state so
 /// the answer does not reveal whether a code exists.
-pub fn check(code: &AuthCode, client: &Client, presented: &Presented<'_>, now: UnixTime) -> Result<(), OAuthError> {
+pub fn check(
+    code: &AuthCode,
+    client: &Client,
+    presented: &Presented<'_>,
+    now: UnixTime,
+) -> Result<(), OAuthError> {
     let invalid = || OAuthError::invalid_grant("The authorization code is invalid or has expired.");
     // §4.1.3: the code was issued to this client, by this authorization server.
     if code.client_id != client.client_id || code.server_id != presented.server_id {
@@ -78,7 +91,11 @@ pub fn check(code: &AuthCode, client: &Client, presented: &Presented<'_>, now: U
                 .as_deref()
                 .and_then(Method::parse)
                 .unwrap_or(Method::Plain);
-            CodeChallenge { challenge: challenge.clone(), method }.verify(verifier)
+            CodeChallenge {
+                challenge: challenge.clone(),
+                method,
+            }
+            .verify(verifier)
         }
         (Some(_), None) => Err(OAuthError::invalid_grant(
             "PKCE verification failed: the code_verifier is required.",
@@ -134,7 +151,12 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             dpop_bound_access_tokens: false,
-            auth_method: if public { "none" } else { "client_secret_basic" }.into(),
+            auth_method: if public {
+                "none"
+            } else {
+                "client_secret_basic"
+            }
+            .into(),
             application_type: "web".into(),
             redirect_uris: vec!["https://app/cb".into()],
             post_logout_redirect_uris: vec![],
@@ -150,7 +172,11 @@ mod tests {
     }
 
     fn presented<'a>(uri: Option<&'a str>, verifier: Option<&'a str>) -> Presented<'a> {
-        Presented { server_id: "default", redirect_uri: uri, code_verifier: verifier }
+        Presented {
+            server_id: "default",
+            redirect_uri: uri,
+            code_verifier: verifier,
+        }
     }
 
     #[test]
@@ -166,15 +192,64 @@ mod tests {
     fn checks_client_expiry_redirect_uri_and_pkce() {
         let (_, row) = issue(&request(true), "00u1", 90, 100);
         let c = client("c1", true);
-        assert!(check(&row, &c, &presented(Some("https://app/cb"), Some(VERIFIER)), 399).is_ok());
+        assert!(
+            check(
+                &row,
+                &c,
+                &presented(Some("https://app/cb"), Some(VERIFIER)),
+                399
+            )
+            .is_ok()
+        );
         let code_of = |r: Result<(), OAuthError>| r.unwrap_err().code();
-        assert_eq!(code_of(check(&row, &c, &presented(Some("https://app/cb"), Some(VERIFIER)), 400)), "invalid_grant");
-        assert_eq!(code_of(check(&row, &client("c2", true), &presented(Some("https://app/cb"), Some(VERIFIER)), 100)), "invalid_grant");
-        assert_eq!(code_of(check(&row, &c, &presented(Some("https://app/cb2"), Some(VERIFIER)), 100)), "invalid_grant");
-        assert_eq!(code_of(check(&row, &c, &presented(None, Some(VERIFIER)), 100)), "invalid_request");
-        assert_eq!(code_of(check(&row, &c, &presented(Some("https://app/cb"), None), 100)), "invalid_grant");
-        let other_server = Presented { server_id: "org", ..presented(Some("https://app/cb"), Some(VERIFIER)) };
-        assert_eq!(code_of(check(&row, &c, &other_server, 100)), "invalid_grant");
+        assert_eq!(
+            code_of(check(
+                &row,
+                &c,
+                &presented(Some("https://app/cb"), Some(VERIFIER)),
+                400
+            )),
+            "invalid_grant"
+        );
+        assert_eq!(
+            code_of(check(
+                &row,
+                &client("c2", true),
+                &presented(Some("https://app/cb"), Some(VERIFIER)),
+                100
+            )),
+            "invalid_grant"
+        );
+        assert_eq!(
+            code_of(check(
+                &row,
+                &c,
+                &presented(Some("https://app/cb2"), Some(VERIFIER)),
+                100
+            )),
+            "invalid_grant"
+        );
+        assert_eq!(
+            code_of(check(&row, &c, &presented(None, Some(VERIFIER)), 100)),
+            "invalid_request"
+        );
+        assert_eq!(
+            code_of(check(
+                &row,
+                &c,
+                &presented(Some("https://app/cb"), None),
+                100
+            )),
+            "invalid_grant"
+        );
+        let other_server = Presented {
+            server_id: "org",
+            ..presented(Some("https://app/cb"), Some(VERIFIER))
+        };
+        assert_eq!(
+            code_of(check(&row, &c, &other_server, 100)),
+            "invalid_grant"
+        );
     }
 
     #[test]
@@ -183,7 +258,14 @@ mod tests {
         let c = client("c1", false);
         assert!(check(&row, &c, &presented(Some("https://app/cb"), None), 100).is_ok());
         assert_eq!(
-            check(&row, &c, &presented(Some("https://app/cb"), Some(VERIFIER)), 100).unwrap_err().code(),
+            check(
+                &row,
+                &c,
+                &presented(Some("https://app/cb"), Some(VERIFIER)),
+                100
+            )
+            .unwrap_err()
+            .code(),
             "invalid_grant"
         );
     }

@@ -2,8 +2,8 @@
 //! for itself, with the server's custom scopes only (no OpenID Connect scopes: there is
 //! no user), and gets no refresh token (§4.4.3).
 
-use super::super::scope::Scope;
 use super::super::OAuthError;
+use super::super::scope::Scope;
 use crate::store::ScopeDef;
 
 /// The scope to grant: the requested one, or the server's default scopes when the
@@ -12,7 +12,11 @@ pub fn scope(requested: Option<&str>, offered: &[ScopeDef]) -> Result<Scope, OAu
     let scope = match requested {
         Some(text) => Scope::parse(text)?,
         None => {
-            let defaults: Vec<&str> = offered.iter().filter(|s| s.is_default && !s.system).map(|s| s.name.as_str()).collect();
+            let defaults: Vec<&str> = offered
+                .iter()
+                .filter(|s| s.is_default && !s.system)
+                .map(|s| s.name.as_str())
+                .collect();
             if defaults.is_empty() {
                 return Err(OAuthError::invalid_scope(
                     "The client must request scopes: the authorization server has no default scopes.",
@@ -58,11 +62,27 @@ mod tests {
 
     #[test]
     fn custom_scopes_only_defaults_when_omitted() {
-        let offered = [def("openid", true, false), def("api:read", false, true), def("api:write", false, false)];
-        assert_eq!(scope(Some("api:write"), &offered).unwrap().to_string(), "api:write");
+        let offered = [
+            def("openid", true, false),
+            def("api:read", false, true),
+            def("api:write", false, false),
+        ];
+        assert_eq!(
+            scope(Some("api:write"), &offered).unwrap().to_string(),
+            "api:write"
+        );
         assert_eq!(scope(None, &offered).unwrap().to_string(), "api:read");
-        assert_eq!(scope(Some("openid"), &offered).unwrap_err().code(), "invalid_scope");
-        assert_eq!(scope(Some("api:admin"), &offered).unwrap_err().code(), "invalid_scope");
-        assert_eq!(scope(None, &offered[..1]).unwrap_err().code(), "invalid_scope");
+        assert_eq!(
+            scope(Some("openid"), &offered).unwrap_err().code(),
+            "invalid_scope"
+        );
+        assert_eq!(
+            scope(Some("api:admin"), &offered).unwrap_err().code(),
+            "invalid_scope"
+        );
+        assert_eq!(
+            scope(None, &offered[..1]).unwrap_err().code(),
+            "invalid_scope"
+        );
     }
 }

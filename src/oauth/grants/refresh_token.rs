@@ -4,8 +4,8 @@
 //! "grace period for token rotation") while the successor is still unused, which gets
 //! the same answer again.
 
-use super::super::scope::Scope;
 use super::super::OAuthError;
+use super::super::scope::Scope;
 use crate::clock::UnixTime;
 use crate::store::{Client, RefreshFamily, RefreshToken};
 
@@ -15,7 +15,13 @@ fn invalid() -> OAuthError {
 
 /// RFC 6749 §6: the token was issued to this client, by this server, and is still
 /// alive: family not revoked, within its absolute lifetime and its idle window.
-pub fn check(token: &RefreshToken, family: &RefreshFamily, client: &Client, server_id: &str, now: UnixTime) -> Result<(), OAuthError> {
+pub fn check(
+    token: &RefreshToken,
+    family: &RefreshFamily,
+    client: &Client,
+    server_id: &str,
+    now: UnixTime,
+) -> Result<(), OAuthError> {
     if family.client_id != client.client_id || family.server_id != server_id {
         return Err(invalid());
     }
@@ -37,7 +43,9 @@ pub fn check(token: &RefreshToken, family: &RefreshFamily, client: &Client, serv
 /// when omitted, it is the original one.
 pub fn scope(requested: Option<&str>, granted: &str) -> Result<Scope, OAuthError> {
     let granted = Scope::parse(granted).map_err(|_| invalid())?;
-    let Some(requested) = requested else { return Ok(granted) };
+    let Some(requested) = requested else {
+        return Ok(granted);
+    };
     let requested = Scope::parse(requested)?;
     if requested.iter().all(|s| granted.contains(s)) {
         Ok(requested)
@@ -58,9 +66,20 @@ pub enum Replay {
 }
 
 /// `successor_unused`: the successor exists and has not been rotated itself.
-pub fn replay(token: &RefreshToken, client: &Client, successor_unused: bool, now: UnixTime) -> Replay {
+pub fn replay(
+    token: &RefreshToken,
+    client: &Client,
+    successor_unused: bool,
+    now: UnixTime,
+) -> Replay {
     match token.rotated_at {
-        Some(at) if client.refresh_token_leeway > 0 && now - at <= client.refresh_token_leeway && successor_unused => Replay::Retry,
+        Some(at)
+            if client.refresh_token_leeway > 0
+                && now - at <= client.refresh_token_leeway
+                && successor_unused =>
+        {
+            Replay::Retry
+        }
         _ => Replay::Reuse,
     }
 }
@@ -128,28 +147,56 @@ mod tests {
         assert!(check(&token(None), &family(), &c, "default", 100).is_ok());
         assert!(check(&token(None), &family(), &client("c2", 0), "default", 100).is_err());
         assert!(check(&token(None), &family(), &c, "org", 100).is_err());
-        assert!(check(&token(None), &family(), &c, "default", 500).is_err(), "idle");
+        assert!(
+            check(&token(None), &family(), &c, "default", 500).is_err(),
+            "idle"
+        );
         let mut f = family();
         f.expires_at = None;
-        assert!(check(&token(Some(400)), &f, &c, "default", 600).is_ok(), "a rotated token's idle window no longer counts");
-        assert!(check(&token(None), &family(), &c, "default", 1000).is_err(), "absolute");
+        assert!(
+            check(&token(Some(400)), &f, &c, "default", 600).is_ok(),
+            "a rotated token's idle window no longer counts"
+        );
+        assert!(
+            check(&token(None), &family(), &c, "default", 1000).is_err(),
+            "absolute"
+        );
         f.revoked_at = Some(5);
         assert!(check(&token(None), &f, &c, "default", 100).is_err());
     }
 
     #[test]
     fn scope_may_narrow_never_widen() {
-        assert_eq!(scope(None, "openid email").unwrap().to_string(), "openid email");
-        assert_eq!(scope(Some("email"), "openid email").unwrap().to_string(), "email");
-        assert_eq!(scope(Some("openid phone"), "openid email").unwrap_err().code(), "invalid_scope");
+        assert_eq!(
+            scope(None, "openid email").unwrap().to_string(),
+            "openid email"
+        );
+        assert_eq!(
+            scope(Some("email"), "openid email").unwrap().to_string(),
+            "email"
+        );
+        assert_eq!(
+            scope(Some("openid phone"), "openid email")
+                .unwrap_err()
+                .code(),
+            "invalid_scope"
+        );
     }
 
     #[test]
     fn replay_is_a_retry_only_inside_the_grace_period() {
         let t = token(Some(100));
-        assert_eq!(replay(&t, &client("c1", 0), true, 100), Replay::Reuse, "no grace: even the same second is a reuse");
+        assert_eq!(
+            replay(&t, &client("c1", 0), true, 100),
+            Replay::Reuse,
+            "no grace: even the same second is a reuse"
+        );
         assert_eq!(replay(&t, &client("c1", 30), true, 130), Replay::Retry);
         assert_eq!(replay(&t, &client("c1", 30), true, 131), Replay::Reuse);
-        assert_eq!(replay(&t, &client("c1", 30), false, 101), Replay::Reuse, "the successor was used");
+        assert_eq!(
+            replay(&t, &client("c1", 30), false, 101),
+            Replay::Reuse,
+            "the successor was used"
+        );
     }
 }

@@ -63,12 +63,14 @@ impl Default for PoolSettings {
     }
 }
 
-
 /// The URL's options plus the statement timeout, unless the URL sets one itself.
 fn connect_options(url: &str, settings: &PoolSettings) -> StoreResult<PgConnectOptions> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| StoreError::Schema(format!("bad PostgreSQL URL: {e}")))?;
-    if options.get_options().is_some_and(|o| o.contains("statement_timeout")) {
+    if options
+        .get_options()
+        .is_some_and(|o| o.contains("statement_timeout"))
+    {
         return Ok(options);
     }
     let millis = settings.statement_timeout.as_millis().max(1);
@@ -98,7 +100,10 @@ impl PostgresStore {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         // A plain `&str` runs as a simple query (several statements allowed, like
         // `raw_sql`), and unlike `raw_sql(..).execute` keeps `open`'s future `Send`.
-        (&mut *tx).execute(SET_MIGRATION_TIMEOUT).await.map_err(unavailable)?;
+        (&mut *tx)
+            .execute(SET_MIGRATION_TIMEOUT)
+            .await
+            .map_err(unavailable)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(MIGRATION_LOCK)
             .execute(&mut *tx)
@@ -175,7 +180,8 @@ mod tests {
 
     #[test]
     fn a_bad_url_is_a_schema_error_not_unavailable() {
-        let err = connect_options("postgres://host:notaport/db", &PoolSettings::default()).unwrap_err();
+        let err =
+            connect_options("postgres://host:notaport/db", &PoolSettings::default()).unwrap_err();
         assert!(matches!(err, StoreError::Schema(_)), "{err}");
     }
 }

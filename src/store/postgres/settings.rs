@@ -12,4 +12,9 @@ use crate::store::query::Where;
 use crate::store::sql::settings::settings_store;
 use crate::store::*;
 
-settings_store!(PostgresStore, PgRow, sqlx::Postgres, collate_c = " COLLATE \"C\"");
+settings_store!(
+    PostgresStore,
+    PgRow,
+    sqlx::Postgres,
+    collate_c = " COLLATE \"C\""
+);

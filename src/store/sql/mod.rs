@@ -13,14 +13,14 @@
 //! expansion is ordinary concrete code for each backend, without the `Decode`/`Encode`/
 //! `ColumnIndex` bounds a generic version would need on every function.
 
-pub(super) mod refresh;
-pub(super) mod management;
-pub(super) mod settings;
-pub(super) mod directory;
 pub(super) mod auth;
-pub(super) mod maintenance;
+pub(super) mod directory;
 pub(super) mod hardening;
+pub(super) mod maintenance;
+pub(super) mod management;
+pub(super) mod refresh;
 pub(super) mod replay;
+pub(super) mod settings;
 
 use super::{SqlValue, StoreError, StoreResult};
 

@@ -14,7 +14,12 @@ macro_rules! replay_store {
     ($store:ty) => {
         #[async_trait]
         impl ReplayStore for $store {
-            async fn use_jti_once(&self, key_hash: &[u8], expires_at: UnixTime, now: UnixTime) -> StoreResult<bool> {
+            async fn use_jti_once(
+                &self,
+                key_hash: &[u8],
+                expires_at: UnixTime,
+                now: UnixTime,
+            ) -> StoreResult<bool> {
                 let done = sqlx::query(
                     "INSERT INTO used_jtis (key_hash, expires_at) VALUES ($1, $2)
                      ON CONFLICT (key_hash) DO UPDATE SET expires_at = excluded.expires_at

@@ -10,7 +10,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 
 use super::migrate::{self, SQLITE};
@@ -48,7 +50,6 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-
 impl SqliteStore {
     pub async fn open_file(path: &Path) -> StoreResult<Self> {
         Self::open_with(SqliteConnectOptions::new().filename(path)).await
@@ -75,7 +76,13 @@ impl SqliteStore {
                     let mut handle = conn.lock_handle().await?;
                     // SAFETY: the handle is locked for this call and stays open; the
                     // handler is a plain function that touches no memory of SQLite's.
-                    unsafe { libsqlite3_sys::sqlite3_busy_handler(handle.as_raw_handle().as_ptr(), Some(busy), std::ptr::null_mut()) };
+                    unsafe {
+                        libsqlite3_sys::sqlite3_busy_handler(
+                            handle.as_raw_handle().as_ptr(),
+                            Some(busy),
+                            std::ptr::null_mut(),
+                        )
+                    };
                     Ok(())
                 })
             })
@@ -91,7 +98,10 @@ impl SqliteStore {
     /// write lock so that two processes starting together do not both apply them.
     async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await.map_err(unavailable)?;
-        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(unavailable)?;
+        sqlx::raw_sql("BEGIN IMMEDIATE")
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable)?;
         let result = async {
             sqlx::raw_sql(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -107,16 +117,17 @@ impl SqliteStore {
         .await;
         let outcome = match result {
             Err(e) => Err(unavailable(e)),
-            Ok(done) => match migrate::check_not_newer(done.iter().copied().max().unwrap_or(0), SQLITE) {
-                Err(e) => Err(e),
-                Ok(()) => {
-                    let mut applied = Ok(());
-                    for m in migrate::pending(SQLITE, &done) {
-                        if let Err(e) = sqlx::raw_sql(m.sql).execute(&mut *conn).await {
-                            applied = Err(unavailable(e));
-                            break;
-                        }
-                        if let Err(e) = sqlx::query(
+            Ok(done) => {
+                match migrate::check_not_newer(done.iter().copied().max().unwrap_or(0), SQLITE) {
+                    Err(e) => Err(e),
+                    Ok(()) => {
+                        let mut applied = Ok(());
+                        for m in migrate::pending(SQLITE, &done) {
+                            if let Err(e) = sqlx::raw_sql(m.sql).execute(&mut *conn).await {
+                                applied = Err(unavailable(e));
+                                break;
+                            }
+                            if let Err(e) = sqlx::query(
                             "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%s','now'))",
                         )
                         .bind(m.version)
@@ -126,13 +137,21 @@ impl SqliteStore {
                             applied = Err(unavailable(e));
                             break;
                         }
+                        }
+                        applied
                     }
-                    applied
                 }
-            },
+            }
         };
-        let end = if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        sqlx::raw_sql(end).execute(&mut *conn).await.map_err(unavailable)?;
+        let end = if outcome.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        sqlx::raw_sql(end)
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable)?;
         outcome
     }
 }
@@ -157,15 +176,27 @@ impl SqliteStore {
         match options.open(to) {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(StoreError::Conflict(format!("{} exists; a backup never overwrites a file", to.display())));
+                return Err(StoreError::Conflict(format!(
+                    "{} exists; a backup never overwrites a file",
+                    to.display()
+                )));
             }
-            Err(e) => return Err(StoreError::Unavailable(format!("cannot create {}: {e}", to.display()))),
+            Err(e) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot create {}: {e}",
+                    to.display()
+                )));
+            }
         }
         let path = to
             .to_str()
             .ok_or_else(|| StoreError::Schema(format!("{} is not a UTF-8 path", to.display())))?;
         // One read transaction: a consistent snapshot, and in WAL mode writers go on.
-        if let Err(e) = sqlx::query("VACUUM INTO ?").bind(path).execute(&self.pool).await {
+        if let Err(e) = sqlx::query("VACUUM INTO ?")
+            .bind(path)
+            .execute(&self.pool)
+            .await
+        {
             let _ = std::fs::remove_file(to);
             return Err(unavailable(e));
         }

@@ -13,10 +13,18 @@ async fn assert_error_page(response: reqwest::Response, what: &str) -> String {
     assert_eq!(response.status(), 400, "{what}");
     assert!(location(&response).is_none(), "must not redirect: {what}");
     let h = response.headers();
-    assert!(h["content-type"].to_str().unwrap().starts_with("text/html"), "{what}");
+    assert!(
+        h["content-type"].to_str().unwrap().starts_with("text/html"),
+        "{what}"
+    );
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-store");
-    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     response.text().await.unwrap()
 }
 
@@ -35,8 +43,16 @@ fn enc(text: &str) -> String {
 async fn every_near_miss_of_the_redirect_uri_is_an_error_page() {
     let t = TestApp::spawn().await;
     let app = t.web_app().await; // registered: https://app.example.com/callback
-    let ok = t.http.get(with_raw_redirect(&t, &app.client_id, &enc(REDIRECT))).send().await.unwrap();
-    assert!(location(&ok).unwrap().starts_with("/login"), "the exact string works");
+    let ok = t
+        .http
+        .get(with_raw_redirect(&t, &app.client_id, &enc(REDIRECT)))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&ok).unwrap().starts_with("/login"),
+        "the exact string works"
+    );
 
     let decoded = [
         "https://app.example.com/callback/",
@@ -84,7 +100,8 @@ async fn every_near_miss_of_the_redirect_uri_is_an_error_page() {
         "javascript://app.example.com/callback%0aalert(1)",
         "data:text/html,<script>alert(1)</script>",
     ];
-    let mut cases: Vec<(String, String)> = decoded.iter().map(|d| (d.to_string(), enc(d))).collect();
+    let mut cases: Vec<(String, String)> =
+        decoded.iter().map(|d| (d.to_string(), enc(d))).collect();
     // Byte-level variants the encoder above would not make.
     for raw in [
         "https://app.example.com/callback%00",
@@ -100,20 +117,47 @@ async fn every_near_miss_of_the_redirect_uri_is_an_error_page() {
         cases.push((raw.to_string(), raw.to_string()));
     }
     for (what, raw) in cases {
-        let response = t.http.get(with_raw_redirect(&t, &app.client_id, &raw)).send().await.unwrap();
+        let response = t
+            .http
+            .get(with_raw_redirect(&t, &app.client_id, &raw))
+            .send()
+            .await
+            .unwrap();
         let html = assert_error_page(response, &what).await;
         assert!(!html.contains("<script>"), "{what}");
     }
     // Missing, empty, repeated with a good and a bad value (either order).
-    assert_error_page(t.http.get(t.authorize_url("default", &app.client_id, &[("redirect_uri", "")])).send().await.unwrap(), "missing").await;
-    for (a, b) in [(REDIRECT, "https://evil.example/"), ("https://evil.example/", REDIRECT), (REDIRECT, REDIRECT)] {
-        let url = format!("{}&redirect_uri={}", with_raw_redirect(&t, &app.client_id, &enc(a)), enc(b));
+    assert_error_page(
+        t.http
+            .get(t.authorize_url("default", &app.client_id, &[("redirect_uri", "")]))
+            .send()
+            .await
+            .unwrap(),
+        "missing",
+    )
+    .await;
+    for (a, b) in [
+        (REDIRECT, "https://evil.example/"),
+        ("https://evil.example/", REDIRECT),
+        (REDIRECT, REDIRECT),
+    ] {
+        let url = format!(
+            "{}&redirect_uri={}",
+            with_raw_redirect(&t, &app.client_id, &enc(a)),
+            enc(b)
+        );
         assert_error_page(t.http.get(url).send().await.unwrap(), "repeated").await;
     }
     // Another client's registered URI.
-    let other = t.app_with("client_secret_basic", &["https://other.example.com/cb"]).await;
+    let other = t
+        .app_with("client_secret_basic", &["https://other.example.com/cb"])
+        .await;
     let url = with_raw_redirect(&t, &other.client_id, &enc(REDIRECT));
-    assert_error_page(t.http.get(url).send().await.unwrap(), "another client's URI").await;
+    assert_error_page(
+        t.http.get(url).send().await.unwrap(),
+        "another client's URI",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,15 +166,35 @@ async fn native_loopback_uris_take_any_port_and_nothing_more() {
     let native = t
         .create_app(gatehouse::admin::apps::NewApp {
             name: "Desktop".into(),
-            redirect_uris: vec!["http://127.0.0.1/cb".into(), "http://[::1]/cb".into(), "http://localhost/cb".into()],
+            redirect_uris: vec![
+                "http://127.0.0.1/cb".into(),
+                "http://[::1]/cb".into(),
+                "http://localhost/cb".into(),
+            ],
             auth_method: Some("none".into()),
             application_type: Some("native".into()),
             ..Default::default()
         })
         .await;
-    for good in ["http://127.0.0.1/cb", "http://127.0.0.1:1/cb", "http://127.0.0.1:50000/cb", "http://127.0.0.1:65535/cb", "http://[::1]:50000/cb", "http://localhost/cb"] {
-        let r = t.http.get(t.authorize_url("default", &native.client_id, &[("redirect_uri", good)])).send().await.unwrap();
-        assert!(location(&r).is_some_and(|l| l.starts_with("/login")), "{good}: {}", r.status());
+    for good in [
+        "http://127.0.0.1/cb",
+        "http://127.0.0.1:1/cb",
+        "http://127.0.0.1:50000/cb",
+        "http://127.0.0.1:65535/cb",
+        "http://[::1]:50000/cb",
+        "http://localhost/cb",
+    ] {
+        let r = t
+            .http
+            .get(t.authorize_url("default", &native.client_id, &[("redirect_uri", good)]))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            location(&r).is_some_and(|l| l.starts_with("/login")),
+            "{good}: {}",
+            r.status()
+        );
     }
     for bad in [
         "http://localhost:50000/cb",
@@ -148,12 +212,28 @@ async fn native_loopback_uris_take_any_port_and_nothing_more() {
         "https://127.0.0.1:50000/cb",
         "http://[0:0:0:0:0:0:0:1]:50000/cb",
     ] {
-        let r = t.http.get(t.authorize_url("default", &native.client_id, &[("redirect_uri", bad)])).send().await.unwrap();
+        let r = t
+            .http
+            .get(t.authorize_url("default", &native.client_id, &[("redirect_uri", bad)]))
+            .send()
+            .await
+            .unwrap();
         assert_error_page(r, bad).await;
     }
     // A web (confidential) app's loopback URI is matched exactly, port included.
-    let web = t.app_with("client_secret_basic", &["http://127.0.0.1:8000/cb"]).await;
-    let r = t.http.get(t.authorize_url("default", &web.client_id, &[("redirect_uri", "http://127.0.0.1:8001/cb")])).send().await.unwrap();
+    let web = t
+        .app_with("client_secret_basic", &["http://127.0.0.1:8000/cb"])
+        .await;
+    let r = t
+        .http
+        .get(t.authorize_url(
+            "default",
+            &web.client_id,
+            &[("redirect_uri", "http://127.0.0.1:8001/cb")],
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_error_page(r, "web app, other port").await;
 }
 
@@ -173,9 +253,14 @@ async fn request_objects_issue_no_code_and_fetch_nothing() {
         vec![("request", unsigned), ("request_uri", jar.as_str())],
         vec![("request_uri", "urn:ietf:params:oauth:request_uri:made-up")],
     ] {
-        let r = browser.get(&t.authorize_url("default", &app.client_id, &extra)).await;
+        let r = browser
+            .get(&t.authorize_url("default", &app.client_id, &extra))
+            .await;
         let loc = location(&r).unwrap_or_default();
-        assert!(param(&loc, "code").is_none(), "{extra:?}: no code, got {loc}");
+        assert!(
+            param(&loc, "code").is_none(),
+            "{extra:?}: no code, got {loc}"
+        );
         assert!(!loc.contains("evil.example"), "{extra:?}");
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -188,30 +273,87 @@ async fn markup_in_reflected_parameters_is_escaped() {
     t.user("alice@example.com").await;
     let app = t.web_app().await;
     let xss = "\"'><script>alert(1)</script><img src=x onerror=alert(1)>";
-    let unescaped = |html: &str| html.contains("<script>alert") || html.contains("<img src=x") || html.contains("\"'>");
+    let unescaped = |html: &str| {
+        html.contains("<script>alert") || html.contains("<img src=x") || html.contains("\"'>")
+    };
     // Untrusted: error pages.
-    for extra in [vec![("client_id", xss)], vec![("redirect_uri", xss)], vec![("redirect_uri", xss), ("state", xss)]] {
-        let html = assert_error_page(t.http.get(t.authorize_url("default", &app.client_id, &extra)).send().await.unwrap(), xss).await;
+    for extra in [
+        vec![("client_id", xss)],
+        vec![("redirect_uri", xss)],
+        vec![("redirect_uri", xss), ("state", xss)],
+    ] {
+        let html = assert_error_page(
+            t.http
+                .get(t.authorize_url("default", &app.client_id, &extra))
+                .send()
+                .await
+                .unwrap(),
+            xss,
+        )
+        .await;
         assert!(!unescaped(&html), "{extra:?}: {html}");
     }
     // Trusted: errors go back to the client, encoded in the URL.
-    for extra in [vec![("scope", xss), ("state", xss)], vec![("response_type", xss)], vec![("prompt", xss)], vec![("response_mode", xss)]] {
-        let r = t.http.get(t.authorize_url("default", &app.client_id, &extra)).send().await.unwrap();
+    for extra in [
+        vec![("scope", xss), ("state", xss)],
+        vec![("response_type", xss)],
+        vec![("prompt", xss)],
+        vec![("response_mode", xss)],
+    ] {
+        let r = t
+            .http
+            .get(t.authorize_url("default", &app.client_id, &extra))
+            .send()
+            .await
+            .unwrap();
         let loc = location(&r).unwrap();
-        assert!(loc.starts_with(REDIRECT) && !loc.contains('<') && !loc.contains('"') && !loc.contains('\''), "{loc}");
+        assert!(
+            loc.starts_with(REDIRECT)
+                && !loc.contains('<')
+                && !loc.contains('"')
+                && !loc.contains('\''),
+            "{loc}"
+        );
     }
     // form_post: the state and code go in an HTML form, escaped.
     let browser = t.browser();
     t.code(&browser, "default", &app, "alice@example.com").await;
-    let r = browser.get(&t.authorize_url("default", &app.client_id, &[("response_mode", "form_post"), ("state", xss)])).await;
+    let r = browser
+        .get(&t.authorize_url(
+            "default",
+            &app.client_id,
+            &[("response_mode", "form_post"), ("state", xss)],
+        ))
+        .await;
     assert_eq!(r.status(), 200);
-    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     let html = r.text().await.unwrap();
     assert!(!unescaped(&html), "{html}");
-    assert_eq!(input_value(&html, "state").map(|v| v.contains("&lt;script&gt;") || v.contains("&#60;script")), Some(true), "{html}");
+    assert_eq!(
+        input_value(&html, "state")
+            .map(|v| v.contains("&lt;script&gt;") || v.contains("&#60;script")),
+        Some(true),
+        "{html}"
+    );
     // An error sent by form_post is escaped alike.
-    let r = browser.get(&t.authorize_url("default", &app.client_id, &[("response_mode", "form_post"), ("state", xss), ("scope", xss)])).await;
+    let r = browser
+        .get(&t.authorize_url(
+            "default",
+            &app.client_id,
+            &[
+                ("response_mode", "form_post"),
+                ("state", xss),
+                ("scope", xss),
+            ],
+        ))
+        .await;
     let html = r.text().await.unwrap();
     assert!(!unescaped(&html), "{html}");
 }
@@ -224,19 +366,41 @@ async fn crlf_in_state_injects_no_header_and_4_kb_state_comes_back_exactly() {
     let browser = t.browser();
     t.code(&browser, "default", &app, "alice@example.com").await;
     let crlf = "x\r\nSet-Cookie: evil=1\r\nLocation: https://evil.example/";
-    for extra in [vec![("state", crlf)], vec![("state", crlf), ("scope", "nonsense")]] {
-        let r = browser.get(&t.authorize_url("default", &app.client_id, &extra)).await;
-        assert!(r.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().contains("evil")));
+    for extra in [
+        vec![("state", crlf)],
+        vec![("state", crlf), ("scope", "nonsense")],
+    ] {
+        let r = browser
+            .get(&t.authorize_url("default", &app.client_id, &extra))
+            .await;
+        assert!(
+            r.headers()
+                .get_all("set-cookie")
+                .iter()
+                .all(|c| !c.to_str().unwrap().contains("evil"))
+        );
         assert_eq!(r.headers().get_all("location").iter().count(), 1);
         let loc = location(&r).unwrap();
-        assert!(loc.starts_with(REDIRECT) && !loc.contains('\r') && !loc.contains('\n'), "{loc}");
+        assert!(
+            loc.starts_with(REDIRECT) && !loc.contains('\r') && !loc.contains('\n'),
+            "{loc}"
+        );
         assert_eq!(param(&loc, "state").as_deref(), Some(crlf));
     }
     // 4 KB of every printable ASCII character, and some that are not ASCII.
-    let alphabet: String = (0x20u8..0x7f).map(char::from).chain("é€😀".chars()).collect();
+    let alphabet: String = (0x20u8..0x7f)
+        .map(char::from)
+        .chain("é€😀".chars())
+        .collect();
     let state: String = alphabet.chars().cycle().take(4096).collect();
     for mode in ["query", "fragment", "form_post"] {
-        let r = browser.get(&t.authorize_url("default", &app.client_id, &[("state", &state), ("response_mode", mode)])).await;
+        let r = browser
+            .get(&t.authorize_url(
+                "default",
+                &app.client_id,
+                &[("state", &state), ("response_mode", mode)],
+            ))
+            .await;
         let echoed = if mode == "form_post" {
             let html = r.text().await.unwrap();
             let raw = input_value(&html, "state").unwrap();
@@ -248,8 +412,12 @@ async fn crlf_in_state_injects_no_header_and_4_kb_state_comes_back_exactly() {
     }
     // Through the sign-in page too.
     let fresh = t.browser();
-    let start = fresh.get(&t.authorize_url("default", &app.client_id, &[("state", &state)])).await;
-    let back = fresh.sign_in(&location(&start).unwrap(), "alice@example.com", PASSWORD).await;
+    let start = fresh
+        .get(&t.authorize_url("default", &app.client_id, &[("state", &state)]))
+        .await;
+    let back = fresh
+        .sign_in(&location(&start).unwrap(), "alice@example.com", PASSWORD)
+        .await;
     assert_eq!(param(&location(&back).unwrap(), "state").unwrap(), state);
 }
 
@@ -257,7 +425,9 @@ async fn crlf_in_state_injects_no_header_and_4_kb_state_comes_back_exactly() {
 /// server closed the connection without one).
 async fn raw_request(t: &TestApp, request: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(t.base.trim_start_matches("http://")).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(t.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
     // The server may answer and close before reading everything: ignore write errors.
     let _ = stream.write_all(request.as_bytes()).await;
     let mut buffer = vec![0u8; 4096];
@@ -289,7 +459,9 @@ fn unescape_html(text: &str) -> String {
             "gt" => '>',
             "quot" => '"',
             "apos" => '\'',
-            e if e.starts_with("#x") || e.starts_with("#X") => char::from_u32(u32::from_str_radix(&e[2..], 16).unwrap()).unwrap(),
+            e if e.starts_with("#x") || e.starts_with("#X") => {
+                char::from_u32(u32::from_str_radix(&e[2..], 16).unwrap()).unwrap()
+            }
             e if e.starts_with('#') => char::from_u32(e[1..].parse().unwrap()).unwrap(),
             e => panic!("unknown entity {e}"),
         };
@@ -307,29 +479,72 @@ async fn oversized_numerous_and_repeated_parameters_are_refused_fast() {
     let started = Instant::now();
     // 1 MB of scope in the query string, sent raw (HTTP clients refuse to build such
     // a URL): refused by the HTTP layer before any handler runs.
-    let head = raw_request(&t, &format!("GET /oauth2/default/v1/authorize?client_id={}&scope={} HTTP/1.1\r\nHost: x\r\n\r\n", app.client_id, "a".repeat(1 << 20))).await;
+    let head = raw_request(
+        &t,
+        &format!(
+            "GET /oauth2/default/v1/authorize?client_id={}&scope={} HTTP/1.1\r\nHost: x\r\n\r\n",
+            app.client_id,
+            "a".repeat(1 << 20)
+        ),
+    )
+    .await;
     eprintln!("1 MB query string: {:?}", head.lines().next());
     assert!(head.is_empty() || head.starts_with("HTTP/1.1 4"), "{head}");
     assert!(!head.to_ascii_lowercase().contains("\nlocation:"), "{head}");
     // 1 MB in a POST body: a page, never a redirect.
     let body = format!("client_id={}&scope={}", app.client_id, "a".repeat(1 << 20));
-    let r = no_redirects().post(t.endpoint("default", "authorize")).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
-    assert!(matches!(r.status().as_u16(), 400 | 413) && location(&r).is_none(), "{}", r.status());
+    let r = no_redirects()
+        .post(t.endpoint("default", "authorize"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(r.status().as_u16(), 400 | 413) && location(&r).is_none(),
+        "{}",
+        r.status()
+    );
     // 10,000 parameters: the client cannot be established from such a request: a page.
-    let many = format!("{}&{}", t.authorize_url("default", &app.client_id, &[]), "x=1&".repeat(10_000));
+    let many = format!(
+        "{}&{}",
+        t.authorize_url("default", &app.client_id, &[]),
+        "x=1&".repeat(10_000)
+    );
     assert_error_page(t.http.get(&many).send().await.unwrap(), "10,000 parameters").await;
     let body = format!("client_id={}&{}", app.client_id, "x=1&".repeat(10_000));
-    let r = t.http.post(t.endpoint("default", "authorize")).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+    let r = t
+        .http
+        .post(t.endpoint("default", "authorize"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_error_page(r, "10,000 parameters in a body").await;
     let elapsed = started.elapsed();
     eprintln!("oversized authorize requests answered in {elapsed:?}");
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
     // Repeated after the client is trusted: invalid_request at the redirect URI.
-    for name in ["scope", "state", "response_type", "nonce", "code_challenge", "prompt"] {
-        let url = format!("{}&{name}=again", t.authorize_url("default", &app.client_id, &[]));
+    for name in [
+        "scope",
+        "state",
+        "response_type",
+        "nonce",
+        "code_challenge",
+        "prompt",
+    ] {
+        let url = format!(
+            "{}&{name}=again",
+            t.authorize_url("default", &app.client_id, &[])
+        );
         let r = t.http.get(&url).send().await.unwrap();
         let loc = location(&r).unwrap_or_else(|| panic!("{name}: a redirect"));
         assert!(loc.starts_with(REDIRECT), "{name}: {loc}");
-        assert_eq!(param(&loc, "error").as_deref(), Some("invalid_request"), "{name}");
+        assert_eq!(
+            param(&loc, "error").as_deref(),
+            Some("invalid_request"),
+            "{name}"
+        );
     }
 }

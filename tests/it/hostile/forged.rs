@@ -49,7 +49,12 @@ fn der_len(len: usize) -> Vec<u8> {
     if len < 0x80 {
         return vec![len as u8];
     }
-    let bytes: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
+    let bytes: Vec<u8> = len
+        .to_be_bytes()
+        .iter()
+        .copied()
+        .skip_while(|b| *b == 0)
+        .collect();
     let mut out = vec![0x80 | bytes.len() as u8];
     out.extend(bytes);
     out
@@ -73,8 +78,15 @@ fn der_uint(bytes: &[u8]) -> Vec<u8> {
 
 fn pem(label: &str, der: &[u8]) -> String {
     let text = STANDARD.encode(der);
-    let lines: Vec<&str> = text.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }
 
 /// The forms an RSA public key takes when it is (mis)used as an HMAC secret: the PEM
@@ -84,7 +96,9 @@ fn public_key_as_secrets(jwk: &Value) -> Vec<Vec<u8>> {
     let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
     let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
     let pkcs1 = der(0x30, &[der_uint(&n), der_uint(&e)].concat());
-    let algorithm = [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
+    let algorithm = [
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
     let mut bit_string = vec![0];
     bit_string.extend(&pkcs1);
     let spki = der(0x30, &[algorithm.to_vec(), der(0x03, &bit_string)].concat());
@@ -109,7 +123,10 @@ fn attacker() -> Attacker {
     let master = MasterKey::from_bytes(&[9; 32]);
     let stored = keys::generate("attacker", KeyStatus::Active, 0, &master);
     let jwk: Value = serde_json::from_str(&stored.public_jwk).unwrap();
-    Attacker { ring: keys::keyring(&[stored], &master, 0).unwrap().unwrap(), jwk }
+    Attacker {
+        ring: keys::keyring(&[stored], &master, 0).unwrap().unwrap(),
+        jwk,
+    }
 }
 
 impl Attacker {
@@ -128,43 +145,128 @@ pub fn forgeries(real: &str, jwks: &Value, tripwire: &str) -> Vec<(String, Strin
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
     let kid = header["kid"].as_str().unwrap().to_string();
     let payload = parts[1];
-    let server_jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid.as_str()).expect("the token's key in JWKS").clone();
+    let server_jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .expect("the token's key in JWKS")
+        .clone();
     let mut out = Vec::new();
     let unsigned = |h: Value| format!("{}.{payload}", b64(h.to_string().as_bytes()));
 
     for alg in ["none", "None", "NONE", "nOnE"] {
-        out.push((format!("alg {alg}"), format!("{}.", unsigned(json!({"alg": alg, "kid": kid})))));
-        out.push((format!("alg {alg} with the old signature"), format!("{}.{}", unsigned(json!({"alg": alg, "kid": kid})), parts[2])));
+        out.push((
+            format!("alg {alg}"),
+            format!("{}.", unsigned(json!({"alg": alg, "kid": kid}))),
+        ));
+        out.push((
+            format!("alg {alg} with the old signature"),
+            format!("{}.{}", unsigned(json!({"alg": alg, "kid": kid})), parts[2]),
+        ));
     }
-    out.push(("alg none without kid".into(), format!("{}.", unsigned(json!({"alg": "none"})))));
+    out.push((
+        "alg none without kid".into(),
+        format!("{}.", unsigned(json!({"alg": "none"}))),
+    ));
     for (i, secret) in public_key_as_secrets(&server_jwk).iter().enumerate() {
-        for (alg, algorithm) in [("HS256", hmac::HMAC_SHA256), ("HS384", hmac::HMAC_SHA384), ("HS512", hmac::HMAC_SHA512)] {
+        for (alg, algorithm) in [
+            ("HS256", hmac::HMAC_SHA256),
+            ("HS384", hmac::HMAC_SHA384),
+            ("HS512", hmac::HMAC_SHA512),
+        ] {
             let input = unsigned(json!({"alg": alg, "kid": kid, "typ": header["typ"]}));
             let tag = hmac::sign(&hmac::Key::new(algorithm, secret), input.as_bytes());
-            out.push((format!("{alg} keyed with the public key (form {i})"), format!("{input}.{}", b64(tag.as_ref()))));
+            out.push((
+                format!("{alg} keyed with the public key (form {i})"),
+                format!("{input}.{}", b64(tag.as_ref())),
+            ));
         }
     }
     let attacker = attacker();
     let own_kid = attacker.jwk["kid"].as_str().unwrap().to_string();
-    out.push(("embedded jwk, the server's kid".into(), attacker.sign(&json!({"alg": "RS256", "kid": kid, "jwk": attacker.jwk}), payload)));
-    out.push(("embedded jwk, its own kid".into(), attacker.sign(&json!({"alg": "RS256", "kid": own_kid, "jwk": attacker.jwk}), payload)));
-    out.push(("embedded jwk, no kid".into(), attacker.sign(&json!({"alg": "RS256", "jwk": attacker.jwk}), payload)));
+    out.push((
+        "embedded jwk, the server's kid".into(),
+        attacker.sign(
+            &json!({"alg": "RS256", "kid": kid, "jwk": attacker.jwk}),
+            payload,
+        ),
+    ));
+    out.push((
+        "embedded jwk, its own kid".into(),
+        attacker.sign(
+            &json!({"alg": "RS256", "kid": own_kid, "jwk": attacker.jwk}),
+            payload,
+        ),
+    ));
+    out.push((
+        "embedded jwk, no kid".into(),
+        attacker.sign(&json!({"alg": "RS256", "jwk": attacker.jwk}), payload),
+    ));
     for member in ["jku", "x5u"] {
         let url = format!("{tripwire}/{member}.json");
-        out.push((format!("{member}, its own kid"), attacker.sign(&json!({"alg": "RS256", "kid": own_kid, member: url}), payload)));
-        out.push((format!("{member}, the server's kid"), attacker.sign(&json!({"alg": "RS256", "kid": kid, member: url}), payload)));
+        out.push((
+            format!("{member}, its own kid"),
+            attacker.sign(
+                &json!({"alg": "RS256", "kid": own_kid, member: url}),
+                payload,
+            ),
+        ));
+        out.push((
+            format!("{member}, the server's kid"),
+            attacker.sign(&json!({"alg": "RS256", "kid": kid, member: url}), payload),
+        ));
     }
-    out.push(("unknown kid".into(), attacker.sign(&json!({"alg": "RS256", "kid": own_kid}), payload)));
-    out.push(("the server's kid, another key".into(), attacker.sign(&json!({"alg": "RS256", "kid": kid}), payload)));
-    out.push(("no kid, another key".into(), attacker.sign(&json!({"alg": "RS256"}), payload)));
-    out.push(("kid path traversal".into(), attacker.sign(&json!({"alg": "RS256", "kid": "../../../../dev/null"}), payload)));
-    out.push(("PS256 with the old signature".into(), format!("{}.{}", unsigned(json!({"alg": "PS256", "kid": kid})), parts[2])));
-    out.push(("crit header".into(), format!("{}.{}", unsigned(json!({"alg": "RS256", "kid": kid, "crit": ["exp"]})), parts[2])));
-    out.push(("two signatures' worth of dots".into(), format!("{real}.{}", parts[2])));
+    out.push((
+        "unknown kid".into(),
+        attacker.sign(&json!({"alg": "RS256", "kid": own_kid}), payload),
+    ));
+    out.push((
+        "the server's kid, another key".into(),
+        attacker.sign(&json!({"alg": "RS256", "kid": kid}), payload),
+    ));
+    out.push((
+        "no kid, another key".into(),
+        attacker.sign(&json!({"alg": "RS256"}), payload),
+    ));
+    out.push((
+        "kid path traversal".into(),
+        attacker.sign(
+            &json!({"alg": "RS256", "kid": "../../../../dev/null"}),
+            payload,
+        ),
+    ));
+    out.push((
+        "PS256 with the old signature".into(),
+        format!(
+            "{}.{}",
+            unsigned(json!({"alg": "PS256", "kid": kid})),
+            parts[2]
+        ),
+    ));
+    out.push((
+        "crit header".into(),
+        format!(
+            "{}.{}",
+            unsigned(json!({"alg": "RS256", "kid": kid, "crit": ["exp"]})),
+            parts[2]
+        ),
+    ));
+    out.push((
+        "two signatures' worth of dots".into(),
+        format!("{real}.{}", parts[2]),
+    ));
     out
 }
 
 /// The server's JWKS for `server` ("org" or a custom server id).
 pub async fn jwks(t: &crate::support::TestApp, server: &str) -> Value {
-    t.http.get(t.endpoint(server, "keys")).send().await.unwrap().json().await.unwrap()
+    t.http
+        .get(t.endpoint(server, "keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }

@@ -9,7 +9,9 @@ async fn forged_tokens_are_inactive_and_fetch_nothing() {
     let t = TestApp::spawn().await;
     t.user("alice@example.com").await;
     let app = t.web_app().await;
-    let tokens = t.tokens("default", &app, "alice@example.com", "openid").await;
+    let tokens = t
+        .tokens("default", &app, "alice@example.com", "openid")
+        .await;
     let real = tokens["access_token"].as_str().unwrap();
     assert_eq!(t.introspect("default", &app, real).await["active"], true);
     let tripwire = Tripwire::new().await;
@@ -20,8 +22,13 @@ async fn forged_tokens_are_inactive_and_fetch_nothing() {
             if let Some(hint) = hint {
                 form.push(("token_type_hint", hint));
             }
-            let body = expect_no_store_json(t.post_as("default", "introspect", &app, &form).await).await;
-            assert_eq!(body, serde_json::json!({"active": false}), "{what} ({hint:?})");
+            let body =
+                expect_no_store_json(t.post_as("default", "introspect", &app, &form).await).await;
+            assert_eq!(
+                body,
+                serde_json::json!({"active": false}),
+                "{what} ({hint:?})"
+            );
         }
     }
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -32,13 +39,30 @@ async fn forged_tokens_are_inactive_and_fetch_nothing() {
 async fn repeated_huge_and_numerous_parameters_are_invalid_request() {
     let t = TestApp::spawn().await;
     let app = t.web_app().await;
-    let r = t.post_as("default", "introspect", &app, &[("token", "a"), ("token", "b")]).await;
+    let r = t
+        .post_as(
+            "default",
+            "introspect",
+            &app,
+            &[("token", "a"), ("token", "b")],
+        )
+        .await;
     expect_error(r, 400, "invalid_request").await;
     let huge = "a".repeat(1 << 20);
-    let r = t.post_as("default", "introspect", &app, &[("token", huge.as_str())]).await;
+    let r = t
+        .post_as("default", "introspect", &app, &[("token", huge.as_str())])
+        .await;
     assert!(matches!(r.status().as_u16(), 400 | 413), "{}", r.status());
     // 10,000 parameters in 40 KB: under the body limit, over the parameter count.
     let body = "a=1&".repeat(10_000);
-    let r = t.http.post(t.endpoint("default", "introspect")).basic_auth(&app.client_id, app.secret.as_ref()).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+    let r = t
+        .http
+        .post(t.endpoint("default", "introspect"))
+        .basic_auth(&app.client_id, app.secret.as_ref())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     expect_error(r, 400, "invalid_request").await;
 }

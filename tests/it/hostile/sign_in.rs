@@ -5,8 +5,15 @@ use std::time::Instant;
 
 use crate::support::*;
 
-async fn login_location(t: &TestApp, browser: &Browser, app: &App, extra: &[(&str, &str)]) -> String {
-    let start = browser.get(&t.authorize_url("default", &app.client_id, extra)).await;
+async fn login_location(
+    t: &TestApp,
+    browser: &Browser,
+    app: &App,
+    extra: &[(&str, &str)],
+) -> String {
+    let start = browser
+        .get(&t.authorize_url("default", &app.client_id, extra))
+        .await;
     location(&start).expect("to the sign-in page")
 }
 
@@ -23,7 +30,10 @@ async fn sign_in_without_the_csrf_pair_is_refused() {
     let creds = [("username", "alice@example.com"), ("password", PASSWORD)];
     let attempts = [
         ("no csrf field", vec![("tx", tx.as_str())]),
-        ("the right token but no cookie (a cross-site post)", vec![("tx", &tx), ("csrf", &csrf)]),
+        (
+            "the right token but no cookie (a cross-site post)",
+            vec![("tx", &tx), ("csrf", &csrf)],
+        ),
         ("empty token", vec![("tx", &tx), ("csrf", "")]),
     ];
     for (what, mut form) in attempts {
@@ -31,16 +41,39 @@ async fn sign_in_without_the_csrf_pair_is_refused() {
         form.extend(creds);
         let r = browser.post_form("/login", &form).await;
         assert_eq!(r.status(), 403, "{what}");
-        assert!(location(&r).is_none() && browser.cookie("gh_session").is_none(), "{what}");
+        assert!(
+            location(&r).is_none() && browser.cookie("gh_session").is_none(),
+            "{what}"
+        );
     }
     // The victim's cookie with another token, and with no token.
     for token in ["forged", ""] {
-        let r = victim.post_form("/login", &[("tx", &tx), ("csrf", token), ("username", "alice@example.com"), ("password", PASSWORD)]).await;
+        let r = victim
+            .post_form(
+                "/login",
+                &[
+                    ("tx", &tx),
+                    ("csrf", token),
+                    ("username", "alice@example.com"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
         assert_eq!(r.status(), 403, "{token:?}");
     }
     assert!(victim.cookie("gh_session").is_none());
     // The real form still works.
-    let r = victim.post_form("/login", &[("tx", &tx), ("csrf", &csrf), ("username", "alice@example.com"), ("password", PASSWORD)]).await;
+    let r = victim
+        .post_form(
+            "/login",
+            &[
+                ("tx", &tx),
+                ("csrf", &csrf),
+                ("username", "alice@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
 }
 
@@ -53,7 +86,11 @@ async fn a_planted_session_id_is_never_adopted() {
     // subdomain) before the victim signs in.
     let planted = "attacker-chosen-session-id-0123456789abcdef";
     let victim = t.browser();
-    victim.cookies.lock().unwrap().insert("gh_session".into(), planted.into());
+    victim
+        .cookies
+        .lock()
+        .unwrap()
+        .insert("gh_session".into(), planted.into());
     let login = login_location(&t, &victim, &app, &[]).await;
     let r = victim.sign_in(&login, "alice@example.com", PASSWORD).await;
     assert_eq!(r.status(), 303);
@@ -61,22 +98,41 @@ async fn a_planted_session_id_is_never_adopted() {
     assert_ne!(issued, planted, "a new id at sign-in");
     // The planted id signs nobody in.
     let attacker = t.browser();
-    attacker.cookies.lock().unwrap().insert("gh_session".into(), planted.into());
-    let r = attacker.get(&t.authorize_url("default", &app.client_id, &[("prompt", "none")])).await;
-    assert_eq!(param(&location(&r).unwrap(), "error").as_deref(), Some("login_required"));
+    attacker
+        .cookies
+        .lock()
+        .unwrap()
+        .insert("gh_session".into(), planted.into());
+    let r = attacker
+        .get(&t.authorize_url("default", &app.client_id, &[("prompt", "none")]))
+        .await;
+    assert_eq!(
+        param(&location(&r).unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
     // A session the attacker really had (their own sign-in) is replaced too when the
     // victim signs in with it in their browser.
     t.user("mallory@example.com").await;
     let shared = t.browser();
-    t.code(&shared, "default", &app, "mallory@example.com").await;
+    t.code(&shared, "default", &app, "mallory@example.com")
+        .await;
     let mallorys = shared.cookie("gh_session").unwrap();
     let login = login_location(&t, &shared, &app, &[("prompt", "login")]).await;
     shared.sign_in(&login, "alice@example.com", PASSWORD).await;
     assert_ne!(shared.cookie("gh_session").unwrap(), mallorys);
     let old = t.browser();
-    old.cookies.lock().unwrap().insert("gh_session".into(), mallorys);
-    let r = old.get(&t.authorize_url("default", &app.client_id, &[("prompt", "none")])).await;
-    assert_eq!(param(&location(&r).unwrap(), "error").as_deref(), Some("login_required"), "the old session ended");
+    old.cookies
+        .lock()
+        .unwrap()
+        .insert("gh_session".into(), mallorys);
+    let r = old
+        .get(&t.authorize_url("default", &app.client_id, &[("prompt", "none")]))
+        .await;
+    assert_eq!(
+        param(&location(&r).unwrap(), "error").as_deref(),
+        Some("login_required"),
+        "the old session ended"
+    );
 }
 
 /// The page's answer with the volatile parts (the echoed username) taken out.
@@ -104,7 +160,17 @@ async fn unknown_user_and_wrong_password_look_and_take_the_same() {
         let (tx, csrf, browser) = (tx.clone(), csrf.clone(), &browser);
         async move {
             let started = Instant::now();
-            let r = browser.post_form("/login", &[("tx", &tx), ("csrf", &csrf), ("username", username), ("password", "wrong password!")]).await;
+            let r = browser
+                .post_form(
+                    "/login",
+                    &[
+                        ("tx", &tx),
+                        ("csrf", &csrf),
+                        ("username", username),
+                        ("password", "wrong password!"),
+                    ],
+                )
+                .await;
             let status = r.status().as_u16();
             let body = r.text().await.unwrap();
             (status, normalised(&body, username), started.elapsed())
@@ -124,9 +190,15 @@ async fn unknown_user_and_wrong_password_look_and_take_the_same() {
     assert_eq!(known_page, unknown_page, "the same page for both");
     known.sort();
     unknown.sort();
-    let (k, u) = (known[known.len() / 2].as_secs_f64(), unknown[unknown.len() / 2].as_secs_f64());
+    let (k, u) = (
+        known[known.len() / 2].as_secs_f64(),
+        unknown[unknown.len() / 2].as_secs_f64(),
+    );
     eprintln!("sign-in failure medians: wrong password {k:.4}s, unknown user {u:.4}s");
-    assert!(k < 3.0 * u && u < 3.0 * k, "the unknown user pays a password hash too: {k} vs {u}");
+    assert!(
+        k < 3.0 * u && u < 3.0 * k,
+        "the unknown user pays a password hash too: {k} vs {u}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,14 +210,34 @@ async fn markup_in_login_hint_and_username_is_escaped() {
     let login = login_location(&t, &browser, &app, &[("login_hint", xss)]).await;
     let page = browser.get(&login).await;
     let html = page.text().await.unwrap();
-    assert!(!html.contains("<script>alert") && !html.contains("\"><"), "{html}");
-    assert_eq!(input_value(&html, "username").map(|v| v.contains("&lt;script&gt;") || v.contains("&#60;")), Some(true), "{html}");
+    assert!(
+        !html.contains("<script>alert") && !html.contains("\"><"),
+        "{html}"
+    );
+    assert_eq!(
+        input_value(&html, "username").map(|v| v.contains("&lt;script&gt;") || v.contains("&#60;")),
+        Some(true),
+        "{html}"
+    );
     let tx = input_value(&html, "tx").unwrap();
     let csrf = input_value(&html, "csrf").unwrap();
-    let r = browser.post_form("/login", &[("tx", &tx), ("csrf", &csrf), ("username", xss), ("password", "x")]).await;
+    let r = browser
+        .post_form(
+            "/login",
+            &[
+                ("tx", &tx),
+                ("csrf", &csrf),
+                ("username", xss),
+                ("password", "x"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 401);
     let html = r.text().await.unwrap();
-    assert!(!html.contains("<script>alert") && !html.contains("\"><"), "{html}");
+    assert!(
+        !html.contains("<script>alert") && !html.contains("\"><"),
+        "{html}"
+    );
     // A tx that is markup: the expired page, nothing reflected.
     let r = browser.get(&format!("/login?tx={}", urlencode(xss))).await;
     assert_eq!(r.status(), 400);

@@ -30,7 +30,10 @@ impl Instance {
         let until = std::time::Instant::now() + timeout;
         while std::time::Instant::now() < until {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return Some((status, std::fs::read_to_string(&self.log).unwrap_or_default()));
+                return Some((
+                    status,
+                    std::fs::read_to_string(&self.log).unwrap_or_default(),
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -114,19 +117,43 @@ impl Cluster {
             .build()
             .unwrap();
         for node in &nodes {
-            let ready = http.get(format!("{}/readyz", node.base)).send().await.expect("readyz");
+            let ready = http
+                .get(format!("{}/readyz", node.base))
+                .send()
+                .await
+                .expect("readyz");
             assert_eq!(ready.status(), 200, "{} is ready", node.base);
         }
-        Cluster { nodes, public_url, _balancer: balancer, http, master_key, dir, proxy, database }
+        Cluster {
+            nodes,
+            public_url,
+            _balancer: balancer,
+            http,
+            master_key,
+            dir,
+            proxy,
+            database,
+        }
     }
 
     /// Starts one more instance, like the others (scaling out), and waits until it is
     /// ready; its index in `nodes`.
     pub async fn add_instance(&mut self) -> usize {
         let url = self.proxy.as_ref().map_or(&self.database.url, |p| &p.url);
-        let (mut node, port) = spawn(&self.dir, self.nodes.len(), url, &self.master_key, &self.public_url);
+        let (mut node, port) = spawn(
+            &self.dir,
+            self.nodes.len(),
+            url,
+            &self.master_key,
+            &self.public_url,
+        );
         node.base = listening(&node, &port);
-        let ready = self.http.get(format!("{}/readyz", node.base)).send().await.expect("readyz");
+        let ready = self
+            .http
+            .get(format!("{}/readyz", node.base))
+            .send()
+            .await
+            .expect("readyz");
         assert_eq!(ready.status(), 200, "{} is ready", node.base);
         self.nodes.push(node);
         self.nodes.len() - 1
@@ -134,9 +161,18 @@ impl Cluster {
 
     /// One more instance on this database, with `master_key` instead of the cluster's;
     /// the receiver yields its address once it says it listens.
-    pub fn spawn_with_key(&self, master_key: &str) -> (Instance, std::sync::mpsc::Receiver<String>) {
+    pub fn spawn_with_key(
+        &self,
+        master_key: &str,
+    ) -> (Instance, std::sync::mpsc::Receiver<String>) {
         let url = self.proxy.as_ref().map_or(&self.database.url, |p| &p.url);
-        spawn(&self.dir, self.nodes.len() + 100, url, master_key, &self.public_url)
+        spawn(
+            &self.dir,
+            self.nodes.len() + 100,
+            url,
+            master_key,
+            &self.public_url,
+        )
     }
 
     pub fn bases(&self) -> Vec<String> {
@@ -155,7 +191,10 @@ impl Cluster {
         let (ok, out, err) = self.gatehouse(&args, Some(&format!("{PASSWORD}\n")));
         assert!(ok, "users create: {err}");
         let user: serde_json::Value = serde_json::from_str(&out).unwrap();
-        TestUser { id: user["id"].as_str().unwrap().to_string(), login: login.to_string() }
+        TestUser {
+            id: user["id"].as_str().unwrap().to_string(),
+            login: login.to_string(),
+        }
     }
 
     /// A confidential app with the code and refresh grants, `leeway` seconds of grace
@@ -163,9 +202,18 @@ impl Cluster {
     pub fn app(&self, leeway: i64) -> Arc<App> {
         let leeway = leeway.to_string();
         let args = [
-            "apps", "create", "--name", "Behind a balancer", "--redirect-uri", REDIRECT,
-            "--grant-type", "authorization_code", "--grant-type", "refresh_token",
-            "--refresh-token-leeway", &leeway,
+            "apps",
+            "create",
+            "--name",
+            "Behind a balancer",
+            "--redirect-uri",
+            REDIRECT,
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--refresh-token-leeway",
+            &leeway,
         ];
         let (ok, out, err) = self.gatehouse(&args, None);
         assert!(ok, "apps create: {err}");
@@ -173,7 +221,10 @@ impl Cluster {
         // Okta's app shape: the credentials under credentials.oauthClient.
         let oauth = &app["credentials"]["oauthClient"];
         let secret = oauth["client_secret"].as_str().map(str::to_string);
-        Arc::new(App { client_id: oauth["client_id"].as_str().unwrap().to_string(), secret })
+        Arc::new(App {
+            client_id: oauth["client_id"].as_str().unwrap().to_string(),
+            secret,
+        })
     }
 
     /// The real binary, with this cluster's database and master key (`users create`,
@@ -192,10 +243,16 @@ impl Cluster {
             .spawn()
             .expect("run gatehouse");
         let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+        input
+            .write_all(stdin.unwrap_or_default().as_bytes())
+            .unwrap();
         drop(input);
         let out = child.wait_with_output().unwrap();
-        (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
     }
 }
 
@@ -203,7 +260,12 @@ impl Cluster {
 /// log if it stopped first.
 fn listening(node: &Instance, port: &std::sync::mpsc::Receiver<String>) -> String {
     port.recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("instance did not start: {}", std::fs::read_to_string(&node.log).unwrap_or_default()))
+        .unwrap_or_else(|_| {
+            panic!(
+                "instance did not start: {}",
+                std::fs::read_to_string(&node.log).unwrap_or_default()
+            )
+        })
 }
 
 pub fn clear_gatehouse_env(command: &mut Command) {
@@ -214,19 +276,34 @@ pub fn clear_gatehouse_env(command: &mut Command) {
 
 /// Starts instance `i`; the receiver yields its address from the "Gatehouse listening
 /// on http://ADDR" line (or disconnects if the process ends first).
-pub fn spawn(dir: &TempDir, i: usize, database_url: &str, master_key: &str, public_url: &str) -> (Instance, std::sync::mpsc::Receiver<String>) {
+pub fn spawn(
+    dir: &TempDir,
+    i: usize,
+    database_url: &str,
+    master_key: &str,
+    public_url: &str,
+) -> (Instance, std::sync::mpsc::Receiver<String>) {
     let data_dir = dir.path().join(format!("node{i}"));
     std::fs::create_dir_all(&data_dir).unwrap();
     let log = data_dir.join("stderr.log");
     let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
     clear_gatehouse_env(&mut command);
     let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-url", public_url])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            public_url,
+        ])
         .arg("--data-dir")
         .arg(&data_dir)
         .env("GATEHOUSE_DATABASE_URL", database_url)
         .env("GATEHOUSE_MASTER_KEY", master_key)
-        .env("GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT", ACQUIRE_TIMEOUT_SECONDS.to_string())
+        .env(
+            "GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT",
+            ACQUIRE_TIMEOUT_SECONDS.to_string(),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         // The request log goes to a file: a pipe nobody reads would fill and stop the
@@ -245,6 +322,12 @@ pub fn spawn(dir: &TempDir, i: usize, database_url: &str, master_key: &str, publ
             }
         }
     });
-    (Instance { base: String::new(), child, log }, rx)
+    (
+        Instance {
+            base: String::new(),
+            child,
+            log,
+        },
+        rx,
+    )
 }
-

@@ -39,23 +39,44 @@ impl DbProxy {
         let (up, state) = watch::channel(Some(true));
         let (tell, done) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             listener.set_nonblocking(true).unwrap();
-            runtime.block_on(async move { relay(TcpListener::from_std(listener).unwrap(), addr, upstream, state, tell).await });
+            runtime.block_on(async move {
+                relay(
+                    TcpListener::from_std(listener).unwrap(),
+                    addr,
+                    upstream,
+                    state,
+                    tell,
+                )
+                .await
+            });
         });
-        DbProxy { url: url.to_string(), up, done, thread: Some(thread) }
+        DbProxy {
+            url: url.to_string(),
+            up,
+            done,
+            thread: Some(thread),
+        }
     }
 
     /// Cuts every open connection and refuses new ones; returns once it has.
     pub fn take_down(&self) {
         self.up.send_replace(Some(false));
-        self.done.recv_timeout(Duration::from_secs(10)).expect("the relay went down");
+        self.done
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the relay went down");
     }
 
     /// Accepts connections again; returns once it does.
     pub fn bring_back(&self) {
         self.up.send_replace(Some(true));
-        self.done.recv_timeout(Duration::from_secs(10)).expect("the relay came back");
+        self.done
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the relay came back");
     }
 }
 

@@ -34,26 +34,56 @@ pub fn authorize_url(base: &str, client_id: &str, scope: &str, extra: &[(&str, &
 
 /// An authorize request with the session cookie `session`: the code it redirects with,
 /// or the `error`.
-pub async fn authorize(http: &reqwest::Client, base: &str, session: &str, app: &App, scope: &str, extra: &[(&str, &str)]) -> reqwest::Result<Result<String, String>> {
+pub async fn authorize(
+    http: &reqwest::Client,
+    base: &str,
+    session: &str,
+    app: &App,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Result<Result<String, String>> {
     let r = http
         .get(authorize_url(base, &app.client_id, scope, extra))
         .header(COOKIE, format!("gh_session={session}"))
         .send()
         .await?;
-    let loc = location(&r).unwrap_or_else(|| panic!("{base}: authorize answered {} without a redirect", r.status()));
-    assert!(loc.starts_with(REDIRECT), "{base}: authorize went to {loc}, not to the client");
+    let loc = location(&r).unwrap_or_else(|| {
+        panic!(
+            "{base}: authorize answered {} without a redirect",
+            r.status()
+        )
+    });
+    assert!(
+        loc.starts_with(REDIRECT),
+        "{base}: authorize went to {loc}, not to the client"
+    );
     Ok(match param(&loc, "code") {
         Some(code) => Ok(code),
         None => Err(param(&loc, "error").unwrap_or_else(|| panic!("{loc}"))),
     })
 }
 
-pub async fn post_as(http: &reqwest::Client, base: &str, name: &str, app: &App, form: &[(&str, &str)]) -> reqwest::Result<reqwest::Response> {
-    http.post(endpoint(base, name)).basic_auth(&app.client_id, app.secret.as_deref()).form(form).send().await
+pub async fn post_as(
+    http: &reqwest::Client,
+    base: &str,
+    name: &str,
+    app: &App,
+    form: &[(&str, &str)],
+) -> reqwest::Result<reqwest::Response> {
+    http.post(endpoint(base, name))
+        .basic_auth(&app.client_id, app.secret.as_deref())
+        .form(form)
+        .send()
+        .await
 }
 
 /// The token endpoint's status and JSON body.
-pub async fn token(http: &reqwest::Client, base: &str, app: &App, form: &[(&str, &str)]) -> reqwest::Result<(u16, Value, bool)> {
+pub async fn token(
+    http: &reqwest::Client,
+    base: &str,
+    app: &App,
+    form: &[(&str, &str)],
+) -> reqwest::Result<(u16, Value, bool)> {
     let r = post_as(http, base, "token", app, form).await?;
     let status = r.status().as_u16();
     let retry_after = r.headers().contains_key("retry-after");
@@ -61,19 +91,45 @@ pub async fn token(http: &reqwest::Client, base: &str, app: &App, form: &[(&str,
     Ok((status, body, retry_after))
 }
 
-pub async fn redeem(http: &reqwest::Client, base: &str, app: &App, code: &str) -> reqwest::Result<(u16, Value, bool)> {
-    let form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)];
+pub async fn redeem(
+    http: &reqwest::Client,
+    base: &str,
+    app: &App,
+    code: &str,
+) -> reqwest::Result<(u16, Value, bool)> {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
     token(http, base, app, &form).await
 }
 
-pub async fn refresh(http: &reqwest::Client, base: &str, app: &App, refresh_token: &str) -> reqwest::Result<(u16, Value, bool)> {
-    token(http, base, app, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+pub async fn refresh(
+    http: &reqwest::Client,
+    base: &str,
+    app: &App,
+    refresh_token: &str,
+) -> reqwest::Result<(u16, Value, bool)> {
+    token(
+        http,
+        base,
+        app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
 }
 
 /// Signs alice in through `browser`'s instance (an authorize request there, then its
 /// sign-in page) and returns the code.
 pub async fn sign_in(browser: &Browser, app: &App, scope: &str) -> String {
-    let r = browser.get(&authorize_url(&browser.base, &app.client_id, scope, &[])).await;
+    let r = browser
+        .get(&authorize_url(&browser.base, &app.client_id, scope, &[]))
+        .await;
     let login = location(&r).expect("a redirect to the sign-in page");
     assert!(login.starts_with("/login"), "{login}");
     let r = browser.sign_in(&login, "alice@example.com", PASSWORD).await;
@@ -171,7 +227,11 @@ impl Load {
     }
 
     pub fn ok(&self, node: usize) {
-        let count = if self.after.load(Ordering::SeqCst) { &self.ok_after } else { &self.ok_before };
+        let count = if self.after.load(Ordering::SeqCst) {
+            &self.ok_after
+        } else {
+            &self.ok_before
+        };
         count[node].fetch_add(1, Ordering::SeqCst);
     }
 
@@ -179,8 +239,19 @@ impl Load {
     /// it fails. A code whose redemption was lost may have been spent: then a new one.
     pub async fn code_exchange(&self, node: &mut usize, scope: &str) -> Value {
         loop {
-            let code = match authorize(&self.http, &self.bases[*node], &self.session, &self.app, scope, &[]).await {
-                Ok(answer) => answer.unwrap_or_else(|e| panic!("{}: authorize: {e}", self.bases[*node])),
+            let code = match authorize(
+                &self.http,
+                &self.bases[*node],
+                &self.session,
+                &self.app,
+                scope,
+                &[],
+            )
+            .await
+            {
+                Ok(answer) => {
+                    answer.unwrap_or_else(|e| panic!("{}: authorize: {e}", self.bases[*node]))
+                }
                 Err(e) => {
                     *node = self.connection_failed(*node, e);
                     continue;
@@ -196,7 +267,10 @@ impl Load {
                         return body;
                     }
                     Ok((400, body, _)) if retried && error_of(&body) == "invalid_grant" => break,
-                    Ok((status, body, _)) => panic!("{}: code exchange answered {status}: {body}", self.bases[*node]),
+                    Ok((status, body, _)) => panic!(
+                        "{}: code exchange answered {status}: {body}",
+                        self.bases[*node]
+                    ),
                     Err(e) => {
                         *node = self.connection_failed(*node, e);
                         retried = true;
@@ -214,7 +288,9 @@ impl Load {
                     self.ok(*node);
                     return body;
                 }
-                Ok((status, body, _)) => panic!("{}: refresh answered {status}: {body}", self.bases[*node]),
+                Ok((status, body, _)) => {
+                    panic!("{}: refresh answered {status}: {body}", self.bases[*node])
+                }
                 Err(e) => *node = self.connection_failed(*node, e),
             }
         }
@@ -226,4 +302,3 @@ pub async fn new_chain(load: &Load, node: &mut usize) -> String {
     let body = load.code_exchange(node, "openid offline_access").await;
     body["refresh_token"].as_str().unwrap().to_string()
 }
-

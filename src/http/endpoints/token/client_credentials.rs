@@ -9,7 +9,13 @@ use crate::protocol::TokenResponse;
 use crate::store::{AuthServer, Client, User};
 use crate::tokens::claims::new_access_jti;
 
-pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params, dpop_jkt: Option<&str>) -> Result<(TokenResponse, Option<User>), OAuthError> {
+pub async fn grant(
+    state: &AppState,
+    server: &AuthServer,
+    client: &Client,
+    params: &Params,
+    dpop_jkt: Option<&str>,
+) -> Result<(TokenResponse, Option<User>), OAuthError> {
     // §4.4: only confidential clients.
     if client.is_public() {
         return Err(OAuthError::new(

@@ -9,19 +9,25 @@ use crate::admin::policies::ACCESS_TTL_MAX;
 use crate::app::AppState;
 use crate::crypto::{random_token, sha256};
 use crate::http::error;
+use crate::oauth::OAuthError;
 use crate::oauth::grants::authorization_code;
 use crate::oauth::params::Params;
 use crate::oauth::scope::Scope;
-use crate::oauth::OAuthError;
 use crate::protocol::TokenResponse;
-use crate::store::{AuthServer, Client, User, IssuedAccess, Redemption};
+use crate::store::{AuthServer, Client, IssuedAccess, Redemption, User};
 use crate::tokens::claims::{new_access_jti, new_id_jti};
 
 fn invalid() -> OAuthError {
     OAuthError::invalid_grant("The authorization code is invalid or has expired.")
 }
 
-pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params, dpop_jkt: Option<&str>) -> Result<(TokenResponse, Option<User>), OAuthError> {
+pub async fn grant(
+    state: &AppState,
+    server: &AuthServer,
+    client: &Client,
+    params: &Params,
+    dpop_jkt: Option<&str>,
+) -> Result<(TokenResponse, Option<User>), OAuthError> {
     let code = params.required("code")?;
     let now = state.clock.now();
     // Recorded with the redemption so a replay can revoke them. The access token's
@@ -43,10 +49,18 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
         Redemption::AlreadyRedeemed(row) => {
             let unavailable = |e| error::unavailable(&e);
             if let (Some(jti), Some(expires_at)) = (&row.access_jti, row.access_expires_at) {
-                state.store.revoke_access_token(jti, expires_at).await.map_err(unavailable)?;
+                state
+                    .store
+                    .revoke_access_token(jti, expires_at)
+                    .await
+                    .map_err(unavailable)?;
             }
             if let Some(family) = &row.family_id {
-                state.store.revoke_family(family, now).await.map_err(unavailable)?;
+                state
+                    .store
+                    .revoke_family(family, now)
+                    .await
+                    .map_err(unavailable)?;
             }
             tracing::warn!(client = %client.client_id, "authorization code replayed; tokens from it revoked");
             return Err(invalid());
@@ -60,15 +74,25 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
     authorization_code::check(&row, client, &presented, now)?;
     // RFC 9449 §10: a code bound at /authorize is redeemed only with a proof of that key.
     if let Some(bound) = &row.dpop_jkt
-        && dpop_jkt != Some(bound.as_str()) {
-            return Err(OAuthError::invalid_grant("The DPoP proof does not use the key the authorization code is bound to."));
-        }
+        && dpop_jkt != Some(bound.as_str())
+    {
+        return Err(OAuthError::invalid_grant(
+            "The DPoP proof does not use the key the authorization code is bound to.",
+        ));
+    }
 
-    let subject = Subject::load(state, &row.user_id).await?.ok_or_else(invalid)?;
+    let subject = Subject::load(state, &row.user_id)
+        .await?
+        .ok_or_else(invalid)?;
     check_assigned(state, &client.client_id, &subject.user.id).await?;
     let scope = Scope::parse(&row.scope)?;
     let settings = Settings::load(state, server).await?;
-    let lifetimes = settings.decide(&client.client_id, "authorization_code", &scope, Some(&subject))?;
+    let lifetimes = settings.decide(
+        &client.client_id,
+        "authorization_code",
+        &scope,
+        Some(&subject),
+    )?;
     let mut response = mint(
         state,
         &settings,
@@ -106,8 +130,17 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
         // replay's deny-list entry is committed before its family revocation, so either
         // this check sees it, or that revocation sees the family inserted above.
         let unavailable = |e| error::unavailable(&e);
-        if state.store.is_access_token_revoked(&access.jti).await.map_err(unavailable)? {
-            state.store.revoke_family(&family_id, now).await.map_err(unavailable)?;
+        if state
+            .store
+            .is_access_token_revoked(&access.jti)
+            .await
+            .map_err(unavailable)?
+        {
+            state
+                .store
+                .revoke_family(&family_id, now)
+                .await
+                .map_err(unavailable)?;
             return Err(invalid());
         }
         response.refresh_token = Some(refresh_token);

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use crate::app::AppState;
 use crate::clock::UnixTime;
 use crate::http::error;
+use crate::oauth::OAuthError;
 use crate::oauth::policy::{self, Decision, Lifetimes, PolicyRequest};
 use crate::oauth::scope::Scope;
-use crate::oauth::OAuthError;
 use crate::protocol::TokenResponse;
 use crate::store::{AuthServer, ClaimDef, Group, Policy, PolicyRule, ScopeDef, User};
 use crate::tokens::claims::{Confirmation, Grant};
@@ -43,7 +43,10 @@ pub struct SettingsCache {
 impl SettingsCache {
     fn get(&self, server_id: &str, version: i64) -> Option<Arc<Settings>> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries.get(server_id).filter(|(v, _)| *v == version).map(|(_, s)| s.clone())
+        entries
+            .get(server_id)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, s)| s.clone())
     }
 
     fn put(&self, server_id: &str, version: i64, settings: Arc<Settings>) {
@@ -64,13 +67,23 @@ impl Settings {
             return Ok(hit);
         }
         let settings = Arc::new(Settings::read(state, &server.id).await?);
-        state.settings.put(&server.id, server.settings_version, settings.clone());
+        state
+            .settings
+            .put(&server.id, server.settings_version, settings.clone());
         Ok(settings)
     }
 
     /// As `load`, reading the server's row first (one query instead of four).
-    pub async fn load_by_id(state: &AppState, server_id: &str) -> Result<Arc<Settings>, OAuthError> {
-        match state.store.get_server(server_id).await.map_err(|e| error::unavailable(&e))? {
+    pub async fn load_by_id(
+        state: &AppState,
+        server_id: &str,
+    ) -> Result<Arc<Settings>, OAuthError> {
+        match state
+            .store
+            .get_server(server_id)
+            .await
+            .map_err(|e| error::unavailable(&e))?
+        {
             Some(server) => Settings::load(state, &server).await,
             None => Ok(Arc::new(Settings::read(state, server_id).await?)),
         }
@@ -89,7 +102,10 @@ impl Settings {
 
     /// RFC 6749 §3.3: every requested scope must be one the server offers.
     pub fn check_offered(&self, scope: &Scope) -> Result<(), OAuthError> {
-        if scope.iter().all(|s| self.scopes.iter().any(|d| d.name == s)) {
+        if scope
+            .iter()
+            .all(|s| self.scopes.iter().any(|d| d.name == s))
+        {
             Ok(())
         } else {
             Err(OAuthError::invalid_scope(
@@ -100,8 +116,16 @@ impl Settings {
 
     /// The access policy's answer; anything but an allowing rule is Okta's
     /// `access_denied`.
-    pub fn decide(&self, client_id: &str, grant_type: &str, scope: &Scope, subject: Option<&Subject>) -> Result<Lifetimes, OAuthError> {
-        let group_ids: Vec<String> = subject.map(|s| s.groups.iter().map(|g| g.id.clone()).collect()).unwrap_or_default();
+    pub fn decide(
+        &self,
+        client_id: &str,
+        grant_type: &str,
+        scope: &Scope,
+        subject: Option<&Subject>,
+    ) -> Result<Lifetimes, OAuthError> {
+        let group_ids: Vec<String> = subject
+            .map(|s| s.groups.iter().map(|g| g.id.clone()).collect())
+            .unwrap_or_default();
         let request = PolicyRequest {
             client_id,
             grant_type,
@@ -128,7 +152,12 @@ pub struct Subject {
 impl Subject {
     /// The user if they exist and are active.
     pub async fn load(state: &AppState, user_id: &str) -> Result<Option<Subject>, OAuthError> {
-        let user = match state.store.get_user(user_id).await.map_err(|e| error::unavailable(&e))? {
+        let user = match state
+            .store
+            .get_user(user_id)
+            .await
+            .map_err(|e| error::unavailable(&e))?
+        {
             Some(user) if user.is_active() => user,
             _ => return Ok(None),
         };
@@ -137,7 +166,11 @@ impl Subject {
 
     /// A user this request has just read (and found active), with their groups.
     pub async fn with_groups(state: &AppState, user: User) -> Result<Option<Subject>, OAuthError> {
-        let groups = state.store.user_groups(&user.id).await.map_err(|e| error::unavailable(&e))?;
+        let groups = state
+            .store
+            .user_groups(&user.id)
+            .await
+            .map_err(|e| error::unavailable(&e))?;
         Ok(Some(Subject { user, groups }))
     }
 
@@ -150,7 +183,11 @@ impl Subject {
 /// tokens only to the users assigned to it, directly or through one of their groups;
 /// an app with none is open to every active user. Checked at /authorize, at the code
 /// exchange and at every refresh, so an unassigned user's refresh token stops working.
-pub async fn check_assigned(state: &AppState, client_id: &str, user_id: &str) -> Result<(), OAuthError> {
+pub async fn check_assigned(
+    state: &AppState,
+    client_id: &str,
+    user_id: &str,
+) -> Result<(), OAuthError> {
     match state.store.user_may_use_app(client_id, user_id).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(OAuthError::not_assigned()),
@@ -176,8 +213,16 @@ pub struct Mint<'a> {
 }
 
 /// Signs the access token and, when `openid` was granted to a user, the ID token.
-pub async fn mint(state: &AppState, settings: &Settings, m: Mint<'_>) -> Result<TokenResponse, OAuthError> {
-    let ring = state.keys.get(&m.server.id, m.now).await.map_err(|e| error::keys(&e))?;
+pub async fn mint(
+    state: &AppState,
+    settings: &Settings,
+    m: Mint<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let ring = state
+        .keys
+        .get(&m.server.id, m.now)
+        .await
+        .map_err(|e| error::keys(&e))?;
     let issuer = state.issuer(m.server);
     let audience = state.audience(m.server);
     let user = m.subject.map(|s| &s.user);
@@ -192,13 +237,17 @@ pub async fn mint(state: &AppState, settings: &Settings, m: Mint<'_>) -> Result<
         nonce: m.nonce,
         now: m.now,
     };
-    let resource = custom_claims::evaluate(&settings.claims, "RESOURCE", m.scope, user, &group_names);
+    let resource =
+        custom_claims::evaluate(&settings.claims, "RESOURCE", m.scope, user, &group_names);
     let typ = m.server.access_token_typ_at_jwt.then_some("at+jwt");
     let mut claims = grant.access_token(m.access_jti, m.access_ttl, resource);
-    claims.cnf = m.dpop_jkt.map(|jkt| Confirmation { jkt: jkt.to_string() });
+    claims.cnf = m.dpop_jkt.map(|jkt| Confirmation {
+        jkt: jkt.to_string(),
+    });
     let access_token = jwt::sign(&ring.signing, typ, &claims);
     let id_token = if m.scope.contains("openid") {
-        let identity = custom_claims::evaluate(&settings.claims, "IDENTITY", m.scope, user, &group_names);
+        let identity =
+            custom_claims::evaluate(&settings.claims, "IDENTITY", m.scope, user, &group_names);
         grant
             .id_token(m.id_jti, m.server.id_token_ttl, &access_token, identity)
             .map(|claims| jwt::sign(&ring.signing, Some("JWT"), &claims))
@@ -207,7 +256,11 @@ pub async fn mint(state: &AppState, settings: &Settings, m: Mint<'_>) -> Result<
     };
     Ok(TokenResponse {
         // RFC 9449 §5: a bound token's type is DPoP.
-        token_type: if m.dpop_jkt.is_some() { "DPoP" } else { "Bearer" },
+        token_type: if m.dpop_jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        },
         expires_in: m.access_ttl,
         access_token,
         scope: m.scope.to_string(),

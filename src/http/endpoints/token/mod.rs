@@ -7,17 +7,17 @@ mod code;
 pub mod mint;
 mod refresh;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use super::{authenticate_client, dpop, form_and_server};
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::app::{AppState, SharedState};
-use crate::oauth::client_auth;
 use crate::http::error;
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId};
+use crate::oauth::client_auth;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::protocol::TokenResponse;
@@ -66,7 +66,14 @@ async fn record(
     if matches!(outcome, Err(e) if e.status() == 503) {
         return;
     }
-    let grant_type: String = params.one("grant_type").ok().flatten().unwrap_or("").chars().take(64).collect();
+    let grant_type: String = params
+        .one("grant_type")
+        .ok()
+        .flatten()
+        .unwrap_or("")
+        .chars()
+        .take(64)
+        .collect();
     let mut targets = vec![Target::new(&server.id, "AuthorizationServer", &server.name)];
     // A success already knows its client and user: no lookups, so a database that
     // slows down after the grant delays the answer by one write at most.
@@ -76,15 +83,28 @@ async fn record(
                 targets.insert(0, Target::user(user));
             }
             let actor = Actor::client(&granted.client.client_id, &granted.client.name, ip);
-            (actor, Event::success("app.oauth2.token.grant", "OAuth2 tokens granted", targets))
+            (
+                actor,
+                Event::success("app.oauth2.token.grant", "OAuth2 tokens granted", targets),
+            )
         }
         Err(e) => {
-            let authorization = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
-            let client_id = client_auth::presented(authorization, params).map(|p| p.client_id().chars().take(100).collect::<String>());
+            let authorization = headers
+                .get(header::AUTHORIZATION)
+                .map(|v| v.to_str().unwrap_or(""));
+            let client_id = client_auth::presented(authorization, params)
+                .map(|p| p.client_id().chars().take(100).collect::<String>());
             let client_id = client_id.unwrap_or_else(|_| "unknown".into());
             let client = state.store.get_client(&client_id).await.ok().flatten();
-            let name = client.as_ref().map_or(client_id.clone(), |c| c.name.clone());
-            let event = Event::failure("app.oauth2.token.grant", "OAuth2 token request refused", format!("{}: {}", e.code(), e.description), targets);
+            let name = client
+                .as_ref()
+                .map_or(client_id.clone(), |c| c.name.clone());
+            let event = Event::failure(
+                "app.oauth2.token.grant",
+                "OAuth2 token request refused",
+                format!("{}: {}", e.code(), e.description),
+                targets,
+            );
             (Actor::client(&client_id, &name, ip), event)
         }
     };
@@ -107,13 +127,28 @@ struct Granted {
     user: Option<User>,
 }
 
-async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, params: &Params, ip: Option<&str>) -> Result<Granted, OAuthError> {
+async fn handle(
+    state: &AppState,
+    server: &AuthServer,
+    headers: &HeaderMap,
+    params: &Params,
+    ip: Option<&str>,
+) -> Result<Granted, OAuthError> {
     let grant_type = params.required("grant_type")?;
     let client = authenticate_client(state, server, headers, params, ip, "token").await?;
-    let proof = dpop::proof(state, headers, "POST", &format!("{}/token", state.endpoint_base(server)), None).await?;
+    let proof = dpop::proof(
+        state,
+        headers,
+        "POST",
+        &format!("{}/token", state.endpoint_base(server)),
+        None,
+    )
+    .await?;
     // Okta's `dpop_bound_access_tokens`: this client's tokens are always bound.
     if proof.is_none() && client.dpop_bound_access_tokens {
-        return Err(crate::oauth::dpop::invalid("A DPoP proof is required for this client."));
+        return Err(crate::oauth::dpop::invalid(
+            "A DPoP proof is required for this client.",
+        ));
     }
     let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let known = GRANT_TYPES.contains(&grant_type);
@@ -126,11 +161,17 @@ async fn handle(state: &AppState, server: &AuthServer, headers: &HeaderMap, para
     let (tokens, user) = match grant_type {
         "authorization_code" => code::grant(state, server, &client, params, jkt).await,
         "refresh_token" => refresh::grant(state, server, &client, params, jkt).await,
-        "client_credentials" => client_credentials::grant(state, server, &client, params, jkt).await,
+        "client_credentials" => {
+            client_credentials::grant(state, server, &client, params, jkt).await
+        }
         _ => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "The authorization grant type is not supported by the authorization server.",
         )),
     }?;
-    Ok(Granted { tokens, client, user })
+    Ok(Granted {
+        tokens,
+        client,
+        user,
+    })
 }

@@ -14,13 +14,13 @@ use crate::app::AppState;
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
 use crate::http::error;
+use crate::oauth::OAuthError;
 use crate::oauth::grants::refresh_token::{self, Replay};
 use crate::oauth::params::Params;
 use crate::oauth::policy::Lifetimes;
 use crate::oauth::scope::Scope;
-use crate::oauth::OAuthError;
 use crate::protocol::TokenResponse;
-use crate::store::{AuthServer, Client, User, RefreshFamily, RefreshToken, Rotation};
+use crate::store::{AuthServer, Client, RefreshFamily, RefreshToken, Rotation, User};
 
 fn invalid() -> OAuthError {
     OAuthError::invalid_grant("The refresh token is invalid or expired.")
@@ -52,7 +52,11 @@ pub fn bound_key(client: &Client, dpop_jkt: Option<&str>) -> Option<String> {
 }
 
 /// Stores a new family with its first token; returns the token's value.
-pub async fn start_family(state: &AppState, f: NewFamily<'_>, now: UnixTime) -> Result<String, OAuthError> {
+pub async fn start_family(
+    state: &AppState,
+    f: NewFamily<'_>,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
     let value = random_token();
     let family = RefreshFamily {
         id: f.id,
@@ -86,31 +90,58 @@ pub async fn start_family(state: &AppState, f: NewFamily<'_>, now: UnixTime) -> 
     Ok(value)
 }
 
-pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, params: &Params, dpop_jkt: Option<&str>) -> Result<(TokenResponse, Option<User>), OAuthError> {
+pub async fn grant(
+    state: &AppState,
+    server: &AuthServer,
+    client: &Client,
+    params: &Params,
+    dpop_jkt: Option<&str>,
+) -> Result<(TokenResponse, Option<User>), OAuthError> {
     let presented = params.required("refresh_token")?;
     let now = state.clock.now();
     let unavailable = |e| error::unavailable(&e);
     let hash = sha256(presented.as_bytes());
-    let (token, family) = state.store.find_refresh(&hash).await.map_err(unavailable)?.ok_or_else(invalid)?;
+    let (token, family) = state
+        .store
+        .find_refresh(&hash)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(invalid)?;
     refresh_token::check(&token, &family, client, &server.id, now)?;
     // RFC 9449 §5: a bound family is refreshed only with a proof of its key.
     if let Some(bound) = &family.dpop_jkt
-        && dpop_jkt != Some(bound.as_str()) {
-            return Err(OAuthError::new(
-                crate::oauth::ErrorCode::InvalidDpopProof,
-                "The refresh token is bound to a DPoP key; a proof of that key is required.",
-            ));
-        }
+        && dpop_jkt != Some(bound.as_str())
+    {
+        return Err(OAuthError::new(
+            crate::oauth::ErrorCode::InvalidDpopProof,
+            "The refresh token is bound to a DPoP key; a proof of that key is required.",
+        ));
+    }
     let scope = refresh_token::scope(params.one("scope")?, &family.scope)?;
-    let subject = Subject::load(state, &family.user_id).await?.ok_or_else(invalid)?;
+    let subject = Subject::load(state, &family.user_id)
+        .await?
+        .ok_or_else(invalid)?;
     check_assigned(state, &client.client_id, &subject.user.id).await?;
     let settings = Settings::load(state, server).await?;
     // A scope the server no longer offers is not granted again.
     settings.check_offered(&scope)?;
     // A refresh is evaluated as the grant that started its family.
-    let lifetimes = settings.decide(&client.client_id, "authorization_code", &scope, Some(&subject))?;
+    let lifetimes = settings.decide(
+        &client.client_id,
+        "authorization_code",
+        &scope,
+        Some(&subject),
+    )?;
     let successor_value = state.master.derive_from_token(presented, "next");
-    let answer = Answer { state, settings: &settings, server, client, subject: &subject, family: &family, dpop_jkt };
+    let answer = Answer {
+        state,
+        settings: &settings,
+        server,
+        client,
+        subject: &subject,
+        family: &family,
+        dpop_jkt,
+    };
 
     if token.rotated_at.is_none() {
         let successor = RefreshToken {
@@ -124,14 +155,29 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
             access_jti: Some(answer.access_jti(&successor_value)),
             access_expires_at: Some(now + lifetimes.access_token),
         };
-        match state.store.rotate_refresh(&family.id, &hash, &successor, now).await.map_err(unavailable)? {
-            Rotation::Rotated => return answer.send(&successor, successor_value).await.map(|r| (r, Some(subject.user.clone()))),
+        match state
+            .store
+            .rotate_refresh(&family.id, &hash, &successor, now)
+            .await
+            .map_err(unavailable)?
+        {
+            Rotation::Rotated => {
+                return answer
+                    .send(&successor, successor_value)
+                    .await
+                    .map(|r| (r, Some(subject.user.clone())));
+            }
             Rotation::Revoked => return Err(invalid()),
             // Another request rotated it first: judge this one as a replay.
             Rotation::AlreadyRotated => {}
         }
     }
-    let (token, _) = state.store.find_refresh(&hash).await.map_err(unavailable)?.ok_or_else(invalid)?;
+    let (token, _) = state
+        .store
+        .find_refresh(&hash)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(invalid)?;
     let successor = match &token.successor_hash {
         Some(h) => state.store.find_refresh(h).await.map_err(unavailable)?,
         None => None,
@@ -139,11 +185,23 @@ pub async fn grant(state: &AppState, server: &AuthServer, client: &Client, param
     // The stored successor must be the one this token derives (it always is, unless
     // the master key changed since): only then can the same answer be given again.
     let successor = successor.filter(|(t, _)| t.token_hash == sha256(successor_value.as_bytes()));
-    let unused = successor.as_ref().is_some_and(|(t, f)| t.rotated_at.is_none() && f.revoked_at.is_none());
-    match (refresh_token::replay(&token, client, unused, now), successor) {
-        (Replay::Retry, Some((successor, _))) => answer.send(&successor, successor_value).await.map(|r| (r, Some(subject.user.clone()))),
+    let unused = successor
+        .as_ref()
+        .is_some_and(|(t, f)| t.rotated_at.is_none() && f.revoked_at.is_none());
+    match (
+        refresh_token::replay(&token, client, unused, now),
+        successor,
+    ) {
+        (Replay::Retry, Some((successor, _))) => answer
+            .send(&successor, successor_value)
+            .await
+            .map(|r| (r, Some(subject.user.clone()))),
         _ => {
-            state.store.revoke_family(&family.id, now).await.map_err(unavailable)?;
+            state
+                .store
+                .revoke_family(&family.id, now)
+                .await
+                .map_err(unavailable)?;
             tracing::warn!(client = %client.client_id, family = %family.id, "refresh token reused; its family is revoked");
             Err(invalid())
         }
@@ -165,11 +223,20 @@ struct Answer<'a> {
 
 impl Answer<'_> {
     fn access_jti(&self, successor_value: &str) -> String {
-        format!("AT.{}", self.state.master.derive_from_token(successor_value, "at"))
+        format!(
+            "AT.{}",
+            self.state.master.derive_from_token(successor_value, "at")
+        )
     }
 
-    async fn send(&self, successor: &RefreshToken, value: String) -> Result<TokenResponse, OAuthError> {
-        let access_ttl = successor.access_expires_at.map_or(0, |exp| exp - successor.issued_at);
+    async fn send(
+        &self,
+        successor: &RefreshToken,
+        value: String,
+    ) -> Result<TokenResponse, OAuthError> {
+        let access_ttl = successor
+            .access_expires_at
+            .map_or(0, |exp| exp - successor.issued_at);
         // The scope recorded at rotation, not a retry's: the same answer whatever it asks.
         let scope = Scope::parse(&successor.scope).map_err(|_| invalid())?;
         let mut response = mint(
@@ -195,4 +262,3 @@ impl Answer<'_> {
         Ok(response)
     }
 }
-
