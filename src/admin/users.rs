@@ -480,7 +480,7 @@ pub async fn lifecycle(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deletion {
     /// As in Okta, deleting a user who is not DEPROVISIONED deactivates them first.
-    Deactivated(User),
+    Deactivated(Box<User>),
     Deleted,
 }
 
@@ -494,7 +494,7 @@ pub async fn delete(
     if user.status != DEPROVISIONED {
         return lifecycle(store, actor, &user.id, Lifecycle::Deactivate, now)
             .await
-            .map(Deletion::Deactivated);
+            .map(|user| Deletion::Deactivated(Box::new(user)));
     }
     if !store.delete_user(&user.id).await? {
         return Err(AdminError::NotFound(format!("user {id}")));
