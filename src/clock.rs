@@ -1,4 +1,4 @@
-//! The clock is a parameter (STYLE.md habit 6): read once at the edge of a request,
+//! The clock is a parameter: read once at the edge of a request,
 //! passed down as `now` (seconds since the Unix epoch).
 
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -1,4 +1,4 @@
-//! Small cryptographic helpers on aws-lc-rs, the one crypto provider (STYLE.md habit 15):
+//! Small cryptographic helpers on aws-lc-rs, the one crypto provider:
 //! random identifiers, SHA-256 for stored token hashes, a keyed hash for client secrets,
 //! constant-time comparison, and AES-256-GCM for private keys at rest.
 

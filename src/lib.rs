@@ -1,5 +1,5 @@
 //! Gatehouse: an OpenID Connect provider and OAuth 2.0 authorization server with
-//! Okta's URL layout. See `shared/DESIGN.md` for the layers; dependencies point down:
+//! Okta's URL layout. See `docs/architecture.md` for the layers; dependencies point down:
 //! `cli` → `app`/`http` → `oauth`, `tokens`, `identity`, `admin` → `store`.
 
 pub mod admin;

@@ -1,5 +1,5 @@
 //! Extractors whose failures are protocol errors, not a framework's plain-text
-//! rejections (STYLE.md habit 9).
+//! rejections.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
-//! HTTP: extract a typed request, call the protocol, render the outcome (STYLE.md
-//! habit 2). One module per endpoint under `endpoints/`.
+//! HTTP: extract a typed request, call the protocol, render the outcome. One module
+//! per endpoint under `endpoints/`.
 
 pub mod api;
 pub mod client_ip;

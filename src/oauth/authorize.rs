@@ -1,7 +1,7 @@
 //! The authorization endpoint (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2) as a
-//! pipeline of named checks in a fixed order (STYLE.md habit 1). The first two decide
+//! pipeline of named checks in a fixed, visible order. The first two decide
 //! whether the client and its redirect URI can be trusted: until then an error is
-//! rendered as a page; after, it goes back to the client (habit 4).
+//! rendered as a page; after, it goes back to the client.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! One protocol error type (STYLE.md habit 3): the RFC's `error` code, a description
+//! One protocol error type: the RFC's `error` code, a description
 //! for people, and the HTTP status that goes with the code.
 
 use std::borrow::Cow;

@@ -1,5 +1,5 @@
-//! Wire types: the exact JSON of the RFCs, apart from domain and storage types
-//! (STYLE.md habit 12).
+//! Wire types: the exact JSON of the RFCs, apart from domain and storage types,
+//! so nothing from the database is serialised straight to a client.
 
 pub mod discovery;
 

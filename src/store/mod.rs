@@ -1,4 +1,4 @@
-//! Storage: narrow traits per concern (STYLE.md habit 5) and their implementations.
+//! Storage: narrow traits per concern and their implementations.
 //! The only module that knows SQL. Rows here are storage types; nothing in this module
 //! is serialised straight to a client.
 //!

@@ -1,5 +1,5 @@
 //! The TLS client for outbound fetches (a client's `jwks_uri`): rustls on aws-lc-rs,
-//! the one crypto provider (STYLE.md habit 15), trusting the Mozilla root store
+//! the one crypto provider, trusting the Mozilla root store
 //! (`webpki-roots`), so what the server trusts does not depend on the host's files.
 
 use std::sync::{Arc, OnceLock};

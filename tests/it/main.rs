@@ -1,4 +1,4 @@
-//! The one integration test binary (STYLE.md habit 14): every module boots the real
+//! The one integration test binary (each extra binary costs link time): every module boots the real
 //! server on a loopback port with a fresh SQLite file, and drives it over HTTP.
 
 mod support;

@@ -1,4 +1,4 @@
-//! The store contract (STYLE.md habit 5): one suite that every backend passes, run
+//! The store contract: one suite that every backend passes, run
 //! against SQLite and against PostgreSQL (each test on a fresh database of its own).
 
 use std::sync::Arc;

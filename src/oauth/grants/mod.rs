@@ -1,4 +1,4 @@
-//! One module per grant type (STYLE.md habit 1).
+//! One module per grant type, so a grant reads whole in one place.
 
 pub mod authorization_code;
 pub mod client_credentials;
