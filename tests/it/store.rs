@@ -2015,3 +2015,47 @@ async fn a_test_database_is_dropped_even_when_its_test_panics() {
         .unwrap();
     assert_eq!(left, 0, "{name} was dropped");
 }
+
+/// What one statement through the store costs on each backend, sequentially: an
+/// upsert (`use_jti_once`) and a keyed read mapped to a 19-column row (`get_client`).
+/// The best of five rounds, so other work on the machine inflates it least. A
+/// measurement, not a check:
+/// `cargo test --test it store::statement_cost -- --ignored --nocapture`
+#[ignore = "a measurement; run it by name"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite: DynStore = Arc::new(
+        SqliteStore::open_file(&dir.path().join("cost.db"))
+            .await
+            .unwrap(),
+    );
+    time_statements("SQLite", &sqlite).await;
+    let db = TestDatabase::create().await;
+    let postgres: DynStore = Arc::new(
+        PostgresStore::open(&db.url, &PoolSettings::default())
+            .await
+            .unwrap(),
+    );
+    time_statements("PostgreSQL", &postgres).await;
+}
+
+async fn time_statements(backend: &str, store: &DynStore) {
+    const CALLS: u32 = 1000;
+    store.insert_client(&client("0oa1")).await.unwrap();
+    let (mut upsert, mut read) = (std::time::Duration::MAX, std::time::Duration::MAX);
+    for round in 0..5u32 {
+        let started = std::time::Instant::now();
+        for i in 0..CALLS {
+            let key = sha256(&(round * CALLS + i).to_be_bytes());
+            assert!(store.use_jti_once(&key, 10, 1).await.unwrap());
+        }
+        upsert = upsert.min(started.elapsed() / CALLS);
+        let started = std::time::Instant::now();
+        for _ in 0..CALLS {
+            store.get_client("0oa1").await.unwrap().unwrap();
+        }
+        read = read.min(started.elapsed() / CALLS);
+    }
+    println!("{backend}: use_jti_once {upsert:?}/call, get_client {read:?}/call");
+}
