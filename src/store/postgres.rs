@@ -1,29 +1,22 @@
-//! The PostgreSQL store: the same tables, statements and semantics as the SQLite one,
-//! for several Gatehouse processes sharing one database. The statements and row
-//! mapping both backends share are written once in `store::sql` and invoked here and
-//! in `store::sqlite`; what stays here is what differs.
+//! The PostgreSQL adapter: the same tables, statements and semantics as SQLite, for
+//! several Gatehouse processes sharing one database.
 //!
-//! Differences from SQLite: BIGINT times, so every integer is read and bound as `i64`;
-//! BOOLEAN and BYTEA where SQLite has 0/1 and BLOB; `GREATEST` for SQLite's
-//! two-argument `MAX`; migrations under a transaction-scoped advisory lock instead of
-//! `BEGIN IMMEDIATE`; the connection pool settings; no `backup_into`.
+//! What is here is only what PostgreSQL does its own way: the connection pool and its
+//! statement timeout, migrations under a transaction-scoped advisory lock instead of
+//! `BEGIN IMMEDIATE`, running one statement or a transaction through sqlx, reading its
+//! rows, and no `backup_into` (pg_dump does it). Its types: BIGINT times, so every
+//! integer is read and bound as `i64`; BOOLEAN and BYTEA where SQLite has 0/1 and BLOB.
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{Executor, PgPool, Row};
+use sqlx::{Executor, PgPool};
 
-use super::migrate::{self, POSTGRES};
-use super::sql::{bind_values, json_list, placeholder, to_json, unavailable};
-use super::*;
-
-mod directory;
-mod management;
-mod refresh;
-mod settings;
-use crate::clock::UnixTime;
+use super::db::{self, Arg, Backend, Dialect, bind, unavailable};
+use super::migrate;
+use super::{PoolStats, StoreError, StoreResult};
 use crate::config::{DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECONDS, DEFAULT_DATABASE_MAX_CONNECTIONS};
 
 /// The advisory lock key that serialises migrations between processes: any fixed
@@ -35,6 +28,7 @@ const MIGRATION_LOCK: i64 = 0x6761_7465_686f_7573;
 /// a large table, or waiting for another process's migration, may take a while.
 const SET_MIGRATION_TIMEOUT: &str = "SET LOCAL statement_timeout = '600s'";
 
+/// The PostgreSQL store: every store trait, through `Backend`.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
@@ -121,9 +115,12 @@ impl PostgresStore {
             .await
             .map_err(unavailable)?;
         // On an error the transaction is dropped, which rolls it back.
-        migrate::check_not_newer(done.iter().copied().max().unwrap_or(0), POSTGRES)?;
-        for m in migrate::pending(POSTGRES, &done) {
-            (&mut *tx).execute(m.sql).await.map_err(unavailable)?;
+        migrate::check_not_newer(done.iter().copied().max().unwrap_or(0))?;
+        for m in migrate::pending(&done) {
+            (&mut *tx)
+                .execute(m.sql(Dialect::Postgres))
+                .await
+                .map_err(unavailable)?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, applied_at)
                  VALUES ($1, EXTRACT(EPOCH FROM now())::BIGINT)",
@@ -137,29 +134,98 @@ impl PostgresStore {
     }
 }
 
-// Servers, keys, sessions, pending authorizations and codes: the shared body in
-// `store::sql::auth`.
-crate::store::sql::auth::auth_store!(PostgresStore, PgRow);
+impl Backend for PostgresStore {
+    const DIALECT: Dialect = Dialect::Postgres;
+    type Row = PgRow;
+    type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
 
-// Pushed authorization requests and brute-force counters: the shared body in
-// `store::sql::hardening`.
-crate::store::sql::hardening::hardening_store!(PostgresStore, PgRow);
+    async fn execute(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        let done = bind(sqlx::query(sql), args)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected())
+    }
 
-impl PostgresStore {
-    /// `Maintenance::backup_into`: not done from here.
-    async fn backup(&self, _to: &std::path::Path) -> StoreResult<()> {
+    async fn fetch_optional(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<PgRow>> {
+        bind(sqlx::query(sql), args)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn fetch_all(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Vec<PgRow>> {
+        bind(sqlx::query(sql), args)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn begin(&self) -> StoreResult<Self::Tx> {
+        self.pool.begin().await.map_err(unavailable)
+    }
+
+    fn pool_state(&self) -> PoolStats {
+        let size = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle())
+            .unwrap_or(u32::MAX)
+            .min(size);
+        PoolStats {
+            idle,
+            in_use: size - idle,
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
+    /// Not done from here.
+    async fn copy_into(&self, _to: &Path) -> StoreResult<()> {
         Err(StoreError::Schema(
             "a PostgreSQL database is backed up with pg_dump (and restored with pg_restore)".into(),
         ))
     }
+
+    async fn close_pool(&self) {
+        self.pool.close().await;
+    }
 }
 
-// Ping, schema version, purging, pool statistics: the shared body in
-// `store::sql::maintenance`.
-crate::store::sql::maintenance::maintenance_store!(PostgresStore, greatest = "GREATEST");
+impl db::Tx for sqlx::Transaction<'static, sqlx::Postgres> {
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        let done = bind(sqlx::query(sql), args)
+            .execute(&mut **self)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected())
+    }
 
-// Single-use JWT ids: the shared body in `store::sql::replay`.
-crate::store::sql::replay::replay_store!(PostgresStore);
+    async fn commit(self) -> StoreResult<()> {
+        sqlx::Transaction::commit(self).await.map_err(unavailable)
+    }
+}
+
+impl db::Row for PgRow {
+    fn text(&self, column: &str) -> StoreResult<String> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn bool(&self, column: &str) -> StoreResult<bool> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+}
 
 #[cfg(test)]
 mod tests {

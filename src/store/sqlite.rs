@@ -1,29 +1,23 @@
-//! The SQLite store: one file in WAL mode, so the CLI can add users and apps while the
+//! The SQLite adapter: one file in WAL mode, so the CLI can add users and apps while the
 //! server runs and the server sees them at once.
 //!
-//! The statements and row mapping it shares with PostgreSQL are written once in
-//! `store::sql`; what stays here is what differs: opening the file, migrating under
-//! `BEGIN IMMEDIATE`, and `VACUUM INTO` backups.
+//! What is here is only what SQLite does its own way: opening the file (with a busy
+//! handler), migrating under `BEGIN IMMEDIATE`, running one statement or a transaction
+//! through sqlx, reading its rows, and `VACUUM INTO` backups. The statements and their
+//! row mapping are written once for both backends, in the file of each store trait.
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
+use sqlx::SqlitePool;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, SqlitePool};
 
-use super::migrate::{self, SQLITE};
-use super::sql::{bind_values, json_list, placeholder, to_json, unavailable};
-use super::*;
-
-mod directory;
-mod management;
-mod refresh;
-mod settings;
-use crate::clock::UnixTime;
+use super::db::{self, Arg, Backend, Dialect, bind, unavailable};
+use super::migrate;
+use super::{PoolStats, StoreError, StoreResult};
 
 /// How long a statement waits for another connection's write lock, then fails (503).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,6 +39,7 @@ extern "C" fn busy(_: *mut std::ffi::c_void, tries: std::ffi::c_int) -> std::ffi
     1
 }
 
+/// The SQLite store: every store trait, through `Backend`.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -102,47 +97,35 @@ impl SqliteStore {
             .execute(&mut *conn)
             .await
             .map_err(unavailable)?;
-        let result = async {
+        let outcome = async {
             sqlx::raw_sql(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (
                     version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
             )
             .execute(&mut *conn)
-            .await?;
-            let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .await
+            .map_err(unavailable)?;
+            let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
                 .fetch_all(&mut *conn)
-                .await?;
-            Ok::<Vec<i64>, sqlx::Error>(applied)
+                .await
+                .map_err(unavailable)?;
+            migrate::check_not_newer(done.iter().copied().max().unwrap_or(0))?;
+            for m in migrate::pending(&done) {
+                sqlx::raw_sql(m.sql(Dialect::Sqlite))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(unavailable)?;
+                sqlx::query(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%s','now'))",
+                )
+                .bind(m.version)
+                .execute(&mut *conn)
+                .await
+                .map_err(unavailable)?;
+            }
+            Ok(())
         }
         .await;
-        let outcome = match result {
-            Err(e) => Err(unavailable(e)),
-            Ok(done) => {
-                match migrate::check_not_newer(done.iter().copied().max().unwrap_or(0), SQLITE) {
-                    Err(e) => Err(e),
-                    Ok(()) => {
-                        let mut applied = Ok(());
-                        for m in migrate::pending(SQLITE, &done) {
-                            if let Err(e) = sqlx::raw_sql(m.sql).execute(&mut *conn).await {
-                                applied = Err(unavailable(e));
-                                break;
-                            }
-                            if let Err(e) = sqlx::query(
-                            "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%s','now'))",
-                        )
-                        .bind(m.version)
-                        .execute(&mut *conn)
-                        .await
-                        {
-                            applied = Err(unavailable(e));
-                            break;
-                        }
-                        }
-                        applied
-                    }
-                }
-            }
-        };
         let end = if outcome.is_ok() {
             "COMMIT"
         } else {
@@ -156,17 +139,51 @@ impl SqliteStore {
     }
 }
 
-// Servers, keys, sessions, pending authorizations and codes: the shared body in
-// `store::sql::auth`.
-crate::store::sql::auth::auth_store!(SqliteStore, SqliteRow);
+impl Backend for SqliteStore {
+    const DIALECT: Dialect = Dialect::Sqlite;
+    type Row = SqliteRow;
+    type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
-// Pushed authorization requests and brute-force counters: the shared body in
-// `store::sql::hardening`.
-crate::store::sql::hardening::hardening_store!(SqliteStore, SqliteRow);
+    async fn execute(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        let done = bind(sqlx::query(sql), args)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected())
+    }
 
-impl SqliteStore {
-    /// `Maintenance::backup_into`: a `VACUUM INTO` copy of the database file.
-    async fn backup(&self, to: &std::path::Path) -> StoreResult<()> {
+    async fn fetch_optional(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<SqliteRow>> {
+        bind(sqlx::query(sql), args)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn fetch_all(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Vec<SqliteRow>> {
+        bind(sqlx::query(sql), args)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn begin(&self) -> StoreResult<Self::Tx> {
+        self.pool.begin().await.map_err(unavailable)
+    }
+
+    fn pool_state(&self) -> PoolStats {
+        let size = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle())
+            .unwrap_or(u32::MAX)
+            .min(size);
+        PoolStats {
+            idle,
+            in_use: size - idle,
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
+    /// A `VACUUM INTO` copy of the database file.
+    async fn copy_into(&self, to: &Path) -> StoreResult<()> {
         // Created here, empty, readable by the owner only (it holds password hashes and
         // sealed keys), and never over an existing file: `create_new` is atomic.
         let mut options = std::fs::OpenOptions::new();
@@ -202,11 +219,46 @@ impl SqliteStore {
         }
         Ok(())
     }
+
+    async fn close_pool(&self) {
+        self.pool.close().await;
+    }
 }
 
-// Ping, schema version, purging, pool statistics: the shared body in
-// `store::sql::maintenance`.
-crate::store::sql::maintenance::maintenance_store!(SqliteStore, greatest = "MAX");
+impl db::Tx for sqlx::Transaction<'static, sqlx::Sqlite> {
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        let done = bind(sqlx::query(sql), args)
+            .execute(&mut **self)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected())
+    }
 
-// Single-use JWT ids: the shared body in `store::sql::replay`.
-crate::store::sql::replay::replay_store!(SqliteStore);
+    async fn commit(self) -> StoreResult<()> {
+        sqlx::Transaction::commit(self).await.map_err(unavailable)
+    }
+}
+
+impl db::Row for SqliteRow {
+    fn text(&self, column: &str) -> StoreResult<String> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn bool(&self, column: &str) -> StoreResult<bool> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+    fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::Row::try_get(self, column).map_err(unavailable)
+    }
+}
