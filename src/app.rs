@@ -213,6 +213,9 @@ pub fn router(state: SharedState) -> Router {
             get(endpoints::consent::get).post(endpoints::consent::post),
         )
         .route("/assets/{file}", get(endpoints::assets::get))
+        .route("/brand/theme.css", get(endpoints::brand::theme_css))
+        .route("/brand/logo", get(endpoints::brand::logo))
+        .route("/brand/favicon", get(endpoints::brand::favicon))
         .route("/healthz", get(endpoints::health::healthz))
         .route("/readyz", get(endpoints::health::readyz))
         .route("/metrics", get(endpoints::metrics::get))

@@ -81,6 +81,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0017_client_version.sql"),
         postgres: include_str!("../../migrations/postgres/0017_client_version.sql"),
     },
+    Migration {
+        version: 18,
+        sqlite: include_str!("../../migrations/sqlite/0018_branding.sql"),
+        postgres: include_str!("../../migrations/postgres/0018_branding.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).
@@ -122,9 +127,9 @@ mod tests {
     #[test]
     fn a_version_below_the_highest_applied_is_still_applied() {
         let versions = |applied: &[i64]| pending(applied).map(|m| m.version).collect::<Vec<_>>();
-        assert_eq!(versions(&[]), [1, 2, 3, 4, 10, 11, 12, 13, 15, 17]);
-        assert_eq!(versions(&[1, 2]), [3, 4, 10, 11, 12, 13, 15, 17]);
-        assert_eq!(versions(&[1, 2, 10, 11, 12, 13, 15, 17]), [3, 4]);
-        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17]).is_empty());
+        assert_eq!(versions(&[]), [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18]);
+        assert_eq!(versions(&[1, 2]), [3, 4, 10, 11, 12, 13, 15, 17, 18]);
+        assert_eq!(versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18]), [3, 4]);
+        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18]).is_empty());
     }
 }

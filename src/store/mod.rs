@@ -7,6 +7,7 @@
 
 mod api_tokens;
 mod authorization;
+mod brands;
 mod clients;
 mod consent;
 mod db;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 
 pub use api_tokens::ApiTokenStore;
 pub use authorization::AuthorizationStore;
+pub use brands::{Brand, BrandImage, BrandStore, ImageKind};
 pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
@@ -81,6 +83,7 @@ pub trait Store:
     + PushedRequestStore
     + ThrottleStore
     + ReplayStore
+    + BrandStore
     + Maintenance
 {
 }
@@ -100,6 +103,7 @@ impl<T> Store for T where
         + PushedRequestStore
         + ThrottleStore
         + ReplayStore
+        + BrandStore
         + Maintenance
 {
 }

@@ -2313,8 +2313,84 @@ async fn on_postgres<F: Future<Output = ()>>(behaviour: impl FnOnce(DynStore) ->
 }
 
 /// Every behaviour on SQLite.
+async fn the_brand_is_written_only_at_the_version_it_was_read(store: DynStore) {
+    assert_eq!(store.get_brand().await.unwrap(), None);
+    let mut brand = Brand {
+        name: "Acme".into(),
+        primary_color: "#1662dd".into(),
+        secondary_color: "#ebebed".into(),
+        logo_version: None,
+        favicon_version: None,
+        updated_at: 1,
+        version: 0,
+    };
+    assert!(
+        store.put_brand(&brand).await.unwrap(),
+        "the first write inserts"
+    );
+    assert!(
+        !store.put_brand(&brand).await.unwrap(),
+        "a second first write finds the row"
+    );
+    let read = store.get_brand().await.unwrap().unwrap();
+    assert_eq!((read.name.as_str(), read.version), ("Acme", 1));
+    brand = read.clone();
+    brand.name = "Acme Corp".into();
+    brand.logo_version = Some(5);
+    assert!(store.put_brand(&brand).await.unwrap());
+    let mut stale = read;
+    stale.primary_color = "#000000".into();
+    assert!(
+        !store.put_brand(&stale).await.unwrap(),
+        "a write from an older read is refused"
+    );
+    let now = store.get_brand().await.unwrap().unwrap();
+    assert_eq!(
+        (
+            now.name.as_str(),
+            now.primary_color.as_str(),
+            now.logo_version,
+            now.version
+        ),
+        ("Acme Corp", "#1662dd", Some(5), 2)
+    );
+
+    assert_eq!(store.get_brand_image(ImageKind::Logo).await.unwrap(), None);
+    let png = BrandImage {
+        content_type: "image/png".into(),
+        bytes: b"\x89PNG\r\n\x1a\n\x00\xff".to_vec(),
+    };
+    store
+        .put_brand_image(ImageKind::Logo, Some(&png))
+        .await
+        .unwrap();
+    let gif = BrandImage {
+        content_type: "image/gif".into(),
+        bytes: b"GIF89a".to_vec(),
+    };
+    store
+        .put_brand_image(ImageKind::Logo, Some(&gif))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_brand_image(ImageKind::Logo).await.unwrap(),
+        Some(gif)
+    );
+    assert_eq!(
+        store.get_brand_image(ImageKind::Favicon).await.unwrap(),
+        None
+    );
+    store.put_brand_image(ImageKind::Logo, None).await.unwrap();
+    assert_eq!(store.get_brand_image(ImageKind::Logo).await.unwrap(), None);
+}
+
 mod sqlite {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_brand_is_written_only_at_the_version_it_was_read() {
+        on_sqlite(super::the_brand_is_written_only_at_the_version_it_was_read).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn users_are_unique_by_login_without_regard_to_case() {
@@ -2523,6 +2599,11 @@ mod sqlite {
 /// Every behaviour on PostgreSQL.
 mod postgres {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_brand_is_written_only_at_the_version_it_was_read() {
+        on_postgres(super::the_brand_is_written_only_at_the_version_it_was_read).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn users_are_unique_by_login_without_regard_to_case() {

@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod authorize;
+pub mod brand;
 pub mod client_jwt;
 pub mod consent;
 pub mod discovery;
