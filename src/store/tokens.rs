@@ -58,19 +58,22 @@ fn token_from_row(row: &impl Row) -> StoreResult<RefreshToken> {
     })
 }
 
+/// The family's columns of `find_refresh`'s join, each prefixed `f_`: both tables have
+/// a `scope` (the token's may be narrower), and a row read by name gives a repeated
+/// name's last column to every read of it.
 fn family_from_row(row: &impl Row) -> StoreResult<RefreshFamily> {
     Ok(RefreshFamily {
         id: row.text("f_id")?,
-        server_id: row.text("server_id")?,
-        client_id: row.text("client_id")?,
-        user_id: row.text("user_id")?,
-        scope: row.text("scope")?,
-        auth_time: row.int("auth_time")?,
-        created_at: row.int("created_at")?,
-        expires_at: row.opt_int("expires_at")?,
-        last_used_at: row.int("last_used_at")?,
-        revoked_at: row.opt_int("revoked_at")?,
-        dpop_jkt: row.opt_text("dpop_jkt")?,
+        server_id: row.text("f_server_id")?,
+        client_id: row.text("f_client_id")?,
+        user_id: row.text("f_user_id")?,
+        scope: row.text("f_scope")?,
+        auth_time: row.int("f_auth_time")?,
+        created_at: row.int("f_created_at")?,
+        expires_at: row.opt_int("f_expires_at")?,
+        last_used_at: row.int("f_last_used_at")?,
+        revoked_at: row.opt_int("f_revoked_at")?,
+        dpop_jkt: row.opt_text("f_dpop_jkt")?,
     })
 }
 
@@ -147,9 +150,11 @@ impl<B: Backend> TokenStore for B {
     ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
         let row = self
             .fetch_optional(
-                "SELECT t.*, f.id AS f_id, f.server_id, f.client_id, f.user_id, f.scope,
-                    f.auth_time, f.created_at, f.expires_at, f.last_used_at, f.revoked_at,
-                    f.dpop_jkt
+                "SELECT t.*, f.id AS f_id, f.server_id AS f_server_id, f.client_id AS f_client_id,
+                    f.user_id AS f_user_id, f.scope AS f_scope, f.auth_time AS f_auth_time,
+                    f.created_at AS f_created_at, f.expires_at AS f_expires_at,
+                    f.last_used_at AS f_last_used_at, f.revoked_at AS f_revoked_at,
+                    f.dpop_jkt AS f_dpop_jkt
                  FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
                  WHERE t.token_hash = $1",
                 &[token_hash.into()],

@@ -858,6 +858,23 @@ async fn a_refresh_token_rotates_once_and_not_after_its_family_is_revoked(store:
     assert!(store.revoke_family("no-such-family", 42).await.is_ok());
 }
 
+/// A token's scope (narrowed by a refresh) and its family's (the grant) are read apart,
+/// though both columns are named `scope`: a retry within the leeway answers with the
+/// token's.
+async fn a_refresh_token_and_its_family_keep_their_own_scopes(store: DynStore) {
+    base(&store).await;
+    let store = &store;
+    let mut first = refresh_token(&sha256(b"rt1"), "fam1", 10, "AT.r1");
+    first.scope = "openid".into();
+    store
+        .insert_refresh_family(&family(), &first)
+        .await
+        .unwrap();
+    let (token, family) = store.find_refresh(&sha256(b"rt1")).await.unwrap().unwrap();
+    assert_eq!(token, first);
+    assert_eq!(family.scope, "openid offline_access");
+}
+
 /// A user's families end together (deactivation, a new password), with their access
 /// tokens; other users' stay.
 async fn a_users_refresh_families_are_revoked_together(store: DynStore) {
@@ -2481,6 +2498,11 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refresh_token_and_its_family_keep_their_own_scopes() {
+        on_sqlite(super::a_refresh_token_and_its_family_keep_their_own_scopes).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_users_refresh_families_are_revoked_together() {
         on_sqlite(super::a_users_refresh_families_are_revoked_together).await;
     }
@@ -2691,6 +2713,11 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_refresh_token_rotates_once_and_not_after_its_family_is_revoked() {
         on_postgres(super::a_refresh_token_rotates_once_and_not_after_its_family_is_revoked).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refresh_token_and_its_family_keep_their_own_scopes() {
+        on_postgres(super::a_refresh_token_and_its_family_keep_their_own_scopes).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
