@@ -80,7 +80,7 @@ async fn handle(
     let client = match params.get("client_id") {
         Ok(Some(id)) => match state.store.get_client(id).await {
             Ok(client) => client,
-            Err(e) => return error::page(&error::unavailable(&e)),
+            Err(e) => return error::page(&OAuthError::from(e)),
         },
         _ => None,
     };
@@ -169,11 +169,10 @@ async fn resolve_pushed(
     let taken = state
         .store
         .take_pushed(&id_hash, client_id, server_id, now)
-        .await
-        .map_err(|e| error::unavailable(&e))?
+        .await?
         .ok_or_else(par::unusable_request_uri)?;
     // Stored as `Params::to_form` wrote them: they parse.
-    let pushed = Params::parse(taken.params.as_bytes()).map_err(|e| error::internal(&e))?;
+    let pushed = Params::parse(taken.params.as_bytes()).map_err(|e| OAuthError::internal(&e))?;
     Ok((pushed, true))
 }
 
@@ -200,15 +199,14 @@ async fn signed_in(
     let Some(session) = state
         .store
         .live_session(&session::id_hash(&cookie), now)
-        .await
-        .map_err(|e| error::unavailable(&e))?
+        .await?
     else {
         return Ok(None);
     };
     match state.store.get_user(&session.user_id).await {
         Ok(Some(user)) if user.is_active() => Ok(Some((session, user))),
         Ok(_) => Ok(None),
-        Err(e) => Err(error::unavailable(&e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -221,15 +219,11 @@ async fn start_sign_in(
     let tx = random_token();
     let pending = PendingAuthorization {
         id_hash: sha256(tx.as_bytes()),
-        request: serde_json::to_string(request).map_err(|e| error::internal(&e))?,
+        request: serde_json::to_string(request).map_err(|e| OAuthError::internal(&e))?,
         created_at: now,
         expires_at: now + SIGN_IN_TTL,
     };
-    state
-        .store
-        .insert_pending(&pending)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    state.store.insert_pending(&pending).await?;
     Ok(format!("/login?tx={tx}"))
 }
 
@@ -281,8 +275,7 @@ pub async fn complete(
         let granted = state
             .store
             .granted_scopes(user_id, &request.client_id, &request.server_id)
-            .await
-            .map_err(|e| error::unavailable(&e))?;
+            .await?;
         let needed = consent::needed(
             &request.scope,
             &settings.scopes,
@@ -325,11 +318,7 @@ pub async fn issue_code(
     now: UnixTime,
 ) -> Result<Reply, OAuthError> {
     let (code, row) = authorization_code::issue(request, user_id, auth_time, now);
-    state
-        .store
-        .insert_code(&row)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    state.store.insert_code(&row).await?;
     Ok(request.reply.success(&code))
 }
 

@@ -7,7 +7,6 @@
 use crate::admin::apps;
 use crate::app::AppState;
 use crate::clock::UnixTime;
-use crate::http::error;
 use crate::oauth::OAuthError;
 use crate::oauth::client_assertion::{self, Expected};
 use crate::store::{AuthServer, Client};
@@ -83,7 +82,7 @@ pub async fn verify(
     {
         Ok(true) => Ok(()),
         Ok(false) => Err(fail(&"the jti was used before (replay)")),
-        Err(e) => Err(error::unavailable(&e)),
+        Err(e) => Err(e.into()),
     }
 }
 

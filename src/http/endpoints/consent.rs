@@ -52,15 +52,11 @@ pub async fn start(
     };
     let row = PendingAuthorization {
         id_hash: sha256(tx.as_bytes()),
-        request: serde_json::to_string(&pending).map_err(|e| error::internal(&e))?,
+        request: serde_json::to_string(&pending).map_err(|e| OAuthError::internal(&e))?,
         created_at: now,
         expires_at: now + CONSENT_TTL,
     };
-    state
-        .store
-        .insert_pending(&row)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    state.store.insert_pending(&row).await?;
     Ok(format!("/consent?tx={tx}"))
 }
 
@@ -84,11 +80,7 @@ async fn pending(
     let Some(session) = current_session(state, headers, now).await? else {
         return Ok(None);
     };
-    let found = state
-        .store
-        .get_pending(&sha256(tx.as_bytes()), now)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    let found = state.store.get_pending(&sha256(tx.as_bytes()), now).await?;
     Ok(found
         .and_then(|p| serde_json::from_str::<PendingConsent>(&p.request).ok())
         .filter(|p| p.user_id == session.user_id))
@@ -118,7 +110,7 @@ pub async fn get(
         state.store.list_scopes(&request.server_id)
     ) {
         Ok(found) => found,
-        Err(e) => return error::page(&error::unavailable(&e)),
+        Err(e) => return error::page(&OAuthError::from(e)),
     };
     let app_name = client.map_or_else(|| request.client_id.clone(), |c| c.name);
     let scopes: Vec<(String, String)> = pending
@@ -206,8 +198,7 @@ async fn answer(
     let taken = state
         .store
         .take_pending(&sha256(tx.as_bytes()), now)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+        .await?;
     let Some(pending) = taken.and_then(|p| serde_json::from_str::<PendingConsent>(&p.request).ok())
     else {
         return Ok(expired_page());
@@ -230,8 +221,7 @@ async fn answer(
             &pending.scopes,
             now,
         )
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+        .await?;
     tracing::info!(event = "app.oauth2.authorize.consent", outcome = "ALLOW", client = %request.client_id, "consent given");
     // Consent was just given: do not ask again for this request.
     request.prompt.consent = false;

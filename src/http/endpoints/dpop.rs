@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::http::error;
 use crate::oauth::dpop::{self, Expected, Proof};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::tokens::jose::ASYMMETRIC_ALGS;
@@ -60,7 +59,7 @@ pub async fn proof(
     {
         Ok(true) => Ok(Some(proof)),
         Ok(false) => Err(dpop::invalid("The DPoP proof has been used before.")),
-        Err(e) => Err(error::unavailable(&e)),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -74,12 +74,7 @@ async fn handle(
 
 /// The user behind a token, if still active.
 async fn active_user(state: &AppState, user_id: &str) -> Result<Option<User>, OAuthError> {
-    match state
-        .store
-        .get_user(user_id)
-        .await
-        .map_err(|e| error::unavailable(&e))?
-    {
+    match state.store.get_user(user_id).await? {
         Some(user) if user.is_active() => Ok(Some(user)),
         _ => Ok(None),
     }
@@ -141,11 +136,7 @@ async fn refresh(
     token: &str,
 ) -> Result<Option<Introspection>, OAuthError> {
     let hash = sha256(token.as_bytes());
-    let found = state
-        .store
-        .find_refresh(&hash)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    let found = state.store.find_refresh(&hash).await?;
     let Some((row, family)) =
         found.filter(|(_, f)| f.server_id == server.id && f.client_id == client.client_id)
     else {

@@ -38,8 +38,7 @@ async fn pending(state: &AppState, tx: &str) -> Result<Option<AuthorizationReque
     let found = state
         .store
         .get_pending(&sha256(tx.as_bytes()), state.clock.now())
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+        .await?;
     Ok(found.and_then(|p| serde_json::from_str(&p.request).ok()))
 }
 
@@ -167,10 +166,7 @@ async fn sign_in(
 
     // While a counter is blocked, the password is not checked at all.
     let now = state.clock.now();
-    let attempt = match throttle::begin_sign_in(&state.store, username, ip.as_deref(), now)
-        .await
-        .map_err(|e| error::unavailable(&e))?
-    {
+    let attempt = match throttle::begin_sign_in(&state.store, username, ip.as_deref(), now).await? {
         Ok(attempt) => attempt,
         Err(blocked) => {
             return Ok(throttled(state, headers, tx, &request, username, blocked, now).await);
@@ -180,11 +176,7 @@ async fn sign_in(
     let user = if username.is_empty() || username.len() > 256 {
         None
     } else {
-        state
-            .store
-            .find_user_by_login(username)
-            .await
-            .map_err(|e| error::unavailable(&e))?
+        state.store.find_user_by_login(username).await?
     };
     let active = user.clone().filter(|u| u.is_active());
     let phc = active.as_ref().and_then(|u| u.password_hash.clone());
@@ -199,8 +191,7 @@ async fn sign_in(
             state.metrics.login(false);
             let started =
                 match throttle::sign_in_failed(&state.store, &state.config.throttle, &attempt, now)
-                    .await
-                    .map_err(|e| error::unavailable(&e))?
+                    .await?
                 {
                     Ok(started) => started,
                     // Blocked by parallel failures meanwhile: answered like any blocked attempt.
@@ -239,10 +230,7 @@ async fn sign_in(
         }
     };
 
-    if let Err(blocked) = throttle::sign_in_succeeded(&state.store, &attempt, now)
-        .await
-        .map_err(|e| error::unavailable(&e))?
-    {
+    if let Err(blocked) = throttle::sign_in_succeeded(&state.store, &attempt, now).await? {
         // Parallel failures blocked a counter while this password was checked: a burst
         // of guesses must not learn that one of them was right.
         return Ok(throttled(state, headers, tx, &request, username, blocked, now).await);
@@ -252,8 +240,7 @@ async fn sign_in(
     let taken = state
         .store
         .take_pending(&sha256(tx.as_bytes()), now)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+        .await?;
     if taken.is_none() {
         return Ok(expired_page());
     }
@@ -262,21 +249,12 @@ async fn sign_in(
         state
             .store
             .end_session(&session::id_hash(&old), now)
-            .await
-            .map_err(|e| error::unavailable(&e))?;
+            .await?;
     }
     let (session_id, row) = session::start(&user.id, now, state.config.session_lifetime_seconds);
-    state
-        .store
-        .insert_session(&row)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    state.store.insert_session(&row).await?;
     // Okta's `lastLogin`: every successful sign-in, not a single sign-on from a session.
-    state
-        .store
-        .record_login(&user.id, now)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    state.store.record_login(&user.id, now).await?;
     state.metrics.login(true);
     let actor = Actor::user(&user, ip.clone());
     let event = Event::success(

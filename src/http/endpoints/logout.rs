@@ -87,11 +87,7 @@ async fn respond(
         None => params.client_id.as_deref(),
     };
     let client = match client_id {
-        Some(id) => state
-            .store
-            .get_client(id)
-            .await
-            .map_err(|e| error::unavailable(&e))?,
+        Some(id) => state.store.get_client(id).await?,
         None => None,
     };
     let session = current_session(state, headers, now).await?;
@@ -137,11 +133,7 @@ async fn verify_hint(
     token: &str,
     now: UnixTime,
 ) -> Result<Result<VerifiedHint, HintUnverified>, OAuthError> {
-    let ring = state
-        .keys
-        .for_token(&server.id, token, now)
-        .await
-        .map_err(|e| error::keys(&e))?;
+    let ring = state.keys.for_token(&server.id, token, now).await?;
     Ok(jwt::verify::<HintClaims>(token, &ring)
         .map(|(typ, claims)| VerifiedHint { typ, claims })
         .map_err(|_| HintUnverified))
@@ -158,8 +150,7 @@ async fn end_session(
         state
             .store
             .end_session(&session::id_hash(&cookie), now)
-            .await
-            .map_err(|e| error::unavailable(&e))?;
+            .await?;
         tracing::info!(
             event = "user.session.end",
             outcome = "SUCCESS",

@@ -45,7 +45,7 @@ pub async fn find_server(state: &AppState, id: &str) -> Result<AuthServer, Serve
     match state.store.get_server(id).await {
         Ok(Some(server)) if server.status == "ACTIVE" => Ok(server),
         Ok(_) => Err(ServerLookup::NotFound),
-        Err(e) => Err(ServerLookup::Failed(error::unavailable(&e))),
+        Err(e) => Err(ServerLookup::Failed(OAuthError::from(e))),
     }
 }
 
@@ -78,10 +78,7 @@ pub async fn authenticate_client(
     let client_id = presented.client_id();
     let now = state.clock.now();
     let store = &state.store;
-    let client = store
-        .get_client(client_id)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    let client = store.get_client(client_id).await?;
     // A public client authenticating as one (`none`) has no secret to guess: it is
     // neither throttled nor counted, else anyone sharing an address with its users
     // (one NAT) could block them all by sending wrong secrets under its public id.
@@ -93,8 +90,7 @@ pub async fn authenticate_client(
     } else {
         store
             .throttle_state(&throttle::client_key(client_id, ip))
-            .await
-            .map_err(|e| error::unavailable(&e))?
+            .await?
     };
     if let Some(blocked) = failures.filter(|f| f.blocked_until > now) {
         // Counted, not logged: the System Log heard when the block started.
@@ -115,17 +111,13 @@ pub async fn authenticate_client(
     match verified {
         Ok(client) => {
             if failures.is_some() {
-                throttle::client_succeeded(store, client_id, ip)
-                    .await
-                    .map_err(|e| error::unavailable(&e))?;
+                throttle::client_succeeded(store, client_id, ip).await?;
             }
             Ok(client)
         }
         Err(e) => {
             let started =
-                throttle::client_failed(store, &state.config.throttle, client_id, ip, now)
-                    .await
-                    .map_err(|e| error::unavailable(&e))?;
+                throttle::client_failed(store, &state.config.throttle, client_id, ip, now).await?;
             if let Some(wait) = started {
                 // This failure started a block: logged once per block, not per refusal.
                 let name: String = client_id
@@ -195,7 +187,7 @@ pub async fn verify_access_token(
         .keys
         .for_token(&server.id, token, now)
         .await
-        .map_err(|e| AccessTokenProblem::Failed(error::keys(&e)))?;
+        .map_err(|e| AccessTokenProblem::Failed(OAuthError::from(e)))?;
     let (_, at): (_, crate::tokens::claims::AccessTokenClaims) =
         crate::tokens::jwt::verify(token, &ring).map_err(|_| AccessTokenProblem::Invalid)?;
     if at.iss != state.issuer(server)
@@ -210,7 +202,7 @@ pub async fn verify_access_token(
     match state.store.is_access_token_revoked(&at.jti).await {
         Ok(true) => Err(AccessTokenProblem::Revoked),
         Ok(false) => Ok(at),
-        Err(e) => Err(AccessTokenProblem::Failed(error::unavailable(&e))),
+        Err(e) => Err(AccessTokenProblem::Failed(OAuthError::from(e))),
     }
 }
 

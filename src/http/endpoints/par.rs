@@ -63,11 +63,7 @@ async fn push(
     )
     .await?;
     let pushed = par::bind_dpop(pushed, proof.as_ref().map(|p| p.jkt.as_str()))?;
-    let offered = state
-        .store
-        .list_scopes(&server.id)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    let offered = state.store.list_scopes(&server.id).await?;
     let offered: Vec<&str> = offered.iter().map(|s| s.name.as_str()).collect();
     // §2.1: validated as /authorize would; §2.3: any error is answered here, as JSON.
     authorize::validate(
@@ -101,11 +97,7 @@ async fn push(
         created_at: now,
         expires_at: now + PAR_TTL,
     };
-    state
-        .store
-        .insert_pushed(&row)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    state.store.insert_pushed(&row).await?;
     Ok(PushedAuthorizationResponse {
         request_uri,
         expires_in: PAR_TTL,

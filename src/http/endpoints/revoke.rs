@@ -86,11 +86,7 @@ async fn revoke_access(
     if at.cid != client.client_id {
         return Err(not_yours());
     }
-    state
-        .store
-        .revoke_access_token(&at.jti, at.exp)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    state.store.revoke_access_token(&at.jti, at.exp).await?;
     tracing::info!(event = "app.oauth2.as.token.revoke", client = %client.client_id, "access token revoked");
     Ok(true)
 }
@@ -102,11 +98,7 @@ async fn revoke_refresh(
     client: &Client,
     token: &str,
 ) -> Result<bool, OAuthError> {
-    let found = state
-        .store
-        .find_refresh(&sha256(token.as_bytes()))
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    let found = state.store.find_refresh(&sha256(token.as_bytes())).await?;
     let Some((_, family)) = found.filter(|(_, f)| f.server_id == server.id) else {
         return Ok(false);
     };
@@ -116,8 +108,7 @@ async fn revoke_refresh(
     state
         .store
         .revoke_family(&family.id, state.clock.now())
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+        .await?;
     tracing::info!(event = "app.oauth2.as.token.revoke", client = %client.client_id, family = %family.id, "refresh token family revoked");
     Ok(true)
 }

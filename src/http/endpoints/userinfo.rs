@@ -226,11 +226,7 @@ async fn claims(
     // A client_credentials token has no user (`uid`), so no userinfo.
     let user_id = at.uid.as_deref().ok_or_else(invalid)?;
     let subject = Subject::load(state, user_id).await?.ok_or_else(invalid)?;
-    let custom = state
-        .store
-        .list_claims(&server.id)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    let custom = state.store.list_claims(&server.id).await?;
     let mut body = serde_json::Map::new();
     body.insert("sub".into(), json!(subject.user.id));
     body.extend(user_claims(&subject.user, &scope));

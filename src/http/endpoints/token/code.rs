@@ -8,7 +8,6 @@ use super::refresh;
 use crate::admin::policies::ACCESS_TTL_MAX;
 use crate::app::AppState;
 use crate::crypto::{random_token, sha256};
-use crate::http::error;
 use crate::oauth::OAuthError;
 use crate::oauth::grants::authorization_code;
 use crate::oauth::params::Params;
@@ -41,26 +40,16 @@ pub async fn grant(
     let row = match state
         .store
         .redeem_code(&sha256(code.as_bytes()), &access, now)
-        .await
-        .map_err(|e| error::unavailable(&e))?
+        .await?
     {
         Redemption::Redeemed(row) => row,
         Redemption::NotFound => return Err(invalid()),
         Redemption::AlreadyRedeemed(row) => {
-            let unavailable = |e| error::unavailable(&e);
             if let (Some(jti), Some(expires_at)) = (&row.access_jti, row.access_expires_at) {
-                state
-                    .store
-                    .revoke_access_token(jti, expires_at)
-                    .await
-                    .map_err(unavailable)?;
+                state.store.revoke_access_token(jti, expires_at).await?;
             }
             if let Some(family) = &row.family_id {
-                state
-                    .store
-                    .revoke_family(family, now)
-                    .await
-                    .map_err(unavailable)?;
+                state.store.revoke_family(family, now).await?;
             }
             tracing::warn!(client = %client.client_id, "authorization code replayed; tokens from it revoked");
             return Err(invalid());
@@ -129,18 +118,8 @@ pub async fn grant(
         // access token first and then the family, which may not have existed yet. The
         // replay's deny-list entry is committed before its family revocation, so either
         // this check sees it, or that revocation sees the family inserted above.
-        let unavailable = |e| error::unavailable(&e);
-        if state
-            .store
-            .is_access_token_revoked(&access.jti)
-            .await
-            .map_err(unavailable)?
-        {
-            state
-                .store
-                .revoke_family(&family_id, now)
-                .await
-                .map_err(unavailable)?;
+        if state.store.is_access_token_revoked(&access.jti).await? {
+            state.store.revoke_family(&family_id, now).await?;
             return Err(invalid());
         }
         response.refresh_token = Some(refresh_token);

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use crate::app::AppState;
 use crate::clock::UnixTime;
-use crate::http::error;
 use crate::oauth::OAuthError;
 use crate::oauth::policy::{self, Decision, Lifetimes, PolicyRequest};
 use crate::oauth::scope::Scope;
@@ -78,12 +77,7 @@ impl Settings {
         state: &AppState,
         server_id: &str,
     ) -> Result<Arc<Settings>, OAuthError> {
-        match state
-            .store
-            .get_server(server_id)
-            .await
-            .map_err(|e| error::unavailable(&e))?
-        {
+        match state.store.get_server(server_id).await? {
             Some(server) => Settings::load(state, &server).await,
             None => Ok(Arc::new(Settings::read(state, server_id).await?)),
         }
@@ -91,12 +85,11 @@ impl Settings {
 
     async fn read(state: &AppState, server_id: &str) -> Result<Settings, OAuthError> {
         let store = &state.store;
-        let unavailable = |e| error::unavailable(&e);
         Ok(Settings {
-            scopes: store.list_scopes(server_id).await.map_err(unavailable)?,
-            claims: store.list_claims(server_id).await.map_err(unavailable)?,
-            policies: store.list_policies(server_id).await.map_err(unavailable)?,
-            rules: store.list_rules(server_id).await.map_err(unavailable)?,
+            scopes: store.list_scopes(server_id).await?,
+            claims: store.list_claims(server_id).await?,
+            policies: store.list_policies(server_id).await?,
+            rules: store.list_rules(server_id).await?,
         })
     }
 
@@ -152,12 +145,7 @@ pub struct Subject {
 impl Subject {
     /// The user if they exist and are active.
     pub async fn load(state: &AppState, user_id: &str) -> Result<Option<Subject>, OAuthError> {
-        let user = match state
-            .store
-            .get_user(user_id)
-            .await
-            .map_err(|e| error::unavailable(&e))?
-        {
+        let user = match state.store.get_user(user_id).await? {
             Some(user) if user.is_active() => user,
             _ => return Ok(None),
         };
@@ -166,11 +154,7 @@ impl Subject {
 
     /// A user this request has just read (and found active), with their groups.
     pub async fn with_groups(state: &AppState, user: User) -> Result<Option<Subject>, OAuthError> {
-        let groups = state
-            .store
-            .user_groups(&user.id)
-            .await
-            .map_err(|e| error::unavailable(&e))?;
+        let groups = state.store.user_groups(&user.id).await?;
         Ok(Some(Subject { user, groups }))
     }
 
@@ -191,7 +175,7 @@ pub async fn check_assigned(
     match state.store.user_may_use_app(client_id, user_id).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(OAuthError::not_assigned()),
-        Err(e) => Err(error::unavailable(&e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -218,11 +202,7 @@ pub async fn mint(
     settings: &Settings,
     m: Mint<'_>,
 ) -> Result<TokenResponse, OAuthError> {
-    let ring = state
-        .keys
-        .get(&m.server.id, m.now)
-        .await
-        .map_err(|e| error::keys(&e))?;
+    let ring = state.keys.get(&m.server.id, m.now).await?;
     let issuer = state.issuer(m.server);
     let audience = state.audience(m.server);
     let user = m.subject.map(|s| &s.user);

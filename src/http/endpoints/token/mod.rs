@@ -18,13 +18,11 @@ use crate::app::{AppState, SharedState};
 use crate::http::error;
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId};
 use crate::oauth::client_auth;
+use crate::oauth::grants::GrantType;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::protocol::TokenResponse;
 use crate::store::{AuthServer, Client, User};
-
-/// The grants this server implements.
-pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
 
 pub async fn post(
     State(state): State<SharedState>,
@@ -151,20 +149,22 @@ async fn handle(
         ));
     }
     let jkt = proof.as_ref().map(|p| p.jkt.as_str());
-    let known = GRANT_TYPES.contains(&grant_type);
-    if known && !client.grant_types.iter().any(|g| g == grant_type) {
+    let known = GrantType::parse(grant_type);
+    if known.is_some() && !client.grant_types.iter().any(|g| g == grant_type) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "The client is not authorized to use the provided grant type.",
         ));
     }
-    let (tokens, user) = match grant_type {
-        "authorization_code" => code::grant(state, server, &client, params, jkt).await,
-        "refresh_token" => refresh::grant(state, server, &client, params, jkt).await,
-        "client_credentials" => {
+    let (tokens, user) = match known {
+        Some(GrantType::AuthorizationCode) => {
+            code::grant(state, server, &client, params, jkt).await
+        }
+        Some(GrantType::RefreshToken) => refresh::grant(state, server, &client, params, jkt).await,
+        Some(GrantType::ClientCredentials) => {
             client_credentials::grant(state, server, &client, params, jkt).await
         }
-        _ => Err(OAuthError::new(
+        None => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "The authorization grant type is not supported by the authorization server.",
         )),

@@ -13,7 +13,6 @@ use super::mint::{Mint, Settings, Subject, check_assigned, mint};
 use crate::app::AppState;
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
-use crate::http::error;
 use crate::oauth::OAuthError;
 use crate::oauth::grants::refresh_token::{self, Replay};
 use crate::oauth::params::Params;
@@ -82,11 +81,7 @@ pub async fn start_family(
         access_jti: Some(f.access_jti),
         access_expires_at: Some(now + f.lifetimes.access_token),
     };
-    state
-        .store
-        .insert_refresh_family(&family, &first)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+    state.store.insert_refresh_family(&family, &first).await?;
     Ok(value)
 }
 
@@ -99,14 +94,8 @@ pub async fn grant(
 ) -> Result<(TokenResponse, Option<User>), OAuthError> {
     let presented = params.required("refresh_token")?;
     let now = state.clock.now();
-    let unavailable = |e| error::unavailable(&e);
     let hash = sha256(presented.as_bytes());
-    let (token, family) = state
-        .store
-        .find_refresh(&hash)
-        .await
-        .map_err(unavailable)?
-        .ok_or_else(invalid)?;
+    let (token, family) = state.store.find_refresh(&hash).await?.ok_or_else(invalid)?;
     refresh_token::check(&token, &family, client, &server.id, now)?;
     // RFC 9449 §5: a bound family is refreshed only with a proof of its key.
     if let Some(bound) = &family.dpop_jkt
@@ -158,8 +147,7 @@ pub async fn grant(
         match state
             .store
             .rotate_refresh(&family.id, &hash, &successor, now)
-            .await
-            .map_err(unavailable)?
+            .await?
         {
             Rotation::Rotated => {
                 return answer
@@ -172,14 +160,9 @@ pub async fn grant(
             Rotation::AlreadyRotated => {}
         }
     }
-    let (token, _) = state
-        .store
-        .find_refresh(&hash)
-        .await
-        .map_err(unavailable)?
-        .ok_or_else(invalid)?;
+    let (token, _) = state.store.find_refresh(&hash).await?.ok_or_else(invalid)?;
     let successor = match &token.successor_hash {
-        Some(h) => state.store.find_refresh(h).await.map_err(unavailable)?,
+        Some(h) => state.store.find_refresh(h).await?,
         None => None,
     };
     // The stored successor must be the one this token derives (it always is, unless
@@ -197,11 +180,7 @@ pub async fn grant(
             .await
             .map(|r| (r, Some(subject.user.clone()))),
         _ => {
-            state
-                .store
-                .revoke_family(&family.id, now)
-                .await
-                .map_err(unavailable)?;
+            state.store.revoke_family(&family.id, now).await?;
             tracing::warn!(client = %client.client_id, family = %family.id, "refresh token reused; its family is revoked");
             Err(invalid())
         }
