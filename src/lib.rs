@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod flows;
 pub mod http;
 pub mod identity;
 pub mod metrics;

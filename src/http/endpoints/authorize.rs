@@ -9,12 +9,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::find_server;
-use super::token::mint::{Settings, Subject, check_assigned};
 use crate::admin::syslog::{self, Actor, Event, Target};
-use crate::app::{AppState, SharedState};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
+use crate::flows::settings::{Settings, Subject, check_assigned};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId, form_params, query_params};
+use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, pages};
 use crate::identity::session;
 use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};

@@ -10,10 +10,10 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::authorize::{Known, complete, current_session, render_reply};
-use crate::app::{AppState, SharedState};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
+use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, pages};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::find_server;
-use crate::app::SharedState;
+use crate::http::SharedState;
 use crate::http::error;
 use crate::http::extract::ServerId;
 use crate::http::published::Document;

@@ -12,9 +12,9 @@ use axum::response::Response;
 
 use super::authorize::{Known, complete};
 use crate::admin::syslog::{self, Actor, Event, Target};
-use crate::app::{AppState, SharedState};
 use crate::crypto::sha256;
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
+use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, pages};
 use crate::identity::throttle::{self, Blocked};
 use crate::identity::{password, session};

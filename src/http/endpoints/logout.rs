@@ -9,9 +9,9 @@ use axum::response::Response;
 
 use super::authorize::{current_session, redirect};
 use super::find_server;
-use crate::app::{AppState, SharedState};
 use crate::clock::UnixTime;
 use crate::http::extract::{Body, OAuthRejection, ServerId, form_params, query_params};
+use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, pages};
 use crate::identity::session;
 use crate::oauth::OAuthError;

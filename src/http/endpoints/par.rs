@@ -9,10 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::token::no_store;
-use super::{authenticate_client, dpop, form_and_server};
-use crate::app::{AppState, SharedState};
+use super::{credentials, dpop, form_and_server};
+use crate::clock::UnixTime;
+use crate::flows::{self, client_auth, client_auth::Credentials};
 use crate::http::error;
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId};
+use crate::http::{AppState, SharedState};
 use crate::oauth::OAuthError;
 use crate::oauth::authorize::{self, Rejection};
 use crate::oauth::par::{self, PAR_TTL};
@@ -31,14 +33,16 @@ pub async fn post(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let outcome = push(&state, &server, &headers, &params, ip.as_deref()).await;
+    let now = state.clock.now();
+    let credentials = credentials(&headers, ip.as_deref());
+    let outcome = push(&state, &server, &headers, &params, &credentials, now).await;
     let mut response = match &outcome {
         // §2.2: 201 Created.
         Ok(answer) => no_store((StatusCode::CREATED, Json(answer)).into_response()),
         Err(e) => error::json(e),
     };
     // RFC 9449 §8: the DPoP nonce, as at the token endpoint.
-    dpop::add_nonce(&state, outcome.as_ref().err(), &mut response);
+    dpop::add_nonce(&state, outcome.as_ref().err(), &mut response, now);
     response
 }
 
@@ -47,21 +51,16 @@ async fn push(
     server: &AuthServer,
     headers: &HeaderMap,
     params: &Params,
-    ip: Option<&str>,
+    credentials: &Credentials<'_>,
+    now: UnixTime,
 ) -> Result<PushedAuthorizationResponse, OAuthError> {
     // §2: the client authenticates as at the token endpoint (which also refuses a
     // repeated parameter).
-    let client = authenticate_client(state, server, headers, params, ip, "par").await?;
+    let client = client_auth::authenticate(state, server, credentials, params, "par", now).await?;
     let pushed = par::pushed_params(params, &client)?;
     // RFC 9449 §10.1: a DPoP proof for this endpoint binds the code to its key.
-    let proof = dpop::proof(
-        state,
-        headers,
-        "POST",
-        &format!("{}/par", state.endpoint_base(server)),
-        None,
-    )
-    .await?;
+    let htu = format!("{}/par", state.endpoint_base(server));
+    let proof = flows::dpop::proof(state, &dpop::header(headers), "POST", &htu, None, now).await?;
     let pushed = par::bind_dpop(pushed, proof.as_ref().map(|p| p.jkt.as_str()))?;
     let offered = state.store.list_scopes(&server.id).await?;
     let offered: Vec<&str> = offered.iter().map(|s| s.name.as_str()).collect();
@@ -87,7 +86,6 @@ async fn push(
             "The pushed request is too large once encoded.",
         ));
     }
-    let now = state.clock.now();
     let (request_uri, id_hash) = par::new_request_uri();
     let row = PushedRequest {
         id_hash,
