@@ -5,10 +5,14 @@
 //! calls one of these and renders; `app` only wires the router.
 
 pub mod access_token;
+pub mod authorize;
 pub mod client_auth;
 pub mod client_jwt;
+pub mod consent;
 pub mod dpop;
 pub mod introspect;
+pub mod logout;
+pub mod par;
 pub mod revoke;
 pub mod settings;
 pub mod token;

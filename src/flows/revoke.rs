@@ -107,3 +107,81 @@ async fn revoke_refresh(
     tracing::info!(event = "app.oauth2.as.token.revoke", client = %client.client_id, family = %family.id, "refresh token family revoked");
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{RevokeRequest, revoke};
+    use crate::flows::client_auth::Credentials;
+    use crate::flows::introspect::{IntrospectRequest, introspect};
+    use crate::flows::testing::fixture;
+    use crate::flows::token::{TokenRequest, exchange};
+    use crate::oauth::params::Params;
+
+    /// A client credentials token is active until its client revokes it; another
+    /// client may not revoke it.
+    #[tokio::test]
+    async fn a_revoked_access_token_is_inactive() {
+        let mut f = fixture().await;
+        f.scope("api:read").await;
+        let (client, secret) = f.app(&["client_credentials"]).await;
+        let (other, other_secret) = f.app(&["client_credentials"]).await;
+        let auth = |c: &crate::store::Client, s: &str, rest: &[(&str, &str)]| {
+            let mut pairs = vec![
+                ("client_id", c.client_id.clone()),
+                ("client_secret", s.to_string()),
+            ];
+            pairs.extend(rest.iter().map(|(k, v)| (*k, v.to_string())));
+            Params::from_pairs(pairs)
+        };
+        let params = auth(
+            &client,
+            &secret,
+            &[("grant_type", "client_credentials"), ("scope", "api:read")],
+        );
+        let request = TokenRequest {
+            server: &f.server,
+            params: &params,
+            credentials: Credentials::default(),
+            dpop: Default::default(),
+        };
+        let token = exchange(&f.services, &request, f.now)
+            .await
+            .unwrap()
+            .tokens
+            .access_token;
+        let ask = auth(&client, &secret, &[("token", &token)]);
+        let question = IntrospectRequest {
+            server: &f.server,
+            params: &ask,
+            credentials: Credentials::default(),
+        };
+        assert!(
+            introspect(&f.services, &question, f.now)
+                .await
+                .unwrap()
+                .active
+        );
+
+        let foreign = auth(&other, &other_secret, &[("token", &token)]);
+        let refused = RevokeRequest {
+            server: &f.server,
+            params: &foreign,
+            credentials: Credentials::default(),
+        };
+        let e = revoke(&f.services, &refused, f.now).await.unwrap_err();
+        assert_eq!((e.code(), e.status()), ("unauthorized_client", 400));
+
+        let own = RevokeRequest {
+            server: &f.server,
+            params: &ask,
+            credentials: Credentials::default(),
+        };
+        revoke(&f.services, &own, f.now).await.unwrap();
+        assert!(
+            !introspect(&f.services, &question, f.now)
+                .await
+                .unwrap()
+                .active
+        );
+    }
+}

@@ -7,58 +7,16 @@
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
 
 use super::authorize::{Known, complete, current_session, render_reply};
 use crate::clock::UnixTime;
-use crate::crypto::{random_token, sha256};
+use crate::crypto::sha256;
+use crate::flows::consent::PendingConsent;
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
 use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, pages};
-use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::store::PendingAuthorization;
-
-/// How long the consent page waits.
-pub const CONSENT_TTL: i64 = 600;
-
-/// A request waiting for consent. Its shape differs from a request waiting for
-/// sign-in (`consent` is not a field of `AuthorizationRequest`), so the sign-in page
-/// can never take one for the other.
-#[derive(Debug, Serialize, Deserialize)]
-struct PendingConsent {
-    consent: AuthorizationRequest,
-    user_id: String,
-    auth_time: UnixTime,
-    scopes: Vec<String>,
-}
-
-/// Stores the request until the user answers; returns the consent page's address.
-pub async fn start(
-    state: &AppState,
-    request: &AuthorizationRequest,
-    user_id: &str,
-    auth_time: UnixTime,
-    scopes: Vec<String>,
-    now: UnixTime,
-) -> Result<String, OAuthError> {
-    let tx = random_token();
-    let pending = PendingConsent {
-        consent: request.clone(),
-        user_id: user_id.to_string(),
-        auth_time,
-        scopes,
-    };
-    let row = PendingAuthorization {
-        id_hash: sha256(tx.as_bytes()),
-        request: serde_json::to_string(&pending).map_err(|e| OAuthError::internal(&e))?,
-        created_at: now,
-        expires_at: now + CONSENT_TTL,
-    };
-    state.store.insert_pending(&row).await?;
-    Ok(format!("/consent?tx={tx}"))
-}
 
 fn expired_page() -> Response {
     pages::error(
