@@ -11,6 +11,7 @@ pub mod client_jwt;
 pub mod consent;
 pub mod dpop;
 pub mod introspect;
+pub mod login;
 pub mod logout;
 pub mod par;
 pub mod revoke;
