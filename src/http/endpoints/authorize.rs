@@ -8,18 +8,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::find_server;
-use crate::clock::UnixTime;
 use crate::flows::authorize::{self, AuthorizeRequest, Outcome};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, ServerId, form_params, query_params};
 use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, pages};
 use crate::oauth::OAuthError;
-use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
 use crate::oauth::reply::Reply;
-use crate::store::Session;
-
-pub use crate::flows::authorize::Known;
 
 pub async fn get(
     State(state): State<SharedState>,
@@ -80,32 +75,6 @@ pub fn render(outcome: Outcome, after_post: bool) -> Response {
         Outcome::Reply(reply) => render_reply(reply, after_post),
         Outcome::Redirect(location) => redirect(&location, after_post),
     }
-}
-
-/// For the sign-in and consent pages: `flows::authorize::complete`, rendered.
-pub async fn complete(
-    state: &AppState,
-    request: &AuthorizationRequest,
-    user_id: &str,
-    auth_time: UnixTime,
-    now: UnixTime,
-    after_post: bool,
-    known: Known<'_>,
-) -> Response {
-    let outcome = authorize::complete(state, request, user_id, auth_time, now, known).await;
-    render(outcome, after_post)
-}
-
-/// The browser's live session, if its user is still active.
-pub async fn current_session(
-    state: &AppState,
-    headers: &HeaderMap,
-    now: UnixTime,
-) -> Result<Option<Session>, OAuthError> {
-    let cookie = cookies::get(headers, cookies::SESSION);
-    Ok(authorize::signed_in(state, cookie.as_deref(), now)
-        .await?
-        .map(|(session, _)| session))
 }
 
 /// A redirect (302 after GET, 303 after POST so the browser follows with GET) or the
