@@ -127,3 +127,62 @@ async fn check_binding(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Presented, UserinfoRequest, claims};
+    use crate::flows::client_auth::Credentials;
+    use crate::flows::testing::{REDIRECT_URI, fixture};
+    use crate::flows::token::{TokenRequest, exchange};
+    use crate::oauth::params::Params;
+
+    #[tokio::test]
+    async fn a_users_token_gets_claims_a_dpop_scheme_or_a_late_token_does_not() {
+        let f = fixture().await;
+        let (client, secret) = f.app(&["authorization_code"]).await;
+        let user = f.user("barbara@example.com").await;
+        let code = f.code(&client, &user, "openid email").await;
+        let params = Params::from_pairs([
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("client_id", client.client_id.as_str()),
+            ("client_secret", secret.as_str()),
+        ]);
+        let request = TokenRequest {
+            server: &f.server,
+            params: &params,
+            credentials: Credentials::default(),
+            dpop: Default::default(),
+        };
+        let granted = exchange(&f.services, &request, f.now).await.unwrap();
+        let ask = |dpop: bool| Presented {
+            token: granted.tokens.access_token.clone(),
+            dpop,
+        };
+        let bearer = ask(false);
+        let request = UserinfoRequest {
+            server: &f.server,
+            method: "GET",
+            token: &bearer,
+            dpop: Default::default(),
+        };
+        let body = claims(&f.services, &request, f.now).await.unwrap();
+        assert_eq!(body["sub"], user.id.as_str());
+        assert_eq!(body["email"], "barbara@example.com");
+
+        // Expired at its `exp`: the flow judges at the `now` it is given.
+        let later = f.now + granted.tokens.expires_in;
+        let e = claims(&f.services, &request, later).await.unwrap_err();
+        assert_eq!((e.code(), e.status()), ("invalid_token", 401));
+
+        // A token that is not DPoP-bound, sent with the DPoP scheme, is refused.
+        let dpop = ask(true);
+        let request = UserinfoRequest {
+            token: &dpop,
+            ..request
+        };
+        let e = claims(&f.services, &request, f.now).await.unwrap_err();
+        assert_eq!((e.code(), e.status()), ("invalid_token", 401));
+    }
+}
