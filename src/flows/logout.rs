@@ -12,7 +12,7 @@ use crate::oauth::logout::{
     VerifiedHint,
 };
 use crate::oauth::params::Params;
-use crate::store::{AuthServer, Client};
+use crate::store::{AuthServer, Client, User};
 use crate::tokens::jwt;
 
 /// A logout request to `server` as the browser sent it.
@@ -26,10 +26,12 @@ pub struct LogoutRequest<'a> {
     pub method: Method,
 }
 
-/// What `decide` chose, with the client it was about (for the confirmation page).
+/// What `decide` chose, with the client it was about and the user signed in on this
+/// browser before it (for the pages).
 pub struct Answer {
     pub outcome: LogoutOutcome,
     pub client: Option<Client>,
+    pub user: Option<User>,
 }
 
 /// Whether the outcome ends the browser's session (its cookie is then cleared).
@@ -61,9 +63,9 @@ pub async fn logout(
         Some(id) => services.store.get_client(id).await?,
         None => None,
     };
-    let session = signed_in(services, request.session_cookie, now)
+    let (session, user) = signed_in(services, request.session_cookie, now)
         .await?
-        .map(|(session, _)| session);
+        .unzip();
     let issuer = services.issuer(server);
     let outcome = logout::decide(&LogoutInput {
         params: &params,
@@ -80,7 +82,11 @@ pub async fn logout(
     if let LogoutOutcome::Error(e) = &outcome {
         tracing::info!(event = "user.session.end", outcome = "FAILURE", reason = %e, "logout refused");
     }
-    Ok(Answer { outcome, client })
+    Ok(Answer {
+        outcome,
+        client,
+        user,
+    })
 }
 
 /// The hint verified with this server's current keys (RP-Initiated Logout §2: the OP
