@@ -15,7 +15,7 @@ use super::extract::{ApiJson, Caller};
 use crate::admin::AdminError;
 use crate::admin::policies::{self, NewPolicy, NewRule};
 use crate::admin::servers::{self, NewClaim, NewScope, NewServer};
-use crate::app::{AppState, SharedState};
+use crate::http::{AppState, SharedState};
 use crate::store::{AuthServer, StoreError};
 use crate::tokens::keys::KeyError;
 

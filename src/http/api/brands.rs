@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, Caller};
 use crate::admin::brands::{self, BRAND_ID, BrandChange, THEME_ID};
-use crate::app::SharedState;
+use crate::http::SharedState;
 use crate::store::ImageKind;
 
 /// The largest upload read: the image cap and room for the multipart framing.

@@ -20,7 +20,7 @@ use axum::response::IntoResponse;
 use axum::routing::{MethodFilter, MethodRouter, get, on};
 use utoipa::openapi::path::{HttpMethod, Operation};
 
-use crate::app::SharedState;
+use crate::http::SharedState;
 
 /// One documented operation: its methods, its path (as in the OpenAPI document and,
 /// with the `/api/v1` prefix taken off, in the router), its description, its handler.

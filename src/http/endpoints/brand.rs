@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use crate::admin::brands;
 use crate::store::ImageKind;
 
-use crate::app::SharedState;
+use crate::http::SharedState;
 
 /// `/brand/theme.css`: custom properties that `gatehouse.css` reads.
 pub async fn theme_css(State(state): State<SharedState>) -> Response {

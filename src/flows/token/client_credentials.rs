@@ -1,7 +1,9 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): a token for the client itself.
 
-use super::mint::{Mint, Settings, mint};
-use crate::app::AppState;
+use super::mint::{Mint, mint};
+use crate::clock::UnixTime;
+use crate::flows::Services;
+use crate::flows::Settings;
 use crate::oauth::grants::client_credentials;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
@@ -9,12 +11,26 @@ use crate::protocol::TokenResponse;
 use crate::store::{AuthServer, Client, User};
 use crate::tokens::claims::new_access_jti;
 
+/// The parameters of a client credentials grant.
+pub struct Request<'a> {
+    pub scope: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    pub fn from_params(params: &'a Params) -> Result<Self, OAuthError> {
+        Ok(Request {
+            scope: params.one("scope")?,
+        })
+    }
+}
+
 pub async fn grant(
-    state: &AppState,
+    services: &Services,
     server: &AuthServer,
     client: &Client,
-    params: &Params,
+    request: Request<'_>,
     dpop_jkt: Option<&str>,
+    now: UnixTime,
 ) -> Result<(TokenResponse, Option<User>), OAuthError> {
     // §4.4: only confidential clients.
     if client.is_public() {
@@ -23,12 +39,11 @@ pub async fn grant(
             "The client_credentials grant requires a confidential client.",
         ));
     }
-    let now = state.clock.now();
-    let settings = Settings::load(state, server).await?;
-    let scope = client_credentials::scope(params.one("scope")?, &settings.scopes)?;
+    let settings = Settings::load(services, server).await?;
+    let scope = client_credentials::scope(request.scope, &settings.scopes)?;
     let lifetimes = settings.decide(&client.client_id, "client_credentials", &scope, None)?;
     let response = mint(
-        state,
+        services,
         &settings,
         Mint {
             server,

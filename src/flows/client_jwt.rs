@@ -5,9 +5,8 @@
 //! Every failure is the same `invalid_client`; the reason goes to the log.
 
 use crate::admin::apps;
-use crate::app::AppState;
 use crate::clock::UnixTime;
-use crate::http::error;
+use crate::flows::Services;
 use crate::oauth::OAuthError;
 use crate::oauth::client_assertion::{self, Expected};
 use crate::store::{AuthServer, Client};
@@ -17,17 +16,17 @@ use crate::tokens::jose::{self, HMAC_ALGS, Jws, PublicJwk};
 /// the URL of the endpoint being called (`endpoint`: `token`, `revoke`, `introspect`,
 /// `par`; RFC 9126 §2 names the PAR URL) — as Okta, which requires the latter. Not the
 /// other endpoints: an assertion made for /revoke is no credential at /token.
-pub fn audiences(state: &AppState, server: &AuthServer, endpoint: &str) -> Vec<String> {
+pub fn audiences(services: &Services, server: &AuthServer, endpoint: &str) -> Vec<String> {
     vec![
-        state.issuer(server),
-        format!("{}/{endpoint}", state.endpoint_base(server)),
+        services.issuer(server),
+        format!("{}/{endpoint}", services.endpoint_base(server)),
     ]
 }
 
 /// Verifies `assertion` for `client` (whose registered method is a JWT one), sent to
 /// `endpoint` (see `audiences`).
 pub async fn verify(
-    state: &AppState,
+    services: &Services,
     server: &AuthServer,
     endpoint: &str,
     client: &Client,
@@ -52,14 +51,14 @@ pub async fn verify(
             if !HMAC_ALGS.contains(&alg.as_str()) {
                 return Err(fail(&"client_secret_jwt requires HS256, HS384 or HS512"));
             }
-            let secrets = apps::jwt_secrets(client, &state.master);
+            let secrets = apps::jwt_secrets(client, &services.master);
             if !secrets.iter().any(|s| jws.verify_hmac(s).is_ok()) {
                 return Err(fail(&"no active secret verifies the signature"));
             }
         }
         "private_key_jwt" => {
             let kid = jws.header_str("kid");
-            let keys = client_keys(state, client, kid)
+            let keys = client_keys(services, client, kid)
                 .await
                 .map_err(|e| fail(&e))?;
             let key = jose::select(&keys, kid, &alg)
@@ -68,7 +67,7 @@ pub async fn verify(
         }
         _ => return Err(fail(&"the client does not use a JWT method")),
     }
-    let audiences = audiences(state, server, endpoint);
+    let audiences = audiences(services, server, endpoint);
     let expected = Expected {
         client_id: &client.client_id,
         audiences: &audiences,
@@ -76,21 +75,21 @@ pub async fn verify(
     };
     let accepted = client_assertion::check(&jws, &expected).map_err(|e| fail(&e))?;
     // RFC 7523 §3 item 7: the jti once, across every instance (one atomic statement).
-    match state
+    match services
         .store
         .use_jti_once(&accepted.replay_key, accepted.keep_until, now)
         .await
     {
         Ok(true) => Ok(()),
         Ok(false) => Err(fail(&"the jti was used before (replay)")),
-        Err(e) => Err(error::unavailable(&e)),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// The client's registered keys: inline, or fetched from its `jwks_uri` (cached; an
 /// unknown `kid` refetches, rate-limited).
 async fn client_keys(
-    state: &AppState,
+    services: &Services,
     client: &Client,
     kid: Option<&str>,
 ) -> Result<std::sync::Arc<Vec<PublicJwk>>, String> {
@@ -100,7 +99,7 @@ async fn client_keys(
             .map_err(|e| e.to_string());
     }
     let uri = client.jwks_uri.as_deref().ok_or("the client has no keys")?;
-    state
+    services
         .remote_jwks
         .keys(uri, kid)
         .await

@@ -1,19 +1,15 @@
-//! What every grant shares: the server's settings (scopes, claims, policies), the
-//! user and their groups, the policy decision, and minting the signed tokens.
+//! What the authorize and token flows share: the server's settings (scopes, claims,
+//! policies) behind a per-process cache, the user and their groups, app assignments,
+//! and the policy decision.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::app::AppState;
-use crate::clock::UnixTime;
-use crate::http::error;
+use super::Services;
 use crate::oauth::OAuthError;
 use crate::oauth::policy::{self, Decision, Lifetimes, PolicyRequest};
 use crate::oauth::scope::Scope;
-use crate::protocol::TokenResponse;
 use crate::store::{AuthServer, ClaimDef, Group, Policy, PolicyRule, ScopeDef, User};
-use crate::tokens::claims::{Confirmation, Grant};
-use crate::tokens::{custom_claims, jwt};
 
 /// An authorization server's scopes, claims, policies and rules.
 pub struct Settings {
@@ -62,12 +58,15 @@ impl Settings {
     /// The server's settings as of its row `server` (just read by this request): from
     /// this process's cache when the row's `settings_version` matches, else from the
     /// store (four queries), then cached.
-    pub async fn load(state: &AppState, server: &AuthServer) -> Result<Arc<Settings>, OAuthError> {
-        if let Some(hit) = state.settings.get(&server.id, server.settings_version) {
+    pub async fn load(
+        services: &Services,
+        server: &AuthServer,
+    ) -> Result<Arc<Settings>, OAuthError> {
+        if let Some(hit) = services.settings.get(&server.id, server.settings_version) {
             return Ok(hit);
         }
-        let settings = Arc::new(Settings::read(state, &server.id).await?);
-        state
+        let settings = Arc::new(Settings::read(services, &server.id).await?);
+        services
             .settings
             .put(&server.id, server.settings_version, settings.clone());
         Ok(settings)
@@ -75,28 +74,22 @@ impl Settings {
 
     /// As `load`, reading the server's row first (one query instead of four).
     pub async fn load_by_id(
-        state: &AppState,
+        services: &Services,
         server_id: &str,
     ) -> Result<Arc<Settings>, OAuthError> {
-        match state
-            .store
-            .get_server(server_id)
-            .await
-            .map_err(|e| error::unavailable(&e))?
-        {
-            Some(server) => Settings::load(state, &server).await,
-            None => Ok(Arc::new(Settings::read(state, server_id).await?)),
+        match services.store.get_server(server_id).await? {
+            Some(server) => Settings::load(services, &server).await,
+            None => Ok(Arc::new(Settings::read(services, server_id).await?)),
         }
     }
 
-    async fn read(state: &AppState, server_id: &str) -> Result<Settings, OAuthError> {
-        let store = &state.store;
-        let unavailable = |e| error::unavailable(&e);
+    async fn read(services: &Services, server_id: &str) -> Result<Settings, OAuthError> {
+        let store = &services.store;
         Ok(Settings {
-            scopes: store.list_scopes(server_id).await.map_err(unavailable)?,
-            claims: store.list_claims(server_id).await.map_err(unavailable)?,
-            policies: store.list_policies(server_id).await.map_err(unavailable)?,
-            rules: store.list_rules(server_id).await.map_err(unavailable)?,
+            scopes: store.list_scopes(server_id).await?,
+            claims: store.list_claims(server_id).await?,
+            policies: store.list_policies(server_id).await?,
+            rules: store.list_rules(server_id).await?,
         })
     }
 
@@ -151,26 +144,20 @@ pub struct Subject {
 
 impl Subject {
     /// The user if they exist and are active.
-    pub async fn load(state: &AppState, user_id: &str) -> Result<Option<Subject>, OAuthError> {
-        let user = match state
-            .store
-            .get_user(user_id)
-            .await
-            .map_err(|e| error::unavailable(&e))?
-        {
+    pub async fn load(services: &Services, user_id: &str) -> Result<Option<Subject>, OAuthError> {
+        let user = match services.store.get_user(user_id).await? {
             Some(user) if user.is_active() => user,
             _ => return Ok(None),
         };
-        Subject::with_groups(state, user).await
+        Subject::with_groups(services, user).await
     }
 
     /// A user this request has just read (and found active), with their groups.
-    pub async fn with_groups(state: &AppState, user: User) -> Result<Option<Subject>, OAuthError> {
-        let groups = state
-            .store
-            .user_groups(&user.id)
-            .await
-            .map_err(|e| error::unavailable(&e))?;
+    pub async fn with_groups(
+        services: &Services,
+        user: User,
+    ) -> Result<Option<Subject>, OAuthError> {
+        let groups = services.store.user_groups(&user.id).await?;
         Ok(Some(Subject { user, groups }))
     }
 
@@ -184,87 +171,13 @@ impl Subject {
 /// an app with none is open to every active user. Checked at /authorize, at the code
 /// exchange and at every refresh, so an unassigned user's refresh token stops working.
 pub async fn check_assigned(
-    state: &AppState,
+    services: &Services,
     client_id: &str,
     user_id: &str,
 ) -> Result<(), OAuthError> {
-    match state.store.user_may_use_app(client_id, user_id).await {
+    match services.store.user_may_use_app(client_id, user_id).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(OAuthError::not_assigned()),
-        Err(e) => Err(error::unavailable(&e)),
+        Err(e) => Err(e.into()),
     }
-}
-
-/// Everything that goes into one token response. The ids and `now` are inputs so that
-/// a retried refresh can mint the same tokens again.
-pub struct Mint<'a> {
-    pub server: &'a AuthServer,
-    pub client_id: &'a str,
-    pub subject: Option<&'a Subject>,
-    pub scope: &'a Scope,
-    pub auth_time: Option<UnixTime>,
-    pub nonce: Option<&'a str>,
-    pub now: UnixTime,
-    pub access_ttl: i64,
-    pub access_jti: String,
-    pub id_jti: String,
-    /// RFC 9449 §5: the thumbprint of the DPoP key the access token is bound to.
-    pub dpop_jkt: Option<&'a str>,
-}
-
-/// Signs the access token and, when `openid` was granted to a user, the ID token.
-pub async fn mint(
-    state: &AppState,
-    settings: &Settings,
-    m: Mint<'_>,
-) -> Result<TokenResponse, OAuthError> {
-    let ring = state
-        .keys
-        .get(&m.server.id, m.now)
-        .await
-        .map_err(|e| error::keys(&e))?;
-    let issuer = state.issuer(m.server);
-    let audience = state.audience(m.server);
-    let user = m.subject.map(|s| &s.user);
-    let group_names = m.subject.map(Subject::group_names).unwrap_or_default();
-    let grant = Grant {
-        issuer: &issuer,
-        audience: &audience,
-        client_id: m.client_id,
-        user,
-        scope: m.scope,
-        auth_time: m.auth_time,
-        nonce: m.nonce,
-        now: m.now,
-    };
-    let resource =
-        custom_claims::evaluate(&settings.claims, "RESOURCE", m.scope, user, &group_names);
-    let typ = m.server.access_token_typ_at_jwt.then_some("at+jwt");
-    let mut claims = grant.access_token(m.access_jti, m.access_ttl, resource);
-    claims.cnf = m.dpop_jkt.map(|jkt| Confirmation {
-        jkt: jkt.to_string(),
-    });
-    let access_token = jwt::sign(&ring.signing, typ, &claims);
-    let id_token = if m.scope.contains("openid") {
-        let identity =
-            custom_claims::evaluate(&settings.claims, "IDENTITY", m.scope, user, &group_names);
-        grant
-            .id_token(m.id_jti, m.server.id_token_ttl, &access_token, identity)
-            .map(|claims| jwt::sign(&ring.signing, Some("JWT"), &claims))
-    } else {
-        None
-    };
-    Ok(TokenResponse {
-        // RFC 9449 §5: a bound token's type is DPoP.
-        token_type: if m.dpop_jkt.is_some() {
-            "DPoP"
-        } else {
-            "Bearer"
-        },
-        expires_in: m.access_ttl,
-        access_token,
-        scope: m.scope.to_string(),
-        refresh_token: None,
-        id_token,
-    })
 }

@@ -9,11 +9,11 @@
 //! including the losers of a race when the grace period is 0 (the default), revokes the
 //! family and every access token minted from it.
 
-use super::mint::{Mint, Settings, Subject, check_assigned, mint};
-use crate::app::AppState;
+use super::mint::{Mint, mint};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
-use crate::http::error;
+use crate::flows::Services;
+use crate::flows::settings::{Settings, Subject, check_assigned};
 use crate::oauth::OAuthError;
 use crate::oauth::grants::refresh_token::{self, Replay};
 use crate::oauth::params::Params;
@@ -53,7 +53,7 @@ pub fn bound_key(client: &Client, dpop_jkt: Option<&str>) -> Option<String> {
 
 /// Stores a new family with its first token; returns the token's value.
 pub async fn start_family(
-    state: &AppState,
+    services: &Services,
     f: NewFamily<'_>,
     now: UnixTime,
 ) -> Result<String, OAuthError> {
@@ -82,30 +82,42 @@ pub async fn start_family(
         access_jti: Some(f.access_jti),
         access_expires_at: Some(now + f.lifetimes.access_token),
     };
-    state
+    services
         .store
         .insert_refresh_family(&family, &first)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
+        .await?;
     Ok(value)
 }
 
+/// The parameters of a refresh (RFC 6749 §6).
+pub struct Request<'a> {
+    pub refresh_token: &'a str,
+    pub scope: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    pub fn from_params(params: &'a Params) -> Result<Self, OAuthError> {
+        Ok(Request {
+            refresh_token: params.required("refresh_token")?,
+            scope: params.one("scope")?,
+        })
+    }
+}
+
 pub async fn grant(
-    state: &AppState,
+    services: &Services,
     server: &AuthServer,
     client: &Client,
-    params: &Params,
+    request: Request<'_>,
     dpop_jkt: Option<&str>,
+    now: UnixTime,
 ) -> Result<(TokenResponse, Option<User>), OAuthError> {
-    let presented = params.required("refresh_token")?;
-    let now = state.clock.now();
-    let unavailable = |e| error::unavailable(&e);
+    let presented = request.refresh_token;
     let hash = sha256(presented.as_bytes());
-    let (token, family) = state
+    let (token, family) = services
         .store
         .find_refresh(&hash)
-        .await
-        .map_err(unavailable)?
+        .await?
         .ok_or_else(invalid)?;
     refresh_token::check(&token, &family, client, &server.id, now)?;
     // RFC 9449 §5: a bound family is refreshed only with a proof of its key.
@@ -117,12 +129,12 @@ pub async fn grant(
             "The refresh token is bound to a DPoP key; a proof of that key is required.",
         ));
     }
-    let scope = refresh_token::scope(params.one("scope")?, &family.scope)?;
-    let subject = Subject::load(state, &family.user_id)
+    let scope = refresh_token::scope(request.scope, &family.scope)?;
+    let subject = Subject::load(services, &family.user_id)
         .await?
         .ok_or_else(invalid)?;
-    check_assigned(state, &client.client_id, &subject.user.id).await?;
-    let settings = Settings::load(state, server).await?;
+    check_assigned(services, &client.client_id, &subject.user.id).await?;
+    let settings = Settings::load(services, server).await?;
     // A scope the server no longer offers is not granted again.
     settings.check_offered(&scope)?;
     // A refresh is evaluated as the grant that started its family.
@@ -132,9 +144,9 @@ pub async fn grant(
         &scope,
         Some(&subject),
     )?;
-    let successor_value = state.master.derive_from_token(presented, "next");
+    let successor_value = services.master.derive_from_token(presented, "next");
     let answer = Answer {
-        state,
+        services,
         settings: &settings,
         server,
         client,
@@ -155,11 +167,10 @@ pub async fn grant(
             access_jti: Some(answer.access_jti(&successor_value)),
             access_expires_at: Some(now + lifetimes.access_token),
         };
-        match state
+        match services
             .store
             .rotate_refresh(&family.id, &hash, &successor, now)
-            .await
-            .map_err(unavailable)?
+            .await?
         {
             Rotation::Rotated => {
                 return answer
@@ -172,14 +183,13 @@ pub async fn grant(
             Rotation::AlreadyRotated => {}
         }
     }
-    let (token, _) = state
+    let (token, _) = services
         .store
         .find_refresh(&hash)
-        .await
-        .map_err(unavailable)?
+        .await?
         .ok_or_else(invalid)?;
     let successor = match &token.successor_hash {
-        Some(h) => state.store.find_refresh(h).await.map_err(unavailable)?,
+        Some(h) => services.store.find_refresh(h).await?,
         None => None,
     };
     // The stored successor must be the one this token derives (it always is, unless
@@ -197,11 +207,7 @@ pub async fn grant(
             .await
             .map(|r| (r, Some(subject.user.clone()))),
         _ => {
-            state
-                .store
-                .revoke_family(&family.id, now)
-                .await
-                .map_err(unavailable)?;
+            services.store.revoke_family(&family.id, now).await?;
             tracing::warn!(client = %client.client_id, family = %family.id, "refresh token reused; its family is revoked");
             Err(invalid())
         }
@@ -212,7 +218,7 @@ pub async fn grant(
 /// same inputs give the same claims and `jti`s (with RS256 byte for byte; an ES256
 /// signature differs each time, but both tokens name the one `jti` revocation covers).
 struct Answer<'a> {
-    state: &'a AppState,
+    services: &'a Services,
     settings: &'a Settings,
     server: &'a AuthServer,
     client: &'a Client,
@@ -225,7 +231,9 @@ impl Answer<'_> {
     fn access_jti(&self, successor_value: &str) -> String {
         format!(
             "AT.{}",
-            self.state.master.derive_from_token(successor_value, "at")
+            self.services
+                .master
+                .derive_from_token(successor_value, "at")
         )
     }
 
@@ -240,7 +248,7 @@ impl Answer<'_> {
         // The scope recorded at rotation, not a retry's: the same answer whatever it asks.
         let scope = Scope::parse(&successor.scope).map_err(|_| invalid())?;
         let mut response = mint(
-            self.state,
+            self.services,
             self.settings,
             Mint {
                 server: self.server,
@@ -252,7 +260,10 @@ impl Answer<'_> {
                 now: successor.issued_at,
                 access_ttl,
                 access_jti: self.access_jti(&value),
-                id_jti: format!("ID.{}", self.state.master.derive_from_token(&value, "id")),
+                id_jti: format!(
+                    "ID.{}",
+                    self.services.master.derive_from_token(&value, "id")
+                ),
                 dpop_jkt: self.dpop_jkt,
             },
         )

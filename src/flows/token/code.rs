@@ -3,12 +3,13 @@
 //! refresh-token family when `offline_access` was granted. A code presented again
 //! revokes what its first redemption issued (§4.1.2, RFC 9700 §4.2.4).
 
-use super::mint::{Mint, Settings, Subject, check_assigned, mint};
+use super::mint::{Mint, mint};
 use super::refresh;
 use crate::admin::policies::ACCESS_TTL_MAX;
-use crate::app::AppState;
+use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
-use crate::http::error;
+use crate::flows::Services;
+use crate::flows::settings::{Settings, Subject, check_assigned};
 use crate::oauth::OAuthError;
 use crate::oauth::grants::authorization_code;
 use crate::oauth::params::Params;
@@ -21,15 +22,32 @@ fn invalid() -> OAuthError {
     OAuthError::invalid_grant("The authorization code is invalid or has expired.")
 }
 
+/// The parameters of a code exchange (RFC 6749 §4.1.3, RFC 7636 §4.5).
+pub struct Request<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    pub fn from_params(params: &'a Params) -> Result<Self, OAuthError> {
+        Ok(Request {
+            code: params.required("code")?,
+            redirect_uri: params.one("redirect_uri")?,
+            code_verifier: params.one("code_verifier")?,
+        })
+    }
+}
+
 pub async fn grant(
-    state: &AppState,
+    services: &Services,
     server: &AuthServer,
     client: &Client,
-    params: &Params,
+    request: Request<'_>,
     dpop_jkt: Option<&str>,
+    now: UnixTime,
 ) -> Result<(TokenResponse, Option<User>), OAuthError> {
-    let code = params.required("code")?;
-    let now = state.clock.now();
+    let code = request.code;
     // Recorded with the redemption so a replay can revoke them. The access token's
     // lifetime is not known until the policy is read; the longest a policy allows
     // bounds how long the deny-list entry must last.
@@ -38,29 +56,19 @@ pub async fn grant(
         expires_at: now + ACCESS_TTL_MAX,
         family_id: random_token(),
     };
-    let row = match state
+    let row = match services
         .store
         .redeem_code(&sha256(code.as_bytes()), &access, now)
-        .await
-        .map_err(|e| error::unavailable(&e))?
+        .await?
     {
         Redemption::Redeemed(row) => row,
         Redemption::NotFound => return Err(invalid()),
         Redemption::AlreadyRedeemed(row) => {
-            let unavailable = |e| error::unavailable(&e);
             if let (Some(jti), Some(expires_at)) = (&row.access_jti, row.access_expires_at) {
-                state
-                    .store
-                    .revoke_access_token(jti, expires_at)
-                    .await
-                    .map_err(unavailable)?;
+                services.store.revoke_access_token(jti, expires_at).await?;
             }
             if let Some(family) = &row.family_id {
-                state
-                    .store
-                    .revoke_family(family, now)
-                    .await
-                    .map_err(unavailable)?;
+                services.store.revoke_family(family, now).await?;
             }
             tracing::warn!(client = %client.client_id, "authorization code replayed; tokens from it revoked");
             return Err(invalid());
@@ -68,8 +76,8 @@ pub async fn grant(
     };
     let presented = authorization_code::Presented {
         server_id: &server.id,
-        redirect_uri: params.one("redirect_uri")?,
-        code_verifier: params.one("code_verifier")?,
+        redirect_uri: request.redirect_uri,
+        code_verifier: request.code_verifier,
     };
     authorization_code::check(&row, client, &presented, now)?;
     // RFC 9449 §10: a code bound at /authorize is redeemed only with a proof of that key.
@@ -81,12 +89,12 @@ pub async fn grant(
         ));
     }
 
-    let subject = Subject::load(state, &row.user_id)
+    let subject = Subject::load(services, &row.user_id)
         .await?
         .ok_or_else(invalid)?;
-    check_assigned(state, &client.client_id, &subject.user.id).await?;
+    check_assigned(services, &client.client_id, &subject.user.id).await?;
     let scope = Scope::parse(&row.scope)?;
-    let settings = Settings::load(state, server).await?;
+    let settings = Settings::load(services, server).await?;
     let lifetimes = settings.decide(
         &client.client_id,
         "authorization_code",
@@ -94,7 +102,7 @@ pub async fn grant(
         Some(&subject),
     )?;
     let mut response = mint(
-        state,
+        services,
         &settings,
         Mint {
             server,
@@ -124,23 +132,13 @@ pub async fn grant(
             dpop_jkt: refresh::bound_key(client, dpop_jkt),
         };
         let family_id = family.id.clone();
-        let refresh_token = refresh::start_family(state, family, now).await?;
+        let refresh_token = refresh::start_family(services, family, now).await?;
         // A replay of this code that arrived while the tokens were minted revoked the
         // access token first and then the family, which may not have existed yet. The
         // replay's deny-list entry is committed before its family revocation, so either
         // this check sees it, or that revocation sees the family inserted above.
-        let unavailable = |e| error::unavailable(&e);
-        if state
-            .store
-            .is_access_token_revoked(&access.jti)
-            .await
-            .map_err(unavailable)?
-        {
-            state
-                .store
-                .revoke_family(&family_id, now)
-                .await
-                .map_err(unavailable)?;
+        if services.store.is_access_token_revoked(&access.jti).await? {
+            services.store.revoke_family(&family_id, now).await?;
             return Err(invalid());
         }
         response.refresh_token = Some(refresh_token);
