@@ -200,6 +200,56 @@ mod tests {
         );
     }
 
+    /// The cost of verifying our own tokens, N at a time, so a change to the reader can be
+    /// measured before and after: `cargo test --lib tokens::jwt::tests::verify_cost --
+    /// --ignored --nocapture` (debug build; the crypto is optimised C either way).
+    #[test]
+    #[ignore]
+    fn verify_cost() {
+        const N: u32 = 2000;
+        let master = MasterKey::from_bytes(&[5; 32]);
+        for alg in [keys::Alg::Rs256, keys::Alg::Es256] {
+            let stored = keys::generate_alg(alg, "org", KeyStatus::Active, 0, &master);
+            let ring = keys::test_keyring(&[stored], &master);
+            let claims = json!({"iss": "https://id.example/oauth2/default", "sub": "00u1",
+                "aud": "api://default", "iat": 1000, "exp": 4600, "jti": "AT.x",
+                "scp": ["openid", "profile", "email"], "cid": "0oa1", "uid": "00u1"});
+            let token = sign(&ring.signing, Some("at+jwt"), &claims);
+            // The fastest of ten batches, in this thread's CPU time where Linux gives it
+            // (the machine is shared: wall time counts other processes' turns too).
+            let each = (0..10)
+                .map(|_| {
+                    let (cpu, wall) = (thread_cpu_ns(), std::time::Instant::now());
+                    for _ in 0..N / 10 {
+                        let (_, c): (_, serde_json::Value) = verify(&token, &ring).unwrap();
+                        assert_eq!(c["sub"], "00u1");
+                    }
+                    match (cpu, thread_cpu_ns()) {
+                        (Some(a), Some(b)) => std::time::Duration::from_nanos(b - a),
+                        _ => wall.elapsed(),
+                    }
+                })
+                .min()
+                .unwrap()
+                / (N / 10);
+            println!(
+                "jwt::verify {}: {each:?} per token (best of 10 x {})",
+                alg.as_str(),
+                N / 10
+            );
+        }
+    }
+
+    /// Nanoseconds this thread has run on a CPU (Linux's schedstat), if known.
+    fn thread_cpu_ns() -> Option<u64> {
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     fn ring_other() -> Keyring {
         ring()
     }
