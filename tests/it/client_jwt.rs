@@ -449,6 +449,83 @@ async fn hostile_assertions_are_all_the_same_invalid_client() {
     refused(cc_with(&t, &id, &assertion).await, "replayed jti").await;
 }
 
+/// RFC 7519 §2: `exp`, `nbf` and `iat` are NumericDates (JSON numbers). A time claim
+/// of another type is refused like any bad assertion, never read as if it were absent
+/// (`"nbf": "9999999999"` used to pass as "no nbf"), for either JWT method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_claims_that_are_not_numeric_dates_are_refused_not_ignored() {
+    let t = TestApp::spawn_configured(|c| c.throttle.client_threshold = 1000).await;
+    let api = t.api().await;
+    t.scope("default", "api:read", false).await;
+    let key = Key::ec();
+    let (_, app) = register(
+        &api,
+        "private_key_jwt",
+        &["client_credentials"],
+        json!({"jwks": {"keys": [key.jwk("k1")]}}),
+    )
+    .await;
+    let id = app["id"].as_str().unwrap().to_string();
+    let (_, hmac_app) = register(
+        &api,
+        "client_secret_jwt",
+        &["client_credentials"],
+        json!({}),
+    )
+    .await;
+    let hmac_id = hmac_app["id"].as_str().unwrap().to_string();
+    let secret = hmac_app["credentials"]["oauthClient"]["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let aud = t.endpoint("default", "token");
+    let now = t.clock.now();
+    let h = json!({"alg": "ES256", "kid": "k1"});
+    let with = |client_id: &str, name: &str, v: Value| {
+        let mut c = claims(client_id, &aud, now);
+        c[name] = v;
+        c
+    };
+    let cases = [
+        ("nbf", json!(now.to_string())),
+        ("nbf", json!("9999999999")),
+        ("iat", json!("x")),
+        ("iat", json!(now.to_string())),
+        ("exp", json!((now + 60).to_string())),
+        ("exp", Value::Null),
+        ("nbf", Value::Null),
+        ("iat", json!(true)),
+        ("nbf", json!([now])),
+        ("iat", json!({"t": now})),
+    ];
+    for (name, v) in &cases {
+        let why = format!("private_key_jwt {name}: {v}");
+        refused(
+            cc_with(&t, &id, &key.sign(&h, &with(&id, name, v.clone()))).await,
+            &why,
+        )
+        .await;
+        let why = format!("client_secret_jwt {name}: {v}");
+        let assertion = hmac_sign("HS256", secret.as_bytes(), &with(&hmac_id, name, v.clone()));
+        refused(cc_with(&t, &hmac_id, &assertion).await, &why).await;
+    }
+    // The same claims as numbers pass: what failed above is the type alone.
+    for (name, v) in [
+        ("nbf", json!(now)),
+        ("iat", json!(now)),
+        ("exp", json!(now as f64 + 59.5)),
+    ] {
+        let r = cc_with(&t, &id, &key.sign(&h, &with(&id, name, v.clone()))).await;
+        assert_eq!(r.status(), 200, "{name}: {v}");
+        let assertion = hmac_sign("HS256", secret.as_bytes(), &with(&hmac_id, name, v.clone()));
+        assert_eq!(
+            cc_with(&t, &hmac_id, &assertion).await.status(),
+            200,
+            "{name}: {v}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_assertion_is_refused_by_another_instance_on_the_same_database() {
     let a = TestApp::spawn_postgres().await;
