@@ -599,6 +599,58 @@ async fn a_replayed_assertion_is_refused_by_another_instance_on_the_same_databas
     expect_error(r, 400, "invalid_dpop_proof").await;
 }
 
+/// Registered keys go through the one JWK parser, the same that reads DPoP keys and
+/// `jwks_uri` documents: `key_ops` must allow `verify`, RSA has 2048 bits or more
+/// (counted without leading zero octets), an EC point is on its curve, and a key's
+/// `alg` fits it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_honours_key_ops_sizes_points_and_alg() {
+    let t = TestApp::spawn().await;
+    let api = t.api().await;
+    let key = Key::ec();
+    let mut encrypt = key.jwk("k1");
+    encrypt["key_ops"] = json!(["encrypt"]);
+    let mut short = vec![0u8; 256];
+    short[1] = 0xc5;
+    short[255] = 0x01;
+    let rsa_2040 = json!({"kty": "RSA", "kid": "k1", "n": b64(&short), "e": "AQAB"});
+    let mut off_curve = key.jwk("k1");
+    off_curve["y"] = json!(b64(&[1u8; 32]));
+    let mut wrong_alg = key.jwk("k1");
+    wrong_alg["alg"] = json!("ES384");
+    for (jwk, mention) in [
+        (encrypt, "key_ops"),
+        (rsa_2040, "2048"),
+        (off_curve, "not a valid public key"),
+        (wrong_alg, "alg"),
+    ] {
+        let (status, error) = register(
+            &api,
+            "private_key_jwt",
+            &["client_credentials"],
+            json!({"jwks": {"keys": [jwk]}}),
+        )
+        .await;
+        let (code, causes) = okta_error(&error);
+        assert_eq!((status, code.as_str()), (400, "E0000001"), "{mention}");
+        assert!(
+            causes[0].starts_with("settings.oauthClient.jwks: keys[0]")
+                && causes[0].contains(mention),
+            "{mention}: {causes:?}"
+        );
+    }
+    let mut verify = key.jwk("k1");
+    verify["key_ops"] = json!(["verify"]);
+    let (status, app) = register(
+        &api,
+        "private_key_jwt",
+        &["client_credentials"],
+        json!({"jwks": {"keys": [verify]}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{app}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_takes_public_keys_only() {
     let t = TestApp::spawn().await;
