@@ -1,7 +1,7 @@
 //! JWT client authentication (RFC 7523 §2.2 and §3, OpenID Connect Core §9):
 //! `private_key_jwt` (signed with a key the client registered) and `client_secret_jwt`
 //! (HMAC keyed with the client secret). This module decides on the claims; finding the
-//! key and recording the `jti` are the caller's (`http::endpoints::client_jwt`).
+//! key and recording the `jti` are the caller's (`flows::client_jwt`).
 //!
 //! Every failure is the same `invalid_client` (RFC 6749 §5.2): the answer never says
 //! which check failed; the log does.
