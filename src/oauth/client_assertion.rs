@@ -317,6 +317,7 @@ mod tests {
         let secret = rules("client_secret_jwt").unwrap();
         let private = rules("private_key_jwt").unwrap();
         assert!(rules("client_secret_basic").is_none() && rules("none").is_none());
+        assert_eq!(ANY_METHOD.algs, [HMAC_ALGS, ASYMMETRIC_ALGS].concat());
         let hs = token(json!({"alg": "HS256"}), good(1000));
         let rs = token(json!({"alg": "RS256"}), good(1000));
         assert!(Jws::read(&hs, &secret).is_ok() && Jws::read(&hs, &private).is_err());
