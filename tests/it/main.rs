@@ -11,6 +11,7 @@ mod api_servers;
 mod api_users;
 mod assignments;
 mod authorize_errors;
+mod browser;
 mod cli;
 mod client_credentials;
 mod client_jwt;
