@@ -260,8 +260,8 @@ async fn logout_without_confirmation_returns_to_the_app() {
     s.chrome.assert_no_csp_violations().await;
 }
 
-/// Without a hint Gatehouse asks first. Cancel goes back to the app and keeps the
-/// session; Sign out ends it, and the signed-out page links back to the app.
+/// Without a hint Gatehouse asks first. Cancel goes back to the app's home and keeps
+/// the session; Sign out ends it, and the signed-out page links back to the app.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_with_confirmation_cancel_and_sign_out() {
     let s = Setup::new().await;
@@ -276,7 +276,7 @@ async fn logout_with_confirmation_cancel_and_sign_out() {
             .contains(&format!("Signed in as {LOGIN}"))
     );
     s.chrome.click("a.secondary").await;
-    s.chrome.wait_for_url(&s.rp.signed_out()).await;
+    s.chrome.wait_for_url(&s.rp.home()).await;
     s.chrome.open(&s.authorize(&[])).await;
     s.chrome.wait_for_url(&s.rp.callback()).await;
 
