@@ -12,7 +12,7 @@ use super::authorize;
 use crate::flows::consent::{self, ConsentAnswer};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
 use crate::http::{AppState, SharedState};
-use crate::http::{cookies, error, pages};
+use crate::http::{cookies, error, middleware, pages};
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
 
@@ -45,9 +45,10 @@ pub async fn get(
         Err(e) => return error::page(&e),
     };
     let request = &pending.consent;
-    let (client, offered) = match tokio::try_join!(
+    let (client, offered, user) = match tokio::try_join!(
         state.store.get_client(&request.client_id),
-        state.store.list_scopes(&request.server_id)
+        state.store.list_scopes(&request.server_id),
+        state.store.get_user(&pending.user_id)
     ) {
         Ok(found) => found,
         Err(e) => return error::page(&OAuthError::from(e)),
@@ -66,13 +67,18 @@ pub async fn get(
         })
         .collect();
     let csrf = cookies::csrf_token(&headers);
+    let not_you = pages::logout_path(&request.server_id, &request.client_id);
     let page = pages::ConsentPage {
         app_name: &app_name,
         tx,
         csrf: &csrf,
         scopes: &scopes,
+        signed_in_as: user.as_ref().map(|u| u.login.as_str()),
+        not_you: &not_you,
     };
     let mut response = pages::render(StatusCode::OK, &page);
+    // Allow and Don't allow are answered with a redirect to the client.
+    middleware::allow_form_target(&mut response, &request.reply.redirect_uri);
     cookies::append(
         &mut response,
         cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None),

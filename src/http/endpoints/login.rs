@@ -14,7 +14,7 @@ use super::authorize;
 use crate::flows::login::{self, SignIn, SignInRequest};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
 use crate::http::{AppState, SharedState};
-use crate::http::{cookies, error, pages};
+use crate::http::{cookies, error, middleware, pages};
 use crate::oauth::OAuthError;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
@@ -82,6 +82,8 @@ async fn form_with(
         error,
     };
     let mut response = pages::render(status, &page);
+    // A right password is answered with a redirect to the client.
+    middleware::allow_form_target(&mut response, &request.reply.redirect_uri);
     cookies::append(
         &mut response,
         cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None),

@@ -79,9 +79,17 @@ async fn handle(
     match answer.outcome {
         LogoutOutcome::Redirect { uri } => signed_out(state, redirect(&uri, after_post)),
         LogoutOutcome::SignedOut => {
-            signed_out(state, pages::render(StatusCode::OK, &pages::SignedOutPage))
+            let home = answer.client.as_ref().and_then(pages::app_home);
+            let back = answer.client.as_ref().zip(home.as_deref());
+            let page = pages::SignedOutPage {
+                back: back.map(|(c, home)| (c.name.as_str(), home)),
+            };
+            signed_out(state, pages::render(StatusCode::OK, &page))
         }
-        LogoutOutcome::Confirm => confirm(state, &server, headers, answer.client.as_ref()),
+        LogoutOutcome::Confirm => {
+            let login = answer.user.as_ref().map(|u| u.login.as_str());
+            confirm(state, &server, headers, answer.client.as_ref(), login)
+        }
         LogoutOutcome::Error(e) => error::page(&e),
     }
 }
@@ -102,13 +110,18 @@ fn confirm(
     server: &AuthServer,
     headers: &HeaderMap,
     client: Option<&Client>,
+    signed_in_as: Option<&str>,
 ) -> Response {
     let csrf = cookies::csrf_token(headers);
     let action = format!("{}/logout", state.endpoint_base(server));
+    let cancel = client.and_then(pages::app_origin);
     let page = pages::LogoutConfirmPage {
         action: &action,
         csrf: &csrf,
         app_name: client.map(|c| c.name.as_str()),
+        signed_in_as,
+        client_id: client.map(|c| c.client_id.as_str()),
+        cancel: cancel.as_deref().unwrap_or("/"),
     };
     let mut response = pages::render(StatusCode::OK, &page);
     cookies::append(
