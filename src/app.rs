@@ -154,6 +154,10 @@ pub fn router(state: SharedState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            crate::http::branding::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::http::cors::layer,
         ))
         .layer(axum::middleware::from_fn_with_state(

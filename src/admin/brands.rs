@@ -225,15 +225,18 @@ pub fn contrast_text(background: &str) -> &'static str {
     }
 }
 
-/// The stylesheet that themes the pages: custom properties read by `gatehouse.css`.
-/// The colours are validated `#rrggbb` values, so nothing else can reach the CSS.
+/// The stylesheet that themes the pages: custom properties read by `gatehouse.css`
+/// (the primary button's colour and its text). Empty while the primary colour is the
+/// default, so the pages keep their own light and dark palettes. The colour is a
+/// validated `#rrggbb`, so nothing else can reach the CSS.
 pub fn stylesheet(brand: &Brand) -> String {
+    if brand.primary_color == DEFAULT_PRIMARY {
+        return String::new();
+    }
     format!(
-        ":root {{ --brand: {p}; --on-brand: {op}; --brand-secondary: {s}; --on-brand-secondary: {os}; }}\n",
+        ":root {{ --brand: {p}; --on-brand: {op}; }}\n",
         p = brand.primary_color,
         op = contrast_text(&brand.primary_color),
-        s = brand.secondary_color,
-        os = contrast_text(&brand.secondary_color),
     )
 }
 
@@ -330,8 +333,10 @@ mod tests {
 
     #[test]
     fn the_stylesheet_holds_only_validated_colours() {
-        let css = stylesheet(&default_brand());
-        assert!(css.contains("--brand: #1662dd;"));
-        assert!(css.contains("--on-brand: #ffffff;"));
+        assert_eq!(stylesheet(&default_brand()), "");
+        let mut brand = default_brand();
+        brand.primary_color = "#0b6e4f".into();
+        let css = stylesheet(&brand);
+        assert_eq!(css, ":root { --brand: #0b6e4f; --on-brand: #ffffff; }\n");
     }
 }

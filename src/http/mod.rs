@@ -2,6 +2,7 @@
 //! per endpoint under `endpoints/`.
 
 pub mod api;
+pub mod branding;
 pub mod client_ip;
 pub mod cookies;
 pub mod cors;

@@ -8,12 +8,15 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::flows::{Backend, Services};
+use crate::http::branding::BrandCache;
 use crate::http::published::Published;
 
 pub struct AppState {
     pub services: Services,
     /// Discovery and JWKS documents, each for at most a second (see `http::published`).
     pub published: Published,
+    /// The brand the hosted pages show (see `http::branding`).
+    pub brand: BrandCache,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -23,6 +26,7 @@ impl AppState {
         Arc::new(AppState {
             services: Services::new(backend, config, clock),
             published: Published::default(),
+            brand: BrandCache::default(),
         })
     }
 }

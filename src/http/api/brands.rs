@@ -80,7 +80,9 @@ pub async fn replace(
         name: body.name,
         ..BrandChange::default()
     };
-    let brand = brands::update(&state.store, &actor, change, state.clock.now()).await?;
+    let now = state.clock.now();
+    let brand = brands::update(&state.store, &actor, change, now).await?;
+    state.brand.set(&brand, now);
     Ok(Json(brands::brand_json(&brand, &state.config.base_url())).into_response())
 }
 
@@ -140,7 +142,9 @@ pub async fn replace_theme(
         secondary_color: Some(body.secondary_color_hex),
         ..BrandChange::default()
     };
-    let brand = brands::update(&state.store, &actor, change, state.clock.now()).await?;
+    let now = state.clock.now();
+    let brand = brands::update(&state.store, &actor, change, now).await?;
+    state.brand.set(&brand, now);
     Ok(Json(brands::theme_json(&brand, &state.config.base_url())).into_response())
 }
 
@@ -161,14 +165,9 @@ async fn upload(
             "send the image as multipart/form-data in a part named file",
         )
     })?;
-    let brand = brands::set_image(
-        &state.store,
-        &actor,
-        kind,
-        Some(file.to_vec()),
-        state.clock.now(),
-    )
-    .await?;
+    let now = state.clock.now();
+    let brand = brands::set_image(&state.store, &actor, kind, Some(file.to_vec()), now).await?;
+    state.brand.set(&brand, now);
     let theme = brands::theme_json(&brand, &state.config.base_url());
     Ok((
         StatusCode::CREATED,
@@ -204,14 +203,9 @@ pub async fn delete_logo(
     Path((brand, theme)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     theme_ids(&brand, &theme)?;
-    brands::set_image(
-        &state.store,
-        &actor,
-        ImageKind::Logo,
-        None,
-        state.clock.now(),
-    )
-    .await?;
+    let now = state.clock.now();
+    let brand = brands::set_image(&state.store, &actor, ImageKind::Logo, None, now).await?;
+    state.brand.set(&brand, now);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -242,14 +236,9 @@ pub async fn delete_favicon(
     Path((brand, theme)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     theme_ids(&brand, &theme)?;
-    brands::set_image(
-        &state.store,
-        &actor,
-        ImageKind::Favicon,
-        None,
-        state.clock.now(),
-    )
-    .await?;
+    let now = state.clock.now();
+    let brand = brands::set_image(&state.store, &actor, ImageKind::Favicon, None, now).await?;
+    state.brand.set(&brand, now);
     Ok(StatusCode::NO_CONTENT)
 }
 
