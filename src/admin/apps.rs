@@ -9,7 +9,7 @@ use super::syslog::{self, Actor, Event, Target};
 use super::{AdminError, dedup, groups, users};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::{MasterKey, hex, hex_decode, okta_id, random_token};
-use crate::store::{Client, ClientSecret, DynStore, Expr, Group, Page, SqlValue, User};
+use crate::store::{Client, ClientSecret, DynStore, Expr, Group, Page, SqlValue, Status, User};
 use crate::tokens::jose::{self, JoseError};
 
 /// RFC 6749 §2.3.1, RFC 7523 §2.2 and OpenID Connect Core §9, as Okta names them.
@@ -441,7 +441,7 @@ fn new_secret(
         hash: hex(&master.hash_client_secret(&value)),
         sealed,
         id,
-        status: ACTIVE.into(),
+        status: Status::Active,
         created: now,
         updated: now,
     };
@@ -502,7 +502,7 @@ pub async fn create(
         grant_types: c.grant_types,
         refresh_token_leeway: c.refresh_token_leeway,
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
-        status: if active { ACTIVE } else { INACTIVE }.into(),
+        status: Status::active_if(active),
         created_at: now,
         updated_at: now,
         version: 0,
@@ -522,9 +522,6 @@ pub async fn create(
     .await;
     Ok(CreatedApp { client, secret })
 }
-
-pub const ACTIVE: &str = "ACTIVE";
-pub const INACTIVE: &str = "INACTIVE";
 
 /// An app by client id.
 pub async fn find(store: &DynStore, client_id: &str) -> Result<Client, AdminError> {
@@ -658,12 +655,12 @@ pub async fn set_active(
     active: bool,
     now: UnixTime,
 ) -> Result<Client, AdminError> {
-    let status = if active { ACTIVE } else { INACTIVE };
+    let status = Status::active_if(active);
     let (before, written) = modify(store, client_id, |before| {
         Ok((before.status != status).then(|| {
             (
                 Client {
-                    status: status.into(),
+                    status,
                     updated_at: now,
                     ..before.clone()
                 },
@@ -702,7 +699,7 @@ pub async fn delete(
     now: UnixTime,
 ) -> Result<(), AdminError> {
     let client = find(store, client_id).await?;
-    if client.status != INACTIVE {
+    if client.status != Status::Inactive {
         return Err(AdminError::not_allowed(
             "E0000056",
             "Delete application forbidden: the application must be deactivated first.",
@@ -783,7 +780,7 @@ pub async fn set_secret_active(
     active: bool,
     now: UnixTime,
 ) -> Result<ClientSecret, AdminError> {
-    let status = if active { ACTIVE } else { INACTIVE };
+    let status = Status::active_if(active);
     let (before, written) = modify(store, client_id, |before| {
         let index = before
             .secrets
@@ -800,7 +797,7 @@ pub async fn set_secret_active(
             ));
         }
         let mut client = before.clone();
-        client.secrets[index].status = status.into();
+        client.secrets[index].status = status;
         client.secrets[index].updated = now;
         client.updated_at = now;
         Ok(Some((client, index)))

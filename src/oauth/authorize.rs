@@ -403,6 +403,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Status;
 
     fn client(public: bool) -> Client {
         Client {
@@ -425,7 +426,7 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: 0,
             updated_at: 0,
             version: 0,
@@ -499,7 +500,7 @@ mod tests {
             );
         }
         let mut inactive = c.clone();
-        inactive.status = "INACTIVE".into();
+        inactive.status = Status::Inactive;
         assert!(matches!(
             run(&params(&[]), &inactive),
             Err(Rejection::Render(_))

@@ -193,6 +193,7 @@ pub fn authenticate<'c, 'p>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Status;
 
     fn basic(id: &str, secret: &str) -> String {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
@@ -236,7 +237,7 @@ mod tests {
                 id: "ocs1".into(),
                 hash: crate::crypto::hex(&master.hash_client_secret("s")),
                 sealed: None,
-                status: "ACTIVE".into(),
+                status: Status::Active,
                 created: 0,
                 updated: 0,
             }],
@@ -251,7 +252,7 @@ mod tests {
             response_types: vec![],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: 0,
             updated_at: 0,
             version: 0,
@@ -286,7 +287,7 @@ mod tests {
             authenticate(&wrong, Some(&two), &master).is_ok(),
             "the second secret works too"
         );
-        two.secrets[1].status = "INACTIVE".into();
+        two.secrets[1].status = Status::Inactive;
         assert!(
             authenticate(&wrong, Some(&two), &master).is_err(),
             "an inactive secret does not"

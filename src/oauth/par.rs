@@ -161,6 +161,7 @@ mod dpop_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Status;
 
     fn client() -> Client {
         Client {
@@ -174,7 +175,7 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: 0,
             updated_at: 0,
             version: 0,

@@ -73,7 +73,7 @@ fn client_from_row(row: &impl Row) -> StoreResult<Client> {
         response_types: json_list(&row.text("response_types")?)?,
         refresh_token_leeway: row.int("refresh_token_leeway")?,
         require_pushed_authorization_requests: row.bool("require_pushed_authorization_requests")?,
-        status: row.text("status")?,
+        status: row.text("status")?.parse()?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
         version: row.int("version")?,

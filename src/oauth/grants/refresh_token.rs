@@ -87,6 +87,7 @@ pub fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Status;
 
     fn family() -> RefreshFamily {
         RefreshFamily {
@@ -134,7 +135,7 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: leeway,
             require_pushed_authorization_requests: false,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: 0,
             updated_at: 0,
             version: 0,
