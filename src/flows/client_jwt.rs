@@ -9,7 +9,7 @@ use crate::clock::UnixTime;
 use crate::flows::Services;
 use crate::oauth::OAuthError;
 use crate::oauth::client_assertion::{self, Expected};
-use crate::store::{AuthServer, Client};
+use crate::store::{AuthMethod, AuthServer, Client};
 use crate::tokens::jose::{self, HMAC_ALGS, Jws, PublicJwk};
 
 /// What an assertion's `aud` may name (RFC 7523 §3 item 3): the server's issuer, or
@@ -46,8 +46,8 @@ pub async fn verify(
     {
         return Err(fail(&"a key-carrying header (jwk, jku, x5u, x5c)"));
     }
-    match client.auth_method.as_str() {
-        "client_secret_jwt" => {
+    match client.auth_method {
+        AuthMethod::ClientSecretJwt => {
             if !HMAC_ALGS.contains(&alg.as_str()) {
                 return Err(fail(&"client_secret_jwt requires HS256, HS384 or HS512"));
             }
@@ -56,7 +56,7 @@ pub async fn verify(
                 return Err(fail(&"no active secret verifies the signature"));
             }
         }
-        "private_key_jwt" => {
+        AuthMethod::PrivateKeyJwt => {
             let kid = jws.header_str("kid");
             let keys = client_keys(services, client, kid)
                 .await

@@ -403,7 +403,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Status;
+    use crate::store::{AuthMethod, Status};
 
     fn client(public: bool) -> Client {
         Client {
@@ -414,11 +414,10 @@ mod tests {
             jwks_uri: None,
             dpop_bound_access_tokens: false,
             auth_method: if public {
-                "none"
+                AuthMethod::None
             } else {
-                "client_secret_basic"
-            }
-            .into(),
+                AuthMethod::ClientSecretBasic
+            },
             application_type: "web".into(),
             redirect_uris: vec!["https://app.example.com/cb".into()],
             post_logout_redirect_uris: vec![],

@@ -267,7 +267,7 @@ fn with_state(uri: &str, state: Option<&str>) -> Result<String, OAuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Status;
+    use crate::store::{AuthMethod, Status};
 
     const NOW: UnixTime = 1_800_000_000;
     const ISSUER: &str = "https://id.example.com/oauth2/default";
@@ -281,7 +281,7 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             dpop_bound_access_tokens: false,
-            auth_method: "none".into(),
+            auth_method: AuthMethod::None,
             application_type: "browser".into(),
             redirect_uris: vec!["https://app.example.com/cb".into()],
             post_logout_redirect_uris: vec![BYE.into()],

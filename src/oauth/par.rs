@@ -161,13 +161,13 @@ mod dpop_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Status;
+    use crate::store::{AuthMethod, Status};
 
     fn client() -> Client {
         Client {
             client_id: "0oaPAR".into(),
             name: "t".into(),
-            auth_method: "client_secret_post".into(),
+            auth_method: AuthMethod::ClientSecretPost,
             application_type: "web".into(),
             redirect_uris: vec!["https://app.example.com/cb".into()],
             post_logout_redirect_uris: vec![],

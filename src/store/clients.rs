@@ -62,7 +62,7 @@ fn client_from_row(row: &impl Row) -> StoreResult<Client> {
         name: row.text("name")?,
         secrets: serde_json::from_str(&row.text("secrets")?)
             .map_err(|e| StoreError::Schema(format!("corrupt secrets column: {e}")))?,
-        auth_method: row.text("auth_method")?,
+        auth_method: row.text("auth_method")?.parse()?,
         jwks: row.opt_text("jwks")?,
         jwks_uri: row.opt_text("jwks_uri")?,
         dpop_bound_access_tokens: row.bool("dpop_bound_access_tokens")?,

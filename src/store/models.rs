@@ -139,6 +139,38 @@ impl Default for Status {
 }
 
 spelled! {
+    /// How a client authenticates at the token endpoint (RFC 8414 §2, OpenID Connect
+    /// Core §9), by the names discovery and Okta's API use.
+    "client authentication method", AuthMethod {
+        ClientSecretBasic => "client_secret_basic",
+        ClientSecretPost => "client_secret_post",
+        ClientSecretJwt => "client_secret_jwt",
+        PrivateKeyJwt => "private_key_jwt",
+        /// A public client.
+        None => "none",
+    }
+}
+
+impl AuthMethod {
+    /// Does this method authenticate with a client secret?
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic
+                | AuthMethod::ClientSecretPost
+                | AuthMethod::ClientSecretJwt
+        )
+    }
+}
+
+/// Okta's default for a new app; what `Default` gives a client built in code.
+impl Default for AuthMethod {
+    fn default() -> Self {
+        AuthMethod::ClientSecretBasic
+    }
+}
+
+spelled! {
     /// Okta's user lifecycle (the states this server has; Okta's RECOVERY, LOCKED_OUT
     /// and PASSWORD_EXPIRED are not reachable here).
     "user status", UserStatus {
@@ -217,9 +249,7 @@ pub struct Client {
     /// The client's secrets (at most two, so one can replace the other without an
     /// outage); empty for a public client and for `private_key_jwt`.
     pub secrets: Vec<ClientSecret>,
-    /// `client_secret_basic`, `client_secret_post`, `client_secret_jwt`,
-    /// `private_key_jwt` or `none`.
-    pub auth_method: String,
+    pub auth_method: AuthMethod,
     /// `private_key_jwt`: the registered JWKS document (public keys only), or
     pub jwks: Option<String>,
     /// where to fetch it.
@@ -273,7 +303,7 @@ impl Client {
     }
 
     pub fn is_public(&self) -> bool {
-        self.auth_method == "none"
+        self.auth_method == AuthMethod::None
     }
 }
 
@@ -580,6 +610,12 @@ mod tests {
         }
         for s in KeyStatus::ALL {
             assert_eq!(s.as_str().parse::<KeyStatus>().unwrap(), *s);
+        }
+        // Discovery and the admin API's error list name the methods from this list.
+        let names: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+        assert_eq!(names, crate::oauth::client_auth::METHODS);
+        for m in AuthMethod::ALL {
+            assert_eq!(m.as_str().parse::<AuthMethod>().unwrap(), *m);
         }
     }
 

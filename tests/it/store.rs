@@ -45,7 +45,7 @@ fn client(id: &str) -> Client {
             created: 1,
             updated: 1,
         }],
-        auth_method: "client_secret_basic".into(),
+        auth_method: AuthMethod::ClientSecretBasic,
         jwks: None,
         jwks_uri: None,
         dpop_bound_access_tokens: false,
@@ -700,7 +700,7 @@ async fn a_jti_is_used_once(store: DynStore) {
 async fn a_client_keeps_its_secrets_keys_and_dpop_flag(store: DynStore) {
     let store = &store;
     let mut c = client("0oajwt");
-    c.auth_method = "private_key_jwt".into();
+    c.auth_method = AuthMethod::PrivateKeyJwt;
     c.secrets.push(ClientSecret {
         id: "ocs2".into(),
         hash: "ff".into(),

@@ -87,7 +87,7 @@ pub fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Status;
+    use crate::store::{AuthMethod, Status};
 
     fn family() -> RefreshFamily {
         RefreshFamily {
@@ -127,7 +127,7 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             dpop_bound_access_tokens: false,
-            auth_method: "client_secret_basic".into(),
+            auth_method: AuthMethod::ClientSecretBasic,
             application_type: "web".into(),
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
