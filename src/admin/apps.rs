@@ -9,7 +9,9 @@ use super::syslog::{self, Actor, Event, Target};
 use super::{AdminError, dedup, groups, users};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::{MasterKey, hex, hex_decode, okta_id, random_token};
-use crate::store::{Client, ClientSecret, DynStore, Expr, Group, Page, SqlValue, User};
+use crate::store::{
+    AuthMethod, Client, ClientSecret, DynStore, Expr, Group, Page, SqlValue, Status, User,
+};
 use crate::tokens::jose::{self, JoseError};
 
 /// RFC 6749 §2.3.1, RFC 7523 §2.2 and OpenID Connect Core §9, as Okta names them.
@@ -127,7 +129,7 @@ pub fn check_redirect_uri(
 /// The settings of an app, checked: what `create` and `update` store.
 struct Checked {
     name: String,
-    auth_method: String,
+    auth_method: AuthMethod,
     application_type: String,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
@@ -257,26 +259,26 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
             "must be 1 to 100 printable characters",
         ));
     }
-    let auth_method = new
-        .auth_method
-        .unwrap_or_else(|| "client_secret_basic".into());
-    if !AUTH_METHODS.contains(&auth_method.as_str()) {
-        return Err(AdminError::invalid(
-            AUTH_METHOD_FIELD,
-            format!("must be one of {}", AUTH_METHODS.join(", ")),
-        ));
-    }
-    let public = auth_method == "none";
-    let (jwks, jwks_uri) = match (auth_method.as_str(), new.jwks, new.jwks_uri) {
-        ("private_key_jwt", Some(_), Some(_)) => {
+    let auth_method = match new.auth_method.as_deref() {
+        None => AuthMethod::default(),
+        Some(text) => AuthMethod::parse(text).ok_or_else(|| {
+            AdminError::invalid(
+                AUTH_METHOD_FIELD,
+                format!("must be one of {}", AUTH_METHODS.join(", ")),
+            )
+        })?,
+    };
+    let public = auth_method == AuthMethod::None;
+    let (jwks, jwks_uri) = match (auth_method, new.jwks, new.jwks_uri) {
+        (AuthMethod::PrivateKeyJwt, Some(_), Some(_)) => {
             return Err(AdminError::invalid(
                 JWKS_FIELD,
                 "give jwks or jwks_uri, not both",
             ));
         }
-        ("private_key_jwt", Some(jwks), None) => (Some(check_jwks(&jwks)?), None),
-        ("private_key_jwt", None, Some(uri)) => (None, Some(check_jwks_uri(&uri)?)),
-        ("private_key_jwt", None, None) => {
+        (AuthMethod::PrivateKeyJwt, Some(jwks), None) => (Some(check_jwks(&jwks)?), None),
+        (AuthMethod::PrivateKeyJwt, None, Some(uri)) => (None, Some(check_jwks_uri(&uri)?)),
+        (AuthMethod::PrivateKeyJwt, None, None) => {
             return Err(AdminError::invalid(
                 JWKS_FIELD,
                 "private_key_jwt requires jwks or jwks_uri",
@@ -408,14 +410,6 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
     })
 }
 
-/// Does this method authenticate with a client secret?
-pub fn uses_secret(auth_method: &str) -> bool {
-    matches!(
-        auth_method,
-        "client_secret_basic" | "client_secret_post" | "client_secret_jwt"
-    )
-}
-
 /// A new ACTIVE secret and its value. For `client_secret_jwt` a copy is also sealed
 /// under the master key (AES-256-GCM, the client and secret ids authenticated): an
 /// HMAC-signed assertion can only be checked with the secret itself. For every other
@@ -426,22 +420,22 @@ pub fn uses_secret(auth_method: &str) -> bool {
 fn new_secret(
     master: &MasterKey,
     client_id: &str,
-    auth_method: &str,
+    auth_method: AuthMethod,
     now: UnixTime,
 ) -> (ClientSecret, String) {
-    let value = if auth_method == "client_secret_jwt" {
+    let value = if auth_method == AuthMethod::ClientSecretJwt {
         crate::crypto::b64url(&crate::crypto::random_bytes::<64>())
     } else {
         random_token()
     };
     let id = okta_id("ocs");
-    let sealed = (auth_method == "client_secret_jwt")
+    let sealed = (auth_method == AuthMethod::ClientSecretJwt)
         .then(|| hex(&master.encrypt(value.as_bytes(), &sealing_context(client_id, &id))));
     let secret = ClientSecret {
         hash: hex(&master.hash_client_secret(&value)),
         sealed,
         id,
-        status: ACTIVE.into(),
+        status: Status::Active,
         created: now,
         updated: now,
     };
@@ -480,9 +474,9 @@ pub async fn create(
     let active = new.activate.unwrap_or(true);
     let c = check(new)?;
     let client_id = okta_id("0oa");
-    let (secrets, secret) = match uses_secret(&c.auth_method) {
+    let (secrets, secret) = match c.auth_method.uses_secret() {
         true => {
-            let (stored, value) = new_secret(master, &client_id, &c.auth_method, now);
+            let (stored, value) = new_secret(master, &client_id, c.auth_method, now);
             (vec![stored], Some(value))
         }
         false => (vec![], None),
@@ -502,7 +496,7 @@ pub async fn create(
         grant_types: c.grant_types,
         refresh_token_leeway: c.refresh_token_leeway,
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
-        status: if active { ACTIVE } else { INACTIVE }.into(),
+        status: Status::active_if(active),
         created_at: now,
         updated_at: now,
         version: 0,
@@ -522,9 +516,6 @@ pub async fn create(
     .await;
     Ok(CreatedApp { client, secret })
 }
-
-pub const ACTIVE: &str = "ACTIVE";
-pub const INACTIVE: &str = "INACTIVE";
 
 /// An app by client id.
 pub async fn find(store: &DynStore, client_id: &str) -> Result<Client, AdminError> {
@@ -585,29 +576,29 @@ pub async fn update(
 ) -> Result<(Client, Option<String>), AdminError> {
     let c = check(new)?;
     let (before, written) = modify(store, client_id, |before| {
-        if (c.auth_method == "none") != before.is_public() {
+        if (c.auth_method == AuthMethod::None) != before.is_public() {
             return Err(AdminError::invalid(
                 AUTH_METHOD_FIELD,
                 "cannot change between none (a public client) and a client secret; create a new app",
             ));
         }
-        if uses_secret(&c.auth_method) && !before.secrets.iter().any(ClientSecret::is_active) {
+        if c.auth_method.uses_secret() && !before.secrets.iter().any(ClientSecret::is_active) {
             return Err(AdminError::invalid(AUTH_METHOD_FIELD, "the app has no active client secret; create one first"));
         }
         let mut secrets = before.secrets.clone();
         let mut value = None;
-        if c.auth_method == "client_secret_jwt" && !secrets.iter().any(|s| s.is_active() && s.sealed.is_some()) {
+        if c.auth_method == AuthMethod::ClientSecretJwt && !secrets.iter().any(|s| s.is_active() && s.sealed.is_some()) {
             if secrets.len() >= MAX_SECRETS {
                 return Err(AdminError::invalid(
                     AUTH_METHOD_FIELD,
                     format!("client_secret_jwt needs a new client secret (the existing ones are kept only as hashes) and the app already has {MAX_SECRETS}; deactivate and delete one first"),
                 ));
             }
-            let (stored, shown) = new_secret(master, client_id, "client_secret_jwt", now);
+            let (stored, shown) = new_secret(master, client_id, AuthMethod::ClientSecretJwt, now);
             secrets.push(stored);
             value = Some(shown);
         }
-        if c.auth_method != "client_secret_jwt" {
+        if c.auth_method != AuthMethod::ClientSecretJwt {
             for s in &mut secrets {
                 s.sealed = None;
             }
@@ -615,7 +606,7 @@ pub async fn update(
         let client = Client {
             name: c.name.clone(),
             secrets,
-            auth_method: c.auth_method.clone(),
+            auth_method: c.auth_method,
             jwks: c.jwks.clone(),
             jwks_uri: c.jwks_uri.clone(),
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
@@ -658,12 +649,12 @@ pub async fn set_active(
     active: bool,
     now: UnixTime,
 ) -> Result<Client, AdminError> {
-    let status = if active { ACTIVE } else { INACTIVE };
+    let status = Status::active_if(active);
     let (before, written) = modify(store, client_id, |before| {
         Ok((before.status != status).then(|| {
             (
                 Client {
-                    status: status.into(),
+                    status,
                     updated_at: now,
                     ..before.clone()
                 },
@@ -702,7 +693,7 @@ pub async fn delete(
     now: UnixTime,
 ) -> Result<(), AdminError> {
     let client = find(store, client_id).await?;
-    if client.status != INACTIVE {
+    if client.status != Status::Inactive {
         return Err(AdminError::not_allowed(
             "E0000056",
             "Delete application forbidden: the application must be deactivated first.",
@@ -756,7 +747,7 @@ pub async fn create_secret(
                 ),
             ));
         }
-        let (stored, value) = new_secret(master, &before.client_id, &before.auth_method, now);
+        let (stored, value) = new_secret(master, &before.client_id, before.auth_method, now);
         let mut client = before.clone();
         client.secrets.push(stored.clone());
         client.updated_at = now;
@@ -783,7 +774,7 @@ pub async fn set_secret_active(
     active: bool,
     now: UnixTime,
 ) -> Result<ClientSecret, AdminError> {
-    let status = if active { ACTIVE } else { INACTIVE };
+    let status = Status::active_if(active);
     let (before, written) = modify(store, client_id, |before| {
         let index = before
             .secrets
@@ -800,7 +791,7 @@ pub async fn set_secret_active(
             ));
         }
         let mut client = before.clone();
-        client.secrets[index].status = status.into();
+        client.secrets[index].status = status;
         client.secrets[index].updated = now;
         client.updated_at = now;
         Ok(Some((client, index)))

@@ -10,7 +10,7 @@ use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::okta_id;
 use crate::oauth::grants::GrantType;
 use crate::oauth::policy::{ALL_CLIENTS, ANY_SCOPE, EVERYONE};
-use crate::store::{AuthServer, DynStore, Policy, PolicyRule};
+use crate::store::{AuthServer, DynStore, Policy, PolicyRule, Status};
 
 /// Okta's bounds: access tokens 5 minutes to 1 day.
 pub const ACCESS_TTL_MIN: i64 = 5 * 60;
@@ -79,7 +79,7 @@ pub async fn create_policy(
         name: String::new(),
         description: String::new(),
         priority: next_priority(existing.iter().map(|p| p.priority)),
-        status: "ACTIVE".into(),
+        status: Status::Active,
         clients: vec![],
         created_at: now,
         updated_at: now,
@@ -158,12 +158,12 @@ pub async fn set_policy_active(
     now: UnixTime,
 ) -> Result<Policy, AdminError> {
     let (server, before) = find_policy(store, server_id, policy_id).await?;
-    let status = if active { "ACTIVE" } else { "INACTIVE" };
+    let status = Status::active_if(active);
     if before.status == status {
         return Ok(before);
     }
     let policy = Policy {
-        status: status.into(),
+        status,
         updated_at: now,
         ..before.clone()
     };
@@ -371,7 +371,7 @@ pub async fn create_rule(
                 .filter(|r| r.policy_id == policy.id)
                 .map(|r| r.priority),
         ),
-        status: "ACTIVE".into(),
+        status: Status::Active,
         grant_types: vec![],
         scopes: vec![],
         users: vec![],
@@ -460,12 +460,12 @@ pub async fn set_rule_active(
     now: UnixTime,
 ) -> Result<PolicyRule, AdminError> {
     let (server, before) = find_rule(store, server_id, policy_id, rule_id).await?;
-    let status = if active { "ACTIVE" } else { "INACTIVE" };
+    let status = Status::active_if(active);
     if before.status == status {
         return Ok(before);
     }
     let rule = PolicyRule {
-        status: status.into(),
+        status,
         updated_at: now,
         ..before.clone()
     };

@@ -12,7 +12,7 @@ use crate::oauth::policy::{ALL_CLIENTS, ANY_SCOPE, DEFAULT_LIFETIMES, EVERYONE};
 use crate::oauth::scope::Scope;
 use crate::store::{
     AuthServer, ClaimDef, DEFAULT_SERVER_ID, DynStore, ORG_SERVER_ID, Policy, PolicyRule, ScopeDef,
-    ServerSeed, StoreError,
+    ServerSeed, Status, StoreError,
 };
 use crate::tokens::custom_claims::{self, Expression, GroupFilter};
 use crate::tokens::keys;
@@ -79,7 +79,7 @@ fn server(
         id_token_ttl: 3600,
         access_token_typ_at_jwt: true,
         signing_alg: "RS256".into(),
-        status: "ACTIVE".into(),
+        status: Status::Active,
         created_at: now,
         updated_at: now,
         settings_version: 0,
@@ -134,7 +134,7 @@ pub fn seed(server_id: &str, now: UnixTime) -> ServerSeed {
             value: ".*".into(),
             group_filter_type: Some("REGEX".into()),
             scopes: vec![GROUPS_SCOPE.into()],
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: now,
         });
     }
@@ -145,7 +145,7 @@ pub fn seed(server_id: &str, now: UnixTime) -> ServerSeed {
             name: "Default Policy".into(),
             description: "Default policy description".into(),
             priority: 1,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             clients: vec![ALL_CLIENTS.into()],
             created_at: now,
             updated_at: now,
@@ -155,7 +155,7 @@ pub fn seed(server_id: &str, now: UnixTime) -> ServerSeed {
             policy_id: policy.id.clone(),
             name: "Default Policy Rule".into(),
             priority: 1,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             grant_types: vec!["authorization_code".into(), "client_credentials".into()],
             scopes: vec![ANY_SCOPE.into()],
             users: vec![],
@@ -362,12 +362,12 @@ pub async fn set_active(
     now: UnixTime,
 ) -> Result<AuthServer, AdminError> {
     let before = find_custom(store, id).await?;
-    let status = if active { "ACTIVE" } else { "INACTIVE" };
+    let status = Status::active_if(active);
     if before.status == status {
         return Ok(before);
     }
     let server = AuthServer {
-        status: status.into(),
+        status,
         updated_at: now,
         ..before.clone()
     };
@@ -747,7 +747,7 @@ pub async fn create_claim(
         value: String::new(),
         group_filter_type: None,
         scopes: vec![],
-        status: "ACTIVE".into(),
+        status: Status::Active,
         created_at: now,
     };
     let claim = apply_claim(store, &server, new, base).await?;

@@ -10,13 +10,7 @@ use super::{AdminError, check_text};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::okta_id;
 use crate::identity::password::{self, PasswordPool};
-use crate::store::{DynStore, Expr, Op, Page, SqlValue, StoreError, User};
-
-pub const STAGED: &str = "STAGED";
-pub const PROVISIONED: &str = "PROVISIONED";
-pub const ACTIVE: &str = "ACTIVE";
-pub const SUSPENDED: &str = "SUSPENDED";
-pub const DEPROVISIONED: &str = "DEPROVISIONED";
+use crate::store::{DynStore, Expr, Op, Page, SqlValue, StoreError, User, UserStatus};
 
 /// Okta's default user type id (every user here is of the default type).
 pub const DEFAULT_TYPE_ID: &str = "oty00000000000000000";
@@ -242,9 +236,9 @@ pub async fn create(
         None => None,
     };
     let status = match (new.activate.unwrap_or(true), password_hash.is_some()) {
-        (false, _) => STAGED,
-        (true, true) => ACTIVE,
-        (true, false) => PROVISIONED,
+        (false, _) => UserStatus::Staged,
+        (true, true) => UserStatus::Active,
+        (true, false) => UserStatus::Provisioned,
     };
     let user = User {
         id: okta_id("00u"),
@@ -254,12 +248,12 @@ pub async fn create(
         last_name: profile.last_name,
         password_changed_at: password_hash.as_ref().map(|_| now),
         password_hash,
-        status: status.into(),
+        status,
         profile_extra: profile.extra,
         created_at: now,
         updated_at: now,
-        activated_at: (status == ACTIVE).then_some(now),
-        status_changed_at: (status != STAGED).then_some(now),
+        activated_at: (status == UserStatus::Active).then_some(now),
+        status_changed_at: (status != UserStatus::Staged).then_some(now),
         last_login_at: None,
     };
     store.insert_user(&user).await.map_err(conflict)?;
@@ -374,7 +368,7 @@ pub async fn change_password(
     now: UnixTime,
 ) -> Result<User, AdminError> {
     let user = find(store, id).await?;
-    if user.status != ACTIVE {
+    if user.status != UserStatus::Active {
         return Err(AdminError::not_allowed(
             "E0000038",
             "This operation is not allowed in the user's current status.",
@@ -402,7 +396,7 @@ pub enum Lifecycle {
 
 impl Lifecycle {
     /// The status the user moves to from `from`, or why they cannot.
-    pub fn next(self, from: &str, has_password: bool) -> Result<&'static str, AdminError> {
+    pub fn next(self, from: UserStatus, has_password: bool) -> Result<UserStatus, AdminError> {
         let refuse = || {
             AdminError::not_allowed(
                 "E0000038",
@@ -410,17 +404,22 @@ impl Lifecycle {
             )
         };
         match (self, from) {
-            (Lifecycle::Activate, ACTIVE) => Err(AdminError::not_allowed(
+            (Lifecycle::Activate, UserStatus::Active) => Err(AdminError::not_allowed(
                 "E0000016",
                 "Activation failed because the user is already active.",
             )),
-            (Lifecycle::Activate, STAGED | PROVISIONED | DEPROVISIONED) => {
-                Ok(if has_password { ACTIVE } else { PROVISIONED })
-            }
-            (Lifecycle::Deactivate, DEPROVISIONED) => Err(refuse()),
-            (Lifecycle::Deactivate, _) => Ok(DEPROVISIONED),
-            (Lifecycle::Suspend, ACTIVE) => Ok(SUSPENDED),
-            (Lifecycle::Unsuspend, SUSPENDED) => Ok(ACTIVE),
+            (
+                Lifecycle::Activate,
+                UserStatus::Staged | UserStatus::Provisioned | UserStatus::Deprovisioned,
+            ) => Ok(if has_password {
+                UserStatus::Active
+            } else {
+                UserStatus::Provisioned
+            }),
+            (Lifecycle::Deactivate, UserStatus::Deprovisioned) => Err(refuse()),
+            (Lifecycle::Deactivate, _) => Ok(UserStatus::Deprovisioned),
+            (Lifecycle::Suspend, UserStatus::Active) => Ok(UserStatus::Suspended),
+            (Lifecycle::Unsuspend, UserStatus::Suspended) => Ok(UserStatus::Active),
             _ => Err(refuse()),
         }
     }
@@ -444,18 +443,18 @@ pub async fn lifecycle(
     now: UnixTime,
 ) -> Result<User, AdminError> {
     let before = find(store, id).await?;
-    let status = op.next(&before.status, before.password_hash.is_some())?;
+    let status = op.next(before.status, before.password_hash.is_some())?;
     let mut user = before.clone();
-    user.status = status.into();
+    user.status = status;
     user.status_changed_at = Some(now);
     user.updated_at = now;
-    if status == ACTIVE && user.activated_at.is_none() {
+    if status == UserStatus::Active && user.activated_at.is_none() {
         user.activated_at = Some(now);
     }
     if !store.update_user(&user).await? {
         return Err(AdminError::NotFound(format!("user {id}")));
     }
-    if status != ACTIVE {
+    if status != UserStatus::Active {
         // Okta ends a deactivated or suspended user's sessions and revokes their
         // tokens: reactivating them must not bring old refresh tokens back.
         store.end_user_sessions(&user.id, now).await?;
@@ -491,7 +490,7 @@ pub async fn delete(
     now: UnixTime,
 ) -> Result<Deletion, AdminError> {
     let user = find(store, id).await?;
-    if user.status != DEPROVISIONED {
+    if user.status != UserStatus::Deprovisioned {
         return lifecycle(store, actor, &user.id, Lifecycle::Deactivate, now)
             .await
             .map(|user| Deletion::Deactivated(Box::new(user)));
@@ -663,16 +662,34 @@ mod tests {
     #[test]
     fn lifecycle_follows_okta() {
         use Lifecycle::*;
-        assert_eq!(Activate.next(STAGED, true).unwrap(), ACTIVE);
-        assert_eq!(Activate.next(STAGED, false).unwrap(), PROVISIONED);
-        assert!(Activate.next(ACTIVE, true).is_err());
-        assert_eq!(Suspend.next(ACTIVE, true).unwrap(), SUSPENDED);
-        assert!(Suspend.next(STAGED, true).is_err());
-        assert_eq!(Unsuspend.next(SUSPENDED, true).unwrap(), ACTIVE);
-        assert!(Unsuspend.next(ACTIVE, true).is_err());
-        assert_eq!(Deactivate.next(SUSPENDED, true).unwrap(), DEPROVISIONED);
-        assert!(Deactivate.next(DEPROVISIONED, true).is_err());
-        assert_eq!(Activate.next(DEPROVISIONED, true).unwrap(), ACTIVE);
+        assert_eq!(
+            Activate.next(UserStatus::Staged, true).unwrap(),
+            UserStatus::Active
+        );
+        assert_eq!(
+            Activate.next(UserStatus::Staged, false).unwrap(),
+            UserStatus::Provisioned
+        );
+        assert!(Activate.next(UserStatus::Active, true).is_err());
+        assert_eq!(
+            Suspend.next(UserStatus::Active, true).unwrap(),
+            UserStatus::Suspended
+        );
+        assert!(Suspend.next(UserStatus::Staged, true).is_err());
+        assert_eq!(
+            Unsuspend.next(UserStatus::Suspended, true).unwrap(),
+            UserStatus::Active
+        );
+        assert!(Unsuspend.next(UserStatus::Active, true).is_err());
+        assert_eq!(
+            Deactivate.next(UserStatus::Suspended, true).unwrap(),
+            UserStatus::Deprovisioned
+        );
+        assert!(Deactivate.next(UserStatus::Deprovisioned, true).is_err());
+        assert_eq!(
+            Activate.next(UserStatus::Deprovisioned, true).unwrap(),
+            UserStatus::Active
+        );
     }
 
     #[test]

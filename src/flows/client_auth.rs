@@ -9,7 +9,7 @@ use crate::identity::throttle;
 use crate::oauth::OAuthError;
 use crate::oauth::client_auth::{self, Authenticated, Presented};
 use crate::oauth::params::Params;
-use crate::store::{AuthServer, Client};
+use crate::store::{AuthMethod, AuthServer, Client};
 
 /// What the request carries besides its form: the `Authorization` header (`Some("")`
 /// when it is not text) and the caller's address.
@@ -56,7 +56,9 @@ pub async fn authenticate(
     // (one NAT) could block them all by sending wrong secrets under its public id.
     // Any other method, and any unknown client_id, is throttled per address.
     let public = matches!(presented, Presented::None { .. })
-        && client.as_ref().is_some_and(|c| c.auth_method == "none");
+        && client
+            .as_ref()
+            .is_some_and(|c| c.auth_method == AuthMethod::None);
     let failures = if public {
         None
     } else {

@@ -9,7 +9,7 @@ use crate::clock::UnixTime;
 use crate::flows::Services;
 use crate::oauth::OAuthError;
 use crate::oauth::client_assertion::{self, Expected};
-use crate::store::{AuthServer, Client};
+use crate::store::{AuthMethod, AuthServer, Client};
 use crate::tokens::jose::{self, Jws, PublicJwk};
 
 /// What an assertion's `aud` may name (RFC 7523 §3 item 3): the server's issuer, or
@@ -39,17 +39,17 @@ pub async fn verify(
     };
     // The header is read under the client's method's rules before any key is looked
     // up: its algorithms only, and no key carried or named in the header.
-    let rules = client_assertion::rules(&client.auth_method)
+    let rules = client_assertion::rules(client.auth_method)
         .ok_or_else(|| fail(&"the client does not use a JWT method"))?;
     let jws = Jws::read(assertion, &rules).map_err(|e| fail(&e))?;
-    match client.auth_method.as_str() {
-        "client_secret_jwt" => {
+    match client.auth_method {
+        AuthMethod::ClientSecretJwt => {
             let secrets = apps::jwt_secrets(client, &services.master);
             if !secrets.iter().any(|s| jws.verify_hmac(s).is_ok()) {
                 return Err(fail(&"no active secret verifies the signature"));
             }
         }
-        "private_key_jwt" => {
+        AuthMethod::PrivateKeyJwt => {
             let kid = jws.header.kid.as_deref();
             let keys = client_keys(services, client, kid)
                 .await

@@ -403,6 +403,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{AuthMethod, Status};
 
     fn client(public: bool) -> Client {
         Client {
@@ -413,11 +414,10 @@ mod tests {
             jwks_uri: None,
             dpop_bound_access_tokens: false,
             auth_method: if public {
-                "none"
+                AuthMethod::None
             } else {
-                "client_secret_basic"
-            }
-            .into(),
+                AuthMethod::ClientSecretBasic
+            },
             application_type: "web".into(),
             redirect_uris: vec!["https://app.example.com/cb".into()],
             post_logout_redirect_uris: vec![],
@@ -425,7 +425,7 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: 0,
             updated_at: 0,
             version: 0,
@@ -499,7 +499,7 @@ mod tests {
             );
         }
         let mut inactive = c.clone();
-        inactive.status = "INACTIVE".into();
+        inactive.status = Status::Inactive;
         assert!(matches!(
             run(&params(&[]), &inactive),
             Err(Rejection::Render(_))

@@ -8,6 +8,7 @@
 
 use crate::clock::UnixTime;
 use crate::crypto::sha256;
+use crate::store::AuthMethod;
 use crate::tokens::jose::{ASYMMETRIC_ALGS, HMAC_ALGS, Jws, Rules};
 
 /// RFC 7521 §4.2 / RFC 7523 §2.2: the one assertion type for client authentication.
@@ -29,10 +30,10 @@ pub const MAX_JTI_LEN: usize = 256;
 /// other way), and never a key carried or named in the header (`jwk`, `jku`, `x5u`,
 /// `x5c`: RFC 8725 §3.10; the reader refuses them). `None` for a method that is not a
 /// JWT one.
-pub fn rules(auth_method: &str) -> Option<Rules<'static>> {
+pub fn rules(auth_method: AuthMethod) -> Option<Rules<'static>> {
     let algs = match auth_method {
-        "client_secret_jwt" => HMAC_ALGS,
-        "private_key_jwt" => ASYMMETRIC_ALGS,
+        AuthMethod::ClientSecretJwt => HMAC_ALGS,
+        AuthMethod::PrivateKeyJwt => ASYMMETRIC_ALGS,
         _ => return None,
     };
     Some(Rules {
@@ -314,9 +315,11 @@ mod tests {
                 b64url(b"sig")
             )
         };
-        let secret = rules("client_secret_jwt").unwrap();
-        let private = rules("private_key_jwt").unwrap();
-        assert!(rules("client_secret_basic").is_none() && rules("none").is_none());
+        let secret = rules(AuthMethod::ClientSecretJwt).unwrap();
+        let private = rules(AuthMethod::PrivateKeyJwt).unwrap();
+        assert!(
+            rules(AuthMethod::ClientSecretBasic).is_none() && rules(AuthMethod::None).is_none()
+        );
         assert_eq!(ANY_METHOD.algs, [HMAC_ALGS, ASYMMETRIC_ALGS].concat());
         let hs = token(json!({"alg": "HS256"}), good(1000));
         let rs = token(json!({"alg": "RS256"}), good(1000));

@@ -13,7 +13,7 @@ use super::OAuthError;
 use super::client_assertion::{self, JWT_BEARER};
 use super::params::Params;
 use crate::crypto::MasterKey;
-use crate::store::Client;
+use crate::store::{AuthMethod, Client};
 
 /// Every method, by the names of RFC 8414 §2 / OpenID Connect Discovery §3 (and Okta's).
 pub const METHODS: &[&str] = &[
@@ -55,14 +55,15 @@ impl Presented {
         }
     }
 
-    fn method_fits(&self, registered: &str) -> bool {
+    fn method_fits(&self, registered: AuthMethod) -> bool {
         match self {
-            Presented::Basic { .. } => registered == "client_secret_basic",
-            Presented::Post { .. } => registered == "client_secret_post",
-            Presented::Jwt { .. } => {
-                registered == "client_secret_jwt" || registered == "private_key_jwt"
-            }
-            Presented::None { .. } => registered == "none",
+            Presented::Basic { .. } => registered == AuthMethod::ClientSecretBasic,
+            Presented::Post { .. } => registered == AuthMethod::ClientSecretPost,
+            Presented::Jwt { .. } => matches!(
+                registered,
+                AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt
+            ),
+            Presented::None { .. } => registered == AuthMethod::None,
         }
     }
 
@@ -174,7 +175,7 @@ pub fn authenticate<'c, 'p>(
 ) -> Result<Authenticated<'c, 'p>, OAuthError> {
     let fail = || OAuthError::invalid_client(presented.is_basic());
     let client = client.filter(|c| c.is_active()).ok_or_else(fail)?;
-    if !presented.method_fits(&client.auth_method) {
+    if !presented.method_fits(client.auth_method) {
         return Err(fail());
     }
     match presented {
@@ -193,6 +194,7 @@ pub fn authenticate<'c, 'p>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Status;
 
     fn basic(id: &str, secret: &str) -> String {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
@@ -236,11 +238,11 @@ mod tests {
                 id: "ocs1".into(),
                 hash: crate::crypto::hex(&master.hash_client_secret("s")),
                 sealed: None,
-                status: "ACTIVE".into(),
+                status: Status::Active,
                 created: 0,
                 updated: 0,
             }],
-            auth_method: "client_secret_basic".into(),
+            auth_method: AuthMethod::ClientSecretBasic,
             jwks: None,
             jwks_uri: None,
             dpop_bound_access_tokens: false,
@@ -251,7 +253,7 @@ mod tests {
             response_types: vec![],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: 0,
             updated_at: 0,
             version: 0,
@@ -286,7 +288,7 @@ mod tests {
             authenticate(&wrong, Some(&two), &master).is_ok(),
             "the second secret works too"
         );
-        two.secrets[1].status = "INACTIVE".into();
+        two.secrets[1].status = Status::Inactive;
         assert!(
             authenticate(&wrong, Some(&two), &master).is_err(),
             "an inactive secret does not"

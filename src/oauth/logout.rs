@@ -267,6 +267,7 @@ fn with_state(uri: &str, state: Option<&str>) -> Result<String, OAuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{AuthMethod, Status};
 
     const NOW: UnixTime = 1_800_000_000;
     const ISSUER: &str = "https://id.example.com/oauth2/default";
@@ -280,7 +281,7 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             dpop_bound_access_tokens: false,
-            auth_method: "none".into(),
+            auth_method: AuthMethod::None,
             application_type: "browser".into(),
             redirect_uris: vec!["https://app.example.com/cb".into()],
             post_logout_redirect_uris: vec![BYE.into()],
@@ -288,7 +289,7 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: 0,
             updated_at: 0,
             version: 0,
@@ -442,7 +443,7 @@ mod tests {
         assert_eq!(error_code(unknown_client.decide()), "invalid_request");
 
         let mut inactive = client("0oaA");
-        inactive.status = "INACTIVE".into();
+        inactive.status = Status::Inactive;
         assert_eq!(
             error_code(with_hint(&inactive, &[]).decide()),
             "invalid_request"

@@ -161,12 +161,13 @@ mod dpop_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{AuthMethod, Status};
 
     fn client() -> Client {
         Client {
             client_id: "0oaPAR".into(),
             name: "t".into(),
-            auth_method: "client_secret_post".into(),
+            auth_method: AuthMethod::ClientSecretPost,
             application_type: "web".into(),
             redirect_uris: vec!["https://app.example.com/cb".into()],
             post_logout_redirect_uris: vec![],
@@ -174,7 +175,7 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: 0,
             updated_at: 0,
             version: 0,

@@ -5,7 +5,7 @@
 //! matching rule in it, denies (`access_denied`, as Okta answers).
 
 use super::scope::Scope;
-use crate::store::{Policy, PolicyRule};
+use crate::store::{Policy, PolicyRule, Status};
 
 /// Every client: the value of a policy's client list that applies it to all.
 pub const ALL_CLIENTS: &str = "ALL_CLIENTS";
@@ -71,16 +71,20 @@ pub fn evaluate(
     rules: &[PolicyRule],
     request: &PolicyRequest<'_>,
 ) -> Decision {
-    let Some(policy) = policies.iter().filter(|p| p.status == "ACTIVE").find(|p| {
-        p.clients
-            .iter()
-            .any(|c| c == ALL_CLIENTS || c == request.client_id)
-    }) else {
+    let Some(policy) = policies
+        .iter()
+        .filter(|p| p.status == Status::Active)
+        .find(|p| {
+            p.clients
+                .iter()
+                .any(|c| c == ALL_CLIENTS || c == request.client_id)
+        })
+    else {
         return Decision::NoMatch;
     };
     let rule = rules
         .iter()
-        .filter(|r| r.policy_id == policy.id && r.status == "ACTIVE")
+        .filter(|r| r.policy_id == policy.id && r.status == Status::Active)
         .find(|r| rule_matches(r, request));
     match rule {
         None => Decision::NoMatch,
@@ -131,7 +135,7 @@ mod tests {
             name: id.into(),
             description: String::new(),
             priority,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             clients: clients.iter().map(|c| c.to_string()).collect(),
             created_at: 0,
             updated_at: 0,
@@ -151,7 +155,7 @@ mod tests {
             policy_id: policy_id.into(),
             name: id.into(),
             priority: 1,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             grant_types: vec!["authorization_code".into(), "client_credentials".into()],
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             users: vec![],
@@ -306,7 +310,7 @@ mod tests {
     #[test]
     fn inactive_policies_and_rules_are_skipped() {
         let mut p = policy("p", 1, &[ALL_CLIENTS]);
-        p.status = "INACTIVE".into();
+        p.status = Status::Inactive;
         let rules = [rule("r", "p", &[ANY_SCOPE], &[EVERYONE], "ALLOW", 300)];
         let scope = Scope::parse("openid").unwrap();
         assert_eq!(

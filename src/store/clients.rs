@@ -62,7 +62,7 @@ fn client_from_row(row: &impl Row) -> StoreResult<Client> {
         name: row.text("name")?,
         secrets: serde_json::from_str(&row.text("secrets")?)
             .map_err(|e| StoreError::Schema(format!("corrupt secrets column: {e}")))?,
-        auth_method: row.text("auth_method")?,
+        auth_method: row.text("auth_method")?.parse()?,
         jwks: row.opt_text("jwks")?,
         jwks_uri: row.opt_text("jwks_uri")?,
         dpop_bound_access_tokens: row.bool("dpop_bound_access_tokens")?,
@@ -73,7 +73,7 @@ fn client_from_row(row: &impl Row) -> StoreResult<Client> {
         response_types: json_list(&row.text("response_types")?)?,
         refresh_token_leeway: row.int("refresh_token_leeway")?,
         require_pushed_authorization_requests: row.bool("require_pushed_authorization_requests")?,
-        status: row.text("status")?,
+        status: row.text("status")?.parse()?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
         version: row.int("version")?,

@@ -1,5 +1,6 @@
 //! Storage types: rows as the database holds them.
 
+use super::StoreError;
 use crate::clock::UnixTime;
 
 /// The org authorization server's id. Custom servers have their own (`default`, `aus...`).
@@ -17,7 +18,7 @@ pub struct AuthServer {
     pub id_token_ttl: i64,
     pub access_token_typ_at_jwt: bool,
     pub signing_alg: String,
-    pub status: String,
+    pub status: Status,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
     /// Increased by database triggers, in the same transaction, whenever the server's
@@ -32,29 +33,152 @@ impl AuthServer {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyStatus {
-    Next,
-    Active,
-    Retired,
+/// An enum with one spelling per variant, Okta's: `as_str` for JSON and SQL, `FromStr`
+/// for a column (an unknown value is `StoreError::Schema`: the data is corrupt or newer
+/// than this binary), `Display`, and serde as the spelling (client secrets are a JSON
+/// column, and Okta's JSON shows the same strings).
+macro_rules! spelled {
+    ($(#[$meta:meta])* $what:literal, $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = StoreError;
+
+            fn from_str(text: &str) -> Result<Self, StoreError> {
+                $name::parse(text)
+                    .ok_or_else(|| StoreError::Schema(format!(concat!("unknown ", $what, " {:?}"), text)))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                $name::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!(concat!("unknown ", $what, " {:?}"), text))
+                })
+            }
+        }
+
+        impl From<&$name> for super::db::Arg<'_> {
+            fn from(value: &$name) -> Self {
+                value.as_str().into()
+            }
+        }
+    };
 }
 
-impl KeyStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyStatus::Next => "NEXT",
-            KeyStatus::Active => "ACTIVE",
-            KeyStatus::Retired => "RETIRED",
+spelled! {
+    /// A signing key's place in rotation.
+    "key status", KeyStatus {
+        Next => "NEXT",
+        Active => "ACTIVE",
+        Retired => "RETIRED",
+    }
+}
+
+spelled! {
+    /// Okta's `ACTIVE`/`INACTIVE`, shared by apps, client secrets, authorization
+    /// servers, custom claims, policies and rules.
+    "status", Status {
+        Active => "ACTIVE",
+        Inactive => "INACTIVE",
+    }
+}
+
+impl Status {
+    /// `ACTIVE` when true, `INACTIVE` otherwise (what the activate/deactivate
+    /// operations write).
+    pub fn active_if(active: bool) -> Status {
+        if active {
+            Status::Active
+        } else {
+            Status::Inactive
         }
     }
+}
 
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "NEXT" => Some(KeyStatus::Next),
-            "ACTIVE" => Some(KeyStatus::Active),
-            "RETIRED" => Some(KeyStatus::Retired),
-            _ => None,
-        }
+/// What `Default` gives a client built in code: not active, so nothing half-filled
+/// serves requests (the same as the empty string it replaces).
+impl Default for Status {
+    fn default() -> Self {
+        Status::Inactive
+    }
+}
+
+spelled! {
+    /// How a client authenticates at the token endpoint (RFC 8414 §2, OpenID Connect
+    /// Core §9), by the names discovery and Okta's API use.
+    "client authentication method", AuthMethod {
+        ClientSecretBasic => "client_secret_basic",
+        ClientSecretPost => "client_secret_post",
+        ClientSecretJwt => "client_secret_jwt",
+        PrivateKeyJwt => "private_key_jwt",
+        /// A public client.
+        None => "none",
+    }
+}
+
+impl AuthMethod {
+    /// Does this method authenticate with a client secret?
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic
+                | AuthMethod::ClientSecretPost
+                | AuthMethod::ClientSecretJwt
+        )
+    }
+}
+
+/// Okta's default for a new app; what `Default` gives a client built in code.
+impl Default for AuthMethod {
+    fn default() -> Self {
+        AuthMethod::ClientSecretBasic
+    }
+}
+
+spelled! {
+    /// Okta's user lifecycle (the states this server has; Okta's RECOVERY, LOCKED_OUT
+    /// and PASSWORD_EXPIRED are not reachable here).
+    "user status", UserStatus {
+        Staged => "STAGED",
+        Provisioned => "PROVISIONED",
+        Active => "ACTIVE",
+        Suspended => "SUSPENDED",
+        Deprovisioned => "DEPROVISIONED",
     }
 }
 
@@ -101,8 +225,7 @@ pub struct User {
     pub last_name: Option<String>,
     /// Argon2id PHC string; `None` for a user without a password.
     pub password_hash: Option<String>,
-    /// Okta's lifecycle: `STAGED`, `PROVISIONED`, `ACTIVE`, `SUSPENDED`, `DEPROVISIONED`.
-    pub status: String,
+    pub status: UserStatus,
     /// Profile attributes beyond the four above (strings, numbers, booleans, null).
     pub profile_extra: serde_json::Map<String, serde_json::Value>,
     pub created_at: UnixTime,
@@ -115,7 +238,7 @@ pub struct User {
 
 impl User {
     pub fn is_active(&self) -> bool {
-        self.status == "ACTIVE"
+        self.status == UserStatus::Active
     }
 }
 
@@ -126,9 +249,7 @@ pub struct Client {
     /// The client's secrets (at most two, so one can replace the other without an
     /// outage); empty for a public client and for `private_key_jwt`.
     pub secrets: Vec<ClientSecret>,
-    /// `client_secret_basic`, `client_secret_post`, `client_secret_jwt`,
-    /// `private_key_jwt` or `none`.
-    pub auth_method: String,
+    pub auth_method: AuthMethod,
     /// `private_key_jwt`: the registered JWKS document (public keys only), or
     pub jwks: Option<String>,
     /// where to fetch it.
@@ -146,7 +267,7 @@ pub struct Client {
     /// RFC 9126 §6: /authorize takes this app's requests only through a `request_uri`
     /// it pushed (Okta's `require_pushed_authorization_requests`).
     pub require_pushed_authorization_requests: bool,
-    pub status: String,
+    pub status: Status,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
     /// Row version for optimistic concurrency: 0 when inserted, one more after every
@@ -165,25 +286,24 @@ pub struct ClientSecret {
     /// AES-256-GCM under the master key with the secret id as context, hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed: Option<String>,
-    /// `ACTIVE` or `INACTIVE`.
-    pub status: String,
+    pub status: Status,
     pub created: UnixTime,
     pub updated: UnixTime,
 }
 
 impl ClientSecret {
     pub fn is_active(&self) -> bool {
-        self.status == "ACTIVE"
+        self.status == Status::Active
     }
 }
 
 impl Client {
     pub fn is_active(&self) -> bool {
-        self.status == "ACTIVE"
+        self.status == Status::Active
     }
 
     pub fn is_public(&self) -> bool {
-        self.auth_method == "none"
+        self.auth_method == AuthMethod::None
     }
 }
 
@@ -349,7 +469,7 @@ pub struct ClaimDef {
     pub group_filter_type: Option<String>,
     /// The claim is included when one of these scopes is granted; empty: always.
     pub scopes: Vec<String>,
-    pub status: String,
+    pub status: Status,
     pub created_at: UnixTime,
 }
 
@@ -361,7 +481,7 @@ pub struct Policy {
     pub name: String,
     pub description: String,
     pub priority: i64,
-    pub status: String,
+    pub status: Status,
     /// Client ids, or `ALL_CLIENTS`.
     pub clients: Vec<String>,
     pub created_at: UnixTime,
@@ -375,7 +495,7 @@ pub struct PolicyRule {
     pub policy_id: String,
     pub name: String,
     pub priority: i64,
-    pub status: String,
+    pub status: Status,
     pub grant_types: Vec<String>,
     /// Scope names, or `*` for any.
     pub scopes: Vec<String>,
@@ -472,4 +592,48 @@ pub struct LogEvent {
     pub target_ids: Vec<String>,
     /// The event as the API returns it (JSON text).
     pub event: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_status_reads_back_its_spelling() {
+        for s in Status::ALL {
+            assert_eq!(s.as_str().parse::<Status>().unwrap(), *s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in UserStatus::ALL {
+            assert_eq!(s.as_str().parse::<UserStatus>().unwrap(), *s);
+            assert_eq!(s.to_string(), s.as_str());
+        }
+        for s in KeyStatus::ALL {
+            assert_eq!(s.as_str().parse::<KeyStatus>().unwrap(), *s);
+        }
+        // Discovery and the admin API's error list name the methods from this list.
+        let names: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+        assert_eq!(names, crate::oauth::client_auth::METHODS);
+        for m in AuthMethod::ALL {
+            assert_eq!(m.as_str().parse::<AuthMethod>().unwrap(), *m);
+        }
+    }
+
+    #[test]
+    fn an_unknown_column_value_is_a_schema_error_not_a_panic() {
+        for bad in ["", "active", "DELETED", "ACTIVE "] {
+            assert!(matches!(bad.parse::<Status>(), Err(StoreError::Schema(_))));
+            assert!(matches!(
+                bad.parse::<UserStatus>(),
+                Err(StoreError::Schema(_))
+            ));
+            assert!(matches!(
+                bad.parse::<KeyStatus>(),
+                Err(StoreError::Schema(_))
+            ));
+        }
+        // A client secret's status sits in a JSON column: the same refusal, through serde.
+        let json = r#"{"id":"s","hash":"h","status":"LOST","created":0,"updated":0}"#;
+        assert!(serde_json::from_str::<ClientSecret>(json).is_err());
+    }
 }

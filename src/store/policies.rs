@@ -71,7 +71,7 @@ fn claim_from_row(row: &impl Row) -> StoreResult<ClaimDef> {
         value: row.text("value")?,
         group_filter_type: row.opt_text("group_filter_type")?,
         scopes: json_list(&row.text("scopes")?)?,
-        status: row.text("status")?,
+        status: row.text("status")?.parse()?,
         created_at: row.int("created_at")?,
     })
 }
@@ -83,7 +83,7 @@ fn policy_from_row(row: &impl Row) -> StoreResult<Policy> {
         name: row.text("name")?,
         description: row.text("description")?,
         priority: row.int("priority")?,
-        status: row.text("status")?,
+        status: row.text("status")?.parse()?,
         clients: json_list(&row.text("clients")?)?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
@@ -96,7 +96,7 @@ fn rule_from_row(row: &impl Row) -> StoreResult<PolicyRule> {
         policy_id: row.text("policy_id")?,
         name: row.text("name")?,
         priority: row.int("priority")?,
-        status: row.text("status")?,
+        status: row.text("status")?.parse()?,
         grant_types: json_list(&row.text("grant_types")?)?,
         scopes: json_list(&row.text("scopes")?)?,
         users: json_list(&row.text("users")?)?,

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 
 use super::db::{Backend, Row, Tx};
-use super::{AuthServer, KeyRotation, KeyStatus, StoreError, StoreResult, StoredKey};
+use super::{AuthServer, KeyRotation, KeyStatus, StoreResult, StoredKey};
 use crate::clock::UnixTime;
 
 #[async_trait]
@@ -50,7 +50,7 @@ fn server_from_row(row: &impl Row) -> StoreResult<AuthServer> {
         id_token_ttl: row.int("id_token_ttl")?,
         access_token_typ_at_jwt: row.bool("access_token_typ_at_jwt")?,
         signing_alg: row.text("signing_alg")?,
-        status: row.text("status")?,
+        status: row.text("status")?.parse()?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
         settings_version: row.int("settings_version")?,
@@ -58,15 +58,13 @@ fn server_from_row(row: &impl Row) -> StoreResult<AuthServer> {
 }
 
 fn key_from_row(row: &impl Row) -> StoreResult<StoredKey> {
-    let status = row.text("status")?;
     Ok(StoredKey {
         kid: row.text("kid")?,
         server_id: row.text("server_id")?,
         alg: row.text("alg")?,
         public_jwk: row.text("public_jwk")?,
         private_key_sealed: row.bytes("private_key")?,
-        status: KeyStatus::parse(&status)
-            .ok_or_else(|| StoreError::Schema(format!("unknown key status {status}")))?,
+        status: row.text("status")?.parse()?,
         created_at: row.int("created_at")?,
         activated_at: row.opt_int("activated_at")?,
         retired_at: row.opt_int("retired_at")?,

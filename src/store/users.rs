@@ -49,7 +49,7 @@ pub(super) fn user_from_row(row: &impl Row) -> StoreResult<User> {
         first_name: row.opt_text("first_name")?,
         last_name: row.opt_text("last_name")?,
         password_hash: row.opt_text("password_hash")?,
-        status: row.text("status")?,
+        status: row.text("status")?.parse()?,
         profile_extra: serde_json::from_str(&extra)
             .map_err(|e| StoreError::Schema(format!("corrupt profile_extra: {e}")))?,
         created_at: row.int("created_at")?,

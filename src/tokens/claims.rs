@@ -170,6 +170,7 @@ pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::UserStatus;
 
     fn user() -> User {
         User {
@@ -179,7 +180,7 @@ mod tests {
             first_name: Some("Alice".into()),
             last_name: None,
             password_hash: None,
-            status: "ACTIVE".into(),
+            status: UserStatus::Active,
             created_at: 0,
             updated_at: 5,
             profile_extra: Default::default(),

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::oauth::scope::Scope;
-use crate::store::{ClaimDef, User};
+use crate::store::{ClaimDef, Status, User};
 
 /// Claims the server sets itself; a custom claim may not take their names.
 pub const RESERVED: &[&str] = &[
@@ -96,7 +96,7 @@ impl Expression {
                     "email" => user.email.clone(),
                     "firstName" => user.first_name.clone(),
                     "lastName" => user.last_name.clone(),
-                    "status" => Some(user.status.clone()),
+                    "status" => Some(user.status.to_string()),
                     "displayName" => match (&user.first_name, &user.last_name) {
                         (Some(f), Some(l)) => Some(format!("{f} {l}")),
                         (Some(one), None) | (None, Some(one)) => Some(one.clone()),
@@ -191,7 +191,7 @@ pub fn evaluate(
     let mut out = Map::new();
     for def in defs
         .iter()
-        .filter(|d| d.status == "ACTIVE" && d.claim_type == claim_type)
+        .filter(|d| d.status == Status::Active && d.claim_type == claim_type)
     {
         if !def.scopes.is_empty() && !def.scopes.iter().any(|s| scope.contains(s)) {
             continue;
@@ -230,6 +230,7 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::UserStatus;
 
     fn user() -> User {
         User {
@@ -239,7 +240,7 @@ mod tests {
             first_name: Some("Alice".into()),
             last_name: None,
             password_hash: None,
-            status: "ACTIVE".into(),
+            status: UserStatus::Active,
             created_at: 0,
             updated_at: 0,
             profile_extra: Default::default(),
@@ -267,7 +268,7 @@ mod tests {
             value: value.into(),
             group_filter_type: filter.map(str::to_string),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: 0,
         }
     }

@@ -9,7 +9,7 @@ use gatehouse::oauth::authorize::{self, Rejection};
 use gatehouse::oauth::client_auth;
 use gatehouse::oauth::params::{MAX_PARAMS, MAX_PARAMS_BYTES, Params};
 use gatehouse::oauth::scope::Scope;
-use gatehouse::store::{Client, KeyStatus};
+use gatehouse::store::{AuthMethod, Client, KeyStatus, Status};
 use gatehouse::tokens::{jose, jwt, keys};
 use proptest::prelude::*;
 
@@ -27,7 +27,7 @@ fn client(native: bool) -> Client {
     Client {
         client_id: "0oaPROP".into(),
         name: "Prop".into(),
-        auth_method: "none".into(),
+        auth_method: AuthMethod::None,
         application_type: if native { "native" } else { "browser" }.into(),
         redirect_uris: vec![
             REGISTERED.into(),
@@ -37,7 +37,7 @@ fn client(native: bool) -> Client {
         ],
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         response_types: vec!["code".into()],
-        status: "ACTIVE".into(),
+        status: Status::Active,
         ..Default::default()
     }
 }

@@ -22,7 +22,7 @@ fn user(id: &str, login: &str) -> User {
         first_name: None,
         last_name: None,
         password_hash: Some("$argon2id$...".into()),
-        status: "ACTIVE".into(),
+        status: UserStatus::Active,
         created_at: 1,
         updated_at: 1,
         profile_extra: Default::default(),
@@ -41,11 +41,11 @@ fn client(id: &str) -> Client {
             id: "ocs1".into(),
             hash: "010203".into(),
             sealed: None,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created: 1,
             updated: 1,
         }],
-        auth_method: "client_secret_basic".into(),
+        auth_method: AuthMethod::ClientSecretBasic,
         jwks: None,
         jwks_uri: None,
         dpop_bound_access_tokens: false,
@@ -56,7 +56,7 @@ fn client(id: &str) -> Client {
         response_types: vec!["code".into()],
         refresh_token_leeway: 0,
         require_pushed_authorization_requests: false,
-        status: "ACTIVE".into(),
+        status: Status::Active,
         created_at: 1,
         updated_at: 1,
         version: 0,
@@ -95,7 +95,7 @@ fn server() -> AuthServer {
         id_token_ttl: 3600,
         access_token_typ_at_jwt: true,
         signing_alg: "RS256".into(),
-        status: "ACTIVE".into(),
+        status: Status::Active,
         created_at: 1,
         updated_at: 1,
         settings_version: 0,
@@ -141,12 +141,12 @@ fn family() -> RefreshFamily {
 /// The users `00uA`, `00uB` (renamed robert@, made ACTIVE) and `00uC`.
 async fn directory_users(store: &DynStore) {
     for (id, login, status, updated) in [
-        ("00uA", "ann@example.com", "ACTIVE", 10),
-        ("00uB", "Bob@example.com", "STAGED", 20),
-        ("00uC", "carl_x@example.com", "ACTIVE", 30),
+        ("00uA", "ann@example.com", UserStatus::Active, 10),
+        ("00uB", "Bob@example.com", UserStatus::Staged, 20),
+        ("00uC", "carl_x@example.com", UserStatus::Active, 30),
     ] {
         let mut u = user(id, login);
-        u.status = status.into();
+        u.status = status;
         u.updated_at = updated;
         u.first_name = Some(format!("{}name", &login[..1]));
         u.profile_extra
@@ -155,7 +155,7 @@ async fn directory_users(store: &DynStore) {
     }
     let mut bob = store.get_user("00uB").await.unwrap().unwrap();
     bob.login = "robert@example.com".into();
-    bob.status = "ACTIVE".into();
+    bob.status = UserStatus::Active;
     bob.activated_at = Some(21);
     assert!(store.update_user(&bob).await.unwrap());
 }
@@ -265,7 +265,7 @@ async fn servers_are_inserted_once(store: DynStore) {
         id_token_ttl: 3600,
         access_token_typ_at_jwt: true,
         signing_alg: "RS256".into(),
-        status: "ACTIVE".into(),
+        status: Status::Active,
         created_at: 1,
         updated_at: 1,
         settings_version: 0,
@@ -700,12 +700,12 @@ async fn a_jti_is_used_once(store: DynStore) {
 async fn a_client_keeps_its_secrets_keys_and_dpop_flag(store: DynStore) {
     let store = &store;
     let mut c = client("0oajwt");
-    c.auth_method = "private_key_jwt".into();
+    c.auth_method = AuthMethod::PrivateKeyJwt;
     c.secrets.push(ClientSecret {
         id: "ocs2".into(),
         hash: "ff".into(),
         sealed: Some("abcd".into()),
-        status: "INACTIVE".into(),
+        status: Status::Inactive,
         created: 2,
         updated: 3,
     });
@@ -1048,7 +1048,7 @@ async fn a_server_is_seeded_once_and_its_scopes_are_unique(store: DynStore) {
         name: "p".into(),
         description: String::new(),
         priority: 2,
-        status: "ACTIVE".into(),
+        status: Status::Active,
         clients: vec!["ALL_CLIENTS".into()],
         created_at: 1,
         updated_at: 1,
@@ -1058,7 +1058,7 @@ async fn a_server_is_seeded_once_and_its_scopes_are_unique(store: DynStore) {
         policy_id: "00p1".into(),
         name: id.into(),
         priority,
-        status: "ACTIVE".into(),
+        status: Status::Active,
         grant_types: vec!["authorization_code".into()],
         scopes: vec!["*".into()],
         users: vec![],
@@ -1174,7 +1174,7 @@ async fn a_servers_claims_are_unique_per_token_and_updated_by_id(store: DynStore
         value: ".*".into(),
         group_filter_type: Some("REGEX".into()),
         scopes: vec!["groups".into()],
-        status: "ACTIVE".into(),
+        status: Status::Active,
         created_at: 1,
     };
     bumps(store, "store.insert_claim(&claim).await.unwrap()", async {
@@ -1209,7 +1209,7 @@ async fn a_servers_claims_are_unique_per_token_and_updated_by_id(store: DynStore
         claim_type: "RESOURCE".into(),
         value: "user.login".into(),
         scopes: vec!["openid".into()],
-        status: "INACTIVE".into(),
+        status: Status::Inactive,
         ..email.clone()
     };
     assert!(
@@ -1275,7 +1275,7 @@ async fn policies_and_rules_are_listed_by_priority_and_updated_in_place(store: D
         name: "p".into(),
         description: String::new(),
         priority: 2,
-        status: "ACTIVE".into(),
+        status: Status::Active,
         clients: vec!["ALL_CLIENTS".into()],
         created_at: 1,
         updated_at: 1,
@@ -1285,7 +1285,7 @@ async fn policies_and_rules_are_listed_by_priority_and_updated_in_place(store: D
         policy_id: "00p1".into(),
         name: id.into(),
         priority,
-        status: "ACTIVE".into(),
+        status: Status::Active,
         grant_types: vec!["authorization_code".into()],
         scopes: vec!["*".into()],
         users: vec![],
@@ -1342,7 +1342,7 @@ async fn policies_and_rules_are_listed_by_priority_and_updated_in_place(store: D
     let changed = PolicyRule {
         name: "renamed".into(),
         priority: 0,
-        status: "INACTIVE".into(),
+        status: Status::Inactive,
         grant_types: vec!["client_credentials".into()],
         scopes: vec!["openid".into()],
         users: vec!["00u1".into()],
@@ -1387,7 +1387,7 @@ async fn policies_and_rules_are_listed_by_priority_and_updated_in_place(store: D
         name: "q".into(),
         description: "d".into(),
         priority: 0,
-        status: "INACTIVE".into(),
+        status: Status::Inactive,
         clients: vec!["0oa1".into()],
         updated_at: 9,
         ..policy.clone()
@@ -1471,12 +1471,12 @@ async fn consent_is_kept_per_user_app_and_server(store: DynStore) {
 async fn a_user_is_updated_and_keeps_their_last_sign_in(store: DynStore) {
     let store = &store;
     for (id, login, status, updated) in [
-        ("00uA", "ann@example.com", "ACTIVE", 10),
-        ("00uB", "Bob@example.com", "STAGED", 20),
-        ("00uC", "carl_x@example.com", "ACTIVE", 30),
+        ("00uA", "ann@example.com", UserStatus::Active, 10),
+        ("00uB", "Bob@example.com", UserStatus::Staged, 20),
+        ("00uC", "carl_x@example.com", UserStatus::Active, 30),
     ] {
         let mut u = user(id, login);
-        u.status = status.into();
+        u.status = status;
         u.updated_at = updated;
         u.first_name = Some(format!("{}name", &login[..1]));
         u.profile_extra
@@ -1486,7 +1486,7 @@ async fn a_user_is_updated_and_keeps_their_last_sign_in(store: DynStore) {
     let mut bob = store.get_user("00uB").await.unwrap().unwrap();
     assert_eq!(bob.profile_extra["nickName"], "n");
     bob.login = "robert@example.com".into();
-    bob.status = "ACTIVE".into();
+    bob.status = UserStatus::Active;
     bob.activated_at = Some(21);
     assert!(store.update_user(&bob).await.unwrap());
     assert_eq!(
@@ -1631,7 +1631,7 @@ async fn apps_are_updated_and_paged(store: DynStore) {
     let mut app = client("0oaZ");
     app.name = "Zed".into();
     store.insert_client(&app).await.unwrap();
-    app.status = "INACTIVE".into();
+    app.status = Status::Inactive;
     app.redirect_uris = vec!["https://z/cb".into()];
     assert!(store.update_client(&app).await.unwrap());
     app.version += 1;
@@ -1810,7 +1810,7 @@ async fn a_server_is_updated_and_deleted_with_what_is_its(store: DynStore) {
     let store = &store;
     let mut server = store.get_server("aus1").await.unwrap().unwrap();
     server.name = "renamed".into();
-    server.status = "INACTIVE".into();
+    server.status = Status::Inactive;
     assert!(store.update_server(&server).await.unwrap());
     assert_eq!(store.get_server("aus1").await.unwrap().unwrap(), server);
     assert!(store.delete_server("aus1").await.unwrap());

@@ -14,7 +14,7 @@ use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
 use crate::admin::apps::{self, NewApp};
 use crate::clock::rfc3339;
 use crate::http::SharedState;
-use crate::store::{Group, User};
+use crate::store::{Group, Status, User};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OAuthClientCredentials {
@@ -389,7 +389,7 @@ fn app_user_json(user: &User) -> Value {
     json!({
         "id": user.id,
         "scope": "USER",
-        "status": if user.status == "ACTIVE" { "ACTIVE" } else { "INACTIVE" },
+        "status": Status::active_if(user.is_active()),
         "created": rfc3339(user.created_at),
         "lastUpdated": rfc3339(user.updated_at),
         "statusChanged": user.status_changed_at.map(rfc3339),

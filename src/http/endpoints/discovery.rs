@@ -13,7 +13,7 @@ use crate::http::extract::ServerId;
 use crate::http::published::Document;
 use crate::oauth::OAuthError;
 use crate::protocol::discovery::Metadata;
-use crate::store::KeyStatus;
+use crate::store::{KeyStatus, Status};
 use crate::tokens::keys::Alg;
 
 pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Response {
@@ -38,7 +38,7 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
         scopes.into_iter().map(|s| s.name).collect(),
         claims
             .into_iter()
-            .filter(|c| c.status == "ACTIVE")
+            .filter(|c| c.status == Status::Active)
             .map(|c| c.name)
             .collect(),
     );

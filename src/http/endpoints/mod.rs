@@ -30,7 +30,7 @@ use crate::flows::client_auth::Credentials;
 use crate::http::AppState;
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
-use crate::store::AuthServer;
+use crate::store::{AuthServer, Status};
 
 /// Why a server could not be used for this request.
 pub enum ServerLookup {
@@ -41,7 +41,7 @@ pub enum ServerLookup {
 /// The active authorization server with this id.
 pub async fn find_server(state: &AppState, id: &str) -> Result<AuthServer, ServerLookup> {
     match state.store.get_server(id).await {
-        Ok(Some(server)) if server.status == "ACTIVE" => Ok(server),
+        Ok(Some(server)) if server.status == Status::Active => Ok(server),
         Ok(_) => Err(ServerLookup::NotFound),
         Err(e) => Err(ServerLookup::Failed(OAuthError::from(e))),
     }

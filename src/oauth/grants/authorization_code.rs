@@ -116,6 +116,7 @@ mod tests {
     use crate::oauth::authorize::Prompt;
     use crate::oauth::reply::{ReplyTarget, ResponseMode};
     use crate::oauth::scope::Scope;
+    use crate::store::{AuthMethod, Status};
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -152,11 +153,10 @@ mod tests {
             jwks_uri: None,
             dpop_bound_access_tokens: false,
             auth_method: if public {
-                "none"
+                AuthMethod::None
             } else {
-                "client_secret_basic"
-            }
-            .into(),
+                AuthMethod::ClientSecretBasic
+            },
             application_type: "web".into(),
             redirect_uris: vec!["https://app/cb".into()],
             post_logout_redirect_uris: vec![],
@@ -164,7 +164,7 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: 0,
             updated_at: 0,
             version: 0,

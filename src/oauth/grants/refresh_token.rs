@@ -87,6 +87,7 @@ pub fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{AuthMethod, Status};
 
     fn family() -> RefreshFamily {
         RefreshFamily {
@@ -126,7 +127,7 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             dpop_bound_access_tokens: false,
-            auth_method: "client_secret_basic".into(),
+            auth_method: AuthMethod::ClientSecretBasic,
             application_type: "web".into(),
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
@@ -134,7 +135,7 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: leeway,
             require_pushed_authorization_requests: false,
-            status: "ACTIVE".into(),
+            status: Status::Active,
             created_at: 0,
             updated_at: 0,
             version: 0,
