@@ -96,6 +96,9 @@ enum Command {
     ApiTokens(api_tokens::ApiTokensCommand),
     /// Bring the database schema up to date, print its version, and exit.
     Migrate,
+    /// Print the management API's OpenAPI 3.1 document (as served at
+    /// /api/v1/openapi.json), e.g. for a code generator or a validator.
+    Openapi,
     /// List and rotate an authorization server's signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -210,6 +213,11 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
             api_tokens::run(command, &backend(&store_config).await?).await
         }
         Command::Migrate => migrate::run(&store_config).await,
+        Command::Openapi => {
+            let text = crate::http::api::openapi::to_pretty_json().map_err(|e| e.to_string())?;
+            println!("{text}");
+            Ok(())
+        }
         Command::Keys(command) => keys::run(command, &backend(&store_config).await?).await,
         Command::Backup { to } => backup::run(&store_config, &to).await,
     }
