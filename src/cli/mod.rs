@@ -27,7 +27,7 @@ use crate::config::{FileConfig, LogFormat, ServerConfig, StoreConfig};
     about = "An OpenID Connect provider with Okta's URL layout"
 )]
 pub struct Cli {
-    /// A TOML settings file (keys as in the README); flags and environment win over it.
+    /// A TOML settings file (keys as in docs/configuration.md); flags and environment win over it.
     #[arg(long, env = "GATEHOUSE_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Where the SQLite database and the master key live.
@@ -60,7 +60,7 @@ pub struct Cli {
 enum Command {
     /// Run the server.
     Serve {
-        /// Address and port to listen on.
+        /// Address and port to listen on (default 127.0.0.1:8080).
         #[arg(long, env = "GATEHOUSE_LISTEN")]
         listen: Option<String>,
         /// The URL clients reach Gatehouse at: the org issuer.
@@ -234,4 +234,34 @@ fn print_json(value: &serde_json::Value) {
         "{}",
         serde_json::to_string_pretty(value).expect("JSON values serialise")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `--help` explains every flag and argument of every command.
+    #[test]
+    fn every_argument_has_help_text() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(format!("{path} {} (the command)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "gatehouse", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
 }

@@ -12,6 +12,7 @@ mod api_users;
 mod assignments;
 mod authorize_errors;
 mod cli;
+mod cli_everyday;
 mod client_credentials;
 mod client_jwt;
 mod code_flow;
