@@ -29,6 +29,7 @@ mod multi;
 mod okta_sdk;
 mod ops;
 mod outage;
+mod pages;
 mod par;
 mod policies;
 mod properties;

@@ -7,6 +7,7 @@ pub mod consent;
 pub mod discovery;
 pub mod dpop;
 pub mod health;
+pub mod home;
 pub mod introspect;
 pub mod keys;
 pub mod login;
