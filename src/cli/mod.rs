@@ -5,6 +5,7 @@
 mod api_tokens;
 mod apps;
 mod backup;
+mod demo;
 mod groups;
 mod keys;
 mod migrate;
@@ -96,6 +97,14 @@ enum Command {
     ApiTokens(api_tokens::ApiTokensCommand),
     /// Bring the database schema up to date, print its version, and exit.
     Migrate,
+    /// Register Gatehouse's demo app (or find it) and print the address that shows a
+    /// sign-in end to end, with the tokens decoded.
+    Demo {
+        /// The URL clients reach Gatehouse at, as `serve` was given it (the demo app's
+        /// redirect URI is this URL's /demo/callback).
+        #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
     /// Print the management API's OpenAPI 3.1 document (as served at
     /// /api/v1/openapi.json), e.g. for a code generator or a validator.
     Openapi,
@@ -213,6 +222,12 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
             api_tokens::run(command, &backend(&store_config).await?).await
         }
         Command::Migrate => migrate::run(&store_config).await,
+        Command::Demo { public_url } => {
+            let listen = std::env::var("GATEHOUSE_LISTEN").ok();
+            let config = ServerConfig::resolve(&file, listen, public_url, None)
+                .map_err(|e| e.to_string())?;
+            demo::run(&backend(&store_config).await?, &config.base_url()).await
+        }
         Command::Openapi => {
             let text = crate::http::api::openapi::to_pretty_json().map_err(|e| e.to_string())?;
             println!("{text}");

@@ -1,8 +1,11 @@
-//! The home page and the API reference page, over HTTP as a browser sees them: what
-//! they show, and their headers.
+//! The home page, the API reference page and the demo app's pages, over HTTP as a
+//! browser sees them (headless Chromium drives them too, in `browser` tests when the
+//! harness is there): what they show, their headers, and what the demo refuses.
 
+use gatehouse::clock::Clock;
 use serde_json::Value;
 
+use crate::cli::gatehouse_env;
 use crate::support::*;
 
 /// The pages' CSP: nothing inline, nothing from elsewhere.
@@ -139,4 +142,240 @@ async fn reference_page_documents_every_operation_of_the_openapi_document() {
         assert!(html.contains(&format!("id=\"schema-{name}\"")), "{name}");
     }
     assert!(!html.contains("<script"));
+}
+
+/// `gatehouse demo` against `t`'s data directory and public URL: the URL it prints.
+pub fn demo_url(t: &TestApp) -> String {
+    let dir = t.dir.path().to_str().unwrap().to_string();
+    let (ok, out, err) = gatehouse_env(
+        &[
+            ("GATEHOUSE_DATA_DIR", &dir),
+            ("GATEHOUSE_PUBLIC_URL", &t.base),
+        ],
+        &["demo"],
+    );
+    assert!(ok, "{err}");
+    out.lines()
+        .find(|l| l.starts_with("http"))
+        .unwrap_or_else(|| panic!("no URL in {out}"))
+        .to_string()
+}
+
+/// Opens the demo page, starts the sign-in: the authorize URL it sends the browser to.
+async fn start_demo(browser: &Browser, url: &str) -> String {
+    let page = browser.get(url).await;
+    assert_eq!(page.status(), 200);
+    assert_page_headers(&page);
+    let html = page.text().await.unwrap();
+    let start = html
+        .split("href=\"")
+        .find_map(|s| s.strip_prefix("/demo/start?"))
+        .map(|s| format!("/demo/start?{}", s.split('"').next().unwrap()))
+        .expect("the sign-in link");
+    let redirect = browser.get(&start.replace("&amp;", "&")).await;
+    assert_eq!(redirect.status(), 302);
+    assert!(browser.cookie("gh_demo").is_some(), "the flow's cookie");
+    location(&redirect).expect("to /authorize")
+}
+
+/// Signs in at `authorize` and answers the callback URL the browser is sent to.
+async fn sign_in_at(browser: &Browser, authorize: &str, login: &str) -> String {
+    let response = browser.get(authorize).await;
+    let login_page = location(&response).expect("to the sign-in page");
+    let done = browser.sign_in(&login_page, login, PASSWORD).await;
+    location(&done).expect("to the callback")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_signs_in_end_to_end_and_shows_the_decoded_tokens() {
+    let t = TestApp::spawn().await;
+    let user = t.user("alice@example.com").await;
+    let url = demo_url(&t);
+    assert!(
+        url.starts_with(&format!("{}/demo?client_id=0oa", t.base)),
+        "{url}"
+    );
+    assert_eq!(demo_url(&t), url, "a second run finds the same app");
+    let client_id = param(&url, "client_id").unwrap();
+
+    let browser = t.browser();
+    let authorize = start_demo(&browser, &url).await;
+    assert!(authorize.starts_with(&t.endpoint("default", "authorize")));
+    assert_eq!(
+        param(&authorize, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert_eq!(
+        param(&authorize, "client_id").as_deref(),
+        Some(client_id.as_str())
+    );
+    for p in ["state", "nonce", "code_challenge"] {
+        assert!(param(&authorize, p).is_some_and(|v| v.len() >= 43), "{p}");
+    }
+    let callback = sign_in_at(&browser, &authorize, "alice@example.com").await;
+    assert!(
+        callback.starts_with(&format!("{}/demo/callback?", t.base)),
+        "{callback}"
+    );
+
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status(), 200);
+    assert_page_headers(&page);
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("<script"));
+    // The claims, pretty-printed JSON, escaped for HTML (`"` is `&#34;`).
+    let html = html.replace("&#34;", "\"");
+    assert!(
+        html.contains(&format!("\"sub\": \"{}\"", user.id)),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("\"aud\": \"{client_id}\"")),
+        "{html}"
+    );
+    assert!(html.contains("\"aud\": \"api://default\""), "{html}");
+    assert!(html.contains("nonce matched"));
+    assert!(
+        html.contains("characters; not shown"),
+        "the refresh token is not shown"
+    );
+    // The flow's cookie is spent: the same answer again is refused.
+    assert_eq!(browser.cookie("gh_demo").as_deref(), Some(""));
+    let again = browser.get(&callback).await;
+    assert_eq!(again.status(), 400);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("not started in this browser")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_callback_refuses_what_a_careful_app_refuses() {
+    let t = TestApp::spawn().await;
+    t.user("alice@example.com").await;
+    let url = demo_url(&t);
+    let callback = format!("{}/demo/callback", t.base);
+
+    // No flow started in this browser.
+    let stranger = t.browser();
+    let r = stranger
+        .get(&format!("{callback}?code=abc&state=xyz"))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("not started in this browser")
+    );
+
+    // Another state than the one this browser sent (a forged or mixed-up answer).
+    let browser = t.browser();
+    let authorize = start_demo(&browser, &url).await;
+    let answer = sign_in_at(&browser, &authorize, "alice@example.com").await;
+    let code = param(&answer, "code").unwrap();
+    let r = browser
+        .get(&format!("{callback}?code={code}&state=forged"))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("state parameter does not match")
+    );
+
+    // The authorization server's error comes through as an error, escaped.
+    let browser = t.browser();
+    let authorize = start_demo(&browser, &url).await;
+    let state = param(&authorize, "state").unwrap();
+    let r = browser
+        .get(&format!(
+            "{callback}?error=access_denied&error_description=%3Cb%3Eno%3C%2Fb%3E&state={state}"
+        ))
+        .await;
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("access_denied") && html.contains("&#60;b&#62;no"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>"), "escaped");
+
+    // An answer naming another issuer (RFC 9207 mix-up).
+    let browser = t.browser();
+    let authorize = start_demo(&browser, &url).await;
+    let state = param(&authorize, "state").unwrap();
+    let r = browser
+        .get(&format!(
+            "{callback}?code=abc&state={state}&iss=https%3A%2F%2Fevil.example"
+        ))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("iss parameter"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_works_only_for_the_demo_app() {
+    let t = TestApp::spawn().await;
+    t.user("alice@example.com").await;
+    let url = demo_url(&t);
+    let callback = format!("{}/demo/callback", t.base);
+    // An ordinary app that registered the demo's callback as its redirect URI.
+    let other = t
+        .app_with("client_secret_basic", &[callback.as_str()])
+        .await;
+    for path in ["/demo", "/demo/start"] {
+        let r = t
+            .http
+            .get(format!("{}{path}?client_id={}", t.base, other.client_id))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+    let r = t.http.get(format!("{}/demo", t.base)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    // A code for that app, delivered to the callback of a demo flow with the right
+    // state, is not redeemed: the demo client cannot redeem another client's code.
+    let browser = t.browser();
+    let authorize = start_demo(&browser, &url).await;
+    let state = param(&authorize, "state").unwrap();
+    let other_authorize = {
+        let mut u = url::Url::parse(&t.endpoint("default", "authorize")).unwrap();
+        u.query_pairs_mut().extend_pairs([
+            ("client_id", other.client_id.as_str()),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("redirect_uri", callback.as_str()),
+            ("state", state.as_str()),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]);
+        u.to_string()
+    };
+    let answer = sign_in_at(&browser, &other_authorize, "alice@example.com").await;
+    let r = browser.get(&answer).await;
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("invalid_grant"), "{html}");
+    assert!(!html.contains("ID token"), "no tokens shown");
+
+    // A deactivated demo app is no demo app.
+    let client_id = param(&url, "client_id").unwrap();
+    gatehouse::admin::apps::set_active(
+        &t.backend.store,
+        &gatehouse::admin::Actor::cli(),
+        &client_id,
+        false,
+        t.clock.now(),
+    )
+    .await
+    .unwrap();
+    let r = t.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 404);
 }

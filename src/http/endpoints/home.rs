@@ -2,8 +2,8 @@
 //! issuers and their discovery documents, and who is signed in, with a sign-out
 //! button), and `/reference`, the management API's reference rendered on the server
 //! from the same OpenAPI document as `/api/v1/openapi.json`. Both are plain HTML with
-//! the pages' CSP: no script at all. `routes` carries them so that the application's
-//! router adds them in one line.
+//! the pages' CSP: no script at all. `routes` also carries the demo's pages
+//! (`endpoints::demo`) so that the application's router adds them in one line.
 
 use askama::Template;
 use axum::Router;
@@ -18,12 +18,15 @@ use crate::app::{AppState, SharedState};
 use crate::http::{cookies, error, pages};
 use crate::store::AuthServer;
 
-/// The routes of the home page, the API reference and their stylesheet.
+/// The routes of the home page, the API reference, the demo and their stylesheet.
 pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/", get(home))
         .route("/reference", get(reference))
         .route("/assets/pages.css", get(stylesheet))
+        .route("/demo", get(super::demo::start_page))
+        .route("/demo/start", get(super::demo::start))
+        .route(super::demo::CALLBACK_PATH, get(super::demo::callback))
 }
 
 /// The wide layout of these pages (the sign-in card's stylesheet is for one narrow

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod authorize;
 pub mod client_jwt;
 pub mod consent;
+pub mod demo;
 pub mod discovery;
 pub mod dpop;
 pub mod health;
