@@ -81,14 +81,19 @@ pub fn error(
 }
 
 /// The form_post response mode page. Its CSP lets the form go to the client's
-/// redirect URI; the auto-submit script is a file from this server, not inline.
+/// redirect URI's origin and nowhere else; the auto-submit script is a file from this
+/// server, not inline.
 pub fn form_post(action: &str, fields: &[(String, String)]) -> Response {
     let mut response = render(StatusCode::OK, &FormPostPage { action, fields });
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
+    let form_action = crate::http::middleware::form_source(action).unwrap_or("'none'".into());
+    let policy = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     response
 }

@@ -11,6 +11,7 @@ mod api_servers;
 mod api_users;
 mod assignments;
 mod authorize_errors;
+mod browser;
 mod cli;
 mod cli_everyday;
 mod client_credentials;

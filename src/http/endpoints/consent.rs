@@ -14,7 +14,7 @@ use crate::app::{AppState, SharedState};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
-use crate::http::{cookies, error, pages};
+use crate::http::{cookies, error, middleware, pages};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
@@ -141,6 +141,8 @@ pub async fn get(
         scopes: &scopes,
     };
     let mut response = pages::render(StatusCode::OK, &page);
+    // Allow and Don't allow are answered with a redirect to the client.
+    middleware::allow_form_target(&mut response, &request.reply.redirect_uri);
     cookies::append(
         &mut response,
         cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None),

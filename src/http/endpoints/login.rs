@@ -15,7 +15,7 @@ use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::app::{AppState, SharedState};
 use crate::crypto::sha256;
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
-use crate::http::{cookies, error, pages};
+use crate::http::{cookies, error, middleware, pages};
 use crate::identity::throttle::{self, Blocked};
 use crate::identity::{password, session};
 use crate::oauth::OAuthError;
@@ -95,6 +95,8 @@ async fn form_with(
         error,
     };
     let mut response = pages::render(status, &page);
+    // A right password is answered with a redirect to the client.
+    middleware::allow_form_target(&mut response, &request.reply.redirect_uri);
     cookies::append(
         &mut response,
         cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None),

@@ -1,0 +1,201 @@
+//! The sign-in, consent and sign-out flows, end to end in Chromium, each ending where
+//! a person would: on the app, with what the app needed, and no CSP violation or
+//! console error on the way.
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::*;
+use crate::support::VERIFIER;
+
+/// Issue 12's report: the right password, and the browser must land on the app with a
+/// code (Chromium applies the sign-in page's `form-action` to the redirect after it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_reaches_the_app_with_a_code() {
+    let s = Setup::new().await;
+    s.chrome.open(&s.authorize(&[])).await;
+    assert!(
+        s.chrome
+            .url()
+            .await
+            .starts_with(&format!("{}/login?", s.t.base))
+    );
+    s.sign_in(PASSWORD).await;
+    let url = s.chrome.wait_for_url(&s.rp.callback()).await;
+    let hit = s.rp.only_hit();
+    assert_eq!(hit.method, Method::GET);
+    assert!(hit.param("code").is_some_and(|c| !c.is_empty()), "{url}");
+    assert_eq!(hit.param("state"), Some("st4te"));
+    assert_eq!(hit.param("iss"), Some(s.t.issuer("default").as_str()));
+    s.chrome.assert_no_csp_violations().await;
+}
+
+/// `response_mode=form_post`: the page's script posts the code to the app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_post_sign_in_posts_the_code_to_the_app() {
+    let s = Setup::new().await;
+    s.chrome
+        .open(&s.authorize(&[("response_mode", "form_post")]))
+        .await;
+    s.sign_in(PASSWORD).await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    let hit = s.rp.only_hit();
+    assert_eq!(hit.method, Method::POST);
+    assert!(hit.param("code").is_some_and(|c| !c.is_empty()));
+    assert_eq!(hit.param("state"), Some("st4te"));
+    assert!(s.chrome.text("#received").await.contains("code="));
+    s.chrome.assert_no_csp_violations().await;
+}
+
+/// Only the keyboard: the username field has the focus when the page opens, Tab goes
+/// to the password, Enter signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyboard_only_sign_in() {
+    let s = Setup::new().await;
+    s.chrome.open(&s.authorize(&[])).await;
+    assert_eq!(s.chrome.focused().await, "username");
+    s.chrome
+        .keys(&format!("{LOGIN}{}{PASSWORD}{}", Key::TAB, Key::ENTER))
+        .await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    assert!(s.rp.only_hit().param("code").is_some());
+    s.chrome.assert_no_csp_violations().await;
+}
+
+/// A second authorization in the same browser needs no sign-in (single sign-on);
+/// `prompt=login` asks again, and signing in again reaches the app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_sign_on_and_prompt_login() {
+    let s = Setup::new().await;
+    s.signed_in().await;
+    s.chrome.open(&s.authorize(&[("state", "again")])).await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    let hits = s.rp.hits();
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[1].param("state"), Some("again"));
+    assert!(hits[1].param("code").is_some());
+
+    s.chrome
+        .open(&s.authorize(&[("prompt", "login"), ("state", "third")]))
+        .await;
+    assert!(
+        s.chrome
+            .url()
+            .await
+            .starts_with(&format!("{}/login?", s.t.base))
+    );
+    s.sign_in(PASSWORD).await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    let hits = s.rp.hits();
+    assert_eq!(hits.len(), 3);
+    assert_eq!(hits[2].param("state"), Some("third"));
+    s.chrome.assert_no_csp_violations().await;
+}
+
+/// Consent: Allow and Don't allow look different; Allow reaches the app with a code, Don't allow with
+/// `access_denied`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_allow_and_deny_reach_the_app() {
+    let s = Setup::new().await;
+    s.consent_scope("orders:read").await;
+    let ask = |state: &'static str| {
+        s.authorize(&[
+            ("scope", "openid orders:read"),
+            ("state", state),
+            ("prompt", "consent"),
+        ])
+    };
+    s.chrome.open(&ask("deny")).await;
+    s.sign_in(PASSWORD).await;
+    s.chrome
+        .wait_for_url(&format!("{}/consent", s.t.base))
+        .await;
+    let chrome = &s.chrome;
+    let background = |css: &'static str| async move {
+        chrome
+            .script(
+                "return getComputedStyle(document.querySelector(arguments[0])).backgroundColor",
+                json!([css]),
+            )
+            .await
+    };
+    assert_ne!(
+        background("button[value=allow]").await,
+        background("button[value=deny]").await,
+        "Allow and Don't allow must look different"
+    );
+    s.chrome.click("button[value=deny]").await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    let hit = s.rp.only_hit();
+    assert_eq!(hit.param("error"), Some("access_denied"));
+    assert_eq!(hit.param("state"), Some("deny"));
+
+    s.chrome.open(&ask("allow")).await;
+    s.chrome
+        .wait_for_url(&format!("{}/consent", s.t.base))
+        .await;
+    s.chrome.click("button[value=allow]").await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    let hits = s.rp.hits();
+    assert_eq!(hits.len(), 2);
+    assert!(hits[1].param("code").is_some());
+    assert_eq!(hits[1].param("state"), Some("allow"));
+    s.chrome.assert_no_csp_violations().await;
+}
+
+/// The ID token for the code the app last received.
+async fn id_token(s: &Setup) -> String {
+    let hit = s.rp.hits().pop().expect("a callback");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", hit.param("code").expect("a code")),
+        ("redirect_uri", &s.rp.callback()),
+        ("code_verifier", VERIFIER),
+    ];
+    let response = s.t.exchange("default", &s.app, &form).await;
+    assert_eq!(response.status(), 200);
+    let tokens: serde_json::Value = response.json().await.unwrap();
+    tokens["id_token"].as_str().unwrap().to_string()
+}
+
+/// RP-Initiated Logout with a valid hint and a registered URI: no question, straight
+/// back to the app with `state`; the session has ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_without_confirmation_returns_to_the_app() {
+    let s = Setup::new().await;
+    s.signed_in().await;
+    let hint = id_token(&s).await;
+    let url = s.logout_url(&[
+        ("id_token_hint", &hint),
+        ("post_logout_redirect_uri", &s.rp.signed_out()),
+        ("state", "bye"),
+    ]);
+    s.chrome.open(&url).await;
+    s.chrome.wait_for_url(&s.rp.signed_out()).await;
+    assert_eq!(s.rp.hits()[1].param("state"), Some("bye"));
+    // Signed out: the next authorization asks for the password.
+    s.chrome.open(&s.authorize(&[])).await;
+    assert!(
+        s.chrome
+            .url()
+            .await
+            .starts_with(&format!("{}/login?", s.t.base))
+    );
+    s.chrome.assert_no_csp_violations().await;
+}
+
+/// An unregistered redirect URI: an error page on Gatehouse, never a navigation to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unregistered_redirect_uri_is_an_error_page() {
+    let s = Setup::new().await;
+    let elsewhere = format!("{}/elsewhere", s.rp.base);
+    s.chrome
+        .open(&s.authorize(&[("redirect_uri", &elsewhere)]))
+        .await;
+    let url = s.chrome.url().await;
+    assert!(url.starts_with(&s.t.base), "{url}");
+    assert!(s.chrome.text("main").await.contains("redirect_uri"));
+    assert!(s.rp.hits().is_empty());
+    // The error page's 400 is the document's own status, not a console error.
+    s.chrome.assert_no_csp_violations().await;
+}
