@@ -23,6 +23,10 @@ pub struct ConsentPage<'a> {
     pub tx: &'a str,
     pub csrf: &'a str,
     pub scopes: &'a [(String, String)],
+    /// "Signed in as …": the session's user, whom the answer is for.
+    pub signed_in_as: Option<&'a str>,
+    /// "Not you?": where this user signs out (the server's logout confirmation).
+    pub not_you: &'a str,
 }
 
 /// RP-Initiated Logout §4: asks before ending the session; the form carries the
@@ -33,11 +37,48 @@ pub struct LogoutConfirmPage<'a> {
     pub action: &'a str,
     pub csrf: &'a str,
     pub app_name: Option<&'a str>,
+    /// The session's user, if the browser has a session.
+    pub signed_in_as: Option<&'a str>,
+    /// The app that asked, carried through the form so the signed-out page can offer
+    /// the way back to it.
+    pub client_id: Option<&'a str>,
+    /// Cancel: back to the app, or to this server's home page.
+    pub cancel: &'a str,
 }
 
+/// "You have signed out", with a link back to the app when it is known (its name
+/// and `app_home`), since no post-logout redirect took the user there.
 #[derive(Template)]
 #[template(path = "signed_out.html")]
-pub struct SignedOutPage;
+pub struct SignedOutPage<'a> {
+    pub back: Option<(&'a str, &'a str)>,
+}
+
+/// The server's RP-Initiated Logout endpoint, as a path, naming `client_id`: the
+/// "Not you?" link (it asks before signing out, and then offers the way back).
+pub fn logout_path(server_id: &str, client_id: &str) -> String {
+    let client: String = url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+    if server_id == crate::store::ORG_SERVER_ID {
+        format!("/oauth2/v1/logout?client_id={client}")
+    } else {
+        format!("/oauth2/{server_id}/v1/logout?client_id={client}")
+    }
+}
+
+/// Where "Return to the app" and Cancel lead: the app's first registered
+/// post-logout redirect URI, else the origin of its first http(s) redirect URI. Both
+/// come from the app's registration, never from the request, and are only links the
+/// user may follow.
+pub fn app_home(client: &crate::store::Client) -> Option<String> {
+    if let Some(uri) = client.post_logout_redirect_uris.first() {
+        return Some(uri.clone());
+    }
+    client.redirect_uris.iter().find_map(|uri| {
+        let url = url::Url::parse(uri).ok()?;
+        matches!(url.scheme(), "http" | "https")
+            .then(|| format!("{}/", url.origin().ascii_serialization()))
+    })
+}
 
 #[derive(Template)]
 #[template(path = "error.html")]

@@ -113,9 +113,10 @@ pub async fn get(
         Err(e) => return error::page(&e),
     };
     let request = &pending.consent;
-    let (client, offered) = match tokio::try_join!(
+    let (client, offered, user) = match tokio::try_join!(
         state.store.get_client(&request.client_id),
-        state.store.list_scopes(&request.server_id)
+        state.store.list_scopes(&request.server_id),
+        state.store.get_user(&pending.user_id)
     ) {
         Ok(found) => found,
         Err(e) => return error::page(&error::unavailable(&e)),
@@ -134,11 +135,14 @@ pub async fn get(
         })
         .collect();
     let csrf = cookies::csrf_token(&headers);
+    let not_you = pages::logout_path(&request.server_id, &request.client_id);
     let page = pages::ConsentPage {
         app_name: &app_name,
         tx,
         csrf: &csrf,
         scopes: &scopes,
+        signed_in_as: user.as_ref().map(|u| u.login.as_str()),
+        not_you: &not_you,
     };
     let mut response = pages::render(StatusCode::OK, &page);
     // Allow and Don't allow are answered with a redirect to the client.

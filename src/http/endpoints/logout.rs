@@ -119,9 +119,25 @@ async fn respond(
         }
         LogoutOutcome::SignedOut => {
             end_session(state, headers, now).await?;
-            signed_out(state, pages::render(StatusCode::OK, &pages::SignedOutPage))
+            let home = client.as_ref().and_then(pages::app_home);
+            let back = client.as_ref().zip(home.as_deref());
+            let page = pages::SignedOutPage {
+                back: back.map(|(c, home)| (c.name.as_str(), home)),
+            };
+            signed_out(state, pages::render(StatusCode::OK, &page))
         }
-        LogoutOutcome::Confirm => confirm(state, server, headers, client.as_ref()),
+        LogoutOutcome::Confirm => {
+            let user = match &session {
+                Some(s) => state
+                    .store
+                    .get_user(&s.user_id)
+                    .await
+                    .map_err(|e| error::unavailable(&e))?,
+                None => None,
+            };
+            let login = user.as_ref().map(|u| u.login.as_str());
+            confirm(state, server, headers, client.as_ref(), login)
+        }
         LogoutOutcome::Error(e) => {
             tracing::info!(event = "user.session.end", outcome = "FAILURE", reason = %e, "logout refused");
             error::page(&e)
@@ -185,13 +201,18 @@ fn confirm(
     server: &AuthServer,
     headers: &HeaderMap,
     client: Option<&Client>,
+    signed_in_as: Option<&str>,
 ) -> Response {
     let csrf = cookies::csrf_token(headers);
     let action = format!("{}/logout", state.endpoint_base(server));
+    let cancel = client.and_then(pages::app_home);
     let page = pages::LogoutConfirmPage {
         action: &action,
         csrf: &csrf,
         app_name: client.map(|c| c.name.as_str()),
+        signed_in_as,
+        client_id: client.map(|c| c.client_id.as_str()),
+        cancel: cancel.as_deref().unwrap_or("/"),
     };
     let mut response = pages::render(StatusCode::OK, &page);
     cookies::append(

@@ -47,6 +47,29 @@ async fn form_post_sign_in_posts_the_code_to_the_app() {
     s.chrome.assert_no_csp_violations().await;
 }
 
+/// A wrong password: the page says so, the password field has the focus; then the
+/// right one reaches the app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_then_right_one() {
+    let s = Setup::new().await;
+    s.chrome.open(&s.authorize(&[])).await;
+    s.sign_in("not the password").await;
+    s.chrome.wait_for_url(&format!("{}/login", s.t.base)).await;
+    assert!(
+        s.chrome
+            .text("[role=alert]")
+            .await
+            .contains("the username or password is not right")
+    );
+    assert_eq!(s.chrome.focused().await, "password");
+    assert!(s.rp.hits().is_empty());
+    s.chrome.keys(PASSWORD).await;
+    s.chrome.keys(&Key::ENTER.to_string()).await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    assert!(s.rp.only_hit().param("code").is_some());
+    s.chrome.assert_no_csp_violations().await;
+}
+
 /// Only the keyboard: the username field has the focus when the page opens, Tab goes
 /// to the password, Enter signs in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,6 +82,27 @@ async fn keyboard_only_sign_in() {
         .await;
     s.chrome.wait_for_url(&s.rp.callback()).await;
     assert!(s.rp.only_hit().param("code").is_some());
+    s.chrome.assert_no_csp_violations().await;
+}
+
+/// Show/hide password, from `assets/password.js`: the button appears only with the
+/// script, and switches the field between hidden and shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_can_be_shown_and_hidden() {
+    let s = Setup::new().await;
+    s.chrome.open(&s.authorize(&[])).await;
+    s.chrome.fill("#password", "secret").await;
+    let kind = || async {
+        s.chrome
+            .script("return document.getElementById('password').type", json!([]))
+            .await
+    };
+    assert_eq!(kind().await, "password");
+    s.chrome.click("button.reveal").await;
+    assert_eq!(kind().await, "text");
+    assert_eq!(s.chrome.text("button.reveal").await, "Hide");
+    s.chrome.click("button.reveal").await;
+    assert_eq!(kind().await, "password");
     s.chrome.assert_no_csp_violations().await;
 }
 
@@ -92,7 +136,8 @@ async fn single_sign_on_and_prompt_login() {
     s.chrome.assert_no_csp_violations().await;
 }
 
-/// Consent: Allow and Don't allow look different; Allow reaches the app with a code, Don't allow with
+/// Consent: the page says who is signed in, Allow is the primary button and Don't
+/// allow the secondary one; Allow reaches the app with a code, Don't allow with
 /// `access_denied`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_allow_and_deny_reach_the_app() {
@@ -110,6 +155,12 @@ async fn consent_allow_and_deny_reach_the_app() {
     s.chrome
         .wait_for_url(&format!("{}/consent", s.t.base))
         .await;
+    assert!(
+        s.chrome
+            .text(".whoami")
+            .await
+            .contains(&format!("Signed in as {LOGIN}"))
+    );
     let chrome = &s.chrome;
     let background = |css: &'static str| async move {
         chrome
@@ -174,6 +225,44 @@ async fn logout_without_confirmation_returns_to_the_app() {
     s.chrome.wait_for_url(&s.rp.signed_out()).await;
     assert_eq!(s.rp.hits()[1].param("state"), Some("bye"));
     // Signed out: the next authorization asks for the password.
+    s.chrome.open(&s.authorize(&[])).await;
+    assert!(
+        s.chrome
+            .url()
+            .await
+            .starts_with(&format!("{}/login?", s.t.base))
+    );
+    s.chrome.assert_no_csp_violations().await;
+}
+
+/// Without a hint Gatehouse asks first. Cancel goes back to the app and keeps the
+/// session; Sign out ends it, and the signed-out page links back to the app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_with_confirmation_cancel_and_sign_out() {
+    let s = Setup::new().await;
+    s.signed_in().await;
+    let url = s.logout_url(&[("client_id", &s.app.client_id)]);
+
+    s.chrome.open(&url).await;
+    assert!(
+        s.chrome
+            .text(".whoami")
+            .await
+            .contains(&format!("Signed in as {LOGIN}"))
+    );
+    s.chrome.click("a.secondary").await;
+    s.chrome.wait_for_url(&s.rp.signed_out()).await;
+    s.chrome.open(&s.authorize(&[])).await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+
+    s.chrome.open(&url).await;
+    s.chrome.click("button[type=submit]").await;
+    s.chrome
+        .wait_for_url(&s.t.endpoint("default", "logout"))
+        .await;
+    assert!(s.chrome.text("h1").await.contains("You have signed out"));
+    s.chrome.click("a.primary").await;
+    s.chrome.wait_for_url(&s.rp.signed_out()).await;
     s.chrome.open(&s.authorize(&[])).await;
     assert!(
         s.chrome

@@ -8,6 +8,7 @@ pub mod chromium;
 pub mod rp;
 
 mod flows;
+mod pages;
 
 pub use chromium::{Chromium, Key};
 pub use rp::RelyingParty;
