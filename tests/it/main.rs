@@ -31,6 +31,7 @@ mod okta_sdk;
 mod ops;
 mod outage;
 mod pages;
+mod pages_browser;
 mod par;
 mod policies;
 mod properties;

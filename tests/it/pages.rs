@@ -1,6 +1,6 @@
 //! The home page, the API reference page and the demo app's pages, over HTTP as a
-//! browser sees them (headless Chromium drives them too, in `browser` tests when the
-//! harness is there): what they show, their headers, and what the demo refuses.
+//! browser sees them: what they show, their headers, and what the demo refuses.
+//! `pages_browser` drives the same pages in headless Chromium.
 
 use gatehouse::clock::Clock;
 use serde_json::Value;
