@@ -158,7 +158,7 @@ async fn demo_app(state: &AppState, query: Option<&str>) -> Result<(Client, Auth
         .store
         .get_client(client_id)
         .await
-        .map_err(|e| error::page(&error::unavailable(&e)))?
+        .map_err(|e| super::home::unavailable(&e))?
         .filter(|c| is_demo_app(c, &state.config.base_url()))
         .ok_or_else(not_demo)?;
     let server = super::find_server(state, DEFAULT_SERVER_ID)
@@ -281,7 +281,7 @@ async fn finish(
         .store
         .get_client(&flow.client_id)
         .await
-        .map_err(|e| error::page(&error::unavailable(&e)))?
+        .map_err(|e| super::home::unavailable(&e))?
         .filter(|c| is_demo_app(c, &state.config.base_url()))
         .ok_or_else(not_demo)?;
     let server = super::find_server(state, DEFAULT_SERVER_ID)
@@ -317,13 +317,7 @@ async fn finish(
             .to_string(),
     ];
     checks.extend(verify_id_token(state, &server, &client, &flow, id_token, now).await?);
-    match super::verify_access_token(state, &server, access_token, now).await {
-        Ok(_) => checks.push(format!(
-            "access token: signature, iss, aud {} and expiry verified",
-            state.audience(&server)
-        )),
-        Err(_) => return Err(demo_failed("The access token did not verify.")),
-    }
+    checks.push(verify_access_token(state, &server, access_token, now).await?);
     let refresh_token = tokens["refresh_token"].as_str().map(|r| {
         format!(
             "{}… ({} characters; not shown: it is a credential)",
@@ -424,13 +418,7 @@ async fn verify_id_token(
     id_token: &str,
     now: i64,
 ) -> Result<Vec<String>, Response> {
-    let ring = state
-        .keys
-        .for_token(&server.id, id_token, now)
-        .await
-        .map_err(|e| error::page(&error::keys(&e)))?;
-    let (_, claims): (_, Value) = crate::tokens::jwt::verify(id_token, &ring)
-        .map_err(|_| demo_failed("The ID token's signature did not verify."))?;
+    let claims = verified_claims(state, server, id_token, now, "ID token").await?;
     let aud_ok = match &claims["aud"] {
         Value::String(aud) => *aud == client.client_id,
         Value::Array(list) => list.iter().any(|a| a == client.client_id.as_str()),
@@ -453,6 +441,51 @@ async fn verify_id_token(
         ),
         "ID token: iss, aud (this client) and exp checked; nonce matched".to_string(),
     ])
+}
+
+/// The claims of `token` once its signature by one of `server`'s keys is verified.
+async fn verified_claims(
+    state: &AppState,
+    server: &AuthServer,
+    token: &str,
+    now: i64,
+    what: &str,
+) -> Result<Value, Response> {
+    let ring = state
+        .keys
+        .for_token(&server.id, token, now)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "the demo could not read the signing keys");
+            demo_failed("The server's signing keys could not be read.")
+        })?;
+    let (_, claims): (_, Value) = crate::tokens::jwt::verify(token, &ring)
+        .map_err(|_| demo_failed(&format!("The {what}'s signature did not verify.")))?;
+    Ok(claims)
+}
+
+/// RFC 9068 §4, as an API would check the access token: signed by the server, its
+/// issuer, its audience, an access token (`at+jwt`-shaped `AT.` id), not expired.
+async fn verify_access_token(
+    state: &AppState,
+    server: &AuthServer,
+    token: &str,
+    now: i64,
+) -> Result<String, Response> {
+    let claims = verified_claims(state, server, token, now, "access token").await?;
+    let audience = state.audience(server);
+    if claims["iss"] != state.issuer(server).as_str()
+        || claims["aud"] != audience.as_str()
+        || !claims["jti"].as_str().is_some_and(|j| j.starts_with("AT."))
+        || claims["exp"].as_i64().is_none_or(|exp| exp <= now)
+    {
+        return Err(demo_failed(
+            "The access token's issuer, audience or expiry is not right.",
+        ));
+    }
+    Ok(format!(
+        "access token: signature, iss, aud {audience} and expiry verified"
+    ))
 }
 
 /// A compact JWS with HS256 (RFC 7515, RFC 7518 §3.2): the client assertion.

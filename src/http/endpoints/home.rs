@@ -13,10 +13,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
 
-use super::authorize::current_session;
 use crate::app::{AppState, SharedState};
-use crate::http::{cookies, error, pages};
-use crate::store::AuthServer;
+use crate::http::{cookies, pages};
+use crate::identity::session;
+use crate::store::{AuthServer, StoreError, User};
 
 /// The routes of the home page, the API reference, the demo and their stylesheet.
 pub fn routes() -> Router<SharedState> {
@@ -84,7 +84,7 @@ fn issuer_of(state: &AppState, server: &AuthServer) -> Issuer {
 async fn home(State(state): State<SharedState>, headers: HeaderMap) -> Response {
     let mut servers = match state.store.list_servers().await {
         Ok(servers) => servers,
-        Err(e) => return error::page(&error::unavailable(&e)),
+        Err(e) => return unavailable(&e),
     };
     servers.retain(|s| s.status == "ACTIVE");
     // The org server first, then `default`, then the others by name.
@@ -96,17 +96,9 @@ async fn home(State(state): State<SharedState>, headers: HeaderMap) -> Response 
         )
     });
     let issuers: Vec<Issuer> = servers.iter().map(|s| issuer_of(&state, s)).collect();
-    let now = state.clock.now();
-    let session = match current_session(&state, &headers, now).await {
-        Ok(session) => session,
-        Err(e) => return error::page(&e),
-    };
-    let user = match session {
-        Some(session) => match state.store.get_user(&session.user_id).await {
-            Ok(user) => user,
-            Err(e) => return error::page(&error::unavailable(&e)),
-        },
-        None => None,
+    let user = match signed_in_user(&state, &headers).await {
+        Ok(user) => user,
+        Err(e) => return unavailable(&e),
     };
     let signed_in = user.map(|user| {
         let name = [user.first_name.as_deref(), user.last_name.as_deref()]
@@ -139,6 +131,37 @@ async fn home(State(state): State<SharedState>, headers: HeaderMap) -> Response 
         );
     }
     response
+}
+
+/// The active user whose live session this browser's cookie names, if any.
+async fn signed_in_user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, StoreError> {
+    let Some(cookie) = cookies::get(headers, cookies::SESSION) else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let Some(session) = state
+        .store
+        .live_session(&session::id_hash(&cookie), now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .get_user(&session.user_id)
+        .await?
+        .filter(User::is_active))
+}
+
+/// The store did not answer: a page that says so (the cause goes to the log).
+pub fn unavailable(e: &StoreError) -> Response {
+    tracing::warn!(error = %e, "a page could not read the store");
+    pages::error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "The server cannot answer right now. Try again in a moment.",
+        None,
+    )
 }
 
 /// One operation of the reference.
