@@ -160,12 +160,16 @@ pub fn run() -> ExitCode {
 }
 
 /// Logs go to standard error: text lines, or one JSON object per line (the event's
-/// fields at the top level, and the request span with its `id` under `span`).
+/// fields at the top level, and the request span with its `id` under `span`). Colour
+/// codes only when standard error is a terminal: in a file, a pipe or a log
+/// collector they are noise around every field.
 fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -65,14 +65,20 @@ pub fn logout_path(server_id: &str, client_id: &str) -> String {
     }
 }
 
-/// Where "Return to the app" and Cancel lead: the app's first registered
-/// post-logout redirect URI, else the origin of its first http(s) redirect URI. Both
-/// come from the app's registration, never from the request, and are only links the
-/// user may follow.
+/// Where "Return to the app" leads after signing out: the app's first registered
+/// post-logout redirect URI, else its home (`app_origin`). From the app's
+/// registration, never from the request, and only a link the user may follow.
 pub fn app_home(client: &crate::store::Client) -> Option<String> {
-    if let Some(uri) = client.post_logout_redirect_uris.first() {
-        return Some(uri.clone());
-    }
+    client
+        .post_logout_redirect_uris
+        .first()
+        .cloned()
+        .or_else(|| app_origin(client))
+}
+
+/// The app itself, where Cancel leads (the user stays signed in): the origin of its
+/// first http(s) redirect URI.
+pub fn app_origin(client: &crate::store::Client) -> Option<String> {
     client.redirect_uris.iter().find_map(|uri| {
         let url = url::Url::parse(uri).ok()?;
         matches!(url.scheme(), "http" | "https")

@@ -25,6 +25,7 @@ mod headers;
 mod hostile;
 mod introspection;
 mod keys;
+mod logging;
 mod logout;
 mod multi;
 mod okta_sdk;

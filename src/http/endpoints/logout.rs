@@ -205,7 +205,7 @@ fn confirm(
 ) -> Response {
     let csrf = cookies::csrf_token(headers);
     let action = format!("{}/logout", state.endpoint_base(server));
-    let cancel = client.and_then(pages::app_home);
+    let cancel = client.and_then(pages::app_origin);
     let page = pages::LogoutConfirmPage {
         action: &action,
         csrf: &csrf,

@@ -138,7 +138,7 @@ async fn single_sign_on_and_prompt_login() {
 
 /// Consent: the page says who is signed in, Allow is the primary button and Don't
 /// allow the secondary one; Allow reaches the app with a code, Don't allow with
-/// `access_denied`.
+/// `access_denied`; "Not you?" leads to signing out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_allow_and_deny_reach_the_app() {
     let s = Setup::new().await;
@@ -191,6 +191,31 @@ async fn consent_allow_and_deny_reach_the_app() {
     assert_eq!(hits.len(), 2);
     assert!(hits[1].param("code").is_some());
     assert_eq!(hits[1].param("state"), Some("allow"));
+
+    // "Not you?": the sign-out confirmation for this app, then the sign-in page.
+    s.chrome.open(&ask("not-me")).await;
+    s.chrome.click(".whoami a").await;
+    s.chrome
+        .wait_for_url(&s.t.endpoint("default", "logout"))
+        .await;
+    assert!(s.chrome.text("h1").await.contains("Sign out"));
+    s.chrome.click("button[type=submit]").await;
+    s.chrome
+        .wait_for_url(&s.t.endpoint("default", "logout"))
+        .await;
+    assert!(
+        s.chrome
+            .text("a.primary")
+            .await
+            .contains("Return to Test App")
+    );
+    s.chrome.open(&ask("new-user")).await;
+    assert!(
+        s.chrome
+            .url()
+            .await
+            .starts_with(&format!("{}/login?", s.t.base))
+    );
     s.chrome.assert_no_csp_violations().await;
 }
 
@@ -235,8 +260,8 @@ async fn logout_without_confirmation_returns_to_the_app() {
     s.chrome.assert_no_csp_violations().await;
 }
 
-/// Without a hint Gatehouse asks first. Cancel goes back to the app and keeps the
-/// session; Sign out ends it, and the signed-out page links back to the app.
+/// Without a hint Gatehouse asks first. Cancel goes back to the app's home and keeps
+/// the session; Sign out ends it, and the signed-out page links back to the app.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_with_confirmation_cancel_and_sign_out() {
     let s = Setup::new().await;
@@ -251,7 +276,7 @@ async fn logout_with_confirmation_cancel_and_sign_out() {
             .contains(&format!("Signed in as {LOGIN}"))
     );
     s.chrome.click("a.secondary").await;
-    s.chrome.wait_for_url(&s.rp.signed_out()).await;
+    s.chrome.wait_for_url(&s.rp.home()).await;
     s.chrome.open(&s.authorize(&[])).await;
     s.chrome.wait_for_url(&s.rp.callback()).await;
 

@@ -42,3 +42,33 @@ async fn every_hosted_page_is_accessible_and_fits_a_phone() {
         .await;
     s.chrome.check_page("error").await;
 }
+
+/// The audit is not vacuous: light grey text on white fails it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "color-contrast")]
+async fn the_audit_finds_low_contrast() {
+    let chrome = Chromium::start().await;
+    chrome
+        .open(
+            "data:text/html,<!doctype html><html lang='en'><title>t</title><main><h1>t</h1>\
+             <p style='color: rgb(190, 190, 190)'>grey on white</p></main></html>",
+        )
+        .await;
+    chrome.axe_audit().await;
+}
+
+/// Nor is the CSP check: an inline script added to a hosted page is reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "CSP violation")]
+async fn the_csp_check_finds_an_inline_script() {
+    let s = Setup::new().await;
+    s.chrome.open(&s.authorize(&[])).await;
+    s.chrome
+        .script(
+            "const e = document.createElement('script'); e.textContent = '1'; document.body.append(e);",
+            serde_json::json!([]),
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    s.chrome.assert_no_csp_violations().await;
+}

@@ -2,6 +2,7 @@
 //! than Gatehouse, as a real app is), receiving the redirects: `/callback` (GET for the
 //! query response mode, POST for `form_post`) and `/signed-out`. Each page shows what
 //! it received in `<pre id="received">`, one `name=value` a line, and `hits()` keeps it.
+//! `/` is the app's home page (not recorded).
 
 // A harness for every browser test, including those of other pages: not every
 // helper is used by every build of the suite.
@@ -43,6 +44,7 @@ impl RelyingParty {
         let hits: Hits = Arc::default();
         let router = Router::new()
             .route("/callback", get(query_hit).post(form_hit))
+            .route("/", get(home))
             .route("/signed-out", get(signed_out))
             .route(
                 "/favicon.ico",
@@ -57,6 +59,10 @@ impl RelyingParty {
 
     pub fn callback(&self) -> String {
         format!("{}/callback", self.base)
+    }
+
+    pub fn home(&self) -> String {
+        format!("{}/", self.base)
     }
 
     pub fn signed_out(&self) -> String {
@@ -113,4 +119,8 @@ async fn signed_out(State(hits): State<Hits>, RawQuery(q): RawQuery) -> Html<Str
         "/signed-out",
         q.unwrap_or_default().as_bytes(),
     )
+}
+
+async fn home() -> Html<&'static str> {
+    Html("<!doctype html><html lang=\"en\"><title>The app</title><h1>The app's home</h1>")
 }
