@@ -1,5 +1,6 @@
-//! The application: what every request handler shares, the first-start bootstrap, and
-//! the router.
+//! The application: the first-start bootstrap, the router, and serving. What handlers
+//! share lives below it (`http::AppState` over `flows::Services`); nothing under
+//! `http` or `flows` imports this module.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,20 +14,11 @@ use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::{ServerConfig, StoreConfig};
 use crate::crypto::{MasterKey, b64url_decode, random_bytes};
 use crate::http::endpoints;
-use crate::http::endpoints::token::mint::SettingsCache;
-use crate::http::published::Published;
-use crate::identity::password::PasswordPool;
-use crate::metrics::Metrics;
-use crate::store::{self, AuthServer, DEFAULT_SERVER_ID, DynStore, ORG_SERVER_ID, StoreError};
-use crate::tokens::KeyCache;
-use crate::tokens::keys::Rotated;
+use crate::store::{self, DEFAULT_SERVER_ID, ORG_SERVER_ID, StoreError};
 
-/// The store and the master key: what every command opens.
-#[derive(Clone)]
-pub struct Backend {
-    pub store: DynStore,
-    pub master: MasterKey,
-}
+pub use crate::flows::Backend;
+pub use crate::http::{AppState, SharedState};
+use crate::tokens::keys::Rotated;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -99,71 +91,6 @@ pub async fn open_backend(config: &StoreConfig, now: i64) -> Result<Backend, Sta
     Ok(Backend { store, master })
 }
 
-/// What every request handler shares.
-pub struct AppState {
-    pub store: DynStore,
-    pub master: MasterKey,
-    pub config: ServerConfig,
-    pub clock: Arc<dyn Clock>,
-    pub keys: KeyCache,
-    /// Parsed scopes, claims and policies per server (see `SettingsCache`).
-    pub settings: SettingsCache,
-    /// Discovery and JWKS documents, each for at most a second (see `http::published`).
-    pub published: Published,
-    pub passwords: PasswordPool,
-    pub metrics: Metrics,
-    /// Fetched `jwks_uri` documents of `private_key_jwt` clients.
-    pub remote_jwks: crate::tokens::remote_jwks::RemoteJwks,
-}
-
-impl AppState {
-    pub fn new(backend: Backend, config: ServerConfig, clock: Arc<dyn Clock>) -> Arc<Self> {
-        Arc::new(AppState {
-            keys: KeyCache::new(backend.store.clone(), backend.master.clone()),
-            settings: SettingsCache::default(),
-            published: Published::default(),
-            passwords: PasswordPool::new(config.password_hash_workers),
-            metrics: Metrics::new(),
-            remote_jwks: crate::tokens::remote_jwks::RemoteJwks::new(
-                config.client_auth.allow_private_jwks_uri,
-            ),
-            store: backend.store,
-            master: backend.master,
-            config,
-            clock,
-        })
-    }
-
-    /// The issuer of an authorization server (OpenID Connect Discovery §3): the public
-    /// URL for the org server, `{public_url}/oauth2/{id}` for a custom one.
-    pub fn issuer(&self, server: &AuthServer) -> String {
-        if server.is_org() {
-            self.config.base_url()
-        } else {
-            format!("{}/oauth2/{}", self.config.base_url(), server.id)
-        }
-    }
-
-    /// Where a server's endpoints live.
-    pub fn endpoint_base(&self, server: &AuthServer) -> String {
-        if server.is_org() {
-            format!("{}/oauth2/v1", self.config.base_url())
-        } else {
-            format!("{}/oauth2/{}/v1", self.config.base_url(), server.id)
-        }
-    }
-
-    /// The `aud` of the server's access tokens.
-    pub fn audience(&self, server: &AuthServer) -> String {
-        server
-            .audience
-            .clone()
-            .unwrap_or_else(|| self.issuer(server))
-    }
-}
-
-pub type SharedState = Arc<AppState>;
-
 /// Every route. The org server's endpoints are at `/oauth2/v1/...`, a custom server's
 /// at `/oauth2/{server_id}/v1/...` (the static path wins over the parameter).
 pub fn router(state: SharedState) -> Router {
@@ -213,6 +140,9 @@ pub fn router(state: SharedState) -> Router {
             get(endpoints::consent::get).post(endpoints::consent::post),
         )
         .route("/assets/{file}", get(endpoints::assets::get))
+        .route("/brand/theme.css", get(endpoints::brand::theme_css))
+        .route("/brand/logo", get(endpoints::brand::logo))
+        .route("/brand/favicon", get(endpoints::brand::favicon))
         .route("/healthz", get(endpoints::health::healthz))
         .route("/readyz", get(endpoints::health::readyz))
         .route("/metrics", get(endpoints::metrics::get))

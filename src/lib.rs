@@ -1,6 +1,7 @@
 //! Gatehouse: an OpenID Connect provider and OAuth 2.0 authorization server with
-//! Okta's URL layout. See `docs/architecture.md` for the layers; dependencies point down:
-//! `cli` → `app`/`http` → `oauth`, `tokens`, `identity`, `admin` → `store`.
+//! Okta's URL layout. See `docs/architecture.md` for the layers, the request paths and
+//! where each kind of change goes; dependencies point down only:
+//! `cli` → `app` → `http` → `flows` → `oauth`, `tokens`, `identity`, `admin` → `store`.
 
 pub mod admin;
 pub mod app;
@@ -8,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod flows;
 pub mod http;
 pub mod identity;
 pub mod metrics;

@@ -11,7 +11,7 @@ use gatehouse::oauth::params::Params;
 use gatehouse::oauth::pkce::CodeChallenge;
 use gatehouse::oauth::scope::Scope;
 use gatehouse::store::{Client, KeyStatus};
-use gatehouse::tokens::{jwt, keys};
+use gatehouse::tokens::{jose, jwt, keys};
 
 pub mod runner;
 
@@ -91,11 +91,16 @@ pub fn jwt(data: &[u8]) {
     assert!(jwt::verify::<serde_json::Value>(text, ring()).is_err(), "an unsigned input verified");
 }
 
-/// JWK parsing; a parsed key is used once to verify (it must refuse, not panic).
+/// JWK parsing (the one parser, for our keys, clients' keys and DPoP proofs' keys); a
+/// parsed key must have no private member, and verifies nothing it did not sign (it
+/// must refuse, not panic) with any algorithm.
 pub fn jwk(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Some(key) = keys::parse_public_jwk("kid", "RS256", text) {
-        assert!(!key.verify(b"message", &[0u8; 256]));
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else { return };
+    if let Ok(key) = jose::PublicJwk::parse(&value) {
+        assert!(jose::PRIVATE_MEMBERS.iter().all(|m| value.get(m).is_none()), "a private member parsed");
+        for alg in jose::ASYMMETRIC_ALGS {
+            assert!(!key.verify(alg, b"message", &[0u8; 256]));
+        }
     }
 }
 

@@ -18,7 +18,6 @@ pub const AUTH_METHODS: &[&str] = crate::oauth::client_auth::METHODS;
 pub const MAX_SECRETS: usize = 2;
 /// The most keys a registered JWKS may hold.
 pub const MAX_JWKS_KEYS: usize = 10;
-pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
 
 #[derive(Debug, Clone, Default)]
 pub struct NewApp {
@@ -297,7 +296,7 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
     }
     if let Some(bad) = grant_types
         .iter()
-        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+        .find(|g| crate::oauth::grants::GrantType::parse(g).is_none())
     {
         return Err(AdminError::invalid(
             GRANT_TYPES_FIELD,

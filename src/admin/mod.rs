@@ -5,6 +5,7 @@
 
 pub mod api_tokens;
 pub mod apps;
+pub mod brands;
 pub mod filter;
 pub mod groups;
 pub mod policies;

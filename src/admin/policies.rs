@@ -8,11 +8,9 @@ use super::syslog::{self, Actor, Event, Target};
 use super::{AdminError, check_text, dedup};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::okta_id;
+use crate::oauth::grants::GrantType;
 use crate::oauth::policy::{ALL_CLIENTS, ANY_SCOPE, EVERYONE};
 use crate::store::{AuthServer, DynStore, Policy, PolicyRule};
-
-/// The grants a rule can name. A refresh is evaluated as the grant that started it.
-pub const RULE_GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials"];
 
 /// Okta's bounds: access tokens 5 minutes to 1 day.
 pub const ACCESS_TTL_MIN: i64 = 5 * 60;
@@ -268,13 +266,13 @@ async fn apply_rule(
     }
     if let Some(bad) = grant_types
         .iter()
-        .find(|g| !RULE_GRANT_TYPES.contains(&g.as_str()))
+        .find(|g| !GrantType::parse(g).is_some_and(GrantType::in_policy_rules))
     {
         return Err(AdminError::invalid(
             "conditions.grantTypes.include",
             format!(
                 "{bad:?} is not one of {} (a refresh follows its original grant)",
-                RULE_GRANT_TYPES.join(", ")
+                GrantType::policy_rule_names().join(", ")
             ),
         ));
     }

@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::app::SharedState;
+use crate::http::SharedState;
 
 /// The client's address as decided here; `PeerAddr` hands it to handlers (the System
 /// Log's `client.ipAddress`, throttling).

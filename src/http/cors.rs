@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::SharedState;
+use crate::http::SharedState;
 
 const ALLOW_METHODS: &str = "GET, POST";
 /// `DPoP` (RFC 9449 §4) for clients that send proofs.

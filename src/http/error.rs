@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use super::pages;
 use crate::oauth::OAuthError;
 use crate::protocol::ErrorResponse;
-use crate::store::StoreError;
 
 fn status(e: &OAuthError) -> StatusCode {
     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
@@ -59,28 +58,4 @@ pub fn page(e: &OAuthError) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
     response
-}
-
-/// A store failure: logged in full, answered as 503 `temporarily_unavailable`.
-pub fn unavailable(e: &StoreError) -> OAuthError {
-    match e {
-        StoreError::Unavailable(detail) => tracing::error!(error = %detail, "store unavailable"),
-        other => tracing::error!(error = %other, "store error"),
-    }
-    OAuthError::temporarily_unavailable()
-}
-
-/// Any other internal failure: logged, answered as `server_error` with no detail.
-pub fn internal(e: &dyn std::fmt::Display) -> OAuthError {
-    tracing::error!(error = %e, "internal error");
-    OAuthError::server_error()
-}
-
-/// A failure to read or open the signing keys: 503 when the store is unavailable (the
-/// keys are fine, the database is not), else `server_error`.
-pub fn keys(e: &crate::tokens::keys::KeyError) -> OAuthError {
-    match e {
-        crate::tokens::keys::KeyError::Store(e) => unavailable(e),
-        other => internal(other),
-    }
 }

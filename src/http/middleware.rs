@@ -110,7 +110,7 @@ pub async fn request_log(request: Request, next: Next) -> Response {
 
 /// Counts every request for `/metrics` by its route template (bounded), never its path.
 pub async fn metrics(
-    State(state): State<crate::app::SharedState>,
+    State(state): State<crate::http::SharedState>,
     request: Request,
     next: Next,
 ) -> Response {

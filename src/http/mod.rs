@@ -11,3 +11,6 @@ pub mod extract;
 pub mod middleware;
 pub mod pages;
 pub mod published;
+pub mod state;
+
+pub use state::{AppState, SharedState};

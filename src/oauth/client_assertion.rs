@@ -1,14 +1,14 @@
 //! JWT client authentication (RFC 7523 §2.2 and §3, OpenID Connect Core §9):
 //! `private_key_jwt` (signed with a key the client registered) and `client_secret_jwt`
 //! (HMAC keyed with the client secret). This module decides on the claims; finding the
-//! key and recording the `jti` are the caller's (`http::endpoints::client_jwt`).
+//! key and recording the `jti` are the caller's (`flows::client_jwt`).
 //!
 //! Every failure is the same `invalid_client` (RFC 6749 §5.2): the answer never says
 //! which check failed; the log does.
 
 use crate::clock::UnixTime;
 use crate::crypto::sha256;
-use crate::tokens::jose::Jws;
+use crate::tokens::jose::{ASYMMETRIC_ALGS, HMAC_ALGS, Jws, Rules};
 
 /// RFC 7521 §4.2 / RFC 7523 §2.2: the one assertion type for client authentication.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -24,9 +24,32 @@ pub const MAX_AGE: i64 = 300;
 /// Longest `jti` accepted.
 pub const MAX_JTI_LEN: usize = 256;
 
-/// Header parameters that would let the token choose its own key (RFC 8725 §3.10):
-/// refused, and never fetched.
-pub const KEY_HEADERS: &[&str] = &["jwk", "jku", "x5u", "x5c"];
+/// The header rules for a client registered with `auth_method`: the algorithms of
+/// that method only (an HMAC assertion is never checked with a public key, nor the
+/// other way), and never a key carried or named in the header (`jwk`, `jku`, `x5u`,
+/// `x5c`: RFC 8725 §3.10; the reader refuses them). `None` for a method that is not a
+/// JWT one.
+pub fn rules(auth_method: &str) -> Option<Rules<'static>> {
+    let algs = match auth_method {
+        "client_secret_jwt" => HMAC_ALGS,
+        "private_key_jwt" => ASYMMETRIC_ALGS,
+        _ => return None,
+    };
+    Some(Rules {
+        algs,
+        embedded_key: false,
+    })
+}
+
+/// Either JWT method's algorithms: what an assertion may be read with before its
+/// client (and so its method) is known.
+const ANY_METHOD: Rules<'static> = Rules {
+    algs: &[
+        "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
+        "ES384", "EdDSA",
+    ],
+    embedded_key: false,
+};
 
 /// What the assertion must say.
 pub struct Expected<'a> {
@@ -48,8 +71,6 @@ pub struct Accepted {
 /// Why an assertion was refused: for the log only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
-    #[error("a key-carrying header (jwk, jku, x5u, x5c)")]
-    KeyHeader,
     #[error("iss or sub is not the client id")]
     Subject,
     #[error("aud does not name this server")]
@@ -67,17 +88,15 @@ pub enum Refused {
 }
 
 /// The client id an assertion claims (`sub`), before anything is verified: which
-/// client's keys to try.
+/// client's keys to try. Read by the same reader and rules as the assertion itself.
 pub fn claimed_client_id(assertion: &str) -> Option<String> {
-    let jws = Jws::parse(assertion).ok()?;
+    let jws = Jws::read(assertion, &ANY_METHOD).ok()?;
     jws.claim_str("sub").map(str::to_string)
 }
 
-/// RFC 7523 §3: the header and claims of an assertion, signature aside.
+/// RFC 7523 §3: the claims of an assertion read under `rules`, signature aside. The
+/// time claims are NumericDates already (the reader refuses any other type).
 pub fn check(jws: &Jws, expected: &Expected<'_>) -> Result<Accepted, Refused> {
-    if KEY_HEADERS.iter().any(|h| jws.header.contains_key(*h)) {
-        return Err(Refused::KeyHeader);
-    }
     // §3 items 1 and 2; OpenID Connect Core §9: iss and sub are both the client id.
     if jws.claim_str("iss") != Some(expected.client_id)
         || jws.claim_str("sub") != Some(expected.client_id)
@@ -100,7 +119,7 @@ pub fn check(jws: &Jws, expected: &Expected<'_>) -> Result<Accepted, Refused> {
     }
     let now = expected.now;
     // §3 item 4: exp is required, and the JWT is refused once past it.
-    let exp = jws.claim_time("exp").ok_or(Refused::Expired)?;
+    let exp = jws.times.exp.ok_or(Refused::Expired)?;
     // Saturating: an `exp` of 1e300 reads as i64::MAX and must not overflow.
     if now >= exp.saturating_add(SKEW) {
         return Err(Refused::Expired);
@@ -110,13 +129,14 @@ pub fn check(jws: &Jws, expected: &Expected<'_>) -> Result<Accepted, Refused> {
     }
     // §3 item 5: nbf, when present.
     if jws
-        .claim_time("nbf")
+        .times
+        .nbf
         .is_some_and(|nbf| nbf > now.saturating_add(SKEW))
     {
         return Err(Refused::NotYetValid);
     }
     // §3 item 6: iat, when present, bounds the age.
-    if let Some(iat) = jws.claim_time("iat")
+    if let Some(iat) = jws.times.iat
         && (iat > now.saturating_add(SKEW) || iat < now.saturating_sub(MAX_AGE))
     {
         return Err(Refused::IssuedAt);
@@ -149,7 +169,7 @@ mod tests {
             b64url(claims.to_string().as_bytes()),
             b64url(b"sig")
         );
-        Jws::parse(&t).unwrap()
+        Jws::read(&t, &ANY_METHOD).unwrap()
     }
 
     fn good(now: i64) -> Value {
@@ -282,11 +302,44 @@ mod tests {
         );
         assert_eq!(with("jti", Value::Null), Err(Refused::Jti));
         assert_eq!(with("jti", json!("x".repeat(300))), Err(Refused::Jti));
-        let mut c = good(1000);
-        c["aud"] = json!("https://id.example");
-        assert_eq!(
-            check(&jws(json!({"alg": "RS256", "jku": "http://x"}), c), &e),
-            Err(Refused::KeyHeader)
-        );
+    }
+
+    #[test]
+    fn each_method_reads_its_own_algorithms_and_no_key_in_the_header() {
+        let token = |header: Value, claims: Value| {
+            format!(
+                "{}.{}.{}",
+                b64url(header.to_string().as_bytes()),
+                b64url(claims.to_string().as_bytes()),
+                b64url(b"sig")
+            )
+        };
+        let secret = rules("client_secret_jwt").unwrap();
+        let private = rules("private_key_jwt").unwrap();
+        assert!(rules("client_secret_basic").is_none() && rules("none").is_none());
+        assert_eq!(ANY_METHOD.algs, [HMAC_ALGS, ASYMMETRIC_ALGS].concat());
+        let hs = token(json!({"alg": "HS256"}), good(1000));
+        let rs = token(json!({"alg": "RS256"}), good(1000));
+        assert!(Jws::read(&hs, &secret).is_ok() && Jws::read(&hs, &private).is_err());
+        assert!(Jws::read(&rs, &private).is_ok() && Jws::read(&rs, &secret).is_err());
+        for member in ["jwk", "jku", "x5u", "x5c", "crit"] {
+            let t = token(json!({"alg": "RS256", member: "x"}), good(1000));
+            assert!(Jws::read(&t, &private).is_err(), "{member}");
+            assert_eq!(claimed_client_id(&t), None, "{member}");
+        }
+        assert_eq!(claimed_client_id(&rs).as_deref(), Some("c1"));
+        // RFC 7519 §2: a time claim of another type is refused, not taken as absent.
+        for (name, v) in [
+            ("nbf", json!("9999999999")),
+            ("iat", json!("x")),
+            ("exp", json!("2000")),
+        ] {
+            let mut c = good(1000);
+            c[name] = v;
+            assert_eq!(
+                Jws::read(&token(json!({"alg": "RS256"}), c), &private).unwrap_err(),
+                crate::tokens::jose::JoseError::NumericDate(name),
+            );
+        }
     }
 }

@@ -159,7 +159,7 @@ pub enum Authenticated<'c, 'p> {
     /// The client proved who it is (a secret), or needs not (a public client).
     Done(&'c Client),
     /// The client registered a JWT method and sent an assertion: what remains is the
-    /// assertion's signature, claims and single use (`http::endpoints::client_jwt`),
+    /// assertion's signature, claims and single use (`flows::client_jwt`),
     /// which need its keys and the store. Not authenticated until then.
     AssertionToVerify(&'c Client, &'p str),
 }

@@ -8,7 +8,7 @@ use super::OAuthError;
 use super::error::ErrorCode;
 use crate::clock::UnixTime;
 use crate::crypto::{b64url, sha256};
-use crate::tokens::jose::{ASYMMETRIC_ALGS, Jws, PublicJwk};
+use crate::tokens::jose::{ASYMMETRIC_ALGS, HeaderProblem, JoseError, Jws, Rules};
 
 /// A proof's `iat` may be this many seconds old (RFC 9449 §11.1: a short window).
 pub const MAX_AGE: i64 = 60;
@@ -17,6 +17,15 @@ pub const SKEW: i64 = 5;
 pub const MAX_JTI_LEN: usize = 256;
 /// The longest DPoP header accepted.
 pub const MAX_PROOF_LEN: usize = 4 * 1024;
+
+/// A proof's header: an asymmetric algorithm (never `none`, never HMAC: §4.3 item 5)
+/// and the key carried in `jwk` (item 7), nothing named elsewhere (`jku`, `x5u`,
+/// `x5c`, never fetched). A `kid` is allowed (RFC 9449 does not forbid it) and
+/// ignored: it selects nothing.
+pub const RULES: Rules<'static> = Rules {
+    algs: ASYMMETRIC_ALGS,
+    embedded_key: true,
+};
 
 /// What the proof must match.
 pub struct Expected<'a> {
@@ -59,6 +68,33 @@ pub fn ath(access_token: &str) -> String {
     b64url(&sha256(access_token.as_bytes()))
 }
 
+/// What a proof the reader refused is told (§7.1 `error_description`).
+fn refusal(e: &JoseError) -> &'static str {
+    match e {
+        JoseError::Header(HeaderProblem::NoAlg) => "The DPoP proof has no alg.",
+        JoseError::Header(HeaderProblem::Alg) => "The DPoP proof's algorithm is not supported.",
+        JoseError::Header(HeaderProblem::KeyReference) => {
+            "The DPoP proof must carry its key in jwk only."
+        }
+        JoseError::Header(HeaderProblem::NoJwk | HeaderProblem::Jwk) => {
+            "The DPoP proof has no jwk."
+        }
+        JoseError::Header(HeaderProblem::Crit) => {
+            "The DPoP proof names a critical extension this server does not understand."
+        }
+        JoseError::Header(HeaderProblem::Unreadable) => {
+            "The DPoP proof's header is not acceptable."
+        }
+        JoseError::Key(_) | JoseError::PrivateMember(_) => {
+            "The DPoP proof's jwk is not an acceptable public key."
+        }
+        JoseError::NumericDate(_) => {
+            "The DPoP proof has a time claim (iat, exp or nbf) that is not a NumericDate."
+        }
+        JoseError::Malformed | JoseError::Signature => "The DPoP proof is not a well-formed JWT.",
+    }
+}
+
 /// §4.3 item 10: `htu` compared without query and fragment, after URI normalisation
 /// (RFC 3986 §6.2.2 and §6.2.3: case of scheme and host, default port, dot segments).
 pub fn same_htu(presented: &str, expected: &str) -> bool {
@@ -80,38 +116,17 @@ pub fn check(proof: &str, e: &Expected<'_>) -> Result<Proof, OAuthError> {
     if proof.len() > MAX_PROOF_LEN {
         return Err(invalid("The DPoP proof is too long."));
     }
-    // Items 2-3: a well-formed JWT.
-    let jws = Jws::parse(proof).map_err(|_| invalid("The DPoP proof is not a well-formed JWT."))?;
+    // Items 2-3, 5 and 7: a well-formed JWT, its algorithm, its public key.
+    let jws = Jws::read(proof, &RULES).map_err(|e| invalid(refusal(&e)))?;
     // Item 4: typ. A media type, so compared case-insensitively, and `application/`
     // may be omitted (RFC 7515 §4.1.9).
-    let typ = jws.header_str("typ").map(str::to_ascii_lowercase);
+    let typ = jws.header.typ.as_deref().map(str::to_ascii_lowercase);
     if !matches!(typ.as_deref(), Some("dpop+jwt" | "application/dpop+jwt")) {
         return Err(invalid("The DPoP proof's typ must be dpop+jwt."));
     }
-    // Item 5: an asymmetric algorithm this server supports (never none, never HMAC).
-    let alg = jws
-        .alg()
-        .map_err(|_| invalid("The DPoP proof has no alg."))?;
-    if !ASYMMETRIC_ALGS.contains(&alg) {
-        return Err(invalid("The DPoP proof's algorithm is not supported."));
-    }
-    // The key is the one in the header; nothing is fetched. A `kid` is allowed (RFC
-    // 9449 does not forbid it) and ignored: it selects nothing.
-    if ["jku", "x5u", "x5c"]
-        .iter()
-        .any(|h| jws.header.contains_key(*h))
-    {
-        return Err(invalid("The DPoP proof must carry its key in jwk only."));
-    }
-    // Item 7: jwk is a public key (a private member is refused by the parser).
-    let jwk = jws
-        .header
-        .get("jwk")
-        .ok_or_else(|| invalid("The DPoP proof has no jwk."))?;
-    let key = PublicJwk::parse(jwk)
-        .map_err(|_| invalid("The DPoP proof's jwk is not an acceptable public key."))?;
-    // Item 6: the signature.
-    jws.verify_with(&key)
+    // Item 6: the signature, by the key in the header.
+    let key = jws
+        .verify_embedded()
         .map_err(|_| invalid("The DPoP proof's signature is invalid."))?;
     // Items 8-10.
     let jti = jws
@@ -126,7 +141,8 @@ pub fn check(proof: &str, e: &Expected<'_>) -> Result<Proof, OAuthError> {
     }
     // Item 11 (§11.1): iat within a short window.
     let iat = jws
-        .claim_time("iat")
+        .times
+        .iat
         .ok_or_else(|| invalid("The DPoP proof has no iat."))?;
     if iat > e.now + SKEW || iat < e.now - MAX_AGE {
         return Err(invalid(
@@ -152,7 +168,7 @@ pub fn check(proof: &str, e: &Expected<'_>) -> Result<Proof, OAuthError> {
     replay.push(0);
     replay.extend_from_slice(jti.as_bytes());
     Ok(Proof {
-        jkt: key.thumbprint,
+        jkt: key.thumbprint.clone(),
         replay_key: sha256(&replay),
         keep_until: iat.max(e.now) + MAX_AGE + SKEW,
     })
@@ -161,6 +177,7 @@ pub fn check(proof: &str, e: &Expected<'_>) -> Result<Proof, OAuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokens::jose::PublicJwk;
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
     use serde_json::{Value, json};
@@ -303,7 +320,20 @@ mod tests {
             )
             .is_ok()
         );
-        for header in ["jku", "x5u", "x5c"] {
+        // RFC 7519 §2: a time claim of another type is refused, not taken as absent.
+        for (name, v) in [
+            ("iat", json!("100")),
+            ("iat", json!(null)),
+            ("exp", json!("x")),
+            ("nbf", json!("9999999999")),
+        ] {
+            assert_eq!(
+                code(with(name, v), &expected(100)),
+                "invalid_dpop_proof",
+                "{name}"
+            );
+        }
+        for header in ["jku", "x5u", "x5c", "crit"] {
             let h = k.sign(
                 json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk(), header: "x"}),
                 good.clone(),

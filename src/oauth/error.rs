@@ -82,6 +82,32 @@ impl std::fmt::Display for OAuthError {
 
 impl std::error::Error for OAuthError {}
 
+/// A store failure is never the client's fault and never its business: the cause is
+/// logged here, in full, and the client hears only 503 `temporarily_unavailable`.
+/// Every `?` on a store call converts through this, so no caller writes its own.
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match &e {
+            crate::store::StoreError::Unavailable(detail) => {
+                tracing::error!(error = %detail, "store unavailable")
+            }
+            other => tracing::error!(error = %other, "store error"),
+        }
+        OAuthError::temporarily_unavailable()
+    }
+}
+
+/// A failure to read or open the signing keys: 503 when the store is unavailable (the
+/// keys are fine, the database is not), else `server_error`; the cause goes to the log.
+impl From<crate::tokens::keys::KeyError> for OAuthError {
+    fn from(e: crate::tokens::keys::KeyError) -> Self {
+        match e {
+            crate::tokens::keys::KeyError::Store(e) => e.into(),
+            other => OAuthError::internal(&other),
+        }
+    }
+}
+
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
         OAuthError {
@@ -150,6 +176,12 @@ impl OAuthError {
 
     pub fn invalid_token(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidToken, description)
+    }
+
+    /// Any other internal failure: logged, answered as `server_error` with no detail.
+    pub fn internal(e: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "internal error");
+        Self::server_error()
     }
 
     pub fn server_error() -> Self {

@@ -110,11 +110,7 @@ impl Metadata {
             introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(),
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query", "fragment", "form_post"],
-            grant_types_supported: vec![
-                "authorization_code",
-                "refresh_token",
-                "client_credentials",
-            ],
+            grant_types_supported: crate::oauth::grants::GrantType::NAMES.to_vec(),
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: vec!["RS256"],
             scopes_supported: scopes,

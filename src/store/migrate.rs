@@ -7,66 +7,102 @@
 //! binary has that the database has not recorded, in ascending order, so a version
 //! merged in below one already applied is still applied.
 
+use super::db::Dialect;
 use super::{StoreError, StoreResult};
 
+/// One schema version, in each backend's SQL (`migrations/sqlite/` and
+/// `migrations/postgres/`, the same file name in both): a version number means the
+/// same schema on both backends, and one entry makes both, so a version cannot exist
+/// on one backend only.
 pub struct Migration {
     pub version: i64,
-    pub sql: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
 }
 
-/// Every migration, once: its version and its file name, the same in
-/// `migrations/sqlite/` and `migrations/postgres/`. One list makes both, so a version
-/// cannot exist on one backend only, and adding a migration is one line here.
-macro_rules! migrations {
-    ($($version:literal => $file:literal),+ $(,)?) => {
-        pub const SQLITE: &[Migration] = &[
-            $(Migration { version: $version, sql: include_str!(concat!("../../migrations/sqlite/", $file)) }),+
-        ];
-
-        /// The same versions as `SQLITE`, in PostgreSQL's types: a version number means
-        /// the same schema on both backends.
-        pub const POSTGRES: &[Migration] = &[
-            $(Migration { version: $version, sql: include_str!(concat!("../../migrations/postgres/", $file)) }),+
-        ];
-    };
+impl Migration {
+    pub fn sql(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Sqlite => self.sqlite,
+            Dialect::Postgres => self.postgres,
+        }
+    }
 }
 
-migrations! {
-    1 => "0001_init.sql",
-    2 => "0002_token_lifecycle.sql",
-    3 => "0003_key_rotation.sql",
-    4 => "0004_consent.sql",
-    10 => "0010_management_api.sql",
-    11 => "0011_assignments_required.sql",
-    12 => "0012_client_jwt_dpop.sql",
-    13 => "0013_par_throttle.sql",
-    15 => "0015_settings_version.sql",
-    17 => "0017_client_version.sql",
-}
+/// Every migration, in ascending order. Adding one: write both files, add an entry.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("../../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sqlite: include_str!("../../migrations/sqlite/0002_token_lifecycle.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_token_lifecycle.sql"),
+    },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../../migrations/sqlite/0003_key_rotation.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_key_rotation.sql"),
+    },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../../migrations/sqlite/0004_consent.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_consent.sql"),
+    },
+    Migration {
+        version: 10,
+        sqlite: include_str!("../../migrations/sqlite/0010_management_api.sql"),
+        postgres: include_str!("../../migrations/postgres/0010_management_api.sql"),
+    },
+    Migration {
+        version: 11,
+        sqlite: include_str!("../../migrations/sqlite/0011_assignments_required.sql"),
+        postgres: include_str!("../../migrations/postgres/0011_assignments_required.sql"),
+    },
+    Migration {
+        version: 12,
+        sqlite: include_str!("../../migrations/sqlite/0012_client_jwt_dpop.sql"),
+        postgres: include_str!("../../migrations/postgres/0012_client_jwt_dpop.sql"),
+    },
+    Migration {
+        version: 13,
+        sqlite: include_str!("../../migrations/sqlite/0013_par_throttle.sql"),
+        postgres: include_str!("../../migrations/postgres/0013_par_throttle.sql"),
+    },
+    Migration {
+        version: 15,
+        sqlite: include_str!("../../migrations/sqlite/0015_settings_version.sql"),
+        postgres: include_str!("../../migrations/postgres/0015_settings_version.sql"),
+    },
+    Migration {
+        version: 17,
+        sqlite: include_str!("../../migrations/sqlite/0017_client_version.sql"),
+        postgres: include_str!("../../migrations/postgres/0017_client_version.sql"),
+    },
+    Migration {
+        version: 18,
+        sqlite: include_str!("../../migrations/sqlite/0018_branding.sql"),
+        postgres: include_str!("../../migrations/postgres/0018_branding.sql"),
+    },
+];
 
 /// The version the binary expects after migrating (the same on both backends).
 pub fn latest_version() -> i64 {
-    latest(SQLITE)
-}
-
-/// The version the binary expects after migrating.
-pub fn latest(migrations: &[Migration]) -> i64 {
-    migrations.last().map_or(0, |m| m.version)
+    MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
 /// The migrations a database that recorded `applied` still needs, in order.
-pub fn pending<'a>(
-    migrations: &'a [Migration],
-    applied: &[i64],
-) -> impl Iterator<Item = &'a Migration> {
+pub fn pending(applied: &[i64]) -> impl Iterator<Item = &'static Migration> {
     let applied = applied.to_vec();
-    migrations
+    MIGRATIONS
         .iter()
         .filter(move |m| !applied.contains(&m.version))
 }
 
-pub fn check_not_newer(found: i64, migrations: &[Migration]) -> StoreResult<()> {
-    let known = latest(migrations);
+pub fn check_not_newer(found: i64) -> StoreResult<()> {
+    let known = latest_version();
     if found > known {
         return Err(StoreError::Schema(format!(
             "the database schema is version {found}, newer than this binary knows ({known}); \
@@ -81,22 +117,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_backends_know_the_same_versions_in_order() {
-        let versions = |list: &[Migration]| list.iter().map(|m| m.version).collect::<Vec<_>>();
-        assert_eq!(versions(SQLITE), versions(POSTGRES));
-        assert!(versions(SQLITE).windows(2).all(|w| w[0] < w[1]));
+    fn versions_ascend_and_each_names_the_same_file_on_both_backends() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+        for m in MIGRATIONS {
+            assert!(!m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty());
+        }
     }
 
     #[test]
     fn a_version_below_the_highest_applied_is_still_applied() {
-        let versions = |applied: &[i64]| {
-            pending(SQLITE, applied)
-                .map(|m| m.version)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(versions(&[]), [1, 2, 3, 4, 10, 11, 12, 13, 15, 17]);
-        assert_eq!(versions(&[1, 2]), [3, 4, 10, 11, 12, 13, 15, 17]);
-        assert_eq!(versions(&[1, 2, 10, 11, 12, 13, 15, 17]), [3, 4]);
-        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17]).is_empty());
+        let versions = |applied: &[i64]| pending(applied).map(|m| m.version).collect::<Vec<_>>();
+        assert_eq!(versions(&[]), [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18]);
+        assert_eq!(versions(&[1, 2]), [3, 4, 10, 11, 12, 13, 15, 17, 18]);
+        assert_eq!(versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18]), [3, 4]);
+        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18]).is_empty());
     }
 }

@@ -224,7 +224,7 @@ pub struct ThrottleRule {
 impl ThrottleRule {
     /// The wait after the `failures`-th failure in a row: none below the threshold,
     /// then 2^(failures - threshold + 1) seconds, capped. The store computes the same
-    /// in SQL (`store::sql::hardening`), so that the check and the count are one
+    /// in SQL (`store::throttle`), so that the check and the count are one
     /// statement.
     pub fn delay(&self, failures: i64) -> i64 {
         if failures < self.threshold {

@@ -41,7 +41,7 @@ use serde_json::json;
 use tokio::sync::{Mutex, RwLock};
 
 use crate::clock::UnixTime;
-use crate::crypto::{MasterKey, b64url, b64url_decode};
+use crate::crypto::{MasterKey, b64url};
 use crate::store::{DynStore, KeyRotation, KeyStatus, StoreError, StoredKey};
 use crate::tokens::jose;
 
@@ -72,7 +72,7 @@ pub enum Alg {
 impl Alg {
     pub const ALL: [Alg; 2] = [Alg::Rs256, Alg::Es256];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Alg::Rs256 => "RS256",
             Alg::Es256 => "ES256",
@@ -117,37 +117,18 @@ impl SigningKey {
     }
 }
 
-enum Public {
-    Rsa(signature::RsaPublicKeyComponents<Vec<u8>>),
-    /// The uncompressed P-256 point (0x04 || x || y).
-    Ec(Vec<u8>),
-}
-
-/// A key tokens are verified with: the public half only.
+/// A key tokens are verified with: the public half only, read by the one JWK parser
+/// (`jose::PublicJwk`), and the one algorithm it verifies.
 pub struct VerifyingKey {
     pub kid: String,
-    pub alg: String,
-    public: Public,
+    pub alg: &'static str,
+    pub jwk: jose::PublicJwk,
 }
 
 impl VerifyingKey {
     /// Verifies with the key's own algorithm only (RFC 8725 §3.1).
     pub fn verify(&self, message: &[u8], signature_bytes: &[u8]) -> bool {
-        match (&self.public, self.alg.as_str()) {
-            (Public::Rsa(public), "RS256") => public
-                .verify(
-                    &signature::RSA_PKCS1_2048_8192_SHA256,
-                    message,
-                    signature_bytes,
-                )
-                .is_ok(),
-            (Public::Ec(point), "ES256") => {
-                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                    .verify(message, signature_bytes)
-                    .is_ok()
-            }
-            _ => false,
-        }
+        self.jwk.verify(self.alg, message, signature_bytes)
     }
 }
 
@@ -282,42 +263,27 @@ pub fn is_published(key: &StoredKey, now: UnixTime) -> bool {
     }
 }
 
+/// A stored key's public JWK as a key to verify its `alg` with. The JWK is read by the
+/// same parser as any client's key (public members only, RSA of 2048 bits or more, a
+/// P-256 point on the curve), and must fit the key's algorithm.
 fn verifying_key(stored: &StoredKey) -> Result<VerifyingKey, KeyError> {
-    parse_public_jwk(&stored.kid, &stored.alg, &stored.public_jwk)
-        .ok_or_else(|| KeyError::Corrupt(stored.kid.clone(), "bad public JWK".into()))
-}
-
-/// A public JWK (RFC 7517 §4) as a key to verify `alg` signatures with: for RS256 an RSA
-/// key (RFC 7518 §6.3.1: `kty` `RSA`, base64url `n` and `e`), for ES256 a P-256 point
-/// (§6.2.1: `kty` `EC`, `crv` `P-256`, 32-byte `x` and `y`); `None` for anything else.
-/// Private members, if present, are ignored, never used.
-pub fn parse_public_jwk(kid: &str, alg: &str, text: &str) -> Option<VerifyingKey> {
-    let jwk: serde_json::Value = serde_json::from_str(text).ok()?;
-    let field = |name: &str| {
-        jwk.get(name)?
-            .as_str()
-            .and_then(b64url_decode)
-            .filter(|b| !b.is_empty())
-    };
-    let kty = jwk.get("kty")?.as_str()?;
-    let public = match (alg, kty) {
-        ("RS256", "RSA") => Public::Rsa(signature::RsaPublicKeyComponents {
-            n: field("n")?,
-            e: field("e")?,
-        }),
-        ("ES256", "EC") if jwk.get("crv")?.as_str()? == "P-256" => {
-            let (x, y) = (field("x")?, field("y")?);
-            if x.len() != 32 || y.len() != 32 {
-                return None;
-            }
-            Public::Ec([&[4u8][..], &x, &y].concat())
-        }
-        _ => return None,
-    };
-    Some(VerifyingKey {
-        kid: kid.to_string(),
-        alg: alg.to_string(),
-        public,
+    let corrupt = |why: String| KeyError::Corrupt(stored.kid.clone(), why);
+    let alg =
+        Alg::parse(&stored.alg).ok_or_else(|| corrupt(format!("unknown alg {}", stored.alg)))?;
+    let value: serde_json::Value = serde_json::from_str(&stored.public_jwk)
+        .map_err(|_| corrupt("the public JWK is not JSON".into()))?;
+    let jwk =
+        jose::PublicJwk::parse(&value).map_err(|e| corrupt(format!("bad public JWK: {e}")))?;
+    if !jwk.allows(alg.as_str()) {
+        return Err(corrupt(format!(
+            "the public JWK is no {} key",
+            alg.as_str()
+        )));
+    }
+    Ok(VerifyingKey {
+        kid: stored.kid.clone(),
+        alg: alg.as_str(),
+        jwk,
     })
 }
 

@@ -449,6 +449,83 @@ async fn hostile_assertions_are_all_the_same_invalid_client() {
     refused(cc_with(&t, &id, &assertion).await, "replayed jti").await;
 }
 
+/// RFC 7519 §2: `exp`, `nbf` and `iat` are NumericDates (JSON numbers). A time claim
+/// of another type is refused like any bad assertion, never read as if it were absent
+/// (`"nbf": "9999999999"` used to pass as "no nbf"), for either JWT method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_claims_that_are_not_numeric_dates_are_refused_not_ignored() {
+    let t = TestApp::spawn_configured(|c| c.throttle.client_threshold = 1000).await;
+    let api = t.api().await;
+    t.scope("default", "api:read", false).await;
+    let key = Key::ec();
+    let (_, app) = register(
+        &api,
+        "private_key_jwt",
+        &["client_credentials"],
+        json!({"jwks": {"keys": [key.jwk("k1")]}}),
+    )
+    .await;
+    let id = app["id"].as_str().unwrap().to_string();
+    let (_, hmac_app) = register(
+        &api,
+        "client_secret_jwt",
+        &["client_credentials"],
+        json!({}),
+    )
+    .await;
+    let hmac_id = hmac_app["id"].as_str().unwrap().to_string();
+    let secret = hmac_app["credentials"]["oauthClient"]["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let aud = t.endpoint("default", "token");
+    let now = t.clock.now();
+    let h = json!({"alg": "ES256", "kid": "k1"});
+    let with = |client_id: &str, name: &str, v: Value| {
+        let mut c = claims(client_id, &aud, now);
+        c[name] = v;
+        c
+    };
+    let cases = [
+        ("nbf", json!(now.to_string())),
+        ("nbf", json!("9999999999")),
+        ("iat", json!("x")),
+        ("iat", json!(now.to_string())),
+        ("exp", json!((now + 60).to_string())),
+        ("exp", Value::Null),
+        ("nbf", Value::Null),
+        ("iat", json!(true)),
+        ("nbf", json!([now])),
+        ("iat", json!({"t": now})),
+    ];
+    for (name, v) in &cases {
+        let why = format!("private_key_jwt {name}: {v}");
+        refused(
+            cc_with(&t, &id, &key.sign(&h, &with(&id, name, v.clone()))).await,
+            &why,
+        )
+        .await;
+        let why = format!("client_secret_jwt {name}: {v}");
+        let assertion = hmac_sign("HS256", secret.as_bytes(), &with(&hmac_id, name, v.clone()));
+        refused(cc_with(&t, &hmac_id, &assertion).await, &why).await;
+    }
+    // The same claims as numbers pass: what failed above is the type alone.
+    for (name, v) in [
+        ("nbf", json!(now)),
+        ("iat", json!(now)),
+        ("exp", json!(now as f64 + 59.5)),
+    ] {
+        let r = cc_with(&t, &id, &key.sign(&h, &with(&id, name, v.clone()))).await;
+        assert_eq!(r.status(), 200, "{name}: {v}");
+        let assertion = hmac_sign("HS256", secret.as_bytes(), &with(&hmac_id, name, v.clone()));
+        assert_eq!(
+            cc_with(&t, &hmac_id, &assertion).await.status(),
+            200,
+            "{name}: {v}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_assertion_is_refused_by_another_instance_on_the_same_database() {
     let a = TestApp::spawn_postgres().await;
@@ -520,6 +597,58 @@ async fn a_replayed_assertion_is_refused_by_another_instance_on_the_same_databas
         .await
         .unwrap();
     expect_error(r, 400, "invalid_dpop_proof").await;
+}
+
+/// Registered keys go through the one JWK parser, the same that reads DPoP keys and
+/// `jwks_uri` documents: `key_ops` must allow `verify`, RSA has 2048 bits or more
+/// (counted without leading zero octets), an EC point is on its curve, and a key's
+/// `alg` fits it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_honours_key_ops_sizes_points_and_alg() {
+    let t = TestApp::spawn().await;
+    let api = t.api().await;
+    let key = Key::ec();
+    let mut encrypt = key.jwk("k1");
+    encrypt["key_ops"] = json!(["encrypt"]);
+    let mut short = vec![0u8; 256];
+    short[1] = 0xc5;
+    short[255] = 0x01;
+    let rsa_2040 = json!({"kty": "RSA", "kid": "k1", "n": b64(&short), "e": "AQAB"});
+    let mut off_curve = key.jwk("k1");
+    off_curve["y"] = json!(b64(&[1u8; 32]));
+    let mut wrong_alg = key.jwk("k1");
+    wrong_alg["alg"] = json!("ES384");
+    for (jwk, mention) in [
+        (encrypt, "key_ops"),
+        (rsa_2040, "2048"),
+        (off_curve, "not a valid public key"),
+        (wrong_alg, "alg"),
+    ] {
+        let (status, error) = register(
+            &api,
+            "private_key_jwt",
+            &["client_credentials"],
+            json!({"jwks": {"keys": [jwk]}}),
+        )
+        .await;
+        let (code, causes) = okta_error(&error);
+        assert_eq!((status, code.as_str()), (400, "E0000001"), "{mention}");
+        assert!(
+            causes[0].starts_with("settings.oauthClient.jwks: keys[0]")
+                && causes[0].contains(mention),
+            "{mention}: {causes:?}"
+        );
+    }
+    let mut verify = key.jwk("k1");
+    verify["key_ops"] = json!(["verify"]);
+    let (status, app) = register(
+        &api,
+        "private_key_jwt",
+        &["client_credentials"],
+        json!({"jwks": {"keys": [verify]}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{app}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -437,6 +437,48 @@ async fn hostile_proofs_are_invalid_dpop_proof() {
     );
 }
 
+/// RFC 7519 §2: a proof's `iat` (and `exp` or `nbf`, if it has them) must be a JSON
+/// number; a string or any other type is `invalid_dpop_proof`, not "no such claim".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_claims_that_are_not_numeric_dates_are_invalid_dpop_proof() {
+    let t = TestApp::spawn().await;
+    t.scope("default", "api:read", false).await;
+    let app = t.service_app().await;
+    let key = Key::ec();
+    let htu = t.endpoint("default", "token");
+    let now = t.clock.now();
+    let form = [("grant_type", "client_credentials"), ("scope", "api:read")];
+    for extra in [
+        json!({"iat": now.to_string()}),
+        json!({"iat": "x"}),
+        json!({"iat": null}),
+        json!({"iat": [now]}),
+        json!({"nbf": "9999999999"}),
+        json!({"nbf": now.to_string()}),
+        json!({"exp": (now + 60).to_string()}),
+        json!({"exp": false}),
+    ] {
+        let p = proof(&key, "POST", &htu, now, extra.clone());
+        let r = post_with_proof(&t, &app, &form, Some(&p)).await;
+        assert_eq!(r.status(), 400, "{extra}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_dpop_proof", "{extra}: {body}");
+    }
+    // As numbers they pass: the type alone was refused.
+    for extra in [
+        json!({"nbf": now}),
+        json!({"exp": now + 60}),
+        json!({"iat": now as f64 + 0.5}),
+    ] {
+        let p = proof(&key, "POST", &htu, now, extra.clone());
+        assert_eq!(
+            post_with_proof(&t, &app, &form, Some(&p)).await.status(),
+            200,
+            "{extra}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_may_require_dpop() {
     let t = TestApp::spawn().await;

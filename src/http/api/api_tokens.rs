@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::{ApiError, ErrorBody};
 use super::extract::Caller;
 use crate::admin::api_tokens;
-use crate::app::SharedState;
+use crate::http::SharedState;
 
 /// The API tokens that are not revoked (never their values).
 #[utoipa::path(get, path = "/api/v1/api-tokens", operation_id = "listApiTokens", tag = "apiTokens",

@@ -12,8 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
 use crate::admin::apps::{self, NewApp};
-use crate::app::SharedState;
 use crate::clock::rfc3339;
+use crate::http::SharedState;
 use crate::store::{Group, User};
 
 #[derive(Debug, Deserialize, ToSchema)]

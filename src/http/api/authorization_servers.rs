@@ -15,8 +15,9 @@ use super::extract::{ApiJson, Caller};
 use crate::admin::AdminError;
 use crate::admin::policies::{self, NewPolicy, NewRule};
 use crate::admin::servers::{self, NewClaim, NewScope, NewServer};
-use crate::app::{AppState, SharedState};
+use crate::http::{AppState, SharedState};
 use crate::store::{AuthServer, StoreError};
+use crate::tokens::jose;
 use crate::tokens::keys::KeyError;
 
 fn server_json(state: &AppState, server: &AuthServer) -> Value {
@@ -839,9 +840,8 @@ pub async fn keys(
         .filter_map(|k| {
             let mut jwk: Value = serde_json::from_str(&k.public_jwk).ok()?;
             // Only public members: never `d`, `p`, `q` or the like, whatever is stored.
-            let public = ["kty", "alg", "kid", "use", "n", "e", "crv", "x", "y"];
             jwk.as_object_mut()?
-                .retain(|name, _| public.contains(&name.as_str()));
+                .retain(|name, _| jose::PUBLIC_MEMBERS.contains(&name.as_str()));
             jwk["status"] = json!(k.status.as_str());
             Some(jwk)
         })

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::admin::{Actor, api_tokens};
-use crate::app::SharedState;
+use crate::http::SharedState;
 pub use crate::http::extract::PeerAddr;
 
 /// The largest request body the API reads.

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
 use crate::admin::{groups, users};
-use crate::app::SharedState;
+use crate::http::SharedState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct GroupProfile {

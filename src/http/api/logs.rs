@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiQuery, Caller, link_headers, query_pairs};
 use crate::admin::syslog::{self, LogQuery};
-use crate::app::SharedState;
+use crate::http::SharedState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

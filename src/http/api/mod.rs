@@ -6,6 +6,7 @@
 pub mod api_tokens;
 pub mod apps;
 pub mod authorization_servers;
+pub mod brands;
 pub mod error;
 pub mod extract;
 pub mod groups;
@@ -19,7 +20,7 @@ use axum::response::IntoResponse;
 use axum::routing::{MethodFilter, MethodRouter, get, on};
 use utoipa::openapi::path::{HttpMethod, Operation};
 
-use crate::app::SharedState;
+use crate::http::SharedState;
 
 /// One documented operation: its methods, its path (as in the OpenAPI document and,
 /// with the `/api/v1` prefix taken off, in the router), its description, its handler.
@@ -62,7 +63,15 @@ fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(handler: H) -> Op
 /// Every `/api/v1` operation.
 pub fn operations() -> Vec<Operation_> {
     use self::{
-        api_tokens as t, apps as a, authorization_servers as s, groups as g, logs as l, users as u,
+        api_tokens as t, apps as a, authorization_servers as s, brands as b, groups as g,
+        logs as l, users as u,
+    };
+    // An image upload is larger than the JSON bodies the rest of the API reads.
+    let upload = |mut operation: Operation_| {
+        operation.route = operation
+            .route
+            .layer(axum::extract::DefaultBodyLimit::max(b::MAX_UPLOAD_BYTES));
+        operation
     };
     vec![
         op::<u::__path_list, _, _>(u::list),
@@ -142,6 +151,16 @@ pub fn operations() -> Vec<Operation_> {
         op::<t::__path_list, _, _>(t::list),
         op::<t::__path_get, _, _>(t::get),
         op::<t::__path_revoke, _, _>(t::revoke),
+        op::<b::__path_list, _, _>(b::list),
+        op::<b::__path_get, _, _>(b::get),
+        op::<b::__path_replace, _, _>(b::replace),
+        op::<b::__path_themes, _, _>(b::themes),
+        op::<b::__path_theme, _, _>(b::theme),
+        op::<b::__path_replace_theme, _, _>(b::replace_theme),
+        upload(op::<b::__path_upload_logo, _, _>(b::upload_logo)),
+        op::<b::__path_delete_logo, _, _>(b::delete_logo),
+        upload(op::<b::__path_upload_favicon, _, _>(b::upload_favicon)),
+        op::<b::__path_delete_favicon, _, _>(b::delete_favicon),
     ]
 }
 

@@ -12,7 +12,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
 use crate::admin::groups;
 use crate::admin::users::{self, Deletion, Lifecycle, NewUser, ProfileChange, UserQuery};
-use crate::app::SharedState;
+use crate::http::SharedState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordValue {

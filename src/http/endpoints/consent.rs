@@ -1,5 +1,5 @@
 //! `/consent`: the user agrees (or not) to give an app the scopes whose consent is
-//! `REQUIRED` (OpenID Connect Core §3.1.2.4). Reached only from `authorize::complete`
+//! `REQUIRED` (OpenID Connect Core §3.1.2.4). Reached only from `flows::authorize::complete`
 //! for a signed-in user; the pending request is bound to that user's session, taken
 //! once, and the form is CSRF-protected like the sign-in page. Allow records the
 //! consent and issues the code; Don't allow sends `access_denied` back to the app.
@@ -7,62 +7,14 @@
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
 
-use super::authorize::{Known, complete, current_session, render_reply};
-use crate::app::{AppState, SharedState};
-use crate::clock::UnixTime;
-use crate::crypto::{random_token, sha256};
+use super::authorize;
+use crate::flows::consent::{self, ConsentAnswer};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
+use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, middleware, pages};
-use crate::oauth::authorize::AuthorizationRequest;
+use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
-use crate::oauth::{ErrorCode, OAuthError};
-use crate::store::PendingAuthorization;
-
-/// How long the consent page waits.
-pub const CONSENT_TTL: i64 = 600;
-
-/// A request waiting for consent. Its shape differs from a request waiting for
-/// sign-in (`consent` is not a field of `AuthorizationRequest`), so the sign-in page
-/// can never take one for the other.
-#[derive(Debug, Serialize, Deserialize)]
-struct PendingConsent {
-    consent: AuthorizationRequest,
-    user_id: String,
-    auth_time: UnixTime,
-    scopes: Vec<String>,
-}
-
-/// Stores the request until the user answers; returns the consent page's address.
-pub async fn start(
-    state: &AppState,
-    request: &AuthorizationRequest,
-    user_id: &str,
-    auth_time: UnixTime,
-    scopes: Vec<String>,
-    now: UnixTime,
-) -> Result<String, OAuthError> {
-    let tx = random_token();
-    let pending = PendingConsent {
-        consent: request.clone(),
-        user_id: user_id.to_string(),
-        auth_time,
-        scopes,
-    };
-    let row = PendingAuthorization {
-        id_hash: sha256(tx.as_bytes()),
-        request: serde_json::to_string(&pending).map_err(|e| error::internal(&e))?,
-        created_at: now,
-        expires_at: now + CONSENT_TTL,
-    };
-    state
-        .store
-        .insert_pending(&row)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
-    Ok(format!("/consent?tx={tx}"))
-}
 
 fn expired_page() -> Response {
     pages::error(
@@ -71,27 +23,6 @@ fn expired_page() -> Response {
         "This page has expired or was already used. Return to the application and sign in again.",
         None,
     )
-}
-
-/// The pending consent behind `tx`, if it is still waiting and belongs to the user
-/// signed in on this browser.
-async fn pending(
-    state: &AppState,
-    headers: &HeaderMap,
-    tx: &str,
-    now: UnixTime,
-) -> Result<Option<PendingConsent>, OAuthError> {
-    let Some(session) = current_session(state, headers, now).await? else {
-        return Ok(None);
-    };
-    let found = state
-        .store
-        .get_pending(&sha256(tx.as_bytes()), now)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
-    Ok(found
-        .and_then(|p| serde_json::from_str::<PendingConsent>(&p.request).ok())
-        .filter(|p| p.user_id == session.user_id))
 }
 
 pub async fn get(
@@ -107,7 +38,8 @@ pub async fn get(
         return expired_page();
     };
     let now = state.clock.now();
-    let pending = match pending(&state, &headers, tx, now).await {
+    let cookie = cookies::get(&headers, cookies::SESSION);
+    let pending = match consent::pending(&state, cookie.as_deref(), tx, now).await {
         Ok(Some(p)) => p,
         Ok(None) => return expired_page(),
         Err(e) => return error::page(&e),
@@ -119,7 +51,7 @@ pub async fn get(
         state.store.get_user(&pending.user_id)
     ) {
         Ok(found) => found,
-        Err(e) => return error::page(&error::unavailable(&e)),
+        Err(e) => return error::page(&OAuthError::from(e)),
     };
     let app_name = client.map_or_else(|| request.client_id.clone(), |c| c.name);
     let scopes: Vec<(String, String)> = pending
@@ -204,54 +136,15 @@ async fn answer(
         }
     };
     let now = state.clock.now();
-    // Checked against the session first, then taken once: a double-submitted form
-    // issues one code, and another browser's answer consumes nothing.
-    if pending(state, headers, tx, now).await?.is_none() {
-        return Ok(expired_page());
-    }
-    let taken = state
-        .store
-        .take_pending(&sha256(tx.as_bytes()), now)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
-    let Some(pending) = taken.and_then(|p| serde_json::from_str::<PendingConsent>(&p.request).ok())
-    else {
-        return Ok(expired_page());
+    let cookie = cookies::get(headers, cookies::SESSION);
+    let request = ConsentAnswer {
+        tx,
+        allow,
+        session_cookie: cookie.as_deref(),
+        ip,
     };
-    let mut request = pending.consent;
-    if !allow {
-        tracing::info!(event = "app.oauth2.authorize.consent", outcome = "DENY", client = %request.client_id, "consent refused");
-        let e = OAuthError::new(
-            ErrorCode::AccessDenied,
-            "The resource owner denied the request.",
-        );
-        return Ok(render_reply(request.reply.error(&e), true));
-    }
-    state
-        .store
-        .grant_consent(
-            &pending.user_id,
-            &request.client_id,
-            &request.server_id,
-            &pending.scopes,
-            now,
-        )
-        .await
-        .map_err(|e| error::unavailable(&e))?;
-    tracing::info!(event = "app.oauth2.authorize.consent", outcome = "ALLOW", client = %request.client_id, "consent given");
-    // Consent was just given: do not ask again for this request.
-    request.prompt.consent = false;
-    Ok(complete(
-        state,
-        &request,
-        &pending.user_id,
-        pending.auth_time,
-        now,
-        true,
-        Known {
-            ip,
-            ..Known::default()
-        },
-    )
-    .await)
+    Ok(match consent::answer(state, &request, now).await? {
+        Some(outcome) => authorize::render(outcome, true),
+        None => expired_page(),
+    })
 }

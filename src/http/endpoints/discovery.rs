@@ -7,10 +7,11 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::find_server;
-use crate::app::SharedState;
+use crate::http::SharedState;
 use crate::http::error;
 use crate::http::extract::ServerId;
 use crate::http::published::Document;
+use crate::oauth::OAuthError;
 use crate::protocol::discovery::Metadata;
 use crate::store::KeyStatus;
 use crate::tokens::keys::Alg;
@@ -29,7 +30,7 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
         state.store.list_claims(&server.id)
     ) {
         Ok(found) => found,
-        Err(e) => return error::json(&error::unavailable(&e)),
+        Err(e) => return error::json(&OAuthError::from(e)),
     };
     let mut metadata = Metadata::new(
         &state.issuer(&server),
@@ -47,7 +48,7 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
     // its first keys are still being made.
     let stored = match state.store.signing_keys(&server.id).await {
         Ok(stored) => stored,
-        Err(e) => return error::json(&error::unavailable(&e)),
+        Err(e) => return error::json(&OAuthError::from(e)),
     };
     let active = stored
         .iter()
@@ -62,7 +63,7 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
     metadata.id_token_signing_alg_values_supported = algs;
     let body = match serde_json::to_vec(&metadata) {
         Ok(body) => Bytes::from(body),
-        Err(e) => return error::json(&error::internal(&e)),
+        Err(e) => return error::json(&OAuthError::internal(&e)),
     };
     state
         .published

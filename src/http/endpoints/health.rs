@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::SharedState;
+use crate::http::SharedState;
 use crate::store;
 
 pub async fn healthz() -> &'static str {

@@ -7,10 +7,11 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::find_server;
-use crate::app::SharedState;
+use crate::http::SharedState;
 use crate::http::error;
 use crate::http::extract::ServerId;
 use crate::http::published::Document;
+use crate::oauth::OAuthError;
 
 pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Response {
     let now = state.clock.now();
@@ -23,7 +24,7 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
     };
     let jwks = match state.keys.current_jwks(&server.id, now).await {
         Ok(jwks) => Bytes::from(jwks),
-        Err(e) => return error::json(&error::keys(&e)),
+        Err(e) => return error::json(&OAuthError::from(e)),
     };
     state.published.put(Document::Jwks, &id, now, jwks.clone());
     respond(jwks)

@@ -10,14 +10,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::authorize::{Known, complete};
-use crate::admin::syslog::{self, Actor, Event, Target};
-use crate::app::{AppState, SharedState};
-use crate::crypto::sha256;
+use super::authorize;
+use crate::flows::login::{self, SignIn, SignInRequest};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
+use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, middleware, pages};
-use crate::identity::throttle::{self, Blocked};
-use crate::identity::{password, session};
 use crate::oauth::OAuthError;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
@@ -31,16 +28,6 @@ fn expired_page() -> Response {
         "This sign-in page has expired or was already used. Return to the application and sign in again.",
         None,
     )
-}
-
-/// The pending request behind `tx`, still waiting.
-async fn pending(state: &AppState, tx: &str) -> Result<Option<AuthorizationRequest>, OAuthError> {
-    let found = state
-        .store
-        .get_pending(&sha256(tx.as_bytes()), state.clock.now())
-        .await
-        .map_err(|e| error::unavailable(&e))?;
-    Ok(found.and_then(|p| serde_json::from_str(&p.request).ok()))
 }
 
 async fn app_name(state: &AppState, client_id: &str) -> String {
@@ -116,7 +103,7 @@ pub async fn get(
     let Ok(Some(tx)) = params.one("tx") else {
         return expired_page();
     };
-    match pending(&state, tx).await {
+    match login::pending(&state, tx, state.clock.now()).await {
         Ok(Some(request)) => {
             let hint = request.login_hint.clone().unwrap_or_default();
             form(&state, &headers, tx, &request, &hint, false).await
@@ -161,204 +148,53 @@ async fn sign_in(
             None,
         ));
     }
-    let Some(request) = pending(state, tx).await? else {
-        return Ok(expired_page());
-    };
-    let username = params.one("username")?.unwrap_or("").trim();
-    let password_given = params.one("password")?.unwrap_or("");
-
-    // While a counter is blocked, the password is not checked at all.
     let now = state.clock.now();
-    let attempt = match throttle::begin_sign_in(&state.store, username, ip.as_deref(), now)
-        .await
-        .map_err(|e| error::unavailable(&e))?
-    {
-        Ok(attempt) => attempt,
-        Err(blocked) => {
-            return Ok(throttled(state, headers, tx, &request, username, blocked, now).await);
+    let cookie = cookies::get(headers, cookies::SESSION);
+    let request = SignInRequest {
+        tx,
+        params,
+        session_cookie: cookie.as_deref(),
+        ip,
+    };
+    let outcome = login::sign_in(state, &request, now).await?;
+    // The flow has read the form: these parse.
+    let username = params.one("username").ok().flatten().unwrap_or("").trim();
+    Ok(match outcome {
+        SignIn::Expired => expired_page(),
+        SignIn::Failed(request) => form(state, headers, tx, &request, username, true).await,
+        SignIn::Throttled { request, wait } => {
+            throttled(state, headers, tx, &request, username, wait).await
         }
-    };
-
-    let user = if username.is_empty() || username.len() > 256 {
-        None
-    } else {
-        state
-            .store
-            .find_user_by_login(username)
-            .await
-            .map_err(|e| error::unavailable(&e))?
-    };
-    let active = user.clone().filter(|u| u.is_active());
-    let phc = active.as_ref().and_then(|u| u.password_hash.clone());
-    let ok = password_given.len() <= password::MAX_PASSWORD
-        && state
-            .passwords
-            .verify(phc, password_given.to_string())
-            .await;
-    let user = match (ok, active) {
-        (true, Some(user)) => user,
-        _ => {
-            state.metrics.login(false);
-            let started =
-                match throttle::sign_in_failed(&state.store, &state.config.throttle, &attempt, now)
-                    .await
-                    .map_err(|e| error::unavailable(&e))?
-                {
-                    Ok(started) => started,
-                    // Blocked by parallel failures meanwhile: answered like any blocked attempt.
-                    Err(blocked) => {
-                        return Ok(
-                            throttled(state, headers, tx, &request, username, blocked, now).await,
-                        );
-                    }
-                };
-            // The page says the same for every failure; the System Log says why.
-            let (actor, reason) = match &user {
-                None => (
-                    Actor::unknown_user(username, ip.clone()),
-                    "UNKNOWN_USER".to_string(),
+        SignIn::SignedIn {
+            session_id,
+            outcome,
+        } => {
+            let mut response = authorize::render(outcome, true);
+            cookies::append(
+                &mut response,
+                cookies::set(
+                    cookies::SESSION,
+                    &session_id,
+                    state.config.secure_cookies(),
+                    None,
                 ),
-                Some(u) if !u.is_active() => (
-                    Actor::user(u, ip.clone()),
-                    format!("USER_NOT_ACTIVE: the user is {}", u.status),
-                ),
-                Some(u) => (
-                    Actor::user(u, ip.clone()),
-                    "INVALID_CREDENTIALS".to_string(),
-                ),
-            };
-            let event = Event::failure(
-                "user.session.start",
-                "User login to Gatehouse",
-                reason,
-                vec![],
             );
-            syslog::record(&state.store, &actor, event, state.clock.now()).await;
-            if let Some(started) = started {
-                block_started(state, username, ip, started, now).await;
-            }
-            return Ok(form(state, headers, tx, &request, username, true).await);
+            response
         }
-    };
-
-    if let Err(blocked) = throttle::sign_in_succeeded(&state.store, &attempt, now)
-        .await
-        .map_err(|e| error::unavailable(&e))?
-    {
-        // Parallel failures blocked a counter while this password was checked: a burst
-        // of guesses must not learn that one of them was right.
-        return Ok(throttled(state, headers, tx, &request, username, blocked, now).await);
-    }
-    // Take the request once: a double-submitted form issues one code.
-    let now = state.clock.now();
-    let taken = state
-        .store
-        .take_pending(&sha256(tx.as_bytes()), now)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
-    if taken.is_none() {
-        return Ok(expired_page());
-    }
-    // A new session id at every sign-in; the old one, if any, ends.
-    if let Some(old) = cookies::get(headers, cookies::SESSION) {
-        state
-            .store
-            .end_session(&session::id_hash(&old), now)
-            .await
-            .map_err(|e| error::unavailable(&e))?;
-    }
-    let (session_id, row) = session::start(&user.id, now, state.config.session_lifetime_seconds);
-    state
-        .store
-        .insert_session(&row)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
-    // Okta's `lastLogin`: every successful sign-in, not a single sign-on from a session.
-    state
-        .store
-        .record_login(&user.id, now)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
-    state.metrics.login(true);
-    let actor = Actor::user(&user, ip.clone());
-    let event = Event::success(
-        "user.session.start",
-        "User login to Gatehouse",
-        vec![Target::user(&user)],
-    );
-    syslog::record(&state.store, &actor, event, now).await;
-
-    let mut response = complete(
-        state,
-        &request,
-        &user.id,
-        now,
-        now,
-        true,
-        Known {
-            ip,
-            ..Known::default()
-        },
-    )
-    .await;
-    cookies::append(
-        &mut response,
-        cookies::set(
-            cookies::SESSION,
-            &session_id,
-            state.config.secure_cookies(),
-            None,
-        ),
-    );
-    Ok(response)
-}
-
-fn reason(blocked: Blocked) -> &'static str {
-    match blocked {
-        Blocked::UserAtAddress { .. } => "TOO_MANY_FAILURES: this username from this address",
-        Blocked::Address { .. } => "TOO_MANY_FAILURES: this address, across usernames",
-    }
-}
-
-/// A failure started a block: the System Log gets `security.request.blocked` (Okta's
-/// event for a request it refused as suspicious), with which counter blocked and for
-/// how long. Once per block, not for every refused attempt in it (those are counted in
-/// `/metrics`), so a flood of refused guesses cannot flood the log. Okta's
-/// `user.account.lock` would say the account is locked, which it is not: the same
-/// username signs in from elsewhere.
-async fn block_started(
-    state: &AppState,
-    username: &str,
-    ip: Option<String>,
-    started: throttle::BlockStarted,
-    now: crate::clock::UnixTime,
-) {
-    let event = Event::failure(
-        "security.request.blocked",
-        "Sign-in attempts throttled after repeated failures",
-        reason(started.blocked),
-        vec![],
-    )
-    .with_debug("retryAfterSeconds", started.blocked.retry_after(now))
-    .with_debug("failures", started.failures);
-    syslog::record(&state.store, &Actor::unknown_user(username, ip), event, now).await;
+    })
 }
 
 /// The answer to a throttled sign-in: the form again, 429 Too Many Requests (RFC 6585
 /// §4) with `Retry-After`, saying how long to wait, the same for every username.
-/// Counted in `/metrics`; the System Log heard of the block when it started.
+/// Counted in `/metrics` by the flow; the System Log heard of the block when it started.
 async fn throttled(
     state: &AppState,
     headers: &HeaderMap,
     tx: &str,
     request: &AuthorizationRequest,
     username: &str,
-    blocked: Blocked,
-    now: crate::clock::UnixTime,
+    wait: i64,
 ) -> Response {
-    let wait = blocked.retry_after(now);
-    state.metrics.login(false);
-    state.metrics.throttled(crate::metrics::Throttled::SignIn);
     let message = format!(
         "Too many failed sign-in attempts. Wait {} and try again.",
         match wait {

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::SharedState;
+use crate::http::SharedState;
 
 pub async fn get(State(state): State<SharedState>) -> Response {
     let mut response = state

@@ -6,24 +6,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
-use super::token::mint::Subject;
-use super::{AccessTokenProblem, dpop, find_server, verify_access_token};
-use crate::app::{AppState, SharedState};
+use super::{dpop, find_server};
+use crate::clock::UnixTime;
+use crate::flows::userinfo::{self, Presented, UserinfoRequest};
 use crate::http::error;
 use crate::http::extract::{Body, OAuthRejection, ServerId, form_params};
-use crate::oauth::scope::Scope;
+use crate::http::{AppState, SharedState};
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::store::AuthServer;
-use crate::tokens::claims::user_claims;
-use crate::tokens::custom_claims;
-
-/// An access token as presented: with the `Bearer` or the `DPoP` scheme.
-struct Presented {
-    token: String,
-    dpop: bool,
-}
 
 /// GET, and HEAD (which axum routes here): a DPoP proof's `htm` must be the request's
 /// actual method (RFC 9449 §4.3 item 9), so a proof made for GET is no HEAD proof.
@@ -87,7 +77,7 @@ fn authorization(headers: &HeaderMap) -> Option<Presented> {
 }
 
 /// RFC 9449 §7.1: the `WWW-Authenticate: DPoP` challenge, with the algorithms.
-fn dpop_challenge(state: &AppState, e: &OAuthError) -> Response {
+fn dpop_challenge(state: &AppState, e: &OAuthError, now: UnixTime) -> Response {
     let mut response = error::json(e);
     // §7.1: a proof problem at a resource endpoint is a 401, like an invalid token.
     if matches!(
@@ -105,7 +95,7 @@ fn dpop_challenge(state: &AppState, e: &OAuthError) -> Response {
     if let Ok(v) = HeaderValue::from_str(&value) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
-    dpop::add_nonce(state, Some(e), &mut response);
+    dpop::add_nonce(state, Some(e), &mut response, now);
     response
 }
 
@@ -156,8 +146,14 @@ async fn respond(
         Ok(server) => server,
         Err(e) => return e.json(server_id),
     };
-    let dpop = presented.dpop;
-    match claims(state, &server, method, headers, &presented).await {
+    let now = state.clock.now();
+    let request = UserinfoRequest {
+        server: &server,
+        method,
+        token: &presented,
+        dpop: dpop::header(headers),
+    };
+    match userinfo::claims(state, &request, now).await {
         Ok(body) => {
             let mut response = Json(body).into_response();
             response
@@ -165,7 +161,7 @@ async fn respond(
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             // RFC 9449 §8 (and §9 at resource servers): with nonces demanded, every
             // answer carries the current one, so the client's next proof has it.
-            dpop::add_nonce(state, None, &mut response);
+            dpop::add_nonce(state, None, &mut response, now);
             response
         }
         Err(e)
@@ -177,109 +173,14 @@ async fn respond(
             error::json(&e)
         }
         Err(e)
-            if dpop
+            if presented.dpop
                 || matches!(
                     e.code,
                     ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce
                 ) =>
         {
-            dpop_challenge(state, &e)
+            dpop_challenge(state, &e, now)
         }
         Err(e) => challenge(Some(&e)),
-    }
-}
-
-async fn claims(
-    state: &AppState,
-    server: &AuthServer,
-    method: &str,
-    headers: &HeaderMap,
-    presented: &Presented,
-) -> Result<Value, OAuthError> {
-    let now = state.clock.now();
-    let token = presented.token.as_str();
-    let at = match verify_access_token(state, server, token, now).await {
-        Ok(at) => at,
-        Err(AccessTokenProblem::Expired) => {
-            return Err(OAuthError::invalid_token("The access token has expired."));
-        }
-        Err(AccessTokenProblem::Failed(e)) => return Err(e),
-        Err(_) => return Err(OAuthError::invalid_token("The access token is invalid.")),
-    };
-    let invalid = || OAuthError::invalid_token("The access token is invalid.");
-    check_binding(
-        state,
-        server,
-        method,
-        headers,
-        presented,
-        at.cnf.as_ref().map(|c| c.jkt.as_str()),
-    )
-    .await?;
-    let scope = Scope::parse(&at.scope).map_err(|_| invalid())?;
-    if !scope.contains("openid") {
-        return Err(OAuthError::new(
-            ErrorCode::InsufficientScope,
-            "The access token must provide access to at least one of these scopes: openid.",
-        ));
-    }
-    // A client_credentials token has no user (`uid`), so no userinfo.
-    let user_id = at.uid.as_deref().ok_or_else(invalid)?;
-    let subject = Subject::load(state, user_id).await?.ok_or_else(invalid)?;
-    let custom = state
-        .store
-        .list_claims(&server.id)
-        .await
-        .map_err(|e| error::unavailable(&e))?;
-    let mut body = serde_json::Map::new();
-    body.insert("sub".into(), json!(subject.user.id));
-    body.extend(user_claims(&subject.user, &scope));
-    for (name, value) in custom_claims::evaluate(
-        &custom,
-        "IDENTITY",
-        &scope,
-        Some(&subject.user),
-        &subject.group_names(),
-    ) {
-        body.entry(name).or_insert(value);
-    }
-    Ok(Value::Object(body))
-}
-
-/// RFC 9449 §7: a DPoP-bound token (`cnf.jkt`) only with the `DPoP` scheme and a proof
-/// of its key for this request (`htm`, `htu`, `ath`); a token sent with the `DPoP`
-/// scheme must be bound. A bound token sent as Bearer is refused (§7.2): otherwise
-/// binding would protect nothing.
-async fn check_binding(
-    state: &AppState,
-    server: &AuthServer,
-    method: &str,
-    headers: &HeaderMap,
-    presented: &Presented,
-    bound: Option<&str>,
-) -> Result<(), OAuthError> {
-    let htu = format!("{}/userinfo", state.endpoint_base(server));
-    match (presented.dpop, bound) {
-        (false, None) => Ok(()),
-        (false, Some(_)) => Err(OAuthError::invalid_token(
-            "The access token is DPoP-bound; send it with the DPoP scheme and a proof.",
-        )),
-        (true, None) => Err(OAuthError::invalid_token(
-            "The access token is not DPoP-bound.",
-        )),
-        (true, Some(jkt)) => {
-            let proof = dpop::proof(state, headers, method, &htu, Some(&presented.token))
-                .await?
-                .ok_or_else(|| {
-                    crate::oauth::dpop::invalid("A DPoP proof is required with the DPoP scheme.")
-                })?;
-            if crate::crypto::constant_time_eq(proof.jkt.as_bytes(), jkt.as_bytes()) {
-                Ok(())
-            } else {
-                Err(crate::oauth::dpop::invalid(
-                    "The DPoP proof is not signed by the key the access token is bound to.",
-                ))
-            }
-        }
     }
 }

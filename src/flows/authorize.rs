@@ -1,0 +1,419 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2): validate
+//! with `oauth::authorize`, then answer from the browser's session, send the browser
+//! to the sign-in page, or answer the client. `complete` is the step the sign-in and
+//! consent pages end with too.
+
+use std::sync::Arc;
+
+use crate::admin::syslog::{self, Actor, Event, Target};
+use crate::clock::UnixTime;
+use crate::crypto::{random_token, sha256};
+use crate::flows::settings::{Settings, Subject, check_assigned};
+use crate::flows::{Services, consent as consent_flow};
+use crate::identity::session;
+use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
+use crate::oauth::consent;
+use crate::oauth::grants::authorization_code;
+use crate::oauth::par;
+use crate::oauth::params::Params;
+use crate::oauth::reply::Reply;
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::store::{AuthServer, Client, PendingAuthorization, Session, User};
+
+/// How long the sign-in page waits for the user.
+pub const SIGN_IN_TTL: i64 = 600;
+
+/// An authorization request to `server` as the browser sent it.
+pub struct AuthorizeRequest<'a> {
+    pub server: &'a AuthServer,
+    /// The query (GET) or form (POST) parameters.
+    pub params: Params,
+    /// The value of the browser's session cookie, if it sent one.
+    pub session_cookie: Option<&'a str>,
+    /// The browser's address, for the System Log.
+    pub ip: Option<String>,
+}
+
+/// What the browser gets.
+#[derive(Debug)]
+pub enum Outcome {
+    /// An error page: the client or its redirect URI cannot be trusted with the answer.
+    Page(OAuthError),
+    /// The answer for the client at its redirect URI: a code or an error.
+    Reply(Reply),
+    /// One of this server's pages (sign-in, consent) at this address.
+    Redirect(String),
+}
+
+impl From<OAuthError> for Outcome {
+    fn from(e: OAuthError) -> Self {
+        Outcome::Page(e)
+    }
+}
+
+pub async fn authorize(
+    services: &Services,
+    request: AuthorizeRequest<'_>,
+    now: UnixTime,
+) -> Outcome {
+    match answer(services, request, now).await {
+        Ok(outcome) | Err(outcome) => outcome,
+    }
+}
+
+async fn answer(
+    services: &Services,
+    request: AuthorizeRequest<'_>,
+    now: UnixTime,
+) -> Result<Outcome, Outcome> {
+    let AuthorizeRequest {
+        server,
+        params,
+        session_cookie,
+        ip,
+    } = request;
+    let (params, pushed) = resolve_pushed(services, &server.id, params, now).await?;
+    // The client is looked up only for a single, present client_id; the pipeline
+    // renders the error for any other case.
+    let client = match params.get("client_id") {
+        Ok(Some(id)) => services
+            .store
+            .get_client(id)
+            .await
+            .map_err(OAuthError::from)?,
+        _ => None,
+    };
+    let settings = Settings::load(services, server).await?;
+    let offered: Vec<&str> = settings.scopes.iter().map(|s| s.name.as_str()).collect();
+    let request = match authorize::validate(
+        &params,
+        &server.id,
+        &services.issuer(server),
+        client.as_ref(),
+        &offered,
+    ) {
+        Ok(request) => request,
+        Err(Rejection::Render(e)) => return Ok(Outcome::Page(e)),
+        Err(Rejection::Redirect(target, e)) => return Ok(Outcome::Reply(target.error(&e))),
+    };
+    // RFC 9126 §6: the client and redirect URI are trusted by now, so the error goes back.
+    if !pushed
+        && client
+            .as_ref()
+            .is_some_and(|c| c.require_pushed_authorization_requests)
+    {
+        return Ok(Outcome::Reply(request.reply.error(&par::par_required())));
+    }
+    let session = signed_in(services, session_cookie, now).await?;
+    Ok(
+        match authorize::decide(&request, session.as_ref().map(|(s, _)| s.auth_time), now) {
+            Next::IssueCode { auth_time } => {
+                let (session, user) = session.expect("IssueCode comes from a session");
+                let known = Known {
+                    ip,
+                    client: client.as_ref(),
+                    settings: Some(settings.clone()),
+                    user: Some(user),
+                };
+                complete(services, &request, &session.user_id, auth_time, now, known).await
+            }
+            Next::Fail(e) => Outcome::Reply(request.reply.error(&e)),
+            Next::SignIn => Outcome::Redirect(start_sign_in(services, &request, now).await?),
+        },
+    )
+}
+
+/// RFC 9126 §4: a request with a `request_uri` this server issued is the pushed
+/// request, taken once (atomically) for the `client_id` given with it; every other
+/// parameter of this request is ignored. Nothing is trusted when the lookup fails, so
+/// that error is a page. Any other `request_uri` is never fetched: without a
+/// `redirect_uri` to answer to it is refused here as a page; with one, the pipeline
+/// refuses it (`request_uri_not_supported`) once the redirect URI is trusted. True
+/// when the parameters were pushed.
+async fn resolve_pushed(
+    services: &Services,
+    server_id: &str,
+    params: Params,
+    now: UnixTime,
+) -> Result<(Params, bool), OAuthError> {
+    let Ok(Some(value)) = params.get("request_uri") else {
+        return Ok((params, false));
+    };
+    let Some(id_hash) = par::our_request_uri(value) else {
+        if matches!(params.get("redirect_uri"), Ok(None)) {
+            return Err(OAuthError::new(
+                ErrorCode::RequestUriNotSupported,
+                "The request_uri parameter is not supported.",
+            ));
+        }
+        return Ok((params, false));
+    };
+    let client_id = params.required("client_id")?;
+    let taken = services
+        .store
+        .take_pushed(&id_hash, client_id, server_id, now)
+        .await?
+        .ok_or_else(par::unusable_request_uri)?;
+    // Stored as `Params::to_form` wrote them: they parse.
+    let pushed = Params::parse(taken.params.as_bytes()).map_err(|e| OAuthError::internal(&e))?;
+    Ok((pushed, true))
+}
+
+/// The browser's live session (from its session cookie's value) and its user, if the
+/// user is still active.
+pub async fn signed_in(
+    services: &Services,
+    session_cookie: Option<&str>,
+    now: UnixTime,
+) -> Result<Option<(Session, User)>, OAuthError> {
+    let Some(cookie) = session_cookie else {
+        return Ok(None);
+    };
+    let Some(session) = services
+        .store
+        .live_session(&session::id_hash(cookie), now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    match services.store.get_user(&session.user_id).await? {
+        Some(user) if user.is_active() => Ok(Some((session, user))),
+        _ => Ok(None),
+    }
+}
+
+/// Stores the request while the user signs in; returns the sign-in page's address.
+async fn start_sign_in(
+    services: &Services,
+    request: &AuthorizationRequest,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
+    let tx = random_token();
+    let pending = PendingAuthorization {
+        id_hash: sha256(tx.as_bytes()),
+        request: serde_json::to_string(request).map_err(|e| OAuthError::internal(&e))?,
+        created_at: now,
+        expires_at: now + SIGN_IN_TTL,
+    };
+    services.store.insert_pending(&pending).await?;
+    Ok(format!("/login?tx={tx}"))
+}
+
+/// What the caller of `complete` knows of this request: the peer's address (for the
+/// System Log), and the client row and server settings it has read already, so they
+/// are not read again (`None`: `complete` reads them).
+#[derive(Default)]
+pub struct Known<'a> {
+    pub ip: Option<String>,
+    pub client: Option<&'a Client>,
+    pub settings: Option<Arc<Settings>>,
+    /// The user, read (and found active) in this request.
+    pub user: Option<User>,
+}
+
+/// Finishes a request for a signed-in user: checks the user is assigned to the app
+/// (when it has assignments), applies the server's access policy (Okta evaluates both
+/// at /authorize too: such a user gets `access_denied` back at the app, not a code),
+/// asks for consent to the scopes that need it, then issues the code. Errors go back
+/// to the client: the outcome is a `Reply` or a `Redirect` to the consent page.
+pub async fn complete(
+    services: &Services,
+    request: &AuthorizationRequest,
+    user_id: &str,
+    auth_time: UnixTime,
+    now: UnixTime,
+    known: Known<'_>,
+) -> Outcome {
+    let outcome = async {
+        let subject = match known.user {
+            Some(user) if user.id == user_id && user.is_active() => {
+                Subject::with_groups(services, user).await?
+            }
+            _ => Subject::load(services, user_id).await?,
+        }
+        .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "The user is not active."))?;
+        check_assigned(services, &request.client_id, user_id).await?;
+        let settings = match known.settings {
+            Some(settings) => settings,
+            None => Settings::load_by_id(services, &request.server_id).await?,
+        };
+        settings.decide(
+            &request.client_id,
+            "authorization_code",
+            &request.scope,
+            Some(&subject),
+        )?;
+        let granted = services
+            .store
+            .granted_scopes(user_id, &request.client_id, &request.server_id)
+            .await?;
+        let needed = consent::needed(
+            &request.scope,
+            &settings.scopes,
+            &granted,
+            request.prompt.consent,
+        );
+        if needed.is_empty() {
+            let reply = issue_code(services, request, user_id, auth_time, now).await?;
+            record_sso(
+                services,
+                &Actor::user(&subject.user, known.ip.clone()),
+                known.client,
+                &request.client_id,
+                now,
+            )
+            .await;
+            return Ok(Outcome::Reply(reply));
+        }
+        // OpenID Connect Core §3.1.2.6.
+        if request.prompt.none {
+            return Err(OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "The user has not consented to the requested scopes.",
+            ));
+        }
+        let location =
+            consent_flow::start(services, request, user_id, auth_time, needed, now).await?;
+        Ok(Outcome::Redirect(location))
+    }
+    .await;
+    outcome.unwrap_or_else(|e| Outcome::Reply(request.reply.error(&e)))
+}
+
+/// Issues a code and builds the success reply.
+pub async fn issue_code(
+    services: &Services,
+    request: &AuthorizationRequest,
+    user_id: &str,
+    auth_time: UnixTime,
+    now: UnixTime,
+) -> Result<Reply, OAuthError> {
+    let (code, row) = authorization_code::issue(request, user_id, auth_time, now);
+    services.store.insert_code(&row).await?;
+    Ok(request.reply.success(&code))
+}
+
+/// Writes `user.authentication.sso` (the user reached an app) to the System Log;
+/// `client` when the request has read it already.
+pub async fn record_sso(
+    services: &Services,
+    actor: &Actor,
+    client: Option<&Client>,
+    client_id: &str,
+    now: UnixTime,
+) {
+    let target = match client {
+        Some(client) => Target::app(client),
+        None => match services.store.get_client(client_id).await {
+            Ok(Some(client)) => Target::app(&client),
+            _ => Target::new(client_id, "AppInstance", client_id),
+        },
+    };
+    let event = Event::success(
+        "user.authentication.sso",
+        "User single sign on to app",
+        vec![target],
+    );
+    syslog::record(&services.store, actor, event, now).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AuthorizeRequest, Outcome, authorize};
+    use crate::flows::client_auth::Credentials;
+    use crate::flows::testing::{REDIRECT_URI, fixture};
+    use crate::flows::token::{TokenRequest, exchange};
+    use crate::identity::session;
+    use crate::oauth::params::Params;
+    use crate::oauth::reply::Reply;
+
+    fn query(client_id: &str) -> Params {
+        Params::from_pairs([
+            ("client_id", client_id),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("redirect_uri", REDIRECT_URI),
+            ("state", "xyz"),
+        ])
+    }
+
+    #[tokio::test]
+    async fn without_a_session_the_browser_goes_to_sign_in() {
+        let f = fixture().await;
+        let (client, _) = f.app(&["authorization_code"]).await;
+        let request = AuthorizeRequest {
+            server: &f.server,
+            params: query(&client.client_id),
+            session_cookie: None,
+            ip: None,
+        };
+        match authorize(&f.services, request, f.now).await {
+            Outcome::Redirect(location) => assert!(location.starts_with("/login?tx=")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_client_gets_an_error_page_never_a_redirect() {
+        let f = fixture().await;
+        let request = AuthorizeRequest {
+            server: &f.server,
+            params: query("0oa_unknown"),
+            session_cookie: None,
+            ip: None,
+        };
+        match authorize(&f.services, request, f.now).await {
+            // Rendered as a 400 page (a page is never an authentication challenge).
+            Outcome::Page(e) => assert_eq!(e.code(), "invalid_client", "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The whole code flow, without a server: a session answers /authorize with a
+    /// code, which the token flow exchanges.
+    #[tokio::test]
+    async fn a_signed_in_user_gets_a_code_the_token_flow_redeems() {
+        let f = fixture().await;
+        let (client, secret) = f.app(&["authorization_code"]).await;
+        let user = f.user("alan@example.com").await;
+        let (cookie, row) = session::start(&user.id, f.now, 3600);
+        f.services.store.insert_session(&row).await.unwrap();
+        let request = AuthorizeRequest {
+            server: &f.server,
+            params: query(&client.client_id),
+            session_cookie: Some(&cookie),
+            ip: None,
+        };
+        let Outcome::Reply(Reply::Redirect(url)) = authorize(&f.services, request, f.now).await
+        else {
+            panic!("a redirect to the client");
+        };
+        let url = url::Url::parse(&url).unwrap();
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert_eq!(get("state"), "xyz");
+        let code = get("code");
+        let params = Params::from_pairs([
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("client_id", client.client_id.as_str()),
+            ("client_secret", secret.as_str()),
+        ]);
+        let token = TokenRequest {
+            server: &f.server,
+            params: &params,
+            credentials: Credentials::default(),
+            dpop: Default::default(),
+        };
+        let granted = exchange(&f.services, &token, f.now + 1).await.unwrap();
+        assert_eq!(granted.user.unwrap().id, user.id);
+        assert!(granted.tokens.id_token.is_some());
+    }
+}

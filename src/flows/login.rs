@@ -1,0 +1,245 @@
+//! The hosted sign-in page's decision: check the username and password, with failures
+//! throttled per (username, address) and per address (`identity::throttle`); a
+//! throttled attempt is refused without the password being checked. An unknown user
+//! and a wrong password get the same answer, after the same work. A success starts a
+//! new session (never the browser's old id) and finishes the authorization request.
+
+use crate::admin::syslog::{self, Actor, Event, Target};
+use crate::clock::UnixTime;
+use crate::crypto::sha256;
+use crate::flows::Services;
+use crate::flows::authorize::{self, Known, Outcome};
+use crate::identity::throttle::{self, Blocked};
+use crate::identity::{password, session};
+use crate::oauth::OAuthError;
+use crate::oauth::authorize::AuthorizationRequest;
+use crate::oauth::params::Params;
+
+/// A sign-in form the browser posted for the pending request `tx` (its CSRF token
+/// already checked).
+pub struct SignInRequest<'a> {
+    pub tx: &'a str,
+    /// The form: `username` and `password`.
+    pub params: &'a Params,
+    /// The value of the browser's session cookie, if it sent one: it ends.
+    pub session_cookie: Option<&'a str>,
+    pub ip: Option<String>,
+}
+
+/// What the browser gets.
+pub enum SignIn {
+    /// The pending request expired or was used already.
+    Expired,
+    /// Wrong username or password (or an inactive user): the form again.
+    Failed(AuthorizationRequest),
+    /// A counter is blocked: the form again, after `wait` seconds.
+    Throttled {
+        request: AuthorizationRequest,
+        wait: i64,
+    },
+    /// Signed in: the new session's cookie value, and the authorization's outcome.
+    SignedIn {
+        session_id: String,
+        outcome: Outcome,
+    },
+}
+
+/// The pending request behind `tx`, still waiting.
+pub async fn pending(
+    services: &Services,
+    tx: &str,
+    now: UnixTime,
+) -> Result<Option<AuthorizationRequest>, OAuthError> {
+    let found = services
+        .store
+        .get_pending(&sha256(tx.as_bytes()), now)
+        .await?;
+    Ok(found.and_then(|p| serde_json::from_str(&p.request).ok()))
+}
+
+pub async fn sign_in(
+    services: &Services,
+    request: &SignInRequest<'_>,
+    now: UnixTime,
+) -> Result<SignIn, OAuthError> {
+    let SignInRequest {
+        tx,
+        params,
+        session_cookie,
+        ..
+    } = *request;
+    let ip = request.ip.clone();
+    let Some(request) = pending(services, tx, now).await? else {
+        return Ok(SignIn::Expired);
+    };
+    let username = params.one("username")?.unwrap_or("").trim();
+    let password_given = params.one("password")?.unwrap_or("");
+
+    // While a counter is blocked, the password is not checked at all.
+    let attempt =
+        match throttle::begin_sign_in(&services.store, username, ip.as_deref(), now).await? {
+            Ok(attempt) => attempt,
+            Err(blocked) => return Ok(throttled(services, request, blocked, now)),
+        };
+
+    let user = if username.is_empty() || username.len() > 256 {
+        None
+    } else {
+        services.store.find_user_by_login(username).await?
+    };
+    let active = user.clone().filter(|u| u.is_active());
+    let phc = active.as_ref().and_then(|u| u.password_hash.clone());
+    let ok = password_given.len() <= password::MAX_PASSWORD
+        && services
+            .passwords
+            .verify(phc, password_given.to_string())
+            .await;
+    let user = match (ok, active) {
+        (true, Some(user)) => user,
+        _ => {
+            services.metrics.login(false);
+            let started = match throttle::sign_in_failed(
+                &services.store,
+                &services.config.throttle,
+                &attempt,
+                now,
+            )
+            .await?
+            {
+                Ok(started) => started,
+                // Blocked by parallel failures meanwhile: answered like any blocked attempt.
+                Err(blocked) => return Ok(throttled(services, request, blocked, now)),
+            };
+            // The page says the same for every failure; the System Log says why.
+            let (actor, reason) = match &user {
+                None => (
+                    Actor::unknown_user(username, ip.clone()),
+                    "UNKNOWN_USER".to_string(),
+                ),
+                Some(u) if !u.is_active() => (
+                    Actor::user(u, ip.clone()),
+                    format!("USER_NOT_ACTIVE: the user is {}", u.status),
+                ),
+                Some(u) => (
+                    Actor::user(u, ip.clone()),
+                    "INVALID_CREDENTIALS".to_string(),
+                ),
+            };
+            let event = Event::failure(
+                "user.session.start",
+                "User login to Gatehouse",
+                reason,
+                vec![],
+            );
+            syslog::record(&services.store, &actor, event, now).await;
+            if let Some(started) = started {
+                block_started(services, username, ip, started, now).await;
+            }
+            return Ok(SignIn::Failed(request));
+        }
+    };
+
+    if let Err(blocked) = throttle::sign_in_succeeded(&services.store, &attempt, now).await? {
+        // Parallel failures blocked a counter while this password was checked: a burst
+        // of guesses must not learn that one of them was right.
+        return Ok(throttled(services, request, blocked, now));
+    }
+    // Take the request once: a double-submitted form issues one code.
+    let taken = services
+        .store
+        .take_pending(&sha256(tx.as_bytes()), now)
+        .await?;
+    if taken.is_none() {
+        return Ok(SignIn::Expired);
+    }
+    // A new session id at every sign-in; the old one, if any, ends.
+    if let Some(old) = session_cookie {
+        services
+            .store
+            .end_session(&session::id_hash(old), now)
+            .await?;
+    }
+    let (session_id, row) = session::start(&user.id, now, services.config.session_lifetime_seconds);
+    services.store.insert_session(&row).await?;
+    // Okta's `lastLogin`: every successful sign-in, not a single sign-on from a session.
+    services.store.record_login(&user.id, now).await?;
+    services.metrics.login(true);
+    let actor = Actor::user(&user, ip.clone());
+    let event = Event::success(
+        "user.session.start",
+        "User login to Gatehouse",
+        vec![Target::user(&user)],
+    );
+    syslog::record(&services.store, &actor, event, now).await;
+
+    let outcome = authorize::complete(
+        services,
+        &request,
+        &user.id,
+        now,
+        now,
+        Known {
+            ip,
+            ..Known::default()
+        },
+    )
+    .await;
+    Ok(SignIn::SignedIn {
+        session_id,
+        outcome,
+    })
+}
+
+/// A throttled attempt: counted (the System Log heard of the block when it started).
+fn throttled(
+    services: &Services,
+    request: AuthorizationRequest,
+    blocked: Blocked,
+    now: UnixTime,
+) -> SignIn {
+    services.metrics.login(false);
+    services
+        .metrics
+        .throttled(crate::metrics::Throttled::SignIn);
+    SignIn::Throttled {
+        request,
+        wait: blocked.retry_after(now),
+    }
+}
+
+fn reason(blocked: Blocked) -> &'static str {
+    match blocked {
+        Blocked::UserAtAddress { .. } => "TOO_MANY_FAILURES: this username from this address",
+        Blocked::Address { .. } => "TOO_MANY_FAILURES: this address, across usernames",
+    }
+}
+
+/// A failure started a block: the System Log gets `security.request.blocked` (Okta's
+/// event for a request it refused as suspicious), with which counter blocked and for
+/// how long. Once per block, not for every refused attempt in it (those are counted in
+/// `/metrics`), so a flood of refused guesses cannot flood the log. Okta's
+/// `user.account.lock` would say the account is locked, which it is not: the same
+/// username signs in from elsewhere.
+async fn block_started(
+    services: &Services,
+    username: &str,
+    ip: Option<String>,
+    started: throttle::BlockStarted,
+    now: crate::clock::UnixTime,
+) {
+    let event = Event::failure(
+        "security.request.blocked",
+        "Sign-in attempts throttled after repeated failures",
+        reason(started.blocked),
+        vec![],
+    )
+    .with_debug("retryAfterSeconds", started.blocked.retry_after(now))
+    .with_debug("failures", started.failures);
+    syslog::record(
+        &services.store,
+        &Actor::unknown_user(username, ip),
+        event,
+        now,
+    )
+    .await;
+}

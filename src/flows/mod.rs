@@ -1,0 +1,104 @@
+//! The protocol's service layer: one module per endpoint use-case. Each takes a typed
+//! request and the request's `now` (read once, at the HTTP edge) and returns a typed
+//! outcome or an `OAuthError`; none imports `http`, `app` or axum, so each can be
+//! tested with a real store and a fixed clock, without a server. `http` extracts,
+//! calls one of these and renders; `app` only wires the router.
+
+pub mod access_token;
+pub mod authorize;
+pub mod client_auth;
+pub mod client_jwt;
+pub mod consent;
+pub mod dpop;
+pub mod introspect;
+pub mod login;
+pub mod logout;
+pub mod par;
+pub mod revoke;
+pub mod settings;
+pub mod token;
+pub mod userinfo;
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::ServerConfig;
+use crate::crypto::MasterKey;
+use crate::identity::password::PasswordPool;
+use crate::metrics::Metrics;
+use crate::store::{AuthServer, DynStore};
+use crate::tokens::KeyCache;
+use crate::tokens::remote_jwks::RemoteJwks;
+
+pub use settings::{Settings, SettingsCache, Subject};
+
+/// The store and the master key: what every command opens.
+#[derive(Clone)]
+pub struct Backend {
+    pub store: DynStore,
+    pub master: MasterKey,
+}
+
+/// What every use-case shares: the store, the keys, the per-process caches whose
+/// validity the store decides (see `SettingsCache`), and the configuration.
+pub struct Services {
+    pub store: DynStore,
+    pub master: MasterKey,
+    pub config: ServerConfig,
+    /// Read once per request, at the HTTP edge, and passed down as `now`; the janitor
+    /// and start-up read it too.
+    pub clock: Arc<dyn Clock>,
+    pub keys: KeyCache,
+    /// Parsed scopes, claims and policies per server (see `SettingsCache`).
+    pub settings: SettingsCache,
+    pub passwords: PasswordPool,
+    pub metrics: Metrics,
+    /// Fetched `jwks_uri` documents of `private_key_jwt` clients.
+    pub remote_jwks: RemoteJwks,
+}
+
+impl Services {
+    pub fn new(backend: Backend, config: ServerConfig, clock: Arc<dyn Clock>) -> Self {
+        Services {
+            keys: KeyCache::new(backend.store.clone(), backend.master.clone()),
+            settings: SettingsCache::default(),
+            passwords: PasswordPool::new(config.password_hash_workers),
+            metrics: Metrics::new(),
+            remote_jwks: RemoteJwks::new(config.client_auth.allow_private_jwks_uri),
+            store: backend.store,
+            master: backend.master,
+            config,
+            clock,
+        }
+    }
+
+    /// The issuer of an authorization server (OpenID Connect Discovery §3): the public
+    /// URL for the org server, `{public_url}/oauth2/{id}` for a custom one.
+    pub fn issuer(&self, server: &AuthServer) -> String {
+        if server.is_org() {
+            self.config.base_url()
+        } else {
+            format!("{}/oauth2/{}", self.config.base_url(), server.id)
+        }
+    }
+
+    /// Where a server's endpoints live.
+    pub fn endpoint_base(&self, server: &AuthServer) -> String {
+        if server.is_org() {
+            format!("{}/oauth2/v1", self.config.base_url())
+        } else {
+            format!("{}/oauth2/{}/v1", self.config.base_url(), server.id)
+        }
+    }
+
+    /// The `aud` of the server's access tokens.
+    pub fn audience(&self, server: &AuthServer) -> String {
+        server
+            .audience
+            .clone()
+            .unwrap_or_else(|| self.issuer(server))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -1,0 +1,183 @@
+//! What the authorize and token flows share: the server's settings (scopes, claims,
+//! policies) behind a per-process cache, the user and their groups, app assignments,
+//! and the policy decision.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::Services;
+use crate::oauth::OAuthError;
+use crate::oauth::policy::{self, Decision, Lifetimes, PolicyRequest};
+use crate::oauth::scope::Scope;
+use crate::store::{AuthServer, ClaimDef, Group, Policy, PolicyRule, ScopeDef, User};
+
+/// An authorization server's scopes, claims, policies and rules.
+pub struct Settings {
+    pub scopes: Vec<ScopeDef>,
+    pub claims: Vec<ClaimDef>,
+    pub policies: Vec<Policy>,
+    pub rules: Vec<PolicyRule>,
+}
+
+/// Each process's parsed `Settings` per server, with the `settings_version` of the
+/// server row they were read under.
+///
+/// What it holds: the four lists above, nothing about users, clients, codes or tokens.
+/// How long: while the server row a request has just read (every token and authorize
+/// request reads it) carries the same `settings_version`. Why it cannot grant what the
+/// database would deny: database triggers (migration 15) increase the version in the
+/// same transaction as every insert, update or delete of a scope, claim, policy or rule,
+/// whoever makes it (this instance, another one on the same PostgreSQL, the CLI). A
+/// request that starts after such a change commits reads the new version, misses the
+/// cache and reads the lists again, on every instance, with no delay. Lists are read
+/// after the version, so an entry is never newer-labelled than what it holds.
+#[derive(Default)]
+pub struct SettingsCache {
+    entries: std::sync::RwLock<HashMap<String, (i64, Arc<Settings>)>>,
+}
+
+impl SettingsCache {
+    fn get(&self, server_id: &str, version: i64) -> Option<Arc<Settings>> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(server_id)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, s)| s.clone())
+    }
+
+    fn put(&self, server_id: &str, version: i64, settings: Arc<Settings>) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        // Never replace an entry for a newer version with an older one.
+        if entries.get(server_id).is_none_or(|(v, _)| *v <= version) {
+            entries.insert(server_id.to_string(), (version, settings));
+        }
+    }
+}
+
+impl Settings {
+    /// The server's settings as of its row `server` (just read by this request): from
+    /// this process's cache when the row's `settings_version` matches, else from the
+    /// store (four queries), then cached.
+    pub async fn load(
+        services: &Services,
+        server: &AuthServer,
+    ) -> Result<Arc<Settings>, OAuthError> {
+        if let Some(hit) = services.settings.get(&server.id, server.settings_version) {
+            return Ok(hit);
+        }
+        let settings = Arc::new(Settings::read(services, &server.id).await?);
+        services
+            .settings
+            .put(&server.id, server.settings_version, settings.clone());
+        Ok(settings)
+    }
+
+    /// As `load`, reading the server's row first (one query instead of four).
+    pub async fn load_by_id(
+        services: &Services,
+        server_id: &str,
+    ) -> Result<Arc<Settings>, OAuthError> {
+        match services.store.get_server(server_id).await? {
+            Some(server) => Settings::load(services, &server).await,
+            None => Ok(Arc::new(Settings::read(services, server_id).await?)),
+        }
+    }
+
+    async fn read(services: &Services, server_id: &str) -> Result<Settings, OAuthError> {
+        let store = &services.store;
+        Ok(Settings {
+            scopes: store.list_scopes(server_id).await?,
+            claims: store.list_claims(server_id).await?,
+            policies: store.list_policies(server_id).await?,
+            rules: store.list_rules(server_id).await?,
+        })
+    }
+
+    /// RFC 6749 §3.3: every requested scope must be one the server offers.
+    pub fn check_offered(&self, scope: &Scope) -> Result<(), OAuthError> {
+        if scope
+            .iter()
+            .all(|s| self.scopes.iter().any(|d| d.name == s))
+        {
+            Ok(())
+        } else {
+            Err(OAuthError::invalid_scope(
+                "One or more scopes are not configured for the authorization server resource.",
+            ))
+        }
+    }
+
+    /// The access policy's answer; anything but an allowing rule is Okta's
+    /// `access_denied`.
+    pub fn decide(
+        &self,
+        client_id: &str,
+        grant_type: &str,
+        scope: &Scope,
+        subject: Option<&Subject>,
+    ) -> Result<Lifetimes, OAuthError> {
+        let group_ids: Vec<String> = subject
+            .map(|s| s.groups.iter().map(|g| g.id.clone()).collect())
+            .unwrap_or_default();
+        let request = PolicyRequest {
+            client_id,
+            grant_type,
+            scope,
+            user: subject.map(|s| (s.user.id.as_str(), group_ids.as_slice())),
+        };
+        match policy::evaluate(&self.policies, &self.rules, &request) {
+            Decision::Allow { lifetimes, .. } => Ok(lifetimes),
+            Decision::Deny { rule_id } => {
+                tracing::info!(client = %client_id, rule = %rule_id, "a policy rule denied the request");
+                Err(OAuthError::policy_denied())
+            }
+            Decision::NoMatch => Err(OAuthError::policy_denied()),
+        }
+    }
+}
+
+/// The user tokens are for, with their groups.
+pub struct Subject {
+    pub user: User,
+    pub groups: Vec<Group>,
+}
+
+impl Subject {
+    /// The user if they exist and are active.
+    pub async fn load(services: &Services, user_id: &str) -> Result<Option<Subject>, OAuthError> {
+        let user = match services.store.get_user(user_id).await? {
+            Some(user) if user.is_active() => user,
+            _ => return Ok(None),
+        };
+        Subject::with_groups(services, user).await
+    }
+
+    /// A user this request has just read (and found active), with their groups.
+    pub async fn with_groups(
+        services: &Services,
+        user: User,
+    ) -> Result<Option<Subject>, OAuthError> {
+        let groups = services.store.user_groups(&user.id).await?;
+        Ok(Some(Subject { user, groups }))
+    }
+
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups.iter().map(|g| g.name.clone()).collect()
+    }
+}
+
+/// Okta's app assignments gate sign-in: an app with any assignment gives codes and
+/// tokens only to the users assigned to it, directly or through one of their groups;
+/// an app with none is open to every active user. Checked at /authorize, at the code
+/// exchange and at every refresh, so an unassigned user's refresh token stops working.
+pub async fn check_assigned(
+    services: &Services,
+    client_id: &str,
+    user_id: &str,
+) -> Result<(), OAuthError> {
+    match services.store.user_may_use_app(client_id, user_id).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(OAuthError::not_assigned()),
+        Err(e) => Err(e.into()),
+    }
+}

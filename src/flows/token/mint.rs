@@ -1,0 +1,80 @@
+//! Minting the signed tokens of one token response: what every grant ends with.
+
+use crate::clock::UnixTime;
+use crate::flows::{Services, Settings, Subject};
+use crate::oauth::OAuthError;
+use crate::oauth::scope::Scope;
+use crate::protocol::TokenResponse;
+use crate::store::AuthServer;
+use crate::tokens::claims::{Confirmation, Grant};
+use crate::tokens::{custom_claims, jwt};
+
+/// Everything that goes into one token response. The ids and `now` are inputs so that
+/// a retried refresh can mint the same tokens again.
+pub struct Mint<'a> {
+    pub server: &'a AuthServer,
+    pub client_id: &'a str,
+    pub subject: Option<&'a Subject>,
+    pub scope: &'a Scope,
+    pub auth_time: Option<UnixTime>,
+    pub nonce: Option<&'a str>,
+    pub now: UnixTime,
+    pub access_ttl: i64,
+    pub access_jti: String,
+    pub id_jti: String,
+    /// RFC 9449 §5: the thumbprint of the DPoP key the access token is bound to.
+    pub dpop_jkt: Option<&'a str>,
+}
+
+/// Signs the access token and, when `openid` was granted to a user, the ID token.
+pub async fn mint(
+    services: &Services,
+    settings: &Settings,
+    m: Mint<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let ring = services.keys.get(&m.server.id, m.now).await?;
+    let issuer = services.issuer(m.server);
+    let audience = services.audience(m.server);
+    let user = m.subject.map(|s| &s.user);
+    let group_names = m.subject.map(Subject::group_names).unwrap_or_default();
+    let grant = Grant {
+        issuer: &issuer,
+        audience: &audience,
+        client_id: m.client_id,
+        user,
+        scope: m.scope,
+        auth_time: m.auth_time,
+        nonce: m.nonce,
+        now: m.now,
+    };
+    let resource =
+        custom_claims::evaluate(&settings.claims, "RESOURCE", m.scope, user, &group_names);
+    let typ = m.server.access_token_typ_at_jwt.then_some("at+jwt");
+    let mut claims = grant.access_token(m.access_jti, m.access_ttl, resource);
+    claims.cnf = m.dpop_jkt.map(|jkt| Confirmation {
+        jkt: jkt.to_string(),
+    });
+    let access_token = jwt::sign(&ring.signing, typ, &claims);
+    let id_token = if m.scope.contains("openid") {
+        let identity =
+            custom_claims::evaluate(&settings.claims, "IDENTITY", m.scope, user, &group_names);
+        grant
+            .id_token(m.id_jti, m.server.id_token_ttl, &access_token, identity)
+            .map(|claims| jwt::sign(&ring.signing, Some("JWT"), &claims))
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        // RFC 9449 §5: a bound token's type is DPoP.
+        token_type: if m.dpop_jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        },
+        expires_in: m.access_ttl,
+        access_token,
+        scope: m.scope.to_string(),
+        refresh_token: None,
+        id_token,
+    })
+}

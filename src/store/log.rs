@@ -1,0 +1,91 @@
+//! The System Log.
+
+use async_trait::async_trait;
+
+use super::db::{Arg, Backend, Row, placeholder};
+use super::query::Where;
+use super::{LogEvent, Page, StoreResult};
+use crate::clock::UnixTime;
+
+#[async_trait]
+pub trait LogStore: Send + Sync {
+    /// Appends an event; its `seq` is assigned by the database.
+    async fn insert_event(&self, event: &LogEvent) -> StoreResult<()>;
+    /// A page of events in the order written (by `seq`); filterable: `LOG_COLUMNS`.
+    async fn query_events(&self, page: &Page) -> StoreResult<Vec<LogEvent>>;
+    /// Deletes events published before `before`; returns how many.
+    async fn purge_events(&self, before: UnixTime) -> StoreResult<u64>;
+}
+
+/// What a System Log page may filter on.
+pub const LOG_COLUMNS: &[&str] = &[
+    "published",
+    "event_type",
+    "outcome_result",
+    "actor_id",
+    "target_ids",
+    "event",
+];
+
+fn event_from_row(row: &impl Row) -> StoreResult<LogEvent> {
+    let target_ids = row.text("target_ids")?;
+    Ok(LogEvent {
+        seq: row.int("seq")?,
+        uuid: row.text("uuid")?,
+        published: row.int("published")?,
+        event_type: row.text("event_type")?,
+        outcome_result: row.text("outcome_result")?,
+        actor_id: row.text("actor_id")?,
+        target_ids: target_ids.split_whitespace().map(str::to_string).collect(),
+        event: row.text("event")?,
+    })
+}
+
+/// The ids with a space either side of each, so `% id %` matches one exactly.
+fn target_words(ids: &[String]) -> String {
+    format!(" {} ", ids.join(" "))
+}
+
+#[async_trait]
+impl<B: Backend> LogStore for B {
+    async fn insert_event(&self, e: &LogEvent) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO system_log (uuid, published, event_type, outcome_result, actor_id,
+                target_ids, event)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                (&e.uuid).into(),
+                e.published.into(),
+                (&e.event_type).into(),
+                (&e.outcome_result).into(),
+                (&e.actor_id).into(),
+                target_words(&e.target_ids).into(),
+                (&e.event).into(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn query_events(&self, page: &Page) -> StoreResult<Vec<LogEvent>> {
+        let (clause, values) = Where {
+            columns: LOG_COLUMNS,
+            placeholder,
+            binds: vec![],
+        }
+        .page(page, "seq")?;
+        let args: Vec<Arg<'_>> = values.iter().map(Arg::from).collect();
+        let rows = self
+            .fetch_all(&format!("SELECT * FROM system_log {clause}"), &args)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn purge_events(&self, before: UnixTime) -> StoreResult<u64> {
+        self.execute(
+            "DELETE FROM system_log WHERE published < $1",
+            &[before.into()],
+        )
+        .await
+    }
+}

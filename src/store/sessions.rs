@@ -1,0 +1,73 @@
+//! Single sign-on sessions, by the SHA-256 of their cookie.
+
+use async_trait::async_trait;
+
+use super::db::{Backend, Row};
+use super::{Session, StoreResult};
+use crate::clock::UnixTime;
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    /// A session that has neither ended nor expired at `now`.
+    async fn live_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<Option<Session>>;
+    async fn end_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<()>;
+    /// Ends every live session of a user; returns how many.
+    async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<u64>;
+}
+
+fn session_from_row(row: &impl Row) -> StoreResult<Session> {
+    Ok(Session {
+        id_hash: row.bytes("id_hash")?,
+        user_id: row.text("user_id")?,
+        auth_time: row.int("auth_time")?,
+        created_at: row.int("created_at")?,
+        expires_at: row.int("expires_at")?,
+    })
+}
+
+#[async_trait]
+impl<B: Backend> SessionStore for B {
+    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                (&s.id_hash).into(),
+                (&s.user_id).into(),
+                s.auth_time.into(),
+                s.created_at.into(),
+                s.expires_at.into(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn live_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<Option<Session>> {
+        let row = self
+            .fetch_optional(
+                "SELECT * FROM sessions WHERE id_hash = $1 AND ended_at IS NULL AND expires_at > $2",
+                &[id_hash.into(), now.into()],
+            )
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn end_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<()> {
+        self.execute(
+            "UPDATE sessions SET ended_at = $1 WHERE id_hash = $2 AND ended_at IS NULL",
+            &[now.into(), id_hash.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<u64> {
+        self.execute(
+            "UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL",
+            &[now.into(), user_id.into()],
+        )
+        .await
+    }
+}

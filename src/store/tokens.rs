@@ -1,0 +1,248 @@
+//! The access-token deny list and refresh-token families with rotation.
+//!
+//! Dialect differences: none. `is_access_token_revoked` fetches `SELECT 1` without
+//! reading it (an i32 in PostgreSQL, an i64 in SQLite).
+
+use async_trait::async_trait;
+
+use super::db::{Arg, Backend, Row, Tx};
+use super::{RefreshFamily, RefreshToken, Rotation, StoreResult};
+use crate::clock::UnixTime;
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn revoke_access_token(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()>;
+    async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+    /// Starts a refresh-token family with its first token, in one transaction.
+    async fn insert_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        first: &RefreshToken,
+    ) -> StoreResult<()>;
+    /// A refresh token by the SHA-256 of its value, with its family.
+    async fn find_refresh(
+        &self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
+    /// Rotates a token once: marks it rotated (one `UPDATE ... WHERE rotated_at IS NULL`)
+    /// and inserts its successor in the same transaction, unless the family is revoked.
+    /// The family row is written first, so a concurrent `revoke_family` either sees the
+    /// successor or is seen by this call.
+    async fn rotate_refresh(
+        &self,
+        family_id: &str,
+        token_hash: &[u8],
+        successor: &RefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<Rotation>;
+    /// Revokes a family (true when this call did) and puts every unexpired access token
+    /// minted from it on the deny list, in one transaction.
+    async fn revoke_family(&self, family_id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Revokes every refresh-token family of a user (deactivated, suspended, a new
+    /// password) and deny-lists the access tokens minted from them, in one
+    /// transaction; returns how many families this call revoked.
+    async fn revoke_user_families(&self, user_id: &str, now: UnixTime) -> StoreResult<u64>;
+}
+
+fn token_from_row(row: &impl Row) -> StoreResult<RefreshToken> {
+    Ok(RefreshToken {
+        token_hash: row.bytes("token_hash")?,
+        family_id: row.text("family_id")?,
+        scope: row.text("scope")?,
+        issued_at: row.int("issued_at")?,
+        idle_expires_at: row.opt_int("idle_expires_at")?,
+        rotated_at: row.opt_int("rotated_at")?,
+        successor_hash: row.opt_bytes("successor_hash")?,
+        access_jti: row.opt_text("access_jti")?,
+        access_expires_at: row.opt_int("access_expires_at")?,
+    })
+}
+
+/// The family's columns of `find_refresh`'s join, each prefixed `f_`: both tables have
+/// a `scope` (the token's may be narrower), and a row read by name gives a repeated
+/// name's last column to every read of it.
+fn family_from_row(row: &impl Row) -> StoreResult<RefreshFamily> {
+    Ok(RefreshFamily {
+        id: row.text("f_id")?,
+        server_id: row.text("f_server_id")?,
+        client_id: row.text("f_client_id")?,
+        user_id: row.text("f_user_id")?,
+        scope: row.text("f_scope")?,
+        auth_time: row.int("f_auth_time")?,
+        created_at: row.int("f_created_at")?,
+        expires_at: row.opt_int("f_expires_at")?,
+        last_used_at: row.int("f_last_used_at")?,
+        revoked_at: row.opt_int("f_revoked_at")?,
+        dpop_jkt: row.opt_text("f_dpop_jkt")?,
+    })
+}
+
+/// A refresh token's row: a family's first token and every successor.
+const INSERT_TOKEN: &str = "INSERT INTO refresh_tokens (token_hash, family_id, scope, issued_at,
+        idle_expires_at, access_jti, access_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+fn token_args(t: &RefreshToken) -> [Arg<'_>; 7] {
+    [
+        (&t.token_hash).into(),
+        (&t.family_id).into(),
+        (&t.scope).into(),
+        t.issued_at.into(),
+        t.idle_expires_at.into(),
+        (&t.access_jti).into(),
+        t.access_expires_at.into(),
+    ]
+}
+
+#[async_trait]
+impl<B: Backend> TokenStore for B {
+    async fn revoke_access_token(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2)
+             ON CONFLICT (jti) DO NOTHING",
+            &[jti.into(), expires_at.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        let found = self
+            .fetch_optional(
+                "SELECT 1 FROM revoked_access_tokens WHERE jti = $1",
+                &[jti.into()],
+            )
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn insert_refresh_family(
+        &self,
+        f: &RefreshFamily,
+        first: &RefreshToken,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.execute(
+            "INSERT INTO refresh_families (id, server_id, client_id, user_id, scope, auth_time,
+                created_at, expires_at, last_used_at, revoked_at, dpop_jkt)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                (&f.id).into(),
+                (&f.server_id).into(),
+                (&f.client_id).into(),
+                (&f.user_id).into(),
+                (&f.scope).into(),
+                f.auth_time.into(),
+                f.created_at.into(),
+                f.expires_at.into(),
+                f.last_used_at.into(),
+                f.revoked_at.into(),
+                (&f.dpop_jkt).into(),
+            ],
+        )
+        .await?;
+        tx.execute(INSERT_TOKEN, &token_args(first)).await?;
+        tx.commit().await
+    }
+
+    async fn find_refresh(
+        &self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+        let row = self
+            .fetch_optional(
+                "SELECT t.*, f.id AS f_id, f.server_id AS f_server_id, f.client_id AS f_client_id,
+                    f.user_id AS f_user_id, f.scope AS f_scope, f.auth_time AS f_auth_time,
+                    f.created_at AS f_created_at, f.expires_at AS f_expires_at,
+                    f.last_used_at AS f_last_used_at, f.revoked_at AS f_revoked_at,
+                    f.dpop_jkt AS f_dpop_jkt
+                 FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
+                 WHERE t.token_hash = $1",
+                &[token_hash.into()],
+            )
+            .await?;
+        row.map(|r| Ok((token_from_row(&r)?, family_from_row(&r)?)))
+            .transpose()
+    }
+
+    async fn rotate_refresh(
+        &self,
+        family_id: &str,
+        token_hash: &[u8],
+        successor: &RefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<Rotation> {
+        let mut tx = self.begin().await?;
+        // The family row first: it takes the write lock and orders this rotation with
+        // any revocation of the family.
+        let live = tx
+            .execute(
+                "UPDATE refresh_families SET last_used_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                &[now.into(), family_id.into()],
+            )
+            .await?;
+        if live == 0 {
+            return Ok(Rotation::Revoked);
+        }
+        let rotated = tx
+            .execute(
+                "UPDATE refresh_tokens SET rotated_at = $1, successor_hash = $2
+                 WHERE token_hash = $3 AND family_id = $4 AND rotated_at IS NULL",
+                &[
+                    now.into(),
+                    (&successor.token_hash).into(),
+                    token_hash.into(),
+                    family_id.into(),
+                ],
+            )
+            .await?;
+        if rotated == 0 {
+            return Ok(Rotation::AlreadyRotated);
+        }
+        tx.execute(INSERT_TOKEN, &token_args(successor)).await?;
+        tx.commit().await?;
+        Ok(Rotation::Rotated)
+    }
+
+    async fn revoke_family(&self, family_id: &str, now: UnixTime) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = tx
+            .execute(
+                "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                &[now.into(), family_id.into()],
+            )
+            .await?;
+        tx.execute(
+            "INSERT INTO revoked_access_tokens (jti, expires_at)
+             SELECT access_jti, access_expires_at FROM refresh_tokens
+             WHERE family_id = $1 AND access_jti IS NOT NULL AND access_expires_at > $2
+             ON CONFLICT (jti) DO NOTHING",
+            &[family_id.into(), now.into()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(done == 1)
+    }
+
+    async fn revoke_user_families(&self, user_id: &str, now: UnixTime) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        // The family rows first, as `revoke_family` does: a rotation in flight either
+        // finished (its successor is deny-listed below) or finds its family revoked.
+        let done = tx
+            .execute(
+                "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                &[now.into(), user_id.into()],
+            )
+            .await?;
+        tx.execute(
+            "INSERT INTO revoked_access_tokens (jti, expires_at)
+             SELECT t.access_jti, t.access_expires_at FROM refresh_tokens t
+             JOIN refresh_families f ON f.id = t.family_id
+             WHERE f.user_id = $1 AND t.access_jti IS NOT NULL AND t.access_expires_at > $2
+             ON CONFLICT (jti) DO NOTHING",
+            &[user_id.into(), now.into()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+}

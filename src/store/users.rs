@@ -1,0 +1,183 @@
+//! Users: the directory Okta's `/api/v1/users` manages and the sign-in page checks.
+
+use async_trait::async_trait;
+
+use super::db::{Arg, Backend, Row, placeholder};
+use super::query::Where;
+use super::{Page, StoreError, StoreResult, User};
+use crate::clock::UnixTime;
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
+    /// By login, without regard to case.
+    async fn find_user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Writes every field of the user with this id but `last_login_at` (only
+    /// `record_login` writes it, so an update made from an older read never undoes a
+    /// sign-in); false when absent. A login that another user has is a `Conflict`.
+    async fn update_user(&self, user: &User) -> StoreResult<bool>;
+    /// Sets the user's `last_login_at` (a successful sign-in); false when absent.
+    async fn record_login(&self, user_id: &str, at: UnixTime) -> StoreResult<bool>;
+    /// Deletes the user with their sessions, memberships and assignments.
+    async fn delete_user(&self, id: &str) -> StoreResult<bool>;
+    /// A page of users ordered by id; filterable columns: `USER_COLUMNS`.
+    async fn query_users(&self, page: &Page) -> StoreResult<Vec<User>>;
+}
+
+/// What a users page may filter on.
+pub const USER_COLUMNS: &[&str] = &[
+    "id",
+    "status",
+    "login",
+    "login_key",
+    "email",
+    "first_name",
+    "last_name",
+    "created_at",
+    "updated_at",
+];
+
+/// A `users` row (also read by group members and app assignments).
+pub(super) fn user_from_row(row: &impl Row) -> StoreResult<User> {
+    let extra = row.text("profile_extra")?;
+    Ok(User {
+        id: row.text("id")?,
+        login: row.text("login")?,
+        email: row.opt_text("email")?,
+        first_name: row.opt_text("first_name")?,
+        last_name: row.opt_text("last_name")?,
+        password_hash: row.opt_text("password_hash")?,
+        status: row.text("status")?,
+        profile_extra: serde_json::from_str(&extra)
+            .map_err(|e| StoreError::Schema(format!("corrupt profile_extra: {e}")))?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+        activated_at: row.opt_int("activated_at")?,
+        status_changed_at: row.opt_int("status_changed_at")?,
+        password_changed_at: row.opt_int("password_changed_at")?,
+        last_login_at: row.opt_int("last_login_at")?,
+    })
+}
+
+fn extra_json(user: &User) -> Arg<'static> {
+    serde_json::Value::Object(user.profile_extra.clone())
+        .to_string()
+        .into()
+}
+
+#[async_trait]
+impl<B: Backend> UserStore for B {
+    async fn insert_user(&self, u: &User) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO users (id, login, login_key, email, first_name, last_name, password_hash,
+                status, profile_extra, created_at, updated_at, activated_at, status_changed_at,
+                password_changed_at, last_login_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            &[
+                (&u.id).into(),
+                (&u.login).into(),
+                u.login.to_lowercase().into(),
+                (&u.email).into(),
+                (&u.first_name).into(),
+                (&u.last_name).into(),
+                (&u.password_hash).into(),
+                (&u.status).into(),
+                extra_json(u),
+                u.created_at.into(),
+                u.updated_at.into(),
+                u.activated_at.into(),
+                u.status_changed_at.into(),
+                u.password_changed_at.into(),
+                u.last_login_at.into(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        let row = self
+            .fetch_optional("SELECT * FROM users WHERE id = $1", &[id.into()])
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn find_user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
+        let row = self
+            .fetch_optional(
+                "SELECT * FROM users WHERE login_key = $1",
+                &[login.to_lowercase().into()],
+            )
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let rows = self
+            .fetch_all("SELECT * FROM users ORDER BY created_at, id", &[])
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn update_user(&self, u: &User) -> StoreResult<bool> {
+        let done = self
+            .execute(
+                "UPDATE users SET login = $1, login_key = $2, email = $3, first_name = $4,
+                    last_name = $5, password_hash = $6, status = $7, profile_extra = $8,
+                    created_at = $9, updated_at = $10, activated_at = $11,
+                    status_changed_at = $12, password_changed_at = $13
+                 WHERE id = $14",
+                &[
+                    (&u.login).into(),
+                    u.login.to_lowercase().into(),
+                    (&u.email).into(),
+                    (&u.first_name).into(),
+                    (&u.last_name).into(),
+                    (&u.password_hash).into(),
+                    (&u.status).into(),
+                    extra_json(u),
+                    u.created_at.into(),
+                    u.updated_at.into(),
+                    u.activated_at.into(),
+                    u.status_changed_at.into(),
+                    u.password_changed_at.into(),
+                    (&u.id).into(),
+                ],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn record_login(&self, user_id: &str, at: UnixTime) -> StoreResult<bool> {
+        let done = self
+            .execute(
+                "UPDATE users SET last_login_at = $1 WHERE id = $2",
+                &[at.into(), user_id.into()],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn delete_user(&self, id: &str) -> StoreResult<bool> {
+        let done = self
+            .execute("DELETE FROM users WHERE id = $1", &[id.into()])
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn query_users(&self, page: &Page) -> StoreResult<Vec<User>> {
+        let (clause, values) = Where {
+            columns: USER_COLUMNS,
+            placeholder,
+            binds: vec![],
+        }
+        .page(page, "id")?;
+        let args: Vec<Arg<'_>> = values.iter().map(Arg::from).collect();
+        let rows = self
+            .fetch_all(&format!("SELECT * FROM users {clause}"), &args)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+}
