@@ -262,6 +262,7 @@ pub mod answers {
         (name = "authorizationServers", description = "Custom authorization servers with their scopes, claims, access policies and rules, and signing keys."),
         (name = "logs", description = "The System Log: sign-ins, token requests and every change, newest last."),
         (name = "apiTokens", description = "The API tokens of this management API (created with `gatehouse api-tokens create`)."),
+        (name = "brands", description = "The brand of the hosted pages: name, logo and colours (Okta's Brands API)."),
     ),
     components(schemas(
         error::ErrorBody,
@@ -351,6 +352,7 @@ fn tag_of(path: &str) -> &'static str {
         "authorizationServers" => "authorizationServers",
         "logs" => "logs",
         "api-tokens" => "apiTokens",
+        "brands" => "brands",
         _ => "other",
     }
 }

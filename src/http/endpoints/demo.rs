@@ -26,9 +26,9 @@ use serde_json::{Value, json};
 
 use super::authorize::redirect;
 use crate::admin::apps::{self, NewApp};
-use crate::app::{AppState, SharedState};
 use crate::crypto::{b64url, b64url_decode, constant_time_eq, random_token, sha256};
 use crate::http::extract::{Body, PeerAddr, ServerId, query_params};
+use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, pages};
 use crate::store::{AuthServer, Client, DEFAULT_SERVER_ID};
 

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
 
-use crate::app::{AppState, SharedState};
+use crate::http::{AppState, SharedState};
 use crate::http::{cookies, pages};
 use crate::identity::session;
 use crate::store::{AuthServer, StoreError, User};
