@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
-use super::{apps, authorization_servers as servers, error, groups, operations, users};
+use super::{apps, authorization_servers as servers, brands, error, groups, operations, users};
 
 /// The shapes of the answers, for the document and the reference only (the handlers
 /// answer with `admin`'s JSON, in Okta's shapes, which these describe): the fields a
@@ -293,6 +293,8 @@ pub mod answers {
         servers::People,
         servers::RuleActions,
         servers::TokenActions,
+        brands::BrandBody,
+        brands::ThemeBody,
         answers::User,
         answers::UserProfile,
         answers::Group,
