@@ -12,13 +12,17 @@ use crate::clock::{Clock, SystemClock};
 pub enum ApiTokensCommand {
     /// Create a token and print it with its value (`token`), shown this once.
     Create {
+        /// What the token is for: a name to recognise it by in `list` and the System Log.
         #[arg(long)]
         name: String,
     },
     /// List tokens as JSON (never their values).
     List,
     /// Revoke a token by id: requests with it are refused from then on.
-    Revoke { id: String },
+    Revoke {
+        /// The token's id (`00T…`, as `list` prints it), not its value.
+        id: String,
+    },
 }
 
 pub async fn run(command: ApiTokensCommand, backend: &Backend) -> Result<(), String> {

@@ -13,6 +13,7 @@ pub enum AppsCommand {
     /// Register an app; prints its client_id and, for a confidential client, its
     /// client_secret (shown this once).
     Create {
+        /// The name people see on the sign-in and consent pages.
         #[arg(long)]
         name: String,
         /// A redirect URI, matched exactly; repeat for more.
@@ -46,10 +47,54 @@ pub enum AppsCommand {
         #[arg(long)]
         require_pushed_authorization_requests: bool,
     },
+    /// Change an app's name, redirect URIs, post-logout redirect URIs or grant types;
+    /// what is not given stays. Prints the app as JSON.
+    Update {
+        /// The app to change.
+        client_id: String,
+        /// The new name people see on the sign-in and consent pages.
+        #[arg(long)]
+        name: Option<String>,
+        /// Replaces the redirect URIs (matched exactly); repeat for more.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Replaces the URIs RP-initiated logout may return to; repeat for more.
+        #[arg(
+            long = "post-logout-redirect-uri",
+            conflicts_with = "clear_post_logout_redirect_uris"
+        )]
+        post_logout_redirect_uris: Vec<String>,
+        /// Removes every post-logout redirect URI.
+        #[arg(long)]
+        clear_post_logout_redirect_uris: bool,
+        /// Replaces the grant types: authorization_code, refresh_token,
+        /// client_credentials; repeat for more.
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+    },
+    /// Deactivate an app: /authorize and /token refuse it and its tokens stop
+    /// introspecting as active (the first step before `delete`).
+    Deactivate {
+        /// The app to deactivate.
+        client_id: String,
+    },
+    /// Activate an app that was deactivated.
+    Activate {
+        /// The app to activate.
+        client_id: String,
+    },
+    /// Delete an app; it must be deactivated first (as in Okta).
+    Delete {
+        /// The app to delete.
+        client_id: String,
+    },
     /// List apps as JSON.
     List,
     /// Show one app as JSON.
-    Show { client_id: String },
+    Show {
+        /// The app to show.
+        client_id: String,
+    },
     /// An app's client secrets (at most two): list, create, activate, deactivate, delete.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -58,21 +103,34 @@ pub enum AppsCommand {
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
     /// The app's secrets (ids and status, never values).
-    List { client_id: String },
-    /// A new ACTIVE secret beside the current one; prints its value this once.
-    Create { client_id: String },
-    Activate {
+    List {
+        /// The app.
         client_id: String,
+    },
+    /// A new ACTIVE secret beside the current one; prints its value this once.
+    Create {
+        /// The app.
+        client_id: String,
+    },
+    /// The secret authenticates again.
+    Activate {
+        /// The app.
+        client_id: String,
+        /// The secret (`ocs…`, from `apps secrets list`).
         secret_id: String,
     },
     /// The secret stops authenticating at once (not the app's last active one).
     Deactivate {
+        /// The app.
         client_id: String,
+        /// The secret (`ocs…`, from `apps secrets list`).
         secret_id: String,
     },
     /// Deletes an INACTIVE secret.
     Delete {
+        /// The app.
         client_id: String,
+        /// The secret (`ocs…`, from `apps secrets list`).
         secret_id: String,
     },
 }
@@ -126,6 +184,55 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
             .map_err(|e| e.to_string())?;
             print_json(&cli_json(&created.client, created.secret.as_deref()));
         }
+        AppsCommand::Update {
+            client_id,
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            clear_post_logout_redirect_uris,
+            grant_types,
+        } => {
+            let client = apps::find(&backend.store, &client_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut new = as_new_app(&client)?;
+            if let Some(name) = name {
+                new.name = name;
+            }
+            if !redirect_uris.is_empty() {
+                new.redirect_uris = redirect_uris;
+            }
+            if clear_post_logout_redirect_uris {
+                new.post_logout_redirect_uris.clear();
+            } else if !post_logout_redirect_uris.is_empty() {
+                new.post_logout_redirect_uris = post_logout_redirect_uris;
+            }
+            if !grant_types.is_empty() {
+                new.grant_types = grant_types;
+                // Other grants may make it another kind of app: derived again.
+                new.application_type = None;
+                new.response_types = None;
+            }
+            let (client, secret) = apps::update(
+                &backend.store,
+                &backend.master,
+                &Actor::cli(),
+                &client_id,
+                new,
+                SystemClock.now(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            print_json(&cli_json(&client, secret.as_deref()));
+        }
+        AppsCommand::Deactivate { client_id } => set_active(backend, &client_id, false).await?,
+        AppsCommand::Activate { client_id } => set_active(backend, &client_id, true).await?,
+        AppsCommand::Delete { client_id } => {
+            apps::delete(&backend.store, &Actor::cli(), &client_id, SystemClock.now())
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!("deleted app {client_id}");
+        }
         AppsCommand::List => {
             let list = backend
                 .store
@@ -147,6 +254,20 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
         },
         AppsCommand::Secrets(command) => secrets(command, backend).await?,
     }
+    Ok(())
+}
+
+async fn set_active(backend: &Backend, client_id: &str, active: bool) -> Result<(), String> {
+    let client = apps::set_active(
+        &backend.store,
+        &Actor::cli(),
+        client_id,
+        active,
+        SystemClock.now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    print_json(&cli_json(&client, None));
     Ok(())
 }
 
@@ -200,6 +321,32 @@ async fn secrets(command: SecretsCommand, backend: &Backend) -> Result<(), Strin
         }
     }
     Ok(())
+}
+
+/// The app's current settings as an update starts from them.
+fn as_new_app(client: &crate::store::Client) -> Result<NewApp, String> {
+    let jwks = match &client.jwks {
+        Some(text) => Some(
+            serde_json::from_str(text)
+                .map_err(|e| format!("app {}: stored JWKS: {e}", client.client_id))?,
+        ),
+        None => None,
+    };
+    Ok(NewApp {
+        name: client.name.clone(),
+        redirect_uris: client.redirect_uris.clone(),
+        post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
+        auth_method: Some(client.auth_method.clone()),
+        grant_types: client.grant_types.clone(),
+        refresh_token_leeway: Some(client.refresh_token_leeway),
+        application_type: Some(client.application_type.clone()),
+        response_types: Some(client.response_types.clone()),
+        jwks,
+        jwks_uri: client.jwks_uri.clone(),
+        dpop_bound_access_tokens: Some(client.dpop_bound_access_tokens),
+        require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+        ..NewApp::default()
+    })
 }
 
 /// Okta's app shape, plus `client_id` (and `client_secret` when shown) at the top, as

@@ -11,7 +11,7 @@ pub async fn run(config: &StoreConfig, to: &Path) -> Result<(), String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Err("the database is PostgreSQL: back it up with pg_dump \
                     (pg_dump --format=custom --file=gatehouse.dump DATABASE_URL) \
-                    and restore with pg_restore; see the README's Backup section"
+                    and restore with pg_restore; see docs/operations.md, Backup"
             .into());
     }
     if to.exists() {

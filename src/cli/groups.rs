@@ -13,8 +13,10 @@ use crate::clock::{Clock, SystemClock};
 pub enum GroupsCommand {
     /// Create a group and print it as JSON.
     Create {
+        /// The group's name (unique).
         #[arg(long)]
         name: String,
+        /// A description for the people who manage it.
         #[arg(long, default_value = "")]
         description: String,
     },
@@ -22,15 +24,19 @@ pub enum GroupsCommand {
     List,
     /// Add a user (id or login) to a group (id or name).
     AddUser {
+        /// The group's id or name.
         #[arg(long)]
         group: String,
+        /// The user's id or login.
         #[arg(long)]
         user: String,
     },
     /// Remove a user from a group.
     RemoveUser {
+        /// The group's id or name.
         #[arg(long)]
         group: String,
+        /// The user's id or login.
         #[arg(long)]
         user: String,
     },

@@ -17,12 +17,14 @@ pub enum KeysCommand {
     /// List a server's signing keys as JSON: kid, status, alg, times, and whether JWKS
     /// publishes it now.
     List {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
     },
     /// Rotate now: the ACTIVE key is retired (still published until its tokens have
     /// expired), the NEXT key becomes ACTIVE, and a new NEXT key is made.
     Rotate {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default", conflicts_with = "all")]
         server: String,
         /// Every authorization server.

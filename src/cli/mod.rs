@@ -5,6 +5,7 @@
 mod api_tokens;
 mod apps;
 mod backup;
+mod demo;
 mod groups;
 mod keys;
 mod migrate;
@@ -27,7 +28,7 @@ use crate::config::{FileConfig, LogFormat, ServerConfig, StoreConfig};
     about = "An OpenID Connect provider with Okta's URL layout"
 )]
 pub struct Cli {
-    /// A TOML settings file (keys as in the README); flags and environment win over it.
+    /// A TOML settings file (keys as in docs/configuration.md); flags and environment win over it.
     #[arg(long, env = "GATEHOUSE_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Where the SQLite database and the master key live.
@@ -60,7 +61,7 @@ pub struct Cli {
 enum Command {
     /// Run the server.
     Serve {
-        /// Address and port to listen on.
+        /// Address and port to listen on (default 127.0.0.1:8080).
         #[arg(long, env = "GATEHOUSE_LISTEN")]
         listen: Option<String>,
         /// The URL clients reach Gatehouse at: the org issuer.
@@ -96,6 +97,17 @@ enum Command {
     ApiTokens(api_tokens::ApiTokensCommand),
     /// Bring the database schema up to date, print its version, and exit.
     Migrate,
+    /// Register Gatehouse's demo app (or find it) and print the address that shows a
+    /// sign-in end to end, with the tokens decoded.
+    Demo {
+        /// The URL clients reach Gatehouse at, as `serve` was given it (the demo app's
+        /// redirect URI is this URL's /demo/callback).
+        #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Print the management API's OpenAPI 3.1 document (as served at
+    /// /api/v1/openapi.json), e.g. for a code generator or a validator.
+    Openapi,
     /// List and rotate an authorization server's signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -214,6 +226,17 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
             api_tokens::run(command, &backend(&store_config).await?).await
         }
         Command::Migrate => migrate::run(&store_config).await,
+        Command::Demo { public_url } => {
+            let listen = std::env::var("GATEHOUSE_LISTEN").ok();
+            let config = ServerConfig::resolve(&file, listen, public_url, None)
+                .map_err(|e| e.to_string())?;
+            demo::run(&backend(&store_config).await?, &config.base_url()).await
+        }
+        Command::Openapi => {
+            let text = crate::http::api::openapi::to_pretty_json().map_err(|e| e.to_string())?;
+            println!("{text}");
+            Ok(())
+        }
         Command::Keys(command) => keys::run(command, &backend(&store_config).await?).await,
         Command::Backup { to } => backup::run(&store_config, &to).await,
     }
@@ -230,4 +253,34 @@ fn print_json(value: &serde_json::Value) {
         "{}",
         serde_json::to_string_pretty(value).expect("JSON values serialise")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `--help` explains every flag and argument of every command.
+    #[test]
+    fn every_argument_has_help_text() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(format!("{path} {} (the command)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "gatehouse", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
 }

@@ -21,11 +21,13 @@ pub enum ServersCommand {
     /// Add a custom authorization server (it has the OpenID Connect scopes and, as in
     /// Okta, no access policy until you add one).
     Create {
+        /// The server's name.
         #[arg(long)]
         name: String,
         /// The `aud` of its access tokens, e.g. api://orders.
         #[arg(long)]
         audience: String,
+        /// A description for the people who manage it.
         #[arg(long, default_value = "")]
         description: String,
         /// JWS algorithm of its ID and access tokens: RS256 (default, as Okta) or ES256.
@@ -35,7 +37,10 @@ pub enum ServersCommand {
     /// List authorization servers as JSON.
     List,
     /// Show one authorization server as JSON.
-    Show { id: String },
+    Show {
+        /// The server's id (`default`, or `aus…`).
+        id: String,
+    },
 }
 
 /// The issuer and audience as the running server computes them, from the public URL.
@@ -91,10 +96,13 @@ pub async fn run_servers(
 pub enum ScopesCommand {
     /// Add a custom scope to a server.
     Create {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The scope's name, as clients request it.
         #[arg(long)]
         name: String,
+        /// What the consent page says the scope allows.
         #[arg(long, default_value = "")]
         description: String,
         /// The user must consent to it (Okta's consent REQUIRED).
@@ -107,28 +115,37 @@ pub enum ScopesCommand {
     /// Change a scope, named by its name; what is not given stays. A system scope, or
     /// one that claims or policy rules name, keeps its name.
     Update {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The scope to change, by its current name.
         #[arg(long)]
         name: String,
+        /// The scope's new name.
         #[arg(long)]
         new_name: Option<String>,
+        /// What the consent page says the scope allows.
         #[arg(long)]
         description: Option<String>,
+        /// true: the user must consent to it; false: no consent asked.
         #[arg(long)]
         consent_required: Option<bool>,
+        /// true: granted when a client_credentials request names no scope.
         #[arg(long)]
         default: Option<bool>,
     },
     /// List a server's scopes as JSON.
     List {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
     },
     /// Delete a custom scope.
     Delete {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The scope to delete, by its name.
         #[arg(long)]
         name: String,
     },
@@ -209,15 +226,19 @@ pub enum ClaimsCommand {
     /// Add a custom claim: `--value user.email` (or a "quoted" literal), or the user's
     /// groups with `--group-filter regex|starts-with|equals|contains --value PATTERN`.
     Create {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The claim's name in the token.
         #[arg(long)]
         name: String,
         /// `id` (ID token and userinfo) or `access` (access token).
         #[arg(long, value_parser = ["id", "access"])]
         token: String,
+        /// What the claim holds: an expression such as user.email, a "quoted" literal, or, with --group-filter, the pattern group names are matched against.
         #[arg(long)]
         value: String,
+        /// Make it a groups claim: the user's groups whose name matches --value this way.
         #[arg(long, value_parser = ["regex", "starts-with", "equals", "contains"])]
         group_filter: Option<String>,
         /// Include the claim only when one of these scopes is granted; repeat for more.
@@ -226,13 +247,16 @@ pub enum ClaimsCommand {
     },
     /// List a server's claims as JSON.
     List {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
     },
     /// Delete a claim by id.
     Delete {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The claim's id (as `claims list` prints it).
         #[arg(long)]
         id: String,
     },
@@ -287,52 +311,67 @@ pub async fn run_claims(command: ClaimsCommand, backend: &Backend) -> Result<(),
 pub enum PoliciesCommand {
     /// Add an access policy (evaluated by priority, 1 first).
     Create {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The policy's name.
         #[arg(long)]
         name: String,
+        /// A description for the people who manage it.
         #[arg(long, default_value = "")]
         description: String,
         /// Apply only to these client ids; repeat for more (default: every client).
         #[arg(long = "client")]
         clients: Vec<String>,
+        /// Evaluation order: 1 first (default: after the existing ones).
         #[arg(long)]
         priority: Option<i64>,
     },
     /// List a server's policies, each with its rules, as JSON.
     List {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
     },
     /// Delete a policy and its rules.
     Delete {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The policy's id (as `policies list` prints it).
         #[arg(long)]
         id: String,
     },
     /// Activate a policy.
     Activate {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The policy's id (as `policies list` prints it).
         #[arg(long)]
         id: String,
     },
     /// Deactivate a policy: it is skipped when tokens are decided.
     Deactivate {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The policy's id (as `policies list` prints it).
         #[arg(long)]
         id: String,
     },
     /// Add a rule to a policy. Lifetimes in minutes; 0 refresh minutes is unlimited.
     AddRule {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The policy's id.
         #[arg(long)]
         policy: String,
+        /// The rule's name.
         #[arg(long)]
         name: String,
+        /// Evaluation order within the policy: 1 first (default: after the existing rules).
         #[arg(long)]
         priority: Option<i64>,
         /// authorization_code (default) or client_credentials; repeat for more.
@@ -362,28 +401,37 @@ pub enum PoliciesCommand {
     },
     /// Delete a rule.
     DeleteRule {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The policy's id.
         #[arg(long)]
         policy: String,
+        /// The rule's id (as `policies list` prints it).
         #[arg(long)]
         id: String,
     },
     /// Activate a rule.
     ActivateRule {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The policy's id.
         #[arg(long)]
         policy: String,
+        /// The rule's id (as `policies list` prints it).
         #[arg(long)]
         id: String,
     },
     /// Deactivate a rule: it is skipped when tokens are decided.
     DeactivateRule {
+        /// The authorization server's id (default: `default`).
         #[arg(long, default_value = "default")]
         server: String,
+        /// The policy's id.
         #[arg(long)]
         policy: String,
+        /// The rule's id (as `policies list` prints it).
         #[arg(long)]
         id: String,
     },

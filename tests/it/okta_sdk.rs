@@ -3,9 +3,9 @@
 //! and an OIDC app, assigns a user, lists both with its cursor pagination; a code flow
 //! with that app and user succeeds; then it deactivates and deletes them.
 //!
-//! The Python comes from GATEHOUSE_OKTA_SDK_PYTHON, else target/okta-venv (which
-//! `.ci/run` creates). Without it the test fails with the command that makes it: it
-//! is never skipped.
+//! The Python comes from GATEHOUSE_OKTA_SDK_PYTHON, else target/okta-venv, which the
+//! harness makes on first use (`support::okta_sdk_python`). Without python3 the test
+//! fails with the command that installs it: it is never skipped.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,19 +15,7 @@ use serde_json::Value;
 use crate::support::*;
 
 fn python() -> PathBuf {
-    let path = std::env::var_os("GATEHOUSE_OKTA_SDK_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/okta-venv/bin/python")
-        });
-    assert!(
-        path.exists(),
-        "Okta's Python SDK is needed for this test and {} does not exist. Create it with\n  \
-         python3 -m venv target/okta-venv && target/okta-venv/bin/pip install -r tests/okta_sdk/requirements.txt\n\
-         (or set GATEHOUSE_OKTA_SDK_PYTHON to a Python that has it); .ci/run does this.",
-        path.display()
-    );
-    path
+    okta_sdk_python()
 }
 
 /// Runs tests/okta_sdk/manage.py with `args` against `t`; the JSON of its last line.

@@ -919,12 +919,318 @@ impl Browser {
     }
 }
 
-/// The PostgreSQL server the tests use: `GATEHOUSE_TEST_POSTGRES_URL`, or the local one
-/// with trust authentication. Tests that need it fail (never skip) when it is down;
-/// `.ci/run` starts it.
+/// The PostgreSQL server the tests use: `GATEHOUSE_TEST_POSTGRES_URL` (a superuser's
+/// URL on a server that lets it in and create databases), else a throwaway server of
+/// this test run's own (`throwaway_postgres`). Tests that need it fail, never skip,
+/// when there is none.
 pub fn postgres_admin_url() -> String {
-    std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+    match std::env::var("GATEHOUSE_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => throwaway_postgres::url(),
+    }
+}
+
+/// A PostgreSQL server for this run of the test binary: `initdb` into a temporary
+/// directory, `postgres` on a free loopback port (and its unix socket in that
+/// directory), started on first use and shared by every test of the run.
+///
+/// A static is never dropped when the test binary exits, so the server is stopped by
+/// other means, two of them: an `atexit` handler (the test harness ends with
+/// `process::exit`, which runs them) asks for a fast shutdown, waits for it and removes
+/// the directory; and, should the binary die without running it (killed, or aborted),
+/// the server gets SIGKILL from the kernel when its parent goes (Linux's parent-death
+/// signal, armed in the child after it dropped root), its backends then exit on their
+/// own, and only the temporary directory is left behind.
+///
+/// PostgreSQL refuses to run as root: under root, `initdb` and `postgres` run as the
+/// `postgres` user (else `nobody`), which owns the directory.
+pub mod throwaway_postgres {
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::{Mutex, OnceLock};
+    use std::time::{Duration, Instant};
+
+    struct Server {
+        url: String,
+        dir: PathBuf,
+    }
+
+    static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
+    static CHILD: Mutex<Option<Child>> = Mutex::new(None);
+
+    const INSTALL: &str = "PostgreSQL's server programs (initdb, postgres) are needed for \
+        the PostgreSQL tests and were not found on PATH nor under /usr/lib/postgresql/*/bin. \
+        Install them with:\n  sudo apt-get install -y postgresql\n\
+        (or set GATEHOUSE_TEST_POSTGRES_URL to a server where a superuser may create databases)";
+
+    /// The admin URL of the run's server, started on the first call.
+    pub fn url() -> String {
+        match SERVER.get_or_init(start) {
+            Ok(server) => server.url.clone(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// `initdb` on PATH, else the newest under /usr/lib/postgresql; `postgres` beside it.
+    fn programs() -> Option<(PathBuf, PathBuf)> {
+        let on_path = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("initdb"))
+                .find(|p| p.is_file())
+        });
+        let initdb = on_path.or_else(|| {
+            let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+                .ok()?
+                .flatten()
+                .filter_map(|e| {
+                    let version = e.file_name().to_str()?.parse().ok()?;
+                    let initdb = e.path().join("bin/initdb");
+                    initdb.is_file().then_some((version, initdb))
+                })
+                .collect();
+            found.sort();
+            found.pop().map(|(_, p)| p)
+        })?;
+        let initdb = std::fs::canonicalize(&initdb).unwrap_or(initdb);
+        let postgres = initdb.with_file_name("postgres");
+        postgres.is_file().then_some((initdb, postgres))
+    }
+
+    /// The user to run as: ourselves, or under root an unprivileged one.
+    fn run_as() -> Option<(u32, u32)> {
+        // SAFETY: geteuid has no preconditions; getpwnam's result is read at once,
+        // before any other call could reuse its buffer.
+        unsafe {
+            if libc::geteuid() != 0 {
+                return None;
+            }
+            for name in [c"postgres", c"nobody"] {
+                let pw = libc::getpwnam(name.as_ptr());
+                if !pw.is_null() {
+                    return Some(((*pw).pw_uid, (*pw).pw_gid));
+                }
+            }
+        }
+        None
+    }
+
+    fn command(program: &Path, user: Option<(u32, u32)>) -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(program);
+        if let Some((uid, gid)) = user {
+            command.uid(uid).gid(gid);
+        }
+        command
+    }
+
+    fn free_port() -> std::io::Result<u16> {
+        Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port())
+    }
+
+    fn start() -> Result<Server, String> {
+        let (initdb, postgres) = programs().ok_or_else(|| INSTALL.to_string())?;
+        let user = run_as();
+        let dir = tempfile::Builder::new()
+            .prefix("gatehouse-test-pg-")
+            .tempdir()
+            .map_err(|e| format!("a temporary directory for PostgreSQL: {e}"))?
+            .keep();
+        let data = dir.join("data");
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                .map_err(|e| format!("chown {}: {e}", dir.display()))?;
+        }
+        let out = command(&initdb, user)
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{}: {e}\n{INSTALL}", initdb.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{} failed: {}{}",
+                initdb.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let port = free_port().map_err(|e| format!("a free port: {e}"))?;
+        let log = dir.join("postgres.log");
+        let log_file =
+            std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let mut server = command(&postgres, user);
+        server
+            .arg("-D")
+            .arg(&data)
+            .arg("-k")
+            .arg(&dir)
+            .args(["-p", &port.to_string(), "-h", "127.0.0.1"])
+            // A throwaway: durability buys nothing, and the tests open many connections.
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+            .args(["-c", "full_page_writes=off", "-c", "max_connections=400"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl is async-signal-safe; it runs in the child before exec, after
+            // the uid change (which would clear the setting).
+            unsafe {
+                server.pre_exec(|| {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        // The parent-death signal follows the thread that forked, not the process: fork
+        // from a thread that lives as long as the process.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("throwaway-postgres".into())
+            .spawn(move || {
+                let _ = sender.send(server.spawn());
+                loop {
+                    std::thread::park();
+                }
+            })
+            .map_err(|e| format!("a thread for PostgreSQL: {e}"))?;
+        let child = receiver
+            .recv()
+            .map_err(|e| format!("starting PostgreSQL: {e}"))?
+            .map_err(|e| format!("{}: {e}", postgres.display()))?;
+        *CHILD.lock().unwrap() = Some(child);
+        // SAFETY: registers a plain function without arguments.
+        unsafe {
+            libc::atexit(stop);
+        }
+        let started = Instant::now();
+        loop {
+            // The postmaster writes "ready" into its pid file when it accepts connections.
+            let ready = std::fs::read_to_string(data.join("postmaster.pid"))
+                .is_ok_and(|pid| pid.lines().any(|l| l.trim() == "ready"));
+            if ready {
+                break;
+            }
+            let exited = CHILD
+                .lock()
+                .unwrap()
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if exited.is_some() || started.elapsed() > Duration::from_secs(60) {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(format!(
+                    "PostgreSQL ({}) did not start ({exited:?}):\n{log}",
+                    postgres.display()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Server {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            dir,
+        })
+    }
+
+    /// At exit: a fast shutdown (SIGINT: sessions are cut, no checkpoint wait worth
+    /// having for a throwaway), ten seconds for it, then SIGKILL; then the directory.
+    extern "C" fn stop() {
+        let Ok(mut child) = CHILD.lock() else { return };
+        if let Some(mut child) = child.take() {
+            // SAFETY: signals our own child by its pid.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(Ok(server)) = SERVER.get() {
+            let _ = std::fs::remove_dir_all(&server.dir);
+        }
+    }
+}
+
+/// The Python that has Okta's SDK (`okta`, pinned in tests/okta_sdk/requirements.txt):
+/// `GATEHOUSE_OKTA_SDK_PYTHON`, else `target/okta-venv`, made on first use (and made
+/// again when it holds another version) under a file lock, so that tests running at
+/// once, or two test runs, do not build it twice. Without python3 (and its venv
+/// module) it fails with the command that installs them.
+pub fn okta_sdk_python() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    use std::process::Command;
+    if let Some(path) = std::env::var_os("GATEHOUSE_OKTA_SDK_PYTHON") {
+        return PathBuf::from(path);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let requirements = root.join("tests/okta_sdk/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements)
+        .expect("tests/okta_sdk/requirements.txt")
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("okta==").map(str::to_string))
+        .expect("requirements.txt pins okta==VERSION");
+    let target = root.join("target");
+    let venv = target.join("okta-venv");
+    let python = venv.join("bin/python");
+    let has_it = || {
+        Command::new(&python)
+            .args([
+                "-c",
+                "import importlib.metadata as m; print(m.version('okta'))",
+            ])
+            .output()
+            .is_ok_and(|o| {
+                o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == wanted
+            })
+    };
+    if has_it() {
+        return python;
+    }
+    std::fs::create_dir_all(&target).expect("target/");
+    let lock = std::fs::File::create(target.join("okta-venv.lock")).expect("the venv's lock file");
+    // SAFETY: flock on a descriptor this function owns; released when `lock` closes.
+    let locked = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) };
+    assert_eq!(locked, 0, "lock target/okta-venv.lock");
+    if !has_it() {
+        let install = "python3 with its venv module is needed to make target/okta-venv for \
+                       the Okta SDK test. Install it with:\n  sudo apt-get install -y python3-venv";
+        let _ = std::fs::remove_dir_all(&venv);
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .output()
+            .unwrap_or_else(|e| panic!("python3: {e}\n{install}"));
+        assert!(
+            made.status.success(),
+            "python3 -m venv target/okta-venv failed: {}\n{install}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let pip = Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(&requirements)
+            .output()
+            .expect("run pip");
+        assert!(
+            pip.status.success(),
+            "pip install -r tests/okta_sdk/requirements.txt failed (PyPI must be reachable):\n{}{}",
+            String::from_utf8_lossy(&pip.stdout),
+            String::from_utf8_lossy(&pip.stderr)
+        );
+        assert!(
+            has_it(),
+            "target/okta-venv does not have okta {wanted} after pip install"
+        );
+    }
+    drop(lock);
+    python
 }
 
 /// A fresh, empty database `gh_test_<random hex>` on the test server. Dropping the guard

@@ -12,8 +12,8 @@ use crate::admin::api_tokens;
 use crate::http::SharedState;
 
 /// The API tokens that are not revoked (never their values).
-#[utoipa::path(get, path = "/api/v1/api-tokens", tag = "apiTokens",
-    responses((status = 200, description = "Tokens", body = [Object]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/api-tokens", operation_id = "listApiTokens", tag = "apiTokens",
+    responses((status = 200, description = "Tokens", body = [super::openapi::answers::ApiToken]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Response, ApiError> {
     let list = api_tokens::list(&state.store).await?;
     Ok(Json(
@@ -25,8 +25,8 @@ pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Respons
     .into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/api-tokens/{id}", tag = "apiTokens", params(("id" = String, Path)),
-    responses((status = 200, description = "The token", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/api-tokens/{id}", operation_id = "getApiToken", tag = "apiTokens", params(("id" = String, Path)),
+    responses((status = 200, description = "The token", body = super::openapi::answers::ApiToken), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get(
     State(state): State<SharedState>,
     _: Caller,
@@ -39,7 +39,7 @@ pub async fn get(
 }
 
 /// Revoke a token (the caller's own included): requests with it get 401 from then on.
-#[utoipa::path(delete, path = "/api/v1/api-tokens/{id}", tag = "apiTokens", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/api-tokens/{id}", operation_id = "revokeApiToken", tag = "apiTokens", params(("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn revoke(
     State(state): State<SharedState>,

@@ -146,8 +146,8 @@ pub struct ListParams {
 }
 
 /// List apps, a page at a time.
-#[utoipa::path(get, path = "/api/v1/apps", tag = "apps", params(ListParams),
-    responses((status = 200, description = "A page of apps", body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/apps", operation_id = "listApplications", tag = "apps", params(ListParams),
+    responses((status = 200, description = "A page of apps", body = [super::openapi::answers::Application]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn list(
     State(state): State<SharedState>,
@@ -181,8 +181,8 @@ pub async fn list(
 }
 
 /// Register an OpenID Connect app; the answer has its `client_secret`, shown this once.
-#[utoipa::path(post, path = "/api/v1/apps", tag = "apps", params(CreateParams), request_body = AppBody,
-    responses((status = 200, description = "The app, with its secret", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/apps", operation_id = "createApplication", tag = "apps", params(CreateParams), request_body = AppBody,
+    responses((status = 200, description = "The app, with its secret", body = super::openapi::answers::Application), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn create(
     State(state): State<SharedState>,
@@ -202,8 +202,8 @@ pub async fn create(
 }
 
 /// An app by id (its client id).
-#[utoipa::path(get, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "The app", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/apps/{id}", operation_id = "getApplication", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "The app", body = super::openapi::answers::Application), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn get(
     State(state): State<SharedState>,
@@ -215,8 +215,8 @@ pub async fn get(
 
 /// Replace an app's settings (its secrets and status stay; switching to
 /// `client_secret_jwt` generates a sealed secret, shown this once, when none is).
-#[utoipa::path(put, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path)), request_body = AppBody,
-    responses((status = 200, description = "The app", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(put, path = "/api/v1/apps/{id}", operation_id = "replaceApplication", tag = "apps", params(("id" = String, Path)), request_body = AppBody,
+    responses((status = 200, description = "The app", body = super::openapi::answers::Application), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn update(
     State(state): State<SharedState>,
@@ -237,7 +237,7 @@ pub async fn update(
 }
 
 /// Delete an INACTIVE app.
-#[utoipa::path(delete, path = "/api/v1/apps/{id}", tag = "apps", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/apps/{id}", operation_id = "deleteApplication", tag = "apps", params(("id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, description = "The app is active", body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn delete(
@@ -250,8 +250,8 @@ pub async fn delete(
 }
 
 /// Activate an app.
-#[utoipa::path(post, path = "/api/v1/apps/{id}/lifecycle/activate", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "Active", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/apps/{id}/lifecycle/activate", operation_id = "activateApplication", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "Active", body = super::openapi::answers::Application), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn activate(
     State(state): State<SharedState>,
@@ -263,8 +263,8 @@ pub async fn activate(
 }
 
 /// Deactivate an app: `/token` answers `invalid_client`, `/authorize` an error page.
-#[utoipa::path(post, path = "/api/v1/apps/{id}/lifecycle/deactivate", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "Inactive", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/apps/{id}/lifecycle/deactivate", operation_id = "deactivateApplication", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "Inactive", body = super::openapi::answers::Application), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn deactivate(
     State(state): State<SharedState>,
@@ -276,8 +276,8 @@ pub async fn deactivate(
 }
 
 /// The app's client secrets (never their values).
-#[utoipa::path(get, path = "/api/v1/apps/{id}/credentials/secrets", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "Secrets", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/apps/{id}/credentials/secrets", operation_id = "listOAuth2ClientSecretsForApplication", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "Secrets", body = [super::openapi::answers::ClientSecret]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn secrets(
     State(state): State<SharedState>,
@@ -297,8 +297,8 @@ pub async fn secrets(
 
 /// A new ACTIVE client secret, shown this once, beside the existing one (at most two):
 /// move clients to it, then deactivate and delete the old one.
-#[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "The new secret", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets", operation_id = "createOAuth2ClientSecretForApplication", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "The new secret", body = super::openapi::answers::ClientSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn new_secret(
     State(state): State<SharedState>,
@@ -311,8 +311,8 @@ pub async fn new_secret(
 }
 
 /// One client secret (never its value).
-#[utoipa::path(get, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
-    responses((status = 200, description = "The secret", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}", operation_id = "getOAuth2ClientSecretForApplication", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
+    responses((status = 200, description = "The secret", body = super::openapi::answers::ClientSecret), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn get_secret(
     State(state): State<SharedState>,
@@ -329,8 +329,8 @@ pub async fn get_secret(
 }
 
 /// Activate a client secret.
-#[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/activate", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
-    responses((status = 200, description = "The secret", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/activate", operation_id = "activateOAuth2ClientSecretForApplication", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
+    responses((status = 200, description = "The secret", body = super::openapi::answers::ClientSecret), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn activate_secret(
     State(state): State<SharedState>,
@@ -351,8 +351,8 @@ pub async fn activate_secret(
 
 /// Deactivate a client secret: it stops authenticating at once. The last active one
 /// cannot be deactivated.
-#[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/deactivate", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
-    responses((status = 200, description = "The secret", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/deactivate", operation_id = "deactivateOAuth2ClientSecretForApplication", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
+    responses((status = 200, description = "The secret", body = super::openapi::answers::ClientSecret), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn deactivate_secret(
     State(state): State<SharedState>,
@@ -372,7 +372,7 @@ pub async fn deactivate_secret(
 }
 
 /// Delete an INACTIVE client secret.
-#[utoipa::path(delete, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}", operation_id = "deleteOAuth2ClientSecretFromApplication", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn delete_secret(
@@ -410,8 +410,8 @@ pub struct AppUserBody {
 }
 
 /// The users assigned to an app.
-#[utoipa::path(get, path = "/api/v1/apps/{id}/users", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "App users", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/apps/{id}/users", operation_id = "listApplicationUsers", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "App users", body = [super::openapi::answers::AppUser]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn users(
     State(state): State<SharedState>,
@@ -428,8 +428,8 @@ pub async fn users(
 }
 
 /// Assign a user to an app.
-#[utoipa::path(post, path = "/api/v1/apps/{id}/users", tag = "apps", params(("id" = String, Path)), request_body = AppUserBody,
-    responses((status = 200, description = "The app user", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/apps/{id}/users", operation_id = "assignUserToApplication", tag = "apps", params(("id" = String, Path)), request_body = AppUserBody,
+    responses((status = 200, description = "The app user", body = super::openapi::answers::AppUser), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn assign_user(
     State(state): State<SharedState>,
@@ -446,8 +446,8 @@ pub async fn assign_user(
 }
 
 /// One assigned user.
-#[utoipa::path(get, path = "/api/v1/apps/{id}/users/{userId}", tag = "apps", params(("id" = String, Path), ("userId" = String, Path)),
-    responses((status = 200, description = "The app user", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/apps/{id}/users/{userId}", operation_id = "getApplicationUser", tag = "apps", params(("id" = String, Path), ("userId" = String, Path)),
+    responses((status = 200, description = "The app user", body = super::openapi::answers::AppUser), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn get_user(
     State(state): State<SharedState>,
@@ -468,7 +468,7 @@ pub async fn get_user(
 }
 
 /// Unassign a user from an app.
-#[utoipa::path(delete, path = "/api/v1/apps/{id}/users/{userId}", tag = "apps", params(("id" = String, Path), ("userId" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/apps/{id}/users/{userId}", operation_id = "unassignUserFromApplication", tag = "apps", params(("id" = String, Path), ("userId" = String, Path)),
     responses((status = 204, description = "Unassigned"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn unassign_user(
@@ -487,8 +487,8 @@ pub struct AppGroupBody {
 }
 
 /// The groups assigned to an app.
-#[utoipa::path(get, path = "/api/v1/apps/{id}/groups", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "Group assignments", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/apps/{id}/groups", operation_id = "listApplicationGroupAssignments", tag = "apps", params(("id" = String, Path)),
+    responses((status = 200, description = "Group assignments", body = [super::openapi::answers::ApplicationGroupAssignment]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn groups(
     State(state): State<SharedState>,
@@ -510,8 +510,8 @@ pub async fn groups(
 }
 
 /// Assign a group to an app (or change its priority). The body may be empty.
-#[utoipa::path(put, path = "/api/v1/apps/{id}/groups/{groupId}", tag = "apps", params(("id" = String, Path), ("groupId" = String, Path)), request_body = AppGroupBody,
-    responses((status = 200, description = "The assignment", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(put, path = "/api/v1/apps/{id}/groups/{groupId}", operation_id = "assignGroupToApplication", tag = "apps", params(("id" = String, Path), ("groupId" = String, Path)), request_body = AppGroupBody,
+    responses((status = 200, description = "The assignment", body = super::openapi::answers::ApplicationGroupAssignment), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn assign_group(
     State(state): State<SharedState>,
@@ -537,7 +537,7 @@ pub async fn assign_group(
 }
 
 /// Unassign a group from an app.
-#[utoipa::path(delete, path = "/api/v1/apps/{id}/groups/{groupId}", tag = "apps", params(("id" = String, Path), ("groupId" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/apps/{id}/groups/{groupId}", operation_id = "unassignApplicationFromGroup", tag = "apps", params(("id" = String, Path), ("groupId" = String, Path)),
     responses((status = 204, description = "Unassigned"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn unassign_group(

@@ -67,8 +67,8 @@ impl ServerBody {
 }
 
 /// The custom authorization servers.
-#[utoipa::path(get, path = "/api/v1/authorizationServers", tag = "authorizationServers",
-    responses((status = 200, description = "Servers", body = [Object]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/authorizationServers", operation_id = "listAuthorizationServers", tag = "authorizationServers",
+    responses((status = 200, description = "Servers", body = [super::openapi::answers::AuthorizationServer]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Response, ApiError> {
     let list = state.store.list_servers().await.map_err(AdminError::from)?;
     Ok(Json(
@@ -81,8 +81,8 @@ pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Respons
 }
 
 /// Create a custom server (no access policy until one is added, as in Okta).
-#[utoipa::path(post, path = "/api/v1/authorizationServers", tag = "authorizationServers", request_body = ServerBody,
-    responses((status = 200, description = "The server", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(post, path = "/api/v1/authorizationServers", operation_id = "createAuthorizationServer", tag = "authorizationServers", request_body = ServerBody,
+    responses((status = 200, description = "The server", body = super::openapi::answers::AuthorizationServer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -92,8 +92,8 @@ pub async fn create(
     Ok(Json(server_json(&state, &server)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "The server", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}", operation_id = "getAuthorizationServer", tag = "authorizationServers", params(("id" = String, Path)),
+    responses((status = 200, description = "The server", body = super::openapi::answers::AuthorizationServer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get(
     State(state): State<SharedState>,
     _: Caller,
@@ -103,8 +103,8 @@ pub async fn get(
 }
 
 /// Replace a server's name, description and audience.
-#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}", tag = "authorizationServers", params(("id" = String, Path)), request_body = ServerBody,
-    responses((status = 200, description = "The server", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}", operation_id = "replaceAuthorizationServer", tag = "authorizationServers", params(("id" = String, Path)), request_body = ServerBody,
+    responses((status = 200, description = "The server", body = super::openapi::answers::AuthorizationServer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn update(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -124,7 +124,7 @@ pub async fn update(
 }
 
 /// Delete a server with its keys, scopes, claims and policies.
-#[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}", tag = "authorizationServers", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}", operation_id = "deleteAuthorizationServer", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn delete(
     State(state): State<SharedState>,
@@ -136,7 +136,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/lifecycle/activate", tag = "authorizationServers", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/lifecycle/activate", operation_id = "activateAuthorizationServer", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 204, description = "Active"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn activate(
     State(state): State<SharedState>,
@@ -149,7 +149,7 @@ pub async fn activate(
 }
 
 /// Deactivate a server: its endpoints answer 404 until it is activated again.
-#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/lifecycle/deactivate", tag = "authorizationServers", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/lifecycle/deactivate", operation_id = "deactivateAuthorizationServer", tag = "authorizationServers", params(("id" = String, Path)),
     responses((status = 204, description = "Inactive"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn deactivate(
     State(state): State<SharedState>,
@@ -182,8 +182,8 @@ impl ScopeBody {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "Scopes", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes", operation_id = "listOAuth2Scopes", tag = "authorizationServers", params(("id" = String, Path)),
+    responses((status = 200, description = "Scopes", body = [super::openapi::answers::OAuth2Scope]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn scopes(
     State(state): State<SharedState>,
     _: Caller,
@@ -198,8 +198,8 @@ pub async fn scopes(
     Ok(Json(list.iter().map(servers::scope_json).collect::<Vec<_>>()).into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/scopes", tag = "authorizationServers", params(("id" = String, Path)), request_body = ScopeBody,
-    responses((status = 200, description = "The scope", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/scopes", operation_id = "createOAuth2Scope", tag = "authorizationServers", params(("id" = String, Path)), request_body = ScopeBody,
+    responses((status = 200, description = "The scope", body = super::openapi::answers::OAuth2Scope), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_scope(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -218,8 +218,8 @@ pub async fn create_scope(
     Ok(Json(servers::scope_json(&scope)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)),
-    responses((status = 200, description = "The scope", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", operation_id = "getOAuth2Scope", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)),
+    responses((status = 200, description = "The scope", body = super::openapi::answers::OAuth2Scope), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get_scope(
     State(state): State<SharedState>,
     _: Caller,
@@ -240,8 +240,8 @@ pub async fn get_scope(
 
 /// Replace a scope's name, description, consent and default flag. A system scope, or
 /// one that claims or policy rules name, keeps its name.
-#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)), request_body = ScopeBody,
-    responses((status = 200, description = "The scope", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", operation_id = "replaceOAuth2Scope", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)), request_body = ScopeBody,
+    responses((status = 200, description = "The scope", body = super::openapi::answers::OAuth2Scope), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn update_scope(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -261,7 +261,7 @@ pub async fn update_scope(
     Ok(Json(servers::scope_json(&scope)).into_response())
 }
 
-#[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", operation_id = "deleteOAuth2Scope", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn delete_scope(
     State(state): State<SharedState>,
@@ -312,8 +312,8 @@ impl ClaimBody {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/claims", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "Claims", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/claims", operation_id = "listOAuth2Claims", tag = "authorizationServers", params(("id" = String, Path)),
+    responses((status = 200, description = "Claims", body = [super::openapi::answers::OAuth2Claim]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn claims(
     State(state): State<SharedState>,
     _: Caller,
@@ -328,8 +328,8 @@ pub async fn claims(
     Ok(Json(list.iter().map(servers::claim_json).collect::<Vec<_>>()).into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/claims", tag = "authorizationServers", params(("id" = String, Path)), request_body = ClaimBody,
-    responses((status = 200, description = "The claim", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/claims", operation_id = "createOAuth2Claim", tag = "authorizationServers", params(("id" = String, Path)), request_body = ClaimBody,
+    responses((status = 200, description = "The claim", body = super::openapi::answers::OAuth2Claim), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_claim(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -348,8 +348,8 @@ pub async fn create_claim(
     Ok(Json(servers::claim_json(&claim)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)),
-    responses((status = 200, description = "The claim", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", operation_id = "getOAuth2Claim", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)),
+    responses((status = 200, description = "The claim", body = super::openapi::answers::OAuth2Claim), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get_claim(
     State(state): State<SharedState>,
     _: Caller,
@@ -369,8 +369,8 @@ pub async fn get_claim(
 }
 
 /// Replace a claim, with the checks of its creation.
-#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)), request_body = ClaimBody,
-    responses((status = 200, description = "The claim", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", operation_id = "replaceOAuth2Claim", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)), request_body = ClaimBody,
+    responses((status = 200, description = "The claim", body = super::openapi::answers::OAuth2Claim), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn update_claim(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -390,7 +390,7 @@ pub async fn update_claim(
     Ok(Json(servers::claim_json(&claim)).into_response())
 }
 
-#[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", operation_id = "deleteOAuth2Claim", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn delete_claim(
     State(state): State<SharedState>,
@@ -440,8 +440,8 @@ impl PolicyBody {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "Policies", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies", operation_id = "listAuthorizationServerPolicies", tag = "authorizationServers", params(("id" = String, Path)),
+    responses((status = 200, description = "Policies", body = [super::openapi::answers::AuthorizationServerPolicy]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn policies(
     State(state): State<SharedState>,
     _: Caller,
@@ -461,8 +461,8 @@ pub async fn policies(
     .into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies", tag = "authorizationServers", params(("id" = String, Path)), request_body = PolicyBody,
-    responses((status = 200, description = "The policy", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies", operation_id = "createAuthorizationServerPolicy", tag = "authorizationServers", params(("id" = String, Path)), request_body = PolicyBody,
+    responses((status = 200, description = "The policy", body = super::openapi::answers::AuthorizationServerPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_policy(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -510,8 +510,8 @@ async fn find_policy(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
-    responses((status = 200, description = "The policy with its rules", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", operation_id = "getAuthorizationServerPolicy", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
+    responses((status = 200, description = "The policy with its rules", body = super::openapi::answers::AuthorizationServerPolicy), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get_policy(
     State(state): State<SharedState>,
     _: Caller,
@@ -522,8 +522,8 @@ pub async fn get_policy(
 }
 
 /// Replace a policy's name, description, clients and priority (kept when absent).
-#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)), request_body = PolicyBody,
-    responses((status = 200, description = "The policy with its rules", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", operation_id = "replaceAuthorizationServerPolicy", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)), request_body = PolicyBody,
+    responses((status = 200, description = "The policy with its rules", body = super::openapi::answers::AuthorizationServerPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn update_policy(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -543,7 +543,7 @@ pub async fn update_policy(
     get_policy(State(state), Caller(actor), Path((id, policy_id))).await
 }
 
-#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/lifecycle/activate", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/lifecycle/activate", operation_id = "activateAuthorizationServerPolicy", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
     responses((status = 204, description = "Active"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn activate_policy(
     State(state): State<SharedState>,
@@ -564,7 +564,7 @@ pub async fn activate_policy(
 }
 
 /// Deactivate a policy: it is skipped when tokens are decided.
-#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/lifecycle/deactivate", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/lifecycle/deactivate", operation_id = "deactivateAuthorizationServerPolicy", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
     responses((status = 204, description = "Inactive"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn deactivate_policy(
     State(state): State<SharedState>,
@@ -584,7 +584,7 @@ pub async fn deactivate_policy(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", operation_id = "deleteAuthorizationServerPolicy", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
     responses((status = 204, description = "Deleted with its rules"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn delete_policy(
     State(state): State<SharedState>,
@@ -674,8 +674,8 @@ impl RuleBody {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
-    responses((status = 200, description = "Rules", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules", operation_id = "listAuthorizationServerPolicyRules", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
+    responses((status = 200, description = "Rules", body = [super::openapi::answers::AuthorizationServerPolicyRule]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn rules(
     State(state): State<SharedState>,
     _: Caller,
@@ -685,8 +685,8 @@ pub async fn rules(
     Ok(Json(rules.iter().map(policies::rule_json).collect::<Vec<_>>()).into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)), request_body = RuleBody,
-    responses((status = 200, description = "The rule", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules", operation_id = "createAuthorizationServerPolicyRule", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)), request_body = RuleBody,
+    responses((status = 200, description = "The rule", body = super::openapi::answers::AuthorizationServerPolicyRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_rule(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -706,9 +706,9 @@ pub async fn create_rule(
     Ok(Json(policies::rule_json(&rule)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", tag = "authorizationServers",
+#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", operation_id = "getAuthorizationServerPolicyRule", tag = "authorizationServers",
     params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)),
-    responses((status = 200, description = "The rule", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The rule", body = super::openapi::answers::AuthorizationServerPolicyRule), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get_rule(
     State(state): State<SharedState>,
     _: Caller,
@@ -723,9 +723,9 @@ pub async fn get_rule(
 }
 
 /// Replace a rule, with the checks of its creation (priority kept when absent).
-#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", tag = "authorizationServers",
+#[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", operation_id = "replaceAuthorizationServerPolicyRule", tag = "authorizationServers",
     params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)), request_body = RuleBody,
-    responses((status = 200, description = "The rule", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The rule", body = super::openapi::answers::AuthorizationServerPolicyRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn update_rule(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -746,7 +746,7 @@ pub async fn update_rule(
     Ok(Json(policies::rule_json(&rule)).into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}/lifecycle/activate", tag = "authorizationServers",
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}/lifecycle/activate", operation_id = "activateAuthorizationServerPolicyRule", tag = "authorizationServers",
     params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)),
     responses((status = 204, description = "Active"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn activate_rule(
@@ -769,7 +769,7 @@ pub async fn activate_rule(
 }
 
 /// Deactivate a rule: it is skipped when tokens are decided.
-#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}/lifecycle/deactivate", tag = "authorizationServers",
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}/lifecycle/deactivate", operation_id = "deactivateAuthorizationServerPolicyRule", tag = "authorizationServers",
     params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)),
     responses((status = 204, description = "Inactive"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn deactivate_rule(
@@ -791,7 +791,7 @@ pub async fn deactivate_rule(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", tag = "authorizationServers",
+#[utoipa::path(delete, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", operation_id = "deleteAuthorizationServerPolicyRule", tag = "authorizationServers",
     params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn delete_rule(
@@ -813,8 +813,8 @@ pub async fn delete_rule(
 }
 
 /// The server's signing keys: public parts only, with their status.
-#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/credentials/keys", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "Public JWKs", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/credentials/keys", operation_id = "listAuthorizationServerKeys", tag = "authorizationServers", params(("id" = String, Path)),
+    responses((status = 200, description = "Public JWKs", body = [super::openapi::answers::JsonWebKey]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn keys(
     State(state): State<SharedState>,
     _: Caller,
@@ -852,8 +852,8 @@ pub async fn keys(
 /// Okta's keyRotate: rotates now and answers the keys as `credentials/keys` does. This
 /// process signs with the new ACTIVE key at once; others within the key cache's TTL,
 /// and every instance already publishes it (it was the NEXT key).
-#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/credentials/lifecycle/keyRotate", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "Public JWKs after the rotation", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+#[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/credentials/lifecycle/keyRotate", operation_id = "rotateAuthorizationServerKeys", tag = "authorizationServers", params(("id" = String, Path)),
+    responses((status = 200, description = "Public JWKs after the rotation", body = [super::openapi::answers::JsonWebKey]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn key_rotate(
     State(state): State<SharedState>,
     caller: Caller,

@@ -48,8 +48,8 @@ pub struct ListParams {
 }
 
 /// List groups, a page at a time.
-#[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(ListParams),
-    responses((status = 200, description = "A page of groups", body = [Object]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/groups", operation_id = "listGroups", tag = "groups", params(ListParams),
+    responses((status = 200, description = "A page of groups", body = [super::openapi::answers::Group]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn list(
     State(state): State<SharedState>,
@@ -72,8 +72,8 @@ pub async fn list(
 }
 
 /// Create a group.
-#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = GroupBody,
-    responses((status = 200, description = "The group", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/groups", operation_id = "addGroup", tag = "groups", request_body = GroupBody,
+    responses((status = 200, description = "The group", body = super::openapi::answers::Group), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn create(
     State(state): State<SharedState>,
@@ -87,8 +87,8 @@ pub async fn create(
 }
 
 /// A group by id.
-#[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = String, Path)),
-    responses((status = 200, description = "The group", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/groups/{id}", operation_id = "getGroup", tag = "groups", params(("id" = String, Path)),
+    responses((status = 200, description = "The group", body = super::openapi::answers::Group), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn get(
     State(state): State<SharedState>,
@@ -99,8 +99,8 @@ pub async fn get(
 }
 
 /// Replace a group's name and description.
-#[utoipa::path(put, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = String, Path)), request_body = GroupBody,
-    responses((status = 200, description = "The group", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(put, path = "/api/v1/groups/{id}", operation_id = "replaceGroup", tag = "groups", params(("id" = String, Path)), request_body = GroupBody,
+    responses((status = 200, description = "The group", body = super::openapi::answers::Group), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn update(
     State(state): State<SharedState>,
@@ -122,7 +122,7 @@ pub async fn update(
 }
 
 /// Delete a group (its members stay).
-#[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/groups/{id}", operation_id = "deleteGroup", tag = "groups", params(("id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn delete(
@@ -135,8 +135,8 @@ pub async fn delete(
 }
 
 /// The members of a group.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/users", tag = "groups", params(("id" = String, Path)),
-    responses((status = 200, description = "Users", body = [Object]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/groups/{id}/users", operation_id = "listGroupUsers", tag = "groups", params(("id" = String, Path)),
+    responses((status = 200, description = "Users", body = [super::openapi::answers::User]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn members(
     State(state): State<SharedState>,
@@ -153,7 +153,7 @@ pub async fn members(
 }
 
 /// Add a user to a group.
-#[utoipa::path(put, path = "/api/v1/groups/{id}/users/{userId}", tag = "groups", params(("id" = String, Path), ("userId" = String, Path)),
+#[utoipa::path(put, path = "/api/v1/groups/{id}/users/{userId}", operation_id = "assignUserToGroup", tag = "groups", params(("id" = String, Path), ("userId" = String, Path)),
     responses((status = 204, description = "A member"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn add_member(
@@ -166,7 +166,7 @@ pub async fn add_member(
 }
 
 /// Remove a user from a group.
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/users/{userId}", tag = "groups", params(("id" = String, Path), ("userId" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/users/{userId}", operation_id = "unassignUserFromGroup", tag = "groups", params(("id" = String, Path), ("userId" = String, Path)),
     responses((status = 204, description = "Not a member any more"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn remove_member(
