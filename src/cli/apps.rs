@@ -336,7 +336,7 @@ fn as_new_app(client: &crate::store::Client) -> Result<NewApp, String> {
         name: client.name.clone(),
         redirect_uris: client.redirect_uris.clone(),
         post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
-        auth_method: Some(client.auth_method.clone()),
+        auth_method: Some(client.auth_method.as_str().to_string()),
         grant_types: client.grant_types.clone(),
         refresh_token_leeway: Some(client.refresh_token_leeway),
         application_type: Some(client.application_type.clone()),

@@ -30,7 +30,7 @@ use crate::crypto::{b64url, b64url_decode, constant_time_eq, random_token, sha25
 use crate::http::extract::{Body, PeerAddr, ServerId, query_params};
 use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, pages};
-use crate::store::{AuthServer, Client, DEFAULT_SERVER_ID};
+use crate::store::{AuthMethod, AuthServer, Client, DEFAULT_SERVER_ID, Status};
 
 /// The demo app's name; with its redirect URI and method it marks the demo app.
 pub const DEMO_APP_NAME: &str = "Gatehouse demo";
@@ -66,9 +66,9 @@ pub fn new_app(base: &str) -> NewApp {
 /// redeemed by the callback.
 pub fn is_demo_app(client: &Client, base: &str) -> bool {
     client.name == DEMO_APP_NAME
-        && client.auth_method == "client_secret_jwt"
+        && client.auth_method == AuthMethod::ClientSecretJwt
         && client.redirect_uris == [callback_uri(base)]
-        && client.status == apps::ACTIVE
+        && client.status == Status::Active
 }
 
 /// The flow this browser started: sealed into the cookie.

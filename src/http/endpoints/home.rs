@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::http::{AppState, SharedState};
 use crate::http::{cookies, pages};
 use crate::identity::session;
-use crate::store::{AuthServer, StoreError, User};
+use crate::store::{AuthServer, Status, StoreError, User};
 
 /// The routes of the home page, the API reference, the demo and their stylesheet.
 pub fn routes() -> Router<SharedState> {
@@ -86,7 +86,7 @@ async fn home(State(state): State<SharedState>, headers: HeaderMap) -> Response 
         Ok(servers) => servers,
         Err(e) => return unavailable(&e),
     };
-    servers.retain(|s| s.status == "ACTIVE");
+    servers.retain(|s| s.status == Status::Active);
     // The org server first, then `default`, then the others by name.
     servers.sort_by_key(|s| {
         (
