@@ -5,6 +5,7 @@
 mod api_tokens;
 mod apps;
 mod backup;
+mod brand;
 mod demo;
 mod groups;
 mod keys;
@@ -97,6 +98,9 @@ enum Command {
     ApiTokens(api_tokens::ApiTokensCommand),
     /// Bring the database schema up to date, print its version, and exit.
     Migrate,
+    /// The org name, colours, logo and favicon of the hosted pages (Okta's brand and theme).
+    #[command(subcommand)]
+    Brand(brand::BrandCommand),
     /// Register Gatehouse's demo app (or find it) and print the address that shows a
     /// sign-in end to end, with the tokens decoded.
     Demo {
@@ -226,6 +230,13 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
             api_tokens::run(command, &backend(&store_config).await?).await
         }
         Command::Migrate => migrate::run(&store_config).await,
+        Command::Brand(command) => {
+            let listen = std::env::var("GATEHOUSE_LISTEN").ok();
+            let public_url = std::env::var("GATEHOUSE_PUBLIC_URL").ok();
+            let config = ServerConfig::resolve(&file, listen, public_url, None)
+                .map_err(|e| e.to_string())?;
+            brand::run(command, &backend(&store_config).await?, &config.base_url()).await
+        }
         Command::Demo { public_url } => {
             let listen = std::env::var("GATEHOUSE_LISTEN").ok();
             let config = ServerConfig::resolve(&file, listen, public_url, None)

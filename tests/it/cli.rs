@@ -576,3 +576,67 @@ async fn api_tokens_from_the_cli_open_the_management_api_until_revoked() {
     let (ok, _, err) = gatehouse(&t, &["api-tokens", "revoke", &id], None);
     assert!(!ok && err.contains("not found"), "{err}");
 }
+
+/// `gatehouse brand`: what the CLI sets, a running server's pages show once its brand
+/// cache (`BRAND_TTL`) has run out: the first page after that starts the re-read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_brand_is_set_from_the_cli() {
+    let t = TestApp::spawn().await;
+    let (ok, out, err) = gatehouse(
+        &t,
+        &[
+            "brand",
+            "set",
+            "--name",
+            "Acme Corp",
+            "--primary-color",
+            "#0B6E4F",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let theme: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(theme["primaryColorHex"], "#0b6e4f");
+    let (ok, _, err) = gatehouse(&t, &["brand", "set", "--primary-color", "green"], None);
+    assert!(!ok && err.contains("primaryColorHex"), "{err}");
+
+    let logo = t.dir.path().join("logo.png");
+    std::fs::write(&logo, include_bytes!("browser/logo.png")).unwrap();
+    let (ok, out, err) = gatehouse(&t, &["brand", "logo", logo.to_str().unwrap()], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("/brand/logo?v="), "{out}");
+    let svg = t.dir.path().join("logo.svg");
+    std::fs::write(&svg, "<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap();
+    let (ok, _, err) = gatehouse(&t, &["brand", "logo", svg.to_str().unwrap()], None);
+    assert!(!ok && err.contains("logo: must be a PNG"), "{err}");
+
+    t.clock.advance(gatehouse::http::branding::BRAND_TTL);
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = reqwest::get(t.authorize_url("default", "unknown-app", &[]))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if page.contains("Acme Corp") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        page.contains("Acme Corp") && page.contains("/brand/logo?v="),
+        "{page}"
+    );
+    let css = reqwest::get(format!("{}/brand/theme.css", t.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(css.contains("--brand: #0b6e4f;"), "{css}");
+
+    let (ok, out, err) = gatehouse(&t, &["brand", "logo", "--remove"], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"logo\": null"), "{out}");
+}
