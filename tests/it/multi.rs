@@ -235,7 +235,7 @@ async fn a_refresh_token_raced_at_three_instances_rotates_once_and_the_reuse_rev
         "exactly one rotation across the instances"
     );
 
-    // Family semantics (README "Refresh tokens"), with a grace period of 0: each loser
+    // Family semantics (docs/endpoints.md, "Refresh tokens"), with a grace period of 0: each loser
     // presented a spent token, a reuse, so the family is revoked, the winner's new
     // refresh token and access token included, whichever instance is asked.
     let winner = wins[0];

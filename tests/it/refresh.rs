@@ -343,7 +343,7 @@ async fn concurrent_refreshes_of_one_token_have_one_winner() {
     }
     assert_eq!(wins.len(), 1, "exactly one rotation wins");
     // With no grace period the losers' reuse revokes the family, the winner's new
-    // token included (documented in the README).
+    // token included (documented in docs/endpoints.md).
     let winner = wins[0]["refresh_token"].as_str().unwrap();
     assert_eq!(
         error_of(t.refresh("default", &app, winner, None).await).await,
