@@ -5,11 +5,13 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
+use crate::flows::Services;
 use crate::flows::settings::{Settings, Subject, check_assigned};
-use crate::flows::{Services, consent as consent_flow};
 use crate::identity::session;
 use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
 use crate::oauth::consent;
@@ -272,8 +274,7 @@ pub async fn complete(
                 "The user has not consented to the requested scopes.",
             ));
         }
-        let location =
-            consent_flow::start(services, request, user_id, auth_time, needed, now).await?;
+        let location = start_consent(services, request, user_id, auth_time, needed, now).await?;
         Ok(Outcome::Redirect(location))
     }
     .await;
@@ -315,6 +316,47 @@ pub async fn record_sso(
         vec![target],
     );
     syslog::record(&services.store, actor, event, now).await;
+}
+
+/// How long the consent page waits.
+pub const CONSENT_TTL: i64 = 600;
+
+/// A request waiting for consent. Its shape differs from a request waiting for
+/// sign-in (`consent` is not a field of `AuthorizationRequest`), so the sign-in page
+/// can never take one for the other.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PendingConsent {
+    pub consent: AuthorizationRequest,
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    pub scopes: Vec<String>,
+}
+
+/// Stores the request until the user answers on the consent page (`flows::consent`);
+/// returns the page's address.
+pub async fn start_consent(
+    services: &Services,
+    request: &AuthorizationRequest,
+    user_id: &str,
+    auth_time: UnixTime,
+    scopes: Vec<String>,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
+    let tx = random_token();
+    let pending = PendingConsent {
+        consent: request.clone(),
+        user_id: user_id.to_string(),
+        auth_time,
+        scopes,
+    };
+    let row = PendingAuthorization {
+        id_hash: sha256(tx.as_bytes()),
+        request: serde_json::to_string(&pending).map_err(|e| OAuthError::internal(&e))?,
+        created_at: now,
+        expires_at: now + CONSENT_TTL,
+    };
+    services.store.insert_pending(&row).await?;
+    Ok(format!("/consent?tx={tx}"))
 }
 
 #[cfg(test)]
