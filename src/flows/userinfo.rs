@@ -72,11 +72,11 @@ pub async fn claims(
     let custom = services.store.list_claims(&server.id).await?;
     let mut body = serde_json::Map::new();
     body.insert("sub".into(), json!(subject.user.id));
-    body.extend(user_claims(&subject.user, &scope));
+    body.extend(user_claims(&subject.user, scope.as_slice()));
     for (name, value) in custom_claims::evaluate(
         &custom,
         "IDENTITY",
-        &scope,
+        scope.as_slice(),
         Some(&subject.user),
         &subject.group_names(),
     ) {

@@ -46,6 +46,11 @@ impl Scope {
         self.0.iter().any(|s| s == scope)
     }
 
+    /// The scopes, in order, for code below the protocol (token claims).
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }

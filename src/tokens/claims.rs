@@ -7,7 +7,6 @@ use serde_json::{Map, Value, json};
 
 use crate::clock::UnixTime;
 use crate::crypto::{b64url, random_token, sha256};
-use crate::oauth::scope::Scope;
 use crate::store::User;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +58,8 @@ pub struct Grant<'a> {
     pub client_id: &'a str,
     /// `None` for client_credentials: the token's subject is the client.
     pub user: Option<&'a User>,
-    pub scope: &'a Scope,
+    /// The granted scopes (validated by the protocol layer).
+    pub scope: &'a [String],
     /// When the user last signed in (a user grant).
     pub auth_time: Option<UnixTime>,
     pub nonce: Option<&'a str>,
@@ -86,8 +86,8 @@ impl Grant<'_> {
             cid: self.client_id.to_string(),
             client_id: self.client_id.to_string(),
             uid: self.user.map(|u| u.id.clone()),
-            scp: self.scope.iter().map(str::to_string).collect(),
-            scope: self.scope.to_string(),
+            scp: self.scope.to_vec(),
+            scope: self.scope.join(" "),
             auth_time: self.auth_time,
             sub: sub.to_string(),
             cnf: None,
@@ -138,14 +138,15 @@ pub fn at_hash(access_token: &str) -> String {
 
 /// OpenID Connect Core §5.4: the standard claims each scope asks for, from what the
 /// user record has. A claim whose attribute is missing is left out.
-pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
+pub fn user_claims(user: &User, scope: &[String]) -> Map<String, Value> {
     let mut claims = Map::new();
     let mut put = |name: &str, value: Option<&str>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
             claims.insert(name.to_string(), json!(v));
         }
     };
-    if scope.contains("profile") {
+    let has = |name: &str| scope.iter().any(|s| s == name);
+    if has("profile") {
         let name = match (user.first_name.as_deref(), user.last_name.as_deref()) {
             (Some(f), Some(l)) => Some(format!("{f} {l}")),
             (Some(one), None) | (None, Some(one)) => Some(one.to_string()),
@@ -157,7 +158,7 @@ pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
         put("preferred_username", Some(&user.login));
         claims.insert("updated_at".into(), json!(user.updated_at));
     }
-    if scope.contains("email")
+    if has("email")
         && let Some(email) = user.email.as_deref().filter(|e| !e.is_empty())
     {
         claims.insert("email".into(), json!(email));
@@ -171,6 +172,10 @@ pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
 mod tests {
     use super::*;
     use crate::store::UserStatus;
+
+    fn scopes(text: &str) -> Vec<String> {
+        text.split(' ').map(str::to_string).collect()
+    }
 
     fn user() -> User {
         User {
@@ -194,9 +199,9 @@ mod tests {
     #[test]
     fn claims_follow_scopes() {
         let u = user();
-        let only_openid = user_claims(&u, &Scope::parse("openid").unwrap());
+        let only_openid = user_claims(&u, &scopes("openid"));
         assert!(only_openid.is_empty());
-        let all = user_claims(&u, &Scope::parse("openid profile email").unwrap());
+        let all = user_claims(&u, &scopes("openid profile email"));
         assert_eq!(all["name"], "Alice");
         assert_eq!(all["preferred_username"], "alice@example.com");
         assert_eq!(all["email"], "alice@example.com");
@@ -218,7 +223,7 @@ mod tests {
     #[test]
     fn access_token_has_okta_and_rfc9068_claims() {
         let u = user();
-        let scope = Scope::parse("openid email").unwrap();
+        let scope = scopes("openid email");
         let g = Grant {
             issuer: "https://i",
             audience: "api://default",

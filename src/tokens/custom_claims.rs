@@ -6,7 +6,6 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::oauth::scope::Scope;
 use crate::store::{ClaimDef, Status, User};
 
 /// Claims the server sets itself; a custom claim may not take their names.
@@ -184,7 +183,7 @@ impl GroupFilter {
 pub fn evaluate(
     defs: &[ClaimDef],
     claim_type: &str,
-    scope: &Scope,
+    scope: &[String],
     user: Option<&User>,
     groups: &[String],
 ) -> Map<String, Value> {
@@ -231,6 +230,10 @@ pub fn evaluate(
 mod tests {
     use super::*;
     use crate::store::UserStatus;
+
+    fn scopes(text: &str) -> Vec<String> {
+        text.split(' ').map(str::to_string).collect()
+    }
 
     fn user() -> User {
         User {
@@ -323,7 +326,7 @@ mod tests {
             "staff".to_string(),
             "xapp-y".to_string(),
         ];
-        let scope = Scope::parse("openid groups").unwrap();
+        let scope = scopes("openid groups");
         let at = evaluate(&defs, "RESOURCE", &scope, Some(&u), &groups);
         assert_eq!(at["login"], "alice@example.com");
         assert!(!at.contains_key("mail"), "missing attribute: omitted");
@@ -331,13 +334,7 @@ mod tests {
         let id = evaluate(&defs, "IDENTITY", &scope, Some(&u), &groups);
         assert_eq!(id["given"], "Alice");
         assert_eq!(id["groups"], json!(["app-admins"]));
-        let service = evaluate(
-            &defs,
-            "RESOURCE",
-            &Scope::parse("api:read").unwrap(),
-            None,
-            &[],
-        );
+        let service = evaluate(&defs, "RESOURCE", &scopes("api:read"), None, &[]);
         assert_eq!(service.get("tier"), Some(&json!("gold")));
         assert!(!service.contains_key("login"));
     }

@@ -9,18 +9,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::jose::{self, JoseError, Jws, Rules};
-use super::keys::{Alg, Keyring, SigningKey};
+use super::jose::{self, JoseError, Jws};
+pub use super::keys::header_kid;
+use super::keys::{Keyring, OWN, SigningKey};
 use crate::crypto::b64url;
 
 /// Longest token accepted for verification (bytes).
 pub const MAX_TOKEN_LEN: usize = jose::MAX_JWS_LEN;
-
-/// What a header of one of our tokens may say: an algorithm we sign with, no embedded key.
-const OWN: Rules<'static> = Rules {
-    algs: &[Alg::Rs256.as_str(), Alg::Es256.as_str()],
-    embedded_key: false,
-};
 
 /// Signs `claims` with `key`; `typ` is the JOSE header's media type (`JWT`, `at+jwt`).
 pub fn sign(key: &SigningKey, typ: Option<&str>, claims: &impl Serialize) -> String {
@@ -61,13 +56,6 @@ impl From<JoseError> for JwtError {
             }
         }
     }
-}
-
-/// The `kid` a token's header names, read by the same rules as `verify` but without
-/// verifying anything: which keys to look in. `None` for anything unreadable
-/// (verification then refuses it).
-pub fn header_kid(token: &str) -> Option<String> {
-    jose::read_header_only(token, &OWN).ok()?.kid
 }
 
 /// Verifies the signature against `ring` and returns the header's `typ` and the claims.

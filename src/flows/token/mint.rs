@@ -42,13 +42,18 @@ pub async fn mint(
         audience: &audience,
         client_id: m.client_id,
         user,
-        scope: m.scope,
+        scope: m.scope.as_slice(),
         auth_time: m.auth_time,
         nonce: m.nonce,
         now: m.now,
     };
-    let resource =
-        custom_claims::evaluate(&settings.claims, "RESOURCE", m.scope, user, &group_names);
+    let resource = custom_claims::evaluate(
+        &settings.claims,
+        "RESOURCE",
+        m.scope.as_slice(),
+        user,
+        &group_names,
+    );
     let typ = m.server.access_token_typ_at_jwt.then_some("at+jwt");
     let mut claims = grant.access_token(m.access_jti, m.access_ttl, resource);
     claims.cnf = m.dpop_jkt.map(|jkt| Confirmation {
@@ -56,8 +61,13 @@ pub async fn mint(
     });
     let access_token = jwt::sign(&ring.signing, typ, &claims);
     let id_token = if m.scope.contains("openid") {
-        let identity =
-            custom_claims::evaluate(&settings.claims, "IDENTITY", m.scope, user, &group_names);
+        let identity = custom_claims::evaluate(
+            &settings.claims,
+            "IDENTITY",
+            m.scope.as_slice(),
+            user,
+            &group_names,
+        );
         grant
             .id_token(m.id_jti, m.server.id_token_ttl, &access_token, identity)
             .map(|claims| jwt::sign(&ring.signing, Some("JWT"), &claims))
