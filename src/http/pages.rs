@@ -144,3 +144,14 @@ pub fn form_post(action: &str, fields: &[(String, String)]) -> Response {
     }
     response
 }
+
+/// The store did not answer: a page that says so (the cause goes to the log).
+pub fn unavailable(e: &crate::store::StoreError) -> Response {
+    tracing::warn!(error = %e, "a page could not read the store");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "The server cannot answer right now. Try again in a moment.",
+        None,
+    )
+}

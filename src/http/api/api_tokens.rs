@@ -13,7 +13,7 @@ use crate::http::SharedState;
 
 /// The API tokens that are not revoked (never their values).
 #[utoipa::path(get, path = "/api/v1/api-tokens", operation_id = "listApiTokens", tag = "apiTokens",
-    responses((status = 200, description = "Tokens", body = [super::openapi::answers::ApiToken]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "Tokens", body = [super::answers::ApiToken]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Response, ApiError> {
     let list = api_tokens::list(&state.store).await?;
     Ok(Json(
@@ -26,7 +26,7 @@ pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Respons
 }
 
 #[utoipa::path(get, path = "/api/v1/api-tokens/{id}", operation_id = "getApiToken", tag = "apiTokens", params(("id" = String, Path)),
-    responses((status = 200, description = "The token", body = super::openapi::answers::ApiToken), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The token", body = super::answers::ApiToken), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get(
     State(state): State<SharedState>,
     _: Caller,

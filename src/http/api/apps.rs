@@ -147,7 +147,7 @@ pub struct ListParams {
 
 /// List apps, a page at a time.
 #[utoipa::path(get, path = "/api/v1/apps", operation_id = "listApplications", tag = "apps", params(ListParams),
-    responses((status = 200, description = "A page of apps", body = [super::openapi::answers::Application]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "A page of apps", body = [super::answers::Application]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn list(
     State(state): State<SharedState>,
@@ -182,7 +182,7 @@ pub async fn list(
 
 /// Register an OpenID Connect app; the answer has its `client_secret`, shown this once.
 #[utoipa::path(post, path = "/api/v1/apps", operation_id = "createApplication", tag = "apps", params(CreateParams), request_body = AppBody,
-    responses((status = 200, description = "The app, with its secret", body = super::openapi::answers::Application), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "The app, with its secret", body = super::answers::Application), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn create(
     State(state): State<SharedState>,
@@ -203,7 +203,7 @@ pub async fn create(
 
 /// An app by id (its client id).
 #[utoipa::path(get, path = "/api/v1/apps/{id}", operation_id = "getApplication", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "The app", body = super::openapi::answers::Application), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The app", body = super::answers::Application), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn get(
     State(state): State<SharedState>,
@@ -216,7 +216,7 @@ pub async fn get(
 /// Replace an app's settings (its secrets and status stay; switching to
 /// `client_secret_jwt` generates a sealed secret, shown this once, when none is).
 #[utoipa::path(put, path = "/api/v1/apps/{id}", operation_id = "replaceApplication", tag = "apps", params(("id" = String, Path)), request_body = AppBody,
-    responses((status = 200, description = "The app", body = super::openapi::answers::Application), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The app", body = super::answers::Application), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn update(
     State(state): State<SharedState>,
@@ -251,7 +251,7 @@ pub async fn delete(
 
 /// Activate an app.
 #[utoipa::path(post, path = "/api/v1/apps/{id}/lifecycle/activate", operation_id = "activateApplication", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "Active", body = super::openapi::answers::Application), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Active", body = super::answers::Application), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn activate(
     State(state): State<SharedState>,
@@ -264,7 +264,7 @@ pub async fn activate(
 
 /// Deactivate an app: `/token` answers `invalid_client`, `/authorize` an error page.
 #[utoipa::path(post, path = "/api/v1/apps/{id}/lifecycle/deactivate", operation_id = "deactivateApplication", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "Inactive", body = super::openapi::answers::Application), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Inactive", body = super::answers::Application), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn deactivate(
     State(state): State<SharedState>,
@@ -277,7 +277,7 @@ pub async fn deactivate(
 
 /// The app's client secrets (never their values).
 #[utoipa::path(get, path = "/api/v1/apps/{id}/credentials/secrets", operation_id = "listOAuth2ClientSecretsForApplication", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "Secrets", body = [super::openapi::answers::ClientSecret]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Secrets", body = [super::answers::ClientSecret]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn secrets(
     State(state): State<SharedState>,
@@ -298,7 +298,7 @@ pub async fn secrets(
 /// A new ACTIVE client secret, shown this once, beside the existing one (at most two):
 /// move clients to it, then deactivate and delete the old one.
 #[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets", operation_id = "createOAuth2ClientSecretForApplication", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "The new secret", body = super::openapi::answers::ClientSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The new secret", body = super::answers::ClientSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn new_secret(
     State(state): State<SharedState>,
@@ -312,7 +312,7 @@ pub async fn new_secret(
 
 /// One client secret (never its value).
 #[utoipa::path(get, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}", operation_id = "getOAuth2ClientSecretForApplication", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
-    responses((status = 200, description = "The secret", body = super::openapi::answers::ClientSecret), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The secret", body = super::answers::ClientSecret), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn get_secret(
     State(state): State<SharedState>,
@@ -330,7 +330,7 @@ pub async fn get_secret(
 
 /// Activate a client secret.
 #[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/activate", operation_id = "activateOAuth2ClientSecretForApplication", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
-    responses((status = 200, description = "The secret", body = super::openapi::answers::ClientSecret), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The secret", body = super::answers::ClientSecret), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn activate_secret(
     State(state): State<SharedState>,
@@ -352,7 +352,7 @@ pub async fn activate_secret(
 /// Deactivate a client secret: it stops authenticating at once. The last active one
 /// cannot be deactivated.
 #[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/deactivate", operation_id = "deactivateOAuth2ClientSecretForApplication", tag = "apps", params(("id" = String, Path), ("secretId" = String, Path)),
-    responses((status = 200, description = "The secret", body = super::openapi::answers::ClientSecret), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The secret", body = super::answers::ClientSecret), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn deactivate_secret(
     State(state): State<SharedState>,
@@ -411,7 +411,7 @@ pub struct AppUserBody {
 
 /// The users assigned to an app.
 #[utoipa::path(get, path = "/api/v1/apps/{id}/users", operation_id = "listApplicationUsers", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "App users", body = [super::openapi::answers::AppUser]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "App users", body = [super::answers::AppUser]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn users(
     State(state): State<SharedState>,
@@ -429,7 +429,7 @@ pub async fn users(
 
 /// Assign a user to an app.
 #[utoipa::path(post, path = "/api/v1/apps/{id}/users", operation_id = "assignUserToApplication", tag = "apps", params(("id" = String, Path)), request_body = AppUserBody,
-    responses((status = 200, description = "The app user", body = super::openapi::answers::AppUser), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The app user", body = super::answers::AppUser), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn assign_user(
     State(state): State<SharedState>,
@@ -447,7 +447,7 @@ pub async fn assign_user(
 
 /// One assigned user.
 #[utoipa::path(get, path = "/api/v1/apps/{id}/users/{userId}", operation_id = "getApplicationUser", tag = "apps", params(("id" = String, Path), ("userId" = String, Path)),
-    responses((status = 200, description = "The app user", body = super::openapi::answers::AppUser), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The app user", body = super::answers::AppUser), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn get_user(
     State(state): State<SharedState>,
@@ -488,7 +488,7 @@ pub struct AppGroupBody {
 
 /// The groups assigned to an app.
 #[utoipa::path(get, path = "/api/v1/apps/{id}/groups", operation_id = "listApplicationGroupAssignments", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "Group assignments", body = [super::openapi::answers::ApplicationGroupAssignment]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Group assignments", body = [super::answers::ApplicationGroupAssignment]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn groups(
     State(state): State<SharedState>,
@@ -511,7 +511,7 @@ pub async fn groups(
 
 /// Assign a group to an app (or change its priority). The body may be empty.
 #[utoipa::path(put, path = "/api/v1/apps/{id}/groups/{groupId}", operation_id = "assignGroupToApplication", tag = "apps", params(("id" = String, Path), ("groupId" = String, Path)), request_body = AppGroupBody,
-    responses((status = 200, description = "The assignment", body = super::openapi::answers::ApplicationGroupAssignment), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The assignment", body = super::answers::ApplicationGroupAssignment), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn assign_group(
     State(state): State<SharedState>,

@@ -68,7 +68,7 @@ impl ServerBody {
 
 /// The custom authorization servers.
 #[utoipa::path(get, path = "/api/v1/authorizationServers", operation_id = "listAuthorizationServers", tag = "authorizationServers",
-    responses((status = 200, description = "Servers", body = [super::openapi::answers::AuthorizationServer]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "Servers", body = [super::answers::AuthorizationServer]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Response, ApiError> {
     let list = state.store.list_servers().await.map_err(AdminError::from)?;
     Ok(Json(
@@ -82,7 +82,7 @@ pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Respons
 
 /// Create a custom server (no access policy until one is added, as in Okta).
 #[utoipa::path(post, path = "/api/v1/authorizationServers", operation_id = "createAuthorizationServer", tag = "authorizationServers", request_body = ServerBody,
-    responses((status = 200, description = "The server", body = super::openapi::answers::AuthorizationServer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The server", body = super::answers::AuthorizationServer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -93,7 +93,7 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}", operation_id = "getAuthorizationServer", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "The server", body = super::openapi::answers::AuthorizationServer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The server", body = super::answers::AuthorizationServer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get(
     State(state): State<SharedState>,
     _: Caller,
@@ -104,7 +104,7 @@ pub async fn get(
 
 /// Replace a server's name, description and audience.
 #[utoipa::path(put, path = "/api/v1/authorizationServers/{id}", operation_id = "replaceAuthorizationServer", tag = "authorizationServers", params(("id" = String, Path)), request_body = ServerBody,
-    responses((status = 200, description = "The server", body = super::openapi::answers::AuthorizationServer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The server", body = super::answers::AuthorizationServer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn update(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -183,7 +183,7 @@ impl ScopeBody {
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes", operation_id = "listOAuth2Scopes", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "Scopes", body = [super::openapi::answers::OAuth2Scope]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "Scopes", body = [super::answers::OAuth2Scope]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn scopes(
     State(state): State<SharedState>,
     _: Caller,
@@ -199,7 +199,7 @@ pub async fn scopes(
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/scopes", operation_id = "createOAuth2Scope", tag = "authorizationServers", params(("id" = String, Path)), request_body = ScopeBody,
-    responses((status = 200, description = "The scope", body = super::openapi::answers::OAuth2Scope), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The scope", body = super::answers::OAuth2Scope), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_scope(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -219,7 +219,7 @@ pub async fn create_scope(
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", operation_id = "getOAuth2Scope", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)),
-    responses((status = 200, description = "The scope", body = super::openapi::answers::OAuth2Scope), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The scope", body = super::answers::OAuth2Scope), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get_scope(
     State(state): State<SharedState>,
     _: Caller,
@@ -241,7 +241,7 @@ pub async fn get_scope(
 /// Replace a scope's name, description, consent and default flag. A system scope, or
 /// one that claims or policy rules name, keeps its name.
 #[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", operation_id = "replaceOAuth2Scope", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)), request_body = ScopeBody,
-    responses((status = 200, description = "The scope", body = super::openapi::answers::OAuth2Scope), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The scope", body = super::answers::OAuth2Scope), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn update_scope(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -313,7 +313,7 @@ impl ClaimBody {
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/claims", operation_id = "listOAuth2Claims", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "Claims", body = [super::openapi::answers::OAuth2Claim]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "Claims", body = [super::answers::OAuth2Claim]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn claims(
     State(state): State<SharedState>,
     _: Caller,
@@ -329,7 +329,7 @@ pub async fn claims(
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/claims", operation_id = "createOAuth2Claim", tag = "authorizationServers", params(("id" = String, Path)), request_body = ClaimBody,
-    responses((status = 200, description = "The claim", body = super::openapi::answers::OAuth2Claim), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The claim", body = super::answers::OAuth2Claim), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_claim(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -349,7 +349,7 @@ pub async fn create_claim(
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", operation_id = "getOAuth2Claim", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)),
-    responses((status = 200, description = "The claim", body = super::openapi::answers::OAuth2Claim), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The claim", body = super::answers::OAuth2Claim), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get_claim(
     State(state): State<SharedState>,
     _: Caller,
@@ -370,7 +370,7 @@ pub async fn get_claim(
 
 /// Replace a claim, with the checks of its creation.
 #[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", operation_id = "replaceOAuth2Claim", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)), request_body = ClaimBody,
-    responses((status = 200, description = "The claim", body = super::openapi::answers::OAuth2Claim), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The claim", body = super::answers::OAuth2Claim), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn update_claim(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -441,7 +441,7 @@ impl PolicyBody {
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies", operation_id = "listAuthorizationServerPolicies", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "Policies", body = [super::openapi::answers::AuthorizationServerPolicy]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "Policies", body = [super::answers::AuthorizationServerPolicy]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn policies(
     State(state): State<SharedState>,
     _: Caller,
@@ -462,7 +462,7 @@ pub async fn policies(
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies", operation_id = "createAuthorizationServerPolicy", tag = "authorizationServers", params(("id" = String, Path)), request_body = PolicyBody,
-    responses((status = 200, description = "The policy", body = super::openapi::answers::AuthorizationServerPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The policy", body = super::answers::AuthorizationServerPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_policy(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -511,7 +511,7 @@ async fn find_policy(
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", operation_id = "getAuthorizationServerPolicy", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
-    responses((status = 200, description = "The policy with its rules", body = super::openapi::answers::AuthorizationServerPolicy), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The policy with its rules", body = super::answers::AuthorizationServerPolicy), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get_policy(
     State(state): State<SharedState>,
     _: Caller,
@@ -523,7 +523,7 @@ pub async fn get_policy(
 
 /// Replace a policy's name, description, clients and priority (kept when absent).
 #[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/policies/{policyId}", operation_id = "replaceAuthorizationServerPolicy", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)), request_body = PolicyBody,
-    responses((status = 200, description = "The policy with its rules", body = super::openapi::answers::AuthorizationServerPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The policy with its rules", body = super::answers::AuthorizationServerPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn update_policy(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -675,7 +675,7 @@ impl RuleBody {
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules", operation_id = "listAuthorizationServerPolicyRules", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)),
-    responses((status = 200, description = "Rules", body = [super::openapi::answers::AuthorizationServerPolicyRule]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "Rules", body = [super::answers::AuthorizationServerPolicyRule]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn rules(
     State(state): State<SharedState>,
     _: Caller,
@@ -686,7 +686,7 @@ pub async fn rules(
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules", operation_id = "createAuthorizationServerPolicyRule", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)), request_body = RuleBody,
-    responses((status = 200, description = "The rule", body = super::openapi::answers::AuthorizationServerPolicyRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The rule", body = super::answers::AuthorizationServerPolicyRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_rule(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -708,7 +708,7 @@ pub async fn create_rule(
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", operation_id = "getAuthorizationServerPolicyRule", tag = "authorizationServers",
     params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)),
-    responses((status = 200, description = "The rule", body = super::openapi::answers::AuthorizationServerPolicyRule), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The rule", body = super::answers::AuthorizationServerPolicyRule), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get_rule(
     State(state): State<SharedState>,
     _: Caller,
@@ -725,7 +725,7 @@ pub async fn get_rule(
 /// Replace a rule, with the checks of its creation (priority kept when absent).
 #[utoipa::path(put, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", operation_id = "replaceAuthorizationServerPolicyRule", tag = "authorizationServers",
     params(("id" = String, Path), ("policyId" = String, Path), ("ruleId" = String, Path)), request_body = RuleBody,
-    responses((status = 200, description = "The rule", body = super::openapi::answers::AuthorizationServerPolicyRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "The rule", body = super::answers::AuthorizationServerPolicyRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn update_rule(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -814,7 +814,7 @@ pub async fn delete_rule(
 
 /// The server's signing keys: public parts only, with their status.
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/credentials/keys", operation_id = "listAuthorizationServerKeys", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "Public JWKs", body = [super::openapi::answers::JsonWebKey]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "Public JWKs", body = [super::answers::JsonWebKey]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn keys(
     State(state): State<SharedState>,
     _: Caller,
@@ -853,7 +853,7 @@ pub async fn keys(
 /// process signs with the new ACTIVE key at once; others within the key cache's TTL,
 /// and every instance already publishes it (it was the NEXT key).
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/credentials/lifecycle/keyRotate", operation_id = "rotateAuthorizationServerKeys", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "Public JWKs after the rotation", body = [super::openapi::answers::JsonWebKey]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 200, description = "Public JWKs after the rotation", body = [super::answers::JsonWebKey]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn key_rotate(
     State(state): State<SharedState>,
     caller: Caller,

@@ -49,7 +49,7 @@ pub struct ListParams {
 
 /// List groups, a page at a time.
 #[utoipa::path(get, path = "/api/v1/groups", operation_id = "listGroups", tag = "groups", params(ListParams),
-    responses((status = 200, description = "A page of groups", body = [super::openapi::answers::Group]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "A page of groups", body = [super::answers::Group]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn list(
     State(state): State<SharedState>,
@@ -73,7 +73,7 @@ pub async fn list(
 
 /// Create a group.
 #[utoipa::path(post, path = "/api/v1/groups", operation_id = "addGroup", tag = "groups", request_body = GroupBody,
-    responses((status = 200, description = "The group", body = super::openapi::answers::Group), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "The group", body = super::answers::Group), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn create(
     State(state): State<SharedState>,
@@ -88,7 +88,7 @@ pub async fn create(
 
 /// A group by id.
 #[utoipa::path(get, path = "/api/v1/groups/{id}", operation_id = "getGroup", tag = "groups", params(("id" = String, Path)),
-    responses((status = 200, description = "The group", body = super::openapi::answers::Group), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The group", body = super::answers::Group), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn get(
     State(state): State<SharedState>,
@@ -100,7 +100,7 @@ pub async fn get(
 
 /// Replace a group's name and description.
 #[utoipa::path(put, path = "/api/v1/groups/{id}", operation_id = "replaceGroup", tag = "groups", params(("id" = String, Path)), request_body = GroupBody,
-    responses((status = 200, description = "The group", body = super::openapi::answers::Group), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The group", body = super::answers::Group), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn update(
     State(state): State<SharedState>,
@@ -136,7 +136,7 @@ pub async fn delete(
 
 /// The members of a group.
 #[utoipa::path(get, path = "/api/v1/groups/{id}/users", operation_id = "listGroupUsers", tag = "groups", params(("id" = String, Path)),
-    responses((status = 200, description = "Users", body = [super::openapi::answers::User]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Users", body = [super::answers::User]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn members(
     State(state): State<SharedState>,

@@ -31,7 +31,7 @@ pub struct ListParams {
 
 /// System Log events, oldest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/logs", operation_id = "listLogEvents", tag = "logs", params(ListParams),
-    responses((status = 200, description = "A page of events", body = [super::openapi::answers::LogEvent]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "A page of events", body = [super::answers::LogEvent]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn list(
     State(state): State<SharedState>,

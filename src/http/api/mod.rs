@@ -3,6 +3,7 @@
 //! Requests authenticate with `Authorization: SSWS {token}`; every error is Okta's
 //! error body. The routes and the OpenAPI document come from one list, `operations`.
 
+pub mod answers;
 pub mod api_tokens;
 pub mod apps;
 pub mod authorization_servers;

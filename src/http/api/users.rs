@@ -70,7 +70,7 @@ fn user_response(status: StatusCode, user: &crate::store::User) -> Response {
 
 /// List users, a page at a time (`Link` headers with `rel="next"`).
 #[utoipa::path(get, path = "/api/v1/users", operation_id = "listUsers", tag = "users", params(ListParams),
-    responses((status = 200, description = "A page of users", body = [super::openapi::answers::User]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "A page of users", body = [super::answers::User]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn list(
     State(state): State<SharedState>,
@@ -98,7 +98,7 @@ pub async fn list(
 
 /// Create a user.
 #[utoipa::path(post, path = "/api/v1/users", operation_id = "createUser", tag = "users", params(CreateParams), request_body = UserBody,
-    responses((status = 200, description = "The user", body = super::openapi::answers::User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "The user", body = super::answers::User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn create(
     State(state): State<SharedState>,
@@ -131,7 +131,7 @@ pub async fn create(
 
 /// A user by id or login.
 #[utoipa::path(get, path = "/api/v1/users/{id}", operation_id = "getUser", tag = "users", params(("id" = String, Path, description = "User id or login")),
-    responses((status = 200, description = "The user", body = super::openapi::answers::User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The user", body = super::answers::User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn get(
     State(state): State<SharedState>,
@@ -146,7 +146,7 @@ pub async fn get(
 
 /// Change some profile attributes (and the password).
 #[utoipa::path(post, path = "/api/v1/users/{id}", operation_id = "updateUser", tag = "users", params(("id" = String, Path)), request_body = UserBody,
-    responses((status = 200, description = "The user", body = super::openapi::answers::User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The user", body = super::answers::User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn update(
     State(state): State<SharedState>,
@@ -171,7 +171,7 @@ pub async fn update(
 
 /// Replace the profile (attributes left out are cleared).
 #[utoipa::path(put, path = "/api/v1/users/{id}", operation_id = "replaceUser", tag = "users", params(("id" = String, Path)), request_body = UserBody,
-    responses((status = 200, description = "The user", body = super::openapi::answers::User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The user", body = super::answers::User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn replace(
     State(state): State<SharedState>,
@@ -222,7 +222,7 @@ async fn lifecycle(
 
 /// STAGED, PROVISIONED or DEPROVISIONED → ACTIVE (PROVISIONED without a password).
 #[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/activate", operation_id = "activateUser", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, description = "Activated", body = super::openapi::answers::User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Activated", body = super::answers::User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn activate(
     State(state): State<SharedState>,
@@ -234,7 +234,7 @@ pub async fn activate(
 
 /// → DEPROVISIONED: the user's sessions end and they cannot sign in.
 #[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/deactivate", operation_id = "deactivateUser", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, description = "Deactivated", body = super::openapi::answers::User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Deactivated", body = super::answers::User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn deactivate(
     State(state): State<SharedState>,
@@ -246,7 +246,7 @@ pub async fn deactivate(
 
 /// ACTIVE → SUSPENDED: the user's sessions end and they cannot sign in.
 #[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/suspend", operation_id = "suspendUser", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, description = "Suspended", body = super::openapi::answers::User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Suspended", body = super::answers::User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn suspend(
     State(state): State<SharedState>,
@@ -258,7 +258,7 @@ pub async fn suspend(
 
 /// SUSPENDED → ACTIVE.
 #[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/unsuspend", operation_id = "unsuspendUser", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, description = "Unsuspended", body = super::openapi::answers::User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Unsuspended", body = super::answers::User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn unsuspend(
     State(state): State<SharedState>,
@@ -309,7 +309,7 @@ pub async fn change_password(
 
 /// The groups a user is in.
 #[utoipa::path(get, path = "/api/v1/users/{id}/groups", operation_id = "listUserGroups", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, description = "Groups", body = [super::openapi::answers::Group]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Groups", body = [super::answers::Group]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn groups_of(
     State(state): State<SharedState>,

@@ -158,7 +158,7 @@ async fn demo_app(state: &AppState, query: Option<&str>) -> Result<(Client, Auth
         .store
         .get_client(client_id)
         .await
-        .map_err(|e| super::home::unavailable(&e))?
+        .map_err(|e| pages::unavailable(&e))?
         .filter(|c| is_demo_app(c, &state.config.base_url()))
         .ok_or_else(not_demo)?;
     let server = super::find_server(state, DEFAULT_SERVER_ID)
@@ -281,7 +281,7 @@ async fn finish(
         .store
         .get_client(&flow.client_id)
         .await
-        .map_err(|e| super::home::unavailable(&e))?
+        .map_err(|e| pages::unavailable(&e))?
         .filter(|c| is_demo_app(c, &state.config.base_url()))
         .ok_or_else(not_demo)?;
     let server = super::find_server(state, DEFAULT_SERVER_ID)

@@ -84,7 +84,7 @@ fn issuer_of(state: &AppState, server: &AuthServer) -> Issuer {
 async fn home(State(state): State<SharedState>, headers: HeaderMap) -> Response {
     let mut servers = match state.store.list_servers().await {
         Ok(servers) => servers,
-        Err(e) => return unavailable(&e),
+        Err(e) => return pages::unavailable(&e),
     };
     servers.retain(|s| s.status == Status::Active);
     // The org server first, then `default`, then the others by name.
@@ -98,7 +98,7 @@ async fn home(State(state): State<SharedState>, headers: HeaderMap) -> Response 
     let issuers: Vec<Issuer> = servers.iter().map(|s| issuer_of(&state, s)).collect();
     let user = match signed_in_user(&state, &headers).await {
         Ok(user) => user,
-        Err(e) => return unavailable(&e),
+        Err(e) => return pages::unavailable(&e),
     };
     let signed_in = user.map(|user| {
         let name = [user.first_name.as_deref(), user.last_name.as_deref()]
@@ -151,17 +151,6 @@ async fn signed_in_user(state: &AppState, headers: &HeaderMap) -> Result<Option<
         .get_user(&session.user_id)
         .await?
         .filter(User::is_active))
-}
-
-/// The store did not answer: a page that says so (the cause goes to the log).
-pub fn unavailable(e: &StoreError) -> Response {
-    tracing::warn!(error = %e, "a page could not read the store");
-    pages::error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Temporarily unavailable",
-        "The server cannot answer right now. Try again in a moment.",
-        None,
-    )
 }
 
 /// One operation of the reference.
