@@ -148,6 +148,21 @@ pub async fn replace_theme(
     Ok(Json(brands::theme_json(&brand, &state.config.base_url())).into_response())
 }
 
+/// Removes an image; the pages fall back to Gatehouse's own.
+async fn remove(
+    state: &SharedState,
+    actor: crate::admin::Actor,
+    kind: ImageKind,
+    brand: &str,
+    theme: &str,
+) -> Result<StatusCode, ApiError> {
+    theme_ids(brand, theme)?;
+    let now = state.clock.now();
+    let brand = brands::set_image(&state.store, &actor, kind, None, now).await?;
+    state.brand.set(&brand, now);
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn upload(
     state: &SharedState,
     actor: crate::admin::Actor,
@@ -202,11 +217,7 @@ pub async fn delete_logo(
     Caller(actor): Caller,
     Path((brand, theme)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    theme_ids(&brand, &theme)?;
-    let now = state.clock.now();
-    let brand = brands::set_image(&state.store, &actor, ImageKind::Logo, None, now).await?;
-    state.brand.set(&brand, now);
-    Ok(StatusCode::NO_CONTENT)
+    remove(&state, actor, ImageKind::Logo, &brand, &theme).await
 }
 
 /// Upload the favicon: a PNG, GIF or ICO of at most 100 kB, in a multipart part named `file`.
@@ -235,11 +246,7 @@ pub async fn delete_favicon(
     Caller(actor): Caller,
     Path((brand, theme)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    theme_ids(&brand, &theme)?;
-    let now = state.clock.now();
-    let brand = brands::set_image(&state.store, &actor, ImageKind::Favicon, None, now).await?;
-    state.brand.set(&brand, now);
-    Ok(StatusCode::NO_CONTENT)
+    remove(&state, actor, ImageKind::Favicon, &brand, &theme).await
 }
 
 /// The content of the part named `file` in a `multipart/form-data` body (RFC 7578): the
