@@ -102,9 +102,14 @@ pub async fn layer(State(state): State<SharedState>, request: Request, next: Nex
     if state.brand.never_read() {
         // The first request waits for the read, so no page shows a default the
         // database has already changed.
-        if let Ok(read) = brands::get(&state.store).await {
-            state.brand.set(&read, now);
-            brand = Arc::new(PageBrand::of(&read));
+        match brands::get(&state.store).await {
+            Ok(read) => {
+                state.brand.set(&read, now);
+                brand = Arc::new(PageBrand::of(&read));
+            }
+            // The default until the next try, `BRAND_TTL` on: a store that is down
+            // is not asked again by every request.
+            Err(_) => state.brand.set(&brands::default_brand(), now),
         }
     } else if stale && !state.brand.refreshing.swap(true, Ordering::AcqRel) {
         let state = Arc::clone(&state);

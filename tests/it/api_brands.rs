@@ -156,6 +156,23 @@ async fn a_logo_is_uploaded_served_and_removed() {
         .await;
     assert_eq!(theme["logo"].as_str(), Some(url.as_str()));
 
+    // An image near the 100 kB cap gets through the body limit (larger than the JSON one).
+    let mut large = PNG.to_vec();
+    large.resize(99 * 1024, 0);
+    let (status, created) = upload(&api, &logo_path, "file", &large).await;
+    assert_eq!(status, 201, "{created}");
+    let url = created["url"].as_str().unwrap().to_string();
+    assert_eq!(
+        reqwest::get(&url)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .len(),
+        99 * 1024
+    );
+
     // What is not a PNG, JPEG or GIF is refused by its bytes, whatever it is called.
     let svg = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>";
     let (status, error) = upload(&api, &logo_path, "file", svg).await;
@@ -178,5 +195,5 @@ async fn a_logo_is_uploaded_served_and_removed() {
     let (_, events) = api
         .get("/api/v1/logs?filter=eventType+eq+%22brand.update%22")
         .await;
-    assert_eq!(events.as_array().unwrap().len(), 2, "{events}");
+    assert_eq!(events.as_array().unwrap().len(), 3, "{events}");
 }
