@@ -14,7 +14,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Executor, PgPool};
 
-use super::db::{self, Arg, Backend, Dialect, bind, unavailable};
+use super::db::{self, Arg, Backend, Dialect, bind, pool_stats, unavailable};
 use super::migrate;
 use super::{PoolStats, StoreError, StoreResult};
 use crate::config::{DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECONDS, DEFAULT_DATABASE_MAX_CONNECTIONS};
@@ -166,15 +166,7 @@ impl Backend for PostgresStore {
     }
 
     fn pool_state(&self) -> PoolStats {
-        let size = self.pool.size();
-        let idle = u32::try_from(self.pool.num_idle())
-            .unwrap_or(u32::MAX)
-            .min(size);
-        PoolStats {
-            idle,
-            in_use: size - idle,
-            max: self.pool.options().get_max_connections(),
-        }
+        pool_stats(&self.pool)
     }
 
     /// Not done from here.

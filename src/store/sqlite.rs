@@ -15,7 +15,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 
-use super::db::{self, Arg, Backend, Dialect, bind, unavailable};
+use super::db::{self, Arg, Backend, Dialect, bind, pool_stats, unavailable};
 use super::migrate;
 use super::{PoolStats, StoreError, StoreResult};
 
@@ -171,15 +171,7 @@ impl Backend for SqliteStore {
     }
 
     fn pool_state(&self) -> PoolStats {
-        let size = self.pool.size();
-        let idle = u32::try_from(self.pool.num_idle())
-            .unwrap_or(u32::MAX)
-            .min(size);
-        PoolStats {
-            idle,
-            in_use: size - idle,
-            max: self.pool.options().get_max_connections(),
-        }
+        pool_stats(&self.pool)
     }
 
     /// A `VACUUM INTO` copy of the database file.
