@@ -268,8 +268,17 @@ pub fn to_json(uuid: &str, published: UnixTime, actor: &Actor, event: &Event) ->
 
 /// Writes an event. Never fails: a store error is logged and the event dropped.
 pub async fn record(store: &DynStore, actor: &Actor, event: Event, now: UnixTime) {
+    let row = row(actor, &event, now);
+    if let Err(e) = store.insert_event(&row).await {
+        tracing::warn!(error = %e, event = event.event_type, "could not write a System Log event");
+    }
+}
+
+/// The row `record` writes, for a caller that writes it in the transaction of what it
+/// records (a code's redemption).
+pub fn row(actor: &Actor, event: &Event, now: UnixTime) -> LogEvent {
     let uuid = uuid();
-    let row = LogEvent {
+    LogEvent {
         seq: 0,
         published: now,
         event_type: event.event_type.into(),
@@ -280,11 +289,8 @@ pub async fn record(store: &DynStore, actor: &Actor, event: Event, now: UnixTime
             .iter()
             .map(|t| t.id.replace(char::is_whitespace, ""))
             .collect(),
-        event: to_json(&uuid, now, actor, &event).to_string(),
+        event: to_json(&uuid, now, actor, event).to_string(),
         uuid,
-    };
-    if let Err(e) = store.insert_event(&row).await {
-        tracing::warn!(error = %e, event = event.event_type, "could not write a System Log event");
     }
 }
 

@@ -1,10 +1,13 @@
 //! Pending authorization requests (between /authorize and the sign-in page) and
-//! authorization codes. Both are single-use, each in one atomic statement.
+//! authorization codes. Both are single-use, each in one atomic statement; a code's
+//! statement is the first of the transaction that stores what it grants.
 
 use async_trait::async_trait;
 
-use super::db::{Backend, Row};
-use super::{AuthCode, IssuedAccess, PendingAuthorization, Redemption, StoreResult};
+use super::db::{Arg, Backend, Row, Tx};
+use super::log::{INSERT_EVENT, event_args};
+use super::tokens::{INSERT_FAMILY, INSERT_TOKEN, family_args, token_args};
+use super::{AuthCode, CodeGrant, CodeState, PendingAuthorization, StoreResult};
 use crate::clock::UnixTime;
 
 #[async_trait]
@@ -23,14 +26,19 @@ pub trait AuthorizationStore: Send + Sync {
         now: UnixTime,
     ) -> StoreResult<Option<PendingAuthorization>>;
     async fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
-    /// Marks the code redeemed in one statement and records the access token minted
-    /// from it; a second call finds it redeemed.
+    /// The code by the SHA-256 of its value, and whether it was redeemed.
+    async fn find_code(&self, code_hash: &[u8]) -> StoreResult<CodeState>;
+    /// Redeems the code and stores what it grants, in one transaction whose first
+    /// statement is the single-use `UPDATE ... WHERE redeemed_at IS NULL`: true when
+    /// this call redeemed it (everything in `grant` is then committed with it), false
+    /// when the code was redeemed already or is gone (nothing is written). A failure is
+    /// an error with nothing committed: the code can still be redeemed.
     async fn redeem_code(
         &self,
         code_hash: &[u8],
-        access: &IssuedAccess,
+        grant: &CodeGrant,
         now: UnixTime,
-    ) -> StoreResult<Redemption>;
+    ) -> StoreResult<bool>;
 }
 
 fn pending_from_row(row: &impl Row) -> StoreResult<PendingAuthorization> {
@@ -137,41 +145,63 @@ impl<B: Backend> AuthorizationStore for B {
         Ok(())
     }
 
-    /// One winner, however many processes race. PostgreSQL: under READ COMMITTED a
-    /// concurrent `UPDATE` waits for the row lock, then re-checks `redeemed_at IS NULL`
-    /// on the committed row and matches nothing. SQLite: writes are serialised.
-    async fn redeem_code(
-        &self,
-        code_hash: &[u8],
-        access: &IssuedAccess,
-        now: UnixTime,
-    ) -> StoreResult<Redemption> {
-        let row = self
-            .fetch_optional(
-                "UPDATE authorization_codes SET redeemed_at = $1, access_jti = $2,
-                    access_expires_at = $3, family_id = $4
-                 WHERE code_hash = $5 AND redeemed_at IS NULL RETURNING *",
-                &[
-                    now.into(),
-                    (&access.jti).into(),
-                    access.expires_at.into(),
-                    (&access.family_id).into(),
-                    code_hash.into(),
-                ],
-            )
-            .await?;
-        if let Some(row) = row {
-            return Ok(Redemption::Redeemed(code_from_row(&row)?));
-        }
+    async fn find_code(&self, code_hash: &[u8]) -> StoreResult<CodeState> {
         let row = self
             .fetch_optional(
                 "SELECT * FROM authorization_codes WHERE code_hash = $1",
                 &[code_hash.into()],
             )
             .await?;
-        Ok(match row {
-            Some(row) => Redemption::AlreadyRedeemed(code_from_row(&row)?),
-            None => Redemption::NotFound,
+        let Some(row) = row else {
+            return Ok(CodeState::NotFound);
+        };
+        let code = code_from_row(&row)?;
+        Ok(if row.opt_int("redeemed_at")?.is_some() {
+            CodeState::Redeemed(code)
+        } else {
+            CodeState::Unredeemed(code)
         })
+    }
+
+    /// One winner, however many processes race. PostgreSQL: under READ COMMITTED a
+    /// concurrent `UPDATE` waits for the row lock, held until the winner's transaction
+    /// ends, then re-checks `redeemed_at IS NULL` on the committed row and matches
+    /// nothing (or, if the winner rolled back, matches and wins). SQLite: writes are
+    /// serialised. Everything the redemption grants is written after the code's row in
+    /// the same transaction, so whoever finds the code redeemed finds its tokens too.
+    async fn redeem_code(
+        &self,
+        code_hash: &[u8],
+        grant: &CodeGrant,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let family_id = grant.refresh.as_ref().map(|(f, _)| f.id.as_str());
+        let redeemed = tx
+            .execute(
+                "UPDATE authorization_codes SET redeemed_at = $1, access_jti = $2,
+                    access_expires_at = $3, family_id = $4
+                 WHERE code_hash = $5 AND redeemed_at IS NULL",
+                &[
+                    now.into(),
+                    (&grant.access_jti).into(),
+                    grant.access_expires_at.into(),
+                    Arg::Text(family_id),
+                    code_hash.into(),
+                ],
+            )
+            .await?;
+        if redeemed == 0 {
+            return Ok(false);
+        }
+        if let Some((family, first)) = &grant.refresh {
+            tx.execute(INSERT_FAMILY, &family_args(family)).await?;
+            tx.execute(INSERT_TOKEN, &token_args(first)).await?;
+        }
+        if let Some(event) = &grant.event {
+            tx.execute(INSERT_EVENT, &event_args(event)).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 }

@@ -46,24 +46,26 @@ fn target_words(ids: &[String]) -> String {
     format!(" {} ", ids.join(" "))
 }
 
+/// An event's row (alone, or in the transaction of what it records).
+pub(super) const INSERT_EVENT: &str = "INSERT INTO system_log (uuid, published, event_type,
+        outcome_result, actor_id, target_ids, event) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub(super) fn event_args(e: &LogEvent) -> [Arg<'_>; 7] {
+    [
+        (&e.uuid).into(),
+        e.published.into(),
+        (&e.event_type).into(),
+        (&e.outcome_result).into(),
+        (&e.actor_id).into(),
+        target_words(&e.target_ids).into(),
+        (&e.event).into(),
+    ]
+}
+
 #[async_trait]
 impl<B: Backend> LogStore for B {
     async fn insert_event(&self, e: &LogEvent) -> StoreResult<()> {
-        self.execute(
-            "INSERT INTO system_log (uuid, published, event_type, outcome_result, actor_id,
-                target_ids, event)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                (&e.uuid).into(),
-                e.published.into(),
-                (&e.event_type).into(),
-                (&e.outcome_result).into(),
-                (&e.actor_id).into(),
-                target_words(&e.target_ids).into(),
-                (&e.event).into(),
-            ],
-        )
-        .await?;
+        self.execute(INSERT_EVENT, &event_args(e)).await?;
         Ok(())
     }
 

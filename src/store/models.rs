@@ -409,22 +409,30 @@ pub struct AuthCode {
     pub dpop_jkt: Option<String>,
 }
 
-/// What a redemption is about to mint, recorded with the code so that a replay can
-/// revoke it: the access token and the refresh-token family (which exists only if a
-/// refresh token was issued).
-#[derive(Debug, Clone)]
-pub struct IssuedAccess {
-    pub jti: String,
-    pub expires_at: UnixTime,
-    pub family_id: String,
+/// Everything a code's redemption grants, written in the one transaction that marks
+/// the code redeemed (`AuthorizationStore::redeem_code`): either all of it is stored
+/// and the code is spent, or none of it is and the code can still be redeemed. The
+/// access token and the family are recorded on the code so that a later replay can
+/// revoke them. A redemption refused by a check grants nothing (`CodeGrant::default`)
+/// and only spends the code.
+#[derive(Debug, Clone, Default)]
+pub struct CodeGrant {
+    /// The access token minted, and how long its deny-list entry must last.
+    pub access_jti: Option<String>,
+    pub access_expires_at: Option<UnixTime>,
+    /// A refresh-token family and its first token, when one was issued.
+    pub refresh: Option<(RefreshFamily, RefreshToken)>,
+    /// The System Log event of the grant.
+    pub event: Option<LogEvent>,
 }
 
+/// A code as the token endpoint finds it, before redeeming it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Redemption {
-    /// This call redeemed the code; it is the only one that will.
+pub enum CodeState {
+    /// Not redeemed yet (as of this read: a concurrent redemption may be committing).
+    Unredeemed(AuthCode),
+    /// Redeemed before.
     Redeemed(AuthCode),
-    /// The code was redeemed before: a replay.
-    AlreadyRedeemed(AuthCode),
     NotFound,
 }
 

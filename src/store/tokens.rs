@@ -77,11 +77,33 @@ fn family_from_row(row: &impl Row) -> StoreResult<RefreshFamily> {
     })
 }
 
+/// A refresh-token family's row (alone, or with the code redemption that starts it).
+pub(super) const INSERT_FAMILY: &str = "INSERT INTO refresh_families (id, server_id, client_id,
+        user_id, scope, auth_time, created_at, expires_at, last_used_at, revoked_at, dpop_jkt)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+pub(super) fn family_args(f: &RefreshFamily) -> [Arg<'_>; 11] {
+    [
+        (&f.id).into(),
+        (&f.server_id).into(),
+        (&f.client_id).into(),
+        (&f.user_id).into(),
+        (&f.scope).into(),
+        f.auth_time.into(),
+        f.created_at.into(),
+        f.expires_at.into(),
+        f.last_used_at.into(),
+        f.revoked_at.into(),
+        (&f.dpop_jkt).into(),
+    ]
+}
+
 /// A refresh token's row: a family's first token and every successor.
-const INSERT_TOKEN: &str = "INSERT INTO refresh_tokens (token_hash, family_id, scope, issued_at,
+pub(super) const INSERT_TOKEN: &str =
+    "INSERT INTO refresh_tokens (token_hash, family_id, scope, issued_at,
         idle_expires_at, access_jti, access_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-fn token_args(t: &RefreshToken) -> [Arg<'_>; 7] {
+pub(super) fn token_args(t: &RefreshToken) -> [Arg<'_>; 7] {
     [
         (&t.token_hash).into(),
         (&t.family_id).into(),
@@ -121,25 +143,7 @@ impl<B: Backend> TokenStore for B {
         first: &RefreshToken,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        tx.execute(
-            "INSERT INTO refresh_families (id, server_id, client_id, user_id, scope, auth_time,
-                created_at, expires_at, last_used_at, revoked_at, dpop_jkt)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &[
-                (&f.id).into(),
-                (&f.server_id).into(),
-                (&f.client_id).into(),
-                (&f.user_id).into(),
-                (&f.scope).into(),
-                f.auth_time.into(),
-                f.created_at.into(),
-                f.expires_at.into(),
-                f.last_used_at.into(),
-                f.revoked_at.into(),
-                (&f.dpop_jkt).into(),
-            ],
-        )
-        .await?;
+        tx.execute(INSERT_FAMILY, &family_args(f)).await?;
         tx.execute(INSERT_TOKEN, &token_args(first)).await?;
         tx.commit().await
     }

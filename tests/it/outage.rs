@@ -76,3 +76,102 @@ async fn an_outage_is_503_and_good_tokens_work_after_it() {
         "the refresh token was not spent by the failed attempt"
     );
 }
+
+/// The one backend of `database` waiting for a lock with a statement starting with
+/// `query` (the test holds that lock), once there is one.
+async fn waiting_backend(admin: &mut sqlx::PgConnection, database: &str, query: &str) -> i32 {
+    for _ in 0..600 {
+        let pid: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'
+             AND query LIKE $2 || '%'",
+        )
+        .bind(database)
+        .bind(query)
+        .fetch_optional(&mut *admin)
+        .await
+        .unwrap();
+        if let Some(pid) = pid {
+            return pid;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no statement `{query}...` waited for the lock within 30 s");
+}
+
+/// Issue 16, item 9: a 503 does not spend the code. The database fails after the code's
+/// row was updated and before the commit: the test locks `refresh_families` (which the
+/// redemption writes after the code) and, once the exchange waits for it, ends that
+/// connection as a database restart would. The exchange answers 503 with
+/// `Retry-After`; the retry it invites gets the tokens (before: `invalid_grant`, "code
+/// replayed"), and they work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_exchange_that_fails_before_its_commit_leaves_the_code_for_the_retry() {
+    use sqlx::{Connection, Executor};
+    let t = TestApp::spawn_postgres().await;
+    t.user("alice@example.com").await;
+    let app = t.refresh_app("client_secret_basic", 0).await;
+    let browser = t.browser();
+    let url = t.authorize_url(
+        "default",
+        &app.client_id,
+        &[("scope", "openid offline_access")],
+    );
+    let r = browser.get(&url).await;
+    let r = browser
+        .sign_in(&location(&r).unwrap(), "alice@example.com", PASSWORD)
+        .await;
+    let code = param(&location(&r).unwrap(), "code").unwrap();
+
+    let db = t.database.as_ref().unwrap();
+    let mut lock = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    lock.execute("BEGIN").await.unwrap();
+    lock.execute("LOCK TABLE refresh_families IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let exchange = {
+        let (http, token, client_id, secret, code) = (
+            t.http.clone(),
+            t.endpoint("default", "token"),
+            app.client_id.clone(),
+            app.secret.clone(),
+            code.clone(),
+        );
+        tokio::spawn(async move {
+            http.post(token)
+                .basic_auth(client_id, secret)
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", VERIFIER),
+                ])
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let pid = waiting_backend(&mut admin, &db.name, "INSERT INTO refresh_families").await;
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    assert_unavailable(
+        exchange.await.unwrap(),
+        "the exchange cut before its commit",
+    )
+    .await;
+    lock.execute("ROLLBACK").await.unwrap();
+
+    let r = t.redeem("default", &app, &code).await;
+    assert_eq!(r.status(), 200, "the retry is answered");
+    let tokens: Value = r.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(t.introspect("default", &app, access).await["active"], true);
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        t.refresh("default", &app, refresh, None).await.status(),
+        200
+    );
+}

@@ -440,68 +440,176 @@ async fn a_pending_authorization_is_taken_once(store: DynStore) {
     assert_eq!(taken, 1);
 }
 
-/// Codes: redeemed once, in one statement, under concurrency; the replay sees the jti.
-async fn a_code_is_redeemed_once_and_its_replay_sees_the_jti(store: DynStore) {
+/// What one of the racers below grants: family `fam{i}` with its first token
+/// `tok{i}` (access token `AT.{i}`) and System Log event `ev-{i}`.
+fn code_grant(i: usize) -> CodeGrant {
+    let mut family = family();
+    family.id = format!("fam{i}");
+    let first = refresh_token(
+        &sha256(format!("tok{i}").as_bytes()),
+        &family.id,
+        5,
+        &format!("AT.{i}"),
+    );
+    CodeGrant {
+        access_jti: Some(format!("AT.{i}")),
+        access_expires_at: Some(3700),
+        refresh: Some((family, first)),
+        event: Some(LogEvent {
+            seq: 0,
+            uuid: format!("ev-{i}"),
+            published: 5,
+            event_type: "app.oauth2.token.grant".into(),
+            outcome_result: "SUCCESS".into(),
+            actor_id: "0oa1".into(),
+            target_ids: vec!["00u1".into()],
+            event: "{}".into(),
+        }),
+    }
+}
+
+/// Codes: of 20 concurrent redemptions exactly one commits, and with it everything it
+/// grants (the family, its first token, the System Log event); the others write
+/// nothing. The code then reads as redeemed, with the winner's access token and family
+/// for a replay to revoke.
+async fn a_code_is_redeemed_once_with_everything_it_grants(store: DynStore) {
+    base(&store).await;
     let c = code(&sha256(b"code"), 300);
     store.insert_code(&c).await.unwrap();
+    assert_eq!(
+        store.find_code(&sha256(b"code")).await.unwrap(),
+        CodeState::Unredeemed(c.clone())
+    );
     let redeemers: Vec<_> = (0..20)
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
-                let access = IssuedAccess {
-                    jti: format!("AT.{i}"),
-                    expires_at: 3700,
-                    family_id: "f".into(),
-                };
-                store
-                    .redeem_code(&sha256(b"code"), &access, 5)
+                let won = store
+                    .redeem_code(&sha256(b"code"), &code_grant(i), 5)
                     .await
-                    .unwrap()
+                    .unwrap();
+                won.then_some(i)
             })
         })
         .collect();
     let mut winners = Vec::new();
-    let mut replays = 0;
     for r in redeemers {
-        match r.await.unwrap() {
-            Redemption::Redeemed(row) => winners.push(row),
-            Redemption::AlreadyRedeemed(_) => replays += 1,
-            Redemption::NotFound => panic!("the code exists"),
-        }
+        winners.extend(r.await.unwrap());
     }
-    assert_eq!((winners.len(), replays), (1, 19));
-    let winner_jti = winners[0].access_jti.clone().unwrap();
-    let again = store
-        .redeem_code(
-            &sha256(b"code"),
-            &IssuedAccess {
-                jti: "AT.x".into(),
-                expires_at: 1,
-                family_id: "f".into(),
-            },
-            6,
-        )
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let w = winners[0];
+    let CodeState::Redeemed(row) = store.find_code(&sha256(b"code")).await.unwrap() else {
+        panic!("redeemed")
+    };
+    assert_eq!(row.access_jti, Some(format!("AT.{w}")));
+    assert_eq!(row.access_expires_at, Some(3700));
+    assert_eq!(row.family_id, Some(format!("fam{w}")));
+    for i in 0..20 {
+        let found = store
+            .find_refresh(&sha256(format!("tok{i}").as_bytes()))
+            .await
+            .unwrap();
+        assert_eq!(found.is_some(), i == w, "tok{i}");
+    }
+    let events = store
+        .query_events(&Page {
+            limit: 100,
+            ..Page::default()
+        })
         .await
         .unwrap();
-    match again {
-        Redemption::AlreadyRedeemed(row) => {
-            assert_eq!(row.access_jti.as_deref(), Some(winner_jti.as_str()))
-        }
-        other => panic!("{other:?}"),
-    }
-    let unknown = store
-        .redeem_code(
-            b"nope",
-            &IssuedAccess {
-                jti: "AT.y".into(),
-                expires_at: 1,
-                family_id: "f".into(),
-            },
-            6,
-        )
+    let uuids: Vec<&str> = events.iter().map(|e| e.uuid.as_str()).collect();
+    assert_eq!(uuids, [format!("ev-{w}")]);
+
+    // Again, and an unknown code: nothing.
+    assert!(
+        !store
+            .redeem_code(&sha256(b"code"), &code_grant(99), 6)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .find_refresh(&sha256(b"tok99"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.find_code(b"nope").await.unwrap(), CodeState::NotFound);
+    assert!(
+        !store
+            .redeem_code(b"nope", &code_grant(98), 6)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .find_refresh(&sha256(b"tok98"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A redemption whose writes fail commits nothing: the code stays unredeemed and the
+/// next redemption wins. A refused one (nothing granted) only spends the code.
+async fn a_failed_redemption_leaves_the_code_unspent(store: DynStore) {
+    base(&store).await;
+    store
+        .insert_code(&code(&sha256(b"code"), 300))
         .await
         .unwrap();
-    assert_eq!(unknown, Redemption::NotFound);
+    // A family id that exists already: the insert after the code's update fails.
+    let taken = code_grant(1);
+    let (family, first) = taken.refresh.clone().unwrap();
+    store.insert_refresh_family(&family, &first).await.unwrap();
+    let mut clash = code_grant(2);
+    clash.refresh.as_mut().unwrap().0.id = family.id.clone();
+    assert!(
+        store
+            .redeem_code(&sha256(b"code"), &clash, 5)
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        store.find_code(&sha256(b"code")).await.unwrap(),
+        CodeState::Unredeemed(_)
+    ));
+    assert!(
+        store
+            .find_refresh(&sha256(b"tok2"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .redeem_code(&sha256(b"code"), &code_grant(3), 6)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .find_refresh(&sha256(b"tok3"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    store
+        .insert_code(&code(&sha256(b"refused"), 300))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .redeem_code(&sha256(b"refused"), &CodeGrant::default(), 5)
+            .await
+            .unwrap()
+    );
+    let CodeState::Redeemed(row) = store.find_code(&sha256(b"refused")).await.unwrap() else {
+        panic!("spent")
+    };
+    assert_eq!((row.access_jti, row.family_id), (None, None));
 }
 
 /// The deny list: revoking twice is revoking once.
@@ -523,70 +631,38 @@ async fn the_janitor_keeps_a_redeemed_code_and_its_deny_listing_while_its_token_
         .await
         .unwrap();
     let winner_jti = "AT.0".to_string();
-    let access = IssuedAccess {
-        jti: winner_jti.clone(),
-        expires_at: 3700,
-        family_id: "f".into(),
+    let grant = CodeGrant {
+        access_jti: Some(winner_jti.clone()),
+        access_expires_at: Some(3700),
+        ..CodeGrant::default()
     };
-    let redeemed = store
-        .redeem_code(&sha256(b"code"), &access, 5)
-        .await
-        .unwrap();
-    assert!(matches!(redeemed, Redemption::Redeemed(_)));
+    assert!(
+        store
+            .redeem_code(&sha256(b"code"), &grant, 5)
+            .await
+            .unwrap()
+    );
     store.revoke_access_token(&winner_jti, 3700).await.unwrap();
     store
         .insert_code(&code(&sha256(b"stale"), 10))
         .await
         .unwrap();
     store.purge_expired(3000).await.unwrap();
+    assert_eq!(
+        store.find_code(&sha256(b"stale")).await.unwrap(),
+        CodeState::NotFound
+    );
     assert!(matches!(
-        store
-            .redeem_code(
-                &sha256(b"stale"),
-                &IssuedAccess {
-                    jti: "j".into(),
-                    expires_at: 1,
-                    family_id: "f".into()
-                },
-                3000
-            )
-            .await
-            .unwrap(),
-        Redemption::NotFound
-    ));
-    assert!(matches!(
-        store
-            .redeem_code(
-                &sha256(b"code"),
-                &IssuedAccess {
-                    jti: "j".into(),
-                    expires_at: 1,
-                    family_id: "f".into()
-                },
-                3000
-            )
-            .await
-            .unwrap(),
-        Redemption::AlreadyRedeemed(_)
+        store.find_code(&sha256(b"code")).await.unwrap(),
+        CodeState::Redeemed(_)
     ));
     assert!(store.is_access_token_revoked(&winner_jti).await.unwrap());
     store.purge_expired(3700).await.unwrap();
     assert!(!store.is_access_token_revoked(&winner_jti).await.unwrap());
-    assert!(matches!(
-        store
-            .redeem_code(
-                &sha256(b"code"),
-                &IssuedAccess {
-                    jti: "j".into(),
-                    expires_at: 1,
-                    family_id: "f".into()
-                },
-                3700
-            )
-            .await
-            .unwrap(),
-        Redemption::NotFound
-    ));
+    assert_eq!(
+        store.find_code(&sha256(b"code")).await.unwrap(),
+        CodeState::NotFound
+    );
 }
 
 /// The janitor deletes a retired key (private part and all) long after JWKS dropped it.
@@ -2450,8 +2526,13 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_code_is_redeemed_once_and_its_replay_sees_the_jti() {
-        on_sqlite(super::a_code_is_redeemed_once_and_its_replay_sees_the_jti).await;
+    async fn a_code_is_redeemed_once_with_everything_it_grants() {
+        on_sqlite(super::a_code_is_redeemed_once_with_everything_it_grants).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_redemption_leaves_the_code_unspent() {
+        on_sqlite(super::a_failed_redemption_leaves_the_code_unspent).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2668,8 +2749,13 @@ mod postgres {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_code_is_redeemed_once_and_its_replay_sees_the_jti() {
-        on_postgres(super::a_code_is_redeemed_once_and_its_replay_sees_the_jti).await;
+    async fn a_code_is_redeemed_once_with_everything_it_grants() {
+        on_postgres(super::a_code_is_redeemed_once_with_everything_it_grants).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_redemption_leaves_the_code_unspent() {
+        on_postgres(super::a_failed_redemption_leaves_the_code_unspent).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

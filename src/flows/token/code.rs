@@ -1,11 +1,23 @@
-//! `grant_type=authorization_code` (RFC 6749 §4.1.3): redeem the code (one atomic
-//! statement), check it, apply the access policy, mint the tokens, and start a
-//! refresh-token family when `offline_access` was granted. A code presented again
-//! revokes what its first redemption issued (§4.1.2, RFC 9700 §4.2.4).
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3): read the code, check it, apply
+//! the access policy, mint the tokens, and only then redeem the code and store what it
+//! grants (the access token's record, the refresh-token family when `offline_access`
+//! was granted, the System Log event) in one transaction (`redeem_code`). A failure
+//! before that commit (a 503) leaves the code unspent, so the retry it invites
+//! succeeds; a client never sees the answer of a redemption that did not commit.
+//!
+//! Duplicates (RFC 6749 §4.1.2, §10.5; RFC 9700 §4.2.4): of any number of concurrent
+//! redemptions exactly one commits. One that read the code before that commit (it was
+//! in flight at the same time: a client's or a load balancer's retry) is refused with
+//! `invalid_grant` and revokes nothing, so the winner's tokens stay good. One that finds
+//! the code already redeemed is a replay: refused, and everything the redemption
+//! issued is revoked (the access token deny-listed, the refresh-token family revoked).
+//! Because the redemption and its tokens commit together, a replay always finds all of
+//! them.
 
 use super::mint::{Mint, mint};
-use super::refresh;
+use super::{granted_event, refresh};
 use crate::admin::policies::ACCESS_TTL_MAX;
+use crate::admin::syslog;
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
 use crate::flows::Services;
@@ -15,7 +27,7 @@ use crate::oauth::grants::authorization_code;
 use crate::oauth::params::Params;
 use crate::oauth::scope::Scope;
 use crate::protocol::TokenResponse;
-use crate::store::{AuthServer, Client, IssuedAccess, Redemption, User};
+use crate::store::{AuthCode, AuthServer, Client, CodeGrant, CodeState, User};
 use crate::tokens::claims::{new_access_jti, new_id_jti};
 
 fn invalid() -> OAuthError {
@@ -45,41 +57,71 @@ pub async fn grant(
     client: &Client,
     request: Request<'_>,
     dpop_jkt: Option<&str>,
+    ip: Option<&str>,
     now: UnixTime,
 ) -> Result<(TokenResponse, Option<User>), OAuthError> {
-    let code = request.code;
-    // Recorded with the redemption so a replay can revoke them. The access token's
-    // lifetime is not known until the policy is read; the longest a policy allows
-    // bounds how long the deny-list entry must last.
-    let access = IssuedAccess {
-        jti: new_access_jti(),
-        expires_at: now + ACCESS_TTL_MAX,
-        family_id: random_token(),
-    };
-    let row = match services
-        .store
-        .redeem_code(&sha256(code.as_bytes()), &access, now)
-        .await?
-    {
-        Redemption::Redeemed(row) => row,
-        Redemption::NotFound => return Err(invalid()),
-        Redemption::AlreadyRedeemed(row) => {
-            if let (Some(jti), Some(expires_at)) = (&row.access_jti, row.access_expires_at) {
-                services.store.revoke_access_token(jti, expires_at).await?;
-            }
-            if let Some(family) = &row.family_id {
-                services.store.revoke_family(family, now).await?;
-            }
-            tracing::warn!(client = %client.client_id, "authorization code replayed; tokens from it revoked");
+    let hash = sha256(request.code.as_bytes());
+    let row = match services.store.find_code(&hash).await? {
+        CodeState::Unredeemed(row) => row,
+        CodeState::NotFound => return Err(invalid()),
+        CodeState::Redeemed(row) => {
+            revoke_replayed(services, client, &row, now).await?;
             return Err(invalid());
         }
     };
+    let granted = match prepare(services, server, client, &request, &row, dpop_jkt, ip, now).await {
+        Ok(granted) => granted,
+        // A redemption refused by a check spends the code all the same (one attempt
+        // per code); one the database failed does not.
+        Err(e) if e.status() != 503 => {
+            services
+                .store
+                .redeem_code(&hash, &CodeGrant::default(), now)
+                .await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    if !services
+        .store
+        .redeem_code(&hash, &granted.grant, now)
+        .await?
+    {
+        // Another redemption of this code committed while this one was in flight: a
+        // duplicate, not a replay (this one read the code unredeemed). It gets nothing
+        // and revokes nothing.
+        tracing::warn!(client = %client.client_id, "authorization code redeemed by a concurrent request; this one refused");
+        return Err(invalid());
+    }
+    tracing::info!(event = "app.oauth2.token.grant", grant = "authorization_code", client = %client.client_id, user = %granted.user.id, "tokens issued");
+    Ok((granted.response, Some(granted.user)))
+}
+
+/// A redemption ready to commit: the answer, and what to store with the code.
+struct Prepared {
+    response: TokenResponse,
+    grant: CodeGrant,
+    user: User,
+}
+
+/// Everything before the commit: the checks, the policy, the signatures.
+#[allow(clippy::too_many_arguments)]
+async fn prepare(
+    services: &Services,
+    server: &AuthServer,
+    client: &Client,
+    request: &Request<'_>,
+    row: &AuthCode,
+    dpop_jkt: Option<&str>,
+    ip: Option<&str>,
+    now: UnixTime,
+) -> Result<Prepared, OAuthError> {
     let presented = authorization_code::Presented {
         server_id: &server.id,
         redirect_uri: request.redirect_uri,
         code_verifier: request.code_verifier,
     };
-    authorization_code::check(&row, client, &presented, now)?;
+    authorization_code::check(row, client, &presented, now)?;
     // RFC 9449 §10: a code bound at /authorize is redeemed only with a proof of that key.
     if let Some(bound) = &row.dpop_jkt
         && dpop_jkt != Some(bound.as_str())
@@ -101,6 +143,7 @@ pub async fn grant(
         &scope,
         Some(&subject),
     )?;
+    let access_jti = new_access_jti();
     let mut response = mint(
         services,
         &settings,
@@ -113,36 +156,66 @@ pub async fn grant(
             nonce: row.nonce.as_deref(),
             now,
             access_ttl: lifetimes.access_token,
-            access_jti: access.jti.clone(),
+            access_jti: access_jti.clone(),
             id_jti: new_id_jti(),
             dpop_jkt,
         },
     )
     .await?;
-    if refresh::offered(client, &scope) {
-        let family = refresh::NewFamily {
-            id: access.family_id,
-            server,
-            client,
-            user_id: &subject.user.id,
-            scope: &scope,
-            auth_time: row.auth_time,
-            access_jti: access.jti.clone(),
-            lifetimes,
-            dpop_jkt: refresh::bound_key(client, dpop_jkt),
-        };
-        let family_id = family.id.clone();
-        let refresh_token = refresh::start_family(services, family, now).await?;
-        // A replay of this code that arrived while the tokens were minted revoked the
-        // access token first and then the family, which may not have existed yet. The
-        // replay's deny-list entry is committed before its family revocation, so either
-        // this check sees it, or that revocation sees the family inserted above.
-        if services.store.is_access_token_revoked(&access.jti).await? {
-            services.store.revoke_family(&family_id, now).await?;
-            return Err(invalid());
-        }
-        response.refresh_token = Some(refresh_token);
+    let refresh = refresh::offered(client, &scope).then(|| {
+        let (value, family, first) = refresh::new_family(
+            refresh::NewFamily {
+                id: random_token(),
+                server,
+                client,
+                user_id: &subject.user.id,
+                scope: &scope,
+                auth_time: row.auth_time,
+                access_jti: access_jti.clone(),
+                lifetimes,
+                dpop_jkt: refresh::bound_key(client, dpop_jkt),
+            },
+            now,
+        );
+        response.refresh_token = Some(value);
+        (family, first)
+    });
+    let (actor, event) = granted_event(
+        server,
+        client,
+        Some(&subject.user),
+        ip,
+        "authorization_code",
+    );
+    let grant = CodeGrant {
+        access_jti: Some(access_jti),
+        // The code's row, which a replay reads to revoke these, is kept (by the janitor)
+        // while this lasts: the longest access token a policy allows.
+        access_expires_at: Some(now + ACCESS_TTL_MAX),
+        refresh,
+        event: Some(syslog::row(&actor, &event, now)),
+    };
+    Ok(Prepared {
+        response,
+        grant,
+        user: subject.user,
+    })
+}
+
+/// A replay: the code was redeemed before this request read it. Revokes what that
+/// redemption issued (all of it was committed with the redemption).
+async fn revoke_replayed(
+    services: &Services,
+    client: &Client,
+    row: &AuthCode,
+    now: UnixTime,
+) -> Result<(), OAuthError> {
+    if let (Some(jti), Some(expires_at)) = (&row.access_jti, row.access_expires_at) {
+        services.store.revoke_access_token(jti, expires_at).await?;
     }
-    tracing::info!(event = "app.oauth2.token.grant", grant = "authorization_code", client = %client.client_id, user = %subject.user.id, "tokens issued");
-    Ok((response, Some(subject.user)))
+    if let Some(family) = &row.family_id {
+        services.store.revoke_family(family, now).await?;
+    }
+    tracing::warn!(client = %client.client_id, "authorization code replayed; tokens from it revoked");
+    Ok(())
 }

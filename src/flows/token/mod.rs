@@ -58,6 +58,7 @@ async fn grant(
     now: UnixTime,
 ) -> Result<Granted, OAuthError> {
     let TokenRequest { server, params, .. } = *request;
+    let ip = request.credentials.ip;
     let grant_type = params.required("grant_type")?;
     let client =
         client_auth::authenticate(services, server, &request.credentials, params, "token", now)
@@ -86,7 +87,7 @@ async fn grant(
     let (tokens, user) = match grant {
         GrantType::AuthorizationCode => {
             let request = code::Request::from_params(params)?;
-            code::grant(services, server, &client, request, jkt, now).await
+            code::grant(services, server, &client, request, jkt, ip, now).await
         }
         GrantType::RefreshToken => {
             let request = refresh::Request::from_params(params)?;
@@ -118,7 +119,7 @@ async fn record(
         return;
     }
     let server = request.server;
-    let ip = request.credentials.ip.map(str::to_string);
+    let ip = request.credentials.ip;
     let grant_type: String = request
         .params
         .one("grant_type")
@@ -128,20 +129,18 @@ async fn record(
         .chars()
         .take(64)
         .collect();
-    let mut targets = vec![Target::new(&server.id, "AuthorizationServer", &server.name)];
     // A success already knows its client and user: no lookups, so a database that
     // slows down after the grant delays the answer by one write at most.
     let (actor, event) = match outcome {
-        Ok(granted) => {
-            if let Some(user) = &granted.user {
-                targets.insert(0, Target::user(user));
-            }
-            let actor = Actor::client(&granted.client.client_id, &granted.client.name, ip);
-            (
-                actor,
-                Event::success("app.oauth2.token.grant", "OAuth2 tokens granted", targets),
-            )
-        }
+        // Written in the transaction that redeemed the code (`code::grant`).
+        Ok(granted) if granted.grant == GrantType::AuthorizationCode => return,
+        Ok(granted) => granted_event(
+            server,
+            &granted.client,
+            granted.user.as_ref(),
+            ip,
+            &grant_type,
+        ),
         Err(e) => {
             let client_id = client_auth::presented(&request.credentials, request.params)
                 .map(|p| p.client_id().chars().take(100).collect::<String>());
@@ -150,17 +149,39 @@ async fn record(
             let name = client
                 .as_ref()
                 .map_or(client_id.clone(), |c| c.name.clone());
+            let targets = vec![Target::new(&server.id, "AuthorizationServer", &server.name)];
             let event = Event::failure(
                 "app.oauth2.token.grant",
                 "OAuth2 token request refused",
                 format!("{}: {}", e.code(), e.description),
                 targets,
-            );
-            (Actor::client(&client_id, &name, ip), event)
+            )
+            .with_debug("grantType", grant_type);
+            (
+                Actor::client(&client_id, &name, ip.map(str::to_string)),
+                event,
+            )
         }
     };
-    let event = event.with_debug("grantType", grant_type);
     syslog::record(&services.store, &actor, event, now).await;
+}
+
+/// `app.oauth2.token.grant` for tokens granted to `client` (and `user`) at `server`.
+fn granted_event(
+    server: &AuthServer,
+    client: &Client,
+    user: Option<&User>,
+    ip: Option<&str>,
+    grant_type: &str,
+) -> (Actor, Event) {
+    let mut targets = vec![Target::new(&server.id, "AuthorizationServer", &server.name)];
+    if let Some(user) = user {
+        targets.insert(0, Target::user(user));
+    }
+    let actor = Actor::client(&client.client_id, &client.name, ip.map(str::to_string));
+    let event = Event::success("app.oauth2.token.grant", "OAuth2 tokens granted", targets)
+        .with_debug("grantType", grant_type);
+    (actor, event)
 }
 
 #[cfg(test)]

@@ -51,12 +51,9 @@ pub fn bound_key(client: &Client, dpop_jkt: Option<&str>) -> Option<String> {
     dpop_jkt.filter(|_| client.is_public()).map(str::to_string)
 }
 
-/// Stores a new family with its first token; returns the token's value.
-pub async fn start_family(
-    services: &Services,
-    f: NewFamily<'_>,
-    now: UnixTime,
-) -> Result<String, OAuthError> {
+/// A new family and its first token, to be stored with the code redemption that
+/// starts it; and the token's value.
+pub fn new_family(f: NewFamily<'_>, now: UnixTime) -> (String, RefreshFamily, RefreshToken) {
     let value = random_token();
     let family = RefreshFamily {
         id: f.id,
@@ -82,11 +79,7 @@ pub async fn start_family(
         access_jti: Some(f.access_jti),
         access_expires_at: Some(now + f.lifetimes.access_token),
     };
-    services
-        .store
-        .insert_refresh_family(&family, &first)
-        .await?;
-    Ok(value)
+    (value, family, first)
 }
 
 /// The parameters of a refresh (RFC 6749 §6).
