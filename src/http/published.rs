@@ -12,14 +12,27 @@
 //! `NEXT_KEY_MIN_PUBLISHED` (2 s) at least by a manual one, which waits if needed; so
 //! the JWKS every instance serves, at most one second old, has every key that signs.
 //! A new NEXT key (which signs nothing yet) appears within that second.
+//!
+//! Stale while the database fails: when a document cannot be built because the store
+//! is unavailable (a 503), the last copy this process built is served instead, however
+//! old, marked `Gatehouse-Stale: true` with its `Age` in seconds (RFC 9111 §5.1). Relying
+//! parties keep verifying tokens and discovering endpoints through an outage; nothing
+//! that grants access is ever served this way (tokens, userinfo, introspection and
+//! sign-in still answer 503). Without a copy (no request since the process started),
+//! the 503 stands.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
 
 use crate::clock::UnixTime;
+
+/// Marks a document served from memory because the database failed.
+pub const STALE: HeaderName = HeaderName::from_static("gatehouse-stale");
 
 /// How long a process serves a document it built.
 pub const PUBLISHED_TTL: Duration = Duration::from_secs(1);
@@ -66,6 +79,41 @@ impl Published {
                 body,
             },
         );
+    }
+
+    /// The last copy built, however old, and its age in seconds.
+    pub fn last_good(&self, document: Document, server_id: &str) -> Option<(Bytes, u64)> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.get(&(document, server_id.to_string()))?;
+        Some((entry.body.clone(), entry.built.elapsed().as_secs()))
+    }
+
+    /// `refused` unless it is a 503 and a copy was built before: then that copy,
+    /// rendered by `respond` and marked stale (see the module's documentation).
+    pub fn or_stale(
+        &self,
+        document: Document,
+        server_id: &str,
+        refused: Response,
+        respond: fn(Bytes) -> Response,
+    ) -> Response {
+        if refused.status() != StatusCode::SERVICE_UNAVAILABLE {
+            return refused;
+        }
+        let Some((body, age)) = self.last_good(document, server_id) else {
+            return refused;
+        };
+        tracing::warn!(
+            server = server_id,
+            ?document,
+            age,
+            "the database is unavailable; serving the last good copy"
+        );
+        let mut response = respond(body);
+        let headers = response.headers_mut();
+        headers.insert(STALE, HeaderValue::from_static("true"));
+        headers.insert(header::AGE, HeaderValue::from(age));
+        response
     }
 
     /// Drops a server's documents (after this process changed its keys).

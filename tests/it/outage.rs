@@ -175,3 +175,74 @@ async fn a_code_exchange_that_fails_before_its_commit_leaves_the_code_for_the_re
         200
     );
 }
+
+/// Issue 16, item 13: during an outage the JWKS and the discovery documents (which
+/// grant nothing) are served from the last copy this process built, marked
+/// `Gatehouse-Stale: true` with their `Age`; a document never built still answers 503,
+/// and so does everything that grants access. Once the database is back they are
+/// fresh again, unmarked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwks_and_discovery_are_served_stale_during_an_outage_and_nothing_that_grants() {
+    let t = TestApp::spawn_postgres().await;
+    t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    let documents = [
+        format!("{}/oauth2/default/.well-known/openid-configuration", t.base),
+        format!("{}/oauth2/default/v1/keys", t.base),
+        format!("{}/.well-known/openid-configuration", t.base),
+        format!("{}/oauth2/v1/keys", t.base),
+    ];
+    let mut before = Vec::new();
+    for url in &documents {
+        let r = t.http.get(url).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        assert!(r.headers().get("gatehouse-stale").is_none(), "{url}");
+        before.push(r.text().await.unwrap());
+    }
+
+    let db = t.database.as_ref().unwrap();
+    db.outage_start().await;
+    // The next second: the in-memory copies are no longer fresh, so the documents are
+    // built again, and fail.
+    t.clock.advance(2);
+    for (url, body) in documents.iter().zip(&before) {
+        let r = t.http.get(url).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        assert_eq!(r.headers()["gatehouse-stale"], "true", "{url}");
+        let age: u64 = r.headers()["age"].to_str().unwrap().parse().unwrap();
+        assert!(age < 3600, "{url}: age {age}");
+        assert_eq!(r.headers()["content-type"], "application/json", "{url}");
+        assert_eq!(&r.text().await.unwrap(), body, "{url}: the last good copy");
+    }
+    // A server whose documents this process never built: no copy to serve.
+    let aus = format!("{}/oauth2/aus0nevershown/v1/keys", t.base);
+    assert_unavailable(t.http.get(&aus).send().await.unwrap(), "keys never built").await;
+    // Nothing that grants access is served from memory.
+    assert_unavailable(
+        t.post_as(
+            "default",
+            "token",
+            &app,
+            &[("grant_type", "client_credentials"), ("scope", "x")],
+        )
+        .await,
+        "token",
+    )
+    .await;
+    db.outage_end().await;
+
+    t.clock.advance(2);
+    for url in &documents {
+        let mut fresh = None;
+        // The pool reconnects within its acquire timeout.
+        for _ in 0..100 {
+            let r = t.http.get(url).send().await.unwrap();
+            if r.headers().get("gatehouse-stale").is_none() {
+                fresh = Some(r);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(fresh.expect("fresh again").status(), 200, "{url}");
+    }
+}

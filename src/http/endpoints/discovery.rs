@@ -21,16 +21,27 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
     if let Some(body) = state.published.get(Document::Discovery, &id, now) {
         return respond(body);
     }
-    let server = match find_server(&state, &id).await {
-        Ok(server) => server,
-        Err(e) => return e.json(&id),
-    };
+    match build(&state, &id).await {
+        Ok(body) => {
+            state
+                .published
+                .put(Document::Discovery, &id, now, body.clone());
+            respond(body)
+        }
+        Err(refused) => state
+            .published
+            .or_stale(Document::Discovery, &id, refused, respond),
+    }
+}
+
+async fn build(state: &SharedState, id: &str) -> Result<Bytes, Response> {
+    let server = find_server(state, id).await.map_err(|e| e.json(id))?;
     let (scopes, claims) = match tokio::try_join!(
         state.store.list_scopes(&server.id),
         state.store.list_claims(&server.id)
     ) {
         Ok(found) => found,
-        Err(e) => return error::json(&OAuthError::from(e)),
+        Err(e) => return Err(error::json(&OAuthError::from(e))),
     };
     let mut metadata = Metadata::new(
         &state.issuer(&server),
@@ -48,7 +59,7 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
     // its first keys are still being made.
     let stored = match state.store.signing_keys(&server.id).await {
         Ok(stored) => stored,
-        Err(e) => return error::json(&OAuthError::from(e)),
+        Err(e) => return Err(error::json(&OAuthError::from(e))),
     };
     let active = stored
         .iter()
@@ -63,12 +74,9 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
     metadata.id_token_signing_alg_values_supported = algs;
     let body = match serde_json::to_vec(&metadata) {
         Ok(body) => Bytes::from(body),
-        Err(e) => return error::json(&OAuthError::internal(&e)),
+        Err(e) => return Err(error::json(&OAuthError::internal(&e))),
     };
-    state
-        .published
-        .put(Document::Discovery, &id, now, body.clone());
-    respond(body)
+    Ok(body)
 }
 
 fn respond(body: Bytes) -> Response {

@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::find_server;
+use crate::clock::UnixTime;
 use crate::http::SharedState;
 use crate::http::error;
 use crate::http::extract::ServerId;
@@ -18,16 +19,23 @@ pub async fn get(State(state): State<SharedState>, ServerId(id): ServerId) -> Re
     if let Some(body) = state.published.get(Document::Jwks, &id, now) {
         return respond(body);
     }
-    let server = match find_server(&state, &id).await {
-        Ok(server) => server,
-        Err(e) => return e.json(&id),
-    };
-    let jwks = match state.keys.current_jwks(&server.id, now).await {
-        Ok(jwks) => Bytes::from(jwks),
-        Err(e) => return error::json(&OAuthError::from(e)),
-    };
-    state.published.put(Document::Jwks, &id, now, jwks.clone());
-    respond(jwks)
+    match build(&state, &id, now).await {
+        Ok(jwks) => {
+            state.published.put(Document::Jwks, &id, now, jwks.clone());
+            respond(jwks)
+        }
+        Err(refused) => state
+            .published
+            .or_stale(Document::Jwks, &id, refused, respond),
+    }
+}
+
+async fn build(state: &SharedState, id: &str, now: UnixTime) -> Result<Bytes, Response> {
+    let server = find_server(state, id).await.map_err(|e| e.json(id))?;
+    match state.keys.current_jwks(&server.id, now).await {
+        Ok(jwks) => Ok(Bytes::from(jwks)),
+        Err(e) => Err(error::json(&OAuthError::from(e))),
+    }
 }
 
 fn respond(body: Bytes) -> Response {
