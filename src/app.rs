@@ -2,8 +2,11 @@
 //! share lives below it (`http::AppState` over `flows::Services`); nothing under
 //! `http` or `flows` imports this module.
 
+use std::future::IntoFuture;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -177,8 +180,8 @@ pub fn router(state: SharedState) -> Router {
         .with_state(state)
 }
 
-/// Runs the server on `listener` until `shutdown` resolves; finishes in-flight
-/// requests, then stops the janitor and closes the database connections.
+/// Runs the server on `listener` until `shutdown` resolves, then drains (see
+/// `serve_draining`), stops the janitor and closes the database connections.
 pub async fn serve(
     state: SharedState,
     listener: TcpListener,
@@ -189,15 +192,157 @@ pub async fn serve(
     let janitor = spawn_janitor(state.clone());
     // The peer address decides the client's (`http::client_ip`), which goes into System
     // Log events (`client.ipAddress`).
-    let service =
-        router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let service = router(state.clone())
+        .layer(axum::middleware::map_request(peer_address))
+        .into_make_service_with_connect_info::<Peer>();
+    let drain = Duration::from_secs(state.config.shutdown_drain_seconds);
+    let served = serve_draining(listener, service, shutdown, drain).await;
     janitor.abort();
     state.store.close().await;
     tracing::info!("stopped: requests finished, database connections closed");
     served
+}
+
+/// Serves until `shutdown` resolves; then stops accepting (connections the kernel has
+/// already completed are still taken, then the socket is closed and new connections
+/// are refused), lets every request in flight finish and closes idle connections; and
+/// returns once all connections are closed or `drain` has passed, whichever is first.
+async fn serve_draining(
+    listener: TcpListener,
+    service: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, Peer>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    drain: Duration,
+) -> std::io::Result<()> {
+    let (draining, draining_rx) = tokio::sync::watch::channel(false);
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel();
+    let listener = Draining {
+        inner: Some(listener),
+        draining: draining_rx,
+        closed: Some(closed_tx),
+    };
+    let server = axum::serve(listener, service)
+        .with_graceful_shutdown(async {
+            let _ = closed_rx.await;
+            // The connections just taken from the queue read their request first: a
+            // connection that has not yet would be closed as idle.
+            tokio::time::sleep(SETTLE).await;
+        })
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        served = &mut server => return served,
+        () = shutdown => {}
+    }
+    tracing::info!(
+        drain_seconds = drain.as_secs(),
+        "stopping: no new connections; finishing the requests in flight"
+    );
+    let _ = draining.send(true);
+    match tokio::time::timeout(drain, server).await {
+        Ok(served) => served,
+        Err(_) => {
+            tracing::warn!(
+                drain_seconds = drain.as_secs(),
+                "stopping: the drain period is over; closing the connections still open"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The peer of a connection the `Draining` listener accepted.
+#[derive(Clone, Copy, Debug)]
+struct Peer(SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Draining>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, Draining>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// Hands the handlers the peer address as `ConnectInfo<SocketAddr>`, as axum's own
+/// listener would.
+async fn peer_address(mut request: axum::extract::Request) -> axum::extract::Request {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<Peer>>()
+        .map(|info| info.0.0);
+    if let Some(peer) = peer {
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+    }
+    request
+}
+
+/// How long the connections taken from the queue at shutdown have to send their
+/// request before idle connections are closed.
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// The listening socket, which on shutdown accepts what the kernel has queued, then
+/// closes (so new connections are refused rather than left waiting) and says so.
+struct Draining {
+    inner: Option<TcpListener>,
+    draining: tokio::sync::watch::Receiver<bool>,
+    closed: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Draining {
+    fn close(&mut self) {
+        self.inner = None;
+        if let Some(closed) = self.closed.take() {
+            let _ = closed.send(());
+        }
+    }
+}
+
+impl axum::serve::Listener for Draining {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Some(inner) = &self.inner else {
+                return std::future::pending().await;
+            };
+            if *self.draining.borrow() {
+                let queued = std::future::poll_fn(|cx| {
+                    std::task::Poll::Ready(match inner.poll_accept(cx) {
+                        std::task::Poll::Ready(accepted) => Some(accepted),
+                        std::task::Poll::Pending => None,
+                    })
+                })
+                .await;
+                match queued {
+                    Some(Ok(connection)) => return connection,
+                    Some(Err(e)) => tracing::debug!(error = %e, "accept failed while draining"),
+                    None => self.close(),
+                }
+                continue;
+            }
+            tokio::select! {
+                accepted = inner.accept() => match accepted {
+                    Ok(connection) => return connection,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                changed = self.draining.changed() => {
+                    if changed.is_err() {
+                        self.close();
+                    }
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        match &self.inner {
+            Some(inner) => inner.local_addr(),
+            None => Err(std::io::Error::other("the listener is closed")),
+        }
+    }
 }
 
 /// Opens the built-in servers' signing keys, so that a process that cannot (another
@@ -288,14 +433,34 @@ pub async fn rotate_due_keys(state: &AppState, now: UnixTime) -> Vec<(String, Ro
 
 /// Opens everything and serves with the wall clock: what `gatehouse serve` runs.
 pub async fn run(store_config: StoreConfig, config: ServerConfig) -> Result<(), StartError> {
-    let backend = open_backend(&store_config, SystemClock.now()).await?;
     let listener = TcpListener::bind(config.listen).await?;
+    let local = listener.local_addr()?;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let mut announced = false;
+    let backend = match open_backend(&store_config, SystemClock.now()).await {
+        Ok(backend) => backend,
+        Err(StartError::Store(StoreError::Unavailable(e))) => {
+            println!("Gatehouse listening on http://{local}");
+            announced = true;
+            match wait_for_database(&store_config, &listener, e, stopping.clone()).await? {
+                Some(backend) => backend,
+                None => return Ok(()),
+            }
+        }
+        Err(e) => return Err(e),
+    };
     let state = AppState::new(backend, config, Arc::new(SystemClock));
     // Open the signing keys before announcing anything: an instance that cannot (another
-    // master key than the database's) stops here, never having said it listens.
+    // master key than the database's) stops here, never having said it listens (unless
+    // it said so while it waited for the database).
     open_keys(&state).await?;
-    let local = listener.local_addr()?;
-    println!("Gatehouse listening on http://{local}");
+    if !announced {
+        println!("Gatehouse listening on http://{local}");
+    }
     let mut servers = state.store.list_servers().await?;
     servers.sort_by_key(|s| !s.is_org());
     for server in servers {
@@ -314,8 +479,79 @@ pub async fn run(store_config: StoreConfig, config: ServerConfig) -> Result<(), 
             "allow_private_jwks_uri is on: app jwks_uri may reach this server's own network; use it in development only"
         );
     }
-    serve(state, listener, shutdown_signal()).await?;
+    let mut stopping = stopping;
+    let stopped = async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    serve(state, listener, stopped).await?;
     Ok(())
+}
+
+/// The first and the longest wait between attempts to reach the database at start.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const LONGEST_RETRY: Duration = Duration::from_secs(30);
+
+/// Started while the database does not answer: listens at once, answering `/healthz`
+/// (200, the process is alive) and `/readyz` and everything else with 503, and tries
+/// the database again with a doubling wait (1 s up to 30 s), logging each failure with
+/// the database's location but never its credentials. Returns the backend once it
+/// opens; `None` if the process is asked to stop first; an error that retrying cannot
+/// mend (a schema newer than this binary, a wrong master key) ends the wait.
+async fn wait_for_database(
+    store_config: &StoreConfig,
+    listener: &TcpListener,
+    first_error: String,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<Backend>, StartError> {
+    let waiting = TcpListener::from_std(clone_socket(listener)?)?;
+    let (opened, opened_rx) = tokio::sync::oneshot::channel::<()>();
+    let starting = tokio::spawn(
+        axum::serve(waiting, endpoints::health::starting_routes())
+            .with_graceful_shutdown(async {
+                let _ = opened_rx.await;
+            })
+            .into_future(),
+    );
+    let location = store_config.database_location();
+    let mut error = first_error;
+    let mut delay = FIRST_RETRY;
+    let outcome = loop {
+        tracing::warn!(database = %location, %error, retry_in_seconds = delay.as_secs(), "the database is unavailable; serving /healthz and waiting for it");
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = stopping.wait_for(|stop| *stop) => break Ok(None),
+        }
+        match open_backend(store_config, SystemClock.now()).await {
+            Ok(backend) => {
+                tracing::info!(database = %location, "the database answers; starting");
+                break Ok(Some(backend));
+            }
+            Err(StartError::Store(StoreError::Unavailable(e))) => error = e,
+            Err(e) => break Err(e),
+        }
+        delay = (delay * 2).min(LONGEST_RETRY);
+    };
+    let _ = opened.send(());
+    let _ = starting.await;
+    outcome
+}
+
+/// A second handle on the listening socket, so that the interim server and the real
+/// one take connections from the same queue, one after the other, and none is refused
+/// in between.
+#[cfg(unix)]
+fn clone_socket(listener: &TcpListener) -> std::io::Result<std::net::TcpListener> {
+    use std::os::fd::AsFd;
+    let clone = std::net::TcpListener::from(listener.as_fd().try_clone_to_owned()?);
+    clone.set_nonblocking(true)?;
+    Ok(clone)
+}
+
+#[cfg(not(unix))]
+fn clone_socket(_: &TcpListener) -> std::io::Result<std::net::TcpListener> {
+    Err(std::io::Error::other(
+        "waiting for the database is supported on Unix only",
+    ))
 }
 
 async fn shutdown_signal() {

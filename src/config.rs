@@ -12,6 +12,8 @@ use url::Url;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "gatehouse-data";
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
+/// Seconds a stopping server gives the requests in flight (`shutdown_drain_seconds`).
+pub const DEFAULT_SHUTDOWN_DRAIN_SECONDS: u64 = 10;
 pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECONDS: u64 = 5;
 pub const DEFAULT_KEY_ROTATION_DAYS: u32 = 90;
 /// Okta keeps System Log events 90 days.
@@ -42,6 +44,7 @@ pub struct FileConfig {
     pub cors_allowed_origins: Option<Vec<String>>,
     pub allow_private_jwks_uri: Option<bool>,
     pub dpop_require_nonce: Option<bool>,
+    pub shutdown_drain_seconds: Option<u64>,
 }
 
 impl FileConfig {
@@ -114,6 +117,25 @@ impl StoreConfig {
         }
         Ok(config)
     }
+
+    /// The database, for logs: a PostgreSQL URL's scheme, host, port and database name
+    /// (never its user, password or options), or the SQLite file.
+    pub fn database_location(&self) -> String {
+        let Some(text) = &self.database_url else {
+            return self.data_dir.join("gatehouse.db").display().to_string();
+        };
+        match url::Url::parse(text) {
+            Ok(url) if url.scheme().starts_with("postgres") => format!(
+                "{}://{}:{}{}",
+                url.scheme(),
+                url.host_str().unwrap_or(""),
+                url.port().unwrap_or(5432),
+                url.path()
+            ),
+            _ if text.starts_with("sqlite:") => text.clone(),
+            _ => "(an unreadable database URL)".into(),
+        }
+    }
 }
 
 /// The server's slice.
@@ -144,6 +166,9 @@ pub struct ServerConfig {
     pub throttle: ThrottleConfig,
     /// Client authentication and DPoP settings.
     pub client_auth: ClientAuthConfig,
+    /// On SIGTERM or Ctrl-C: how long the requests and connections already accepted
+    /// may take to finish before the process exits anyway.
+    pub shutdown_drain_seconds: u64,
 }
 
 /// Brute-force throttling (see `identity::throttle`). Each counter lets `threshold`
@@ -314,6 +339,21 @@ impl ServerConfig {
                 .iter()
                 .map(|text| parse_origin(text))
                 .collect::<Result<Vec<_>, _>>()?;
+        let shutdown_drain_seconds = match std::env::var("GATEHOUSE_SHUTDOWN_DRAIN_SECONDS") {
+            Ok(text) => text.trim().parse().map_err(|_| {
+                ConfigError(format!(
+                    "GATEHOUSE_SHUTDOWN_DRAIN_SECONDS: {text:?} is not a number of seconds"
+                ))
+            })?,
+            Err(_) => file
+                .shutdown_drain_seconds
+                .unwrap_or(DEFAULT_SHUTDOWN_DRAIN_SECONDS),
+        };
+        if shutdown_drain_seconds > 3600 {
+            return Err(ConfigError(
+                "shutdown_drain_seconds must be between 0 and 3600".into(),
+            ));
+        }
         Ok(ServerConfig {
             listen,
             public_url,
@@ -325,6 +365,7 @@ impl ServerConfig {
             trusted_proxies,
             cors_allowed_origins,
             client_auth: ClientAuthConfig::resolve(file)?,
+            shutdown_drain_seconds,
         })
     }
 

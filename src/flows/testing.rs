@@ -45,6 +45,7 @@ pub async fn fixture() -> Fixture {
         trusted_proxies: vec![],
         cors_allowed_origins: vec![],
         client_auth: ClientAuthConfig::default(),
+        shutdown_drain_seconds: 10,
     };
     let backend = Backend {
         store: store.clone(),

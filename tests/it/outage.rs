@@ -246,3 +246,128 @@ async fn jwks_and_discovery_are_served_stale_during_an_outage_and_nothing_that_g
         assert_eq!(fresh.expect("fresh again").status(), 200, "{url}");
     }
 }
+
+/// Issue 16, item 11: `gatehouse serve` started while PostgreSQL does not answer (the
+/// relay to it refuses connections) listens at once, says it is alive (`/healthz` 200)
+/// and not ready (`/readyz` 503), answers 503 with `Retry-After` elsewhere, keeps trying
+/// with backoff (logged, without the URL's password) and serves once the database
+/// answers, with no restart (before: it exited 1 after the pool's acquire timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_started_while_the_database_is_down_waits_for_it_and_then_serves() {
+    use crate::multi::cluster::spawn;
+    use crate::multi::db_proxy::DbProxy;
+    let database = TestDatabase::create().await;
+    let proxy = DbProxy::start(&database.url);
+    proxy.take_down();
+    let mut url = url::Url::parse(&proxy.url).unwrap();
+    url.set_password(Some("never-logged-pw")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = gatehouse::crypto::b64url(&gatehouse::crypto::random_bytes::<32>());
+    let (node, listening) = spawn(&dir, 0, url.as_str(), &key, "http://127.0.0.1:9");
+    let base = listening
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("it listens while it waits: {}", node.log()));
+    let http = no_redirects();
+    let get = |path: &str| http.get(format!("{base}{path}")).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    assert_eq!(get("/readyz").await.unwrap().status(), 503);
+    assert_unavailable(
+        get("/oauth2/default/.well-known/openid-configuration")
+            .await
+            .unwrap(),
+        "discovery before the database",
+    )
+    .await;
+
+    proxy.bring_back();
+    let mut ready = false;
+    for _ in 0..600 {
+        if get("/readyz").await.unwrap().status() == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ready once the database answers: {}", node.log());
+    let r = get("/oauth2/default/.well-known/openid-configuration")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let log = node.log();
+    assert!(log.contains("the database is unavailable"), "{log}");
+    assert!(!log.contains("never-logged-pw"), "{log}");
+}
+
+/// Issue 16, item 12: SIGTERM drains. A sign-in in flight (an Argon2id check, naturally
+/// slow) is answered; new connections are refused once the signal arrived; a request
+/// that never finishes (its body stalls) does not keep the process alive past the drain
+/// period (`shutdown_drain_seconds`, 10 s by default): the process exits 0 (before: it
+/// waited for that request without end).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_requests_in_flight_refuses_new_ones_and_exits_after_the_drain() {
+    use tokio::io::AsyncWriteExt;
+    let mut c = crate::multi::cluster::Cluster::start(1).await;
+    c.user("alice@example.com");
+    let app = c.app(0);
+    let base = c.nodes[0].base.clone();
+    let addr = base.trim_start_matches("http://").to_string();
+    let browser = Browser::at(&base);
+    let r = browser
+        .get(&crate::multi::rp::authorize_url(
+            &base,
+            &app.client_id,
+            "openid",
+            &[],
+        ))
+        .await;
+    let login = location(&r).unwrap();
+    let html = browser
+        .get(&format!("{base}{login}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("tx", input_value(&html, "tx").unwrap()),
+        ("csrf", input_value(&html, "csrf").unwrap()),
+        ("username", "alice@example.com".to_string()),
+        ("password", PASSWORD.to_string()),
+    ];
+
+    // A request whose body never comes.
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /oauth2/default/v1/token HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ngrant_type",
+        )
+        .await
+        .unwrap();
+    let url = format!("{base}/login");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let signing_in = browser.post_form(&url, &form);
+    let node = &c.nodes[0];
+    let stop = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        node.terminate();
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(&addr).await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    };
+    let (r, refused) = tokio::join!(signing_in, stop);
+    assert!(refused, "new connections are refused after SIGTERM");
+    assert_eq!(r.status(), 303, "the sign-in in flight is answered");
+    let to = location(&r).unwrap();
+    assert!(param(&to, "code").is_some(), "{to}");
+
+    let (status, log) = c.nodes[0]
+        .exited(std::time::Duration::from_secs(60))
+        .expect("the process exits once the drain period is over");
+    assert!(status.success(), "{status}: {log}");
+    assert!(log.contains("the drain period is over"), "{log}");
+    drop(stalled);
+}

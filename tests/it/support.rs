@@ -145,6 +145,7 @@ impl TestApp {
             trusted_proxies: vec![],
             cors_allowed_origins: vec![],
             client_auth: ClientAuthConfig::default(),
+            shutdown_drain_seconds: 10,
         };
         configure(&mut config);
         let state = AppState::new(backend.clone(), config, clock.clone());

@@ -42,6 +42,26 @@ pub async fn readyz(State(state): State<SharedState>) -> Response {
     Json(json!({"status": "ready", "schema_version": found})).into_response()
 }
 
+/// What a process that has not reached its database yet serves (`app::run`): it is
+/// alive (`/healthz` 200) and not ready (`/readyz` 503); every other request gets 503
+/// `temporarily_unavailable` with `Retry-After`, as during an outage.
+pub fn starting_routes() -> axum::Router {
+    axum::Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/readyz", axum::routing::get(starting))
+        .fallback(|| async {
+            crate::http::error::json(&crate::oauth::OAuthError::temporarily_unavailable())
+        })
+}
+
+async fn starting() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"status": "unavailable", "reason": "database unavailable"})),
+    )
+        .into_response()
+}
+
 pub async fn not_found() -> Response {
     super::not_found_json("the requested path")
 }

@@ -40,6 +40,20 @@ impl Instance {
         None
     }
 
+    /// SIGTERM: the process drains and exits.
+    pub fn terminate(&self) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+    }
+
+    /// The process's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// SIGKILL (`kill -9`): no graceful shutdown, in-flight requests die with it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -283,6 +297,18 @@ pub fn spawn(
     master_key: &str,
     public_url: &str,
 ) -> (Instance, std::sync::mpsc::Receiver<String>) {
+    spawn_with_env(dir, i, database_url, master_key, public_url, &[])
+}
+
+/// `spawn`, with more environment variables.
+pub fn spawn_with_env(
+    dir: &TempDir,
+    i: usize,
+    database_url: &str,
+    master_key: &str,
+    public_url: &str,
+    env: &[(&str, &str)],
+) -> (Instance, std::sync::mpsc::Receiver<String>) {
     let data_dir = dir.path().join(format!("node{i}"));
     std::fs::create_dir_all(&data_dir).unwrap();
     let log = data_dir.join("stderr.log");
@@ -304,6 +330,7 @@ pub fn spawn(
             "GATEHOUSE_DATABASE_ACQUIRE_TIMEOUT",
             ACQUIRE_TIMEOUT_SECONDS.to_string(),
         )
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         // The request log goes to a file: a pipe nobody reads would fill and stop the
