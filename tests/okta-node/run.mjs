@@ -3,7 +3,7 @@
 // GATEHOUSE_ORG_URL and GATEHOUSE_API_TOKEN. A scenario prints one JSON line last;
 // the Rust test (tests/it/okta_node.rs) reads it. Any throw exits non-zero.
 import okta from '@okta/okta-sdk-nodejs';
-import authjs from '@okta/okta-auth-js';
+import { OktaAuth, getWellKnown } from '@okta/okta-auth-js';
 
 const orgUrl = process.env.GATEHOUSE_ORG_URL;
 const token = process.env.GATEHOUSE_API_TOKEN;
@@ -16,8 +16,8 @@ const scenarios = {
     for await (const user of await client.userApi.listUsers()) {
       logins.push(user.profile.login);
     }
-    const auth = new authjs.OktaAuth({ issuer: `${orgUrl}/oauth2/default`, clientId: 'unused' });
-    const wellKnown = await auth.token.getWellKnown();
+    const auth = new OktaAuth({ issuer: `${orgUrl}/oauth2/default`, clientId: 'unused' });
+    const wellKnown = await getWellKnown(auth);
     return { logins, issuer: wellKnown.issuer };
   },
 };
