@@ -31,7 +31,7 @@ pub enum Authn {
     Success {
         session_token: String,
         expires_at: UnixTime,
-        user: User,
+        user: Box<User>,
     },
     /// The sign-in throttle blocks this username from this address (or this address):
     /// Okta's `LOCKED_OUT`, for `wait` seconds. Known and unknown usernames alike.

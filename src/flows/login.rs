@@ -76,7 +76,7 @@ pub async fn sign_in(
     let username = params.one("username")?.unwrap_or("").trim();
     let password_given = params.one("password")?.unwrap_or("");
     let user = match check_password(services, username, password_given, ip.clone(), now).await? {
-        Checked::Valid(user) => user,
+        Checked::Valid(user) => *user,
         Checked::Invalid => return Ok(SignIn::Failed(request)),
         Checked::Throttled { wait } => return Ok(SignIn::Throttled { request, wait }),
     };
@@ -111,7 +111,7 @@ pub async fn sign_in(
 pub enum Checked {
     /// Right, for an active user (the System Log has `user.session.start`, `lastLogin`
     /// is recorded).
-    Valid(crate::store::User),
+    Valid(Box<crate::store::User>),
     /// Wrong password, unknown user, or a user who is not active: one answer for all
     /// (the System Log says which).
     Invalid,
@@ -211,7 +211,7 @@ pub async fn check_password(
         vec![Target::user(&user)],
     );
     syslog::record(&services.store, &actor, event, now).await;
-    Ok(Checked::Valid(user))
+    Ok(Checked::Valid(Box::new(user)))
 }
 
 /// A throttled attempt: counted (the System Log heard of the block when it started).

@@ -95,7 +95,7 @@ pub async fn refresh(
     else {
         return Ok(None);
     };
-    Ok(live(services, &session.id_hash, now).await?)
+    live(services, &session.id_hash, now).await
 }
 
 /// Ends a live session (`user.session.end` in the System Log, by `actor`, or by the
@@ -156,7 +156,7 @@ pub fn trusted_redirect(config: &crate::config::ServerConfig, text: &str) -> Opt
     }
     let origin = url.origin().ascii_serialization();
     let ours = config.public_url.origin().ascii_serialization();
-    let trusted = origin == ours || config.cors_allowed_origins.iter().any(|o| *o == origin);
+    let trusted = origin == ours || config.cors_allowed_origins.contains(&origin);
     trusted.then(|| url.to_string())
 }
 
