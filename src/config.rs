@@ -522,6 +522,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_database_location_logged_has_no_credentials() {
+        let at = |url: Option<&str>| {
+            StoreConfig::new(PathBuf::from("/data"), url.map(str::to_string)).database_location()
+        };
+        assert_eq!(
+            at(Some(
+                "postgres://gh:s3cret@db.example.com:6432/gatehouse?options=-c%20x%3Dy"
+            )),
+            "postgres://db.example.com:6432/gatehouse"
+        );
+        assert_eq!(
+            at(Some("postgresql://gh:s3cret@db/gh")),
+            "postgresql://db:5432/gh"
+        );
+        assert_eq!(at(None), "/data/gatehouse.db");
+        assert_eq!(at(Some("sqlite:/x/g.db")), "sqlite:/x/g.db");
+        assert!(!at(Some("postgres://gh:s3cret@[bad")).contains("s3cret"));
+    }
+
+    #[test]
     fn defaults_work_on_a_laptop() {
         let c = ServerConfig::resolve(&FileConfig::default(), None, None, None).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");

@@ -161,5 +161,28 @@ mod tests {
             .unwrap()
             .insert((Document::Jwks, "old".into()), old);
         assert!(published.get(Document::Jwks, "old", 5).is_none(), "expired");
+        assert_eq!(
+            published.last_good(Document::Jwks, "old"),
+            Some((Bytes::new(), PUBLISHED_TTL.as_secs())),
+            "but still the last good copy"
+        );
+    }
+
+    #[test]
+    fn only_a_503_is_answered_with_the_last_good_copy() {
+        use axum::response::IntoResponse;
+        let published = Published::default();
+        let respond = |body: Bytes| body.into_response();
+        let unavailable = || StatusCode::SERVICE_UNAVAILABLE.into_response();
+        let r = published.or_stale(Document::Jwks, "default", unavailable(), respond);
+        assert_eq!(r.status(), 503, "no copy yet");
+        published.put(Document::Jwks, "default", 5, Bytes::from_static(b"{}"));
+        let r = published.or_stale(Document::Jwks, "default", unavailable(), respond);
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()[STALE], "true");
+        assert_eq!(r.headers()[header::AGE], "0");
+        let missing = StatusCode::NOT_FOUND.into_response();
+        let r = published.or_stale(Document::Jwks, "default", missing, respond);
+        assert_eq!(r.status(), 404, "only an unavailable database");
     }
 }
