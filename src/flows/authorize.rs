@@ -13,7 +13,7 @@ use crate::crypto::{random_token, sha256};
 use crate::flows::Services;
 use crate::flows::settings::{Settings, Subject, check_assigned};
 use crate::identity::session;
-use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
+use crate::oauth::authorize::{self, AuthorizationRequest, IdTokenHint, Next, Rejection};
 use crate::oauth::consent;
 use crate::oauth::grants::authorization_code;
 use crate::oauth::par;
@@ -21,6 +21,7 @@ use crate::oauth::params::Params;
 use crate::oauth::reply::Reply;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::{AuthServer, Client, PendingAuthorization, Session, User};
+use crate::tokens::jwt;
 
 /// How long the sign-in page waits for the user.
 pub const SIGN_IN_TTL: i64 = 600;
@@ -87,7 +88,7 @@ async fn answer(
     };
     let settings = Settings::load(services, server).await?;
     let offered: Vec<&str> = settings.scopes.iter().map(|s| s.name.as_str()).collect();
-    let request = match authorize::validate(
+    let mut request = match authorize::validate(
         &params,
         &server.id,
         &services.issuer(server),
@@ -106,7 +107,35 @@ async fn answer(
     {
         return Ok(Outcome::Reply(request.reply.error(&par::par_required())));
     }
-    let session = signed_in(services, session_cookie, now).await?;
+    let mut session = signed_in(services, session_cookie, now).await?;
+    // OpenID Connect Core §3.1.2.1: the session answers only for the user the client
+    // names with `id_token_hint`; anyone else signs in again, as that user.
+    if let Ok(Some(hint)) = params.one("id_token_hint") {
+        let sub = match verify_id_token_hint(services, server, &request.client_id, hint, now).await
+        {
+            Ok(sub) => sub,
+            Err(e) => return Ok(Outcome::Reply(request.reply.error(&e))),
+        };
+        if session.as_ref().is_some_and(|(s, _)| s.user_id != sub) {
+            if request.prompt.none {
+                return Ok(Outcome::Reply(request.reply.error(&OAuthError::new(
+                    ErrorCode::LoginRequired,
+                    "The signed-in user is not the one the id_token_hint names.",
+                ))));
+            }
+            session = None;
+        }
+        if session.is_none()
+            && let Some(user) = services
+                .store
+                .get_user(&sub)
+                .await
+                .map_err(OAuthError::from)?
+        {
+            request.login_hint = Some(user.login);
+        }
+        request.hint_sub = Some(sub);
+    }
     Ok(
         match authorize::decide(&request, session.as_ref().map(|(s, _)| s.auth_time), now) {
             Next::IssueCode { auth_time } => {
@@ -159,6 +188,22 @@ async fn resolve_pushed(
     // Stored as `Params::to_form` wrote them: they parse.
     let pushed = Params::parse(taken.params.as_bytes()).map_err(|e| OAuthError::internal(&e))?;
     Ok((pushed, true))
+}
+
+/// The `sub` of an `id_token_hint` sent with a request of `client_id`: verified with
+/// this server's keys (by `kid`, the key's own algorithm; see `tokens::jwt`), then
+/// checked by `oauth::authorize::check_id_token_hint`. `exp` is not checked (an expired
+/// ID token is a good hint), but every time claim must be a NumericDate.
+async fn verify_id_token_hint(
+    services: &Services,
+    server: &AuthServer,
+    client_id: &str,
+    token: &str,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
+    let ring = services.keys.for_token(&server.id, token, now).await?;
+    let verified = jwt::verify::<IdTokenHint>(token, &ring).ok();
+    authorize::check_id_token_hint(verified, &services.issuer(server), client_id)
 }
 
 /// The browser's live session (from its session cookie's value) and its user, if the

@@ -141,6 +141,7 @@ mod tests {
             max_age: None,
             login_hint: None,
             dpop_jkt: None,
+            hint_sub: None,
         }
     }
 
