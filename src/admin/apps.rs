@@ -53,6 +53,12 @@ pub struct NewApp {
     /// Okta's `settings.oauthClient.require_pushed_authorization_requests` (RFC 9126
     /// §6): /authorize accepts this app's requests only through a pushed `request_uri`.
     pub require_pushed_authorization_requests: bool,
+    /// Okta's `credentials.oauthClient.pkce_required`: always true for a public client
+    /// (false is refused); false by default for a confidential one.
+    pub pkce_required: Option<bool>,
+    /// `credentials.oauthClient.pkce_allow_plain` (Gatehouse's): a confidential app may
+    /// use the `plain` PKCE method (default false: S256 only, RFC 9700 §2.1.1).
+    pub pkce_allow_plain: Option<bool>,
 }
 
 /// Okta's app `name` for an OpenID Connect app.
@@ -140,6 +146,41 @@ struct Checked {
     jwks_uri: Option<String>,
     dpop_bound_access_tokens: bool,
     require_pushed_authorization_requests: bool,
+    pkce_required: bool,
+    pkce_allow_plain: bool,
+}
+
+const PKCE_REQUIRED_FIELD: &str = "credentials.oauthClient.pkce_required";
+const PKCE_ALLOW_PLAIN_FIELD: &str = "credentials.oauthClient.pkce_allow_plain";
+
+/// An app's PKCE settings, `(pkce_required, pkce_allow_plain)`. A public client proves
+/// nothing but its `client_id`, so PKCE with S256 is what binds its code to it (RFC 9700
+/// §2.1.1): `pkce_required` is always on (turning it off is refused, as Okta refuses
+/// it) and `plain` never allowed. A confidential client may go without PKCE (its secret
+/// and the `nonce` protect the code, which RFC 9700 §2.1.1 allows for OpenID Connect
+/// clients; Okta's own server-side middleware sends none), so `pkce_required` is off
+/// unless asked for; `plain` only when allowed explicitly.
+pub fn check_pkce_settings(
+    public: bool,
+    pkce_required: Option<bool>,
+    pkce_allow_plain: Option<bool>,
+) -> Result<(bool, bool), AdminError> {
+    if public && pkce_required == Some(false) {
+        return Err(AdminError::invalid(
+            PKCE_REQUIRED_FIELD,
+            "PKCE is required for public clients (token_endpoint_auth_method none) and cannot be turned off",
+        ));
+    }
+    if public && pkce_allow_plain == Some(true) {
+        return Err(AdminError::invalid(
+            PKCE_ALLOW_PLAIN_FIELD,
+            "public clients must use the S256 method; plain cannot be allowed",
+        ));
+    }
+    Ok((
+        public || pkce_required.unwrap_or(false),
+        pkce_allow_plain.unwrap_or(false),
+    ))
 }
 
 const AUTH_METHOD_FIELD: &str = "credentials.oauthClient.token_endpoint_auth_method";
@@ -269,6 +310,8 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
         })?,
     };
     let public = auth_method == AuthMethod::None;
+    let (pkce_required, pkce_allow_plain) =
+        check_pkce_settings(public, new.pkce_required, new.pkce_allow_plain)?;
     let (jwks, jwks_uri) = match (auth_method, new.jwks, new.jwks_uri) {
         (AuthMethod::PrivateKeyJwt, Some(_), Some(_)) => {
             return Err(AdminError::invalid(
@@ -407,6 +450,8 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
         jwks_uri,
         dpop_bound_access_tokens: new.dpop_bound_access_tokens.unwrap_or(false),
         require_pushed_authorization_requests: new.require_pushed_authorization_requests,
+        pkce_required,
+        pkce_allow_plain,
     })
 }
 
@@ -496,6 +541,8 @@ pub async fn create(
         grant_types: c.grant_types,
         refresh_token_leeway: c.refresh_token_leeway,
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+        pkce_required: c.pkce_required,
+        pkce_allow_plain: c.pkce_allow_plain,
         status: Status::active_if(active),
         created_at: now,
         updated_at: now,
@@ -617,6 +664,8 @@ pub async fn update(
             grant_types: c.grant_types.clone(),
             refresh_token_leeway: c.refresh_token_leeway,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            pkce_required: c.pkce_required,
+            pkce_allow_plain: c.pkce_allow_plain,
             updated_at: now,
             ..before.clone()
         };
@@ -1018,7 +1067,8 @@ pub fn to_json(client: &Client, secret: Option<&str>) -> Value {
         "autoKeyRotation": true,
         "client_id": client.client_id,
         "token_endpoint_auth_method": client.auth_method,
-        "pkce_required": client.is_public(),
+        "pkce_required": client.pkce_required || client.is_public(),
+        "pkce_allow_plain": client.pkce_allow_plain,
     });
     let mut settings = json!({
         "redirect_uris": client.redirect_uris,

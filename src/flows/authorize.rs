@@ -18,6 +18,7 @@ use crate::oauth::consent;
 use crate::oauth::grants::authorization_code;
 use crate::oauth::par;
 use crate::oauth::params::Params;
+use crate::oauth::pkce::Method;
 use crate::oauth::reply::Reply;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::{AuthServer, Client, PendingAuthorization, Session, User};
@@ -107,6 +108,13 @@ async fn answer(
     {
         return Ok(Outcome::Reply(request.reply.error(&par::par_required())));
     }
+    if request
+        .code_challenge
+        .as_ref()
+        .is_some_and(|c| c.method == Method::Plain)
+    {
+        record_plain_pkce(services, client.as_ref(), ip.clone(), now).await;
+    }
     let mut session = signed_in(services, session_cookie, now).await?;
     // OpenID Connect Core §3.1.2.1: the session answers only for the user the client
     // names with `id_token_hint`; anyone else signs in again, as that user.
@@ -188,6 +196,28 @@ async fn resolve_pushed(
     // Stored as `Params::to_form` wrote them: they parse.
     let pushed = Params::parse(taken.params.as_bytes()).map_err(|e| OAuthError::internal(&e))?;
     Ok((pushed, true))
+}
+
+/// A request used the `plain` PKCE method, which its app is set to allow: each use is a
+/// warning in the System Log (`app.oauth2.authorize.pkce_plain`), so an admin sees who
+/// still depends on it (RFC 9700 §2.1.1: only S256 keeps the verifier secret).
+async fn record_plain_pkce(
+    services: &Services,
+    client: Option<&Client>,
+    ip: Option<String>,
+    now: UnixTime,
+) {
+    let Some(client) = client else { return };
+    let mut event = Event::success(
+        "app.oauth2.authorize.pkce_plain",
+        "Authorization request with the plain PKCE method",
+        vec![Target::app(client)],
+    )
+    .with_debug("codeChallengeMethod", "plain");
+    event.severity = "WARN";
+    event.reason = Some("PKCE_PLAIN: the app allows the plain method; use S256".into());
+    let actor = Actor::client(&client.client_id, &client.name, ip);
+    syslog::record(&services.store, &actor, event, now).await;
 }
 
 /// The `sub` of an `id_token_hint` sent with a request of `client_id`: verified with

@@ -344,17 +344,22 @@ pub fn check_scope(
     Ok(scope)
 }
 
-/// RFC 7636 §4.4.1 and RFC 9700 §2.1.1: public clients must send an S256 challenge;
-/// confidential clients may.
+/// RFC 7636 §4.4.1 and RFC 9700 §2.1.1: a challenge must be S256 unless the app is
+/// set to allow `plain` (never a public one); public clients and apps with Okta's
+/// `pkce_required` must send one, other confidential clients may.
 pub fn check_pkce(params: &Params, client: &Client) -> Result<Option<CodeChallenge>, OAuthError> {
     let method = params.one("code_challenge_method")?;
+    let allow_plain = client.pkce_allow_plain && !client.is_public();
     match params.one("code_challenge")? {
-        Some(challenge) => CodeChallenge::parse(challenge, method, client.is_public()).map(Some),
+        Some(challenge) => CodeChallenge::parse(challenge, method, allow_plain).map(Some),
         None if method.is_some() => Err(OAuthError::invalid_request(
             "A code_challenge_method was given without a code_challenge.",
         )),
         None if client.is_public() => Err(OAuthError::invalid_request(
             "PKCE code challenge is required when the token endpoint authentication method is 'NONE'.",
+        )),
+        None if client.pkce_required => Err(OAuthError::invalid_request(
+            "PKCE code challenge is required by this client's settings (pkce_required).",
         )),
         None => Ok(None),
     }
@@ -480,6 +485,8 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
+            pkce_required: false,
+            pkce_allow_plain: false,
             status: Status::Active,
             created_at: 0,
             updated_at: 0,

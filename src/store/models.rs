@@ -267,6 +267,12 @@ pub struct Client {
     /// RFC 9126 §6: /authorize takes this app's requests only through a `request_uri`
     /// it pushed (Okta's `require_pushed_authorization_requests`).
     pub require_pushed_authorization_requests: bool,
+    /// Okta's `pkce_required`: /authorize refuses a request without a `code_challenge`.
+    /// Always true for a public client.
+    pub pkce_required: bool,
+    /// The `plain` PKCE method is accepted from this (confidential) app; otherwise
+    /// only `S256` (RFC 9700 §2.1.1). Each use is a warning in the System Log.
+    pub pkce_allow_plain: bool,
     pub status: Status,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,

@@ -56,6 +56,9 @@ fn client(id: &str) -> Client {
         response_types: vec!["code".into()],
         refresh_token_leeway: 0,
         require_pushed_authorization_requests: false,
+        // Not the defaults, so the round trip shows both columns are stored.
+        pkce_required: true,
+        pkce_allow_plain: true,
         status: Status::Active,
         created_at: 1,
         updated_at: 1,

@@ -793,3 +793,112 @@ async fn max_age_zero_always_reauthenticates() {
         );
     }
 }
+
+/// RFC 9700 §2.1.1: only S256 keeps the verifier secret. Discovery advertises S256
+/// alone; `plain` (or a challenge without a method, which means plain) is
+/// `invalid_request` unless the app allows plain, and each such use is a System Log
+/// warning. Okta's `pkce_required`: a confidential app with it gets `invalid_request`
+/// without a challenge; one without it may send none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pkce_is_s256_only_unless_an_app_allows_plain() {
+    let t = TestApp::spawn().await;
+    let alice = t.user("alice@example.com").await;
+    for server in ["org", "default"] {
+        let doc: serde_json::Value = t
+            .http
+            .get(format!(
+                "{}/.well-known/openid-configuration",
+                t.issuer(server)
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+    }
+    let web = t.web_app().await;
+    let spa = t.spa().await;
+    let required = t
+        .create_app(gatehouse::admin::apps::NewApp {
+            name: "PKCE required".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            pkce_required: Some(true),
+            ..Default::default()
+        })
+        .await;
+    let plain = t
+        .create_app(gatehouse::admin::apps::NewApp {
+            name: "Legacy plain".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            pkce_allow_plain: Some(true),
+            ..Default::default()
+        })
+        .await;
+    let browser = t.browser();
+    let answer = |app: &App, extra: Vec<(&'static str, &'static str)>| {
+        let url = t.authorize_url("default", &app.client_id, &extra);
+        let browser = &browser;
+        async move { outcome(browser, &url).await }
+    };
+    let refused = |r: Result<(Option<String>, Option<String>), String>| {
+        r.expect("an answer at the client").0 == Some("invalid_request".into())
+    };
+    for app in [&web, &spa, &required] {
+        assert!(refused(
+            answer(
+                app,
+                vec![
+                    ("code_challenge", VERIFIER),
+                    ("code_challenge_method", "plain")
+                ]
+            )
+            .await
+        ));
+        assert!(refused(
+            answer(
+                app,
+                vec![("code_challenge", VERIFIER), ("code_challenge_method", "")]
+            )
+            .await
+        ));
+        assert!(answer(app, vec![]).await.is_err(), "S256: the sign-in page");
+    }
+    // Without any challenge: only the confidential app without pkce_required passes.
+    let none = vec![("code_challenge", ""), ("code_challenge_method", "")];
+    assert!(answer(&web, none.clone()).await.is_err());
+    assert!(refused(answer(&spa, none.clone()).await));
+    assert!(refused(answer(&required, none.clone()).await));
+
+    // The app that allows plain: it works end to end, and each use is a warning.
+    let api = t.api().await;
+    let (_, before) = api
+        .get("/api/v1/logs?filter=eventType%20eq%20%22app.oauth2.authorize.pkce_plain%22")
+        .await;
+    assert_eq!(before.as_array().unwrap().len(), 0);
+    let url = t.authorize_url(
+        "default",
+        &plain.client_id,
+        &[("code_challenge", VERIFIER), ("code_challenge_method", "")],
+    );
+    let login = outcome(&browser, &url).await.expect_err("the sign-in page");
+    let back = browser.sign_in(&login, &alice.login, PASSWORD).await;
+    let code = param(&location(&back).unwrap(), "code").expect("a code");
+    let response = t.redeem("default", &plain, &code).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the plain verifier is the challenge"
+    );
+    let (_, logged) = api
+        .get("/api/v1/logs?filter=eventType%20eq%20%22app.oauth2.authorize.pkce_plain%22")
+        .await;
+    let logged = logged.as_array().unwrap();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert_eq!(logged[0]["severity"], "WARN");
+    assert_eq!(logged[0]["target"][0]["id"], plain.client_id.as_str());
+}
