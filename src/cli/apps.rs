@@ -150,7 +150,13 @@ pub enum SecretsCommand {
     },
 }
 
-pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> {
+/// `allow_private_jwks_uri`: the server's setting of that name (from `--config` and
+/// the environment), which a registered `jwks_uri` is checked against.
+pub async fn run(
+    command: AppsCommand,
+    backend: &Backend,
+    allow_private_jwks_uri: bool,
+) -> Result<(), String> {
     match command {
         AppsCommand::Create {
             name,
@@ -190,6 +196,7 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
                 require_pushed_authorization_requests,
                 pkce_required,
                 pkce_allow_plain: Some(pkce_allow_plain),
+                allow_private_jwks_uri,
                 ..NewApp::default()
             };
             let created = apps::create(
@@ -217,6 +224,7 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
                 .await
                 .map_err(|e| e.to_string())?;
             let mut new = as_new_app(&client)?;
+            new.allow_private_jwks_uri = allow_private_jwks_uri;
             if let Some(name) = name {
                 new.name = name;
             }

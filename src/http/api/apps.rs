@@ -133,6 +133,7 @@ impl AppBody {
             jwks_uri,
             dpop_bound_access_tokens: dpop,
             require_pushed_authorization_requests: require_par,
+            allow_private_jwks_uri: false,
         }
     }
 }
@@ -205,7 +206,10 @@ pub async fn create(
         &state.store,
         &state.master,
         &actor,
-        body.into_new_app(p.activate),
+        NewApp {
+            allow_private_jwks_uri: state.config.client_auth.allow_private_jwks_uri,
+            ..body.into_new_app(p.activate)
+        },
         state.clock.now(),
     )
     .await?;
@@ -240,7 +244,10 @@ pub async fn update(
         &state.master,
         &actor,
         &id,
-        body.into_new_app(None),
+        NewApp {
+            allow_private_jwks_uri: state.config.client_auth.allow_private_jwks_uri,
+            ..body.into_new_app(None)
+        },
         state.clock.now(),
     )
     .await?;

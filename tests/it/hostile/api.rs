@@ -230,3 +230,91 @@ async fn keep_alive_survives_a_request_refused_before_its_body() {
         }
     }
 }
+
+/// App metadata an attacker registers to phish or to reach the server's own network:
+/// wildcard redirect URIs, `https:///cb` (no host), hosts mixing scripts (a Cyrillic
+/// `а` in `apple`), and a `jwks_uri` on loopback, private, link-local or metadata
+/// addresses are refused with Okta's error shape (400 E0000001 naming the field). An
+/// IDN host is stored as punycode; RFC 8252's custom schemes and loopback redirect
+/// URIs stay allowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phishing_and_internal_app_metadata_is_refused_at_registration() {
+    let t = TestApp::spawn().await;
+    let api = t.api().await;
+    let with_redirect = |auth: &str, uri: &str| {
+        let mut body = app_body(auth, json!({}));
+        body["settings"]["oauthClient"]["redirect_uris"] = json!([uri]);
+        body
+    };
+    let refused = |body: Value, field: &'static str| {
+        let api = &api;
+        async move {
+            let (status, error) = api.post("/api/v1/apps", body.clone()).await;
+            let (code, causes) = okta_error(&error);
+            assert_eq!(
+                (status, code.as_str()),
+                (400, "E0000001"),
+                "{body}: {error}"
+            );
+            assert!(causes[0].starts_with(&format!("{field}: ")), "{causes:?}");
+        }
+    };
+    for uri in [
+        "https://*.example.com/cb",
+        "https://app.example.com/*",
+        "https:///cb",
+        "https:/cb",
+        "https://\u{430}pple.com/cb",
+        "https://xn--pple-43d.com/cb",
+        "https://g\u{43e}\u{43e}gle.com/cb",
+    ] {
+        refused(
+            with_redirect("client_secret_basic", uri),
+            "settings.oauthClient.redirect_uris",
+        )
+        .await;
+    }
+    let mut logout = app_body("client_secret_basic", json!({}));
+    logout["settings"]["oauthClient"]["post_logout_redirect_uris"] =
+        json!(["https://*.example.com/"]);
+    refused(logout, "settings.oauthClient.post_logout_redirect_uris").await;
+
+    for uri in [
+        "https://127.0.0.1/jwks",
+        "https://10.0.0.1/jwks",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/jwks",
+        "https://[fe80::1]/jwks",
+        "https://localhost/jwks",
+        "https://metadata.google.internal/computeMetadata/v1/",
+        "http://127.0.0.1:9/jwks",
+    ] {
+        let mut body = app_body("private_key_jwt", json!({}));
+        body["settings"]["oauthClient"]["grant_types"] = json!(["client_credentials"]);
+        body["settings"]["oauthClient"]["redirect_uris"] = json!([]);
+        body["settings"]["oauthClient"]["jwks_uri"] = json!(uri);
+        refused(body, "settings.oauthClient.jwks_uri").await;
+    }
+
+    // Allowed: IDN (stored as punycode), native custom schemes, loopback.
+    let (status, idn) = api
+        .post(
+            "/api/v1/apps",
+            with_redirect("client_secret_basic", "https://b\u{fc}cher.example/cb"),
+        )
+        .await;
+    assert_eq!(status, 200, "{idn}");
+    assert_eq!(
+        idn["settings"]["oauthClient"]["redirect_uris"],
+        json!(["https://xn--bcher-kva.example/cb"])
+    );
+    for (auth, uri) in [
+        ("none", "com.example.app:/cb"),
+        ("none", "http://127.0.0.1/cb"),
+        ("none", "http://[::1]/cb"),
+        ("client_secret_basic", "http://localhost:3000/cb"),
+    ] {
+        let (status, app) = api.post("/api/v1/apps", with_redirect(auth, uri)).await;
+        assert_eq!(status, 200, "{uri}: {app}");
+    }
+}
