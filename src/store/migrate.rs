@@ -91,6 +91,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0019_pkce_per_app.sql"),
         postgres: include_str!("../../migrations/postgres/0019_pkce_per_app.sql"),
     },
+    Migration {
+        version: 20,
+        sqlite: include_str!("../../migrations/sqlite/0020_introspection_restriction.sql"),
+        postgres: include_str!("../../migrations/postgres/0020_introspection_restriction.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -25,6 +25,12 @@ pub struct AuthServer {
     /// scopes, claims, policies or rules change (migration 15): what `SettingsCache`
     /// checks. Never written by the application.
     pub settings_version: i64,
+    /// RFC 7662 §4: only the token's own client and `resource_servers` learn that an
+    /// access token is active at introspection (off: any confidential client).
+    pub introspection_restricted: bool,
+    /// The client ids of the resource servers of this server's audience: the clients
+    /// that may introspect every access token when `introspection_restricted` is on.
+    pub resource_servers: Vec<String>,
 }
 
 impl AuthServer {
