@@ -80,6 +80,62 @@ async fn pkce_required_cannot_be_turned_off_for_public_clients() {
         )
         .await;
     assert_eq!((status, okta_error(&error).0.as_str()), (400, "E0000001"));
+
+    // The CLI: the same rules.
+    let (ok, _, stderr) = crate::cli::gatehouse(
+        &t,
+        &[
+            "apps",
+            "create",
+            "--name",
+            "SPA",
+            "--redirect-uri",
+            REDIRECT,
+            "--auth-method",
+            "none",
+            "--pkce-required",
+            "false",
+        ],
+        None,
+    );
+    assert!(
+        !ok && stderr.contains("credentials.oauthClient.pkce_required"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = crate::cli::gatehouse(
+        &t,
+        &[
+            "apps",
+            "create",
+            "--name",
+            "Web",
+            "--redirect-uri",
+            REDIRECT,
+            "--pkce-required",
+            "true",
+        ],
+        None,
+    );
+    assert!(ok, "{stderr}");
+    let created: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(pkce(&created), (json!(true), json!(false)));
+    let id = created["client_id"].as_str().unwrap();
+    let (ok, stdout, stderr) = crate::cli::gatehouse(
+        &t,
+        &[
+            "apps",
+            "update",
+            id,
+            "--pkce-required",
+            "false",
+            "--pkce-allow-plain",
+            "true",
+        ],
+        None,
+    );
+    assert!(ok, "{stderr}");
+    let updated: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(pkce(&updated), (json!(false), json!(true)));
 }
 
 fn encoded(text: &str) -> String {
