@@ -53,6 +53,15 @@ pub struct NewApp {
     /// Okta's `settings.oauthClient.require_pushed_authorization_requests` (RFC 9126
     /// §6): /authorize accepts this app's requests only through a pushed `request_uri`.
     pub require_pushed_authorization_requests: bool,
+    /// Okta's `credentials.oauthClient.pkce_required`: always true for a public client
+    /// (false is refused); false by default for a confidential one.
+    pub pkce_required: Option<bool>,
+    /// `credentials.oauthClient.pkce_allow_plain` (Gatehouse's): a confidential app may
+    /// use the `plain` PKCE method (default false: S256 only, RFC 9700 §2.1.1).
+    pub pkce_allow_plain: Option<bool>,
+    /// The server's `allow_private_jwks_uri` (development): a `jwks_uri` may name a
+    /// loopback or private address. Not the app's: the caller passes its setting.
+    pub allow_private_jwks_uri: bool,
 }
 
 /// Okta's app `name` for an OpenID Connect app.
@@ -80,11 +89,14 @@ fn is_loopback(url: &Url) -> bool {
 /// A redirect URI must be absolute with no fragment (RFC 6749 §3.1.2), https unless it
 /// is loopback (RFC 8252 §7.3), or a private-use scheme for a native app (RFC 8252
 /// §7.1); never a scheme that runs or embeds content.
+///
+/// Answers the URI as it is stored: as given, except that an internationalised host is
+/// stored in its ASCII (punycode) form, the form a browser puts on the wire.
 pub fn check_redirect_uri(
     field: &'static str,
     uri: &str,
     public_client: bool,
-) -> Result<(), AdminError> {
+) -> Result<String, AdminError> {
     if uri.len() > 2000 || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(AdminError::invalid(
             field,
@@ -93,6 +105,7 @@ pub fn check_redirect_uri(
     }
     let url = Url::parse(uri)
         .map_err(|_| AdminError::invalid(field, format!("{uri:?} is not an absolute URI")))?;
+    check_uri_host(field, uri, &url)?;
     if url.fragment().is_some() || uri.contains('#') {
         return Err(AdminError::invalid(
             field,
@@ -105,9 +118,14 @@ pub fn check_redirect_uri(
             format!("{uri:?} must not have user information"),
         ));
     }
+    let stored = if uri.is_ascii() {
+        uri.to_string()
+    } else {
+        url.to_string()
+    };
     match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(&url) => Ok(()),
+        "https" => Ok(stored),
+        "http" if is_loopback(&url) => Ok(stored),
         "http" => Err(AdminError::invalid(
             field,
             format!("{uri:?} must use https (http is allowed only for loopback)"),
@@ -118,12 +136,86 @@ pub fn check_redirect_uri(
                 format!("{uri:?} uses a scheme that is not allowed"),
             ))
         }
-        _ if public_client => Ok(()),
+        _ if public_client => Ok(stored),
         _ => Err(AdminError::invalid(
             field,
             format!("{uri:?}: custom schemes are for native apps (auth method none)"),
         )),
     }
+}
+
+/// What a registered URI's authority must be, whatever its scheme: no wildcard
+/// (`*` anywhere: redirect URIs are compared as exact strings, RFC 9700 §4.1.3, and a
+/// pattern would only mislead whoever reads the registration); for `http(s)`, written
+/// `scheme://host` with a host (`https:///cb`, `https:/cb` and `https:cb` are read by
+/// URL parsers as the host `cb`: refused, not guessed); and no label of the host mixing
+/// Latin, Cyrillic and Greek letters, the look-alikes of a phishing registration
+/// (`аpple.com` with a Cyrillic `а`), whether given in Unicode or punycode.
+pub fn check_uri_host(field: &'static str, uri: &str, url: &Url) -> Result<(), AdminError> {
+    if uri.contains('*') {
+        return Err(AdminError::invalid(
+            field,
+            format!("{uri:?}: wildcards are not allowed; register each URI exactly"),
+        ));
+    }
+    if matches!(url.scheme(), "http" | "https") {
+        let rest = &uri[url.scheme().len()..];
+        let authority_given = rest
+            .strip_prefix("://")
+            .is_some_and(|r| !r.is_empty() && !r.starts_with(['/', '?', '#']));
+        if !authority_given || url.host().is_none() {
+            return Err(AdminError::invalid(
+                field,
+                format!("{uri:?} has no host (write scheme://host/path)"),
+            ));
+        }
+    }
+    if let Some(Host::Domain(ascii)) = url.host() {
+        let (unicode, _) = idna::domain_to_unicode(ascii);
+        if let Some(label) = unicode.split('.').find(|l| mixes_scripts(l)) {
+            return Err(AdminError::invalid(
+                field,
+                format!(
+                    "{uri:?}: the host label {label:?} mixes Latin, Cyrillic or Greek letters (a look-alike of another name)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The scripts whose letters pass for each other in a host name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Cyrillic,
+    Greek,
+}
+
+fn script(c: char) -> Option<Script> {
+    match c as u32 {
+        _ if c.is_ascii_alphabetic() => Some(Script::Latin),
+        0x00C0..=0x024F | 0x1E00..=0x1EFF => Some(Script::Latin),
+        0x0370..=0x03FF | 0x1F00..=0x1FFF => Some(Script::Greek),
+        0x0400..=0x052F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => {
+            Some(Script::Cyrillic)
+        }
+        _ => None,
+    }
+}
+
+/// True when `label` has letters of two of Latin, Cyrillic and Greek (digits, hyphens
+/// and other scripts count for none).
+pub fn mixes_scripts(label: &str) -> bool {
+    let mut seen: Option<Script> = None;
+    for s in label.chars().filter_map(script) {
+        match seen {
+            None => seen = Some(s),
+            Some(first) if first != s => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The settings of an app, checked: what `create` and `update` store.
@@ -140,6 +232,41 @@ struct Checked {
     jwks_uri: Option<String>,
     dpop_bound_access_tokens: bool,
     require_pushed_authorization_requests: bool,
+    pkce_required: bool,
+    pkce_allow_plain: bool,
+}
+
+const PKCE_REQUIRED_FIELD: &str = "credentials.oauthClient.pkce_required";
+const PKCE_ALLOW_PLAIN_FIELD: &str = "credentials.oauthClient.pkce_allow_plain";
+
+/// An app's PKCE settings, `(pkce_required, pkce_allow_plain)`. A public client proves
+/// nothing but its `client_id`, so PKCE with S256 is what binds its code to it (RFC 9700
+/// §2.1.1): `pkce_required` is always on (turning it off is refused, as Okta refuses
+/// it) and `plain` never allowed. A confidential client may go without PKCE (its secret
+/// and the `nonce` protect the code, which RFC 9700 §2.1.1 allows for OpenID Connect
+/// clients; Okta's own server-side middleware sends none), so `pkce_required` is off
+/// unless asked for; `plain` only when allowed explicitly.
+pub fn check_pkce_settings(
+    public: bool,
+    pkce_required: Option<bool>,
+    pkce_allow_plain: Option<bool>,
+) -> Result<(bool, bool), AdminError> {
+    if public && pkce_required == Some(false) {
+        return Err(AdminError::invalid(
+            PKCE_REQUIRED_FIELD,
+            "PKCE is required for public clients (token_endpoint_auth_method none) and cannot be turned off",
+        ));
+    }
+    if public && pkce_allow_plain == Some(true) {
+        return Err(AdminError::invalid(
+            PKCE_ALLOW_PLAIN_FIELD,
+            "public clients must use the S256 method; plain cannot be allowed",
+        ));
+    }
+    Ok((
+        public || pkce_required.unwrap_or(false),
+        pkce_allow_plain.unwrap_or(false),
+    ))
 }
 
 const AUTH_METHOD_FIELD: &str = "credentials.oauthClient.token_endpoint_auth_method";
@@ -212,12 +339,29 @@ pub fn check_jwks(jwks: &Value) -> Result<String, AdminError> {
     Ok(jwks.to_string())
 }
 
-/// A `jwks_uri`: an absolute https URL (http only for loopback, for development),
-/// without user information or fragment. Where it may point is decided again at each
-/// fetch (`http::endpoints::jwks_fetch`).
-pub fn check_jwks_uri(uri: &str) -> Result<String, AdminError> {
+/// A `jwks_uri`: an absolute https URL without user information or fragment, whose
+/// host is not one that is clearly this server's own network: a loopback, private,
+/// link-local (the cloud metadata address 169.254.169.254 among them), CGNAT or other
+/// non-public literal address, `localhost` or a name under it, or a cloud metadata
+/// name. `allow_private` (the server's `allow_private_jwks_uri`, for development)
+/// lifts that and allows plain http to such hosts. A name that resolves to such an
+/// address is refused again at each fetch (`tokens::remote_jwks`), which resolves it.
+pub fn check_jwks_uri(uri: &str, allow_private: bool) -> Result<String, AdminError> {
     let url = Url::parse(uri)
         .map_err(|_| AdminError::invalid(JWKS_URI_FIELD, "must be an absolute URL"))?;
+    check_uri_host(JWKS_URI_FIELD, uri, &url)?;
+    let private = match url.host() {
+        Some(Host::Ipv4(ip)) => !crate::tokens::remote_jwks::is_public(ip.into()),
+        Some(Host::Ipv6(ip)) => !crate::tokens::remote_jwks::is_public(ip.into()),
+        Some(Host::Domain(name)) => internal_name(name),
+        None => true,
+    };
+    if private && !allow_private {
+        return Err(AdminError::invalid(
+            JWKS_URI_FIELD,
+            "must not point at a loopback, private, link-local or metadata address (allow_private_jwks_uri is for development)",
+        ));
+    }
     if uri.len() > 2000
         || !url.username().is_empty()
         || url.password().is_some()
@@ -230,9 +374,22 @@ pub fn check_jwks_uri(uri: &str) -> Result<String, AdminError> {
     }
     match url.scheme() {
         "https" => Ok(url.to_string()),
-        "http" if is_loopback(&url) => Ok(url.to_string()),
+        "http" if allow_private && private => Ok(url.to_string()),
         _ => Err(AdminError::invalid(JWKS_URI_FIELD, "must use https")),
     }
+}
+
+/// Names that are clearly a machine's own or its cloud's internal ones: `localhost` and
+/// names under it (RFC 6761 §6.3), the metadata service names of the large clouds, and
+/// the `.internal`, `.local` and `.localdomain` suffixes that never resolve publicly.
+fn internal_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let under = |suffix: &str| name == suffix || name.ends_with(&format!(".{suffix}"));
+    under("localhost")
+        || under("internal")
+        || under("local")
+        || under("localdomain")
+        || matches!(name.as_str(), "metadata" | "instance-data")
 }
 
 fn check(new: NewApp) -> Result<Checked, AdminError> {
@@ -269,6 +426,8 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
         })?,
     };
     let public = auth_method == AuthMethod::None;
+    let (pkce_required, pkce_allow_plain) =
+        check_pkce_settings(public, new.pkce_required, new.pkce_allow_plain)?;
     let (jwks, jwks_uri) = match (auth_method, new.jwks, new.jwks_uri) {
         (AuthMethod::PrivateKeyJwt, Some(_), Some(_)) => {
             return Err(AdminError::invalid(
@@ -277,7 +436,10 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
             ));
         }
         (AuthMethod::PrivateKeyJwt, Some(jwks), None) => (Some(check_jwks(&jwks)?), None),
-        (AuthMethod::PrivateKeyJwt, None, Some(uri)) => (None, Some(check_jwks_uri(&uri)?)),
+        (AuthMethod::PrivateKeyJwt, None, Some(uri)) => (
+            None,
+            Some(check_jwks_uri(&uri, new.allow_private_jwks_uri)?),
+        ),
         (AuthMethod::PrivateKeyJwt, None, None) => {
             return Err(AdminError::invalid(
                 JWKS_FIELD,
@@ -345,17 +507,24 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
             "at least one is required for authorization_code",
         ));
     }
-    for uri in &redirect_uris {
-        check_redirect_uri(REDIRECT_URIS_FIELD, uri, public)?;
-    }
-    let post_logout_redirect_uris = dedup(new.post_logout_redirect_uris);
-    for uri in &post_logout_redirect_uris {
-        check_redirect_uri(
-            "settings.oauthClient.post_logout_redirect_uris",
-            uri,
-            public,
-        )?;
-    }
+    let redirect_uris = dedup(
+        redirect_uris
+            .iter()
+            .map(|uri| check_redirect_uri(REDIRECT_URIS_FIELD, uri, public))
+            .collect::<Result<_, _>>()?,
+    );
+    let post_logout_redirect_uris = dedup(
+        dedup(new.post_logout_redirect_uris)
+            .iter()
+            .map(|uri| {
+                check_redirect_uri(
+                    "settings.oauthClient.post_logout_redirect_uris",
+                    uri,
+                    public,
+                )
+            })
+            .collect::<Result<_, _>>()?,
+    );
     let derived = if !has("authorization_code") {
         "service"
     } else if !public {
@@ -407,6 +576,8 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
         jwks_uri,
         dpop_bound_access_tokens: new.dpop_bound_access_tokens.unwrap_or(false),
         require_pushed_authorization_requests: new.require_pushed_authorization_requests,
+        pkce_required,
+        pkce_allow_plain,
     })
 }
 
@@ -496,6 +667,8 @@ pub async fn create(
         grant_types: c.grant_types,
         refresh_token_leeway: c.refresh_token_leeway,
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+        pkce_required: c.pkce_required,
+        pkce_allow_plain: c.pkce_allow_plain,
         status: Status::active_if(active),
         created_at: now,
         updated_at: now,
@@ -617,6 +790,8 @@ pub async fn update(
             grant_types: c.grant_types.clone(),
             refresh_token_leeway: c.refresh_token_leeway,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            pkce_required: c.pkce_required,
+            pkce_allow_plain: c.pkce_allow_plain,
             updated_at: now,
             ..before.clone()
         };
@@ -1018,7 +1193,8 @@ pub fn to_json(client: &Client, secret: Option<&str>) -> Value {
         "autoKeyRotation": true,
         "client_id": client.client_id,
         "token_endpoint_auth_method": client.auth_method,
-        "pkce_required": client.is_public(),
+        "pkce_required": client.pkce_required || client.is_public(),
+        "pkce_allow_plain": client.pkce_allow_plain,
     });
     let mut settings = json!({
         "redirect_uris": client.redirect_uris,
@@ -1109,5 +1285,81 @@ mod tests {
             assert!(check_redirect_uri("r", bad, true).is_err(), "{bad}");
         }
         assert!(check_redirect_uri("r", "com.example.app:/cb", false).is_err());
+    }
+
+    #[test]
+    fn wildcards_missing_hosts_and_look_alikes_are_refused_idn_stored_as_punycode() {
+        for bad in [
+            "https://*.example.com/cb",
+            "https://app.example.com/*",
+            "com.example.*:/cb",
+            "https:///cb",
+            "https:/cb",
+            "https:cb",
+            "http:///127.0.0.1/cb",
+            "https://\u{430}pple.com/cb",
+            "https://p\u{430}ypal.example/cb",
+            "https://\u{3bf}ne.example/cb",
+        ] {
+            assert!(check_redirect_uri("r", bad, true).is_err(), "{bad}");
+        }
+        let punycode = idna::domain_to_ascii("\u{430}pple.com").unwrap();
+        assert!(punycode.starts_with("xn--"));
+        assert!(check_redirect_uri("r", &format!("https://{punycode}/cb"), true).is_err());
+        // Whole labels in one script are names like any other; stored in ASCII.
+        assert_eq!(
+            check_redirect_uri("r", "https://b\u{fc}cher.example/cb", false).unwrap(),
+            "https://xn--bcher-kva.example/cb"
+        );
+        assert_eq!(
+            check_redirect_uri(
+                "r",
+                "https://\u{43f}\u{440}\u{438}\u{43c}\u{435}\u{440}.\u{440}\u{444}/cb",
+                false
+            )
+            .unwrap(),
+            "https://xn--e1afmkfd.xn--p1ai/cb"
+        );
+        assert!(check_redirect_uri("r", "https://xn--bcher-kva.example/cb", false).is_ok());
+        assert!(check_redirect_uri("r", "com.example.app:/cb", true).is_ok());
+        assert!(
+            mixes_scripts("\u{430}pple")
+                && !mixes_scripts("app-1")
+                && !mixes_scripts("\u{444}\u{43e}\u{442}\u{43e}")
+        );
+    }
+
+    #[test]
+    fn jwks_uri_on_internal_addresses_only_when_allowed() {
+        for bad in [
+            "https://127.0.0.1/jwks",
+            "https://10.1.2.3/jwks",
+            "https://192.168.0.1/jwks",
+            "https://172.16.0.1/jwks",
+            "https://169.254.169.254/latest/meta-data",
+            "https://100.64.0.1/jwks",
+            "https://[::1]/jwks",
+            "https://[fd00::1]/jwks",
+            "https://[fe80::1]/jwks",
+            "https://[::ffff:127.0.0.1]/jwks",
+            "https://0.0.0.0/jwks",
+            "https://localhost/jwks",
+            "https://api.localhost/jwks",
+            "https://metadata.google.internal/computeMetadata/v1/",
+            "https://metadata/jwks",
+            "https://printer.local/jwks",
+            "http://127.0.0.1:8080/jwks",
+        ] {
+            assert!(check_jwks_uri(bad, false).is_err(), "{bad}");
+        }
+        assert!(check_jwks_uri("http://127.0.0.1:8080/jwks", true).is_ok());
+        assert!(check_jwks_uri("https://10.1.2.3/jwks", true).is_ok());
+        assert!(
+            check_jwks_uri("http://keys.example.com/jwks", true).is_err(),
+            "http only to private hosts"
+        );
+        assert!(check_jwks_uri("https://keys.example.com/jwks", false).is_ok());
+        assert!(check_jwks_uri("https://*.example.com/jwks", true).is_err());
+        assert!(check_jwks_uri("https:///jwks", true).is_err());
     }
 }

@@ -64,10 +64,9 @@ fn tokens(field: &'static str, text: &str) -> Result<Vec<Token>, AdminError> {
                     match chars.next() {
                         None => return Err(bad("has a string without its closing quote")),
                         Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(escaped @ ('"' | '\\')) => value.push(escaped),
-                            _ => return Err(bad("has an escape other than \\\" or \\\\")),
-                        },
+                        Some('\\') => value.push(unescape(&mut chars).ok_or_else(|| {
+                            bad("has an escape other than a JSON string's (\\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t, \\uXXXX)")
+                        })?),
                         Some(c) => value.push(c),
                     }
                 }
@@ -92,6 +91,42 @@ fn tokens(field: &'static str, text: &str) -> Result<Vec<Token>, AdminError> {
         }
     }
     Ok(out)
+}
+
+/// The character a JSON string escape stands for (RFC 8259 §7; SCIM filter values are
+/// JSON strings, RFC 7644 §3.4.2.2), the backslash already read. A `\u` escape of a
+/// surrogate is not a character: `None`, as for an unknown escape.
+fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<char> {
+    Some(match chars.next()? {
+        c @ ('"' | '\\' | '/') => c,
+        'b' => '\u{8}',
+        'f' => '\u{c}',
+        'n' => '\n',
+        'r' => '\r',
+        't' => '\t',
+        'u' => {
+            let hex: String = (0..4).map_while(|_| chars.next()).collect();
+            if hex.len() != 4 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return None;
+            }
+            char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?
+        }
+        _ => return None,
+    })
+}
+
+/// Okta answers `E0000031` (invalid search criteria) to a search with a control
+/// character in it. Refused before any query: SQLite's `LIKE` stops at a NUL, so a
+/// `co "\u0000"` (or `%00` in the URL) would match every row.
+pub fn check_no_controls(field: &'static str, text: &str) -> Result<(), AdminError> {
+    if text.chars().any(char::is_control) {
+        return Err(AdminError::InvalidSearch {
+            field,
+            message: "must not contain control characters (U+0000 to U+001F, U+007F to U+009F)"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 struct Parser<'a> {
@@ -187,6 +222,7 @@ impl Parser<'_> {
             Some(Token::Str(v)) => v.clone(),
             _ => return Err(self.bad(format!("expected a quoted value after {name} {op}"))),
         };
+        check_no_controls(self.field, &value)?;
         self.at += 1;
         let op = match (op.as_str(), attr.kind) {
             ("eq", Kind::Word) => Op::HasWord,
@@ -229,6 +265,7 @@ pub fn parse(field: &'static str, text: &str, attrs: &[Attr]) -> Result<Expr, Ad
             format!("must be at most {MAX_LENGTH} characters"),
         ));
     }
+    check_no_controls(field, text)?;
     let tokens = tokens(field, text)?;
     let mut parser = Parser {
         field,
@@ -374,6 +411,45 @@ mod tests {
         assert!(parse("filter", &deep, ATTRS).is_err());
         let shallow = format!("{}status eq \"A\"{}", "(".repeat(3), ")".repeat(3));
         assert!(parse("filter", &shallow, ATTRS).is_ok());
+    }
+
+    #[test]
+    fn json_escapes_decode_and_control_characters_are_invalid_search_criteria() {
+        assert_eq!(
+            parse("f", r#"profile.login sw "\u0041\/\u00e9""#, ATTRS).unwrap(),
+            Expr::cond("login_key", Op::StartsWith, text("a/é"))
+        );
+        for bad in [
+            r#"profile.login co "\u0000""#,
+            r#"profile.login sw "\u001f""#,
+            r#"profile.login co "\n""#,
+            r#"status eq "\u007F""#,
+            "profile.login co \"\u{0}\"",
+            "profile.login co \"a\u{1b}\"",
+            "status eq \"A\"\u{0}",
+        ] {
+            let e = parse("search", bad, ATTRS).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    AdminError::InvalidSearch {
+                        field: "search",
+                        ..
+                    }
+                ),
+                "{bad}: {e}"
+            );
+        }
+        for bad in [
+            r#"status eq "\x41""#,
+            r#"status eq "\u00""#,
+            r#"status eq "\ud800""#,
+        ] {
+            assert!(
+                matches!(parse("filter", bad, ATTRS), Err(AdminError::Invalid { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -25,6 +25,13 @@ pub enum AdminError {
         field: &'static str,
         message: String,
     },
+    /// A search or filter value Okta would call invalid search criteria (`E0000031`):
+    /// a control character in it, naming the parameter.
+    #[error("{field}: {message}")]
+    InvalidSearch {
+        field: &'static str,
+        message: String,
+    },
     #[error("not found: {0}")]
     NotFound(String),
     /// Not allowed in the object's current state, with Okta's error code for it

@@ -83,6 +83,8 @@ fn server(
         created_at: now,
         updated_at: now,
         settings_version: 0,
+        introspection_restricted: false,
+        resource_servers: vec![],
     }
 }
 
@@ -242,6 +244,47 @@ pub struct NewServer {
     /// The JWS algorithm of its tokens (`RS256`, `ES256`); `None`: RS256 at creation,
     /// unchanged at an update. Gatehouse's extension: Okta signs with RS256 only.
     pub signing_alg: Option<String>,
+    /// Gatehouse's `introspection.restricted` (RFC 7662 §4); `None`: off at creation,
+    /// unchanged at an update.
+    pub introspection_restricted: Option<bool>,
+    /// `introspection.resourceServers`: client ids of registered apps; `None`: none at
+    /// creation, unchanged at an update.
+    pub resource_servers: Option<Vec<String>>,
+}
+
+/// At most this many resource servers per authorization server.
+pub const MAX_RESOURCE_SERVERS: usize = 50;
+
+/// The introspection settings of `new` over `before`'s: each resource server must be a
+/// registered app (a typo would otherwise lock a real resource server out silently).
+async fn introspection_settings(
+    store: &DynStore,
+    new: &NewServer,
+    before: (bool, &[String]),
+) -> Result<(bool, Vec<String>), AdminError> {
+    let restricted = new.introspection_restricted.unwrap_or(before.0);
+    let Some(list) = &new.resource_servers else {
+        return Ok((restricted, before.1.to_vec()));
+    };
+    let list = super::dedup(list.clone());
+    if list.len() > MAX_RESOURCE_SERVERS {
+        return Err(AdminError::invalid(
+            "introspection.resourceServers",
+            format!("at most {MAX_RESOURCE_SERVERS} apps"),
+        ));
+    }
+    for client_id in &list {
+        if client_id.len() > 100 || store.get_client(client_id).await?.is_none() {
+            return Err(AdminError::invalid(
+                "introspection.resourceServers",
+                format!(
+                    "{:?} is not a registered app's client id",
+                    client_id.chars().take(100).collect::<String>()
+                ),
+            ));
+        }
+    }
+    Ok((restricted, list))
 }
 
 /// A new custom server (`aus...`) with the system scopes and no policy: as in Okta, it
@@ -263,6 +306,8 @@ pub async fn create(
     if let Some(alg) = &new.signing_alg {
         server.signing_alg = alg.clone();
     }
+    (server.introspection_restricted, server.resource_servers) =
+        introspection_settings(store, &new, (false, &[])).await?;
     store.insert_server_if_absent(&server).await?;
     store
         .seed_server(&server.id, &seed(&server.id, now))
@@ -309,7 +354,7 @@ fn server_target(server: &AuthServer) -> Target {
 
 /// What the System Log records of a server.
 fn summary(server: &AuthServer) -> Value {
-    json!({ "id": server.id, "name": server.name, "description": server.description, "audiences": [server.audience], "status": server.status, "signingAlg": server.signing_alg })
+    json!({ "id": server.id, "name": server.name, "description": server.description, "audiences": [server.audience], "status": server.status, "signingAlg": server.signing_alg, "introspection": introspection_json(server) })
 }
 
 /// Okta's PUT: a custom server's name, description and audience, and Gatehouse's
@@ -325,7 +370,15 @@ pub async fn update(
 ) -> Result<AuthServer, AdminError> {
     let before = find_custom(store, id).await?;
     check_server(&new)?;
+    let (introspection_restricted, resource_servers) = introspection_settings(
+        store,
+        &new,
+        (before.introspection_restricted, &before.resource_servers),
+    )
+    .await?;
     let server = AuthServer {
+        introspection_restricted,
+        resource_servers,
         name: new.name.trim().into(),
         description: new.description,
         audience: Some(new.audience.trim().into()),
@@ -849,7 +902,13 @@ pub fn to_json(server: &AuthServer, issuer: &str, audience: &str) -> Value {
         "created": rfc3339(server.created_at),
         "lastUpdated": rfc3339(server.updated_at),
         "credentials": { "signing": { "rotationMode": "AUTO", "alg": server.signing_alg } },
+        "introspection": introspection_json(server),
     })
+}
+
+/// Gatehouse's `introspection` member of a server (RFC 7662 §4).
+fn introspection_json(server: &AuthServer) -> Value {
+    json!({ "restricted": server.introspection_restricted, "resourceServers": server.resource_servers })
 }
 
 /// Okta's scope shape.

@@ -363,6 +363,7 @@ pub async fn query(
         conditions.push(filter::parse("filter", text, LOG_ATTRS)?);
     }
     if let Some(q) = query.q.as_deref().filter(|t| !t.trim().is_empty()) {
+        filter::check_no_controls("q", q)?;
         if q.len() > 200 {
             return Err(AdminError::invalid("q", "must be at most 200 characters"));
         }

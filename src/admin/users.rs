@@ -573,11 +573,9 @@ pub struct UserQuery {
 
 /// `q`: a prefix of the login, email, first name or last name.
 pub fn prefix_of_names(q: &str, columns: &[&'static str]) -> Result<Expr, AdminError> {
-    if q.len() > 200 || q.chars().any(char::is_control) {
-        return Err(AdminError::invalid(
-            "q",
-            "must be at most 200 printable characters",
-        ));
+    filter::check_no_controls("q", q)?;
+    if q.len() > 200 {
+        return Err(AdminError::invalid("q", "must be at most 200 characters"));
     }
     Ok(Expr::Or(
         columns

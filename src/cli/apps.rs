@@ -46,6 +46,14 @@ pub enum AppsCommand {
         /// requests (RFC 9126, `/v1/par`).
         #[arg(long)]
         require_pushed_authorization_requests: bool,
+        /// Require PKCE (a code_challenge) at /authorize: always on for public clients,
+        /// off by default for confidential ones.
+        #[arg(long, value_name = "true|false")]
+        pkce_required: Option<bool>,
+        /// Accept the `plain` PKCE method from this confidential app (not recommended:
+        /// only S256 keeps the verifier secret; each use is a System Log warning).
+        #[arg(long)]
+        pkce_allow_plain: bool,
     },
     /// Change an app's name, redirect URIs, post-logout redirect URIs or grant types;
     /// what is not given stays. Prints the app as JSON.
@@ -71,6 +79,13 @@ pub enum AppsCommand {
         /// client_credentials; repeat for more.
         #[arg(long = "grant-type")]
         grant_types: Vec<String>,
+        /// Require PKCE (a code_challenge) at /authorize; cannot be false for a public
+        /// client.
+        #[arg(long, value_name = "true|false")]
+        pkce_required: Option<bool>,
+        /// Accept (true) or refuse (false) the `plain` PKCE method from this app.
+        #[arg(long, value_name = "true|false")]
+        pkce_allow_plain: Option<bool>,
     },
     /// Deactivate an app: /authorize and /token refuse it and its tokens stop
     /// introspecting as active (the first step before `delete`).
@@ -135,7 +150,13 @@ pub enum SecretsCommand {
     },
 }
 
-pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> {
+/// `allow_private_jwks_uri`: the server's setting of that name (from `--config` and
+/// the environment), which a registered `jwks_uri` is checked against.
+pub async fn run(
+    command: AppsCommand,
+    backend: &Backend,
+    allow_private_jwks_uri: bool,
+) -> Result<(), String> {
     match command {
         AppsCommand::Create {
             name,
@@ -148,6 +169,8 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
             jwks_uri,
             dpop_bound_access_tokens,
             require_pushed_authorization_requests,
+            pkce_required,
+            pkce_allow_plain,
         } => {
             let jwks = match jwks {
                 Some(path) => {
@@ -171,6 +194,9 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
                 jwks_uri,
                 dpop_bound_access_tokens: Some(dpop_bound_access_tokens),
                 require_pushed_authorization_requests,
+                pkce_required,
+                pkce_allow_plain: Some(pkce_allow_plain),
+                allow_private_jwks_uri,
                 ..NewApp::default()
             };
             let created = apps::create(
@@ -191,11 +217,14 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
             post_logout_redirect_uris,
             clear_post_logout_redirect_uris,
             grant_types,
+            pkce_required,
+            pkce_allow_plain,
         } => {
             let client = apps::find(&backend.store, &client_id)
                 .await
                 .map_err(|e| e.to_string())?;
             let mut new = as_new_app(&client)?;
+            new.allow_private_jwks_uri = allow_private_jwks_uri;
             if let Some(name) = name {
                 new.name = name;
             }
@@ -206,6 +235,12 @@ pub async fn run(command: AppsCommand, backend: &Backend) -> Result<(), String> 
                 new.post_logout_redirect_uris.clear();
             } else if !post_logout_redirect_uris.is_empty() {
                 new.post_logout_redirect_uris = post_logout_redirect_uris;
+            }
+            if pkce_required.is_some() {
+                new.pkce_required = pkce_required;
+            }
+            if pkce_allow_plain.is_some() {
+                new.pkce_allow_plain = pkce_allow_plain;
             }
             if !grant_types.is_empty() {
                 new.grant_types = grant_types;
@@ -345,6 +380,8 @@ fn as_new_app(client: &crate::store::Client) -> Result<NewApp, String> {
         jwks_uri: client.jwks_uri.clone(),
         dpop_bound_access_tokens: Some(client.dpop_bound_access_tokens),
         require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+        pkce_required: Some(client.pkce_required),
+        pkce_allow_plain: Some(client.pkce_allow_plain),
         ..NewApp::default()
     })
 }

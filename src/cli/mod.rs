@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{self, Backend};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{FileConfig, LogFormat, ServerConfig, StoreConfig};
+use crate::config::{ClientAuthConfig, FileConfig, LogFormat, ServerConfig, StoreConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -208,7 +208,15 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
         Command::Users(command) => users::run(command, &backend(&store_config).await?).await,
-        Command::Apps(command) => apps::run(command, &backend(&store_config).await?).await,
+        Command::Apps(command) => {
+            let client_auth = ClientAuthConfig::resolve(&file).map_err(|e| e.to_string())?;
+            apps::run(
+                command,
+                &backend(&store_config).await?,
+                client_auth.allow_private_jwks_uri,
+            )
+            .await
+        }
         Command::Groups(command) => groups::run(command, &backend(&store_config).await?).await,
         Command::AuthzServers(command) => {
             let listen = std::env::var("GATEHOUSE_LISTEN").ok();

@@ -34,6 +34,23 @@ pub enum ServersCommand {
         #[arg(long, value_parser = ["RS256", "ES256"])]
         signing_alg: Option<String>,
     },
+    /// Who may introspect a custom server's access tokens (RFC 7662 §4). Restricted:
+    /// only the token's own client and the listed resource servers; otherwise (the
+    /// default) any confidential client of the server. What is not given stays.
+    Introspection {
+        /// The server's id (`default`, or `aus…`).
+        id: String,
+        /// true: restrict; false: any confidential client may introspect.
+        #[arg(long, value_name = "true|false")]
+        restricted: Option<bool>,
+        /// The client id of an app that is a resource server of the server's audience;
+        /// repeat for more. Replaces the list.
+        #[arg(long = "resource-server", conflicts_with = "clear_resource_servers")]
+        resource_servers: Vec<String>,
+        /// Empties the list of resource servers.
+        #[arg(long)]
+        clear_resource_servers: bool,
+    },
     /// List authorization servers as JSON.
     List,
     /// Show one authorization server as JSON.
@@ -72,8 +89,30 @@ pub async fn run_servers(
                 description,
                 audience,
                 signing_alg,
+                ..NewServer::default()
             };
             let server = servers::create(store, &Actor::cli(), new, SystemClock.now())
+                .await
+                .map_err(err)?;
+            print_json(&server_json(base_url, &server));
+        }
+        ServersCommand::Introspection {
+            id,
+            restricted,
+            resource_servers,
+            clear_resource_servers,
+        } => {
+            let before = servers::find(store, &id).await.map_err(err)?;
+            let new = NewServer {
+                name: before.name.clone(),
+                description: before.description.clone(),
+                audience: before.audience.clone().unwrap_or_default(),
+                signing_alg: None,
+                introspection_restricted: restricted,
+                resource_servers: (clear_resource_servers || !resource_servers.is_empty())
+                    .then_some(resource_servers),
+            };
+            let server = servers::update(store, &Actor::cli(), &id, new, SystemClock.now())
                 .await
                 .map_err(err)?;
             print_json(&server_json(base_url, &server));

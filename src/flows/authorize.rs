@@ -14,14 +14,16 @@ use crate::flows::Services;
 use crate::flows::sessions;
 use crate::flows::settings::{Settings, Subject, check_assigned};
 use crate::identity::session;
-use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
+use crate::oauth::authorize::{self, AuthorizationRequest, IdTokenHint, Next, Rejection};
 use crate::oauth::consent;
 use crate::oauth::grants::authorization_code;
 use crate::oauth::par;
 use crate::oauth::params::Params;
+use crate::oauth::pkce::Method;
 use crate::oauth::reply::Reply;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::{AuthServer, Client, PendingAuthorization, Session, User};
+use crate::tokens::jwt;
 
 /// How long the sign-in page waits for the user.
 pub const SIGN_IN_TTL: i64 = 600;
@@ -92,7 +94,7 @@ async fn answer(
     };
     let settings = Settings::load(services, server).await?;
     let offered: Vec<&str> = settings.scopes.iter().map(|s| s.name.as_str()).collect();
-    let request = match authorize::validate(
+    let mut request = match authorize::validate(
         &params,
         &server.id,
         &services.issuer(server),
@@ -111,18 +113,52 @@ async fn answer(
     {
         return Ok(Outcome::Reply(request.reply.error(&par::par_required())));
     }
-    let (session, request) = match params.get("sessionToken") {
+    let (mut session, mut request) = match params.get("sessionToken") {
         Ok(None) => (signed_in(services, session_cookie, now).await?, request),
         token => {
             let value = token.ok().flatten().unwrap_or("");
             let session =
                 from_session_token(services, value, session_cookie, now, new_session).await?;
             // The token is the user's fresh sign-in: it answers `prompt=login` too.
-            let mut request = request;
             request.prompt.login = false;
             (session, request)
         }
     };
+    if request
+        .code_challenge
+        .as_ref()
+        .is_some_and(|c| c.method == Method::Plain)
+    {
+        record_plain_pkce(services, client.as_ref(), ip.clone(), now).await;
+    }
+    // OpenID Connect Core §3.1.2.1: the session answers only for the user the client
+    // names with `id_token_hint`; anyone else signs in again, as that user.
+    if let Ok(Some(hint)) = params.one("id_token_hint") {
+        let sub = match verify_id_token_hint(services, server, &request.client_id, hint, now).await
+        {
+            Ok(sub) => sub,
+            Err(e) => return Ok(Outcome::Reply(request.reply.error(&e))),
+        };
+        if session.as_ref().is_some_and(|(s, _)| s.user_id != sub) {
+            if request.prompt.none {
+                return Ok(Outcome::Reply(request.reply.error(&OAuthError::new(
+                    ErrorCode::LoginRequired,
+                    "The signed-in user is not the one the id_token_hint names.",
+                ))));
+            }
+            session = None;
+        }
+        if session.is_none()
+            && let Some(user) = services
+                .store
+                .get_user(&sub)
+                .await
+                .map_err(OAuthError::from)?
+        {
+            request.login_hint = Some(user.login);
+        }
+        request.hint_sub = Some(sub);
+    }
     Ok(
         match authorize::decide(&request, session.as_ref().map(|(s, _)| s.auth_time), now) {
             Next::IssueCode { auth_time } => {
@@ -197,6 +233,44 @@ async fn from_session_token(
         sessions::start(services, &user.id, token.auth_time, now, session_cookie).await?;
     *new_session = Some(cookie);
     Ok(Some((session, user)))
+}
+
+/// A request used the `plain` PKCE method, which its app is set to allow: each use is a
+/// warning in the System Log (`app.oauth2.authorize.pkce_plain`), so an admin sees who
+/// still depends on it (RFC 9700 §2.1.1: only S256 keeps the verifier secret).
+async fn record_plain_pkce(
+    services: &Services,
+    client: Option<&Client>,
+    ip: Option<String>,
+    now: UnixTime,
+) {
+    let Some(client) = client else { return };
+    let mut event = Event::success(
+        "app.oauth2.authorize.pkce_plain",
+        "Authorization request with the plain PKCE method",
+        vec![Target::app(client)],
+    )
+    .with_debug("codeChallengeMethod", "plain");
+    event.severity = "WARN";
+    event.reason = Some("PKCE_PLAIN: the app allows the plain method; use S256".into());
+    let actor = Actor::client(&client.client_id, &client.name, ip);
+    syslog::record(&services.store, &actor, event, now).await;
+}
+
+/// The `sub` of an `id_token_hint` sent with a request of `client_id`: verified with
+/// this server's keys (by `kid`, the key's own algorithm; see `tokens::jwt`), then
+/// checked by `oauth::authorize::check_id_token_hint`. `exp` is not checked (an expired
+/// ID token is a good hint), but every time claim must be a NumericDate.
+async fn verify_id_token_hint(
+    services: &Services,
+    server: &AuthServer,
+    client_id: &str,
+    token: &str,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
+    let ring = services.keys.for_token(&server.id, token, now).await?;
+    let verified = jwt::verify::<IdTokenHint>(token, &ring).ok();
+    authorize::check_id_token_hint(verified, &services.issuer(server), client_id)
 }
 
 /// The browser's live session (from its session cookie's value) and its user, if the

@@ -3,7 +3,9 @@
 //! (signature, issuer, audience, expiry, deny list) and their user must still be
 //! active. A confidential client (a resource server) may ask about any access token of
 //! the server; a public client, which proves nothing but its `client_id`, only about
-//! its own (RFC 7662 §4: no token scanning through a public client id). Refresh tokens
+//! its own (RFC 7662 §4: no token scanning through a public client id). A server may
+//! restrict it further (`introspection_restricted`): then only the token's own client
+//! and the server's listed resource servers learn that an access token is active. Refresh tokens
 //! are found by hash and answered only to the client they were issued to. Anything else is `{"active": false}`; a store outage is a 503, never
 //! `active: false` for a good token.
 
@@ -93,6 +95,14 @@ async fn access(
         }
     };
     if client.is_public() && at.cid != client.client_id {
+        return Ok(Some(inactive()));
+    }
+    // RFC 7662 §4, when the server restricts it: the token's own client and the
+    // resource servers of its audience only.
+    if server.introspection_restricted
+        && at.cid != client.client_id
+        && !server.resource_servers.contains(&client.client_id)
+    {
         return Ok(Some(inactive()));
     }
     let username = match &at.uid {

@@ -12,9 +12,9 @@ use crate::flows::authorize::{self, Known, Outcome};
 use crate::flows::sessions;
 use crate::identity::password;
 use crate::identity::throttle::{self, Blocked};
-use crate::oauth::OAuthError;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
+use crate::oauth::{ErrorCode, OAuthError};
 
 /// A sign-in form the browser posted for the pending request `tx` (its CSRF token
 /// already checked).
@@ -89,18 +89,29 @@ pub async fn sign_in(
         return Ok(SignIn::Expired);
     }
     let (session_id, _) = sessions::start(services, &user.id, now, now, session_cookie).await?;
-    let outcome = authorize::complete(
-        services,
-        &request,
-        &user.id,
-        now,
-        now,
-        Known {
-            ip,
-            ..Known::default()
-        },
-    )
-    .await;
+    // OpenID Connect Core §3.1.2.1: a request with an `id_token_hint` is answered
+    // positively only for the user it names; someone else signed in (a session of
+    // their own), but the client gets an error, not a code for another user.
+    let outcome = match &request.hint_sub {
+        Some(sub) if *sub != user.id => Outcome::Reply(request.reply.error(&OAuthError::new(
+            ErrorCode::LoginRequired,
+            "The user who signed in is not the one the id_token_hint names.",
+        ))),
+        _ => {
+            authorize::complete(
+                services,
+                &request,
+                &user.id,
+                now,
+                now,
+                Known {
+                    ip,
+                    ..Known::default()
+                },
+            )
+            .await
+        }
+    };
     Ok(SignIn::SignedIn {
         session_id,
         outcome,

@@ -36,6 +36,10 @@ pub struct AuthorizationRequest {
     /// RFC 9449 §10: the DPoP key thumbprint the code will be bound to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// OpenID Connect Core §3.1.2.1: the `sub` of a verified `id_token_hint`; only that
+    /// user may be signed in by this request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint_sub: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,7 +100,43 @@ pub fn validate(
         max_age,
         login_hint,
         dpop_jkt,
+        hint_sub: None,
     })
+}
+
+/// The claims of an `id_token_hint` read after its signature verified with a key of
+/// this server (`flows::authorize` verifies it).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct IdTokenHint {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+}
+
+fn invalid_id_token_hint() -> OAuthError {
+    OAuthError::invalid_request(
+        "The id_token_hint is not a valid ID token issued by this authorization server to this client.",
+    )
+}
+
+/// OpenID Connect Core §3.1.2.1: an `id_token_hint` must be an ID token this server
+/// issued (`iss`, and a signature its keys verified: `verified` is `None` otherwise) to
+/// the client making the request (`aud`), never an access token (`typ` `at+jwt`). It
+/// may have expired: the spec asks only that the server issued it, and a client
+/// typically sends the ID token it kept from an earlier sign-in. Answers its `sub`.
+pub fn check_id_token_hint(
+    verified: Option<(Option<String>, IdTokenHint)>,
+    issuer: &str,
+    client_id: &str,
+) -> Result<String, OAuthError> {
+    let (typ, hint) = verified.ok_or_else(invalid_id_token_hint)?;
+    let access_token = typ.as_deref().is_some_and(|t| {
+        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+    });
+    if access_token || hint.iss != issuer || hint.aud != client_id || hint.sub.is_empty() {
+        return Err(invalid_id_token_hint());
+    }
+    Ok(hint.sub)
 }
 
 /// RFC 9449 §10: `dpop_jkt`, a JWK SHA-256 thumbprint (RFC 7638): 43 base64url
@@ -304,17 +344,22 @@ pub fn check_scope(
     Ok(scope)
 }
 
-/// RFC 7636 §4.4.1 and RFC 9700 §2.1.1: public clients must send an S256 challenge;
-/// confidential clients may.
+/// RFC 7636 §4.4.1 and RFC 9700 §2.1.1: a challenge must be S256 unless the app is
+/// set to allow `plain` (never a public one); public clients and apps with Okta's
+/// `pkce_required` must send one, other confidential clients may.
 pub fn check_pkce(params: &Params, client: &Client) -> Result<Option<CodeChallenge>, OAuthError> {
     let method = params.one("code_challenge_method")?;
+    let allow_plain = client.pkce_allow_plain && !client.is_public();
     match params.one("code_challenge")? {
-        Some(challenge) => CodeChallenge::parse(challenge, method, client.is_public()).map(Some),
+        Some(challenge) => CodeChallenge::parse(challenge, method, allow_plain).map(Some),
         None if method.is_some() => Err(OAuthError::invalid_request(
             "A code_challenge_method was given without a code_challenge.",
         )),
         None if client.is_public() => Err(OAuthError::invalid_request(
             "PKCE code challenge is required when the token endpoint authentication method is 'NONE'.",
+        )),
+        None if client.pkce_required => Err(OAuthError::invalid_request(
+            "PKCE code challenge is required by this client's settings (pkce_required).",
         )),
         None => Ok(None),
     }
@@ -380,6 +425,17 @@ pub enum Next {
     Fail(OAuthError),
 }
 
+/// OpenID Connect Core §3.1.2.1: a session may answer a request with `max_age` only
+/// while fewer than `max_age` seconds have elapsed since its `auth_time`. Times are
+/// whole seconds, so a sign-in at second `t` and a request at second `now` may be up
+/// to `now - t + 1` seconds apart: the session is too old once `auth_time + max_age
+/// <= now` (at equality the elapsed time may exceed `max_age`). `max_age=0` therefore
+/// always asks again, even within the sign-in's own second (the OpenID working group's
+/// reading: `max_age=0` is `prompt=login`).
+pub fn fresh_enough(auth_time: UnixTime, max_age: i64, now: UnixTime) -> bool {
+    max_age > 0 && now < auth_time.saturating_add(max_age)
+}
+
 /// OpenID Connect Core §3.1.2.3: decide between the session, the sign-in page, or
 /// `login_required`. `session_auth_time` is the live session's `auth_time`, if any.
 pub fn decide(
@@ -387,7 +443,11 @@ pub fn decide(
     session_auth_time: Option<UnixTime>,
     now: UnixTime,
 ) -> Next {
-    let fresh = |auth_time: UnixTime| request.max_age.is_none_or(|max| now - auth_time <= max);
+    let fresh = |auth_time: UnixTime| {
+        request
+            .max_age
+            .is_none_or(|max| fresh_enough(auth_time, max, now))
+    };
     match session_auth_time {
         Some(auth_time) if !request.prompt.login && fresh(auth_time) => {
             Next::IssueCode { auth_time }
@@ -425,6 +485,8 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
+            pkce_required: false,
+            pkce_allow_plain: false,
             status: Status::Active,
             created_at: 0,
             updated_at: 0,
@@ -622,6 +684,18 @@ mod tests {
         assert_eq!(decide(&r, Some(50), 100), Next::IssueCode { auth_time: 50 });
         r.max_age = Some(10);
         assert_eq!(decide(&r, Some(50), 100), Next::SignIn);
+        // Second granularity: at auth_time + max_age the session may be older than
+        // max_age, so it asks again; a second earlier it is surely younger.
+        assert_eq!(decide(&r, Some(90), 100), Next::SignIn);
+        assert_eq!(decide(&r, Some(91), 100), Next::IssueCode { auth_time: 91 });
+        // max_age=0 is prompt=login, also within the sign-in's own second.
+        r.max_age = Some(0);
+        assert_eq!(decide(&r, Some(100), 100), Next::SignIn);
+        assert!(
+            !fresh_enough(101, 0, 100),
+            "max_age=0 whatever the clocks say"
+        );
+        r.max_age = Some(10);
         r.prompt.none = true;
         assert!(matches!(decide(&r, Some(50), 100), Next::Fail(e) if e.code() == "login_required"));
         r.max_age = None;

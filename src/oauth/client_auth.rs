@@ -253,6 +253,8 @@ mod tests {
             response_types: vec![],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
+            pkce_required: false,
+            pkce_allow_plain: false,
             status: Status::Active,
             created_at: 0,
             updated_at: 0,

@@ -43,13 +43,14 @@ pub struct CodeChallenge {
 }
 
 impl CodeChallenge {
-    /// RFC 7636 §4.3, checked at /authorize. A public client may not use `plain`
-    /// (RFC 9700 §2.1.1: S256 is the method to use; `plain` only protects against
-    /// nothing an attacker who sees the request cannot do).
+    /// RFC 7636 §4.3, checked at /authorize. `plain` — also a challenge without a
+    /// method, which means `plain` — is refused unless `allow_plain` (an app set to
+    /// allow it, never a public one): RFC 9700 §2.1.1, only S256 keeps the verifier
+    /// secret from whoever sees the authorization request.
     pub fn parse(
         challenge: &str,
         method: Option<&str>,
-        public_client: bool,
+        allow_plain: bool,
     ) -> Result<Self, OAuthError> {
         let method = match method {
             None => Method::Plain, // RFC 7636 §4.3: the default is "plain".
@@ -57,9 +58,9 @@ impl CodeChallenge {
                 OAuthError::invalid_request("The code_challenge_method is not supported; use S256.")
             })?,
         };
-        if method == Method::Plain && public_client {
+        if method == Method::Plain && !allow_plain {
             return Err(OAuthError::invalid_request(
-                "Public clients must use code_challenge_method=S256.",
+                "The code_challenge_method must be S256 (without one, plain is meant, which this client may not use).",
             ));
         }
         if !well_formed(challenge) || (method == Method::S256 && challenge.len() != 43) {
@@ -102,7 +103,7 @@ mod tests {
 
     #[test]
     fn rfc7636_appendix_b() {
-        let c = CodeChallenge::parse(CHALLENGE, Some("S256"), true).unwrap();
+        let c = CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap();
         assert!(c.verify(VERIFIER).is_ok());
         let wrong = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX";
         assert_eq!(c.verify(wrong).unwrap_err().code(), "invalid_grant");
@@ -110,11 +111,13 @@ mod tests {
     }
 
     #[test]
-    fn plain_is_refused_for_public_clients() {
-        assert!(CodeChallenge::parse(VERIFIER, Some("plain"), true).is_err());
-        assert!(CodeChallenge::parse(VERIFIER, None, true).is_err());
-        let c = CodeChallenge::parse(VERIFIER, Some("plain"), false).unwrap();
+    fn plain_is_refused_unless_allowed() {
+        assert!(CodeChallenge::parse(VERIFIER, Some("plain"), false).is_err());
+        assert!(CodeChallenge::parse(VERIFIER, None, false).is_err());
+        let c = CodeChallenge::parse(VERIFIER, Some("plain"), true).unwrap();
         assert!(c.verify(VERIFIER).is_ok());
+        let c = CodeChallenge::parse(VERIFIER, None, true).unwrap();
+        assert_eq!(c.method, Method::Plain);
     }
 
     #[test]

@@ -118,7 +118,7 @@ impl Metadata {
             token_endpoint_auth_signing_alg_values_supported: assertion_algs(),
             dpop_signing_alg_values_supported: crate::tokens::jose::ASYMMETRIC_ALGS.to_vec(),
             claims_supported,
-            code_challenge_methods_supported: vec!["S256", "plain"],
+            code_challenge_methods_supported: vec!["S256"],
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
             pushed_authorization_request_endpoint: format!("{endpoints}/par"),
             require_pushed_authorization_requests: false,

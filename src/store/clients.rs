@@ -73,6 +73,8 @@ fn client_from_row(row: &impl Row) -> StoreResult<Client> {
         response_types: json_list(&row.text("response_types")?)?,
         refresh_token_leeway: row.int("refresh_token_leeway")?,
         require_pushed_authorization_requests: row.bool("require_pushed_authorization_requests")?,
+        pkce_required: row.bool("pkce_required")?,
+        pkce_allow_plain: row.bool("pkce_allow_plain")?,
         status: row.text("status")?.parse()?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
@@ -93,8 +95,10 @@ impl<B: Backend> ClientStore for B {
             "INSERT INTO clients (client_id, name, secrets, auth_method, application_type,
                 redirect_uris, post_logout_redirect_uris, grant_types, response_types,
                 refresh_token_leeway, status, created_at, updated_at, jwks, jwks_uri,
-                dpop_bound_access_tokens, require_pushed_authorization_requests)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                dpop_bound_access_tokens, require_pushed_authorization_requests,
+                pkce_required, pkce_allow_plain)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                $18, $19)",
             &[
                 (&c.client_id).into(),
                 (&c.name).into(),
@@ -113,6 +117,8 @@ impl<B: Backend> ClientStore for B {
                 (&c.jwks_uri).into(),
                 c.dpop_bound_access_tokens.into(),
                 c.require_pushed_authorization_requests.into(),
+                c.pkce_required.into(),
+                c.pkce_allow_plain.into(),
             ],
         )
         .await?;
@@ -144,7 +150,8 @@ impl<B: Backend> ClientStore for B {
                     grant_types = $7, response_types = $8, refresh_token_leeway = $9,
                     status = $10, created_at = $11, updated_at = $12, jwks = $14,
                     jwks_uri = $15, dpop_bound_access_tokens = $16,
-                    require_pushed_authorization_requests = $17, version = version + 1
+                    require_pushed_authorization_requests = $17, pkce_required = $19,
+                    pkce_allow_plain = $20, version = version + 1
                  WHERE client_id = $13 AND version = $18",
                 &[
                     (&c.name).into(),
@@ -165,6 +172,8 @@ impl<B: Backend> ClientStore for B {
                     c.dpop_bound_access_tokens.into(),
                     c.require_pushed_authorization_requests.into(),
                     c.version.into(),
+                    c.pkce_required.into(),
+                    c.pkce_allow_plain.into(),
                 ],
             )
             .await?;

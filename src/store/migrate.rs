@@ -91,6 +91,16 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0019_session_tokens.sql"),
         postgres: include_str!("../../migrations/postgres/0019_session_tokens.sql"),
     },
+    Migration {
+        version: 20,
+        sqlite: include_str!("../../migrations/sqlite/0020_pkce_per_app.sql"),
+        postgres: include_str!("../../migrations/postgres/0020_pkce_per_app.sql"),
+    },
+    Migration {
+        version: 21,
+        sqlite: include_str!("../../migrations/sqlite/0021_introspection_restriction.sql"),
+        postgres: include_str!("../../migrations/postgres/0021_introspection_restriction.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).
@@ -132,9 +142,18 @@ mod tests {
     #[test]
     fn a_version_below_the_highest_applied_is_still_applied() {
         let versions = |applied: &[i64]| pending(applied).map(|m| m.version).collect::<Vec<_>>();
-        assert_eq!(versions(&[]), [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19]);
-        assert_eq!(versions(&[1, 2]), [3, 4, 10, 11, 12, 13, 15, 17, 18, 19]);
-        assert_eq!(versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18, 19]), [3, 4]);
-        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19]).is_empty());
+        assert_eq!(
+            versions(&[]),
+            [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]
+        );
+        assert_eq!(
+            versions(&[1, 2]),
+            [3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]
+        );
+        assert_eq!(
+            versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]),
+            [3, 4]
+        );
+        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]).is_empty());
     }
 }

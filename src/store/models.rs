@@ -25,6 +25,12 @@ pub struct AuthServer {
     /// scopes, claims, policies or rules change (migration 15): what `SettingsCache`
     /// checks. Never written by the application.
     pub settings_version: i64,
+    /// RFC 7662 §4: only the token's own client and `resource_servers` learn that an
+    /// access token is active at introspection (off: any confidential client).
+    pub introspection_restricted: bool,
+    /// The client ids of the resource servers of this server's audience: the clients
+    /// that may introspect every access token when `introspection_restricted` is on.
+    pub resource_servers: Vec<String>,
 }
 
 impl AuthServer {
@@ -267,6 +273,12 @@ pub struct Client {
     /// RFC 9126 §6: /authorize takes this app's requests only through a `request_uri`
     /// it pushed (Okta's `require_pushed_authorization_requests`).
     pub require_pushed_authorization_requests: bool,
+    /// Okta's `pkce_required`: /authorize refuses a request without a `code_challenge`.
+    /// Always true for a public client.
+    pub pkce_required: bool,
+    /// The `plain` PKCE method is accepted from this (confidential) app; otherwise
+    /// only `S256` (RFC 9700 §2.1.1). Each use is a warning in the System Log.
+    pub pkce_allow_plain: bool,
     pub status: Status,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,

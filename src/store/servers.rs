@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 
-use super::db::{Backend, Row, Tx};
+use super::db::{Backend, Row, Tx, json_list, to_json};
 use super::{AuthServer, KeyRotation, KeyStatus, StoreResult, StoredKey};
 use crate::clock::UnixTime;
 
@@ -54,6 +54,8 @@ fn server_from_row(row: &impl Row) -> StoreResult<AuthServer> {
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
         settings_version: row.int("settings_version")?,
+        introspection_restricted: row.bool("introspection_restricted")?,
+        resource_servers: json_list(&row.text("resource_servers")?)?,
     })
 }
 
@@ -78,8 +80,9 @@ impl<B: Backend> ServerStore for B {
             .execute(
                 "INSERT INTO authorization_servers (id, name, description, audience,
                     access_token_ttl, id_token_ttl, access_token_typ_at_jwt, signing_alg, status,
-                    created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+                    created_at, updated_at, introspection_restricted, resource_servers)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                 ON CONFLICT (id) DO NOTHING",
                 &[
                     (&s.id).into(),
                     (&s.name).into(),
@@ -92,6 +95,8 @@ impl<B: Backend> ServerStore for B {
                     (&s.status).into(),
                     s.created_at.into(),
                     s.updated_at.into(),
+                    s.introspection_restricted.into(),
+                    to_json(&s.resource_servers),
                 ],
             )
             .await?;
@@ -122,7 +127,8 @@ impl<B: Backend> ServerStore for B {
         let done = self
             .execute(
                 "UPDATE authorization_servers SET name = $1, description = $2, audience = $3,
-                    status = $4, updated_at = $5, signing_alg = $6 WHERE id = $7",
+                    status = $4, updated_at = $5, signing_alg = $6, introspection_restricted = $8,
+                    resource_servers = $9 WHERE id = $7",
                 &[
                     (&s.name).into(),
                     (&s.description).into(),
@@ -131,6 +137,8 @@ impl<B: Backend> ServerStore for B {
                     s.updated_at.into(),
                     (&s.signing_alg).into(),
                     (&s.id).into(),
+                    s.introspection_restricted.into(),
+                    to_json(&s.resource_servers),
                 ],
             )
             .await?;

@@ -972,19 +972,38 @@ async fn jwks_uri_is_fetched_with_limits() {
     let body = jwks.clone();
     let (good_url, good_hits) = listener(move |_| ok_json(&body)).await;
 
-    // Without the setting, a loopback jwks_uri is never contacted.
+    // Without the setting, a loopback jwks_uri is refused at registration, and one
+    // stored before that check (written to the store directly here) is never contacted.
     let t = TestApp::spawn().await;
     let api = t.api().await;
     t.scope("default", "api:read", false).await;
-    let (status, app) = register(
+    let (status, error) = register(
         &api,
         "private_key_jwt",
         &["client_credentials"],
         json!({"jwks_uri": good_url}),
     )
     .await;
-    assert_eq!(status, 200, "{app}");
-    let id = app["id"].as_str().unwrap().to_string();
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        okta_error(&error).1[0].starts_with("settings.oauthClient.jwks_uri: "),
+        "{error}"
+    );
+    let id = "0oaSTOREDBEFORE".to_string();
+    t.backend
+        .store
+        .insert_client(&gatehouse::store::Client {
+            client_id: id.clone(),
+            name: "Registered before".into(),
+            auth_method: gatehouse::store::AuthMethod::PrivateKeyJwt,
+            jwks_uri: Some(good_url.clone()),
+            application_type: "service".into(),
+            grant_types: vec!["client_credentials".into()],
+            status: gatehouse::store::Status::Active,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let sign = |t: &TestApp, id: &str| {
         key.sign(
             &json!({"alg": "ES256", "kid": "k1"}),

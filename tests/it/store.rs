@@ -56,6 +56,9 @@ fn client(id: &str) -> Client {
         response_types: vec!["code".into()],
         refresh_token_leeway: 0,
         require_pushed_authorization_requests: false,
+        // Not the defaults, so the round trip shows both columns are stored.
+        pkce_required: true,
+        pkce_allow_plain: true,
         status: Status::Active,
         created_at: 1,
         updated_at: 1,
@@ -99,6 +102,8 @@ fn server() -> AuthServer {
         created_at: 1,
         updated_at: 1,
         settings_version: 0,
+        introspection_restricted: false,
+        resource_servers: vec![],
     }
 }
 
@@ -269,6 +274,9 @@ async fn servers_are_inserted_once(store: DynStore) {
         created_at: 1,
         updated_at: 1,
         settings_version: 0,
+        // Not the defaults, so the round trip shows both columns are stored.
+        introspection_restricted: true,
+        resource_servers: vec!["0oa1".into(), "0oa2".into()],
     };
     assert!(store.insert_server_if_absent(&server).await.unwrap());
     assert!(!store.insert_server_if_absent(&server).await.unwrap());

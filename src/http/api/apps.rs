@@ -21,6 +21,12 @@ pub struct OAuthClientCredentials {
     pub token_endpoint_auth_method: Option<String>,
     #[serde(rename = "autoKeyRotation")]
     pub auto_key_rotation: Option<bool>,
+    /// /authorize requires a code_challenge; always true for public clients (false is
+    /// refused), default false for confidential ones.
+    pub pkce_required: Option<bool>,
+    /// Gatehouse's: accept the `plain` PKCE method from this confidential app (default
+    /// false: S256 only); each use is a System Log warning.
+    pub pkce_allow_plain: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -106,7 +112,12 @@ impl AppBody {
             ),
             None => (None, None, None, None, None, None, None, None, None),
         };
+        let (pkce_required, pkce_allow_plain) = auth
+            .as_ref()
+            .map_or((None, None), |a| (a.pkce_required, a.pkce_allow_plain));
         NewApp {
+            pkce_required,
+            pkce_allow_plain,
             name: self.label.unwrap_or_default(),
             redirect_uris: redirect_uris.unwrap_or_default(),
             post_logout_redirect_uris: post_logout.unwrap_or_default(),
@@ -122,6 +133,7 @@ impl AppBody {
             jwks_uri,
             dpop_bound_access_tokens: dpop,
             require_pushed_authorization_requests: require_par,
+            allow_private_jwks_uri: false,
         }
     }
 }
@@ -194,7 +206,10 @@ pub async fn create(
         &state.store,
         &state.master,
         &actor,
-        body.into_new_app(p.activate),
+        NewApp {
+            allow_private_jwks_uri: state.config.client_auth.allow_private_jwks_uri,
+            ..body.into_new_app(p.activate)
+        },
         state.clock.now(),
     )
     .await?;
@@ -229,7 +244,10 @@ pub async fn update(
         &state.master,
         &actor,
         &id,
-        body.into_new_app(None),
+        NewApp {
+            allow_private_jwks_uri: state.config.client_auth.allow_private_jwks_uri,
+            ..body.into_new_app(None)
+        },
         state.clock.now(),
     )
     .await?;

@@ -42,6 +42,18 @@ pub struct ServerBody {
     pub audiences: Option<Vec<String>>,
     /// `credentials.signing.alg`: Gatehouse's extension, `RS256` (default) or `ES256`.
     pub credentials: Option<ServerCredentials>,
+    /// Gatehouse's extension (RFC 7662 §4): who may introspect the server's tokens.
+    pub introspection: Option<IntrospectionBody>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct IntrospectionBody {
+    /// On: only the token's own client and `resourceServers` get `active: true` for an
+    /// access token. Off (default): any confidential client of the server.
+    pub restricted: Option<bool>,
+    /// Client ids of the apps that are resource servers of the server's audience.
+    #[serde(rename = "resourceServers")]
+    pub resource_servers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -62,6 +74,8 @@ impl ServerBody {
             name: self.name.unwrap_or_default(),
             description: self.description.unwrap_or_default(),
             signing_alg: self.credentials.and_then(|c| c.signing).and_then(|s| s.alg),
+            introspection_restricted: self.introspection.as_ref().and_then(|i| i.restricted),
+            resource_servers: self.introspection.and_then(|i| i.resource_servers),
         })
     }
 }

@@ -150,6 +150,14 @@ impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
         match e {
             AdminError::Invalid { field, message } => ApiError::invalid(field, &message),
+            AdminError::InvalidSearch { field, message } => ApiError {
+                causes: vec![format!("{field}: {message}")],
+                ..ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "E0000031",
+                    "Invalid search criteria.",
+                )
+            },
             AdminError::NotFound(what) => ApiError::not_found(&what),
             AdminError::NotAllowed {
                 code: "E0000006",

@@ -12,6 +12,7 @@ pub mod brands;
 pub mod error;
 pub mod extract;
 pub mod groups;
+pub mod keep_alive;
 pub mod logs;
 pub mod openapi;
 pub mod sessions;
@@ -194,4 +195,5 @@ pub fn router() -> Router<SharedState> {
         .method_not_allowed_fallback(|| async {
             error::ApiError::method_not_allowed().into_response()
         })
+        .layer(axum::middleware::from_fn(keep_alive::layer))
 }

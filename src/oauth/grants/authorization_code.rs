@@ -141,6 +141,7 @@ mod tests {
             max_age: None,
             login_hint: None,
             dpop_jkt: None,
+            hint_sub: None,
         }
     }
 
@@ -164,6 +165,8 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
+            pkce_required: false,
+            pkce_allow_plain: false,
             status: Status::Active,
             created_at: 0,
             updated_at: 0,

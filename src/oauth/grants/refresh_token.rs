@@ -135,6 +135,8 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: leeway,
             require_pushed_authorization_requests: false,
+            pkce_required: false,
+            pkce_allow_plain: false,
             status: Status::Active,
             created_at: 0,
             updated_at: 0,

@@ -373,3 +373,55 @@ async fn session_cookie_redirect_hop_reaches_the_app() {
     assert_eq!(s.rp.hits()[1].param("state"), Some("sso"));
     s.chrome.assert_no_csp_violations().await;
 }
+
+/// OpenID Connect Core §3.1.2.2: with alice signed in, an authorization request whose
+/// `id_token_hint` names bob opens the sign-in page for bob (his login filled in; the
+/// session is not reused), and signing in there as bob reaches the app with a code
+/// for bob.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_hint_for_another_user_asks_that_user_to_sign_in() {
+    let s = Setup::new().await;
+    let bob = s.t.user("bob@example.com").await;
+    // Bob signs in first; his ID token is the hint.
+    s.chrome.open(&s.authorize(&[])).await;
+    s.chrome.fill("#username", &bob.login).await;
+    s.chrome.fill("#password", PASSWORD).await;
+    s.chrome.click("button[type=submit]").await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    let bob_hint = id_token(&s).await;
+    // Alice signs in on the same browser: the session is hers now.
+    s.chrome
+        .open(&s.authorize(&[("prompt", "login"), ("state", "alice")]))
+        .await;
+    s.sign_in(PASSWORD).await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+
+    s.chrome
+        .open(&s.authorize(&[("id_token_hint", &bob_hint), ("state", "bob")]))
+        .await;
+    assert!(
+        s.chrome
+            .url()
+            .await
+            .starts_with(&format!("{}/login?", s.t.base)),
+        "the sign-in page, not alice's session"
+    );
+    let filled = s
+        .chrome
+        .script(
+            "return document.querySelector('#username').value",
+            json!([]),
+        )
+        .await;
+    assert_eq!(filled, json!(bob.login));
+    s.chrome.check_page("sign-in-id-token-hint").await;
+    s.chrome.viewport(1280, 900, false).await;
+    s.chrome.fill("#password", PASSWORD).await;
+    s.chrome.click("button[type=submit]").await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    let hit = s.rp.hits().pop().unwrap();
+    assert_eq!(hit.param("state"), Some("bob"));
+    let claims = crate::support::claims_of(&id_token(&s).await);
+    assert_eq!(claims["sub"], bob.id.as_str());
+    s.chrome.assert_no_csp_violations().await;
+}

@@ -548,3 +548,357 @@ async fn oversized_numerous_and_repeated_parameters_are_refused_fast() {
         );
     }
 }
+
+/// Where `url` sends a browser: `(error, code)` from the redirect to the client, or
+/// `None` for one of this server's pages (the sign-in page's address then).
+async fn outcome(browser: &Browser, url: &str) -> Result<(Option<String>, Option<String>), String> {
+    let response = browser.get(url).await;
+    let loc = location(&response).unwrap_or_else(|| panic!("a redirect from {url}"));
+    if loc.starts_with(REDIRECT) {
+        Ok((param(&loc, "error"), param(&loc, "code")))
+    } else {
+        Err(loc)
+    }
+}
+
+/// OpenID Connect Core §3.1.2.1/§3.1.2.2: with alice's session, bob's ID token as
+/// `id_token_hint` gets `login_required` under `prompt=none` and, without it, the
+/// sign-in page for bob (his login filled in), never a code for alice. Alice's own
+/// hint — also after it expired — lets her session answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_token_hint_for_another_user_never_gets_the_sessions_code() {
+    let t = TestApp::spawn().await;
+    let alice = t.user("alice@example.com").await;
+    let bob = t.user("bob@example.com").await;
+    let app = t.web_app().await;
+    let alice_hint = t.tokens("default", &app, &alice.login, "openid").await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bob_hint = t.tokens("default", &app, &bob.login, "openid").await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let browser = t.browser();
+    t.code(&browser, "default", &app, &alice.login).await;
+    let url = |extra: &[(&str, &str)]| t.authorize_url("default", &app.client_id, extra);
+
+    // prompt=none: login_required, with state, at the client.
+    let response = browser
+        .get(&url(&[("prompt", "none"), ("id_token_hint", &bob_hint)]))
+        .await;
+    let loc = location(&response).unwrap();
+    assert!(loc.starts_with(REDIRECT), "{loc}");
+    assert_eq!(param(&loc, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&loc, "state").as_deref(), Some("st4te"));
+    assert!(param(&loc, "code").is_none());
+
+    // Without prompt=none: the sign-in page, for bob.
+    let login = outcome(&browser, &url(&[("id_token_hint", &bob_hint)]))
+        .await
+        .expect_err("the sign-in page, not the client");
+    assert!(login.starts_with("/login?"), "{login}");
+    let html = browser.get(&login).await.text().await.unwrap();
+    assert_eq!(
+        input_value(&html, "username").as_deref(),
+        Some(bob.login.as_str())
+    );
+    // Alice signing in there gets the client an error, not a code.
+    let response = browser.sign_in(&login, &alice.login, PASSWORD).await;
+    let loc = location(&response).unwrap();
+    assert_eq!(
+        param(&loc, "error").as_deref(),
+        Some("login_required"),
+        "{loc}"
+    );
+    assert!(param(&loc, "code").is_none());
+    // Bob signing in gets a code that redeems to bob's tokens.
+    let login = outcome(&browser, &url(&[("id_token_hint", &bob_hint)]))
+        .await
+        .expect_err("the sign-in page again: the session is alice's");
+    let response = browser.sign_in(&login, &bob.login, PASSWORD).await;
+    let code = param(&location(&response).unwrap(), "code").expect("a code for bob");
+    let tokens: serde_json::Value = t.redeem("default", &app, &code).await.json().await.unwrap();
+    assert_eq!(
+        claims_of(tokens["id_token"].as_str().unwrap())["sub"],
+        bob.id
+    );
+
+    // Bob's session now; bob's hint answers from it, alice's does not.
+    let (error, code) = outcome(
+        &browser,
+        &url(&[("prompt", "none"), ("id_token_hint", &bob_hint)]),
+    )
+    .await
+    .unwrap();
+    assert_eq!((error, code.is_some()), (None, true));
+    let (error, _) = outcome(
+        &browser,
+        &url(&[("prompt", "none"), ("id_token_hint", &alice_hint)]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(error.as_deref(), Some("login_required"));
+
+    // An expired ID token is still a hint (the session lives two hours, ID tokens one).
+    t.clock.advance(3700);
+    assert!(
+        claims_of(&bob_hint)["exp"].as_i64().unwrap() < gatehouse::clock::Clock::now(&*t.clock)
+    );
+    let (error, code) = outcome(
+        &browser,
+        &url(&[("prompt", "none"), ("id_token_hint", &bob_hint)]),
+    )
+    .await
+    .unwrap();
+    assert_eq!((error, code.is_some()), (None, true));
+}
+
+/// An `id_token_hint` this server did not issue to this client is `invalid_request`
+/// back at the client once the client and redirect URI are trusted (an error page
+/// before): forged signatures (the `forged` matrix; nothing is fetched), an ID token
+/// of another client or another server, an access token, a hint whose time claims are
+/// not NumericDates (RFC 7519 §2), and text that is no JWT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_token_hints_not_issued_to_the_client_are_invalid_requests() {
+    use gatehouse::clock::Clock;
+    let t = TestApp::spawn().await;
+    let alice = t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    let other = t.web_app().await;
+    let tokens = t.tokens("default", &app, &alice.login, "openid").await;
+    let id_token = tokens["id_token"].as_str().unwrap().to_string();
+    let access_token = tokens["access_token"].as_str().unwrap().to_string();
+    let others = t.tokens("default", &other, &alice.login, "openid").await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let org = t.tokens("org", &app, &alice.login, "openid").await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let jwks: serde_json::Value = t
+        .http
+        .get(t.endpoint("default", "keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tripwire = Tripwire::new().await;
+    let mut hints = super::forged::forgeries(&id_token, &jwks, &tripwire.url);
+    hints.push(("a tampered signature".into(), tamper(&id_token, 2)));
+    hints.push(("a tampered payload".into(), tamper(&id_token, 1)));
+    hints.push(("another client's ID token".into(), others));
+    hints.push(("the org server's ID token".into(), org));
+    hints.push(("an access token".into(), access_token));
+    hints.push(("not a JWT".into(), "x".into()));
+    // Signed with the server's own key, but a time claim is a string.
+    let ring = t.state.keys.get("default", t.clock.now()).await.unwrap();
+    let mut claims = claims_of(&id_token);
+    for (name, value) in [
+        ("exp", serde_json::json!("9999999999")),
+        ("iat", serde_json::json!("x")),
+        ("nbf", serde_json::json!("0")),
+    ] {
+        let mut bad = claims.clone();
+        bad[name] = value;
+        hints.push((
+            format!("a string {name}"),
+            gatehouse::tokens::jwt::sign(&ring.signing, None, &bad),
+        ));
+    }
+    // The same claims, re-signed with our key and a fractional exp: still a hint.
+    claims["exp"] = serde_json::json!(claims["exp"].as_f64().unwrap() + 0.5);
+    let fractional = gatehouse::tokens::jwt::sign(&ring.signing, None, &claims);
+
+    let browser = t.browser();
+    t.code(&browser, "default", &app, &alice.login).await;
+    for (what, hint) in &hints {
+        let url = t.authorize_url(
+            "default",
+            &app.client_id,
+            &[("prompt", "none"), ("id_token_hint", hint)],
+        );
+        let (error, code) = outcome(&browser, &url)
+            .await
+            .unwrap_or_else(|l| panic!("{what}: {l}"));
+        assert_eq!(error.as_deref(), Some("invalid_request"), "{what}");
+        assert!(code.is_none(), "{what}");
+    }
+    assert_eq!(tripwire.hits(), 0, "nothing a hint names is fetched");
+    let url = t.authorize_url(
+        "default",
+        &app.client_id,
+        &[("prompt", "none"), ("id_token_hint", &fractional)],
+    );
+    let (error, code) = outcome(&browser, &url).await.unwrap();
+    assert_eq!(
+        (error, code.is_some()),
+        (None, true),
+        "a fractional exp is a NumericDate"
+    );
+    // An unknown client with a hint: the error page, never a redirect.
+    let url = t.authorize_url("default", "0oaUNKNOWN", &[("id_token_hint", &id_token)]);
+    assert_error_page(browser.get(&url).await, "unknown client with a hint").await;
+}
+
+/// OpenID Connect Core §3.1.2.1: `max_age=0` always asks again (as `prompt=login`),
+/// also within the second of the sign-in; a session is too old once `auth_time +
+/// max_age <= now` (whole seconds: at equality it may be older than `max_age`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_age_zero_always_reauthenticates() {
+    use gatehouse::clock::Clock;
+    let t = TestApp::spawn().await;
+    let alice = t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    let url = |extra: &[(&str, &str)]| t.authorize_url("default", &app.client_id, extra);
+
+    // Signed in through the page, then max_age=0 at once.
+    let browser = t.browser();
+    t.code(&browser, "default", &app, &alice.login).await;
+    let again = outcome(&browser, &url(&[("max_age", "0")])).await;
+    assert!(again.unwrap_err().starts_with("/login?"));
+    let (error, _) = outcome(&browser, &url(&[("max_age", "0"), ("prompt", "none")]))
+        .await
+        .unwrap();
+    assert_eq!(error.as_deref(), Some("login_required"));
+
+    // Sessions with a chosen auth_time: one in this very second (or, on another
+    // instance, a second ahead), one exactly max_age old, one a second younger.
+    let session = |auth_time: i64| {
+        let (cookie, row) = gatehouse::identity::session::start(&alice.id, auth_time, 7200);
+        (cookie, row)
+    };
+    let now = t.clock.now();
+    for (auth_time, max_age, signs_in) in [
+        (now + 2, "0", true),
+        (now - 60, "60", true),
+        (now + 2, "60", false),
+    ] {
+        let (cookie, row) = session(auth_time);
+        t.backend.store.insert_session(&row).await.unwrap();
+        let browser = t.browser();
+        browser
+            .cookies
+            .lock()
+            .unwrap()
+            .insert("gh_session".into(), cookie);
+        let answer = outcome(&browser, &url(&[("max_age", max_age)])).await;
+        assert_eq!(
+            answer.is_err(),
+            signs_in,
+            "auth_time {auth_time}, max_age {max_age}: {answer:?}"
+        );
+    }
+}
+
+/// RFC 9700 §2.1.1: only S256 keeps the verifier secret. Discovery advertises S256
+/// alone; `plain` (or a challenge without a method, which means plain) is
+/// `invalid_request` unless the app allows plain, and each such use is a System Log
+/// warning. Okta's `pkce_required`: a confidential app with it gets `invalid_request`
+/// without a challenge; one without it may send none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pkce_is_s256_only_unless_an_app_allows_plain() {
+    let t = TestApp::spawn().await;
+    let alice = t.user("alice@example.com").await;
+    for server in ["org", "default"] {
+        let doc: serde_json::Value = t
+            .http
+            .get(format!(
+                "{}/.well-known/openid-configuration",
+                t.issuer(server)
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+    }
+    let web = t.web_app().await;
+    let spa = t.spa().await;
+    let required = t
+        .create_app(gatehouse::admin::apps::NewApp {
+            name: "PKCE required".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            pkce_required: Some(true),
+            ..Default::default()
+        })
+        .await;
+    let plain = t
+        .create_app(gatehouse::admin::apps::NewApp {
+            name: "Legacy plain".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            pkce_allow_plain: Some(true),
+            ..Default::default()
+        })
+        .await;
+    let browser = t.browser();
+    let answer = |app: &App, extra: Vec<(&'static str, &'static str)>| {
+        let url = t.authorize_url("default", &app.client_id, &extra);
+        let browser = &browser;
+        async move { outcome(browser, &url).await }
+    };
+    let refused = |r: Result<(Option<String>, Option<String>), String>| {
+        r.expect("an answer at the client").0 == Some("invalid_request".into())
+    };
+    for app in [&web, &spa, &required] {
+        assert!(refused(
+            answer(
+                app,
+                vec![
+                    ("code_challenge", VERIFIER),
+                    ("code_challenge_method", "plain")
+                ]
+            )
+            .await
+        ));
+        assert!(refused(
+            answer(
+                app,
+                vec![("code_challenge", VERIFIER), ("code_challenge_method", "")]
+            )
+            .await
+        ));
+        assert!(answer(app, vec![]).await.is_err(), "S256: the sign-in page");
+    }
+    // Without any challenge: only the confidential app without pkce_required passes.
+    let none = vec![("code_challenge", ""), ("code_challenge_method", "")];
+    assert!(answer(&web, none.clone()).await.is_err());
+    assert!(refused(answer(&spa, none.clone()).await));
+    assert!(refused(answer(&required, none.clone()).await));
+
+    // The app that allows plain: it works end to end, and each use is a warning.
+    let api = t.api().await;
+    let (_, before) = api
+        .get("/api/v1/logs?filter=eventType%20eq%20%22app.oauth2.authorize.pkce_plain%22")
+        .await;
+    assert_eq!(before.as_array().unwrap().len(), 0);
+    let url = t.authorize_url(
+        "default",
+        &plain.client_id,
+        &[("code_challenge", VERIFIER), ("code_challenge_method", "")],
+    );
+    let login = outcome(&browser, &url).await.expect_err("the sign-in page");
+    let back = browser.sign_in(&login, &alice.login, PASSWORD).await;
+    let code = param(&location(&back).unwrap(), "code").expect("a code");
+    let response = t.redeem("default", &plain, &code).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the plain verifier is the challenge"
+    );
+    let (_, logged) = api
+        .get("/api/v1/logs?filter=eventType%20eq%20%22app.oauth2.authorize.pkce_plain%22")
+        .await;
+    let logged = logged.as_array().unwrap();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert_eq!(logged[0]["severity"], "WARN");
+    assert_eq!(logged[0]["target"][0]["id"], plain.client_id.as_str());
+}

@@ -3,6 +3,7 @@
 //! parameters, cross-site forms) and what must come back: the RFC's error, an error
 //! page that never redirects, nothing reflected as markup, nothing fetched.
 
+mod api;
 mod authorize;
 mod forged;
 mod introspect;
