@@ -86,6 +86,16 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0018_branding.sql"),
         postgres: include_str!("../../migrations/postgres/0018_branding.sql"),
     },
+    Migration {
+        version: 19,
+        sqlite: include_str!("../../migrations/sqlite/0019_everyone.sql"),
+        postgres: include_str!("../../migrations/postgres/0019_everyone.sql"),
+    },
+    Migration {
+        version: 20,
+        sqlite: include_str!("../../migrations/sqlite/0020_log_millis.sql"),
+        postgres: include_str!("../../migrations/postgres/0020_log_millis.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).
@@ -127,9 +137,18 @@ mod tests {
     #[test]
     fn a_version_below_the_highest_applied_is_still_applied() {
         let versions = |applied: &[i64]| pending(applied).map(|m| m.version).collect::<Vec<_>>();
-        assert_eq!(versions(&[]), [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18]);
-        assert_eq!(versions(&[1, 2]), [3, 4, 10, 11, 12, 13, 15, 17, 18]);
-        assert_eq!(versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18]), [3, 4]);
-        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18]).is_empty());
+        assert_eq!(
+            versions(&[]),
+            [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20]
+        );
+        assert_eq!(
+            versions(&[1, 2]),
+            [3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20]
+        );
+        assert_eq!(
+            versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18, 19, 20]),
+            [3, 4]
+        );
+        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20]).is_empty());
     }
 }
