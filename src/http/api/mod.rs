@@ -11,6 +11,7 @@ pub mod brands;
 pub mod error;
 pub mod extract;
 pub mod groups;
+pub mod links;
 pub mod logs;
 pub mod openapi;
 pub mod users;
