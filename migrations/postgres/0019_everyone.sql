@@ -3,6 +3,11 @@
 -- user created later by any writer (the API, the CLI, another instance). Its id is
 -- fixed, so every database and the code name the same group; the management API
 -- refuses to rename or delete it, or to take a user out of it.
+
+-- A group named Everyone made before the name was reserved keeps its id, members and
+-- assignments under a new name, so the built-in group can take the name.
+UPDATE groups SET name = name || ' (2)', name_key = name_key || ' (2)' WHERE name_key = 'everyone';
+
 INSERT INTO groups (id, name, name_key, description, created_at, updated_at)
 VALUES ('00g0everyone00000000', 'Everyone', 'everyone', 'All users in your organization',
         EXTRACT(EPOCH FROM now())::BIGINT, EXTRACT(EPOCH FROM now())::BIGINT);
