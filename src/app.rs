@@ -136,6 +136,10 @@ pub fn router(state: SharedState) -> Router {
             get(endpoints::login::get).post(endpoints::login::post),
         )
         .route(
+            "/login/sessionCookieRedirect",
+            get(endpoints::session_cookie::get),
+        )
+        .route(
             "/consent",
             get(endpoints::consent::get).post(endpoints::consent::post),
         )

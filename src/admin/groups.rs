@@ -9,7 +9,7 @@ use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::okta_id;
 use crate::store::{DynStore, Expr, Group, Page, SqlValue, StoreError, User};
 
-/// Okta's built-in `Everyone` group (migration 19): every user is a member, kept so by
+/// Okta's built-in `Everyone` group (migration 20): every user is a member, kept so by
 /// a database trigger for users created later. It cannot be renamed or deleted, and
 /// nobody can be taken out of it.
 pub const EVERYONE_ID: &str = "00g0everyone00000000";

@@ -11,6 +11,7 @@ use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
 use crate::flows::Services;
+use crate::flows::sessions;
 use crate::flows::settings::{Settings, Subject, check_assigned};
 use crate::identity::session;
 use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
@@ -53,13 +54,16 @@ impl From<OAuthError> for Outcome {
     }
 }
 
+/// The outcome, and the cookie value of a session this request started (from a
+/// `sessionToken`), which the browser must be given.
 pub async fn authorize(
     services: &Services,
     request: AuthorizeRequest<'_>,
     now: UnixTime,
-) -> Outcome {
-    match answer(services, request, now).await {
-        Ok(outcome) | Err(outcome) => outcome,
+) -> (Outcome, Option<String>) {
+    let mut new_session = None;
+    match answer(services, request, now, &mut new_session).await {
+        Ok(outcome) | Err(outcome) => (outcome, new_session),
     }
 }
 
@@ -67,6 +71,7 @@ async fn answer(
     services: &Services,
     request: AuthorizeRequest<'_>,
     now: UnixTime,
+    new_session: &mut Option<String>,
 ) -> Result<Outcome, Outcome> {
     let AuthorizeRequest {
         server,
@@ -106,7 +111,18 @@ async fn answer(
     {
         return Ok(Outcome::Reply(request.reply.error(&par::par_required())));
     }
-    let session = signed_in(services, session_cookie, now).await?;
+    let (session, request) = match params.get("sessionToken") {
+        Ok(None) => (signed_in(services, session_cookie, now).await?, request),
+        token => {
+            let value = token.ok().flatten().unwrap_or("");
+            let session =
+                from_session_token(services, value, session_cookie, now, new_session).await?;
+            // The token is the user's fresh sign-in: it answers `prompt=login` too.
+            let mut request = request;
+            request.prompt.login = false;
+            (session, request)
+        }
+    };
     Ok(
         match authorize::decide(&request, session.as_ref().map(|(s, _)| s.auth_time), now) {
             Next::IssueCode { auth_time } => {
@@ -159,6 +175,28 @@ async fn resolve_pushed(
     // Stored as `Params::to_form` wrote them: they parse.
     let pushed = Params::parse(taken.params.as_bytes()).map_err(|e| OAuthError::internal(&e))?;
     Ok((pushed, true))
+}
+
+/// Okta's `sessionToken` at /authorize (from `/api/v1/authn`): redeemed once, it
+/// starts a new session (ending the browser's old one) and the request goes on as
+/// signed in, without the sign-in page. An unknown, expired, replayed or repeated
+/// token is no session at all, whatever the browser's cookie says: the caller meant
+/// the token's user, so another session must not answer for them. The request then
+/// goes to the sign-in page, or gets `login_required` with `prompt=none`.
+async fn from_session_token(
+    services: &Services,
+    value: &str,
+    session_cookie: Option<&str>,
+    now: UnixTime,
+    new_session: &mut Option<String>,
+) -> Result<Option<(Session, User)>, OAuthError> {
+    let Some((token, user)) = sessions::redeem_token(services, value, now).await? else {
+        return Ok(None);
+    };
+    let (cookie, session) =
+        sessions::start(services, &user.id, token.auth_time, now, session_cookie).await?;
+    *new_session = Some(cookie);
+    Ok(Some((session, user)))
 }
 
 /// The browser's live session (from its session cookie's value) and its user, if the
@@ -389,7 +427,7 @@ mod tests {
             session_cookie: None,
             ip: None,
         };
-        match authorize(&f.services, request, f.now).await {
+        match authorize(&f.services, request, f.now).await.0 {
             Outcome::Redirect(location) => assert!(location.starts_with("/login?tx=")),
             other => panic!("{other:?}"),
         }
@@ -404,7 +442,7 @@ mod tests {
             session_cookie: None,
             ip: None,
         };
-        match authorize(&f.services, request, f.now).await {
+        match authorize(&f.services, request, f.now).await.0 {
             // Rendered as a 400 page (a page is never an authentication challenge).
             Outcome::Page(e) => assert_eq!(e.code(), "invalid_client", "{e}"),
             other => panic!("{other:?}"),
@@ -426,7 +464,8 @@ mod tests {
             session_cookie: Some(&cookie),
             ip: None,
         };
-        let Outcome::Reply(Reply::Redirect(url)) = authorize(&f.services, request, f.now).await
+        let (Outcome::Reply(Reply::Redirect(url)), None) =
+            authorize(&f.services, request, f.now).await
         else {
             panic!("a redirect to the client");
         };

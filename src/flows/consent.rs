@@ -144,7 +144,7 @@ mod tests {
             session_cookie: Some(&cookie),
             ip: None,
         };
-        let Outcome::Redirect(location) = authorize(&f.services, request, f.now).await else {
+        let Outcome::Redirect(location) = authorize(&f.services, request, f.now).await.0 else {
             panic!("the consent page");
         };
         let tx = location

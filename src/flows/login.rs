@@ -9,8 +9,9 @@ use crate::clock::UnixTime;
 use crate::crypto::sha256;
 use crate::flows::Services;
 use crate::flows::authorize::{self, Known, Outcome};
+use crate::flows::sessions;
+use crate::identity::password;
 use crate::identity::throttle::{self, Blocked};
-use crate::identity::{password, session};
 use crate::oauth::OAuthError;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
@@ -74,12 +75,68 @@ pub async fn sign_in(
     };
     let username = params.one("username")?.unwrap_or("").trim();
     let password_given = params.one("password")?.unwrap_or("");
+    let user = match check_password(services, username, password_given, ip.clone(), now).await? {
+        Checked::Valid(user) => *user,
+        Checked::Invalid => return Ok(SignIn::Failed(request)),
+        Checked::Throttled { wait } => return Ok(SignIn::Throttled { request, wait }),
+    };
+    // Take the request once: a double-submitted form issues one code.
+    let taken = services
+        .store
+        .take_pending(&sha256(tx.as_bytes()), now)
+        .await?;
+    if taken.is_none() {
+        return Ok(SignIn::Expired);
+    }
+    let (session_id, _) = sessions::start(services, &user.id, now, now, session_cookie).await?;
+    let outcome = authorize::complete(
+        services,
+        &request,
+        &user.id,
+        now,
+        now,
+        Known {
+            ip,
+            ..Known::default()
+        },
+    )
+    .await;
+    Ok(SignIn::SignedIn {
+        session_id,
+        outcome,
+    })
+}
 
+/// What a username and password came to.
+pub enum Checked {
+    /// Right, for an active user (the System Log has `user.session.start`, `lastLogin`
+    /// is recorded).
+    Valid(Box<crate::store::User>),
+    /// Wrong password, unknown user, or a user who is not active: one answer for all
+    /// (the System Log says which).
+    Invalid,
+    /// A counter is blocked: try again after `wait` seconds. The password was not
+    /// checked, or its answer is withheld.
+    Throttled { wait: i64 },
+}
+
+/// Checks a username and password as the sign-in page does, for every caller that
+/// takes a password (the page, `/api/v1/authn`): failures throttled per (username,
+/// address) and per address, a throttled attempt refused without the password being
+/// checked, an unknown user and a wrong password answered alike after the same work
+/// (a dummy Argon2id hash), every failure in the System Log and `/metrics`.
+pub async fn check_password(
+    services: &Services,
+    username: &str,
+    password_given: &str,
+    ip: Option<String>,
+    now: UnixTime,
+) -> Result<Checked, OAuthError> {
     // While a counter is blocked, the password is not checked at all.
     let attempt =
         match throttle::begin_sign_in(&services.store, username, ip.as_deref(), now).await? {
             Ok(attempt) => attempt,
-            Err(blocked) => return Ok(throttled(services, request, blocked, now)),
+            Err(blocked) => return Ok(throttled(services, blocked, now)),
         };
 
     let user = if username.is_empty() || username.len() > 256 {
@@ -108,9 +165,9 @@ pub async fn sign_in(
             {
                 Ok(started) => started,
                 // Blocked by parallel failures meanwhile: answered like any blocked attempt.
-                Err(blocked) => return Ok(throttled(services, request, blocked, now)),
+                Err(blocked) => return Ok(throttled(services, blocked, now)),
             };
-            // The page says the same for every failure; the System Log says why.
+            // The answer is the same for every failure; the System Log says why.
             let (actor, reason) = match &user {
                 None => (
                     Actor::unknown_user(username, ip.clone()),
@@ -135,74 +192,35 @@ pub async fn sign_in(
             if let Some(started) = started {
                 block_started(services, username, ip, started, now).await;
             }
-            return Ok(SignIn::Failed(request));
+            return Ok(Checked::Invalid);
         }
     };
 
     if let Err(blocked) = throttle::sign_in_succeeded(&services.store, &attempt, now).await? {
         // Parallel failures blocked a counter while this password was checked: a burst
         // of guesses must not learn that one of them was right.
-        return Ok(throttled(services, request, blocked, now));
+        return Ok(throttled(services, blocked, now));
     }
-    // Take the request once: a double-submitted form issues one code.
-    let taken = services
-        .store
-        .take_pending(&sha256(tx.as_bytes()), now)
-        .await?;
-    if taken.is_none() {
-        return Ok(SignIn::Expired);
-    }
-    // A new session id at every sign-in; the old one, if any, ends.
-    if let Some(old) = session_cookie {
-        services
-            .store
-            .end_session(&session::id_hash(old), now)
-            .await?;
-    }
-    let (session_id, row) = session::start(&user.id, now, services.config.session_lifetime_seconds);
-    services.store.insert_session(&row).await?;
     // Okta's `lastLogin`: every successful sign-in, not a single sign-on from a session.
     services.store.record_login(&user.id, now).await?;
     services.metrics.login(true);
-    let actor = Actor::user(&user, ip.clone());
+    let actor = Actor::user(&user, ip);
     let event = Event::success(
         "user.session.start",
         "User login to Gatehouse",
         vec![Target::user(&user)],
     );
     syslog::record(&services.store, &actor, event, now).await;
-
-    let outcome = authorize::complete(
-        services,
-        &request,
-        &user.id,
-        now,
-        now,
-        Known {
-            ip,
-            ..Known::default()
-        },
-    )
-    .await;
-    Ok(SignIn::SignedIn {
-        session_id,
-        outcome,
-    })
+    Ok(Checked::Valid(Box::new(user)))
 }
 
 /// A throttled attempt: counted (the System Log heard of the block when it started).
-fn throttled(
-    services: &Services,
-    request: AuthorizationRequest,
-    blocked: Blocked,
-    now: UnixTime,
-) -> SignIn {
+fn throttled(services: &Services, blocked: Blocked, now: UnixTime) -> Checked {
     services.metrics.login(false);
     services
         .metrics
         .throttled(crate::metrics::Throttled::SignIn);
-    SignIn::Throttled {
-        request,
+    Checked::Throttled {
         wait: blocked.retry_after(now),
     }
 }

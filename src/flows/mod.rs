@@ -5,6 +5,7 @@
 //! calls one of these and renders; `app` only wires the router.
 
 pub mod access_token;
+pub mod authn;
 pub mod authorize;
 pub mod client_auth;
 pub mod client_jwt;
@@ -15,6 +16,7 @@ pub mod login;
 pub mod logout;
 pub mod par;
 pub mod revoke;
+pub mod sessions;
 pub mod settings;
 pub mod token;
 pub mod userinfo;

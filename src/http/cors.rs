@@ -6,6 +6,13 @@
 //! cookies). Authorize, sign-in, consent, logout and the management API get no CORS
 //! headers at all: they are navigations or server-to-server calls, and a cross-origin
 //! script must not read them.
+//!
+//! Three endpoints are Okta's cookie-based ones that a page of a trusted origin calls
+//! with `credentials: 'include'` (okta-auth-js does): `/api/v1/authn` (its answer may
+//! carry a session token) and `/api/v1/sessions/me` with its refresh. For exactly
+//! those, a listed origin also gets `Access-Control-Allow-Credentials: true` (and
+//! DELETE, to close the session); an unlisted origin gets nothing, so no other site's
+//! script can read a user's session or a session token.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -16,7 +23,11 @@ use crate::http::SharedState;
 
 const ALLOW_METHODS: &str = "GET, POST";
 /// `DPoP` (RFC 9449 §4) for clients that send proofs.
-const ALLOW_HEADERS: &str = "Authorization, Content-Type, DPoP";
+/// `X-Okta-User-Agent-Extended`: okta-auth-js sends it with every request.
+const ALLOW_HEADERS: &str = "Authorization, Content-Type, DPoP, X-Okta-User-Agent-Extended";
+/// The cookie-based endpoints (`is_credentialed_endpoint`).
+const CREDENTIALED_METHODS: &str = "GET, POST, DELETE";
+const CREDENTIALED_HEADERS: &str = "Accept, Content-Type, X-Okta-User-Agent-Extended";
 const EXPOSE_HEADERS: &str = "WWW-Authenticate, DPoP-Nonce";
 /// How long a browser may cache a preflight answer (seconds).
 const MAX_AGE: &str = "600";
@@ -49,6 +60,15 @@ pub fn is_cors_endpoint(path: &str) -> bool {
     !server.is_empty() && TAILS.contains(&&after[server.len()..])
 }
 
+/// Whether `path` is one of Okta's cookie-based endpoints a trusted origin may call
+/// with credentials: `/api/v1/authn`, `/api/v1/sessions/me` and its refresh.
+pub fn is_credentialed_endpoint(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v1/authn" | "/api/v1/sessions/me" | "/api/v1/sessions/me/lifecycle/refresh"
+    )
+}
+
 /// The request's `Origin`, when it is one of `allowed` (exact string comparison).
 fn allowed_origin<'h>(headers: &'h HeaderMap, allowed: &[String]) -> Option<&'h HeaderValue> {
     let origin = headers.get(header::ORIGIN)?;
@@ -57,7 +77,8 @@ fn allowed_origin<'h>(headers: &'h HeaderMap, allowed: &[String]) -> Option<&'h 
 }
 
 pub async fn layer(State(state): State<SharedState>, request: Request, next: Next) -> Response {
-    if !is_cors_endpoint(request.uri().path()) {
+    let credentialed = is_credentialed_endpoint(request.uri().path());
+    if !credentialed && !is_cors_endpoint(request.uri().path()) {
         return next.run(request).await;
     }
     let origin = allowed_origin(request.headers(), &state.config.cors_allowed_origins).cloned();
@@ -80,14 +101,25 @@ pub async fn layer(State(state): State<SharedState>, request: Request, next: Nex
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(origin) = origin {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        if credentialed {
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
         if preflight {
+            let (methods, allowed_headers) = if credentialed {
+                (CREDENTIALED_METHODS, CREDENTIALED_HEADERS)
+            } else {
+                (ALLOW_METHODS, ALLOW_HEADERS)
+            };
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static(ALLOW_METHODS),
+                HeaderValue::from_static(methods),
             );
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static(ALLOW_HEADERS),
+                HeaderValue::from_static(allowed_headers),
             );
             headers.insert(
                 header::ACCESS_CONTROL_MAX_AGE,
@@ -136,6 +168,27 @@ mod tests {
             "/x/.well-known/openid-configuration",
         ] {
             assert!(!is_cors_endpoint(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn credentials_only_for_authn_and_the_own_session() {
+        use super::is_credentialed_endpoint;
+        for yes in [
+            "/api/v1/authn",
+            "/api/v1/sessions/me",
+            "/api/v1/sessions/me/lifecycle/refresh",
+        ] {
+            assert!(is_credentialed_endpoint(yes), "{yes}");
+        }
+        for no in [
+            "/api/v1/sessions/102abc",
+            "/api/v1/users",
+            "/api/v1/authn/",
+            "/oauth2/v1/token",
+            "/login/sessionCookieRedirect",
+        ] {
+            assert!(!is_credentialed_endpoint(no), "{no}");
         }
     }
 }

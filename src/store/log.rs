@@ -14,7 +14,7 @@ pub trait LogStore: Send + Sync {
     /// A page of events in the order written (by `seq`); filterable: `LOG_COLUMNS`.
     async fn query_events(&self, page: &Page) -> StoreResult<Vec<LogEvent>>;
     /// Deletes events published before `before` (milliseconds since the epoch, as
-    /// `published` is kept since migration 20); returns how many.
+    /// `published` is kept since migration 21); returns how many.
     async fn purge_events(&self, before: UnixMillis) -> StoreResult<u64>;
 }
 

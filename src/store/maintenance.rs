@@ -60,6 +60,7 @@ impl<B: Backend> Maintenance for B {
         let mut removed = 0;
         for sql in [
             "DELETE FROM pending_authorizations WHERE expires_at <= $1",
+            "DELETE FROM session_tokens WHERE expires_at <= $1",
             "DELETE FROM pushed_authorization_requests WHERE expires_at <= $1",
             // A counter is kept for its window plus the longest wait after it.
             "DELETE FROM auth_throttle WHERE expires_at <= $1",

@@ -88,13 +88,18 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 19,
-        sqlite: include_str!("../../migrations/sqlite/0019_everyone.sql"),
-        postgres: include_str!("../../migrations/postgres/0019_everyone.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0019_session_tokens.sql"),
+        postgres: include_str!("../../migrations/postgres/0019_session_tokens.sql"),
     },
     Migration {
         version: 20,
-        sqlite: include_str!("../../migrations/sqlite/0020_log_millis.sql"),
-        postgres: include_str!("../../migrations/postgres/0020_log_millis.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0020_everyone.sql"),
+        postgres: include_str!("../../migrations/postgres/0020_everyone.sql"),
+    },
+    Migration {
+        version: 21,
+        sqlite: include_str!("../../migrations/sqlite/0021_log_millis.sql"),
+        postgres: include_str!("../../migrations/postgres/0021_log_millis.sql"),
     },
 ];
 
@@ -139,16 +144,16 @@ mod tests {
         let versions = |applied: &[i64]| pending(applied).map(|m| m.version).collect::<Vec<_>>();
         assert_eq!(
             versions(&[]),
-            [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20]
+            [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]
         );
         assert_eq!(
             versions(&[1, 2]),
-            [3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20]
+            [3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]
         );
         assert_eq!(
-            versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18, 19, 20]),
+            versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]),
             [3, 4]
         );
-        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20]).is_empty());
+        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]).is_empty());
     }
 }

@@ -317,6 +317,18 @@ pub struct Session {
     pub expires_at: UnixTime,
 }
 
+/// An Okta `sessionToken` (`/api/v1/authn`): the SHA-256 of the one-time value the
+/// caller got, for whom, and when the password was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionToken {
+    pub token_hash: Vec<u8>,
+    pub user_id: String,
+    /// When the user entered the password (the session's OIDC `auth_time`).
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
 /// A pushed authorization request (RFC 9126 §2): the parameters an authenticated app
 /// posted, waiting (at most 60 seconds) for the browser to bring its `request_uri`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -585,7 +597,7 @@ pub struct LogEvent {
     /// The order events were written in (the pagination cursor); 0 before insertion.
     pub seq: i64,
     pub uuid: String,
-    /// Milliseconds since the epoch (migration 20; seconds before it).
+    /// Milliseconds since the epoch (migration 21; seconds before it).
     pub published: crate::clock::UnixMillis,
     pub event_type: String,
     pub outcome_result: String,

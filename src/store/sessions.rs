@@ -1,9 +1,10 @@
-//! Single sign-on sessions, by the SHA-256 of their cookie.
+//! Single sign-on sessions, by the SHA-256 of their cookie, and the one-time
+//! `sessionToken`s of the Authentication API that start them.
 
 use async_trait::async_trait;
 
 use super::db::{Backend, Row};
-use super::{Session, StoreResult};
+use super::{Session, SessionToken, StoreResult};
 use crate::clock::UnixTime;
 
 #[async_trait]
@@ -14,11 +15,38 @@ pub trait SessionStore: Send + Sync {
     async fn end_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<()>;
     /// Ends every live session of a user; returns how many.
     async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<u64>;
+    /// Moves a live session's expiry to `expires_at`; the session as it now is, or
+    /// `None` when it had ended or expired at `now` (then nothing changed).
+    async fn refresh_session(
+        &self,
+        id_hash: &[u8],
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<Option<Session>>;
+    async fn insert_session_token(&self, token: &SessionToken) -> StoreResult<()>;
+    /// Takes a session token that has not expired at `now`, in one statement that
+    /// deletes it: of any number of concurrent redemptions, one gets it. `None` for an
+    /// unknown, expired or already redeemed token.
+    async fn redeem_session_token(
+        &self,
+        token_hash: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<Option<SessionToken>>;
 }
 
 fn session_from_row(row: &impl Row) -> StoreResult<Session> {
     Ok(Session {
         id_hash: row.bytes("id_hash")?,
+        user_id: row.text("user_id")?,
+        auth_time: row.int("auth_time")?,
+        created_at: row.int("created_at")?,
+        expires_at: row.int("expires_at")?,
+    })
+}
+
+fn session_token_from_row(row: &impl Row) -> StoreResult<SessionToken> {
+    Ok(SessionToken {
+        token_hash: row.bytes("token_hash")?,
         user_id: row.text("user_id")?,
         auth_time: row.int("auth_time")?,
         created_at: row.int("created_at")?,
@@ -69,5 +97,52 @@ impl<B: Backend> SessionStore for B {
             &[now.into(), user_id.into()],
         )
         .await
+    }
+
+    async fn refresh_session(
+        &self,
+        id_hash: &[u8],
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<Option<Session>> {
+        let row = self
+            .fetch_optional(
+                "UPDATE sessions SET expires_at = $1
+                 WHERE id_hash = $2 AND ended_at IS NULL AND expires_at > $3
+                 RETURNING *",
+                &[expires_at.into(), id_hash.into(), now.into()],
+            )
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn insert_session_token(&self, t: &SessionToken) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO session_tokens (token_hash, user_id, auth_time, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                (&t.token_hash).into(),
+                (&t.user_id).into(),
+                t.auth_time.into(),
+                t.created_at.into(),
+                t.expires_at.into(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn redeem_session_token(
+        &self,
+        token_hash: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<Option<SessionToken>> {
+        let row = self
+            .fetch_optional(
+                "DELETE FROM session_tokens WHERE token_hash = $1 AND expires_at > $2 RETURNING *",
+                &[token_hash.into(), now.into()],
+            )
+            .await?;
+        row.as_ref().map(session_token_from_row).transpose()
     }
 }

@@ -11,6 +11,7 @@ mod api_logs;
 mod api_servers;
 mod api_users;
 mod assignments;
+mod authn;
 mod authorize_errors;
 mod browser;
 mod cli;

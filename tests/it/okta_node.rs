@@ -58,3 +58,38 @@ async fn okta_node_libraries_list_users_and_read_discovery() {
     assert!(result["logins"].is_array(), "{result}");
     assert_eq!(result["issuer"], format!("{}/oauth2/default", t.base));
 }
+
+// okta-authn
+
+/// okta-auth-js's classic authentication (`signInWithCredentials`), its session token
+/// at `/authorize` (the URL `token.getWithRedirect` builds) and the code exchanged by
+/// auth-js, then its Sessions API calls (`session.get`, `refresh`, `exists`, `close`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_auth_js_signs_in_with_credentials_and_manages_the_session() {
+    let t = TestApp::spawn().await;
+    let token = t.api_token("okta-node").await;
+    let user = t.user("alice@example.com").await;
+    let app = t.spa().await;
+    let result = okta_node(
+        &t,
+        &token,
+        "authn",
+        &[&app.client_id, REDIRECT, "alice@example.com", PASSWORD],
+    )
+    .await;
+    assert_eq!(result["wrongPassword"], "E0000004", "{result}");
+    assert_eq!(result["status"], "SUCCESS", "{result}");
+    assert_eq!(result["userId"], user.id.as_str());
+    assert_eq!(result["existsBefore"], false);
+    assert_eq!(result["authorizeStatus"], 302);
+    assert_eq!(result["idTokenSub"], user.id.as_str());
+    assert_eq!(result["accessToken"], true);
+    assert_eq!(result["existsAfter"], true);
+    assert_eq!(result["session"]["status"], "ACTIVE");
+    assert_eq!(result["session"]["login"], "alice@example.com");
+    assert_eq!(result["session"]["userId"], user.id.as_str());
+    assert_eq!(result["session"]["amr"], serde_json::json!(["pwd"]));
+    assert!(result["refreshedExpiresAt"].is_string(), "{result}");
+    assert_eq!(result["existsAfterClose"], false);
+    assert_eq!(result["replayError"], "login_required");
+}

@@ -1629,6 +1629,70 @@ async fn a_users_sessions_end_together(store: DynStore) {
     );
 }
 
+/// okta-authn: a `sessionToken` is redeemed once, even when raced, and not once
+/// expired; a session's expiry moves only while it is live.
+async fn a_session_token_is_redeemed_once_and_a_session_refreshed_while_live(store: DynStore) {
+    directory_users(&store).await;
+    let token = |n: u8| SessionToken {
+        token_hash: sha256(&[n, 7]),
+        user_id: "00uA".into(),
+        auth_time: 10,
+        created_at: 10,
+        expires_at: 310,
+    };
+    store.insert_session_token(&token(1)).await.unwrap();
+    store.insert_session_token(&token(2)).await.unwrap();
+    assert!(
+        store
+            .redeem_session_token(&token(2).token_hash, 310)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    let takers: Vec<_> = (0..12)
+        .map(|_| {
+            let store = store.clone();
+            let hash = token(1).token_hash;
+            tokio::spawn(async move { store.redeem_session_token(&hash, 300).await.unwrap() })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for t in takers {
+        won.extend(t.await.unwrap());
+    }
+    assert_eq!(won, [token(1)]);
+    // The janitor forgets expired tokens.
+    store.purge_expired(1000).await.unwrap();
+    assert!(
+        store
+            .redeem_session_token(&token(2).token_hash, 0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let s = Session {
+        id_hash: sha256(b"refreshed"),
+        user_id: "00uA".into(),
+        auth_time: 1,
+        created_at: 1,
+        expires_at: 100,
+    };
+    store.insert_session(&s).await.unwrap();
+    let moved = store.refresh_session(&s.id_hash, 500, 50).await.unwrap();
+    assert_eq!(moved.map(|m| m.expires_at), Some(500));
+    assert_eq!(
+        store.refresh_session(&s.id_hash, 900, 500).await.unwrap(),
+        None
+    );
+    store.end_session(&s.id_hash, 60).await.unwrap();
+    assert_eq!(
+        store.refresh_session(&s.id_hash, 900, 60).await.unwrap(),
+        None
+    );
+}
+
 /// Apps: updated whole, and paged by a filter.
 async fn apps_are_updated_and_paged(store: DynStore) {
     let store = &store;
@@ -1760,7 +1824,7 @@ async fn groups_are_updated_paged_and_listed_with_members(store: DynStore) {
     );
 }
 
-/// The built-in Everyone group (migration 19) holds every user, those inserted later
+/// The built-in Everyone group (migration 20) holds every user, those inserted later
 /// too (a trigger, whoever inserts), and an app assigned to it is open to all of them.
 async fn every_user_is_in_the_built_in_everyone_group(store: DynStore) {
     let store = &store;
@@ -2443,6 +2507,11 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_session_token_is_redeemed_once_and_a_session_refreshed_while_live() {
+        on_sqlite(super::a_session_token_is_redeemed_once_and_a_session_refreshed_while_live).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_brand_is_written_only_at_the_version_it_was_read() {
         on_sqlite(super::the_brand_is_written_only_at_the_version_it_was_read).await;
     }
@@ -2663,6 +2732,12 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_user_is_in_the_built_in_everyone_group() {
         on_postgres(super::every_user_is_in_the_built_in_everyone_group).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_session_token_is_redeemed_once_and_a_session_refreshed_while_live() {
+        on_postgres(super::a_session_token_is_redeemed_once_and_a_session_refreshed_while_live)
+            .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,13 +3,58 @@
 // GATEHOUSE_ORG_URL and GATEHOUSE_API_TOKEN. A scenario prints one JSON line last;
 // the Rust test (tests/it/okta_node.rs) reads it. Any throw exits non-zero.
 import okta from '@okta/okta-sdk-nodejs';
-import authjs from '@okta/okta-auth-js';
+import { OktaAuth, getWellKnown } from '@okta/okta-auth-js';
 
 const orgUrl = process.env.GATEHOUSE_ORG_URL;
 const token = process.env.GATEHOUSE_API_TOKEN;
 const client = new okta.Client({ orgUrl, token, cacheStore: undefined, cacheMiddleware: null });
-// The package's default export is the OktaAuth class itself.
-const OktaAuth = authjs.OktaAuth ?? authjs;
+
+// okta-authn: a cookie-keeping HTTP client for okta-auth-js in Node, standing in for
+// the browser's cookie jar (what `credentials: 'include'` gives a page): cookies the
+// server sets are kept and sent back with the requests auth-js makes with credentials.
+function cookieClient(jar) {
+  return async function httpRequestClient(method, url, args = {}) {
+    const headers = { ...(args.headers || {}) };
+    if (args.withCredentials && jar.size) {
+      headers.Cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    }
+    let body = args.data;
+    if (body && typeof body !== 'string') {
+      const type = headers['Content-Type'] || headers['content-type'] || '';
+      body = type.includes('json') ? JSON.stringify(body) : new URLSearchParams(body).toString();
+    }
+    const response = await fetch(url, { method, headers, body, redirect: 'manual' });
+    keepCookies(jar, response);
+    const text = await response.text();
+    let json;
+    try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+    const result = {
+      responseText: text,
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+      ...(json !== undefined ? { responseType: 'json', responseJSON: json } : {}),
+    };
+    if (!response.ok || (json && json.error)) throw result;
+    return result;
+  };
+}
+
+function keepCookies(jar, response) {
+  for (const line of response.headers.getSetCookie()) {
+    const [pair] = line.split(';');
+    const at = pair.indexOf('=');
+    const [name, value] = [pair.slice(0, at), pair.slice(at + 1)];
+    if (value) jar.set(name, value); else jar.delete(name);
+  }
+}
+
+// A browser's navigation: GET with the jar's cookies, no redirects followed.
+async function navigate(jar, url) {
+  const headers = jar.size ? { Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {};
+  const response = await fetch(url, { headers, redirect: 'manual' });
+  keepCookies(jar, response);
+  return { status: response.status, location: response.headers.get('location') };
+}
 
 const scenarios = {
   // The management SDK lists users with its own pagination; auth-js reads discovery.
@@ -18,8 +63,8 @@ const scenarios = {
     for await (const user of await client.userApi.listUsers()) {
       logins.push(user.profile.login);
     }
-    const auth = new authjs.OktaAuth({ issuer: `${orgUrl}/oauth2/default`, clientId: 'unused' });
-    const wellKnown = await auth.token.getWellKnown();
+    const auth = new OktaAuth({ issuer: `${orgUrl}/oauth2/default`, clientId: 'unused' });
+    const wellKnown = await getWellKnown(auth);
     return { logins, issuer: wellKnown.issuer };
   },
 
@@ -92,6 +137,63 @@ const scenarios = {
       users: await counted(await client.userApi.listUsers({ limit: n })),
       groups: await counted(await client.groupApi.listGroups({ limit: n })),
     };
+  },
+
+  // okta-authn: the classic Authentication API and the Sessions API through
+  // okta-auth-js, as an app with its own sign-in form uses them: signInWithCredentials,
+  // then the sessionToken at /authorize (getWithRedirect's URL, followed as a browser
+  // would) and the code exchanged by auth-js, then session.get/refresh/exists/close.
+  async authn(clientId, redirectUri, username, password) {
+    const jar = new Map();
+    let navigateTo;
+    const auth = new OktaAuth({
+      issuer: `${orgUrl}/oauth2/default`,
+      clientId,
+      redirectUri,
+      scopes: ['openid', 'profile', 'email'],
+      pkce: true,
+      httpRequestClient: cookieClient(jar),
+      setLocation: (url) => { navigateTo = url; },
+    });
+    const out = {};
+    try {
+      await auth.signInWithCredentials({ username, password: 'not the password' });
+      out.wrongPassword = 'accepted';
+    } catch (e) {
+      out.wrongPassword = e.errorCode;
+    }
+    const tx = await auth.signInWithCredentials({ username, password });
+    out.status = tx.status;
+    out.userId = tx.user && tx.user.id;
+    out.expiresAt = tx.expiresAt;
+    out.existsBefore = await auth.session.exists();
+
+    await auth.token.getWithRedirect({ sessionToken: tx.sessionToken, responseType: 'code' });
+    const hop = await navigate(jar, navigateTo);
+    out.authorizeStatus = hop.status;
+    const back = new URL(hop.location);
+    const meta = auth.transactionManager.load();
+    const { tokens } = await auth.token.exchangeCodeForTokens({
+      authorizationCode: back.searchParams.get('code'),
+      codeVerifier: meta.codeVerifier,
+      nonce: meta.nonce,
+    });
+    out.idTokenSub = tokens.idToken.claims.sub;
+    out.accessToken = Boolean(tokens.accessToken && tokens.accessToken.accessToken);
+
+    out.existsAfter = await auth.session.exists();
+    const session = await auth.session.get();
+    out.session = { id: session.id, login: session.login, userId: session.userId, status: session.status, amr: session.amr };
+    const refreshed = await session.refresh();
+    out.refreshedExpiresAt = refreshed.expiresAt;
+    await auth.session.close();
+    out.existsAfterClose = await auth.session.exists();
+
+    // The token again, with prompt=none: used up, so no session and login_required.
+    await auth.token.getWithRedirect({ sessionToken: tx.sessionToken, responseType: 'code', prompt: 'none' });
+    const replay = await navigate(jar, navigateTo);
+    out.replayError = new URL(replay.location).searchParams.get('error');
+    return out;
   },
 };
 

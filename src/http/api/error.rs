@@ -130,6 +130,22 @@ impl ApiError {
     }
 }
 
+/// A flow's error: the store unavailable (`temporarily_unavailable`, already logged
+/// where it happened) is 503 as everywhere in the API; anything else is internal.
+impl From<crate::oauth::OAuthError> for ApiError {
+    fn from(e: crate::oauth::OAuthError) -> Self {
+        if e.code() == "temporarily_unavailable" {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "E0000009",
+                "Internal Server Error: the database is unavailable, try again",
+            )
+        } else {
+            ApiError::internal(&e)
+        }
+    }
+}
+
 impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
         match e {

@@ -6,6 +6,7 @@
 pub mod answers;
 pub mod api_tokens;
 pub mod apps;
+pub mod authn;
 pub mod authorization_servers;
 pub mod brands;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod groups;
 pub mod links;
 pub mod logs;
 pub mod openapi;
+pub mod sessions;
 pub mod users;
 
 use axum::Router;
@@ -65,8 +67,8 @@ fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(handler: H) -> Op
 /// Every `/api/v1` operation.
 pub fn operations() -> Vec<Operation_> {
     use self::{
-        api_tokens as t, apps as a, authorization_servers as s, brands as b, groups as g,
-        logs as l, users as u,
+        api_tokens as t, apps as a, authn as n, authorization_servers as s, brands as b,
+        groups as g, logs as l, sessions as x, users as u,
     };
     // An image upload is larger than the JSON bodies the rest of the API reads.
     let upload = |mut operation: Operation_| {
@@ -163,6 +165,14 @@ pub fn operations() -> Vec<Operation_> {
         op::<b::__path_delete_logo, _, _>(b::delete_logo),
         upload(op::<b::__path_upload_favicon, _, _>(b::upload_favicon)),
         op::<b::__path_delete_favicon, _, _>(b::delete_favicon),
+        // okta-authn: the classic Authentication API and the Sessions API.
+        op::<n::__path_authenticate, _, _>(n::authenticate),
+        op::<x::__path_get_me, _, _>(x::get_me),
+        op::<x::__path_close_me, _, _>(x::close_me),
+        op::<x::__path_refresh_me, _, _>(x::refresh_me),
+        op::<x::__path_get, _, _>(x::get),
+        op::<x::__path_close, _, _>(x::close),
+        op::<x::__path_refresh, _, _>(x::refresh),
     ]
 }
 

@@ -6,7 +6,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
 use super::{
-    answers, apps, authorization_servers as servers, brands, error, groups, operations, users,
+    answers, apps, authn, authorization_servers as servers, brands, error, groups, operations,
+    sessions, users,
 };
 
 #[derive(OpenApi)]
@@ -14,7 +15,8 @@ use super::{
     info(
         title = "Gatehouse management API",
         description = "Okta's management API shapes: users, groups, apps, authorization servers, the System Log and API tokens. \
-                       Authenticate with `Authorization: SSWS {token}` (`gatehouse api-tokens create`)."
+                       Authenticate with `Authorization: SSWS {token}` (`gatehouse api-tokens create`). \
+                       Okta's classic Authentication API (`/api/v1/authn`) and the caller's own session (`/api/v1/sessions/me`) need no token."
     ),
     tags(
         (name = "users", description = "People who sign in: create, change, move through the lifecycle (STAGED, PROVISIONED, ACTIVE, SUSPENDED, DEPROVISIONED), delete."),
@@ -24,6 +26,8 @@ use super::{
         (name = "logs", description = "The System Log: sign-ins, token requests and every change, newest last."),
         (name = "apiTokens", description = "The API tokens of this management API (created with `gatehouse api-tokens create`)."),
         (name = "brands", description = "The brand of the hosted pages: name, logo and colours (Okta's Brands API)."),
+        (name = "authn", description = "Okta's classic Authentication API: a username and password for a one-time sessionToken. No API token needed."),
+        (name = "sessions", description = "Sign-in sessions: the caller's own (`/sessions/me`, by the session cookie) and any session by id (API token)."),
     ),
     components(schemas(
         error::ErrorBody,
@@ -71,6 +75,9 @@ use super::{
         answers::JsonWebKey,
         answers::LogEvent,
         answers::ApiToken,
+        authn::AuthnBody,
+        authn::AuthnTransaction,
+        sessions::SessionAnswer,
     ))
 )]
 struct ApiDoc;
@@ -116,6 +123,8 @@ fn tag_of(path: &str) -> &'static str {
         "logs" => "logs",
         "api-tokens" => "apiTokens",
         "brands" => "brands",
+        "authn" => "authn",
+        "sessions" => "sessions",
         _ => "other",
     }
 }

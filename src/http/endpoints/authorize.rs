@@ -65,7 +65,21 @@ async fn handle(
         session_cookie: cookie.as_deref(),
         ip,
     };
-    render(authorize::authorize(state, request, now).await, after_post)
+    let (outcome, new_session) = authorize::authorize(state, request, now).await;
+    let mut response = render(outcome, after_post);
+    // A `sessionToken` started a session: the browser keeps it, as after the sign-in page.
+    if let Some(session_id) = new_session {
+        cookies::append(
+            &mut response,
+            cookies::set(
+                cookies::SESSION,
+                &session_id,
+                state.config.secure_cookies(),
+                None,
+            ),
+        );
+    }
+    response
 }
 
 /// An outcome of `flows::authorize` as the browser gets it.

@@ -16,6 +16,7 @@ pub mod logout;
 pub mod metrics;
 pub mod par;
 pub mod revoke;
+pub mod session_cookie;
 pub mod token;
 pub mod userinfo;
 

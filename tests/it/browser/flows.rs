@@ -313,3 +313,63 @@ async fn an_unregistered_redirect_uri_is_an_error_page() {
     // The error page's 400 is the document's own status, not a console error.
     s.chrome.assert_no_csp_violations().await;
 }
+
+/// okta-authn: an app with its own sign-in form posts to `/api/v1/authn` and sends the
+/// browser through `/login/sessionCookieRedirect` to `/authorize`: the browser gets the
+/// session cookie on the hop and reaches the app with a code, never seeing the sign-in
+/// page. A `redirectUrl` on an untrusted origin is an error page on Gatehouse; the
+/// browser goes nowhere else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_cookie_redirect_hop_reaches_the_app() {
+    let s = Setup::new().await;
+    let session_token = || async {
+        let answer: serde_json::Value =
+            s.t.http
+                .post(format!("{}/api/v1/authn", s.t.base))
+                .json(&serde_json::json!({ "username": LOGIN, "password": PASSWORD }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        answer["sessionToken"].as_str().unwrap().to_string()
+    };
+    let hop = |token: &str, target: &str| {
+        let mut url =
+            url::Url::parse(&format!("{}/login/sessionCookieRedirect", s.t.base)).unwrap();
+        url.query_pairs_mut()
+            .append_pair("token", token)
+            .append_pair("redirectUrl", target);
+        url.to_string()
+    };
+
+    // The app's own origin is not a trusted origin of this server: refused, on a page.
+    let token = session_token().await;
+    s.chrome.open(&hop(&token, &s.rp.home())).await;
+    let url = s.chrome.url().await;
+    assert!(url.starts_with(&s.t.base), "{url}");
+    assert!(
+        s.chrome
+            .text("main")
+            .await
+            .contains("not one this server trusts")
+    );
+    assert!(s.rp.hits().is_empty());
+    s.chrome.assert_no_csp_violations().await;
+    s.chrome.axe_audit().await;
+
+    // To /authorize on this server: the cookie is set on the hop, the app gets a code.
+    s.chrome
+        .open(&hop(&token, &s.authorize(&[("state", "hop")])))
+        .await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    let hit = s.rp.only_hit();
+    assert_eq!(hit.param("state"), Some("hop"));
+    assert!(hit.param("code").is_some());
+    // The session is the browser's now: single sign-on without a token.
+    s.chrome.open(&s.authorize(&[("state", "sso")])).await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    assert_eq!(s.rp.hits()[1].param("state"), Some("sso"));
+    s.chrome.assert_no_csp_violations().await;
+}
