@@ -169,8 +169,14 @@ pub fn parse_rfc3339_millis(text: &str) -> Option<UnixMillis> {
     Some(seconds * 1000 + millis)
 }
 
-/// RFC 3339 with milliseconds, as Okta's System Log prints `published`.
-pub fn rfc3339_millis(t: UnixMillis) -> String {
+/// RFC 3339 with milliseconds (always `.000`) for a time in whole seconds, as Okta's
+/// APIs print times.
+pub fn rfc3339_millis(t: UnixTime) -> String {
+    rfc3339_of_millis(t * 1000)
+}
+
+/// RFC 3339 to the millisecond, as Okta's System Log prints `published`.
+pub fn rfc3339_of_millis(t: UnixMillis) -> String {
     let text = rfc3339(t.div_euclid(1000));
     format!("{}.{:03}Z", &text[..text.len() - 1], t.rem_euclid(1000))
 }
@@ -183,16 +189,17 @@ mod tests {
     fn parses_rfc3339() {
         for t in [0, 951_782_400, 1_795_546_683, -86_400] {
             assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
-            assert_eq!(parse_rfc3339(&rfc3339_millis(t * 1000)), Some(t));
+            assert_eq!(parse_rfc3339(&rfc3339_millis(t)), Some(t));
             for ms in [0, 1, 119, 120, 999] {
-                let text = rfc3339_millis(t * 1000 + ms);
+                let text = rfc3339_of_millis(t * 1000 + ms);
                 assert_eq!(parse_rfc3339_millis(&text), Some(t * 1000 + ms), "{text}");
             }
         }
         assert_eq!(
-            rfc3339_millis(1_795_546_683_119),
+            rfc3339_of_millis(1_795_546_683_119),
             "2026-11-24T18:58:03.119Z"
         );
+        assert_eq!(rfc3339_millis(1_795_546_683), "2026-11-24T18:58:03.000Z");
         assert_eq!(
             parse_rfc3339_millis("2026-11-24T18:58:03.1199Z"),
             Some(1_795_546_683_119),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::AdminError;
 use super::filter::{self, Attr, Kind};
-use crate::clock::{UnixMillis, UnixTime, millis_at, parse_rfc3339_millis, rfc3339_millis};
+use crate::clock::{UnixMillis, UnixTime, millis_at, parse_rfc3339_millis, rfc3339_of_millis};
 use crate::crypto::{hex, random_bytes};
 use crate::store::{ApiToken, Client, DynStore, Expr, Group, LogEvent, Op, Page, SqlValue, User};
 
@@ -233,7 +233,7 @@ pub fn to_json(uuid: &str, published: UnixMillis, actor: &Actor, event: &Event) 
         .collect();
     json!({
         "uuid": uuid,
-        "published": rfc3339_millis(published),
+        "published": rfc3339_of_millis(published),
         "eventType": event.event_type,
         "version": "0",
         "severity": event.severity,

@@ -734,8 +734,8 @@ async fn the_system_log_is_exact_to_the_millisecond_and_can_be_polled() {
     let (_, events) = api.get(&format!("/api/v1/logs?{created}")).await;
     let published = events[0]["published"].as_str().unwrap().to_string();
     let ms = gatehouse::clock::parse_rfc3339_millis(&published).unwrap();
-    assert_eq!(gatehouse::clock::rfc3339_millis(ms), published);
-    let at = |ms: i64| gatehouse::clock::rfc3339_millis(ms);
+    assert_eq!(gatehouse::clock::rfc3339_of_millis(ms), published);
+    let at = |ms: i64| gatehouse::clock::rfc3339_of_millis(ms);
     for (bound, time, found) in [
         ("since", at(ms), 1),
         ("since", at(ms + 1), 0),
