@@ -395,7 +395,7 @@ fn spawn_janitor(state: SharedState) -> tokio::task::JoinHandle<()> {
                 Err(e) => tracing::warn!(error = %e, "janitor failed"),
             }
             rotate_due_keys(&state, now).await;
-            let before = now - state.config.log_retention_days * 86_400;
+            let before = (now - state.config.log_retention_days * 86_400) * 1000;
             match state.store.purge_events(before).await {
                 Ok(n) if n > 0 => {
                     tracing::debug!(rows = n, "janitor removed System Log events past retention")

@@ -7,6 +7,21 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Seconds since the Unix epoch.
 pub type UnixTime = i64;
 
+/// Milliseconds since the Unix epoch (the System Log's `published`).
+pub type UnixMillis = i64;
+
+/// The millisecond of the request second `now`: the second is the request's (so a test
+/// clock moves it), the milliseconds within it the wall clock's. For what records
+/// rather than decides (the System Log's `published`): nothing is granted or refused by
+/// it.
+pub fn millis_at(now: UnixTime) -> UnixMillis {
+    let within = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::from(d.subsec_millis()))
+        .unwrap_or(0);
+    now * 1000 + within
+}
+
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> UnixTime;
 }
@@ -137,10 +152,33 @@ pub fn parse_rfc3339(text: &str) -> Option<UnixTime> {
     Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
-/// RFC 3339 with milliseconds, as Okta's System Log prints `published`.
+/// `parse_rfc3339` to the millisecond: digits past the third of a fraction are dropped.
+pub fn parse_rfc3339_millis(text: &str) -> Option<UnixMillis> {
+    let seconds = parse_rfc3339(text)?;
+    let millis = match text.get(19..).and_then(|rest| rest.strip_prefix('.')) {
+        Some(fraction) => {
+            let digits: String = fraction
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .take(3)
+                .collect();
+            format!("{digits:0<3}").parse::<i64>().ok()?
+        }
+        None => 0,
+    };
+    Some(seconds * 1000 + millis)
+}
+
+/// RFC 3339 with milliseconds (always `.000`) for a time in whole seconds, as Okta's
+/// APIs print times.
 pub fn rfc3339_millis(t: UnixTime) -> String {
-    let text = rfc3339(t);
-    format!("{}.000Z", &text[..text.len() - 1])
+    rfc3339_of_millis(t * 1000)
+}
+
+/// RFC 3339 to the millisecond, as Okta's System Log prints `published`.
+pub fn rfc3339_of_millis(t: UnixMillis) -> String {
+    let text = rfc3339(t.div_euclid(1000));
+    format!("{}.{:03}Z", &text[..text.len() - 1], t.rem_euclid(1000))
 }
 
 #[cfg(test)]
@@ -152,7 +190,29 @@ mod tests {
         for t in [0, 951_782_400, 1_795_546_683, -86_400] {
             assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
             assert_eq!(parse_rfc3339(&rfc3339_millis(t)), Some(t));
+            for ms in [0, 1, 119, 120, 999] {
+                let text = rfc3339_of_millis(t * 1000 + ms);
+                assert_eq!(parse_rfc3339_millis(&text), Some(t * 1000 + ms), "{text}");
+            }
         }
+        assert_eq!(
+            rfc3339_of_millis(1_795_546_683_119),
+            "2026-11-24T18:58:03.119Z"
+        );
+        assert_eq!(rfc3339_millis(1_795_546_683), "2026-11-24T18:58:03.000Z");
+        assert_eq!(
+            parse_rfc3339_millis("2026-11-24T18:58:03.1199Z"),
+            Some(1_795_546_683_119),
+            "past the millisecond is dropped"
+        );
+        assert_eq!(
+            parse_rfc3339_millis("2026-11-24T18:58:03.12Z"),
+            Some(1_795_546_683_120)
+        );
+        assert_eq!(
+            parse_rfc3339_millis("2026-11-24T19:58:03.5+01:00"),
+            Some(1_795_546_683_500)
+        );
         assert_eq!(
             parse_rfc3339("2026-11-24T19:58:03+01:00"),
             Some(1_795_546_683)

@@ -480,18 +480,24 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
             "refresh_token requires authorization_code",
         ));
     }
-    let response_types: Vec<String> = if has("authorization_code") {
+    let mut response_types: Vec<String> = if has("authorization_code") {
         vec!["code".into()]
     } else {
         vec![]
     };
-    if let Some(given) = new.response_types.map(dedup).filter(|g| !g.is_empty())
-        && given != response_types
-    {
-        return Err(AdminError::invalid(
-            "settings.oauthClient.response_types",
-            "must be [\"code\"] with authorization_code (the implicit and hybrid flows are not supported), else empty",
-        ));
+    if let Some(given) = new.response_types.map(dedup).filter(|g| !g.is_empty()) {
+        // Okta's service app says `["token"]` with client_credentials alone: kept and
+        // shown back; it opens no flow at /authorize, which answers only `code`.
+        let service_token =
+            !has("authorization_code") && has("client_credentials") && given == ["token"];
+        if service_token {
+            response_types = given;
+        } else if given != response_types {
+            return Err(AdminError::invalid(
+                "settings.oauthClient.response_types",
+                "must be [\"code\"] with authorization_code (the implicit and hybrid flows are not supported), [\"token\"] or empty with client_credentials alone, else empty",
+            ));
+        }
     }
     let refresh_token_leeway = new.refresh_token_leeway.unwrap_or(0);
     if !(0..=MAX_REFRESH_LEEWAY).contains(&refresh_token_leeway) {
@@ -1245,10 +1251,18 @@ pub fn to_json(client: &Client, secret: Option<&str>) -> Value {
 
 /// Okta's client secret object; the secret itself only when just created. Never the
 /// hash or the sealed copy.
+/// Okta's client secret. The value only when it was just made: Gatehouse keeps a keyed
+/// hash, never the secret, so it cannot be read back (a deliberate difference from
+/// Okta, whose GET returns it). `secret_hash` identifies it as Okta's does: base64url of
+/// SHA-256 over the stored keyed hash, which tells nothing about the secret without the
+/// master key.
 pub fn secret_json(secret: &ClientSecret, value: Option<&str>) -> Value {
+    let fingerprint = crate::crypto::hex_decode(&secret.hash)
+        .map(|keyed| crate::crypto::b64url(&crate::crypto::sha256(&keyed)));
     let mut v = json!({
         "id": secret.id,
         "status": secret.status,
+        "secret_hash": fingerprint,
         "created": rfc3339(secret.created),
         "lastUpdated": rfc3339(secret.updated),
     });

@@ -15,8 +15,10 @@ pub enum Kind {
     Text,
     /// Without regard to case (the column holds a lowercased copy).
     Lower,
-    /// An RFC 3339 date-time, compared as a time.
+    /// An RFC 3339 date-time, compared as a time (the column in seconds).
     Time,
+    /// An RFC 3339 date-time to the millisecond (the column in milliseconds).
+    TimeMillis,
     /// One of a list of ids: only `eq`.
     Word,
 }
@@ -227,7 +229,7 @@ impl Parser<'_> {
         let op = match (op.as_str(), attr.kind) {
             ("eq", Kind::Word) => Op::HasWord,
             (_, Kind::Word) => return Err(self.bad(format!("{name} supports only eq"))),
-            ("sw" | "co", Kind::Time) => {
+            ("sw" | "co", Kind::Time | Kind::TimeMillis) => {
                 return Err(self.bad(format!("{name} is a time: use eq, gt, ge, lt or le")));
             }
             ("eq", _) => Op::Eq,
@@ -250,6 +252,13 @@ impl Parser<'_> {
                     "{name} needs an RFC 3339 date-time, e.g. \"2026-01-31T08:00:00.000Z\""
                 ))
             })?),
+            Kind::TimeMillis => {
+                SqlValue::Int(crate::clock::parse_rfc3339_millis(&value).ok_or_else(|| {
+                    self.bad(format!(
+                        "{name} needs an RFC 3339 date-time, e.g. \"2026-01-31T08:00:00.000Z\""
+                    ))
+                })?)
+            }
             Kind::Lower => SqlValue::Text(value.to_lowercase()),
             Kind::Text | Kind::Word => SqlValue::Text(value),
         };
@@ -296,9 +305,63 @@ pub fn limit(given: Option<i64>, default: i64, max: i64) -> Result<i64, AdminErr
     }
 }
 
+/// One page of a list held in memory, kept in its order: the items after the one whose
+/// id is `after`, at most `limit`, and the next page's cursor (the id of the page's last
+/// item) when more follow. An `after` naming no item of the list (deleted since, or not
+/// a cursor of this list) is `E0000001` naming `after`: the caller starts again.
+pub fn page_of<T>(
+    items: Vec<T>,
+    id: impl Fn(&T) -> &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<T>, Option<String>), AdminError> {
+    let start = match after.filter(|a| !a.is_empty()) {
+        None => 0,
+        Some(cursor) => {
+            items
+                .iter()
+                .position(|item| id(item) == cursor)
+                .ok_or_else(|| {
+                    AdminError::invalid("after", "is not a cursor of this list (start again)")
+                })?
+                + 1
+        }
+    };
+    let limit = limit.max(0) as usize;
+    let more = items.len() > start.saturating_add(limit);
+    let page: Vec<T> = items.into_iter().skip(start).take(limit).collect();
+    let next = if more {
+        page.last().map(|item| id(item).to_string())
+    } else {
+        None
+    };
+    Ok((page, next))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_a_list_in_memory() {
+        fn id<'r>(s: &'r &str) -> &'r str {
+            s
+        }
+        let items = vec!["a", "b", "c", "d", "e"];
+        let (page, next) = page_of(items.clone(), id, None, 2).unwrap();
+        assert_eq!((page, next.as_deref()), (vec!["a", "b"], Some("b")));
+        let (page, next) = page_of(items.clone(), id, Some("b"), 2).unwrap();
+        assert_eq!((page, next.as_deref()), (vec!["c", "d"], Some("d")));
+        let (page, next) = page_of(items.clone(), id, Some("d"), 2).unwrap();
+        assert_eq!((page, next), (vec!["e"], None));
+        let (page, next) = page_of(items.clone(), id, Some("c"), 2).unwrap();
+        assert_eq!(
+            (page, next),
+            (vec!["d", "e"], None),
+            "a full last page has no next"
+        );
+        assert!(page_of(items, id, Some("x"), 2).is_err());
+    }
 
     const ATTRS: &[Attr] = &[
         Attr {

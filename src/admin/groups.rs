@@ -9,6 +9,25 @@ use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::okta_id;
 use crate::store::{DynStore, Expr, Group, Page, SqlValue, StoreError, User};
 
+/// Okta's built-in `Everyone` group (migration 22): every user is a member, kept so by
+/// a database trigger for users created later. It cannot be renamed or deleted, and
+/// nobody can be taken out of it.
+pub const EVERYONE_ID: &str = "00g0everyone00000000";
+
+/// Okta's answer to changing a built-in group: 403 `E0000006`.
+fn built_in(group: &Group) -> Result<(), AdminError> {
+    if group.id == EVERYONE_ID {
+        return Err(AdminError::not_allowed(
+            "E0000006",
+            format!(
+                "{} is a built-in group: every user is a member; it cannot be renamed or deleted, and nobody can be taken out of it",
+                group.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn check(name: &str, description: &str) -> Result<(), AdminError> {
     check_text("profile.name", name, 255)?;
     if name
@@ -75,6 +94,7 @@ pub async fn update(
     now: UnixTime,
 ) -> Result<Group, AdminError> {
     let before = find(store, id).await?;
+    built_in(&before)?;
     check(name, description)?;
     let group = Group {
         name: name.trim().to_string(),
@@ -103,6 +123,7 @@ pub async fn delete(
     now: UnixTime,
 ) -> Result<(), AdminError> {
     let group = find(store, id).await?;
+    built_in(&group)?;
     if !store.delete_group(&group.id).await? {
         return Err(AdminError::NotFound(format!("group {id}")));
     }
@@ -159,6 +180,7 @@ pub async fn remove_member(
     now: UnixTime,
 ) -> Result<(Group, User), AdminError> {
     let group = find(store, group).await?;
+    built_in(&group)?;
     let user = find_user(store, user).await?;
     if !store.remove_group_member(&group.id, &user.id).await? {
         return Err(AdminError::NotFound(format!(
@@ -203,7 +225,7 @@ pub async fn list(
 pub fn to_json(group: &Group) -> Value {
     json!({
         "id": group.id,
-        "type": "OKTA_GROUP",
+        "type": if group.id == EVERYONE_ID { "BUILT_IN" } else { "OKTA_GROUP" },
         "created": rfc3339(group.created_at),
         "lastUpdated": rfc3339(group.updated_at),
         "lastMembershipUpdated": rfc3339(group.updated_at),

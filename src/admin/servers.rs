@@ -737,7 +737,11 @@ async fn apply_claim(
     base: ClaimDef,
 ) -> Result<ClaimDef, AdminError> {
     check_text("name", &new.name, 100)?;
-    if custom_claims::RESERVED.contains(&new.name.as_str()) {
+    // Okta lets an admin change the access token's `sub` (its default is the user's
+    // login, else the client id): a RESOURCE expression claim named `sub` replaces it.
+    let custom_sub =
+        new.name == "sub" && new.claim_type == "RESOURCE" && new.group_filter_type.is_none();
+    if custom_claims::RESERVED.contains(&new.name.as_str()) && !custom_sub {
         return Err(AdminError::invalid(
             "name",
             format!(

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::AdminError;
 use super::filter::{self, Attr, Kind};
-use crate::clock::{UnixTime, parse_rfc3339, rfc3339_millis};
+use crate::clock::{UnixMillis, UnixTime, millis_at, parse_rfc3339_millis, rfc3339_of_millis};
 use crate::crypto::{hex, random_bytes};
 use crate::store::{ApiToken, Client, DynStore, Expr, Group, LogEvent, Op, Page, SqlValue, User};
 
@@ -213,7 +213,7 @@ fn uuid() -> String {
 }
 
 /// The event as Okta's System Log API returns it.
-pub fn to_json(uuid: &str, published: UnixTime, actor: &Actor, event: &Event) -> Value {
+pub fn to_json(uuid: &str, published: UnixMillis, actor: &Actor, event: &Event) -> Value {
     let targets: Vec<Value> = event
         .targets
         .iter()
@@ -233,7 +233,7 @@ pub fn to_json(uuid: &str, published: UnixTime, actor: &Actor, event: &Event) ->
         .collect();
     json!({
         "uuid": uuid,
-        "published": rfc3339_millis(published),
+        "published": rfc3339_of_millis(published),
         "eventType": event.event_type,
         "version": "0",
         "severity": event.severity,
@@ -278,9 +278,10 @@ pub async fn record(store: &DynStore, actor: &Actor, event: Event, now: UnixTime
 /// records (a code's redemption).
 pub fn row(actor: &Actor, event: &Event, now: UnixTime) -> LogEvent {
     let uuid = uuid();
+    let published = millis_at(now);
     LogEvent {
         seq: 0,
-        published: now,
+        published,
         event_type: event.event_type.into(),
         outcome_result: if event.success { "SUCCESS" } else { "FAILURE" }.into(),
         actor_id: actor.id.clone(),
@@ -289,7 +290,7 @@ pub fn row(actor: &Actor, event: &Event, now: UnixTime) -> LogEvent {
             .iter()
             .map(|t| t.id.replace(char::is_whitespace, ""))
             .collect(),
-        event: to_json(&uuid, now, actor, event).to_string(),
+        event: to_json(&uuid, published, actor, event).to_string(),
         uuid,
     }
 }
@@ -303,6 +304,8 @@ pub struct LogQuery {
     pub q: Option<String>,
     pub after: Option<String>,
     pub limit: Option<i64>,
+    /// `ASCENDING` (Okta's default, the only order served).
+    pub sort_order: Option<String>,
 }
 
 /// The attributes `filter` may name, as Okta's System Log API calls them.
@@ -330,27 +333,42 @@ pub const LOG_ATTRS: &[Attr] = &[
     Attr {
         name: "published",
         column: "published",
-        kind: Kind::Time,
+        kind: Kind::TimeMillis,
     },
 ];
 
 pub const DEFAULT_LOG_LIMIT: i64 = 100;
 pub const MAX_LOG_LIMIT: i64 = 1000;
 
-/// A page of events (Okta's defaults: 100, at most 1000) and the cursor of the next
-/// page when there may be one.
+/// A page of events, oldest first (Okta's defaults: 100, at most 1000), and the cursor
+/// of the next page. `since` and `until` are exact to the millisecond (`published` is
+/// kept so). With `until` the request is bounded: the cursor comes only while more
+/// events follow. Without it the request polls, as Okta documents for
+/// `sortOrder=ASCENDING`: the cursor always comes, at the end of the data too (the last
+/// event's, or the one the request came with), so a poller asks again from there and
+/// gets only what was written since.
 pub async fn query(
     store: &DynStore,
     query: &LogQuery,
 ) -> Result<(Vec<Value>, Option<String>), AdminError> {
     let limit = filter::limit(query.limit, DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT)?;
+    match query.sort_order.as_deref() {
+        None | Some("ASCENDING") => {}
+        Some("DESCENDING") => {
+            return Err(AdminError::invalid(
+                "sortOrder",
+                "only ASCENDING is served: page forward with the next link",
+            ));
+        }
+        Some(_) => return Err(AdminError::invalid("sortOrder", "must be ASCENDING")),
+    }
     let mut conditions = Vec::new();
     for (field, value, op) in [
         ("since", &query.since, Op::Ge),
         ("until", &query.until, Op::Lt),
     ] {
         if let Some(text) = value {
-            let t = parse_rfc3339(text).ok_or_else(|| {
+            let t = parse_rfc3339_millis(text).ok_or_else(|| {
                 AdminError::invalid(
                     field,
                     "must be an RFC 3339 date-time, e.g. 2026-01-31T08:00:00.000Z",
@@ -376,24 +394,32 @@ pub async fn query(
         }
     }
     let after = match &query.after {
-        Some(cursor) => Some(SqlValue::Int(cursor.parse::<i64>().map_err(|_| {
-            AdminError::invalid("after", "is not a cursor this server gave")
-        })?)),
+        Some(cursor) => Some(
+            cursor
+                .parse::<i64>()
+                .map_err(|_| AdminError::invalid("after", "is not a cursor this server gave"))?,
+        ),
         None => None,
     };
     let page = Page {
         filter: (!conditions.is_empty()).then_some(Expr::And(conditions)),
-        after,
+        after: after.map(SqlValue::Int),
         limit: limit + 1,
     };
     let mut rows = store.query_events(&page).await?;
-    let next = (rows.len() as i64 > limit).then(|| {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| r.seq.to_string())
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let polling = query.until.is_none();
+    let next = (more || polling).then(|| {
+        rows.last()
+            .map(|r| r.seq)
+            .or(after)
+            .unwrap_or(0)
+            .to_string()
     });
     let events = rows
         .iter()
         .map(|r| serde_json::from_str(&r.event).unwrap_or(Value::Null))
         .collect();
-    Ok((events, next.flatten()))
+    Ok((events, next))
 }

@@ -31,7 +31,11 @@ pub fn presented(credentials: &Credentials<'_>, params: &Params) -> Result<Prese
 /// A client_id that failed too often from this address is refused before its
 /// credentials are checked (`OAuthError::client_throttled`, 429), and each failure,
 /// a bad assertion included, is counted (`identity::throttle`); a registered public
-/// client presenting no credentials (`none`) is never throttled.
+/// client presenting no credentials (`none`) is never throttled. At `revoke` and
+/// `introspect` a public client may name itself in the Basic header without a secret
+/// (`Basic base64(client_id)`, as Okta's auth-js sends and Okta accepts); anywhere
+/// else, and from any client that registered a secret or a key, that is
+/// `invalid_client`.
 pub async fn authenticate(
     services: &Services,
     server: &AuthServer,
@@ -48,6 +52,11 @@ pub async fn authenticate(
     }
     let ip = credentials.ip;
     let presented = presented(credentials, params)?;
+    if matches!(presented, Presented::BasicId { .. })
+        && !matches!(endpoint, "revoke" | "introspect")
+    {
+        return Err(OAuthError::invalid_client(true));
+    }
     let client_id = presented.client_id();
     let store = &services.store;
     let client = store.get_client(client_id).await?;
@@ -55,7 +64,7 @@ pub async fn authenticate(
     // neither throttled nor counted, else anyone sharing an address with its users
     // (one NAT) could block them all by sending wrong secrets under its public id.
     // Any other method, and any unknown client_id, is throttled per address.
-    let public = matches!(presented, Presented::None { .. })
+    let public = presented.is_identification_only()
         && client
             .as_ref()
             .is_some_and(|c| c.auth_method == AuthMethod::None);

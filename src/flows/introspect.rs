@@ -164,13 +164,14 @@ async fn refresh(
         active: true,
         scope: Some(family.scope),
         client_id: Some(family.client_id),
-        username: Some(user.login),
+        username: Some(user.login.clone()),
         // Not "Bearer": a refresh token must never pass for an access token.
         token_type: Some("refresh_token"),
         exp,
         iat: Some(row.issued_at),
         nbf: Some(row.issued_at),
-        sub: Some(user.id.clone()),
+        // As an access token's default `sub` (Okta's): the login; the id is `uid`.
+        sub: Some(user.login),
         aud: Some(services.audience(server)),
         iss: Some(services.issuer(server)),
         jti: Some(format!("RT.{}", b64url(&hash[..16]))),

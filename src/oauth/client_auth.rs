@@ -3,7 +3,9 @@
 //! (`client_secret_jwt`, `private_key_jwt`: RFC 7523 §2.2, OpenID Connect Core §9), or
 //! none for a public client, which then identifies itself with `client_id` alone. A
 //! client uses the one method it registered; more than one method in a request is
-//! `invalid_request`.
+//! `invalid_request`. A public client may also name itself in the Basic header with no
+//! colon and no secret (`Basic base64(client_id)`), as Okta's okta-auth-js does at the
+//! revocation and introspection endpoints; Okta accepts that from a public client.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -43,6 +45,11 @@ pub enum Presented {
     None {
         client_id: String,
     },
+    /// `Authorization: Basic base64(client_id)`: no colon, no secret. Identification
+    /// only, like `None`, and accepted only from a public client (`none`).
+    BasicId {
+        client_id: String,
+    },
 }
 
 impl Presented {
@@ -51,7 +58,8 @@ impl Presented {
             Presented::Basic { client_id, .. }
             | Presented::Post { client_id, .. }
             | Presented::Jwt { client_id, .. }
-            | Presented::None { client_id } => client_id,
+            | Presented::None { client_id }
+            | Presented::BasicId { client_id } => client_id,
         }
     }
 
@@ -63,12 +71,17 @@ impl Presented {
                 registered,
                 AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt
             ),
-            Presented::None { .. } => registered == AuthMethod::None,
+            Presented::None { .. } | Presented::BasicId { .. } => registered == AuthMethod::None,
         }
     }
 
     fn is_basic(&self) -> bool {
-        matches!(self, Presented::Basic { .. })
+        matches!(self, Presented::Basic { .. } | Presented::BasicId { .. })
+    }
+
+    /// Identification without credentials: what a public client sends.
+    pub fn is_identification_only(&self) -> bool {
+        matches!(self, Presented::None { .. } | Presented::BasicId { .. })
     }
 }
 
@@ -110,7 +123,10 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
         if form_id.is_some_and(|id| id != client_id) {
             return Err(OAuthError::invalid_client(true));
         }
-        return Ok(Presented::Basic { client_id, secret });
+        return Ok(match secret {
+            Some(secret) => Presented::Basic { client_id, secret },
+            None => Presented::BasicId { client_id },
+        });
     }
     match (form_id, form_secret) {
         (Some(id), Some(secret)) => Ok(Presented::Post {
@@ -124,21 +140,25 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
     }
 }
 
-/// `Basic base64(urlencode(client_id) ":" urlencode(secret))`, RFC 6749 §2.3.1.
-fn parse_basic(header: &str) -> Option<(String, String)> {
+/// `Basic base64(urlencode(client_id) ":" urlencode(secret))`, RFC 6749 §2.3.1; or
+/// `Basic base64(client_id)` with no colon (Okta's auth-js for a public client): the
+/// id and no secret.
+fn parse_basic(header: &str) -> Option<(String, Option<String>)> {
     let (scheme, value) = header.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
     let decoded = String::from_utf8(STANDARD.decode(value.trim()).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
     let unescape = |s: &str| -> Option<String> {
         percent_decode_str(&s.replace('+', " "))
             .decode_utf8()
             .ok()
             .map(|c| c.into_owned())
     };
-    let (id, secret) = (unescape(id)?, unescape(secret)?);
+    let (id, secret) = match decoded.split_once(':') {
+        Some((id, secret)) => (unescape(id)?, Some(unescape(secret)?)),
+        None => (unescape(&decoded)?, None),
+    };
     (!id.is_empty()).then_some((id, secret))
 }
 
@@ -186,7 +206,7 @@ pub fn authenticate<'c, 'p>(
                 Err(fail())
             }
         }
-        Presented::None { .. } => Ok(Authenticated::Done(client)),
+        Presented::None { .. } | Presented::BasicId { .. } => Ok(Authenticated::Done(client)),
         Presented::Jwt { assertion, .. } => Ok(Authenticated::AssertionToVerify(client, assertion)),
     }
 }
@@ -210,6 +230,21 @@ mod tests {
                 secret: "a:b".into()
             }
         );
+    }
+
+    #[test]
+    fn reads_a_basic_header_with_the_client_id_alone() {
+        let header = format!("Basic {}", STANDARD.encode("0oaPublic"));
+        let p = presented(Some(&header), &Params::default()).unwrap();
+        assert_eq!(
+            p,
+            Presented::BasicId {
+                client_id: "0oaPublic".into()
+            }
+        );
+        assert!(p.is_identification_only() && p.is_basic());
+        let empty = format!("Basic {}", STANDARD.encode(""));
+        assert!(presented(Some(&empty), &Params::default()).is_err());
     }
 
     #[test]
@@ -279,6 +314,21 @@ mod tests {
             client_id: "c".into(),
         };
         assert!(authenticate(&none, Some(&client), &master).is_err());
+        let id_only = Presented::BasicId {
+            client_id: "c".into(),
+        };
+        let refused = authenticate(&id_only, Some(&client), &master).unwrap_err();
+        assert_eq!(
+            (refused.code(), refused.status(), refused.basic_challenge),
+            ("invalid_client", 401, true),
+            "a confidential client must present its secret"
+        );
+        let public = Client {
+            auth_method: AuthMethod::None,
+            secrets: vec![],
+            ..client.clone()
+        };
+        assert!(authenticate(&id_only, Some(&public), &master).is_ok());
         assert!(authenticate(&good, None, &master).is_err());
         let mut two = client.clone();
         two.secrets.push(crate::store::ClientSecret {

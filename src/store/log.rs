@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::db::{Arg, Backend, Row, placeholder};
 use super::query::Where;
 use super::{LogEvent, Page, StoreResult};
-use crate::clock::UnixTime;
+use crate::clock::UnixMillis;
 
 #[async_trait]
 pub trait LogStore: Send + Sync {
@@ -13,8 +13,9 @@ pub trait LogStore: Send + Sync {
     async fn insert_event(&self, event: &LogEvent) -> StoreResult<()>;
     /// A page of events in the order written (by `seq`); filterable: `LOG_COLUMNS`.
     async fn query_events(&self, page: &Page) -> StoreResult<Vec<LogEvent>>;
-    /// Deletes events published before `before`; returns how many.
-    async fn purge_events(&self, before: UnixTime) -> StoreResult<u64>;
+    /// Deletes events published before `before` (milliseconds since the epoch, as
+    /// `published` is kept since migration 23); returns how many.
+    async fn purge_events(&self, before: UnixMillis) -> StoreResult<u64>;
 }
 
 /// What a System Log page may filter on.
@@ -83,7 +84,7 @@ impl<B: Backend> LogStore for B {
         rows.iter().map(event_from_row).collect()
     }
 
-    async fn purge_events(&self, before: UnixTime) -> StoreResult<u64> {
+    async fn purge_events(&self, before: UnixMillis) -> StoreResult<u64> {
         self.execute(
             "DELETE FROM system_log WHERE published < $1",
             &[before.into()],

@@ -101,6 +101,16 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0021_introspection_restriction.sql"),
         postgres: include_str!("../../migrations/postgres/0021_introspection_restriction.sql"),
     },
+    Migration {
+        version: 22,
+        sqlite: include_str!("../../migrations/sqlite/0022_everyone.sql"),
+        postgres: include_str!("../../migrations/postgres/0022_everyone.sql"),
+    },
+    Migration {
+        version: 23,
+        sqlite: include_str!("../../migrations/sqlite/0023_log_millis.sql"),
+        postgres: include_str!("../../migrations/postgres/0023_log_millis.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).
@@ -144,16 +154,16 @@ mod tests {
         let versions = |applied: &[i64]| pending(applied).map(|m| m.version).collect::<Vec<_>>();
         assert_eq!(
             versions(&[]),
-            [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]
+            [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23]
         );
         assert_eq!(
             versions(&[1, 2]),
-            [3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]
+            [3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23]
         );
         assert_eq!(
-            versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]),
+            versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23]),
             [3, 4]
         );
-        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21]).is_empty());
+        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23]).is_empty());
     }
 }

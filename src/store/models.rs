@@ -617,7 +617,8 @@ pub struct LogEvent {
     /// The order events were written in (the pagination cursor); 0 before insertion.
     pub seq: i64,
     pub uuid: String,
-    pub published: UnixTime,
+    /// Milliseconds since the epoch (migration 23; seconds before it).
+    pub published: crate::clock::UnixMillis,
     pub event_type: String,
     pub outcome_result: String,
     pub actor_id: String,

@@ -67,15 +67,24 @@ pub struct Grant<'a> {
 }
 
 impl Grant<'_> {
-    /// Okta's access token claims and RFC 9068's; `sub` is the user's id, or the
-    /// client's for client_credentials (RFC 9068 §2.2).
+    /// Okta's access token claims and RFC 9068's. `sub` is Okta's default,
+    /// `(appuser != null) ? appuser.userName : app.clientId`: the user's login (their
+    /// user name in every app), or the client's id for client_credentials (RFC 9068
+    /// §2.2); `uid` is the user's id. A server's custom `RESOURCE` claim named `sub` in
+    /// `extra` (a string) replaces it, as Okta lets an admin change the `sub` claim.
     pub fn access_token(
         &self,
         jti: String,
         ttl: i64,
-        extra: Map<String, Value>,
+        mut extra: Map<String, Value>,
     ) -> AccessTokenClaims {
-        let sub = self.user.map_or(self.client_id, |u| u.id.as_str());
+        let sub = match extra.remove("sub") {
+            Some(Value::String(custom)) => custom,
+            _ => self
+                .user
+                .map_or(self.client_id, |u| u.login.as_str())
+                .to_string(),
+        };
         AccessTokenClaims {
             ver: 1,
             jti,
@@ -89,7 +98,7 @@ impl Grant<'_> {
             scp: self.scope.to_vec(),
             scope: self.scope.join(" "),
             auth_time: self.auth_time,
-            sub: sub.to_string(),
+            sub,
             cnf: None,
             extra,
         }
@@ -254,5 +263,23 @@ mod tests {
         }
         assert_eq!(v["scp"], json!(["openid", "email"]));
         assert_eq!(v["exp"], 3610);
+        assert_eq!(
+            (v["sub"].as_str(), v["uid"].as_str()),
+            (Some("alice@example.com"), Some("00uA")),
+            "Okta's default: the login in sub, the id in uid"
+        );
+        let id_token = g.id_token("ID.x".into(), 3600, "at", Map::new()).unwrap();
+        assert_eq!(id_token["sub"], "00uA", "the ID token keeps the id");
+
+        let mut custom = Map::new();
+        custom.insert("sub".into(), json!("alice"));
+        let at = g.access_token("AT.y".into(), 3600, custom);
+        let text = serde_json::to_string(&at).unwrap();
+        assert_eq!(text.matches("\"sub\"").count(), 1, "{text}");
+        assert_eq!(at.sub, "alice", "a custom sub claim replaces the default");
+
+        let service = Grant { user: None, ..g };
+        let at = service.access_token("AT.z".into(), 3600, Map::new());
+        assert_eq!((at.sub.as_str(), at.uid), ("0oa1", None));
     }
 }

@@ -306,7 +306,7 @@ async fn updates_rotate_secrets_and_assignments() {
     let (status, secret) = api
         .post(&format!("/api/v1/apps/{id}/credentials/secrets"), json!({}))
         .await;
-    assert_eq!((status, secret["status"].as_str()), (200, Some("ACTIVE")));
+    assert_eq!((status, secret["status"].as_str()), (201, Some("ACTIVE")));
     let new = App {
         client_id: id.clone(),
         secret: Some(secret["client_secret"].as_str().unwrap().to_string()),
@@ -567,7 +567,7 @@ async fn concurrent_admin_writes_never_bring_a_deactivated_secret_back() {
         api.post(&secrets, json!({})),
         api.put(&app_path, oidc_app("C", REDIRECT))
     );
-    assert_eq!((made.0, put_status.0), (200, 200));
+    assert_eq!((made.0, put_status.0), (201, 200));
     let (_, listed) = api.get(&secrets).await;
     assert!(
         listed

@@ -55,7 +55,7 @@ async fn groups_and_their_members() {
         .tokens("default", &app, "alice@example.com", "openid groups")
         .await;
     let claims = crate::code_flow::jwt_claims(tokens["id_token"].as_str().unwrap());
-    assert_eq!(claims["groups"], json!(["Engineering"]));
+    assert_eq!(claims["groups"], json!(["Engineering", "Everyone"]));
 
     let (status, renamed) = api
         .put(
@@ -76,7 +76,7 @@ async fn groups_and_their_members() {
             .await;
     }
     let (all, pages) = api.all_pages("/api/v1/groups?limit=3").await;
-    assert_eq!((all.len(), pages), (4, 2));
+    assert_eq!((all.len(), pages), (5, 2), "and Everyone");
     assert_eq!(
         api.get("/api/v1/groups?q=s")
             .await

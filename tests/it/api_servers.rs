@@ -28,7 +28,7 @@ async fn a_custom_server_configured_through_the_api_issues_tokens() {
             json!({ "name": "Orders", "description": "d", "audiences": ["api://orders"] }),
         )
         .await;
-    assert_eq!(status, 200, "{server}");
+    assert_eq!(status, 201, "{server}");
     let id = server["id"].as_str().unwrap().to_string();
     assert_eq!(server["issuer"], t.issuer(&id));
     let (status, error) = api
@@ -49,7 +49,7 @@ async fn a_custom_server_configured_through_the_api_issues_tokens() {
             json!({ "name": "orders:read", "consent": "IMPLICIT" }),
         )
         .await;
-    assert_eq!(status, 200, "{scope}");
+    assert_eq!(status, 201, "{scope}");
     assert_eq!(
         api.get(&format!("{base}/scopes/{}", scope["id"].as_str().unwrap()))
             .await
@@ -66,7 +66,7 @@ async fn a_custom_server_configured_through_the_api_issues_tokens() {
     let (status, claim) = api
         .post(&format!("{base}/claims"), json!({ "name": "email_addr", "claimType": "RESOURCE", "valueType": "EXPRESSION", "value": "user.email", "conditions": { "scopes": [] } }))
         .await;
-    assert_eq!(status, 200, "{claim}");
+    assert_eq!(status, 201, "{claim}");
     assert_eq!(
         api.get(&format!("{base}/claims/{}", claim["id"].as_str().unwrap()))
             .await
@@ -89,14 +89,14 @@ async fn a_custom_server_configured_through_the_api_issues_tokens() {
     let (status, policy) = api
         .post(&format!("{base}/policies"), json!({ "name": "Apps", "priority": 1, "conditions": { "clients": { "include": ["ALL_CLIENTS"] } } }))
         .await;
-    assert_eq!(status, 200, "{policy}");
+    assert_eq!(status, 201, "{policy}");
     let pid = policy["id"].as_str().unwrap();
     let rule = json!({ "name": "Everyone", "conditions": { "people": { "groups": { "include": ["EVERYONE"] } }, "grantTypes": { "include": ["authorization_code"] }, "scopes": { "include": ["*"] } },
         "actions": { "token": { "accessTokenLifetimeMinutes": 10, "refreshTokenLifetimeMinutes": 0, "refreshTokenWindowMinutes": 60 } } });
     let (status, rule) = api
         .post(&format!("{base}/policies/{pid}/rules"), rule)
         .await;
-    assert_eq!(status, 200, "{rule}");
+    assert_eq!(status, 201, "{rule}");
     let (status, error) = api
         .post(
             &format!("{base}/policies/{pid}/rules"),
@@ -439,7 +439,7 @@ async fn scopes_claims_policies_and_rules_are_replaced_with_put_and_logged() {
             "claimType",
         ),
         (
-            json!({ "name": "sub", "claimType": "RESOURCE", "value": "user.email" }),
+            json!({ "name": "sub", "claimType": "IDENTITY", "value": "user.email" }),
             "name",
         ),
         (

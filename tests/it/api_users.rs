@@ -84,7 +84,13 @@ async fn users_are_created_in_okta_statuses_and_validated() {
             gus["id"].as_str().unwrap()
         ))
         .await;
-    assert_eq!(groups[0]["profile"]["name"], "staff");
+    let names: Vec<&str> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["profile"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Everyone", "staff"], "every user is in Everyone");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

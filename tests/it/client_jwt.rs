@@ -846,7 +846,7 @@ async fn two_secrets_rotate_without_an_outage() {
     let id = first.client_id.clone();
     let path = format!("/api/v1/apps/{id}/credentials/secrets");
     let (status, created) = api.post(&path, json!({})).await;
-    assert_eq!(status, 200, "{created}");
+    assert_eq!(status, 201, "{created}");
     let second = App {
         client_id: id.clone(),
         secret: Some(created["client_secret"].as_str().unwrap().to_string()),

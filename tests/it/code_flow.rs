@@ -104,7 +104,9 @@ async fn full_flow(t: &TestApp, server: &str, public: bool) {
 
     // The access token: Okta's claims and RFC 9068's, audience per server.
     let at: serde_json::Value = jwt_claims(tokens.access_token().secret());
-    assert_eq!(at["sub"], alice.id.as_str());
+    // Okta's default on every server: the login in `sub`, the id in `uid` (the ID
+    // token keeps the id in `sub`).
+    assert_eq!(at["sub"], "alice@example.com");
     assert_eq!(at["uid"], alice.id.as_str());
     assert_eq!(at["cid"], app.client_id.as_str());
     assert_eq!(at["client_id"], app.client_id.as_str());

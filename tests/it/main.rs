@@ -30,6 +30,7 @@ mod keys;
 mod logging;
 mod logout;
 mod multi;
+mod okta_api;
 mod okta_node;
 mod okta_sdk;
 mod ops;

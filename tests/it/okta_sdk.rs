@@ -87,3 +87,33 @@ async fn okta_python_sdk_manages_users_and_apps_and_the_code_flow_works() {
     assert_eq!(event["target"][0]["id"], client_id.as_str());
     assert_eq!(event["client"]["ipAddress"], "127.0.0.1");
 }
+
+/// Issue 15, item 2: the Python SDK reads a created server, scope, claim, policy, rule and
+/// client secret only from Okta's 201 (any other status gives `None`); the server the
+/// SDK made then issues tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_python_sdk_reads_what_it_creates_from_okta_s_201() {
+    let t = TestApp::spawn().await;
+    t.user("alice@example.com").await;
+    let app = t.web_app().await;
+    let token = t.api_token("okta-sdk").await;
+    let made = manage(&t, &token, &["servers", &app.client_id]).await;
+    let server = made["server"].as_str().unwrap();
+    let tokens = t
+        .tokens(server, &app, "alice@example.com", "openid orders:read")
+        .await;
+    let at = crate::code_flow::jwt_claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(at["login"], "alice@example.com", "the SDK's claim");
+    let second = App {
+        client_id: app.client_id.clone(),
+        secret: Some(made["client_secret"].as_str().unwrap().to_string()),
+    };
+    let code = t
+        .code(&t.browser(), server, &second, "alice@example.com")
+        .await;
+    assert_eq!(
+        t.redeem(server, &second, &code).await.status(),
+        200,
+        "the SDK's secret"
+    );
+}

@@ -181,8 +181,8 @@ async fn custom_claims_and_the_groups_claim_follow_scopes_and_attributes() {
     let id = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(
         id["groups"],
-        json!(["app-admins", "Staff"]),
-        "the default server's groups claim"
+        json!(["app-admins", "Everyone", "Staff"]),
+        "the default server's groups claim (.*), with the built-in Everyone"
     );
     assert_eq!(id["given"], "Alice");
     assert!(id.get("phone_number").is_none(), "phone not granted");
@@ -202,7 +202,7 @@ async fn custom_claims_and_the_groups_claim_follow_scopes_and_attributes() {
         .json()
         .await
         .unwrap();
-    assert_eq!(info["groups"], json!(["app-admins", "Staff"]));
+    assert_eq!(info["groups"], json!(["app-admins", "Everyone", "Staff"]));
     assert_eq!(info["given"], "Alice");
 
     let with_api = t
@@ -550,11 +550,20 @@ async fn settings_are_validated_and_the_org_server_is_fixed() {
             store,
             &Actor::cli(),
             "default",
-            claim("sub", "user.login", None),
+            claim("iss", "user.login", None),
             now
         )
         .await)
         .contains("set by the server")
+    );
+    let identity_sub = servers::NewClaim {
+        claim_type: "IDENTITY".into(),
+        ..claim("sub", "user.login", None)
+    };
+    assert!(
+        err(servers::create_claim(store, &Actor::cli(), "default", identity_sub, now).await)
+            .contains("set by the server"),
+        "the ID token's sub is the user's id, always"
     );
     assert!(
         err(servers::create_claim(
@@ -706,7 +715,11 @@ async fn openidconnect_verifies_custom_claims_and_reports_policy_refusals() {
     let claims = id_token
         .claims(&client.id_token_verifier(), &nonce)
         .expect("a verified ID token");
-    assert_eq!(claims.additional_claims().groups, ["app-admins"]);
+    assert_eq!(
+        claims.additional_claims().groups,
+        ["app-admins", "Everyone"],
+        "the groups claim (.*) names the built-in Everyone too"
+    );
     assert_eq!(claims.additional_claims().given, "Alice");
 
     // A deny rule added ahead of the default one after the code was issued: the code

@@ -164,7 +164,7 @@ async fn the_signing_alg_is_set_and_shown_through_the_api_and_checked() {
     let api = t.api().await;
     let body = json!({"name": "Payments", "audiences": ["api://payments"], "credentials": {"signing": {"alg": "ES256"}}});
     let (status, created) = api.post("/api/v1/authorizationServers", body).await;
-    assert_eq!(status, 200, "{created}");
+    assert_eq!(status, 201, "{created}");
     assert_eq!(created["credentials"]["signing"]["alg"], "ES256");
     let id = created["id"].as_str().unwrap();
     let (_, shown) = api.get(&format!("/api/v1/authorizationServers/{id}")).await;
@@ -178,7 +178,7 @@ async fn the_signing_alg_is_set_and_shown_through_the_api_and_checked() {
         .await;
     assert_eq!(
         (status, plain["credentials"]["signing"]["alg"].as_str()),
-        (200, Some("RS256")),
+        (201, Some("RS256")),
         "{plain}"
     );
     // Anything else is refused with Okta's validation error.

@@ -1106,10 +1106,14 @@ async fn groups_are_unique_by_name_and_hold_members(store: DynStore) {
         .into_iter()
         .map(|g| g.name)
         .collect();
-    assert_eq!(names, ["Admins", "staff"]);
+    assert_eq!(
+        names,
+        ["Admins", "Everyone", "staff"],
+        "and the built-in group"
+    );
     assert!(store.remove_group_member("00g1", "00u1").await.unwrap());
     assert!(!store.remove_group_member("00g1", "00u1").await.unwrap());
-    assert_eq!(store.list_groups().await.unwrap().len(), 2);
+    assert_eq!(store.list_groups().await.unwrap().len(), 3);
 }
 
 /// A server is seeded once; its scopes are unique by name and updated by id.
@@ -1904,6 +1908,35 @@ async fn groups_are_updated_paged_and_listed_with_members(store: DynStore) {
     );
 }
 
+/// The built-in Everyone group (migration 22) holds every user, those inserted later
+/// too (a trigger, whoever inserts), and an app assigned to it is open to all of them.
+async fn every_user_is_in_the_built_in_everyone_group(store: DynStore) {
+    let store = &store;
+    let everyone = gatehouse::admin::groups::EVERYONE_ID;
+    let group = store.find_group("everyone").await.unwrap().unwrap();
+    assert_eq!(
+        (group.id.as_str(), group.name.as_str()),
+        (everyone, "Everyone")
+    );
+    directory_users(store).await;
+    assert_eq!(
+        ids_of(&store.group_members(everyone).await.unwrap()),
+        ["00uA", "00uB", "00uC"]
+    );
+    store.insert_client(&client("0oaE")).await.unwrap();
+    assert!(store.assign_group("0oaE", everyone, 0, 1).await.unwrap());
+    store
+        .insert_user(&user("00uD", "dee@example.com"))
+        .await
+        .unwrap();
+    assert!(
+        store.user_may_use_app("0oaE", "00uD").await.unwrap(),
+        "a user created after the assignment may use the app"
+    );
+    assert!(store.delete_user("00uD").await.unwrap());
+    assert_eq!(store.group_members(everyone).await.unwrap().len(), 3);
+}
+
 /// Deleting a user takes their sessions, memberships and assignments with them; a group
 /// and an app likewise.
 async fn deleting_a_user_group_or_app_takes_what_is_theirs(store: DynStore) {
@@ -2553,6 +2586,11 @@ mod sqlite {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_user_is_in_the_built_in_everyone_group() {
+        on_sqlite(super::every_user_is_in_the_built_in_everyone_group).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_session_token_is_redeemed_once_and_a_session_refreshed_while_live() {
         on_sqlite(super::a_session_token_is_redeemed_once_and_a_session_refreshed_while_live).await;
     }
@@ -2779,6 +2817,11 @@ mod sqlite {
 /// Every behaviour on PostgreSQL.
 mod postgres {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_user_is_in_the_built_in_everyone_group() {
+        on_postgres(super::every_user_is_in_the_built_in_everyone_group).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_session_token_is_redeemed_once_and_a_session_refreshed_while_live() {

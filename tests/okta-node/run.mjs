@@ -68,6 +68,77 @@ const scenarios = {
     return { logins, issuer: wellKnown.issuer };
   },
 
+  // okta-api
+  // A public SPA client signs out as auth-js does: introspect, then signOut(), which
+  // revokes the refresh and access tokens with `Authorization: Basic base64(clientId)`
+  // and sends the browser to the logout endpoint.
+  async publicSignOut(issuer, clientId, accessToken, refreshToken, idToken) {
+    const auth = new OktaAuth({ issuer, clientId, redirectUri: 'https://app.example.com/callback' });
+    const claims = { iss: issuer };
+    const before = await auth.token.introspect('accessToken', { accessToken, claims });
+    let redirect = null;
+    globalThis.window = {
+      location: {
+        origin: 'https://app.example.com',
+        href: 'https://app.example.com/',
+        assign(url) { redirect = url; },
+      },
+    };
+    const signedOut = await auth.signOut({
+      accessToken: { accessToken, claims },
+      refreshToken: { refreshToken },
+      idToken: { idToken },
+      postLogoutRedirectUri: null,
+    });
+    const after = await auth.token.introspect('accessToken', { accessToken, claims });
+    return { before: before.active, signedOut, after: after.active, redirect };
+  },
+
+  // Okta's documented service-app payload, created with the management SDK.
+  async serviceApp() {
+    const application = {
+      name: 'oidc_client',
+      label: 'Sample Service App',
+      signOnMode: 'OPENID_CONNECT',
+      credentials: { oauthClient: { token_endpoint_auth_method: 'client_secret_basic' } },
+      settings: {
+        oauthClient: {
+          response_types: ['token'],
+          grant_types: ['client_credentials'],
+          application_type: 'service',
+        },
+      },
+    };
+    const app = await client.applicationApi.createApplication({ application });
+    return {
+      id: app.id,
+      clientId: app.credentials.oauthClient.client_id,
+      clientSecret: app.credentials.oauthClient.client_secret,
+      settings: app.settings.oauthClient,
+    };
+  },
+
+  // Every member of a group and every user, with the SDK's iterator at `limit` a page,
+  // counting the pages it fetched (it follows Link rel="next").
+  async pagedLists(groupId, limit) {
+    const counted = async (collection) => {
+      let pages = 0;
+      const fetchPage = collection.getNextPage.bind(collection);
+      collection.getNextPage = () => { pages += 1; return fetchPage(); };
+      const ids = [];
+      for await (const item of collection) {
+        ids.push(item.id);
+      }
+      return { ids, pages };
+    };
+    const n = Number(limit);
+    return {
+      members: await counted(await client.groupApi.listGroupUsers({ groupId, limit: n })),
+      users: await counted(await client.userApi.listUsers({ limit: n })),
+      groups: await counted(await client.groupApi.listGroups({ limit: n })),
+    };
+  },
+
   // okta-authn: the classic Authentication API and the Sessions API through
   // okta-auth-js, as an app with its own sign-in form uses them: signInWithCredentials,
   // then the sessionToken at /authorize (getWithRedirect's URL, followed as a browser

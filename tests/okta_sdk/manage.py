@@ -5,6 +5,11 @@
                         "client_secret"} as JSON on the last line of standard output
     manage.py teardown USER_ID CLIENT_ID
                         deactivate and delete the app and the user, and check they are gone
+    manage.py servers CLIENT_ID
+                        create an authorization server with a scope, a claim, a policy and
+                        a rule, and a second client secret for the app: the SDK reads each
+                        object from Okta's 201 (and returns None from any other status);
+                        prints their ids and the new secret as JSON
 
 GATEHOUSE_ORG_URL and GATEHOUSE_API_TOKEN say where and with what. The SDK refuses
 plain http unless its testing setting `testing.testingDisableHttpsCheck` is on. In
@@ -22,7 +27,12 @@ from okta.client import Client as OktaClient
 from okta.pagination import paginate_pages
 from okta.models import (
     AppUserAssignRequest,
+    AuthorizationServer,
+    AuthorizationServerPolicy,
+    AuthorizationServerPolicyRuleRequest,
     CreateUserRequest,
+    OAuth2Claim,
+    OAuth2Scope,
     OpenIdConnectApplication,
 )
 
@@ -157,11 +167,56 @@ async def teardown(user_id, client_id):
     print(json.dumps({"deleted": [client_id, user_id]}))
 
 
+async def servers(client_id):
+    okta = client()
+    server, _, err = await okta.create_authorization_server(AuthorizationServer.from_dict({
+        "name": "Orders", "description": "Orders API", "audiences": ["api://orders"],
+    }))
+    check(err, "create_authorization_server")
+    assert server is not None and server.id, "the server is read from the 201"
+    scope, _, err = await okta.create_o_auth2_scope(server.id, OAuth2Scope.from_dict({
+        "name": "orders:read", "consent": "IMPLICIT", "metadataPublish": "NO_CLIENTS",
+    }))
+    check(err, "create_o_auth2_scope")
+    assert scope is not None and scope.name == "orders:read", scope
+    claim, _, err = await okta.create_o_auth2_claim(server.id, OAuth2Claim.from_dict({
+        "name": "login", "status": "ACTIVE", "claimType": "RESOURCE", "valueType": "EXPRESSION",
+        "value": "user.login", "conditions": {"scopes": ["orders:read"]},
+    }))
+    check(err, "create_o_auth2_claim")
+    assert claim is not None and claim.name == "login", claim
+    policy, _, err = await okta.create_authorization_server_policy(server.id, AuthorizationServerPolicy.from_dict({
+        "type": "OAUTH_AUTHORIZATION_POLICY", "name": "Apps", "description": "All apps",
+        "priority": 1, "conditions": {"clients": {"include": ["ALL_CLIENTS"]}},
+    }))
+    check(err, "create_authorization_server_policy")
+    assert policy is not None and policy.id, "the policy is read from the 201"
+    rule, _, err = await okta.create_authorization_server_policy_rule(server.id, policy.id, AuthorizationServerPolicyRuleRequest.from_dict({
+        "type": "RESOURCE_ACCESS", "name": "Everyone", "priority": 1,
+        "conditions": {"people": {"groups": {"include": ["EVERYONE"]}},
+                       "grantTypes": {"include": ["authorization_code"]},
+                       "scopes": {"include": ["*"]}},
+        "actions": {"token": {"accessTokenLifetimeMinutes": 60, "refreshTokenLifetimeMinutes": 0,
+                              "refreshTokenWindowMinutes": 10080}},
+    }))
+    check(err, "create_authorization_server_policy_rule")
+    assert rule is not None and rule.id, "the rule is read from the 201"
+    secret, _, err = await okta.create_o_auth2_client_secret(client_id)
+    check(err, "create_o_auth2_client_secret")
+    assert secret is not None and secret.client_secret, "the secret is read from the 201"
+    print(json.dumps({
+        "server": server.id, "scope": scope.id, "claim": claim.id, "policy": policy.id,
+        "rule": rule.id, "secret_id": secret.id, "client_secret": secret.client_secret,
+    }))
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "setup":
         asyncio.run(setup())
     elif command == "teardown" and len(sys.argv) == 4:
         asyncio.run(teardown(sys.argv[2], sys.argv[3]))
+    elif command == "servers" and len(sys.argv) == 3:
+        asyncio.run(servers(sys.argv[2]))
     else:
         raise SystemExit(__doc__)

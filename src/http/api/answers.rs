@@ -25,6 +25,10 @@ pub struct User {
     pub profile: UserProfile,
     /// `password: {}` when the user has one (never its value), and the provider.
     pub credentials: Value,
+    /// `self`, and the lifecycle actions the user's status allows (`activate`,
+    /// `deactivate`, `suspend`, `unsuspend`, `changePassword`).
+    #[serde(rename = "_links")]
+    pub links: Value,
 }
 
 /// A user's profile; other attributes may sit beside these.
@@ -43,13 +47,16 @@ pub struct UserProfile {
 pub struct Group {
     /// `00g…`
     pub id: String,
-    /// OKTA_GROUP.
+    /// OKTA_GROUP, or BUILT_IN for `Everyone`.
     #[serde(rename = "type")]
     pub kind: String,
     pub created: String,
     pub last_updated: String,
     /// `name` and `description`.
     pub profile: Value,
+    /// `self` and `users`.
+    #[serde(rename = "_links")]
+    pub links: Value,
 }
 
 /// An OpenID Connect app (OAuth client).
@@ -75,6 +82,9 @@ pub struct Application {
     /// `response_types`, `application_type`, `refresh_token`, `jwks`, `jwks_uri`,
     /// `dpop_bound_access_tokens`, `require_pushed_authorization_requests`.
     pub settings: Value,
+    /// `self`, `users`, `groups`, and `activate` or `deactivate`.
+    #[serde(rename = "_links")]
+    pub links: Value,
 }
 
 /// One of an app's client secrets.
@@ -85,10 +95,17 @@ pub struct ClientSecret {
     pub id: String,
     /// ACTIVE or INACTIVE.
     pub status: String,
+    /// Base64url of SHA-256 over the stored keyed hash: tells secrets apart.
+    #[serde(rename = "secret_hash")]
+    pub secret_hash: String,
     pub created: String,
     pub last_updated: String,
-    /// Only in the answer that creates it.
+    /// Only in the answer that creates it: it cannot be read back.
+    #[serde(rename = "client_secret")]
     pub client_secret: Option<String>,
+    /// `activate` or `deactivate`, and `delete` once INACTIVE.
+    #[serde(rename = "_links")]
+    pub links: Value,
 }
 
 /// A user assigned to an app.
@@ -130,6 +147,10 @@ pub struct AuthorizationServer {
     pub last_updated: String,
     /// `signing.alg` (RS256 or ES256) and `signing.rotationMode`.
     pub credentials: Value,
+    /// `self`, `scopes`, `claims`, `policies`, `metadata`, `rotateKey`, and `activate`
+    /// or `deactivate`.
+    #[serde(rename = "_links")]
+    pub links: Value,
 }
 
 /// A scope of an authorization server.

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
+use super::extract::{ApiJson, ApiQuery, Caller, PageParams, link_headers, paged, query_pairs};
+use super::links;
 use crate::admin::apps::{self, NewApp};
 use crate::clock::rfc3339;
 use crate::http::SharedState;
@@ -185,7 +186,7 @@ pub async fn list(
         headers,
         Json(
             page.iter()
-                .map(|c| apps::to_json(c, None))
+                .map(|c| links::app_json(&state.config.base_url(), c, None))
                 .collect::<Vec<Value>>(),
         ),
     )
@@ -213,7 +214,12 @@ pub async fn create(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(apps::to_json(&created.client, created.secret.as_deref())).into_response())
+    Ok(Json(links::app_json(
+        &state.config.base_url(),
+        &created.client,
+        created.secret.as_deref(),
+    ))
+    .into_response())
 }
 
 /// An app by id (its client id).
@@ -225,7 +231,8 @@ pub async fn get(
     _: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(apps::to_json(&apps::find(&state.store, &id).await?, None)).into_response())
+    let client = apps::find(&state.store, &id).await?;
+    Ok(Json(links::app_json(&state.config.base_url(), &client, None)).into_response())
 }
 
 /// Replace an app's settings (its secrets and status stay; switching to
@@ -251,7 +258,12 @@ pub async fn update(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(apps::to_json(&client, secret.as_deref())).into_response())
+    Ok(Json(links::app_json(
+        &state.config.base_url(),
+        &client,
+        secret.as_deref(),
+    ))
+    .into_response())
 }
 
 /// Delete an INACTIVE app.
@@ -307,7 +319,7 @@ pub async fn secrets(
         client
             .secrets
             .iter()
-            .map(|s| apps::secret_json(s, None))
+            .map(|s| links::secret_json(&state.config.base_url(), &client.client_id, s, None))
             .collect::<Vec<Value>>(),
     )
     .into_response())
@@ -316,16 +328,26 @@ pub async fn secrets(
 /// A new ACTIVE client secret, shown this once, beside the existing one (at most two):
 /// move clients to it, then deactivate and delete the old one.
 #[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/secrets", operation_id = "createOAuth2ClientSecretForApplication", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "The new secret", body = super::answers::ClientSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 201, description = "The new secret", body = super::answers::ClientSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn new_secret(
     State(state): State<SharedState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (_, secret, value) =
+    let (client, secret, value) =
         apps::create_secret(&state.store, &state.master, &actor, &id, state.clock.now()).await?;
-    Ok(Json(apps::secret_json(&secret, Some(&value))).into_response())
+    let base = state.config.base_url();
+    Ok((
+        StatusCode::CREATED,
+        Json(links::secret_json(
+            &base,
+            &client.client_id,
+            &secret,
+            Some(&value),
+        )),
+    )
+        .into_response())
 }
 
 /// One client secret (never its value).
@@ -343,7 +365,13 @@ pub async fn get_secret(
         .iter()
         .find(|s| s.id == secret_id)
         .ok_or_else(|| ApiError::not_found(&format!("{secret_id} (ClientSecret)")))?;
-    Ok(Json(apps::secret_json(secret, None)).into_response())
+    Ok(Json(links::secret_json(
+        &state.config.base_url(),
+        &client.client_id,
+        secret,
+        None,
+    ))
+    .into_response())
 }
 
 /// Activate a client secret.
@@ -364,7 +392,13 @@ pub async fn activate_secret(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(apps::secret_json(&secret, None)).into_response())
+    Ok(Json(links::secret_json(
+        &state.config.base_url(),
+        &id,
+        &secret,
+        None,
+    ))
+    .into_response())
 }
 
 /// Deactivate a client secret: it stops authenticating at once. The last active one
@@ -386,7 +420,13 @@ pub async fn deactivate_secret(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(apps::secret_json(&secret, None)).into_response())
+    Ok(Json(links::secret_json(
+        &state.config.base_url(),
+        &id,
+        &secret,
+        None,
+    ))
+    .into_response())
 }
 
 /// Delete an INACTIVE client secret.
@@ -428,13 +468,16 @@ pub struct AppUserBody {
 }
 
 /// The users assigned to an app.
-#[utoipa::path(get, path = "/api/v1/apps/{id}/users", operation_id = "listApplicationUsers", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "App users", body = [super::answers::AppUser]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+/// A page at a time, by user id (`limit` 1 to 500, default 50; `Link` headers).
+#[utoipa::path(get, path = "/api/v1/apps/{id}/users", operation_id = "listApplicationUsers", tag = "apps", params(("id" = String, Path), PageParams),
+    responses((status = 200, description = "A page of app users", body = [super::answers::AppUser]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn users(
     State(state): State<SharedState>,
     _: Caller,
+    uri: Uri,
     Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Response, ApiError> {
     let client = apps::find(&state.store, &id).await?;
     let list = state
@@ -442,7 +485,15 @@ pub async fn users(
         .assigned_users(&client.client_id)
         .await
         .map_err(crate::admin::AdminError::from)?;
-    Ok(Json(list.iter().map(app_user_json).collect::<Vec<Value>>()).into_response())
+    paged(
+        &state.config.base_url(),
+        &uri,
+        list,
+        |u| &u.id,
+        &p,
+        (50, 500),
+        app_user_json,
+    )
 }
 
 /// Assign a user to an app.
@@ -505,13 +556,16 @@ pub struct AppGroupBody {
 }
 
 /// The groups assigned to an app.
-#[utoipa::path(get, path = "/api/v1/apps/{id}/groups", operation_id = "listApplicationGroupAssignments", tag = "apps", params(("id" = String, Path)),
-    responses((status = 200, description = "Group assignments", body = [super::answers::ApplicationGroupAssignment]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+/// A page at a time, by group id (`limit` 1 to 200, default 20; `Link` headers).
+#[utoipa::path(get, path = "/api/v1/apps/{id}/groups", operation_id = "listApplicationGroupAssignments", tag = "apps", params(("id" = String, Path), PageParams),
+    responses((status = 200, description = "A page of group assignments", body = [super::answers::ApplicationGroupAssignment]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn groups(
     State(state): State<SharedState>,
     _: Caller,
+    uri: Uri,
     Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Response, ApiError> {
     let client = apps::find(&state.store, &id).await?;
     let list = state
@@ -519,12 +573,15 @@ pub async fn groups(
         .assigned_groups(&client.client_id)
         .await
         .map_err(crate::admin::AdminError::from)?;
-    Ok(Json(
-        list.iter()
-            .map(|(g, p)| app_group_json(g, *p))
-            .collect::<Vec<Value>>(),
+    paged(
+        &state.config.base_url(),
+        &uri,
+        list,
+        |(g, _)| &g.id,
+        &p,
+        (20, 200),
+        |(g, p)| app_group_json(g, *p),
     )
-    .into_response())
 }
 
 /// Assign a group to an app (or change its priority). The body may be empty.

@@ -4,14 +4,15 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, ApiQuery, Caller, PageParams, paged};
+use super::links;
 use crate::admin::AdminError;
 use crate::admin::policies::{self, NewPolicy, NewRule};
 use crate::admin::servers::{self, NewClaim, NewScope, NewServer};
@@ -20,8 +21,14 @@ use crate::store::{AuthServer, StoreError};
 use crate::tokens::jose;
 use crate::tokens::keys::KeyError;
 
+/// Okta's server with its `_links`.
 fn server_json(state: &AppState, server: &AuthServer) -> Value {
-    servers::to_json(server, &state.issuer(server), &state.audience(server))
+    let issuer = state.issuer(server);
+    let root = links::root(&state.config.base_url());
+    links::with(
+        servers::to_json(server, &issuer, &state.audience(server)),
+        links::server(&root, server, &issuer),
+    )
 }
 
 /// A custom server (the org server is not served here, as in Okta).
@@ -80,30 +87,39 @@ impl ServerBody {
     }
 }
 
-/// The custom authorization servers.
-#[utoipa::path(get, path = "/api/v1/authorizationServers", operation_id = "listAuthorizationServers", tag = "authorizationServers",
-    responses((status = 200, description = "Servers", body = [super::answers::AuthorizationServer]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Response, ApiError> {
-    let list = state.store.list_servers().await.map_err(AdminError::from)?;
-    Ok(Json(
-        list.iter()
-            .filter(|s| !s.is_org())
-            .map(|s| server_json(&state, s))
-            .collect::<Vec<_>>(),
+/// The custom authorization servers, oldest first, a page at a time (`limit` 1 to 200,
+/// default 200; `Link` headers).
+#[utoipa::path(get, path = "/api/v1/authorizationServers", operation_id = "listAuthorizationServers", tag = "authorizationServers", params(PageParams),
+    responses((status = 200, description = "A page of servers", body = [super::answers::AuthorizationServer]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn list(
+    State(state): State<SharedState>,
+    _: Caller,
+    uri: Uri,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<Response, ApiError> {
+    let mut list = state.store.list_servers().await.map_err(AdminError::from)?;
+    list.retain(|s| !s.is_org());
+    paged(
+        &state.config.base_url(),
+        &uri,
+        list,
+        |s| &s.id,
+        &p,
+        (200, 200),
+        |s| server_json(&state, s),
     )
-    .into_response())
 }
 
 /// Create a custom server (no access policy until one is added, as in Okta).
 #[utoipa::path(post, path = "/api/v1/authorizationServers", operation_id = "createAuthorizationServer", tag = "authorizationServers", request_body = ServerBody,
-    responses((status = 200, description = "The server", body = super::answers::AuthorizationServer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 201, description = "The server, created", body = super::answers::AuthorizationServer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create(
     State(state): State<SharedState>,
     Caller(actor): Caller,
     ApiJson(body): ApiJson<ServerBody>,
 ) -> Result<Response, ApiError> {
     let server = servers::create(&state.store, &actor, body.into_new()?, state.clock.now()).await?;
-    Ok(Json(server_json(&state, &server)).into_response())
+    Ok((StatusCode::CREATED, Json(server_json(&state, &server))).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}", operation_id = "getAuthorizationServer", tag = "authorizationServers", params(("id" = String, Path)),
@@ -196,12 +212,16 @@ impl ScopeBody {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes", operation_id = "listOAuth2Scopes", tag = "authorizationServers", params(("id" = String, Path)),
-    responses((status = 200, description = "Scopes", body = [super::answers::OAuth2Scope]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+/// The scopes, system scopes first; all of them unless `limit` (1 to 200) asks for pages
+/// (`Link` headers), as Okta.
+#[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes", operation_id = "listOAuth2Scopes", tag = "authorizationServers", params(("id" = String, Path), PageParams),
+    responses((status = 200, description = "Scopes", body = [super::answers::OAuth2Scope]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn scopes(
     State(state): State<SharedState>,
     _: Caller,
+    uri: Uri,
     Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Response, ApiError> {
     let server = custom(&state, &id).await?;
     let list = state
@@ -209,11 +229,19 @@ pub async fn scopes(
         .list_scopes(&server.id)
         .await
         .map_err(AdminError::from)?;
-    Ok(Json(list.iter().map(servers::scope_json).collect::<Vec<_>>()).into_response())
+    paged(
+        &state.config.base_url(),
+        &uri,
+        list,
+        |s| &s.id,
+        &p,
+        (i64::MAX, 200),
+        servers::scope_json,
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/scopes", operation_id = "createOAuth2Scope", tag = "authorizationServers", params(("id" = String, Path)), request_body = ScopeBody,
-    responses((status = 200, description = "The scope", body = super::answers::OAuth2Scope), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 201, description = "The scope, created", body = super::answers::OAuth2Scope), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_scope(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -229,7 +257,7 @@ pub async fn create_scope(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(servers::scope_json(&scope)).into_response())
+    Ok((StatusCode::CREATED, Json(servers::scope_json(&scope))).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/scopes/{scopeId}", operation_id = "getOAuth2Scope", tag = "authorizationServers", params(("id" = String, Path), ("scopeId" = String, Path)),
@@ -343,7 +371,7 @@ pub async fn claims(
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/claims", operation_id = "createOAuth2Claim", tag = "authorizationServers", params(("id" = String, Path)), request_body = ClaimBody,
-    responses((status = 200, description = "The claim", body = super::answers::OAuth2Claim), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 201, description = "The claim, created", body = super::answers::OAuth2Claim), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_claim(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -359,7 +387,7 @@ pub async fn create_claim(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(servers::claim_json(&claim)).into_response())
+    Ok((StatusCode::CREATED, Json(servers::claim_json(&claim))).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/claims/{claimId}", operation_id = "getOAuth2Claim", tag = "authorizationServers", params(("id" = String, Path), ("claimId" = String, Path)),
@@ -476,7 +504,7 @@ pub async fn policies(
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies", operation_id = "createAuthorizationServerPolicy", tag = "authorizationServers", params(("id" = String, Path)), request_body = PolicyBody,
-    responses((status = 200, description = "The policy", body = super::answers::AuthorizationServerPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 201, description = "The policy, created", body = super::answers::AuthorizationServerPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_policy(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -492,7 +520,7 @@ pub async fn create_policy(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(policies::to_json(&policy, &[])).into_response())
+    Ok((StatusCode::CREATED, Json(policies::to_json(&policy, &[]))).into_response())
 }
 
 async fn find_policy(
@@ -700,7 +728,7 @@ pub async fn rules(
 }
 
 #[utoipa::path(post, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules", operation_id = "createAuthorizationServerPolicyRule", tag = "authorizationServers", params(("id" = String, Path), ("policyId" = String, Path)), request_body = RuleBody,
-    responses((status = 200, description = "The rule", body = super::answers::AuthorizationServerPolicyRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 201, description = "The rule, created", body = super::answers::AuthorizationServerPolicyRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_rule(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -717,7 +745,7 @@ pub async fn create_rule(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(policies::rule_json(&rule)).into_response())
+    Ok((StatusCode::CREATED, Json(policies::rule_json(&rule))).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/authorizationServers/{id}/policies/{policyId}/rules/{ruleId}", operation_id = "getAuthorizationServerPolicyRule", tag = "authorizationServers",

@@ -184,8 +184,13 @@ async fn upload(
     let brand = brands::set_image(&state.store, &actor, kind, Some(file.to_vec()), now).await?;
     state.brand.set(&brand, now);
     let theme = brands::theme_json(&brand, &state.config.base_url());
+    // Okta's documented answers: 200 for a logo, 201 for a favicon.
+    let status = match kind {
+        ImageKind::Logo => StatusCode::OK,
+        ImageKind::Favicon => StatusCode::CREATED,
+    };
     Ok((
-        StatusCode::CREATED,
+        status,
         Json(serde_json::json!({ "url": theme[kind.field()] })),
     )
         .into_response())
@@ -194,7 +199,7 @@ async fn upload(
 /// Upload the logo: a PNG, JPEG or GIF of at most 100 kB, in a multipart part named `file`.
 #[utoipa::path(post, path = "/api/v1/brands/{brandId}/themes/{themeId}/logo", tag = "brands", operation_id = "uploadBrandThemeLogo",
     params(("brandId" = String, Path), ("themeId" = String, Path)),
-    responses((status = 201, description = "The logo's URL", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The logo's URL", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn upload_logo(
     State(state): State<SharedState>,

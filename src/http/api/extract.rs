@@ -159,6 +159,35 @@ pub fn link_headers(
     headers
 }
 
+/// `limit` and `after` of a list Okta pages.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// The cursor from the `next` link.
+    pub after: Option<String>,
+    /// How many items a page holds at most.
+    pub limit: Option<i64>,
+}
+
+/// One page of a list held in memory (`admin::filter::page_of`), as JSON with Okta's
+/// `Link` headers. `limit` defaults to `default` and may be 1 to `max`.
+pub fn paged<T>(
+    base: &str,
+    uri: &axum::http::Uri,
+    items: Vec<T>,
+    id: impl Fn(&T) -> &str,
+    params: &PageParams,
+    (default, max): (i64, i64),
+    to_json: impl Fn(&T) -> serde_json::Value,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let limit = crate::admin::filter::limit(params.limit, default, max)?;
+    let (page, next) = crate::admin::filter::page_of(items, id, params.after.as_deref(), limit)?;
+    let headers = link_headers(base, uri.path(), &query_pairs(uri.query()), next.as_deref());
+    let body: Vec<serde_json::Value> = page.iter().map(to_json).collect();
+    Ok((headers, axum::Json(body)).into_response())
+}
+
 /// The request's query parameters, in order.
 pub fn query_pairs(parts_query: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(parts_query.unwrap_or("").as_bytes())

@@ -9,8 +9,9 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
-use crate::admin::{groups, users};
+use super::extract::{ApiJson, ApiQuery, Caller, PageParams, link_headers, paged, query_pairs};
+use super::links;
+use crate::admin::groups;
 use crate::http::SharedState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -66,7 +67,11 @@ pub async fn list(
     );
     Ok((
         headers,
-        Json(page.iter().map(groups::to_json).collect::<Vec<Value>>()),
+        Json(
+            page.iter()
+                .map(|g| links::group_json(&state.config.base_url(), g))
+                .collect::<Vec<Value>>(),
+        ),
     )
         .into_response())
 }
@@ -83,7 +88,7 @@ pub async fn create(
     let (name, description) = body.parts();
     let group =
         groups::create(&state.store, &actor, &name, &description, state.clock.now()).await?;
-    Ok(Json(groups::to_json(&group)).into_response())
+    Ok(Json(links::group_json(&state.config.base_url(), &group)).into_response())
 }
 
 /// A group by id.
@@ -95,7 +100,8 @@ pub async fn get(
     _: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(groups::to_json(&groups::find(&state.store, &id).await?)).into_response())
+    let group = groups::find(&state.store, &id).await?;
+    Ok(Json(links::group_json(&state.config.base_url(), &group)).into_response())
 }
 
 /// Replace a group's name and description.
@@ -118,7 +124,7 @@ pub async fn update(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(groups::to_json(&group)).into_response())
+    Ok(Json(links::group_json(&state.config.base_url(), &group)).into_response())
 }
 
 /// Delete a group (its members stay).
@@ -134,14 +140,17 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The members of a group.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/users", operation_id = "listGroupUsers", tag = "groups", params(("id" = String, Path)),
-    responses((status = 200, description = "Users", body = [super::answers::User]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+/// The members of a group, by id, a page at a time (`limit` 1 to 1000, default 1000;
+/// `Link` headers).
+#[utoipa::path(get, path = "/api/v1/groups/{id}/users", operation_id = "listGroupUsers", tag = "groups", params(("id" = String, Path), PageParams),
+    responses((status = 200, description = "A page of users", body = [super::answers::User]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn members(
     State(state): State<SharedState>,
     _: Caller,
+    uri: Uri,
     Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Response, ApiError> {
     let group = groups::find(&state.store, &id).await?;
     let list = state
@@ -149,7 +158,15 @@ pub async fn members(
         .group_members(&group.id)
         .await
         .map_err(crate::admin::AdminError::from)?;
-    Ok(Json(list.iter().map(users::to_json).collect::<Vec<Value>>()).into_response())
+    paged(
+        &state.config.base_url(),
+        &uri,
+        list,
+        |u| &u.id,
+        &p,
+        (1000, 1000),
+        |u| links::user_json(&state.config.base_url(), u),
+    )
 }
 
 /// Add a user to a group.

@@ -15,9 +15,9 @@ use crate::http::SharedState;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Events published at or after this time (RFC 3339).
+    /// Events published at or after this time (RFC 3339, to the millisecond).
     pub since: Option<String>,
-    /// Events published before this time (RFC 3339).
+    /// Events published before this time (RFC 3339, to the millisecond).
     pub until: Option<String>,
     /// E.g. `eventType eq "user.session.start" and outcome.result eq "FAILURE"`; also
     /// `actor.id`, `target.id`.
@@ -27,9 +27,13 @@ pub struct ListParams {
     pub after: Option<String>,
     /// 1 to 1000 (default 100).
     pub limit: Option<i64>,
+    /// `ASCENDING`, Okta's default and the only order served.
+    #[serde(rename = "sortOrder")]
+    pub sort_order: Option<String>,
 }
 
-/// System Log events, oldest first, a page at a time.
+/// System Log events, oldest first, a page at a time. Without `until` the request polls:
+/// the `next` link comes at the end of the data too, to ask again from there.
 #[utoipa::path(get, path = "/api/v1/logs", operation_id = "listLogEvents", tag = "logs", params(ListParams),
     responses((status = 200, description = "A page of events", body = [super::answers::LogEvent]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ssws" = [])))]
@@ -46,6 +50,7 @@ pub async fn list(
         q: p.q,
         after: p.after,
         limit: p.limit,
+        sort_order: p.sort_order,
     };
     let (events, next) = syslog::query(&state.store, &query).await?;
     let headers = link_headers(

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod groups;
 pub mod keep_alive;
+pub mod links;
 pub mod logs;
 pub mod openapi;
 pub mod sessions;

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
+use super::links;
 use crate::admin::groups;
 use crate::admin::users::{self, Deletion, Lifecycle, NewUser, ProfileChange, UserQuery};
 use crate::http::SharedState;
@@ -64,8 +65,12 @@ pub struct ListParams {
     pub limit: Option<i64>,
 }
 
-fn user_response(status: StatusCode, user: &crate::store::User) -> Response {
-    (status, Json(users::to_json(user))).into_response()
+fn user_response(state: &SharedState, status: StatusCode, user: &crate::store::User) -> Response {
+    (
+        status,
+        Json(links::user_json(&state.config.base_url(), user)),
+    )
+        .into_response()
 }
 
 /// List users, a page at a time (`Link` headers with `rel="next"`).
@@ -92,7 +97,8 @@ pub async fn list(
         &query_pairs(uri.query()),
         next.as_deref(),
     );
-    let body: Vec<Value> = page.iter().map(users::to_json).collect();
+    let base = state.config.base_url();
+    let body: Vec<Value> = page.iter().map(|u| links::user_json(&base, u)).collect();
     Ok((headers, Json(body)).into_response())
 }
 
@@ -126,7 +132,7 @@ pub async fn create(
     for id in group_ids {
         groups::add_member(&state.store, &actor, &id, &user.id, now).await?;
     }
-    Ok(user_response(StatusCode::OK, &user))
+    Ok(user_response(&state, StatusCode::OK, &user))
 }
 
 /// A user by id or login.
@@ -139,6 +145,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     Ok(user_response(
+        &state,
         StatusCode::OK,
         &users::find(&state.store, &id).await?,
     ))
@@ -166,7 +173,7 @@ pub async fn update(
         state.clock.now(),
     )
     .await?;
-    Ok(user_response(StatusCode::OK, &user))
+    Ok(user_response(&state, StatusCode::OK, &user))
 }
 
 /// Replace the profile (attributes left out are cleared).
@@ -193,7 +200,7 @@ pub async fn replace(
         state.clock.now(),
     )
     .await?;
-    Ok(user_response(StatusCode::OK, &user))
+    Ok(user_response(&state, StatusCode::OK, &user))
 }
 
 /// Deactivate the user, or, when already DEPROVISIONED, delete them.
@@ -322,5 +329,11 @@ pub async fn groups_of(
         .user_groups(&user.id)
         .await
         .map_err(crate::admin::AdminError::from)?;
-    Ok(Json(list.iter().map(groups::to_json).collect::<Vec<_>>()).into_response())
+    let base = state.config.base_url();
+    Ok(Json(
+        list.iter()
+            .map(|g| links::group_json(&base, g))
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
 }
