@@ -286,8 +286,14 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, args: &[Arg<'_>]) -> rusqlite::Resul
     Ok(())
 }
 
+/// At `debug`, every statement, without its values (docs/operations.md).
+fn log_statement(sql: &str) {
+    tracing::debug!(target: "gatehouse::store::sqlite", statement = sql);
+}
+
 /// Runs one statement to its end; how many rows it changed (0 for a read).
 fn execute_on(conn: &Connection, sql: &str, args: &[Arg<'_>]) -> rusqlite::Result<u64> {
+    log_statement(sql);
     let mut stmt = conn.prepare_cached(sql)?;
     bind(&mut stmt, args)?;
     let readonly = stmt.readonly();
@@ -306,6 +312,7 @@ fn fetch_on(
     args: &[Arg<'_>],
     limit: usize,
 ) -> rusqlite::Result<Vec<SqliteRow>> {
+    log_statement(sql);
     let mut stmt = conn.prepare_cached(sql)?;
     bind(&mut stmt, args)?;
     let columns: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
