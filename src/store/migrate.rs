@@ -86,6 +86,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0018_branding.sql"),
         postgres: include_str!("../../migrations/postgres/0018_branding.sql"),
     },
+    Migration {
+        version: 40,
+        sqlite: include_str!("../../migrations/sqlite/0040_app_changes_bump_settings_version.sql"),
+        postgres: include_str!(
+            "../../migrations/postgres/0040_app_changes_bump_settings_version.sql"
+        ),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).
