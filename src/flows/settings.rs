@@ -73,8 +73,12 @@ impl SettingsCache {
 /// cached (it is looked up every time), so the cache holds at most the apps that exist.
 #[derive(Default)]
 pub struct ClientCache {
-    entries: std::sync::RwLock<HashMap<String, (i64, HashMap<String, Client>)>>,
+    entries: std::sync::RwLock<HashMap<String, ServerApps>>,
 }
+
+/// One server's cached apps by client_id, and the `settings_version` they were read
+/// under.
+type ServerApps = (i64, HashMap<String, Client>);
 
 impl ClientCache {
     fn get(&self, server_id: &str, version: i64, client_id: &str) -> Option<Client> {
