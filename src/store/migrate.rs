@@ -111,6 +111,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0023_log_millis.sql"),
         postgres: include_str!("../../migrations/postgres/0023_log_millis.sql"),
     },
+    Migration {
+        version: 24,
+        sqlite: include_str!("../../migrations/sqlite/0024_app_changes_bump_settings_version.sql"),
+        postgres: include_str!(
+            "../../migrations/postgres/0024_app_changes_bump_settings_version.sql"
+        ),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).
@@ -154,16 +161,16 @@ mod tests {
         let versions = |applied: &[i64]| pending(applied).map(|m| m.version).collect::<Vec<_>>();
         assert_eq!(
             versions(&[]),
-            [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23]
+            [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23, 24]
         );
         assert_eq!(
             versions(&[1, 2]),
-            [3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23]
+            [3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23, 24]
         );
         assert_eq!(
-            versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23]),
+            versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23, 24]),
             [3, 4]
         );
-        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23]).is_empty());
+        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 21, 22, 23, 24]).is_empty());
     }
 }
