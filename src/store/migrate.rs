@@ -86,6 +86,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0018_branding.sql"),
         postgres: include_str!("../../migrations/postgres/0018_branding.sql"),
     },
+    Migration {
+        version: 19,
+        sqlite: include_str!("../../migrations/sqlite/0019_janitor_indexes.sql"),
+        postgres: include_str!("../../migrations/postgres/0019_janitor_indexes.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -25,6 +25,7 @@ mod dpop;
 mod headers;
 mod hostile;
 mod introspection;
+mod janitor;
 mod keys;
 mod logging;
 mod logout;
