@@ -91,6 +91,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0019_janitor_indexes.sql"),
         postgres: include_str!("../../migrations/postgres/0019_janitor_indexes.sql"),
     },
+    Migration {
+        version: 20,
+        sqlite: include_str!("../../migrations/sqlite/0020_refresh_families_user.sql"),
+        postgres: include_str!("../../migrations/postgres/0020_refresh_families_user.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).
