@@ -11,7 +11,7 @@ use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
 use crate::flows::Services;
-use crate::flows::settings::{Settings, Subject, check_assigned};
+use crate::flows::settings::{ClientCache, Settings, Subject, check_assigned};
 use crate::identity::session;
 use crate::oauth::authorize::{self, AuthorizationRequest, Next, Rejection};
 use crate::oauth::consent;
@@ -78,9 +78,7 @@ async fn answer(
     // The client is looked up only for a single, present client_id; the pipeline
     // renders the error for any other case.
     let client = match params.get("client_id") {
-        Ok(Some(id)) => services
-            .store
-            .get_client(id)
+        Ok(Some(id)) => ClientCache::load(services, server, id)
             .await
             .map_err(OAuthError::from)?,
         _ => None,

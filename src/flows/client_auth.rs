@@ -4,7 +4,7 @@
 
 use crate::admin::syslog::{self, Actor, Event};
 use crate::clock::UnixTime;
-use crate::flows::{Services, client_jwt};
+use crate::flows::{ClientCache, Services, client_jwt};
 use crate::identity::throttle;
 use crate::oauth::OAuthError;
 use crate::oauth::client_auth::{self, Authenticated, Presented};
@@ -50,7 +50,8 @@ pub async fn authenticate(
     let presented = presented(credentials, params)?;
     let client_id = presented.client_id();
     let store = &services.store;
-    let client = store.get_client(client_id).await?;
+    // The server row was read by this request: its stamp validates a cached app.
+    let client = ClientCache::load(services, server, client_id).await?;
     // A public client authenticating as one (`none`) has no secret to guess: it is
     // neither throttled nor counted, else anyone sharing an address with its users
     // (one NAT) could block them all by sending wrong secrets under its public id.

@@ -30,7 +30,7 @@ use crate::store::{AuthServer, DynStore};
 use crate::tokens::KeyCache;
 use crate::tokens::remote_jwks::RemoteJwks;
 
-pub use settings::{Settings, SettingsCache, Subject};
+pub use settings::{ClientCache, Settings, SettingsCache, Subject};
 
 /// The store and the master key: what every command opens.
 #[derive(Clone)]
@@ -51,6 +51,8 @@ pub struct Services {
     pub keys: KeyCache,
     /// Parsed scopes, claims and policies per server (see `SettingsCache`).
     pub settings: SettingsCache,
+    /// App rows per server, under the same version stamp (see `ClientCache`).
+    pub clients: ClientCache,
     pub passwords: PasswordPool,
     pub metrics: Metrics,
     /// Fetched `jwks_uri` documents of `private_key_jwt` clients.
@@ -62,6 +64,7 @@ impl Services {
         Services {
             keys: KeyCache::new(backend.store.clone(), backend.master.clone()),
             settings: SettingsCache::default(),
+            clients: ClientCache::default(),
             passwords: PasswordPool::new(config.password_hash_workers),
             metrics: Metrics::new(),
             remote_jwks: RemoteJwks::new(config.client_auth.allow_private_jwks_uri),

@@ -9,7 +9,9 @@ use super::Services;
 use crate::oauth::OAuthError;
 use crate::oauth::policy::{self, Decision, Lifetimes, PolicyRequest};
 use crate::oauth::scope::Scope;
-use crate::store::{AuthServer, ClaimDef, Group, Policy, PolicyRule, ScopeDef, User};
+use crate::store::{
+    AuthServer, ClaimDef, Client, Group, Policy, PolicyRule, ScopeDef, StoreResult, User,
+};
 
 /// An authorization server's scopes, claims, policies and rules.
 pub struct Settings {
@@ -51,6 +53,75 @@ impl SettingsCache {
         if entries.get(server_id).is_none_or(|(v, _)| *v <= version) {
             entries.insert(server_id.to_string(), (version, settings));
         }
+    }
+}
+
+/// Each process's app rows, per server, with the `settings_version` of the server row
+/// they were read under.
+///
+/// What it holds: apps (`clients` rows: secrets as keyed hashes, status, redirect URIs,
+/// grant types, keys), only those that exist. How long: while the server row a request
+/// has just read (every token and authorize request reads it before the app) carries
+/// the same `settings_version`. Why it cannot grant what the database would deny:
+/// database triggers (migration 40) increase every server's `settings_version` in the
+/// same transaction as every insert, update or delete of an app, whoever makes it (this
+/// instance, another one on the same PostgreSQL, the CLI): a rotated secret, a
+/// deactivated or deleted app, a removed redirect URI. A request that starts after
+/// such a change commits reads the new version, misses the cache and reads the app
+/// again, on every instance, with no delay. The app is read after the version, so an
+/// entry is never newer-labelled than what it holds. An unknown `client_id` is never
+/// cached (it is looked up every time), so the cache holds at most the apps that exist.
+#[derive(Default)]
+pub struct ClientCache {
+    entries: std::sync::RwLock<HashMap<String, ServerApps>>,
+}
+
+/// One server's cached apps by client_id, and the `settings_version` they were read
+/// under.
+type ServerApps = (i64, HashMap<String, Client>);
+
+impl ClientCache {
+    fn get(&self, server_id: &str, version: i64, client_id: &str) -> Option<Client> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let (v, clients) = entries.get(server_id)?;
+        if *v != version {
+            return None;
+        }
+        clients.get(client_id).cloned()
+    }
+
+    fn put(&self, server_id: &str, version: i64, client: &Client) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        match entries.get_mut(server_id) {
+            // Never replace entries of a newer version with an older one.
+            Some((v, _)) if *v > version => {}
+            Some((v, clients)) if *v == version => {
+                clients.insert(client.client_id.clone(), client.clone());
+            }
+            _ => {
+                let clients = HashMap::from([(client.client_id.clone(), client.clone())]);
+                entries.insert(server_id.to_string(), (version, clients));
+            }
+        }
+    }
+
+    /// The app `client_id` as of the server row `server` (just read by this request):
+    /// from this process's cache when the row's `settings_version` matches, else from
+    /// the store, then cached if it exists.
+    pub async fn load(
+        services: &Services,
+        server: &AuthServer,
+        client_id: &str,
+    ) -> StoreResult<Option<Client>> {
+        let cache = &services.clients;
+        if let Some(hit) = cache.get(&server.id, server.settings_version, client_id) {
+            return Ok(Some(hit));
+        }
+        let client = services.store.get_client(client_id).await?;
+        if let Some(client) = &client {
+            cache.put(&server.id, server.settings_version, client);
+        }
+        Ok(client)
     }
 }
 

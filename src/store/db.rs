@@ -8,7 +8,7 @@
 //! `Backend` at once (`impl<B: Backend> UserStore for B`), so `SqliteStore` and
 //! `PostgresStore` are the adapters themselves.
 //!
-//! The statements use `$n` placeholders, which PostgreSQL and sqlx's SQLite driver both
+//! The statements use `$n` placeholders, which PostgreSQL and the SQLite adapter both
 //! read. Where the dialects differ, the method picks a constant by `match B::DIALECT`;
 //! SQL text is never edited at run time, except the filters `store::query` builds from
 //! allowlisted columns.

@@ -96,6 +96,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0020_refresh_families_user.sql"),
         postgres: include_str!("../../migrations/postgres/0020_refresh_families_user.sql"),
     },
+    Migration {
+        version: 40,
+        sqlite: include_str!("../../migrations/sqlite/0040_app_changes_bump_settings_version.sql"),
+        postgres: include_str!(
+            "../../migrations/postgres/0040_app_changes_bump_settings_version.sql"
+        ),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).
@@ -137,9 +144,18 @@ mod tests {
     #[test]
     fn a_version_below_the_highest_applied_is_still_applied() {
         let versions = |applied: &[i64]| pending(applied).map(|m| m.version).collect::<Vec<_>>();
-        assert_eq!(versions(&[]), [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18]);
-        assert_eq!(versions(&[1, 2]), [3, 4, 10, 11, 12, 13, 15, 17, 18]);
-        assert_eq!(versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18]), [3, 4]);
-        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18]).is_empty());
+        assert_eq!(
+            versions(&[]),
+            [1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 40]
+        );
+        assert_eq!(
+            versions(&[1, 2]),
+            [3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 40]
+        );
+        assert_eq!(
+            versions(&[1, 2, 10, 11, 12, 13, 15, 17, 18, 19, 20, 40]),
+            [3, 4]
+        );
+        assert!(versions(&[1, 2, 3, 4, 10, 11, 12, 13, 15, 17, 18, 19, 20, 40]).is_empty());
     }
 }

@@ -22,8 +22,9 @@ pub struct AuthServer {
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
     /// Increased by database triggers, in the same transaction, whenever the server's
-    /// scopes, claims, policies or rules change (migration 15): what `SettingsCache`
-    /// checks. Never written by the application.
+    /// scopes, claims, policies or rules change (migration 15), and whenever any app
+    /// changes (migration 40): what `SettingsCache` and `ClientCache` check. Never
+    /// written by the application.
     pub settings_version: i64,
 }
 

@@ -852,3 +852,95 @@ async fn a_policy_change_through_the_api_on_one_instance_applies_at_once_on_anot
     assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
     minted_by(&c, b, &session, &app).await;
 }
+
+/// Introspects a meaningless token at `base` as `app` with `secret`: 200 while the
+/// app authenticates, 401 `invalid_client` once it does not.
+async fn introspect_as(c: &Cluster, base: &str, app: &App, secret: &str) -> (u16, Value) {
+    let r = c
+        .http
+        .post(format!("{base}/oauth2/default/v1/introspect"))
+        .basic_auth(&app.client_id, Some(secret))
+        .form(&[("token", "not-a-token")])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Instance B keeps the app's row in memory while the server row's `settings_version`
+/// is unchanged (`flows::ClientCache`); every change to an app bumps it in the writer's
+/// transaction (migration 40). So a secret deactivated through the API on A is refused
+/// by B at its very next request, as is every secret of an app deactivated on A; the
+/// new secret works on B at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_rotated_or_an_app_deactivated_on_one_instance_is_refused_at_once_on_another() {
+    let c = Cluster::start(2).await;
+    let app = c.app(0);
+    let old = app.secret.clone().unwrap();
+    let [a, b] = &c.bases()[..] else {
+        unreachable!()
+    };
+    let (ok, out, err) = c.gatehouse(&["api-tokens", "create", "--name", "admin"], None);
+    assert!(ok, "{err}");
+    let token: Value = serde_json::from_str(&out).unwrap();
+    let ssws = format!("SSWS {}", token["token"].as_str().unwrap());
+    let api = |path: &str| {
+        c.http
+            .post(format!("{a}/api/v1/apps/{}{path}", app.client_id))
+            .header("Authorization", ssws.clone())
+            .json(&serde_json::json!({}))
+    };
+
+    // B authenticates the app (and caches its row).
+    let (status, body) = introspect_as(&c, b, &app, &old).await;
+    assert_eq!(
+        (status, &body["active"]),
+        (200, &Value::Bool(false)),
+        "{body}"
+    );
+
+    // A: a new secret, then the old one deactivated.
+    let r = api("/credentials/secrets").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let created: Value = r.json().await.unwrap();
+    let new = created["client_secret"].as_str().unwrap().to_string();
+    let r = c
+        .http
+        .get(format!(
+            "{a}/api/v1/apps/{}/credentials/secrets",
+            app.client_id
+        ))
+        .header("Authorization", ssws.clone())
+        .send()
+        .await
+        .unwrap();
+    let listed: Value = r.json().await.unwrap();
+    let old_id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] != created["id"])
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = api(&format!(
+        "/credentials/secrets/{old_id}/lifecycle/deactivate"
+    ))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    // B, at once: the old secret is refused, the new one works.
+    let (status, body) = introspect_as(&c, b, &app, &old).await;
+    assert_eq!((status, error_of(&body)), (401, "invalid_client"), "{body}");
+    let (status, body) = introspect_as(&c, b, &app, &new).await;
+    assert_eq!(status, 200, "{body}");
+
+    // A deactivates the app: B refuses its remaining secret at once.
+    let r = api("/lifecycle/deactivate").send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let (status, body) = introspect_as(&c, b, &app, &new).await;
+    assert_eq!((status, error_of(&body)), (401, "invalid_client"), "{body}");
+}

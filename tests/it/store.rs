@@ -722,6 +722,43 @@ async fn a_client_keeps_its_secrets_keys_and_dpop_flag(store: DynStore) {
     assert_eq!(store.get_client("0oajwt").await.unwrap().unwrap(), c);
 }
 
+/// Every change to an app raises every server's `settings_version` in its own
+/// transaction (migration 40): the per-process app cache (`flows::ClientCache`) relies
+/// on it to see a rotated secret or a deactivated app at the next request.
+async fn every_app_change_bumps_every_servers_settings_version(store: DynStore) {
+    let store = &store;
+    base(store).await;
+    let mut other = server();
+    other.id = "aus2".into();
+    assert!(store.insert_server_if_absent(&other).await.unwrap());
+    let versions = || async {
+        (
+            settings_version(store, "aus1").await,
+            settings_version(store, "aus2").await,
+        )
+    };
+    let mut last = versions().await;
+    let mut c = client("0oa2");
+    store.insert_client(&c).await.unwrap();
+    let mut check = |change: &str, now: (i64, i64)| {
+        assert!(
+            now.0 > last.0 && now.1 > last.1,
+            "{change}: {last:?} -> {now:?}"
+        );
+        last = now;
+    };
+    check("insert", versions().await);
+    c.secrets.clear();
+    assert!(store.update_client(&c).await.unwrap());
+    c.version += 1;
+    check("secret removed", versions().await);
+    c.status = Status::Inactive;
+    assert!(store.update_client(&c).await.unwrap());
+    check("deactivated", versions().await);
+    assert!(store.delete_client("0oa2").await.unwrap());
+    check("deleted", versions().await);
+}
+
 /// Optimistic concurrency: a write made from a stale read (the version before the last
 /// update) is refused and changes nothing; every write bumps the version, even within
 /// the same second.
@@ -2405,6 +2442,11 @@ mod sqlite {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_app_change_bumps_every_servers_settings_version() {
+        on_sqlite(super::every_app_change_bumps_every_servers_settings_version).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_brand_is_written_only_at_the_version_it_was_read() {
         on_sqlite(super::the_brand_is_written_only_at_the_version_it_was_read).await;
     }
@@ -2621,6 +2663,11 @@ mod sqlite {
 /// Every behaviour on PostgreSQL.
 mod postgres {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_app_change_bumps_every_servers_settings_version() {
+        on_postgres(super::every_app_change_bumps_every_servers_settings_version).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_brand_is_written_only_at_the_version_it_was_read() {

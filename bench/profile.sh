@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# CPU profile of the server under bench load (issue 14): starts GATEHOUSE_BIN (default
+# target/release/gatehouse) on a fresh SQLite data directory, provisions what
+# bench/run.sh provisions, and while S1 (client_credentials, wrk) runs records the
+# server with
+#   perf record -e cpu-clock --call-graph dwarf -F 250 -p PID
+# for SECONDS_EACH seconds (default 8), then folds the stacks and draws a flame graph
+# with inferno (`cargo install inferno --root DIR`; INFERNO names DIR/bin, not a
+# project dependency). Writes bench/flame-<LABEL>-s1.svg (LABEL, default "profile") and
+# prints the CPU by thread, by object and the hottest frames by self time. (S3 is left
+# out: its driver signs in first, so a short window records mostly Argon2id.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+seconds="${SECONDS_EACH:-8}"
+conc="${CONCURRENCY:-16}"
+label="${LABEL:-profile}"
+port="${PORT:-18121}"
+bin="${GATEHOUSE_BIN:-$root/target/release/gatehouse}"
+inferno="${INFERNO:-}"
+collapse="${inferno:+$inferno/}inferno-collapse-perf"
+flamegraph="${inferno:+$inferno/}inferno-flamegraph"
+for tool in perf wrk curl python3 "$collapse" "$flamegraph"; do
+    command -v "$tool" >/dev/null || { echo "bench/profile.sh needs $tool" >&2; exit 1; }
+done
+cargo build --release --quiet --manifest-path bench/flows/Cargo.toml
+flows="$root/bench/flows/target/release/gatehouse-flows"  # only to wait for the server
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+    if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+export GATEHOUSE_MASTER_KEY="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+export GATEHOUSE_LOG=warn
+unset GATEHOUSE_DATABASE_URL GATEHOUSE_CONFIG
+data="$work/data"
+base="http://127.0.0.1:$port"
+"$bin" serve --listen "127.0.0.1:$port" --public-url "$base" --data-dir "$data" >>"$work/server.log" 2>&1 &
+server_pid=$!
+"$flows" wait "$base/oauth2/default/.well-known/openid-configuration" 5 >/dev/null
+echo 'bench password 1' | "$bin" --data-dir "$data" users create --login bench@example.com --password-stdin >/dev/null
+"$bin" --data-dir "$data" scopes create --name bench.read --default >/dev/null
+read -r id secret < <("$bin" --data-dir "$data" apps create --name bench \
+    --redirect-uri https://app.example.com/callback --grant-type authorization_code \
+    --grant-type refresh_token --grant-type client_credentials |
+    python3 -c 'import json,sys; c=json.load(sys.stdin); print(c["client_id"], c["client_secret"])')
+sleep 1
+
+# profile NAME COMMAND...: perf records the server while COMMAND runs.
+profile() {
+    local name="$1"; shift
+    perf record -q -e cpu-clock --call-graph dwarf,16384 -F 250 -p "$server_pid" -o "$work/$name.data" -- sleep "$seconds" &
+    local perf_pid=$!
+    "$@" >"$work/$name.out" 2>&1 || { cat "$work/$name.out" >&2; exit 1; }
+    wait "$perf_pid"
+    perf script -i "$work/$name.data" 2>/dev/null | "$collapse" >"$work/$name.folded"
+    "$flamegraph" --title "Gatehouse $label: $name (cpu-clock, $seconds s)" \
+        <"$work/$name.folded" >"$root/bench/flame-$label-$name.svg"
+    echo "== $name: $(grep -o '"per_second": [0-9.]*' "$work/$name.out" | head -1)" >&2
+    # Where the CPU went, by thread and by object (the kernel, our binary, libc).
+    perf report -i "$work/$name.data" --no-children --sort comm --stdio -g none 2>/dev/null |
+        grep -E '^ +[0-9]' | head -8 >&2 || true
+    perf report -i "$work/$name.data" --no-children --sort dso --stdio -g none 2>/dev/null |
+        grep -E '^ +[0-9]' | head -6 >&2 || true
+    # Self time by thread and frame, hottest first (aws-lc's assembly has no symbol
+    # sizes: perf shows its frames as addresses; `nm -n` on the binary names them).
+    perf report -i "$work/$name.data" --no-children --sort comm,symbol --stdio -g none 2>/dev/null |
+        grep -E '^ +[0-9]' | head -25 >&2 || true
+}
+
+auth="Basic $(printf '%s:%s' "$id" "$secret" | base64 -w0)"
+export WRK_METHOD=POST WRK_AUTH="$auth" WRK_BODY="grant_type=client_credentials&scope=bench.read"
+profile s1 wrk -t2 -c"$conc" -d"${seconds}s" -s "$root/bench/wrk.lua" "$base/oauth2/default/v1/token"
