@@ -127,8 +127,11 @@ cpu_s() {
 # (the database's side of each request; SQLite's runs inside the server).
 db_snapshot() {
     [[ -n "$pg_made" && "$target" == gatehouse-pg* ]] || return 0
-    local p
-    for p in $(psql -At -h 127.0.0.1 -U postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = '$pgdb'" postgres); do
+    local p backends
+    # No snapshot (say, the server is out of connections): no figure, never a wrong one.
+    backends=$(psql -At -h 127.0.0.1 -U postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = '$pgdb'" postgres 2>/dev/null) || {
+        echo unknown; return 0; }
+    for p in $backends; do
         [[ -r "/proc/$p/stat" ]] && awk -v p="$p" '{print p, ($14 + $15) / 100}' "/proc/$p/stat"
     done
     return 0
@@ -154,6 +157,8 @@ run() {
     db_after=$(db_snapshot)
     # The backends' CPU over the scenario (one that ended meanwhile is not counted).
     db_cpu=$(python3 -c 'import sys
+if "unknown" in sys.argv[1] + sys.argv[2]:
+    print(""); sys.exit()
 before = dict(l.split() for l in sys.argv[1].splitlines() if l.strip())
 after = dict(l.split() for l in sys.argv[2].splitlines() if l.strip())
 print(round(sum(float(v) - float(before.get(p, 0)) for p, v in after.items()), 2) if after else "")' "$db_before" "$db_after")
