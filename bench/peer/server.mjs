@@ -10,8 +10,8 @@
 //    drivers (wrk, bench/flows) speak to both.
 // Introspection: node-oidc-provider introspects only the tokens it stores, not its JWT
 // access tokens, so S6 gives it an opaque one (client_credentials for the resource
-// urn:bench:opaque); Gatehouse introspects its JWT. Storage: its default in-memory
-// adapter (nothing on disk), one Node.js process (single-threaded).
+// urn:bench:opaque); Gatehouse introspects its JWT. Storage: its own in-memory adapter
+// over an unbounded Map (nothing on disk), one Node.js process (single-threaded).
 //
 // The sign-in page is a tiny interaction of this file, shaped as Gatehouse's for the
 // driver: GET /interaction/UID is a form with hidden `tx` (the interaction id) and
@@ -20,6 +20,7 @@
 // provider's resume URL, which answers with the code.
 import crypto from 'node:crypto';
 import Provider from 'oidc-provider';
+import MemoryAdapter from './node_modules/oidc-provider/lib/adapters/memory_adapter.js';
 
 const port = Number(process.argv[2] || 18311);
 const base = `http://127.0.0.1:${port}`;
@@ -33,6 +34,40 @@ const OPAQUE_RESOURCE = 'urn:bench:opaque';
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'bench-rs256' };
 
+// Its in-memory adapter, but over an unbounded store: the default keeps at most 1,000
+// entries (an LRU), so under load codes are evicted before their exchange and sessions
+// and grants before their next use, which fails requests Gatehouse answers.
+class Unbounded {
+  #map = new Map();
+  constructor() {
+    setInterval(() => {
+      const now = Date.now();
+      for (const [key, entry] of this.#map) if (entry.expiresAt <= now) this.#map.delete(key);
+    }, 10_000).unref();
+  }
+  get(key) {
+    const entry = this.#map.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      this.#map.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+  set(key, value, options) {
+    this.#map.set(key, { value, expiresAt: options?.maxAge ? Date.now() + options.maxAge : Infinity });
+  }
+  delete(key) {
+    this.#map.delete(key);
+  }
+}
+const store = new Unbounded();
+class Adapter extends MemoryAdapter {
+  constructor(model) {
+    super(model, store);
+  }
+}
+
 const v1 = '/oauth2/default/v1';
 const provider = new Provider(base, {
   clients: [{
@@ -43,6 +78,7 @@ const provider = new Provider(base, {
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
   }],
+  adapter: Adapter,
   jwks: { keys: [jwk] },
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
   scopes: ['openid', 'offline_access', 'profile', 'email', 'bench.read'],
