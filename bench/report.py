@@ -1,6 +1,9 @@
 """Table and JSON for bench/run.sh: reads the scenarios' JSON lines, adds each figure's
 ratio to the S0 crypto ceiling measured in the same run, checks the targets of issue 6,
-prints a Markdown table and writes the JSON. Usage: report.py RESULTS.jsonl OUT.json"""
+prints a Markdown table and writes the JSON. When the run measured more than Gatehouse
+on SQLite (POSTGRES=1, PEER=1, SCALE=1), prints every target side by side with server
+CPU ms per successful request, and the ratios issue 14 sets goals for.
+Usage: report.py RESULTS.jsonl OUT.json"""
 import json
 import os
 import platform
@@ -8,7 +11,10 @@ import sys
 import time
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-by = {r["scenario"]: r for r in rows}
+MAIN = "gatehouse-sqlite"
+# The first table: the S0 ceiling and Gatehouse on SQLite (lines without a target are
+# the footprint's).
+by = {r["scenario"]: r for r in rows if r.get("system", MAIN) in (MAIN, "crypto")}
 s0 = next(r for r in rows if r["scenario"].startswith("S0"))
 rs, es, argon = s0["rs256_per_s"], s0["es256_per_s"], s0["argon2id_per_s"]
 
@@ -69,6 +75,91 @@ for name, limit in [("RSS idle after first start", 30), ("RSS idle after restart
         foot.append(f"{name}: {r['mb']} MB (< {limit}: {'met' if r['target_met'] else 'MISSED'})")
 lines.extend(f"- {f}" for f in foot)
 print("\n".join(lines))
+
+
+# Every target side by side.
+for r in rows:
+    if "per_second" in r and "server_cpu_s" in r:
+        ok = r.get("successes", r["requests"])
+        r["server_cpu_ms_per_request"] = round(1000 * r["server_cpu_s"] / ok, 3) if ok else None
+        if "db_cpu_s" in r:
+            r["db_cpu_ms_per_request"] = round(1000 * r["db_cpu_s"] / ok, 3) if ok else None
+NAMES = {
+    "gatehouse-sqlite": "Gatehouse, SQLite",
+    "gatehouse-sqlite-scale": "Gatehouse, SQLite, seeded",
+    "gatehouse-pg1": "Gatehouse, PostgreSQL, 1 instance",
+    "gatehouse-pg3": "Gatehouse, PostgreSQL, 3 instances",
+    "gatehouse-pg1-scale": "Gatehouse, PostgreSQL, 1 instance, seeded",
+    "node-oidc-provider": "node-oidc-provider",
+}
+SCENARIOS = ["S1 client_credentials", "S2 code exchange", "S3 SSO code flow", "S3 SSO code flow, ES256",
+             "S5 refresh with rotation", "S6 introspection", "S6 JWKS", "S6 discovery"]
+table = {(r.get("system"), r["scenario"]): r for r in rows if "per_second" in r}
+targets = [t for t in NAMES if any(k[0] == t for k in table)]
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a and b else "—"
+
+
+if len(targets) > 1:
+    out = ["", "Side by side (server CPU = user + system of the target's processes ÷ successful requests;"
+           " ratios to Gatehouse on SQLite in the same run):", "",
+           "| scenario | target | req/s | p50 ms | p99 ms | errors | CPU ms/req | req/s ratio | CPU ratio | PostgreSQL backends' CPU ms/req |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for sc in SCENARIOS:
+        base = table.get((MAIN, sc))
+        for t in targets:
+            r = table.get((t, sc))
+            if r is None:
+                continue
+            cpu = r.get("server_cpu_ms_per_request")
+            out.append(f"| {sc} | {NAMES[t]} | {r['per_second']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                       f"{r['errors']} | {cpu if cpu is not None else '—'} | "
+                       f"{ratio(r['per_second'], base and base['per_second'])} | "
+                       f"{ratio(cpu, base and base.get('server_cpu_ms_per_request'))} | "
+                       f"{r.get('db_cpu_ms_per_request', '')} |")
+    goals = []
+    if "node-oidc-provider" in targets:
+        goals += ["", "Against node-oidc-provider (goal: at least 2× its throughput and at most half its CPU per request):", "",
+                  "| scenario | Gatehouse req/s | peer req/s | Gatehouse ÷ peer | Gatehouse CPU ms/req | peer CPU ms/req | Gatehouse ÷ peer | goal |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+        for sc in SCENARIOS:
+            g, p = table.get((MAIN, sc)), table.get(("node-oidc-provider", sc))
+            if not g or not p:
+                continue
+            gc, pc = g.get("server_cpu_ms_per_request"), p.get("server_cpu_ms_per_request")
+            met = g["per_second"] >= 2 * p["per_second"] and gc is not None and pc and gc <= pc / 2
+            goals.append(f"| {sc} | {g['per_second']:,.0f} | {p['per_second']:,.0f} | {ratio(g['per_second'], p['per_second'])} | "
+                         f"{gc} | {pc} | {ratio(gc, pc)} | {'met' if met else 'MISSED'} |")
+    if "gatehouse-pg1" in targets:
+        goals += ["", "PostgreSQL (goal: CPU per request within 1.5× of SQLite's; the 3-instance throughput reported):", "",
+                  "| scenario | 1 instance CPU ÷ SQLite | goal | with PostgreSQL's backends ÷ SQLite | 3 instances req/s | 3 instances ÷ 1 instance |",
+                  "| --- | ---: | --- | ---: | ---: | ---: |"]
+        for sc in SCENARIOS:
+            s1, p1, p3 = table.get((MAIN, sc)), table.get(("gatehouse-pg1", sc)), table.get(("gatehouse-pg3", sc))
+            if not s1 or not p1:
+                continue
+            c = (p1.get("server_cpu_ms_per_request") or 0) / (s1.get("server_cpu_ms_per_request") or 1)
+            whole = ((p1.get("server_cpu_ms_per_request") or 0) + (p1.get("db_cpu_ms_per_request") or 0)) / (s1.get("server_cpu_ms_per_request") or 1)
+            goals.append(f"| {sc} | {c:.2f} | {'met' if c <= 1.5 else 'MISSED'} | {whole:.2f} | "
+                         f"{p3['per_second'] if p3 else 0:,.0f} | {ratio(p3 and p3['per_second'], p1['per_second'])} |")
+    for seeded, empty in [("gatehouse-sqlite-scale", MAIN), ("gatehouse-pg1-scale", "gatehouse-pg1")]:
+        if seeded not in targets:
+            continue
+        goals += ["", f"{NAMES[seeded]} against empty (goal: within 10 %):", "",
+                  "| scenario | req/s seeded ÷ empty | CPU ms/req seeded ÷ empty | goal |", "| --- | ---: | ---: | --- |"]
+        for sc in SCENARIOS:
+            a, b = table.get((seeded, sc)), table.get((empty, sc))
+            if not a or not b:
+                continue
+            rq = a["per_second"] / b["per_second"] if b["per_second"] else 0
+            ca, cb = a.get("server_cpu_ms_per_request"), b.get("server_cpu_ms_per_request")
+            cr = ca / cb if ca and cb else 0
+            goals.append(f"| {sc} | {rq:.2f} | {cr:.2f} | {'met' if rq >= 0.9 and 0 < cr <= 1.1 else 'MISSED'} |")
+    seeding = [r for r in rows if r["scenario"].startswith("seeding")]
+    goals += [f"- {r['scenario']}: {r['s']} s" + (f", {r['db_mb']} MB on disk" if "db_mb" in r else "") for r in seeding]
+    print("\n".join(out + goals))
 
 machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
 try:

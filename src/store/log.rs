@@ -85,9 +85,14 @@ impl<B: Backend> LogStore for B {
     }
 
     async fn purge_events(&self, before: UnixMillis) -> StoreResult<u64> {
-        self.execute(
-            "DELETE FROM system_log WHERE published < $1",
-            &[before.into()],
+        // In batches, oldest first, through the index on `published` (as the janitor's
+        // other deletes): a first purge of a large log never holds the database long.
+        super::maintenance::delete_in_batches(
+            self,
+            "DELETE FROM system_log WHERE seq IN
+                (SELECT seq FROM system_log WHERE published < $1 ORDER BY published LIMIT $2)",
+            before,
+            super::maintenance::PURGE_BATCH,
         )
         .await
     }

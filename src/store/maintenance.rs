@@ -17,7 +17,11 @@ pub trait Maintenance: Send + Sync {
     /// The schema version the database is at: the last migration applied.
     async fn schema_version(&self) -> StoreResult<i64>;
     /// Deletes rows that can no longer matter at `now` (the janitor); returns how many.
+    /// In batches of at most `PURGE_BATCH` rows a statement, pausing between them.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+    /// `purge_expired` with another batch size (tests use small ones to see batches
+    /// follow one another).
+    async fn purge_expired_in_batches(&self, now: UnixTime, batch: i64) -> StoreResult<u64>;
     /// The connection pool's state, for `/metrics`.
     fn pool_stats(&self) -> PoolStats;
     /// Writes a consistent copy of the whole database to a new file at `to` while it
@@ -28,12 +32,85 @@ pub trait Maintenance: Send + Sync {
     async fn close(&self);
 }
 
+/// The most rows one janitor statement deletes: each batch is a short statement (on
+/// SQLite, a short hold of the write lock), found through an index (migration 25), so
+/// requests waiting to write get in between batches.
+pub const PURGE_BATCH: i64 = 1000;
+
+/// The pause between two full batches, so the janitor yields the database to requests.
+const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// The janitor's deletes. Each deletes at most `$2` rows found through an index
+/// (migration 25) with the bound `$1` (`now`), by primary key, so the same SQL runs on
+/// both backends (PostgreSQL has no `DELETE ... LIMIT`).
+///
 /// A redeemed code is kept until the token minted from it expires, so that a replay
 /// can still revoke it; an unredeemed one until its own expiry.
-const PURGE_CODES_SQLITE: &str =
-    "DELETE FROM authorization_codes WHERE MAX(expires_at, COALESCE(access_expires_at, 0)) <= $1";
-const PURGE_CODES_POSTGRES: &str = "DELETE FROM authorization_codes
-    WHERE GREATEST(expires_at, COALESCE(access_expires_at, 0)) <= $1";
+const PURGE_CODES_SQLITE: &str = "DELETE FROM authorization_codes WHERE code_hash IN
+    (SELECT code_hash FROM authorization_codes
+     WHERE MAX(expires_at, COALESCE(access_expires_at, 0)) <= $1 LIMIT $2)";
+const PURGE_CODES_POSTGRES: &str = "DELETE FROM authorization_codes WHERE code_hash IN
+    (SELECT code_hash FROM authorization_codes
+     WHERE GREATEST(expires_at, COALESCE(access_expires_at, 0)) <= $1 LIMIT $2)";
+
+const PURGES: &[&str] = &[
+    "DELETE FROM pending_authorizations WHERE id_hash IN
+        (SELECT id_hash FROM pending_authorizations WHERE expires_at <= $1 LIMIT $2)",
+    "DELETE FROM session_tokens WHERE token_hash IN
+        (SELECT token_hash FROM session_tokens WHERE expires_at <= $1 LIMIT $2)",
+    "DELETE FROM pushed_authorization_requests WHERE id_hash IN
+        (SELECT id_hash FROM pushed_authorization_requests WHERE expires_at <= $1 LIMIT $2)",
+    // A counter is kept for its window plus the longest wait after it.
+    "DELETE FROM auth_throttle WHERE key IN
+        (SELECT key FROM auth_throttle WHERE expires_at <= $1 LIMIT $2)",
+    "DELETE FROM sessions WHERE id_hash IN
+        (SELECT id_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)",
+    "DELETE FROM sessions WHERE id_hash IN
+        (SELECT id_hash FROM sessions WHERE ended_at IS NOT NULL AND ended_at <= $1 LIMIT $2)",
+    "DELETE FROM revoked_access_tokens WHERE jti IN
+        (SELECT jti FROM revoked_access_tokens WHERE expires_at <= $1 LIMIT $2)",
+    // A JWT id is remembered while a JWT carrying it could still be accepted.
+    "DELETE FROM used_jtis WHERE key_hash IN
+        (SELECT key_hash FROM used_jtis WHERE expires_at <= $1 LIMIT $2)",
+    // A family is over when revoked, past its absolute lifetime, or when its current
+    // token (the one unrotated token every live family has: rotation marks one and
+    // inserts its successor in one transaction) is past its idle expiry. Its tokens go
+    // with it (ON DELETE CASCADE).
+    "DELETE FROM refresh_families WHERE id IN
+        (SELECT id FROM refresh_families WHERE revoked_at IS NOT NULL AND revoked_at <= $1 LIMIT $2)",
+    "DELETE FROM refresh_families WHERE id IN
+        (SELECT id FROM refresh_families WHERE expires_at <= $1 LIMIT $2)",
+    "DELETE FROM refresh_families WHERE id IN
+        (SELECT t.family_id FROM refresh_tokens t
+         WHERE t.rotated_at IS NULL AND t.idle_expires_at <= $1
+           AND NOT EXISTS (SELECT 1 FROM refresh_tokens l WHERE l.family_id = t.family_id
+               AND l.rotated_at IS NULL AND (l.idle_expires_at IS NULL OR l.idle_expires_at > $1))
+         LIMIT $2)",
+    // Rotated tokens are kept 30 days for reuse detection, then forgotten.
+    "DELETE FROM refresh_tokens WHERE token_hash IN
+        (SELECT token_hash FROM refresh_tokens
+         WHERE rotated_at <= $1 - 2592000 AND COALESCE(access_expires_at, 0) <= $1 LIMIT $2)",
+];
+
+/// Runs one of the janitor's deletes (`$1` the bound, `$2` the batch size) until a
+/// batch comes back short, pausing between batches; returns how many rows went.
+pub(super) async fn delete_in_batches<B: Backend>(
+    db: &B,
+    sql: &str,
+    bound: UnixTime,
+    batch: i64,
+) -> StoreResult<u64> {
+    let batch = batch.max(1);
+    let mut removed = 0;
+    loop {
+        let n = db.execute(sql, &[bound.into(), batch.into()]).await?;
+        removed += n;
+        if n < batch as u64 {
+            return Ok(removed);
+        }
+        tokio::time::sleep(PURGE_PAUSE).await;
+    }
+}
 
 #[async_trait]
 impl<B: Backend> Maintenance for B {
@@ -53,34 +130,20 @@ impl<B: Backend> Maintenance for B {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
+        self.purge_expired_in_batches(now, PURGE_BATCH).await
+    }
+
+    async fn purge_expired_in_batches(&self, now: UnixTime, batch: i64) -> StoreResult<u64> {
         let purge_codes = match B::DIALECT {
             Dialect::Sqlite => PURGE_CODES_SQLITE,
             Dialect::Postgres => PURGE_CODES_POSTGRES,
         };
         let mut removed = 0;
-        for sql in [
-            "DELETE FROM pending_authorizations WHERE expires_at <= $1",
-            "DELETE FROM session_tokens WHERE expires_at <= $1",
-            "DELETE FROM pushed_authorization_requests WHERE expires_at <= $1",
-            // A counter is kept for its window plus the longest wait after it.
-            "DELETE FROM auth_throttle WHERE expires_at <= $1",
-            "DELETE FROM sessions WHERE expires_at <= $1 OR ended_at IS NOT NULL",
-            "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
-            // A JWT id is remembered while a JWT carrying it could still be accepted.
-            "DELETE FROM used_jtis WHERE expires_at <= $1",
-            purge_codes,
-            // A family is over when revoked, past its absolute lifetime, or when none of
-            // its tokens can be used any more (idle).
-            "DELETE FROM refresh_families WHERE revoked_at IS NOT NULL OR expires_at <= $1
-                OR NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id
-                    AND t.rotated_at IS NULL AND (t.idle_expires_at IS NULL OR t.idle_expires_at > $1))",
-            // Rotated tokens are kept 30 days for reuse detection, then forgotten.
-            "DELETE FROM refresh_tokens WHERE rotated_at <= $1 - 2592000
-                AND COALESCE(access_expires_at, 0) <= $1",
-        ] {
-            removed += self.execute(sql, &[now.into()]).await?;
+        for sql in PURGES.iter().copied().chain([purge_codes]) {
+            removed += delete_in_batches(self, sql, now, batch).await?;
         }
-        // Retired keys are unpublished long before; their private parts go too.
+        // Retired keys are unpublished long before; their private parts go too (a few
+        // rows per server: one statement).
         removed += self
             .execute(
                 "DELETE FROM signing_keys WHERE status = 'RETIRED' AND retired_at <= $1",

@@ -26,6 +26,7 @@ mod dpop;
 mod headers;
 mod hostile;
 mod introspection;
+mod janitor;
 mod keys;
 mod logging;
 mod logout;

@@ -18,6 +18,9 @@
 //!               code) on CONCURRENCY workers while SSO_CONCURRENCY workers (default
 //!               4) run S3 flows; prints both, so S3's p99 under S4's load is seen.
 //! ```
+//! FLOWS_OFFLINE_PROMPT_CONSENT (set): `refresh` signs in with prompt=consent, which
+//! node-oidc-provider needs to grant offline_access (bench/run.sh sets it for the peer).
+//!
 //! Workers are spread over the instances round-robin; sessions and codes live in the
 //! shared database, so a flow may start on one instance and finish on another. Every
 //! line carries `client_cpu_s`, the CPU this driver used, so its own cost is known.
@@ -92,6 +95,11 @@ impl Worker {
             .append_pair("redirect_uri", REDIRECT)
             .append_pair("state", "bench")
             .append_pair("nonce", "bench");
+        // node-oidc-provider drops offline_access unless prompt=consent (OpenID Connect
+        // Core §11 allows it to); Gatehouse, as Okta, does not ask for it.
+        if self.t.scope.contains("offline_access") && std::env::var_os("FLOWS_OFFLINE_PROMPT_CONSENT").is_some() {
+            url.query_pairs_mut().append_pair("prompt", "consent");
+        }
         url.to_string()
     }
 
