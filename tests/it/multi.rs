@@ -997,7 +997,7 @@ async fn introspect_as(c: &Cluster, base: &str, app: &App, secret: &str) -> (u16
 
 /// Instance B keeps the app's row in memory while the server row's `settings_version`
 /// is unchanged (`flows::ClientCache`); every change to an app bumps it in the writer's
-/// transaction (migration 40). So a secret deactivated through the API on A is refused
+/// transaction (migration 24). So a secret deactivated through the API on A is refused
 /// by B at its very next request, as is every secret of an app deactivated on A; the
 /// new secret works on B at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1029,7 +1029,7 @@ async fn a_secret_rotated_or_an_app_deactivated_on_one_instance_is_refused_at_on
 
     // A: a new secret, then the old one deactivated.
     let r = api("/credentials/secrets").send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status(), 201);
     let created: Value = r.json().await.unwrap();
     let new = created["client_secret"].as_str().unwrap().to_string();
     let r = c
