@@ -307,14 +307,29 @@ impl Chromium {
         self.post(&format!("/element/{id}/click"), json!({})).await;
     }
 
-    /// The element's rendered text.
+    /// The element's rendered text. An element found just before the page was replaced
+    /// (a navigation finishing) is stale by the time its text is asked for: it is looked
+    /// up again on the new page, within the usual patience.
     pub async fn text(&self, css: &str) -> String {
-        let id = self.element(css).await;
-        self.get(&format!("/element/{id}/text"))
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        let started = Instant::now();
+        loop {
+            let id = self.element(css).await;
+            let url = format!(
+                "http://{}/session/{}/element/{id}/text",
+                self.driver, self.session
+            );
+            let response = self.http.get(&url).send().await.unwrap();
+            let ok = response.status().is_success();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if ok {
+                return body["value"].as_str().unwrap_or_default().to_string();
+            }
+            let stale = body["value"]["error"] == "stale element reference";
+            if !stale || started.elapsed() > PATIENCE {
+                panic!("WebDriver text of {css}: {}", body["value"]);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Types on the keyboard into whatever has focus (WebDriver key actions): text, and
