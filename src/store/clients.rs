@@ -88,6 +88,32 @@ fn secrets_json(client: &Client) -> Arg<'static> {
         .into()
 }
 
+/// A client's columns in the order `insert_client` names them (`$1` is `client_id`);
+/// `update_client` binds the same list, so a new column is added in one place.
+fn client_columns(c: &Client) -> Vec<Arg<'_>> {
+    vec![
+        (&c.client_id).into(),
+        (&c.name).into(),
+        secrets_json(c),
+        (&c.auth_method).into(),
+        (&c.application_type).into(),
+        to_json(&c.redirect_uris),
+        to_json(&c.post_logout_redirect_uris),
+        to_json(&c.grant_types),
+        to_json(&c.response_types),
+        c.refresh_token_leeway.into(),
+        (&c.status).into(),
+        c.created_at.into(),
+        c.updated_at.into(),
+        (&c.jwks).into(),
+        (&c.jwks_uri).into(),
+        c.dpop_bound_access_tokens.into(),
+        c.require_pushed_authorization_requests.into(),
+        c.pkce_required.into(),
+        c.pkce_allow_plain.into(),
+    ]
+}
+
 #[async_trait]
 impl<B: Backend> ClientStore for B {
     async fn insert_client(&self, c: &Client) -> StoreResult<()> {
@@ -99,27 +125,7 @@ impl<B: Backend> ClientStore for B {
                 pkce_required, pkce_allow_plain)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
                 $18, $19)",
-            &[
-                (&c.client_id).into(),
-                (&c.name).into(),
-                secrets_json(c),
-                (&c.auth_method).into(),
-                (&c.application_type).into(),
-                to_json(&c.redirect_uris),
-                to_json(&c.post_logout_redirect_uris),
-                to_json(&c.grant_types),
-                to_json(&c.response_types),
-                c.refresh_token_leeway.into(),
-                (&c.status).into(),
-                c.created_at.into(),
-                c.updated_at.into(),
-                (&c.jwks).into(),
-                (&c.jwks_uri).into(),
-                c.dpop_bound_access_tokens.into(),
-                c.require_pushed_authorization_requests.into(),
-                c.pkce_required.into(),
-                c.pkce_allow_plain.into(),
-            ],
+            &client_columns(c),
         )
         .await?;
         Ok(())
@@ -145,36 +151,19 @@ impl<B: Backend> ClientStore for B {
     async fn update_client(&self, c: &Client) -> StoreResult<bool> {
         let done = self
             .execute(
-                "UPDATE clients SET name = $1, secrets = $2, auth_method = $3,
-                    application_type = $4, redirect_uris = $5, post_logout_redirect_uris = $6,
-                    grant_types = $7, response_types = $8, refresh_token_leeway = $9,
-                    status = $10, created_at = $11, updated_at = $12, jwks = $14,
+                "UPDATE clients SET name = $2, secrets = $3, auth_method = $4,
+                    application_type = $5, redirect_uris = $6, post_logout_redirect_uris = $7,
+                    grant_types = $8, response_types = $9, refresh_token_leeway = $10,
+                    status = $11, created_at = $12, updated_at = $13, jwks = $14,
                     jwks_uri = $15, dpop_bound_access_tokens = $16,
-                    require_pushed_authorization_requests = $17, pkce_required = $19,
-                    pkce_allow_plain = $20, version = version + 1
-                 WHERE client_id = $13 AND version = $18",
-                &[
-                    (&c.name).into(),
-                    secrets_json(c),
-                    (&c.auth_method).into(),
-                    (&c.application_type).into(),
-                    to_json(&c.redirect_uris),
-                    to_json(&c.post_logout_redirect_uris),
-                    to_json(&c.grant_types),
-                    to_json(&c.response_types),
-                    c.refresh_token_leeway.into(),
-                    (&c.status).into(),
-                    c.created_at.into(),
-                    c.updated_at.into(),
-                    (&c.client_id).into(),
-                    (&c.jwks).into(),
-                    (&c.jwks_uri).into(),
-                    c.dpop_bound_access_tokens.into(),
-                    c.require_pushed_authorization_requests.into(),
-                    c.version.into(),
-                    c.pkce_required.into(),
-                    c.pkce_allow_plain.into(),
-                ],
+                    require_pushed_authorization_requests = $17, pkce_required = $18,
+                    pkce_allow_plain = $19, version = version + 1
+                 WHERE client_id = $1 AND version = $20",
+                &{
+                    let mut args = client_columns(c);
+                    args.push(c.version.into());
+                    args
+                },
             )
             .await?;
         Ok(done == 1)
