@@ -6,36 +6,15 @@
 //! and read back only through the store, and "gone" is told from "expired" by reading
 //! at time 0, when every row written here would still be live.
 
-use std::future::Future;
-use std::sync::Arc;
-
 use gatehouse::crypto::sha256;
-use gatehouse::store::postgres::{PoolSettings, PostgresStore};
-use gatehouse::store::sqlite::SqliteStore;
 use gatehouse::store::*;
 
-use crate::support::TestDatabase;
+use crate::store::{on_postgres, on_sqlite};
 
 /// The janitor's clock in these tests.
 const NOW: i64 = 100_000_000;
 /// Rotated refresh tokens are kept this long for reuse detection.
 const ROTATED_KEPT: i64 = 2_592_000;
-
-async fn on_sqlite<F: Future<Output = ()>>(behaviour: impl FnOnce(DynStore) -> F) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_file(&dir.path().join("janitor.db"))
-        .await
-        .unwrap();
-    behaviour(Arc::new(store)).await;
-}
-
-async fn on_postgres<F: Future<Output = ()>>(behaviour: impl FnOnce(DynStore) -> F) {
-    let db = TestDatabase::create().await;
-    let store = PostgresStore::open(&db.url, &PoolSettings::default())
-        .await
-        .unwrap();
-    behaviour(Arc::new(store)).await;
-}
 
 fn user() -> User {
     User {

@@ -2530,7 +2530,7 @@ async fn the_system_log_is_paged_filtered_and_purged(store: DynStore) {
 }
 
 /// Runs a behaviour on a fresh SQLite file.
-async fn on_sqlite<F: Future<Output = ()>>(behaviour: impl FnOnce(DynStore) -> F) {
+pub async fn on_sqlite<F: Future<Output = ()>>(behaviour: impl FnOnce(DynStore) -> F) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_file(&dir.path().join("contract.db"))
         .await
@@ -2539,7 +2539,7 @@ async fn on_sqlite<F: Future<Output = ()>>(behaviour: impl FnOnce(DynStore) -> F
 }
 
 /// Runs a behaviour on a fresh PostgreSQL database.
-async fn on_postgres<F: Future<Output = ()>>(behaviour: impl FnOnce(DynStore) -> F) {
+pub async fn on_postgres<F: Future<Output = ()>>(behaviour: impl FnOnce(DynStore) -> F) {
     let db = TestDatabase::create().await;
     let store = PostgresStore::open(&db.url, &PoolSettings::default())
         .await
