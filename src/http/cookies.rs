@@ -46,6 +46,17 @@ pub fn append(response: &mut Response, cookie: String) {
     }
 }
 
+/// Gives the browser the cookie of a session just started: by the sign-in page, a
+/// `sessionToken` at /authorize, or `/login/sessionCookieRedirect`.
+pub fn start_session(response: &mut Response, session_id: &str, secure: bool) {
+    append(response, set(SESSION, session_id, secure, None));
+}
+
+/// Tells the browser to forget its session cookie (the session has ended).
+pub fn end_session(response: &mut Response, secure: bool) {
+    append(response, set(SESSION, "", secure, Some(0)));
+}
+
 /// The double-submit CSRF token for a form: the browser's `gh_csrf` cookie if it has a
 /// well-formed one, else a new random token (set it with `append`).
 pub fn csrf_token(headers: &HeaderMap) -> String {

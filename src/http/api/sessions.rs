@@ -141,10 +141,7 @@ pub async fn close_me(
         return Err(not_found());
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    cookies::append(
-        &mut response,
-        cookies::set(cookies::SESSION, "", state.config.secure_cookies(), Some(0)),
-    );
+    cookies::end_session(&mut response, state.config.secure_cookies());
     Ok(response)
 }
 

@@ -69,15 +69,7 @@ async fn handle(
     let mut response = render(outcome, after_post);
     // A `sessionToken` started a session: the browser keeps it, as after the sign-in page.
     if let Some(session_id) = new_session {
-        cookies::append(
-            &mut response,
-            cookies::set(
-                cookies::SESSION,
-                &session_id,
-                state.config.secure_cookies(),
-                None,
-            ),
-        );
+        cookies::start_session(&mut response, &session_id, state.config.secure_cookies());
     }
     response
 }

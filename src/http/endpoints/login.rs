@@ -170,15 +170,7 @@ async fn sign_in(
             outcome,
         } => {
             let mut response = authorize::render(outcome, true);
-            cookies::append(
-                &mut response,
-                cookies::set(
-                    cookies::SESSION,
-                    &session_id,
-                    state.config.secure_cookies(),
-                    None,
-                ),
-            );
+            cookies::start_session(&mut response, &session_id, state.config.secure_cookies());
             response
         }
     })

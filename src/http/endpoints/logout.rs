@@ -96,10 +96,7 @@ async fn handle(
 
 /// Clears the session cookie on a response that follows a sign-out.
 fn signed_out(state: &AppState, mut response: Response) -> Response {
-    cookies::append(
-        &mut response,
-        cookies::set(cookies::SESSION, "", state.config.secure_cookies(), Some(0)),
-    );
+    cookies::end_session(&mut response, state.config.secure_cookies());
     response
 }
 

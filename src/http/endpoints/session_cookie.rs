@@ -31,15 +31,7 @@ pub async fn get(
     match outcome {
         Ok(CookieRedirect::SignedIn { cookie, location }) => {
             let mut response = redirect(&location, false);
-            cookies::append(
-                &mut response,
-                cookies::set(
-                    cookies::SESSION,
-                    &cookie,
-                    state.config.secure_cookies(),
-                    None,
-                ),
-            );
+            cookies::start_session(&mut response, &cookie, state.config.secure_cookies());
             response
         }
         Ok(CookieRedirect::Untrusted) => pages::error(
