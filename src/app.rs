@@ -104,6 +104,7 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/v1/token", post(endpoints::token::post))
         .route("/v1/par", post(endpoints::par::post))
+        .route("/v1/device/authorize", post(endpoints::device::post))
         .route("/v1/keys", get(endpoints::keys::get))
         .route("/v1/revoke", post(endpoints::revoke::post))
         .route("/v1/introspect", post(endpoints::introspect::post))
@@ -145,6 +146,10 @@ pub fn router(state: SharedState) -> Router {
         .route(
             "/consent",
             get(endpoints::consent::get).post(endpoints::consent::post),
+        )
+        .route(
+            "/activate",
+            get(endpoints::activate::get).post(endpoints::activate::post),
         )
         .route("/assets/{file}", get(endpoints::assets::get))
         .route("/brand/theme.css", get(endpoints::brand::theme_css))

@@ -9,6 +9,7 @@ use super::syslog::{self, Actor, Event, Target};
 use super::{AdminError, dedup, groups, users};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::{MasterKey, hex, hex_decode, okta_id, random_token};
+use crate::oauth::grants::device_code;
 use crate::store::{
     AuthMethod, Client, ClientSecret, DynStore, Expr, Group, Page, SqlValue, Status, User,
 };
@@ -474,10 +475,11 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
             "client_credentials requires a confidential client",
         ));
     }
-    if has("refresh_token") && !has("authorization_code") {
+    // A refresh token comes from a grant with a user: the code or the device grant.
+    if has("refresh_token") && !has("authorization_code") && !has(device_code::GRANT_TYPE) {
         return Err(AdminError::invalid(
             GRANT_TYPES_FIELD,
-            "refresh_token requires authorization_code",
+            "refresh_token requires authorization_code or urn:ietf:params:oauth:grant-type:device_code",
         ));
     }
     let mut response_types: Vec<String> = if has("authorization_code") {

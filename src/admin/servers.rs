@@ -158,7 +158,12 @@ pub fn seed(server_id: &str, now: UnixTime) -> ServerSeed {
             name: "Default Policy Rule".into(),
             priority: 1,
             status: Status::Active,
-            grant_types: vec!["authorization_code".into(), "client_credentials".into()],
+            // Okta's default rule covers the device grant too (RFC 8628).
+            grant_types: vec![
+                "authorization_code".into(),
+                "client_credentials".into(),
+                crate::oauth::grants::device_code::GRANT_TYPE.into(),
+            ],
             scopes: vec![ANY_SCOPE.into()],
             users: vec![],
             groups: vec![EVERYONE.into()],

@@ -5,11 +5,13 @@
 //! calls one of these and renders; `app` only wires the router.
 
 pub mod access_token;
+pub mod activate;
 pub mod authn;
 pub mod authorize;
 pub mod client_auth;
 pub mod client_jwt;
 pub mod consent;
+pub mod device;
 pub mod dpop;
 pub mod introspect;
 pub mod login;

@@ -86,6 +86,47 @@ pub fn app_origin(client: &crate::store::Client) -> Option<String> {
     })
 }
 
+/// `/activate`: the form for the code a device shows (RFC 8628 §3.3).
+#[derive(Template)]
+#[template(path = "activate.html")]
+pub struct ActivatePage<'a> {
+    pub csrf: &'a str,
+    /// What the user typed, or the code from `verification_uri_complete`.
+    pub user_code: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// `/activate` for a browser without a session: sign in, the code carried through.
+#[derive(Template)]
+#[template(path = "activate_sign_in.html")]
+pub struct ActivateSignInPage<'a> {
+    pub app_name: &'a str,
+    pub user_code: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// `/activate`, signed in: which app asks for which scopes; Allow or Deny.
+#[derive(Template)]
+#[template(path = "activate_confirm.html")]
+pub struct ActivateConfirmPage<'a> {
+    pub app_name: &'a str,
+    pub user_code: &'a str,
+    pub csrf: &'a str,
+    pub scopes: &'a [(String, String)],
+    pub signed_in_as: &'a str,
+    pub not_you: &'a str,
+}
+
+/// `/activate`'s last page: the device is connected, or not.
+#[derive(Template)]
+#[template(path = "activate_done.html")]
+pub struct ActivateDonePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {

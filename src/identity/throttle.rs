@@ -112,6 +112,82 @@ impl ThrottleConfig {
     }
 }
 
+/// Failed user codes at `/activate` from one address (RFC 8628 §5.1, §5.2).
+pub fn user_code_ip_key(ip: Option<&str>) -> String {
+    key("user_code", &[&address(ip)])
+}
+
+/// Failed user codes at `/activate` from every address together: a guesser spread over
+/// many addresses is slowed down too.
+pub fn user_code_global_key() -> String {
+    key("user_code_all", &[])
+}
+
+/// Wrong user codes one address may enter before it waits: a person mistypes a few
+/// times, a guesser needs ~2^33 tries.
+pub const USER_CODE_IP_THRESHOLD: i64 = 10;
+
+/// Wrong user codes from everywhere, within the window, before everyone waits.
+pub const USER_CODE_GLOBAL_THRESHOLD: i64 = 100;
+
+impl ThrottleConfig {
+    pub fn user_code_ip_rule(&self) -> ThrottleRule {
+        ThrottleRule {
+            threshold: USER_CODE_IP_THRESHOLD,
+            window: self.window_seconds,
+            max_delay: self.max_delay_seconds,
+        }
+    }
+
+    pub fn user_code_global_rule(&self) -> ThrottleRule {
+        ThrottleRule {
+            threshold: USER_CODE_GLOBAL_THRESHOLD,
+            window: self.window_seconds,
+            max_delay: self.max_delay_seconds,
+        }
+    }
+}
+
+/// Before a user code is looked up: the seconds to wait, when the address's counter
+/// or the global one is blocked at `now` (the code is then not looked up at all).
+pub async fn user_code_blocked(
+    store: &DynStore,
+    ip: Option<&str>,
+    now: UnixTime,
+) -> StoreResult<Option<i64>> {
+    for key in [user_code_ip_key(ip), user_code_global_key()] {
+        if let Some(state) = store
+            .throttle_state(&key)
+            .await?
+            .filter(|s| s.blocked_until > now)
+        {
+            return Ok(Some((state.blocked_until - now).max(1)));
+        }
+    }
+    Ok(None)
+}
+
+/// A user code that matched nothing: counts it against both counters (each count one
+/// atomic statement, so parallel guesses are counted like a sequence).
+pub async fn user_code_failed(
+    store: &DynStore,
+    config: &ThrottleConfig,
+    ip: Option<&str>,
+    now: UnixTime,
+) -> StoreResult<()> {
+    store
+        .throttle_attempt(&user_code_ip_key(ip), &config.user_code_ip_rule(), now)
+        .await?;
+    store
+        .throttle_attempt(
+            &user_code_global_key(),
+            &config.user_code_global_rule(),
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
 /// Why an attempt may not go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blocked {

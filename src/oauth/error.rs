@@ -32,6 +32,16 @@ pub enum ErrorCode {
     InvalidDpopProof,
     /// RFC 9449 §8.
     UseDpopNonce,
+    /// RFC 8628 §3.5: the user has not answered yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: the client polls too fast.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
+    /// RFC 8628 §3.5's `access_denied` at the token endpoint: the user said no. A 400 as
+    /// every token error (RFC 6749 §5.2), where `AccessDenied` (a policy's refusal) is
+    /// a 403.
+    DeviceAccessDenied,
 }
 
 impl ErrorCode {
@@ -58,6 +68,10 @@ impl ErrorCode {
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::DeviceAccessDenied => "access_denied",
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct Metadata {
     pub prompt_values_supported: Vec<&'static str>,
     /// RFC 9126 §5.
     pub pushed_authorization_request_endpoint: String,
+    /// RFC 8628 §4.
+    pub device_authorization_endpoint: String,
     /// RFC 9126 §5: false at the server level; an app may require PAR
     /// (`require_pushed_authorization_requests` in its settings).
     pub require_pushed_authorization_requests: bool,
@@ -121,6 +123,7 @@ impl Metadata {
             code_challenge_methods_supported: vec!["S256"],
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
             pushed_authorization_request_endpoint: format!("{endpoints}/par"),
+            device_authorization_endpoint: format!("{endpoints}/device/authorize"),
             require_pushed_authorization_requests: false,
             request_parameter_supported: false,
             request_uri_parameter_supported: false,

@@ -25,6 +25,18 @@ pub struct PushedAuthorizationResponse {
     pub expires_in: i64,
 }
 
+/// RFC 8628 §3.2: the answer to a device authorization request.
+#[derive(Debug, Serialize)]
+pub struct DeviceAuthorizationResponse {
+    pub device_code: String,
+    /// Shown as `XXXX-XXXX`.
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: String,
+    pub expires_in: i64,
+    pub interval: i64,
+}
+
 /// RFC 6749 §5.2.
 #[derive(Debug, Serialize)]
 pub struct ErrorResponse<'a> {

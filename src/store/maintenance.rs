@@ -60,6 +60,10 @@ const PURGES: &[&str] = &[
         (SELECT token_hash FROM session_tokens WHERE expires_at <= $1 LIMIT $2)",
     "DELETE FROM pushed_authorization_requests WHERE id_hash IN
         (SELECT id_hash FROM pushed_authorization_requests WHERE expires_at <= $1 LIMIT $2)",
+    // A device authorization request is kept an hour past its expiry, so that a device
+    // still polling hears `expired_token` (RFC 8628 §3.5), not an unknown code.
+    "DELETE FROM device_codes WHERE device_code_hash IN
+        (SELECT device_code_hash FROM device_codes WHERE expires_at <= $1 - 3600 LIMIT $2)",
     // A counter is kept for its window plus the longest wait after it.
     "DELETE FROM auth_throttle WHERE key IN
         (SELECT key FROM auth_throttle WHERE expires_at <= $1 LIMIT $2)",

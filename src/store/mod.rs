@@ -11,6 +11,7 @@ mod brands;
 mod clients;
 mod consent;
 mod db;
+mod device;
 mod groups;
 mod log;
 mod maintenance;
@@ -35,6 +36,7 @@ pub use authorization::AuthorizationStore;
 pub use brands::{Brand, BrandImage, BrandStore, ImageKind};
 pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
+pub use device::DeviceStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
 pub use log::{LOG_COLUMNS, LogStore};
 pub use maintenance::{Maintenance, PURGE_BATCH};
@@ -74,6 +76,7 @@ pub trait Store:
     + ClientStore
     + SessionStore
     + AuthorizationStore
+    + DeviceStore
     + TokenStore
     + GroupStore
     + PolicyStore
@@ -94,6 +97,7 @@ impl<T> Store for T where
         + ClientStore
         + SessionStore
         + AuthorizationStore
+        + DeviceStore
         + TokenStore
         + GroupStore
         + PolicyStore

@@ -451,6 +451,41 @@ pub struct CodeGrant {
     pub event: Option<LogEvent>,
 }
 
+spelled! {
+    /// Where a device authorization request (RFC 8628) stands: waiting for the user,
+    /// answered by them at `/activate`, or redeemed for tokens (once).
+    "device code status", DeviceStatus {
+        Pending => "PENDING",
+        Approved => "APPROVED",
+        Denied => "DENIED",
+        Redeemed => "REDEEMED",
+    }
+}
+
+/// A device authorization request (RFC 8628 §3.2): only the hashes of its device
+/// code and of its normalised user code are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCode {
+    pub device_code_hash: Vec<u8>,
+    pub user_code_hash: Vec<u8>,
+    pub server_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub status: DeviceStatus,
+    /// The seconds the client must wait between polls (§3.5: raised by `slow_down`).
+    pub poll_interval: i64,
+    pub last_polled_at: Option<UnixTime>,
+    /// The last poll came sooner than the interval allowed: it is answered `slow_down`.
+    pub slowed: bool,
+    /// Who answered at `/activate`, and when they had signed in.
+    pub user_id: Option<String>,
+    pub auth_time: Option<UnixTime>,
+    pub decided_at: Option<UnixTime>,
+    pub redeemed_at: Option<UnixTime>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
 /// A code as the token endpoint finds it, before redeeming it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeState {

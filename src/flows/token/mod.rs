@@ -5,6 +5,7 @@
 
 pub mod client_credentials;
 pub mod code;
+pub mod device_code;
 pub mod mint;
 pub mod refresh;
 
@@ -97,6 +98,10 @@ async fn grant(
             let request = client_credentials::Request::from_params(params)?;
             client_credentials::grant(services, server, &client, request, jkt, now).await
         }
+        GrantType::DeviceCode => {
+            let request = device_code::Request::from_params(params)?;
+            device_code::grant(services, server, &client, request, jkt, ip, now).await
+        }
     }?;
     Ok(Granted {
         grant,
@@ -118,6 +123,12 @@ async fn record(
     if matches!(outcome, Err(e) if e.status() == 503) {
         return;
     }
+    // RFC 8628 §3.5: a device polls every few seconds until its user answers; the
+    // answers that only say "not yet" are not events.
+    if matches!(outcome, Err(e) if matches!(e.code, ErrorCode::AuthorizationPending | ErrorCode::SlowDown))
+    {
+        return;
+    }
     let server = request.server;
     let ip = request.credentials.ip;
     let grant_type: String = request
@@ -132,8 +143,16 @@ async fn record(
     // A success already knows its client and user: no lookups, so a database that
     // slows down after the grant delays the answer by one write at most.
     let (actor, event) = match outcome {
-        // Written in the transaction that redeemed the code (`code::grant`).
-        Ok(granted) if granted.grant == GrantType::AuthorizationCode => return,
+        // Written in the transaction that redeemed the code (`code::grant`,
+        // `device_code::grant`).
+        Ok(granted)
+            if matches!(
+                granted.grant,
+                GrantType::AuthorizationCode | GrantType::DeviceCode
+            ) =>
+        {
+            return;
+        }
         Ok(granted) => granted_event(
             server,
             &granted.client,

@@ -1,10 +1,12 @@
 //! One module per endpoint.
 
+pub mod activate;
 pub mod assets;
 pub mod authorize;
 pub mod brand;
 pub mod consent;
 pub mod demo;
+pub mod device;
 pub mod discovery;
 pub mod dpop;
 pub mod health;

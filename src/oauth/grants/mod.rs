@@ -2,6 +2,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod refresh_token;
 
 /// The grant types this server implements: the one list that token dispatch, app
@@ -12,20 +13,24 @@ pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8628 §3.4.
+    DeviceCode,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::DeviceCode,
     ];
 
     /// The names of `ALL`, in order (RFC 6749's `grant_type` values).
-    pub const NAMES: [&'static str; 3] = [
+    pub const NAMES: [&'static str; 4] = [
         GrantType::AuthorizationCode.as_str(),
         GrantType::RefreshToken.as_str(),
         GrantType::ClientCredentials.as_str(),
+        GrantType::DeviceCode.as_str(),
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -33,6 +38,7 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::DeviceCode => device_code::GRANT_TYPE,
         }
     }
 
@@ -74,7 +80,11 @@ mod tests {
         assert_eq!(GrantType::parse("password"), None);
         assert_eq!(
             GrantType::policy_rule_names(),
-            ["authorization_code", "client_credentials"]
+            [
+                "authorization_code",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ]
         );
     }
 }
