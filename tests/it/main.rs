@@ -21,6 +21,8 @@ mod client_jwt;
 mod code_flow;
 mod consent;
 mod cors;
+mod device;
+mod device_store;
 mod discovery;
 mod dpop;
 mod headers;
