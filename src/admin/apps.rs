@@ -533,7 +533,10 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
             })
             .collect::<Result<_, _>>()?,
     );
-    let derived = if !has("authorization_code") {
+    let derived = if !has("authorization_code") && has(device_code::GRANT_TYPE) && public {
+        // Okta's app for a TV or a CLI: a public native app with the device grant.
+        "native"
+    } else if !has("authorization_code") {
         "service"
     } else if !public {
         "web"
@@ -558,6 +561,7 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
                 "service" => !has("authorization_code") && !public,
                 "web" => has("authorization_code") && !public,
                 "browser" => has("authorization_code") && public,
+                "native" => has("authorization_code") || has(device_code::GRANT_TYPE),
                 _ => has("authorization_code"),
             };
             if !fits {

@@ -413,7 +413,8 @@ pub enum PoliciesCommand {
         /// Evaluation order within the policy: 1 first (default: after the existing rules).
         #[arg(long)]
         priority: Option<i64>,
-        /// authorization_code (default) or client_credentials; repeat for more.
+        /// authorization_code (default), client_credentials or
+        /// urn:ietf:params:oauth:grant-type:device_code; repeat for more.
         #[arg(long = "grant-type")]
         grant_types: Vec<String>,
         /// Scopes the rule allows (default: any); repeat for more.

@@ -72,7 +72,7 @@ async fn answer(browser: &Browser, user_code: &str, login: &str, decision: &str)
     assert_eq!(page.status(), 200);
     let mut html = page.text().await.unwrap();
     if html.contains("name=\"password\"") {
-        assert!(html.contains("Living Room TV"), "{html}");
+        assert!(html.contains(" TV</strong>"), "the app's name: {html}");
         let page = browser
             .post_form(
                 "/activate",
@@ -90,7 +90,7 @@ async fn answer(browser: &Browser, user_code: &str, login: &str, decision: &str)
     }
     assert!(html.contains("Connect your device?"), "{html}");
     assert!(
-        html.contains("Living Room TV") && html.contains(user_code),
+        html.contains(" TV</strong>") && html.contains(user_code),
         "{html}"
     );
     assert!(html.contains(login), "signed in as: {html}");
@@ -577,4 +577,141 @@ async fn two_instances_racing_one_approved_code_issue_tokens_once() {
         }
     }
     assert_eq!(granted, 1, "exactly one poll gets tokens");
+}
+
+/// Okta's native device app through the management API, the same grant through the
+/// command line, and a policy rule naming it in `grantTypes`: each app can start the
+/// grant at a custom server whose only rule is that one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_and_the_cli_register_device_apps_and_rules_admit_the_grant() {
+    let t = TestApp::spawn().await;
+    let api = t.api().await;
+    let body = serde_json::json!({ "name": "oidc_client", "label": "Living Room TV", "signOnMode": "OPENID_CONNECT",
+        "credentials": { "oauthClient": { "token_endpoint_auth_method": "none" } },
+        "settings": { "oauthClient": { "grant_types": [GRANT_TYPE, "refresh_token"], "application_type": "native" } } });
+    let (status, created) = api.post("/api/v1/apps", body).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(
+        created["settings"]["oauthClient"]["grant_types"],
+        serde_json::json!([GRANT_TYPE, "refresh_token"])
+    );
+    let from_api = App {
+        client_id: created["credentials"]["oauthClient"]["client_id"]
+            .as_str()
+            .unwrap()
+            .into(),
+        secret: None,
+    };
+    let (ok, out, err) = crate::cli::gatehouse(
+        &t,
+        &[
+            "apps",
+            "create",
+            "--name",
+            "CLI on a TV",
+            "--auth-method",
+            "none",
+            "--grant-type",
+            GRANT_TYPE,
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let from_cli: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        from_cli["settings"]["oauthClient"]["application_type"],
+        "native"
+    );
+    let from_cli = App {
+        client_id: from_cli["client_id"].as_str().unwrap().into(),
+        secret: None,
+    };
+
+    // A server whose one rule admits only the device grant.
+    let (status, server) = api
+        .post(
+            "/api/v1/authorizationServers",
+            serde_json::json!({ "name": "TVs", "audiences": ["api://tv"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{server}");
+    let server_id = server["id"].as_str().unwrap();
+    let (status, policy) = api
+        .post(
+            &format!("/api/v1/authorizationServers/{server_id}/policies"),
+            serde_json::json!({ "type": "OAUTH_AUTHORIZATION_POLICY", "name": "TVs", "priority": 1,
+                "conditions": { "clients": { "include": ["ALL_CLIENTS"] } } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{policy}");
+    let policy_id = policy["id"].as_str().unwrap();
+    let (status, rule) = api
+        .post(
+            &format!("/api/v1/authorizationServers/{server_id}/policies/{policy_id}/rules"),
+            serde_json::json!({ "name": "Devices", "type": "RESOURCE_ACCESS", "priority": 1,
+                "conditions": { "people": { "groups": { "include": ["EVERYONE"] } },
+                    "grantTypes": { "include": [GRANT_TYPE] }, "scopes": { "include": ["*"] } } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    assert_eq!(
+        rule["conditions"]["grantTypes"]["include"],
+        serde_json::json!([GRANT_TYPE])
+    );
+    let alice = t.user("alice@example.com").await;
+    for app in [&from_api, &from_cli] {
+        let response = t
+            .http
+            .post(t.endpoint(server_id, "device/authorize"))
+            .form(&[("client_id", app.client_id.as_str()), ("scope", "openid")])
+            .send()
+            .await
+            .unwrap();
+        let started = expect_no_store_json(response).await;
+        let user_code = started["user_code"].as_str().unwrap();
+        let (status, page) = answer(&t.browser(), user_code, &alice.login, "allow").await;
+        assert_eq!(status, 200, "{page}");
+        let response = t
+            .http
+            .post(t.endpoint(server_id, "token"))
+            .form(&[
+                ("grant_type", GRANT_TYPE),
+                ("client_id", app.client_id.as_str()),
+                ("device_code", started["device_code"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let tokens = expect_no_store_json(response).await;
+        assert_eq!(
+            claims_of(tokens["access_token"].as_str().unwrap())["aud"],
+            "api://tv"
+        );
+    }
+    // Discovery names the endpoint and the grant on every server.
+    for server in ["org", "default", server_id] {
+        let document: Value = t
+            .http
+            .get(format!(
+                "{}/.well-known/openid-configuration",
+                t.issuer(server)
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            document["device_authorization_endpoint"],
+            t.endpoint(server, "device/authorize")
+        );
+        assert!(
+            document["grant_types_supported"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g == GRANT_TYPE)
+        );
+    }
 }
