@@ -715,3 +715,121 @@ async fn the_api_and_the_cli_register_device_apps_and_rules_admit_the_grant() {
         );
     }
 }
+
+/// RFC 8628 §5.1 against a guesser with many addresses: 100 wrong codes from 100
+/// addresses (each far below its own limit) block the global counter, so the next
+/// address, with the right code, waits too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_code_guessing_from_many_addresses_is_throttled_globally() {
+    let t = TestApp::spawn_configured(|c| {
+        c.trusted_proxies = vec![gatehouse::config::IpNet::parse("127.0.0.0/8").unwrap()];
+    })
+    .await;
+    let app = tv_app(&t).await;
+    let started = start(&t, &app, "openid").await;
+    let user_code = started["user_code"].as_str().unwrap();
+    let browser = t.browser();
+    let page = browser.get("/activate").await.text().await.unwrap();
+    let csrf = input_value(&page, "csrf").unwrap();
+    let cookie = format!(
+        "gh_csrf={}",
+        browser.cookie("gh_csrf").expect("the CSRF cookie")
+    );
+    let post_from = |address: String, code: String| {
+        let http = t.http.clone();
+        let url = format!("{}/activate", t.base);
+        let cookie = cookie.clone();
+        let csrf = csrf.clone();
+        async move {
+            http.post(url)
+                .header("x-forwarded-for", address)
+                .header("cookie", cookie)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("step", "code"),
+                    ("user_code", &code),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for i in 0..100 {
+        let r = post_from(format!("198.51.100.{}", i + 1), "AEIO-U000".into()).await;
+        assert_eq!(r.status(), 400, "guess {i}");
+    }
+    let r = post_from("203.0.113.7".into(), user_code.to_string()).await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+}
+
+/// Three real `gatehouse serve` processes on one PostgreSQL database (the
+/// `tests/it/multi` harness): the request starts at one, the user approves at another,
+/// and twelve polls at once spread over all three get tokens exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_polling_one_approved_code_issue_tokens_once() {
+    let c = crate::multi::cluster::Cluster::start(3).await;
+    let alice = c.user("alice@example.com");
+    let (ok, out, err) = c.gatehouse(
+        &[
+            "apps",
+            "create",
+            "--name",
+            "Living Room TV",
+            "--auth-method",
+            "none",
+            "--grant-type",
+            GRANT_TYPE,
+            "--grant-type",
+            "refresh_token",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    let app = std::sync::Arc::new(App {
+        client_id: created["client_id"].as_str().unwrap().into(),
+        secret: None,
+    });
+    let bases = c.bases();
+    let response = c
+        .http
+        .post(format!("{}/oauth2/default/v1/device/authorize", bases[0]))
+        .form(&[
+            ("client_id", app.client_id.as_str()),
+            ("scope", "openid offline_access"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let started = expect_no_store_json(response).await;
+    let user_code = started["user_code"].as_str().unwrap();
+    let device_code = started["device_code"].as_str().unwrap().to_string();
+    let (status, page) = answer(&Browser::at(&bases[1]), user_code, &alice.login, "allow").await;
+    assert_eq!(status, 200, "{page}");
+    let mut polls = Vec::new();
+    for i in 0..12 {
+        let base = bases[i % 3].clone();
+        let http = c.http.clone();
+        let app = app.clone();
+        let device_code = device_code.clone();
+        polls.push(tokio::spawn(async move {
+            let r = poll_at(&base, &http, &app, &device_code).await;
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut granted = 0;
+    for p in polls {
+        match p.await.unwrap() {
+            (200, body) => {
+                granted += 1;
+                assert!(body["refresh_token"].is_string(), "{body}");
+            }
+            (400, body) => assert_eq!(body["error"], "invalid_grant", "{body}"),
+            (status, body) => panic!("{status}: {body}"),
+        }
+    }
+    assert_eq!(granted, 1, "exactly one poll gets tokens");
+    let again = poll_at(&bases[2], &c.http, &app, &device_code).await;
+    expect_error(again, 400, "invalid_grant").await;
+}
