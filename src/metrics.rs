@@ -20,7 +20,8 @@ const BUCKETS: [f64; 11] = [
 ];
 
 /// The grants counted by `gatehouse_tokens_issued_total`.
-pub const GRANTS: [&str; 3] = crate::oauth::grants::GrantType::NAMES;
+pub const GRANTS: [&str; crate::oauth::grants::GrantType::NAMES.len()] =
+    crate::oauth::grants::GrantType::NAMES;
 
 /// The `endpoint` label of a request that matched no route.
 pub const UNMATCHED: &str = "unmatched";

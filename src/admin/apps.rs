@@ -7,6 +7,7 @@ use url::{Host, Url};
 use super::filter::{self, Attr, Kind};
 use super::syslog::{self, Actor, Event, Target};
 use super::{AdminError, dedup, groups, users};
+use crate::oauth::grants::GrantType;
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::{MasterKey, hex, hex_decode, okta_id, random_token};
 use crate::store::{
@@ -460,7 +461,7 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
     }
     if let Some(bad) = grant_types
         .iter()
-        .find(|g| crate::oauth::grants::GrantType::parse(g).is_none())
+        .find(|g| GrantType::parse(g).is_none())
     {
         return Err(AdminError::invalid(
             GRANT_TYPES_FIELD,
@@ -472,6 +473,12 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
         return Err(AdminError::invalid(
             GRANT_TYPES_FIELD,
             "client_credentials requires a confidential client",
+        ));
+    }
+    if has(GrantType::TokenExchange.as_str()) && public {
+        return Err(AdminError::invalid(
+            GRANT_TYPES_FIELD,
+            "urn:ietf:params:oauth:grant-type:token-exchange requires a confidential client",
         ));
     }
     if has("refresh_token") && !has("authorization_code") {

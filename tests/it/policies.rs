@@ -456,7 +456,12 @@ async fn scopes_are_per_server_and_discovery_shows_them() {
     );
     assert_eq!(
         meta["grant_types_supported"],
-        json!(["authorization_code", "refresh_token", "client_credentials"])
+        json!([
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
+        ])
     );
     let base = t.endpoint("default", "");
     assert_eq!(meta["revocation_endpoint"], format!("{base}revoke"));

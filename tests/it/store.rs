@@ -2619,8 +2619,38 @@ async fn the_brand_is_written_only_at_the_version_it_was_read(store: DynStore) {
     assert_eq!(store.get_brand_image(ImageKind::Logo).await.unwrap(), None);
 }
 
+/// Trusted servers (token exchange): added once, listed oldest first, removed, and
+/// gone with either server; an unknown server is refused by the foreign key.
+async fn a_servers_trust_is_kept_once_and_goes_with_either_server(store: DynStore) {
+    base(&store).await;
+    for id in ["aus2", "aus3"] {
+        let other = AuthServer {
+            id: id.into(),
+            ..server()
+        };
+        assert!(store.insert_server_if_absent(&other).await.unwrap());
+    }
+    assert!(store.trusted_servers("aus1").await.unwrap().is_empty());
+    assert!(store.trust_server("aus1", "aus3", 5).await.unwrap());
+    assert!(store.trust_server("aus1", "aus2", 6).await.unwrap());
+    assert!(!store.trust_server("aus1", "aus2", 7).await.unwrap());
+    assert_eq!(store.trusted_servers("aus1").await.unwrap(), ["aus3", "aus2"]);
+    // Trust is one way.
+    assert!(store.trusted_servers("aus2").await.unwrap().is_empty());
+    assert!(store.trust_server("aus1", "ausNOPE", 8).await.is_err());
+    assert!(store.untrust_server("aus1", "aus3").await.unwrap());
+    assert!(!store.untrust_server("aus1", "aus3").await.unwrap());
+    assert!(store.delete_server("aus2").await.unwrap());
+    assert!(store.trusted_servers("aus1").await.unwrap().is_empty());
+}
+
 mod sqlite {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_servers_trust_is_kept_once_and_goes_with_either_server() {
+        on_sqlite(super::a_servers_trust_is_kept_once_and_goes_with_either_server).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_user_is_in_the_built_in_everyone_group() {
@@ -2859,6 +2889,11 @@ mod sqlite {
 /// Every behaviour on PostgreSQL.
 mod postgres {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_servers_trust_is_kept_once_and_goes_with_either_server() {
+        on_postgres(super::a_servers_trust_is_kept_once_and_goes_with_either_server).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_user_is_in_the_built_in_everyone_group() {

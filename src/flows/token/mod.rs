@@ -7,6 +7,7 @@ pub mod client_credentials;
 pub mod code;
 pub mod mint;
 pub mod refresh;
+pub mod token_exchange;
 
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
@@ -96,6 +97,10 @@ async fn grant(
         GrantType::ClientCredentials => {
             let request = client_credentials::Request::from_params(params)?;
             client_credentials::grant(services, server, &client, request, jkt, now).await
+        }
+        GrantType::TokenExchange => {
+            let request = token_exchange::Request::from_params(params)?;
+            token_exchange::grant(services, server, &client, request, jkt, now).await
         }
     }?;
     Ok(Granted {

@@ -3,6 +3,7 @@
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod refresh_token;
+pub mod token_exchange;
 
 /// The grant types this server implements: the one list that token dispatch, app
 /// validation, access-policy rules, discovery and metrics all read, so a new grant is
@@ -12,20 +13,24 @@ pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8693: on-behalf-of token exchange.
+    TokenExchange,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::TokenExchange,
     ];
 
     /// The names of `ALL`, in order (RFC 6749's `grant_type` values).
-    pub const NAMES: [&'static str; 3] = [
+    pub const NAMES: [&'static str; 4] = [
         GrantType::AuthorizationCode.as_str(),
         GrantType::RefreshToken.as_str(),
         GrantType::ClientCredentials.as_str(),
+        GrantType::TokenExchange.as_str(),
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -33,6 +38,7 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 
@@ -74,7 +80,11 @@ mod tests {
         assert_eq!(GrantType::parse("password"), None);
         assert_eq!(
             GrantType::policy_rule_names(),
-            ["authorization_code", "client_credentials"]
+            [
+                "authorization_code",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:token-exchange"
+            ]
         );
     }
 }
