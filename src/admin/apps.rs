@@ -7,9 +7,9 @@ use url::{Host, Url};
 use super::filter::{self, Attr, Kind};
 use super::syslog::{self, Actor, Event, Target};
 use super::{AdminError, dedup, groups, users};
-use crate::oauth::grants::GrantType;
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::{MasterKey, hex, hex_decode, okta_id, random_token};
+use crate::oauth::grants::GrantType;
 use crate::store::{
     AuthMethod, Client, ClientSecret, DynStore, Expr, Group, Page, SqlValue, Status, User,
 };
@@ -459,10 +459,7 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
     if grant_types.is_empty() {
         grant_types.push("authorization_code".into());
     }
-    if let Some(bad) = grant_types
-        .iter()
-        .find(|g| GrantType::parse(g).is_none())
-    {
+    if let Some(bad) = grant_types.iter().find(|g| GrantType::parse(g).is_none()) {
         return Err(AdminError::invalid(
             GRANT_TYPES_FIELD,
             format!("{bad:?} is not supported"),

@@ -62,7 +62,9 @@ pub async fn add(
             Some(_) => {
                 return Err(AdminError::invalid(
                     "trusted",
-                    format!("{name} is this server or the org server; only another custom authorization server can be trusted"),
+                    format!(
+                        "{name} is this server or the org server; only another custom authorization server can be trusted"
+                    ),
                 ));
             }
             None => {

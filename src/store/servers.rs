@@ -43,8 +43,12 @@ pub trait ServerStore: Send + Sync {
     async fn trusted_servers(&self, server_id: &str) -> StoreResult<Vec<String>>;
     /// `server_id` trusts `trusted_id` from `now` on; false when it already did. Both
     /// servers must exist (the foreign keys refuse otherwise).
-    async fn trust_server(&self, server_id: &str, trusted_id: &str, now: UnixTime)
-    -> StoreResult<bool>;
+    async fn trust_server(
+        &self,
+        server_id: &str,
+        trusted_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
     /// `server_id` no longer trusts `trusted_id`; false when it did not.
     async fn untrust_server(&self, server_id: &str, trusted_id: &str) -> StoreResult<bool>;
 }

@@ -50,4 +50,5 @@ mod signing_alg;
 mod store;
 mod throttle;
 mod token_errors;
+mod token_exchange;
 mod userinfo;

@@ -2634,7 +2634,10 @@ async fn a_servers_trust_is_kept_once_and_goes_with_either_server(store: DynStor
     assert!(store.trust_server("aus1", "aus3", 5).await.unwrap());
     assert!(store.trust_server("aus1", "aus2", 6).await.unwrap());
     assert!(!store.trust_server("aus1", "aus2", 7).await.unwrap());
-    assert_eq!(store.trusted_servers("aus1").await.unwrap(), ["aus3", "aus2"]);
+    assert_eq!(
+        store.trusted_servers("aus1").await.unwrap(),
+        ["aus3", "aus2"]
+    );
     // Trust is one way.
     assert!(store.trusted_servers("aus2").await.unwrap().is_empty());
     assert!(store.trust_server("aus1", "ausNOPE", 8).await.is_err());

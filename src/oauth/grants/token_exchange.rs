@@ -60,7 +60,9 @@ pub fn check<'a>(p: &Params<'a>, audience: &str) -> Result<&'a str, OAuthError> 
             "The actor_token and actor_token_type parameters are not supported; the authenticated client is the actor.",
         ));
     }
-    if p.requested_token_type.is_some_and(|t| t != ACCESS_TOKEN_TYPE) {
+    if p.requested_token_type
+        .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
+    {
         return Err(OAuthError::invalid_request(
             "The requested_token_type is not supported: only urn:ietf:params:oauth:token-type:access_token can be issued.",
         ));
@@ -225,10 +227,7 @@ mod tests {
 
     #[test]
     fn custom_scopes_only() {
-        let offered = [
-            def("openid", true, false),
-            def("orders:read", false, true),
-        ];
+        let offered = [def("openid", true, false), def("orders:read", false, true)];
         assert_eq!(
             scope(Some("orders:read"), &offered).unwrap().to_string(),
             "orders:read"
