@@ -54,6 +54,13 @@ pub enum AppsCommand {
         /// only S256 keeps the verifier secret; each use is a System Log warning).
         #[arg(long)]
         pkce_allow_plain: bool,
+        /// The one JWS algorithm of this app's request objects (RFC 9101): an
+        /// asymmetric one for private_key_jwt, HS256/384/512 for client_secret_jwt.
+        #[arg(long)]
+        request_object_signing_alg: Option<String>,
+        /// Accept this app's authorization requests only as signed request objects.
+        #[arg(long)]
+        require_signed_request_object: bool,
     },
     /// Change an app's name, redirect URIs, post-logout redirect URIs or grant types;
     /// what is not given stays. Prints the app as JSON.
@@ -171,6 +178,8 @@ pub async fn run(
             require_pushed_authorization_requests,
             pkce_required,
             pkce_allow_plain,
+            request_object_signing_alg,
+            require_signed_request_object,
         } => {
             let jwks = match jwks {
                 Some(path) => {
@@ -196,6 +205,8 @@ pub async fn run(
                 require_pushed_authorization_requests,
                 pkce_required,
                 pkce_allow_plain: Some(pkce_allow_plain),
+                request_object_signing_alg,
+                require_signed_request_object,
                 allow_private_jwks_uri,
                 ..NewApp::default()
             };
@@ -382,6 +393,8 @@ fn as_new_app(client: &crate::store::Client) -> Result<NewApp, String> {
         require_pushed_authorization_requests: client.require_pushed_authorization_requests,
         pkce_required: Some(client.pkce_required),
         pkce_allow_plain: Some(client.pkce_allow_plain),
+        request_object_signing_alg: client.request_object_signing_alg.clone(),
+        require_signed_request_object: client.require_signed_request_object,
         ..NewApp::default()
     })
 }

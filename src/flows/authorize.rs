@@ -11,6 +11,7 @@ use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
 use crate::flows::Services;
+use crate::flows::request_object;
 use crate::flows::sessions;
 use crate::flows::settings::{ClientCache, Settings, Subject, check_assigned};
 use crate::identity::session;
@@ -92,6 +93,16 @@ async fn answer(
     };
     let settings = Settings::load(services, server).await?;
     let offered: Vec<&str> = settings.scopes.iter().map(|s| s.name.as_str()).collect();
+    // RFC 9101: a request object of a known client replaces the parameters.
+    let (params, signed) = match (&client, params.get("request")) {
+        (Some(c), Ok(Some(object))) => {
+            match request_object::resolve(services, server, c, object, &params, now).await {
+                Ok(inner) => (inner, true),
+                Err(e) => return Ok(object_refused(services, server, c, &params, &offered, e)),
+            }
+        }
+        _ => (params, false),
+    };
     let mut request = match authorize::validate(
         &params,
         &server.id,
@@ -110,6 +121,17 @@ async fn answer(
             .is_some_and(|c| c.require_pushed_authorization_requests)
     {
         return Ok(Outcome::Reply(request.reply.error(&par::par_required())));
+    }
+    // RFC 9101 §10.5; a pushed request had its object checked at PAR.
+    if !pushed
+        && !signed
+        && client
+            .as_ref()
+            .is_some_and(|c| c.require_signed_request_object)
+    {
+        return Ok(Outcome::Reply(
+            request.reply.error(&request_object::required()),
+        ));
     }
     let (mut session, mut request) = match params.get("sessionToken") {
         Ok(None) => (signed_in(services, session_cookie, now).await?, request),
@@ -173,6 +195,30 @@ async fn answer(
             Next::SignIn => Outcome::Redirect(start_sign_in(services, &request, now).await?),
         },
     )
+}
+
+/// A request object that was refused: nothing in it is trusted, so the error goes to
+/// the redirect URI the outer parameters name (or the app's only one) when it is the
+/// app's, without `state` (the object's is unknown, the outer one is not the request's,
+/// RFC 9101 §6.3); otherwise it is a page.
+fn object_refused(
+    services: &Services,
+    server: &AuthServer,
+    client: &Client,
+    outer: &Params,
+    offered: &[&str],
+    e: OAuthError,
+) -> Outcome {
+    if e.status() == 503 {
+        return Outcome::Page(e);
+    }
+    let outer = outer.without(&["request", "state"]);
+    let issuer = services.issuer(server);
+    match authorize::validate(&outer, &server.id, &issuer, Some(client), offered) {
+        Ok(request) => Outcome::Reply(request.reply.error(&e)),
+        Err(Rejection::Redirect(target, _)) => Outcome::Reply(target.error(&e)),
+        Err(Rejection::Render(_)) => Outcome::Page(e),
+    }
 }
 
 /// RFC 9126 §4: a request with a `request_uri` this server issued is the pushed

@@ -43,6 +43,7 @@ mod policies;
 mod properties;
 mod proxy;
 mod refresh;
+mod request_objects;
 mod revocation;
 mod sign_in;
 mod signer;

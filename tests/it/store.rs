@@ -56,6 +56,8 @@ fn client(id: &str) -> Client {
         response_types: vec!["code".into()],
         refresh_token_leeway: 0,
         require_pushed_authorization_requests: false,
+        request_object_signing_alg: None,
+        require_signed_request_object: false,
         // Not the defaults, so the round trip shows both columns are stored.
         pkce_required: true,
         pkce_allow_plain: true,
