@@ -35,7 +35,8 @@ pub enum AppsCommand {
         /// Every token request of this app must carry a DPoP proof (RFC 9449).
         #[arg(long)]
         dpop_bound_access_tokens: bool,
-        /// authorization_code (default), refresh_token, client_credentials; repeat for more.
+        /// authorization_code (default), refresh_token, client_credentials,
+        /// urn:ietf:params:oauth:grant-type:token-exchange; repeat for more.
         #[arg(long = "grant-type")]
         grant_types: Vec<String>,
         /// Seconds (0-60) a rotated refresh token may be retried and get the same answer;

@@ -2065,6 +2065,24 @@ async fn an_apps_par_flag_is_kept(store: DynStore) {
     );
 }
 
+/// The per-app request-object settings (RFC 9101 §10.5), written and changed.
+async fn an_apps_request_object_settings_are_kept(store: DynStore) {
+    let store = &store;
+    let mut c = client("0oaJAR");
+    c.request_object_signing_alg = Some("PS256".into());
+    c.require_signed_request_object = true;
+    store.insert_client(&c).await.unwrap();
+    let read = store.get_client("0oaJAR").await.unwrap().unwrap();
+    assert_eq!(read.request_object_signing_alg.as_deref(), Some("PS256"));
+    assert!(read.require_signed_request_object);
+    c.request_object_signing_alg = None;
+    c.require_signed_request_object = false;
+    assert!(store.update_client(&c).await.unwrap());
+    let read = store.get_client("0oaJAR").await.unwrap().unwrap();
+    assert_eq!(read.request_object_signing_alg, None);
+    assert!(!read.require_signed_request_object);
+}
+
 /// Pushed authorization requests: taken once, by their app and server, before expiry, even
 /// when raced.
 async fn a_pushed_request_is_taken_once_by_its_app_before_expiry(store: DynStore) {
@@ -2856,6 +2874,11 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_apps_request_object_settings_are_kept() {
+        on_sqlite(super::an_apps_request_object_settings_are_kept).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_pushed_request_is_taken_once_by_its_app_before_expiry() {
         on_sqlite(super::a_pushed_request_is_taken_once_by_its_app_before_expiry).await;
     }
@@ -3097,6 +3120,11 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_apps_par_flag_is_kept() {
         on_postgres(super::an_apps_par_flag_is_kept).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_apps_request_object_settings_are_kept() {
+        on_postgres(super::an_apps_request_object_settings_are_kept).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
