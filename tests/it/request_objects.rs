@@ -470,3 +470,59 @@ async fn a_pushed_request_object_is_verified_at_par() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_registers_an_app_that_requires_signed_objects() {
+    use crate::cli::{gatehouse, json_of};
+    let t = TestApp::spawn().await;
+    let key = Key::rsa();
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, json!({"keys": [key.jwk("k1")]}).to_string()).unwrap();
+    let jwks = jwks.to_str().unwrap();
+    let create = |alg: &str| {
+        gatehouse(
+            &t,
+            &[
+                "apps",
+                "create",
+                "--name",
+                "JAR",
+                "--redirect-uri",
+                REDIRECT,
+                "--auth-method",
+                "private_key_jwt",
+                "--jwks",
+                jwks,
+                "--request-object-signing-alg",
+                alg,
+                "--require-signed-request-object",
+            ],
+            None,
+        )
+    };
+    let (ok, out, err) = create("RS256");
+    assert!(ok, "{err}");
+    let app = json_of(&out);
+    assert_eq!(
+        app["settings"]["oauthClient"]["require_signed_request_object"],
+        true
+    );
+    assert_eq!(
+        app["settings"]["oauthClient"]["request_object_signing_alg"],
+        "RS256"
+    );
+    let client_id = app["client_id"].as_str().unwrap();
+    let response = t
+        .browser()
+        .get(&authorize_url(
+            &t,
+            client_id,
+            &sign(&key, &object_claims(&t, client_id)),
+        ))
+        .await;
+    assert!(location(&response).unwrap().starts_with("/login"));
+    let (ok, _, err) = create("none");
+    assert!(!ok);
+    assert!(err.contains("request_object_signing_alg"), "{err}");
+}

@@ -527,3 +527,46 @@ async fn trusted_servers_are_managed_in_oktas_shape() {
         .collect();
     assert_eq!(changes.len(), 2, "{events}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_trusts_lists_and_untrusts_servers() {
+    use crate::cli::{gatehouse, json_of};
+    let s = Setup::new().await;
+    let (ok, out, err) = gatehouse(
+        &s.t,
+        &["authz-servers", "trust", &s.orders, "--server", "default"],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out)[0]["id"], "default");
+    let (ok, out, _) = gatehouse(&s.t, &["authz-servers", "trusted", &s.orders], None);
+    assert!(ok);
+    assert_eq!(json_of(&out).as_array().unwrap().len(), 1);
+    // Trusted now: the exchange works.
+    expect_no_store_json(s.exchange(&[("scope", "orders:read")]).await).await;
+    let (ok, _, err) = gatehouse(
+        &s.t,
+        &["authz-servers", "trust", &s.orders, "--server", "ausNOPE"],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("ausNOPE"), "{err}");
+    let (ok, _, err) = gatehouse(
+        &s.t,
+        &["authz-servers", "untrust", &s.orders, "--server", "default"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, _) = gatehouse(
+        &s.t,
+        &["authz-servers", "untrust", &s.orders, "--server", "default"],
+        None,
+    );
+    assert!(!ok, "no longer trusted");
+    expect_error(
+        s.exchange(&[("scope", "orders:read")]).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}
