@@ -98,7 +98,13 @@ async fn answer(
         (Some(c), Ok(Some(object))) => {
             match request_object::resolve(services, server, c, object, &params, now).await {
                 Ok(inner) => (inner, true),
-                Err(e) => return Ok(object_refused(services, server, c, &params, &offered, e)),
+                Err(e) => {
+                    let target = request_object::refused_target(services, server, c, &params);
+                    return Ok(match target.filter(|_| e.status() != 503) {
+                        Some(target) => Outcome::Reply(target.error(&e)),
+                        None => Outcome::Page(e),
+                    });
+                }
             }
         }
         _ => (params, false),
@@ -195,30 +201,6 @@ async fn answer(
             Next::SignIn => Outcome::Redirect(start_sign_in(services, &request, now).await?),
         },
     )
-}
-
-/// A request object that was refused: nothing in it is trusted, so the error goes to
-/// the redirect URI the outer parameters name (or the app's only one) when it is the
-/// app's, without `state` (the object's is unknown, the outer one is not the request's,
-/// RFC 9101 §6.3); otherwise it is a page.
-fn object_refused(
-    services: &Services,
-    server: &AuthServer,
-    client: &Client,
-    outer: &Params,
-    offered: &[&str],
-    e: OAuthError,
-) -> Outcome {
-    if e.status() == 503 {
-        return Outcome::Page(e);
-    }
-    let outer = outer.without(&["request", "state"]);
-    let issuer = services.issuer(server);
-    match authorize::validate(&outer, &server.id, &issuer, Some(client), offered) {
-        Ok(request) => Outcome::Reply(request.reply.error(&e)),
-        Err(Rejection::Redirect(target, _)) => Outcome::Reply(target.error(&e)),
-        Err(Rejection::Render(_)) => Outcome::Page(e),
-    }
 }
 
 /// RFC 9126 §4: a request with a `request_uri` this server issued is the pushed

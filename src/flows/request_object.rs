@@ -10,7 +10,9 @@ use crate::clock::UnixTime;
 use crate::flows::Services;
 use crate::flows::client_jwt::client_keys;
 use crate::oauth::OAuthError;
+use crate::oauth::authorize::{self, Rejection};
 use crate::oauth::params::Params;
+use crate::oauth::reply::ReplyTarget;
 use crate::oauth::request_object::{self, invalid};
 use crate::store::{AuthMethod, AuthServer, Client};
 use crate::tokens::jose::{self, Jws};
@@ -81,6 +83,26 @@ pub async fn resolve(
         ));
     }
     Ok(parameters)
+}
+
+/// Where the error for a refused request object goes at /authorize: nothing in the
+/// object is trusted, so the redirect URI the outer parameters name (or the app's only
+/// one) when it is the app's, with no `state` (the object's is unknown, the outer one
+/// is not the request's, RFC 9101 §6.3); `None`: nowhere trusted, an error page.
+pub fn refused_target(
+    services: &Services,
+    server: &AuthServer,
+    client: &Client,
+    outer: &Params,
+) -> Option<ReplyTarget> {
+    let outer = outer.without(&["request", "state"]);
+    let issuer = services.issuer(server);
+    // The scopes are not looked at before the redirect URI is trusted.
+    match authorize::validate(&outer, &server.id, &issuer, Some(client), &[]) {
+        Ok(request) => Some(request.reply),
+        Err(Rejection::Redirect(target, _)) => Some(target),
+        Err(Rejection::Render(_)) => None,
+    }
 }
 
 /// RFC 9101 §10.5: the error for a plain request from an app that must send request
