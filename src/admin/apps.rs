@@ -9,7 +9,7 @@ use super::syslog::{self, Actor, Event, Target};
 use super::{AdminError, dedup, groups, users};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::{MasterKey, hex, hex_decode, okta_id, random_token};
-use crate::oauth::grants::device_code;
+use crate::oauth::grants::{GrantType, device_code};
 use crate::store::{
     AuthMethod, Client, ClientSecret, DynStore, Expr, Group, Page, SqlValue, Status, User,
 };
@@ -60,6 +60,11 @@ pub struct NewApp {
     /// `credentials.oauthClient.pkce_allow_plain` (Gatehouse's): a confidential app may
     /// use the `plain` PKCE method (default false: S256 only, RFC 9700 §2.1.1).
     pub pkce_allow_plain: Option<bool>,
+    /// `settings.oauthClient.request_object_signing_alg` (RFC 9101 §10.5): the one JWS
+    /// algorithm of this app's request objects; `None`: any of its method's.
+    pub request_object_signing_alg: Option<String>,
+    /// `settings.oauthClient.require_signed_request_object` (RFC 9101 §10.5).
+    pub require_signed_request_object: bool,
     /// The server's `allow_private_jwks_uri` (development): a `jwks_uri` may name a
     /// loopback or private address. Not the app's: the caller passes its setting.
     pub allow_private_jwks_uri: bool,
@@ -235,6 +240,37 @@ struct Checked {
     require_pushed_authorization_requests: bool,
     pkce_required: bool,
     pkce_allow_plain: bool,
+    request_object_signing_alg: Option<String>,
+    require_signed_request_object: bool,
+}
+
+/// The request-object settings (RFC 9101 §10.5) of an app with `auth_method`: only an
+/// app whose keys the server holds can sign request objects (`private_key_jwt` with
+/// its public keys, asymmetric algorithms; `client_secret_jwt` with its sealed secret,
+/// HMAC): the other methods keep only a hash of the secret, or none. `none` and an
+/// algorithm of the other family are refused.
+fn check_request_object_settings(
+    auth_method: AuthMethod,
+    alg: Option<String>,
+    required: bool,
+) -> Result<(Option<String>, bool), AdminError> {
+    const FIELD: &str = "settings.oauthClient.request_object_signing_alg";
+    let algs = crate::oauth::request_object::algs_for(auth_method);
+    if algs.is_empty() && (alg.is_some() || required) {
+        return Err(AdminError::invalid(
+            FIELD,
+            "request objects can be signed only by private_key_jwt and client_secret_jwt apps",
+        ));
+    }
+    if let Some(alg) = &alg
+        && !algs.contains(&alg.as_str())
+    {
+        return Err(AdminError::invalid(
+            FIELD,
+            format!("must be one of {} for {auth_method}", algs.join(", ")),
+        ));
+    }
+    Ok((alg, required))
 }
 
 const PKCE_REQUIRED_FIELD: &str = "credentials.oauthClient.pkce_required";
@@ -459,10 +495,7 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
     if grant_types.is_empty() {
         grant_types.push("authorization_code".into());
     }
-    if let Some(bad) = grant_types
-        .iter()
-        .find(|g| crate::oauth::grants::GrantType::parse(g).is_none())
-    {
+    if let Some(bad) = grant_types.iter().find(|g| GrantType::parse(g).is_none()) {
         return Err(AdminError::invalid(
             GRANT_TYPES_FIELD,
             format!("{bad:?} is not supported"),
@@ -473,6 +506,12 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
         return Err(AdminError::invalid(
             GRANT_TYPES_FIELD,
             "client_credentials requires a confidential client",
+        ));
+    }
+    if has(GrantType::TokenExchange.as_str()) && public {
+        return Err(AdminError::invalid(
+            GRANT_TYPES_FIELD,
+            "urn:ietf:params:oauth:grant-type:token-exchange requires a confidential client",
         ));
     }
     // A refresh token comes from a grant with a user: the code or the device grant.
@@ -575,6 +614,12 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
             given
         }
     };
+    let (request_object_signing_alg, require_signed_request_object) =
+        check_request_object_settings(
+            auth_method,
+            new.request_object_signing_alg,
+            new.require_signed_request_object,
+        )?;
     Ok(Checked {
         name,
         auth_method,
@@ -590,6 +635,8 @@ fn check(new: NewApp) -> Result<Checked, AdminError> {
         require_pushed_authorization_requests: new.require_pushed_authorization_requests,
         pkce_required,
         pkce_allow_plain,
+        request_object_signing_alg,
+        require_signed_request_object,
     })
 }
 
@@ -681,6 +728,8 @@ pub async fn create(
         require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         pkce_required: c.pkce_required,
         pkce_allow_plain: c.pkce_allow_plain,
+        request_object_signing_alg: c.request_object_signing_alg,
+        require_signed_request_object: c.require_signed_request_object,
         status: Status::active_if(active),
         created_at: now,
         updated_at: now,
@@ -804,6 +853,8 @@ pub async fn update(
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             pkce_required: c.pkce_required,
             pkce_allow_plain: c.pkce_allow_plain,
+            request_object_signing_alg: c.request_object_signing_alg.clone(),
+            require_signed_request_object: c.require_signed_request_object,
             updated_at: now,
             ..before.clone()
         };
@@ -1219,7 +1270,11 @@ pub fn to_json(client: &Client, secret: Option<&str>) -> Value {
         "refresh_token": { "rotation_type": "ROTATE", "leeway": client.refresh_token_leeway },
         "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
         "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+        "require_signed_request_object": client.require_signed_request_object,
     });
+    if let Some(alg) = &client.request_object_signing_alg {
+        settings["request_object_signing_alg"] = json!(alg);
+    }
     if let Some(jwks) = client
         .jwks
         .as_deref()

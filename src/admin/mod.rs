@@ -11,6 +11,7 @@ pub mod groups;
 pub mod policies;
 pub mod servers;
 pub mod syslog;
+pub mod trusted_servers;
 pub mod users;
 
 pub use syslog::Actor;

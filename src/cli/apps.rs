@@ -37,6 +37,7 @@ pub enum AppsCommand {
         dpop_bound_access_tokens: bool,
         /// authorization_code (default), refresh_token, client_credentials,
         /// urn:ietf:params:oauth:grant-type:device_code (RFC 8628); repeat for more.
+        /// urn:ietf:params:oauth:grant-type:token-exchange; repeat for more.
         #[arg(long = "grant-type")]
         grant_types: Vec<String>,
         /// Seconds (0-60) a rotated refresh token may be retried and get the same answer;
@@ -55,6 +56,13 @@ pub enum AppsCommand {
         /// only S256 keeps the verifier secret; each use is a System Log warning).
         #[arg(long)]
         pkce_allow_plain: bool,
+        /// The one JWS algorithm of this app's request objects (RFC 9101): an
+        /// asymmetric one for private_key_jwt, HS256/384/512 for client_secret_jwt.
+        #[arg(long)]
+        request_object_signing_alg: Option<String>,
+        /// Accept this app's authorization requests only as signed request objects.
+        #[arg(long)]
+        require_signed_request_object: bool,
     },
     /// Change an app's name, redirect URIs, post-logout redirect URIs or grant types;
     /// what is not given stays. Prints the app as JSON.
@@ -173,6 +181,8 @@ pub async fn run(
             require_pushed_authorization_requests,
             pkce_required,
             pkce_allow_plain,
+            request_object_signing_alg,
+            require_signed_request_object,
         } => {
             let jwks = match jwks {
                 Some(path) => {
@@ -198,6 +208,8 @@ pub async fn run(
                 require_pushed_authorization_requests,
                 pkce_required,
                 pkce_allow_plain: Some(pkce_allow_plain),
+                request_object_signing_alg,
+                require_signed_request_object,
                 allow_private_jwks_uri,
                 ..NewApp::default()
             };
@@ -384,6 +396,8 @@ fn as_new_app(client: &crate::store::Client) -> Result<NewApp, String> {
         require_pushed_authorization_requests: client.require_pushed_authorization_requests,
         pkce_required: Some(client.pkce_required),
         pkce_allow_plain: Some(client.pkce_allow_plain),
+        request_object_signing_alg: client.request_object_signing_alg.clone(),
+        require_signed_request_object: client.require_signed_request_object,
         ..NewApp::default()
     })
 }

@@ -8,6 +8,7 @@ use super::print_json;
 use crate::admin::Actor;
 use crate::admin::policies::{self, NewPolicy, NewRule};
 use crate::admin::servers::{self, NewClaim, NewScope, NewServer};
+use crate::admin::trusted_servers;
 use crate::app::Backend;
 use crate::clock::{Clock, SystemClock};
 use crate::store::AuthServer;
@@ -50,6 +51,28 @@ pub enum ServersCommand {
         /// Empties the list of resource servers.
         #[arg(long)]
         clear_resource_servers: bool,
+    },
+    /// Trust other custom servers for token exchange (RFC 8693, Okta's trusted
+    /// servers): their access tokens become acceptable subject tokens at this server.
+    Trust {
+        /// The server's id (`default`, or `aus…`).
+        id: String,
+        /// The id of a custom server to trust; repeat for more.
+        #[arg(long = "server", required = true)]
+        trusted: Vec<String>,
+    },
+    /// Stop trusting a server for token exchange.
+    Untrust {
+        /// The server's id (`default`, or `aus…`).
+        id: String,
+        /// The id of the trusted server.
+        #[arg(long = "server")]
+        trusted: String,
+    },
+    /// List, as JSON, the servers a server trusts for token exchange.
+    Trusted {
+        /// The server's id (`default`, or `aus…`).
+        id: String,
     },
     /// List authorization servers as JSON.
     List,
@@ -116,6 +139,25 @@ pub async fn run_servers(
                 .await
                 .map_err(err)?;
             print_json(&server_json(base_url, &server));
+        }
+        ServersCommand::Trust { id, trusted } => {
+            let list = trusted_servers::add(store, &Actor::cli(), &id, &trusted, SystemClock.now())
+                .await
+                .map_err(err)?;
+            print_json(&Value::Array(
+                list.iter().map(|s| server_json(base_url, s)).collect(),
+            ));
+        }
+        ServersCommand::Untrust { id, trusted } => {
+            trusted_servers::remove(store, &Actor::cli(), &id, &trusted, SystemClock.now())
+                .await
+                .map_err(err)?;
+        }
+        ServersCommand::Trusted { id } => {
+            let list = trusted_servers::trusted(store, &id).await.map_err(err)?;
+            print_json(&Value::Array(
+                list.iter().map(|s| server_json(base_url, s)).collect(),
+            ));
         }
         ServersCommand::List => {
             let list = store.list_servers().await.map_err(err)?;

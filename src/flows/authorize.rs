@@ -11,6 +11,7 @@ use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
 use crate::flows::Services;
+use crate::flows::request_object;
 use crate::flows::sessions;
 use crate::flows::settings::{ClientCache, Settings, Subject, check_assigned};
 use crate::identity::session;
@@ -92,6 +93,22 @@ async fn answer(
     };
     let settings = Settings::load(services, server).await?;
     let offered: Vec<&str> = settings.scopes.iter().map(|s| s.name.as_str()).collect();
+    // RFC 9101: a request object of a known client replaces the parameters.
+    let (params, signed) = match (&client, params.get("request")) {
+        (Some(c), Ok(Some(object))) => {
+            match request_object::resolve(services, server, c, object, &params, now).await {
+                Ok(inner) => (inner, true),
+                Err(e) => {
+                    let target = request_object::refused_target(services, server, c, &params);
+                    return Ok(match target.filter(|_| e.status() != 503) {
+                        Some(target) => Outcome::Reply(target.error(&e)),
+                        None => Outcome::Page(e),
+                    });
+                }
+            }
+        }
+        _ => (params, false),
+    };
     let mut request = match authorize::validate(
         &params,
         &server.id,
@@ -110,6 +127,17 @@ async fn answer(
             .is_some_and(|c| c.require_pushed_authorization_requests)
     {
         return Ok(Outcome::Reply(request.reply.error(&par::par_required())));
+    }
+    // RFC 9101 §10.5; a pushed request had its object checked at PAR.
+    if !pushed
+        && !signed
+        && client
+            .as_ref()
+            .is_some_and(|c| c.require_signed_request_object)
+    {
+        return Ok(Outcome::Reply(
+            request.reply.error(&request_object::required()),
+        ));
     }
     let (mut session, mut request) = match params.get("sessionToken") {
         Ok(None) => (signed_in(services, session_cookie, now).await?, request),

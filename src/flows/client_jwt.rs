@@ -81,7 +81,7 @@ pub async fn verify(
 
 /// The client's registered keys: inline, or fetched from its `jwks_uri` (cached; an
 /// unknown `kid` refetches, rate-limited).
-async fn client_keys(
+pub(crate) async fn client_keys(
     services: &Services,
     client: &Client,
     kid: Option<&str>,

@@ -17,6 +17,7 @@ pub mod introspect;
 pub mod login;
 pub mod logout;
 pub mod par;
+pub mod request_object;
 pub mod revoke;
 pub mod sessions;
 pub mod settings;

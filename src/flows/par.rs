@@ -7,6 +7,7 @@ use crate::clock::UnixTime;
 use crate::flows::Services;
 use crate::flows::client_auth::{self, Credentials};
 use crate::flows::dpop::{self, DpopHeader};
+use crate::flows::request_object;
 use crate::oauth::OAuthError;
 use crate::oauth::authorize::{self, Rejection};
 use crate::oauth::par::{self, PAR_TTL};
@@ -35,6 +36,20 @@ pub async fn push(
     let client =
         client_auth::authenticate(services, server, &request.credentials, params, "par", now)
             .await?;
+    // RFC 9101 §5 and RFC 9126 §3: a request object is verified now, and its
+    // parameters are what is pushed.
+    let resolved;
+    let params = match params.one("request")? {
+        Some(object) => {
+            resolved =
+                request_object::resolve(services, server, &client, object, params, now).await?;
+            &resolved
+        }
+        None if client.require_signed_request_object => {
+            return Err(request_object::required());
+        }
+        None => params,
+    };
     let pushed = par::pushed_params(params, &client)?;
     // RFC 9449 §10.1: a DPoP proof for this endpoint binds the code to its key.
     let htu = format!("{}/par", services.endpoint_base(server));

@@ -282,10 +282,12 @@ pub fn check_response_mode(params: &Params) -> Result<(), OAuthError> {
     }
 }
 
-/// OpenID Connect Core §6: request objects are not supported, and a `request_uri` is
-/// never fetched. The `request_uri` values this server issued at its PAR endpoint
-/// (RFC 9126) are resolved before this pipeline runs and never reach it: the pushed
-/// parameters it then checks cannot hold one (`oauth::par::pushed_params`).
+/// OpenID Connect Core §6: a `request_uri` is never fetched. The `request_uri` values
+/// this server issued at its PAR endpoint (RFC 9126) are resolved before this pipeline
+/// runs and never reach it: the pushed parameters it then checks cannot hold one
+/// (`oauth::par::pushed_params`). A request object (`request`, RFC 9101) of a known
+/// client is resolved before too (`flows::request_object`); one that still reaches
+/// this check (inside nothing else) is refused.
 pub fn check_unsupported_features(params: &Params) -> Result<(), OAuthError> {
     if params.one("request")?.is_some() {
         return Err(OAuthError::new(
@@ -485,6 +487,8 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
+            request_object_signing_alg: None,
+            require_signed_request_object: false,
             pkce_required: false,
             pkce_allow_plain: false,
             status: Status::Active,

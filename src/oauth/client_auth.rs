@@ -288,6 +288,8 @@ mod tests {
             response_types: vec![],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
+            request_object_signing_alg: None,
+            require_signed_request_object: false,
             pkce_required: false,
             pkce_allow_plain: false,
             status: Status::Active,

@@ -30,6 +30,11 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     /// RFC 9449 §7.1.
     InvalidDpopProof,
+    /// RFC 8693 §2.2.2 (and RFC 8707 §2): the requested `audience` or `resource` is
+    /// not one this server issues tokens for.
+    InvalidTarget,
+    /// RFC 9101 §6.2 (OpenID Connect Core §3.1.2.6): the request object is invalid.
+    InvalidRequestObject,
     /// RFC 9449 §8.
     UseDpopNonce,
     /// RFC 8628 §3.5: the user has not answered yet.
@@ -67,6 +72,8 @@ impl ErrorCode {
             ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::InvalidRequestObject => "invalid_request_object",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::AuthorizationPending => "authorization_pending",
             ErrorCode::SlowDown => "slow_down",

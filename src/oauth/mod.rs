@@ -14,6 +14,7 @@ pub mod params;
 pub mod pkce;
 pub mod policy;
 pub mod reply;
+pub mod request_object;
 pub mod scope;
 
 pub use error::{ErrorCode, OAuthError};

@@ -36,8 +36,9 @@ pub fn our_request_uri(value: &str) -> Option<Vec<u8>> {
 }
 
 /// The parameters to validate and store, from a push by the authenticated `client`.
-/// RFC 9126 §2.1: `request_uri` must not be pushed; OpenID Connect Core §6: request
-/// objects are not supported; a `client_id`, when given, must be the authenticated
+/// RFC 9126 §2.1: `request_uri` must not be pushed; a request object was resolved
+/// into its parameters before (`flows::request_object`), so one here is refused; a
+/// `client_id`, when given, must be the authenticated
 /// client's (it is added when the client authenticated with HTTP Basic and left it
 /// out). Client authentication parameters are dropped.
 pub fn pushed_params(params: &Params, client: &Client) -> Result<Params, OAuthError> {
@@ -175,6 +176,8 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: 0,
             require_pushed_authorization_requests: false,
+            request_object_signing_alg: None,
+            require_signed_request_object: false,
             pkce_required: false,
             pkce_allow_plain: false,
             status: Status::Active,

@@ -40,9 +40,15 @@ pub struct Metadata {
     /// RFC 9126 §5: false at the server level; an app may require PAR
     /// (`require_pushed_authorization_requests` in its settings).
     pub require_pushed_authorization_requests: bool,
-    /// OpenID Connect Discovery §3: request objects (`request`) are refused
-    /// (`request_not_supported`).
+    /// OpenID Connect Discovery §3: request objects (`request`, RFC 9101) are taken at
+    /// /authorize and PAR.
     pub request_parameter_supported: bool,
+    /// OpenID Connect Discovery §3: every algorithm some app may sign request objects
+    /// with (each app is bound to its method's, or to the one it registered).
+    pub request_object_signing_alg_values_supported: Vec<&'static str>,
+    /// RFC 9101 §10.5: false at the server level; an app may require request objects
+    /// (`require_signed_request_object` in its settings).
+    pub require_signed_request_object: bool,
     /// OpenID Connect Discovery §3: whether the server fetches a `request_uri` the
     /// client hosts. It never does (`request_uri_not_supported`); the `request_uri`
     /// values it issued itself at the PAR endpoint are accepted regardless (RFC 9126 §4).
@@ -125,7 +131,9 @@ impl Metadata {
             pushed_authorization_request_endpoint: format!("{endpoints}/par"),
             device_authorization_endpoint: format!("{endpoints}/device/authorize"),
             require_pushed_authorization_requests: false,
-            request_parameter_supported: false,
+            request_parameter_supported: true,
+            request_object_signing_alg_values_supported: crate::oauth::request_object::all_algs(),
+            require_signed_request_object: false,
             request_uri_parameter_supported: false,
             claims_parameter_supported: false,
             authorization_response_iss_parameter_supported: true,

@@ -75,6 +75,8 @@ fn client_from_row(row: &impl Row) -> StoreResult<Client> {
         require_pushed_authorization_requests: row.bool("require_pushed_authorization_requests")?,
         pkce_required: row.bool("pkce_required")?,
         pkce_allow_plain: row.bool("pkce_allow_plain")?,
+        request_object_signing_alg: row.opt_text("request_object_signing_alg")?,
+        require_signed_request_object: row.bool("require_signed_request_object")?,
         status: row.text("status")?.parse()?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
@@ -111,6 +113,8 @@ fn client_columns(c: &Client) -> Vec<Arg<'_>> {
         c.require_pushed_authorization_requests.into(),
         c.pkce_required.into(),
         c.pkce_allow_plain.into(),
+        (&c.request_object_signing_alg).into(),
+        c.require_signed_request_object.into(),
     ]
 }
 
@@ -122,9 +126,10 @@ impl<B: Backend> ClientStore for B {
                 redirect_uris, post_logout_redirect_uris, grant_types, response_types,
                 refresh_token_leeway, status, created_at, updated_at, jwks, jwks_uri,
                 dpop_bound_access_tokens, require_pushed_authorization_requests,
-                pkce_required, pkce_allow_plain)
+                pkce_required, pkce_allow_plain, request_object_signing_alg,
+                require_signed_request_object)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                $18, $19)",
+                $18, $19, $20, $21)",
             &client_columns(c),
         )
         .await?;
@@ -157,8 +162,9 @@ impl<B: Backend> ClientStore for B {
                     status = $11, created_at = $12, updated_at = $13, jwks = $14,
                     jwks_uri = $15, dpop_bound_access_tokens = $16,
                     require_pushed_authorization_requests = $17, pkce_required = $18,
-                    pkce_allow_plain = $19, version = version + 1
-                 WHERE client_id = $1 AND version = $20",
+                    pkce_allow_plain = $19, request_object_signing_alg = $20,
+                    require_signed_request_object = $21, version = version + 1
+                 WHERE client_id = $1 AND version = $22",
                 &{
                     let mut args = client_columns(c);
                     args.push(c.version.into());

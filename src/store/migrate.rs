@@ -133,6 +133,16 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0027_device_codes.sql"),
         postgres: include_str!("../../migrations/postgres/0027_device_codes.sql"),
     },
+    Migration {
+        version: 28,
+        sqlite: include_str!("../../migrations/sqlite/0028_trusted_servers.sql"),
+        postgres: include_str!("../../migrations/postgres/0028_trusted_servers.sql"),
+    },
+    Migration {
+        version: 29,
+        sqlite: include_str!("../../migrations/sqlite/0029_request_objects.sql"),
+        postgres: include_str!("../../migrations/postgres/0029_request_objects.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -274,6 +274,14 @@ pub struct Client {
     /// RFC 9126 §6: /authorize takes this app's requests only through a `request_uri`
     /// it pushed (Okta's `require_pushed_authorization_requests`).
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9101 §10.5 (OpenID Connect Registration's `request_object_signing_alg`): the
+    /// one JWS algorithm this app's request objects must use; `None`: any algorithm of
+    /// its authentication method (asymmetric for `private_key_jwt`, HMAC for
+    /// `client_secret_jwt`).
+    pub request_object_signing_alg: Option<String>,
+    /// RFC 9101 §10.5 `require_signed_request_object`: /authorize and PAR take this
+    /// app's requests only as a signed request object.
+    pub require_signed_request_object: bool,
     /// Okta's `pkce_required`: /authorize refuses a request without a `code_challenge`.
     /// Always true for a public client.
     pub pkce_required: bool,

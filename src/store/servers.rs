@@ -38,6 +38,19 @@ pub trait ServerStore: Send + Sync {
         new_next: &StoredKey,
         now: UnixTime,
     ) -> StoreResult<KeyRotation>;
+    /// The ids of the servers `server_id` trusts for token exchange (Okta's
+    /// `trustedServers`), oldest trust first.
+    async fn trusted_servers(&self, server_id: &str) -> StoreResult<Vec<String>>;
+    /// `server_id` trusts `trusted_id` from `now` on; false when it already did. Both
+    /// servers must exist (the foreign keys refuse otherwise).
+    async fn trust_server(
+        &self,
+        server_id: &str,
+        trusted_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// `server_id` no longer trusts `trusted_id`; false when it did not.
+    async fn untrust_server(&self, server_id: &str, trusted_id: &str) -> StoreResult<bool>;
 }
 
 fn server_from_row(row: &impl Row) -> StoreResult<AuthServer> {
@@ -242,5 +255,42 @@ impl<B: Backend> ServerStore for B {
         .await?;
         tx.commit().await?;
         Ok(KeyRotation::Rotated)
+    }
+
+    async fn trusted_servers(&self, server_id: &str) -> StoreResult<Vec<String>> {
+        let rows = self
+            .fetch_all(
+                "SELECT trusted_id FROM trusted_servers WHERE server_id = $1
+                 ORDER BY created_at, trusted_id",
+                &[server_id.into()],
+            )
+            .await?;
+        rows.iter().map(|r| r.text("trusted_id")).collect()
+    }
+
+    async fn trust_server(
+        &self,
+        server_id: &str,
+        trusted_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let done = self
+            .execute(
+                "INSERT INTO trusted_servers (server_id, trusted_id, created_at)
+                 VALUES ($1, $2, $3) ON CONFLICT (server_id, trusted_id) DO NOTHING",
+                &[server_id.into(), trusted_id.into(), now.into()],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn untrust_server(&self, server_id: &str, trusted_id: &str) -> StoreResult<bool> {
+        let done = self
+            .execute(
+                "DELETE FROM trusted_servers WHERE server_id = $1 AND trusted_id = $2",
+                &[server_id.into(), trusted_id.into()],
+            )
+            .await?;
+        Ok(done == 1)
     }
 }

@@ -29,6 +29,10 @@ pub struct AccessTokenClaims {
     /// RFC 9449 §6.1: the DPoP key the token is bound to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// RFC 8693 §4.1: the party acting for `sub` (a token from a token exchange):
+    /// `{"sub": client_id}`, with the subject token's own `act` nested inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Value>,
     /// The server's custom `RESOURCE` claims.
     #[serde(flatten, default)]
     pub extra: Map<String, Value>,
@@ -100,6 +104,7 @@ impl Grant<'_> {
             auth_time: self.auth_time,
             sub,
             cnf: None,
+            act: None,
             extra,
         }
     }

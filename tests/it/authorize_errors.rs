@@ -174,8 +174,10 @@ async fn trusted_client_gets_errors_at_its_redirect_uri() {
     assert_redirected_error(
         &t,
         &url(&[("request", "eyJhbGciOiJub25lIn0.e30.")]),
-        "request_not_supported",
-        s,
+        // A refused request object (this app cannot sign one) is not the request:
+        // not even its outer state is sent back (RFC 9101 §6.3).
+        "invalid_request_object",
+        None,
     )
     .await;
     assert_redirected_error(

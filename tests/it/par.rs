@@ -92,7 +92,15 @@ async fn a_pushed_request_signs_in_with_prompt_login_and_the_relying_party_gets_
         t.endpoint("default", "par")
     );
     assert_eq!(discovery["require_pushed_authorization_requests"], false);
-    assert_eq!(discovery["request_parameter_supported"], false);
+    assert_eq!(discovery["request_parameter_supported"], true);
+    assert_eq!(discovery["require_signed_request_object"], false);
+    assert!(
+        discovery["request_object_signing_alg_values_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a != "none")
+    );
     assert_eq!(discovery["request_uri_parameter_supported"], false);
 
     // A browser with a session: prompt=login (pushed) must still show the sign-in page.
@@ -310,7 +318,7 @@ async fn the_push_authenticates_the_client_and_validates_like_authorize() {
         (
             vec![("request", "eyJhbGciOiJub25lIn0.e30.")],
             400,
-            "request_not_supported",
+            "invalid_request_object",
         ),
         (vec![("prompt", "none login")], 400, "invalid_request"),
     ] {
@@ -423,7 +431,7 @@ async fn a_foreign_request_uri_is_refused_without_being_fetched_and_request_obje
         .await;
     assert_eq!(
         param(&location(&r).unwrap(), "error").as_deref(),
-        Some("request_not_supported")
+        Some("invalid_request_object")
     );
 }
 

@@ -460,7 +460,8 @@ async fn scopes_are_per_server_and_discovery_shows_them() {
             "authorization_code",
             "refresh_token",
             "client_credentials",
-            "urn:ietf:params:oauth:grant-type:device_code"
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
         ])
     );
     let base = t.endpoint("default", "");

@@ -56,6 +56,8 @@ fn client(id: &str) -> Client {
         response_types: vec!["code".into()],
         refresh_token_leeway: 0,
         require_pushed_authorization_requests: false,
+        request_object_signing_alg: None,
+        require_signed_request_object: false,
         // Not the defaults, so the round trip shows both columns are stored.
         pkce_required: true,
         pkce_allow_plain: true,
@@ -2063,6 +2065,24 @@ async fn an_apps_par_flag_is_kept(store: DynStore) {
     );
 }
 
+/// The per-app request-object settings (RFC 9101 §10.5), written and changed.
+async fn an_apps_request_object_settings_are_kept(store: DynStore) {
+    let store = &store;
+    let mut c = client("0oaJAR");
+    c.request_object_signing_alg = Some("PS256".into());
+    c.require_signed_request_object = true;
+    store.insert_client(&c).await.unwrap();
+    let read = store.get_client("0oaJAR").await.unwrap().unwrap();
+    assert_eq!(read.request_object_signing_alg.as_deref(), Some("PS256"));
+    assert!(read.require_signed_request_object);
+    c.request_object_signing_alg = None;
+    c.require_signed_request_object = false;
+    assert!(store.update_client(&c).await.unwrap());
+    let read = store.get_client("0oaJAR").await.unwrap().unwrap();
+    assert_eq!(read.request_object_signing_alg, None);
+    assert!(!read.require_signed_request_object);
+}
+
 /// Pushed authorization requests: taken once, by their app and server, before expiry, even
 /// when raced.
 async fn a_pushed_request_is_taken_once_by_its_app_before_expiry(store: DynStore) {
@@ -2619,8 +2639,41 @@ async fn the_brand_is_written_only_at_the_version_it_was_read(store: DynStore) {
     assert_eq!(store.get_brand_image(ImageKind::Logo).await.unwrap(), None);
 }
 
+/// Trusted servers (token exchange): added once, listed oldest first, removed, and
+/// gone with either server; an unknown server is refused by the foreign key.
+async fn a_servers_trust_is_kept_once_and_goes_with_either_server(store: DynStore) {
+    base(&store).await;
+    for id in ["aus2", "aus3"] {
+        let other = AuthServer {
+            id: id.into(),
+            ..server()
+        };
+        assert!(store.insert_server_if_absent(&other).await.unwrap());
+    }
+    assert!(store.trusted_servers("aus1").await.unwrap().is_empty());
+    assert!(store.trust_server("aus1", "aus3", 5).await.unwrap());
+    assert!(store.trust_server("aus1", "aus2", 6).await.unwrap());
+    assert!(!store.trust_server("aus1", "aus2", 7).await.unwrap());
+    assert_eq!(
+        store.trusted_servers("aus1").await.unwrap(),
+        ["aus3", "aus2"]
+    );
+    // Trust is one way.
+    assert!(store.trusted_servers("aus2").await.unwrap().is_empty());
+    assert!(store.trust_server("aus1", "ausNOPE", 8).await.is_err());
+    assert!(store.untrust_server("aus1", "aus3").await.unwrap());
+    assert!(!store.untrust_server("aus1", "aus3").await.unwrap());
+    assert!(store.delete_server("aus2").await.unwrap());
+    assert!(store.trusted_servers("aus1").await.unwrap().is_empty());
+}
+
 mod sqlite {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_servers_trust_is_kept_once_and_goes_with_either_server() {
+        on_sqlite(super::a_servers_trust_is_kept_once_and_goes_with_either_server).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_user_is_in_the_built_in_everyone_group() {
@@ -2821,6 +2874,11 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_apps_request_object_settings_are_kept() {
+        on_sqlite(super::an_apps_request_object_settings_are_kept).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_pushed_request_is_taken_once_by_its_app_before_expiry() {
         on_sqlite(super::a_pushed_request_is_taken_once_by_its_app_before_expiry).await;
     }
@@ -2859,6 +2917,11 @@ mod sqlite {
 /// Every behaviour on PostgreSQL.
 mod postgres {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_servers_trust_is_kept_once_and_goes_with_either_server() {
+        on_postgres(super::a_servers_trust_is_kept_once_and_goes_with_either_server).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_user_is_in_the_built_in_everyone_group() {
@@ -3057,6 +3120,11 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_apps_par_flag_is_kept() {
         on_postgres(super::an_apps_par_flag_is_kept).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_apps_request_object_settings_are_kept() {
+        on_postgres(super::an_apps_request_object_settings_are_kept).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,6 +57,7 @@ pub async fn grant(
             access_jti: new_access_jti(),
             id_jti: String::new(),
             dpop_jkt,
+            delegation: None,
         },
     )
     .await?;

@@ -126,6 +126,7 @@ async fn prepare(
             access_jti: access_jti.clone(),
             id_jti: new_id_jti(),
             dpop_jkt,
+            delegation: None,
         },
     )
     .await?;

@@ -24,6 +24,15 @@ pub struct Mint<'a> {
     pub id_jti: String,
     /// RFC 9449 §5: the thumbprint of the DPoP key the access token is bound to.
     pub dpop_jkt: Option<&'a str>,
+    /// RFC 8693 §4.1: a token exchange's `sub` (the subject token's, kept as it was)
+    /// and `act` claim.
+    pub delegation: Option<Delegation>,
+}
+
+/// What a token exchange puts in the access token in place of the usual `sub`.
+pub struct Delegation {
+    pub sub: String,
+    pub act: serde_json::Value,
 }
 
 /// Signs the access token and, when `openid` was granted to a user, the ID token.
@@ -59,6 +68,10 @@ pub async fn mint(
     claims.cnf = m.dpop_jkt.map(|jkt| Confirmation {
         jkt: jkt.to_string(),
     });
+    if let Some(delegation) = m.delegation {
+        claims.sub = delegation.sub;
+        claims.act = Some(delegation.act);
+    }
     let access_token = jwt::sign(&ring.signing, typ, &claims);
     let id_token = if m.scope.contains("openid") {
         let identity = custom_claims::evaluate(
@@ -86,5 +99,6 @@ pub async fn mint(
         scope: m.scope.to_string(),
         refresh_token: None,
         id_token,
+        issued_token_type: None,
     })
 }

@@ -8,6 +8,7 @@ pub mod code;
 pub mod device_code;
 pub mod mint;
 pub mod refresh;
+pub mod token_exchange;
 
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
@@ -101,6 +102,10 @@ async fn grant(
         GrantType::DeviceCode => {
             let request = device_code::Request::from_params(params)?;
             device_code::grant(services, server, &client, request, jkt, ip, now).await
+        }
+        GrantType::TokenExchange => {
+            let request = token_exchange::Request::from_params(params)?;
+            token_exchange::grant(services, server, &client, request, jkt, now).await
         }
     }?;
     Ok(Granted {

@@ -258,6 +258,7 @@ impl Answer<'_> {
                     self.services.master.derive_from_token(&value, "id")
                 ),
                 dpop_jkt: self.dpop_jkt,
+                delegation: None,
             },
         )
         .await?;

@@ -60,6 +60,10 @@ pub struct OAuthClientSettings {
     pub dpop_bound_access_tokens: Option<bool>,
     /// RFC 9126 §6: authorization requests only through `/v1/par` (default false).
     pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 9101 §10.5: the one JWS algorithm of the app's request objects.
+    pub request_object_signing_alg: Option<String>,
+    /// RFC 9101 §10.5: authorization requests only as a signed request object.
+    pub require_signed_request_object: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -89,6 +93,13 @@ impl AppBody {
             .as_ref()
             .and_then(|s| s.require_pushed_authorization_requests)
             .unwrap_or(false);
+        let (request_object_signing_alg, require_signed_request_object) =
+            s.as_ref().map_or((None, false), |s| {
+                (
+                    s.request_object_signing_alg.clone(),
+                    s.require_signed_request_object.unwrap_or(false),
+                )
+            });
         let (
             redirect_uris,
             post_logout,
@@ -134,6 +145,8 @@ impl AppBody {
             jwks_uri,
             dpop_bound_access_tokens: dpop,
             require_pushed_authorization_requests: require_par,
+            request_object_signing_alg,
+            require_signed_request_object,
             allow_private_jwks_uri: false,
         }
     }

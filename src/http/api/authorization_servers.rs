@@ -22,7 +22,7 @@ use crate::tokens::jose;
 use crate::tokens::keys::KeyError;
 
 /// Okta's server with its `_links`.
-fn server_json(state: &AppState, server: &AuthServer) -> Value {
+pub(super) fn server_json(state: &AppState, server: &AuthServer) -> Value {
     let issuer = state.issuer(server);
     let root = links::root(&state.config.base_url());
     links::with(
@@ -32,7 +32,7 @@ fn server_json(state: &AppState, server: &AuthServer) -> Value {
 }
 
 /// A custom server (the org server is not served here, as in Okta).
-async fn custom(state: &AppState, id: &str) -> Result<AuthServer, ApiError> {
+pub(super) async fn custom(state: &AppState, id: &str) -> Result<AuthServer, ApiError> {
     match servers::find(&state.store, id).await? {
         server if server.is_org() => {
             Err(ApiError::not_found(&format!("{id} (AuthorizationServer)")))

@@ -17,6 +17,7 @@ pub mod links;
 pub mod logs;
 pub mod openapi;
 pub mod sessions;
+pub mod trusted_servers;
 pub mod users;
 
 use axum::Router;
@@ -69,7 +70,7 @@ fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(handler: H) -> Op
 pub fn operations() -> Vec<Operation_> {
     use self::{
         api_tokens as t, apps as a, authn as n, authorization_servers as s, brands as b,
-        groups as g, logs as l, sessions as x, users as u,
+        groups as g, logs as l, sessions as x, trusted_servers as ts, users as u,
     };
     // An image upload is larger than the JSON bodies the rest of the API reads.
     let upload = |mut operation: Operation_| {
@@ -152,6 +153,9 @@ pub fn operations() -> Vec<Operation_> {
         op::<s::__path_deactivate_rule, _, _>(s::deactivate_rule),
         op::<s::__path_keys, _, _>(s::keys),
         op::<s::__path_key_rotate, _, _>(s::key_rotate),
+        op::<ts::__path_list, _, _>(ts::list),
+        op::<ts::__path_create, _, _>(ts::create),
+        op::<ts::__path_delete, _, _>(ts::delete),
         op::<l::__path_list, _, _>(l::list),
         op::<t::__path_list, _, _>(t::list),
         op::<t::__path_get, _, _>(t::get),

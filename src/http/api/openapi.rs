@@ -7,7 +7,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
 use super::{
     answers, apps, authn, authorization_servers as servers, brands, error, groups, operations,
-    sessions, users,
+    sessions, trusted_servers, users,
 };
 
 #[derive(OpenApi)]
@@ -58,6 +58,7 @@ use super::{
         servers::People,
         servers::RuleActions,
         servers::TokenActions,
+        trusted_servers::AssociatedServersBody,
         brands::BrandBody,
         brands::ThemeBody,
         answers::User,

@@ -4,6 +4,7 @@ pub mod authorization_code;
 pub mod client_credentials;
 pub mod device_code;
 pub mod refresh_token;
+pub mod token_exchange;
 
 /// The grant types this server implements: the one list that token dispatch, app
 /// validation, access-policy rules, discovery and metrics all read, so a new grant is
@@ -15,22 +16,26 @@ pub enum GrantType {
     ClientCredentials,
     /// RFC 8628 §3.4.
     DeviceCode,
+    /// RFC 8693: on-behalf-of token exchange.
+    TokenExchange,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
         GrantType::DeviceCode,
+        GrantType::TokenExchange,
     ];
 
     /// The names of `ALL`, in order (RFC 6749's `grant_type` values).
-    pub const NAMES: [&'static str; 4] = [
+    pub const NAMES: [&'static str; 5] = [
         GrantType::AuthorizationCode.as_str(),
         GrantType::RefreshToken.as_str(),
         GrantType::ClientCredentials.as_str(),
         GrantType::DeviceCode.as_str(),
+        GrantType::TokenExchange.as_str(),
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -39,6 +44,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::DeviceCode => device_code::GRANT_TYPE,
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 
@@ -83,7 +89,8 @@ mod tests {
             [
                 "authorization_code",
                 "client_credentials",
-                "urn:ietf:params:oauth:grant-type:device_code"
+                "urn:ietf:params:oauth:grant-type:device_code",
+                "urn:ietf:params:oauth:grant-type:token-exchange"
             ]
         );
     }

@@ -135,6 +135,8 @@ mod tests {
             response_types: vec!["code".into()],
             refresh_token_leeway: leeway,
             require_pushed_authorization_requests: false,
+            request_object_signing_alg: None,
+            require_signed_request_object: false,
             pkce_required: false,
             pkce_allow_plain: false,
             status: Status::Active,
