@@ -57,7 +57,9 @@ es=$("$bin" --data-dir "$data" authz-servers create --name es256 --audience api:
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 policy=$("$bin" --data-dir "$data" policies create --server "$es" --name bench |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-"$bin" --data-dir "$data" policies add-rule --server "$es" --policy "$policy" --name bench >/dev/null
+"$bin" --data-dir "$data" policies add-rule --server "$es" --policy "$policy" --name bench \
+    --grant-type authorization_code --grant-type client_credentials >/dev/null
+"$bin" --data-dir "$data" scopes create --server "$es" --name bench.read --default >/dev/null
 sleep 3  # the new server's keys are made in the background and sign once published 2 s
 
 # profile NAME DELAY COMMAND...: perf records the server for SECONDS_EACH seconds,
@@ -71,7 +73,7 @@ profile() {
     perf script -i "$work/$name.data" 2>/dev/null | "$collapse" >"$work/$name.folded"
     "$flamegraph" --title "Gatehouse $label: $name (cpu-clock, $seconds s)" \
         <"$work/$name.folded" >"$root/bench/flame-$label-$name.svg"
-    echo "== $name: $(grep -o '"per_second": [0-9.]*' "$work/$name.out" | head -1)" >&2
+    echo "== $name: $(grep -o '"per_second": [0-9.]*' "$work/$name.out" | head -1), $(grep -o '"errors": [0-9]*' "$work/$name.out" | head -1)" >&2
     # Where the CPU went, by thread and by object (the kernel, our binary, libc).
     perf report -i "$work/$name.data" --no-children --sort comm --stdio -g none 2>/dev/null |
         grep -E '^ +[0-9]' | head -8 >&2 || true
