@@ -31,9 +31,11 @@ const SET_MIGRATION_TIMEOUT: &str = "SET LOCAL statement_timeout = '600s'";
 /// A pooled connection idle longer than this is pinged (one round trip) before it is
 /// handed out, so a connection the server or the network dropped while it sat idle is
 /// replaced instead of failing a request. One busy enough to be back within this time
-/// is not: sqlx's default pings before *every* acquisition, which doubled the round
-/// trips of every statement run outside a transaction (bench/RESULTS.md, issue 14). A
-/// connection that breaks in use is closed by sqlx and not returned to the pool.
+/// is not: sqlx's default pings before *every* acquisition, on top of the ping with
+/// which it tests every connection released to the pool (sqlx-core 0.8's
+/// `return_to_pool`, not configurable), so a statement run outside a transaction cost
+/// three round trips; now two (bench/RESULTS.md, issue 14). A connection that breaks
+/// in use is closed by sqlx and not returned to the pool.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// The PostgreSQL store: every store trait, through `Backend`.
