@@ -6,15 +6,19 @@
 #   perf record -e cpu-clock --call-graph dwarf -F 250 -p PID
 # for SECONDS_EACH seconds (default 8), then folds the stacks and draws a flame graph
 # with inferno (`cargo install inferno --root DIR`; INFERNO names DIR/bin, not a
-# project dependency). Writes bench/flame-<LABEL>-s1.svg (LABEL, default "profile") and
-# prints the CPU by thread, by object and the hottest frames by self time. (S3 is left
-# out: its driver signs in first, so a short window records mostly Argon2id.)
+# project dependency). Writes bench/flame-<LABEL>-<SCENARIO>.svg (LABEL, default
+# "profile") and prints the CPU by thread, by object and the hottest frames by self
+# time. SCENARIOS (default "s1"), any of: s1 (client_credentials, RS256), s1-es256 (the
+# same on an ES256 server), s3 (the SSO code flow, RS256), s3-es256. The S3 driver
+# signs in once per worker before its loop (Argon2id): perf starts 2 s into it, so the
+# window holds the flows only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 seconds="${SECONDS_EACH:-8}"
 conc="${CONCURRENCY:-16}"
 label="${LABEL:-profile}"
+scenarios="${SCENARIOS:-s1}"
 port="${PORT:-18121}"
 bin="${GATEHOUSE_BIN:-$root/target/release/gatehouse}"
 inferno="${INFERNO:-}"
@@ -48,19 +52,28 @@ read -r id secret < <("$bin" --data-dir "$data" apps create --name bench \
     --redirect-uri https://app.example.com/callback --grant-type authorization_code \
     --grant-type refresh_token --grant-type client_credentials |
     python3 -c 'import json,sys; c=json.load(sys.stdin); print(c["client_id"], c["client_secret"])')
-sleep 1
+# An ES256 server whose policy allows the code flow (as bench/run.sh provisions it).
+es=$("$bin" --data-dir "$data" authz-servers create --name es256 --audience api://es256 --signing-alg ES256 |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+policy=$("$bin" --data-dir "$data" policies create --server "$es" --name bench |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+"$bin" --data-dir "$data" policies add-rule --server "$es" --policy "$policy" --name bench \
+    --grant-type authorization_code --grant-type client_credentials >/dev/null
+"$bin" --data-dir "$data" scopes create --server "$es" --name bench.read --default >/dev/null
+sleep 3  # the new server's keys are made in the background and sign once published 2 s
 
-# profile NAME COMMAND...: perf records the server while COMMAND runs.
+# profile NAME DELAY COMMAND...: perf records the server for SECONDS_EACH seconds,
+# starting DELAY seconds after COMMAND.
 profile() {
-    local name="$1"; shift
-    perf record -q -e cpu-clock --call-graph dwarf,16384 -F 250 -p "$server_pid" -o "$work/$name.data" -- sleep "$seconds" &
+    local name="$1" delay="$2"; shift 2
+    ( sleep "$delay"; exec perf record -q -e cpu-clock --call-graph dwarf,16384 -F 250 -p "$server_pid" -o "$work/$name.data" -- sleep "$seconds" ) &
     local perf_pid=$!
     "$@" >"$work/$name.out" 2>&1 || { cat "$work/$name.out" >&2; exit 1; }
     wait "$perf_pid"
     perf script -i "$work/$name.data" 2>/dev/null | "$collapse" >"$work/$name.folded"
     "$flamegraph" --title "Gatehouse $label: $name (cpu-clock, $seconds s)" \
         <"$work/$name.folded" >"$root/bench/flame-$label-$name.svg"
-    echo "== $name: $(grep -o '"per_second": [0-9.]*' "$work/$name.out" | head -1)" >&2
+    echo "== $name: $(grep -o '"per_second": [0-9.]*' "$work/$name.out" | head -1), $(grep -o '"errors": [0-9]*' "$work/$name.out" | head -1)" >&2
     # Where the CPU went, by thread and by object (the kernel, our binary, libc).
     perf report -i "$work/$name.data" --no-children --sort comm --stdio -g none 2>/dev/null |
         grep -E '^ +[0-9]' | head -8 >&2 || true
@@ -73,5 +86,20 @@ profile() {
 }
 
 auth="Basic $(printf '%s:%s' "$id" "$secret" | base64 -w0)"
-export WRK_METHOD=POST WRK_AUTH="$auth" WRK_BODY="grant_type=client_credentials&scope=bench.read"
-profile s1 wrk -t2 -c"$conc" -d"${seconds}s" -s "$root/bench/wrk.lua" "$base/oauth2/default/v1/token"
+for scenario in $scenarios; do
+    case "$scenario" in
+    s1 | s1-es256)
+        server=default
+        [[ "$scenario" == s1-es256 ]] && server="$es"
+        WRK_METHOD=POST WRK_AUTH="$auth" WRK_BODY="grant_type=client_credentials&scope=bench.read" \
+            profile "$scenario" 0 wrk -t2 -c"$conc" -d"${seconds}s" -s "$root/bench/wrk.lua" "$base/oauth2/$server/v1/token"
+        ;;
+    s3 | s3-es256)
+        extra=()
+        [[ "$scenario" == s3-es256 ]] && extra=("$es")
+        profile "$scenario" 2 "$flows" sso "$base" "$id" "$secret" bench@example.com 'bench password 1' \
+            "$conc" $((seconds + 3)) "${extra[@]}"
+        ;;
+    *) echo "bench/profile.sh: unknown scenario $scenario" >&2; exit 1 ;;
+    esac
+done

@@ -84,6 +84,8 @@ for r in rows:
         r["server_cpu_ms_per_request"] = round(1000 * r["server_cpu_s"] / ok, 3) if ok else None
         if "db_cpu_s" in r:
             r["db_cpu_ms_per_request"] = round(1000 * r["db_cpu_s"] / ok, 3) if ok else None
+        if "db_segments" in r:
+            r["db_trips_per_request"] = round(r["db_segments"] / ok, 2) if ok else None
 NAMES = {
     "gatehouse-sqlite": "Gatehouse, SQLite",
     "gatehouse-sqlite-scale": "Gatehouse, SQLite, seeded",
@@ -105,8 +107,8 @@ def ratio(a, b):
 if len(targets) > 1:
     out = ["", "Side by side (server CPU = user + system of the target's processes ÷ successful requests;"
            " ratios to Gatehouse on SQLite in the same run):", "",
-           "| scenario | target | req/s | p50 ms | p99 ms | errors | CPU ms/req | req/s ratio | CPU ratio | PostgreSQL backends' CPU ms/req |",
-           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+           "| scenario | target | req/s | p50 ms | p99 ms | errors | CPU ms/req | req/s ratio | CPU ratio | PostgreSQL backends' CPU ms/req | round trips to PostgreSQL per req |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for sc in SCENARIOS:
         base = table.get((MAIN, sc))
         for t in targets:
@@ -118,7 +120,7 @@ if len(targets) > 1:
                        f"{r['errors']} | {cpu if cpu is not None else '—'} | "
                        f"{ratio(r['per_second'], base and base['per_second'])} | "
                        f"{ratio(cpu, base and base.get('server_cpu_ms_per_request'))} | "
-                       f"{r.get('db_cpu_ms_per_request', '')} |")
+                       f"{r.get('db_cpu_ms_per_request', '')} | {r.get('db_trips_per_request', '')} |")
     goals = []
     if "node-oidc-provider" in targets:
         goals += ["", "Against node-oidc-provider (goal: at least 2× its throughput and at most half its CPU per request):", "",

@@ -137,13 +137,32 @@ db_snapshot() {
     return 0
 }
 
+# With PostgreSQL: "LOCAL-PORT SEGMENTS" for every connection of the target's processes
+# to PostgreSQL, SEGMENTS being the TCP segments carrying data that the process sent on
+# it (`ss -i`'s data_segs_out). The client sends one segment per round trip (a
+# statement, a ping, a BEGIN or a COMMIT: each flushed once, then its answer awaited),
+# so their growth over a scenario ÷ its requests is the round trips per request.
+trips_snapshot() {
+    [[ -n "$pg_made" && "$target" == gatehouse-pg* ]] || return 0
+    ss -tnpiH state established '( dport = :5432 )' 2>/dev/null | python3 -c '
+import re, sys
+pids = set(sys.argv[1:])
+lines = sys.stdin.read().splitlines()
+for head, info in zip(lines[::2], lines[1::2]):
+    owner = re.search(r"pid=(\d+)", head)
+    segs = re.search(r"data_segs_out:(\d+)", info)
+    if owner and owner.group(1) in pids:
+        print(head.split()[2].rsplit(":", 1)[1], segs.group(1) if segs else 0)' "${pids[@]}"
+}
+
 # run LABEL COMMAND...: runs a scenario; its JSON lines, with the target's CPU seconds
 # over the scenario and the target's name added, go to the results.
 run() {
     local label="$1"; shift
-    local before after line db_before db_after db_cpu
+    local before after line db_before db_after db_cpu trips_before trips_after trips
     before=$(cpu_s)
     db_before=$(db_snapshot)
+    trips_before=$(trips_snapshot)
     printf '%-20s %-34s' "$target" "$label" >&2
     local lines
     # A scenario that outlives three times its length (a hung server) fails the run
@@ -155,6 +174,13 @@ run() {
     fi
     after=$(cpu_s)
     db_after=$(db_snapshot)
+    trips_after=$(trips_snapshot)
+    # Segments sent to PostgreSQL over the scenario (a connection opened meanwhile
+    # counts from zero).
+    trips=$(python3 -c 'import sys
+before = dict(l.split() for l in sys.argv[1].splitlines() if l.strip())
+after = dict(l.split() for l in sys.argv[2].splitlines() if l.strip())
+print(sum(int(v) - int(before.get(p, 0)) for p, v in after.items()) if after else "")' "$trips_before" "$trips_after")
     # The backends' CPU over the scenario (one that ended meanwhile is not counted).
     db_cpu=$(python3 -c 'import sys
 if "unknown" in sys.argv[1] + sys.argv[2]:
@@ -167,8 +193,8 @@ print(round(sum(float(v) - float(before.get(p, 0)) for p, v in after.items()), 2
     count=$(grep -c . <<<"$lines")
     while IFS= read -r line; do
         [[ -z "$line" ]] && continue
-        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["scenario"]=sys.argv[2] if sys.argv[4]=="1" else d.get("scenario", sys.argv[2]); d["server_cpu_s"]=round(float(sys.argv[3]),2); d["system"]=sys.argv[5]; d["processes"]=int(sys.argv[6]); d.update({"db_cpu_s": float(sys.argv[7])} if sys.argv[7] else {}); print(json.dumps(d))' \
-            "$line" "$label" "$(awk -v a="$after" -v b="$before" 'BEGIN {print a - b}')" "$count" "$target" "${#pids[@]}" "$db_cpu" >>"$results"
+        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["scenario"]=sys.argv[2] if sys.argv[4]=="1" else d.get("scenario", sys.argv[2]); d["server_cpu_s"]=round(float(sys.argv[3]),2); d["system"]=sys.argv[5]; d["processes"]=int(sys.argv[6]); d.update({"db_cpu_s": float(sys.argv[7])} if sys.argv[7] else {}); d.update({"db_segments": int(sys.argv[8])} if sys.argv[8] else {}); print(json.dumps(d))' \
+            "$line" "$label" "$(awk -v a="$after" -v b="$before" 'BEGIN {print a - b}')" "$count" "$target" "${#pids[@]}" "$db_cpu" "$trips" >>"$results"
     done <<<"$lines"
     echo " done" >&2
     if [[ -s "$work/err" ]]; then sed 's/^/    /' "$work/err" >&2; fi

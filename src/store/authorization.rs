@@ -1,12 +1,13 @@
 //! Pending authorization requests (between /authorize and the sign-in page) and
 //! authorization codes. Both are single-use, each in one atomic statement; a code's
-//! statement is the first of the transaction that stores what it grants.
+//! statement is the first of the transaction that stores what it grants (on
+//! PostgreSQL, of the one statement that does: `PG_REDEEM`).
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Row, Tx};
-use super::log::{INSERT_EVENT, event_args};
-use super::tokens::{INSERT_FAMILY, INSERT_TOKEN, family_args, token_args};
+use super::db::{Arg, Backend, Dialect, Row, Tx};
+use super::log::{INSERT_EVENT, NO_EVENT, event_args};
+use super::tokens::{INSERT_FAMILY, INSERT_TOKEN, NO_FAMILY, NO_TOKEN, family_args, token_args};
 use super::{AuthCode, CodeGrant, CodeState, PendingAuthorization, StoreResult};
 use crate::clock::UnixTime;
 
@@ -70,6 +71,35 @@ fn code_from_row(row: &impl Row) -> StoreResult<AuthCode> {
         dpop_jkt: row.opt_text("dpop_jkt")?,
     })
 }
+
+/// `redeem_code` on PostgreSQL: the transaction of the SQLite path as one statement, one
+/// round trip instead of six (BEGIN, four statements, COMMIT). `redeemed` is the same
+/// single-use `UPDATE ... WHERE redeemed_at IS NULL`; every insert selects from it, so
+/// when it matches nothing (redeemed already: under READ COMMITTED a concurrent
+/// redemption waits for the row lock, then re-checks the committed row) nothing is
+/// written, and a failure of any part fails the whole statement. Data-modifying `WITH`
+/// parts all run to completion; the token's foreign key to its family is checked at the
+/// end of the statement, where the family's row exists. $1–$5 the redemption, $6–$16
+/// the family (`family_args`), $17–$23 its first token (`token_args`), $24 whether there
+/// is a refresh token, $25–$31 the event (`log::event_args`), $32 whether there is one.
+const PG_REDEEM: &str = "WITH redeemed AS (
+        UPDATE authorization_codes SET redeemed_at = $1, access_jti = $2,
+            access_expires_at = $3, family_id = $4
+        WHERE code_hash = $5 AND redeemed_at IS NULL
+        RETURNING 1),
+    family AS (
+        INSERT INTO refresh_families (id, server_id, client_id, user_id, scope, auth_time,
+            created_at, expires_at, last_used_at, revoked_at, dpop_jkt)
+        SELECT $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 FROM redeemed WHERE $24),
+    token AS (
+        INSERT INTO refresh_tokens (token_hash, family_id, scope, issued_at,
+            idle_expires_at, access_jti, access_expires_at)
+        SELECT $17, $18, $19, $20, $21, $22, $23 FROM redeemed WHERE $24),
+    event AS (
+        INSERT INTO system_log (uuid, published, event_type, outcome_result, actor_id,
+            target_ids, event)
+        SELECT $25, $26, $27, $28, $29, $30, $31 FROM redeemed WHERE $32)
+    SELECT count(*) AS redeemed FROM redeemed";
 
 #[async_trait]
 impl<B: Backend> AuthorizationStore for B {
@@ -175,8 +205,35 @@ impl<B: Backend> AuthorizationStore for B {
         grant: &CodeGrant,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
         let family_id = grant.refresh.as_ref().map(|(f, _)| f.id.as_str());
+        if B::DIALECT == Dialect::Postgres {
+            let mut args = vec![
+                now.into(),
+                (&grant.access_jti).into(),
+                grant.access_expires_at.into(),
+                Arg::Text(family_id),
+                code_hash.into(),
+            ];
+            match &grant.refresh {
+                Some((family, first)) => {
+                    args.extend(family_args(family));
+                    args.extend(token_args(first));
+                }
+                None => {
+                    args.extend(NO_FAMILY);
+                    args.extend(NO_TOKEN);
+                }
+            }
+            args.push(grant.refresh.is_some().into());
+            match &grant.event {
+                Some(event) => args.extend(event_args(event)),
+                None => args.extend(NO_EVENT),
+            }
+            args.push(grant.event.is_some().into());
+            let row = self.fetch_optional(PG_REDEEM, &args).await?;
+            return Ok(row.map(|r| r.int("redeemed")).transpose()? == Some(1));
+        }
+        let mut tx = self.begin().await?;
         let redeemed = tx
             .execute(
                 "UPDATE authorization_codes SET redeemed_at = $1, access_jti = $2,

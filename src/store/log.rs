@@ -63,6 +63,18 @@ pub(super) fn event_args(e: &LogEvent) -> [Arg<'_>; 7] {
     ]
 }
 
+/// `event_args` when there is no event: NULLs of the columns' types, for a statement
+/// that binds an event it may not insert (PostgreSQL types every parameter).
+pub(super) const NO_EVENT: [Arg<'static>; 7] = [
+    Arg::Text(None),
+    Arg::Int(None),
+    Arg::Text(None),
+    Arg::Text(None),
+    Arg::Text(None),
+    Arg::Text(None),
+    Arg::Text(None),
+];
+
 #[async_trait]
 impl<B: Backend> LogStore for B {
     async fn insert_event(&self, e: &LogEvent) -> StoreResult<()> {

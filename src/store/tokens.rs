@@ -1,11 +1,13 @@
 //! The access-token deny list and refresh-token families with rotation.
 //!
-//! Dialect differences: none. `is_access_token_revoked` fetches `SELECT 1` without
-//! reading it (an i32 in PostgreSQL, an i64 in SQLite).
+//! Dialect differences: `rotate_refresh` is one statement on PostgreSQL (`PG_ROTATE`,
+//! one round trip) and a transaction on SQLite (where a statement is a function call).
+//! `is_access_token_revoked` fetches `SELECT 1` without reading it (an i32 in
+//! PostgreSQL, an i64 in SQLite).
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Row, Tx};
+use super::db::{Arg, Backend, Dialect, Row, Tx};
 use super::{RefreshFamily, RefreshToken, Rotation, StoreResult};
 use crate::clock::UnixTime;
 
@@ -98,6 +100,22 @@ pub(super) fn family_args(f: &RefreshFamily) -> [Arg<'_>; 11] {
     ]
 }
 
+/// `family_args` when there is no family: NULLs of the columns' types, for a statement
+/// that binds a family it may not insert (PostgreSQL types every parameter).
+pub(super) const NO_FAMILY: [Arg<'static>; 11] = [
+    Arg::Text(None),
+    Arg::Text(None),
+    Arg::Text(None),
+    Arg::Text(None),
+    Arg::Text(None),
+    Arg::Int(None),
+    Arg::Int(None),
+    Arg::Int(None),
+    Arg::Int(None),
+    Arg::Int(None),
+    Arg::Text(None),
+];
+
 /// A refresh token's row: a family's first token and every successor.
 pub(super) const INSERT_TOKEN: &str =
     "INSERT INTO refresh_tokens (token_hash, family_id, scope, issued_at,
@@ -114,6 +132,45 @@ pub(super) fn token_args(t: &RefreshToken) -> [Arg<'_>; 7] {
         t.access_expires_at.into(),
     ]
 }
+
+/// `token_args` when there is no token, as `NO_FAMILY`.
+pub(super) const NO_TOKEN: [Arg<'static>; 7] = [
+    Arg::Bytes(None),
+    Arg::Text(None),
+    Arg::Text(None),
+    Arg::Int(None),
+    Arg::Int(None),
+    Arg::Text(None),
+    Arg::Int(None),
+];
+
+/// `rotate_refresh` on PostgreSQL: the transaction of the SQLite path as one statement,
+/// one round trip instead of five (BEGIN, three statements, COMMIT). The same order and
+/// locks: `family` locks the family row first (`FOR NO KEY UPDATE`, the lock the
+/// `UPDATE` of the other path takes), so a concurrent `revoke_family` either waits for
+/// this statement or is waited for, and then this one finds it revoked (READ COMMITTED
+/// re-checks `revoked_at IS NULL` on the committed row) and rotates nothing. `rotated`
+/// is the single-use `UPDATE ... WHERE rotated_at IS NULL`, gated on the family being
+/// live; `used` and `successor` write only if it rotated, so a call that does not rotate
+/// writes nothing, as the other path's rollback does. A failure (say, a conflict)
+/// fails the whole statement. $1 now, $2 family, $3 successor's hash, $4 the token's,
+/// $5–$11 the successor's row (`token_args`).
+const PG_ROTATE: &str = "WITH family AS MATERIALIZED (
+        SELECT id FROM refresh_families WHERE id = $2 AND revoked_at IS NULL
+        FOR NO KEY UPDATE),
+    rotated AS (
+        UPDATE refresh_tokens SET rotated_at = $1, successor_hash = $3
+        WHERE token_hash = $4 AND family_id = $2 AND rotated_at IS NULL
+            AND EXISTS (SELECT 1 FROM family)
+        RETURNING 1),
+    used AS (
+        UPDATE refresh_families SET last_used_at = $1
+        WHERE id = $2 AND EXISTS (SELECT 1 FROM rotated)),
+    successor AS (
+        INSERT INTO refresh_tokens (token_hash, family_id, scope, issued_at,
+            idle_expires_at, access_jti, access_expires_at)
+        SELECT $5, $6, $7, $8, $9, $10, $11 FROM rotated)
+    SELECT (SELECT count(*) FROM family) AS live, (SELECT count(*) FROM rotated) AS rotated";
 
 #[async_trait]
 impl<B: Backend> TokenStore for B {
@@ -175,6 +232,27 @@ impl<B: Backend> TokenStore for B {
         successor: &RefreshToken,
         now: UnixTime,
     ) -> StoreResult<Rotation> {
+        if B::DIALECT == Dialect::Postgres {
+            let mut args = vec![
+                now.into(),
+                family_id.into(),
+                (&successor.token_hash).into(),
+                token_hash.into(),
+            ];
+            args.extend(token_args(successor));
+            let row = self.fetch_optional(PG_ROTATE, &args).await?;
+            let (live, rotated) = match row {
+                Some(r) => (r.int("live")?, r.int("rotated")?),
+                None => (0, 0),
+            };
+            return Ok(if live == 0 {
+                Rotation::Revoked
+            } else if rotated == 0 {
+                Rotation::AlreadyRotated
+            } else {
+                Rotation::Rotated
+            });
+        }
         let mut tx = self.begin().await?;
         // The family row first: it takes the write lock and orders this rotation with
         // any revocation of the family.

@@ -622,6 +622,62 @@ async fn a_failed_redemption_leaves_the_code_unspent(store: DynStore) {
     assert_eq!((row.access_jti, row.family_id), (None, None));
 }
 
+/// A rotation racing its family's revocation: whichever is first, nothing stays usable.
+/// Either the rotation lost (the family was revoked: nothing written) or it won and the
+/// revocation, ordered after it by the family row, deny-lists the successor's access
+/// token too. Never a rotated token without its family's `last_used_at` or the reverse.
+async fn a_rotation_racing_a_revocation_leaves_nothing_usable(store: DynStore) {
+    base(&store).await;
+    for i in 0..12u8 {
+        let mut family = family();
+        family.id = format!("race{i}");
+        let first = sha256(&[b'r', i]);
+        store
+            .insert_refresh_family(&family, &refresh_token(&first, &family.id, 10, "AT.first"))
+            .await
+            .unwrap();
+        let successor = refresh_token(&sha256(&[b's', i]), &family.id, 20, &format!("AT.s{i}"));
+        let (rotation, revoked) = {
+            let (a, b) = (store.clone(), store.clone());
+            let (id_a, id_b) = (family.id.clone(), family.id.clone());
+            let succ = successor.clone();
+            let rotate =
+                tokio::spawn(async move { a.rotate_refresh(&id_a, &first, &succ, 20).await });
+            let revoke = tokio::spawn(async move { b.revoke_family(&id_b, 20).await });
+            (
+                rotate.await.unwrap().unwrap(),
+                revoke.await.unwrap().unwrap(),
+            )
+        };
+        assert!(revoked, "the revocation always revokes: {rotation:?}");
+        let (token, fam) = store
+            .find_refresh(&sha256(&[b'r', i]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(fam.revoked_at.is_some());
+        let written = store.find_refresh(&successor.token_hash).await.unwrap();
+        match rotation {
+            Rotation::Rotated => {
+                assert_eq!(token.rotated_at, Some(20));
+                assert_eq!(fam.last_used_at, 20);
+                assert!(written.is_some());
+                assert!(
+                    store
+                        .is_access_token_revoked(&format!("AT.s{i}"))
+                        .await
+                        .unwrap()
+                );
+            }
+            Rotation::Revoked => {
+                assert_eq!((token.rotated_at, fam.last_used_at), (None, 10));
+                assert!(written.is_none(), "a lost rotation leaves nothing");
+            }
+            Rotation::AlreadyRotated => panic!("nobody else rotated it"),
+        }
+    }
+}
+
 /// The deny list: revoking twice is revoking once.
 async fn a_revoked_access_token_is_denied(store: DynStore) {
     let winner_jti = "AT.0".to_string();
@@ -2789,6 +2845,11 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rotation_racing_a_revocation_leaves_nothing_usable() {
+        on_sqlite(super::a_rotation_racing_a_revocation_leaves_nothing_usable).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_refresh_token_and_its_family_keep_their_own_scopes() {
         on_sqlite(super::a_refresh_token_and_its_family_keep_their_own_scopes).await;
     }
@@ -3035,6 +3096,11 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_refresh_token_rotates_once_and_not_after_its_family_is_revoked() {
         on_postgres(super::a_refresh_token_rotates_once_and_not_after_its_family_is_revoked).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rotation_racing_a_revocation_leaves_nothing_usable() {
+        on_postgres(super::a_rotation_racing_a_revocation_leaves_nothing_usable).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
