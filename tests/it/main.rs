@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin_authz;
 mod api_apps;
 mod api_brands;
 mod api_errors;
