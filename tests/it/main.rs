@@ -49,6 +49,7 @@ mod sign_in;
 mod signer;
 mod signing_alg;
 mod store;
+mod store_roles;
 mod throttle;
 mod token_errors;
 mod userinfo;
