@@ -417,7 +417,15 @@ async fn an_app_admin_manages_apps_not_users_and_an_org_admin_the_reverse() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_through_a_group_and_a_revoked_role_refuses_the_next_request() {
-    let t = TestApp::spawn().await;
+    roles_through_groups_and_revocation(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_through_a_group_and_a_revoked_role_refuses_the_next_request_on_postgres() {
+    roles_through_groups_and_revocation(TestApp::spawn_postgres().await).await;
+}
+
+async fn roles_through_groups_and_revocation(t: TestApp) {
     let root = t.api().await;
     let token = admin_token(&t, "member@example.com", None, ALL_SCOPES).await;
     let (status, answer) = bearer(&t, &token, Method::GET, "/api/v1/users", None).await;
@@ -1073,4 +1081,78 @@ async fn the_cli_grants_lists_and_revokes_admin_roles() {
     assert!(!ok, "a user or a group is required");
     let roles = t.backend.store.effective_roles(&user.id).await.unwrap();
     assert!(roles.is_empty(), "{roles:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_admin_sees_and_revokes_only_their_own_api_tokens() {
+    let t = TestApp::spawn().await;
+    let org = admin_token(&t, "org@example.com", Some(Role::OrgAdmin), ALL_SCOPES).await;
+    let ro = admin_token(&t, "ro@example.com", Some(Role::ReadOnlyAdmin), ALL_SCOPES).await;
+    let cli_token = t.api().await;
+    let (_, cli_list) = cli_token.get("/api/v1/api-tokens").await;
+    let cli_id = cli_list[0]["id"].as_str().unwrap().to_string();
+    let uid = claims_of(&org)["uid"].as_str().unwrap().to_string();
+    let maker = t.backend.store.get_user(&uid).await.unwrap().unwrap();
+    let (mine, _) = api_tokens::create(
+        &t.backend.store,
+        &Actor::user(&maker, None),
+        "mine",
+        t.clock.now(),
+    )
+    .await
+    .unwrap();
+
+    let (status, list) = bearer(&t, &org, Method::GET, "/api/v1/api-tokens", None).await;
+    assert_eq!(status, 200, "{list}");
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [mine.id.as_str()], "only their own");
+    let (status, _) = bearer(
+        &t,
+        &org,
+        Method::GET,
+        &format!("/api/v1/api-tokens/{cli_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "another's token is not theirs to see");
+    let (status, _) = bearer(
+        &t,
+        &org,
+        Method::DELETE,
+        &format!("/api/v1/api-tokens/{cli_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "nor to revoke");
+    let (status, list) = bearer(&t, &ro, Method::GET, "/api/v1/api-tokens", None).await;
+    assert_eq!(
+        (status, list.as_array().unwrap().len()),
+        (200, 2),
+        "a read-only admin reads all: {list}"
+    );
+    let (status, answer) = bearer(
+        &t,
+        &ro,
+        Method::DELETE,
+        &format!("/api/v1/api-tokens/{}", mine.id),
+        None,
+    )
+    .await;
+    forbidden(status, &answer, "a read-only admin revokes nothing");
+    let (status, _) = bearer(
+        &t,
+        &org,
+        Method::DELETE,
+        &format!("/api/v1/api-tokens/{}", mine.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204, "their own");
+    let (status, _) = cli_token.get("/api/v1/api-tokens").await;
+    assert_eq!(status, 200, "the CLI's token still works");
 }
