@@ -61,6 +61,11 @@ async fn grant(t: &TestApp, user_id: &str, role: Role) {
 /// The console's sign-in as the `openidconnect` crate does it: discovery of the org
 /// server, authorize with PKCE S256, sign in, exchange, ID token validated.
 async fn console_token(t: &TestApp, login: &str, scopes: &[&str]) -> String {
+    console_tokens(t, login, scopes).await.0
+}
+
+/// `console_token`, with the refresh token when `offline_access` is asked for.
+async fn console_tokens(t: &TestApp, login: &str, scopes: &[&str]) -> (String, Option<String>) {
     let http = no_redirects();
     let metadata =
         CoreProviderMetadata::discover_async(IssuerUrl::new(t.issuer("org")).unwrap(), &http)
@@ -106,7 +111,10 @@ async fn console_token(t: &TestApp, login: &str, scopes: &[&str]) -> String {
         .expect("an ID token")
         .claims(&rp.id_token_verifier(), &nonce)
         .expect("a valid ID token");
-    tokens.access_token().secret().clone()
+    (
+        tokens.access_token().secret().clone(),
+        tokens.refresh_token().map(|r| r.secret().clone()),
+    )
 }
 
 /// `method path` with `Authorization: {authorization}`: status, `WWW-Authenticate`,
@@ -218,6 +226,45 @@ async fn a_super_admin_reads_and_writes_and_the_log_names_them() {
         (Some(t.base.as_str()), Some(t.base.as_str()))
     );
     assert_eq!(claims["cid"], CONSOLE);
+
+    // The console keeps going with its rotating refresh token: the new access token
+    // carries the same scopes and works.
+    let mut scopes = ALL_SCOPES.to_vec();
+    scopes.push("offline_access");
+    let (_, refresh) = console_tokens(&t, "root@example.com", &scopes).await;
+    let refresh = refresh.expect("a refresh token");
+    let response = t
+        .http
+        .post(t.endpoint("org", "token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+            ("client_id", CONSOLE),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let refreshed: Value = response.json().await.unwrap();
+    assert_ne!(
+        refreshed["refresh_token"].as_str(),
+        Some(refresh.as_str()),
+        "rotated"
+    );
+    let access = refreshed["access_token"].as_str().unwrap();
+    let (status, answer) = bearer(
+        &t,
+        access,
+        Method::DELETE,
+        &format!("/api/v1/apps/{}", app["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, okta_error(&answer).0.as_str()),
+        (403, "E0000056"),
+        "allowed, refused only because the app is active: {answer}"
+    );
 }
 
 /// Every operation of the API, with each path parameter filled in with `x`.
