@@ -680,6 +680,19 @@ async fn bad_tokens_are_401_and_a_missing_scope_is_insufficient_scope() {
         let (status, answer) = bearer(&t, &bad, Method::GET, "/api/v1/users", None).await;
         unauthenticated(status, &answer, why);
     }
+    // Another issuer's token (another Gatehouse, its own keys), for the same login.
+    let elsewhere = TestApp::spawn().await;
+    let foreign = admin_token(
+        &elsewhere,
+        "root@example.com",
+        Some(Role::SuperAdmin),
+        &["okta.users.read"],
+    )
+    .await;
+    let (status, answer) = bearer(&t, &foreign, Method::GET, "/api/v1/users", None).await;
+    unauthenticated(status, &answer, "another issuer's token");
+    // Each credential under the other scheme.
+    let api_token = t.api_token("swapped").await;
     for header in [
         "",
         "Bearer",
@@ -687,6 +700,8 @@ async fn bad_tokens_are_401_and_a_missing_scope_is_insufficient_scope() {
         "Basic YTpi",
         "Token abc",
         &format!("Bearer {token} extra"),
+        &format!("Bearer {api_token}"),
+        &format!("SSWS {token}"),
     ] {
         let (status, _, answer) = call(&t, header, Method::GET, "/api/v1/users", None).await;
         unauthenticated(status, &answer, header);
