@@ -1218,3 +1218,45 @@ async fn an_org_admin_sees_and_revokes_only_their_own_api_tokens() {
     let (status, _) = cli_token.get("/api/v1/api-tokens").await;
     assert_eq!(status, 200, "the CLI's token still works");
 }
+
+/// What authorization costs a request, on SQLite, sequentially: `GET
+/// /api/v1/groups?limit=1` with the CLI's API token, an admin's API token (their roles
+/// read each time) and an admin's access token (verified, deny list, app, user and
+/// roles read each time). The median of 300 requests each. A measurement, not a check:
+/// `cargo test --test it admin_authz::authorization_cost -- --ignored --nocapture`
+#[ignore = "a measurement; run it by name"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_cost() {
+    let t = TestApp::spawn().await;
+    let access = admin_token(&t, "root@example.com", Some(Role::SuperAdmin), ALL_SCOPES).await;
+    let uid = claims_of(&access)["uid"].as_str().unwrap().to_string();
+    let maker = t.backend.store.get_user(&uid).await.unwrap().unwrap();
+    let (_, admins) = api_tokens::create(
+        &t.backend.store,
+        &Actor::user(&maker, None),
+        "m",
+        t.clock.now(),
+    )
+    .await
+    .unwrap();
+    let cli = t.api_token("cli").await;
+    for (name, header) in [
+        ("SSWS, made by the CLI", format!("SSWS {cli}")),
+        ("SSWS, made by an admin", format!("SSWS {admins}")),
+        (
+            "Bearer, an admin's access token",
+            format!("Bearer {access}"),
+        ),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..300 {
+            let started = std::time::Instant::now();
+            let (status, _, _) =
+                call(&t, &header, Method::GET, "/api/v1/groups?limit=1", None).await;
+            times.push(started.elapsed());
+            assert_eq!(status, 200);
+        }
+        times.sort();
+        println!("{name}: median {:?}, p90 {:?}", times[150], times[270]);
+    }
+}
