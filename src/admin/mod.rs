@@ -6,9 +6,12 @@
 pub mod api_tokens;
 pub mod apps;
 pub mod brands;
+pub mod console;
 pub mod filter;
 pub mod groups;
+pub mod permissions;
 pub mod policies;
+pub mod roles;
 pub mod servers;
 pub mod syslog;
 pub mod trusted_servers;

@@ -92,7 +92,13 @@ async fn answer(
         _ => None,
     };
     let settings = Settings::load(services, server).await?;
-    let offered: Vec<&str> = settings.scopes.iter().map(|s| s.name.as_str()).collect();
+    let offered = super::okta_scopes::offered(
+        services,
+        server,
+        client.as_ref().map(|c| c.client_id.as_str()),
+        &settings.scopes,
+    )
+    .await?;
     // RFC 9101: a request object of a known client replaces the parameters.
     let (params, signed) = match (&client, params.get("request")) {
         (Some(c), Ok(Some(object))) => {

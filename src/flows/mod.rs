@@ -6,6 +6,7 @@
 
 pub mod access_token;
 pub mod activate;
+pub mod api_caller;
 pub mod authn;
 pub mod authorize;
 pub mod client_auth;
@@ -16,6 +17,7 @@ pub mod dpop;
 pub mod introspect;
 pub mod login;
 pub mod logout;
+pub mod okta_scopes;
 pub mod par;
 pub mod request_object;
 pub mod revoke;

@@ -143,6 +143,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0029_request_objects.sql"),
         postgres: include_str!("../../migrations/postgres/0029_request_objects.sql"),
     },
+    Migration {
+        version: 30,
+        sqlite: include_str!("../../migrations/sqlite/0030_admin_roles.sql"),
+        postgres: include_str!("../../migrations/postgres/0030_admin_roles.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).
