@@ -654,9 +654,10 @@ pub async fn list(
     let limit = filter::limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let mut conditions = Vec::new();
     if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
+        // login_key is the login lowercased: its index serves the prefix.
         conditions.push(prefix_of_names(
             q,
-            &["login", "email", "first_name", "last_name"],
+            &["login_key", "email", "first_name", "last_name"],
         )?);
     }
     for (field, text) in [("filter", &query.filter), ("search", &query.search)] {

@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Row, json_list, placeholder, to_json};
+use super::db::{Arg, Backend, Row, json_list, to_json};
 use super::groups::group_from_row;
 use super::query::Where;
 use super::users::user_from_row;
@@ -183,12 +183,7 @@ impl<B: Backend> ClientStore for B {
     }
 
     async fn query_clients(&self, page: &Page) -> StoreResult<Vec<Client>> {
-        let (clause, values) = Where {
-            columns: CLIENT_COLUMNS,
-            placeholder,
-            binds: vec![],
-        }
-        .page(page, "client_id")?;
+        let (clause, values) = Where::new(CLIENT_COLUMNS, B::DIALECT).page(page, "client_id")?;
         let args: Vec<Arg<'_>> = values.iter().map(Arg::from).collect();
         let rows = self
             .fetch_all(&format!("SELECT * FROM clients {clause}"), &args)

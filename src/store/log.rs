@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Row, placeholder};
-use super::query::Where;
+use super::db::{Arg, Backend, Row};
+use super::query::{TextIndex, Tokens, Where};
 use super::{LogEvent, Page, StoreResult};
 use crate::clock::UnixMillis;
 
@@ -48,6 +48,13 @@ pub const LOG_COLUMNS: &[&str] = &[
     "event",
 ];
 
+/// SQLite's index of the targets' ids (migration 27), for `target.id eq`.
+const LOG_TEXT: TextIndex = TextIndex {
+    table: "system_log_targets",
+    columns: &["target_ids"],
+    tokens: Tokens::Words,
+};
+
 fn event_from_row(row: &impl Row) -> StoreResult<LogEvent> {
     let target_ids = row.text("target_ids")?;
     Ok(LogEvent {
@@ -91,12 +98,9 @@ impl<B: Backend> LogStore for B {
     }
 
     async fn query_events(&self, page: &Page) -> StoreResult<Vec<LogEvent>> {
-        let (clause, values) = Where {
-            columns: LOG_COLUMNS,
-            placeholder,
-            binds: vec![],
-        }
-        .page(page, "seq")?;
+        let (clause, values) = Where::new(LOG_COLUMNS, B::DIALECT)
+            .with_text_index(LOG_TEXT)
+            .page(page, "seq")?;
         let args: Vec<Arg<'_>> = values.iter().map(Arg::from).collect();
         let rows = self
             .fetch_all(&format!("SELECT * FROM system_log {clause}"), &args)

@@ -45,6 +45,7 @@ mod properties;
 mod proxy;
 mod refresh;
 mod revocation;
+mod search;
 mod sign_in;
 mod signer;
 mod signing_alg;
