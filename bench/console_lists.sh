@@ -20,6 +20,7 @@ runs="${RUNS:-5}"
 now=$(date -u +%s)
 day_ago=$(date -u -d "@$((now - 86400))" +%Y-%m-%dT%H:%M:%S.000Z)
 week_ago=$(date -u -d "@$((now - 7 * 86400))" +%Y-%m-%dT%H:%M:%S.000Z)
+long_ago=$(date -u -d "@$((now - 89 * 86400))" +%Y-%m-%dT%H:%M:%S.000Z)
 
 # name|path (the query already URL-encoded)
 requests=(
@@ -30,7 +31,7 @@ requests=(
     "users: profile.email eq|/api/v1/users?search=profile.email%20eq%20%22user77777%40scale.example.com%22"
     "users: profile.login eq (any case)|/api/v1/users?search=profile.login%20eq%20%22USER4242%40scale.example.com%22"
     "users: profile.login sw (11 match)|/api/v1/users?search=profile.login%20sw%20%22user12345%22"
-    "users: profile.lastName sw, any case (111 match)|/api/v1/users?search=profile.lastName%20sw%20%22user%2054321%22"
+    "users: profile.lastName sw, any case (11 match)|/api/v1/users?search=profile.lastName%20sw%20%22user%2054321%22"
     "users: profile.firstName sw (every user matches)|/api/v1/users?search=profile.firstName%20sw%20%22sca%22"
     "users: profile.email co (10 match)|/api/v1/users?search=profile.email%20co%20%2212345%40%22"
     "users: profile.lastName co, any case|/api/v1/users?search=profile.lastName%20co%20%22ER%20987654%22"
@@ -41,8 +42,9 @@ requests=(
     "groups: q= name prefix|/api/v1/groups?q=Every"
     "apps: q= label prefix|/api/v1/apps?q=Demo"
     "logs: eventType eq, since 24 h|/api/v1/logs?since=${day_ago}&until=$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%S.000Z)&filter=eventType%20eq%20%22user.authentication.sso%22"
-    "logs: actor.id eq, since 7 days|/api/v1/logs?since=${week_ago}&filter=actor.id%20eq%20%2200uscale0000500000%22"
-    "logs: target.id eq, since 7 days|/api/v1/logs?since=${week_ago}&filter=target.id%20eq%20%2200uscale0000500000%22"
+    "logs: eventType eq, since 7 days|/api/v1/logs?since=${week_ago}&filter=eventType%20eq%20%22user.authentication.sso%22"
+    "logs: actor.id eq, since 89 days|/api/v1/logs?since=${long_ago}&filter=actor.id%20eq%20%2200uscale0000500000%22"
+    "logs: target.id eq, since 89 days|/api/v1/logs?since=${long_ago}&filter=target.id%20eq%20%2200uscale0000500000%22"
     "logs: since 24 h|/api/v1/logs?since=${day_ago}&until=$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%S.000Z)"
     "dashboard: since 24 h|/api/v1/dashboard?since=${day_ago}"
 )
