@@ -15,7 +15,7 @@ pub trait LogStore: Send + Sync {
     async fn query_events(&self, page: &Page) -> StoreResult<Vec<LogEvent>>;
     /// How many events of each of `event_types` were published in `[since, until)`
     /// (milliseconds), by hour (`published / 3_600_000`), type and outcome: through the
-    /// index on `(event_type, published, outcome_result)` (migration 27), which holds
+    /// index on `(event_type, published, outcome_result)` (migration 28), which holds
     /// every column the count reads.
     async fn count_events_by_hour(
         &self,
@@ -48,7 +48,7 @@ pub const LOG_COLUMNS: &[&str] = &[
     "event",
 ];
 
-/// SQLite's index of the targets' ids (migration 27), for `target.id eq`.
+/// SQLite's index of the targets' ids (migration 28), for `target.id eq`.
 const LOG_TEXT: TextIndex = TextIndex {
     table: "system_log_targets",
     columns: &["target_ids"],

@@ -130,8 +130,13 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 27,
-        sqlite: include_str!("../../migrations/sqlite/0027_console_search.sql"),
-        postgres: include_str!("../../migrations/postgres/0027_console_search.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0027_admin_roles.sql"),
+        postgres: include_str!("../../migrations/postgres/0027_admin_roles.sql"),
+    },
+    Migration {
+        version: 28,
+        sqlite: include_str!("../../migrations/sqlite/0028_console_search.sql"),
+        postgres: include_str!("../../migrations/postgres/0028_console_search.sql"),
     },
 ];
 

@@ -3,7 +3,7 @@
 //! a SQL `WHERE` clause with bound values. Columns are checked against each table's
 //! allowlist, so nothing from a request ever becomes SQL text.
 //!
-//! Each condition is written so that an index answers it (migration 27) while what it
+//! Each condition is written so that an index answers it (migration 28) while what it
 //! matches stays that of its plain form: a prefix (`sw`, `q`) adds the range of
 //! `lower(column)` the prefix spans (in byte order: `COLLATE "C"` on PostgreSQL); a
 //! substring (`co`) or a word of a list (`target.id eq`) on SQLite adds the rows that a
@@ -105,7 +105,7 @@ pub enum Tokens {
 }
 
 /// An external-content FTS5 table (SQLite) indexing some columns of a table by rowid,
-/// kept in step by triggers (migration 27).
+/// kept in step by triggers (migration 28).
 #[derive(Debug, Clone, Copy)]
 pub struct TextIndex {
     pub table: &'static str,

@@ -107,7 +107,7 @@ impl<B: Backend> SessionStore for B {
     }
 
     async fn count_live_sessions(&self, now: UnixTime) -> StoreResult<i64> {
-        // Through the partial index `sessions_live` (migration 27): the live sessions'
+        // Through the partial index `sessions_live` (migration 28): the live sessions'
         // expiry alone, so the count never reads the table.
         let row = self
             .fetch_optional(

@@ -39,7 +39,7 @@ pub const USER_COLUMNS: &[&str] = &[
     "updated_at",
 ];
 
-/// SQLite's trigram index of the searchable attributes (migration 27), for `co`.
+/// SQLite's trigram index of the searchable attributes (migration 28), for `co`.
 const USERS_TEXT: TextIndex = TextIndex {
     table: "users_trigrams",
     columns: &["login_key", "email", "first_name", "last_name"],

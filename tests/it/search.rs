@@ -1,4 +1,4 @@
-//! The console's searches answer from indexes (migration 27: prefix ranges of
+//! The console's searches answer from indexes (migration 28: prefix ranges of
 //! `lower(column)`, SQLite FTS5 trigram and word indexes, PostgreSQL pg_trgm) and match
 //! exactly what they matched before: `eq` as given, `sw` and `co` without regard to
 //! (ASCII) case, `%` and `_` taken literally, short substrings, `q=` over login, email

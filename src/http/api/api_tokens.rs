@@ -1,6 +1,6 @@
 //! `/api/v1/api-tokens`: create, list and revoke API tokens (also made with
 //! `gatehouse api-tokens create`; Okta creates them in its admin console, which is
-//! what `POST` serves here).
+//! what `POST` serves here). A token acts with its maker's roles (`flows::api_caller`).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,9 +11,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, Authorized, Caller};
 use crate::admin::api_tokens;
+use crate::admin::permissions::Reach;
+use crate::flows::api_caller::Principal;
 use crate::http::SharedState;
+use crate::store::ApiToken;
 
 /// What `POST /api/v1/api-tokens` takes.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -29,7 +32,8 @@ pub struct CreatedApiToken {
     /// `00T…`
     pub id: String,
     pub name: String,
-    /// Who made it: the caller's user id, or the API token or CLI that made it.
+    /// Who made it: the admin's user id for their access token, else the API token
+    /// (or `cli`) that made it. The new token acts with that admin's roles.
     pub user_id: String,
     pub created: String,
     /// `Authorization: SSWS {tokenValue}`. Only its SHA-256 is kept.
@@ -38,7 +42,7 @@ pub struct CreatedApiToken {
 
 /// Create a token; the answer holds its value, which is never shown again.
 #[utoipa::path(post, path = "/api/v1/api-tokens", operation_id = "createApiToken", tag = "apiTokens", request_body = NewApiTokenBody,
-    responses((status = 201, description = "The token with its value", body = CreatedApiToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+    responses((status = 201, description = "The token with its value", body = CreatedApiToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create(
     State(state): State<SharedState>,
     Caller(actor): Caller,
@@ -63,14 +67,25 @@ pub async fn create(
     Ok(response)
 }
 
-/// The API tokens that are not revoked (never their values).
+/// May the caller see this token? An org admin sees only the tokens they made.
+fn visible(principal: &Principal, token: &ApiToken) -> bool {
+    match principal.reach {
+        Reach::All => true,
+        Reach::Own => principal.admin_id.as_deref() == Some(token.created_by.as_str()),
+    }
+}
+
+/// The API tokens that are not revoked (never their values); an org admin's own only.
 #[utoipa::path(get, path = "/api/v1/api-tokens", operation_id = "listApiTokens", tag = "apiTokens",
     responses((status = 200, description = "Tokens", body = [super::answers::ApiToken]), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
-pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<SharedState>,
+    Authorized(principal): Authorized,
+) -> Result<Response, ApiError> {
     let list = api_tokens::list(&state.store).await?;
     Ok(Json(
         list.iter()
-            .filter(|t| t.revoked_at.is_none())
+            .filter(|t| t.revoked_at.is_none() && visible(&principal, t))
             .map(api_tokens::to_json)
             .collect::<Vec<_>>(),
     )
@@ -81,13 +96,14 @@ pub async fn list(State(state): State<SharedState>, _: Caller) -> Result<Respons
     responses((status = 200, description = "The token", body = super::answers::ApiToken), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn get(
     State(state): State<SharedState>,
-    _: Caller,
+    Authorized(principal): Authorized,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(api_tokens::to_json(
-        &api_tokens::find(&state.store, &id).await?,
-    ))
-    .into_response())
+    let token = api_tokens::find(&state.store, &id).await?;
+    if !visible(&principal, &token) {
+        return Err(ApiError::not_found(&format!("API token {id}")));
+    }
+    Ok(Json(api_tokens::to_json(&token)).into_response())
 }
 
 /// Revoke a token (the caller's own included): requests with it get 401 from then on.
@@ -95,9 +111,13 @@ pub async fn get(
     responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn revoke(
     State(state): State<SharedState>,
-    Caller(actor): Caller,
+    Authorized(principal): Authorized,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    api_tokens::revoke(&state.store, &actor, &id, state.clock.now()).await?;
+    let token = api_tokens::find(&state.store, &id).await?;
+    if !visible(&principal, &token) {
+        return Err(ApiError::not_found(&format!("API token {id}")));
+    }
+    api_tokens::revoke(&state.store, &principal.actor, &id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
