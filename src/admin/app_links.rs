@@ -2,12 +2,14 @@
 //! links for an end-user dashboard. An app is listed when it is ACTIVE, lets a user
 //! sign in (it has the `authorization_code` grant) and the user may use it (it is open
 //! to everyone, or assigned to the user or one of their groups: the rule sign-in
-//! applies, `settings::check_assigned`).
+//! applies, `settings::check_assigned`). The built-in admin console is not an end
+//! user's app: it is never listed.
 
 use serde_json::{Value, json};
 
 use super::AdminError;
 use super::apps::OIDC_APP_NAME;
+use super::console::CONSOLE_CLIENT_ID;
 use super::users;
 use crate::store::{Client, DynStore};
 
@@ -18,6 +20,7 @@ pub async fn list(store: &DynStore, user_id: &str) -> Result<Vec<Value>, AdminEr
     Ok(apps
         .iter()
         .filter(|c| c.grant_types.iter().any(|g| g == "authorization_code"))
+        .filter(|c| c.client_id != CONSOLE_CLIENT_ID)
         .enumerate()
         .map(|(i, c)| to_json(c, i))
         .collect())
