@@ -7,7 +7,8 @@
 #   TOKENS redeemed authorization codes whose access tokens are still live (kept for
 #     replay revocation), TOKENS refresh tokens in TOKENS/10 families (one current token
 #     and nine rotated within the last 30 days each), TOKENS System Log events within
-#     the 90-day retention (default 10,000,000 each).
+#     the 90-day retention, spread evenly over the last 89 days (default 10,000,000
+#     each; `published` in milliseconds, as the System Log keeps it since migration 23).
 #
 # Every row is live at the time of seeding, so the janitor finds nothing to delete and
 # a scenario measured on the seeded database differs from the empty one by the size of
@@ -71,7 +72,7 @@ COMMIT;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $tokens)
 INSERT INTO system_log (uuid, published, event_type, outcome_result, actor_id, target_ids, event)
-SELECT printf('scale-%d', i), $now - 86400 * 89 + i % (86400 * 89), 'user.authentication.sso', 'SUCCESS',
+SELECT printf('scale-%d', i), ($now - 86400 * 89) * 1000 + i * (86400 * 89 * 1000 / $tokens), 'user.authentication.sso', 'SUCCESS',
        printf('00uscale%010d', 1 + i % $users), printf(' 00uscale%010d 0oascale ', 1 + i % $users),
        printf('{"uuid":"scale-%d","eventType":"user.authentication.sso","severity":"INFO","displayMessage":"User single sign on to app","outcome":{"result":"SUCCESS"},"actor":{"id":"00uscale%010d","type":"User"},"client":{"ipAddress":"127.0.0.1"}}', i, 1 + i % $users)
 FROM n;
@@ -112,7 +113,7 @@ SELECT sha256(('refresh' || i)::bytea), 'rfscale' || (1 + i / 10), 'openid offli
        'AT.rt' || i, $now + 3600
 FROM generate_series(0, $tokens - 1) AS i;
 INSERT INTO system_log (uuid, published, event_type, outcome_result, actor_id, target_ids, event)
-SELECT 'scale-' || i, $now - 86400 * 89 + i % (86400 * 89), 'user.authentication.sso', 'SUCCESS',
+SELECT 'scale-' || i, ($now::bigint - 86400 * 89) * 1000 + i::bigint * (86400::bigint * 89 * 1000 / $tokens), 'user.authentication.sso', 'SUCCESS',
        format('00uscale%s', lpad((1 + i % $users)::text, 10, '0')),
        format(' 00uscale%s 0oascale ', lpad((1 + i % $users)::text, 10, '0')),
        format('{"uuid":"scale-%s","eventType":"user.authentication.sso","severity":"INFO","displayMessage":"User single sign on to app","outcome":{"result":"SUCCESS"},"actor":{"id":"00uscale%s","type":"User"},"client":{"ipAddress":"127.0.0.1"}}',

@@ -4,9 +4,11 @@
 //! every change they make is written to the System Log with who made it.
 
 pub mod api_tokens;
+pub mod app_links;
 pub mod apps;
 pub mod brands;
 pub mod console;
+pub mod dashboard;
 pub mod filter;
 pub mod groups;
 pub mod permissions;
@@ -15,6 +17,7 @@ pub mod roles;
 pub mod servers;
 pub mod syslog;
 pub mod trusted_servers;
+pub mod user_sessions;
 pub mod users;
 
 pub use syslog::Actor;

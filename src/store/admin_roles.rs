@@ -2,7 +2,7 @@
 //! scopes granted to apps (Okta's app grants).
 //!
 //! No dialect differences: `UNION ALL`, `ON CONFLICT DO NOTHING` and the `CHECK` of
-//! migration 27 read the same on both backends.
+//! migration 30 read the same on both backends.
 
 use async_trait::async_trait;
 

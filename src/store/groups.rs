@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Row, placeholder};
+use super::db::{Arg, Backend, Row};
 use super::query::Where;
 use super::users::user_from_row;
 use super::{Group, Page, StoreResult, User};
@@ -143,12 +143,7 @@ impl<B: Backend> GroupStore for B {
     }
 
     async fn query_groups(&self, page: &Page) -> StoreResult<Vec<Group>> {
-        let (clause, values) = Where {
-            columns: GROUP_COLUMNS,
-            placeholder,
-            binds: vec![],
-        }
-        .page(page, "id")?;
+        let (clause, values) = Where::new(GROUP_COLUMNS, B::DIALECT).page(page, "id")?;
         let args: Vec<Arg<'_>> = values.iter().map(Arg::from).collect();
         let rows = self
             .fetch_all(&format!("SELECT * FROM groups {clause}"), &args)

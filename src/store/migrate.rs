@@ -148,6 +148,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0030_admin_roles.sql"),
         postgres: include_str!("../../migrations/postgres/0030_admin_roles.sql"),
     },
+    Migration {
+        version: 31,
+        sqlite: include_str!("../../migrations/sqlite/0031_console_search.sql"),
+        postgres: include_str!("../../migrations/postgres/0031_console_search.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

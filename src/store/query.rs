@@ -2,7 +2,16 @@
 //! builds from Okta's `q`, `filter` and `search` parameters, and its translation into
 //! a SQL `WHERE` clause with bound values. Columns are checked against each table's
 //! allowlist, so nothing from a request ever becomes SQL text.
+//!
+//! Each condition is written so that an index answers it (migration 31) while what it
+//! matches stays that of its plain form: a prefix (`sw`, `q`) adds the range of
+//! `lower(column)` the prefix spans (in byte order: `COLLATE "C"` on PostgreSQL); a
+//! substring (`co`) or a word of a list (`target.id eq`) on SQLite adds the rows that a
+//! full-text index beside the table (`TextIndex`, FTS5) finds, and PostgreSQL's
+//! trigram indexes serve the plain `LIKE` as it is. The plain `LIKE` is always kept,
+//! so an index only narrows what is read, never what matches.
 
+use super::db::Dialect;
 use super::{StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,15 +95,102 @@ fn text(value: &SqlValue) -> StoreResult<&str> {
     }
 }
 
+/// How a SQLite FTS5 table beside a table tokenizes the columns it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tokens {
+    /// `trigram`: finds any substring of 3 characters or more (`Op::Contains`).
+    Trigram,
+    /// `unicode61`: finds a word (`Op::HasWord`).
+    Words,
+}
+
+/// An external-content FTS5 table (SQLite) indexing some columns of a table by rowid,
+/// kept in step by triggers (migration 31).
+#[derive(Debug, Clone, Copy)]
+pub struct TextIndex {
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+    pub tokens: Tokens,
+}
+
+/// The smallest code point above every string that starts with `prefix`, in byte
+/// (code point) order: `prefix` with its last character raised by one; `None` when
+/// there is none (an empty prefix, or one of U+10FFFF only).
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last as u32 {
+            0xD7FF => Some('\u{E000}'),
+            n => char::from_u32(n + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// An FTS5 phrase (`"..."`, quotes doubled) of `text`.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
 /// Builds the `WHERE` clause of a page: `placeholder(n)` writes the n-th (1-based)
 /// bind marker (`?` for SQLite, `$n` for PostgreSQL); `cursor_column` orders the rows.
 pub struct Where<'a> {
     pub columns: &'a [&'static str],
     pub placeholder: fn(usize) -> String,
     pub binds: Vec<SqlValue>,
+    pub dialect: Dialect,
+    /// SQLite's full-text index beside the table, if it has one.
+    pub text_index: Option<TextIndex>,
 }
 
-impl Where<'_> {
+impl<'a> Where<'a> {
+    /// A clause over `columns` in `dialect`'s SQL, with `$n` markers.
+    pub fn new(columns: &'a [&'static str], dialect: Dialect) -> Self {
+        Where {
+            columns,
+            placeholder: super::db::placeholder,
+            binds: Vec::new(),
+            dialect,
+            text_index: None,
+        }
+    }
+
+    /// With SQLite's full-text index `index` (ignored on PostgreSQL).
+    pub fn with_text_index(mut self, index: TextIndex) -> Self {
+        self.text_index = Some(index);
+        self
+    }
+
+    /// `lower(col)` as the prefix range compares it: in byte order.
+    fn ordered(&self, col: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("lower({col})"),
+            Dialect::Postgres => format!("lower({col}) COLLATE \"C\""),
+        }
+    }
+
+    /// `AND rowid IN (the rows SQLite's full-text index finds for `query`)`, when the
+    /// column has one of `tokens` and `usable`; else nothing.
+    fn text_rows(&mut self, col: &str, tokens: Tokens, usable: bool, query: String) -> String {
+        let Some(index) = self.text_index.filter(|i| {
+            self.dialect == Dialect::Sqlite
+                && i.tokens == tokens
+                && i.columns.contains(&col)
+                && usable
+        }) else {
+            return String::new();
+        };
+        let table = index.table;
+        format!(
+            " AND rowid IN (SELECT rowid FROM {table} WHERE {table} MATCH {})",
+            self.bind(SqlValue::Text(query))
+        )
+    }
+
     fn bind(&mut self, value: SqlValue) -> String {
         self.binds.push(value);
         (self.placeholder)(self.binds.len())
@@ -138,25 +234,49 @@ impl Where<'_> {
             Op::Lt => cmp("<", self),
             Op::Le => cmp("<=", self),
             Op::StartsWith => {
-                let pattern = format!("{}%", like_escape(&text(&c.value)?.to_ascii_lowercase()));
-                format!(
-                    "lower({col}) LIKE {} ESCAPE '\\'",
+                let prefix = text(&c.value)?.to_ascii_lowercase();
+                let pattern = format!("{}%", like_escape(&prefix));
+                let mut sql = format!(
+                    "(lower({col}) LIKE {} ESCAPE '\\'",
                     self.bind(SqlValue::Text(pattern))
-                )
+                );
+                let ordered = self.ordered(col);
+                sql.push_str(&format!(
+                    " AND {ordered} >= {}",
+                    self.bind(SqlValue::Text(prefix.clone()))
+                ));
+                if let Some(end) = prefix_end(&prefix) {
+                    sql.push_str(&format!(
+                        " AND {ordered} < {}",
+                        self.bind(SqlValue::Text(end))
+                    ));
+                }
+                sql.push(')');
+                sql
             }
             Op::Contains => {
-                let pattern = format!("%{}%", like_escape(&text(&c.value)?.to_ascii_lowercase()));
-                format!(
+                let part = text(&c.value)?.to_ascii_lowercase();
+                let pattern = format!("%{}%", like_escape(&part));
+                let like = format!(
                     "lower({col}) LIKE {} ESCAPE '\\'",
                     self.bind(SqlValue::Text(pattern))
-                )
+                );
+                let usable = part.chars().count() >= 3;
+                let query = format!("{col} : {}", fts_phrase(&part));
+                let rows = self.text_rows(col, Tokens::Trigram, usable, query);
+                format!("({like}{rows})")
             }
             Op::HasWord => {
-                let pattern = format!("% {} %", like_escape(text(&c.value)?));
-                format!(
+                let word = text(&c.value)?;
+                let pattern = format!("% {} %", like_escape(word));
+                let like = format!(
                     "{col} LIKE {} ESCAPE '\\'",
                     self.bind(SqlValue::Text(pattern))
-                )
+                );
+                let usable = word.chars().any(char::is_alphanumeric);
+                let query = format!("{col} : {}", fts_phrase(word));
+                let rows = self.text_rows(col, Tokens::Words, usable, query);
+                format!("({like}{rows})")
             }
         })
     }
@@ -192,14 +312,6 @@ impl Where<'_> {
 mod tests {
     use super::*;
 
-    fn question(_: usize) -> String {
-        "?".into()
-    }
-
-    fn dollar(n: usize) -> String {
-        format!("${n}")
-    }
-
     #[test]
     fn builds_a_where_clause_with_binds() {
         let filter =
@@ -214,33 +326,93 @@ mod tests {
             limit: 2,
         };
         let columns = ["status", "login_key", "updated_at"];
-        let (sql, binds) = Where {
-            columns: &columns,
-            placeholder: dollar,
-            binds: vec![],
-        }
-        .page(&page, "id")
-        .unwrap();
+        let (sql, binds) = Where::new(&columns, Dialect::Postgres)
+            .page(&page, "id")
+            .unwrap();
         assert_eq!(
             sql,
-            "WHERE (status = $1 OR (lower(login_key) LIKE $2 ESCAPE '\\' AND updated_at > $3)) AND id > $4 ORDER BY id LIMIT $5"
+            "WHERE (status = $1 OR ((lower(login_key) LIKE $2 ESCAPE '\\' AND lower(login_key) COLLATE \"C\" >= $3 AND lower(login_key) COLLATE \"C\" < $4) AND updated_at > $5)) AND id > $6 ORDER BY id LIMIT $7"
         );
         assert_eq!(binds[1], SqlValue::Text("a\\_b\\%%".into()));
-        assert_eq!(binds[4], SqlValue::Int(2));
-        let (sql, _) = Where {
-            columns: &columns,
-            placeholder: question,
-            binds: vec![],
-        }
-        .page(
-            &Page {
+        assert_eq!(binds[2], SqlValue::Text("a_b%".into()));
+        assert_eq!(binds[3], SqlValue::Text("a_b&".into()));
+        assert_eq!(binds[6], SqlValue::Int(2));
+        let (sql, _) = Where::new(&columns, Dialect::Sqlite)
+            .page(
+                &Page {
+                    limit: 1,
+                    ..Page::default()
+                },
+                "seq",
+            )
+            .unwrap();
+        assert_eq!(sql, " ORDER BY seq LIMIT $1");
+    }
+
+    #[test]
+    fn a_prefix_spans_the_range_up_to_its_successor() {
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        // No range above an empty prefix: only the LIKE.
+        let page = Page {
+            filter: Some(Expr::cond(
+                "name",
+                Op::StartsWith,
+                SqlValue::Text(String::new()),
+            )),
+            after: None,
+            limit: 1,
+        };
+        let (sql, _) = Where::new(&["name"], Dialect::Sqlite)
+            .page(&page, "id")
+            .unwrap();
+        assert_eq!(
+            sql,
+            "WHERE (lower(name) LIKE $1 ESCAPE '\\' AND lower(name) >= $2) ORDER BY id LIMIT $3"
+        );
+    }
+
+    #[test]
+    fn sqlite_asks_its_full_text_index_and_keeps_the_like() {
+        const INDEX: TextIndex = TextIndex {
+            table: "users_trigrams",
+            columns: &["last_name"],
+            tokens: Tokens::Trigram,
+        };
+        let contains = |column: &'static str, value: &str, dialect| {
+            let page = Page {
+                filter: Some(Expr::cond(
+                    column,
+                    Op::Contains,
+                    SqlValue::Text(value.into()),
+                )),
+                after: None,
                 limit: 1,
-                ..Page::default()
-            },
-            "seq",
-        )
-        .unwrap();
-        assert_eq!(sql, " ORDER BY seq LIMIT ?");
+            };
+            Where::new(&["last_name", "email"], dialect)
+                .with_text_index(INDEX)
+                .page(&page, "id")
+                .unwrap()
+        };
+        let (sql, binds) = contains("last_name", "Li\"d%", Dialect::Sqlite);
+        assert_eq!(
+            sql,
+            "WHERE (lower(last_name) LIKE $1 ESCAPE '\\' AND rowid IN (SELECT rowid FROM users_trigrams WHERE users_trigrams MATCH $2)) ORDER BY id LIMIT $3"
+        );
+        assert_eq!(binds[0], SqlValue::Text("%li\"d\\%%".into()));
+        assert_eq!(binds[1], SqlValue::Text("last_name : \"li\"\"d%\"".into()));
+        // Too short for trigrams, a column it does not hold, or PostgreSQL: the LIKE alone.
+        for (column, value, dialect) in [
+            ("last_name", "li", Dialect::Sqlite),
+            ("email", "liddell", Dialect::Sqlite),
+            ("last_name", "liddell", Dialect::Postgres),
+        ] {
+            let (sql, _) = contains(column, value, dialect);
+            assert!(!sql.contains("MATCH"), "{sql}");
+        }
     }
 
     #[test]
@@ -255,13 +427,9 @@ mod tests {
             limit: 1,
         };
         assert!(
-            Where {
-                columns: &["status"],
-                placeholder: question,
-                binds: vec![]
-            }
-            .page(&page, "id")
-            .is_err()
+            Where::new(&["status"], Dialect::Sqlite)
+                .page(&page, "id")
+                .is_err()
         );
     }
 }

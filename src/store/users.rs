@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Row, placeholder};
-use super::query::Where;
+use super::db::{Arg, Backend, Row};
+use super::query::{TextIndex, Tokens, Where};
 use super::{Page, StoreError, StoreResult, User};
 use crate::clock::UnixTime;
 
@@ -38,6 +38,13 @@ pub const USER_COLUMNS: &[&str] = &[
     "created_at",
     "updated_at",
 ];
+
+/// SQLite's trigram index of the searchable attributes (migration 31), for `co`.
+const USERS_TEXT: TextIndex = TextIndex {
+    table: "users_trigrams",
+    columns: &["login_key", "email", "first_name", "last_name"],
+    tokens: Tokens::Trigram,
+};
 
 /// A `users` row (also read by group members and app assignments).
 pub(super) fn user_from_row(row: &impl Row) -> StoreResult<User> {
@@ -168,12 +175,9 @@ impl<B: Backend> UserStore for B {
     }
 
     async fn query_users(&self, page: &Page) -> StoreResult<Vec<User>> {
-        let (clause, values) = Where {
-            columns: USER_COLUMNS,
-            placeholder,
-            binds: vec![],
-        }
-        .page(page, "id")?;
+        let (clause, values) = Where::new(USER_COLUMNS, B::DIALECT)
+            .with_text_index(USERS_TEXT)
+            .page(page, "id")?;
         let args: Vec<Arg<'_>> = values.iter().map(Arg::from).collect();
         let rows = self
             .fetch_all(&format!("SELECT * FROM users {clause}"), &args)

@@ -582,6 +582,7 @@ async fn users_groups_apps_secrets_and_servers_carry_okta_links() {
             "deactivate": post(format!("{u}/lifecycle/deactivate")),
             "suspend": post(format!("{u}/lifecycle/suspend")),
             "changePassword": post(format!("{u}/credentials/change_password")),
+            "expirePassword": post(format!("{u}/lifecycle/expire_password")),
         })
     );
     api.post(&format!("{u}/lifecycle/suspend"), json!({})).await;

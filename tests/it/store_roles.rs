@@ -1,4 +1,4 @@
-//! The store contract for admin roles and app grants (migration 27), on SQLite and on
+//! The store contract for admin roles and app grants (migration 30), on SQLite and on
 //! PostgreSQL, each behaviour on a fresh database of its own (as `store.rs`).
 
 use gatehouse::store::*;

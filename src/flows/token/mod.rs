@@ -7,6 +7,7 @@ pub mod client_credentials;
 pub mod code;
 pub mod device_code;
 pub mod mint;
+pub mod preview;
 pub mod refresh;
 pub mod token_exchange;
 

@@ -12,6 +12,7 @@ pub mod apps;
 pub mod authn;
 pub mod authorization_servers;
 pub mod brands;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod groups;
@@ -21,7 +22,9 @@ pub mod logs;
 pub mod openapi;
 pub mod roles;
 pub mod sessions;
+pub mod token_preview;
 pub mod trusted_servers;
+pub mod user_sessions;
 pub mod users;
 
 use axum::Router;
@@ -83,7 +86,8 @@ fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(
 pub fn operations() -> Vec<Operation_> {
     use self::{
         api_tokens as t, apps as a, authn as n, authorization_servers as s, brands as b,
-        groups as g, logs as l, roles as r, sessions as x, trusted_servers as ts, users as u,
+        dashboard as d, groups as g, logs as l, roles as r, sessions as x, token_preview as p,
+        trusted_servers as ts, user_sessions as us, users as u,
     };
     // An image upload is larger than the JSON bodies the rest of the API reads.
     let upload = |mut operation: Operation_| {
@@ -107,6 +111,11 @@ pub fn operations() -> Vec<Operation_> {
         op::<u::__path_unsuspend, _, _>(manage(Users), u::unsuspend),
         op::<u::__path_change_password, _, _>(manage(Users), u::change_password),
         op::<u::__path_groups_of, _, _>(read(Users), u::groups_of),
+        op::<u::__path_expire_password, _, _>(manage(Users), u::expire_password),
+        op::<u::__path_app_links, _, _>(read(Users), u::app_links),
+        op::<us::__path_list, _, _>(read(Sessions), us::list),
+        op::<us::__path_clear, _, _>(manage(Sessions), us::clear),
+        op::<us::__path_end, _, _>(manage(Sessions), us::end),
         op::<g::__path_list, _, _>(read(Groups), g::list),
         op::<g::__path_create, _, _>(manage(Groups), g::create),
         op::<g::__path_get, _, _>(read(Groups), g::get),
@@ -175,7 +184,10 @@ pub fn operations() -> Vec<Operation_> {
         op::<ts::__path_list, _, _>(read(AuthorizationServers), ts::list),
         op::<ts::__path_create, _, _>(manage(AuthorizationServers), ts::create),
         op::<ts::__path_delete, _, _>(manage(AuthorizationServers), ts::delete),
+        // Token Preview signs, stores and issues nothing: reading the server's policies.
+        op::<p::__path_preview, _, _>(read(AuthorizationServers), p::preview),
         op::<l::__path_list, _, _>(read(Logs), l::list),
+        op::<d::__path_get, _, _>(read(Dashboard), d::get),
         op::<r::__path_list_user, _, _>(read(Roles), r::list_user),
         op::<r::__path_grant_user, _, _>(manage(Roles), r::grant_user),
         op::<r::__path_revoke_user, _, _>(manage(Roles), r::revoke_user),
@@ -183,6 +195,7 @@ pub fn operations() -> Vec<Operation_> {
         op::<r::__path_grant_group, _, _>(manage(Roles), r::grant_group),
         op::<r::__path_revoke_group, _, _>(manage(Roles), r::revoke_group),
         op::<t::__path_list, _, _>(read(ApiTokens), t::list),
+        op::<t::__path_create, _, _>(manage(ApiTokens), t::create),
         op::<t::__path_get, _, _>(read(ApiTokens), t::get),
         op::<t::__path_revoke, _, _>(manage(ApiTokens), t::revoke),
         op::<b::__path_list, _, _>(read(Brands), b::list),
