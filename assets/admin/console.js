@@ -419,7 +419,16 @@ async function render() {
     if (err instanceof SignedOut) {
       signInScreen('Your session has ended. Sign in again.');
     } else if (err instanceof ApiError && err.status === 403) {
-      noRoleScreen(err);
+      // Every admin role may read users (issue 17, item 3): refused that too, the
+      // person has no role at all; otherwise only this page is beyond their role.
+      const anyRole = await api('GET', '/api/v1/users?limit=1').then(() => true, () => false);
+      if (mine !== generation) return;
+      if (anyRole) {
+        replace(main, h('h1', {}, page.title), h('p', { class: 'form-error', role: 'alert' },
+          'Your admin role does not allow this page. ' + err.message), link('/', 'Go to the dashboard'));
+      } else {
+        noRoleScreen(err);
+      }
     } else {
       replace(main, h('h1', {}, page.title), h('p', { class: 'form-error', role: 'alert' }, err.message || String(err)));
     }

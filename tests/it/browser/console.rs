@@ -108,7 +108,7 @@ async fn the_sign_in_screen_is_accessible_on_any_deep_link() {
         chrome.text(".signin button").await.trim(),
         "Sign in with Gatehouse"
     );
-    chrome.check_page("console-sign-in").await;
+    chrome.check_page("sign-in").await;
 }
 
 /// A cross-site page that posts a form to the management API gets Okta's 401: the API
