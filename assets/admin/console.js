@@ -321,6 +321,7 @@ const nav = document.getElementById('nav');
 const who = document.getElementById('who');
 let user = null;
 let generation = 0;
+let rendered = false;
 
 function drawNav(current) {
   const extra = pages.filter((p) => p.nav && !NAV.some(([path]) => path === p.path)).map((p) => [p.path, p.title]);
@@ -434,8 +435,10 @@ async function render() {
     }
     return;
   }
-  if (window.__consoleFocus) main.focus({ preventScroll: true });
-  window.__consoleFocus = true;
+  // After a navigation (not the first page), focus goes to the page, as a page load
+  // would put it: a screen reader reads the new page, Tab starts from its top.
+  if (rendered) main.focus({ preventScroll: true });
+  rendered = true;
 }
 
 /** Handles a page's error that happens after its first render (a button's action). */
