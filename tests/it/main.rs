@@ -5,6 +5,7 @@ mod support;
 
 mod api_apps;
 mod api_brands;
+mod api_console;
 mod api_errors;
 mod api_groups;
 mod api_logs;
