@@ -186,11 +186,16 @@ async fn the_openapi_document_describes_every_route() {
             );
             assert!(operation["responses"].is_object());
             // okta-authn: Okta's public Authentication API and the caller's own session
-            // (by its cookie) take no token; everything else needs one.
-            let security = if PUBLIC.contains(&op.path.as_str()) {
-                Value::Null
-            } else {
-                json!([{ "ssws": [] }])
+            // (by its cookie) take no token; everything else needs an API token or an
+            // access token with the operation's Okta scope.
+            let security = match op.access {
+                gatehouse::http::api::extract::Access::Public => {
+                    assert!(PUBLIC.contains(&op.path.as_str()), "{}", op.path);
+                    Value::Null
+                }
+                gatehouse::http::api::extract::Access::Needs(need) => {
+                    json!([{ "ssws": [] }, { "oauth2": [need.scope()] }])
+                }
             };
             assert_eq!(operation["security"], security, "{name} {}", op.path);
         }

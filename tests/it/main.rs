@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin_authz;
 mod api_apps;
 mod api_brands;
 mod api_console;
@@ -49,6 +50,7 @@ mod sign_in;
 mod signer;
 mod signing_alg;
 mod store;
+mod store_roles;
 mod throttle;
 mod token_errors;
 mod userinfo;

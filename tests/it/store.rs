@@ -14,7 +14,7 @@ use gatehouse::tokens::keys;
 
 use crate::support::TestDatabase;
 
-fn user(id: &str, login: &str) -> User {
+pub fn user(id: &str, login: &str) -> User {
     User {
         id: id.into(),
         login: login.into(),
@@ -33,7 +33,7 @@ fn user(id: &str, login: &str) -> User {
     }
 }
 
-fn client(id: &str) -> Client {
+pub fn client(id: &str) -> Client {
     Client {
         client_id: id.into(),
         name: "n".into(),
