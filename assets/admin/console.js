@@ -217,6 +217,17 @@ export class ApiError extends Error {
 
 /** The session ended (expired or revoked token that no refresh could replace). */
 class SignedOut extends Error {}
+
+/**
+ * The tokens no longer work: forget them and show the sign-in screen at once, whatever
+ * the page does with the error (a page still rendering is discarded: `generation`).
+ */
+function ended() {
+  forget();
+  generation += 1;
+  signInScreen('Your session has ended. Sign in again.');
+  return new SignedOut('Your session has ended.');
+}
 /** The signed-in user has no admin role that allows this. */
 class NoRole extends Error {}
 
@@ -233,15 +244,9 @@ export async function api(method, path, payload) {
   let res = await send(method, path, payload, t.access_token);
   if (res.status === 401) {
     const renewed = await refresh();
-    if (!renewed) {
-      forget();
-      throw new SignedOut();
-    }
+    if (!renewed) throw ended();
     res = await send(method, path, payload, renewed.access_token);
-    if (res.status === 401) {
-      forget();
-      throw new SignedOut();
-    }
+    if (res.status === 401) throw ended();
   }
   const text = await res.text();
   let data = null;

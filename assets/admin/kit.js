@@ -260,7 +260,8 @@ export function dataTable({ api, load, columns, empty, searchLabel, searchHint, 
     } catch (err) {
       replace(body, h('tr', {}, h('td', { colspan: columns.length, class: 'form-error' }, err.message)));
       status.textContent = '';
-      if (err.status === 401 || err.status === 403) throw err;
+      // Not the API's answer (the session ended), or a refusal: the page decides.
+      if (!err.status || err.status === 401 || err.status === 403) throw err;
     } finally {
       next.disabled = false;
     }

@@ -220,6 +220,19 @@ async fn an_admin_signs_in_and_manages_users_groups_and_the_log() {
     assert!(s.chrome.exists("svg.chart").await);
     s.chrome.check_page("dashboard").await;
 
+    // At 390 px the navigation folds behind a Menu button.
+    s.chrome.viewport(390, 844, true).await;
+    let shown = "return document.querySelector('#nav-list a').getClientRects().length > 0";
+    assert_eq!(s.chrome.script(shown, serde_json::json!([])).await, false);
+    s.chrome.click(".nav-toggle").await;
+    assert_eq!(s.chrome.script(shown, serde_json::json!([])).await, true);
+    s.chrome
+        .cdp(
+            "Emulation.clearDeviceMetricsOverride",
+            serde_json::json!({}),
+        )
+        .await;
+
     // Keyboard only: through the navigation to Groups, then the create form.
     s.chrome
         .script(
@@ -383,4 +396,44 @@ async fn a_user_without_a_role_sees_the_no_role_page() {
     s.chrome.click(".signin button").await;
     s.chrome.wait_for_url(&format!("{}/admin/", s.t.base)).await;
     wait_for_text(&s.chrome, ".signin", "Sign in with Gatehouse").await;
+}
+
+/// A console whose tokens were revoked (here by the test, as an admin ending the
+/// session would) goes back to its sign-in screen at the next request, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_session_goes_back_to_sign_in() {
+    let s = Setup::new().await;
+    grant(&s.t, LOGIN, "read-only");
+    console_sign_in(&s).await;
+    wait_for_text(&s.chrome, "h1", "Dashboard").await;
+    let stored = s
+        .chrome
+        .script(
+            "return JSON.parse(sessionStorage.getItem('gatehouse.console.tokens'))",
+            serde_json::json!([]),
+        )
+        .await;
+    for name in ["refresh_token", "access_token"] {
+        let res =
+            s.t.http
+                .post(format!("{}/oauth2/v1/revoke", s.t.base))
+                .form(&[
+                    ("token", stored[name].as_str().unwrap()),
+                    ("client_id", "gatehouse-console"),
+                ])
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(res.status(), 200, "{name}");
+    }
+    s.chrome.click("#nav-list a[href='/admin/users']").await;
+    wait_for_text(&s.chrome, ".signin", "Your session has ended").await;
+    let left = s
+        .chrome
+        .script(
+            "return sessionStorage.getItem('gatehouse.console.tokens')",
+            serde_json::json!([]),
+        )
+        .await;
+    assert!(left.is_null(), "the dead tokens are forgotten: {left}");
 }
