@@ -2,7 +2,8 @@
 //! links for an end-user dashboard. An app is listed when it is ACTIVE, lets a user
 //! sign in (it has the `authorization_code` grant) and the user may use it (it is open
 //! to everyone, or assigned to the user or one of their groups: the rule sign-in
-//! applies, `settings::check_assigned`).
+//! applies, `settings::check_assigned`). The built-in admin console is not listed: it
+//! is no app of the user's but the server's own, reached at `/admin`.
 
 use serde_json::{Value, json};
 
@@ -18,6 +19,7 @@ pub async fn list(store: &DynStore, user_id: &str) -> Result<Vec<Value>, AdminEr
     Ok(apps
         .iter()
         .filter(|c| c.grant_types.iter().any(|g| g == "authorization_code"))
+        .filter(|c| c.client_id != super::console::CONSOLE_CLIENT_ID)
         .enumerate()
         .map(|(i, c)| to_json(c, i))
         .collect())

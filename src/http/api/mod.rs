@@ -180,7 +180,7 @@ pub fn operations() -> Vec<Operation_> {
         op::<s::__path_deactivate_rule, _, _>(manage(AuthorizationServers), s::deactivate_rule),
         op::<s::__path_keys, _, _>(read(AuthorizationServers), s::keys),
         op::<s::__path_key_rotate, _, _>(manage(AuthorizationServers), s::key_rotate),
-        op::<p::__path_preview, _, _>(read(AuthorizationServers), p::preview),
+        op::<p::__path_preview, _, _>(manage(AuthorizationServers), p::preview),
         op::<l::__path_list, _, _>(read(Logs), l::list),
         op::<d::__path_get, _, _>(read(Dashboard), d::get),
         op::<r::__path_list_user, _, _>(read(Roles), r::list_user),
