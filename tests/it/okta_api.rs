@@ -581,6 +581,7 @@ async fn users_groups_apps_secrets_and_servers_carry_okta_links() {
             "self": { "href": u },
             "deactivate": post(format!("{u}/lifecycle/deactivate")),
             "suspend": post(format!("{u}/lifecycle/suspend")),
+            "expirePassword": post(format!("{u}/lifecycle/expire_password")),
             "changePassword": post(format!("{u}/credentials/change_password")),
             "expirePassword": post(format!("{u}/lifecycle/expire_password")),
         })

@@ -1,6 +1,7 @@
 //! One module per endpoint.
 
 pub mod activate;
+pub mod admin;
 pub mod assets;
 pub mod authorize;
 pub mod brand;

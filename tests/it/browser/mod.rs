@@ -8,6 +8,7 @@ pub mod chromium;
 pub mod rp;
 
 mod device;
+mod console;
 mod flows;
 mod pages;
 
