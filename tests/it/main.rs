@@ -4,6 +4,7 @@
 mod support;
 
 mod api_apps;
+mod api_apps_update;
 mod api_brands;
 mod api_errors;
 mod api_groups;
