@@ -146,6 +146,7 @@ export default {
           }, { pkce_required: isPublic ? true : v.pkce_required }), 'General settings saved');
         },
       });
+      f.id = 'app-general';
       if (isPublic) f.inputs.pkce_required.disabled = true;
       replace(general, section('General', null, f));
     }
@@ -189,6 +190,7 @@ export default {
           await save(body, 'Client authentication saved');
         },
       });
+      f.id = 'app-auth';
       replace(auth, section('Client authentication', null, f));
     }
 
@@ -224,7 +226,7 @@ export default {
         } catch (err) {
           ctx.failed(err);
         }
-      }, 'primary', { disabled: list.length >= 2 }) : null;
+      }, 'primary', { disabled: list.length >= 2, id: 'new-secret' }) : null;
       replace(secrets, section('Client secrets', add ? [add] : [],
         h('p', { class: 'hint' }, 'Two at most: generate the new one, move the app to it, then deactivate and delete the old one.'),
         simpleTable([
@@ -270,6 +272,7 @@ export default {
           await drawPeople();
         },
       }) : null;
+      if (addUser) addUser.id = 'assign-user';
       const addGroup = writable ? form({
         inline: true,
         submitLabel: 'Assign group',
@@ -280,6 +283,7 @@ export default {
           await drawPeople();
         },
       }) : null;
+      if (addGroup) addGroup.id = 'assign-group';
       replace(people,
         section('Assigned users', null, h('p', { class: 'hint' }, 'Only assigned users, and members of assigned groups, may sign in to this app.'), addUser, userTable),
         section('Assigned groups', null, addGroup, groupTable));

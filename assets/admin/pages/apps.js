@@ -77,7 +77,7 @@ function wizard(ctx, area, close) {
   const choose = h('form', { class: 'form' },
     h('fieldset', { class: 'kinds', 'aria-labelledby': legendId },
       h('legend', { id: legendId }, 'Step 1 of 2: what kind of app?'), radios),
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Next'), button('Cancel', close)));
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', id: 'wizard-next' }, 'Next'), button('Cancel', close)));
   choose.addEventListener('submit', (e) => {
     e.preventDefault();
     const picked = choose.querySelector('input[name=kind]:checked');
@@ -109,6 +109,7 @@ function wizard(ctx, area, close) {
         done(app);
       },
     });
+    f.id = 'wizard-details';
     replace(area, h('section', { class: 'panel', 'aria-labelledby': 'wizard-title' },
       h('h2', { id: 'wizard-title' }, `Step 2 of 2: ${kind.label}`), f));
     f.querySelector('input').focus();
@@ -160,7 +161,7 @@ export default {
     const add = writable ? button('Create app', () => {
       add.hidden = true;
       wizard(ctx, createArea, close);
-    }, 'primary') : null;
+    }, 'primary', { id: 'create-app' }) : null;
     function close() {
       replace(createArea);
       add.hidden = false;

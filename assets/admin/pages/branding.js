@@ -127,6 +127,7 @@ export default {
         look.update(state);
       });
     }
+    settings.id = 'branding-form';
     if (!writable) {
       for (const input of Object.values(settings.inputs)) input.disabled = true;
       settings.querySelector('button[type=submit]').remove();

@@ -81,7 +81,7 @@ async function keysTab(ctx, s, path, writable) {
       } catch (err) {
         ctx.failed(err);
       }
-    }, 'primary') : null;
+    }, 'primary', { id: 'rotate-keys' }) : null;
     replace(area, section('Signing keys', rotate ? [rotate] : [],
       h('p', { class: 'hint' }, 'ACTIVE signs, NEXT is published ahead of the next rotation, EXPIRED is kept published for tokens already issued.'),
       simpleTable([

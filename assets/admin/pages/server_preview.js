@@ -49,6 +49,7 @@ export async function previewTab(ctx, server, path) {
           claimsView('Access token', preview.accessToken, 'preview-access')));
     },
   });
+  f.id = 'preview-form';
   if (!appOptions.length) {
     return section('Token preview', null, h('p', { class: 'muted' }, 'No apps yet: create one to preview its tokens.'));
   }

@@ -26,7 +26,7 @@ export default {
         { label: 'Status', cell: (s) => badge(s.status) },
       ],
     });
-    const add = writable ? button('Add authorization server', () => open(), 'primary') : null;
+    const add = writable ? button('Add authorization server', () => open(), 'primary', { id: 'add-server' }) : null;
     function open() {
       add.hidden = true;
       const f = form({

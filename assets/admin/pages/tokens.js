@@ -52,6 +52,7 @@ export default {
       },
     }) : null;
 
+    if (add) add.id = 'create-token';
     await draw();
     main.append(
       pageHead('API tokens', 'Tokens for the management API (Authorization: SSWS)'),
