@@ -155,6 +155,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/metrics", get(endpoints::metrics::get))
         .nest("/api/v1", crate::http::api::router())
         .merge(endpoints::home::routes())
+        .merge(endpoints::admin::routes())
         .fallback(endpoints::health::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,5 +1,6 @@
 //! One module per endpoint.
 
+pub mod admin;
 pub mod assets;
 pub mod authorize;
 pub mod brand;

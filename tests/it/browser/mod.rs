@@ -7,6 +7,7 @@
 pub mod chromium;
 pub mod rp;
 
+mod console;
 mod flows;
 mod pages;
 
