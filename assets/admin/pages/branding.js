@@ -62,8 +62,9 @@ function preview() {
       ratio.textContent = `Button text contrast ${r.toFixed(1)}:1 — ${r >= 4.5 ? 'meets' : 'below'} WCAG AA (4.5:1).`;
     }
     if (isHex(secondaryHex)) {
+      secondary.style.setProperty('background-color', secondaryHex);
       secondary.style.setProperty('border-color', secondaryHex);
-      secondary.style.setProperty('color', secondaryHex);
+      secondary.style.setProperty('color', onColor(secondaryHex));
     }
   };
   return el;

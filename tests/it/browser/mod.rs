@@ -8,6 +8,7 @@ pub mod chromium;
 pub mod rp;
 
 mod console;
+mod console_apps;
 mod flows;
 mod pages;
 
