@@ -140,6 +140,15 @@ impl Metrics {
         self.throttled[kind as usize].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Requests refused by throttling since this process started, of every kind: the
+    /// sum of what `gatehouse_throttled_requests_total` shows.
+    pub fn throttled_total(&self) -> u64 {
+        self.throttled
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// Every metric in the text format, with the pool's state read now.
     pub fn render(&self, pool: PoolStats) -> String {
         let mut out = String::new();

@@ -4,13 +4,16 @@
 //! every change they make is written to the System Log with who made it.
 
 pub mod api_tokens;
+pub mod app_links;
 pub mod apps;
 pub mod brands;
+pub mod dashboard;
 pub mod filter;
 pub mod groups;
 pub mod policies;
 pub mod servers;
 pub mod syslog;
+pub mod user_sessions;
 pub mod users;
 
 pub use syslog::Actor;

@@ -320,6 +320,11 @@ pub async fn update(
     if let Some(p) = new_password {
         user.password_hash = Some(hash_password(passwords, "credentials.password.value", p).await?);
         user.password_changed_at = Some(now);
+        // Okta: a new password ends PASSWORD_EXPIRED.
+        if user.status == UserStatus::PasswordExpired {
+            user.status = UserStatus::Active;
+            user.status_changed_at = Some(now);
+        }
     }
     if !store.update_user(&user).await.map_err(conflict)? {
         return Err(AdminError::NotFound(format!("user {id}")));
@@ -368,7 +373,10 @@ pub async fn change_password(
     now: UnixTime,
 ) -> Result<User, AdminError> {
     let user = find(store, id).await?;
-    if user.status != UserStatus::Active {
+    if !matches!(
+        user.status,
+        UserStatus::Active | UserStatus::PasswordExpired
+    ) {
         return Err(AdminError::not_allowed(
             "E0000038",
             "This operation is not allowed in the user's current status.",
@@ -383,6 +391,59 @@ pub async fn change_password(
         ));
     }
     update(store, passwords, actor, &user.id, None, Some(new), now).await
+}
+
+/// Okta's `lifecycle/expire_password`: an ACTIVE user with a password moves to
+/// PASSWORD_EXPIRED and cannot sign in (their sessions stop answering) until a new
+/// password is set, by an admin or with `change_password`. Already expired: nothing
+/// changes. Records `user.account.expire_password`.
+pub async fn expire_password(
+    store: &DynStore,
+    actor: &Actor,
+    id: &str,
+    now: UnixTime,
+) -> Result<User, AdminError> {
+    let before = find(store, id).await?;
+    match (before.status, before.password_hash.is_some()) {
+        (UserStatus::PasswordExpired, _) => return Ok(before),
+        (UserStatus::Active, true) => {}
+        (status, _) => {
+            return Err(AdminError::not_allowed(
+                "E0000038",
+                format!(
+                    "This operation is not allowed in the user's current status ({status}{}).",
+                    if status == UserStatus::Active {
+                        ", without a password"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+    }
+    let mut user = before.clone();
+    user.status = UserStatus::PasswordExpired;
+    user.status_changed_at = Some(now);
+    user.updated_at = now;
+    if !store.update_user(&user).await? {
+        return Err(AdminError::NotFound(format!("user {id}")));
+    }
+    let target = Target::user(&user).changed(
+        Some(json!({ "status": before.status })),
+        Some(json!({ "status": user.status })),
+    );
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "user.account.expire_password",
+            "Expire user password",
+            vec![target],
+        ),
+        now,
+    )
+    .await;
+    Ok(user)
 }
 
 /// A lifecycle operation.

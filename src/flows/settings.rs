@@ -178,15 +178,14 @@ impl Settings {
         }
     }
 
-    /// The access policy's answer; anything but an allowing rule is Okta's
-    /// `access_denied`.
-    pub fn decide(
+    /// The access policy's decision (`oauth::policy::evaluate` over these settings).
+    pub fn evaluate(
         &self,
         client_id: &str,
         grant_type: &str,
         scope: &Scope,
         subject: Option<&Subject>,
-    ) -> Result<Lifetimes, OAuthError> {
+    ) -> Decision {
         let group_ids: Vec<String> = subject
             .map(|s| s.groups.iter().map(|g| g.id.clone()).collect())
             .unwrap_or_default();
@@ -196,7 +195,19 @@ impl Settings {
             scope,
             user: subject.map(|s| (s.user.id.as_str(), group_ids.as_slice())),
         };
-        match policy::evaluate(&self.policies, &self.rules, &request) {
+        policy::evaluate(&self.policies, &self.rules, &request)
+    }
+
+    /// The access policy's answer; anything but an allowing rule is Okta's
+    /// `access_denied`.
+    pub fn decide(
+        &self,
+        client_id: &str,
+        grant_type: &str,
+        scope: &Scope,
+        subject: Option<&Subject>,
+    ) -> Result<Lifetimes, OAuthError> {
+        match self.evaluate(client_id, grant_type, scope, subject) {
             Decision::Allow { lifetimes, .. } => Ok(lifetimes),
             Decision::Deny { rule_id } => {
                 tracing::info!(client = %client_id, rule = %rule_id, "a policy rule denied the request");

@@ -51,6 +51,9 @@ pub trait ClientStore: Send + Sync {
     /// assignment at all (open to every user), or the user is assigned to it directly
     /// or through one of their groups. One query.
     async fn user_may_use_app(&self, client_id: &str, user_id: &str) -> StoreResult<bool>;
+    /// The ACTIVE apps the user may sign in to (as `user_may_use_app` decides: open to
+    /// everyone, or assigned to the user or one of their groups), by label then id.
+    async fn apps_of_user(&self, user_id: &str) -> StoreResult<Vec<Client>>;
 }
 
 /// What an apps page may filter on.
@@ -310,5 +313,23 @@ impl<B: Backend> ClientStore for B {
             )
             .await?;
         row.map_or(Ok(false), |row| row.bool("allowed"))
+    }
+
+    async fn apps_of_user(&self, user_id: &str) -> StoreResult<Vec<Client>> {
+        let rows = self
+            .fetch_all(
+                "SELECT * FROM clients c
+                 WHERE c.status = 'ACTIVE'
+                   AND (NOT c.assignments_required
+                        OR EXISTS (SELECT 1 FROM app_user_assignments a
+                                   WHERE a.client_id = c.client_id AND a.user_id = $1)
+                        OR EXISTS (SELECT 1 FROM app_group_assignments a
+                                   JOIN group_members m ON m.group_id = a.group_id
+                                   WHERE a.client_id = c.client_id AND m.user_id = $1))
+                 ORDER BY c.name, c.client_id",
+                &[user_id.into()],
+            )
+            .await?;
+        rows.iter().map(client_from_row).collect()
     }
 }

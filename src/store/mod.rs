@@ -36,7 +36,7 @@ pub use brands::{Brand, BrandImage, BrandStore, ImageKind};
 pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
-pub use log::{LOG_COLUMNS, LogStore};
+pub use log::{HourCount, LOG_COLUMNS, LogStore};
 pub use maintenance::{Maintenance, PURGE_BATCH};
 pub use models::*;
 pub use par::PushedRequestStore;

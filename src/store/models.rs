@@ -178,12 +178,14 @@ impl Default for AuthMethod {
 }
 
 spelled! {
-    /// Okta's user lifecycle (the states this server has; Okta's RECOVERY, LOCKED_OUT
-    /// and PASSWORD_EXPIRED are not reachable here).
+    /// Okta's user lifecycle (the states this server has; Okta's RECOVERY and
+    /// LOCKED_OUT are not reachable here). PASSWORD_EXPIRED (an admin expired the
+    /// password) cannot sign in until a new password is set.
     "user status", UserStatus {
         Staged => "STAGED",
         Provisioned => "PROVISIONED",
         Active => "ACTIVE",
+        PasswordExpired => "PASSWORD_EXPIRED",
         Suspended => "SUSPENDED",
         Deprovisioned => "DEPROVISIONED",
     }

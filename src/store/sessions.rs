@@ -13,6 +13,10 @@ pub trait SessionStore: Send + Sync {
     /// A session that has neither ended nor expired at `now`.
     async fn live_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<Option<Session>>;
     async fn end_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<()>;
+    /// A user's sessions that have neither ended nor expired at `now`, newest first.
+    async fn user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>>;
+    /// How many sessions, of every user, have neither ended nor expired at `now`.
+    async fn count_live_sessions(&self, now: UnixTime) -> StoreResult<i64>;
     /// Ends every live session of a user; returns how many.
     async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<u64>;
     /// Moves a live session's expiry to `expires_at`; the session as it now is, or
@@ -89,6 +93,29 @@ impl<B: Backend> SessionStore for B {
         )
         .await?;
         Ok(())
+    }
+
+    async fn user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>> {
+        let rows = self
+            .fetch_all(
+                "SELECT * FROM sessions WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2
+                 ORDER BY created_at DESC, id_hash",
+                &[user_id.into(), now.into()],
+            )
+            .await?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn count_live_sessions(&self, now: UnixTime) -> StoreResult<i64> {
+        // Through the partial index `sessions_live` (migration 27): the live sessions'
+        // expiry alone, so the count never reads the table.
+        let row = self
+            .fetch_optional(
+                "SELECT COUNT(*) AS n FROM sessions WHERE ended_at IS NULL AND expires_at > $1",
+                &[now.into()],
+            )
+            .await?;
+        row.map_or(Ok(0), |row| row.int("n"))
     }
 
     async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<u64> {

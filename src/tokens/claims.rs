@@ -106,12 +106,14 @@ impl Grant<'_> {
 
     /// OpenID Connect Core §2 and §3.1.3.6. The ID token from the token endpoint
     /// carries the user's claims for the granted scopes, as Okta's does, and the
-    /// server's custom `IDENTITY` claims (`extra`). `None` without a user.
+    /// server's custom `IDENTITY` claims (`extra`). `None` without a user. `at_hash`
+    /// (§3.1.3.6) is that of `access_token`; without one (a preview of the claims,
+    /// nothing signed) it is left out.
     pub fn id_token(
         &self,
         jti: String,
         ttl: i64,
-        access_token: &str,
+        access_token: Option<&str>,
         extra: Map<String, Value>,
     ) -> Option<Value> {
         let user = self.user?;
@@ -127,7 +129,9 @@ impl Grant<'_> {
             claims.insert("auth_time".into(), json!(auth_time));
         }
         claims.insert("amr".into(), json!(["pwd"]));
-        claims.insert("at_hash".into(), json!(at_hash(access_token)));
+        if let Some(access_token) = access_token {
+            claims.insert("at_hash".into(), json!(at_hash(access_token)));
+        }
         if let Some(nonce) = self.nonce {
             claims.insert("nonce".into(), json!(nonce));
         }
@@ -268,7 +272,9 @@ mod tests {
             (Some("alice@example.com"), Some("00uA")),
             "Okta's default: the login in sub, the id in uid"
         );
-        let id_token = g.id_token("ID.x".into(), 3600, "at", Map::new()).unwrap();
+        let id_token = g
+            .id_token("ID.x".into(), 3600, Some("at"), Map::new())
+            .unwrap();
         assert_eq!(id_token["sub"], "00uA", "the ID token keeps the id");
 
         let mut custom = Map::new();

@@ -6,6 +6,7 @@ mod support;
 mod api_apps;
 mod api_apps_update;
 mod api_brands;
+mod api_console;
 mod api_errors;
 mod api_groups;
 mod api_logs;

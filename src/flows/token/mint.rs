@@ -1,4 +1,8 @@
-//! Minting the signed tokens of one token response: what every grant ends with.
+//! Minting the signed tokens of one token response: what every grant ends with. The
+//! claims are built by `claims` alone, which the token preview
+//! (`flows::token::preview`) shows without signing anything.
+
+use serde_json::Value;
 
 use crate::clock::UnixTime;
 use crate::flows::{Services, Settings, Subject};
@@ -6,7 +10,7 @@ use crate::oauth::OAuthError;
 use crate::oauth::scope::Scope;
 use crate::protocol::TokenResponse;
 use crate::store::AuthServer;
-use crate::tokens::claims::{Confirmation, Grant};
+use crate::tokens::claims::{AccessTokenClaims, Confirmation, Grant, at_hash};
 use crate::tokens::{custom_claims, jwt};
 
 /// Everything that goes into one token response. The ids and `now` are inputs so that
@@ -26,13 +30,19 @@ pub struct Mint<'a> {
     pub dpop_jkt: Option<&'a str>,
 }
 
-/// Signs the access token and, when `openid` was granted to a user, the ID token.
-pub async fn mint(
-    services: &Services,
-    settings: &Settings,
-    m: Mint<'_>,
-) -> Result<TokenResponse, OAuthError> {
-    let ring = services.keys.get(&m.server.id, m.now).await?;
+/// The claims of one token response before signing.
+#[derive(Debug, Clone)]
+pub struct Claims {
+    pub access: AccessTokenClaims,
+    /// When `openid` was granted to a user; without `at_hash`, which is that of the
+    /// signed access token (`mint` adds it).
+    pub id: Option<Value>,
+}
+
+/// The access token's claims (Okta's, RFC 9068's, the server's `RESOURCE` claims) and,
+/// when `openid` was granted to a user, the ID token's (the user's claims for the
+/// scopes, the server's `IDENTITY` claims).
+pub fn claims(services: &Services, settings: &Settings, m: &Mint<'_>) -> Claims {
     let issuer = services.issuer(m.server);
     let audience = services.audience(m.server);
     let user = m.subject.map(|s| &s.user);
@@ -54,13 +64,11 @@ pub async fn mint(
         user,
         &group_names,
     );
-    let typ = m.server.access_token_typ_at_jwt.then_some("at+jwt");
-    let mut claims = grant.access_token(m.access_jti, m.access_ttl, resource);
-    claims.cnf = m.dpop_jkt.map(|jkt| Confirmation {
+    let mut access = grant.access_token(m.access_jti.clone(), m.access_ttl, resource);
+    access.cnf = m.dpop_jkt.map(|jkt| Confirmation {
         jkt: jkt.to_string(),
     });
-    let access_token = jwt::sign(&ring.signing, typ, &claims);
-    let id_token = if m.scope.contains("openid") {
+    let id = if m.scope.contains("openid") {
         let identity = custom_claims::evaluate(
             &settings.claims,
             "IDENTITY",
@@ -68,12 +76,27 @@ pub async fn mint(
             user,
             &group_names,
         );
-        grant
-            .id_token(m.id_jti, m.server.id_token_ttl, &access_token, identity)
-            .map(|claims| jwt::sign(&ring.signing, Some("JWT"), &claims))
+        grant.id_token(m.id_jti.clone(), m.server.id_token_ttl, None, identity)
     } else {
         None
     };
+    Claims { access, id }
+}
+
+/// Signs the access token and, when `openid` was granted to a user, the ID token.
+pub async fn mint(
+    services: &Services,
+    settings: &Settings,
+    m: Mint<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let ring = services.keys.get(&m.server.id, m.now).await?;
+    let Claims { access, id } = claims(services, settings, &m);
+    let typ = m.server.access_token_typ_at_jwt.then_some("at+jwt");
+    let access_token = jwt::sign(&ring.signing, typ, &access);
+    let id_token = id.map(|mut claims| {
+        claims["at_hash"] = Value::String(at_hash(&access_token));
+        jwt::sign(&ring.signing, Some("JWT"), &claims)
+    });
     Ok(TokenResponse {
         // RFC 9449 §5: a bound token's type is DPoP.
         token_type: if m.dpop_jkt.is_some() {

@@ -6,6 +6,7 @@
 pub mod client_credentials;
 pub mod code;
 pub mod mint;
+pub mod preview;
 pub mod refresh;
 
 use crate::admin::syslog::{self, Actor, Event, Target};

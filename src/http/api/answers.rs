@@ -258,3 +258,19 @@ pub struct ApiToken {
     pub created: String,
     pub last_updated: String,
 }
+
+/// An app a user can sign in to (Okta's app link).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppLink {
+    /// The app's id (`0oa…`).
+    pub id: String,
+    pub label: String,
+    /// The origin of the app's first redirect URI; null for a native app.
+    pub link_url: Option<String>,
+    /// `oidc_client`.
+    pub app_name: String,
+    pub app_instance_id: String,
+    pub hidden: bool,
+    pub sort_order: i64,
+}

@@ -1,15 +1,67 @@
-//! `/api/v1/api-tokens`: list and revoke API tokens (created with
-//! `gatehouse api-tokens create`, as Okta's are created in its admin console).
+//! `/api/v1/api-tokens`: create, list and revoke API tokens (also made with
+//! `gatehouse api-tokens create`; Okta creates them in its admin console, which is
+//! what `POST` serves here).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use super::error::{ApiError, ErrorBody};
-use super::extract::Caller;
+use super::extract::{ApiJson, Caller};
 use crate::admin::api_tokens;
 use crate::http::SharedState;
+
+/// What `POST /api/v1/api-tokens` takes.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewApiTokenBody {
+    /// What the token is for (1 to 100 characters), to recognise it by.
+    pub name: Option<String>,
+}
+
+/// A token just made: its value, shown this once and never again.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiToken {
+    /// `00T…`
+    pub id: String,
+    pub name: String,
+    /// Who made it: the caller's user id, or the API token or CLI that made it.
+    pub user_id: String,
+    pub created: String,
+    /// `Authorization: SSWS {tokenValue}`. Only its SHA-256 is kept.
+    pub token_value: String,
+}
+
+/// Create a token; the answer holds its value, which is never shown again.
+#[utoipa::path(post, path = "/api/v1/api-tokens", operation_id = "createApiToken", tag = "apiTokens", request_body = NewApiTokenBody,
+    responses((status = 201, description = "The token with its value", body = CreatedApiToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn create(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    ApiJson(body): ApiJson<NewApiTokenBody>,
+) -> Result<Response, ApiError> {
+    let name = body
+        .name
+        .ok_or_else(|| ApiError::invalid("name", "is required"))?;
+    let (token, value) = api_tokens::create(&state.store, &actor, &name, state.clock.now()).await?;
+    let answer = CreatedApiToken {
+        id: token.id,
+        name: token.name,
+        user_id: token.created_by,
+        created: crate::clock::rfc3339(token.created_at),
+        token_value: value,
+    };
+    let mut response = (StatusCode::CREATED, Json(answer)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
 
 /// The API tokens that are not revoked (never their values).
 #[utoipa::path(get, path = "/api/v1/api-tokens", operation_id = "listApiTokens", tag = "apiTokens",

@@ -32,7 +32,7 @@ fn server_json(state: &AppState, server: &AuthServer) -> Value {
 }
 
 /// A custom server (the org server is not served here, as in Okta).
-async fn custom(state: &AppState, id: &str) -> Result<AuthServer, ApiError> {
+pub(super) async fn custom(state: &AppState, id: &str) -> Result<AuthServer, ApiError> {
     match servers::find(&state.store, id).await? {
         server if server.is_org() => {
             Err(ApiError::not_found(&format!("{id} (AuthorizationServer)")))

@@ -80,10 +80,20 @@ pub fn user(api: &str, user: &User) -> Value {
             );
         }
     }
-    if user.status == UserStatus::Active && has_password {
+    if matches!(
+        user.status,
+        UserStatus::Active | UserStatus::PasswordExpired
+    ) && has_password
+    {
         links.insert(
             "changePassword".into(),
             action(format!("{base}/credentials/change_password"), "POST"),
+        );
+    }
+    if user.status == UserStatus::Active && has_password {
+        links.insert(
+            "expirePassword".into(),
+            action(format!("{base}/lifecycle/expire_password"), "POST"),
         );
     }
     Value::Object(links)

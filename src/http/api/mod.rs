@@ -9,6 +9,7 @@ pub mod apps;
 pub mod authn;
 pub mod authorization_servers;
 pub mod brands;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod groups;
@@ -17,6 +18,8 @@ pub mod links;
 pub mod logs;
 pub mod openapi;
 pub mod sessions;
+pub mod token_preview;
+pub mod user_sessions;
 pub mod users;
 
 use axum::Router;
@@ -69,7 +72,8 @@ fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(handler: H) -> Op
 pub fn operations() -> Vec<Operation_> {
     use self::{
         api_tokens as t, apps as a, authn as n, authorization_servers as s, brands as b,
-        groups as g, logs as l, sessions as x, users as u,
+        dashboard as d, groups as g, logs as l, sessions as x, token_preview as p,
+        user_sessions as us, users as u,
     };
     // An image upload is larger than the JSON bodies the rest of the API reads.
     let upload = |mut operation: Operation_| {
@@ -91,6 +95,11 @@ pub fn operations() -> Vec<Operation_> {
         op::<u::__path_unsuspend, _, _>(u::unsuspend),
         op::<u::__path_change_password, _, _>(u::change_password),
         op::<u::__path_groups_of, _, _>(u::groups_of),
+        op::<u::__path_expire_password, _, _>(u::expire_password),
+        op::<u::__path_app_links, _, _>(u::app_links),
+        op::<us::__path_list, _, _>(us::list),
+        op::<us::__path_clear, _, _>(us::clear),
+        op::<us::__path_end, _, _>(us::end),
         op::<g::__path_list, _, _>(g::list),
         op::<g::__path_create, _, _>(g::create),
         op::<g::__path_get, _, _>(g::get),
@@ -152,8 +161,11 @@ pub fn operations() -> Vec<Operation_> {
         op::<s::__path_deactivate_rule, _, _>(s::deactivate_rule),
         op::<s::__path_keys, _, _>(s::keys),
         op::<s::__path_key_rotate, _, _>(s::key_rotate),
+        op::<p::__path_preview, _, _>(p::preview),
         op::<l::__path_list, _, _>(l::list),
+        op::<d::__path_get, _, _>(d::get),
         op::<t::__path_list, _, _>(t::list),
+        op::<t::__path_create, _, _>(t::create),
         op::<t::__path_get, _, _>(t::get),
         op::<t::__path_revoke, _, _>(t::revoke),
         op::<b::__path_list, _, _>(b::list),

@@ -6,8 +6,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
 use super::{
-    answers, apps, authn, authorization_servers as servers, brands, error, groups, operations,
-    sessions, users,
+    answers, api_tokens, apps, authn, authorization_servers as servers, brands, dashboard, error,
+    groups, operations, sessions, token_preview, user_sessions, users,
 };
 
 #[derive(OpenApi)]
@@ -19,12 +19,13 @@ use super::{
                        Okta's classic Authentication API (`/api/v1/authn`) and the caller's own session (`/api/v1/sessions/me`) need no token."
     ),
     tags(
-        (name = "users", description = "People who sign in: create, change, move through the lifecycle (STAGED, PROVISIONED, ACTIVE, SUSPENDED, DEPROVISIONED), delete."),
+        (name = "users", description = "People who sign in: create, change, move through the lifecycle (STAGED, PROVISIONED, ACTIVE, PASSWORD_EXPIRED, SUSPENDED, DEPROVISIONED), delete; their sessions and app links."),
         (name = "groups", description = "Groups of users; an app assigned to a group is open to its members."),
         (name = "apps", description = "OpenID Connect apps (OAuth clients): settings, client secrets, and the users and groups assigned to them."),
         (name = "authorizationServers", description = "Custom authorization servers with their scopes, claims, access policies and rules, and signing keys."),
         (name = "logs", description = "The System Log: sign-ins, token requests and every change, newest last."),
-        (name = "apiTokens", description = "The API tokens of this management API (created with `gatehouse api-tokens create`)."),
+        (name = "apiTokens", description = "The API tokens of this management API (created here or with `gatehouse api-tokens create`; the value is shown once)."),
+        (name = "dashboard", description = "The admin console's figures: sign-ins, failures and tokens issued by hour, live sessions, throttled requests."),
         (name = "brands", description = "The brand of the hosted pages: name, logo and colours (Okta's Brands API)."),
         (name = "authn", description = "Okta's classic Authentication API: a username and password for a one-time sessionToken. No API token needed."),
         (name = "sessions", description = "Sign-in sessions: the caller's own (`/sessions/me`, by the session cookie) and any session by id (API token)."),
@@ -78,6 +79,14 @@ use super::{
         authn::AuthnBody,
         authn::AuthnTransaction,
         sessions::SessionAnswer,
+        api_tokens::NewApiTokenBody,
+        api_tokens::CreatedApiToken,
+        user_sessions::UserSession,
+        answers::AppLink,
+        dashboard::Dashboard,
+        dashboard::DashboardHour,
+        token_preview::PreviewBody,
+        token_preview::PreviewAnswer,
     ))
 )]
 struct ApiDoc;

@@ -11,8 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
 use super::links;
-use crate::admin::groups;
 use crate::admin::users::{self, Deletion, Lifecycle, NewUser, ProfileChange, UserQuery};
+use crate::admin::{app_links, groups};
 use crate::http::SharedState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -336,4 +336,30 @@ pub async fn groups_of(
             .collect::<Vec<_>>(),
     )
     .into_response())
+}
+
+/// Okta's expire password: the user (ACTIVE, with a password) moves to
+/// PASSWORD_EXPIRED and cannot sign in until a new password is set.
+#[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/expire_password", operation_id = "expirePassword", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "The user, PASSWORD_EXPIRED", body = super::answers::User), (status = 401, body = ErrorBody), (status = 403, description = "E0000038: not ACTIVE, or no password", body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn expire_password(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let user = users::expire_password(&state.store, &actor, &id, state.clock.now()).await?;
+    Ok(user_response(&state, StatusCode::OK, &user))
+}
+
+/// The apps the user can sign in to, as Okta's app links.
+#[utoipa::path(get, path = "/api/v1/users/{id}/appLinks", operation_id = "listAppLinks", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "App links", body = [super::answers::AppLink]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn app_links(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(app_links::list(&state.store, &id).await?).into_response())
 }
