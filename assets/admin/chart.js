@@ -32,7 +32,8 @@ export function barChart({ title, buckets, series }) {
   const plotW = width - left - 8;
   const plotH = height - top - bottom;
   const max = Math.max(1, ...buckets.flatMap((b) => series.map((x) => Number(b[x.key]) || 0)));
-  const niceMax = niceCeil(max);
+  // At least 4, so that the four grid lines fall on whole numbers of events.
+  const niceMax = niceCeil(Math.max(4, max));
   const n = Math.max(1, buckets.length);
   const slot = plotW / n;
   const barW = Math.max(1, (slot * 0.8) / series.length);
@@ -42,7 +43,7 @@ export function barChart({ title, buckets, series }) {
 
   const svg = s('svg', {
     viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img',
-    'aria-labelledby': `${id}-t ${id}-d`, preserveAspectRatio: 'none',
+    'aria-labelledby': `${id}-t ${id}-d`,
   }, s('title', { id: `${id}-t` }, title), s('desc', { id: `${id}-d` }, desc));
 
   for (let i = 0; i <= 4; i++) {

@@ -321,6 +321,7 @@ const nav = document.getElementById('nav');
 const who = document.getElementById('who');
 let user = null;
 let generation = 0;
+let rendered = false;
 
 function drawNav(current) {
   const extra = pages.filter((p) => p.nav && !NAV.some(([path]) => path === p.path)).map((p) => [p.path, p.title]);
@@ -419,14 +420,25 @@ async function render() {
     if (err instanceof SignedOut) {
       signInScreen('Your session has ended. Sign in again.');
     } else if (err instanceof ApiError && err.status === 403) {
-      noRoleScreen(err);
+      // Every admin role may read users (issue 17, item 3): refused that too, the
+      // person has no role at all; otherwise only this page is beyond their role.
+      const anyRole = await api('GET', '/api/v1/users?limit=1').then(() => true, () => false);
+      if (mine !== generation) return;
+      if (anyRole) {
+        replace(main, h('h1', {}, page.title), h('p', { class: 'form-error', role: 'alert' },
+          'Your admin role does not allow this page. ' + err.message), link('/', 'Go to the dashboard'));
+      } else {
+        noRoleScreen(err);
+      }
     } else {
       replace(main, h('h1', {}, page.title), h('p', { class: 'form-error', role: 'alert' }, err.message || String(err)));
     }
     return;
   }
-  if (window.__consoleFocus) main.focus({ preventScroll: true });
-  window.__consoleFocus = true;
+  // After a navigation (not the first page), focus goes to the page, as a page load
+  // would put it: a screen reader reads the new page, Tab starts from its top.
+  if (rendered) main.focus({ preventScroll: true });
+  rendered = true;
 }
 
 /** Handles a page's error that happens after its first render (a button's action). */

@@ -168,7 +168,7 @@ let fieldIds = 0;
  * decides.
  */
 export function form({ fields, submitLabel, onSubmit, onCancel, inline }) {
-  const error = h('div', { class: 'form-error', role: 'alert', hidden: true });
+  const error = h('div', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
   const inputs = {};
   const rows = fields.map((f) => {
     const id = 'f-' + (++fieldIds);
@@ -216,7 +216,6 @@ export function form({ fields, submitLabel, onSubmit, onCancel, inline }) {
         error.append(h('ul', {}, err.causes.map((c) => h('li', {}, c))));
       }
       error.hidden = false;
-      error.focus && error.setAttribute('tabindex', '-1');
       error.focus();
     } finally {
       submit.disabled = false;
