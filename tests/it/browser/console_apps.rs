@@ -182,7 +182,7 @@ async fn an_admin_makes_an_app_in_the_console_and_its_user_signs_in_to_it() {
 
     // The wizard, by keyboard: the Create button, the kind (web by default), the details.
     c.open("/apps", "#create-app").await;
-    c.chrome.check_page("console-apps").await;
+    c.chrome.check_page("apps").await;
     c.chrome
         .script("document.getElementById('create-app').focus()", json!([]))
         .await;
@@ -204,7 +204,7 @@ async fn an_admin_makes_an_app_in_the_console_and_its_user_signs_in_to_it() {
     let secret = c.wait_text("[data-secret]", "").await;
     let client_id = c.chrome.text("[data-client-id]").await;
     assert!(secret.len() >= 40, "a secret: {secret:?}");
-    c.chrome.check_page("console-app-created").await;
+    c.chrome.check_page("app-created").await;
     // Shown once: the app's page and its API answer never have it again.
     c.press("Go to Orders").await;
     c.open(&format!("/apps/{client_id}"), "#assign-user").await;
@@ -220,7 +220,7 @@ async fn an_admin_makes_an_app_in_the_console_and_its_user_signs_in_to_it() {
     c.chrome.fill("#assign-user input[name=user]", LOGIN).await;
     c.chrome.click("#assign-user button[type=submit]").await;
     c.wait_text("main", LOGIN).await;
-    c.chrome.check_page("console-app").await;
+    c.chrome.check_page("app").await;
     let (_, users) = c.api.get(&format!("/api/v1/apps/{client_id}/users")).await;
     assert_eq!(users[0]["id"], alice.id.as_str());
 
@@ -292,12 +292,12 @@ async fn token_preview_shows_the_claims_the_server_would_issue() {
             .await;
         c.wait_for("main .panel").await;
         c.chrome
-            .check_page(&format!("console-server{}", tab.replace("?tab=", "-")))
+            .check_page(&format!("server{}", tab.replace("?tab=", "-")))
             .await;
     }
     c.open("/authorization-servers", "main table").await;
     c.wait_text("main table", "default").await;
-    c.chrome.check_page("console-servers").await;
+    c.chrome.check_page("servers").await;
     c.open(
         "/authorization-servers/default?tab=preview",
         "#preview-form",
@@ -339,7 +339,7 @@ async fn token_preview_shows_the_claims_the_server_would_issue() {
         LOGIN
     );
     assert!(c.chrome.text("[data-granted]").await.contains("email"));
-    c.chrome.check_page("console-token-preview").await;
+    c.chrome.check_page("token-preview").await;
     // Nothing was issued: no token event in the System Log.
     let (_, log) = c
         .api
@@ -369,7 +369,7 @@ async fn keys_rotate_after_a_confirmation() {
     let next = kid(&before, "NEXT").expect("a NEXT key");
     c.chrome.click("#rotate-keys").await;
     c.wait_for("dialog[open]").await;
-    c.chrome.check_page("console-rotate-confirm").await;
+    c.chrome.check_page("rotate-confirm").await;
     c.press("Rotate").await;
     c.wait_text("main", "Keys rotated").await;
     let (_, after) = c
@@ -378,10 +378,11 @@ async fn keys_rotate_after_a_confirmation() {
         .await;
     assert_eq!(kid(&after, "ACTIVE"), Some(next.clone()));
     c.wait_for(&format!("[data-kid='{next}']")).await;
-    c.chrome.check_page("console-server-keys").await;
+    c.chrome.check_page("server-keys").await;
 }
 
-/// An app admin uses the apps pages; the users API refuses them, and the console says so.
+/// An app admin uses the apps pages; the users API refuses their changes, and the
+/// console shows the API's message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_admin_changes_apps_but_not_users() {
     let c = Console::new("APP_ADMIN").await;
@@ -396,24 +397,36 @@ async fn an_app_admin_changes_apps_but_not_users() {
         .await;
     c.chrome.click("#wizard-details button[type=submit]").await;
     assert!(!c.wait_text("[data-secret]", "").await.is_empty());
-    let (status, body) = c
+    // An app admin reads users (to assign them) but changes none.
+    let (status, _) = c
         .as_console(reqwest::Method::GET, "/api/v1/users", None)
+        .await;
+    assert_eq!(status, 200);
+    let new_user = json!({"profile": {"login": "x@example.com", "email": "x@example.com", "firstName": "X", "lastName": "Y"}});
+    let (status, body) = c
+        .as_console(reqwest::Method::POST, "/api/v1/users", Some(new_user))
         .await;
     assert_eq!(
         (status, body["errorCode"].as_str()),
         (403, Some("E0000006")),
         "{body}"
     );
-    let (status, _) = c
-        .as_console(reqwest::Method::POST, "/api/v1/users", Some(json!({"profile": {"login": "x@example.com", "email": "x@example.com", "firstName": "X", "lastName": "Y"}})))
+    // The users page says so in the form, in the API's words.
+    c.open("/users", "main table").await;
+    c.press("Add user").await;
+    c.wait_for("main form input[name=firstName]").await;
+    c.chrome.fill("main form input[name=firstName]", "X").await;
+    c.chrome.fill("main form input[name=lastName]", "Y").await;
+    c.chrome
+        .fill("main form input[name=login]", "x@example.com")
         .await;
-    assert_eq!(status, 403);
-    c.chrome.open(&c.url("/users")).await;
-    let text = c.wait_text("main", "No admin role").await;
-    assert!(
-        text.contains(body["errorSummary"].as_str().unwrap()),
-        "the API's message shown: {text}"
-    );
+    c.chrome.click("main form button[type=submit]").await;
+    let shown = c
+        .wait_text("main .form-error", body["errorSummary"].as_str().unwrap())
+        .await;
+    assert!(!shown.is_empty());
+    let (_, found) = c.api.get("/api/v1/users?q=x%40example.com").await;
+    assert_eq!(found, json!([]), "nothing was created");
     c.chrome.assert_no_csp_violations().await;
 }
 
@@ -506,7 +519,7 @@ async fn api_tokens_are_shown_once_and_branding_previews_live() {
             .await
             .unwrap();
     assert_eq!(check.status(), 200, "the token shown works");
-    c.chrome.check_page("console-api-tokens").await;
+    c.chrome.check_page("api-tokens").await;
     c.press("Revoke").await;
     c.wait_for("dialog[open]").await;
     c.chrome.click("dialog[open] .btn-danger").await;
@@ -536,7 +549,7 @@ async fn api_tokens_are_shown_once_and_branding_previews_live() {
         .await;
     assert_eq!(text, "rgb(0, 0, 0)", "black text on yellow");
     assert!(c.chrome.text("[data-contrast]").await.contains("meets"));
-    c.chrome.check_page("console-branding").await;
+    c.chrome.check_page("branding").await;
     c.chrome.click("#branding-form button[type=submit]").await;
     c.wait_text("#toasts", "Branding saved").await;
     let (_, theme) = c
