@@ -193,6 +193,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     open_keys(&state).await.map_err(std::io::Error::other)?;
+    // The admin console's app, with this public URL's URIs (issue 17).
+    crate::admin::console::ensure(&state.store, &state.config.base_url(), state.clock.now())
+        .await
+        .map_err(std::io::Error::other)?;
     state.passwords.warm_up();
     let janitor = spawn_janitor(state.clone());
     // The peer address decides the client's (`http::client_ip`), which goes into System

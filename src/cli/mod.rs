@@ -2,6 +2,7 @@
 //! server runs (they open the same database). Every command takes `--data-dir`,
 //! `--database-url`, the pool settings and `--config`.
 
+mod admins;
 mod api_tokens;
 mod apps;
 mod backup;
@@ -93,6 +94,9 @@ enum Command {
     /// Manage an authorization server's access policies and their rules.
     #[command(subcommand)]
     Policies(servers::PoliciesCommand),
+    /// Grant, list and revoke admin roles (super, org, app, read-only) of users and groups.
+    #[command(subcommand)]
+    Admins(admins::AdminsCommand),
     /// Manage API tokens for the management API (`Authorization: SSWS {token}`).
     #[command(subcommand, name = "api-tokens")]
     ApiTokens(api_tokens::ApiTokensCommand),
@@ -218,6 +222,7 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
             .await
         }
         Command::Groups(command) => groups::run(command, &backend(&store_config).await?).await,
+        Command::Admins(command) => admins::run(command, &backend(&store_config).await?).await,
         Command::AuthzServers(command) => {
             let listen = std::env::var("GATEHOUSE_LISTEN").ok();
             let public_url = std::env::var("GATEHOUSE_PUBLIC_URL").ok();

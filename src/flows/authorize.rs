@@ -91,7 +91,13 @@ async fn answer(
         _ => None,
     };
     let settings = Settings::load(services, server).await?;
-    let offered: Vec<&str> = settings.scopes.iter().map(|s| s.name.as_str()).collect();
+    let offered = super::okta_scopes::offered(
+        services,
+        server,
+        client.as_ref().map(|c| c.client_id.as_str()),
+        &settings.scopes,
+    )
+    .await?;
     let mut request = match authorize::validate(
         &params,
         &server.id,

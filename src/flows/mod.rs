@@ -5,6 +5,7 @@
 //! calls one of these and renders; `app` only wires the router.
 
 pub mod access_token;
+pub mod api_caller;
 pub mod authn;
 pub mod authorize;
 pub mod client_auth;
@@ -14,6 +15,7 @@ pub mod dpop;
 pub mod introspect;
 pub mod login;
 pub mod logout;
+pub mod okta_scopes;
 pub mod par;
 pub mod revoke;
 pub mod sessions;

@@ -40,8 +40,9 @@ pub async fn push(
     let htu = format!("{}/par", services.endpoint_base(server));
     let proof = dpop::proof(services, &request.dpop, "POST", &htu, None, now).await?;
     let pushed = par::bind_dpop(pushed, proof.as_ref().map(|p| p.jkt.as_str()))?;
-    let offered = services.store.list_scopes(&server.id).await?;
-    let offered: Vec<&str> = offered.iter().map(|s| s.name.as_str()).collect();
+    let scopes = services.store.list_scopes(&server.id).await?;
+    let offered =
+        super::okta_scopes::offered(services, server, Some(&client.client_id), &scopes).await?;
     // §2.1: validated as /authorize would; §2.3: any error is answered here, as JSON.
     authorize::validate(
         &pushed,

@@ -128,6 +128,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0026_refresh_families_user.sql"),
         postgres: include_str!("../../migrations/postgres/0026_refresh_families_user.sql"),
     },
+    Migration {
+        version: 27,
+        sqlite: include_str!("../../migrations/sqlite/0027_admin_roles.sql"),
+        postgres: include_str!("../../migrations/postgres/0027_admin_roles.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -5,6 +5,7 @@
 //! One-time transitions are single statements (`UPDATE ... WHERE redeemed_at IS NULL
 //! RETURNING`, `DELETE ... RETURNING`), never a read followed by a write in Rust.
 
+mod admin_roles;
 mod api_tokens;
 mod authorization;
 mod brands;
@@ -30,6 +31,7 @@ mod users;
 
 use std::sync::Arc;
 
+pub use admin_roles::{AdminRoleStore, AppGrant, RoleAssignment, RolePrincipal};
 pub use api_tokens::ApiTokenStore;
 pub use authorization::AuthorizationStore;
 pub use brands::{Brand, BrandImage, BrandStore, ImageKind};
@@ -79,6 +81,7 @@ pub trait Store:
     + PolicyStore
     + ConsentStore
     + ApiTokenStore
+    + AdminRoleStore
     + LogStore
     + PushedRequestStore
     + ThrottleStore
@@ -99,6 +102,7 @@ impl<T> Store for T where
         + PolicyStore
         + ConsentStore
         + ApiTokenStore
+        + AdminRoleStore
         + LogStore
         + PushedRequestStore
         + ThrottleStore

@@ -120,6 +120,7 @@ pub async fn update(
     new: NewApp,
     now: UnixTime,
 ) -> Result<(Client, Option<String>), AdminError> {
+    super::console::not_the_console(client_id)?;
     let c = check(new)?;
     let (before, written) = modify(store, client_id, |before| {
         if (c.auth_method == AuthMethod::None) != before.is_public() {
@@ -201,6 +202,9 @@ pub async fn set_active(
     active: bool,
     now: UnixTime,
 ) -> Result<Client, AdminError> {
+    if !active {
+        super::console::not_the_console(client_id)?;
+    }
     let status = Status::active_if(active);
     let (before, written) = modify(store, client_id, |before| {
         Ok((before.status != status).then(|| {
@@ -244,6 +248,7 @@ pub async fn delete(
     client_id: &str,
     now: UnixTime,
 ) -> Result<(), AdminError> {
+    super::console::not_the_console(client_id)?;
     let client = find(store, client_id).await?;
     if client.status != Status::Inactive {
         return Err(AdminError::not_allowed(

@@ -8,7 +8,7 @@ use crate::oauth::grants::client_credentials;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::protocol::TokenResponse;
-use crate::store::{AuthServer, Client, User};
+use crate::store::{AuthMethod, AuthServer, Client, ScopeDef, User};
 use crate::tokens::claims::new_access_jti;
 
 /// The parameters of a client credentials grant.
@@ -40,7 +40,31 @@ pub async fn grant(
         ));
     }
     let settings = Settings::load(services, server).await?;
-    let scope = client_credentials::scope(request.scope, &settings.scopes)?;
+    // Okta's management scopes: only those granted to the app (`flows::okta_scopes`).
+    let names = crate::flows::okta_scopes::offered(
+        services,
+        server,
+        Some(&client.client_id),
+        &settings.scopes,
+    )
+    .await?;
+    let offered: Vec<ScopeDef> = settings
+        .scopes
+        .iter()
+        .filter(|s| names.contains(&s.name.as_str()))
+        .cloned()
+        .collect();
+    let scope = client_credentials::scope(request.scope, &offered)?;
+    // Okta: a service app calls the management API with a private_key_jwt client only.
+    if server.is_org()
+        && client.auth_method != AuthMethod::PrivateKeyJwt
+        && scope.iter().any(crate::admin::permissions::is_okta_scope)
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "Client Credentials requests to the Org Authorization Server must use the private_key_jwt token_endpoint_auth_method.",
+        ));
+    }
     let lifetimes = settings.decide(&client.client_id, "client_credentials", &scope, None)?;
     let response = mint(
         services,

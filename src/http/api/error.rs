@@ -39,6 +39,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub summary: String,
     pub causes: Vec<String>,
+    /// A `WWW-Authenticate` value to send (RFC 6750 §3: a Bearer token's refusal).
+    pub challenge: Option<String>,
 }
 
 impl ApiError {
@@ -48,6 +50,28 @@ impl ApiError {
             code,
             summary: summary.into(),
             causes: Vec::new(),
+            challenge: None,
+        }
+    }
+
+    /// E0000006 (403): the caller's roles do not allow the operation.
+    pub fn forbidden() -> Self {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+        )
+    }
+
+    /// E0000006 (403) for an access token without the operation's scope, with RFC
+    /// 6750 §3.1's `insufficient_scope` challenge naming the scope.
+    pub fn insufficient_scope(scope: &str) -> Self {
+        ApiError {
+            causes: vec![format!("The access token lacks the scope {scope}")],
+            challenge: Some(format!(
+                "Bearer error=\"insufficient_scope\", error_description=\"The access token provided does not contain the required scopes.\", scope=\"{scope}\""
+            )),
+            ..ApiError::forbidden()
         }
     }
 
@@ -199,7 +223,13 @@ impl IntoResponse for ApiError {
                 .map(|c| ErrorCause { error_summary: c })
                 .collect(),
         };
+        let challenge = self.challenge.clone();
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()

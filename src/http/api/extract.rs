@@ -1,4 +1,5 @@
-//! What every `/api/v1` handler takes: the caller (an API token), a JSON body and
+//! What every `/api/v1` handler takes: the caller (an API token or an access token,
+//! authorized for the operation), a JSON body and
 //! query parameters whose failures are Okta errors naming the field, the peer
 //! address; and what list handlers give back: Okta's `Link` headers.
 
@@ -9,35 +10,92 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use crate::admin::{Actor, api_tokens};
+use crate::admin::Actor;
+use crate::admin::permissions::Need;
+use crate::flows::api_caller::{self, CallerError, Presented, Principal};
 use crate::http::SharedState;
 pub use crate::http::extract::PeerAddr;
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The API token the request authenticated with (`Authorization: SSWS {token}`), as
-/// the actor of what the request changes. Anything else is 401 `E0000011`.
+/// What an operation asks of its caller, declared beside it in `operations()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No management credential: Okta's Authentication API and the Sessions API's
+    /// `/sessions/me` (the end user's own session, by its cookie).
+    Public,
+    /// An API token or an org server access token allowed this (see
+    /// `flows::api_caller`).
+    Needs(Need),
+}
+
+/// The caller of an operation, authenticated and authorized for what the operation
+/// declared (`Access`, put in the request by its route): `Authorization: SSWS
+/// {token}` or `Bearer {access token}`, never a cookie. No credential or a bad one:
+/// 401 `E0000011`; a token without the scope: 403 `E0000006` with `insufficient_scope`;
+/// roles that do not allow it: 403 `E0000006`.
+pub struct Authorized(pub Principal);
+
+/// The caller as the actor of what the request changes (see `Authorized`).
 pub struct Caller(pub Actor);
+
+impl FromRequestParts<SharedState> for Authorized {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
+        // Fail closed: an operation that declared nothing is refused.
+        let need = match parts.extensions.get::<Access>() {
+            Some(Access::Needs(need)) => *need,
+            Some(Access::Public) | None => return Err(ApiError::forbidden()),
+        };
+        let PeerAddr(ip) = PeerAddr::from_request_parts(parts, state)
+            .await
+            .unwrap_or(PeerAddr(None));
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(ApiError::invalid_token)?;
+        let (token, ssws) = match (ssws_token(header), bearer_token(header)) {
+            (Some(token), _) => (token, true),
+            (None, Some(token)) => (token, false),
+            (None, None) => return Err(ApiError::invalid_token()),
+        };
+        let presented = if ssws {
+            Presented::Ssws(&token)
+        } else {
+            Presented::Bearer(&token)
+        };
+        let now = state.clock.now();
+        match api_caller::authorize(state, presented, ip, need, now).await {
+            Ok(principal) => Ok(Authorized(principal)),
+            Err(CallerError::Unauthenticated) => Err(ApiError::invalid_token()),
+            Err(CallerError::InsufficientScope(scope)) => Err(ApiError::insufficient_scope(&scope)),
+            Err(CallerError::Forbidden) => Err(ApiError::forbidden()),
+            Err(CallerError::Failed(e)) => Err(e.into()),
+        }
+    }
+}
 
 impl FromRequestParts<SharedState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, ApiError> {
-        let PeerAddr(ip) = PeerAddr::from_request_parts(parts, state)
-            .await
-            .unwrap_or(PeerAddr(None));
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(ssws_token)
-            .ok_or_else(ApiError::invalid_token)?;
-        match api_tokens::authenticate(&state.store, &presented).await? {
-            Some(token) => Ok(Caller(Actor::api_token(&token, ip))),
-            None => Err(ApiError::invalid_token()),
-        }
+        let Authorized(principal) = Authorized::from_request_parts(parts, state).await?;
+        Ok(Caller(principal.actor))
     }
+}
+
+/// The token of a `Bearer {token}` header (RFC 6750 §2.1; the scheme is
+/// case-insensitive).
+fn bearer_token(header: &str) -> Option<String> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("Bearer")
+        && !token.is_empty()
+        && !token.contains(char::is_whitespace))
+    .then(|| token.to_string())
 }
 
 /// The token of an `SSWS {token}` header. The scheme is case-insensitive and the

@@ -1,7 +1,10 @@
 //! The management API, `/api/v1/...`, in Okta's shapes: one module per resource, each
 //! handler a thin adapter over `admin` (where every check lives, shared with the CLI).
-//! Requests authenticate with `Authorization: SSWS {token}`; every error is Okta's
-//! error body. The routes and the OpenAPI document come from one list, `operations`.
+//! Requests authenticate with `Authorization: SSWS {token}` or `Bearer {access
+//! token}` of the org server (see `flows::api_caller`); every error is Okta's error
+//! body. The routes, what each requires of its caller (`Access`: one Okta scope and
+//! the role permission it stands for) and the OpenAPI document come from one list,
+//! `operations`.
 
 pub mod answers;
 pub mod api_tokens;
@@ -17,6 +20,7 @@ pub mod keep_alive;
 pub mod links;
 pub mod logs;
 pub mod openapi;
+pub mod roles;
 pub mod sessions;
 pub mod token_preview;
 pub mod user_sessions;
@@ -28,7 +32,9 @@ use axum::response::IntoResponse;
 use axum::routing::{MethodFilter, MethodRouter, get, on};
 use utoipa::openapi::path::{HttpMethod, Operation};
 
+use crate::admin::permissions::{Need, Resource::*};
 use crate::http::SharedState;
+use extract::Access;
 
 /// One documented operation: its methods, its path (as in the OpenAPI document and,
 /// with the `/api/v1` prefix taken off, in the router), its description, its handler.
@@ -36,6 +42,8 @@ pub struct Operation_ {
     pub methods: Vec<HttpMethod>,
     pub path: String,
     pub operation: Operation,
+    /// What the caller needs: one Okta scope and the role permission it stands for.
+    pub access: Access,
     pub route: MethodRouter<SharedState>,
 }
 
@@ -52,8 +60,12 @@ fn filter(method: &HttpMethod) -> MethodFilter {
     }
 }
 
-/// The operation `P` documents, served by `handler`.
-fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(handler: H) -> Operation_ {
+/// The operation `P` documents, served by `handler` to callers `access` lets in (the
+/// route puts it in the request, where `extract::Authorized` reads it).
+fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(
+    access: Access,
+    handler: H,
+) -> Operation_ {
     let methods = P::methods();
     let method_filter = methods
         .iter()
@@ -63,7 +75,8 @@ fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(handler: H) -> Op
     Operation_ {
         path: P::path(),
         operation: P::operation(),
-        route: on(method_filter, handler),
+        route: on(method_filter, handler).layer(axum::Extension(access)),
+        access,
         methods,
     }
 }
@@ -72,7 +85,7 @@ fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(handler: H) -> Op
 pub fn operations() -> Vec<Operation_> {
     use self::{
         api_tokens as t, apps as a, authn as n, authorization_servers as s, brands as b,
-        dashboard as d, groups as g, logs as l, sessions as x, token_preview as p,
+        dashboard as d, groups as g, logs as l, roles as r, sessions as x, token_preview as p,
         user_sessions as us, users as u,
     };
     // An image upload is larger than the JSON bodies the rest of the API reads.
@@ -82,110 +95,129 @@ pub fn operations() -> Vec<Operation_> {
             .layer(axum::extract::DefaultBodyLimit::max(b::MAX_UPLOAD_BYTES));
         operation
     };
+    let read = |resource| Access::Needs(Need::read(resource));
+    let manage = |resource| Access::Needs(Need::manage(resource));
     vec![
-        op::<u::__path_list, _, _>(u::list),
-        op::<u::__path_create, _, _>(u::create),
-        op::<u::__path_get, _, _>(u::get),
-        op::<u::__path_update, _, _>(u::update),
-        op::<u::__path_replace, _, _>(u::replace),
-        op::<u::__path_delete, _, _>(u::delete),
-        op::<u::__path_activate, _, _>(u::activate),
-        op::<u::__path_deactivate, _, _>(u::deactivate),
-        op::<u::__path_suspend, _, _>(u::suspend),
-        op::<u::__path_unsuspend, _, _>(u::unsuspend),
-        op::<u::__path_change_password, _, _>(u::change_password),
-        op::<u::__path_groups_of, _, _>(u::groups_of),
-        op::<u::__path_expire_password, _, _>(u::expire_password),
-        op::<u::__path_app_links, _, _>(u::app_links),
-        op::<us::__path_list, _, _>(us::list),
-        op::<us::__path_clear, _, _>(us::clear),
-        op::<us::__path_end, _, _>(us::end),
-        op::<g::__path_list, _, _>(g::list),
-        op::<g::__path_create, _, _>(g::create),
-        op::<g::__path_get, _, _>(g::get),
-        op::<g::__path_update, _, _>(g::update),
-        op::<g::__path_delete, _, _>(g::delete),
-        op::<g::__path_members, _, _>(g::members),
-        op::<g::__path_add_member, _, _>(g::add_member),
-        op::<g::__path_remove_member, _, _>(g::remove_member),
-        op::<a::__path_list, _, _>(a::list),
-        op::<a::__path_create, _, _>(a::create),
-        op::<a::__path_get, _, _>(a::get),
-        op::<a::__path_update, _, _>(a::update),
-        op::<a::__path_delete, _, _>(a::delete),
-        op::<a::__path_activate, _, _>(a::activate),
-        op::<a::__path_deactivate, _, _>(a::deactivate),
-        op::<a::__path_secrets, _, _>(a::secrets),
-        op::<a::__path_new_secret, _, _>(a::new_secret),
-        op::<a::__path_get_secret, _, _>(a::get_secret),
-        op::<a::__path_activate_secret, _, _>(a::activate_secret),
-        op::<a::__path_deactivate_secret, _, _>(a::deactivate_secret),
-        op::<a::__path_delete_secret, _, _>(a::delete_secret),
-        op::<a::__path_users, _, _>(a::users),
-        op::<a::__path_assign_user, _, _>(a::assign_user),
-        op::<a::__path_get_user, _, _>(a::get_user),
-        op::<a::__path_unassign_user, _, _>(a::unassign_user),
-        op::<a::__path_groups, _, _>(a::groups),
-        op::<a::__path_assign_group, _, _>(a::assign_group),
-        op::<a::__path_unassign_group, _, _>(a::unassign_group),
-        op::<s::__path_list, _, _>(s::list),
-        op::<s::__path_create, _, _>(s::create),
-        op::<s::__path_get, _, _>(s::get),
-        op::<s::__path_update, _, _>(s::update),
-        op::<s::__path_delete, _, _>(s::delete),
-        op::<s::__path_activate, _, _>(s::activate),
-        op::<s::__path_deactivate, _, _>(s::deactivate),
-        op::<s::__path_scopes, _, _>(s::scopes),
-        op::<s::__path_create_scope, _, _>(s::create_scope),
-        op::<s::__path_get_scope, _, _>(s::get_scope),
-        op::<s::__path_delete_scope, _, _>(s::delete_scope),
-        op::<s::__path_update_scope, _, _>(s::update_scope),
-        op::<s::__path_claims, _, _>(s::claims),
-        op::<s::__path_create_claim, _, _>(s::create_claim),
-        op::<s::__path_get_claim, _, _>(s::get_claim),
-        op::<s::__path_delete_claim, _, _>(s::delete_claim),
-        op::<s::__path_update_claim, _, _>(s::update_claim),
-        op::<s::__path_policies, _, _>(s::policies),
-        op::<s::__path_create_policy, _, _>(s::create_policy),
-        op::<s::__path_get_policy, _, _>(s::get_policy),
-        op::<s::__path_delete_policy, _, _>(s::delete_policy),
-        op::<s::__path_update_policy, _, _>(s::update_policy),
-        op::<s::__path_activate_policy, _, _>(s::activate_policy),
-        op::<s::__path_deactivate_policy, _, _>(s::deactivate_policy),
-        op::<s::__path_rules, _, _>(s::rules),
-        op::<s::__path_create_rule, _, _>(s::create_rule),
-        op::<s::__path_get_rule, _, _>(s::get_rule),
-        op::<s::__path_delete_rule, _, _>(s::delete_rule),
-        op::<s::__path_update_rule, _, _>(s::update_rule),
-        op::<s::__path_activate_rule, _, _>(s::activate_rule),
-        op::<s::__path_deactivate_rule, _, _>(s::deactivate_rule),
-        op::<s::__path_keys, _, _>(s::keys),
-        op::<s::__path_key_rotate, _, _>(s::key_rotate),
-        op::<p::__path_preview, _, _>(p::preview),
-        op::<l::__path_list, _, _>(l::list),
-        op::<d::__path_get, _, _>(d::get),
-        op::<t::__path_list, _, _>(t::list),
-        op::<t::__path_create, _, _>(t::create),
-        op::<t::__path_get, _, _>(t::get),
-        op::<t::__path_revoke, _, _>(t::revoke),
-        op::<b::__path_list, _, _>(b::list),
-        op::<b::__path_get, _, _>(b::get),
-        op::<b::__path_replace, _, _>(b::replace),
-        op::<b::__path_themes, _, _>(b::themes),
-        op::<b::__path_theme, _, _>(b::theme),
-        op::<b::__path_replace_theme, _, _>(b::replace_theme),
-        upload(op::<b::__path_upload_logo, _, _>(b::upload_logo)),
-        op::<b::__path_delete_logo, _, _>(b::delete_logo),
-        upload(op::<b::__path_upload_favicon, _, _>(b::upload_favicon)),
-        op::<b::__path_delete_favicon, _, _>(b::delete_favicon),
+        op::<u::__path_list, _, _>(read(Users), u::list),
+        op::<u::__path_create, _, _>(manage(Users), u::create),
+        op::<u::__path_get, _, _>(read(Users), u::get),
+        op::<u::__path_update, _, _>(manage(Users), u::update),
+        op::<u::__path_replace, _, _>(manage(Users), u::replace),
+        op::<u::__path_delete, _, _>(manage(Users), u::delete),
+        op::<u::__path_activate, _, _>(manage(Users), u::activate),
+        op::<u::__path_deactivate, _, _>(manage(Users), u::deactivate),
+        op::<u::__path_suspend, _, _>(manage(Users), u::suspend),
+        op::<u::__path_unsuspend, _, _>(manage(Users), u::unsuspend),
+        op::<u::__path_change_password, _, _>(manage(Users), u::change_password),
+        op::<u::__path_groups_of, _, _>(read(Users), u::groups_of),
+        op::<u::__path_expire_password, _, _>(manage(Users), u::expire_password),
+        op::<u::__path_app_links, _, _>(read(Users), u::app_links),
+        op::<us::__path_list, _, _>(read(Sessions), us::list),
+        op::<us::__path_clear, _, _>(manage(Sessions), us::clear),
+        op::<us::__path_end, _, _>(manage(Sessions), us::end),
+        op::<g::__path_list, _, _>(read(Groups), g::list),
+        op::<g::__path_create, _, _>(manage(Groups), g::create),
+        op::<g::__path_get, _, _>(read(Groups), g::get),
+        op::<g::__path_update, _, _>(manage(Groups), g::update),
+        op::<g::__path_delete, _, _>(manage(Groups), g::delete),
+        op::<g::__path_members, _, _>(read(Groups), g::members),
+        op::<g::__path_add_member, _, _>(manage(Groups), g::add_member),
+        op::<g::__path_remove_member, _, _>(manage(Groups), g::remove_member),
+        op::<a::__path_list, _, _>(read(Apps), a::list),
+        op::<a::__path_create, _, _>(manage(Apps), a::create),
+        op::<a::__path_get, _, _>(read(Apps), a::get),
+        op::<a::__path_update, _, _>(manage(Apps), a::update),
+        op::<a::__path_delete, _, _>(manage(Apps), a::delete),
+        op::<a::__path_activate, _, _>(manage(Apps), a::activate),
+        op::<a::__path_deactivate, _, _>(manage(Apps), a::deactivate),
+        op::<a::__path_secrets, _, _>(read(Apps), a::secrets),
+        op::<a::__path_new_secret, _, _>(manage(Apps), a::new_secret),
+        op::<a::__path_get_secret, _, _>(read(Apps), a::get_secret),
+        op::<a::__path_activate_secret, _, _>(manage(Apps), a::activate_secret),
+        op::<a::__path_deactivate_secret, _, _>(manage(Apps), a::deactivate_secret),
+        op::<a::__path_delete_secret, _, _>(manage(Apps), a::delete_secret),
+        op::<a::__path_users, _, _>(read(Apps), a::users),
+        op::<a::__path_assign_user, _, _>(manage(Apps), a::assign_user),
+        op::<a::__path_get_user, _, _>(read(Apps), a::get_user),
+        op::<a::__path_unassign_user, _, _>(manage(Apps), a::unassign_user),
+        op::<a::__path_groups, _, _>(read(Apps), a::groups),
+        op::<a::__path_assign_group, _, _>(manage(Apps), a::assign_group),
+        op::<a::__path_unassign_group, _, _>(manage(Apps), a::unassign_group),
+        op::<r::__path_list_grants, _, _>(read(Apps), r::list_grants),
+        // Granting an app an okta.* scope is as strong as the scope: a role manager's.
+        op::<r::__path_grant_scope, _, _>(manage(Roles), r::grant_scope),
+        op::<r::__path_revoke_scope, _, _>(manage(Roles), r::revoke_scope),
+        op::<s::__path_list, _, _>(read(AuthorizationServers), s::list),
+        op::<s::__path_create, _, _>(manage(AuthorizationServers), s::create),
+        op::<s::__path_get, _, _>(read(AuthorizationServers), s::get),
+        op::<s::__path_update, _, _>(manage(AuthorizationServers), s::update),
+        op::<s::__path_delete, _, _>(manage(AuthorizationServers), s::delete),
+        op::<s::__path_activate, _, _>(manage(AuthorizationServers), s::activate),
+        op::<s::__path_deactivate, _, _>(manage(AuthorizationServers), s::deactivate),
+        op::<s::__path_scopes, _, _>(read(AuthorizationServers), s::scopes),
+        op::<s::__path_create_scope, _, _>(manage(AuthorizationServers), s::create_scope),
+        op::<s::__path_get_scope, _, _>(read(AuthorizationServers), s::get_scope),
+        op::<s::__path_delete_scope, _, _>(manage(AuthorizationServers), s::delete_scope),
+        op::<s::__path_update_scope, _, _>(manage(AuthorizationServers), s::update_scope),
+        op::<s::__path_claims, _, _>(read(AuthorizationServers), s::claims),
+        op::<s::__path_create_claim, _, _>(manage(AuthorizationServers), s::create_claim),
+        op::<s::__path_get_claim, _, _>(read(AuthorizationServers), s::get_claim),
+        op::<s::__path_delete_claim, _, _>(manage(AuthorizationServers), s::delete_claim),
+        op::<s::__path_update_claim, _, _>(manage(AuthorizationServers), s::update_claim),
+        op::<s::__path_policies, _, _>(read(AuthorizationServers), s::policies),
+        op::<s::__path_create_policy, _, _>(manage(AuthorizationServers), s::create_policy),
+        op::<s::__path_get_policy, _, _>(read(AuthorizationServers), s::get_policy),
+        op::<s::__path_delete_policy, _, _>(manage(AuthorizationServers), s::delete_policy),
+        op::<s::__path_update_policy, _, _>(manage(AuthorizationServers), s::update_policy),
+        op::<s::__path_activate_policy, _, _>(manage(AuthorizationServers), s::activate_policy),
+        op::<s::__path_deactivate_policy, _, _>(manage(AuthorizationServers), s::deactivate_policy),
+        op::<s::__path_rules, _, _>(read(AuthorizationServers), s::rules),
+        op::<s::__path_create_rule, _, _>(manage(AuthorizationServers), s::create_rule),
+        op::<s::__path_get_rule, _, _>(read(AuthorizationServers), s::get_rule),
+        op::<s::__path_delete_rule, _, _>(manage(AuthorizationServers), s::delete_rule),
+        op::<s::__path_update_rule, _, _>(manage(AuthorizationServers), s::update_rule),
+        op::<s::__path_activate_rule, _, _>(manage(AuthorizationServers), s::activate_rule),
+        op::<s::__path_deactivate_rule, _, _>(manage(AuthorizationServers), s::deactivate_rule),
+        op::<s::__path_keys, _, _>(read(AuthorizationServers), s::keys),
+        op::<s::__path_key_rotate, _, _>(manage(AuthorizationServers), s::key_rotate),
+        // A preview signs, stores and logs nothing: reading the server's policies.
+        op::<p::__path_preview, _, _>(read(AuthorizationServers), p::preview),
+        op::<l::__path_list, _, _>(read(Logs), l::list),
+        op::<d::__path_get, _, _>(read(Dashboard), d::get),
+        op::<r::__path_list_user, _, _>(read(Roles), r::list_user),
+        op::<r::__path_grant_user, _, _>(manage(Roles), r::grant_user),
+        op::<r::__path_revoke_user, _, _>(manage(Roles), r::revoke_user),
+        op::<r::__path_list_group, _, _>(read(Roles), r::list_group),
+        op::<r::__path_grant_group, _, _>(manage(Roles), r::grant_group),
+        op::<r::__path_revoke_group, _, _>(manage(Roles), r::revoke_group),
+        op::<t::__path_list, _, _>(read(ApiTokens), t::list),
+        op::<t::__path_create, _, _>(manage(ApiTokens), t::create),
+        op::<t::__path_get, _, _>(read(ApiTokens), t::get),
+        op::<t::__path_revoke, _, _>(manage(ApiTokens), t::revoke),
+        op::<b::__path_list, _, _>(read(Brands), b::list),
+        op::<b::__path_get, _, _>(read(Brands), b::get),
+        op::<b::__path_replace, _, _>(manage(Brands), b::replace),
+        op::<b::__path_themes, _, _>(read(Brands), b::themes),
+        op::<b::__path_theme, _, _>(read(Brands), b::theme),
+        op::<b::__path_replace_theme, _, _>(manage(Brands), b::replace_theme),
+        upload(op::<b::__path_upload_logo, _, _>(
+            manage(Brands),
+            b::upload_logo,
+        )),
+        op::<b::__path_delete_logo, _, _>(manage(Brands), b::delete_logo),
+        upload(op::<b::__path_upload_favicon, _, _>(
+            manage(Brands),
+            b::upload_favicon,
+        )),
+        op::<b::__path_delete_favicon, _, _>(manage(Brands), b::delete_favicon),
         // okta-authn: the classic Authentication API and the Sessions API.
-        op::<n::__path_authenticate, _, _>(n::authenticate),
-        op::<x::__path_get_me, _, _>(x::get_me),
-        op::<x::__path_close_me, _, _>(x::close_me),
-        op::<x::__path_refresh_me, _, _>(x::refresh_me),
-        op::<x::__path_get, _, _>(x::get),
-        op::<x::__path_close, _, _>(x::close),
-        op::<x::__path_refresh, _, _>(x::refresh),
+        op::<n::__path_authenticate, _, _>(Access::Public, n::authenticate),
+        op::<x::__path_get_me, _, _>(Access::Public, x::get_me),
+        op::<x::__path_close_me, _, _>(Access::Public, x::close_me),
+        op::<x::__path_refresh_me, _, _>(Access::Public, x::refresh_me),
+        op::<x::__path_get, _, _>(read(Sessions), x::get),
+        op::<x::__path_close, _, _>(manage(Sessions), x::close),
+        op::<x::__path_refresh, _, _>(manage(Sessions), x::refresh),
     ]
 }
 

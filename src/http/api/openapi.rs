@@ -3,11 +3,14 @@
 
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, AuthorizationCode, ClientCredentials, Flow, OAuth2, Scopes,
+    SecurityRequirement, SecurityScheme,
+};
 
 use super::{
     answers, api_tokens, apps, authn, authorization_servers as servers, brands, dashboard, error,
-    groups, operations, sessions, token_preview, user_sessions, users,
+    groups, operations, roles, sessions, token_preview, user_sessions, users,
 };
 
 #[derive(OpenApi)]
@@ -15,7 +18,9 @@ use super::{
     info(
         title = "Gatehouse management API",
         description = "Okta's management API shapes: users, groups, apps, authorization servers, the System Log and API tokens. \
-                       Authenticate with `Authorization: SSWS {token}` (`gatehouse api-tokens create`). \
+                       Authenticate with `Authorization: SSWS {token}` (`gatehouse api-tokens create`) \
+                       or `Authorization: Bearer {access token}` of the org authorization server with the operation's Okta scope (`okta.users.read`, ...); \
+                       the caller's admin role must allow the operation. \
                        Okta's classic Authentication API (`/api/v1/authn`) and the caller's own session (`/api/v1/sessions/me`) need no token."
     ),
     tags(
@@ -24,6 +29,7 @@ use super::{
         (name = "apps", description = "OpenID Connect apps (OAuth clients): settings, client secrets, and the users and groups assigned to them."),
         (name = "authorizationServers", description = "Custom authorization servers with their scopes, claims, access policies and rules, and signing keys."),
         (name = "logs", description = "The System Log: sign-ins, token requests and every change, newest last."),
+        (name = "roles", description = "Admin roles (SUPER_ADMIN, ORG_ADMIN, APP_ADMIN, READ_ONLY_ADMIN) granted to users and groups."),
         (name = "apiTokens", description = "The API tokens of this management API (created here or with `gatehouse api-tokens create`; the value is shown once)."),
         (name = "dashboard", description = "The admin console's figures: sign-ins, failures and tokens issued by hour, live sessions, throttled requests."),
         (name = "brands", description = "The brand of the hosted pages: name, logo and colours (Okta's Brands API)."),
@@ -87,6 +93,10 @@ use super::{
         dashboard::DashboardHour,
         token_preview::PreviewBody,
         token_preview::PreviewAnswer,
+        roles::RoleBody,
+        roles::RoleAnswer,
+        roles::GrantBody,
+        roles::GrantAnswer,
     ))
 )]
 struct ApiDoc;
@@ -101,6 +111,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
         if operation.tags.as_ref().is_none_or(Vec::is_empty) {
             operation.tags = Some(vec![tag_of(&op.path).to_string()]);
         }
+        // What the route enforces, from the same list: an API token, or an access
+        // token with the operation's Okta scope.
+        if let super::extract::Access::Needs(need) = op.access {
+            operation.security = Some(vec![
+                SecurityRequirement::new("ssws", Vec::<String>::new()),
+                SecurityRequirement::new("oauth2", [need.scope()]),
+            ]);
+        }
         doc.paths
             .add_path_operation(&op.path, op.methods, operation);
     }
@@ -111,6 +129,22 @@ pub fn document() -> utoipa::openapi::OpenApi {
             "Authorization",
             "`SSWS {token}`, a token from `gatehouse api-tokens create`",
         ))),
+    );
+    // Okta's scopes of the org authorization server (`Authorization: Bearer ...`).
+    let scopes = || Scopes::from_iter(crate::admin::permissions::okta_scopes());
+    components.add_security_scheme(
+        "oauth2",
+        SecurityScheme::OAuth2(OAuth2::with_description(
+            [
+                Flow::AuthorizationCode(AuthorizationCode::new(
+                    "/oauth2/v1/authorize",
+                    "/oauth2/v1/token",
+                    scopes(),
+                )),
+                Flow::ClientCredentials(ClientCredentials::new("/oauth2/v1/token", scopes())),
+            ],
+            "An access token of the org authorization server (`Authorization: Bearer ...`) with the operation's Okta scope; a user's token also needs an admin role that allows the operation.",
+        )),
     );
     doc
 }
