@@ -139,6 +139,18 @@ impl Console {
     }
 }
 
+/// No CSP violation so far. The console's refused requests (403s the test makes on
+/// purpose) are failed loads in Chromium's log, so the harness's stricter check does
+/// not fit here.
+async fn no_csp_violation(chrome: &Chromium) {
+    let log = chrome.console().await;
+    let bad: Vec<&String> = log
+        .iter()
+        .filter(|e| e.contains("Content Security Policy") || e.contains("CSP violation"))
+        .collect();
+    assert!(bad.is_empty(), "CSP violations: {bad:#?}");
+}
+
 /// A confidential relying party for `client_id` on the default server, redirecting to
 /// the test's own app.
 async fn relying_party(
@@ -206,7 +218,9 @@ async fn an_admin_makes_an_app_in_the_console_and_its_user_signs_in_to_it() {
     assert!(secret.len() >= 40, "a secret: {secret:?}");
     c.chrome.check_page("app-created").await;
     // Shown once: the app's page and its API answer never have it again.
-    c.press("Go to Orders").await;
+    c.chrome
+        .click(&format!("a[href='/admin/apps/{client_id}']"))
+        .await;
     c.open(&format!("/apps/{client_id}"), "#assign-user").await;
     assert!(!c.chrome.text("main").await.contains(&secret));
     let (_, app) = c.api.get(&format!("/api/v1/apps/{client_id}")).await;
@@ -371,7 +385,7 @@ async fn keys_rotate_after_a_confirmation() {
     c.wait_for("dialog[open]").await;
     c.chrome.check_page("rotate-confirm").await;
     c.press("Rotate").await;
-    c.wait_text("main", "Keys rotated").await;
+    c.wait_text("#toasts", "Keys rotated").await;
     let (_, after) = c
         .api
         .get("/api/v1/authorizationServers/default/credentials/keys")
@@ -427,7 +441,7 @@ async fn an_app_admin_changes_apps_but_not_users() {
     assert!(!shown.is_empty());
     let (_, found) = c.api.get("/api/v1/users?q=x%40example.com").await;
     assert_eq!(found, json!([]), "nothing was created");
-    c.chrome.assert_no_csp_violations().await;
+    no_csp_violation(&c.chrome).await;
 }
 
 /// A read-only admin sees the pages without a working change button; the API refuses
@@ -523,7 +537,7 @@ async fn api_tokens_are_shown_once_and_branding_previews_live() {
     c.press("Revoke").await;
     c.wait_for("dialog[open]").await;
     c.chrome.click("dialog[open] .btn-danger").await;
-    c.wait_text("main", "revoked").await;
+    c.wait_text("#toasts", "revoked").await;
     let again =
         c.t.http
             .get(format!("{}/api/v1/apps", c.t.base))
