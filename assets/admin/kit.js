@@ -281,7 +281,7 @@ export function dataTable({ api, load, columns, empty, searchLabel, searchHint, 
   }
   const el = h('div', { class: 'data-table' },
     search,
-    h('div', { class: 'table-scroll' },
+    scroller(caption,
       h('table', {}, caption ? h('caption', { class: 'sr-only' }, caption) : null,
         h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.label)))), body)),
     h('div', { class: 'table-foot' }, status, next));
@@ -290,9 +290,17 @@ export function dataTable({ api, load, columns, empty, searchLabel, searchHint, 
   return el;
 }
 
+/**
+ * The box a wide table scrolls sideways in (a phone), focusable so the keyboard can
+ * scroll it too (WCAG 2.1.1), named after the table.
+ */
+export function scroller(label, table) {
+  return h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': label || 'Table' }, table);
+}
+
 /** A plain table of rows already at hand. */
 export function simpleTable(columns, rows, emptyText, caption) {
-  return h('div', { class: 'table-scroll' }, h('table', {},
+  return scroller(caption, h('table', {},
     caption ? h('caption', { class: 'sr-only' }, caption) : null,
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.label)))),
     h('tbody', {}, rows.length

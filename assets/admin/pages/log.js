@@ -4,7 +4,7 @@
 // asks again from the last event), a pause button, each event's detail, and a chart
 // of sign-ins and failed sign-ins by hour.
 
-import { h, pageHead, section, button, replace, when, badge, modal, details, form, toast } from '../kit.js';
+import { h, pageHead, section, button, replace, when, badge, modal, details, form, toast, scroller } from '../kit.js';
 import { barChart, bucketEvents } from '../chart.js';
 
 const POLL_MS = 4000;
@@ -166,7 +166,7 @@ export default {
       pageHead('System Log', 'What happened, newest first', [liveState, pause]),
       section('Search', null, query),
       section('Sign-ins over time', null, chartArea),
-      section('Events', null, count, h('div', { class: 'table-scroll' }, h('table', {},
+      section('Events', null, count, scroller('Events', h('table', {},
         h('caption', { class: 'sr-only' }, 'Events'),
         h('thead', {}, h('tr', {}, ['When', 'Event', 'Outcome', 'Actor', 'Message', 'Details'].map((c) => h('th', { scope: 'col' }, c)))),
         rows))),
