@@ -189,7 +189,7 @@ export default {
 
     main.append(
       pageHead('Branding', 'How the sign-in, consent and sign-out pages look'),
-      writable ? null : readOnlyNote(h, 'the branding'),
+      ...(writable ? [] : [readOnlyNote(h, 'the branding')]),
       h('div', { class: 'brand-layout' },
         section('Brand and colours', null, settings),
         section('Preview', null, look)),

@@ -47,6 +47,7 @@ export async function previewTab(ctx, server, path) {
         h('div', { class: 'preview-grid' },
           claimsView('ID token', preview.idToken, 'preview-id'),
           claimsView('Access token', preview.accessToken, 'preview-access')));
+      result.scrollIntoView({ block: 'start' });
     },
   });
   f.id = 'preview-form';

@@ -214,7 +214,7 @@ async fn an_admin_makes_an_app_in_the_console_and_its_user_signs_in_to_it() {
         .await;
     c.chrome.click("#wizard-details button[type=submit]").await;
     let secret = c.wait_text("[data-secret]", "").await;
-    let client_id = c.chrome.text("[data-client-id]").await;
+    let client_id = c.chrome.text("main [data-client-id]").await;
     assert!(secret.len() >= 40, "a secret: {secret:?}");
     c.chrome.check_page("app-created").await;
     // Shown once: the app's page and its API answer never have it again.
@@ -534,7 +534,9 @@ async fn api_tokens_are_shown_once_and_branding_previews_live() {
             .unwrap();
     assert_eq!(check.status(), 200, "the token shown works");
     c.chrome.check_page("api-tokens").await;
-    c.press("Revoke").await;
+    c.chrome
+        .click("button[aria-label='Revoke token deploy']")
+        .await;
     c.wait_for("dialog[open]").await;
     c.chrome.click("dialog[open] .btn-danger").await;
     c.wait_text("#toasts", "revoked").await;
@@ -548,6 +550,10 @@ async fn api_tokens_are_shown_once_and_branding_previews_live() {
     assert_eq!(again.status(), 401);
 
     c.open("/branding", "#branding-form").await;
+    assert!(
+        !c.chrome.text("main").await.contains("null"),
+        "nothing half-rendered"
+    );
     c.chrome
         .script(
             "const i = document.querySelector('#branding-form input[name=primary]'); i.value = '#ffd400'; i.dispatchEvent(new Event('input'));",
