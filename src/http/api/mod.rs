@@ -180,8 +180,9 @@ pub fn operations() -> Vec<Operation_> {
         op::<s::__path_deactivate_rule, _, _>(manage(AuthorizationServers), s::deactivate_rule),
         op::<s::__path_keys, _, _>(read(AuthorizationServers), s::keys),
         op::<s::__path_key_rotate, _, _>(manage(AuthorizationServers), s::key_rotate),
-        // A preview signs, stores and logs nothing: reading the server's policies.
-        op::<p::__path_preview, _, _>(read(AuthorizationServers), p::preview),
+        // A preview signs, stores and logs nothing, but it is a POST: every non-GET
+        // operation needs the manage scope (console-authz's rule).
+        op::<p::__path_preview, _, _>(manage(AuthorizationServers), p::preview),
         op::<l::__path_list, _, _>(read(Logs), l::list),
         op::<d::__path_get, _, _>(read(Dashboard), d::get),
         op::<r::__path_list_user, _, _>(read(Roles), r::list_user),
