@@ -52,6 +52,8 @@ fn wanted(base: &str, now: UnixTime) -> Client {
         require_pushed_authorization_requests: false,
         pkce_required: true,
         pkce_allow_plain: false,
+        request_object_signing_alg: None,
+        require_signed_request_object: false,
         status: Status::Active,
         created_at: now,
         updated_at: now,

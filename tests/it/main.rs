@@ -5,6 +5,7 @@ mod support;
 
 mod admin_authz;
 mod api_apps;
+mod api_apps_update;
 mod api_brands;
 mod api_console;
 mod api_errors;

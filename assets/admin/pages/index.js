@@ -10,6 +10,12 @@ import user from './user.js';
 import groups from './groups.js';
 import group from './group.js';
 import log from './log.js';
+import apps from './apps.js';
+import app from './app.js';
+import servers from './servers.js';
+import server from './server.js';
+import tokens from './tokens.js';
+import branding from './branding.js';
 
 export default [
   dashboard,
@@ -18,4 +24,10 @@ export default [
   groups,
   group,
   log,
+  apps,
+  app,
+  servers,
+  server,
+  tokens,
+  branding,
 ];

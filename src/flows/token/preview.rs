@@ -211,6 +211,7 @@ pub async fn preview(
         access_jti: new_access_jti(),
         id_jti: new_id_jti(),
         dpop_jkt: None,
+        delegation: None,
     };
     let claims = mint::claims(services, &settings, &m);
     let access_token = serde_json::to_value(&claims.access)

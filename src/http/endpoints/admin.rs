@@ -103,6 +103,50 @@ const FILES: &[(&str, &str)] = &[
         "pages/log.js",
         include_str!("../../../assets/admin/pages/log.js"),
     ),
+    (
+        "pages/access.js",
+        include_str!("../../../assets/admin/pages/access.js"),
+    ),
+    (
+        "pages/apps.js",
+        include_str!("../../../assets/admin/pages/apps.js"),
+    ),
+    (
+        "pages/app.js",
+        include_str!("../../../assets/admin/pages/app.js"),
+    ),
+    (
+        "pages/servers.js",
+        include_str!("../../../assets/admin/pages/servers.js"),
+    ),
+    (
+        "pages/server.js",
+        include_str!("../../../assets/admin/pages/server.js"),
+    ),
+    (
+        "pages/server_scopes.js",
+        include_str!("../../../assets/admin/pages/server_scopes.js"),
+    ),
+    (
+        "pages/server_policies.js",
+        include_str!("../../../assets/admin/pages/server_policies.js"),
+    ),
+    (
+        "pages/server_preview.js",
+        include_str!("../../../assets/admin/pages/server_preview.js"),
+    ),
+    (
+        "pages/tokens.js",
+        include_str!("../../../assets/admin/pages/tokens.js"),
+    ),
+    (
+        "pages/branding.js",
+        include_str!("../../../assets/admin/pages/branding.js"),
+    ),
+    (
+        "manage.css",
+        include_str!("../../../assets/admin/manage.css"),
+    ),
 ];
 
 async fn asset(Path(file): Path<String>) -> Response {

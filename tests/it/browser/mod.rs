@@ -9,6 +9,7 @@ pub mod rp;
 
 mod device;
 mod console;
+mod console_apps;
 mod flows;
 mod pages;
 
