@@ -7,9 +7,9 @@
 pub mod chromium;
 pub mod rp;
 
-mod device;
 mod console;
 mod console_apps;
+mod device;
 mod flows;
 mod pages;
 
