@@ -16,10 +16,23 @@ fn target(token: &ApiToken) -> Target {
     Target::new(&token.id, "Token", &token.name)
 }
 
-/// Creates a token; returns it with its value, which is never shown again.
+/// Creates a token made by `actor`; returns it with its value, which is never shown
+/// again.
 pub async fn create(
     store: &DynStore,
     actor: &Actor,
+    name: &str,
+    now: UnixTime,
+) -> Result<(ApiToken, String), AdminError> {
+    create_for(store, actor, &actor.id, name, now).await
+}
+
+/// Creates a token that acts for `maker` (the admin whose roles it carries, or the
+/// API token or command line it was made with), recorded as made by `actor`.
+pub async fn create_for(
+    store: &DynStore,
+    actor: &Actor,
+    maker: &str,
     name: &str,
     now: UnixTime,
 ) -> Result<(ApiToken, String), AdminError> {
@@ -29,7 +42,7 @@ pub async fn create(
         id: okta_id("00T"),
         name: name.trim().to_string(),
         token_hash: sha256(value.as_bytes()),
-        created_by: actor.id.clone(),
+        created_by: maker.to_string(),
         created_at: now,
         revoked_at: None,
     };

@@ -32,8 +32,9 @@ pub struct CreatedApiToken {
     /// `00T…`
     pub id: String,
     pub name: String,
-    /// Who made it: the admin's user id for their access token, else the API token
-    /// (or `cli`) that made it. The new token acts with that admin's roles.
+    /// Whom it acts for: the admin's user id (made with their access token or an API
+    /// token of theirs), else the API token (or `cli`) that made it. The new token
+    /// acts with that admin's roles.
     pub user_id: String,
     pub created: String,
     /// `Authorization: SSWS {tokenValue}`. Only its SHA-256 is kept.
@@ -45,13 +46,23 @@ pub struct CreatedApiToken {
     responses((status = 201, description = "The token with its value", body = CreatedApiToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create(
     State(state): State<SharedState>,
-    Caller(actor): Caller,
+    Authorized(principal): Authorized,
     ApiJson(body): ApiJson<NewApiTokenBody>,
 ) -> Result<Response, ApiError> {
     let name = body
         .name
         .ok_or_else(|| ApiError::invalid("name", "is required"))?;
-    let (token, value) = api_tokens::create(&state.store, &actor, &name, state.clock.now()).await?;
+    // Made by an admin through an API token of theirs: the new token is the admin's
+    // (so the "own tokens" reach of an org admin sees it), not the presenting token's.
+    let maker = principal.admin_id.as_deref().unwrap_or(&principal.actor.id);
+    let (token, value) = api_tokens::create_for(
+        &state.store,
+        &principal.actor,
+        maker,
+        &name,
+        state.clock.now(),
+    )
+    .await?;
     let answer = CreatedApiToken {
         id: token.id,
         name: token.name,

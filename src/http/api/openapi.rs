@@ -169,6 +169,7 @@ fn tag_of(path: &str) -> &'static str {
         "brands" => "brands",
         "authn" => "authn",
         "sessions" => "sessions",
+        "dashboard" => "dashboard",
         _ => "other",
     }
 }
