@@ -1223,6 +1223,53 @@ async fn an_org_admin_sees_and_revokes_only_their_own_api_tokens() {
     assert_eq!(status, 200, "the CLI's token still works");
 }
 
+/// A token an org admin makes over the API with an API token of theirs is the admin's
+/// (Okta: a token acts as the admin who made it), so their own-tokens reach lists it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_made_with_an_admins_api_token_is_the_admins() {
+    let t = TestApp::spawn().await;
+    let cli = t.api().await;
+    let org = admin_token(&t, "org@example.com", Some(Role::OrgAdmin), ALL_SCOPES).await;
+    let uid = claims_of(&org)["uid"].as_str().unwrap().to_string();
+    let maker = t.backend.store.get_user(&uid).await.unwrap().unwrap();
+    let (first, value) = api_tokens::create(
+        &t.backend.store,
+        &Actor::user(&maker, None),
+        "first",
+        t.clock.now(),
+    )
+    .await
+    .unwrap();
+    let (status, _, made) = call(
+        &t,
+        &format!("SSWS {value}"),
+        Method::POST,
+        "/api/v1/api-tokens",
+        Some(json!({"name": "second"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["userId"], json!(uid), "{made}");
+    let (status, list) = bearer(&t, &org, Method::GET, "/api/v1/api-tokens", None).await;
+    assert_eq!(status, 200, "{list}");
+    let mut ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut expected = vec![first.id.as_str(), made["id"].as_str().unwrap()];
+    expected.sort();
+    assert_eq!(ids, expected, "both are the org admin's own");
+    // The System Log names the presenting token as the actor of the creation.
+    let (_, events) = cli
+        .get("/api/v1/logs?filter=eventType%20eq%20%22system.api_token.create%22")
+        .await;
+    let last = events.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["actor"]["id"], json!(first.id), "{last}");
+}
+
 /// What authorization costs a request, on SQLite, sequentially: `GET
 /// /api/v1/groups?limit=1` with the CLI's API token, an admin's API token (their roles
 /// read each time) and an admin's access token (verified, deny list, app, user and

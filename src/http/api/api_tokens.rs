@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, Authorized, Caller};
+use super::extract::{ApiJson, Authorized};
 use crate::admin::api_tokens;
 use crate::admin::permissions::Reach;
 use crate::flows::api_caller::Principal;
