@@ -28,16 +28,6 @@ const MIGRATION_LOCK: i64 = 0x6761_7465_686f_7573;
 /// a large table, or waiting for another process's migration, may take a while.
 const SET_MIGRATION_TIMEOUT: &str = "SET LOCAL statement_timeout = '600s'";
 
-/// A pooled connection idle longer than this is pinged (one round trip) before it is
-/// handed out, so a connection the server or the network dropped while it sat idle is
-/// replaced instead of failing a request. One busy enough to be back within this time
-/// is not: sqlx's default pings before *every* acquisition, on top of the ping with
-/// which it tests every connection released to the pool (sqlx-core 0.8's
-/// `return_to_pool`, not configurable), so a statement run outside a transaction cost
-/// three round trips; now two (bench/RESULTS.md, issue 14). A connection that breaks
-/// in use is closed by sqlx and not returned to the pool.
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
-
 /// The PostgreSQL store: every store trait, through `Backend`.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -88,15 +78,13 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(settings.acquire_timeout)
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= PING_WHEN_IDLE_FOR {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
+            // sqlx pings a connection before handing it out (and again when it goes back
+            // to the pool): a round trip each, but a connection the server dropped while
+            // it sat idle (a restart, however short) is replaced instead of failing the
+            // first request after the database is back. Pinging only connections idle
+            // for a second was measured (bench/RESULTS.md, issue 14) and let a brief
+            // outage fail that request (`outage::an_outage_is_503...`).
+            .test_before_acquire(true)
             .connect_with(options)
             .await
             .map_err(unavailable)?;

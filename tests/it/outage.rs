@@ -98,12 +98,12 @@ async fn waiting_backend(admin: &mut sqlx::PgConnection, database: &str, query: 
     panic!("no statement `{query}...` waited for the lock within 30 s");
 }
 
-/// Issue 16, item 9: a 503 does not spend the code. The database fails after the code's
-/// row was updated and before the commit: the test locks `refresh_families` (which the
-/// redemption writes after the code) and, once the exchange waits for it, ends that
-/// connection as a database restart would. The exchange answers 503 with
-/// `Retry-After`; the retry it invites gets the tokens (before: `invalid_grant`, "code
-/// replayed"), and they work.
+/// Issue 16, item 9: a 503 does not spend the code. The database fails while the
+/// redemption is under way: the test locks `refresh_families` (which the redemption
+/// writes with the code, in one statement on PostgreSQL: `WITH redeemed AS (...)`)
+/// and, once the exchange waits for it, ends that connection as a database restart
+/// would. The exchange answers 503 with `Retry-After`; the retry it invites gets the
+/// tokens (before: `invalid_grant`, "code replayed"), and they work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_exchange_that_fails_before_its_commit_leaves_the_code_for_the_retry() {
     use sqlx::{Connection, Executor};
@@ -151,7 +151,7 @@ async fn a_code_exchange_that_fails_before_its_commit_leaves_the_code_for_the_re
         })
     };
     let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
-    let pid = waiting_backend(&mut admin, &db.name, "INSERT INTO refresh_families").await;
+    let pid = waiting_backend(&mut admin, &db.name, "WITH redeemed AS (").await;
     sqlx::query("SELECT pg_terminate_backend($1)")
         .bind(pid)
         .execute(&mut admin)
