@@ -88,10 +88,10 @@ fn since_of(filter: &Expr) -> Option<i64> {
 /// Two reads, each bounded by what it can find: the oldest `LOG_HEAD_ROWS` events (a
 /// `since` at or before the start of the log is answered there), else the range of
 /// `published >= since` in `system_log_published_seq` (migration 32), read from the
-/// index alone: as many entries as events since then. On PostgreSQL the subquery's
-/// `OFFSET 0` keeps the planner from turning `min` into a walk of the primary key in
-/// `seq` order, the very walk this bound avoids (SQLite does that for a `min` without
-/// `WHERE` only).
+/// index alone: as many entries as events since then. Each planner would otherwise
+/// turn that `min` into a walk of the primary key in `seq` order, the very walk this
+/// bound avoids: SQLite is told the index (`INDEXED BY`), PostgreSQL is kept from it by
+/// the subquery's `OFFSET 0`.
 async fn first_seq_since<B: Backend>(store: &B, since: i64) -> StoreResult<Option<i64>> {
     let head = store
         .fetch_optional(
@@ -105,7 +105,10 @@ async fn first_seq_since<B: Backend>(store: &B, since: i64) -> StoreResult<Optio
         return Ok(Some(first));
     }
     let range = match B::DIALECT {
-        Dialect::Sqlite => "SELECT min(seq) AS first FROM system_log WHERE published >= $1",
+        Dialect::Sqlite => {
+            "SELECT min(seq) AS first FROM system_log INDEXED BY system_log_published_seq
+             WHERE published >= $1"
+        }
         Dialect::Postgres => {
             "SELECT min(seq) AS first FROM
                 (SELECT seq FROM system_log WHERE published >= $1 OFFSET 0) recent"

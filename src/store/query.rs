@@ -8,7 +8,8 @@
 //! `lower(column)` the prefix spans (in byte order: `COLLATE "C"` on PostgreSQL); a
 //! substring (`co`) or a word of a list (`target.id eq`) on SQLite adds the rows that a
 //! full-text index beside the table (`TextIndex`, FTS5) finds, and PostgreSQL's
-//! trigram indexes serve the plain `LIKE` as it is. The plain `LIKE` is always kept,
+//! trigram indexes serve the plain `LIKE` as it is (a word of a list: the array of the
+//! list's words, which a GIN index answers). The plain `LIKE` is always kept,
 //! so an index only narrows what is read, never what matches.
 
 use super::db::Dialect;
@@ -300,7 +301,15 @@ impl<'a> Where<'a> {
                 );
                 let usable = word.chars().any(char::is_alphanumeric);
                 let query = format!("{col} : {}", fts_phrase(word));
-                let rows = self.text_rows(col, Tokens::Words, usable, query);
+                let mut rows = self.text_rows(col, Tokens::Words, usable, query);
+                if self.dialect == Dialect::Postgres && !self.plain && !word.contains(' ') {
+                    // The column's words as an array, which a GIN index of that very
+                    // expression answers (migration 32); a word holds no space.
+                    rows = format!(
+                        " AND string_to_array(btrim({col}), ' ') @> ARRAY[{}]::text[]",
+                        self.bind(SqlValue::Text(word.to_string()))
+                    );
+                }
                 format!("({like}{rows})")
             }
         })
