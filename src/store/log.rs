@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Row};
-use super::query::{TextIndex, Tokens, Where};
+use super::db::{Arg, Backend, Dialect, Row};
+use super::query::{Expr, Op, SqlValue, TextIndex, Tokens, Where};
 use super::{LogEvent, Page, StoreResult};
 use crate::clock::UnixMillis;
 
@@ -47,6 +47,76 @@ pub const LOG_COLUMNS: &[&str] = &[
     "target_ids",
     "event",
 ];
+
+/// `LOG_COLUMNS` and `seq`, which only the store's own bound from `since` names.
+const LOG_PAGE_COLUMNS: &[&str] = &[
+    "published",
+    "event_type",
+    "outcome_result",
+    "actor_id",
+    "target_ids",
+    "event",
+    "seq",
+];
+
+/// How many of the oldest events `first_seq_since` reads before it asks the index.
+pub const LOG_HEAD_ROWS: i64 = 10_000;
+
+/// The `since` of a page: the greatest `published >= t` among the conditions that all
+/// hold (the top level of the filter, as `admin::syslog` builds it).
+fn since_of(filter: &Expr) -> Option<i64> {
+    let list = match filter {
+        Expr::And(list) => list.as_slice(),
+        single => std::slice::from_ref(single),
+    };
+    list.iter()
+        .filter_map(|e| match e {
+            Expr::Cond(c) if c.column == "published" && c.op == Op::Ge => match c.value {
+                SqlValue::Int(t) => Some(t),
+                SqlValue::Text(_) => None,
+            },
+            _ => None,
+        })
+        .max()
+}
+
+/// The smallest `seq` of an event published at or after `since` (None: there is none),
+/// so a page from `since` walks `seq` (its order: the primary key, or `(event_type, seq)`
+/// and `(actor_id, seq)`) from there instead of filtering every older event first
+/// (issue 17: 0.6–1.8 s at 2,000,000 events). Exact, being a minimum, so the bound
+/// `seq >= first` drops no event the page would show; `published` is still checked.
+/// Two reads, each bounded by what it can find: the oldest `LOG_HEAD_ROWS` events (a
+/// `since` at or before the start of the log is answered there), else the range of
+/// `published >= since` in `system_log_published_seq` (migration 32), read from the
+/// index alone: as many entries as events since then. Each planner would otherwise
+/// turn that `min` into a walk of the primary key in `seq` order, the very walk this
+/// bound avoids: SQLite is told the index (`INDEXED BY`), PostgreSQL is kept from it by
+/// the subquery's `OFFSET 0`.
+async fn first_seq_since<B: Backend>(store: &B, since: i64) -> StoreResult<Option<i64>> {
+    let head = store
+        .fetch_optional(
+            "SELECT min(seq) AS first FROM
+                (SELECT seq, published FROM system_log ORDER BY seq LIMIT $1) head
+             WHERE published >= $2",
+            &[LOG_HEAD_ROWS.into(), since.into()],
+        )
+        .await?;
+    if let Some(first) = head.map(|row| row.opt_int("first")).transpose()?.flatten() {
+        return Ok(Some(first));
+    }
+    let range = match B::DIALECT {
+        Dialect::Sqlite => {
+            "SELECT min(seq) AS first FROM system_log INDEXED BY system_log_published_seq
+             WHERE published >= $1"
+        }
+        Dialect::Postgres => {
+            "SELECT min(seq) AS first FROM
+                (SELECT seq FROM system_log WHERE published >= $1 OFFSET 0) recent"
+        }
+    };
+    let range = store.fetch_optional(range, &[since.into()]).await?;
+    Ok(range.map(|row| row.opt_int("first")).transpose()?.flatten())
+}
 
 /// SQLite's index of the targets' ids (migration 31), for `target.id eq`.
 const LOG_TEXT: TextIndex = TextIndex {
@@ -110,9 +180,17 @@ impl<B: Backend> LogStore for B {
     }
 
     async fn query_events(&self, page: &Page) -> StoreResult<Vec<LogEvent>> {
-        let (clause, values) = Where::new(LOG_COLUMNS, B::DIALECT)
+        let mut page = page.clone();
+        if let Some(since) = page.filter.as_ref().and_then(since_of) {
+            let Some(first) = first_seq_since(self, since).await? else {
+                return Ok(Vec::new());
+            };
+            let bound = Expr::cond("seq", Op::Ge, SqlValue::Int(first));
+            page.filter = page.filter.take().map(|filter| filter.and(bound));
+        }
+        let (clause, values) = Where::new(LOG_PAGE_COLUMNS, B::DIALECT)
             .with_text_index(LOG_TEXT)
-            .page(page, "seq")?;
+            .page(&page, "seq")?;
         let args: Vec<Arg<'_>> = values.iter().map(Arg::from).collect();
         let rows = self
             .fetch_all(&format!("SELECT * FROM system_log {clause}"), &args)

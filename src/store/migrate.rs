@@ -153,6 +153,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0031_console_search.sql"),
         postgres: include_str!("../../migrations/postgres/0031_console_search.sql"),
     },
+    Migration {
+        version: 32,
+        sqlite: include_str!("../../migrations/sqlite/0032_log_since_bound.sql"),
+        postgres: include_str!("../../migrations/postgres/0032_log_since_bound.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -40,7 +40,7 @@ pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
 pub use device::DeviceStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
-pub use log::{HourCount, LOG_COLUMNS, LogStore};
+pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
 pub use maintenance::{Maintenance, PURGE_BATCH};
 pub use models::*;
 pub use par::PushedRequestStore;

@@ -8,7 +8,8 @@
 //! `lower(column)` the prefix spans (in byte order: `COLLATE "C"` on PostgreSQL); a
 //! substring (`co`) or a word of a list (`target.id eq`) on SQLite adds the rows that a
 //! full-text index beside the table (`TextIndex`, FTS5) finds, and PostgreSQL's
-//! trigram indexes serve the plain `LIKE` as it is. The plain `LIKE` is always kept,
+//! trigram indexes serve the plain `LIKE` as it is (a word of a list: the array of the
+//! list's words, which a GIN index answers). The plain `LIKE` is always kept,
 //! so an index only narrows what is read, never what matches.
 
 use super::db::Dialect;
@@ -64,6 +65,16 @@ impl Expr {
             }
             first => Expr::And(vec![first, other]),
         }
+    }
+}
+
+/// Whether `expr` holds a prefix or substring condition: what SQLite answers from an
+/// index that yields every match unordered (`sw`'s range, `co`'s trigrams), so a broad
+/// term costs a sort of all its matches before the first page.
+pub fn seeks_text(expr: &Expr) -> bool {
+    match expr {
+        Expr::Cond(c) => matches!(c.op, Op::StartsWith | Op::Contains),
+        Expr::And(list) | Expr::Or(list) => list.iter().any(seeks_text),
     }
 }
 
@@ -145,6 +156,9 @@ pub struct Where<'a> {
     pub dialect: Dialect,
     /// SQLite's full-text index beside the table, if it has one.
     pub text_index: Option<TextIndex>,
+    /// Each condition in its plain form alone (no prefix range, no full-text rows), so
+    /// that no index answers a `sw` or `co` and the page walks its ordering column.
+    pub plain: bool,
 }
 
 impl<'a> Where<'a> {
@@ -156,7 +170,14 @@ impl<'a> Where<'a> {
             binds: Vec::new(),
             dialect,
             text_index: None,
+            plain: false,
         }
+    }
+
+    /// Without the index-seeking additions of `sw` and `co` (see `plain`).
+    pub fn plain(mut self) -> Self {
+        self.plain = true;
+        self
     }
 
     /// With SQLite's full-text index `index` (ignored on PostgreSQL).
@@ -177,7 +198,8 @@ impl<'a> Where<'a> {
     /// column has one of `tokens` and `usable`; else nothing.
     fn text_rows(&mut self, col: &str, tokens: Tokens, usable: bool, query: String) -> String {
         let Some(index) = self.text_index.filter(|i| {
-            self.dialect == Dialect::Sqlite
+            !self.plain
+                && self.dialect == Dialect::Sqlite
                 && i.tokens == tokens
                 && i.columns.contains(&col)
                 && usable
@@ -240,6 +262,10 @@ impl<'a> Where<'a> {
                     "(lower({col}) LIKE {} ESCAPE '\\'",
                     self.bind(SqlValue::Text(pattern))
                 );
+                if self.plain {
+                    sql.push(')');
+                    return Ok(sql);
+                }
                 let ordered = self.ordered(col);
                 sql.push_str(&format!(
                     " AND {ordered} >= {}",
@@ -275,7 +301,15 @@ impl<'a> Where<'a> {
                 );
                 let usable = word.chars().any(char::is_alphanumeric);
                 let query = format!("{col} : {}", fts_phrase(word));
-                let rows = self.text_rows(col, Tokens::Words, usable, query);
+                let mut rows = self.text_rows(col, Tokens::Words, usable, query);
+                if self.dialect == Dialect::Postgres && !self.plain && !word.contains(' ') {
+                    // The column's words as an array, which a GIN index of that very
+                    // expression answers (migration 32); a word holds no space.
+                    rows = format!(
+                        " AND string_to_array(btrim({col}), ' ') @> ARRAY[{}]::text[]",
+                        self.bind(SqlValue::Text(word.to_string()))
+                    );
+                }
                 format!("({like}{rows})")
             }
         })
@@ -288,6 +322,26 @@ impl<'a> Where<'a> {
         page: &Page,
         cursor_column: &str,
     ) -> StoreResult<(String, Vec<SqlValue>)> {
+        let condition = self.condition(page, cursor_column)?;
+        let limit = self.bind(SqlValue::Int(page.limit.max(0)));
+        Ok((
+            format!("{condition} ORDER BY {cursor_column} LIMIT {limit}"),
+            self.binds,
+        ))
+    }
+
+    /// `WHERE filter AND cursor_column > after` alone (empty when neither), and the
+    /// values to bind in order: what a page reads, for counting it (`probe_broad`).
+    pub fn rows(
+        mut self,
+        page: &Page,
+        cursor_column: &str,
+    ) -> StoreResult<(String, Vec<SqlValue>)> {
+        let condition = self.condition(page, cursor_column)?;
+        Ok((condition, self.binds))
+    }
+
+    fn condition(&mut self, page: &Page, cursor_column: &str) -> StoreResult<String> {
         let mut clauses = Vec::new();
         if let Some(filter) = &page.filter {
             clauses.push(self.expr(filter)?);
@@ -295,16 +349,11 @@ impl<'a> Where<'a> {
         if let Some(after) = &page.after {
             clauses.push(format!("{cursor_column} > {}", self.bind(after.clone())));
         }
-        let condition = if clauses.is_empty() {
+        Ok(if clauses.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", clauses.join(" AND "))
-        };
-        let limit = self.bind(SqlValue::Int(page.limit.max(0)));
-        Ok((
-            format!("{condition} ORDER BY {cursor_column} LIMIT {limit}"),
-            self.binds,
-        ))
+        })
     }
 }
 
@@ -413,6 +462,39 @@ mod tests {
             let (sql, _) = contains(column, value, dialect);
             assert!(!sql.contains("MATCH"), "{sql}");
         }
+    }
+
+    #[test]
+    fn plain_keeps_the_like_alone() {
+        const INDEX: TextIndex = TextIndex {
+            table: "users_trigrams",
+            columns: &["last_name"],
+            tokens: Tokens::Trigram,
+        };
+        let filter = Expr::cond("last_name", Op::Contains, SqlValue::Text("idd".into())).and(
+            Expr::cond("last_name", Op::StartsWith, SqlValue::Text("Li".into())),
+        );
+        assert!(seeks_text(&filter));
+        assert!(!seeks_text(&Expr::cond(
+            "last_name",
+            Op::Eq,
+            SqlValue::Text("x".into())
+        )));
+        let page = Page {
+            filter: Some(filter),
+            after: None,
+            limit: 1,
+        };
+        let (sql, binds) = Where::new(&["last_name"], Dialect::Sqlite)
+            .with_text_index(INDEX)
+            .plain()
+            .page(&page, "id")
+            .unwrap();
+        assert_eq!(
+            sql,
+            "WHERE ((lower(last_name) LIKE $1 ESCAPE '\\') AND (lower(last_name) LIKE $2 ESCAPE '\\')) ORDER BY id LIMIT $3"
+        );
+        assert_eq!(binds[1], SqlValue::Text("li%".into()));
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Row};
-use super::query::{TextIndex, Tokens, Where};
+use super::db::{Arg, Backend, Dialect, Row};
+use super::query::{SqlValue, TextIndex, Tokens, Where, seeks_text};
 use super::{Page, StoreError, StoreResult, User};
 use crate::clock::UnixTime;
 
@@ -175,6 +175,12 @@ impl<B: Backend> UserStore for B {
     }
 
     async fn query_users(&self, page: &Page) -> StoreResult<Vec<User>> {
+        if B::DIALECT == Dialect::Sqlite && page.filter.as_ref().is_some_and(seeks_text) {
+            let walked = walk_page(self, page).await?;
+            if walked.len() as i64 >= page.limit {
+                return Ok(walked);
+            }
+        }
         let (clause, values) = Where::new(USER_COLUMNS, B::DIALECT)
             .with_text_index(USERS_TEXT)
             .page(page, "id")?;
@@ -184,4 +190,43 @@ impl<B: Backend> UserStore for B {
             .await?;
         rows.iter().map(user_from_row).collect()
     }
+}
+
+/// How many users, in id order after the cursor, `walk_page` reads at most.
+const WALK_ROWS: i64 = 10_000;
+
+/// SQLite, a `sw` or `co` term: the page as a walk of the primary key (the page's order)
+/// with the plain condition as a filter, over the next `WALK_ROWS` users alone. A broad
+/// term (one that matches most users) fills the page within them, and this is then the
+/// page, exactly: the first `limit` matches in id order. A narrower one does not, and
+/// the caller asks the indexes (`sw`'s range, `co`'s trigrams), which then yield fewer
+/// than `limit × total ÷ WALK_ROWS` matches to sort: each plan serves the terms it is
+/// cheap for, where the indexes alone sort every match of a broad term first (issue 17,
+/// bench/RESULTS.md). PostgreSQL's planner makes this choice from its statistics.
+async fn walk_page<B: Backend>(store: &B, page: &Page) -> StoreResult<Vec<User>> {
+    let mut clause = Where::new(USER_COLUMNS, B::DIALECT).plain();
+    let after = match &page.after {
+        Some(after) => {
+            clause.binds.push(after.clone());
+            "WHERE id > $1"
+        }
+        None => "",
+    };
+    clause.binds.push(SqlValue::Int(WALK_ROWS));
+    let walk = format!("${}", clause.binds.len());
+    let rest = Page {
+        after: None,
+        ..page.clone()
+    };
+    let (condition, values) = clause.page(&rest, "id")?;
+    let args: Vec<Arg<'_>> = values.iter().map(Arg::from).collect();
+    let rows = store
+        .fetch_all(
+            &format!(
+                "SELECT * FROM (SELECT * FROM users {after} ORDER BY id LIMIT {walk}) {condition}"
+            ),
+            &args,
+        )
+        .await?;
+    rows.iter().map(user_from_row).collect()
 }

@@ -262,3 +262,106 @@ async fn the_janitor_keeps_events_for_the_retention_period() {
     store.purge_events((now + 1) * 1000).await.unwrap();
     assert_eq!(api.get("/api/v1/logs").await.1, json!([]));
 }
+
+/// `since` bounds the page by the smallest `seq` published from then on (issue 17), and
+/// what a page shows is unchanged: every event published in `[since, until)`, in the
+/// order written, also one written after events published before `since` (clocks of
+/// concurrent requests interleave), through the oldest events or the index of
+/// `published` (more than `LOG_HEAD_ROWS` older events), filtered, and page by page.
+async fn since_and_until_select_exactly(t: TestApp) {
+    use gatehouse::clock::rfc3339_of_millis as at;
+    use gatehouse::store::{LOG_HEAD_ROWS, LogEvent};
+    let api = t.api().await;
+    let store = &t.backend.store;
+    let event = |uuid: String, published: i64, kind: &str| LogEvent {
+        seq: 0,
+        event: json!({ "uuid": uuid, "eventType": kind }).to_string(),
+        uuid,
+        published,
+        event_type: kind.into(),
+        outcome_result: "SUCCESS".into(),
+        actor_id: "00ubound".into(),
+        target_ids: vec!["00ubound".into()],
+    };
+    // Within the retention the janitor keeps (90 days), and an empty log to start with:
+    // the oldest events are then these.
+    let now = gatehouse::clock::Clock::now(&*t.clock);
+    store.purge_events((now + 1) * 1000).await.unwrap();
+    let base = (now - 30 * 86_400) * 1000;
+    for i in 0..LOG_HEAD_ROWS + 5 {
+        store
+            .insert_event(&event(format!("old-{i}"), base + i, "test.old"))
+            .await
+            .unwrap();
+    }
+    let since = base + 1_000_000;
+    // Written first, published after `since`; the five next are published before it.
+    store
+        .insert_event(&event("late".into(), since + 50, "test.a"))
+        .await
+        .unwrap();
+    for i in 0..10 {
+        let kind = if i % 2 == 0 { "test.a" } else { "test.b" };
+        store
+            .insert_event(&event(format!("r{i}"), since - 500 + 100 * i, kind))
+            .await
+            .unwrap();
+    }
+    let until = since + 10_000;
+    let uuids = |events: &[Value]| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e["uuid"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let window = |from: i64, to: i64| format!("since={}&until={}", at(from), at(to));
+
+    let (all, pages) = api
+        .all_pages(&format!("/api/v1/logs?{}", window(since, until)))
+        .await;
+    assert_eq!(
+        (uuids(&all), pages),
+        (s(&["late", "r5", "r6", "r7", "r8", "r9"]), 1)
+    );
+    let (paged, pages) = api
+        .all_pages(&format!("/api/v1/logs?limit=2&{}", window(since, until)))
+        .await;
+    assert_eq!((uuids(&paged), pages), (uuids(&all), 3));
+    let (typed, _) = api
+        .all_pages(&format!(
+            "/api/v1/logs?limit=1&{}&filter={}",
+            window(since, until),
+            q(r#"eventType eq "test.a""#)
+        ))
+        .await;
+    assert_eq!(uuids(&typed), s(&["late", "r6", "r8"]));
+    // `until` is exclusive; a `since` past every event gives an empty page.
+    let (early, _) = api
+        .all_pages(&format!("/api/v1/logs?{}", window(since, since + 101)))
+        .await;
+    assert_eq!(uuids(&early), s(&["late", "r5", "r6"]));
+    let (none, _) = api
+        .all_pages(&format!("/api/v1/logs?{}", window(until, until + 1)))
+        .await;
+    assert!(none.is_empty(), "{none:?}");
+    // From the start of the log: the oldest events answer the bound.
+    let (first, _) = api
+        .all_pages(&format!(
+            "/api/v1/logs?{}&filter={}",
+            window(base + 1, base + 4),
+            q(r#"actor.id eq "00ubound""#)
+        ))
+        .await;
+    assert_eq!(uuids(&first), s(&["old-1", "old-2", "old-3"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn since_and_until_select_exactly_on_sqlite() {
+    since_and_until_select_exactly(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn since_and_until_select_exactly_on_postgres() {
+    since_and_until_select_exactly(TestApp::spawn_postgres().await).await;
+}

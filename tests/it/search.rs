@@ -140,6 +140,25 @@ async fn searches_match_as_before(t: TestApp) {
         .await;
     assert_eq!((one.len(), pages), (6, 3));
     assert_eq!(one, paged);
+    // A page that fills while walking ids (SQLite: a broad term, issue 17) or that does
+    // not (the indexes answer it): the same users, page by page, prefix and substring.
+    for (term, count) in [
+        (r#"profile.login sw "b""#, 2),
+        (r#"profile.email co "EXAMPLE.""#, 6),
+        (r#"profile.lastName co "i""#, 5),
+    ] {
+        let search: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("search", term)
+            .finish();
+        let (one, _) = api.all_pages(&format!("/api/v1/users?{search}")).await;
+        assert_eq!(one.len(), count, "{term}");
+        for limit in [1, 2, 4] {
+            let (paged, _) = api
+                .all_pages(&format!("/api/v1/users?limit={limit}&{search}"))
+                .await;
+            assert_eq!(one, paged, "{term}, limit {limit}");
+        }
+    }
 
     // A change is searchable at once, and the old value no longer finds the user.
     let (_, alice) = api.get("/api/v1/users/alice@example.com").await;
