@@ -217,6 +217,18 @@ mod tests {
                     !op.responses.responses.is_empty(),
                     "{path} {id}: no responses"
                 );
+                // A path parameter must be in the path (OpenAPI 3.1 §4.8.12.1): an
+                // `IntoParams` struct without `parameter_in = Query` documents its
+                // fields as path parameters.
+                for p in op.parameters.iter().flatten() {
+                    if matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path) {
+                        assert!(
+                            path.contains(&format!("{{{}}}", p.name)),
+                            "{path} {id}: path parameter {} is not in the path",
+                            p.name
+                        );
+                    }
+                }
             }
         }
         assert_eq!(ids.len(), super::super::operations().len());

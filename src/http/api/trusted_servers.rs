@@ -23,6 +23,7 @@ pub struct AssociatedServersBody {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AssociatedQuery {
     /// `true` (default): the servers this one trusts; `false`: those that trust it.
     pub trusted: Option<bool>,
