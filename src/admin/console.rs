@@ -1,4 +1,4 @@
-//! The admin console's own app (issue 17, contract item 1) and the org server's okta.*
+//! The admin console's own app and the org server's okta.*
 //! scopes, both ensured at every start.
 //!
 //! The console is a first-party public client of the org authorization server:

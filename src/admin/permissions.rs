@@ -216,7 +216,7 @@ pub type Permission = (Resource, Level, Reach);
 
 /// The role → permission matrix: for each role, the highest level it has on each
 /// resource and over which objects. A resource a role does not list, it may not even
-/// read. Okta's standard roles, as the admin console's contract (issue 17) states them:
+/// read. Okta's standard roles:
 /// a super admin everything; an org admin users, groups and sessions, reading the rest
 /// but only their own API tokens; an app admin apps (with assignments), reading users
 /// and groups; a read-only admin reading everything.

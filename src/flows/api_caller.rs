@@ -1,6 +1,6 @@
 //! Who is calling the management API, and may they do what the operation needs?
 //!
-//! Two credentials (issue 17, contract item 2):
+//! Two credentials:
 //! - `SSWS {token}`: an API token. One made by the command line acts as a super
 //!   admin; one made by an admin acts with that admin's roles as they are now (Okta's
 //!   rule), so revoking the admin's role takes the token's power at its next use.

@@ -1,4 +1,4 @@
-//! What the admin console reads beyond Okta's everyday API (issue 17, contract item 4):
+//! What the admin console reads beyond Okta's everyday API:
 //! API tokens created over the API, a user's sessions (listed, ended one by one or all),
 //! app links, expire password, the dashboard, and Token Preview. Each with its bad
 //! inputs and Okta's error bodies; the ones that touch the store on SQLite and

@@ -1,5 +1,5 @@
 // What the signed-in admin's roles let them change, so a page shows only the change
-// buttons that can work (issue 17, contract item 3: Okta's SUPER_ADMIN, ORG_ADMIN,
+// buttons that can work (Okta's SUPER_ADMIN, ORG_ADMIN,
 // APP_ADMIN and READ_ONLY_ADMIN). The API decides every request on its own; this only
 // spares a read-only admin buttons that would be refused. Not a page: imported by
 // the pages of apps, authorization servers, API tokens and branding.

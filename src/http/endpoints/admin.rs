@@ -19,10 +19,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::admin::console::CONSOLE_CLIENT_ID;
 use crate::http::{SharedState, pages};
-
-/// The console's client id on the org server (issue 17's contract, item 1).
-pub const CLIENT_ID: &str = "gatehouse-console";
 
 /// The pages' policy and `connect-src 'self'` for the script's requests.
 pub const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
@@ -53,7 +51,7 @@ async fn shell(State(state): State<SharedState>) -> Response {
         StatusCode::OK,
         &Shell {
             base: &base,
-            client_id: CLIENT_ID,
+            client_id: CONSOLE_CLIENT_ID,
         },
     );
     response.headers_mut().insert(
