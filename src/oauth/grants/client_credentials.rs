@@ -9,6 +9,22 @@ use crate::store::ScopeDef;
 /// The scope to grant: the requested one, or the server's default scopes when the
 /// request names none (as Okta does).
 pub fn scope(requested: Option<&str>, offered: &[ScopeDef]) -> Result<Scope, OAuthError> {
+    custom_scope(
+        requested,
+        offered,
+        "The client_credentials grant cannot request OpenID Connect scopes; there is no user.",
+    )
+}
+
+/// The scope of a grant that issues only an access token for an API (client
+/// credentials, token exchange): the requested one, or the server's default custom
+/// scopes when none is named; each must be one of the server's custom scopes, and an
+/// OpenID Connect scope is `invalid_scope` with `system_refused` as its description.
+pub fn custom_scope(
+    requested: Option<&str>,
+    offered: &[ScopeDef],
+    system_refused: &'static str,
+) -> Result<Scope, OAuthError> {
     let scope = match requested {
         Some(text) => Scope::parse(text)?,
         None => {
@@ -33,9 +49,7 @@ pub fn scope(requested: Option<&str>, offered: &[ScopeDef]) -> Result<Scope, OAu
                 ));
             }
             Some(s) if s.system => {
-                return Err(OAuthError::invalid_scope(
-                    "The client_credentials grant cannot request OpenID Connect scopes; there is no user.",
-                ));
+                return Err(OAuthError::invalid_scope(system_refused));
             }
             Some(_) => {}
         }

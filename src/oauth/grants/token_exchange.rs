@@ -83,38 +83,11 @@ pub fn check<'a>(p: &Params<'a>, audience: &str) -> Result<&'a str, OAuthError> 
 /// the exchange issues an access token for an API, never an ID or refresh token, so
 /// OpenID Connect scopes (`openid`, `offline_access`, ...) are refused.
 pub fn scope(requested: Option<&str>, offered: &[ScopeDef]) -> Result<Scope, OAuthError> {
-    let scope = match requested {
-        Some(text) => Scope::parse(text)?,
-        None => {
-            let defaults: Vec<&str> = offered
-                .iter()
-                .filter(|s| s.is_default && !s.system)
-                .map(|s| s.name.as_str())
-                .collect();
-            if defaults.is_empty() {
-                return Err(OAuthError::invalid_scope(
-                    "The client must request scopes: the authorization server has no default scopes.",
-                ));
-            }
-            Scope::parse(&defaults.join(" "))?
-        }
-    };
-    for name in scope.iter() {
-        match offered.iter().find(|s| s.name == name) {
-            None => {
-                return Err(OAuthError::invalid_scope(
-                    "One or more scopes are not configured for the authorization server resource.",
-                ));
-            }
-            Some(s) if s.system => {
-                return Err(OAuthError::invalid_scope(
-                    "A token exchange issues an access token for an API: OpenID Connect scopes cannot be requested.",
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(scope)
+    super::client_credentials::custom_scope(
+        requested,
+        offered,
+        "A token exchange issues an access token for an API: OpenID Connect scopes cannot be requested.",
+    )
 }
 
 /// RFC 8693 §4.1: the `act` claim of the new token, naming `client_id` as the actor;
