@@ -125,6 +125,18 @@ pub fn router(state: SharedState) -> Router {
             get(endpoints::discovery::get),
         );
     Router::new()
+        // RFC 7591 / RFC 7592: one registration endpoint, the org server's (as Okta's).
+        .route("/oauth2/v1/clients", post(endpoints::registration::post))
+        .route(
+            "/oauth2/v1/clients/{client_id}",
+            get(endpoints::registration::get)
+                .put(endpoints::registration::put)
+                .delete(endpoints::registration::delete),
+        )
+        .route(
+            "/oauth2/v1/clients/{client_id}/lifecycle/newSecret",
+            post(endpoints::registration::new_secret),
+        )
         .nest("/oauth2/{server_id}", oauth.clone())
         .nest("/oauth2", oauth.clone())
         .route(

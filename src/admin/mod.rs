@@ -11,6 +11,7 @@ pub mod console;
 pub mod dashboard;
 pub mod filter;
 pub mod groups;
+pub mod initial_tokens;
 pub mod permissions;
 pub mod policies;
 pub mod roles;

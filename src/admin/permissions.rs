@@ -84,10 +84,13 @@ pub enum Resource {
     Brands,
     Sessions,
     Dashboard,
+    /// Clients registered dynamically at `/oauth2/v1/clients` (RFC 7591, RFC 7592):
+    /// Okta's `okta.clients.read`, `okta.clients.manage` and `okta.clients.register`.
+    Clients,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 10] = [
+    pub const ALL: [Resource; 11] = [
         Resource::Users,
         Resource::Groups,
         Resource::Apps,
@@ -98,6 +101,7 @@ impl Resource {
         Resource::Brands,
         Resource::Sessions,
         Resource::Dashboard,
+        Resource::Clients,
     ];
 
     /// The name in Okta's scopes.
@@ -113,6 +117,7 @@ impl Resource {
             Resource::Brands => "brands",
             Resource::Sessions => "sessions",
             Resource::Dashboard => "dashboard",
+            Resource::Clients => "clients",
         }
     }
 
@@ -122,10 +127,13 @@ impl Resource {
     }
 }
 
-/// Reading, or changing (which includes reading).
+/// Reading, registering (creating only: Okta's `okta.clients.register`), or changing
+/// (which includes both). A role's level allows every level below it; a scope allows
+/// its own level and `manage` every level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
     Read,
+    Register,
     Manage,
 }
 
@@ -152,6 +160,13 @@ impl Need {
         }
     }
 
+    pub const fn register(resource: Resource) -> Need {
+        Need {
+            resource,
+            level: Level::Register,
+        }
+    }
+
     pub const fn manage(resource: Resource) -> Need {
         Need {
             resource,
@@ -165,18 +180,17 @@ impl Need {
     }
 
     /// Does a token with these scopes carry what this needs? A `manage` scope also
-    /// allows reading (Okta's rule).
+    /// allows reading and registering (Okta's rule); `register` allows only that.
     pub fn granted_by(&self, scopes: &[String]) -> bool {
         let manage = scope_name(self.resource, Level::Manage);
-        scopes
-            .iter()
-            .any(|s| *s == manage || (self.level == Level::Read && *s == self.scope()))
+        scopes.iter().any(|s| *s == manage || *s == self.scope())
     }
 }
 
 fn scope_name(resource: Resource, level: Level) -> String {
     let level = match level {
         Level::Read => "read",
+        Level::Register => "register",
         Level::Manage => "manage",
     };
     format!("okta.{}.{level}", resource.name())
@@ -193,6 +207,12 @@ pub fn okta_scopes() -> Vec<(String, String)> {
                 resource.name()
             ),
         ));
+        if resource == Resource::Clients {
+            out.push((
+                scope_name(resource, Level::Register),
+                "Allows the app to register new clients dynamically (RFC 7591).".to_string(),
+            ));
+        }
         if !resource.read_only() {
             out.push((
                 scope_name(resource, Level::Manage),
@@ -234,6 +254,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::Brands, Level::Manage, Reach::All),
             (Resource::Sessions, Level::Manage, Reach::All),
             (Resource::Dashboard, Level::Read, Reach::All),
+            (Resource::Clients, Level::Manage, Reach::All),
         ],
     ),
     (
@@ -249,12 +270,14 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::ApiTokens, Level::Manage, Reach::Own),
             (Resource::Brands, Level::Read, Reach::All),
             (Resource::Dashboard, Level::Read, Reach::All),
+            (Resource::Clients, Level::Read, Reach::All),
         ],
     ),
     (
         Role::AppAdmin,
         &[
             (Resource::Apps, Level::Manage, Reach::All),
+            (Resource::Clients, Level::Manage, Reach::All),
             (Resource::Users, Level::Read, Reach::All),
             (Resource::Groups, Level::Read, Reach::All),
         ],
@@ -272,6 +295,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::Brands, Level::Read, Reach::All),
             (Resource::Sessions, Level::Read, Reach::All),
             (Resource::Dashboard, Level::Read, Reach::All),
+            (Resource::Clients, Level::Read, Reach::All),
         ],
     ),
 ];
@@ -352,6 +376,14 @@ mod tests {
         assert!(!users_manage.granted_by(&scopes(&["okta.users.read"])));
         assert!(!users_read.granted_by(&scopes(&["okta.groups.manage", "openid"])));
         assert_eq!(users_manage.scope(), "okta.users.manage");
+        // okta.clients.register registers, and neither reads nor changes.
+        let register = Need::register(Resource::Clients);
+        assert_eq!(register.scope(), "okta.clients.register");
+        assert!(register.granted_by(&scopes(&["okta.clients.register"])));
+        assert!(register.granted_by(&scopes(&["okta.clients.manage"])));
+        assert!(!register.granted_by(&scopes(&["okta.clients.read"])));
+        assert!(!Need::read(Resource::Clients).granted_by(&scopes(&["okta.clients.register"])));
+        assert!(!Need::manage(Resource::Clients).granted_by(&scopes(&["okta.clients.register"])));
         assert_eq!(
             Need::read(Resource::AuthorizationServers).scope(),
             "okta.authorizationServers.read"
@@ -420,6 +452,7 @@ mod tests {
         assert!(names.contains(&"okta.logs.read".to_string()));
         assert!(!names.contains(&"okta.logs.manage".to_string()));
         assert!(names.contains(&"okta.users.manage".to_string()));
-        assert_eq!(names.len(), 18);
+        assert!(names.contains(&"okta.clients.register".to_string()));
+        assert_eq!(names.len(), 21);
     }
 }

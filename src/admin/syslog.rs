@@ -14,7 +14,9 @@ use super::AdminError;
 use super::filter::{self, Attr, Kind};
 use crate::clock::{UnixMillis, UnixTime, millis_at, parse_rfc3339_millis, rfc3339_of_millis};
 use crate::crypto::{hex, random_bytes};
-use crate::store::{ApiToken, Client, DynStore, Expr, Group, LogEvent, Op, Page, SqlValue, User};
+use crate::store::{
+    ApiToken, Client, DynStore, Expr, Group, InitialAccessToken, LogEvent, Op, Page, SqlValue, User,
+};
 
 /// Who did something: a user, an app, an API token, or the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +75,17 @@ impl Actor {
             kind: "User",
             alternate_id: name.clone(),
             display_name: name,
+            ip,
+        }
+    }
+
+    /// The holder of an initial access token, registering a client (RFC 7591 §3).
+    pub fn initial_token(token: &InitialAccessToken, ip: Option<String>) -> Actor {
+        Actor {
+            id: token.id.clone(),
+            kind: "InitialAccessToken",
+            alternate_id: token.name.clone(),
+            display_name: token.name.clone(),
             ip,
         }
     }

@@ -7,6 +7,7 @@ mod api_tokens;
 mod apps;
 mod backup;
 mod brand;
+mod clients;
 mod demo;
 mod groups;
 mod keys;
@@ -100,6 +101,9 @@ enum Command {
     /// Manage API tokens for the management API (`Authorization: SSWS {token}`).
     #[command(subcommand, name = "api-tokens")]
     ApiTokens(api_tokens::ApiTokensCommand),
+    /// Dynamic client registration at /oauth2/v1/clients: initial access tokens.
+    #[command(subcommand)]
+    Clients(clients::ClientsCommand),
     /// Bring the database schema up to date, print its version, and exit.
     Migrate,
     /// The org name, colours, logo and favicon of the hosted pages (Okta's brand and theme).
@@ -242,6 +246,7 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
         Command::ApiTokens(command) => {
             api_tokens::run(command, &backend(&store_config).await?).await
         }
+        Command::Clients(command) => clients::run(command, &backend(&store_config).await?).await,
         Command::Migrate => migrate::run(&store_config).await,
         Command::Brand(command) => {
             let listen = std::env::var("GATEHOUSE_LISTEN").ok();

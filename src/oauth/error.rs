@@ -47,6 +47,12 @@ pub enum ErrorCode {
     /// every token error (RFC 6749 §5.2), where `AccessDenied` (a policy's refusal) is
     /// a 403.
     DeviceAccessDenied,
+    /// RFC 7591 §3.2.2: a redirect URI in the registration is refused.
+    InvalidRedirectUri,
+    /// RFC 7591 §3.2.2: another field of the client metadata is refused.
+    InvalidClientMetadata,
+    /// RFC 7591 §3.2.2: this server approves no software statement.
+    UnapprovedSoftwareStatement,
 }
 
 impl ErrorCode {
@@ -79,6 +85,9 @@ impl ErrorCode {
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::DeviceAccessDenied => "access_denied",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::UnapprovedSoftwareStatement => "unapproved_software_statement",
         }
     }
 }

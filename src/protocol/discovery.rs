@@ -37,6 +37,9 @@ pub struct Metadata {
     pub pushed_authorization_request_endpoint: String,
     /// RFC 8628 §4.
     pub device_authorization_endpoint: String,
+    /// RFC 8414 §2 (RFC 7591): the org server's `/oauth2/v1/clients`, for every server,
+    /// as Okta lists it.
+    pub registration_endpoint: String,
     /// RFC 9126 §5: false at the server level; an app may require PAR
     /// (`require_pushed_authorization_requests` in its settings).
     pub require_pushed_authorization_requests: bool,
@@ -93,9 +96,16 @@ fn assertion_algs() -> Vec<&'static str> {
 
 impl Metadata {
     /// `endpoints` is the issuer's endpoint base: `{base}/oauth2/v1` for the org server,
-    /// `{base}/oauth2/{id}/v1` for a custom one. `scopes` are the server's; `claims`
+    /// `{base}/oauth2/{id}/v1` for a custom one; `registration_endpoint` the org server's
+    /// `/oauth2/v1/clients`. `scopes` are the server's; `claims`
     /// the names of its custom claims.
-    pub fn new(issuer: &str, endpoints: &str, scopes: Vec<String>, claims: Vec<String>) -> Self {
+    pub fn new(
+        issuer: &str,
+        endpoints: &str,
+        registration_endpoint: String,
+        scopes: Vec<String>,
+        claims: Vec<String>,
+    ) -> Self {
         let mut claims_supported: Vec<String> =
             STANDARD_CLAIMS.iter().map(|c| c.to_string()).collect();
         for claim in claims {
@@ -130,6 +140,7 @@ impl Metadata {
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
             pushed_authorization_request_endpoint: format!("{endpoints}/par"),
             device_authorization_endpoint: format!("{endpoints}/device/authorize"),
+            registration_endpoint,
             require_pushed_authorization_requests: false,
             request_parameter_supported: true,
             request_object_signing_alg_values_supported: crate::oauth::request_object::all_algs(),

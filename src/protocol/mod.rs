@@ -2,6 +2,7 @@
 //! so nothing from the database is serialised straight to a client.
 
 pub mod discovery;
+pub mod registration;
 
 use serde::Serialize;
 

@@ -59,7 +59,7 @@ pub trait ClientStore: Send + Sync {
 /// What an apps page may filter on.
 pub const CLIENT_COLUMNS: &[&str] = &["client_id", "name", "status", "created_at", "updated_at"];
 
-fn client_from_row(row: &impl Row) -> StoreResult<Client> {
+pub(super) fn client_from_row(row: &impl Row) -> StoreResult<Client> {
     Ok(Client {
         client_id: row.text("client_id")?,
         name: row.text("name")?,
@@ -93,9 +93,37 @@ fn secrets_json(client: &Client) -> Arg<'static> {
         .into()
 }
 
-/// A client's columns in the order `insert_client` names them (`$1` is `client_id`);
-/// `update_client` binds the same list, so a new column is added in one place.
-fn client_columns(c: &Client) -> Vec<Arg<'_>> {
+/// Inserts a client; bound with `client_columns`. Shared with the registration of a
+/// client (`registration::register_client`), which inserts it in its transaction.
+pub(super) const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, secrets,
+        auth_method, application_type, redirect_uris, post_logout_redirect_uris, grant_types,
+        response_types, refresh_token_leeway, status, created_at, updated_at, jwks, jwks_uri,
+        dpop_bound_access_tokens, require_pushed_authorization_requests, pkce_required,
+        pkce_allow_plain, request_object_signing_alg, require_signed_request_object)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+        $19, $20, $21)";
+
+/// Writes every column of a client if its `version` is still the one read, and bumps
+/// it; bound with `update_client_args`. Shared with `registration::update_registered`.
+pub(super) const UPDATE_CLIENT: &str = "UPDATE clients SET name = $2, secrets = $3,
+        auth_method = $4, application_type = $5, redirect_uris = $6,
+        post_logout_redirect_uris = $7, grant_types = $8, response_types = $9,
+        refresh_token_leeway = $10, status = $11, created_at = $12, updated_at = $13,
+        jwks = $14, jwks_uri = $15, dpop_bound_access_tokens = $16,
+        require_pushed_authorization_requests = $17, pkce_required = $18,
+        pkce_allow_plain = $19, request_object_signing_alg = $20,
+        require_signed_request_object = $21, version = version + 1
+     WHERE client_id = $1 AND version = $22";
+
+pub(super) fn update_client_args(c: &Client) -> Vec<Arg<'_>> {
+    let mut args = client_columns(c);
+    args.push(c.version.into());
+    args
+}
+
+/// A client's columns in the order `INSERT_CLIENT` names them (`$1` is `client_id`);
+/// `UPDATE_CLIENT` binds the same list, so a new column is added in one place.
+pub(super) fn client_columns(c: &Client) -> Vec<Arg<'_>> {
     vec![
         (&c.client_id).into(),
         (&c.name).into(),
@@ -124,18 +152,7 @@ fn client_columns(c: &Client) -> Vec<Arg<'_>> {
 #[async_trait]
 impl<B: Backend> ClientStore for B {
     async fn insert_client(&self, c: &Client) -> StoreResult<()> {
-        self.execute(
-            "INSERT INTO clients (client_id, name, secrets, auth_method, application_type,
-                redirect_uris, post_logout_redirect_uris, grant_types, response_types,
-                refresh_token_leeway, status, created_at, updated_at, jwks, jwks_uri,
-                dpop_bound_access_tokens, require_pushed_authorization_requests,
-                pkce_required, pkce_allow_plain, request_object_signing_alg,
-                require_signed_request_object)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                $18, $19, $20, $21)",
-            &client_columns(c),
-        )
-        .await?;
+        self.execute(INSERT_CLIENT, &client_columns(c)).await?;
         Ok(())
     }
 
@@ -157,24 +174,7 @@ impl<B: Backend> ClientStore for B {
     }
 
     async fn update_client(&self, c: &Client) -> StoreResult<bool> {
-        let done = self
-            .execute(
-                "UPDATE clients SET name = $2, secrets = $3, auth_method = $4,
-                    application_type = $5, redirect_uris = $6, post_logout_redirect_uris = $7,
-                    grant_types = $8, response_types = $9, refresh_token_leeway = $10,
-                    status = $11, created_at = $12, updated_at = $13, jwks = $14,
-                    jwks_uri = $15, dpop_bound_access_tokens = $16,
-                    require_pushed_authorization_requests = $17, pkce_required = $18,
-                    pkce_allow_plain = $19, request_object_signing_alg = $20,
-                    require_signed_request_object = $21, version = version + 1
-                 WHERE client_id = $1 AND version = $22",
-                &{
-                    let mut args = client_columns(c);
-                    args.push(c.version.into());
-                    args
-                },
-            )
-            .await?;
+        let done = self.execute(UPDATE_CLIENT, &update_client_args(c)).await?;
         Ok(done == 1)
     }
 

@@ -22,6 +22,7 @@ mod par;
 mod policies;
 pub mod postgres;
 pub mod query;
+mod registration;
 mod replay;
 mod servers;
 mod sessions;
@@ -46,6 +47,7 @@ pub use models::*;
 pub use par::PushedRequestStore;
 pub use policies::PolicyStore;
 pub use query::{Expr, Op, Page, SqlValue};
+pub use registration::RegistrationStore;
 pub use replay::ReplayStore;
 pub use servers::ServerStore;
 pub use sessions::SessionStore;
@@ -89,6 +91,7 @@ pub trait Store:
     + PushedRequestStore
     + ThrottleStore
     + ReplayStore
+    + RegistrationStore
     + BrandStore
     + Maintenance
 {
@@ -111,6 +114,7 @@ impl<T> Store for T where
         + PushedRequestStore
         + ThrottleStore
         + ReplayStore
+        + RegistrationStore
         + BrandStore
         + Maintenance
 {

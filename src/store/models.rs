@@ -644,6 +644,35 @@ pub enum Rotation {
     Revoked,
 }
 
+/// An initial access token (RFC 7591 §3): lets its holder register clients at
+/// `/oauth2/v1/clients` until `expires_at`, at most `max_uses` times. Stored as the
+/// SHA-256 of its random value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitialAccessToken {
+    pub id: String,
+    pub name: String,
+    pub token_hash: Vec<u8>,
+    /// Who made it: `cli`, an admin's id, or the API token's id.
+    pub created_by: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub max_uses: i64,
+    pub uses: i64,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// Why a write under a registration access token did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisteredWrite {
+    /// Written; the token was replaced.
+    Done,
+    /// The token presented is no longer the client's (rotated by a concurrent update,
+    /// or the client is gone): nothing written.
+    TokenGone,
+    /// The client changed since it was read: nothing written; read again and decide.
+    Stale,
+}
+
 /// A management API token (`Authorization: SSWS ...`), stored as the SHA-256 of its
 /// random value.
 #[derive(Debug, Clone, PartialEq, Eq)]

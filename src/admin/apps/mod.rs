@@ -8,6 +8,7 @@
 
 mod assignments;
 mod json;
+pub mod registration;
 mod rows;
 mod secrets;
 mod uris;
@@ -34,7 +35,7 @@ pub use validate::{
 };
 
 use secrets::new_secret;
-use validate::{AUTH_METHOD_FIELD, check};
+use validate::{AUTH_METHOD_FIELD, Checked, check};
 
 pub struct CreatedApp {
     pub client: Client,
@@ -52,7 +53,26 @@ pub async fn create(
     now: UnixTime,
 ) -> Result<CreatedApp, AdminError> {
     let active = new.activate.unwrap_or(true);
-    let c = check(new)?;
+    let created = build(master, check(new)?, active, now);
+    store.insert_client(&created.client).await?;
+    let target = Target::app(&created.client).changed(None, Some(to_json(&created.client, None)));
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "application.lifecycle.create",
+            "Add application",
+            vec![target],
+        ),
+        now,
+    )
+    .await;
+    Ok(created)
+}
+
+/// A new app of checked settings, not stored yet: a fresh client id, and for a
+/// confidential app a fresh secret.
+fn build(master: &MasterKey, c: Checked, active: bool, now: UnixTime) -> CreatedApp {
     let client_id = okta_id("0oa");
     let (secrets, secret) = match c.auth_method.uses_secret() {
         true => {
@@ -85,20 +105,7 @@ pub async fn create(
         updated_at: now,
         version: 0,
     };
-    store.insert_client(&client).await?;
-    let target = Target::app(&client).changed(None, Some(to_json(&client, None)));
-    syslog::record(
-        store,
-        actor,
-        Event::success(
-            "application.lifecycle.create",
-            "Add application",
-            vec![target],
-        ),
-        now,
-    )
-    .await;
-    Ok(CreatedApp { client, secret })
+    CreatedApp { client, secret }
 }
 
 /// Okta's PUT: new settings for an app. A public client stays public and a
@@ -125,59 +132,7 @@ pub async fn update(
     super::console::not_the_console(client_id)?;
     let c = check(new)?;
     let (before, written) = modify(store, client_id, |before| {
-        if (c.auth_method == AuthMethod::None) != before.is_public() {
-            return Err(AdminError::invalid(
-                AUTH_METHOD_FIELD,
-                "cannot change between none (a public client) and a client secret; create a new app",
-            ));
-        }
-        let mut secrets = before.secrets.clone();
-        let mut value = None;
-        let jwt = c.auth_method == AuthMethod::ClientSecretJwt;
-        let usable = |s: &ClientSecret| s.is_active() && (!jwt || s.sealed.is_some());
-        if c.auth_method.uses_secret() && !secrets.iter().any(usable) {
-            if secrets.len() >= MAX_SECRETS {
-                let why = if jwt {
-                    "client_secret_jwt needs a new client secret (the existing ones are kept only as hashes)"
-                } else {
-                    "a client secret method needs an active client secret, and a new one is made for it"
-                };
-                return Err(AdminError::invalid(
-                    AUTH_METHOD_FIELD,
-                    format!("{why}, and the app already has {MAX_SECRETS}; delete one first"),
-                ));
-            }
-            let (stored, shown) = new_secret(master, client_id, c.auth_method, now);
-            secrets.push(stored);
-            value = Some(shown);
-        }
-        if c.auth_method != AuthMethod::ClientSecretJwt {
-            for s in &mut secrets {
-                s.sealed = None;
-            }
-        }
-        let client = Client {
-            name: c.name.clone(),
-            secrets,
-            auth_method: c.auth_method,
-            jwks: c.jwks.clone(),
-            jwks_uri: c.jwks_uri.clone(),
-            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
-            application_type: c.application_type.clone(),
-            response_types: c.response_types.clone(),
-            redirect_uris: c.redirect_uris.clone(),
-            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
-            grant_types: c.grant_types.clone(),
-            refresh_token_leeway: c.refresh_token_leeway,
-            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
-            pkce_required: c.pkce_required,
-            pkce_allow_plain: c.pkce_allow_plain,
-            request_object_signing_alg: c.request_object_signing_alg.clone(),
-            require_signed_request_object: c.require_signed_request_object,
-            updated_at: now,
-            ..before.clone()
-        };
-        Ok(Some((client, value)))
+        Ok(Some(updated(&c, before, master, now)?))
     })
     .await?;
     let (client, value) = written.expect("update always writes");
@@ -194,6 +149,70 @@ pub async fn update(
         now,
     )
     .await;
+    Ok((client, value))
+}
+
+/// The app `before` with the checked settings `c` (Okta's PUT, see `update`): the new
+/// row, and a new secret's value when the change made one.
+fn updated(
+    c: &Checked,
+    before: &Client,
+    master: &MasterKey,
+    now: UnixTime,
+) -> Result<(Client, Option<String>), AdminError> {
+    let client_id = before.client_id.as_str();
+    if (c.auth_method == AuthMethod::None) != before.is_public() {
+        return Err(AdminError::invalid(
+            AUTH_METHOD_FIELD,
+            "cannot change between none (a public client) and a client secret; create a new app",
+        ));
+    }
+    let mut secrets = before.secrets.clone();
+    let mut value = None;
+    let jwt = c.auth_method == AuthMethod::ClientSecretJwt;
+    let usable = |s: &ClientSecret| s.is_active() && (!jwt || s.sealed.is_some());
+    if c.auth_method.uses_secret() && !secrets.iter().any(usable) {
+        if secrets.len() >= MAX_SECRETS {
+            let why = if jwt {
+                "client_secret_jwt needs a new client secret (the existing ones are kept only as hashes)"
+            } else {
+                "a client secret method needs an active client secret, and a new one is made for it"
+            };
+            return Err(AdminError::invalid(
+                AUTH_METHOD_FIELD,
+                format!("{why}, and the app already has {MAX_SECRETS}; delete one first"),
+            ));
+        }
+        let (stored, shown) = new_secret(master, client_id, c.auth_method, now);
+        secrets.push(stored);
+        value = Some(shown);
+    }
+    if c.auth_method != AuthMethod::ClientSecretJwt {
+        for s in &mut secrets {
+            s.sealed = None;
+        }
+    }
+    let client = Client {
+        name: c.name.clone(),
+        secrets,
+        auth_method: c.auth_method,
+        jwks: c.jwks.clone(),
+        jwks_uri: c.jwks_uri.clone(),
+        dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+        application_type: c.application_type.clone(),
+        response_types: c.response_types.clone(),
+        redirect_uris: c.redirect_uris.clone(),
+        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+        grant_types: c.grant_types.clone(),
+        refresh_token_leeway: c.refresh_token_leeway,
+        require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+        pkce_required: c.pkce_required,
+        pkce_allow_plain: c.pkce_allow_plain,
+        request_object_signing_alg: c.request_object_signing_alg.clone(),
+        require_signed_request_object: c.require_signed_request_object,
+        updated_at: now,
+        ..before.clone()
+    };
     Ok((client, value))
 }
 

@@ -89,7 +89,7 @@ impl FromRequestParts<SharedState> for Caller {
 
 /// The token of a `Bearer {token}` header (RFC 6750 §2.1; the scheme is
 /// case-insensitive).
-fn bearer_token(header: &str) -> Option<String> {
+pub fn bearer_token(header: &str) -> Option<String> {
     let (scheme, token) = header.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("Bearer")
@@ -101,7 +101,7 @@ fn bearer_token(header: &str) -> Option<String> {
 /// The token of an `SSWS {token}` header. The scheme is case-insensitive and the
 /// space after it optional: Okta's Python SDK (3.4) sends `SSWS{token}`, and Okta
 /// accepts it.
-fn ssws_token(header: &str) -> Option<String> {
+pub fn ssws_token(header: &str) -> Option<String> {
     let value = header.trim();
     let scheme = value.get(..4)?;
     let token = value.get(4..)?.trim();

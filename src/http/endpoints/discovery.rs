@@ -46,6 +46,7 @@ async fn build(state: &SharedState, id: &str) -> Result<Bytes, Response> {
     let mut metadata = Metadata::new(
         &state.issuer(&server),
         &state.endpoint_base(&server),
+        super::registration::endpoint(state),
         scopes.into_iter().map(|s| s.name).collect(),
         claims
             .into_iter()

@@ -18,6 +18,7 @@ pub mod login;
 pub mod logout;
 pub mod metrics;
 pub mod par;
+pub mod registration;
 pub mod revoke;
 pub mod session_cookie;
 pub mod token;
