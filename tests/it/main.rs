@@ -48,6 +48,7 @@ mod policies;
 mod properties;
 mod proxy;
 mod refresh;
+mod registration;
 mod request_objects;
 mod revocation;
 mod search;
