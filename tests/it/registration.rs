@@ -419,13 +419,40 @@ async fn a_client_registers_signs_a_user_in_is_read_updated_rotated_and_deleted(
         ),
         (2, "USED_UP")
     );
-    let revoked = initial_token(&t, 3600, 5).await;
-    let id = initial_tokens::list(&t.backend.store).await.unwrap()[1]
-        .id
-        .clone();
-    initial_tokens::revoke(&t.backend.store, &Actor::cli(), &id, t.clock.now())
-        .await
-        .unwrap();
+    // The management API makes, lists and revokes them too.
+    let root = t.api().await;
+    let (status, created) = root
+        .post(
+            "/api/v1/initialAccessTokens",
+            json!({"name": "api", "maxUses": 5}),
+        )
+        .await;
+    assert_eq!(
+        (status, created["status"].as_str()),
+        (201, Some("ACTIVE")),
+        "{created}"
+    );
+    let revoked = created["token"].as_str().unwrap().to_string();
+    let (status, answer) = root
+        .post(
+            "/api/v1/initialAccessTokens",
+            json!({"name": "api", "maxUses": 0}),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, listed) = root.get("/api/v1/initialAccessTokens").await;
+    assert_eq!(status, 200);
+    let listed = listed.as_array().unwrap();
+    assert!(
+        listed.len() == 2 && listed.iter().all(|t| t.get("token").is_none()),
+        "{listed:?}"
+    );
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        root.delete(&format!("/api/v1/initialAccessTokens/{id}"))
+            .await,
+        204
+    );
     assert_eq!(
         refused(&t, &bearer(&revoked), public.clone()).await,
         (401, "invalid_token".into()),
@@ -487,7 +514,6 @@ async fn a_client_registers_signs_a_user_in_is_read_updated_rotated_and_deleted(
     assert_eq!(service["application_type"], "service");
     assert_eq!(service["jwks"]["keys"][0]["kid"], "k1");
     let service_id = service["client_id"].as_str().unwrap().to_string();
-    let root = t.api().await;
     let (status, grant) = root
         .post(
             &format!("/api/v1/apps/{service_id}/grants"),
@@ -514,7 +540,11 @@ async fn a_client_registers_signs_a_user_in_is_read_updated_rotated_and_deleted(
         .json()
         .await
         .unwrap();
-    let access = bearer(answer["access_token"].as_str().expect(&answer.to_string()));
+    let access = bearer(
+        answer["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer}")),
+    );
     let (status, answer, _) = call(
         &t.base,
         reqwest::Method::POST,

@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod groups;
+pub mod initial_tokens;
 pub mod keep_alive;
 pub mod links;
 pub mod logs;
@@ -86,8 +87,8 @@ fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(
 pub fn operations() -> Vec<Operation_> {
     use self::{
         api_tokens as t, apps as a, authn as n, authorization_servers as s, brands as b,
-        dashboard as d, groups as g, logs as l, roles as r, sessions as x, token_preview as p,
-        trusted_servers as ts, user_sessions as us, users as u,
+        dashboard as d, groups as g, initial_tokens as it, logs as l, roles as r, sessions as x,
+        token_preview as p, trusted_servers as ts, user_sessions as us, users as u,
     };
     // An image upload is larger than the JSON bodies the rest of the API reads.
     let upload = |mut operation: Operation_| {
@@ -198,6 +199,10 @@ pub fn operations() -> Vec<Operation_> {
         op::<t::__path_create, _, _>(manage(ApiTokens), t::create),
         op::<t::__path_get, _, _>(read(ApiTokens), t::get),
         op::<t::__path_revoke, _, _>(manage(ApiTokens), t::revoke),
+        // Initial access tokens register clients: as strong as okta.clients.register.
+        op::<it::__path_list, _, _>(read(Clients), it::list),
+        op::<it::__path_create, _, _>(manage(Clients), it::create),
+        op::<it::__path_revoke, _, _>(manage(Clients), it::revoke),
         op::<b::__path_list, _, _>(read(Brands), b::list),
         op::<b::__path_get, _, _>(read(Brands), b::get),
         op::<b::__path_replace, _, _>(manage(Brands), b::replace),

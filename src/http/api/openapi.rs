@@ -10,7 +10,8 @@ use utoipa::openapi::security::{
 
 use super::{
     answers, api_tokens, apps, authn, authorization_servers as servers, brands, dashboard, error,
-    groups, operations, roles, sessions, token_preview, trusted_servers, user_sessions, users,
+    groups, initial_tokens, operations, roles, sessions, token_preview, trusted_servers,
+    user_sessions, users,
 };
 
 #[derive(OpenApi)]
@@ -31,6 +32,7 @@ use super::{
         (name = "logs", description = "The System Log: sign-ins, token requests and every change, newest last."),
         (name = "roles", description = "Admin roles (SUPER_ADMIN, ORG_ADMIN, APP_ADMIN, READ_ONLY_ADMIN) granted to users and groups."),
         (name = "apiTokens", description = "The API tokens of this management API (created here or with `gatehouse api-tokens create`; the value is shown once)."),
+        (name = "initialAccessTokens", description = "Initial access tokens of dynamic client registration (RFC 7591 §3) at `/oauth2/v1/clients`: each valid until it expires, for a number of registrations (also `gatehouse clients initial-token`; the value is shown once)."),
         (name = "dashboard", description = "The admin console's figures: sign-ins, failures and tokens issued by hour, live sessions, throttled requests."),
         (name = "brands", description = "The brand of the hosted pages: name, logo and colours (Okta's Brands API)."),
         (name = "authn", description = "Okta's classic Authentication API: a username and password for a one-time sessionToken. No API token needed."),
@@ -88,6 +90,8 @@ use super::{
         sessions::SessionAnswer,
         api_tokens::NewApiTokenBody,
         api_tokens::CreatedApiToken,
+        initial_tokens::NewInitialTokenBody,
+        initial_tokens::InitialAccessToken,
         user_sessions::UserSession,
         answers::AppLink,
         dashboard::Dashboard,
@@ -166,6 +170,7 @@ fn tag_of(path: &str) -> &'static str {
         "authorizationServers" => "authorizationServers",
         "logs" => "logs",
         "api-tokens" => "apiTokens",
+        "initialAccessTokens" => "initialAccessTokens",
         "brands" => "brands",
         "authn" => "authn",
         "sessions" => "sessions",
