@@ -33,6 +33,7 @@ const ALL_SCOPES: &[&str] = &[
     "okta.brands.manage",
     "okta.sessions.manage",
     "okta.dashboard.read",
+    "okta.clients.manage",
 ];
 
 /// A user with `role` (granted by the command line), signed in to the console with

@@ -2470,6 +2470,154 @@ async fn api_tokens_are_found_until_revoked(store: DynStore) {
     );
 }
 
+/// Dynamic client registration: 10 registrations racing on an initial access token
+/// with 3 uses store 3 clients; 10 updates racing with one registration access token
+/// write once and leave the winner's token; a deletion needs the current token.
+async fn registration_tokens_are_spent_and_replaced_once(store: DynStore) {
+    let initial = InitialAccessToken {
+        id: "iat1".into(),
+        name: "race".into(),
+        token_hash: sha256(b"initial"),
+        created_by: "cli".into(),
+        created_at: 100,
+        expires_at: 200,
+        max_uses: 3,
+        uses: 0,
+        revoked_at: None,
+    };
+    store.insert_initial_token(&initial).await.unwrap();
+    let handles = (0..10).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let token = format!("rat{i}");
+            store
+                .register_client(
+                    Some(&sha256(b"initial")),
+                    &client(&format!("0oa{i}")),
+                    &sha256(token.as_bytes()),
+                    150,
+                )
+                .await
+                .unwrap()
+        })
+    });
+    assert_eq!(futures_count(handles).await, 3, "three uses, three clients");
+    assert_eq!(store.list_clients().await.unwrap().len(), 3);
+    let found = store
+        .find_initial_token(&sha256(b"initial"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.uses, 3);
+    // Past its expiry or revoked, a token with uses left registers nothing.
+    store
+        .insert_initial_token(&InitialAccessToken {
+            id: "iat2".into(),
+            token_hash: sha256(b"second"),
+            ..initial.clone()
+        })
+        .await
+        .unwrap();
+    let late = client("0oalate");
+    assert!(
+        !store
+            .register_client(Some(&sha256(b"second")), &late, &sha256(b"x"), 200)
+            .await
+            .unwrap()
+    );
+    assert!(store.revoke_initial_token("iat2", 150).await.unwrap());
+    assert!(
+        !store.revoke_initial_token("iat2", 151).await.unwrap(),
+        "revoked once"
+    );
+    assert!(
+        !store
+            .register_client(Some(&sha256(b"second")), &late, &sha256(b"x"), 150)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.get_client("0oalate").await.unwrap().is_none(),
+        "nothing half-written"
+    );
+
+    // One client, its token `rat`; 10 updates present it at once.
+    let id = store.list_clients().await.unwrap()[0].client_id.clone();
+    let old = store.get_client(&id).await.unwrap().unwrap();
+    let old_token = format!("rat{}", &id[3..]);
+    assert_eq!(
+        store
+            .registered_client_id(&sha256(old_token.as_bytes()))
+            .await
+            .unwrap(),
+        Some(id.clone())
+    );
+    let handles = (0..10).map(|i| {
+        let store = store.clone();
+        let mut changed = old.clone();
+        changed.name = format!("updated {i}");
+        let old_token = old_token.clone();
+        tokio::spawn(async move {
+            let new = format!("new{i}");
+            let written = store
+                .update_registered(
+                    &changed,
+                    &sha256(old_token.as_bytes()),
+                    &sha256(new.as_bytes()),
+                    160,
+                )
+                .await
+                .unwrap();
+            assert_ne!(written, RegisteredWrite::Stale);
+            written == RegisteredWrite::Done
+        })
+    });
+    assert_eq!(futures_count(handles).await, 1, "one winner");
+    let after = store.get_client(&id).await.unwrap().unwrap();
+    let winner = after.name.strip_prefix("updated ").unwrap().to_string();
+    assert_eq!(after.version, old.version + 1);
+    assert!(
+        store
+            .registered_client_id(&sha256(old_token.as_bytes()))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let current = sha256(format!("new{winner}").as_bytes());
+    assert_eq!(
+        store.registered_client_id(&current).await.unwrap(),
+        Some(id.clone())
+    );
+    // A write from a stale read changes nothing, not even the token.
+    let newer = sha256(b"newer");
+    assert_eq!(
+        store
+            .update_registered(&old, &current, &newer, 170)
+            .await
+            .unwrap(),
+        RegisteredWrite::Stale
+    );
+    assert_eq!(
+        store.registered_client_id(&current).await.unwrap(),
+        Some(id.clone())
+    );
+    // Deleted only with the current token; the token goes with the client.
+    assert!(
+        !store
+            .delete_registered(&id, &sha256(old_token.as_bytes()))
+            .await
+            .unwrap()
+    );
+    assert!(store.delete_registered(&id, &current).await.unwrap());
+    assert!(
+        store
+            .registered_client_id(&current)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 /// The System Log: in the order written, paged by `seq`, filtered, purged by age.
 async fn the_system_log_is_paged_filtered_and_purged(store: DynStore) {
     let store = &store;
@@ -2727,6 +2875,11 @@ mod sqlite {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn registration_tokens_are_spent_and_replaced_once() {
+        on_sqlite(super::registration_tokens_are_spent_and_replaced_once).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_servers_trust_is_kept_once_and_goes_with_either_server() {
         on_sqlite(super::a_servers_trust_is_kept_once_and_goes_with_either_server).await;
     }
@@ -2978,6 +3131,11 @@ mod sqlite {
 /// Every behaviour on PostgreSQL.
 mod postgres {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn registration_tokens_are_spent_and_replaced_once() {
+        on_postgres(super::registration_tokens_are_spent_and_replaced_once).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_servers_trust_is_kept_once_and_goes_with_either_server() {
