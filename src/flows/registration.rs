@@ -36,14 +36,6 @@ pub enum Operation {
     Change,
 }
 
-/// A caller authenticated for one operation.
-enum Caller {
-    Admin(Actor),
-    Initial(Actor, Vec<u8>),
-    /// The hash of the client's registration access token, and the client as actor.
-    Registration(Actor, Vec<u8>),
-}
-
 fn is_jwt(token: &str) -> bool {
     token.split('.').count() == 3
 }
@@ -55,9 +47,9 @@ async fn admin(
     ip: Option<String>,
     need: Need,
     now: UnixTime,
-) -> Result<Caller, Refused> {
+) -> Result<Actor, Refused> {
     match api_caller::authorize(services, presented, ip, need, now).await {
-        Ok(principal) => Ok(Caller::Admin(principal.actor)),
+        Ok(principal) => Ok(principal.actor),
         Err(CallerError::Unauthenticated) => Err(OAuthError::invalid_token(
             "The access token is unknown, expired or revoked.",
         )
@@ -76,54 +68,33 @@ async fn admin(
     }
 }
 
-async fn caller(
+/// The caller: an admin (`Ok(actor)`), or the opaque bearer token it presented
+/// (`Err(token)`: an initial or a registration access token, for the caller to look
+/// up). No credential at all is `invalid_token`.
+async fn admin_or_token<'a>(
     services: &Services,
-    credential: Option<Credential<'_>>,
+    credential: Option<Credential<'a>>,
     operation: Operation,
-    client_id: Option<&str>,
     ip: Option<String>,
     now: UnixTime,
-) -> Result<Caller, Refused> {
+) -> Result<Result<Actor, &'a str>, Refused> {
     let need = match operation {
         Operation::Register => Need::register(Resource::Clients),
         Operation::Read => Need::read(Resource::Clients),
         Operation::Change => Need::manage(Resource::Clients),
     };
-    let token = match credential {
-        None => {
-            return Err(OAuthError::invalid_token(
-                "An initial access token, a registration access token or an admin credential is required.",
-            )
-            .into());
-        }
+    match credential {
+        None => Err(OAuthError::invalid_token(
+            "An initial access token, a registration access token or an admin credential is required.",
+        )
+        .into()),
         Some(Credential::Ssws(value)) => {
-            return admin(services, Presented::Ssws(value), ip, need, now).await;
+            Ok(Ok(admin(services, Presented::Ssws(value), ip, need, now).await?))
         }
         Some(Credential::Bearer(jwt)) if is_jwt(jwt) => {
-            return admin(services, Presented::Bearer(jwt), ip, need, now).await;
+            Ok(Ok(admin(services, Presented::Bearer(jwt), ip, need, now).await?))
         }
-        Some(Credential::Bearer(token)) => token,
-    };
-    match client_id {
-        None => {
-            let found = initial_tokens::authenticate(&services.store, token, now)
-                .await
-                .map_err(|e| Refused::OAuth(OAuthError::internal(&e)))?;
-            match found {
-                Some((token, hash)) => Ok(Caller::Initial(Actor::initial_token(&token, ip), hash)),
-                None => Err(OAuthError::invalid_token(
-                    "The initial access token is unknown, revoked, expired or used up.",
-                )
-                .into()),
-            }
-        }
-        Some(client_id) => {
-            let hash = registration::authenticate(&services.store, client_id, token).await?;
-            Ok(Caller::Registration(
-                Actor::client(client_id, client_id, ip),
-                hash,
-            ))
-        }
+        Some(Credential::Bearer(token)) => Ok(Err(token)),
     }
 }
 
@@ -137,10 +108,20 @@ pub async fn register(
     now: UnixTime,
 ) -> Result<Registered, Refused> {
     let (actor, initial) =
-        match caller(services, credential, Operation::Register, None, ip, now).await? {
-            Caller::Admin(actor) => (actor, None),
-            Caller::Initial(actor, hash) => (actor, Some(hash)),
-            Caller::Registration(..) => unreachable!("no client id, no registration token"),
+        match admin_or_token(services, credential, Operation::Register, ip.clone(), now).await? {
+            Ok(actor) => (actor, None),
+            Err(token) => {
+                let found = initial_tokens::authenticate(&services.store, token, now)
+                    .await
+                    .map_err(|e| Refused::OAuth(OAuthError::internal(&e)))?;
+                let Some((token, hash)) = found else {
+                    return Err(OAuthError::invalid_token(
+                        "The initial access token is unknown, revoked, expired or used up.",
+                    )
+                    .into());
+                };
+                (Actor::initial_token(&token, ip), Some(hash))
+            }
         };
     registration::register(
         &services.store,
@@ -153,8 +134,8 @@ pub async fn register(
     .await
 }
 
-/// The actor and, under a registration access token, its hash; an initial access token
-/// is refused here (it registers and does nothing else).
+/// The actor and, under a registration access token, its hash. An initial access
+/// token is no registration access token: `invalid_token` here.
 async fn on_client(
     services: &Services,
     credential: Option<Credential<'_>>,
@@ -163,10 +144,12 @@ async fn on_client(
     ip: Option<String>,
     now: UnixTime,
 ) -> Result<(Actor, Option<Vec<u8>>), Refused> {
-    match caller(services, credential, operation, Some(client_id), ip, now).await? {
-        Caller::Admin(actor) => Ok((actor, None)),
-        Caller::Registration(actor, hash) => Ok((actor, Some(hash))),
-        Caller::Initial(..) => unreachable!("a client id, no initial token"),
+    match admin_or_token(services, credential, operation, ip.clone(), now).await? {
+        Ok(actor) => Ok((actor, None)),
+        Err(token) => {
+            let hash = registration::authenticate(&services.store, client_id, token).await?;
+            Ok((Actor::client(client_id, client_id, ip), Some(hash)))
+        }
     }
 }
 
