@@ -125,6 +125,9 @@ impl TestApp {
         configure: impl FnOnce(&mut ServerConfig),
     ) -> TestApp {
         let clock = Arc::new(OffsetClock::default());
+        if url.is_none() && std::fs::read_dir(dir.path()).is_ok_and(|mut d| d.next().is_none()) {
+            sqlite_template().await.write_into(dir.path());
+        }
         let store_config = StoreConfig::new(dir.path().to_path_buf(), url);
         let backend = app::open_backend(&store_config, clock.now())
             .await
@@ -1283,6 +1286,59 @@ impl TestDatabase {
             admin_url,
         }
     }
+}
+
+/// A data directory as a first start leaves it (the SQLite file migrated, the built-in
+/// servers with their ACTIVE and NEXT signing keys, the master key), made once per run
+/// and kept in memory: a test server on SQLite starts from a copy of it. Generating the
+/// four RSA keys was most of the CPU of a short test (a profile of `discovery::` and
+/// `headers::`: RSA key generation ~60 %, Argon2 6 %, SQLite 4 %). A test that brings
+/// its own directory (`spawn_in`) starts from that.
+struct SqliteTemplate {
+    database: Vec<u8>,
+    master_key: Vec<u8>,
+}
+
+impl SqliteTemplate {
+    fn write_into(&self, dir: &std::path::Path) {
+        std::fs::write(dir.join("gatehouse.db"), &self.database).expect("copy the template");
+        std::fs::write(dir.join("master.key"), &self.master_key).expect("copy the master key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let owner_only = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(dir.join("master.key"), owner_only).expect("chmod");
+        }
+    }
+}
+
+async fn sqlite_template() -> &'static SqliteTemplate {
+    static TEMPLATE: tokio::sync::OnceCell<SqliteTemplate> = tokio::sync::OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let now = OffsetClock::default().now();
+            let backend = app::open_backend(&StoreConfig::new(dir.path().to_path_buf(), None), now)
+                .await
+                .expect("open the template backend");
+            for server in servers::builtin_servers(now) {
+                gatehouse::tokens::keys::ensure_keys(
+                    &backend.store,
+                    &backend.master,
+                    &server.id,
+                    now,
+                )
+                .await
+                .expect("the template's signing keys");
+            }
+            backend.store.close().await;
+            drop(backend);
+            SqliteTemplate {
+                database: std::fs::read(dir.path().join("gatehouse.db")).expect("template db"),
+                master_key: std::fs::read(dir.path().join("master.key")).expect("master key"),
+            }
+        })
+        .await
 }
 
 /// The name of a database holding every migration of this checkout and nothing else,
