@@ -192,17 +192,6 @@ pub(super) fn unavailable(e: sqlx::Error) -> StoreError {
     }
 }
 
-/// A sqlx pool's state, as `Backend::pool_state` reports it.
-pub(super) fn pool_stats<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> PoolStats {
-    let size = pool.size();
-    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
-    PoolStats {
-        idle,
-        in_use: size - idle,
-        max: pool.options().get_max_connections(),
-    }
-}
-
 /// Binds `args` in order to a sqlx query.
 pub(super) fn bind<'q, DB>(
     mut query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,

@@ -19,6 +19,7 @@ mod maintenance;
 mod migrate;
 mod models;
 mod par;
+mod pg_pool;
 mod policies;
 pub mod postgres;
 pub mod query;

@@ -11,11 +11,12 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{Executor, PgPool};
+use sqlx::Executor;
+use sqlx::postgres::{PgConnectOptions, PgRow};
 
-use super::db::{self, Arg, Backend, Dialect, bind, pool_stats, unavailable};
+use super::db::{self, Arg, Backend, Dialect, bind, unavailable};
 use super::migrate;
+use super::pg_pool::{PgConn, PgPool};
 use super::{PoolStats, StoreError, StoreResult};
 use crate::config::{DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECONDS, DEFAULT_DATABASE_MAX_CONNECTIONS};
 
@@ -75,19 +76,9 @@ impl PostgresStore {
     /// Connects (`postgres://user:password@host:port/database?...`) and migrates.
     pub async fn open(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
         let options = connect_options(url, settings)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections.max(1))
-            .acquire_timeout(settings.acquire_timeout)
-            // sqlx pings a connection before handing it out (and again when it goes back
-            // to the pool): a round trip each, but a connection the server dropped while
-            // it sat idle (a restart, however short) is replaced instead of failing the
-            // first request after the database is back. Pinging only connections idle
-            // for a second was measured (bench/RESULTS.md, issue 14) and let a brief
-            // outage fail that request (`outage::an_outage_is_503...`).
-            .test_before_acquire(true)
-            .connect_with(options)
-            .await
-            .map_err(unavailable)?;
+        // Our own pool, not sqlx's: it pings a connection only when it may have gone
+        // bad, where sqlx's costs every statement two more round trips (pg_pool.rs).
+        let pool = PgPool::new(options, settings.max_connections, settings.acquire_timeout);
         let store = PostgresStore { pool };
         store.migrate().await?;
         Ok(store)
@@ -98,11 +89,14 @@ impl PostgresStore {
     /// them once: the others wait, then find them applied. A failed migration rolls
     /// back whole (PostgreSQL's DDL is transactional).
     async fn migrate(&self) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut conn = self.pool.acquire().await?;
+        conn.begin().await?;
+        // Dropped on an error before the commit, the connection is closed, which rolls
+        // the transaction back.
+        let tx = conn.use_conn();
         // A plain `&str` runs as a simple query (several statements allowed, like
         // `raw_sql`), and unlike `raw_sql(..).execute` keeps `open`'s future `Send`.
-        (&mut *tx)
-            .execute(SET_MIGRATION_TIMEOUT)
+        tx.execute(SET_MIGRATION_TIMEOUT)
             .await
             .map_err(unavailable)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -110,22 +104,19 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(unavailable)?;
-        (&mut *tx)
-            .execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
                     version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-            )
-            .await
-            .map_err(unavailable)?;
+        )
+        .await
+        .map_err(unavailable)?;
         let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
             .fetch_all(&mut *tx)
             .await
             .map_err(unavailable)?;
-        // On an error the transaction is dropped, which rolls it back.
         migrate::check_not_newer(done.iter().copied().max().unwrap_or(0))?;
         for m in migrate::pending(&done) {
-            (&mut *tx)
-                .execute(m.sql(Dialect::Postgres))
+            tx.execute(m.sql(Dialect::Postgres))
                 .await
                 .map_err(unavailable)?;
             sqlx::query(
@@ -137,43 +128,46 @@ impl PostgresStore {
             .await
             .map_err(unavailable)?;
         }
-        tx.commit().await.map_err(unavailable)
+        conn.finish(Ok(()))?;
+        conn.commit().await
     }
 }
 
 impl Backend for PostgresStore {
     const DIALECT: Dialect = Dialect::Postgres;
     type Row = PgRow;
-    type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+    type Tx = PgTx;
 
     async fn execute(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
-        let done = bind(sqlx::query(sql), args)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(done.rows_affected())
+        let mut conn = self.pool.acquire().await?;
+        let done = bind(sqlx::query(sql), args).execute(conn.use_conn()).await;
+        Ok(conn.finish(done)?.rows_affected())
     }
 
     async fn fetch_optional(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<PgRow>> {
-        bind(sqlx::query(sql), args)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)
+        let mut conn = self.pool.acquire().await?;
+        let row = bind(sqlx::query(sql), args)
+            .fetch_optional(conn.use_conn())
+            .await;
+        conn.finish(row)
     }
 
     async fn fetch_all(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Vec<PgRow>> {
-        bind(sqlx::query(sql), args)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)
+        let mut conn = self.pool.acquire().await?;
+        let rows = bind(sqlx::query(sql), args)
+            .fetch_all(conn.use_conn())
+            .await;
+        conn.finish(rows)
     }
 
     async fn begin(&self) -> StoreResult<Self::Tx> {
-        self.pool.begin().await.map_err(unavailable)
+        let mut conn = self.pool.acquire().await?;
+        conn.begin().await?;
+        Ok(PgTx { conn })
     }
 
     fn pool_state(&self) -> PoolStats {
-        pool_stats(&self.pool)
+        self.pool.stats()
     }
 
     /// Not done from here.
@@ -188,17 +182,23 @@ impl Backend for PostgresStore {
     }
 }
 
-impl db::Tx for sqlx::Transaction<'static, sqlx::Postgres> {
+/// A transaction on one pooled connection (`BEGIN` ... `COMMIT`). Dropped without a
+/// commit, its connection is closed, which rolls it back.
+#[derive(Debug)]
+pub struct PgTx {
+    conn: PgConn,
+}
+
+impl db::Tx for PgTx {
     async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
         let done = bind(sqlx::query(sql), args)
-            .execute(&mut **self)
-            .await
-            .map_err(unavailable)?;
-        Ok(done.rows_affected())
+            .execute(self.conn.use_conn())
+            .await;
+        Ok(self.conn.finish(done)?.rows_affected())
     }
 
-    async fn commit(self) -> StoreResult<()> {
-        sqlx::Transaction::commit(self).await.map_err(unavailable)
+    async fn commit(mut self) -> StoreResult<()> {
+        self.conn.commit().await
     }
 }
 

@@ -515,7 +515,7 @@ async fn migrate_brings_either_database_up_to_date_and_prints_its_version() {
         "migrate touches only the database"
     );
 
-    let db = TestDatabase::create().await;
+    let db = TestDatabase::create_empty().await;
     let env = [
         ("GATEHOUSE_DATA_DIR", data_dir),
         ("GATEHOUSE_DATABASE_URL", db.url.as_str()),

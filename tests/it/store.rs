@@ -3434,7 +3434,7 @@ async fn postgres_refuses_a_newer_schema_and_reopens_a_current_one() {
 /// migrate while the others wait, then find the schema applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stores_opened_together_on_an_empty_database_all_succeed() {
-    let db = TestDatabase::create().await;
+    let db = TestDatabase::create_empty().await;
     let opens: Vec<_> = (0..4)
         .map(|_| {
             let url = db.url.clone();

@@ -125,6 +125,9 @@ impl TestApp {
         configure: impl FnOnce(&mut ServerConfig),
     ) -> TestApp {
         let clock = Arc::new(OffsetClock::default());
+        if url.is_none() && std::fs::read_dir(dir.path()).is_ok_and(|mut d| d.next().is_none()) {
+            sqlite_template().await.write_into(dir.path());
+        }
         let store_config = StoreConfig::new(dir.path().to_path_buf(), url);
         let backend = app::open_backend(&store_config, clock.now())
             .await
@@ -1244,7 +1247,19 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// A database with the current schema: a copy of the run's migrated template
+    /// (`migrated_template`), so that the migrations run once per run, not once per test.
     pub async fn create() -> TestDatabase {
+        let template = migrated_template().await;
+        Self::create_from(&format!("TEMPLATE \"{template}\"")).await
+    }
+
+    /// An empty database, for the tests of migrating one.
+    pub async fn create_empty() -> TestDatabase {
+        Self::create_from("").await
+    }
+
+    async fn create_from(clause: &str) -> TestDatabase {
         use sqlx::Connection;
         let admin_url = postgres_admin_url();
         let name = format!("gh_test_{}", hex(&gatehouse::crypto::random_bytes::<8>()));
@@ -1258,9 +1273,12 @@ impl TestDatabase {
                  GATEHOUSE_TEST_POSTGRES_URL): {e}"
                 )
             });
-        sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE \"{name}\"").as_str())
-            .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        sqlx::Executor::execute(
+            &mut admin,
+            format!("CREATE DATABASE \"{name}\" {clause}").as_str(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("CREATE DATABASE {name} {clause}: {e}"));
         let _ = admin.close().await;
         TestDatabase {
             url: url.to_string(),
@@ -1268,6 +1286,128 @@ impl TestDatabase {
             admin_url,
         }
     }
+}
+
+/// A data directory as a first start leaves it (the SQLite file migrated, the built-in
+/// servers with their ACTIVE and NEXT signing keys, the master key), made once per run
+/// and kept in memory: a test server on SQLite starts from a copy of it. Generating the
+/// four RSA keys was most of the CPU of a short test (a profile of `discovery::` and
+/// `headers::`: RSA key generation ~60 %, Argon2 6 %, SQLite 4 %). A test that brings
+/// its own directory (`spawn_in`) starts from that.
+struct SqliteTemplate {
+    database: Vec<u8>,
+    master_key: Vec<u8>,
+}
+
+impl SqliteTemplate {
+    fn write_into(&self, dir: &std::path::Path) {
+        std::fs::write(dir.join("gatehouse.db"), &self.database).expect("copy the template");
+        std::fs::write(dir.join("master.key"), &self.master_key).expect("copy the master key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let owner_only = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(dir.join("master.key"), owner_only).expect("chmod");
+        }
+    }
+}
+
+async fn sqlite_template() -> &'static SqliteTemplate {
+    static TEMPLATE: tokio::sync::OnceCell<SqliteTemplate> = tokio::sync::OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let now = OffsetClock::default().now();
+            let backend = app::open_backend(&StoreConfig::new(dir.path().to_path_buf(), None), now)
+                .await
+                .expect("open the template backend");
+            for server in servers::builtin_servers(now) {
+                gatehouse::tokens::keys::ensure_keys(
+                    &backend.store,
+                    &backend.master,
+                    &server.id,
+                    now,
+                )
+                .await
+                .expect("the template's signing keys");
+            }
+            backend.store.close().await;
+            drop(backend);
+            SqliteTemplate {
+                database: std::fs::read(dir.path().join("gatehouse.db")).expect("template db"),
+                master_key: std::fs::read(dir.path().join("master.key")).expect("master key"),
+            }
+        })
+        .await
+}
+
+/// The name of a database holding every migration of this checkout and nothing else,
+/// made on first use: `gh_template_<hash of migrations/postgres>`. It is kept on the
+/// server, so later runs (and test binaries running at once) with the same migrations
+/// copy it as it is; a changed migration makes another. It is built under a name of
+/// its own by `PostgresStore::open`, the path every instance takes, and renamed when
+/// complete, so no test ever copies a half-migrated one.
+async fn migrated_template() -> String {
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            use gatehouse::store::postgres::{PoolSettings, PostgresStore};
+            use sqlx::Connection;
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .expect("migrations/postgres")
+                .map(|e| e.expect("a migration file").path())
+                .collect();
+            files.sort();
+            let mut all = Vec::new();
+            for file in &files {
+                all.extend(file.file_name().unwrap().as_encoded_bytes());
+                all.extend(std::fs::read(file).expect("a migration"));
+            }
+            let hash = hex(&gatehouse::crypto::sha256(&all)[..8]);
+            let template = format!("gh_template_{hash}");
+            let admin_url = postgres_admin_url();
+            let mut admin = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("PostgreSQL for the tests");
+            let exists: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+                    .bind(&template)
+                    .fetch_optional(&mut admin)
+                    .await
+                    .unwrap();
+            if exists.is_none() {
+                let building = TestDatabase::create_empty().await;
+                let store = PostgresStore::open(&building.url, &PoolSettings::default())
+                    .await
+                    .expect("migrate the template database");
+                gatehouse::store::Maintenance::close(&store).await;
+                drop(store);
+                let renamed = sqlx::Executor::execute(
+                    &mut admin,
+                    format!(
+                        "ALTER DATABASE \"{}\" RENAME TO \"{template}\"",
+                        building.name
+                    )
+                    .as_str(),
+                )
+                .await;
+                match renamed {
+                    // Ours now: not dropped with the guard.
+                    Ok(_) => std::mem::forget(building),
+                    // Another run made it first (42P04: it exists); ours is dropped.
+                    Err(e) => assert!(
+                        e.as_database_error()
+                            .is_some_and(|d| d.code().as_deref() == Some("42P04")),
+                        "rename the template database: {e}"
+                    ),
+                }
+            }
+            let _ = admin.close().await;
+            template
+        })
+        .await
+        .clone()
 }
 
 impl TestDatabase {
