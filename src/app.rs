@@ -161,6 +161,7 @@ pub fn router(state: SharedState) -> Router {
         .nest("/api/v1", crate::http::api::router())
         .merge(endpoints::home::routes())
         .merge(endpoints::admin::routes())
+        .merge(endpoints::account::routes())
         .fallback(endpoints::health::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -200,6 +201,10 @@ pub async fn serve(
     open_keys(&state).await.map_err(std::io::Error::other)?;
     // The admin console's app, with this public URL's URIs (issue 17).
     crate::admin::console::ensure(&state.store, &state.config.base_url(), state.clock.now())
+        .await
+        .map_err(std::io::Error::other)?;
+    // The account page's app, likewise.
+    crate::admin::account_app::ensure(&state.store, &state.config.base_url(), state.clock.now())
         .await
         .map_err(std::io::Error::other)?;
     state.passwords.warm_up();

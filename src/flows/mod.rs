@@ -5,6 +5,7 @@
 //! calls one of these and renders; `app` only wires the router.
 
 pub mod access_token;
+pub mod account;
 pub mod activate;
 pub mod api_caller;
 pub mod authn;

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod account;
 mod admin_authz;
 mod api_apps;
 mod api_apps_update;

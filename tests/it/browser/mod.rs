@@ -7,6 +7,7 @@
 pub mod chromium;
 pub mod rp;
 
+mod account;
 mod console;
 mod console_apps;
 mod device;
