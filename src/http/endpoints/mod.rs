@@ -1,5 +1,6 @@
 //! One module per endpoint.
 
+pub mod account_passkeys;
 pub mod activate;
 pub mod admin;
 pub mod assets;
@@ -18,6 +19,7 @@ pub mod login;
 pub mod logout;
 pub mod metrics;
 pub mod par;
+pub mod passkey_login;
 pub mod revoke;
 pub mod session_cookie;
 pub mod token;
