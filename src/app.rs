@@ -139,6 +139,27 @@ pub fn router(state: SharedState) -> Router {
             "/login",
             get(endpoints::login::get).post(endpoints::login::post),
         )
+        .route("/login/passkey", post(endpoints::passkey_login::post))
+        .route(
+            "/login/passkey/options",
+            post(endpoints::passkey_login::options),
+        )
+        .route(
+            "/account/passkeys",
+            get(endpoints::account_passkeys::get).post(endpoints::account_passkeys::add),
+        )
+        .route(
+            "/account/passkeys/options",
+            post(endpoints::account_passkeys::options),
+        )
+        .route(
+            "/account/passkeys/{id}/rename",
+            post(endpoints::account_passkeys::rename),
+        )
+        .route(
+            "/account/passkeys/{id}/delete",
+            post(endpoints::account_passkeys::remove),
+        )
         .route(
             "/login/sessionCookieRedirect",
             get(endpoints::session_cookie::get),

@@ -20,6 +20,7 @@ pub mod login;
 pub mod logout;
 pub mod okta_scopes;
 pub mod par;
+pub mod passkeys;
 pub mod request_object;
 pub mod revoke;
 pub mod sessions;

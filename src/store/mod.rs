@@ -19,6 +19,7 @@ mod maintenance;
 mod migrate;
 mod models;
 mod par;
+mod passkeys;
 mod policies;
 pub mod postgres;
 pub mod query;
@@ -44,6 +45,7 @@ pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
 pub use maintenance::{Maintenance, PURGE_BATCH};
 pub use models::*;
 pub use par::PushedRequestStore;
+pub use passkeys::{Passkey, PasskeyStore, WebauthnChallenge};
 pub use policies::PolicyStore;
 pub use query::{Expr, Op, Page, SqlValue};
 pub use replay::ReplayStore;
@@ -90,6 +92,7 @@ pub trait Store:
     + ThrottleStore
     + ReplayStore
     + BrandStore
+    + PasskeyStore
     + Maintenance
 {
 }
@@ -112,6 +115,7 @@ impl<T> Store for T where
         + ThrottleStore
         + ReplayStore
         + BrandStore
+        + PasskeyStore
         + Maintenance
 {
 }

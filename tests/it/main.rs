@@ -45,6 +45,7 @@ mod outage;
 mod pages;
 mod pages_browser;
 mod par;
+mod passkeys;
 mod policies;
 mod properties;
 mod proxy;

@@ -13,6 +13,7 @@ mod console_apps;
 mod device;
 mod flows;
 mod pages;
+mod passkeys;
 
 pub use chromium::{Chromium, Key};
 pub use rp::RelyingParty;
