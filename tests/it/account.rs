@@ -97,6 +97,8 @@ async fn story(t: TestApp) {
     assert!(!html.contains("Gatehouse Admin Console"));
     assert!(html.contains("(this browser)"));
     assert!(html.contains("Signed in"), "the activity");
+    assert!(html.contains("id=\"no-passkeys\""), "the security section");
+    assert!(html.contains("href=\"/account/passkeys\""));
 
     // A form without the CSRF token: 403, nothing changes.
     let answer = browser

@@ -83,16 +83,25 @@ pub struct AppView {
     pub link: Option<String>,
 }
 
+/// One of the person's passkeys (managed on `/account/passkeys`).
+#[derive(Debug, Clone)]
+pub struct PasskeyView {
+    pub name: String,
+    pub created: UnixTime,
+    pub last_used: Option<UnixTime>,
+}
+
 /// Everything the page shows.
 #[derive(Debug, Clone)]
 pub struct Overview {
     pub apps: Vec<AppView>,
+    pub passkeys: Vec<PasskeyView>,
     pub sessions: Vec<SessionView>,
     pub activity: Vec<Activity>,
 }
 
 /// The person's apps (assigned to them or open to everyone, as Okta's app links), their
-/// live sessions (this one first, then newest first) and their recent sign-in activity
+/// passkeys, their live sessions (this one first, then newest first) and their recent sign-in activity
 /// from the System Log.
 pub async fn overview(
     services: &Services,
@@ -118,8 +127,20 @@ pub async fn overview(
         .collect();
     sessions.sort_by_key(|s| (!s.current, -s.started));
     let activity = activity::recent(services, user_id, ACTIVITY_EVENTS).await?;
+    let passkeys = services
+        .store
+        .user_passkeys(user_id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyView {
+            name: p.name,
+            created: p.created_at,
+            last_used: p.last_used_at,
+        })
+        .collect();
     Ok(Overview {
         apps,
+        passkeys,
         sessions,
         activity,
     })

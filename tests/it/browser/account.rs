@@ -35,6 +35,7 @@ async fn a_person_manages_their_account() {
             .contains("this browser")
     );
     assert!(s.chrome.text("#activity-list").await.contains("Signed in"));
+    assert!(s.chrome.exists("#manage-passkeys").await);
     s.chrome.check_page("account").await;
 
     // The profile.

@@ -31,6 +31,13 @@ pub struct ActivityRow {
     pub app: Option<String>,
 }
 
+/// One passkey, for the page.
+pub struct PasskeyRow {
+    pub name: String,
+    pub created: Time,
+    pub last_used: Option<Time>,
+}
+
 /// A time as a person reads it, and as `<time datetime>` holds it.
 pub struct Time {
     pub text: String,
@@ -73,6 +80,7 @@ struct AccountPage<'a> {
     notice: Option<&'static str>,
     refusal: Option<Refusal<'a>>,
     apps: &'a [AppView],
+    passkeys: &'a [PasskeyRow],
     sessions: &'a [SessionRow],
     activity: &'a [ActivityRow],
     /// Where "Sign out" posts: the org server's RP-Initiated Logout endpoint.
@@ -153,6 +161,15 @@ pub async fn render(
             app: a.app.clone(),
         })
         .collect();
+    let passkeys: Vec<PasskeyRow> = overview
+        .passkeys
+        .iter()
+        .map(|p| PasskeyRow {
+            name: p.name.clone(),
+            created: Time::of(p.created),
+            last_used: p.last_used.map(Time::of),
+        })
+        .collect();
     let first = user.first_name.as_deref().unwrap_or("");
     let last = user.last_name.as_deref().unwrap_or("");
     let full = format!("{first} {last}");
@@ -179,6 +196,7 @@ pub async fn render(
         notice,
         refusal,
         apps: &overview.apps,
+        passkeys: &passkeys,
         sessions: &sessions,
         activity: &activity,
         sign_out: "/oauth2/v1/logout",
