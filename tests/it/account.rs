@@ -339,6 +339,29 @@ async fn story(t: TestApp) {
         "not sealed here"
     );
 
+    // The account app is built in: not deleted, deactivated or changed through the
+    // API, and not among a person's app links.
+    let api = t.api().await;
+    assert_eq!(api.delete("/api/v1/apps/gatehouse-account").await, 403);
+    let (status, _) = api
+        .post(
+            "/api/v1/apps/gatehouse-account/lifecycle/deactivate",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (_, links) = api
+        .get(&format!("/api/v1/users/{}/appLinks", alice.id))
+        .await;
+    assert!(
+        links
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["id"] != "gatehouse-account" && l["id"] != "gatehouse-console"),
+        "{links}"
+    );
+
     // A callback this browser did not start, or with another state: a page, never a
     // redirect, and no binding.
     let fresh = t.browser();

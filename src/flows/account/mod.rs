@@ -173,3 +173,72 @@ pub async fn continue_session(
     services.store.insert_session(&row).await?;
     Ok((cookie, row))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::testing::fixture;
+
+    #[tokio::test]
+    async fn the_page_answers_only_for_the_session_it_was_bound_to() {
+        let f = fixture().await;
+        let now = f.now;
+        let user = f.user("alice@example.com").await;
+        let (cookie, row) = session::start(&user.id, now, 3600);
+        f.services.store.insert_session(&row).await.unwrap();
+        let (other, other_row) = session::start(&user.id, now, 3600);
+        f.services.store.insert_session(&other_row).await.unwrap();
+        let s = &f.services;
+        let bound = row.id_hash.as_slice();
+        assert!(
+            signed_in(s, None, Some(bound), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            signed_in(s, Some(&cookie), None, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            signed_in(s, Some(&other), Some(bound), now)
+                .await
+                .unwrap()
+                .is_none(),
+            "another session of the same person is not the bound one"
+        );
+        let account = signed_in(s, Some(&cookie), Some(bound), now)
+            .await
+            .unwrap()
+            .expect("the bound session");
+        assert!(account.recent(now + RECENT_SIGN_IN_SECONDS));
+        assert!(!account.recent(now + RECENT_SIGN_IN_SECONDS + 1));
+
+        // Continued under a new id: the same sign-in, the password moved only when
+        // the change verified it.
+        let later = now + 60;
+        let (next, moved) = continue_session(s, &account.session, Some(later), later)
+            .await
+            .unwrap();
+        assert_ne!(next, cookie);
+        assert_eq!(
+            (moved.created_at, moved.expires_at, moved.auth_time),
+            (row.created_at, row.expires_at, later)
+        );
+        let (_, kept) = continue_session(s, &account.session, None, later)
+            .await
+            .unwrap();
+        assert_eq!(kept.auth_time, row.auth_time);
+
+        s.store.end_session(&row.id_hash, later).await.unwrap();
+        assert!(
+            signed_in(s, Some(&cookie), Some(bound), later)
+                .await
+                .unwrap()
+                .is_none(),
+            "an ended session"
+        );
+    }
+}
