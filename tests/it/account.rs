@@ -1,4 +1,5 @@
-//! `/account`, the person's own page, over HTTP on SQLite and PostgreSQL: signing in
+//! `/account`, the person's own page, over HTTP on PostgreSQL (the Chromium story,
+//! browser::account, walks it on SQLite): signing in
 //! through the account app, the profile, the password, "sign out everywhere", the
 //! activity, and every refusal: no session, a missing CSRF token, a wrong current
 //! password, a stale sign-in for a sensitive change, a forged or misplaced binding, a
@@ -389,11 +390,6 @@ async fn story(t: TestApp) {
             .is_empty(),
         "a refused callback leaves the session as it was"
     );
-}
-
-#[tokio::test]
-async fn the_account_page_on_sqlite() {
-    story(TestApp::spawn().await).await;
 }
 
 #[tokio::test]
