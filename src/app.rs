@@ -151,6 +151,27 @@ pub fn router(state: SharedState) -> Router {
             "/login",
             get(endpoints::login::get).post(endpoints::login::post),
         )
+        .route("/login/passkey", post(endpoints::passkey_login::post))
+        .route(
+            "/login/passkey/options",
+            post(endpoints::passkey_login::options),
+        )
+        .route(
+            "/account/passkeys",
+            get(endpoints::account_passkeys::get).post(endpoints::account_passkeys::add),
+        )
+        .route(
+            "/account/passkeys/options",
+            post(endpoints::account_passkeys::options),
+        )
+        .route(
+            "/account/passkeys/{id}/rename",
+            post(endpoints::account_passkeys::rename),
+        )
+        .route(
+            "/account/passkeys/{id}/delete",
+            post(endpoints::account_passkeys::remove),
+        )
         .route(
             "/login/sessionCookieRedirect",
             get(endpoints::session_cookie::get),
@@ -173,6 +194,7 @@ pub fn router(state: SharedState) -> Router {
         .nest("/api/v1", crate::http::api::router())
         .merge(endpoints::home::routes())
         .merge(endpoints::admin::routes())
+        .merge(endpoints::account::routes())
         .fallback(endpoints::health::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -212,6 +234,10 @@ pub async fn serve(
     open_keys(&state).await.map_err(std::io::Error::other)?;
     // The admin console's app, with this public URL's URIs (issue 17).
     crate::admin::console::ensure(&state.store, &state.config.base_url(), state.clock.now())
+        .await
+        .map_err(std::io::Error::other)?;
+    // The account page's app, likewise.
+    crate::admin::account_app::ensure(&state.store, &state.config.base_url(), state.clock.now())
         .await
         .map_err(std::io::Error::other)?;
     state.passwords.warm_up();

@@ -113,7 +113,8 @@ impl MasterKey {
     /// from the master key, base64url. Only the holder of the token and the server can
     /// compute it, and the server computes it again when a rotated token is retried
     /// within the grace period, so that the retry gets the same answer without the
-    /// successor ever being stored in clear.
+    /// successor ever being stored in clear. The same derivation under its own label
+    /// gives a user's WebAuthn user handle (`webauthn user handle`).
     pub fn derive_from_token(&self, token: &str, label: &str) -> String {
         let mut ctx = hmac::Context::with_key(&self.rotation);
         ctx.update(label.as_bytes());

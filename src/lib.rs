@@ -17,3 +17,4 @@ pub mod oauth;
 pub mod protocol;
 pub mod store;
 pub mod tokens;
+pub mod webauthn;

@@ -1,5 +1,6 @@
 //! The admin console's own app and the org server's okta.*
-//! scopes, both ensured at every start.
+//! scopes, both ensured at every start; and how a built-in app (the console, the
+//! account page's `account_app`) is kept as it must be.
 //!
 //! The console is a first-party public client of the org authorization server:
 //! `client_id` `gatehouse-console`, code flow with PKCE S256 (RFC 7636, RFC 9700
@@ -17,15 +18,18 @@ use crate::store::{AuthMethod, Client, DynStore, ORG_SERVER_ID, ScopeDef, Status
 pub const CONSOLE_CLIENT_ID: &str = "gatehouse-console";
 pub const CONSOLE_LABEL: &str = "Gatehouse Admin Console";
 
-/// Refuses a change that would take the console away (403 `E0000006`).
-pub fn not_the_console(client_id: &str) -> Result<(), AdminError> {
-    if client_id == CONSOLE_CLIENT_ID {
-        return Err(AdminError::not_allowed(
-            "E0000006",
-            "The Gatehouse Admin Console app is built in: it cannot be deleted, deactivated or changed.",
-        ));
-    }
-    Ok(())
+/// Refuses a change that would take a built-in app away: the console or the account
+/// page's app (403 `E0000006`).
+pub fn not_built_in(client_id: &str) -> Result<(), AdminError> {
+    let label = match client_id {
+        CONSOLE_CLIENT_ID => CONSOLE_LABEL,
+        super::account_app::ACCOUNT_CLIENT_ID => super::account_app::ACCOUNT_LABEL,
+        _ => return Ok(()),
+    };
+    Err(AdminError::not_allowed(
+        "E0000006",
+        format!("The {label} app is built in: it cannot be deleted, deactivated or changed."),
+    ))
 }
 
 /// Is this app allowed every okta.* scope without a grant?
@@ -62,14 +66,18 @@ fn wanted(base: &str, now: UnixTime) -> Client {
 }
 
 /// Makes sure the console app exists, active, with this public URL's URIs and its
-/// fixed settings, and that the org server offers every okta.* scope. Idempotent and
-/// safe with several instances starting at once: an insert another instance won is
-/// read again, an update is written only over the version it was read at.
+/// fixed settings, and that the org server offers every okta.* scope.
 pub async fn ensure(store: &DynStore, base: &str, now: UnixTime) -> Result<(), StoreError> {
     ensure_scopes(store, now).await?;
-    let want = wanted(base, now);
+    ensure_client(store, wanted(base, now)).await
+}
+
+/// Makes sure the built-in app `want` exists as it is described, active. Idempotent and
+/// safe with several instances starting at once: an insert another instance won is
+/// read again, an update is written only over the version it was read at.
+pub async fn ensure_client(store: &DynStore, want: Client) -> Result<(), StoreError> {
     for _ in 0..5 {
-        let Some(have) = store.get_client(CONSOLE_CLIENT_ID).await? else {
+        let Some(have) = store.get_client(&want.client_id).await? else {
             match store.insert_client(&want).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::Conflict(_)) => continue,
@@ -84,9 +92,10 @@ pub async fn ensure(store: &DynStore, base: &str, now: UnixTime) -> Result<(), S
             && have.post_logout_redirect_uris == want.post_logout_redirect_uris
             && have.grant_types == want.grant_types
             && have.response_types == want.response_types
-            && have.pkce_required
-            && !have.pkce_allow_plain
-            && !have.require_pushed_authorization_requests
+            && have.pkce_required == want.pkce_required
+            && have.pkce_allow_plain == want.pkce_allow_plain
+            && have.require_pushed_authorization_requests
+                == want.require_pushed_authorization_requests
             && have.status == Status::Active;
         if same {
             return Ok(());
@@ -100,15 +109,16 @@ pub async fn ensure(store: &DynStore, base: &str, now: UnixTime) -> Result<(), S
         };
         if store.update_client(&update).await? {
             tracing::info!(
-                client = CONSOLE_CLIENT_ID,
-                "the admin console app was brought up to date"
+                client = want.client_id,
+                "a built-in app was brought up to date"
             );
             return Ok(());
         }
     }
-    Err(StoreError::Unavailable(
-        "the admin console app kept changing while it was being ensured".into(),
-    ))
+    Err(StoreError::Unavailable(format!(
+        "the built-in app {} kept changing while it was being ensured",
+        want.client_id
+    )))
 }
 
 /// Adds the okta.* scopes the org server lacks (IMPLICIT consent: only the console

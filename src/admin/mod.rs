@@ -3,6 +3,7 @@
 //! API tokens. The CLI and the management API (`/api/v1`) call the same functions, and
 //! every change they make is written to the System Log with who made it.
 
+pub mod account_app;
 pub mod api_tokens;
 pub mod app_links;
 pub mod apps;

@@ -101,7 +101,7 @@ impl Actor {
     }
 }
 
-fn display_name(user: &User) -> String {
+pub fn display_name(user: &User) -> String {
     match (&user.first_name, &user.last_name) {
         (Some(f), Some(l)) => format!("{f} {l}"),
         (Some(n), None) | (None, Some(n)) => n.clone(),

@@ -5,6 +5,7 @@
 //! calls one of these and renders; `app` only wires the router.
 
 pub mod access_token;
+pub mod account;
 pub mod activate;
 pub mod api_caller;
 pub mod authn;
@@ -20,6 +21,7 @@ pub mod logout;
 pub mod okta_scopes;
 pub mod par;
 pub mod registration;
+pub mod passkeys;
 pub mod request_object;
 pub mod revoke;
 pub mod sessions;

@@ -7,9 +7,10 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 /// Every page's policy: nothing inline, nothing from elsewhere, no framing, and forms
-/// go only to this server. A page whose form is answered with a redirect to the
+/// go only to this server; scripts may fetch from this server only (the passkey
+/// ceremonies' options). A page whose form is answered with a redirect to the
 /// client gets `allow_form_target` instead.
-const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; \
                         form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Lets this page's forms lead to `target`, the request's redirect URI, already

@@ -196,3 +196,30 @@ pub fn unavailable(e: &crate::store::StoreError) -> Response {
         None,
     )
 }
+
+/// A passkey as `/account/passkeys` lists it.
+pub struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
+    /// A synced passkey (backed up by its provider), rather than one kept on one device.
+    pub synced: bool,
+}
+
+/// `/account/passkeys`: the person's passkeys; rename, remove, add (the add button works
+/// through `passkey.js`). `recent`: the sign-in is recent enough to change them.
+#[derive(Template)]
+#[template(path = "account_passkeys.html")]
+pub struct AccountPasskeysPage<'a> {
+    pub login: &'a str,
+    pub csrf: &'a str,
+    pub passkeys: &'a [PasskeyRow],
+    pub recent: bool,
+    pub error: Option<&'a str>,
+}
+
+/// A date as a page shows it (UTC, `2026-12-06`).
+pub fn date(t: crate::clock::UnixTime) -> String {
+    crate::clock::rfc3339(t).chars().take(10).collect()
+}

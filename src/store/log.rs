@@ -13,6 +13,15 @@ pub trait LogStore: Send + Sync {
     async fn insert_event(&self, event: &LogEvent) -> StoreResult<()>;
     /// A page of events in the order written (by `seq`); filterable: `LOG_COLUMNS`.
     async fn query_events(&self, page: &Page) -> StoreResult<Vec<LogEvent>>;
+    /// The newest `limit` events of `event_types` that `actor_id` did, newest first
+    /// (a person's recent sign-ins on the account page): through the index on
+    /// `(actor_id, seq)` (migration 31), read backwards.
+    async fn recent_events_of_actor(
+        &self,
+        actor_id: &str,
+        event_types: &[&str],
+        limit: i64,
+    ) -> StoreResult<Vec<LogEvent>>;
     /// How many events of each of `event_types` were published in `[since, until)`
     /// (milliseconds), by hour (`published / 3_600_000`), type and outcome: through the
     /// index on `(event_type, published, outcome_result)` (migration 31), which holds
@@ -195,6 +204,29 @@ impl<B: Backend> LogStore for B {
         let rows = self
             .fetch_all(&format!("SELECT * FROM system_log {clause}"), &args)
             .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn recent_events_of_actor(
+        &self,
+        actor_id: &str,
+        event_types: &[&str],
+        limit: i64,
+    ) -> StoreResult<Vec<LogEvent>> {
+        if event_types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let types: Vec<String> = (0..event_types.len())
+            .map(|i| format!("${}", i + 3))
+            .collect();
+        let sql = format!(
+            "SELECT * FROM system_log WHERE actor_id = $1 AND event_type IN ({})
+             ORDER BY seq DESC LIMIT $2",
+            types.join(", ")
+        );
+        let mut args: Vec<Arg<'_>> = vec![actor_id.into(), limit.into()];
+        args.extend(event_types.iter().map(|t| Arg::from(*t)));
+        let rows = self.fetch_all(&sql, &args).await?;
         rows.iter().map(event_from_row).collect()
     }
 

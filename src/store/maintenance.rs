@@ -76,6 +76,8 @@ const PURGES: &[&str] = &[
     // A JWT id is remembered while a JWT carrying it could still be accepted.
     "DELETE FROM used_jtis WHERE key_hash IN
         (SELECT key_hash FROM used_jtis WHERE expires_at <= $1 LIMIT $2)",
+    "DELETE FROM webauthn_challenges WHERE challenge_hash IN
+        (SELECT challenge_hash FROM webauthn_challenges WHERE expires_at <= $1 LIMIT $2)",
     // A family is over when revoked, past its absolute lifetime, or when its current
     // token (the one unrotated token every live family has: rotation marks one and
     // inserts its successor in one transaction) is past its idle expiry. Its tokens go

@@ -163,6 +163,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0038_client_registration.sql"),
         postgres: include_str!("../../migrations/postgres/0038_client_registration.sql"),
     },
+    Migration {
+        version: 34,
+        sqlite: include_str!("../../migrations/sqlite/0034_passkeys.sql"),
+        postgres: include_str!("../../migrations/postgres/0034_passkeys.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -20,6 +20,7 @@ mod migrate;
 mod models;
 mod par;
 mod pg_pool;
+mod passkeys;
 mod policies;
 pub mod postgres;
 pub mod query;
@@ -46,6 +47,7 @@ pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
 pub use maintenance::{Maintenance, PURGE_BATCH};
 pub use models::*;
 pub use par::PushedRequestStore;
+pub use passkeys::{Passkey, PasskeyStore, WebauthnChallenge};
 pub use policies::PolicyStore;
 pub use query::{Expr, Op, Page, SqlValue};
 pub use registration::RegistrationStore;
@@ -94,6 +96,7 @@ pub trait Store:
     + ReplayStore
     + RegistrationStore
     + BrandStore
+    + PasskeyStore
     + Maintenance
 {
 }
@@ -117,6 +120,7 @@ impl<T> Store for T where
         + ReplayStore
         + RegistrationStore
         + BrandStore
+        + PasskeyStore
         + Maintenance
 {
 }

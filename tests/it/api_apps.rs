@@ -447,9 +447,9 @@ async fn apps_list_in_cursor_pages_with_q_and_filter() {
     let (_, off) = api
         .post("/api/v1/apps?activate=false", oidc_app("Off", REDIRECT))
         .await;
-    // The five, and the built-in admin console app.
+    // The five, and the built-in apps: the admin console and the account page.
     let (all, pages) = api.all_pages("/api/v1/apps?limit=2").await;
-    assert_eq!((all.len(), pages), (6, 3));
+    assert_eq!((all.len(), pages), (7, 4));
     let labels = |v: &Value| {
         let mut l: Vec<String> = v
             .as_array()

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod account;
 mod admin_authz;
 mod api_apps;
 mod api_apps_update;
@@ -44,6 +45,7 @@ mod outage;
 mod pages;
 mod pages_browser;
 mod par;
+mod passkeys;
 mod policies;
 mod properties;
 mod proxy;

@@ -2871,12 +2871,185 @@ async fn a_servers_trust_is_kept_once_and_goes_with_either_server(store: DynStor
     assert!(store.trusted_servers("aus1").await.unwrap().is_empty());
 }
 
+/// Passkeys: a challenge is taken once, for its purpose, before it expires; a credential
+/// id is registered once; the counter moves only forward (both 0 stays allowed); a
+/// rename or removal touches only the owner's credential; a user's removal takes them.
+async fn passkeys_and_their_challenges_are_single_use(store: DynStore) {
+    let store = &store;
+    store
+        .insert_user(&user("00uP", "pk@example.com"))
+        .await
+        .unwrap();
+    store
+        .insert_user(&user("00uQ", "other@example.com"))
+        .await
+        .unwrap();
+    let challenge = WebauthnChallenge {
+        challenge_hash: sha256(b"c1"),
+        purpose: "authenticate".into(),
+        user_id: None,
+        binding: sha256(b"tx"),
+        expires_at: 100,
+    };
+    store.insert_webauthn_challenge(&challenge).await.unwrap();
+    let hash = sha256(b"c1");
+    assert_eq!(
+        store
+            .take_webauthn_challenge(&hash, "register", 50)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .take_webauthn_challenge(&hash, "authenticate", 100)
+            .await
+            .unwrap(),
+        None
+    );
+    let taken = store
+        .take_webauthn_challenge(&hash, "authenticate", 99)
+        .await
+        .unwrap();
+    assert_eq!(taken, Some(challenge.clone()));
+    assert_eq!(
+        store
+            .take_webauthn_challenge(&hash, "authenticate", 99)
+            .await
+            .unwrap(),
+        None
+    );
+    let mine = WebauthnChallenge {
+        challenge_hash: sha256(b"c2"),
+        purpose: "register".into(),
+        user_id: Some("00uP".into()),
+        ..challenge
+    };
+    store.insert_webauthn_challenge(&mine).await.unwrap();
+    let taken = store
+        .take_webauthn_challenge(&sha256(b"c2"), "register", 1)
+        .await
+        .unwrap();
+    assert_eq!(taken.unwrap().user_id.as_deref(), Some("00uP"));
+
+    let passkey = Passkey {
+        id: "fwfP1".into(),
+        user_id: "00uP".into(),
+        credential_id: vec![1, 2, 3],
+        public_key: vec![0xa0],
+        sign_count: 0,
+        user_handle: vec![9; 32],
+        discoverable: true,
+        transports: vec!["internal".into(), "hybrid".into()],
+        name: "Laptop".into(),
+        aaguid: vec![0; 16],
+        backup_eligible: true,
+        backed_up: false,
+        user_verified: true,
+        created_at: 10,
+        last_used_at: None,
+    };
+    assert!(store.insert_passkey(&passkey).await.unwrap());
+    let again = Passkey {
+        id: "fwfP2".into(),
+        user_id: "00uQ".into(),
+        ..passkey.clone()
+    };
+    assert!(
+        !store.insert_passkey(&again).await.unwrap(),
+        "a credential id is registered once"
+    );
+    assert_eq!(
+        store.find_passkey(&[1, 2, 3]).await.unwrap(),
+        Some(passkey.clone())
+    );
+    assert_eq!(store.find_passkey(&[1, 2]).await.unwrap(), None);
+
+    assert!(
+        store
+            .record_passkey_use("fwfP1", 0, true, 20)
+            .await
+            .unwrap(),
+        "0 after 0"
+    );
+    assert!(
+        store
+            .record_passkey_use("fwfP1", 7, true, 21)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_passkey_use("fwfP1", 7, true, 22)
+            .await
+            .unwrap(),
+        "the same counter"
+    );
+    assert!(
+        !store
+            .record_passkey_use("fwfP1", 3, true, 22)
+            .await
+            .unwrap(),
+        "a lower one"
+    );
+    assert!(
+        !store
+            .record_passkey_use("fwfP1", 0, true, 22)
+            .await
+            .unwrap(),
+        "back to 0"
+    );
+    let used = store.find_passkey(&[1, 2, 3]).await.unwrap().unwrap();
+    assert_eq!(
+        (used.sign_count, used.backed_up, used.last_used_at),
+        (7, true, Some(21))
+    );
+
+    assert!(
+        !store
+            .rename_passkey("00uQ", "fwfP1", "Mine now")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .rename_passkey("00uP", "fwfP1", "Phone")
+            .await
+            .unwrap()
+    );
+    assert!(!store.delete_passkey("00uQ", "fwfP1").await.unwrap());
+    let second = Passkey {
+        id: "fwfP3".into(),
+        credential_id: vec![4],
+        created_at: 11,
+        ..passkey
+    };
+    assert!(store.insert_passkey(&second).await.unwrap());
+    let names: Vec<_> = store
+        .user_passkeys("00uP")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["Phone", "Laptop"]);
+    assert!(store.delete_passkey("00uP", "fwfP1").await.unwrap());
+    assert!(!store.delete_passkey("00uP", "fwfP1").await.unwrap());
+    assert_eq!(store.delete_user_passkeys("00uP").await.unwrap(), 1);
+    assert!(store.user_passkeys("00uP").await.unwrap().is_empty());
+}
+
 mod sqlite {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn registration_tokens_are_spent_and_replaced_once() {
         on_sqlite(super::registration_tokens_are_spent_and_replaced_once).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn passkeys_and_their_challenges_are_single_use() {
+        on_sqlite(super::passkeys_and_their_challenges_are_single_use).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -3135,6 +3308,11 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn registration_tokens_are_spent_and_replaced_once() {
         on_postgres(super::registration_tokens_are_spent_and_replaced_once).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn passkeys_and_their_challenges_are_single_use() {
+        on_postgres(super::passkeys_and_their_challenges_are_single_use).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -129,7 +129,7 @@ pub async fn update(
     new: NewApp,
     now: UnixTime,
 ) -> Result<(Client, Option<String>), AdminError> {
-    super::console::not_the_console(client_id)?;
+    super::console::not_built_in(client_id)?;
     let c = check(new)?;
     let (before, written) = modify(store, client_id, |before| {
         Ok(Some(updated(&c, before, master, now)?))
@@ -226,7 +226,7 @@ pub async fn set_active(
     now: UnixTime,
 ) -> Result<Client, AdminError> {
     if !active {
-        super::console::not_the_console(client_id)?;
+        super::console::not_built_in(client_id)?;
     }
     let status = Status::active_if(active);
     let (before, written) = modify(store, client_id, |before| {
@@ -271,7 +271,7 @@ pub async fn delete(
     client_id: &str,
     now: UnixTime,
 ) -> Result<(), AdminError> {
-    super::console::not_the_console(client_id)?;
+    super::console::not_built_in(client_id)?;
     let client = find(store, client_id).await?;
     if client.status != Status::Inactive {
         return Err(AdminError::not_allowed(

@@ -21,11 +21,21 @@ use crate::oauth::params::Params;
 
 const SIGN_IN_FAILED: &str = "Sign-in failed: the username or password is not right.";
 
-fn expired_page() -> Response {
+pub(super) fn expired_page() -> Response {
     pages::error(
         StatusCode::BAD_REQUEST,
         "Sign-in expired",
         "This sign-in page has expired or was already used. Return to the application and sign in again.",
+        None,
+    )
+}
+
+/// A sign-in form whose CSRF token does not match the browser's cookie.
+pub(super) fn refused_page() -> Response {
+    pages::error(
+        StatusCode::FORBIDDEN,
+        "Sign-in refused",
+        "The sign-in form could not be verified. Go back, reload the page and try again.",
         None,
     )
 }
@@ -63,7 +73,7 @@ async fn form(
     .await
 }
 
-async fn form_with(
+pub(super) async fn form_with(
     state: &AppState,
     headers: &HeaderMap,
     tx: &str,
@@ -141,12 +151,7 @@ async fn sign_in(
     let tx = params.required("tx")?;
     let csrf_form = params.one("csrf")?.unwrap_or("");
     if !cookies::csrf_matches(headers, csrf_form) {
-        return Ok(pages::error(
-            StatusCode::FORBIDDEN,
-            "Sign-in refused",
-            "The sign-in form could not be verified. Go back, reload the page and try again.",
-            None,
-        ));
+        return Ok(refused_page());
     }
     let now = state.clock.now();
     let cookie = cookies::get(headers, cookies::SESSION);

@@ -1,5 +1,7 @@
 //! One module per endpoint.
 
+pub mod account;
+pub mod account_passkeys;
 pub mod activate;
 pub mod admin;
 pub mod assets;
@@ -19,6 +21,7 @@ pub mod logout;
 pub mod metrics;
 pub mod par;
 pub mod registration;
+pub mod passkey_login;
 pub mod revoke;
 pub mod session_cookie;
 pub mod token;

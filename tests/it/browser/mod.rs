@@ -7,11 +7,13 @@
 pub mod chromium;
 pub mod rp;
 
+mod account;
 mod console;
 mod console_apps;
 mod device;
 mod flows;
 mod pages;
+mod passkeys;
 
 pub use chromium::{Chromium, Key};
 pub use rp::RelyingParty;

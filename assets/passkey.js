@@ -1,0 +1,86 @@
+// Passkeys on the sign-in page ("Sign in with a passkey") and on /account/passkeys
+// ("Add a passkey"). The server's options come as JSON with binary values in base64url;
+// the browser's answer goes back in a plain form post, so the page that follows is an
+// ordinary navigation. Without WebAuthn (or without this script) nothing is shown.
+
+const fromB64 = (text) => {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const raw = atob(b64 + "===".slice((b64.length + 3) % 4));
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0)).buffer;
+};
+
+const toB64 = (buffer) => {
+  let raw = "";
+  for (const byte of new Uint8Array(buffer)) raw += String.fromCharCode(byte);
+  return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+};
+
+const status = (form, message) => {
+  const box = form.querySelector("#passkey-status") || document.getElementById("passkey-status");
+  if (!box) return;
+  box.textContent = message;
+  box.hidden = false;
+};
+
+const options = async (url, form, names) => {
+  const body = new URLSearchParams();
+  for (const name of names) body.append(name, form.elements[name].value);
+  const response = await fetch(url, { method: "POST", body, credentials: "same-origin" });
+  if (!response.ok) throw new Error("options " + response.status);
+  return response.json();
+};
+
+const descriptors = (list) => (list || []).map((c) => ({ ...c, id: fromB64(c.id) }));
+
+const signIn = document.getElementById("passkey-sign-in");
+if (signIn && window.PublicKeyCredential) {
+  signIn.hidden = false;
+  const button = document.getElementById("passkey-sign-in-button");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const publicKey = await options("/login/passkey/options", signIn, ["tx", "csrf"]);
+      publicKey.challenge = fromB64(publicKey.challenge);
+      publicKey.allowCredentials = descriptors(publicKey.allowCredentials);
+      const credential = await navigator.credentials.get({ publicKey });
+      const r = credential.response;
+      signIn.elements.credential_id.value = toB64(credential.rawId);
+      signIn.elements.client_data_json.value = toB64(r.clientDataJSON);
+      signIn.elements.authenticator_data.value = toB64(r.authenticatorData);
+      signIn.elements.signature.value = toB64(r.signature);
+      signIn.elements.user_handle.value = r.userHandle ? toB64(r.userHandle) : "";
+      signIn.submit();
+    } catch (e) {
+      status(signIn, "No passkey was used. Try again, or sign in with your password.");
+      button.disabled = false;
+    }
+  });
+}
+
+const add = document.getElementById("passkey-add");
+if (add && window.PublicKeyCredential) {
+  const button = document.getElementById("passkey-add-button");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const publicKey = await options("/account/passkeys/options", add, ["csrf"]);
+      publicKey.challenge = fromB64(publicKey.challenge);
+      publicKey.user.id = fromB64(publicKey.user.id);
+      publicKey.excludeCredentials = descriptors(publicKey.excludeCredentials);
+      const credential = await navigator.credentials.create({ publicKey });
+      const r = credential.response;
+      add.elements.client_data_json.value = toB64(r.clientDataJSON);
+      add.elements.attestation_object.value = toB64(r.attestationObject);
+      add.elements.transports.value = r.getTransports ? r.getTransports().join(",") : "";
+      const props = credential.getClientExtensionResults().credProps;
+      add.elements.resident_key.value = props && "rk" in props ? String(props.rk) : "";
+      add.submit();
+    } catch (e) {
+      status(add, "The passkey was not added. Try again.");
+      button.disabled = false;
+    }
+  });
+} else if (add) {
+  status(add, "This browser cannot create passkeys.");
+  document.getElementById("passkey-add-button").disabled = true;
+}

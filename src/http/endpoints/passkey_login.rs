@@ -1,0 +1,139 @@
+//! "Sign in with a passkey" on the sign-in page (`flows::passkeys::sign_in`): the
+//! page's script posts the transaction and its CSRF token to `/login/passkey/options`
+//! for the request options (JSON), asks the browser for an assertion, and posts it to
+//! `/login/passkey` as a plain form, whose answer is the same as a password's: a
+//! redirect back to the app (or to consent), with a new session.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{authorize, login};
+use crate::flows::passkeys::AssertionResponse;
+use crate::flows::passkeys::sign_in::{self, PasskeySignIn};
+use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params};
+use crate::http::{SharedState, cookies, error};
+use crate::oauth::OAuthError;
+use crate::oauth::params::Params;
+
+const REFUSED: &str =
+    "That passkey could not sign you in. Try again, or sign in with your password.";
+
+fn form(headers: &HeaderMap, body: Result<Body, OAuthRejection>) -> Result<Params, OAuthError> {
+    let params = body
+        .map_err(|OAuthRejection(e)| e)
+        .and_then(|Body(b)| form_params(headers, &b))?;
+    if let Some(name) = params.first_repeated() {
+        return Err(OAuthError::invalid_request(format!(
+            "The '{}' parameter was given more than once.",
+            name.chars().take(64).collect::<String>()
+        )));
+    }
+    Ok(params)
+}
+
+/// A JSON answer that no cache keeps.
+pub fn json(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `POST /login/passkey/options`: `tx` and `csrf`; the request options, or 400/403
+/// with an `error` the script shows.
+pub async fn options(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let params = match form(&headers, body) {
+        Ok(params) => params,
+        Err(e) => return json(status_of(&e), serde_json::json!({ "error": e.code() })),
+    };
+    if !cookies::csrf_matches(&headers, params.one("csrf").ok().flatten().unwrap_or("")) {
+        return json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({ "error": "csrf" }),
+        );
+    }
+    let Ok(Some(tx)) = params.one("tx") else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "error": "expired" }),
+        );
+    };
+    match sign_in::options(&state, tx, state.clock.now()).await {
+        Ok(Some(options)) => json(StatusCode::OK, options),
+        Ok(None) => json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "error": "expired" }),
+        ),
+        Err(e) => json(status_of(&e), serde_json::json!({ "error": e.code() })),
+    }
+}
+
+/// The assertion fields of a posted form.
+pub fn assertion(params: &Params) -> Result<AssertionResponse, OAuthError> {
+    let field = |name| params.one(name).map(|v| v.unwrap_or("").to_string());
+    Ok(AssertionResponse {
+        credential_id: field("credential_id")?,
+        client_data_json: field("client_data_json")?,
+        authenticator_data: field("authenticator_data")?,
+        signature: field("signature")?,
+        user_handle: field("user_handle")?,
+    })
+}
+
+/// `POST /login/passkey`: the assertion for the pending sign-in `tx`.
+pub async fn post(
+    State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let params = match form(&headers, body) {
+        Ok(params) => params,
+        Err(e) => return error::page(&e),
+    };
+    if !cookies::csrf_matches(&headers, params.one("csrf").ok().flatten().unwrap_or("")) {
+        return login::refused_page();
+    }
+    let (tx, response) = match (params.required("tx"), assertion(&params)) {
+        (Ok(tx), Ok(response)) => (tx, response),
+        (Err(e), _) | (_, Err(e)) => return error::page(&e),
+    };
+    let now = state.clock.now();
+    let cookie = cookies::get(&headers, cookies::SESSION);
+    match sign_in::finish(&state, tx, &response, cookie.as_deref(), ip, now).await {
+        Ok(PasskeySignIn::Expired) => login::expired_page(),
+        Ok(PasskeySignIn::Failed(request)) => {
+            login::form_with(
+                &state,
+                &headers,
+                tx,
+                &request,
+                "",
+                StatusCode::UNAUTHORIZED,
+                Some(REFUSED),
+            )
+            .await
+        }
+        Ok(PasskeySignIn::SignedIn {
+            session_id,
+            outcome,
+        }) => {
+            let mut response = authorize::render(outcome, true);
+            cookies::start_session(&mut response, &session_id, state.config.secure_cookies());
+            response
+        }
+        Err(e) => error::page(&e),
+    }
+}
+
+/// The HTTP status of a protocol error, for a JSON answer.
+pub fn status_of(e: &OAuthError) -> StatusCode {
+    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
+}
