@@ -153,6 +153,22 @@ pub fn router(state: SharedState) -> Router {
             "/activate",
             get(endpoints::activate::get).post(endpoints::activate::post),
         )
+        .route(
+            "/signin/forgot-password",
+            get(endpoints::email_links::forgot_get).post(endpoints::email_links::forgot_post),
+        )
+        .route(
+            "/signin/reset-password/{token}",
+            get(endpoints::email_links::reset_get).post(endpoints::email_links::reset_post),
+        )
+        .route(
+            "/signin/verify-email/{token}",
+            get(endpoints::email_links::verify_get).post(endpoints::email_links::verify_post),
+        )
+        .route(
+            "/welcome/{token}",
+            get(endpoints::email_links::welcome_get).post(endpoints::email_links::welcome_post),
+        )
         .route("/assets/{file}", get(endpoints::assets::get))
         .route("/brand/theme.css", get(endpoints::brand::theme_css))
         .route("/brand/logo", get(endpoints::brand::logo))

@@ -783,6 +783,48 @@ mod tests {
     }
 
     #[test]
+    fn smtp_needs_a_host_and_sender_and_plain_only_to_this_machine() {
+        let file: FileConfig = toml::from_str(
+            "[smtp]\nhost = \"smtp.example.com\"\nfrom = \"no-reply@example.com\"\nusername = \"u\"\npassword = \"file\"\n",
+        )
+        .unwrap();
+        let smtp = file.smtp.as_ref().unwrap();
+        let c = SmtpConfig::resolve(smtp, Some("env".into())).unwrap();
+        assert_eq!((c.port, c.security), (587, SmtpSecurity::StartTls));
+        assert_eq!(c.password.as_deref(), Some("env"), "the environment wins");
+        assert!(
+            !format!("{c:?}").contains("env\""),
+            "the password is not printed"
+        );
+        let with = |change: fn(&mut SmtpFile)| {
+            let mut f = smtp.clone();
+            change(&mut f);
+            SmtpConfig::resolve(&f, None)
+        };
+        assert!(with(|f| f.security = Some("plain".into())).is_err());
+        assert!(with(|f| f.security = Some("ssl".into())).is_err());
+        assert!(with(|f| f.from = None).is_err());
+        assert!(
+            with(|f| f.password = None).is_err(),
+            "a username without a password"
+        );
+        let local = with(|f| {
+            f.host = Some("127.0.0.1".into());
+            f.security = Some("plain".into());
+        })
+        .unwrap();
+        assert_eq!(local.port, 25);
+        assert_eq!(with(|f| f.security = Some("tls".into())).unwrap().port, 465);
+        assert!(
+            JobsConfig::resolve(Some(&JobsFile {
+                max_attempts: Some(0),
+                ..Default::default()
+            }))
+            .is_err()
+        );
+    }
+
+    #[test]
     fn flags_win_over_the_file() {
         let file = FileConfig {
             listen: Some("127.0.0.1:9000".into()),

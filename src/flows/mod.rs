@@ -14,6 +14,7 @@ pub mod client_jwt;
 pub mod consent;
 pub mod device;
 pub mod dpop;
+pub mod email_links;
 pub mod introspect;
 pub mod login;
 pub mod logout;

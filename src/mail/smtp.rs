@@ -19,6 +19,9 @@ use crate::jobs::{Failure, Handler};
 pub struct SmtpSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// The most one delivery may take, whatever the server does (one that accepts the
+    /// connection and never greets is cut off here).
+    limit: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +53,7 @@ impl SmtpSender {
         Ok(SmtpSender {
             transport: builder.build(),
             from,
+            limit: Duration::from_secs(config.timeout_seconds),
         })
     }
 }
@@ -70,10 +74,14 @@ impl Handler for SmtpSender {
             .header(ContentType::TEXT_PLAIN)
             .body(email.body)
             .map_err(|e| Failure::permanent(format!("cannot build the message: {e}")))?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => Err(Failure::permanent(e.to_string())),
-            Err(e) => Err(Failure::transient(e.to_string())),
+        match tokio::time::timeout(self.limit, self.transport.send(message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) if e.is_permanent() => Err(Failure::permanent(e.to_string())),
+            Ok(Err(e)) => Err(Failure::transient(e.to_string())),
+            Err(_) => Err(Failure::transient(format!(
+                "the SMTP server did not answer within {} seconds",
+                self.limit.as_secs()
+            ))),
         }
     }
 }

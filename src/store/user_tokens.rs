@@ -62,9 +62,10 @@ pub struct PasswordByLink<'a> {
 
 #[async_trait]
 pub trait UserTokenStore: Send + Sync {
-    /// Stores a link and queues the e-mail carrying it, in one transaction, and
-    /// deletes the user's earlier links of the same purpose (only the newest works).
-    async fn issue_user_token(&self, token: &UserToken, email: &NewJob) -> StoreResult<()>;
+    /// Stores a link and queues the e-mail carrying it (if any: an activation link may
+    /// be handed to the admin instead), in one transaction, and deletes the user's
+    /// earlier links of the same purpose (only the newest works).
+    async fn issue_user_token(&self, token: &UserToken, email: Option<&NewJob>) -> StoreResult<()>;
     /// The link with this hash and purpose if it is unexpired at `now` (the page that
     /// asks for the new password shows it; nothing changes).
     async fn find_user_token(
@@ -130,7 +131,7 @@ const VERIFY_ADDRESS: &str = "UPDATE users SET verified_email = email
 
 #[async_trait]
 impl<B: Backend> UserTokenStore for B {
-    async fn issue_user_token(&self, token: &UserToken, email: &NewJob) -> StoreResult<()> {
+    async fn issue_user_token(&self, token: &UserToken, email: Option<&NewJob>) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         tx.execute(
             "DELETE FROM user_tokens WHERE user_id = $1 AND purpose = $2",
@@ -150,7 +151,9 @@ impl<B: Backend> UserTokenStore for B {
             ],
         )
         .await?;
-        tx.execute(INSERT_JOB, &job_args(email)).await?;
+        if let Some(job) = email {
+            tx.execute(INSERT_JOB, &job_args(job)).await?;
+        }
         tx.commit().await
     }
 

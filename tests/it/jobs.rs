@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use gatehouse::config::JobsConfig;
 use gatehouse::crypto::MasterKey;
 use gatehouse::jobs::{Failure, Handler, Handlers, Outcome, Queue, Worker, backoff};
-use gatehouse::store::{DynStore, Page};
+use gatehouse::store::{DynStore, LinkPurpose, Page, PasswordByLink, UserStatus, UserToken};
 
 use crate::store::{on_postgres, on_sqlite};
 
@@ -218,9 +218,139 @@ async fn a_job_whose_last_lease_ran_out_is_given_up(store: DynStore) {
     assert_eq!(store.find_job(&id).await.unwrap().unwrap().status, "DEAD");
 }
 
+/// E-mail links (the job queue's first users): issued with their e-mail job in one
+/// transaction, only the newest of a kind works, used once even by racing requests,
+/// dead after expiry; following one verifies the address only while it is the user's.
+async fn email_links_are_issued_with_their_job_and_used_once(store: DynStore) {
+    let queue = Queue::new(store.clone(), MasterKey::from_bytes(&[7; 32]), config());
+    let mut ada = crate::store::user("00uada", "ada");
+    ada.email = Some("Ada@Example.com".into());
+    ada.status = UserStatus::PasswordExpired;
+    store.insert_user(&ada).await.unwrap();
+    let token = |hash: &[u8], purpose| UserToken {
+        token_hash: hash.to_vec(),
+        purpose,
+        user_id: "00uada".into(),
+        email: Some("ada@example.com".into()),
+        created_at: 100,
+        expires_at: 200,
+    };
+    let job = queue.job("email.send", b"reset mail", 100);
+    store
+        .issue_user_token(&token(b"old", LinkPurpose::ResetPassword), Some(&job))
+        .await
+        .unwrap();
+    assert!(
+        store.find_job(&job.id).await.unwrap().is_some(),
+        "queued with it"
+    );
+    store
+        .issue_user_token(&token(b"new", LinkPurpose::ResetPassword), None)
+        .await
+        .unwrap();
+    let find = |hash: &'static [u8], now| {
+        let store = store.clone();
+        async move {
+            store
+                .find_user_token(hash, LinkPurpose::ResetPassword, now)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(find(b"old", 150).await, None, "only the newest works");
+    assert!(find(b"new", 150).await.is_some());
+    assert_eq!(find(b"new", 200).await, None, "expired");
+
+    // Eight redemptions at once: one sets the password.
+    let event = gatehouse::admin::syslog::row(
+        &gatehouse::admin::Actor::cli(),
+        &gatehouse::admin::syslog::Event::success("user.account.update_password", "m", vec![]),
+        150,
+    );
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, event) = (store.clone(), event.clone());
+            tokio::spawn(async move {
+                let hash = format!("$argon2id$racer{i}");
+                let redeem = PasswordByLink {
+                    token_hash: b"new",
+                    purpose: LinkPurpose::ResetPassword,
+                    user_id: "00uada",
+                    email: Some("ada@example.com"),
+                    password_hash: &hash,
+                    from_statuses: &["ACTIVE", "PASSWORD_EXPIRED"],
+                    now: 150,
+                };
+                store
+                    .redeem_password_link(&redeem, None, &event)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for racer in racers {
+        won += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(won, 1);
+    let ada = store.get_user("00uada").await.unwrap().unwrap();
+    assert_eq!(ada.status, UserStatus::Active);
+    assert_eq!(ada.password_changed_at, Some(150));
+    assert!(
+        ada.email_verified(),
+        "the address the link went to, in any case"
+    );
+    assert_eq!(find(b"new", 150).await, None, "used");
+
+    // Confirmation: a link for an address the user no longer has verifies nothing.
+    let mut changed = ada.clone();
+    changed.email = Some("ada@elsewhere.example".into());
+    assert!(store.update_user(&changed).await.unwrap());
+    assert!(
+        !store
+            .get_user("00uada")
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified()
+    );
+    store
+        .issue_user_token(&token(b"verify", LinkPurpose::VerifyEmail), None)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .redeem_verify_link(b"verify", "00uada", "ada@example.com", 150, &event)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .get_user("00uada")
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified()
+    );
+    // The janitor removes expired links.
+    store
+        .issue_user_token(&token(b"stale", LinkPurpose::Activate), None)
+        .await
+        .unwrap();
+    store.purge_expired(200).await.unwrap();
+    assert_eq!(
+        store
+            .find_user_token(b"stale", LinkPurpose::Activate, 0)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 async fn both(store: DynStore) {
     the_queue_runs_each_job_once_retries_and_gives_up(store.clone()).await;
-    a_job_whose_last_lease_ran_out_is_given_up(store).await;
+    a_job_whose_last_lease_ran_out_is_given_up(store.clone()).await;
+    email_links_are_issued_with_their_job_and_used_once(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
