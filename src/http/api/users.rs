@@ -297,6 +297,7 @@ pub async fn activate(
     security(("ssws" = [])))]
 pub async fn verify_email(
     State(state): State<SharedState>,
+    Caller(_): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     if !state.mail.enabled() {

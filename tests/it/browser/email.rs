@@ -11,10 +11,12 @@ use gatehouse::clock::Clock;
 use super::*;
 use crate::email::{SmtpServer, with_smtp};
 
-/// Waits until the page's heading reads `heading` (a form post keeps the URL).
+/// Waits until the page's heading reads `heading` (a form post keeps the URL). Read
+/// by a script, which sees whichever document is loaded, mid-navigation included.
 async fn wait_for_heading(chrome: &Chromium, heading: &str) {
     let started = std::time::Instant::now();
-    while chrome.text("h1").await != heading {
+    let script = "const h = document.querySelector('h1'); return h ? h.textContent.trim() : '';";
+    while chrome.script(script, serde_json::json!([])).await != heading {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(30),
             "waiting for the heading {heading:?}"
