@@ -12,6 +12,8 @@ pub struct LoginPage<'a> {
     pub csrf: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// "Forgot password?" (`/signin/forgot-password?tx=…`) when e-mail is on.
+    pub forgot_password: Option<&'a str>,
 }
 
 /// The consent page: the scopes that need the user's agreement, with their
@@ -125,6 +127,52 @@ pub struct ActivateConfirmPage<'a> {
 pub struct ActivateDonePage<'a> {
     pub title: &'a str,
     pub message: &'a str,
+}
+
+/// "Forgot password?": the username to send a reset link for.
+#[derive(Template)]
+#[template(path = "forgot_password.html")]
+pub struct ForgotPasswordPage<'a> {
+    pub csrf: &'a str,
+    /// The sign-in the person came from, carried into the link.
+    pub tx: Option<&'a str>,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+    /// Back to that sign-in.
+    pub back: Option<&'a str>,
+}
+
+/// A reset or activation link: the new password.
+#[derive(Template)]
+#[template(path = "set_password.html")]
+pub struct SetPasswordPage<'a> {
+    pub title: &'a str,
+    pub button: &'a str,
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub login: &'a str,
+    pub min_length: usize,
+    pub error: Option<&'a str>,
+}
+
+/// An e-mail link's outcome, with where to go next.
+#[derive(Template)]
+#[template(path = "email_link_done.html")]
+pub struct EmailLinkDonePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub next: Option<&'a str>,
+    pub next_label: &'a str,
+}
+
+/// An address confirmation link: the button that confirms it.
+#[derive(Template)]
+#[template(path = "verify_email.html")]
+pub struct VerifyEmailPage<'a> {
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub login: &'a str,
 }
 
 #[derive(Template)]

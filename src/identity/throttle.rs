@@ -188,6 +188,34 @@ pub async fn user_code_failed(
     Ok(())
 }
 
+/// "Forgot password?" and other e-mail requests: every request counts, since there is
+/// no failure to wait for (the answer is the same whether the account exists), against
+/// the username at the address (the sign-in threshold) and against the address (the
+/// sign-in address threshold), each one atomic statement. The seconds to wait when
+/// either is blocked at `now`; the request must then send nothing.
+pub async fn email_request(
+    store: &DynStore,
+    config: &ThrottleConfig,
+    username: &str,
+    ip: Option<&str>,
+    now: UnixTime,
+) -> StoreResult<Option<i64>> {
+    let at = address(ip);
+    let counters = [
+        (
+            key("email-user", &[&username.trim().to_lowercase(), &at]),
+            config.sign_in_rule(),
+        ),
+        (key("email-ip", &[&at]), config.sign_in_ip_rule()),
+    ];
+    for (key, rule) in counters {
+        if let Attempt::Blocked { until } = store.throttle_attempt(&key, &rule, now).await? {
+            return Ok(Some((until - now).max(1)));
+        }
+    }
+    Ok(None)
+}
+
 /// Why an attempt may not go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blocked {

@@ -168,6 +168,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0034_passkeys.sql"),
         postgres: include_str!("../../migrations/postgres/0034_passkeys.sql"),
     },
+    Migration {
+        version: 36,
+        sqlite: include_str!("../../migrations/sqlite/0036_jobs_email.sql"),
+        postgres: include_str!("../../migrations/postgres/0036_jobs_email.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -14,6 +14,7 @@ mod consent;
 mod db;
 mod device;
 mod groups;
+mod jobs;
 mod log;
 mod maintenance;
 mod migrate;
@@ -31,6 +32,7 @@ mod sessions;
 pub mod sqlite;
 mod throttle;
 mod tokens;
+mod user_tokens;
 mod users;
 
 use std::sync::Arc;
@@ -43,6 +45,7 @@ pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
 pub use device::DeviceStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
+pub use jobs::{Job, JobStore, NewJob};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
 pub use maintenance::{Maintenance, PURGE_BATCH};
 pub use models::*;
@@ -56,6 +59,7 @@ pub use servers::ServerStore;
 pub use sessions::SessionStore;
 pub use throttle::ThrottleStore;
 pub use tokens::TokenStore;
+pub use user_tokens::{LinkPurpose, PasswordByLink, UserToken, UserTokenStore};
 pub use users::{USER_COLUMNS, UserStore};
 
 use crate::config::StoreConfig;
@@ -97,6 +101,8 @@ pub trait Store:
     + RegistrationStore
     + BrandStore
     + PasskeyStore
+    + JobStore
+    + UserTokenStore
     + Maintenance
 {
 }
@@ -121,6 +127,8 @@ impl<T> Store for T where
         + RegistrationStore
         + BrandStore
         + PasskeyStore
+        + JobStore
+        + UserTokenStore
         + Maintenance
 {
 }

@@ -280,7 +280,7 @@ pub async fn update(
     check_identity(&meta, &before, master)?;
     let c = checked(meta)?;
     let Some(old_hash) = token else {
-        crate::admin::console::not_the_console(client_id).map_err(refusal)?;
+        crate::admin::console::not_built_in(client_id).map_err(refusal)?;
         let (before, written) = modify(store, client_id, |before| {
             Ok(Some(updated(&c, before, master, now)?))
         })
@@ -352,7 +352,7 @@ pub async fn delete(
     token: Option<&[u8]>,
     now: UnixTime,
 ) -> Result<(), Refused> {
-    crate::admin::console::not_the_console(client_id).map_err(refusal)?;
+    crate::admin::console::not_built_in(client_id).map_err(refusal)?;
     let client = find(store, client_id).await.map_err(refusal)?;
     let deleted = match token {
         Some(hash) => store.delete_registered(client_id, hash).await?,
@@ -388,7 +388,7 @@ pub async fn rotate_secret(
     client_id: &str,
     now: UnixTime,
 ) -> Result<(Client, String), Refused> {
-    crate::admin::console::not_the_console(client_id).map_err(refusal)?;
+    crate::admin::console::not_built_in(client_id).map_err(refusal)?;
     let (_, written) = modify(store, client_id, |before| {
         if before.is_public() {
             return Err(AdminError::invalid(

@@ -107,6 +107,7 @@ pub fn operations() -> Vec<Operation_> {
         op::<u::__path_replace, _, _>(manage(Users), u::replace),
         op::<u::__path_delete, _, _>(manage(Users), u::delete),
         op::<u::__path_activate, _, _>(manage(Users), u::activate),
+        op::<u::__path_verify_email, _, _>(manage(Users), u::verify_email),
         op::<u::__path_deactivate, _, _>(manage(Users), u::deactivate),
         op::<u::__path_suspend, _, _>(manage(Users), u::suspend),
         op::<u::__path_unsuspend, _, _>(manage(Users), u::unsuspend),

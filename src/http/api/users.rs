@@ -12,8 +12,10 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller, link_headers, query_pairs};
 use super::links;
 use crate::admin::users::{self, Deletion, Lifecycle, NewUser, ProfileChange, UserQuery};
-use crate::admin::{app_links, groups};
+use crate::admin::{AdminError, app_links, groups};
+use crate::flows::email_links;
 use crate::http::SharedState;
+use crate::store::UserStatus;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordValue {
@@ -162,7 +164,9 @@ pub async fn update(
     ApiJson(body): ApiJson<UserBody>,
 ) -> Result<Response, ApiError> {
     let password = body.password();
+    let new_password = password.is_some();
     let change = body.profile.map(ProfileChange::Merge);
+    let now = state.clock.now();
     let user = users::update(
         &state.store,
         &state.passwords,
@@ -170,9 +174,12 @@ pub async fn update(
         &id,
         change,
         password,
-        state.clock.now(),
+        now,
     )
     .await?;
+    if new_password {
+        state.mail.password_changed(&user, now).await;
+    }
     Ok(user_response(&state, StatusCode::OK, &user))
 }
 
@@ -190,6 +197,8 @@ pub async fn replace(
     let profile = body
         .profile
         .ok_or_else(|| ApiError::invalid("profile", "is required"))?;
+    let new_password = password.is_some();
+    let now = state.clock.now();
     let user = users::update(
         &state.store,
         &state.passwords,
@@ -197,9 +206,12 @@ pub async fn replace(
         &id,
         Some(ProfileChange::Replace(profile)),
         password,
-        state.clock.now(),
+        now,
     )
     .await?;
+    if new_password {
+        state.mail.password_changed(&user, now).await;
+    }
     Ok(user_response(&state, StatusCode::OK, &user))
 }
 
@@ -227,16 +239,81 @@ async fn lifecycle(
     Ok(Json(json!({})).into_response())
 }
 
-/// STAGED, PROVISIONED or DEPROVISIONED → ACTIVE (PROVISIONED without a password).
-#[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/activate", operation_id = "activateUser", tag = "users", params(("id" = String, Path)),
-    responses((status = 200, description = "Activated", body = super::answers::User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActivateParams {
+    /// For a user without a password (who becomes PROVISIONED): e-mail them the
+    /// activation link (default true, when the server has `[smtp]`); false: the answer
+    /// carries `activationUrl` and `activationToken` instead.
+    #[serde(rename = "sendEmail")]
+    #[param(rename = "sendEmail")]
+    pub send_email: Option<bool>,
+}
+
+/// STAGED, PROVISIONED or DEPROVISIONED → ACTIVE (PROVISIONED without a password,
+/// who then gets an activation link: by e-mail, or in the answer with
+/// `sendEmail=false`).
+#[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/activate", operation_id = "activateUser", tag = "users", params(("id" = String, Path), ActivateParams),
+    responses((status = 200, description = "Activated: `{}`, or `activationUrl` and `activationToken` with `sendEmail=false`"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
 pub async fn activate(
     State(state): State<SharedState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<ActivateParams>,
 ) -> Result<Response, ApiError> {
-    lifecycle(&state, &actor, &id, Lifecycle::Activate).await
+    if p.send_email == Some(true) && !state.mail.enabled() {
+        return Err(ApiError::invalid(
+            "sendEmail",
+            "this server sends no e-mail (no [smtp] in its configuration)",
+        ));
+    }
+    let now = state.clock.now();
+    let user = users::lifecycle(&state.store, &actor, &id, Lifecycle::Activate, now).await?;
+    if user.status != UserStatus::Provisioned {
+        return Ok(Json(json!({})).into_response());
+    }
+    let send = p.send_email.unwrap_or(true);
+    if send && !state.mail.enabled() {
+        return Ok(Json(json!({})).into_response());
+    }
+    let link = email_links::activation(&state, &user, send, now)
+        .await
+        .map_err(AdminError::from)?;
+    Ok(match (send, link) {
+        (false, Some(link)) => Json(json!({
+            "activationUrl": link.url,
+            "activationToken": link.token,
+        }))
+        .into_response(),
+        _ => Json(json!({})).into_response(),
+    })
+}
+
+/// Gatehouse's own (Okta has no such operation): e-mails the user a link that
+/// confirms their current address; following it makes `email_verified` true.
+#[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/verify_email", operation_id = "sendVerificationEmail", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "The e-mail is queued: `{}`"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn verify_email(
+    State(state): State<SharedState>,
+    Caller(_): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    if !state.mail.enabled() {
+        return Err(ApiError::invalid(
+            "email",
+            "this server sends no e-mail (no [smtp] in its configuration)",
+        ));
+    }
+    let user = users::find(&state.store, &id).await?;
+    match email_links::send_verification(&state, &user, state.clock.now())
+        .await
+        .map_err(AdminError::from)?
+    {
+        Some(_) => Ok(Json(json!({})).into_response()),
+        None => Err(ApiError::invalid("email", "the user has no e-mail address")),
+    }
 }
 
 /// → DEPROVISIONED: the user's sessions end and they cannot sign in.
@@ -301,16 +378,10 @@ pub async fn change_password(
         .new_password
         .and_then(|p| p.value)
         .ok_or_else(|| ApiError::invalid("newPassword", "is required"))?;
-    let user = users::change_password(
-        &state.store,
-        &state.passwords,
-        &actor,
-        &id,
-        old,
-        new,
-        state.clock.now(),
-    )
-    .await?;
+    let now = state.clock.now();
+    let user =
+        users::change_password(&state.store, &state.passwords, &actor, &id, old, new, now).await?;
+    state.mail.password_changed(&user, now).await;
     Ok(Json(users::to_json(&user)["credentials"].clone()).into_response())
 }
 

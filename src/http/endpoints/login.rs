@@ -84,12 +84,19 @@ pub(super) async fn form_with(
 ) -> Response {
     let csrf = cookies::csrf_token(headers);
     let name = app_name(state, &request.client_id).await;
+    let forgot = state.mail.enabled().then(|| {
+        format!(
+            "/signin/forgot-password?tx={}",
+            percent_encoding::utf8_percent_encode(tx, percent_encoding::NON_ALPHANUMERIC)
+        )
+    });
     let page = pages::LoginPage {
         app_name: &name,
         tx,
         csrf: &csrf,
         username,
         error,
+        forgot_password: forgot.as_deref(),
     };
     let mut response = pages::render(status, &page);
     // A right password is answered with a redirect to the client.

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod device;
 pub mod discovery;
 pub mod dpop;
+pub mod email_links;
 pub mod health;
 pub mod home;
 pub mod introspect;

@@ -11,6 +11,7 @@ mod account;
 mod console;
 mod console_apps;
 mod device;
+mod email;
 mod flows;
 mod pages;
 mod passkeys;
