@@ -1,5 +1,6 @@
 //! One module per endpoint.
 
+pub mod account_factors;
 pub mod activate;
 pub mod admin;
 pub mod assets;
