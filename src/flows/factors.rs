@@ -302,19 +302,19 @@ pub async fn remove(
 /// Removes every factor and recovery code of `user` (Okta's `reset_factors`); how
 /// many factors there were.
 pub async fn reset_all(
-    services: &Services,
+    store: &crate::store::DynStore,
     actor: &Actor,
     user: &User,
     now: UnixTime,
 ) -> Result<u64, OAuthError> {
-    let removed = services.store.reset_factors(&user.id).await?;
+    let removed = store.reset_factors(&user.id).await?;
     let event = Event::success(
         "user.mfa.factor.reset_all",
         "Reset all factors for user",
         vec![Target::user(user)],
     )
     .with_debug("factorsRemoved", removed);
-    syslog::record(&services.store, actor, event, now).await;
+    syslog::record(store, actor, event, now).await;
     Ok(removed)
 }
 

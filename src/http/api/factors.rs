@@ -263,6 +263,6 @@ pub async fn reset(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let user = users::find(&state.store, &id).await?;
-    factor_flows::reset_all(&state, &actor, &user, state.clock.now()).await?;
+    factor_flows::reset_all(&state.store, &actor, &user, state.clock.now()).await?;
     Ok(Json(json!({})).into_response())
 }
