@@ -364,6 +364,56 @@ async fn the_factors_api_enrolls_verifies_and_resets() {
     assert_eq!(api.delete(&own).await, 204);
     assert_eq!(api.delete(&own).await, 404);
 
+    // The self-service pages: a browser without a session, or with an old sign-in, is
+    // asked to sign in again; another person's factor id is not found; a form without
+    // its CSRF token is refused.
+    let (_, bobs_factor) = api
+        .post(
+            &format!("/api/v1/users/{}/factors", bob.id),
+            serde_json::json!({"factorType": "token:software:totp"}),
+        )
+        .await;
+    let bobs_id = bobs_factor["id"].as_str().unwrap().to_string();
+    let browser = t.browser();
+    assert_eq!(browser.get("/account/factors").await.status(), 401);
+    t.code(&browser, "default", &app, "ada@example.com").await;
+    let page = browser.get("/account/factors").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let csrf = input_value(&html, "csrf").unwrap_or_default();
+    let remove = format!("/account/factors/{bobs_id}/remove");
+    let csrf = if csrf.is_empty() {
+        let form = browser
+            .get("/account/factors/totp")
+            .await
+            .text()
+            .await
+            .unwrap();
+        input_value(&form, "csrf").unwrap()
+    } else {
+        csrf
+    };
+    assert_eq!(
+        browser
+            .post_form(&remove, &[("csrf", &csrf)])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        browser
+            .post_form(&remove, &[("csrf", "forged")])
+            .await
+            .status(),
+        403
+    );
+    let (_, still) = api
+        .get(&format!("/api/v1/users/{}/factors/{bobs_id}", bob.id))
+        .await;
+    assert_eq!(still["id"], bobs_id.as_str());
+    t.clock.advance(gatehouse::flows::factors::RECENT_SIGN_IN);
+    assert_eq!(browser.get("/account/factors").await.status(), 401);
+
     // The System Log heard of it.
     let (_, events) = api
         .get("/api/v1/logs?filter=eventType%20sw%20%22user.mfa%22")

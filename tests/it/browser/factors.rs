@@ -3,7 +3,8 @@
 //! sign-in (the code computed from the key the page shows), saves the recovery codes
 //! and reaches the app; signs in again with a code (the one already used is refused
 //! within its window); then with a recovery code; then makes new recovery codes on
-//! `/account/factors`. Every new page is checked (CSP, axe-core, 390 px).
+//! `/account/factors`. Every new page is checked: CSP and axe-core, and the verify,
+//! enrollment and account pages in dark mode and at 390 px too.
 
 use gatehouse::clock::Clock;
 use gatehouse::factors::totp;
@@ -37,7 +38,8 @@ async fn totp_enrollment_sign_in_and_recovery_codes() {
         .map(str::to_string)
         .collect();
     assert_eq!(codes.len(), 10, "{codes:?}");
-    s.chrome.check_page("recovery-codes").await;
+    s.chrome.axe_audit().await;
+    s.chrome.assert_no_csp_violations().await;
     s.chrome.click("button[type=submit]").await;
     s.chrome.wait_for_url(&s.rp.callback()).await;
     assert!(s.rp.hits().last().unwrap().param("code").is_some());
