@@ -56,6 +56,13 @@ pub enum UsersCommand {
         /// The user's id or login.
         user: String,
     },
+    /// Remove every second factor and recovery code of a user (Okta's reset factors),
+    /// for someone who lost their authenticator: they set one up again at their next
+    /// sign-in that needs it.
+    ResetFactors {
+        /// The user's id or login.
+        user: String,
+    },
     /// Delete a user. As in Okta, an active user is deactivated by the first `delete`
     /// and deleted by the second.
     Delete {
@@ -130,6 +137,20 @@ pub async fn run(command: UsersCommand, backend: &Backend) -> Result<(), String>
                 }
                 Deletion::Deleted => eprintln!("deleted user {user}"),
             }
+        }
+        UsersCommand::ResetFactors { user } => {
+            let user = users::find(&backend.store, &user)
+                .await
+                .map_err(|e| e.to_string())?;
+            let removed = crate::flows::factors::reset_all(
+                &backend.store,
+                &Actor::cli(),
+                &user,
+                SystemClock.now(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            eprintln!("removed {removed} factor(s) of {}", user.login);
         }
         UsersCommand::List => {
             let list = backend

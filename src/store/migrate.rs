@@ -173,6 +173,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0036_jobs_email.sql"),
         postgres: include_str!("../../migrations/postgres/0036_jobs_email.sql"),
     },
+    Migration {
+        version: 33,
+        sqlite: include_str!("../../migrations/sqlite/0033_factors.sql"),
+        postgres: include_str!("../../migrations/postgres/0033_factors.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

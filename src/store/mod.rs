@@ -13,6 +13,7 @@ mod clients;
 mod consent;
 mod db;
 mod device;
+mod factors;
 mod groups;
 mod jobs;
 mod log;
@@ -44,6 +45,7 @@ pub use brands::{Brand, BrandImage, BrandStore, ImageKind};
 pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
 pub use device::DeviceStore;
+pub use factors::FactorStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
 pub use jobs::{Job, JobStore, NewJob};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
@@ -86,6 +88,7 @@ pub trait Store:
     + UserStore
     + ClientStore
     + SessionStore
+    + FactorStore
     + AuthorizationStore
     + DeviceStore
     + TokenStore
@@ -112,6 +115,7 @@ impl<T> Store for T where
         + UserStore
         + ClientStore
         + SessionStore
+        + FactorStore
         + AuthorizationStore
         + DeviceStore
         + TokenStore

@@ -30,6 +30,7 @@ mod device_store;
 mod discovery;
 mod dpop;
 mod email;
+mod factors;
 mod headers;
 mod hostile;
 mod introspection;

@@ -87,6 +87,7 @@ fn code(hash: &[u8], expires_at: i64) -> AuthCode {
         access_expires_at: None,
         family_id: None,
         dpop_jkt: Some("jkt-of-the-code".into()),
+        amr: Some(vec!["pwd".into(), "otp".into(), "mfa".into()]),
     }
 }
 
@@ -412,6 +413,8 @@ async fn sessions_live_until_they_end_or_expire(store: DynStore) {
         auth_time: 10,
         created_at: 10,
         expires_at: 100,
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        mfa_at: Some(5),
     };
     store.insert_session(&s).await.unwrap();
     assert_eq!(
@@ -1788,6 +1791,8 @@ async fn a_users_sessions_end_together(store: DynStore) {
         auth_time: 1,
         created_at: 1,
         expires_at: 1000,
+        amr: vec!["pwd".into()],
+        mfa_at: None,
     };
     store.insert_session(&s(1, "00uA")).await.unwrap();
     store.insert_session(&s(2, "00uA")).await.unwrap();
@@ -1858,6 +1863,8 @@ async fn a_session_token_is_redeemed_once_and_a_session_refreshed_while_live(sto
         auth_time: 1,
         created_at: 1,
         expires_at: 100,
+        amr: vec!["pwd".into()],
+        mfa_at: None,
     };
     store.insert_session(&s).await.unwrap();
     let moved = store.refresh_session(&s.id_hash, 500, 50).await.unwrap();
@@ -3040,6 +3047,95 @@ async fn passkeys_and_their_challenges_are_single_use(store: DynStore) {
     assert!(store.user_passkeys("00uP").await.unwrap().is_empty());
 }
 
+/// Second factors: one TOTP factor per type, activated once; a time step accepted
+/// once and only forward, raced; recovery codes used once, raced; another user's
+/// factor id reaches nothing; reset takes factors and codes.
+async fn factors_accept_each_code_once(store: DynStore) {
+    directory_users(&store).await;
+    let factor = |id: &str, user: &str| UserFactor {
+        id: id.into(),
+        user_id: user.into(),
+        factor_type: "token:software:totp".into(),
+        provider: "GOOGLE".into(),
+        status: FactorStatus::PendingActivation,
+        secret_sealed: Some(vec![1, 2, 3]),
+        last_step: None,
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.enroll_factor(&factor("uft1", "00uA")).await.unwrap();
+    // A second pending enrollment replaces the first.
+    store.enroll_factor(&factor("uft2", "00uA")).await.unwrap();
+    let found = store.user_factors("00uA").await.unwrap();
+    assert_eq!(
+        found.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        ["uft2"]
+    );
+    assert!(store.get_factor("00uC", "uft2").await.unwrap().is_none());
+    assert!(!store.activate_factor("00uC", "uft2", 10, 5).await.unwrap());
+    assert!(store.activate_factor("00uA", "uft2", 10, 5).await.unwrap());
+    assert!(!store.activate_factor("00uA", "uft2", 11, 5).await.unwrap());
+    // An active factor of the type is not replaced.
+    assert!(matches!(
+        store.enroll_factor(&factor("uft3", "00uA")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        !store.use_totp_step("00uA", "uft2", 10, 6).await.unwrap(),
+        "the activation's step"
+    );
+    assert!(
+        !store.use_totp_step("00uA", "uft2", 9, 6).await.unwrap(),
+        "an earlier step"
+    );
+    assert!(
+        !store.use_totp_step("00uC", "uft2", 12, 6).await.unwrap(),
+        "another user"
+    );
+    let racers: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.use_totp_step("00uA", "uft2", 12, 7).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for r in racers {
+        wins += usize::from(r.await.unwrap());
+    }
+    assert_eq!(wins, 1, "one winner among concurrent uses of one step");
+
+    let hashes: Vec<Vec<u8>> = (0..10u8).map(|n| sha256(&[n])).collect();
+    store
+        .replace_recovery_codes("00uA", &hashes, 8)
+        .await
+        .unwrap();
+    assert_eq!(store.recovery_codes_left("00uA").await.unwrap(), 10);
+    assert!(
+        !store
+            .use_recovery_code("00uC", &hashes[0], 9)
+            .await
+            .unwrap()
+    );
+    let racers: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            let hash = hashes[0].clone();
+            tokio::spawn(async move { store.use_recovery_code("00uA", &hash, 9).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for r in racers {
+        wins += usize::from(r.await.unwrap());
+    }
+    assert_eq!(wins, 1, "a recovery code works once");
+    assert_eq!(store.recovery_codes_left("00uA").await.unwrap(), 9);
+
+    assert!(!store.delete_factor("00uC", "uft2").await.unwrap());
+    assert_eq!(store.reset_factors("00uA").await.unwrap(), 1);
+    assert!(store.user_factors("00uA").await.unwrap().is_empty());
+    assert_eq!(store.recovery_codes_left("00uA").await.unwrap(), 0);
+}
+
 mod sqlite {
     use super::*;
 
@@ -3051,6 +3147,11 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn passkeys_and_their_challenges_are_single_use() {
         on_sqlite(super::passkeys_and_their_challenges_are_single_use).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn factors_accept_each_code_once() {
+        on_sqlite(super::factors_accept_each_code_once).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -3314,6 +3415,11 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn passkeys_and_their_challenges_are_single_use() {
         on_postgres(super::passkeys_and_their_challenges_are_single_use).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn factors_accept_each_code_once() {
+        on_postgres(super::factors_accept_each_code_once).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use utoipa::openapi::security::{
 
 use super::{
     answers, api_tokens, apps, authn, authorization_servers as servers, brands, dashboard, error,
-    groups, initial_tokens, operations, roles, sessions, token_preview, trusted_servers,
+    factors, groups, initial_tokens, operations, roles, sessions, token_preview, trusted_servers,
     user_sessions, users,
 };
 
@@ -93,6 +93,8 @@ use super::{
         initial_tokens::NewInitialTokenBody,
         initial_tokens::InitialAccessToken,
         user_sessions::UserSession,
+        factors::EnrollBody,
+        factors::PassCodeBody,
         answers::AppLink,
         dashboard::Dashboard,
         dashboard::DashboardHour,

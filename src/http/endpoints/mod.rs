@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod account_passkeys;
+pub mod account_factors;
 pub mod activate;
 pub mod admin;
 pub mod assets;
@@ -25,6 +26,7 @@ pub mod registration;
 pub mod passkey_login;
 pub mod revoke;
 pub mod session_cookie;
+pub mod signin;
 pub mod token;
 pub mod userinfo;
 
