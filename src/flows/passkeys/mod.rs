@@ -7,10 +7,12 @@
 //! user and binding compared, then `webauthn` checks the rest without I/O.
 //!
 //! - `sign_in`: "Sign in with a passkey" on the sign-in page, without a username (a
-//!   discoverable credential names its user), and a passkey as the second factor;
+//!   discoverable credential names its user);
+//! - `second_factor`: a passkey after the password, from the user's own credentials;
 //! - `manage`: a signed-in person's own passkeys: add, rename, remove.
 
 pub mod manage;
+pub mod second_factor;
 pub mod sign_in;
 
 use serde_json::{Value as Json, json};
