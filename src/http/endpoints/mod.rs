@@ -22,6 +22,7 @@ pub mod par;
 pub mod passkey_login;
 pub mod revoke;
 pub mod session_cookie;
+pub mod signin;
 pub mod token;
 pub mod userinfo;
 
