@@ -8,9 +8,12 @@
 use serde_json::Value as Json;
 
 use super::{AUTHENTICATE, AssertionResponse, Failure, Verified};
+use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
 use crate::flows::Services;
+use crate::flows::factors::Check;
 use crate::oauth::OAuthError;
+use crate::store::User;
 
 fn binding(tx: &str) -> Vec<u8> {
     let mut text = b"gatehouse passkey second factor\0".to_vec();
@@ -60,6 +63,46 @@ pub async fn verify(
             Err(Failure::UnknownCredential)
         }
     }))
+}
+
+/// The second-factor step's check: `Verified` with the RFC 8176 value the key proves
+/// (`hwk` or `swk`), or `Invalid`; the System Log records which, and why. A passkey has
+/// no code to guess, so failures are not throttled.
+pub async fn check(
+    services: &Services,
+    user: &User,
+    tx: &str,
+    response: &AssertionResponse,
+    ip: Option<String>,
+    now: UnixTime,
+) -> Result<(Check, &'static str), OAuthError> {
+    let actor = Actor::user(user, ip);
+    match verify(services, &user.id, tx, response, now).await? {
+        Ok(verified) => {
+            let event = Event::success(
+                "user.authentication.auth_via_mfa",
+                "Authentication of user via MFA",
+                vec![
+                    Target::user(user),
+                    super::sign_in::passkey_target(&verified.passkey),
+                ],
+            )
+            .with_debug("factor", "webauthn");
+            syslog::record(&services.store, &actor, event, now).await;
+            Ok((Check::Verified, verified.key_amr()))
+        }
+        Err(failure) => {
+            let event = Event::failure(
+                "user.authentication.auth_via_mfa",
+                "Authentication of user via MFA",
+                format!("PASSKEY_REFUSED: {}", failure.describe()),
+                vec![Target::user(user)],
+            )
+            .with_debug("factor", "webauthn");
+            syslog::record(&services.store, &actor, event, now).await;
+            Ok((Check::Invalid, "hwk"))
+        }
+    }
 }
 
 #[cfg(test)]
