@@ -301,15 +301,16 @@ pub async fn remove(
     Ok(true)
 }
 
-/// Removes every factor and recovery code of `user` (Okta's `reset_factors`); how
-/// many factors there were.
+/// Removes every factor and recovery code of `user` (Okta's `reset_factors`), passkeys
+/// included; how many factors there were.
 pub async fn reset_all(
     services: &Services,
     actor: &Actor,
     user: &User,
     now: UnixTime,
 ) -> Result<u64, OAuthError> {
-    let removed = services.store.reset_factors(&user.id).await?;
+    let removed = services.store.reset_factors(&user.id).await?
+        + services.store.delete_user_passkeys(&user.id).await?;
     let event = Event::success(
         "user.mfa.factor.reset_all",
         "Reset all factors for user",
