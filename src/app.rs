@@ -185,6 +185,20 @@ pub fn router(state: SharedState) -> Router {
             get(endpoints::signin::get_enroll).post(endpoints::signin::post_enroll),
         )
         .route("/signin/continue", post(endpoints::signin::post_continue))
+        .route("/account/factors", get(endpoints::account_factors::list))
+        .route(
+            "/account/factors/totp",
+            get(endpoints::account_factors::totp_form)
+                .post(endpoints::account_factors::totp_activate),
+        )
+        .route(
+            "/account/factors/recovery-codes",
+            post(endpoints::account_factors::recovery_codes),
+        )
+        .route(
+            "/account/factors/{id}/remove",
+            post(endpoints::account_factors::remove),
+        )
         .route("/assets/{file}", get(endpoints::assets::get))
         .route("/brand/theme.css", get(endpoints::brand::theme_css))
         .route("/brand/logo", get(endpoints::brand::logo))

@@ -43,7 +43,22 @@ pub struct EnrollPage<'a> {
     pub error: Option<&'a str>,
 }
 
-/// New recovery codes, shown once; the form goes on to `action`.
+/// `/account/factors`: the person's factors (id, label, status), each with Remove;
+/// new recovery codes; setting up an authenticator app when they have none.
+#[derive(Template)]
+#[template(path = "account_factors.html")]
+pub struct AccountFactorsPage<'a> {
+    pub login: &'a str,
+    pub csrf: &'a str,
+    pub factors: &'a [(String, String, String)],
+    pub has_active: bool,
+    pub has_totp: bool,
+    pub recovery_left: i64,
+    pub notice: Option<&'a str>,
+}
+
+/// New recovery codes, shown once; the form goes on to `action` (a POST carrying
+/// `tx` in sign-in, a plain GET link back without one).
 #[derive(Template)]
 #[template(path = "recovery_codes.html")]
 pub struct RecoveryCodesPage<'a> {

@@ -216,3 +216,169 @@ async fn totp_and_recovery_codes_in_sign_in() {
     let response = verify(&fourth, &next, "recovery", &codes[1]).await;
     assert_eq!(response.status(), 303, "after the wait");
 }
+
+/// Okta's Factors API: enroll (the secret once), activate with the first code, verify
+/// a code once, another user's factor id not found under this user, delete, reset;
+/// and a person whose factors were reset signs in with the password again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_factors_api_enrolls_verifies_and_resets() {
+    let t = TestApp::spawn().await;
+    let ada = t.user("ada@example.com").await;
+    let bob = t.user("bob@example.com").await;
+    let api = t.api().await;
+    let factors = format!("/api/v1/users/{}/factors", ada.id);
+
+    let (status, list) = api.get(&factors).await;
+    assert_eq!((status, list), (200, serde_json::json!([])));
+    let (status, body) = api
+        .post(
+            &factors,
+            serde_json::json!({"factorType": "sms", "provider": "OKTA"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (400, Some("E0000001"))
+    );
+
+    let (status, factor) = api
+        .post(
+            &factors,
+            serde_json::json!({"factorType": "token:software:totp", "provider": "GOOGLE"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{factor}");
+    assert_eq!(factor["status"], "PENDING_ACTIVATION");
+    assert_eq!(factor["factorType"], "token:software:totp");
+    let id = factor["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("uft") && id.len() == 20, "{id}");
+    let activation = &factor["_embedded"]["activation"];
+    assert_eq!(activation["timeStep"], 30);
+    let secret = totp::base32_decode(activation["sharedSecret"].as_str().unwrap()).unwrap();
+    // The secret is shown once: a read never carries it.
+    let (_, read) = api.get(&format!("{factors}/{id}")).await;
+    assert!(read.get("_embedded").is_none() && !read.to_string().contains("sharedSecret"));
+
+    // Another user's path does not reach this factor.
+    let bobs = format!("/api/v1/users/{}/factors/{id}", bob.id);
+    assert_eq!(api.get(&bobs).await.0, 404);
+    let (status, body) = api
+        .post(
+            &format!("{bobs}/lifecycle/activate"),
+            serde_json::json!({"passCode": code_now(&t, &secret)}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (404, Some("E0000007"))
+    );
+    assert_eq!(api.delete(&bobs).await, 404);
+
+    // Activation: a wrong code, then the right one.
+    let activate = format!("{factors}/{id}/lifecycle/activate");
+    let right = code_now(&t, &secret);
+    let wrong = if right == "123456" {
+        "654321"
+    } else {
+        "123456"
+    };
+    let (status, body) = api
+        .post(&activate, serde_json::json!({"passCode": wrong}))
+        .await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (403, Some("E0000068"))
+    );
+    let (status, active) = api
+        .post(&activate, serde_json::json!({"passCode": right}))
+        .await;
+    assert_eq!(
+        (status, active["status"].as_str()),
+        (200, Some("ACTIVE")),
+        "{active}"
+    );
+    // Activating again: it is not pending any more.
+    let (status, _) = api
+        .post(&activate, serde_json::json!({"passCode": right}))
+        .await;
+    assert_eq!(status, 403);
+
+    // Verify: the activation's code is used up; the next step's works once.
+    let verify = format!("{factors}/{id}/verify");
+    let (status, _) = api
+        .post(&verify, serde_json::json!({"passCode": right}))
+        .await;
+    assert_eq!(status, 403, "replay within the window");
+    t.clock.advance(totp::STEP);
+    let next = code_now(&t, &secret);
+    let (status, body) = api
+        .post(&verify, serde_json::json!({"passCode": next}))
+        .await;
+    assert_eq!(
+        (status, body["factorResult"].as_str()),
+        (200, Some("SUCCESS"))
+    );
+    let (status, _) = api
+        .post(&verify, serde_json::json!({"passCode": next}))
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = api.post(&verify, serde_json::json!({})).await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (400, Some("E0000001"))
+    );
+
+    // Enrolling a second TOTP factor while one is active is refused.
+    let (status, _) = api
+        .post(
+            &factors,
+            serde_json::json!({"factorType": "token:software:totp"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    // A request asking two factors now goes to the verify step; after a reset, to
+    // enrollment again.
+    let app = t.web_app().await;
+    let next_page = password_step(&t, &t.browser(), &app, "ada@example.com").await;
+    assert!(next_page.starts_with("/signin/verify"), "{next_page}");
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/users/{}/lifecycle/reset_factors", ada.id),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!((status, body), (200, serde_json::json!({})));
+    assert_eq!(api.get(&factors).await.1, serde_json::json!([]));
+    let next_page = password_step(&t, &t.browser(), &app, "ada@example.com").await;
+    assert!(next_page.starts_with("/signin/enroll"), "{next_page}");
+
+    // Delete: the factor is gone, and a second delete is not found.
+    let (_, factor) = api
+        .post(
+            &factors,
+            serde_json::json!({"factorType": "token:software:totp"}),
+        )
+        .await;
+    let own = format!("{factors}/{}", factor["id"].as_str().unwrap());
+    assert_eq!(api.delete(&own).await, 204);
+    assert_eq!(api.delete(&own).await, 404);
+
+    // The System Log heard of it.
+    let (_, events) = api
+        .get("/api/v1/logs?filter=eventType%20sw%20%22user.mfa%22")
+        .await;
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "user.mfa.factor.activate",
+        "user.mfa.factor.reset_all",
+        "user.mfa.factor.deactivate",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+}

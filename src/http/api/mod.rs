@@ -15,6 +15,7 @@ pub mod brands;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod factors;
 pub mod groups;
 pub mod keep_alive;
 pub mod links;
@@ -86,8 +87,8 @@ fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(
 pub fn operations() -> Vec<Operation_> {
     use self::{
         api_tokens as t, apps as a, authn as n, authorization_servers as s, brands as b,
-        dashboard as d, groups as g, logs as l, roles as r, sessions as x, token_preview as p,
-        trusted_servers as ts, user_sessions as us, users as u,
+        dashboard as d, factors as f, groups as g, logs as l, roles as r, sessions as x,
+        token_preview as p, trusted_servers as ts, user_sessions as us, users as u,
     };
     // An image upload is larger than the JSON bodies the rest of the API reads.
     let upload = |mut operation: Operation_| {
@@ -116,6 +117,13 @@ pub fn operations() -> Vec<Operation_> {
         op::<us::__path_list, _, _>(read(Sessions), us::list),
         op::<us::__path_clear, _, _>(manage(Sessions), us::clear),
         op::<us::__path_end, _, _>(manage(Sessions), us::end),
+        op::<f::__path_list, _, _>(read(Users), f::list),
+        op::<f::__path_enroll, _, _>(manage(Users), f::enroll),
+        op::<f::__path_get, _, _>(read(Users), f::get),
+        op::<f::__path_activate, _, _>(manage(Users), f::activate),
+        op::<f::__path_verify, _, _>(manage(Users), f::verify),
+        op::<f::__path_delete, _, _>(manage(Users), f::delete),
+        op::<f::__path_reset, _, _>(manage(Users), f::reset),
         op::<g::__path_list, _, _>(read(Groups), g::list),
         op::<g::__path_create, _, _>(manage(Groups), g::create),
         op::<g::__path_get, _, _>(read(Groups), g::get),

@@ -10,7 +10,8 @@ use utoipa::openapi::security::{
 
 use super::{
     answers, api_tokens, apps, authn, authorization_servers as servers, brands, dashboard, error,
-    groups, operations, roles, sessions, token_preview, trusted_servers, user_sessions, users,
+    factors, groups, operations, roles, sessions, token_preview, trusted_servers, user_sessions,
+    users,
 };
 
 #[derive(OpenApi)]
@@ -89,6 +90,8 @@ use super::{
         api_tokens::NewApiTokenBody,
         api_tokens::CreatedApiToken,
         user_sessions::UserSession,
+        factors::EnrollBody,
+        factors::PassCodeBody,
         answers::AppLink,
         dashboard::Dashboard,
         dashboard::DashboardHour,

@@ -1,5 +1,6 @@
 //! One module per endpoint.
 
+pub mod account_factors;
 pub mod account_passkeys;
 pub mod activate;
 pub mod admin;

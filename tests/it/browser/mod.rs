@@ -10,6 +10,7 @@ pub mod rp;
 mod console;
 mod console_apps;
 mod device;
+mod factors;
 mod flows;
 mod pages;
 mod passkeys;

@@ -1,0 +1,274 @@
+//! `/account/factors`: a person manages their own second factors: lists them, sets up
+//! an authenticator app (the QR code and the first code), makes new recovery codes
+//! (shown once), removes a factor. Every page needs a live session whose sign-in is
+//! recent (`flows::factors::RECENT_SIGN_IN`); every form carries the double-submit
+//! CSRF token.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::authorize::redirect;
+use crate::admin::syslog::Actor;
+use crate::factors;
+use crate::flows::factors::{self as factor_flows, Check};
+use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params};
+use crate::http::{AppState, SharedState};
+use crate::http::{cookies, error, pages};
+use crate::oauth::OAuthError;
+use crate::oauth::params::Params;
+use crate::store::{FactorStatus, User};
+
+fn sign_in_again() -> Response {
+    pages::error(
+        StatusCode::UNAUTHORIZED,
+        "Sign in again",
+        "Changing your sign-in factors needs a recent sign-in. Sign in again from your account page, then come back.",
+        None,
+    )
+}
+
+fn with_csrf(state: &AppState, mut response: Response, csrf: &str) -> Response {
+    cookies::append(
+        &mut response,
+        cookies::set(cookies::CSRF, csrf, state.config.secure_cookies(), None),
+    );
+    response
+}
+
+async fn user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, OAuthError> {
+    let cookie = cookies::get(headers, cookies::SESSION);
+    factor_flows::self_service_user(state, cookie.as_deref(), state.clock.now()).await
+}
+
+/// The form of a POST, its CSRF token checked, and the person; `Err` is the answer.
+async fn posted(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Result<(Params, User), Response> {
+    let params = body
+        .map_err(|OAuthRejection(e)| e)
+        .and_then(|Body(b)| form_params(headers, &b))
+        .map_err(|e| error::page(&e))?;
+    let csrf = params.one("csrf").ok().flatten().unwrap_or("");
+    if !cookies::csrf_matches(headers, csrf) {
+        return Err(pages::error(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "The form could not be verified. Go back, reload the page and try again.",
+            None,
+        ));
+    }
+    match user(state, headers).await {
+        Ok(Some(user)) => Ok((params, user)),
+        Ok(None) => Err(sign_in_again()),
+        Err(e) => Err(error::page(&e)),
+    }
+}
+
+fn label(factor_type: &str) -> String {
+    match factor_type {
+        factors::TOTP => "Authenticator app".into(),
+        other => other.to_string(),
+    }
+}
+
+async fn list_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    notice: Option<&str>,
+) -> Result<Response, OAuthError> {
+    let found = state.store.user_factors(&user.id).await?;
+    let recovery_left = state.store.recovery_codes_left(&user.id).await?;
+    let rows: Vec<(String, String, String)> = found
+        .iter()
+        .map(|f| {
+            let status = match f.status {
+                FactorStatus::Active => "Active",
+                FactorStatus::PendingActivation => "Not finished",
+            };
+            (f.id.clone(), label(&f.factor_type), status.to_string())
+        })
+        .collect();
+    let csrf = cookies::csrf_token(headers);
+    let page = pages::AccountFactorsPage {
+        login: &user.login,
+        csrf: &csrf,
+        factors: &rows,
+        has_active: found.iter().any(|f| f.status == FactorStatus::Active),
+        has_totp: found
+            .iter()
+            .any(|f| f.factor_type == factors::TOTP && f.status == FactorStatus::Active),
+        recovery_left,
+        notice,
+    };
+    Ok(with_csrf(
+        state,
+        pages::render(StatusCode::OK, &page),
+        &csrf,
+    ))
+}
+
+pub async fn list(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+    let answer = async {
+        match user(&state, &headers).await? {
+            Some(user) => list_page(&state, &headers, &user, None).await,
+            None => Ok(sign_in_again()),
+        }
+    };
+    answer.await.unwrap_or_else(|e| error::page(&e))
+}
+
+fn enroll_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    enrollment: &factor_flows::TotpEnrollment,
+    status: StatusCode,
+    message: Option<&str>,
+) -> Response {
+    let csrf = cookies::csrf_token(headers);
+    let page = pages::EnrollPage {
+        app_name: "",
+        action: "/account/factors/totp",
+        tx: "",
+        csrf: &csrf,
+        factor_id: &enrollment.factor.id,
+        qr_svg: &enrollment.qr_svg,
+        secret: &enrollment.secret,
+        error: message,
+    };
+    with_csrf(state, pages::render(status, &page), &csrf)
+}
+
+/// A new pending TOTP factor to scan (replacing an unfinished one).
+pub async fn totp_form(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+    let answer = async {
+        let Some(user) = user(&state, &headers).await? else {
+            return Ok(sign_in_again());
+        };
+        Ok(
+            match factor_flows::enroll_totp(&state, &user, state.clock.now()).await? {
+                Some(enrollment) => {
+                    enroll_page(&state, &headers, &enrollment, StatusCode::OK, None)
+                }
+                // One authenticator app per person: remove the old one first.
+                None => redirect("/account/factors", false),
+            },
+        )
+    };
+    answer.await.unwrap_or_else(|e: OAuthError| error::page(&e))
+}
+
+/// The first code turns the factor on; the first factor comes with recovery codes.
+pub async fn totp_activate(
+    State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let (params, user) = match posted(&state, &headers, body).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let answer = async {
+        let now = state.clock.now();
+        let factor_id = params.required("factor_id")?;
+        let code = params.one("code")?.unwrap_or("");
+        let first = !factor_flows::has_active_factor(&state, &user.id).await?;
+        let check =
+            factor_flows::activate_totp(&state, &user, factor_id, code, ip.clone(), now).await?;
+        let (status, message) = match check {
+            Check::Verified => {
+                if !first {
+                    return list_page(
+                        &state,
+                        &headers,
+                        &user,
+                        Some("Your authenticator app is set up."),
+                    )
+                    .await;
+                }
+                let codes = factor_flows::new_recovery_codes(&state, &user, ip, now).await?;
+                return Ok(codes_page(&headers, &codes));
+            }
+            Check::Invalid => (
+                StatusCode::UNAUTHORIZED,
+                "That code is not right. Try the next one.".to_string(),
+            ),
+            Check::Throttled { wait } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Too many wrong codes. Wait {wait} seconds and try again."),
+            ),
+        };
+        Ok(
+            match factor_flows::pending_totp(&state, &user, factor_id).await? {
+                Some(enrollment) => {
+                    enroll_page(&state, &headers, &enrollment, status, Some(&message))
+                }
+                None => redirect("/account/factors", true),
+            },
+        )
+    };
+    answer.await.unwrap_or_else(|e: OAuthError| error::page(&e))
+}
+
+fn codes_page(headers: &HeaderMap, codes: &[String]) -> Response {
+    let csrf = cookies::csrf_token(headers);
+    let page = pages::RecoveryCodesPage {
+        codes,
+        action: "/account/factors",
+        tx: "",
+        csrf: &csrf,
+    };
+    pages::render(StatusCode::OK, &page)
+}
+
+/// New recovery codes, replacing the old ones (for a person with a second factor).
+pub async fn recovery_codes(
+    State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let (_, user) = match posted(&state, &headers, body).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let answer = async {
+        if !factor_flows::has_active_factor(&state, &user.id).await? {
+            return Ok(redirect("/account/factors", true));
+        }
+        let codes = factor_flows::new_recovery_codes(&state, &user, ip, state.clock.now()).await?;
+        Ok(codes_page(&headers, &codes))
+    };
+    answer.await.unwrap_or_else(|e: OAuthError| error::page(&e))
+}
+
+/// Removes one of the person's factors (another person's id is not found).
+pub async fn remove(
+    State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
+    Path(factor_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let (_, user) = match posted(&state, &headers, body).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let answer = async {
+        let actor = Actor::user(&user, ip);
+        if !factor_flows::remove(&state, &actor, &user, &factor_id, state.clock.now()).await? {
+            return Ok(pages::error(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "You have no such factor.",
+                None,
+            ));
+        }
+        list_page(&state, &headers, &user, Some("The factor was removed.")).await
+    };
+    answer.await.unwrap_or_else(|e: OAuthError| error::page(&e))
+}
