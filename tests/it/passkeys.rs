@@ -297,6 +297,25 @@ async fn a_passkey_is_added_signs_in_without_a_username_and_refuses_every_forger
         );
     }
 
+    // The Factors API lists the passkey as Okta's `webauthn` factor.
+    let api = t.api().await;
+    let (status, factors) = api
+        .get(&format!("/api/v1/users/{}/factors", alice.id))
+        .await;
+    assert_eq!(status, 200);
+    let listed: Vec<_> = factors
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["factorType"] == "webauthn")
+        .collect();
+    assert_eq!(listed.len(), 1, "{factors}");
+    assert_eq!(
+        (listed[0]["provider"].as_str(), listed[0]["status"].as_str()),
+        (Some("FIDO"), Some("ACTIVE"))
+    );
+    assert_eq!(listed[0]["profile"]["credentialId"], key.id().as_str());
+
     // The System Log has the sign-ins and each refusal's reason.
     let (_, log) = t
         .api()
