@@ -1,5 +1,5 @@
-// Passkeys on the sign-in page ("Sign in with a passkey") and on /account/passkeys
-// ("Add a passkey"). The server's options come as JSON with binary values in base64url;
+// Passkeys on the sign-in page ("Sign in with a passkey"), the second-factor step
+// ("Use a passkey or security key") and /account/passkeys ("Add a passkey"). The server's options come as JSON with binary values in base64url;
 // the browser's answer goes back in a plain form post, so the page that follows is an
 // ordinary navigation. Without WebAuthn (or without this script) nothing is shown.
 
@@ -32,29 +32,47 @@ const options = async (url, form, names) => {
 
 const descriptors = (list) => (list || []).map((c) => ({ ...c, id: fromB64(c.id) }));
 
-const signIn = document.getElementById("passkey-sign-in");
-if (signIn && window.PublicKeyCredential) {
-  signIn.hidden = false;
-  const button = document.getElementById("passkey-sign-in-button");
+// Asks for an assertion with the options `url` answers for `form`'s `names`, and posts
+// the form with it: the sign-in page (any passkey, no username) and the second-factor
+// step (the person's own passkeys).
+const assertWith = (form, button, url, names, failed) => {
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      const publicKey = await options("/login/passkey/options", signIn, ["tx", "csrf"]);
+      const publicKey = await options(url, form, names);
       publicKey.challenge = fromB64(publicKey.challenge);
       publicKey.allowCredentials = descriptors(publicKey.allowCredentials);
       const credential = await navigator.credentials.get({ publicKey });
       const r = credential.response;
-      signIn.elements.credential_id.value = toB64(credential.rawId);
-      signIn.elements.client_data_json.value = toB64(r.clientDataJSON);
-      signIn.elements.authenticator_data.value = toB64(r.authenticatorData);
-      signIn.elements.signature.value = toB64(r.signature);
-      signIn.elements.user_handle.value = r.userHandle ? toB64(r.userHandle) : "";
-      signIn.submit();
+      form.elements.credential_id.value = toB64(credential.rawId);
+      form.elements.client_data_json.value = toB64(r.clientDataJSON);
+      form.elements.authenticator_data.value = toB64(r.authenticatorData);
+      form.elements.signature.value = toB64(r.signature);
+      form.elements.user_handle.value = r.userHandle ? toB64(r.userHandle) : "";
+      form.submit();
     } catch (e) {
-      status(signIn, "No passkey was used. Try again, or sign in with your password.");
+      status(form, failed);
       button.disabled = false;
     }
   });
+};
+
+const signIn = document.getElementById("passkey-sign-in");
+if (signIn && window.PublicKeyCredential) {
+  signIn.hidden = false;
+  const button = document.getElementById("passkey-sign-in-button");
+  assertWith(signIn, button, "/login/passkey/options", ["tx", "csrf"],
+    "No passkey was used. Try again, or sign in with your password.");
+}
+
+const verify = document.getElementById("passkey-verify");
+if (verify && window.PublicKeyCredential) {
+  const button = document.getElementById("passkey-verify-button");
+  assertWith(verify, button, "/signin/verify/passkey/options", ["tx", "csrf"],
+    "No passkey was used. Try again, or use another method.");
+} else if (verify) {
+  status(verify, "This browser cannot use passkeys. Use another method.");
+  document.getElementById("passkey-verify-button").disabled = true;
 }
 
 const add = document.getElementById("passkey-add");

@@ -155,6 +155,10 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/login/passkey", post(endpoints::passkey_login::post))
         .route(
+            "/signin/verify/passkey/options",
+            post(endpoints::passkey_login::verify_options),
+        )
+        .route(
             "/login/passkey/options",
             post(endpoints::passkey_login::options),
         )

@@ -43,12 +43,14 @@ pub enum Check {
 /// kind. Sign-in offers enrollment only to someone without one (whoever holds only the
 /// password must never add a factor of their choosing to an account that has one).
 pub async fn has_active_factor(services: &Services, user_id: &str) -> Result<bool, OAuthError> {
-    Ok(services
+    let active = services
         .store
         .user_factors(user_id)
         .await?
         .iter()
-        .any(|f| f.status == FactorStatus::Active))
+        .any(|f| f.status == FactorStatus::Active);
+    // A passkey is a second factor too (kept in its own table).
+    Ok(active || !services.store.user_passkeys(user_id).await?.is_empty())
 }
 
 /// The person's ACTIVE TOTP factor, if any.
@@ -299,15 +301,15 @@ pub async fn remove(
     Ok(true)
 }
 
-/// Removes every factor and recovery code of `user` (Okta's `reset_factors`); how
-/// many factors there were.
+/// Removes every factor and recovery code of `user` (Okta's `reset_factors`), passkeys
+/// included; how many factors there were.
 pub async fn reset_all(
     store: &crate::store::DynStore,
     actor: &Actor,
     user: &User,
     now: UnixTime,
 ) -> Result<u64, OAuthError> {
-    let removed = store.reset_factors(&user.id).await?;
+    let removed = store.reset_factors(&user.id).await? + store.delete_user_passkeys(&user.id).await?;
     let event = Event::success(
         "user.mfa.factor.reset_all",
         "Reset all factors for user",

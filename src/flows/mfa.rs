@@ -19,6 +19,7 @@ use crate::flows::Services;
 use crate::flows::assurance::{PendingVerify, store_pending};
 use crate::flows::authorize::{self, Known, Outcome};
 use crate::flows::factors::{self, Check, TotpEnrollment};
+use crate::flows::passkeys::{self, AssertionResponse};
 use crate::flows::sessions;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
@@ -31,6 +32,8 @@ pub enum Method {
     Totp,
     /// One of the person's one-time recovery codes.
     RecoveryCode,
+    /// One of the person's passkeys or security keys (`flows::passkeys::second_factor`).
+    Passkey,
 }
 
 impl Method {
@@ -39,24 +42,29 @@ impl Method {
         match self {
             Method::Totp => "totp",
             Method::RecoveryCode => "recovery",
+            Method::Passkey => "webauthn",
         }
     }
 
     pub fn parse(name: &str) -> Option<Method> {
-        [Method::Totp, Method::RecoveryCode]
+        [Method::Passkey, Method::Totp, Method::RecoveryCode]
             .into_iter()
             .find(|m| m.name() == name)
     }
 
-    /// Whether a code from this method proves a phishing-resistant factor.
+    /// Whether this method proves a phishing-resistant factor: a passkey's signature
+    /// covers the origin; a code can be typed into any site.
     fn phishing_resistant(self) -> bool {
-        false
+        self == Method::Passkey
     }
 }
 
 /// The methods `user_id` can verify with, in the order the page offers them.
 pub async fn methods(services: &Services, user_id: &str) -> Result<Vec<Method>, OAuthError> {
     let mut found = Vec::new();
+    if passkeys::second_factor::available(services, user_id).await? {
+        found.push(Method::Passkey);
+    }
     if factors::active_totp(services, user_id).await?.is_some() {
         found.push(Method::Totp);
     }
@@ -150,6 +158,10 @@ pub async fn verify(
             factors::verify_recovery_code(services, &user, code, ip, now).await?,
             amr::OTP,
         ),
+        Some(Method::Passkey) => {
+            let response = AssertionResponse::from_params(step.params)?;
+            passkeys::second_factor::check(services, &user, step.tx, &response, ip, now).await?
+        }
         None => {
             return Err(OAuthError::invalid_request(
                 "The method is not one this person can use.",

@@ -6,7 +6,7 @@
 use gatehouse::webauthn::software::SoftAuthenticator;
 use serde_json::Value;
 
-use crate::support::{App, Browser, TestApp, claims_of, input_value, location, param};
+use crate::support::{App, Browser, PASSWORD, TestApp, claims_of, input_value, location, param};
 
 /// The page's CSRF token (the cookie the page set, which its forms repeat).
 async fn page_csrf(browser: &Browser, path: &str) -> (u16, String, String) {
@@ -244,6 +244,77 @@ async fn a_passkey_is_added_signs_in_without_a_username_and_refuses_every_forger
     key.verified = true;
     // Still Alice's to use after all that: the counter moved past 5 only once.
     assert_eq!(refused(&key, &key.id(), &user_handle).await, 303);
+
+    // The passkey as the second factor after the password, when the app asks for two
+    // (or for a phishing-resistant one): only Alice's own key passes, once.
+    for acr in ["urn:okta:loa:2fa:any", "phr"] {
+        let second = t.browser();
+        let url = t.authorize_url("default", &app.client_id, &[("acr_values", acr)]);
+        let login = location(&second.get(&url).await).unwrap();
+        let step = location(&second.sign_in(&login, &alice.login, PASSWORD).await).unwrap();
+        assert!(step.starts_with("/signin/verify?tx="), "{step}");
+        let (_, html, csrf) = page_csrf(&second, &step).await;
+        assert!(html.contains("Use a passkey or security key"));
+        let tx = input_value(&html, "tx").unwrap();
+        let form = [("tx", tx.as_str()), ("csrf", csrf.as_str())];
+        let (status, options) = json_post(&second, "/signin/verify/passkey/options", &form).await;
+        assert_eq!(status, 200, "{options}");
+        assert_eq!(options["allowCredentials"][0]["id"], key.id().as_str());
+        let challenge = options["challenge"].as_str().unwrap();
+        let verify = async |k: &SoftAuthenticator, id: &str, c: &str| {
+            let (data, auth, sig) = k.assert(c);
+            let b64 = gatehouse::crypto::b64url;
+            let form = [
+                ("tx", tx.as_str()),
+                ("csrf", csrf.as_str()),
+                ("method", "webauthn"),
+                ("credential_id", id),
+                ("client_data_json", &b64(&data)),
+                ("authenticator_data", &b64(&auth)),
+                ("signature", &b64(&sig)),
+                ("user_handle", ""),
+            ];
+            second.post_form("/signin/verify", &form).await
+        };
+        // Bob's key is not Alice's second factor.
+        assert_eq!(
+            verify(&bob_key, &bob_key.id(), challenge).await.status(),
+            401
+        );
+        let (_, options) = json_post(&second, "/signin/verify/passkey/options", &form).await;
+        key.counter += 1;
+        key.verified = false;
+        let done = verify(&key, &key.id(), options["challenge"].as_str().unwrap()).await;
+        key.verified = true;
+        assert_eq!(done.status(), 303);
+        let code = param(&location(&done).unwrap(), "code").expect("a code");
+        let tokens: Value = t.redeem("default", &app, &code).await.json().await.unwrap();
+        let claims = claims_of(tokens["id_token"].as_str().unwrap());
+        assert_eq!(
+            claims["amr"],
+            serde_json::json!(["pwd", "hwk", "mfa"]),
+            "{acr}"
+        );
+    }
+
+    // The Factors API lists the passkey as Okta's `webauthn` factor.
+    let api = t.api().await;
+    let (status, factors) = api
+        .get(&format!("/api/v1/users/{}/factors", alice.id))
+        .await;
+    assert_eq!(status, 200);
+    let listed: Vec<_> = factors
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["factorType"] == "webauthn")
+        .collect();
+    assert_eq!(listed.len(), 1, "{factors}");
+    assert_eq!(
+        (listed[0]["provider"].as_str(), listed[0]["status"].as_str()),
+        (Some("FIDO"), Some("ACTIVE"))
+    );
+    assert_eq!(listed[0]["profile"]["credentialId"], key.id().as_str());
 
     // The System Log has the sign-ins and each refusal's reason.
     let (_, log) = t

@@ -7,10 +7,12 @@
 //! user and binding compared, then `webauthn` checks the rest without I/O.
 //!
 //! - `sign_in`: "Sign in with a passkey" on the sign-in page, without a username (a
-//!   discoverable credential names its user), and a passkey as the second factor;
+//!   discoverable credential names its user);
+//! - `second_factor`: a passkey after the password, from the user's own credentials;
 //! - `manage`: a signed-in person's own passkeys: add, rename, remove.
 
 pub mod manage;
+pub mod second_factor;
 pub mod sign_in;
 
 use serde_json::{Value as Json, json};
@@ -121,6 +123,20 @@ pub struct AssertionResponse {
     pub user_handle: String,
 }
 
+impl AssertionResponse {
+    /// The assertion fields of a posted form (absent ones empty).
+    pub fn from_params(params: &crate::oauth::params::Params) -> Result<Self, OAuthError> {
+        let field = |name| params.one(name).map(|v| v.unwrap_or("").to_string());
+        Ok(AssertionResponse {
+            credential_id: field("credential_id")?,
+            client_data_json: field("client_data_json")?,
+            authenticator_data: field("authenticator_data")?,
+            signature: field("signature")?,
+            user_handle: field("user_handle")?,
+        })
+    }
+}
+
 /// What a verified assertion proved.
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -130,14 +146,18 @@ pub struct Verified {
 }
 
 impl Verified {
+    /// The RFC 8176 value for the key itself: `swk` for a synced passkey, else `hwk`.
+    pub fn key_amr(&self) -> &'static str {
+        if self.passkey.backed_up { "swk" } else { "hwk" }
+    }
+
     /// RFC 8176 authentication method references for this passkey: `hwk` for a key
     /// kept in its authenticator, `swk` for a synced passkey (backed up, so the key
     /// exists outside one device), `user` for the user-presence test every assertion
     /// has, and `mfa` when the authenticator also verified the user (a PIN or a
     /// biometric on top of possession: two factors in one gesture).
     pub fn amr(&self) -> Vec<String> {
-        let key = if self.passkey.backed_up { "swk" } else { "hwk" };
-        let mut amr = vec![key.to_string(), "user".to_string()];
+        let mut amr = vec![self.key_amr().to_string(), "user".to_string()];
         if self.user_verified {
             amr.push("mfa".to_string());
         }

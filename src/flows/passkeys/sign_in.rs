@@ -11,7 +11,9 @@ use super::{AUTHENTICATE, AssertionResponse, Failure, Verified};
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
 use crate::crypto::sha256;
+use crate::factors::Proof;
 use crate::flows::Services;
+use crate::flows::assurance;
 use crate::flows::authorize::{self, Known, Outcome};
 use crate::flows::login;
 use crate::flows::sessions;
@@ -50,6 +52,9 @@ pub enum PasskeySignIn {
     Expired,
     /// The assertion was refused: the sign-in page again (the System Log says why).
     Failed(Box<AuthorizationRequest>),
+    /// The passkey did not prove all the request needs (a recent second factor, say):
+    /// the second-factor step's page.
+    SecondFactor(String),
     /// Signed in: the new session's cookie value and the authorization's outcome.
     SignedIn {
         session_id: String,
@@ -89,7 +94,20 @@ pub async fn finish(
     services.store.record_login(&user.id, now).await?;
     services.metrics.login(true);
     signed_in(services, &verified, ip.clone(), now).await;
-    let (session_id, _) = sessions::start(services, &user.id, now, now, session_cookie).await?;
+    // The passkey with user verification is possession and a PIN or biometric: two
+    // factors, phishing-resistant, proven now.
+    let proof = Proof {
+        auth_time: now,
+        amr: verified.amr(),
+        mfa_at: verified.user_verified.then_some(now),
+    };
+    let requirement = assurance::requirement(services, &request, user, now).await?;
+    if !requirement.met_by_amr(&proof.amr, proof.mfa_at, now) {
+        let location = assurance::start(services, &request, user, &proof, requirement, now).await?;
+        return Ok(PasskeySignIn::SecondFactor(location));
+    }
+    let (session_id, _) =
+        sessions::start_proven(services, &user.id, proof.clone(), now, session_cookie).await?;
     let outcome = match &request.hint_sub {
         // OpenID Connect Core §3.1.2.1, as after a password.
         Some(sub) if *sub != user.id => Outcome::Reply(request.reply.error(&OAuthError::new(
@@ -100,6 +118,7 @@ pub async fn finish(
             let known = Known {
                 ip,
                 user: Some(user.clone()),
+                amr: proof.amr,
                 ..Known::default()
             };
             authorize::complete(services, &request, &user.id, now, now, known).await

@@ -48,6 +48,26 @@ fn to_json(base: &str, user: &User, f: &UserFactor) -> Value {
     })
 }
 
+/// A passkey in Okta's shape: factorType `webauthn`, provider `FIDO`, always ACTIVE
+/// (a registration completes in one ceremony); the profile carries the credential id
+/// (base64url) and the name the person gave it.
+fn passkey_json(base: &str, user: &User, p: &crate::store::Passkey) -> Value {
+    json!({
+        "id": p.id,
+        "factorType": "webauthn",
+        "provider": "FIDO",
+        "vendorName": "FIDO",
+        "status": "ACTIVE",
+        "created": rfc3339(p.created_at),
+        "lastUpdated": rfc3339(p.last_used_at.unwrap_or(p.created_at)),
+        "profile": {
+            "credentialId": crate::crypto::b64url(&p.credential_id),
+            "authenticatorName": p.name,
+        },
+        "_links": { "user": { "href": format!("{base}/api/v1/users/{}", user.id) } },
+    })
+}
+
 fn invalid_passcode() -> ApiError {
     ApiError {
         causes: vec!["Your passcode doesn't match our records. Please try again.".into()],
@@ -84,7 +104,7 @@ async fn factor_of(
         .ok_or_else(|| ApiError::not_found(&format!("factor {factor_id}")))
 }
 
-/// The user's enrolled factors.
+/// The user's enrolled factors, passkeys (`webauthn`) included.
 #[utoipa::path(get, path = "/api/v1/users/{id}/factors", operation_id = "listFactors", tag = "users", params(("id" = String, Path, description = "User id or login")),
     responses((status = 200, description = "Factors", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ssws" = [])))]
@@ -99,14 +119,15 @@ pub async fn list(
         .user_factors(&user.id)
         .await
         .map_err(crate::admin::AdminError::from)?;
+    let passkeys = state
+        .store
+        .user_passkeys(&user.id)
+        .await
+        .map_err(crate::admin::AdminError::from)?;
     let base = state.config.base_url();
-    Ok(Json(
-        found
-            .iter()
-            .map(|f| to_json(&base, &user, f))
-            .collect::<Vec<_>>(),
-    )
-    .into_response())
+    let mut all: Vec<Value> = found.iter().map(|f| to_json(&base, &user, f)).collect();
+    all.extend(passkeys.iter().map(|p| passkey_json(&base, &user, p)));
+    Ok(Json(all).into_response())
 }
 
 /// What to enroll.

@@ -1,8 +1,8 @@
 //! One module per endpoint.
 
 pub mod account;
-pub mod account_passkeys;
 pub mod account_factors;
+pub mod account_passkeys;
 pub mod activate;
 pub mod admin;
 pub mod assets;

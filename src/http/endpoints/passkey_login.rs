@@ -2,7 +2,9 @@
 //! page's script posts the transaction and its CSRF token to `/login/passkey/options`
 //! for the request options (JSON), asks the browser for an assertion, and posts it to
 //! `/login/passkey` as a plain form, whose answer is the same as a password's: a
-//! redirect back to the app (or to consent), with a new session.
+//! redirect back to the app (or to consent), with a new session. The second-factor
+//! step's passkey method gets its options from `/signin/verify/passkey/options` and
+//! posts its assertion with the step's other methods to `/signin/verify`.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,8 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{authorize, login};
-use crate::flows::passkeys::AssertionResponse;
+use crate::flows::mfa;
 use crate::flows::passkeys::sign_in::{self, PasskeySignIn};
+use crate::flows::passkeys::{AssertionResponse, second_factor};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params};
 use crate::http::{SharedState, cookies, error};
 use crate::oauth::OAuthError;
@@ -75,18 +78,6 @@ pub async fn options(
     }
 }
 
-/// The assertion fields of a posted form.
-pub fn assertion(params: &Params) -> Result<AssertionResponse, OAuthError> {
-    let field = |name| params.one(name).map(|v| v.unwrap_or("").to_string());
-    Ok(AssertionResponse {
-        credential_id: field("credential_id")?,
-        client_data_json: field("client_data_json")?,
-        authenticator_data: field("authenticator_data")?,
-        signature: field("signature")?,
-        user_handle: field("user_handle")?,
-    })
-}
-
 /// `POST /login/passkey`: the assertion for the pending sign-in `tx`.
 pub async fn post(
     State(state): State<SharedState>,
@@ -101,7 +92,10 @@ pub async fn post(
     if !cookies::csrf_matches(&headers, params.one("csrf").ok().flatten().unwrap_or("")) {
         return login::refused_page();
     }
-    let (tx, response) = match (params.required("tx"), assertion(&params)) {
+    let (tx, response) = match (
+        params.required("tx"),
+        AssertionResponse::from_params(&params),
+    ) {
         (Ok(tx), Ok(response)) => (tx, response),
         (Err(e), _) | (_, Err(e)) => return error::page(&e),
     };
@@ -109,6 +103,7 @@ pub async fn post(
     let cookie = cookies::get(&headers, cookies::SESSION);
     match sign_in::finish(&state, tx, &response, cookie.as_deref(), ip, now).await {
         Ok(PasskeySignIn::Expired) => login::expired_page(),
+        Ok(PasskeySignIn::SecondFactor(location)) => authorize::redirect(&location, true),
         Ok(PasskeySignIn::Failed(request)) => {
             login::form_with(
                 &state,
@@ -136,4 +131,46 @@ pub async fn post(
 /// The HTTP status of a protocol error, for a JSON answer.
 pub fn status_of(e: &OAuthError) -> StatusCode {
     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+/// `POST /signin/verify/passkey/options`: `tx` and `csrf` of the second-factor step;
+/// the request options naming the person's own passkeys, or 400/403.
+pub async fn verify_options(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let params = match form(&headers, body) {
+        Ok(params) => params,
+        Err(e) => return json(status_of(&e), serde_json::json!({ "error": e.code() })),
+    };
+    if !cookies::csrf_matches(&headers, params.one("csrf").ok().flatten().unwrap_or("")) {
+        return json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({ "error": "csrf" }),
+        );
+    }
+    let Ok(Some(tx)) = params.one("tx") else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "error": "expired" }),
+        );
+    };
+    let now = state.clock.now();
+    let options = match mfa::pending(&state, tx, now).await {
+        Ok(Some((pending, user))) if !pending.verified => {
+            second_factor::options(&state, &user.id, tx, now).await
+        }
+        Ok(_) => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({ "error": "expired" }),
+            );
+        }
+        Err(e) => Err(e),
+    };
+    match options {
+        Ok(options) => json(StatusCode::OK, options),
+        Err(e) => json(status_of(&e), serde_json::json!({ "error": e.code() })),
+    }
 }

@@ -1,6 +1,6 @@
 //! Passkeys in Chromium with its virtual authenticator (CDP `WebAuthn`): a person adds
-//! a passkey on `/account/passkeys`, then signs in with it on the sign-in page without
-//! typing a username. WebAuthn needs a domain, not an IP address, so this server's
+//! a passkey on `/account/passkeys`, signs in with it on the sign-in page without
+//! typing a username, and uses it as the second factor after the password. WebAuthn needs a domain, not an IP address, so this server's
 //! public URL is `http://localhost:PORT` (a secure context, as https would be).
 
 use serde_json::json;
@@ -38,7 +38,7 @@ async fn setup() -> Setup {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_passkey_added_on_the_account_page_signs_in_without_a_username() {
+async fn a_passkey_added_on_the_account_page_signs_in_alone_and_as_a_second_factor() {
     let s = setup().await;
     s.signed_in().await;
 
@@ -99,5 +99,23 @@ async fn a_passkey_added_on_the_account_page_signs_in_without_a_username() {
     assert!(!code.is_empty());
     let used = s.t.backend.store.user_passkeys(&user.id).await.unwrap();
     assert!(used[0].last_used_at.is_some());
+    s.chrome.assert_no_csp_violations().await;
+
+    // The same passkey as the second factor after the password, for an app that asks
+    // for two factors.
+    s.chrome.cdp("Network.clearBrowserCookies", json!({})).await;
+    let before = s.rp.hits().len();
+    s.chrome
+        .open(&s.authorize(&[("acr_values", "urn:okta:loa:2fa:any")]))
+        .await;
+    s.sign_in(PASSWORD).await;
+    s.chrome
+        .wait_for_url(&format!("{}/signin/verify?", s.t.base))
+        .await;
+    s.chrome.axe_audit().await;
+    s.chrome.click("#passkey-verify-button").await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    assert_eq!(s.rp.hits().len(), before + 1);
+    assert!(s.rp.hits().last().unwrap().param("code").is_some());
     s.chrome.assert_no_csp_violations().await;
 }
