@@ -309,7 +309,8 @@ pub async fn reset_all(
     user: &User,
     now: UnixTime,
 ) -> Result<u64, OAuthError> {
-    let removed = store.reset_factors(&user.id).await? + store.delete_user_passkeys(&user.id).await?;
+    let removed =
+        store.reset_factors(&user.id).await? + store.delete_user_passkeys(&user.id).await?;
     let event = Event::success(
         "user.mfa.factor.reset_all",
         "Reset all factors for user",

@@ -208,7 +208,7 @@ mod tests {
 
         // An admin's reset of every factor takes the passkeys too.
         let actor = crate::admin::syslog::Actor::cli();
-        let removed = crate::flows::factors::reset_all(s, &actor, &alice, f.now).await;
+        let removed = crate::flows::factors::reset_all(&s.store, &actor, &alice, f.now).await;
         assert_eq!(removed.unwrap(), 1);
         assert!(!available(s, &alice.id).await.unwrap());
         assert!(available(s, &bob.id).await.unwrap());

@@ -89,8 +89,7 @@ pub fn operations() -> Vec<Operation_> {
     use self::{
         api_tokens as t, apps as a, authn as n, authorization_servers as s, brands as b,
         dashboard as d, factors as f, groups as g, initial_tokens as it, logs as l, roles as r,
-        sessions as x,
-        token_preview as p, trusted_servers as ts, user_sessions as us, users as u,
+        sessions as x, token_preview as p, trusted_servers as ts, user_sessions as us, users as u,
     };
     // An image upload is larger than the JSON bodies the rest of the API reads.
     let upload = |mut operation: Operation_| {
