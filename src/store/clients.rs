@@ -14,7 +14,7 @@ use super::db::{Arg, Backend, Row, json_list, to_json};
 use super::groups::group_from_row;
 use super::query::Where;
 use super::users::user_from_row;
-use super::{Client, Group, Page, StoreError, StoreResult, User};
+use super::{Client, Group, LogoutChannels, Page, StoreError, StoreResult, User};
 use crate::clock::UnixTime;
 
 #[async_trait]
@@ -59,7 +59,7 @@ pub trait ClientStore: Send + Sync {
 /// What an apps page may filter on.
 pub const CLIENT_COLUMNS: &[&str] = &["client_id", "name", "status", "created_at", "updated_at"];
 
-fn client_from_row(row: &impl Row) -> StoreResult<Client> {
+pub(super) fn client_from_row(row: &impl Row) -> StoreResult<Client> {
     Ok(Client {
         client_id: row.text("client_id")?,
         name: row.text("name")?,
@@ -80,6 +80,13 @@ fn client_from_row(row: &impl Row) -> StoreResult<Client> {
         pkce_allow_plain: row.bool("pkce_allow_plain")?,
         request_object_signing_alg: row.opt_text("request_object_signing_alg")?,
         require_signed_request_object: row.bool("require_signed_request_object")?,
+        logout: LogoutChannels {
+            frontchannel_logout_uri: row.opt_text("frontchannel_logout_uri")?,
+            frontchannel_logout_session_required: row
+                .bool("frontchannel_logout_session_required")?,
+            backchannel_logout_uri: row.opt_text("backchannel_logout_uri")?,
+            backchannel_logout_session_required: row.bool("backchannel_logout_session_required")?,
+        },
         status: row.text("status")?.parse()?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
@@ -118,6 +125,10 @@ fn client_columns(c: &Client) -> Vec<Arg<'_>> {
         c.pkce_allow_plain.into(),
         (&c.request_object_signing_alg).into(),
         c.require_signed_request_object.into(),
+        (&c.logout.frontchannel_logout_uri).into(),
+        c.logout.frontchannel_logout_session_required.into(),
+        (&c.logout.backchannel_logout_uri).into(),
+        c.logout.backchannel_logout_session_required.into(),
     ]
 }
 
@@ -130,9 +141,11 @@ impl<B: Backend> ClientStore for B {
                 refresh_token_leeway, status, created_at, updated_at, jwks, jwks_uri,
                 dpop_bound_access_tokens, require_pushed_authorization_requests,
                 pkce_required, pkce_allow_plain, request_object_signing_alg,
-                require_signed_request_object)
+                require_signed_request_object, frontchannel_logout_uri,
+                frontchannel_logout_session_required, backchannel_logout_uri,
+                backchannel_logout_session_required)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                $18, $19, $20, $21)",
+                $18, $19, $20, $21, $22, $23, $24, $25)",
             &client_columns(c),
         )
         .await?;
@@ -166,8 +179,10 @@ impl<B: Backend> ClientStore for B {
                     jwks_uri = $15, dpop_bound_access_tokens = $16,
                     require_pushed_authorization_requests = $17, pkce_required = $18,
                     pkce_allow_plain = $19, request_object_signing_alg = $20,
-                    require_signed_request_object = $21, version = version + 1
-                 WHERE client_id = $1 AND version = $22",
+                    require_signed_request_object = $21, frontchannel_logout_uri = $22,
+                    frontchannel_logout_session_required = $23, backchannel_logout_uri = $24,
+                    backchannel_logout_session_required = $25, version = version + 1
+                 WHERE client_id = $1 AND version = $26",
                 &{
                     let mut args = client_columns(c);
                     args.push(c.version.into());

@@ -15,6 +15,7 @@ mod db;
 mod device;
 mod groups;
 mod log;
+mod logout;
 mod maintenance;
 mod migrate;
 mod models;
@@ -41,6 +42,7 @@ pub use consent::ConsentStore;
 pub use device::DeviceStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
+pub use logout::LogoutStore;
 pub use maintenance::{Maintenance, PURGE_BATCH};
 pub use models::*;
 pub use par::PushedRequestStore;
@@ -86,6 +88,7 @@ pub trait Store:
     + ApiTokenStore
     + AdminRoleStore
     + LogStore
+    + LogoutStore
     + PushedRequestStore
     + ThrottleStore
     + ReplayStore
@@ -108,6 +111,7 @@ impl<T> Store for T where
         + ApiTokenStore
         + AdminRoleStore
         + LogStore
+        + LogoutStore
         + PushedRequestStore
         + ThrottleStore
         + ReplayStore

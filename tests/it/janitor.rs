@@ -53,6 +53,7 @@ fn code(name: &str, expires_at: i64) -> AuthCode {
         access_expires_at: None,
         family_id: None,
         dpop_jkt: None,
+        sid: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn family(id: &str, expires_at: Option<i64>) -> RefreshFamily {
         last_used_at: 1,
         revoked_at: None,
         dpop_jkt: None,
+        sid: None,
     }
 }
 

@@ -61,6 +61,12 @@ pub fn client(id: &str) -> Client {
         // Not the defaults, so the round trip shows both columns are stored.
         pkce_required: true,
         pkce_allow_plain: true,
+        logout: gatehouse::store::LogoutChannels {
+            frontchannel_logout_uri: Some("https://app.example.com/fc".into()),
+            frontchannel_logout_session_required: true,
+            backchannel_logout_uri: Some("https://app.example.com/bc".into()),
+            backchannel_logout_session_required: false,
+        },
         status: Status::Active,
         created_at: 1,
         updated_at: 1,
@@ -86,6 +92,7 @@ fn code(hash: &[u8], expires_at: i64) -> AuthCode {
         access_expires_at: None,
         family_id: None,
         dpop_jkt: Some("jkt-of-the-code".into()),
+        sid: Some("102session-of-the-code".into()),
     }
 }
 
@@ -142,6 +149,7 @@ fn family() -> RefreshFamily {
         last_used_at: 10,
         revoked_at: None,
         dpop_jkt: Some("jkt-of-the-family".into()),
+        sid: Some("102session-of-the-family".into()),
     }
 }
 

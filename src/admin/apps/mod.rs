@@ -80,6 +80,7 @@ pub async fn create(
         pkce_allow_plain: c.pkce_allow_plain,
         request_object_signing_alg: c.request_object_signing_alg,
         require_signed_request_object: c.require_signed_request_object,
+        logout: c.logout,
         status: Status::active_if(active),
         created_at: now,
         updated_at: now,
@@ -174,6 +175,7 @@ pub async fn update(
             pkce_allow_plain: c.pkce_allow_plain,
             request_object_signing_alg: c.request_object_signing_alg.clone(),
             require_signed_request_object: c.require_signed_request_object,
+            logout: c.logout.clone(),
             updated_at: now,
             ..before.clone()
         };

@@ -160,6 +160,7 @@ async fn prepare(
             id_jti: new_id_jti(),
             dpop_jkt,
             delegation: None,
+            sid: row.sid.as_deref(),
         },
     )
     .await?;
@@ -175,6 +176,7 @@ async fn prepare(
                 access_jti: access_jti.clone(),
                 lifetimes,
                 dpop_jkt: refresh::bound_key(client, dpop_jkt),
+                sid: row.sid.clone(),
             },
             now,
         );

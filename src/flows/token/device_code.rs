@@ -127,6 +127,7 @@ async fn prepare(
             id_jti: new_id_jti(),
             dpop_jkt,
             delegation: None,
+            sid: None,
         },
     )
     .await?;
@@ -142,6 +143,7 @@ async fn prepare(
                 access_jti: access_jti.clone(),
                 lifetimes,
                 dpop_jkt: refresh::bound_key(client, dpop_jkt),
+                sid: None,
             },
             now,
         );

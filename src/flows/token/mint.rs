@@ -31,6 +31,9 @@ pub struct Mint<'a> {
     /// RFC 8693 §4.1: a token exchange's `sub` (the subject token's, kept as it was)
     /// and `act` claim.
     pub delegation: Option<Delegation>,
+    /// The ID token's `sid` (Back-Channel Logout 1.0 §2.1, Front-Channel Logout 1.0
+    /// §3): the public id of the session the grant was made in.
+    pub sid: Option<&'a str>,
 }
 
 /// What a token exchange puts in the access token in place of the usual `sub`.
@@ -89,7 +92,11 @@ pub fn claims(services: &Services, settings: &Settings, m: &Mint<'_>) -> Claims 
             user,
             &group_names,
         );
-        grant.id_token(m.id_jti.clone(), m.server.id_token_ttl, None, identity)
+        let mut id = grant.id_token(m.id_jti.clone(), m.server.id_token_ttl, None, identity);
+        if let (Some(Value::Object(claims)), Some(sid)) = (id.as_mut(), m.sid) {
+            claims.insert("sid".into(), Value::String(sid.to_string()));
+        }
+        id
     } else {
         None
     };

@@ -40,6 +40,7 @@ pub fn issue(
         access_expires_at: None,
         family_id: None,
         dpop_jkt: request.dpop_jkt.clone(),
+        sid: None,
     };
     (code, row)
 }
@@ -169,6 +170,7 @@ mod tests {
             require_signed_request_object: false,
             pkce_required: false,
             pkce_allow_plain: false,
+            logout: Default::default(),
             status: Status::Active,
             created_at: 0,
             updated_at: 0,
