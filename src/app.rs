@@ -33,6 +33,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("signing keys: {0}")]
     Keys(#[from] crate::tokens::keys::KeyError),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// The master key from `GATEHOUSE_MASTER_KEY` (base64url of 32 bytes), else from
@@ -206,6 +208,8 @@ pub async fn serve(
     state.passwords.warm_up();
     let janitor = spawn_janitor(state.clone());
     let logouts = spawn_logout_deliveries(state.clone());
+    let worker = crate::jobs::Worker::new(state.jobs.clone(), job_handlers(&state))
+        .spawn(state.clock.clone());
     // The peer address decides the client's (`http::client_ip`), which goes into System
     // Log events (`client.ipAddress`).
     let service = router(state.clone())
@@ -216,6 +220,7 @@ pub async fn serve(
     janitor.abort();
     // A delivery cut short here is taken again when its lease ends (by any instance).
     logouts.abort();
+    worker.abort();
     state.store.close().await;
     tracing::info!("stopped: requests finished, database connections closed");
     served
@@ -435,6 +440,20 @@ fn spawn_logout_deliveries(state: SharedState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// The handler of each kind of background job: e-mail when `[smtp]` is set.
+fn job_handlers(state: &SharedState) -> crate::jobs::Handlers {
+    let mut handlers = crate::jobs::Handlers::new();
+    if let Some(smtp) = &state.config.smtp {
+        match crate::mail::smtp::SmtpSender::new(smtp) {
+            Ok(sender) => {
+                handlers.insert(crate::mail::KIND, Arc::new(sender));
+            }
+            Err(e) => tracing::error!(error = %e, "e-mail cannot be sent"),
+        }
+    }
+    handlers
+}
+
 /// Rotates the signing keys of every server whose ACTIVE key is older than
 /// `key_rotation_days` (see `tokens::keys`); returns what it rotated. Instances doing
 /// this at once rotate each key once.
@@ -465,6 +484,13 @@ pub async fn rotate_due_keys(state: &AppState, now: UnixTime) -> Vec<(String, Ro
 
 /// Opens everything and serves with the wall clock: what `gatehouse serve` runs.
 pub async fn run(store_config: StoreConfig, config: ServerConfig) -> Result<(), StartError> {
+    // A broken e-mail template or SMTP setting stops the start here, not at the first
+    // e-mail.
+    if let Some(smtp) = &config.smtp {
+        crate::mail::Templates::load(smtp.templates_dir.as_deref())
+            .map_err(|e| StartError::Config(e.to_string()))?;
+        crate::mail::smtp::SmtpSender::new(smtp).map_err(|e| StartError::Config(e.to_string()))?;
+    }
     let listener = TcpListener::bind(config.listen).await?;
     let local = listener.local_addr()?;
     let (stop, stopping) = tokio::sync::watch::channel(false);

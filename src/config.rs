@@ -45,6 +45,10 @@ pub struct FileConfig {
     pub allow_private_jwks_uri: Option<bool>,
     pub dpop_require_nonce: Option<bool>,
     pub shutdown_drain_seconds: Option<u64>,
+    /// `[jobs]`: the background job queue.
+    pub jobs: Option<JobsFile>,
+    /// `[smtp]`: where e-mail is sent from; absent: Gatehouse sends none.
+    pub smtp: Option<SmtpFile>,
 }
 
 impl FileConfig {
@@ -169,6 +173,11 @@ pub struct ServerConfig {
     /// On SIGTERM or Ctrl-C: how long the requests and connections already accepted
     /// may take to finish before the process exits anyway.
     pub shutdown_drain_seconds: u64,
+    /// The background job queue (e-mail and other work done after a request).
+    pub jobs: JobsConfig,
+    /// The SMTP server e-mail goes through; None: e-mail is off (no "Forgot
+    /// password?", no activation or verification e-mails, no notices).
+    pub smtp: Option<SmtpConfig>,
 }
 
 /// Brute-force throttling (see `identity::throttle`). Each counter lets `threshold`
@@ -366,6 +375,12 @@ impl ServerConfig {
             cors_allowed_origins,
             client_auth: ClientAuthConfig::resolve(file)?,
             shutdown_drain_seconds,
+            jobs: JobsConfig::resolve(file.jobs.as_ref())?,
+            smtp: file
+                .smtp
+                .as_ref()
+                .map(|f| SmtpConfig::resolve(f, std::env::var("GATEHOUSE_SMTP_PASSWORD").ok()))
+                .transpose()?,
         })
     }
 
@@ -387,6 +402,224 @@ impl ServerConfig {
     /// The public URL as a string without a trailing slash.
     pub fn base_url(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+}
+
+/// The `[jobs]` table of the settings file, every key optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsFile {
+    pub max_attempts: Option<i64>,
+    pub backoff_seconds: Option<i64>,
+    pub max_backoff_seconds: Option<i64>,
+    pub lease_seconds: Option<i64>,
+    pub poll_interval_ms: Option<u64>,
+    pub dead_retention_days: Option<i64>,
+}
+
+/// The background job queue (`src/jobs/`). A failed job is tried again after
+/// `backoff_seconds`, then twice as long each time up to `max_backoff_seconds`, and
+/// given up after `max_attempts` (the defaults: 8 attempts over about 2 hours).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobsConfig {
+    /// Attempts before a job is given up (default 8).
+    pub max_attempts: i64,
+    /// The wait after the first failure (default 30 seconds).
+    pub backoff_seconds: i64,
+    /// The longest wait between two attempts (default 3600).
+    pub max_backoff_seconds: i64,
+    /// How long a worker holds a job it claimed: if it neither finishes nor fails it by
+    /// then (the process died), another worker takes it (default 300).
+    pub lease_seconds: i64,
+    /// How often an idle worker looks for due jobs; a job enqueued by the same process
+    /// wakes it at once (default 1000 ms).
+    pub poll_interval_ms: u64,
+    /// Days a given-up job is kept for inspection (default 30).
+    pub dead_retention_days: i64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            max_attempts: 8,
+            backoff_seconds: 30,
+            max_backoff_seconds: 3600,
+            lease_seconds: 300,
+            poll_interval_ms: 1000,
+            dead_retention_days: 30,
+        }
+    }
+}
+
+impl JobsConfig {
+    /// The file's values over the defaults, checked.
+    pub fn resolve(file: Option<&JobsFile>) -> Result<Self, ConfigError> {
+        let d = JobsConfig::default();
+        let Some(f) = file else { return Ok(d) };
+        let c = JobsConfig {
+            max_attempts: f.max_attempts.unwrap_or(d.max_attempts),
+            backoff_seconds: f.backoff_seconds.unwrap_or(d.backoff_seconds),
+            max_backoff_seconds: f.max_backoff_seconds.unwrap_or(d.max_backoff_seconds),
+            lease_seconds: f.lease_seconds.unwrap_or(d.lease_seconds),
+            poll_interval_ms: f.poll_interval_ms.unwrap_or(d.poll_interval_ms),
+            dead_retention_days: f.dead_retention_days.unwrap_or(d.dead_retention_days),
+        };
+        for (name, value, range) in [
+            ("jobs.max_attempts", c.max_attempts, 1..=100),
+            ("jobs.backoff_seconds", c.backoff_seconds, 1..=86_400),
+            (
+                "jobs.max_backoff_seconds",
+                c.max_backoff_seconds,
+                1..=7 * 86_400,
+            ),
+            ("jobs.lease_seconds", c.lease_seconds, 10..=86_400),
+            ("jobs.dead_retention_days", c.dead_retention_days, 1..=3650),
+        ] {
+            if !range.contains(&value) {
+                return Err(ConfigError(format!(
+                    "{name} must be between {} and {}",
+                    range.start(),
+                    range.end()
+                )));
+            }
+        }
+        if !(10..=60_000).contains(&c.poll_interval_ms) {
+            return Err(ConfigError(
+                "jobs.poll_interval_ms must be between 10 and 60000".into(),
+            ));
+        }
+        Ok(c)
+    }
+}
+
+/// The `[smtp]` table of the settings file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpFile {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub security: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: Option<String>,
+    pub timeout_seconds: Option<u64>,
+    pub templates_dir: Option<PathBuf>,
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// TLS from the first byte (RFC 8314 "implicit TLS", port 465).
+    Tls,
+    /// Plain, then `STARTTLS` (RFC 3207), refusing a server that does not offer it
+    /// (port 587).
+    StartTls,
+    /// No TLS at all: only to a server on this machine (a loopback address or
+    /// `localhost`), such as a local relay.
+    Plain,
+}
+
+/// The SMTP server e-mail is sent through (`[smtp]`). `host` and `from` are required;
+/// the password may come from `GATEHOUSE_SMTP_PASSWORD` instead of the file.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// Default: 465 for `tls`, 587 for `starttls`, 25 for `plain`.
+    pub port: u16,
+    /// `tls`, `starttls` (the default) or `plain`.
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The `From:` of every message, e.g. `Gatehouse <no-reply@example.com>`.
+    pub from: String,
+    /// The most one delivery may take, connecting included (default 30).
+    pub timeout_seconds: u64,
+    /// A directory whose files override the built-in e-mail templates by name
+    /// (`password_reset.txt`, `activation.txt`, `verify_email.txt`,
+    /// `password_changed.txt`, `factor_enrolled.txt`).
+    pub templates_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "(set)"))
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpConfig {
+    /// The file's table, with the password from the environment when it is set there.
+    pub fn resolve(file: &SmtpFile, env_password: Option<String>) -> Result<Self, ConfigError> {
+        let host = file
+            .host
+            .clone()
+            .filter(|h| !h.trim().is_empty())
+            .ok_or_else(|| ConfigError("smtp.host is required".into()))?;
+        let from = file
+            .from
+            .clone()
+            .filter(|f| f.contains('@'))
+            .ok_or_else(|| {
+                ConfigError("smtp.from is required: an address such as no-reply@example.com".into())
+            })?;
+        let security = match file.security.as_deref().map(str::trim) {
+            None | Some("starttls") => SmtpSecurity::StartTls,
+            Some("tls") => SmtpSecurity::Tls,
+            Some("plain") => SmtpSecurity::Plain,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "smtp.security {other:?} must be tls, starttls or plain"
+                )));
+            }
+        };
+        let loopback = host == "localhost"
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if security == SmtpSecurity::Plain && !loopback {
+            return Err(ConfigError(
+                "smtp.security = \"plain\" is allowed only for a server on this machine \
+                 (127.0.0.1, ::1 or localhost): use tls or starttls"
+                    .into(),
+            ));
+        }
+        let port = file.port.unwrap_or(match security {
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::Plain => 25,
+        });
+        let timeout_seconds = file.timeout_seconds.unwrap_or(30);
+        if !(1..=600).contains(&timeout_seconds) {
+            return Err(ConfigError(
+                "smtp.timeout_seconds must be between 1 and 600".into(),
+            ));
+        }
+        let password = env_password
+            .filter(|p| !p.is_empty())
+            .or_else(|| file.password.clone());
+        if password.is_some() != file.username.is_some() {
+            return Err(ConfigError(
+                "smtp.username and a password (smtp.password or GATEHOUSE_SMTP_PASSWORD) go together"
+                    .into(),
+            ));
+        }
+        Ok(SmtpConfig {
+            host,
+            port,
+            security,
+            username: file.username.clone(),
+            password,
+            from,
+            timeout_seconds,
+            templates_dir: file.templates_dir.clone(),
+        })
     }
 }
 

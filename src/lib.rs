@@ -12,6 +12,8 @@ pub mod crypto;
 pub mod flows;
 pub mod http;
 pub mod identity;
+pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod protocol;

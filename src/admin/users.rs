@@ -255,6 +255,7 @@ pub async fn create(
         activated_at: (status == UserStatus::Active).then_some(now),
         status_changed_at: (status != UserStatus::Staged).then_some(now),
         last_login_at: None,
+        verified_email: None,
     };
     store.insert_user(&user).await.map_err(conflict)?;
     let target = Target::user(&user).changed(None, Some(to_json(&user)));

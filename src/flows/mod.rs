@@ -33,6 +33,8 @@ use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::crypto::MasterKey;
 use crate::identity::password::PasswordPool;
+use crate::jobs::Queue;
+use crate::mail::{Outbox, Templates};
 use crate::metrics::Metrics;
 use crate::store::{AuthServer, DynStore};
 use crate::tokens::KeyCache;
@@ -65,11 +67,34 @@ pub struct Services {
     pub metrics: Metrics,
     /// Fetched `jwks_uri` documents of `private_key_jwt` clients.
     pub remote_jwks: RemoteJwks,
+    /// The background job queue (e-mail): work a request leaves for later.
+    pub jobs: Queue,
+    /// E-mail: composes messages and queues them on `jobs`.
+    pub mail: Outbox,
 }
 
 impl Services {
     pub fn new(backend: Backend, config: ServerConfig, clock: Arc<dyn Clock>) -> Self {
+        let jobs = Queue::new(
+            backend.store.clone(),
+            backend.master.clone(),
+            config.jobs.clone(),
+        );
+        // `app::run` loads the templates first and refuses to start on a bad one; here
+        // a bad override (only possible for a caller that skipped that) falls back to
+        // the built-in ones.
+        let templates = config
+            .smtp
+            .as_ref()
+            .and_then(|s| s.templates_dir.as_deref());
+        let templates = Templates::load(templates).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "using the built-in e-mail templates");
+            Templates::load(None).expect("the built-in templates load")
+        });
+        let mail = Outbox::new(jobs.clone(), templates, config.smtp.is_some());
         Services {
+            jobs,
+            mail,
             keys: KeyCache::new(backend.store.clone(), backend.master.clone()),
             settings: SettingsCache::default(),
             clients: ClientCache::default(),

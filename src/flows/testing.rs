@@ -46,6 +46,8 @@ pub async fn fixture() -> Fixture {
         cors_allowed_origins: vec![],
         client_auth: ClientAuthConfig::default(),
         shutdown_drain_seconds: 10,
+        jobs: Default::default(),
+        smtp: None,
     };
     let backend = Backend {
         store: store.clone(),

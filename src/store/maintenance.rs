@@ -54,6 +54,8 @@ const PURGE_CODES_POSTGRES: &str = "DELETE FROM authorization_codes WHERE code_h
      WHERE GREATEST(expires_at, COALESCE(access_expires_at, 0)) <= $1 LIMIT $2)";
 
 const PURGES: &[&str] = &[
+    "DELETE FROM user_tokens WHERE token_hash IN
+        (SELECT token_hash FROM user_tokens WHERE expires_at <= $1 LIMIT $2)",
     "DELETE FROM pending_authorizations WHERE id_hash IN
         (SELECT id_hash FROM pending_authorizations WHERE expires_at <= $1 LIMIT $2)",
     "DELETE FROM session_tokens WHERE token_hash IN

@@ -159,6 +159,11 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0032_log_since_bound.sql"),
     },
     Migration {
+        version: 36,
+        sqlite: include_str!("../../migrations/sqlite/0036_jobs_email.sql"),
+        postgres: include_str!("../../migrations/postgres/0036_jobs_email.sql"),
+    },
+    Migration {
         version: 39,
         sqlite: include_str!("../../migrations/sqlite/0039_logout_channels.sql"),
         postgres: include_str!("../../migrations/postgres/0039_logout_channels.sql"),

@@ -14,6 +14,7 @@ mod consent;
 mod db;
 mod device;
 mod groups;
+mod jobs;
 mod log;
 mod logout;
 mod maintenance;
@@ -29,6 +30,7 @@ mod sessions;
 pub mod sqlite;
 mod throttle;
 mod tokens;
+mod user_tokens;
 mod users;
 
 use std::sync::Arc;
@@ -41,6 +43,7 @@ pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
 pub use device::DeviceStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
+pub use jobs::{Job, JobStore, NewJob};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
 pub use logout::LogoutStore;
 pub use maintenance::{Maintenance, PURGE_BATCH};
@@ -53,6 +56,7 @@ pub use servers::ServerStore;
 pub use sessions::SessionStore;
 pub use throttle::ThrottleStore;
 pub use tokens::TokenStore;
+pub use user_tokens::{LinkPurpose, PasswordByLink, UserToken, UserTokenStore};
 pub use users::{USER_COLUMNS, UserStore};
 
 use crate::config::StoreConfig;
@@ -93,6 +97,8 @@ pub trait Store:
     + ThrottleStore
     + ReplayStore
     + BrandStore
+    + JobStore
+    + UserTokenStore
     + Maintenance
 {
 }
@@ -116,6 +122,8 @@ impl<T> Store for T where
         + ThrottleStore
         + ReplayStore
         + BrandStore
+        + JobStore
+        + UserTokenStore
         + Maintenance
 {
 }

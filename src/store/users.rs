@@ -65,6 +65,7 @@ pub(super) fn user_from_row(row: &impl Row) -> StoreResult<User> {
         status_changed_at: row.opt_int("status_changed_at")?,
         password_changed_at: row.opt_int("password_changed_at")?,
         last_login_at: row.opt_int("last_login_at")?,
+        verified_email: row.opt_text("verified_email")?,
     })
 }
 

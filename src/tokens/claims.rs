@@ -180,8 +180,8 @@ pub fn user_claims(user: &User, scope: &[String]) -> Map<String, Value> {
         && let Some(email) = user.email.as_deref().filter(|e| !e.is_empty())
     {
         claims.insert("email".into(), json!(email));
-        // Admin-created users' addresses are not verified by Gatehouse.
-        claims.insert("email_verified".into(), json!(false));
+        // True once the person followed a link e-mailed to this very address.
+        claims.insert("email_verified".into(), json!(user.email_verified()));
     }
     claims
 }
@@ -211,6 +211,7 @@ mod tests {
             status_changed_at: None,
             password_changed_at: None,
             last_login_at: None,
+            verified_email: None,
         }
     }
 

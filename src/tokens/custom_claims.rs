@@ -251,6 +251,7 @@ mod tests {
             status_changed_at: None,
             password_changed_at: None,
             last_login_at: None,
+            verified_email: None,
         }
     }
 

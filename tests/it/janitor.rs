@@ -32,6 +32,7 @@ fn user() -> User {
         status_changed_at: None,
         password_changed_at: None,
         last_login_at: None,
+        verified_email: None,
     }
 }
 

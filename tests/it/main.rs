@@ -32,6 +32,7 @@ mod headers;
 mod hostile;
 mod introspection;
 mod janitor;
+mod jobs;
 mod keys;
 mod logging;
 mod logout;

@@ -30,6 +30,7 @@ pub fn user(id: &str, login: &str) -> User {
         status_changed_at: None,
         password_changed_at: None,
         last_login_at: None,
+        verified_email: None,
     }
 }
 

@@ -146,6 +146,8 @@ impl TestApp {
             cors_allowed_origins: vec![],
             client_auth: ClientAuthConfig::default(),
             shutdown_drain_seconds: 10,
+            jobs: Default::default(),
+            smtp: None,
         };
         configure(&mut config);
         let state = AppState::new(backend.clone(), config, clock.clone());
