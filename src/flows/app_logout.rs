@@ -7,6 +7,10 @@
 //! Back-channel deliveries are stored in the transaction that ends the session (see
 //! `SessionStore::end_session`), so ending a session never waits for an app and a
 //! crash loses none; `deliver_due` sends them, retrying failures with a growing delay.
+//! They have a table of their own (`backchannel_logout_jobs`) rather than the general
+//! job queue (`crate::jobs`), whose rows are built in Rust with sealed payloads: the
+//! deliveries are chosen in SQL, from `session_apps`, inside the transaction that ends
+//! the session (one `INSERT ... SELECT`), and hold nothing secret.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -70,7 +74,8 @@ pub async fn frontchannel_uris(
 }
 
 /// Sends the back-channel logouts due at `now`, each in its own task, all at once (a
-/// slow app delays none of the others); returns how many were taken. `state` is what
+/// slow app delays none of the others in the round; the next round starts when this
+/// one ends, at most `remote_jwks::POST_TIMEOUT` later); returns how many were taken. `state` is what
 /// holds the services (the server's state), shared with the tasks.
 pub async fn deliver_due<T>(state: &Arc<T>, now: UnixTime) -> usize
 where
