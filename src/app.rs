@@ -270,7 +270,8 @@ pub fn router(state: SharedState) -> Router {
 }
 
 /// Runs the server on `listener` until `shutdown` resolves, then drains (see
-/// `serve_draining`), stops the janitor and closes the database connections.
+/// `serve_draining`), stops the janitor and the back-channel logout deliveries, and
+/// closes the database connections.
 pub async fn serve(
     state: SharedState,
     listener: TcpListener,
@@ -287,6 +288,7 @@ pub async fn serve(
         .map_err(std::io::Error::other)?;
     state.passwords.warm_up();
     let janitor = spawn_janitor(state.clone());
+    let logouts = spawn_logout_deliveries(state.clone());
     let worker = crate::jobs::Worker::new(state.jobs.clone(), job_handlers(&state))
         .spawn(state.clock.clone());
     // The peer address decides the client's (`http::client_ip`), which goes into System
@@ -297,6 +299,8 @@ pub async fn serve(
     let drain = Duration::from_secs(state.config.shutdown_drain_seconds);
     let served = serve_draining(listener, service, shutdown, drain).await;
     janitor.abort();
+    // A delivery cut short here is taken again when its lease ends (by any instance).
+    logouts.abort();
     worker.abort();
     state.store.close().await;
     tracing::info!("stopped: requests finished, database connections closed");
@@ -499,6 +503,20 @@ fn spawn_janitor(state: SharedState) -> tokio::task::JoinHandle<()> {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "janitor failed on the System Log"),
             }
+        }
+    })
+}
+
+/// Every second: sends the back-channel logouts that are due
+/// (`flows::app_logout::deliver_due`). Each instance does; each delivery is taken by one.
+fn spawn_logout_deliveries(state: SharedState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = state.clock.now();
+            crate::flows::app_logout::deliver_due(&state, now).await;
         }
     })
 }

@@ -47,6 +47,7 @@ fn wanted(base: &str, now: UnixTime) -> Client {
         jwks: None,
         jwks_uri: None,
         dpop_bound_access_tokens: false,
+        logout: Default::default(),
         application_type: "browser".into(),
         redirect_uris: vec![format!("{base}/admin/callback")],
         post_logout_redirect_uris: vec![format!("{base}/admin/")],

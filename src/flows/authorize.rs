@@ -223,6 +223,7 @@ async fn answer(
                     settings: Some(settings.clone()),
                     user: Some(user),
                     amr: session.amr.clone(),
+                    session_hash: Some(session.id_hash.clone()),
                 };
                 complete(services, &request, &session.user_id, auth_time, now, known).await
             }
@@ -381,6 +382,9 @@ pub struct Known<'a> {
     /// What the sign-in proved (RFC 8176 `amr`), carried into the code and its ID
     /// token; empty: the password alone.
     pub amr: Vec<String>,
+    /// The stored hash of the session the request is answered from: the code records
+    /// it (the ID token's `sid`), and the session the app (to be told of its end).
+    pub session_hash: Option<Vec<u8>>,
 }
 
 /// Finishes a request for a signed-in user: checks the user is assigned to the app
@@ -426,7 +430,17 @@ pub async fn complete(
             request.prompt.consent,
         );
         if needed.is_empty() {
-            let reply = issue_code(services, request, user_id, auth_time, &known.amr, now).await?;
+            let session_hash = known.session_hash.as_deref();
+            let reply = issue_code(
+                services,
+                request,
+                user_id,
+                auth_time,
+                &known.amr,
+                session_hash,
+                now,
+            )
+            .await?;
             record_sso(
                 services,
                 &Actor::user(&subject.user, known.ip.clone()),
@@ -456,16 +470,26 @@ pub async fn complete(
     outcome.unwrap_or_else(|e| Outcome::Reply(request.reply.error(&e)))
 }
 
-/// Issues a code and builds the success reply.
+/// Issues a code and builds the success reply. With the session it was issued in, the
+/// code carries the session's public id (the ID token's `sid`), and the session records
+/// the app, which is told when the session ends (Front- and Back-Channel Logout).
 pub async fn issue_code(
     services: &Services,
     request: &AuthorizationRequest,
     user_id: &str,
     auth_time: UnixTime,
     amr: &[String],
+    session_hash: Option<&[u8]>,
     now: UnixTime,
 ) -> Result<Reply, OAuthError> {
-    let (code, row) = authorization_code::issue(request, user_id, auth_time, amr, now);
+    let (code, mut row) = authorization_code::issue(request, user_id, auth_time, amr, now);
+    row.sid = session_hash.map(session::public_id);
+    if let Some(hash) = session_hash {
+        services
+            .store
+            .record_session_app(hash, &request.client_id, &request.server_id, now)
+            .await?;
+    }
     services.store.insert_code(&row).await?;
     Ok(request.reply.success(&code))
 }

@@ -5,6 +5,7 @@ use crate::clock::UnixTime;
 use crate::crypto::sha256;
 use crate::flows::Services;
 use crate::flows::authorize::{Known, Outcome, PendingConsent, signed_in};
+use crate::identity::session;
 use crate::oauth::{ErrorCode, OAuthError};
 
 /// The pending consent behind `tx`, if it is still waiting and belongs to the user
@@ -88,6 +89,8 @@ pub async fn answer(
     let known = Known {
         ip: answer.ip.clone(),
         amr: pending.amr.clone(),
+        // `pending` found this browser's session to be the user's.
+        session_hash: answer.session_cookie.map(session::id_hash),
         ..Known::default()
     };
     let outcome = crate::flows::authorize::complete(

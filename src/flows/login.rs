@@ -101,7 +101,8 @@ pub async fn sign_in(
             assurance::start(services, &request, &user, &proof, requirement, now).await?;
         return Ok(SignIn::SecondFactor(location));
     }
-    let (session_id, _) = sessions::start(services, &user.id, now, now, session_cookie).await?;
+    let (session_id, session) =
+        sessions::start(services, &user.id, now, now, session_cookie).await?;
     // OpenID Connect Core §3.1.2.1: a request with an `id_token_hint` is answered
     // positively only for the user it names; someone else signed in (a session of
     // their own), but the client gets an error, not a code for another user.
@@ -119,6 +120,7 @@ pub async fn sign_in(
                 now,
                 Known {
                     ip,
+                    session_hash: Some(session.id_hash),
                     ..Known::default()
                 },
             )

@@ -1,10 +1,12 @@
 //! RP-Initiated Logout 1.0: verify the `id_token_hint` with this server's keys, look up
 //! the client and the browser's session, let `oauth::logout::decide` choose, and end
-//! the session when the outcome signs the user out.
+//! the session when the outcome signs the user out (which stores the back-channel
+//! logouts its apps are owed, and answers the front-channel URIs to load: see
+//! `flows::app_logout`).
 
 use crate::clock::UnixTime;
-use crate::flows::Services;
 use crate::flows::authorize::signed_in;
+use crate::flows::{Services, app_logout};
 use crate::identity::session;
 use crate::oauth::OAuthError;
 use crate::oauth::logout::{
@@ -32,6 +34,9 @@ pub struct Answer {
     pub outcome: LogoutOutcome,
     pub client: Option<Client>,
     pub user: Option<User>,
+    /// Front-Channel Logout 1.0: the URIs the signed-out page loads in iframes, one
+    /// per app signed in through the session that ended (empty when none ended).
+    pub frontchannel: Vec<String>,
 }
 
 /// Whether the outcome ends the browser's session (its cookie is then cleared).
@@ -76,7 +81,11 @@ pub async fn logout(
         method: request.method,
         now,
     });
+    let mut frontchannel = Vec::new();
     if signs_out(&outcome) {
+        if let Some(session) = &session {
+            frontchannel = app_logout::frontchannel_uris(services, &session.id_hash).await?;
+        }
         end_session(services, request.session_cookie, now).await?;
     }
     if let LogoutOutcome::Error(e) = &outcome {
@@ -86,6 +95,7 @@ pub async fn logout(
         outcome,
         client,
         user,
+        frontchannel,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod account;
 pub mod activate;
 pub mod api_caller;
 pub mod assurance;
+pub mod app_logout;
 pub mod authn;
 pub mod authorize;
 pub mod client_auth;
@@ -117,10 +118,15 @@ impl Services {
     /// The issuer of an authorization server (OpenID Connect Discovery §3): the public
     /// URL for the org server, `{public_url}/oauth2/{id}` for a custom one.
     pub fn issuer(&self, server: &AuthServer) -> String {
-        if server.is_org() {
+        self.issuer_of(&server.id)
+    }
+
+    /// `issuer`, by the server's id.
+    pub fn issuer_of(&self, server_id: &str) -> String {
+        if server_id == crate::store::ORG_SERVER_ID {
             self.config.base_url()
         } else {
-            format!("{}/oauth2/{}", self.config.base_url(), server.id)
+            format!("{}/oauth2/{}", self.config.base_url(), server_id)
         }
     }
 

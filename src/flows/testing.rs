@@ -154,6 +154,7 @@ impl Fixture {
             family_id: None,
             dpop_jkt: None,
             amr: None,
+            sid: None,
         };
         self.services.store.insert_code(&row).await.unwrap();
         value

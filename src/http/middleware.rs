@@ -35,6 +35,18 @@ pub fn allow_form_target(response: &mut Response, target: &str) {
     }
 }
 
+/// Lets this page frame the origins `sources` (`frame-src`; CSP source expressions
+/// from `form_source`): the signed-out page's front-channel logout iframes. Nothing
+/// else changes: `frame-ancestors 'none'` still keeps the page itself out of frames.
+pub fn allow_frames(response: &mut Response, sources: &[String]) {
+    let policy = format!("{PAGE_CSP}; frame-src {}", sources.join(" "));
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// The CSP source expression that matches `uri`: its origin for http(s), its scheme
 /// for a native app's private-use scheme (RFC 8252 §7.1). `None` for anything else,
 /// and for the schemes registration refuses (they run or embed content), should one

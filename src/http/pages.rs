@@ -103,11 +103,17 @@ pub struct LogoutConfirmPage<'a> {
 }
 
 /// "You have signed out", with a link back to the app when it is known (its name
-/// and `app_home`), since no post-logout redirect took the user there.
+/// and `app_home`), since no post-logout redirect took the user there. With
+/// Front-Channel Logout, the page loads each app's `frontchannel_logout_uri` in an
+/// iframe (`frontchannel`), and when the sign-out was to end at a post-logout redirect
+/// URI (`next`), goes there once the frames have loaded (`frontchannel.js`), or when
+/// the user follows the link.
 #[derive(Template)]
 #[template(path = "signed_out.html")]
 pub struct SignedOutPage<'a> {
     pub back: Option<(&'a str, &'a str)>,
+    pub frontchannel: &'a [String],
+    pub next: Option<&'a str>,
 }
 
 /// The server's RP-Initiated Logout endpoint, as a path, naming `client_id`: the

@@ -292,6 +292,7 @@ mod tests {
             require_signed_request_object: false,
             pkce_required: false,
             pkce_allow_plain: false,
+            logout: Default::default(),
             status: Status::Active,
             created_at: 0,
             updated_at: 0,

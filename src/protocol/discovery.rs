@@ -58,6 +58,14 @@ pub struct Metadata {
     pub request_uri_parameter_supported: bool,
     pub claims_parameter_supported: bool,
     pub authorization_response_iss_parameter_supported: bool,
+    /// Front-Channel Logout 1.0 §3: apps may register a `frontchannel_logout_uri`,
+    /// which the signed-out page loads, with `iss` and `sid` when the app asks.
+    pub frontchannel_logout_supported: bool,
+    pub frontchannel_logout_session_supported: bool,
+    /// Back-Channel Logout 1.0 §2.1: apps may register a `backchannel_logout_uri`;
+    /// logout tokens carry `sid`, and ID tokens the same `sid`.
+    pub backchannel_logout_supported: bool,
+    pub backchannel_logout_session_supported: bool,
 }
 
 /// The claims every server's tokens and userinfo can carry.
@@ -74,6 +82,7 @@ pub const STANDARD_CLAIMS: &[&str] = &[
     "acr",
     "nonce",
     "at_hash",
+    "sid",
     "name",
     "given_name",
     "family_name",
@@ -149,6 +158,10 @@ impl Metadata {
             request_uri_parameter_supported: false,
             claims_parameter_supported: false,
             authorization_response_iss_parameter_supported: true,
+            frontchannel_logout_supported: true,
+            frontchannel_logout_session_supported: true,
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
         }
     }
 }

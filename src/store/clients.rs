@@ -14,7 +14,7 @@ use super::db::{Arg, Backend, Row, json_list, to_json};
 use super::groups::group_from_row;
 use super::query::Where;
 use super::users::user_from_row;
-use super::{Client, Group, Page, StoreError, StoreResult, User};
+use super::{Client, Group, LogoutChannels, Page, StoreError, StoreResult, User};
 use crate::clock::UnixTime;
 
 #[async_trait]
@@ -80,6 +80,13 @@ pub(super) fn client_from_row(row: &impl Row) -> StoreResult<Client> {
         pkce_allow_plain: row.bool("pkce_allow_plain")?,
         request_object_signing_alg: row.opt_text("request_object_signing_alg")?,
         require_signed_request_object: row.bool("require_signed_request_object")?,
+        logout: LogoutChannels {
+            frontchannel_logout_uri: row.opt_text("frontchannel_logout_uri")?,
+            frontchannel_logout_session_required: row
+                .bool("frontchannel_logout_session_required")?,
+            backchannel_logout_uri: row.opt_text("backchannel_logout_uri")?,
+            backchannel_logout_session_required: row.bool("backchannel_logout_session_required")?,
+        },
         status: row.text("status")?.parse()?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
@@ -99,9 +106,11 @@ pub(super) const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, se
         auth_method, application_type, redirect_uris, post_logout_redirect_uris, grant_types,
         response_types, refresh_token_leeway, status, created_at, updated_at, jwks, jwks_uri,
         dpop_bound_access_tokens, require_pushed_authorization_requests, pkce_required,
-        pkce_allow_plain, request_object_signing_alg, require_signed_request_object)
+        pkce_allow_plain, request_object_signing_alg, require_signed_request_object,
+        frontchannel_logout_uri, frontchannel_logout_session_required, backchannel_logout_uri,
+        backchannel_logout_session_required)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-        $19, $20, $21)";
+        $19, $20, $21, $22, $23, $24, $25)";
 
 /// Writes every column of a client if its `version` is still the one read, and bumps
 /// it; bound with `update_client_args`. Shared with `registration::update_registered`.
@@ -112,8 +121,10 @@ pub(super) const UPDATE_CLIENT: &str = "UPDATE clients SET name = $2, secrets = 
         jwks = $14, jwks_uri = $15, dpop_bound_access_tokens = $16,
         require_pushed_authorization_requests = $17, pkce_required = $18,
         pkce_allow_plain = $19, request_object_signing_alg = $20,
-        require_signed_request_object = $21, version = version + 1
-     WHERE client_id = $1 AND version = $22";
+        require_signed_request_object = $21, frontchannel_logout_uri = $22,
+        frontchannel_logout_session_required = $23, backchannel_logout_uri = $24,
+        backchannel_logout_session_required = $25, version = version + 1
+     WHERE client_id = $1 AND version = $26";
 
 pub(super) fn update_client_args(c: &Client) -> Vec<Arg<'_>> {
     let mut args = client_columns(c);
@@ -146,6 +157,10 @@ pub(super) fn client_columns(c: &Client) -> Vec<Arg<'_>> {
         c.pkce_allow_plain.into(),
         (&c.request_object_signing_alg).into(),
         c.require_signed_request_object.into(),
+        (&c.logout.frontchannel_logout_uri).into(),
+        c.logout.frontchannel_logout_session_required.into(),
+        (&c.logout.backchannel_logout_uri).into(),
+        c.logout.backchannel_logout_session_required.into(),
     ]
 }
 

@@ -178,6 +178,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0033_factors.sql"),
         postgres: include_str!("../../migrations/postgres/0033_factors.sql"),
     },
+    Migration {
+        version: 39,
+        sqlite: include_str!("../../migrations/sqlite/0039_logout_channels.sql"),
+        postgres: include_str!("../../migrations/postgres/0039_logout_channels.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -17,6 +17,7 @@ mod factors;
 mod groups;
 mod jobs;
 mod log;
+mod logout;
 mod maintenance;
 mod migrate;
 mod models;
@@ -49,6 +50,7 @@ pub use factors::FactorStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
 pub use jobs::{Job, JobStore, NewJob};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
+pub use logout::LogoutStore;
 pub use maintenance::{Maintenance, PURGE_BATCH};
 pub use models::*;
 pub use par::PushedRequestStore;
@@ -98,6 +100,7 @@ pub trait Store:
     + ApiTokenStore
     + AdminRoleStore
     + LogStore
+    + LogoutStore
     + PushedRequestStore
     + ThrottleStore
     + ReplayStore
@@ -125,6 +128,7 @@ impl<T> Store for T where
         + ApiTokenStore
         + AdminRoleStore
         + LogStore
+        + LogoutStore
         + PushedRequestStore
         + ThrottleStore
         + ReplayStore

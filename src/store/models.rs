@@ -301,12 +301,46 @@ pub struct Client {
     /// The `plain` PKCE method is accepted from this (confidential) app; otherwise
     /// only `S256` (RFC 9700 §2.1.1). Each use is a warning in the System Log.
     pub pkce_allow_plain: bool,
+    /// Where the app hears of a sign-out (Front- and Back-Channel Logout).
+    pub logout: LogoutChannels,
     pub status: Status,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
     /// Row version for optimistic concurrency: 0 when inserted, one more after every
     /// `update_client`, which writes only over the version it was read at.
     pub version: i64,
+}
+
+/// How an app hears that a session it was signed in through has ended, in OpenID Connect
+/// Registration's names (and Okta's `settings.oauthClient`): Front-Channel Logout 1.0
+/// §2 (an iframe of the signed-out page loads `frontchannel_logout_uri`) and
+/// Back-Channel Logout 1.0 §2.2 (the server POSTs a logout token to
+/// `backchannel_logout_uri`). `*_session_required`: the app needs `iss` and `sid` (the
+/// iframe's query, the logout token's `sid` claim) to know which session ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogoutChannels {
+    pub frontchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_session_required: bool,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
+}
+
+/// A back-channel logout still owed to an app (Back-Channel Logout 1.0 §2.5): which
+/// session ended, for whom, at which app and authorization server (the logout token's
+/// `aud` and `iss`), and how the delivery has gone so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutJob {
+    pub id: i64,
+    /// The ended session's stored hash (its public id is the token's `sid`).
+    pub session_hash: Vec<u8>,
+    pub client_id: String,
+    pub server_id: String,
+    pub user_id: String,
+    /// Attempts started, this one included once taken.
+    pub attempts: i64,
+    pub next_attempt_at: UnixTime,
+    pub created_at: UnixTime,
+    pub last_error: Option<String>,
 }
 
 /// One client secret, Okta's shape: an id, a status, and only its keyed hash (and, for
@@ -460,6 +494,8 @@ pub struct AuthCode {
     /// RFC 8176 `amr` values of the session the code was issued from (`None`: a code
     /// issued before factors existed, or without a session: the password alone).
     pub amr: Option<Vec<String>>,
+    /// The public id of the session the code was issued in: the ID token's `sid`.
+    pub sid: Option<String>,
 }
 
 /// Everything a code's redemption grants, written in the one transaction that marks
@@ -634,6 +670,8 @@ pub struct RefreshFamily {
     pub revoked_at: Option<UnixTime>,
     /// RFC 9449 §5: a public client's family is bound to this DPoP key thumbprint.
     pub dpop_jkt: Option<String>,
+    /// The session the grant was made in (the `sid` of every ID token it mints).
+    pub sid: Option<String>,
 }
 
 /// One refresh token (its SHA-256) of a family.

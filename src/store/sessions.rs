@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::db::{Backend, Row, json_list, to_json};
+use super::db::{Backend, Row, Tx, json_list, to_json};
+use super::logout::{ENQUEUE_SESSION, ENQUEUE_USER};
 use super::{Session, SessionToken, StoreResult};
 use crate::clock::UnixTime;
 
@@ -12,12 +13,15 @@ pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
     /// A session that has neither ended nor expired at `now`.
     async fn live_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<Option<Session>>;
+    /// Ends the session and stores the back-channel logouts it owes its apps, in one
+    /// transaction.
     async fn end_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<()>;
     /// A user's sessions that have neither ended nor expired at `now`, newest first.
     async fn user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>>;
     /// How many sessions, of every user, have neither ended nor expired at `now`.
     async fn count_live_sessions(&self, now: UnixTime) -> StoreResult<i64>;
-    /// Ends every live session of a user; returns how many.
+    /// Ends every live session of a user, with the back-channel logouts they owe, in
+    /// one transaction; returns how many.
     async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<u64>;
     /// Moves a live session's expiry to `expires_at`; the session as it now is, or
     /// `None` when it had ended or expired at `now` (then nothing changed).
@@ -91,13 +95,18 @@ impl<B: Backend> SessionStore for B {
         row.as_ref().map(session_from_row).transpose()
     }
 
+    /// The back-channel logouts the session owes its apps are stored in the same
+    /// transaction (`logout::ENQUEUE_SESSION`), before the session's row changes.
     async fn end_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<()> {
-        self.execute(
+        let mut tx = self.begin().await?;
+        tx.execute(ENQUEUE_SESSION, &[now.into(), id_hash.into()])
+            .await?;
+        tx.execute(
             "UPDATE sessions SET ended_at = $1 WHERE id_hash = $2 AND ended_at IS NULL",
             &[now.into(), id_hash.into()],
         )
         .await?;
-        Ok(())
+        tx.commit().await
     }
 
     async fn user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>> {
@@ -123,12 +132,19 @@ impl<B: Backend> SessionStore for B {
         row.map_or(Ok(0), |row| row.int("n"))
     }
 
+    /// As `end_session`, for every session of the user.
     async fn end_user_sessions(&self, user_id: &str, now: UnixTime) -> StoreResult<u64> {
-        self.execute(
-            "UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL",
-            &[now.into(), user_id.into()],
-        )
-        .await
+        let mut tx = self.begin().await?;
+        tx.execute(ENQUEUE_USER, &[now.into(), user_id.into()])
+            .await?;
+        let ended = tx
+            .execute(
+                "UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL",
+                &[now.into(), user_id.into()],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 
     async fn refresh_session(

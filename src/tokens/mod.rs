@@ -6,6 +6,7 @@ pub mod custom_claims;
 pub mod jose;
 pub mod jwt;
 pub mod keys;
+pub mod logout_token;
 pub mod remote_jwks;
 mod tls;
 

@@ -1,7 +1,8 @@
 //! Fetching a `private_key_jwt` client's `jwks_uri` (RFC 7591 §2, OpenID Connect Core
 //! §9), carefully: the URL is the client's, so fetching it must not become a way to
 //! reach what only this server can reach (server-side request forgery), to hang a
-//! token request, or to exhaust memory.
+//! token request, or to exhaust memory. The same guarded client POSTs back-channel
+//! logout tokens to an app's `backchannel_logout_uri` (`post_form`).
 //!
 //! - https only; http only when `allow_private` (development and tests);
 //! - the host is resolved here, every address it resolves to must be public (not
@@ -195,6 +196,57 @@ impl RemoteJwks {
 
 /// One GET of `uri`, following the rules in the module comment; the body.
 async fn get(uri: &str, allow_private: bool) -> Result<Vec<u8>, FetchError> {
+    let accept = "Accept: application/jwk-set+json, application/json\r\n";
+    let raw = send(uri, allow_private, "GET", accept, b"").await?;
+    parse_response(&raw)
+}
+
+/// How long a POST (`post_form`) may take, all of it.
+pub const POST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One POST of a form (`application/x-www-form-urlencoded`) to `uri`, under the rules
+/// of the module comment (the address checks, no redirects), in at most
+/// `POST_TIMEOUT`: what a back-channel logout is (Back-Channel Logout 1.0 §2.5). Done
+/// when the answer is 200, or 204 (§2.8 notes some frameworks answer that).
+pub async fn post_form(uri: &str, form: &str, allow_private: bool) -> Result<(), FetchError> {
+    let headers = format!(
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nCache-Control: no-store\r\n",
+        form.len()
+    );
+    let raw = tokio::time::timeout(
+        POST_TIMEOUT,
+        send(uri, allow_private, "POST", &headers, form.as_bytes()),
+    )
+    .await
+    .map_err(|_| FetchError::Timeout)??;
+    match status_of(&raw)? {
+        200 | 204 => Ok(()),
+        other => Err(FetchError::Status(other)),
+    }
+}
+
+/// The status code of a response.
+fn status_of(raw: &[u8]) -> Result<u16, FetchError> {
+    let line_end = raw
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .ok_or(FetchError::Http)?;
+    std::str::from_utf8(&raw[..line_end])
+        .ok()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or(FetchError::Http)
+}
+
+/// One request to `uri` (`headers`: each line with its CRLF), following the rules in
+/// the module comment; the whole response as read to the connection's end.
+async fn send(
+    uri: &str,
+    allow_private: bool,
+    method: &str,
+    headers: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, FetchError> {
     let url = Url::parse(uri).map_err(|_| FetchError::Url)?;
     let tls = match url.scheme() {
         "https" => true,
@@ -233,16 +285,18 @@ async fn get(uri: &str, allow_private: bool) -> Result<Vec<u8>, FetchError> {
         Some(p) => format!("{host}:{p}"),
         None => host.clone(),
     };
-    let request = format!(
-        "GET {target} HTTP/1.1\r\nHost: {host_header}\r\nAccept: application/jwk-set+json, application/json\r\nUser-Agent: gatehouse\r\nConnection: close\r\n\r\n"
-    );
+    let mut request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {host_header}\r\n{headers}User-Agent: gatehouse\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
     if tls {
         let stream = super::tls::connect(&host, stream)
             .await
             .map_err(FetchError::Connect)?;
-        exchange(stream, request.as_bytes()).await
+        exchange(stream, &request).await
     } else {
-        exchange(stream, request.as_bytes()).await
+        exchange(stream, &request).await
     }
 }
 
@@ -269,7 +323,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             return Err(FetchError::TooLarge);
         }
     }
-    parse_response(&raw)
+    Ok(raw)
 }
 
 /// A complete HTTP/1.1 response read to the connection's end: status 200, then the

@@ -55,6 +55,7 @@ fn code(name: &str, expires_at: i64) -> AuthCode {
         family_id: None,
         dpop_jkt: None,
         amr: None,
+        sid: None,
     }
 }
 
@@ -80,6 +81,7 @@ fn family(id: &str, expires_at: Option<i64>) -> RefreshFamily {
         last_used_at: 1,
         revoked_at: None,
         dpop_jkt: None,
+        sid: None,
     }
 }
 

@@ -14,6 +14,7 @@ mod api_groups;
 mod api_logs;
 mod api_servers;
 mod api_users;
+mod app_logout;
 mod assignments;
 mod authn;
 mod authorize_errors;

@@ -62,6 +62,12 @@ pub fn client(id: &str) -> Client {
         // Not the defaults, so the round trip shows both columns are stored.
         pkce_required: true,
         pkce_allow_plain: true,
+        logout: gatehouse::store::LogoutChannels {
+            frontchannel_logout_uri: Some("https://app.example.com/fc".into()),
+            frontchannel_logout_session_required: true,
+            backchannel_logout_uri: Some("https://app.example.com/bc".into()),
+            backchannel_logout_session_required: false,
+        },
         status: Status::Active,
         created_at: 1,
         updated_at: 1,
@@ -88,6 +94,7 @@ fn code(hash: &[u8], expires_at: i64) -> AuthCode {
         family_id: None,
         dpop_jkt: Some("jkt-of-the-code".into()),
         amr: Some(vec!["pwd".into(), "otp".into(), "mfa".into()]),
+        sid: Some("102session-of-the-code".into()),
     }
 }
 
@@ -144,6 +151,7 @@ fn family() -> RefreshFamily {
         last_used_at: 10,
         revoked_at: None,
         dpop_jkt: Some("jkt-of-the-family".into()),
+        sid: Some("102session-of-the-family".into()),
     }
 }
 
@@ -422,8 +430,75 @@ async fn sessions_live_until_they_end_or_expire(store: DynStore) {
         Some(s.clone())
     );
     assert_eq!(store.live_session(&s.id_hash, 100).await.unwrap(), None);
+    // The app issued a code in the session (twice: recorded once), with its logout URIs.
+    for _ in 0..2 {
+        store
+            .record_session_app(&s.id_hash, "0oa1", "aus1", 20)
+            .await
+            .unwrap();
+    }
+    let front = store.frontchannel_apps(&s.id_hash).await.unwrap();
+    assert_eq!(front.len(), 1);
+    assert_eq!(
+        (front[0].0.client_id.as_str(), front[0].1.as_str()),
+        ("0oa1", "aus1")
+    );
     store.end_session(&s.id_hash, 50).await.unwrap();
     assert_eq!(store.live_session(&s.id_hash, 60).await.unwrap(), None);
+    // Ending it stored one back-channel delivery; ending it again stores none.
+    store.end_session(&s.id_hash, 55).await.unwrap();
+    let jobs = store.pending_logout_jobs().await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(
+        (
+            jobs[0].session_hash.as_slice(),
+            jobs[0].user_id.as_str(),
+            jobs[0].attempts
+        ),
+        (s.id_hash.as_slice(), "00u1", 0)
+    );
+    // Taken once under a lease; retried when told; done once finished.
+    let taken = store.take_logout_jobs(50, 110, 10).await.unwrap();
+    assert_eq!((taken.len(), taken[0].attempts), (1, 1));
+    assert!(
+        store
+            .take_logout_jobs(60, 120, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .retry_logout_job(taken[0].id, 200, "down")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .take_logout_jobs(199, 260, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.take_logout_jobs(200, 260, 10).await.unwrap();
+    assert_eq!(
+        (again[0].attempts, again[0].last_error.as_deref()),
+        (2, Some("down"))
+    );
+    store.finish_logout_job(again[0].id).await.unwrap();
+    assert!(store.pending_logout_jobs().await.unwrap().is_empty());
+    // Clearing a user's sessions stores theirs too.
+    let s2 = Session {
+        id_hash: sha256(b"sid2"),
+        ..s.clone()
+    };
+    store.insert_session(&s2).await.unwrap();
+    store
+        .record_session_app(&s2.id_hash, "0oa1", "aus1", 20)
+        .await
+        .unwrap();
+    assert_eq!(store.end_user_sessions("00u1", 60).await.unwrap(), 1);
+    let jobs = store.pending_logout_jobs().await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].session_hash, s2.id_hash);
 }
 
 /// Pending authorizations: taken once, even when raced.

@@ -31,6 +31,17 @@ pub fn to_json(client: &Client, secret: Option<&str>) -> Value {
         "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
         "require_signed_request_object": client.require_signed_request_object,
     });
+    let logout = &client.logout;
+    if let Some(uri) = &logout.frontchannel_logout_uri {
+        settings["frontchannel_logout_uri"] = json!(uri);
+    }
+    settings["frontchannel_logout_session_required"] =
+        json!(logout.frontchannel_logout_session_required);
+    if let Some(uri) = &logout.backchannel_logout_uri {
+        settings["backchannel_logout_uri"] = json!(uri);
+    }
+    settings["backchannel_logout_session_required"] =
+        json!(logout.backchannel_logout_session_required);
     if let Some(alg) = &client.request_object_signing_alg {
         settings["request_object_signing_alg"] = json!(alg);
     }

@@ -100,6 +100,7 @@ fn build(master: &MasterKey, c: Checked, active: bool, now: UnixTime) -> Created
         pkce_allow_plain: c.pkce_allow_plain,
         request_object_signing_alg: c.request_object_signing_alg,
         require_signed_request_object: c.require_signed_request_object,
+        logout: c.logout,
         status: Status::active_if(active),
         created_at: now,
         updated_at: now,
@@ -210,6 +211,7 @@ fn updated(
         pkce_allow_plain: c.pkce_allow_plain,
         request_object_signing_alg: c.request_object_signing_alg.clone(),
         require_signed_request_object: c.require_signed_request_object,
+        logout: c.logout.clone(),
         updated_at: now,
         ..before.clone()
     };

@@ -149,6 +149,42 @@ pub fn mixes_scripts(label: &str) -> bool {
     false
 }
 
+/// Front-Channel Logout 1.0 §2: the URI an iframe of the signed-out page loads. Checked
+/// as a redirect URI (the browser goes there), and its scheme, host and port must be
+/// those of one of the app's redirect URIs, as the specification requires: a
+/// registration cannot make the signed-out page load someone else's site.
+pub fn check_frontchannel_logout_uri(
+    uri: &str,
+    redirect_uris: &[String],
+) -> Result<String, AdminError> {
+    const FIELD: &str = "settings.oauthClient.frontchannel_logout_uri";
+    let stored = check_redirect_uri(FIELD, uri, false)?;
+    let origin = |u: &str| Url::parse(u).ok().map(|u| u.origin());
+    let own = origin(&stored);
+    if own.is_none()
+        || !redirect_uris
+            .iter()
+            .any(|r| origin(r).is_some_and(|o| Some(o) == own))
+    {
+        return Err(AdminError::invalid(
+            FIELD,
+            "must have the scheme, host and port of one of the app's redirect URIs",
+        ));
+    }
+    Ok(stored)
+}
+
+/// Back-Channel Logout 1.0 §2.2: where the server POSTs logout tokens. The server
+/// itself connects there, so it is checked as a `jwks_uri` is (https, and not an
+/// address of the server's own network unless `allow_private`), under its own field.
+pub fn check_backchannel_logout_uri(uri: &str, allow_private: bool) -> Result<String, AdminError> {
+    check_outbound_uri(
+        "settings.oauthClient.backchannel_logout_uri",
+        uri,
+        allow_private,
+    )
+}
+
 /// A `jwks_uri`: an absolute https URL without user information or fragment, whose
 /// host is not one that is clearly this server's own network: a loopback, private,
 /// link-local (the cloud metadata address 169.254.169.254 among them), CGNAT or other
@@ -157,9 +193,18 @@ pub fn mixes_scripts(label: &str) -> bool {
 /// lifts that and allows plain http to such hosts. A name that resolves to such an
 /// address is refused again at each fetch (`tokens::remote_jwks`), which resolves it.
 pub fn check_jwks_uri(uri: &str, allow_private: bool) -> Result<String, AdminError> {
-    let url = Url::parse(uri)
-        .map_err(|_| AdminError::invalid(JWKS_URI_FIELD, "must be an absolute URL"))?;
-    check_uri_host(JWKS_URI_FIELD, uri, &url)?;
+    check_outbound_uri(JWKS_URI_FIELD, uri, allow_private)
+}
+
+/// A URL this server itself connects to (a `jwks_uri`, a back-channel logout URI), as
+/// `check_jwks_uri` describes, with errors naming `field`.
+fn check_outbound_uri(
+    field: &'static str,
+    uri: &str,
+    allow_private: bool,
+) -> Result<String, AdminError> {
+    let url = Url::parse(uri).map_err(|_| AdminError::invalid(field, "must be an absolute URL"))?;
+    check_uri_host(field, uri, &url)?;
     let private = match url.host() {
         Some(Host::Ipv4(ip)) => !crate::tokens::remote_jwks::is_public(ip.into()),
         Some(Host::Ipv6(ip)) => !crate::tokens::remote_jwks::is_public(ip.into()),
@@ -168,7 +213,7 @@ pub fn check_jwks_uri(uri: &str, allow_private: bool) -> Result<String, AdminErr
     };
     if private && !allow_private {
         return Err(AdminError::invalid(
-            JWKS_URI_FIELD,
+            field,
             "must not point at a loopback, private, link-local or metadata address (allow_private_jwks_uri is for development)",
         ));
     }
@@ -178,14 +223,14 @@ pub fn check_jwks_uri(uri: &str, allow_private: bool) -> Result<String, AdminErr
         || url.fragment().is_some()
     {
         return Err(AdminError::invalid(
-            JWKS_URI_FIELD,
+            field,
             "must not have user information or a fragment",
         ));
     }
     match url.scheme() {
         "https" => Ok(url.to_string()),
         "http" if allow_private && private => Ok(url.to_string()),
-        _ => Err(AdminError::invalid(JWKS_URI_FIELD, "must use https")),
+        _ => Err(AdminError::invalid(field, "must use https")),
     }
 }
 

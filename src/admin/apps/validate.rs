@@ -3,13 +3,15 @@
 //! `jwks_uri` (RFC 7523 §2.2), grant and response types and the application type, as
 //! Okta validates its app objects.
 
-use super::uris::{check_jwks_uri, check_redirect_uri};
+use super::uris::{
+    check_backchannel_logout_uri, check_frontchannel_logout_uri, check_jwks_uri, check_redirect_uri,
+};
 use serde_json::Value;
 
 use super::json::OIDC_APP_NAME;
 use crate::admin::{AdminError, dedup};
 use crate::oauth::grants::{GrantType, device_code};
-use crate::store::AuthMethod;
+use crate::store::{AuthMethod, LogoutChannels};
 use crate::tokens::jose::{self, JoseError};
 
 /// RFC 6749 §2.3.1, RFC 7523 §2.2 and OpenID Connect Core §9, as Okta names them.
@@ -60,6 +62,9 @@ pub struct NewApp {
     pub request_object_signing_alg: Option<String>,
     /// `settings.oauthClient.require_signed_request_object` (RFC 9101 §10.5).
     pub require_signed_request_object: bool,
+    /// Front- and Back-Channel Logout: where the app hears of a sign-out (checked:
+    /// `check_logout_channels`).
+    pub logout: LogoutChannels,
     /// The server's `allow_private_jwks_uri` (development): a `jwks_uri` may name a
     /// loopback or private address. Not the app's: the caller passes its setting.
     pub allow_private_jwks_uri: bool,
@@ -88,6 +93,7 @@ pub(super) struct Checked {
     pub(super) pkce_allow_plain: bool,
     pub(super) request_object_signing_alg: Option<String>,
     pub(super) require_signed_request_object: bool,
+    pub(super) logout: LogoutChannels,
 }
 
 /// The request-object settings (RFC 9101 §10.5) of an app with `auth_method`: only an
@@ -406,6 +412,19 @@ pub(super) fn check(new: NewApp) -> Result<Checked, AdminError> {
             given
         }
     };
+    let logout = LogoutChannels {
+        frontchannel_logout_uri: new
+            .logout
+            .frontchannel_logout_uri
+            .map(|uri| check_frontchannel_logout_uri(&uri, &redirect_uris))
+            .transpose()?,
+        backchannel_logout_uri: new
+            .logout
+            .backchannel_logout_uri
+            .map(|uri| check_backchannel_logout_uri(&uri, new.allow_private_jwks_uri))
+            .transpose()?,
+        ..new.logout
+    };
     let (request_object_signing_alg, require_signed_request_object) =
         check_request_object_settings(
             auth_method,
@@ -429,5 +448,6 @@ pub(super) fn check(new: NewApp) -> Result<Checked, AdminError> {
         pkce_allow_plain,
         request_object_signing_alg,
         require_signed_request_object,
+        logout,
     })
 }

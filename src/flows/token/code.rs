@@ -161,6 +161,7 @@ async fn prepare(
             dpop_jkt,
             delegation: None,
             amr: row.amr.as_deref(),
+            sid: row.sid.as_deref(),
         },
     )
     .await?;
@@ -176,6 +177,7 @@ async fn prepare(
                 access_jti: access_jti.clone(),
                 lifetimes,
                 dpop_jkt: refresh::bound_key(client, dpop_jkt),
+                sid: row.sid.clone(),
             },
             now,
         );

@@ -128,6 +128,7 @@ async fn prepare(
             dpop_jkt,
             delegation: None,
             amr: None,
+            sid: None,
         },
     )
     .await?;
@@ -143,6 +144,7 @@ async fn prepare(
                 access_jti: access_jti.clone(),
                 lifetimes,
                 dpop_jkt: refresh::bound_key(client, dpop_jkt),
+                sid: None,
             },
             now,
         );

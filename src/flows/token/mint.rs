@@ -33,6 +33,9 @@ pub struct Mint<'a> {
     pub delegation: Option<Delegation>,
     /// RFC 8176 `amr` of the sign-in the tokens come from (`None`: the password alone).
     pub amr: Option<&'a [String]>,
+    /// The ID token's `sid` (Back-Channel Logout 1.0 §2.1, Front-Channel Logout 1.0
+    /// §3): the public id of the session the grant was made in.
+    pub sid: Option<&'a str>,
 }
 
 /// What a token exchange puts in the access token in place of the usual `sub`.
@@ -92,7 +95,11 @@ pub fn claims(services: &Services, settings: &Settings, m: &Mint<'_>) -> Claims 
             user,
             &group_names,
         );
-        grant.id_token(m.id_jti.clone(), m.server.id_token_ttl, None, identity)
+        let mut id = grant.id_token(m.id_jti.clone(), m.server.id_token_ttl, None, identity);
+        if let (Some(Value::Object(claims)), Some(sid)) = (id.as_mut(), m.sid) {
+            claims.insert("sid".into(), Value::String(sid.to_string()));
+        }
+        id
     } else {
         None
     };

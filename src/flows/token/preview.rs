@@ -213,6 +213,7 @@ pub async fn preview(
         dpop_jkt: None,
         delegation: None,
         amr: None,
+        sid: None,
     };
     let claims = mint::claims(services, &settings, &m);
     let access_token = serde_json::to_value(&claims.access)

@@ -43,6 +43,8 @@ pub struct NewFamily<'a> {
     pub lifetimes: Lifetimes,
     /// The DPoP key the family is bound to (`bound_key`).
     pub dpop_jkt: Option<String>,
+    /// The session the grant was made in (`AuthCode::sid`).
+    pub sid: Option<String>,
 }
 
 /// RFC 9449 §5: a public client's refresh tokens are bound to the DPoP key they were
@@ -67,6 +69,7 @@ pub fn new_family(f: NewFamily<'_>, now: UnixTime) -> (String, RefreshFamily, Re
         last_used_at: now,
         revoked_at: None,
         dpop_jkt: f.dpop_jkt,
+        sid: f.sid,
     };
     let first = RefreshToken {
         token_hash: sha256(value.as_bytes()),
@@ -260,6 +263,7 @@ impl Answer<'_> {
                 dpop_jkt: self.dpop_jkt,
                 delegation: None,
                 amr: None,
+                sid: self.family.sid.as_deref(),
             },
         )
         .await?;

@@ -107,6 +107,7 @@ pub async fn grant(
             access_jti: new_access_jti(),
             id_jti: String::new(),
             dpop_jkt,
+            sid: None,
             delegation: Some(Delegation {
                 sub: subject_claims.sub.clone(),
                 act: token_exchange::act(&client.client_id, prior),

@@ -15,7 +15,7 @@ use super::links;
 use crate::admin::apps::{self, NewApp};
 use crate::clock::rfc3339;
 use crate::http::SharedState;
-use crate::store::{Group, Status, User};
+use crate::store::{Group, LogoutChannels, Status, User};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OAuthClientCredentials {
@@ -64,6 +64,15 @@ pub struct OAuthClientSettings {
     pub request_object_signing_alg: Option<String>,
     /// RFC 9101 §10.5: authorization requests only as a signed request object.
     pub require_signed_request_object: Option<bool>,
+    /// Front-Channel Logout 1.0: loaded in an iframe of the signed-out page; the
+    /// scheme, host and port of one of the redirect URIs.
+    pub frontchannel_logout_uri: Option<String>,
+    /// The iframe's URI carries `iss` and `sid` (default false).
+    pub frontchannel_logout_session_required: Option<bool>,
+    /// Back-Channel Logout 1.0: where a logout token is POSTed (https, a public host).
+    pub backchannel_logout_uri: Option<String>,
+    /// Logout tokens carry `sid` (they always do; default false).
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,6 +102,18 @@ impl AppBody {
             .as_ref()
             .and_then(|s| s.require_pushed_authorization_requests)
             .unwrap_or(false);
+        let logout = s
+            .as_ref()
+            .map_or_else(LogoutChannels::default, |s| LogoutChannels {
+                frontchannel_logout_uri: s.frontchannel_logout_uri.clone(),
+                frontchannel_logout_session_required: s
+                    .frontchannel_logout_session_required
+                    .unwrap_or(false),
+                backchannel_logout_uri: s.backchannel_logout_uri.clone(),
+                backchannel_logout_session_required: s
+                    .backchannel_logout_session_required
+                    .unwrap_or(false),
+            });
         let (request_object_signing_alg, require_signed_request_object) =
             s.as_ref().map_or((None, false), |s| {
                 (
@@ -147,6 +168,7 @@ impl AppBody {
             require_pushed_authorization_requests: require_par,
             request_object_signing_alg,
             require_signed_request_object,
+            logout,
             allow_private_jwks_uri: false,
         }
     }

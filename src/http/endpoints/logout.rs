@@ -12,7 +12,7 @@ use super::find_server;
 use crate::flows::logout::{self, LogoutRequest};
 use crate::http::extract::{Body, OAuthRejection, ServerId, form_params, query_params};
 use crate::http::{AppState, SharedState};
-use crate::http::{cookies, error, pages};
+use crate::http::{cookies, error, middleware, pages};
 use crate::oauth::logout::{LogoutOutcome, Method};
 use crate::oauth::params::Params;
 use crate::store::{AuthServer, Client};
@@ -76,15 +76,28 @@ async fn handle(
         Ok(answer) => answer,
         Err(e) => return error::page(&e),
     };
+    let frontchannel = &answer.frontchannel;
     match answer.outcome {
-        LogoutOutcome::Redirect { uri } => signed_out(state, redirect(&uri, after_post)),
+        LogoutOutcome::Redirect { uri } if frontchannel.is_empty() => {
+            signed_out(state, redirect(&uri, after_post))
+        }
+        LogoutOutcome::Redirect { uri } => {
+            let page = pages::SignedOutPage {
+                back: None,
+                frontchannel,
+                next: Some(&uri),
+            };
+            signed_out(state, with_frames(page, frontchannel))
+        }
         LogoutOutcome::SignedOut => {
             let home = answer.client.as_ref().and_then(pages::app_home);
             let back = answer.client.as_ref().zip(home.as_deref());
             let page = pages::SignedOutPage {
                 back: back.map(|(c, home)| (c.name.as_str(), home)),
+                frontchannel,
+                next: None,
             };
-            signed_out(state, pages::render(StatusCode::OK, &page))
+            signed_out(state, with_frames(page, frontchannel))
         }
         LogoutOutcome::Confirm => {
             let login = answer.user.as_ref().map(|u| u.login.as_str());
@@ -92,6 +105,23 @@ async fn handle(
         }
         LogoutOutcome::Error(e) => error::page(&e),
     }
+}
+
+/// The signed-out page, whose CSP lets it frame exactly the origins of the apps'
+/// front-channel logout URIs (`frame-src`), and nothing when there are none.
+fn with_frames(page: pages::SignedOutPage<'_>, frontchannel: &[String]) -> Response {
+    let mut response = pages::render(StatusCode::OK, &page);
+    let mut sources: Vec<String> = frontchannel
+        .iter()
+        .filter_map(|uri| middleware::form_source(uri))
+        .filter(|s| s.starts_with("http"))
+        .collect();
+    sources.sort();
+    sources.dedup();
+    if !sources.is_empty() {
+        middleware::allow_frames(&mut response, &sources);
+    }
+    response
 }
 
 /// Clears the session cookie on a response that follows a sign-out.

@@ -42,6 +42,7 @@ pub fn issue(
         family_id: None,
         dpop_jkt: request.dpop_jkt.clone(),
         amr: (!amr.is_empty()).then(|| amr.to_vec()),
+        sid: None,
     };
     (code, row)
 }
@@ -172,6 +173,7 @@ mod tests {
             require_signed_request_object: false,
             pkce_required: false,
             pkce_allow_plain: false,
+            logout: Default::default(),
             status: Status::Active,
             created_at: 0,
             updated_at: 0,

@@ -102,6 +102,7 @@ mod tests {
             last_used_at: 1,
             revoked_at: None,
             dpop_jkt: None,
+            sid: None,
         }
     }
 
@@ -139,6 +140,7 @@ mod tests {
             require_signed_request_object: false,
             pkce_required: false,
             pkce_allow_plain: false,
+            logout: Default::default(),
             status: Status::Active,
             created_at: 0,
             updated_at: 0,

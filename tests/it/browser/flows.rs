@@ -425,3 +425,79 @@ async fn an_id_token_hint_for_another_user_asks_that_user_to_sign_in() {
     assert_eq!(claims["sub"], bob.id.as_str());
     s.chrome.assert_no_csp_violations().await;
 }
+
+/// Front-Channel Logout: an app registered with a `frontchannel_logout_uri` (on its
+/// redirect URI's origin) is loaded in an iframe of the signed-out page, with `iss`
+/// and the `sid` of its ID token, under a CSP that frames exactly that origin; the page
+/// passes the audit. Then a sign-out with a hint and a post-logout URI loads the frame
+/// and goes on to the app by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_loads_the_apps_front_channel_logout_page() {
+    let mut s = Setup::new().await;
+    s.app =
+        s.t.create_app(gatehouse::admin::apps::NewApp {
+            name: "Front".into(),
+            redirect_uris: vec![s.rp.callback()],
+            post_logout_redirect_uris: vec![s.rp.signed_out()],
+            auth_method: Some("none".into()),
+            logout: gatehouse::store::LogoutChannels {
+                frontchannel_logout_uri: Some(s.rp.frontchannel_logout()),
+                frontchannel_logout_session_required: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .await;
+    let frames = |s: &Setup| {
+        s.rp.hits()
+            .into_iter()
+            .filter(|h| h.path == "/frontchannel-logout")
+            .collect::<Vec<_>>()
+    };
+
+    s.chrome.open(&s.authorize(&[])).await;
+    s.sign_in(crate::support::PASSWORD).await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    let sid = crate::support::claims_of(&id_token(&s).await)["sid"]
+        .as_str()
+        .expect("a sid")
+        .to_string();
+    s.chrome
+        .open(&s.logout_url(&[("client_id", &s.app.client_id)]))
+        .await;
+    s.chrome.click("button[type=submit]").await;
+    s.chrome
+        .wait_for_url(&s.t.endpoint("default", "logout"))
+        .await;
+    assert!(s.chrome.text("h1").await.contains("You have signed out"));
+    for _ in 0..50 {
+        if !frames(&s).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let hit = frames(&s)
+        .pop()
+        .expect("the app's front-channel URI was loaded");
+    assert_eq!(hit.param("iss"), Some(s.t.issuer("default").as_str()));
+    assert_eq!(hit.param("sid"), Some(sid.as_str()));
+    s.chrome.check_page("signed-out-frontchannel").await;
+
+    // With a hint and a post-logout URI: the frame loads, then the app's page.
+    s.chrome.open(&s.authorize(&[])).await;
+    s.sign_in(crate::support::PASSWORD).await;
+    s.chrome.wait_for_url(&s.rp.callback()).await;
+    let hint = id_token(&s).await;
+    let url = s.logout_url(&[
+        ("id_token_hint", &hint),
+        ("post_logout_redirect_uri", &s.rp.signed_out()),
+    ]);
+    s.chrome.open(&url).await;
+    s.chrome.wait_for_url(&s.rp.signed_out()).await;
+    assert_eq!(
+        frames(&s).len(),
+        2,
+        "the second session's frame loaded first"
+    );
+    s.chrome.assert_no_csp_violations().await;
+}

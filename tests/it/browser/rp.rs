@@ -1,6 +1,7 @@
 //! `RelyingParty`: the test's own app on a loopback port of its own (another origin
 //! than Gatehouse, as a real app is), receiving the redirects: `/callback` (GET for the
-//! query response mode, POST for `form_post`) and `/signed-out`. Each page shows what
+//! query response mode, POST for `form_post`), `/signed-out` and
+//! `/frontchannel-logout` (Front-Channel Logout). Each page shows what
 //! it received in `<pre id="received">`, one `name=value` a line, and `hits()` keeps it.
 //! `/` is the app's home page (not recorded).
 
@@ -46,6 +47,7 @@ impl RelyingParty {
             .route("/callback", get(query_hit).post(form_hit))
             .route("/", get(home))
             .route("/signed-out", get(signed_out))
+            .route("/frontchannel-logout", get(frontchannel_logout))
             .route(
                 "/favicon.ico",
                 get(|| async { axum::http::StatusCode::NO_CONTENT }),
@@ -67,6 +69,11 @@ impl RelyingParty {
 
     pub fn signed_out(&self) -> String {
         format!("{}/signed-out", self.base)
+    }
+
+    /// Its Front-Channel Logout URI (the signed-out page loads it in an iframe).
+    pub fn frontchannel_logout(&self) -> String {
+        format!("{}/frontchannel-logout", self.base)
     }
 
     pub fn hits(&self) -> Vec<Hit> {
@@ -117,6 +124,15 @@ async fn signed_out(State(hits): State<Hits>, RawQuery(q): RawQuery) -> Html<Str
         &hits,
         Method::GET,
         "/signed-out",
+        q.unwrap_or_default().as_bytes(),
+    )
+}
+
+async fn frontchannel_logout(State(hits): State<Hits>, RawQuery(q): RawQuery) -> Html<String> {
+    page(
+        &hits,
+        Method::GET,
+        "/frontchannel-logout",
         q.unwrap_or_default().as_bytes(),
     )
 }
