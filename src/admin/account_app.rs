@@ -36,6 +36,7 @@ fn wanted(base: &str, now: UnixTime) -> Client {
         application_type: "web".into(),
         redirect_uris: vec![callback_uri(base)],
         post_logout_redirect_uris: vec![format!("{base}/account")],
+        logout: Default::default(),
         grant_types: vec!["authorization_code".into()],
         response_types: vec!["code".into()],
         refresh_token_leeway: 30,

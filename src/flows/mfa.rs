@@ -300,7 +300,7 @@ async fn finish(
         );
         return Ok(Step::Unmet(Outcome::Reply(request.reply.error(&e))));
     }
-    let (session_id, _) =
+    let (session_id, session) =
         sessions::start_proven(services, &user.id, proof.clone(), now, step.session_cookie).await?;
     let outcome = match &request.hint_sub {
         Some(sub) if *sub != user.id => Outcome::Reply(request.reply.error(&OAuthError::new(
@@ -319,6 +319,7 @@ async fn finish(
                     ip: step.ip.clone(),
                     user: Some(user),
                     amr: proof.amr,
+                    session_hash: Some(session.id_hash),
                     ..Known::default()
                 },
             )

@@ -35,6 +35,12 @@ pub struct ClientMetadata {
     pub require_pushed_authorization_requests: Option<bool>,
     /// RFC 9449 §5.2.
     pub dpop_bound_access_tokens: Option<bool>,
+    /// OpenID Connect Front-Channel Logout 1.0 §2.
+    pub frontchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_session_required: Option<bool>,
+    /// OpenID Connect Back-Channel Logout 1.0 §2.2.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: Option<bool>,
     /// RFC 7591 §2.3: refused (`unapproved_software_statement`).
     pub software_statement: Option<Value>,
     /// Everything else: ignored.
@@ -76,4 +82,10 @@ pub struct ClientInformation {
     pub require_signed_request_object: bool,
     pub require_pushed_authorization_requests: bool,
     pub dpop_bound_access_tokens: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frontchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_session_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }

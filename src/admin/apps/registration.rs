@@ -20,7 +20,7 @@ use crate::clock::UnixTime;
 use crate::crypto::{MasterKey, constant_time_eq, hex, random_token, sha256};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::protocol::registration::{ClientInformation, ClientMetadata};
-use crate::store::{Client, DynStore, RegisteredWrite, StoreError};
+use crate::store::{Client, DynStore, LogoutChannels, RegisteredWrite, StoreError};
 
 /// Why a request at `/oauth2/v1/clients` is refused.
 #[derive(Debug)]
@@ -114,6 +114,16 @@ fn new_app(meta: ClientMetadata) -> Result<NewApp, Refused> {
         pkce_allow_plain: None,
         request_object_signing_alg: meta.request_object_signing_alg,
         require_signed_request_object: meta.require_signed_request_object.unwrap_or(false),
+        logout: LogoutChannels {
+            frontchannel_logout_uri: meta.frontchannel_logout_uri,
+            frontchannel_logout_session_required: meta
+                .frontchannel_logout_session_required
+                .unwrap_or(false),
+            backchannel_logout_uri: meta.backchannel_logout_uri,
+            backchannel_logout_session_required: meta
+                .backchannel_logout_session_required
+                .unwrap_or(false),
+        },
         // As the management API: a jwks_uri on this server's own network is refused.
         allow_private_jwks_uri: false,
     })
@@ -154,6 +164,10 @@ pub fn information(
         require_signed_request_object: client.require_signed_request_object,
         require_pushed_authorization_requests: client.require_pushed_authorization_requests,
         dpop_bound_access_tokens: client.dpop_bound_access_tokens,
+        frontchannel_logout_uri: client.logout.frontchannel_logout_uri.clone(),
+        frontchannel_logout_session_required: client.logout.frontchannel_logout_session_required,
+        backchannel_logout_uri: client.logout.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: client.logout.backchannel_logout_session_required,
     }
 }
 

@@ -106,7 +106,7 @@ pub async fn finish(
         let location = assurance::start(services, &request, user, &proof, requirement, now).await?;
         return Ok(PasskeySignIn::SecondFactor(location));
     }
-    let (session_id, _) =
+    let (session_id, session) =
         sessions::start_proven(services, &user.id, proof.clone(), now, session_cookie).await?;
     let outcome = match &request.hint_sub {
         // OpenID Connect Core §3.1.2.1, as after a password.
@@ -119,6 +119,7 @@ pub async fn finish(
                 ip,
                 user: Some(user.clone()),
                 amr: proof.amr,
+                session_hash: Some(session.id_hash),
                 ..Known::default()
             };
             authorize::complete(services, &request, &user.id, now, now, known).await
