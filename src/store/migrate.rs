@@ -158,6 +158,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0032_log_since_bound.sql"),
         postgres: include_str!("../../migrations/postgres/0032_log_since_bound.sql"),
     },
+    Migration {
+        version: 35,
+        sqlite: include_str!("../../migrations/sqlite/0035_sign_on_policies.sql"),
+        postgres: include_str!("../../migrations/postgres/0035_sign_on_policies.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -25,6 +25,7 @@ pub mod query;
 mod replay;
 mod servers;
 mod sessions;
+mod sign_on;
 pub mod sqlite;
 mod throttle;
 mod tokens;
@@ -49,6 +50,7 @@ pub use query::{Expr, Op, Page, SqlValue};
 pub use replay::ReplayStore;
 pub use servers::ServerStore;
 pub use sessions::SessionStore;
+pub use sign_on::{NetworkZone, SignOnPolicy, SignOnRule, SignOnStore};
 pub use throttle::ThrottleStore;
 pub use tokens::TokenStore;
 pub use users::{USER_COLUMNS, UserStore};
@@ -82,6 +84,7 @@ pub trait Store:
     + TokenStore
     + GroupStore
     + PolicyStore
+    + SignOnStore
     + ConsentStore
     + ApiTokenStore
     + AdminRoleStore
@@ -104,6 +107,7 @@ impl<T> Store for T where
         + TokenStore
         + GroupStore
         + PolicyStore
+        + SignOnStore
         + ConsentStore
         + ApiTokenStore
         + AdminRoleStore
