@@ -84,10 +84,14 @@ pub enum Resource {
     Brands,
     Sessions,
     Dashboard,
+    /// Sign-on policies (`/api/v1/policies`, an app's policy).
+    Policies,
+    /// Network zones (`/api/v1/zones`).
+    NetworkZones,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 10] = [
+    pub const ALL: [Resource; 12] = [
         Resource::Users,
         Resource::Groups,
         Resource::Apps,
@@ -98,6 +102,8 @@ impl Resource {
         Resource::Brands,
         Resource::Sessions,
         Resource::Dashboard,
+        Resource::Policies,
+        Resource::NetworkZones,
     ];
 
     /// The name in Okta's scopes.
@@ -113,6 +119,8 @@ impl Resource {
             Resource::Brands => "brands",
             Resource::Sessions => "sessions",
             Resource::Dashboard => "dashboard",
+            Resource::Policies => "policies",
+            Resource::NetworkZones => "networkZones",
         }
     }
 
@@ -234,6 +242,8 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::Brands, Level::Manage, Reach::All),
             (Resource::Sessions, Level::Manage, Reach::All),
             (Resource::Dashboard, Level::Read, Reach::All),
+            (Resource::Policies, Level::Manage, Reach::All),
+            (Resource::NetworkZones, Level::Manage, Reach::All),
         ],
     ),
     (
@@ -249,6 +259,8 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::ApiTokens, Level::Manage, Reach::Own),
             (Resource::Brands, Level::Read, Reach::All),
             (Resource::Dashboard, Level::Read, Reach::All),
+            (Resource::Policies, Level::Read, Reach::All),
+            (Resource::NetworkZones, Level::Read, Reach::All),
         ],
     ),
     (
@@ -272,6 +284,8 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::Brands, Level::Read, Reach::All),
             (Resource::Sessions, Level::Read, Reach::All),
             (Resource::Dashboard, Level::Read, Reach::All),
+            (Resource::Policies, Level::Read, Reach::All),
+            (Resource::NetworkZones, Level::Read, Reach::All),
         ],
     ),
 ];
