@@ -22,6 +22,7 @@ use crate::oauth::par;
 use crate::oauth::params::Params;
 use crate::oauth::pkce::Method;
 use crate::oauth::reply::Reply;
+use crate::oauth::sign_on::Verdict;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::{AuthServer, Client, PendingAuthorization, Session, User};
 use crate::tokens::jwt;
@@ -389,6 +390,14 @@ pub async fn complete(
             &request.scope,
             Some(&subject),
         )?;
+        // Okta's sign-on policies: a rule that denies (or none that matches) refuses
+        // the sign-in to this app as the access policy does.
+        if let Verdict::Deny { rule_id } =
+            settings.sign_on(&subject, &request.client_id, known.ip.as_deref())
+        {
+            tracing::info!(client = %request.client_id, rule = ?rule_id, "a sign-on policy denied the sign-in");
+            return Err(OAuthError::policy_denied());
+        }
         let granted = services
             .store
             .granted_scopes(user_id, &request.client_id, &request.server_id)

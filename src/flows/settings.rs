@@ -9,7 +9,7 @@ use super::Services;
 use crate::oauth::OAuthError;
 use crate::oauth::policy::{self, Decision, Lifetimes, PolicyRequest};
 use crate::oauth::scope::Scope;
-use crate::oauth::sign_on::SignOnSettings;
+use crate::oauth::sign_on::{Attempt, SignOnSettings, Verdict};
 use crate::store::{
     AuthServer, ClaimDef, Client, Group, Policy, PolicyRule, ScopeDef, StoreResult, User,
 };
@@ -226,6 +226,20 @@ impl Settings {
             }
             Decision::NoMatch => Err(OAuthError::policy_denied()),
         }
+    }
+}
+
+impl Settings {
+    /// The sign-on policies' decision for `subject` signing in to `client_id` from
+    /// `ip` (the address as the System Log has it; unreadable: in no zone).
+    pub fn sign_on(&self, subject: &Subject, client_id: &str, ip: Option<&str>) -> Verdict {
+        let group_ids: Vec<String> = subject.groups.iter().map(|g| g.id.clone()).collect();
+        self.sign_on.evaluate(&Attempt {
+            user_id: &subject.user.id,
+            group_ids: &group_ids,
+            ip: ip.and_then(|ip| ip.parse().ok()),
+            client_id,
+        })
     }
 }
 
