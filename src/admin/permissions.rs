@@ -434,6 +434,6 @@ mod tests {
         assert!(names.contains(&"okta.logs.read".to_string()));
         assert!(!names.contains(&"okta.logs.manage".to_string()));
         assert!(names.contains(&"okta.users.manage".to_string()));
-        assert_eq!(names.len(), 18);
+        assert_eq!(names.len(), 22);
     }
 }

@@ -191,6 +191,8 @@ fn tag_of(path: &str) -> &'static str {
         "authn" => "authn",
         "sessions" => "sessions",
         "dashboard" => "dashboard",
+        "policies" => "policies",
+        "zones" => "zones",
         _ => "other",
     }
 }
