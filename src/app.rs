@@ -151,6 +151,15 @@ pub fn router(state: SharedState) -> Router {
             "/activate",
             get(endpoints::activate::get).post(endpoints::activate::post),
         )
+        .route(
+            "/signin/verify",
+            get(endpoints::signin::get_verify).post(endpoints::signin::post_verify),
+        )
+        .route(
+            "/signin/enroll",
+            get(endpoints::signin::get_enroll).post(endpoints::signin::post_enroll),
+        )
+        .route("/signin/continue", post(endpoints::signin::post_continue))
         .route("/assets/{file}", get(endpoints::assets::get))
         .route("/brand/theme.css", get(endpoints::brand::theme_css))
         .route("/brand/logo", get(endpoints::brand::logo))

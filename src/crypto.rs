@@ -76,6 +76,7 @@ pub struct MasterKey {
     secret_hashing: hmac::Key,
     rotation: hmac::Key,
     dpop_nonce: hmac::Key,
+    recovery_codes: hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -105,6 +106,10 @@ impl MasterKey {
             ),
             rotation: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"gatehouse refresh rotation v1")),
             dpop_nonce: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"gatehouse dpop nonce v1")),
+            recovery_codes: hmac::Key::new(
+                hmac::HMAC_SHA256,
+                &derive(b"gatehouse recovery-code hashing v1"),
+            ),
         }
     }
 
@@ -156,6 +161,18 @@ impl MasterKey {
 
     pub fn verify_client_secret(&self, secret: &str, stored: &[u8]) -> bool {
         hmac::verify(&self.secret_hashing, secret.as_bytes(), stored).is_ok()
+    }
+
+    /// A recovery code's stored form: HMAC-SHA-256 under a key derived from the master
+    /// key, with the user's id, so a code is bound to its user and a copy of the
+    /// database alone cannot be searched for the codes (they hold ~50 bits each: a
+    /// plain hash could be brute-forced offline).
+    pub fn hash_recovery_code(&self, user_id: &str, code: &str) -> Vec<u8> {
+        let mut ctx = hmac::Context::with_key(&self.recovery_codes);
+        ctx.update(user_id.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(code.as_bytes());
+        ctx.sign().as_ref().to_vec()
     }
 
     /// AES-256-GCM; the output is nonce ‖ ciphertext ‖ tag. `context` (the key id) is

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod factors;
 pub mod flows;
 pub mod http;
 pub mod identity;

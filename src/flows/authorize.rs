@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, sha256};
+use crate::factors::Proof;
 use crate::flows::Services;
+use crate::flows::assurance;
 use crate::flows::request_object;
 use crate::flows::sessions;
 use crate::flows::settings::{ClientCache, Settings, Subject, check_assigned};
@@ -196,11 +198,32 @@ async fn answer(
         match authorize::decide(&request, session.as_ref().map(|(s, _)| s.auth_time), now) {
             Next::IssueCode { auth_time } => {
                 let (session, user) = session.expect("IssueCode comes from a session");
+                // The session may not have proved what this request needs (a second
+                // factor for `acr_values`, say): the person proves it first.
+                let requirement = assurance::requirement(services, &request, &user, now).await?;
+                if !requirement.met_by(&session, now) {
+                    if request.prompt.none {
+                        return Ok(Outcome::Reply(request.reply.error(&OAuthError::new(
+                            ErrorCode::InteractionRequired,
+                            "The session does not meet the authentication the request requires.",
+                        ))));
+                    }
+                    let proof = Proof {
+                        auth_time: session.auth_time,
+                        amr: session.amr.clone(),
+                        mfa_at: session.mfa_at,
+                    };
+                    let location =
+                        assurance::start(services, &request, &user, &proof, requirement, now)
+                            .await?;
+                    return Ok(Outcome::Redirect(location));
+                }
                 let known = Known {
                     ip,
                     client: client.as_ref(),
                     settings: Some(settings.clone()),
                     user: Some(user),
+                    amr: session.amr.clone(),
                 };
                 complete(services, &request, &session.user_id, auth_time, now, known).await
             }
@@ -356,6 +379,9 @@ pub struct Known<'a> {
     pub settings: Option<Arc<Settings>>,
     /// The user, read (and found active) in this request.
     pub user: Option<User>,
+    /// What the sign-in proved (RFC 8176 `amr`), carried into the code and its ID
+    /// token; empty: the password alone.
+    pub amr: Vec<String>,
 }
 
 /// Finishes a request for a signed-in user: checks the user is assigned to the app
@@ -409,7 +435,7 @@ pub async fn complete(
             request.prompt.consent,
         );
         if needed.is_empty() {
-            let reply = issue_code(services, request, user_id, auth_time, now).await?;
+            let reply = issue_code(services, request, user_id, auth_time, &known.amr, now).await?;
             record_sso(
                 services,
                 &Actor::user(&subject.user, known.ip.clone()),
@@ -427,7 +453,12 @@ pub async fn complete(
                 "The user has not consented to the requested scopes.",
             ));
         }
-        let location = start_consent(services, request, user_id, auth_time, needed, now).await?;
+        let proof = Proof {
+            auth_time,
+            amr: known.amr,
+            mfa_at: None,
+        };
+        let location = start_consent(services, request, user_id, &proof, needed, now).await?;
         Ok(Outcome::Redirect(location))
     }
     .await;
@@ -440,9 +471,10 @@ pub async fn issue_code(
     request: &AuthorizationRequest,
     user_id: &str,
     auth_time: UnixTime,
+    amr: &[String],
     now: UnixTime,
 ) -> Result<Reply, OAuthError> {
-    let (code, row) = authorization_code::issue(request, user_id, auth_time, now);
+    let (code, row) = authorization_code::issue(request, user_id, auth_time, amr, now);
     services.store.insert_code(&row).await?;
     Ok(request.reply.success(&code))
 }
@@ -483,6 +515,9 @@ pub struct PendingConsent {
     pub user_id: String,
     pub auth_time: UnixTime,
     pub scopes: Vec<String>,
+    /// What the sign-in proved (RFC 8176 `amr`); empty: the password alone.
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 /// Stores the request until the user answers on the consent page (`flows::consent`);
@@ -491,7 +526,7 @@ pub async fn start_consent(
     services: &Services,
     request: &AuthorizationRequest,
     user_id: &str,
-    auth_time: UnixTime,
+    proof: &Proof,
     scopes: Vec<String>,
     now: UnixTime,
 ) -> Result<String, OAuthError> {
@@ -499,8 +534,9 @@ pub async fn start_consent(
     let pending = PendingConsent {
         consent: request.clone(),
         user_id: user_id.to_string(),
-        auth_time,
+        auth_time: proof.auth_time,
         scopes,
+        amr: proof.amr.clone(),
     };
     let row = PendingAuthorization {
         id_hash: sha256(tx.as_bytes()),

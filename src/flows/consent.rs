@@ -87,6 +87,7 @@ pub async fn answer(
     request.prompt.consent = false;
     let known = Known {
         ip: answer.ip.clone(),
+        amr: pending.amr.clone(),
         ..Known::default()
     };
     let outcome = crate::flows::authorize::complete(

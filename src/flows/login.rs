@@ -7,7 +7,9 @@
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
 use crate::crypto::sha256;
+use crate::factors::Proof;
 use crate::flows::Services;
+use crate::flows::assurance;
 use crate::flows::authorize::{self, Known, Outcome};
 use crate::flows::sessions;
 use crate::identity::password;
@@ -38,6 +40,9 @@ pub enum SignIn {
         request: AuthorizationRequest,
         wait: i64,
     },
+    /// The password was right and the request needs a second factor: the step's page
+    /// (`flows::mfa`).
+    SecondFactor(String),
     /// Signed in: the new session's cookie value, and the authorization's outcome.
     SignedIn {
         session_id: String,
@@ -87,6 +92,14 @@ pub async fn sign_in(
         .await?;
     if taken.is_none() {
         return Ok(SignIn::Expired);
+    }
+    // A second factor, when the request needs one: the session starts after it.
+    let proof = Proof::password(now);
+    let requirement = assurance::requirement(services, &request, &user, now).await?;
+    if !requirement.met_by_amr(&proof.amr, proof.mfa_at, now) {
+        let location =
+            assurance::start(services, &request, &user, &proof, requirement, now).await?;
+        return Ok(SignIn::SecondFactor(location));
     }
     let (session_id, _) = sessions::start(services, &user.id, now, now, session_cookie).await?;
     // OpenID Connect Core §3.1.2.1: a request with an `id_token_hint` is answered

@@ -6,6 +6,7 @@
 
 use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
+use crate::factors::Proof;
 use crate::flows::Services;
 use crate::identity::session;
 use crate::oauth::OAuthError;
@@ -22,6 +23,25 @@ pub async fn start(
     now: UnixTime,
     old_cookie: Option<&str>,
 ) -> Result<(String, Session), OAuthError> {
+    start_proven(
+        services,
+        user_id,
+        Proof::password(auth_time),
+        now,
+        old_cookie,
+    )
+    .await
+}
+
+/// `start`, for a sign-in that proved `proof` (a password and a second factor, say):
+/// the session records its `amr` and when the second factor was verified.
+pub async fn start_proven(
+    services: &Services,
+    user_id: &str,
+    proof: Proof,
+    now: UnixTime,
+    old_cookie: Option<&str>,
+) -> Result<(String, Session), OAuthError> {
     if let Some(old) = old_cookie {
         services
             .store
@@ -30,7 +50,9 @@ pub async fn start(
     }
     let (session_id, mut row) =
         session::start(user_id, now, services.config.session_lifetime_seconds);
-    row.auth_time = auth_time;
+    row.auth_time = proof.auth_time;
+    row.amr = proof.amr;
+    row.mfa_at = proof.mfa_at;
     services.store.insert_session(&row).await?;
     Ok((session_id, row))
 }

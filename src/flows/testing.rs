@@ -151,6 +151,7 @@ impl Fixture {
             access_expires_at: None,
             family_id: None,
             dpop_jkt: None,
+            amr: None,
         };
         self.services.store.insert_code(&row).await.unwrap();
         value

@@ -14,6 +14,45 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
 }
 
+/// The second-factor step (`/signin/verify`): one form per method the person has
+/// (`flows::mfa::Method::name`), each posting its `method`.
+#[derive(Template)]
+#[template(path = "signin_verify.html")]
+pub struct VerifyPage<'a> {
+    pub app_name: &'a str,
+    pub login: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub methods: &'a [&'a str],
+    pub error: Option<&'a str>,
+}
+
+/// Setting up a TOTP factor: the QR code (inline SVG made by Gatehouse), the key for
+/// typing in, and the form for the first code. In sign-in (`/signin/enroll`) and in
+/// the self-service pages (`/account/factors/totp`).
+#[derive(Template)]
+#[template(path = "signin_enroll.html")]
+pub struct EnrollPage<'a> {
+    pub app_name: &'a str,
+    pub action: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub factor_id: &'a str,
+    pub qr_svg: &'a str,
+    pub secret: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// New recovery codes, shown once; the form goes on to `action`.
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage<'a> {
+    pub codes: &'a [String],
+    pub action: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+}
+
 /// The consent page: the scopes that need the user's agreement, with their
 /// descriptions; Allow and Don't allow post back with the double-submit CSRF token.
 #[derive(Template)]

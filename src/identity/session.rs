@@ -14,6 +14,8 @@ pub fn start(user_id: &str, now: UnixTime, lifetime: i64) -> (String, Session) {
         auth_time: now,
         created_at: now,
         expires_at: now + lifetime,
+        amr: vec![crate::factors::amr::PWD.to_string()],
+        mfa_at: None,
     };
     (id, session)
 }

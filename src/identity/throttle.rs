@@ -188,6 +188,51 @@ pub async fn user_code_failed(
     Ok(())
 }
 
+/// Wrong second-factor codes (TOTP, recovery codes) of one person, from every address:
+/// whoever guesses holds the password already, so the counter follows the account.
+pub fn factor_key(user_id: &str) -> String {
+    key("factor", &[user_id])
+}
+
+/// Before a second-factor code is checked: the seconds to wait when the person's
+/// counter is blocked at `now` (the code is then not checked at all).
+pub async fn factor_blocked(
+    store: &DynStore,
+    user_id: &str,
+    now: UnixTime,
+) -> StoreResult<Option<i64>> {
+    Ok(store
+        .throttle_state(&factor_key(user_id))
+        .await?
+        .filter(|s| s.blocked_until > now)
+        .map(|s| (s.blocked_until - now).max(1)))
+}
+
+/// A wrong second-factor code: counted (one atomic statement, so parallel guesses
+/// count like a sequence) under the sign-in rule. The wait it started, if it did.
+pub async fn factor_failed(
+    store: &DynStore,
+    config: &ThrottleConfig,
+    user_id: &str,
+    now: UnixTime,
+) -> StoreResult<Option<i64>> {
+    let rule = config.sign_in_rule();
+    Ok(
+        match store
+            .throttle_attempt(&factor_key(user_id), &rule, now)
+            .await?
+        {
+            Attempt::Allowed { failures } if rule.delay(failures) > 0 => Some(rule.delay(failures)),
+            _ => None,
+        },
+    )
+}
+
+/// A right second-factor code: the person's failures are forgotten.
+pub async fn factor_succeeded(store: &DynStore, user_id: &str) -> StoreResult<()> {
+    store.throttle_clear(&factor_key(user_id)).await
+}
+
 /// Why an attempt may not go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blocked {

@@ -40,6 +40,10 @@ pub struct AuthorizationRequest {
     /// user may be signed in by this request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint_sub: Option<String>,
+    /// OpenID Connect Core §3.1.2.1 `acr_values`, in order of preference (voluntary:
+    /// values the server does not know are kept and ignored by `flows::assurance`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr_values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +86,7 @@ pub fn validate(
     let code_challenge = check_pkce(params, client).map_err(fail)?;
     let (prompt, max_age) = check_prompt(params).map_err(fail)?;
     let nonce = check_nonce(params).map_err(fail)?;
+    let acr_values = check_acr_values(params).map_err(fail)?;
     let dpop_jkt = check_dpop_jkt(params).map_err(fail)?;
     let login_hint = params
         .one("login_hint")
@@ -101,6 +106,7 @@ pub fn validate(
         login_hint,
         dpop_jkt,
         hint_sub: None,
+        acr_values,
     })
 }
 
@@ -404,6 +410,25 @@ pub fn check_prompt(params: &Params) -> Result<(Prompt, Option<i64>), OAuthError
         ),
     };
     Ok((prompt, max_age))
+}
+
+/// Longest `acr_values` read (bytes).
+pub const MAX_ACR_VALUES: usize = 1024;
+
+/// OpenID Connect Core §3.1.2.1: `acr_values`, a space-separated list of requested
+/// Authentication Context Class References in order of preference.
+pub fn check_acr_values(params: &Params) -> Result<Vec<String>, OAuthError> {
+    match params.one("acr_values")? {
+        Some(text) if text.len() > MAX_ACR_VALUES => Err(OAuthError::invalid_request(
+            "The acr_values parameter is too long.",
+        )),
+        Some(text) => Ok(text
+            .split(' ')
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// OpenID Connect Core §3.1.2.1: `nonce` is copied into the ID token unchanged.

@@ -68,6 +68,7 @@ pub const STANDARD_CLAIMS: &[&str] = &[
     "jti",
     "auth_time",
     "amr",
+    "acr",
     "nonce",
     "at_hash",
     "name",

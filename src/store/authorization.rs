@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Dialect, Row, Tx};
+use super::db::{Arg, Backend, Dialect, Row, Tx, json_list, to_json};
 use super::log::{INSERT_EVENT, NO_EVENT, event_args};
 use super::tokens::{INSERT_FAMILY, INSERT_TOKEN, NO_FAMILY, NO_TOKEN, family_args, token_args};
 use super::{AuthCode, CodeGrant, CodeState, PendingAuthorization, StoreResult};
@@ -69,6 +69,7 @@ fn code_from_row(row: &impl Row) -> StoreResult<AuthCode> {
         access_expires_at: row.opt_int("access_expires_at")?,
         family_id: row.opt_text("family_id")?,
         dpop_jkt: row.opt_text("dpop_jkt")?,
+        amr: row.opt_text("amr")?.as_deref().map(json_list).transpose()?,
     })
 }
 
@@ -153,8 +154,8 @@ impl<B: Backend> AuthorizationStore for B {
         self.execute(
             "INSERT INTO authorization_codes (code_hash, server_id, client_id, user_id,
                 redirect_uri, scope, nonce, code_challenge, code_challenge_method, auth_time,
-                created_at, expires_at, dpop_jkt)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                created_at, expires_at, dpop_jkt, amr)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             &[
                 (&c.code_hash).into(),
                 (&c.server_id).into(),
@@ -169,6 +170,10 @@ impl<B: Backend> AuthorizationStore for B {
                 c.created_at.into(),
                 c.expires_at.into(),
                 (&c.dpop_jkt).into(),
+                match &c.amr {
+                    Some(amr) => to_json(amr),
+                    None => Arg::Text(None),
+                },
             ],
         )
         .await?;

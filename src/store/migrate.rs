@@ -159,6 +159,11 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0032_log_since_bound.sql"),
     },
     Migration {
+        version: 33,
+        sqlite: include_str!("../../migrations/sqlite/0033_factors.sql"),
+        postgres: include_str!("../../migrations/postgres/0033_factors.sql"),
+    },
+    Migration {
         version: 35,
         sqlite: include_str!("../../migrations/sqlite/0035_sign_on_policies.sql"),
         postgres: include_str!("../../migrations/postgres/0035_sign_on_policies.sql"),

@@ -13,6 +13,7 @@ mod clients;
 mod consent;
 mod db;
 mod device;
+mod factors;
 mod groups;
 mod log;
 mod maintenance;
@@ -40,6 +41,7 @@ pub use brands::{Brand, BrandImage, BrandStore, ImageKind};
 pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
 pub use device::DeviceStore;
+pub use factors::FactorStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
 pub use maintenance::{Maintenance, PURGE_BATCH};
@@ -79,6 +81,7 @@ pub trait Store:
     + UserStore
     + ClientStore
     + SessionStore
+    + FactorStore
     + AuthorizationStore
     + DeviceStore
     + TokenStore
@@ -102,6 +105,7 @@ impl<T> Store for T where
         + UserStore
         + ClientStore
         + SessionStore
+        + FactorStore
         + AuthorizationStore
         + DeviceStore
         + TokenStore

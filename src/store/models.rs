@@ -338,6 +338,10 @@ pub struct Session {
     pub auth_time: UnixTime,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+    /// What the sign-in proved: RFC 8176 `amr` values (`pwd`, `otp`, `mfa`, ...).
+    pub amr: Vec<String>,
+    /// When a second factor was last verified in this session (`None`: never).
+    pub mfa_at: Option<UnixTime>,
 }
 
 /// An Okta `sessionToken` (`/api/v1/authn`): the SHA-256 of the one-time value the
@@ -442,6 +446,9 @@ pub struct AuthCode {
     pub family_id: Option<String>,
     /// RFC 9449 §10: the thumbprint of the DPoP key the code must be redeemed with.
     pub dpop_jkt: Option<String>,
+    /// RFC 8176 `amr` values of the session the code was issued from (`None`: a code
+    /// issued before factors existed, or without a session: the password alone).
+    pub amr: Option<Vec<String>>,
 }
 
 /// Everything a code's redemption grants, written in the one transaction that marks
@@ -748,5 +755,31 @@ spelled! {
         Any => "ANY",
         PhishingResistant => "PHISHING_RESISTANT",
         HardwareProtected => "HARDWARE_PROTECTED",
+    }
+}
+
+/// A second factor enrolled by a user (Okta's Factor object, stored form).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserFactor {
+    /// Okta-style id (`uft…` for TOTP).
+    pub id: String,
+    pub user_id: String,
+    /// Okta's `factorType`, e.g. `token:software:totp`.
+    pub factor_type: String,
+    /// Okta's `provider`, e.g. `GOOGLE` (any RFC 6238 authenticator app).
+    pub provider: String,
+    pub status: FactorStatus,
+    /// The shared secret sealed under the master key (context: the factor id).
+    pub secret_sealed: Option<Vec<u8>>,
+    /// The RFC 6238 time step of the last code accepted (replay guard).
+    pub last_step: Option<i64>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+spelled! {
+    "factor status", FactorStatus {
+        PendingActivation => "PENDING_ACTIVATION",
+        Active => "ACTIVE",
     }
 }

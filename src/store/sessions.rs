@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::db::{Backend, Row};
+use super::db::{Backend, Row, json_list, to_json};
 use super::{Session, SessionToken, StoreResult};
 use crate::clock::UnixTime;
 
@@ -45,6 +45,8 @@ fn session_from_row(row: &impl Row) -> StoreResult<Session> {
         auth_time: row.int("auth_time")?,
         created_at: row.int("created_at")?,
         expires_at: row.int("expires_at")?,
+        amr: json_list(&row.text("amr")?)?,
+        mfa_at: row.opt_int("mfa_at")?,
     })
 }
 
@@ -62,14 +64,17 @@ fn session_token_from_row(row: &impl Row) -> StoreResult<SessionToken> {
 impl<B: Backend> SessionStore for B {
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
         self.execute(
-            "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, expires_at, amr,
+                mfa_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
                 (&s.id_hash).into(),
                 (&s.user_id).into(),
                 s.auth_time.into(),
                 s.created_at.into(),
                 s.expires_at.into(),
+                to_json(&s.amr),
+                s.mfa_at.into(),
             ],
         )
         .await?;

@@ -68,6 +68,8 @@ pub struct Grant<'a> {
     pub auth_time: Option<UnixTime>,
     pub nonce: Option<&'a str>,
     pub now: UnixTime,
+    /// RFC 8176 `amr` of the sign-in (`None`: the password alone, `["pwd"]`).
+    pub amr: Option<&'a [String]>,
 }
 
 impl Grant<'_> {
@@ -133,7 +135,12 @@ impl Grant<'_> {
         if let Some(auth_time) = self.auth_time {
             claims.insert("auth_time".into(), json!(auth_time));
         }
-        claims.insert("amr".into(), json!(["pwd"]));
+        // RFC 8176 methods and Okta's level of assurance for them (OpenID Connect Core
+        // §2 `acr`): what the sign-in proved, as recorded in its session.
+        let password = [crate::factors::amr::PWD.to_string()];
+        let amr = self.amr.filter(|a| !a.is_empty()).unwrap_or(&password);
+        claims.insert("amr".into(), json!(amr));
+        claims.insert("acr".into(), json!(crate::factors::acr_of(amr)));
         if let Some(access_token) = access_token {
             claims.insert("at_hash".into(), json!(at_hash(access_token)));
         }
@@ -243,6 +250,7 @@ mod tests {
         let u = user();
         let scope = scopes("openid email");
         let g = Grant {
+            amr: None,
             issuer: "https://i",
             audience: "api://default",
             client_id: "0oa1",

@@ -53,6 +53,7 @@ fn code(name: &str, expires_at: i64) -> AuthCode {
         access_expires_at: None,
         family_id: None,
         dpop_jkt: None,
+        amr: None,
     }
 }
 
@@ -161,6 +162,8 @@ async fn the_janitor_deletes_exactly_the_expired_rows_in_batches(store: DynStore
                 auth_time: 1,
                 created_at: 1,
                 expires_at,
+                amr: vec!["pwd".into()],
+                mfa_at: None,
             })
             .await
             .unwrap();

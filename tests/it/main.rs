@@ -28,6 +28,7 @@ mod device;
 mod device_store;
 mod discovery;
 mod dpop;
+mod factors;
 mod headers;
 mod hostile;
 mod introspection;

@@ -86,6 +86,7 @@ fn code(hash: &[u8], expires_at: i64) -> AuthCode {
         access_expires_at: None,
         family_id: None,
         dpop_jkt: Some("jkt-of-the-code".into()),
+        amr: Some(vec!["pwd".into(), "otp".into(), "mfa".into()]),
     }
 }
 
@@ -411,6 +412,8 @@ async fn sessions_live_until_they_end_or_expire(store: DynStore) {
         auth_time: 10,
         created_at: 10,
         expires_at: 100,
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        mfa_at: Some(5),
     };
     store.insert_session(&s).await.unwrap();
     assert_eq!(
@@ -1787,6 +1790,8 @@ async fn a_users_sessions_end_together(store: DynStore) {
         auth_time: 1,
         created_at: 1,
         expires_at: 1000,
+        amr: vec!["pwd".into()],
+        mfa_at: None,
     };
     store.insert_session(&s(1, "00uA")).await.unwrap();
     store.insert_session(&s(2, "00uA")).await.unwrap();
@@ -1857,6 +1862,8 @@ async fn a_session_token_is_redeemed_once_and_a_session_refreshed_while_live(sto
         auth_time: 1,
         created_at: 1,
         expires_at: 100,
+        amr: vec!["pwd".into()],
+        mfa_at: None,
     };
     store.insert_session(&s).await.unwrap();
     let moved = store.refresh_session(&s.id_hash, 500, 50).await.unwrap();

@@ -82,6 +82,7 @@ pub async fn grant(
             id_jti: String::new(),
             dpop_jkt,
             delegation: None,
+            amr: None,
         },
     )
     .await?;

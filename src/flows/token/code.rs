@@ -160,6 +160,7 @@ async fn prepare(
             id_jti: new_id_jti(),
             dpop_jkt,
             delegation: None,
+            amr: row.amr.as_deref(),
         },
     )
     .await?;

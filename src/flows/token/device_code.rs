@@ -127,6 +127,7 @@ async fn prepare(
             id_jti: new_id_jti(),
             dpop_jkt,
             delegation: None,
+            amr: None,
         },
     )
     .await?;

@@ -31,6 +31,8 @@ pub struct Mint<'a> {
     /// RFC 8693 §4.1: a token exchange's `sub` (the subject token's, kept as it was)
     /// and `act` claim.
     pub delegation: Option<Delegation>,
+    /// RFC 8176 `amr` of the sign-in the tokens come from (`None`: the password alone).
+    pub amr: Option<&'a [String]>,
 }
 
 /// What a token exchange puts in the access token in place of the usual `sub`.
@@ -65,6 +67,7 @@ pub fn claims(services: &Services, settings: &Settings, m: &Mint<'_>) -> Claims 
         auth_time: m.auth_time,
         nonce: m.nonce,
         now: m.now,
+        amr: m.amr,
     };
     let resource = custom_claims::evaluate(
         &settings.claims,

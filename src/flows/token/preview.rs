@@ -212,6 +212,7 @@ pub async fn preview(
         id_jti: new_id_jti(),
         dpop_jkt: None,
         delegation: None,
+        amr: None,
     };
     let claims = mint::claims(services, &settings, &m);
     let access_token = serde_json::to_value(&claims.access)

@@ -259,6 +259,7 @@ impl Answer<'_> {
                 ),
                 dpop_jkt: self.dpop_jkt,
                 delegation: None,
+                amr: None,
             },
         )
         .await?;

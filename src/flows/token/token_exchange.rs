@@ -95,6 +95,7 @@ pub async fn grant(
         services,
         &settings,
         Mint {
+            amr: None,
             server,
             client_id: &client.client_id,
             subject: Some(&subject),

@@ -165,6 +165,9 @@ async fn sign_in(
         SignIn::Throttled { request, wait } => {
             throttled(state, headers, tx, &request, username, wait).await
         }
+        SignIn::SecondFactor(location) => {
+            authorize::render(crate::flows::authorize::Outcome::Redirect(location), true)
+        }
         SignIn::SignedIn {
             session_id,
             outcome,

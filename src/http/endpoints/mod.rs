@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod par;
 pub mod revoke;
 pub mod session_cookie;
+pub mod signin;
 pub mod token;
 pub mod userinfo;
 

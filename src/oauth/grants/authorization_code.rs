@@ -17,6 +17,7 @@ pub fn issue(
     request: &AuthorizationRequest,
     user_id: &str,
     auth_time: UnixTime,
+    amr: &[String],
     now: UnixTime,
 ) -> (String, AuthCode) {
     let code = random_token();
@@ -40,6 +41,7 @@ pub fn issue(
         access_expires_at: None,
         family_id: None,
         dpop_jkt: request.dpop_jkt.clone(),
+        amr: (!amr.is_empty()).then(|| amr.to_vec()),
     };
     (code, row)
 }
@@ -142,6 +144,7 @@ mod tests {
             login_hint: None,
             dpop_jkt: None,
             hint_sub: None,
+            acr_values: Vec::new(),
         }
     }
 
@@ -186,7 +189,7 @@ mod tests {
 
     #[test]
     fn issue_stores_only_a_hash_and_expires_in_300_seconds() {
-        let (code, row) = issue(&request(true), "00u1", 90, 100);
+        let (code, row) = issue(&request(true), "00u1", 90, &[], 100);
         assert_eq!(row.code_hash, sha256(code.as_bytes()));
         assert!(!row.code_hash.is_empty() && code.len() >= 43);
         assert_eq!(row.expires_at, 400);
@@ -195,7 +198,7 @@ mod tests {
 
     #[test]
     fn checks_client_expiry_redirect_uri_and_pkce() {
-        let (_, row) = issue(&request(true), "00u1", 90, 100);
+        let (_, row) = issue(&request(true), "00u1", 90, &[], 100);
         let c = client("c1", true);
         assert!(
             check(
@@ -259,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_verifier_without_a_challenge_is_a_downgrade() {
-        let (_, row) = issue(&request(false), "00u1", 90, 100);
+        let (_, row) = issue(&request(false), "00u1", 90, &[], 100);
         let c = client("c1", false);
         assert!(check(&row, &c, &presented(Some("https://app/cb"), None), 100).is_ok());
         assert_eq!(

@@ -1,0 +1,225 @@
+//! When a sign-in needs more than a password. `requirement` decides what a request
+//! asks of the person signing in; `Requirement::met_by` says whether what a session
+//! proved is enough. The sign-in page (`flows::login`) and `/authorize` with a session
+//! (`flows::authorize`) ask both before a code is issued; what falls short goes to the
+//! second-factor step (`flows::mfa`): `start` stores the request as a `PendingVerify`
+//! and names the step's page.
+//!
+//! This first version follows Okta with no authentication policy configured: only the
+//! request's `acr_values` asks for a second factor (`urn:okta:loa:2fa:any`, and
+//! `urn:okta:loa:2fa:any:ifpossible` for people who have one enrolled; `phr` and
+//! `phrh` ask for a phishing-resistant one); everything else needs the password alone.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+use crate::crypto::{random_token, sha256};
+use crate::factors::{Proof, acr, factor_count};
+use crate::flows::Services;
+use crate::flows::factors;
+use crate::oauth::OAuthError;
+use crate::oauth::authorize::AuthorizationRequest;
+use crate::store::{FactorStatus, PendingAuthorization, Session, User};
+
+/// What a sign-in must have proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirement {
+    /// Distinct factors: 1 (the password) or 2.
+    pub factors: u8,
+    /// A phishing-resistant factor among them (RFC 8176 `hwk`/`swk`: a key bound to the
+    /// origin, such as a passkey).
+    pub phishing_resistant: bool,
+    /// The second factor must have been verified within this many seconds (`None`:
+    /// once in the session is enough).
+    pub max_age: Option<i64>,
+}
+
+impl Requirement {
+    /// The password alone.
+    pub const PASSWORD: Requirement = Requirement {
+        factors: 1,
+        phishing_resistant: false,
+        max_age: None,
+    };
+
+    /// Whether a second factor is asked for at all.
+    pub fn needs_second_factor(&self) -> bool {
+        self.factors >= 2 || self.phishing_resistant
+    }
+
+    /// Whether what `session` proved meets this requirement at `now`.
+    pub fn met_by(&self, session: &Session, now: UnixTime) -> bool {
+        self.met_by_amr(&session.amr, session.mfa_at, now)
+    }
+
+    /// `met_by` for a sign-in not (yet) kept in a session.
+    pub fn met_by_amr(&self, amr: &[String], mfa_at: Option<UnixTime>, now: UnixTime) -> bool {
+        if factor_count(amr) < usize::from(self.factors) {
+            return false;
+        }
+        if self.phishing_resistant && !amr.iter().any(|m| m == "hwk" || m == "swk") {
+            return false;
+        }
+        if !self.needs_second_factor() {
+            return true;
+        }
+        match (self.max_age, mfa_at) {
+            (None, Some(_)) => true,
+            (Some(age), Some(at)) => now < at.saturating_add(age),
+            (_, None) => false,
+        }
+    }
+}
+
+/// What the request asks of `user`, who is signing in (or signed in) for it.
+pub async fn requirement(
+    services: &Services,
+    request: &AuthorizationRequest,
+    user: &User,
+    _now: UnixTime,
+) -> Result<Requirement, OAuthError> {
+    let asks = |value: &str| request.acr_values.iter().any(|v| v == value);
+    if asks(acr::PHISHING_RESISTANT) || asks(acr::PHISHING_RESISTANT_HARDWARE) {
+        return Ok(Requirement {
+            factors: 2,
+            phishing_resistant: true,
+            max_age: None,
+        });
+    }
+    let two = Requirement {
+        factors: 2,
+        ..Requirement::PASSWORD
+    };
+    if asks(acr::TWO_FACTOR_ANY) {
+        return Ok(two);
+    }
+    if asks(acr::TWO_FACTOR_IF_POSSIBLE) {
+        let enrolled = services
+            .store
+            .user_factors(&user.id)
+            .await?
+            .iter()
+            .any(|f| f.status == FactorStatus::Active);
+        return Ok(if enrolled { two } else { Requirement::PASSWORD });
+    }
+    Ok(Requirement::PASSWORD)
+}
+
+/// How long the second-factor step waits (as the sign-in page).
+pub const VERIFY_TTL: i64 = 600;
+
+/// A request waiting for a second factor. Its shape differs from a request waiting
+/// for sign-in or consent (`verify` is not a field of theirs), so no page can take one
+/// for another.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingVerify {
+    pub verify: AuthorizationRequest,
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    pub amr: Vec<String>,
+    pub mfa_at: Option<UnixTime>,
+    pub factors: u8,
+    pub phishing_resistant: bool,
+    pub max_age: Option<i64>,
+    /// The second factor was verified (at enrollment, before the recovery codes were
+    /// shown): only `resume` is left.
+    #[serde(default)]
+    pub verified: bool,
+}
+
+impl PendingVerify {
+    pub fn proof(&self) -> Proof {
+        Proof {
+            auth_time: self.auth_time,
+            amr: self.amr.clone(),
+            mfa_at: self.mfa_at,
+        }
+    }
+
+    pub fn requirement(&self) -> Requirement {
+        Requirement {
+            factors: self.factors,
+            phishing_resistant: self.phishing_resistant,
+            max_age: self.max_age,
+        }
+    }
+}
+
+/// Sends a request to the second-factor step for `user`, who has proved `proof`:
+/// the page's address, `/signin/verify?tx=…` when the person has a factor, else
+/// `/signin/enroll?tx=…`.
+pub async fn start(
+    services: &Services,
+    request: &AuthorizationRequest,
+    user: &User,
+    proof: &Proof,
+    requirement: Requirement,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
+    let pending = PendingVerify {
+        verify: request.clone(),
+        user_id: user.id.clone(),
+        auth_time: proof.auth_time,
+        amr: proof.amr.clone(),
+        mfa_at: proof.mfa_at,
+        factors: requirement.factors,
+        phishing_resistant: requirement.phishing_resistant,
+        max_age: requirement.max_age,
+        verified: false,
+    };
+    let tx = store_pending(services, &pending, now).await?;
+    let page = if factors::has_active_factor(services, &user.id).await? {
+        "verify"
+    } else {
+        "enroll"
+    };
+    Ok(format!("/signin/{page}?tx={tx}"))
+}
+
+pub async fn store_pending(
+    services: &Services,
+    pending: &PendingVerify,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
+    let tx = random_token();
+    let row = PendingAuthorization {
+        id_hash: sha256(tx.as_bytes()),
+        request: serde_json::to_string(pending).map_err(|e| OAuthError::internal(&e))?,
+        created_at: now,
+        expires_at: now + VERIFY_TTL,
+    };
+    services.store.insert_pending(&row).await?;
+    Ok(tx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn amr(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn two_factors_need_a_second_factor_recent_enough() {
+        let two = Requirement {
+            factors: 2,
+            ..Requirement::PASSWORD
+        };
+        assert!(Requirement::PASSWORD.met_by_amr(&amr(&["pwd"]), None, 0));
+        assert!(!two.met_by_amr(&amr(&["pwd"]), None, 0));
+        assert!(two.met_by_amr(&amr(&["pwd", "otp", "mfa"]), Some(10), 1000));
+        let recent = Requirement {
+            max_age: Some(60),
+            ..two
+        };
+        assert!(recent.met_by_amr(&amr(&["pwd", "otp", "mfa"]), Some(10), 69));
+        assert!(!recent.met_by_amr(&amr(&["pwd", "otp", "mfa"]), Some(10), 70));
+        let phr = Requirement {
+            phishing_resistant: true,
+            ..two
+        };
+        assert!(!phr.met_by_amr(&amr(&["pwd", "otp", "mfa"]), Some(10), 20));
+        assert!(phr.met_by_amr(&amr(&["pwd", "hwk", "mfa"]), Some(10), 20));
+    }
+}
