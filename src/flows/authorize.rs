@@ -200,7 +200,21 @@ async fn answer(
                 let (session, user) = session.expect("IssueCode comes from a session");
                 // The session may not have proved what this request needs (a second
                 // factor for `acr_values`, say): the person proves it first.
-                let requirement = assurance::requirement(services, &request, &user, now).await?;
+                let requirement =
+                    assurance::requirement(services, &request, &user, ip.as_deref(), now).await?;
+                // A policy's re-authentication frequency: the password again, as for
+                // `max_age` (OpenID Connect Core §3.1.2.1).
+                if requirement.password_too_old(session.auth_time, now) {
+                    if request.prompt.none {
+                        return Ok(Outcome::Reply(request.reply.error(&OAuthError::new(
+                            ErrorCode::LoginRequired,
+                            "The sign-on policy asks for the password again.",
+                        ))));
+                    }
+                    return Ok(Outcome::Redirect(
+                        start_sign_in(services, &request, now).await?,
+                    ));
+                }
                 if !requirement.met_by(&session, now) {
                     if request.prompt.none {
                         return Ok(Outcome::Reply(request.reply.error(&OAuthError::new(

@@ -285,12 +285,15 @@ fn to_bits(ip: IpAddr) -> u128 {
     }
 }
 
-/// What `acr_values` asks (OpenID Connect Core §3.1.2.1: space-separated, in order of
-/// preference): the first value Gatehouse knows; none known, nothing more is asked.
+/// What `acr_values` asks (OpenID Connect Core §3.1.2.1: in order of preference):
+/// the first value Gatehouse knows; none known, nothing more is asked.
 /// `has_second_factor` resolves `…:2fa:any:ifpossible`: two factors only when the
 /// person has a second one to give.
-pub fn acr_needed(acr_values: Option<&str>, has_second_factor: bool) -> Option<(&str, Needed)> {
-    let value = acr_values?.split(' ').find(|v| ACR_VALUES.contains(v))?;
+pub fn acr_needed(acr_values: &[String], has_second_factor: bool) -> Option<(&str, Needed)> {
+    let value = acr_values
+        .iter()
+        .map(String::as_str)
+        .find(|v| ACR_VALUES.contains(v))?;
     let mut needed = Needed::PASSWORD;
     match value {
         ACR_1FA_PWD => needed.password = true,
@@ -487,30 +490,31 @@ mod tests {
 
     #[test]
     fn acr_values_in_order_of_preference() {
-        assert_eq!(acr_needed(None, true), None);
-        assert_eq!(acr_needed(Some("urn:other gold"), true), None);
-        let (v, n) = acr_needed(Some("gold urn:okta:loa:2fa:any phr"), false).unwrap();
+        let values = |text: &str| text.split(' ').map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(acr_needed(&[], true), None);
+        assert_eq!(acr_needed(&values("urn:other gold"), true), None);
+        let (v, n) = acr_needed(&values("gold urn:okta:loa:2fa:any phr"), false).unwrap();
         assert_eq!(
             (v, n.factors, n.possession),
             (ACR_2FA_ANY, 2, Possession::Any)
         );
         assert_eq!(
-            acr_needed(Some(ACR_2FA_IFPOSSIBLE), false)
+            acr_needed(&values(ACR_2FA_IFPOSSIBLE), false)
                 .unwrap()
                 .1
                 .factors,
             1
         );
         assert_eq!(
-            acr_needed(Some(ACR_2FA_IFPOSSIBLE), true)
+            acr_needed(&values(ACR_2FA_IFPOSSIBLE), true)
                 .unwrap()
                 .1
                 .factors,
             2
         );
-        assert!(acr_needed(Some(ACR_1FA_PWD), false).unwrap().1.password);
+        assert!(acr_needed(&values(ACR_1FA_PWD), false).unwrap().1.password);
         assert_eq!(
-            acr_needed(Some("phrh"), false).unwrap().1.possession,
+            acr_needed(&values("phrh"), false).unwrap().1.possession,
             Possession::HardwareProtected
         );
     }
