@@ -12,6 +12,7 @@ mod console_apps;
 mod device;
 mod flows;
 mod pages;
+mod sign_on;
 
 pub use chromium::{Chromium, Key};
 pub use rp::RelyingParty;
