@@ -493,7 +493,8 @@ mod tests {
         let values = |text: &str| text.split(' ').map(str::to_string).collect::<Vec<_>>();
         assert_eq!(acr_needed(&[], true), None);
         assert_eq!(acr_needed(&values("urn:other gold"), true), None);
-        let (v, n) = acr_needed(&values("gold urn:okta:loa:2fa:any phr"), false).unwrap();
+        let preferred = values("gold urn:okta:loa:2fa:any phr");
+        let (v, n) = acr_needed(&preferred, false).unwrap();
         assert_eq!(
             (v, n.factors, n.possession),
             (ACR_2FA_ANY, 2, Possession::Any)
