@@ -40,6 +40,9 @@ pub struct Requirement {
     /// A policy's re-authentication frequency for a one-factor sign-in: the password
     /// must have been entered within this many seconds (`None`: once per session).
     pub password_max_age: Option<i64>,
+    /// The password must be among the factors (`urn:okta:loa:1fa:pwd`): a session
+    /// begun another way (a passkey alone) is asked for it.
+    pub password: bool,
 }
 
 impl Requirement {
@@ -49,6 +52,7 @@ impl Requirement {
         phishing_resistant: false,
         max_age: None,
         password_max_age: None,
+        password: false,
     };
 
     /// What the policies and `acr_values` ask together, as the second-factor step and
@@ -63,14 +67,19 @@ impl Requirement {
             phishing_resistant,
             max_age: needed.max_age.filter(|_| two),
             password_max_age: needed.max_age.filter(|_| !two),
+            password: needed.password,
         }
     }
 
-    /// The password of a sign-in at `auth_time` is too old for this requirement at
-    /// `now` (the sign-in page asks it again).
-    pub fn password_too_old(&self, auth_time: UnixTime, now: UnixTime) -> bool {
-        self.password_max_age
-            .is_some_and(|age| now >= auth_time.saturating_add(age))
+    /// The sign-in page must ask the password again for `session` at `now`: it is
+    /// older than a policy's frequency allows, or the session was begun without one
+    /// and the request asks for it.
+    pub fn password_again(&self, session: &Session, now: UnixTime) -> bool {
+        let too_old = self
+            .password_max_age
+            .is_some_and(|age| now >= session.auth_time.saturating_add(age));
+        let missing = self.password && !session.amr.iter().any(|m| m == crate::factors::amr::PWD);
+        too_old || missing
     }
 
     /// Whether a second factor is asked for at all.
@@ -175,6 +184,7 @@ impl PendingVerify {
             phishing_resistant: self.phishing_resistant,
             max_age: self.max_age,
             password_max_age: None,
+            password: false,
         }
     }
 }

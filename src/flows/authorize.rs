@@ -202,13 +202,14 @@ async fn answer(
                 // factor for `acr_values`, say): the person proves it first.
                 let requirement =
                     assurance::requirement(services, &request, &user, ip.as_deref(), now).await?;
-                // A policy's re-authentication frequency: the password again, as for
+                // A policy's re-authentication frequency, or `urn:okta:loa:1fa:pwd`
+                // for a session begun without a password: the password again, as for
                 // `max_age` (OpenID Connect Core §3.1.2.1).
-                if requirement.password_too_old(session.auth_time, now) {
+                if requirement.password_again(&session, now) {
                     if request.prompt.none {
                         return Ok(Outcome::Reply(request.reply.error(&OAuthError::new(
                             ErrorCode::LoginRequired,
-                            "The sign-on policy asks for the password again.",
+                            "The request asks for the password again.",
                         ))));
                     }
                     return Ok(Outcome::Redirect(
