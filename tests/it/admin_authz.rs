@@ -33,6 +33,8 @@ const ALL_SCOPES: &[&str] = &[
     "okta.brands.manage",
     "okta.sessions.manage",
     "okta.dashboard.read",
+    "okta.policies.manage",
+    "okta.networkZones.manage",
 ];
 
 /// A user with `role` (granted by the command line), signed in to the console with
