@@ -17,10 +17,12 @@ pub mod permissions;
 pub mod policies;
 pub mod roles;
 pub mod servers;
+pub mod sign_on;
 pub mod syslog;
 pub mod trusted_servers;
 pub mod user_sessions;
 pub mod users;
+pub mod zones;
 
 pub use syslog::Actor;
 

@@ -87,10 +87,14 @@ pub enum Resource {
     /// Clients registered dynamically at `/oauth2/v1/clients` (RFC 7591, RFC 7592):
     /// Okta's `okta.clients.read`, `okta.clients.manage` and `okta.clients.register`.
     Clients,
+    /// Sign-on policies (`/api/v1/policies`, an app's policy).
+    Policies,
+    /// Network zones (`/api/v1/zones`).
+    NetworkZones,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 11] = [
+    pub const ALL: [Resource; 13] = [
         Resource::Users,
         Resource::Groups,
         Resource::Apps,
@@ -102,6 +106,8 @@ impl Resource {
         Resource::Sessions,
         Resource::Dashboard,
         Resource::Clients,
+        Resource::Policies,
+        Resource::NetworkZones,
     ];
 
     /// The name in Okta's scopes.
@@ -118,6 +124,8 @@ impl Resource {
             Resource::Sessions => "sessions",
             Resource::Dashboard => "dashboard",
             Resource::Clients => "clients",
+            Resource::Policies => "policies",
+            Resource::NetworkZones => "networkZones",
         }
     }
 
@@ -255,6 +263,8 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::Sessions, Level::Manage, Reach::All),
             (Resource::Dashboard, Level::Read, Reach::All),
             (Resource::Clients, Level::Manage, Reach::All),
+            (Resource::Policies, Level::Manage, Reach::All),
+            (Resource::NetworkZones, Level::Manage, Reach::All),
         ],
     ),
     (
@@ -271,6 +281,8 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::Brands, Level::Read, Reach::All),
             (Resource::Dashboard, Level::Read, Reach::All),
             (Resource::Clients, Level::Read, Reach::All),
+            (Resource::Policies, Level::Read, Reach::All),
+            (Resource::NetworkZones, Level::Read, Reach::All),
         ],
     ),
     (
@@ -296,6 +308,8 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::Sessions, Level::Read, Reach::All),
             (Resource::Dashboard, Level::Read, Reach::All),
             (Resource::Clients, Level::Read, Reach::All),
+            (Resource::Policies, Level::Read, Reach::All),
+            (Resource::NetworkZones, Level::Read, Reach::All),
         ],
     ),
 ];
@@ -453,6 +467,6 @@ mod tests {
         assert!(!names.contains(&"okta.logs.manage".to_string()));
         assert!(names.contains(&"okta.users.manage".to_string()));
         assert!(names.contains(&"okta.clients.register".to_string()));
-        assert_eq!(names.len(), 21);
+        assert_eq!(names.len(), 25);
     }
 }

@@ -13,6 +13,7 @@ mod groups;
 mod keys;
 mod migrate;
 mod servers;
+mod sign_on;
 mod users;
 
 use std::path::PathBuf;
@@ -95,6 +96,13 @@ enum Command {
     /// Manage an authorization server's access policies and their rules.
     #[command(subcommand)]
     Policies(servers::PoliciesCommand),
+    /// Manage the sign-on policies: the global session policy (OKTA_SIGN_ON) and app
+    /// authentication policies (ACCESS_POLICY), their rules, and each app's policy.
+    #[command(subcommand, name = "sign-on-policies")]
+    SignOnPolicies(sign_on::SignOnCommand),
+    /// Manage IP network zones that sign-on policy rules name.
+    #[command(subcommand)]
+    Zones(sign_on::ZonesCommand),
     /// Grant, list and revoke admin roles (super, org, app, read-only) of users and groups.
     #[command(subcommand)]
     Admins(admins::AdminsCommand),
@@ -242,6 +250,12 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
         }
         Command::Policies(command) => {
             servers::run_policies(command, &backend(&store_config).await?).await
+        }
+        Command::SignOnPolicies(command) => {
+            sign_on::run(command, &backend(&store_config).await?).await
+        }
+        Command::Zones(command) => {
+            sign_on::run_zones(command, &backend(&store_config).await?).await
         }
         Command::ApiTokens(command) => {
             api_tokens::run(command, &backend(&store_config).await?).await

@@ -5,10 +5,13 @@
 //! second-factor step (`flows::mfa`): `start` stores the request as a `PendingVerify`
 //! and names the step's page.
 //!
-//! This first version follows Okta with no authentication policy configured: only the
-//! request's `acr_values` asks for a second factor (`urn:okta:loa:2fa:any`, and
-//! `urn:okta:loa:2fa:any:ifpossible` for people who have one enrolled; `phr` and
-//! `phrh` ask for a phishing-resistant one); everything else needs the password alone.
+//! What is asked is the stronger of two asks (Okta's model): the org's sign-on
+//! policies for this person, app and address (`oauth::sign_on`: the global session
+//! policy and the app's authentication policy; the defaults ask for the password
+//! alone), and the request's `acr_values` (`urn:okta:loa:1fa:any`, `…:1fa:pwd`,
+//! `…:2fa:any`, `…:2fa:any:ifpossible` for people who have a factor enrolled, `phr`,
+//! `phrh`). A policy that denies is answered where the code would be issued
+//! (`flows::authorize::complete`), with `access_denied`.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,8 +20,10 @@ use crate::crypto::{random_token, sha256};
 use crate::factors::{Proof, acr, factor_count};
 use crate::flows::Services;
 use crate::flows::factors;
+use crate::flows::settings::{Settings, Subject};
 use crate::oauth::OAuthError;
 use crate::oauth::authorize::AuthorizationRequest;
+use crate::oauth::sign_on::{Needed, Verdict, acr_needed};
 use crate::store::{FactorStatus, PendingAuthorization, Session, User};
 
 /// What a sign-in must have proved.
@@ -32,6 +37,12 @@ pub struct Requirement {
     /// The second factor must have been verified within this many seconds (`None`:
     /// once in the session is enough).
     pub max_age: Option<i64>,
+    /// A policy's re-authentication frequency for a one-factor sign-in: the password
+    /// must have been entered within this many seconds (`None`: once per session).
+    pub password_max_age: Option<i64>,
+    /// The password must be among the factors (`urn:okta:loa:1fa:pwd`): a session
+    /// begun another way (a passkey alone) is asked for it.
+    pub password: bool,
 }
 
 impl Requirement {
@@ -40,7 +51,36 @@ impl Requirement {
         factors: 1,
         phishing_resistant: false,
         max_age: None,
+        password_max_age: None,
+        password: false,
     };
+
+    /// What the policies and `acr_values` ask together, as the second-factor step and
+    /// the session check read it. A phishing-resistant factor is a second factor
+    /// beside the password; a re-authentication frequency applies to the second factor
+    /// when two are asked, else to the password.
+    pub fn from_needed(needed: Needed) -> Requirement {
+        let phishing_resistant = needed.possession != crate::store::Possession::Any;
+        let two = needed.factors >= 2 || phishing_resistant;
+        Requirement {
+            factors: if two { 2 } else { 1 },
+            phishing_resistant,
+            max_age: needed.max_age.filter(|_| two),
+            password_max_age: needed.max_age.filter(|_| !two),
+            password: needed.password,
+        }
+    }
+
+    /// The sign-in page must ask the password again for `session` at `now`: it is
+    /// older than a policy's frequency allows, or the session was begun without one
+    /// and the request asks for it.
+    pub fn password_again(&self, session: &Session, now: UnixTime) -> bool {
+        let too_old = self
+            .password_max_age
+            .is_some_and(|age| now >= session.auth_time.saturating_add(age));
+        let missing = self.password && !session.amr.iter().any(|m| m == crate::factors::amr::PWD);
+        too_old || missing
+    }
 
     /// Whether a second factor is asked for at all.
     pub fn needs_second_factor(&self) -> bool {
@@ -71,38 +111,40 @@ impl Requirement {
     }
 }
 
-/// What the request asks of `user`, who is signing in (or signed in) for it.
+/// What the request asks of `user`, who is signing in (or signed in) for it from
+/// `ip` (the address as the System Log has it): the sign-on policies' ask and the
+/// `acr_values`' ask, the stronger of each. A policy that denies asks nothing more
+/// here: `flows::authorize::complete` refuses the request.
 pub async fn requirement(
     services: &Services,
     request: &AuthorizationRequest,
     user: &User,
+    ip: Option<&str>,
     _now: UnixTime,
 ) -> Result<Requirement, OAuthError> {
-    let asks = |value: &str| request.acr_values.iter().any(|v| v == value);
-    if asks(acr::PHISHING_RESISTANT) || asks(acr::PHISHING_RESISTANT_HARDWARE) {
-        return Ok(Requirement {
-            factors: 2,
-            phishing_resistant: true,
-            max_age: None,
-        });
-    }
-    let two = Requirement {
-        factors: 2,
-        ..Requirement::PASSWORD
+    let settings = Settings::load_by_id(services, &request.server_id).await?;
+    let groups = services.store.user_groups(&user.id).await?;
+    let subject = Subject {
+        user: user.clone(),
+        groups,
     };
-    if asks(acr::TWO_FACTOR_ANY) {
-        return Ok(two);
-    }
-    if asks(acr::TWO_FACTOR_IF_POSSIBLE) {
-        let enrolled = services
+    let policy = match settings.sign_on(&subject, &request.client_id, ip) {
+        Verdict::Allow(needed) => needed,
+        Verdict::Deny { .. } => return Ok(Requirement::PASSWORD),
+    };
+    let if_possible = request
+        .acr_values
+        .iter()
+        .any(|v| v == acr::TWO_FACTOR_IF_POSSIBLE);
+    let enrolled = if_possible
+        && services
             .store
             .user_factors(&user.id)
             .await?
             .iter()
             .any(|f| f.status == FactorStatus::Active);
-        return Ok(if enrolled { two } else { Requirement::PASSWORD });
-    }
-    Ok(Requirement::PASSWORD)
+    let asked = acr_needed(&request.acr_values, enrolled).map_or(Needed::PASSWORD, |(_, n)| n);
+    Ok(Requirement::from_needed(policy.and(asked)))
 }
 
 /// How long the second-factor step waits (as the sign-in page).
@@ -141,6 +183,8 @@ impl PendingVerify {
             factors: self.factors,
             phishing_resistant: self.phishing_resistant,
             max_age: self.max_age,
+            password_max_age: None,
+            password: false,
         }
     }
 }

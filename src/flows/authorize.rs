@@ -24,6 +24,7 @@ use crate::oauth::par;
 use crate::oauth::params::Params;
 use crate::oauth::pkce::Method;
 use crate::oauth::reply::Reply;
+use crate::oauth::sign_on::Verdict;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::{AuthServer, Client, PendingAuthorization, Session, User};
 use crate::tokens::jwt;
@@ -199,7 +200,22 @@ async fn answer(
                 let (session, user) = session.expect("IssueCode comes from a session");
                 // The session may not have proved what this request needs (a second
                 // factor for `acr_values`, say): the person proves it first.
-                let requirement = assurance::requirement(services, &request, &user, now).await?;
+                let requirement =
+                    assurance::requirement(services, &request, &user, ip.as_deref(), now).await?;
+                // A policy's re-authentication frequency, or `urn:okta:loa:1fa:pwd`
+                // for a session begun without a password: the password again, as for
+                // `max_age` (OpenID Connect Core §3.1.2.1).
+                if requirement.password_again(&session, now) {
+                    if request.prompt.none {
+                        return Ok(Outcome::Reply(request.reply.error(&OAuthError::new(
+                            ErrorCode::LoginRequired,
+                            "The request asks for the password again.",
+                        ))));
+                    }
+                    return Ok(Outcome::Redirect(
+                        start_sign_in(services, &request, now).await?,
+                    ));
+                }
                 if !requirement.met_by(&session, now) {
                     if request.prompt.none {
                         return Ok(Outcome::Reply(request.reply.error(&OAuthError::new(
@@ -419,6 +435,14 @@ pub async fn complete(
             &request.scope,
             Some(&subject),
         )?;
+        // Okta's sign-on policies: a rule that denies (or none that matches) refuses
+        // the sign-in to this app as the access policy does.
+        if let Verdict::Deny { rule_id } =
+            settings.sign_on(&subject, &request.client_id, known.ip.as_deref())
+        {
+            tracing::info!(client = %request.client_id, rule = ?rule_id, "a sign-on policy denied the sign-in");
+            return Err(OAuthError::policy_denied());
+        }
         let granted = services
             .store
             .granted_scopes(user_id, &request.client_id, &request.server_id)

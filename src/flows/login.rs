@@ -95,7 +95,7 @@ pub async fn sign_in(
     }
     // A second factor, when the request needs one: the session starts after it.
     let proof = Proof::password(now);
-    let requirement = assurance::requirement(services, &request, &user, now).await?;
+    let requirement = assurance::requirement(services, &request, &user, ip.as_deref(), now).await?;
     if !requirement.met_by_amr(&proof.amr, proof.mfa_at, now) {
         let location =
             assurance::start(services, &request, &user, &proof, requirement, now).await?;

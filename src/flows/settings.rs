@@ -9,29 +9,34 @@ use super::Services;
 use crate::oauth::OAuthError;
 use crate::oauth::policy::{self, Decision, Lifetimes, PolicyRequest};
 use crate::oauth::scope::Scope;
+use crate::oauth::sign_on::{Attempt, SignOnSettings, Verdict};
 use crate::store::{
     AuthServer, ClaimDef, Client, Group, Policy, PolicyRule, ScopeDef, StoreResult, User,
 };
 
-/// An authorization server's scopes, claims, policies and rules.
+/// An authorization server's scopes, claims, policies and rules, and the org's
+/// sign-on policies (the same for every server).
 pub struct Settings {
     pub scopes: Vec<ScopeDef>,
     pub claims: Vec<ClaimDef>,
     pub policies: Vec<Policy>,
     pub rules: Vec<PolicyRule>,
+    pub sign_on: SignOnSettings,
 }
 
 /// Each process's parsed `Settings` per server, with the `settings_version` of the
 /// server row they were read under.
 ///
-/// What it holds: the four lists above, nothing about users, clients, codes or tokens.
+/// What it holds: the lists above, nothing about users, clients, codes or tokens.
 /// How long: while the server row a request has just read (every token and authorize
 /// request reads it) carries the same `settings_version`. Why it cannot grant what the
 /// database would deny: database triggers (migration 15) increase the version in the
 /// same transaction as every insert, update or delete of a scope, claim, policy or rule,
 /// whoever makes it (this instance, another one on the same PostgreSQL, the CLI). A
 /// request that starts after such a change commits reads the new version, misses the
-/// cache and reads the lists again, on every instance, with no delay. Lists are read
+/// cache and reads the lists again, on every instance, with no delay. The sign-on
+/// policies, rules, network zones and app assignments are org-wide: their triggers
+/// (migration 35) raise every server's version. Lists are read
 /// after the version, so an entry is never newer-labelled than what it holds.
 #[derive(Default)]
 pub struct SettingsCache {
@@ -128,7 +133,7 @@ impl ClientCache {
 impl Settings {
     /// The server's settings as of its row `server` (just read by this request): from
     /// this process's cache when the row's `settings_version` matches, else from the
-    /// store (four queries), then cached.
+    /// store (eight queries), then cached.
     pub async fn load(
         services: &Services,
         server: &AuthServer,
@@ -161,6 +166,12 @@ impl Settings {
             claims: store.list_claims(server_id).await?,
             policies: store.list_policies(server_id).await?,
             rules: store.list_rules(server_id).await?,
+            sign_on: SignOnSettings {
+                policies: store.list_sign_on_policies().await?,
+                rules: store.list_sign_on_rules().await?,
+                zones: store.list_zones().await?,
+                apps: store.list_app_sign_on_policies().await?,
+            },
         })
     }
 
@@ -215,6 +226,20 @@ impl Settings {
             }
             Decision::NoMatch => Err(OAuthError::policy_denied()),
         }
+    }
+}
+
+impl Settings {
+    /// The sign-on policies' decision for `subject` signing in to `client_id` from
+    /// `ip` (the address as the System Log has it; unreadable: in no zone).
+    pub fn sign_on(&self, subject: &Subject, client_id: &str, ip: Option<&str>) -> Verdict {
+        let group_ids: Vec<String> = subject.groups.iter().map(|g| g.id.clone()).collect();
+        self.sign_on.evaluate(&Attempt {
+            user_id: &subject.user.id,
+            group_ids: &group_ids,
+            ip: ip.and_then(|ip| ip.parse().ok()),
+            client_id,
+        })
     }
 }
 

@@ -16,5 +16,6 @@ pub mod policy;
 pub mod reply;
 pub mod request_object;
 pub mod scope;
+pub mod sign_on;
 
 pub use error::{ErrorCode, OAuthError};

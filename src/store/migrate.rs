@@ -183,6 +183,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0039_logout_channels.sql"),
         postgres: include_str!("../../migrations/postgres/0039_logout_channels.sql"),
     },
+    Migration {
+        version: 35,
+        sqlite: include_str!("../../migrations/sqlite/0035_sign_on_policies.sql"),
+        postgres: include_str!("../../migrations/postgres/0035_sign_on_policies.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

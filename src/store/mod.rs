@@ -31,6 +31,7 @@ mod registration;
 mod replay;
 mod servers;
 mod sessions;
+mod sign_on;
 pub mod sqlite;
 mod throttle;
 mod tokens;
@@ -61,6 +62,7 @@ pub use registration::RegistrationStore;
 pub use replay::ReplayStore;
 pub use servers::ServerStore;
 pub use sessions::SessionStore;
+pub use sign_on::{NetworkZone, SignOnPolicy, SignOnRule, SignOnStore};
 pub use throttle::ThrottleStore;
 pub use tokens::TokenStore;
 pub use user_tokens::{LinkPurpose, PasswordByLink, UserToken, UserTokenStore};
@@ -96,6 +98,7 @@ pub trait Store:
     + TokenStore
     + GroupStore
     + PolicyStore
+    + SignOnStore
     + ConsentStore
     + ApiTokenStore
     + AdminRoleStore
@@ -124,6 +127,7 @@ impl<T> Store for T where
         + TokenStore
         + GroupStore
         + PolicyStore
+        + SignOnStore
         + ConsentStore
         + ApiTokenStore
         + AdminRoleStore

@@ -802,6 +802,40 @@ mod tests {
     }
 }
 
+spelled! {
+    /// Okta's policy types for signing in: the global session policy and the app
+    /// authentication policies.
+    "policy type", PolicyType {
+        SignOn => "OKTA_SIGN_ON",
+        Access => "ACCESS_POLICY",
+    }
+}
+
+spelled! {
+    /// What a sign-on rule that matches does.
+    "access", RuleAccess {
+        Allow => "ALLOW",
+        Deny => "DENY",
+    }
+}
+
+spelled! {
+    /// How many factor types a sign-on rule asks for: Okta's `factorMode`.
+    "factor mode", FactorMode {
+        One => "1FA",
+        Two => "2FA",
+    }
+}
+
+spelled! {
+    /// Okta's possession constraint on the factors a rule asks for.
+    "possession constraint", Possession {
+        Any => "ANY",
+        PhishingResistant => "PHISHING_RESISTANT",
+        HardwareProtected => "HARDWARE_PROTECTED",
+    }
+}
+
 /// A second factor enrolled by a user (Okta's Factor object, stored form).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserFactor {

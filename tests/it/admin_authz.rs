@@ -34,6 +34,8 @@ const ALL_SCOPES: &[&str] = &[
     "okta.sessions.manage",
     "okta.dashboard.read",
     "okta.clients.manage",
+    "okta.policies.manage",
+    "okta.networkZones.manage",
 ];
 
 /// A user with `role` (granted by the command line), signed in to the console with

@@ -59,6 +59,7 @@ mod request_objects;
 mod revocation;
 mod search;
 mod sign_in;
+mod sign_on_policies;
 mod signer;
 mod signing_alg;
 mod store;

@@ -274,3 +274,67 @@ pub struct AppLink {
     pub hidden: bool,
     pub sort_order: i64,
 }
+
+/// A sign-on policy (`OKTA_SIGN_ON` or `ACCESS_POLICY`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignOnPolicy {
+    /// `00p…`
+    pub id: String,
+    /// `OKTA_SIGN_ON` or `ACCESS_POLICY`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub description: String,
+    /// 1 is evaluated first; the system (default) policy always last.
+    pub priority: i64,
+    pub status: String,
+    /// The default policy of its type.
+    pub system: bool,
+    pub created: String,
+    pub last_updated: String,
+    /// OKTA_SIGN_ON: `people.groups.include`; null for ACCESS_POLICY.
+    pub conditions: Value,
+}
+
+/// A sign-on policy rule.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignOnRule {
+    /// `0pr…`
+    pub id: String,
+    /// `SIGN_ON` or `ACCESS_POLICY`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub priority: i64,
+    pub status: String,
+    /// The catch-all rule.
+    pub system: bool,
+    pub created: String,
+    pub last_updated: String,
+    /// `people.users`/`people.groups` include and exclude; `network.connection`
+    /// (`ANYWHERE` or `ZONE`) with zone ids to include and exclude.
+    pub conditions: Value,
+    /// `signon` (`access`, `requireFactor`, `factorPromptMode`, `factorLifetime`) or
+    /// `appSignOn` (`access`, `verificationMethod` with `factorMode`,
+    /// `reauthenticateIn`, `constraints`).
+    pub actions: Value,
+}
+
+/// An IP network zone.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkZone {
+    /// `nzo…`
+    pub id: String,
+    /// `IP`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub status: String,
+    /// `{type: CIDR|RANGE, value}`.
+    pub gateways: Value,
+    pub created: String,
+    pub last_updated: String,
+}

@@ -24,10 +24,12 @@ pub mod logs;
 pub mod openapi;
 pub mod roles;
 pub mod sessions;
+pub mod sign_on_policies;
 pub mod token_preview;
 pub mod trusted_servers;
 pub mod user_sessions;
 pub mod users;
+pub mod zones;
 
 use axum::Router;
 use axum::handler::Handler;
@@ -89,7 +91,8 @@ pub fn operations() -> Vec<Operation_> {
     use self::{
         api_tokens as t, apps as a, authn as n, authorization_servers as s, brands as b,
         dashboard as d, factors as f, groups as g, initial_tokens as it, logs as l, roles as r,
-        sessions as x, token_preview as p, trusted_servers as ts, user_sessions as us, users as u,
+        sessions as x, sign_on_policies as sp, token_preview as p, trusted_servers as ts,
+        user_sessions as us, users as u, zones as z,
     };
     // An image upload is larger than the JSON bodies the rest of the API reads.
     let upload = |mut operation: Operation_| {
@@ -154,6 +157,8 @@ pub fn operations() -> Vec<Operation_> {
         op::<a::__path_groups, _, _>(read(Apps), a::groups),
         op::<a::__path_assign_group, _, _>(manage(Apps), a::assign_group),
         op::<a::__path_unassign_group, _, _>(manage(Apps), a::unassign_group),
+        // An app's sign-on policy is the app's setting and the policy's.
+        op::<sp::__path_assign_app, _, _>(manage(Policies), sp::assign_app),
         op::<r::__path_list_grants, _, _>(read(Apps), r::list_grants),
         // Granting an app an okta.* scope is as strong as the scope: a role manager's.
         op::<r::__path_grant_scope, _, _>(manage(Roles), r::grant_scope),
@@ -228,6 +233,27 @@ pub fn operations() -> Vec<Operation_> {
             b::upload_favicon,
         )),
         op::<b::__path_delete_favicon, _, _>(manage(Brands), b::delete_favicon),
+        op::<sp::__path_list, _, _>(read(Policies), sp::list),
+        op::<sp::__path_create, _, _>(manage(Policies), sp::create),
+        op::<sp::__path_get, _, _>(read(Policies), sp::get),
+        op::<sp::__path_replace, _, _>(manage(Policies), sp::replace),
+        op::<sp::__path_delete, _, _>(manage(Policies), sp::delete),
+        op::<sp::__path_activate, _, _>(manage(Policies), sp::activate),
+        op::<sp::__path_deactivate, _, _>(manage(Policies), sp::deactivate),
+        op::<sp::__path_rules, _, _>(read(Policies), sp::rules),
+        op::<sp::__path_create_rule, _, _>(manage(Policies), sp::create_rule),
+        op::<sp::__path_get_rule, _, _>(read(Policies), sp::get_rule),
+        op::<sp::__path_replace_rule, _, _>(manage(Policies), sp::replace_rule),
+        op::<sp::__path_delete_rule, _, _>(manage(Policies), sp::delete_rule),
+        op::<sp::__path_activate_rule, _, _>(manage(Policies), sp::activate_rule),
+        op::<sp::__path_deactivate_rule, _, _>(manage(Policies), sp::deactivate_rule),
+        op::<z::__path_list, _, _>(read(NetworkZones), z::list),
+        op::<z::__path_create, _, _>(manage(NetworkZones), z::create),
+        op::<z::__path_get, _, _>(read(NetworkZones), z::get),
+        op::<z::__path_replace, _, _>(manage(NetworkZones), z::replace),
+        op::<z::__path_delete, _, _>(manage(NetworkZones), z::delete),
+        op::<z::__path_activate, _, _>(manage(NetworkZones), z::activate),
+        op::<z::__path_deactivate, _, _>(manage(NetworkZones), z::deactivate),
         // okta-authn: the classic Authentication API and the Sessions API.
         op::<n::__path_authenticate, _, _>(Access::Public, n::authenticate),
         op::<x::__path_get_me, _, _>(Access::Public, x::get_me),

@@ -10,8 +10,8 @@ use utoipa::openapi::security::{
 
 use super::{
     answers, api_tokens, apps, authn, authorization_servers as servers, brands, dashboard, error,
-    factors, groups, initial_tokens, operations, roles, sessions, token_preview, trusted_servers,
-    user_sessions, users,
+    factors, groups, initial_tokens, operations, roles, sessions, sign_on_policies as sp,
+    token_preview, trusted_servers, user_sessions, users, zones,
 };
 
 #[derive(OpenApi)]
@@ -36,6 +36,8 @@ use super::{
         (name = "dashboard", description = "The admin console's figures: sign-ins, failures and tokens issued by hour, live sessions, throttled requests."),
         (name = "brands", description = "The brand of the hosted pages: name, logo and colours (Okta's Brands API)."),
         (name = "authn", description = "Okta's classic Authentication API: a username and password for a one-time sessionToken. No API token needed."),
+        (name = "policies", description = "Sign-on policies: the global session policy (OKTA_SIGN_ON) and app authentication policies (ACCESS_POLICY) with rules by people and network zone: a second factor, a phishing-resistant one, how often to ask again."),
+        (name = "zones", description = "IP network zones (CIDR blocks and address ranges) that sign-on policy rules include or exclude."),
         (name = "sessions", description = "Sign-in sessions: the caller's own (`/sessions/me`, by the session cookie) and any session by id (API token)."),
     ),
     components(schemas(
@@ -68,6 +70,24 @@ use super::{
         servers::RuleActions,
         servers::TokenActions,
         trusted_servers::AssociatedServersBody,
+        sp::SignOnPolicyBody,
+        sp::SignOnPolicyConditions,
+        sp::SignOnPeople,
+        sp::IncludeExclude,
+        sp::SignOnRuleBody,
+        sp::SignOnRuleConditions,
+        sp::SignOnNetwork,
+        sp::SignOnRuleActions,
+        sp::SignOnAction,
+        sp::AppSignOnAction,
+        sp::VerificationMethod,
+        sp::VerificationConstraint,
+        sp::PossessionConstraint,
+        zones::ZoneBody,
+        zones::ZoneGateway,
+        answers::SignOnPolicy,
+        answers::SignOnRule,
+        answers::NetworkZone,
         brands::BrandBody,
         brands::ThemeBody,
         answers::User,
@@ -177,6 +197,8 @@ fn tag_of(path: &str) -> &'static str {
         "authn" => "authn",
         "sessions" => "sessions",
         "dashboard" => "dashboard",
+        "policies" => "policies",
+        "zones" => "zones",
         _ => "other",
     }
 }

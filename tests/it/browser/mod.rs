@@ -16,6 +16,7 @@ mod factors;
 mod flows;
 mod pages;
 mod passkeys;
+mod sign_on;
 
 pub use chromium::{Chromium, Key};
 pub use rp::RelyingParty;

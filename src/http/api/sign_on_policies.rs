@@ -1,0 +1,477 @@
+//! `/api/v1/policies` (Okta's Policy API for `OKTA_SIGN_ON` and `ACCESS_POLICY`) and
+//! `PUT /api/v1/apps/{id}/policies/{policyId}`. The rules are in `admin::sign_on`;
+//! this module reads Okta's JSON shapes into them.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{ApiJson, ApiQuery, Caller};
+use crate::admin::sign_on::{self, NewSignOnPolicy, NewSignOnRule};
+use crate::http::SharedState;
+use crate::store::{FactorMode, PolicyType, Possession, RuleAccess};
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct IncludeExclude {
+    pub include: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct SignOnPeople {
+    pub users: Option<IncludeExclude>,
+    pub groups: Option<IncludeExclude>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct SignOnPolicyConditions {
+    /// OKTA_SIGN_ON: `groups.include`, the groups it applies to (none: everyone).
+    pub people: Option<SignOnPeople>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignOnPolicyBody {
+    /// `OKTA_SIGN_ON` or `ACCESS_POLICY`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<i64>,
+    pub conditions: Option<SignOnPolicyConditions>,
+}
+
+fn policy_type(text: Option<&str>) -> Result<PolicyType, ApiError> {
+    text.and_then(PolicyType::parse)
+        .ok_or_else(|| ApiError::invalid("type", "must be OKTA_SIGN_ON or ACCESS_POLICY"))
+}
+
+impl SignOnPolicyBody {
+    fn into_new(self) -> Result<NewSignOnPolicy, ApiError> {
+        Ok(NewSignOnPolicy {
+            policy_type: policy_type(self.kind.as_deref())?,
+            name: self.name.unwrap_or_default(),
+            description: self.description.unwrap_or_default(),
+            priority: self.priority,
+            groups: self
+                .conditions
+                .and_then(|c| c.people)
+                .and_then(|p| p.groups)
+                .and_then(|g| g.include)
+                .unwrap_or_default(),
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct SignOnNetwork {
+    /// `ANYWHERE` or `ZONE`.
+    pub connection: Option<String>,
+    /// Network zone ids.
+    pub include: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct SignOnRuleConditions {
+    pub people: Option<SignOnPeople>,
+    pub network: Option<SignOnNetwork>,
+}
+
+/// `actions.signon` of a global session policy rule.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignOnAction {
+    /// `ALLOW` or `DENY`.
+    pub access: Option<String>,
+    /// A second factor for the session.
+    pub require_factor: Option<bool>,
+    /// `ALWAYS` (at every sign-in) or `SESSION` (once per `factorLifetime`).
+    pub factor_prompt_mode: Option<String>,
+    /// Minutes; 0: once per session.
+    pub factor_lifetime: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PossessionConstraint {
+    /// `REQUIRED`: a phishing-resistant factor (a passkey).
+    pub phishing_resistant: Option<String>,
+    /// `REQUIRED`: a hardware-protected one.
+    pub hardware_protection: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct VerificationConstraint {
+    pub possession: Option<PossessionConstraint>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationMethod {
+    /// `1FA` or `2FA` (any two factor types).
+    pub factor_mode: Option<String>,
+    /// ISO 8601 duration (`PT2H`); `PT0S`: at every sign-in; absent: once per session.
+    pub reauthenticate_in: Option<String>,
+    pub constraints: Option<Vec<VerificationConstraint>>,
+}
+
+/// `actions.appSignOn` of an app authentication policy rule.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSignOnAction {
+    pub access: Option<String>,
+    pub verification_method: Option<VerificationMethod>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignOnRuleActions {
+    pub signon: Option<SignOnAction>,
+    pub app_sign_on: Option<AppSignOnAction>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignOnRuleBody {
+    pub name: Option<String>,
+    pub priority: Option<i64>,
+    pub conditions: Option<SignOnRuleConditions>,
+    pub actions: Option<SignOnRuleActions>,
+}
+
+fn access(text: Option<&str>) -> Result<RuleAccess, ApiError> {
+    match text {
+        None => Ok(RuleAccess::Allow),
+        Some(t) => {
+            RuleAccess::parse(t).ok_or_else(|| ApiError::invalid("access", "must be ALLOW or DENY"))
+        }
+    }
+}
+
+impl SignOnRuleBody {
+    fn into_new(self, kind: PolicyType) -> Result<NewSignOnRule, ApiError> {
+        let conditions = self.conditions.unwrap_or_default();
+        let people = conditions.people.unwrap_or_default();
+        let users = people.users.unwrap_or_default();
+        let groups = people.groups.unwrap_or_default();
+        let network = conditions.network.unwrap_or_default();
+        let (zones_include, zones_exclude) = match network.connection.as_deref() {
+            None | Some("ANYWHERE") => (vec![], vec![]),
+            Some("ZONE") => {
+                let include = network.include.unwrap_or_default();
+                let exclude = network.exclude.unwrap_or_default();
+                if include.is_empty() && exclude.is_empty() {
+                    return Err(ApiError::invalid(
+                        "conditions.network",
+                        "a ZONE connection includes or excludes at least one zone",
+                    ));
+                }
+                (include, exclude)
+            }
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "conditions.network.connection",
+                    "must be ANYWHERE or ZONE",
+                ));
+            }
+        };
+        let actions = self.actions.unwrap_or_default();
+        let (rule_access, factor_mode, possession, reauthenticate_in) = match kind {
+            PolicyType::SignOn => {
+                let a = actions.signon.unwrap_or_default();
+                let two = a.require_factor.unwrap_or(false);
+                let reauth = match (two, a.factor_prompt_mode.as_deref(), a.factor_lifetime) {
+                    (false, ..) => None,
+                    (true, Some("ALWAYS"), _) => Some(0),
+                    (true, None | Some("SESSION" | "DEVICE"), None | Some(0)) => None,
+                    (true, None | Some("SESSION" | "DEVICE"), Some(m)) if m > 0 => {
+                        Some(m.saturating_mul(60))
+                    }
+                    (true, Some("SESSION" | "DEVICE") | None, Some(_)) => {
+                        return Err(ApiError::invalid(
+                            "actions.signon.factorLifetime",
+                            "must be a number of minutes, 0 or more",
+                        ));
+                    }
+                    (true, Some(_), _) => {
+                        return Err(ApiError::invalid(
+                            "actions.signon.factorPromptMode",
+                            "must be ALWAYS, SESSION or DEVICE",
+                        ));
+                    }
+                };
+                let mode = if two {
+                    FactorMode::Two
+                } else {
+                    FactorMode::One
+                };
+                (access(a.access.as_deref())?, mode, Possession::Any, reauth)
+            }
+            PolicyType::Access => {
+                let a = actions.app_sign_on.unwrap_or_default();
+                let method = a.verification_method.unwrap_or_default();
+                let mode = match method.factor_mode.as_deref() {
+                    None => FactorMode::One,
+                    Some(m) => FactorMode::parse(m).ok_or_else(|| {
+                        ApiError::invalid(
+                            "actions.appSignOn.verificationMethod.factorMode",
+                            "must be 1FA or 2FA",
+                        )
+                    })?,
+                };
+                let reauth = match method.reauthenticate_in.as_deref() {
+                    None => None,
+                    Some(d) => Some(sign_on::parse_duration(d).ok_or_else(|| {
+                        ApiError::invalid(
+                            "actions.appSignOn.verificationMethod.reauthenticateIn",
+                            "must be an ISO 8601 duration such as PT2H",
+                        )
+                    })?),
+                };
+                let mut possession = Possession::Any;
+                for c in method.constraints.unwrap_or_default() {
+                    let p = c.possession.unwrap_or_default();
+                    if p.hardware_protection.as_deref() == Some("REQUIRED") {
+                        possession = Possession::HardwareProtected;
+                    } else if p.phishing_resistant.as_deref() == Some("REQUIRED")
+                        && possession == Possession::Any
+                    {
+                        possession = Possession::PhishingResistant;
+                    }
+                }
+                (access(a.access.as_deref())?, mode, possession, reauth)
+            }
+        };
+        Ok(NewSignOnRule {
+            name: self.name.unwrap_or_default(),
+            priority: self.priority,
+            users_include: users.include.unwrap_or_default(),
+            users_exclude: users.exclude.unwrap_or_default(),
+            groups_include: groups.include.unwrap_or_default(),
+            groups_exclude: groups.exclude.unwrap_or_default(),
+            zones_include,
+            zones_exclude,
+            access: rule_access,
+            factor_mode,
+            possession,
+            reauthenticate_in,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PolicyQuery {
+    /// `OKTA_SIGN_ON` or `ACCESS_POLICY` (required, as in Okta).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// The policies of one type: system (default) last, then by priority.
+#[utoipa::path(get, path = "/api/v1/policies", operation_id = "listPolicies", tag = "policies", params(PolicyQuery),
+    responses((status = 200, description = "The policies", body = [super::answers::SignOnPolicy]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn list(
+    State(state): State<SharedState>,
+    _: Caller,
+    ApiQuery(q): ApiQuery<PolicyQuery>,
+) -> Result<Response, ApiError> {
+    let kind = policy_type(q.kind.as_deref())?;
+    let list = sign_on::list(&state.store, kind).await?;
+    let body: Vec<Value> = list.iter().map(sign_on::policy_json).collect();
+    Ok(Json(body).into_response())
+}
+
+/// A new policy (after the existing ones unless `priority` says otherwise); an app
+/// authentication policy comes with its catch-all rule.
+#[utoipa::path(post, path = "/api/v1/policies", operation_id = "createPolicy", tag = "policies", request_body = SignOnPolicyBody,
+    responses((status = 200, description = "The policy", body = super::answers::SignOnPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn create(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    ApiJson(body): ApiJson<SignOnPolicyBody>,
+) -> Result<Response, ApiError> {
+    let policy = sign_on::create(&state.store, &actor, body.into_new()?, state.clock.now()).await?;
+    Ok(Json(sign_on::policy_json(&policy)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/policies/{policyId}", operation_id = "getPolicy", tag = "policies", params(("policyId" = String, Path)),
+    responses((status = 200, description = "The policy", body = super::answers::SignOnPolicy), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn get(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(policy_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let policy = sign_on::find(&state.store, &policy_id).await?;
+    Ok(Json(sign_on::policy_json(&policy)).into_response())
+}
+
+/// Replace name, description, priority (kept when absent) and groups; the type stays.
+#[utoipa::path(put, path = "/api/v1/policies/{policyId}", operation_id = "replacePolicy", tag = "policies", params(("policyId" = String, Path)), request_body = SignOnPolicyBody,
+    responses((status = 200, description = "The policy", body = super::answers::SignOnPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn replace(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(policy_id): Path<String>,
+    ApiJson(body): ApiJson<SignOnPolicyBody>,
+) -> Result<Response, ApiError> {
+    let new = body.into_new()?;
+    let policy = sign_on::update(&state.store, &actor, &policy_id, new, state.clock.now()).await?;
+    Ok(Json(sign_on::policy_json(&policy)).into_response())
+}
+
+/// Delete a policy and its rules; its apps follow the default policy. The default
+/// policies cannot be deleted (403).
+#[utoipa::path(delete, path = "/api/v1/policies/{policyId}", operation_id = "deletePolicy", tag = "policies", params(("policyId" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn delete(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(policy_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    sign_on::delete(&state.store, &actor, &policy_id, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/policies/{policyId}/lifecycle/activate", operation_id = "activatePolicy", tag = "policies", params(("policyId" = String, Path)),
+    responses((status = 204, description = "Active"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn activate(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(policy_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    sign_on::set_active(&state.store, &actor, &policy_id, true, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An inactive policy is skipped (an app assigned to it follows the default).
+#[utoipa::path(post, path = "/api/v1/policies/{policyId}/lifecycle/deactivate", operation_id = "deactivatePolicy", tag = "policies", params(("policyId" = String, Path)),
+    responses((status = 204, description = "Inactive"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn deactivate(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(policy_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    sign_on::set_active(&state.store, &actor, &policy_id, false, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The policy's rules in evaluation order (the catch-all last).
+#[utoipa::path(get, path = "/api/v1/policies/{policyId}/rules", operation_id = "listPolicyRules", tag = "policies", params(("policyId" = String, Path)),
+    responses((status = 200, description = "The rules", body = [super::answers::SignOnRule]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn rules(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path(policy_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let policy = sign_on::find(&state.store, &policy_id).await?;
+    let rules = sign_on::rules_of(&state.store, &policy_id).await?;
+    let body: Vec<Value> = rules
+        .iter()
+        .map(|r| sign_on::rule_json(&policy, r))
+        .collect();
+    Ok(Json(body).into_response())
+}
+
+/// A new rule, before the catch-all: people and network zones it matches, and what it
+/// asks (`actions.signon` or `actions.appSignOn`, by the policy's type).
+#[utoipa::path(post, path = "/api/v1/policies/{policyId}/rules", operation_id = "createPolicyRule", tag = "policies", params(("policyId" = String, Path)), request_body = SignOnRuleBody,
+    responses((status = 200, description = "The rule", body = super::answers::SignOnRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn create_rule(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(policy_id): Path<String>,
+    ApiJson(body): ApiJson<SignOnRuleBody>,
+) -> Result<Response, ApiError> {
+    let policy = sign_on::find(&state.store, &policy_id).await?;
+    let new = body.into_new(policy.policy_type)?;
+    let rule =
+        sign_on::create_rule(&state.store, &actor, &policy_id, new, state.clock.now()).await?;
+    Ok(Json(sign_on::rule_json(&policy, &rule)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/policies/{policyId}/rules/{ruleId}", operation_id = "getPolicyRule", tag = "policies", params(("policyId" = String, Path), ("ruleId" = String, Path)),
+    responses((status = 200, description = "The rule", body = super::answers::SignOnRule), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn get_rule(
+    State(state): State<SharedState>,
+    _: Caller,
+    Path((policy_id, rule_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (policy, rule) = sign_on::find_rule(&state.store, &policy_id, &rule_id).await?;
+    Ok(Json(sign_on::rule_json(&policy, &rule)).into_response())
+}
+
+/// Replace a rule (priority kept when absent); the catch-all's conditions stay empty.
+#[utoipa::path(put, path = "/api/v1/policies/{policyId}/rules/{ruleId}", operation_id = "replacePolicyRule", tag = "policies", params(("policyId" = String, Path), ("ruleId" = String, Path)), request_body = SignOnRuleBody,
+    responses((status = 200, description = "The rule", body = super::answers::SignOnRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn replace_rule(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((policy_id, rule_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<SignOnRuleBody>,
+) -> Result<Response, ApiError> {
+    let policy = sign_on::find(&state.store, &policy_id).await?;
+    let new = body.into_new(policy.policy_type)?;
+    let now = state.clock.now();
+    let rule = sign_on::update_rule(&state.store, &actor, &policy_id, &rule_id, new, now).await?;
+    Ok(Json(sign_on::rule_json(&policy, &rule)).into_response())
+}
+
+/// Delete a rule; the catch-all cannot be deleted (403).
+#[utoipa::path(delete, path = "/api/v1/policies/{policyId}/rules/{ruleId}", operation_id = "deletePolicyRule", tag = "policies", params(("policyId" = String, Path), ("ruleId" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn delete_rule(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((policy_id, rule_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    sign_on::delete_rule(
+        &state.store,
+        &actor,
+        &policy_id,
+        &rule_id,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/policies/{policyId}/rules/{ruleId}/lifecycle/activate", operation_id = "activatePolicyRule", tag = "policies", params(("policyId" = String, Path), ("ruleId" = String, Path)),
+    responses((status = 204, description = "Active"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn activate_rule(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((policy_id, rule_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.clock.now();
+    sign_on::set_rule_active(&state.store, &actor, &policy_id, &rule_id, true, now).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An inactive rule is skipped; the catch-all stays active (403).
+#[utoipa::path(post, path = "/api/v1/policies/{policyId}/rules/{ruleId}/lifecycle/deactivate", operation_id = "deactivatePolicyRule", tag = "policies", params(("policyId" = String, Path), ("ruleId" = String, Path)),
+    responses((status = 204, description = "Inactive"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn deactivate_rule(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((policy_id, rule_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.clock.now();
+    sign_on::set_rule_active(&state.store, &actor, &policy_id, &rule_id, false, now).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The app follows this app authentication policy from its next sign-in on.
+#[utoipa::path(put, path = "/api/v1/apps/{id}/policies/{policyId}", operation_id = "assignApplicationPolicy", tag = "apps", params(("id" = String, Path), ("policyId" = String, Path)),
+    responses((status = 204, description = "Assigned"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
+pub async fn assign_app(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path((id, policy_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    sign_on::assign_app(&state.store, &actor, &id, &policy_id, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
