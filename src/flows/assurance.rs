@@ -24,7 +24,7 @@ use crate::flows::settings::{Settings, Subject};
 use crate::oauth::OAuthError;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::sign_on::{Needed, Verdict, acr_needed};
-use crate::store::{FactorStatus, PendingAuthorization, Session, User};
+use crate::store::{PendingAuthorization, Session, User};
 
 /// What a sign-in must have proved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,13 +136,8 @@ pub async fn requirement(
         .acr_values
         .iter()
         .any(|v| v == acr::TWO_FACTOR_IF_POSSIBLE);
-    let enrolled = if_possible
-        && services
-            .store
-            .user_factors(&user.id)
-            .await?
-            .iter()
-            .any(|f| f.status == FactorStatus::Active);
+    // A passkey counts as an enrolled factor, as an authenticator app does.
+    let enrolled = if_possible && factors::has_active_factor(services, &user.id).await?;
     let asked = acr_needed(&request.acr_values, enrolled).map_or(Needed::PASSWORD, |(_, n)| n);
     Ok(Requirement::from_needed(policy.and(asked)))
 }

@@ -159,9 +159,9 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0032_log_since_bound.sql"),
     },
     Migration {
-        version: 38,
-        sqlite: include_str!("../../migrations/sqlite/0038_client_registration.sql"),
-        postgres: include_str!("../../migrations/postgres/0038_client_registration.sql"),
+        version: 33,
+        sqlite: include_str!("../../migrations/sqlite/0033_factors.sql"),
+        postgres: include_str!("../../migrations/postgres/0033_factors.sql"),
     },
     Migration {
         version: 34,
@@ -169,24 +169,24 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0034_passkeys.sql"),
     },
     Migration {
+        version: 35,
+        sqlite: include_str!("../../migrations/sqlite/0035_sign_on_policies.sql"),
+        postgres: include_str!("../../migrations/postgres/0035_sign_on_policies.sql"),
+    },
+    Migration {
         version: 36,
         sqlite: include_str!("../../migrations/sqlite/0036_jobs_email.sql"),
         postgres: include_str!("../../migrations/postgres/0036_jobs_email.sql"),
     },
     Migration {
-        version: 33,
-        sqlite: include_str!("../../migrations/sqlite/0033_factors.sql"),
-        postgres: include_str!("../../migrations/postgres/0033_factors.sql"),
+        version: 37,
+        sqlite: include_str!("../../migrations/sqlite/0037_client_registration.sql"),
+        postgres: include_str!("../../migrations/postgres/0037_client_registration.sql"),
     },
     Migration {
-        version: 39,
-        sqlite: include_str!("../../migrations/sqlite/0039_logout_channels.sql"),
-        postgres: include_str!("../../migrations/postgres/0039_logout_channels.sql"),
-    },
-    Migration {
-        version: 35,
-        sqlite: include_str!("../../migrations/sqlite/0035_sign_on_policies.sql"),
-        postgres: include_str!("../../migrations/postgres/0035_sign_on_policies.sql"),
+        version: 38,
+        sqlite: include_str!("../../migrations/sqlite/0038_logout_channels.sql"),
+        postgres: include_str!("../../migrations/postgres/0038_logout_channels.sql"),
     },
 ];
 

@@ -101,7 +101,7 @@ pub async fn finish(
         amr: verified.amr(),
         mfa_at: verified.user_verified.then_some(now),
     };
-    let requirement = assurance::requirement(services, &request, user, now).await?;
+    let requirement = assurance::requirement(services, &request, user, ip.as_deref(), now).await?;
     if !requirement.met_by_amr(&proof.amr, proof.mfa_at, now) {
         let location = assurance::start(services, &request, user, &proof, requirement, now).await?;
         return Ok(PasskeySignIn::SecondFactor(location));
