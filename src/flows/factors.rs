@@ -188,6 +188,10 @@ pub async fn activate_totp(
     )
     .with_debug("factorType", factors::TOTP);
     syslog::record(&services.store, &Actor::user(user, ip), event, now).await;
+    services
+        .mail
+        .factor_enrolled(user, "an authenticator app", now)
+        .await;
     Ok(Check::Verified)
 }
 

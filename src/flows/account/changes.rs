@@ -216,6 +216,7 @@ pub async fn change_password(
     {
         return admin_outcome(e);
     }
+    services.mail.password_changed(user, now).await;
     let (cookie, _) = super::continue_session(services, &account.session, Some(now), now).await?;
     Ok(Change::Done {
         session_cookie: Some(cookie),

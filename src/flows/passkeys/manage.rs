@@ -200,6 +200,7 @@ pub async fn register(
     .with_debug("factorType", "webauthn")
     .with_debug("attestation", credential.format);
     syslog::record(&services.store, &Actor::user(user, ip), event, now).await;
+    services.mail.factor_enrolled(user, "a passkey", now).await;
     Ok(Added::Added(Box::new(passkey)))
 }
 

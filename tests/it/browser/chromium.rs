@@ -544,10 +544,38 @@ impl Drop for Chromium {
                 stream,
                 "DELETE /session/{session} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
             )?;
+            // chromedriver answers `Connection: close` but keeps the connection open, so
+            // reading to the end would wait out the timeout: read the answer's length.
             let mut answer = Vec::new();
-            stream.read_to_end(&mut answer)?;
+            let mut chunk = [0u8; 1024];
+            loop {
+                let n = stream.read(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&chunk[..n]);
+                if answer_complete(&answer) {
+                    break;
+                }
+            }
             Ok(())
         })
         .join();
     }
+}
+
+/// Whether `answer` holds an HTTP response's headers and the whole body its
+/// `Content-Length` announces.
+fn answer_complete(answer: &[u8]) -> bool {
+    let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let headers = String::from_utf8_lossy(&answer[..end]);
+    let length = headers
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    answer.len() >= end + 4 + length
 }
