@@ -13,8 +13,7 @@
 use crate::clock::UnixTime;
 use crate::store::{AuthMethod, Client, DynStore, Status, StoreError};
 
-pub const ACCOUNT_CLIENT_ID: &str = "gatehouse-account";
-pub const ACCOUNT_LABEL: &str = "Gatehouse Account";
+pub use super::console::{ACCOUNT_CLIENT_ID, ACCOUNT_LABEL};
 /// Where the org server sends the browser back with the code.
 pub const CALLBACK_PATH: &str = "/account/callback";
 
