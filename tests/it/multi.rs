@@ -181,9 +181,16 @@ async fn a_code_from_one_instance_is_redeemed_at_another_and_a_raced_code_wins_o
     );
 }
 
-/// Waits until `n` connections to this database wait for a lock (at most 60 s).
+/// Waits until `n` connections to this database wait for a lock (at most 60 s). `db`
+/// may be inside a transaction, where PostgreSQL keeps the first `pg_stat_activity`
+/// snapshot until the end: each poll clears it, or a count read before all `n` arrived
+/// would be read again and again.
 async fn lock_waiters(db: &mut sqlx::PgConnection, n: i64) {
     for _ in 0..1200 {
+        sqlx::query("SELECT pg_stat_clear_snapshot()")
+            .execute(&mut *db)
+            .await
+            .unwrap();
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity
              WHERE datname = current_database() AND wait_event_type = 'Lock'",
