@@ -26,7 +26,8 @@ pub mod zones;
 
 pub use syslog::Actor;
 
-use crate::store::StoreError;
+use crate::store::{Status, StoreError};
+use syslog::{Event, Target};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -101,4 +102,42 @@ pub(crate) fn dedup(list: Vec<String>) -> Vec<String> {
         }
     }
     out
+}
+
+/// The System Log event of a policy's or a rule's `lifecycle/activate` or `deactivate`
+/// (Okta's `policy.lifecycle.*` and `policy.rule.*`; `rule` tells which): the policy or
+/// rule as the first target with its status before and after, then `more`. Shared by
+/// the authorization servers' access policies and the sign-on policies.
+pub(crate) fn policy_status_event(
+    rule: bool,
+    (id, name): (&str, &str),
+    before: Status,
+    after: Status,
+    more: Vec<Target>,
+) -> Event {
+    let (kind, message, target_type) = match (rule, after == Status::Active) {
+        (false, true) => (
+            "policy.lifecycle.activate",
+            "Activate policy",
+            "PolicyEntity",
+        ),
+        (false, false) => (
+            "policy.lifecycle.deactivate",
+            "Deactivate policy",
+            "PolicyEntity",
+        ),
+        (true, true) => ("policy.rule.activate", "Activate policy rule", "PolicyRule"),
+        (true, false) => (
+            "policy.rule.deactivate",
+            "Deactivate policy rule",
+            "PolicyRule",
+        ),
+    };
+    let target = Target::new(id, target_type, name).changed(
+        Some(serde_json::json!({ "status": before })),
+        Some(serde_json::json!({ "status": after })),
+    );
+    let mut targets = vec![target];
+    targets.extend(more);
+    Event::success(kind, message, targets)
 }

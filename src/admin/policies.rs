@@ -170,22 +170,14 @@ pub async fn set_policy_active(
     if !store.update_policy(&policy).await? {
         return Err(AdminError::NotFound(format!("policy {policy_id}")));
     }
-    let (event_type, message) = if active {
-        ("policy.lifecycle.activate", "Activate policy")
-    } else {
-        ("policy.lifecycle.deactivate", "Deactivate policy")
-    };
-    let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(
-        Some(json!({ "status": before.status })),
-        Some(json!({ "status": status })),
+    let event = super::policy_status_event(
+        false,
+        (&policy.id, &policy.name),
+        before.status,
+        status,
+        vec![target_of(&server)],
     );
-    syslog::record(
-        store,
-        actor,
-        Event::success(event_type, message, vec![target, target_of(&server)]),
-        now,
-    )
-    .await;
+    syslog::record(store, actor, event, now).await;
     Ok(policy)
 }
 
@@ -472,22 +464,14 @@ pub async fn set_rule_active(
     if !store.update_rule(&rule).await? {
         return Err(AdminError::NotFound(format!("rule {rule_id}")));
     }
-    let (event_type, message) = if active {
-        ("policy.rule.activate", "Activate policy rule")
-    } else {
-        ("policy.rule.deactivate", "Deactivate policy rule")
-    };
-    let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(
-        Some(json!({ "status": before.status })),
-        Some(json!({ "status": status })),
+    let event = super::policy_status_event(
+        true,
+        (&rule.id, &rule.name),
+        before.status,
+        status,
+        vec![target_of(&server)],
     );
-    syslog::record(
-        store,
-        actor,
-        Event::success(event_type, message, vec![target, target_of(&server)]),
-        now,
-    )
-    .await;
+    syslog::record(store, actor, event, now).await;
     Ok(rule)
 }
 

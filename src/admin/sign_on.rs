@@ -310,22 +310,14 @@ pub async fn set_active(
     if !store.update_sign_on_policy(&policy).await? {
         return Err(AdminError::NotFound(format!("{id} (Policy)")));
     }
-    let (kind, message) = if active {
-        ("policy.lifecycle.activate", "Activate policy")
-    } else {
-        ("policy.lifecycle.deactivate", "Deactivate policy")
-    };
-    let target = Target::new(&policy.id, "PolicyEntity", &policy.name).changed(
-        Some(json!({ "status": before.status })),
-        Some(json!({ "status": status })),
+    let event = super::policy_status_event(
+        false,
+        (&policy.id, &policy.name),
+        before.status,
+        status,
+        vec![],
     );
-    syslog::record(
-        store,
-        actor,
-        Event::success(kind, message, vec![target]),
-        now,
-    )
-    .await;
+    syslog::record(store, actor, event, now).await;
     Ok(policy)
 }
 
@@ -529,22 +521,9 @@ pub async fn set_rule_active(
     if !store.update_sign_on_rule(&rule).await? {
         return Err(AdminError::NotFound(format!("{rule_id} (PolicyRule)")));
     }
-    let (kind, message) = if active {
-        ("policy.rule.activate", "Activate policy rule")
-    } else {
-        ("policy.rule.deactivate", "Deactivate policy rule")
-    };
-    let target = Target::new(&rule.id, "PolicyRule", &rule.name).changed(
-        Some(json!({ "status": before.status })),
-        Some(json!({ "status": status })),
-    );
-    syslog::record(
-        store,
-        actor,
-        Event::success(kind, message, vec![target]),
-        now,
-    )
-    .await;
+    let event =
+        super::policy_status_event(true, (&rule.id, &rule.name), before.status, status, vec![]);
+    syslog::record(store, actor, event, now).await;
     Ok(rule)
 }
 
