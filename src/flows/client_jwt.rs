@@ -96,5 +96,5 @@ pub(crate) async fn client_keys(
         .remote_jwks
         .keys(uri, kid)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("the jwks_uri: {e}"))
 }

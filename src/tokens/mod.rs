@@ -8,6 +8,5 @@ pub mod jwt;
 pub mod keys;
 pub mod logout_token;
 pub mod remote_jwks;
-mod tls;
 
 pub use keys::{KeyCache, Keyring};

@@ -1,4 +1,4 @@
-//! The TLS client for outbound fetches (a client's `jwks_uri`): rustls on aws-lc-rs,
+//! The TLS client for outbound fetches (`outbound::fetch`): rustls on aws-lc-rs,
 //! the one crypto provider, trusting the Mozilla root store
 //! (`webpki-roots`), so what the server trusts does not depend on the host's files.
 
