@@ -21,7 +21,7 @@ use crate::oauth::params::Params;
 
 const SIGN_IN_FAILED: &str = "Sign-in failed: the username or password is not right.";
 /// A LOCKED_OUT account, shown only when the password policy shows lockout failures.
-pub(super) const ACCOUNT_LOCKED: &str = "Your account is locked after too many failed sign-in \
+pub(super) const ACCOUNT_LOCKED: &str = "Your account is locked because of too many failed sign-in \
     attempts. Reset your password, or ask your administrator to unlock it.";
 
 pub(super) fn expired_page() -> Response {
