@@ -536,7 +536,7 @@ pub struct SmtpConfig {
     pub timeout_seconds: u64,
     /// A directory whose files override the built-in e-mail templates by name
     /// (`password_reset.txt`, `activation.txt`, `verify_email.txt`,
-    /// `password_changed.txt`, `factor_enrolled.txt`).
+    /// `password_changed.txt`, `factor_enrolled.txt`, `account_locked.txt`).
     pub templates_dir: Option<PathBuf>,
 }
 

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod filter;
 pub mod groups;
 pub mod initial_tokens;
+pub mod password_policy;
 pub mod permissions;
 pub mod policies;
 pub mod roles;

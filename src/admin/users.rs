@@ -447,6 +447,49 @@ pub async fn expire_password(
     Ok(user)
 }
 
+/// Okta's `lifecycle/unlock`: a LOCKED_OUT user (the password policy's lockout) becomes
+/// ACTIVE with no wrong passwords counted. Their sessions and tokens were kept through
+/// the lock, so nothing else changes. A user in another status is refused with
+/// E0000038, as Okta refuses it. Records `user.account.unlock_by_admin`.
+pub async fn unlock(
+    store: &DynStore,
+    actor: &Actor,
+    id: &str,
+    now: UnixTime,
+) -> Result<User, AdminError> {
+    let before = find(store, id).await?;
+    // One statement whose WHERE is the status: a sign-in's auto-unlock or another
+    // admin's unlock in between leaves nothing to do, and that is refused like any
+    // user who is not locked.
+    if before.status != UserStatus::LockedOut || !store.unlock_user(&before.id, now).await? {
+        return Err(AdminError::not_allowed(
+            "E0000038",
+            format!(
+                "This operation is not allowed in the user's current status ({}): only a \
+                 LOCKED_OUT user can be unlocked.",
+                before.status
+            ),
+        ));
+    }
+    let user = find(store, &before.id).await?;
+    let target = Target::user(&user).changed(
+        Some(json!({ "status": before.status })),
+        Some(json!({ "status": user.status })),
+    );
+    syslog::record(
+        store,
+        actor,
+        Event::success(
+            "user.account.unlock_by_admin",
+            "Unlock user account by admin",
+            vec![target],
+        ),
+        now,
+    )
+    .await;
+    Ok(user)
+}
+
 /// A lifecycle operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lifecycle {

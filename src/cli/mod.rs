@@ -103,6 +103,9 @@ enum Command {
     /// Manage IP network zones that sign-on policy rules name.
     #[command(subcommand)]
     Zones(sign_on::ZonesCommand),
+    /// Show or change the password policy's lockout (LOCKED_OUT after N wrong passwords).
+    #[command(subcommand, name = "password-policy")]
+    PasswordPolicy(sign_on::PasswordPolicyCommand),
     /// Grant, list and revoke admin roles (super, org, app, read-only) of users and groups.
     #[command(subcommand)]
     Admins(admins::AdminsCommand),
@@ -256,6 +259,9 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
         }
         Command::Zones(command) => {
             sign_on::run_zones(command, &backend(&store_config).await?).await
+        }
+        Command::PasswordPolicy(command) => {
+            sign_on::run_password_policy(command, &backend(&store_config).await?).await
         }
         Command::ApiTokens(command) => {
             api_tokens::run(command, &backend(&store_config).await?).await

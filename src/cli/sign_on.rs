@@ -1,17 +1,73 @@
-//! `gatehouse sign-on-policies ...` and `gatehouse zones ...`: the global session
-//! policy, app authentication policies and network zones (`admin::sign_on`,
-//! `admin::zones`), as the management API has them.
+//! `gatehouse sign-on-policies ...`, `gatehouse zones ...` and `gatehouse
+//! password-policy ...`: the global session policy, app authentication policies,
+//! network zones and the password policy's lockout (`admin::sign_on`, `admin::zones`,
+//! `admin::password_policy`), as the management API has them.
 
 use clap::Subcommand;
 use serde_json::{Value, json};
 
 use super::print_json;
+use crate::admin::password_policy::{self, PasswordPolicyChange};
 use crate::admin::sign_on::{self, NewSignOnPolicy, NewSignOnRule};
 use crate::admin::zones::{self, NewZone};
 use crate::admin::{Actor, AdminError};
 use crate::app::Backend;
 use crate::clock::{Clock, SystemClock};
 use crate::store::{FactorMode, PolicyType, Possession, RuleAccess};
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordPolicyCommand {
+    /// Print the password policy (Okta's PASSWORD policy) as JSON.
+    Show,
+    /// Change the lockout settings and print the policy as JSON; what is not given is
+    /// kept.
+    Set {
+        /// Wrong passwords in a row that lock the account (LOCKED_OUT); 0: no lockout.
+        #[arg(long, value_name = "N")]
+        max_attempts: Option<i64>,
+        /// Minutes after which a locked account unlocks at its next sign-in; 0: only an
+        /// admin (or a password reset) unlocks.
+        #[arg(long, value_name = "MINUTES")]
+        auto_unlock_minutes: Option<i64>,
+        /// Whether the sign-in page and /api/v1/authn say an account is locked.
+        #[arg(long, value_name = "BOOL")]
+        show_lockout_failures: Option<bool>,
+        /// Whether the person is told by e-mail when their account locks.
+        #[arg(long, value_name = "BOOL")]
+        notify_email: Option<bool>,
+    },
+}
+
+/// `gatehouse password-policy ...`.
+pub async fn run_password_policy(
+    command: PasswordPolicyCommand,
+    backend: &Backend,
+) -> Result<(), String> {
+    let store = &backend.store;
+    let err = |e: AdminError| e.to_string();
+    let policy = match command {
+        PasswordPolicyCommand::Show => password_policy::get(store).await.map_err(err)?,
+        PasswordPolicyCommand::Set {
+            max_attempts,
+            auto_unlock_minutes,
+            show_lockout_failures,
+            notify_email,
+        } => {
+            let change = PasswordPolicyChange {
+                max_attempts,
+                auto_unlock_minutes,
+                show_lockout_failures,
+                notify_email,
+                ..PasswordPolicyChange::default()
+            };
+            password_policy::update(store, &Actor::cli(), change, SystemClock.now())
+                .await
+                .map_err(err)?
+        }
+    };
+    print_json(&password_policy::policy_json(&policy));
+    Ok(())
+}
 
 #[derive(Debug, Subcommand)]
 pub enum SignOnCommand {

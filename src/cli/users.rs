@@ -56,6 +56,12 @@ pub enum UsersCommand {
         /// The user's id or login.
         user: String,
     },
+    /// Unlock a user the password policy's lockout locked (LOCKED_OUT → ACTIVE, no wrong
+    /// passwords counted); refused for a user who is not locked.
+    Unlock {
+        /// The user's id or login.
+        user: String,
+    },
     /// Remove every second factor and recovery code of a user (Okta's reset factors),
     /// for someone who lost their authenticator: they set one up again at their next
     /// sign-in that needs it.
@@ -120,6 +126,12 @@ pub async fn run(command: UsersCommand, backend: &Backend) -> Result<(), String>
             print_json(&cli_json(&user));
         }
         UsersCommand::Activate { user } => lifecycle(backend, &user, Lifecycle::Activate).await?,
+        UsersCommand::Unlock { user } => {
+            let user = users::unlock(&backend.store, &Actor::cli(), &user, SystemClock.now())
+                .await
+                .map_err(|e| e.to_string())?;
+            print_json(&cli_json(&user));
+        }
         UsersCommand::Deactivate { user } => {
             lifecycle(backend, &user, Lifecycle::Deactivate).await?
         }

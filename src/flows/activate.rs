@@ -152,6 +152,8 @@ pub enum SignedIn {
     },
     /// Wrong username or password (one answer for every cause): the form again.
     Failed(Box<Waiting>),
+    /// The account is locked and the password policy lets the page say so.
+    LockedOut(Box<Waiting>),
     /// A sign-in counter is blocked: the form again after `wait` seconds.
     Throttled { waiting: Box<Waiting>, wait: i64 },
     /// The code does not lead to a waiting request.
@@ -177,6 +179,7 @@ pub async fn sign_in(
     let user = match login::check_password(services, username.trim(), password, ip, now).await? {
         Checked::Valid(user) => user,
         Checked::Invalid => return Ok(SignedIn::Failed(waiting)),
+        Checked::LockedOut => return Ok(SignedIn::LockedOut(waiting)),
         Checked::Throttled { wait } => return Ok(SignedIn::Throttled { waiting, wait }),
     };
     let (session_id, _) = sessions::start(services, &user.id, now, now, session_cookie).await?;

@@ -120,7 +120,7 @@ async fn token_authority(
             return Ok((None, Authority::Roles(vec![Role::SuperAdmin])));
         }
         if let Some(user) = services.store.get_user(&maker).await? {
-            if !user.is_active() {
+            if !user.keeps_sign_in() {
                 return Err(CallerError::Unauthenticated);
             }
             let roles = roles::effective(&services.store, &user.id).await?;
@@ -188,7 +188,7 @@ async fn bearer(
     match &at.uid {
         Some(uid) => {
             let user = match services.store.get_user(uid).await? {
-                Some(user) if user.is_active() => user,
+                Some(user) if user.keeps_sign_in() => user,
                 _ => return Err(CallerError::Unauthenticated),
             };
             let roles = roles::effective(&services.store, &user.id).await?;

@@ -5,7 +5,8 @@
 //! `/authorize` or `/login/sessionCookieRedirect` turns into a session.
 //!
 //! The states Gatehouse can reach: `SUCCESS`, and `LOCKED_OUT` while the sign-in
-//! throttle blocks the attempt. `PASSWORD_EXPIRED` and `MFA_REQUIRED` are not reached:
+//! throttle blocks the attempt or when the account is locked by the password policy's
+//! lockout (if the policy shows lockout failures). `PASSWORD_EXPIRED` and `MFA_REQUIRED` are not reached:
 //! users have no password-expiry state and no factors.
 
 use crate::clock::UnixTime;
@@ -36,7 +37,11 @@ pub enum Authn {
     /// The sign-in throttle blocks this username from this address (or this address):
     /// Okta's `LOCKED_OUT`, for `wait` seconds. Known and unknown usernames alike.
     LockedOut { wait: i64 },
-    /// Wrong password, unknown user, or a user who is not active.
+    /// The account is LOCKED_OUT (the password policy's lockout) and the policy shows
+    /// lockout failures: Okta's `LOCKED_OUT` too, without a time to wait.
+    AccountLocked,
+    /// Wrong password, unknown user, or a user who is not active (a locked one too,
+    /// unless the policy shows lockout failures).
     Failed,
 }
 
@@ -65,6 +70,7 @@ pub async fn authn(
             }
         }
         Checked::Invalid => Authn::Failed,
+        Checked::LockedOut => Authn::AccountLocked,
         Checked::Throttled { wait } => Authn::LockedOut { wait },
     })
 }

@@ -363,7 +363,7 @@ pub async fn signed_in(
         return Ok(None);
     };
     match services.store.get_user(&session.user_id).await? {
-        Some(user) if user.is_active() => Ok(Some((session, user))),
+        Some(user) if user.keeps_sign_in() => Ok(Some((session, user))),
         _ => Ok(None),
     }
 }
@@ -418,7 +418,7 @@ pub async fn complete(
 ) -> Outcome {
     let outcome = async {
         let subject = match known.user {
-            Some(user) if user.id == user_id && user.is_active() => {
+            Some(user) if user.id == user_id && user.keeps_sign_in() => {
                 Subject::with_groups(services, user).await?
             }
             _ => Subject::load(services, user_id).await?,

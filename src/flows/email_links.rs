@@ -87,7 +87,7 @@ pub async fn forgot(
         };
         if !matches!(
             user.status,
-            UserStatus::Active | UserStatus::PasswordExpired
+            UserStatus::Active | UserStatus::PasswordExpired | UserStatus::LockedOut
         ) {
             return;
         }
@@ -287,7 +287,8 @@ pub async fn set_password(
         return Ok(SetPassword::Refused("The password is too long.".into()));
     }
     let from_statuses: &[&str] = match purpose {
-        LinkPurpose::ResetPassword => &["ACTIVE", "PASSWORD_EXPIRED"],
+        // A completed reset also unlocks a LOCKED_OUT account (Okta's self-service unlock).
+        LinkPurpose::ResetPassword => &["ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT"],
         LinkPurpose::Activate => &["PROVISIONED"],
         LinkPurpose::VerifyEmail => return Ok(SetPassword::Gone),
     };
@@ -329,6 +330,21 @@ pub async fn set_password(
         return Ok(SetPassword::Gone);
     }
     services.mail.wake();
+    if user.status == UserStatus::LockedOut {
+        // Okta's self-service unlock: the reset proved the person holds the address.
+        let event = Event::success(
+            "user.account.unlock",
+            "Unlock user account by password reset",
+            vec![Target::user(&user)],
+        );
+        syslog::record(
+            &services.store,
+            &Actor::user(&user, ip.map(str::to_string)),
+            event,
+            now,
+        )
+        .await;
+    }
     services.store.end_user_sessions(&user.id, now).await?;
     services.store.revoke_user_families(&user.id, now).await?;
     let user = services.store.get_user(&user.id).await?.unwrap_or(user);

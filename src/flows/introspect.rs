@@ -70,7 +70,7 @@ pub async fn introspect(
 /// The user behind a token, if still active.
 async fn active_user(services: &Services, user_id: &str) -> Result<Option<User>, OAuthError> {
     match services.store.get_user(user_id).await? {
-        Some(user) if user.is_active() => Ok(Some(user)),
+        Some(user) if user.keeps_sign_in() => Ok(Some(user)),
         _ => Ok(None),
     }
 }

@@ -11,12 +11,14 @@ use crate::factors::Proof;
 use crate::flows::Services;
 use crate::flows::assurance;
 use crate::flows::authorize::{self, Known, Outcome};
+use crate::flows::lockout;
 use crate::flows::sessions;
 use crate::identity::password;
 use crate::identity::throttle::{self, Blocked};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
+use crate::store::UserStatus;
 
 /// A sign-in form the browser posted for the pending request `tx` (its CSRF token
 /// already checked).
@@ -35,6 +37,9 @@ pub enum SignIn {
     Expired,
     /// Wrong username or password (or an inactive user): the form again.
     Failed(AuthorizationRequest),
+    /// The account is locked and the password policy lets the page say so
+    /// (`showLockoutFailures`): the form again, with that message.
+    LockedOut(AuthorizationRequest),
     /// A counter is blocked: the form again, after `wait` seconds.
     Throttled {
         request: AuthorizationRequest,
@@ -83,6 +88,7 @@ pub async fn sign_in(
     let user = match check_password(services, username, password_given, ip.clone(), now).await? {
         Checked::Valid(user) => *user,
         Checked::Invalid => return Ok(SignIn::Failed(request)),
+        Checked::LockedOut => return Ok(SignIn::LockedOut(request)),
         Checked::Throttled { wait } => return Ok(SignIn::Throttled { request, wait }),
     };
     // Take the request once: a double-submitted form issues one code.
@@ -139,8 +145,13 @@ pub enum Checked {
     /// is recorded).
     Valid(Box<crate::store::User>),
     /// Wrong password, unknown user, or a user who is not active: one answer for all
-    /// (the System Log says which).
+    /// (the System Log says which). A LOCKED_OUT user too, unless the password policy
+    /// shows lockout failures.
     Invalid,
+    /// The account is LOCKED_OUT (or this failure locked it) and the password policy's
+    /// `showLockoutFailures` lets the answer say so. The password was not checked
+    /// against the account's hash.
+    LockedOut,
     /// A counter is blocked: try again after `wait` seconds. The password was not
     /// checked, or its answer is withheld.
     Throttled { wait: i64 },
@@ -150,7 +161,10 @@ pub enum Checked {
 /// takes a password (the page, `/api/v1/authn`): failures throttled per (username,
 /// address) and per address, a throttled attempt refused without the password being
 /// checked, an unknown user and a wrong password answered alike after the same work
-/// (a dummy Argon2id hash), every failure in the System Log and `/metrics`.
+/// (a dummy Argon2id hash), every failure in the System Log and `/metrics`. With a
+/// lockout in the password policy (`flows::lockout`), a wrong password of a known user
+/// counts towards it, and a LOCKED_OUT user is refused whatever the password (after
+/// the lock lifts by itself if its time has come).
 pub async fn check_password(
     services: &Services,
     username: &str,
@@ -169,6 +183,12 @@ pub async fn check_password(
         None
     } else {
         services.store.find_user_by_login(username).await?
+    };
+    let user = match user {
+        Some(u) if u.status == UserStatus::LockedOut => {
+            Some(lockout::auto_unlock(services, u, ip.clone(), now).await?)
+        }
+        other => other,
     };
     let active = user.clone().filter(|u| u.is_active());
     let phc = active.as_ref().and_then(|u| u.password_hash.clone());
@@ -199,6 +219,9 @@ pub async fn check_password(
                     Actor::unknown_user(username, ip.clone()),
                     "UNKNOWN_USER".to_string(),
                 ),
+                Some(u) if u.status == UserStatus::LockedOut => {
+                    (Actor::user(u, ip.clone()), "LOCKED_OUT".to_string())
+                }
                 Some(u) if !u.is_active() => (
                     Actor::user(u, ip.clone()),
                     format!("USER_NOT_ACTIVE: the user is {}", u.status),
@@ -215,8 +238,17 @@ pub async fn check_password(
                 vec![],
             );
             syslog::record(&services.store, &actor, event, now).await;
+            // A wrong password of an ACTIVE user counts towards the lockout.
+            let locked = match &user {
+                Some(u) if u.is_active() => lockout::failed(services, u, ip.clone(), now).await?,
+                Some(u) => u.status == UserStatus::LockedOut,
+                None => false,
+            };
             if let Some(started) = started {
                 block_started(services, username, ip, started, now).await;
+            }
+            if locked && lockout::shows_lockout(services).await? {
+                return Ok(Checked::LockedOut);
             }
             return Ok(Checked::Invalid);
         }

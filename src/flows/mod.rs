@@ -20,6 +20,7 @@ pub mod dpop;
 pub mod email_links;
 pub mod factors;
 pub mod introspect;
+pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod mfa;

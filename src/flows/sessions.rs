@@ -93,7 +93,7 @@ pub async fn live(
         return Ok(None);
     };
     match services.store.get_user(&session.user_id).await? {
-        Some(user) if user.is_active() => Ok(Some((session, user))),
+        Some(user) if user.keeps_sign_in() => Ok(Some((session, user))),
         _ => Ok(None),
     }
 }

@@ -253,7 +253,7 @@ impl Subject {
     /// The user if they exist and are active.
     pub async fn load(services: &Services, user_id: &str) -> Result<Option<Subject>, OAuthError> {
         let user = match services.store.get_user(user_id).await? {
-            Some(user) if user.is_active() => user,
+            Some(user) if user.keeps_sign_in() => user,
             _ => return Ok(None),
         };
         Subject::with_groups(services, user).await

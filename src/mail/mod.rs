@@ -122,6 +122,19 @@ impl Outbox {
             .await;
     }
 
+    /// Tells `user` their account locked after repeated wrong passwords; `unlock` says
+    /// for a person when or how it unlocks.
+    pub async fn account_locked(&self, user: &User, unlock: &str, now: UnixTime) {
+        let time = rfc3339(now);
+        self.notice(
+            Template::AccountLocked,
+            user,
+            &[("time", &time), ("unlock", unlock)],
+            now,
+        )
+        .await;
+    }
+
     /// Tells `user` a sign-in method was added to their account; `factor` names it
     /// for a person ("an authenticator app", "a passkey").
     pub async fn factor_enrolled(&self, user: &User, factor: &str, now: UnixTime) {

@@ -15,6 +15,7 @@ pub enum Template {
     VerifyEmail,
     PasswordChanged,
     FactorEnrolled,
+    AccountLocked,
 }
 
 impl Template {
@@ -24,6 +25,7 @@ impl Template {
         Template::VerifyEmail,
         Template::PasswordChanged,
         Template::FactorEnrolled,
+        Template::AccountLocked,
     ];
 
     /// The file name, in `templates/email/` and in an override directory.
@@ -34,6 +36,7 @@ impl Template {
             Template::VerifyEmail => "verify_email.txt",
             Template::PasswordChanged => "password_changed.txt",
             Template::FactorEnrolled => "factor_enrolled.txt",
+            Template::AccountLocked => "account_locked.txt",
         }
     }
 
@@ -46,6 +49,7 @@ impl Template {
                 include_str!("../../templates/email/password_changed.txt")
             }
             Template::FactorEnrolled => include_str!("../../templates/email/factor_enrolled.txt"),
+            Template::AccountLocked => include_str!("../../templates/email/account_locked.txt"),
         }
     }
 
@@ -58,6 +62,7 @@ impl Template {
             Template::VerifyEmail => &["name", "login", "email", "link", "valid_for"],
             Template::PasswordChanged => &["name", "login", "time"],
             Template::FactorEnrolled => &["name", "login", "factor", "time"],
+            Template::AccountLocked => &["name", "login", "time", "unlock"],
         }
     }
 }

@@ -16,6 +16,7 @@ mod device;
 mod factors;
 mod groups;
 mod jobs;
+mod lockout;
 mod log;
 mod logout;
 mod maintenance;
@@ -50,6 +51,7 @@ pub use device::DeviceStore;
 pub use factors::FactorStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
 pub use jobs::{Job, JobStore, NewJob};
+pub use lockout::{LockoutStore, PASSWORD_POLICY_ID, PasswordPolicy};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
 pub use logout::LogoutStore;
 pub use maintenance::{Maintenance, PURGE_BATCH};
@@ -112,6 +114,7 @@ pub trait Store:
     + PasskeyStore
     + JobStore
     + UserTokenStore
+    + LockoutStore
     + Maintenance
 {
 }
@@ -141,6 +144,7 @@ impl<T> Store for T where
         + PasskeyStore
         + JobStore
         + UserTokenStore
+        + LockoutStore
         + Maintenance
 {
 }

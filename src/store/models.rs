@@ -186,6 +186,7 @@ spelled! {
         Provisioned => "PROVISIONED",
         Active => "ACTIVE",
         PasswordExpired => "PASSWORD_EXPIRED",
+        LockedOut => "LOCKED_OUT",
         Suspended => "SUSPENDED",
         Deprovisioned => "DEPROVISIONED",
     }
@@ -251,6 +252,15 @@ pub struct User {
 impl User {
     pub fn is_active(&self) -> bool {
         self.status == UserStatus::Active
+    }
+
+    /// What the user was granted before stays usable: ACTIVE, or LOCKED_OUT (Okta's
+    /// lockout stops new sign-ins, by password or passkey, but neither ends the
+    /// sessions nor revokes the tokens the person already has; a lock that someone
+    /// else's wrong guesses caused must not sign the owner out everywhere). A new
+    /// sign-in asks `is_active`.
+    pub fn keeps_sign_in(&self) -> bool {
+        matches!(self.status, UserStatus::Active | UserStatus::LockedOut)
     }
 
     /// OpenID Connect's `email_verified`: the current address is the one proven.

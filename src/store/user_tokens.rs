@@ -202,7 +202,7 @@ impl<B: Backend> UserTokenStore for B {
                 "UPDATE users SET password_hash = $1, password_changed_at = $2,
                     updated_at = $2, activated_at = COALESCE(activated_at, $2),
                     status_changed_at = CASE WHEN status = 'ACTIVE' THEN status_changed_at ELSE $2 END,
-                    status = 'ACTIVE'
+                    status = 'ACTIVE', failed_logins = 0
                  WHERE id = $3 AND status IN ($4, $5, $6)",
                 &[
                     r.password_hash.into(),

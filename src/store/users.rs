@@ -18,7 +18,8 @@ pub trait UserStore: Send + Sync {
     /// `record_login` writes it, so an update made from an older read never undoes a
     /// sign-in); false when absent. A login that another user has is a `Conflict`.
     async fn update_user(&self, user: &User) -> StoreResult<bool>;
-    /// Sets the user's `last_login_at` (a successful sign-in); false when absent.
+    /// Sets the user's `last_login_at` (a successful sign-in) and forgets their wrong
+    /// passwords (the lockout count); false when absent.
     async fn record_login(&self, user_id: &str, at: UnixTime) -> StoreResult<bool>;
     /// Deletes the user with their sessions, memberships and assignments.
     async fn delete_user(&self, id: &str) -> StoreResult<bool>;
@@ -161,7 +162,7 @@ impl<B: Backend> UserStore for B {
     async fn record_login(&self, user_id: &str, at: UnixTime) -> StoreResult<bool> {
         let done = self
             .execute(
-                "UPDATE users SET last_login_at = $1 WHERE id = $2",
+                "UPDATE users SET last_login_at = $1, failed_logins = 0 WHERE id = $2",
                 &[at.into(), user_id.into()],
             )
             .await?;

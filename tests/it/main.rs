@@ -38,6 +38,7 @@ mod introspection;
 mod janitor;
 mod jobs;
 mod keys;
+mod lockout;
 mod logging;
 mod logout;
 mod multi;

@@ -93,3 +93,32 @@ async fn okta_auth_js_signs_in_with_credentials_and_manages_the_session() {
     assert_eq!(result["existsAfterClose"], false);
     assert_eq!(result["replayError"], "login_required");
 }
+
+/// The password policy's lockout as Okta's Node.js libraries see it: the management
+/// SDK reads and replaces the PASSWORD policy and unlocks the user (`unlockUser`, and
+/// its error for a user who is not locked); okta-auth-js's `signInWithCredentials`
+/// gets `LOCKED_OUT` (the policy shows lockout failures).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_node_libraries_lock_and_unlock() {
+    let t = TestApp::spawn().await;
+    let token = t.api_token("okta-node").await;
+    let user = t.user("alice@example.com").await;
+    let result = okta_node(
+        &t,
+        &token,
+        "lockout",
+        &[&user.id, "alice@example.com", PASSWORD],
+    )
+    .await;
+    assert_eq!(result["policy"]["type"], "PASSWORD", "{result}");
+    assert_eq!(result["policy"]["maxAttempts"], 0, "{result}");
+    assert_eq!(result["replaced"], 2, "{result}");
+    assert_eq!(result["first"], "E0000004", "{result}");
+    assert_eq!(result["second"], "LOCKED_OUT", "{result}");
+    assert_eq!(result["right"], "LOCKED_OUT", "{result}");
+    assert_eq!(result["status"], "LOCKED_OUT", "{result}");
+    assert_eq!(result["unlocked"], "ACTIVE", "{result}");
+    assert_eq!(result["after"], "SUCCESS", "{result}");
+    assert_eq!(result["again"]["status"], 403, "{result}");
+    assert_eq!(result["again"]["code"], "E0000038", "{result}");
+}

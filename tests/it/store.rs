@@ -3211,8 +3211,57 @@ async fn factors_accept_each_code_once(store: DynStore) {
     assert_eq!(store.recovery_codes_left("00uA").await.unwrap(), 0);
 }
 
+/// Twenty wrong passwords at once with `max_attempts` 5: the count stops at 5 and one
+/// of them locked; the lock lifts by time only past `auto_unlock_minutes`, and an
+/// admin's unlock only of a locked user.
+async fn racing_failures_lock_once_and_unlocks_need_a_lock(store: DynStore) {
+    let u = user("00ulock", "lock@example.com");
+    store.insert_user(&u).await.unwrap();
+    let mut policy = store.password_policy().await.unwrap();
+    assert_eq!((policy.max_attempts, policy.auto_unlock_minutes), (0, 0));
+    policy.max_attempts = 5;
+    policy.auto_unlock_minutes = 10;
+    assert!(store.update_password_policy(&policy).await.unwrap());
+    assert_eq!(store.password_policy().await.unwrap(), policy);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.count_failed_sign_in("00ulock", 100).await.unwrap() })
+        })
+        .collect();
+    let (mut counted, mut locked) = (0, 0);
+    for task in tasks {
+        if let Some(failed) = task.await.unwrap() {
+            counted += 1;
+            locked += usize::from(failed.locked);
+        }
+    }
+    assert_eq!((counted, locked), (5, 1));
+    assert_eq!(store.failed_sign_ins("00ulock").await.unwrap(), 5);
+    let now = store.get_user("00ulock").await.unwrap().unwrap();
+    assert_eq!(now.status, UserStatus::LockedOut);
+    assert_eq!(now.status_changed_at, Some(100));
+    assert!(!store.auto_unlock("00ulock", 699).await.unwrap());
+    assert!(store.auto_unlock("00ulock", 700).await.unwrap());
+    assert!(!store.auto_unlock("00ulock", 700).await.unwrap(), "once");
+    assert_eq!(store.failed_sign_ins("00ulock").await.unwrap(), 0);
+    assert!(
+        !store.unlock_user("00ulock", 701).await.unwrap(),
+        "not locked"
+    );
+    // A success forgets the count.
+    store.count_failed_sign_in("00ulock", 702).await.unwrap();
+    assert!(store.record_login("00ulock", 703).await.unwrap());
+    assert_eq!(store.failed_sign_ins("00ulock").await.unwrap(), 0);
+}
+
 mod sqlite {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn racing_failures_lock_once_and_unlocks_need_a_lock() {
+        on_sqlite(super::racing_failures_lock_once_and_unlocks_need_a_lock).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn registration_tokens_are_spent_and_replaced_once() {
@@ -3481,6 +3530,11 @@ mod sqlite {
 /// Every behaviour on PostgreSQL.
 mod postgres {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn racing_failures_lock_once_and_unlocks_need_a_lock() {
+        on_postgres(super::racing_failures_lock_once_and_unlocks_need_a_lock).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn registration_tokens_are_spent_and_replaced_once() {

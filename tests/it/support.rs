@@ -80,6 +80,21 @@ impl TestApp {
         .await
     }
 
+    /// On a fresh PostgreSQL database, with `configure` applied to the server's settings
+    /// first.
+    pub async fn spawn_postgres_configured(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
+        let database = TestDatabase::create().await;
+        let url = Some(database.url.clone());
+        Self::spawn_full(
+            tempfile::tempdir().expect("temp dir"),
+            url,
+            Some(database),
+            None,
+            configure,
+        )
+        .await
+    }
+
     /// On the SQLite database (and master key) already in `dir`, e.g. a restored backup.
     pub async fn spawn_in(dir: TempDir) -> TestApp {
         Self::spawn_with(dir, None, None, None).await

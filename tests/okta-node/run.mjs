@@ -195,6 +195,46 @@ const scenarios = {
     out.replayError = new URL(replay.location).searchParams.get('error');
     return out;
   },
+
+  // The password policy's lockout through the management SDK (listPolicies,
+  // replacePolicy, getUser, unlockUser) and okta-auth-js's signInWithCredentials
+  // meeting a locked account.
+  async lockout(userId, username, password) {
+    const out = {};
+    const policies = [];
+    for await (const p of await client.policyApi.listPolicies({ type: 'PASSWORD' })) {
+      policies.push(p);
+    }
+    const policy = policies[0];
+    out.policy = { id: policy.id, type: policy.type, maxAttempts: policy.settings.password.lockout.maxAttempts };
+    policy.settings.password.lockout.maxAttempts = 2;
+    policy.settings.password.lockout.showLockoutFailures = true;
+    const replaced = await client.policyApi.replacePolicy({ policyId: policy.id, policy });
+    out.replaced = replaced.settings.password.lockout.maxAttempts;
+
+    const auth = new OktaAuth({ issuer: `${orgUrl}/oauth2/default`, clientId: 'unused' });
+    const attempt = async (pw) => {
+      try {
+        return (await auth.signInWithCredentials({ username, password: pw })).status;
+      } catch (e) {
+        return e.errorCode;
+      }
+    };
+    out.first = await attempt('not the password');
+    out.second = await attempt('not the password');
+    out.right = await attempt(password);
+    out.status = (await client.userApi.getUser({ userId })).status;
+    await client.userApi.unlockUser({ userId });
+    out.unlocked = (await client.userApi.getUser({ userId })).status;
+    out.after = await attempt(password);
+    try {
+      await client.userApi.unlockUser({ userId });
+      out.again = 'accepted';
+    } catch (e) {
+      out.again = { status: e.status, code: e.errorCode };
+    }
+    return out;
+  },
 };
 
 const [name, ...args] = process.argv.slice(2);

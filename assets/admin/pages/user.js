@@ -1,4 +1,4 @@
-// One user: profile (edit), lifecycle (activate, suspend, unsuspend, deactivate,
+// One user: profile (edit), lifecycle (activate, suspend, unsuspend, unlock, deactivate,
 // delete — Okta's: a user is deactivated before being deleted), set or expire the
 // password, groups (add, remove), app assignments (appLinks), sessions (list, end
 // one, end all) and recent sign-ins (System Log `user.session.start` with this user
@@ -62,6 +62,8 @@ export default {
         }));
       }
       if (s === 'SUSPENDED') buttons.push(button('Unsuspend', () => act('POST', lc('unsuspend'), undefined, 'Unsuspended')));
+      // The password policy's lockout: sessions and tokens were kept, sign-in is refused.
+      if (s === 'LOCKED_OUT') buttons.push(button('Unlock', () => act('POST', lc('unlock'), undefined, 'Unlocked'), 'primary'));
       if (s !== 'DEPROVISIONED') {
         buttons.push(button('Deactivate', async () => {
           if (await confirmDialog(`Deactivate ${user.profile.login}? Their sessions and tokens end.`, 'Deactivate')) {

@@ -175,11 +175,21 @@ pub async fn change_password(
             });
         }
     };
+    // A LOCKED_OUT person (their session outlives the lock) is checked against the
+    // dummy hash: the lock holds here too, until an unlock or a password reset.
+    let phc = user
+        .is_active()
+        .then(|| user.password_hash.clone())
+        .flatten();
     let right = form.current.len() <= password::MAX_PASSWORD
         && services
             .passwords
-            .verify(user.password_hash.clone(), form.current.to_string())
+            .verify(phc, form.current.to_string())
             .await;
+    if !right {
+        // The form is no way around the lockout either: a wrong current password counts.
+        crate::flows::lockout::failed(services, user, ip.clone(), now).await?;
+    }
     let actor = Actor::user(user, ip);
     if !right {
         let counted =

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 pub struct User {
     /// `00u…`
     pub id: String,
-    /// STAGED, PROVISIONED, ACTIVE, SUSPENDED or DEPROVISIONED.
+    /// STAGED, PROVISIONED, ACTIVE, PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED or DEPROVISIONED.
     pub status: String,
     pub created: String,
     pub activated: Option<String>,
@@ -295,6 +295,10 @@ pub struct SignOnPolicy {
     pub last_updated: String,
     /// OKTA_SIGN_ON: `people.groups.include`; null for ACCESS_POLICY.
     pub conditions: Value,
+    /// PASSWORD only: `password.complexity`, `password.age` and `password.lockout`
+    /// (`maxAttempts`, `autoUnlockMinutes`, `showLockoutFailures`,
+    /// `userLockoutNotificationChannels`).
+    pub settings: Option<Value>,
 }
 
 /// A sign-on policy rule.

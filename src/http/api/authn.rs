@@ -60,7 +60,7 @@ pub struct AuthnTransaction {
 /// Primary authentication (Okta's classic Authentication API).
 #[utoipa::path(post, path = "/api/v1/authn", operation_id = "authenticate", tag = "authn", request_body = AuthnBody,
     responses(
-        (status = 200, description = "`SUCCESS` with a one-time `sessionToken`, or `LOCKED_OUT` (with `Retry-After`) while sign-ins of this username from this address are throttled", body = AuthnTransaction),
+        (status = 200, description = "`SUCCESS` with a one-time `sessionToken`, or `LOCKED_OUT`: with `Retry-After` while sign-ins of this username from this address are throttled, without it when the account is locked by the password policy (and the policy shows lockout failures)", body = AuthnTransaction),
         (status = 400, description = "E0000003: not JSON; E0000001: no username or password", body = ErrorBody),
         (status = 401, description = "E0000004: wrong password, unknown user, or a user who is not active (one answer for all)", body = ErrorBody)))]
 pub async fn authenticate(
@@ -141,6 +141,14 @@ pub async fn authenticate(
             }
             response
         }
+        Authn::AccountLocked => Json(AuthnTransaction {
+            status: "LOCKED_OUT",
+            expires_at: None,
+            session_token: None,
+            relay_state: body.relay_state,
+            embedded: None,
+        })
+        .into_response(),
         Authn::Failed => ApiError::new(
             StatusCode::UNAUTHORIZED,
             "E0000004",

@@ -90,6 +90,12 @@ pub fn user(api: &str, user: &User) -> Value {
             action(format!("{base}/credentials/change_password"), "POST"),
         );
     }
+    if user.status == UserStatus::LockedOut {
+        links.insert(
+            "unlock".into(),
+            action(format!("{base}/lifecycle/unlock"), "POST"),
+        );
+    }
     if user.status == UserStatus::Active && has_password {
         links.insert(
             "expirePassword".into(),

@@ -22,6 +22,7 @@ pub mod keep_alive;
 pub mod links;
 pub mod logs;
 pub mod openapi;
+pub mod password_policy;
 pub mod roles;
 pub mod sessions;
 pub mod sign_on_policies;
@@ -118,6 +119,7 @@ pub fn operations() -> Vec<Operation_> {
         op::<u::__path_change_password, _, _>(manage(Users), u::change_password),
         op::<u::__path_groups_of, _, _>(read(Users), u::groups_of),
         op::<u::__path_expire_password, _, _>(manage(Users), u::expire_password),
+        op::<u::__path_unlock, _, _>(manage(Users), u::unlock),
         op::<u::__path_app_links, _, _>(read(Users), u::app_links),
         op::<us::__path_list, _, _>(read(Sessions), us::list),
         op::<us::__path_clear, _, _>(manage(Sessions), us::clear),

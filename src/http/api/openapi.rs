@@ -25,7 +25,7 @@ use super::{
                        Okta's classic Authentication API (`/api/v1/authn`) and the caller's own session (`/api/v1/sessions/me`) need no token."
     ),
     tags(
-        (name = "users", description = "People who sign in: create, change, move through the lifecycle (STAGED, PROVISIONED, ACTIVE, PASSWORD_EXPIRED, SUSPENDED, DEPROVISIONED), delete; their sessions and app links."),
+        (name = "users", description = "People who sign in: create, change, move through the lifecycle (STAGED, PROVISIONED, ACTIVE, PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED), unlock, delete; their sessions and app links."),
         (name = "groups", description = "Groups of users; an app assigned to a group is open to its members."),
         (name = "apps", description = "OpenID Connect apps (OAuth clients): settings, client secrets, and the users and groups assigned to them."),
         (name = "authorizationServers", description = "Custom authorization servers with their scopes, claims, access policies and rules, and signing keys."),

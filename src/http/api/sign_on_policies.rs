@@ -1,6 +1,7 @@
 //! `/api/v1/policies` (Okta's Policy API for `OKTA_SIGN_ON` and `ACCESS_POLICY`) and
 //! `PUT /api/v1/apps/{id}/policies/{policyId}`. The rules are in `admin::sign_on`;
-//! this module reads Okta's JSON shapes into them.
+//! this module reads Okta's JSON shapes into them. The `PASSWORD` type's requests are
+//! handed to `password_policy`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,6 +13,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller};
+use super::password_policy::{self as pp, PasswordSettings};
+use crate::admin::password_policy::is_password_policy;
 use crate::admin::sign_on::{self, NewSignOnPolicy, NewSignOnRule};
 use crate::http::SharedState;
 use crate::store::{FactorMode, PolicyType, Possession, RuleAccess};
@@ -43,6 +46,8 @@ pub struct SignOnPolicyBody {
     pub description: Option<String>,
     pub priority: Option<i64>,
     pub conditions: Option<SignOnPolicyConditions>,
+    /// PASSWORD: `password.lockout` (and `password.complexity.minLength`, fixed).
+    pub settings: Option<PasswordSettings>,
 }
 
 fn policy_type(text: Option<&str>) -> Result<PolicyType, ApiError> {
@@ -266,7 +271,7 @@ impl SignOnRuleBody {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PolicyQuery {
-    /// `OKTA_SIGN_ON` or `ACCESS_POLICY` (required, as in Okta).
+    /// `OKTA_SIGN_ON`, `ACCESS_POLICY` or `PASSWORD` (required, as in Okta).
     #[serde(rename = "type")]
     pub kind: Option<String>,
 }
@@ -279,6 +284,9 @@ pub async fn list(
     _: Caller,
     ApiQuery(q): ApiQuery<PolicyQuery>,
 ) -> Result<Response, ApiError> {
+    if q.kind.as_deref() == Some("PASSWORD") {
+        return pp::list(&state).await;
+    }
     let kind = policy_type(q.kind.as_deref())?;
     let list = sign_on::list(&state.store, kind).await?;
     let body: Vec<Value> = list.iter().map(sign_on::policy_json).collect();
@@ -294,6 +302,12 @@ pub async fn create(
     Caller(actor): Caller,
     ApiJson(body): ApiJson<SignOnPolicyBody>,
 ) -> Result<Response, ApiError> {
+    if body.kind.as_deref() == Some("PASSWORD") {
+        return Err(ApiError::invalid(
+            "type",
+            "there is one PASSWORD policy, the default: change it with PUT",
+        ));
+    }
     let policy = sign_on::create(&state.store, &actor, body.into_new()?, state.clock.now()).await?;
     Ok(Json(sign_on::policy_json(&policy)).into_response())
 }
@@ -305,11 +319,15 @@ pub async fn get(
     _: Caller,
     Path(policy_id): Path<String>,
 ) -> Result<Response, ApiError> {
+    if is_password_policy(&policy_id) {
+        return pp::get(&state).await;
+    }
     let policy = sign_on::find(&state.store, &policy_id).await?;
     Ok(Json(sign_on::policy_json(&policy)).into_response())
 }
 
 /// Replace name, description, priority (kept when absent) and groups; the type stays.
+/// The PASSWORD policy: name, description and `settings.password.lockout`.
 #[utoipa::path(put, path = "/api/v1/policies/{policyId}", operation_id = "replacePolicy", tag = "policies", params(("policyId" = String, Path)), request_body = SignOnPolicyBody,
     responses((status = 200, description = "The policy", body = super::answers::SignOnPolicy), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn replace(
@@ -318,6 +336,16 @@ pub async fn replace(
     Path(policy_id): Path<String>,
     ApiJson(body): ApiJson<SignOnPolicyBody>,
 ) -> Result<Response, ApiError> {
+    if is_password_policy(&policy_id) {
+        let SignOnPolicyBody {
+            kind,
+            name,
+            description,
+            settings,
+            ..
+        } = body;
+        return pp::replace(&state, &actor, kind.as_deref(), name, description, settings).await;
+    }
     let new = body.into_new()?;
     let policy = sign_on::update(&state.store, &actor, &policy_id, new, state.clock.now()).await?;
     Ok(Json(sign_on::policy_json(&policy)).into_response())

@@ -423,6 +423,20 @@ pub async fn expire_password(
     Ok(user_response(&state, StatusCode::OK, &user))
 }
 
+/// Okta's unlock: a LOCKED_OUT user (the password policy's lockout) becomes ACTIVE and
+/// can sign in again; `{}` as Okta answers.
+#[utoipa::path(post, path = "/api/v1/users/{id}/lifecycle/unlock", operation_id = "unlockUser", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, description = "Unlocked: `{}`"), (status = 401, body = ErrorBody), (status = 403, description = "E0000038: the user is not LOCKED_OUT", body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("ssws" = [])))]
+pub async fn unlock(
+    State(state): State<SharedState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    users::unlock(&state.store, &actor, &id, state.clock.now()).await?;
+    Ok(Json(serde_json::json!({})).into_response())
+}
+
 /// The apps the user can sign in to, as Okta's app links.
 #[utoipa::path(get, path = "/api/v1/users/{id}/appLinks", operation_id = "listAppLinks", tag = "users", params(("id" = String, Path)),
     responses((status = 200, description = "App links", body = [super::answers::AppLink]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),

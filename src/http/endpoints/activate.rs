@@ -102,6 +102,13 @@ async fn step(
                     *response.status_mut() = StatusCode::UNAUTHORIZED;
                     response
                 }
+                SignedIn::LockedOut(waiting) => {
+                    let message = super::login::ACCOUNT_LOCKED;
+                    let mut response =
+                        sign_in_form(state, headers, &waiting, username, Some(message));
+                    *response.status_mut() = StatusCode::UNAUTHORIZED;
+                    response
+                }
                 SignedIn::Throttled { waiting, wait } => {
                     let message = format!(
                         "Too many failed sign-in attempts. Wait {} and try again.",

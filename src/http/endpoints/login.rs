@@ -20,6 +20,9 @@ use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
 
 const SIGN_IN_FAILED: &str = "Sign-in failed: the username or password is not right.";
+/// A LOCKED_OUT account, shown only when the password policy shows lockout failures.
+pub(super) const ACCOUNT_LOCKED: &str = "Your account is locked because of too many failed sign-in \
+    attempts. Reset your password, or ask your administrator to unlock it.";
 
 pub(super) fn expired_page() -> Response {
     pages::error(
@@ -174,6 +177,18 @@ async fn sign_in(
     Ok(match outcome {
         SignIn::Expired => expired_page(),
         SignIn::Failed(request) => form(state, headers, tx, &request, username, true).await,
+        SignIn::LockedOut(request) => {
+            form_with(
+                state,
+                headers,
+                tx,
+                &request,
+                username,
+                StatusCode::UNAUTHORIZED,
+                Some(ACCOUNT_LOCKED),
+            )
+            .await
+        }
         SignIn::Throttled { request, wait } => {
             throttled(state, headers, tx, &request, username, wait).await
         }

@@ -14,6 +14,7 @@ mod device;
 mod email;
 mod factors;
 mod flows;
+mod lockout;
 mod pages;
 mod passkeys;
 mod sign_on;

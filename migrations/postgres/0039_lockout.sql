@@ -1,0 +1,27 @@
+-- Lockout after repeated wrong passwords (Okta's password policy, `settings.password.lockout`).
+--
+-- Per user, the wrong passwords since the last successful sign-in. Reaching the policy's
+-- `max_attempts` moves the user to LOCKED_OUT in the same statement that counts
+-- (`LockoutStore::count_failed_sign_in`); the time of the lock is `status_changed_at`.
+ALTER TABLE users ADD COLUMN failed_logins BIGINT NOT NULL DEFAULT 0;
+
+-- The org's password policy: one row, the default policy, seeded off (`max_attempts` 0).
+-- `auto_unlock_minutes` 0: only an admin (or a completed password reset) unlocks.
+CREATE TABLE password_policies (
+    id                    TEXT PRIMARY KEY,
+    name                  TEXT NOT NULL,
+    description           TEXT NOT NULL,
+    max_attempts          BIGINT NOT NULL DEFAULT 0 CHECK (max_attempts >= 0),
+    auto_unlock_minutes   BIGINT NOT NULL DEFAULT 0 CHECK (auto_unlock_minutes >= 0),
+    show_lockout_failures BOOLEAN NOT NULL DEFAULT FALSE,
+    notify_email          BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at            BIGINT NOT NULL,
+    updated_at            BIGINT NOT NULL
+);
+
+INSERT INTO password_policies (id, name, description, max_attempts, auto_unlock_minutes,
+        show_lockout_failures, notify_email, created_at, updated_at)
+    VALUES ('00pPasswordDefault00', 'Default Policy',
+            'The default password policy applies to every user.',
+            0, 0, FALSE, FALSE, CAST(EXTRACT(EPOCH FROM now()) AS BIGINT),
+            CAST(EXTRACT(EPOCH FROM now()) AS BIGINT));
