@@ -432,3 +432,71 @@ async fn the_factors_api_enrolls_verifies_and_resets() {
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
     }
 }
+
+/// OpenID Connect Core §12.2: an ID token from a refresh describes the original
+/// authentication. A sign-in with the password and a TOTP code for `acr_values`
+/// `urn:okta:loa:2fa:any` starts a refresh-token family; every ID token it refreshes
+/// (twice, rotating) reports the same `amr`, `acr` and `auth_time` as the code's, not
+/// the password alone. A family started by a password sign-in stays `["pwd"]`.
+async fn refreshed_id_tokens_keep_the_sign_in(t: TestApp) {
+    t.user("ada@example.com").await;
+    t.user("bob@example.com").await;
+    let secret = crate::sign_on_policies::totp_for(&t, "ada@example.com").await;
+    let app = t.refresh_app("client_secret_basic", 0).await;
+    let scope = ("scope", "openid profile offline_access");
+
+    let browser = t.browser();
+    let url = t.authorize_url("default", &app.client_id, &[TWO_FACTORS, scope]);
+    let login_page = location(&browser.get(&url).await).expect("to the sign-in page");
+    let response = browser
+        .sign_in(&login_page, "ada@example.com", PASSWORD)
+        .await;
+    let next = location(&response).unwrap();
+    assert!(next.starts_with("/signin/verify?tx="), "{next}");
+    t.clock.advance(totp::STEP);
+    let done = verify(&browser, &next, "totp", &code_now(&t, &secret)).await;
+    assert_eq!(done.status(), 303);
+    let code = param(&location(&done).unwrap(), "code").expect("a code");
+    let tokens = expect_no_store_json(t.redeem("default", &app, &code).await).await;
+    let first = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(first["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert_eq!(first["acr"], "urn:okta:loa:2fa:any");
+    let mut refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
+    for _ in 0..2 {
+        t.clock.advance(60);
+        let refreshed =
+            expect_no_store_json(t.refresh("default", &app, &refresh_token, None).await).await;
+        let claims = claims_of(refreshed["id_token"].as_str().unwrap());
+        for claim in ["amr", "acr", "auth_time", "sid"] {
+            assert_eq!(claims[claim], first[claim], "{claim}");
+        }
+        assert!(claims["iat"].as_i64() > first["iat"].as_i64());
+        refresh_token = refreshed["refresh_token"].as_str().unwrap().to_string();
+    }
+
+    // The password alone: the refreshed token says so.
+    let other = t.browser();
+    let url = t.authorize_url("default", &app.client_id, &[scope]);
+    let login_page = location(&other.get(&url).await).expect("to the sign-in page");
+    let response = other
+        .sign_in(&login_page, "bob@example.com", PASSWORD)
+        .await;
+    let code = param(&location(&response).unwrap(), "code").expect("a code");
+    let tokens = expect_no_store_json(t.redeem("default", &app, &code).await).await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let refreshed =
+        expect_no_store_json(t.refresh("default", &app, refresh_token, None).await).await;
+    let claims = claims_of(refreshed["id_token"].as_str().unwrap());
+    assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
+    assert_eq!(claims["acr"], "urn:okta:loa:1fa:pwd");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshed_id_tokens_keep_the_sign_in_sqlite() {
+    refreshed_id_tokens_keep_the_sign_in(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshed_id_tokens_keep_the_sign_in_postgres() {
+    refreshed_id_tokens_keep_the_sign_in(TestApp::spawn_postgres().await).await;
+}

@@ -43,6 +43,7 @@ pub fn issue(
         dpop_jkt: request.dpop_jkt.clone(),
         amr: (!amr.is_empty()).then(|| amr.to_vec()),
         sid: None,
+        acr: None,
     };
     (code, row)
 }
