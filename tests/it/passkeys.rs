@@ -246,8 +246,9 @@ async fn a_passkey_is_added_signs_in_without_a_username_and_refuses_every_forger
     assert_eq!(refused(&key, &key.id(), &user_handle).await, 303);
 
     // The passkey as the second factor after the password, when the app asks for two
-    // (or for a phishing-resistant one): only Alice's own key passes, once.
-    for acr in ["urn:okta:loa:2fa:any", "phr"] {
+    // (or for a phishing-resistant one, or one bound to its device): only Alice's own
+    // key passes, once; the ID token's `acr` is the class asked, which the key met.
+    for acr in ["urn:okta:loa:2fa:any", "phr", "phrh"] {
         let second = t.browser();
         let url = t.authorize_url("default", &app.client_id, &[("acr_values", acr)]);
         let login = location(&second.get(&url).await).unwrap();
@@ -295,6 +296,7 @@ async fn a_passkey_is_added_signs_in_without_a_username_and_refuses_every_forger
             serde_json::json!(["pwd", "hwk", "mfa"]),
             "{acr}"
         );
+        assert_eq!(claims["acr"], acr);
     }
 
     // The Factors API lists the passkey as Okta's `webauthn` factor.
