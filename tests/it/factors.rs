@@ -327,6 +327,35 @@ async fn the_factors_api_enrolls_verifies_and_resets() {
         (status, body["errorCode"].as_str()),
         (400, Some("E0000001"))
     );
+    // The System Log names the caller (the API token) as the actor of each check and
+    // activation, successful or not, and Ada as the target: she did nothing herself.
+    let (status, events) = api
+        .get("/api/v1/logs?filter=eventType eq \"user.authentication.auth_via_mfa\" or eventType eq \"user.mfa.factor.activate\"")
+        .await;
+    assert_eq!(status, 200);
+    let events = events.as_array().unwrap();
+    let outcomes: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["eventType"].as_str().unwrap(),
+                e["outcome"]["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for wanted in [
+        ("user.authentication.auth_via_mfa", "SUCCESS"),
+        ("user.authentication.auth_via_mfa", "FAILURE"),
+        ("user.mfa.factor.activate", "SUCCESS"),
+    ] {
+        assert!(outcomes.contains(&wanted), "{wanted:?} in {outcomes:?}");
+    }
+    for event in events {
+        assert_eq!(event["actor"]["type"], "ApiToken", "{event}");
+        assert_ne!(event["actor"]["id"], ada.id.as_str(), "{event}");
+        assert_eq!(event["target"][0]["id"], ada.id.as_str(), "{event}");
+        assert_eq!(event["target"][0]["type"], "User", "{event}");
+    }
 
     // Enrolling a second TOTP factor while one is active is refused.
     let (status, _) = api
