@@ -406,3 +406,81 @@ async fn a_passkey_is_added_signs_in_without_a_username_and_refuses_every_forger
 fn manage_window() -> i64 {
     gatehouse::flows::passkeys::manage::RECENT_SIGN_IN
 }
+
+/// The options endpoints write a challenge row each, so each call counts: against the
+/// person (registration, and the second-factor step) past
+/// `PASSKEY_CHALLENGE_USER_THRESHOLD`, and against the address past the sign-in
+/// address threshold (every options endpoint together). A blocked call is 429 with
+/// `Retry-After` and gives no challenge; after the wait the next one is answered.
+async fn options_are_throttled(t: TestApp) {
+    use gatehouse::clock::Clock;
+    use gatehouse::identity::throttle::PASSKEY_CHALLENGE_USER_THRESHOLD;
+    let alice = t.user("alice@example.com").await;
+    let app = t.spa().await;
+    let browser = t.browser();
+    t.code(&browser, "default", &app, &alice.login).await;
+    let (_, _, csrf) = page_csrf(&browser, "/account/passkeys").await;
+    let options = async || {
+        let response = browser
+            .post_form("/account/passkeys/options", &[("csrf", &csrf)])
+            .await;
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().parse::<i64>().unwrap());
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        (status, retry_after, body)
+    };
+    let mut calls = 0;
+    for _ in 0..PASSKEY_CHALLENGE_USER_THRESHOLD {
+        let (status, _, body) = options().await;
+        calls += 1;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, retry_after, body) = options().await;
+    calls += 1;
+    assert_eq!((status, retry_after), (429, Some(2)), "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(body.get("challenge").is_none());
+    t.clock.advance(2);
+    let (status, _, body) = options().await;
+    calls += 1;
+    assert_eq!(status, 200, "{body}");
+
+    // The address: the sign-in page's options count with the account page's.
+    let (other, tx, csrf) = sign_in_page(&t, &app).await;
+    let threshold = t.state.config.throttle.sign_in_ip_threshold;
+    let post = async || {
+        other
+            .post_form("/login/passkey/options", &[("tx", &tx), ("csrf", &csrf)])
+            .await
+    };
+    while calls < threshold {
+        let response = post().await;
+        calls += 1;
+        assert_eq!(response.status(), 200, "call {calls}");
+    }
+    let blocked = post().await;
+    assert_eq!(blocked.status(), 429);
+    let wait: i64 = blocked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1, "{wait}");
+    t.clock.advance(wait);
+    let now = t.clock.now();
+    let response = post().await;
+    assert_eq!(response.status(), 200, "after the wait, at {now}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_are_throttled_sqlite() {
+    options_are_throttled(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_are_throttled_postgres() {
+    options_are_throttled(TestApp::spawn_postgres().await).await;
+}

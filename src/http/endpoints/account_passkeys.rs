@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::authorize::redirect;
-use super::passkey_login::{json, status_of};
+use super::passkey_login::{json, json_error};
 use crate::clock::UnixTime;
 use crate::flows::passkeys::manage::{self, Account, Added, RegistrationResponse};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params};
@@ -143,6 +143,7 @@ async fn changing(
 /// `POST /account/passkeys/options`: the creation options (JSON) for a new passkey.
 pub async fn options(
     State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
@@ -154,9 +155,9 @@ pub async fn options(
             return json(status, serde_json::json!({ "error": status.as_u16() }));
         }
     };
-    match manage::creation_options(&state, &account, now).await {
+    match manage::creation_options(&state, &account, ip.as_deref(), now).await {
         Ok(options) => json(StatusCode::OK, options),
-        Err(e) => json(status_of(&e), serde_json::json!({ "error": e.code() })),
+        Err(e) => json_error(&e),
     }
 }
 
