@@ -395,29 +395,3 @@ async fn failed(
     syslog::record(&services.store, actor, event, now).await;
     Ok(Check::Invalid)
 }
-
-/// How recently a person must have signed in (entered the password, or verified a
-/// second factor) to change their factors: someone who finds a browser left signed in
-/// cannot add their own authenticator or take the recovery codes.
-pub const RECENT_SIGN_IN: i64 = 900;
-
-/// The person behind `session_cookie` when their session is live and their sign-in
-/// recent enough to manage factors (`None`: they sign in again first).
-pub async fn self_service_user(
-    services: &Services,
-    session_cookie: Option<&str>,
-    now: UnixTime,
-) -> Result<Option<User>, OAuthError> {
-    let Some(cookie) = session_cookie else {
-        return Ok(None);
-    };
-    let hash = crate::identity::session::id_hash(cookie);
-    let Some((session, user)) = crate::flows::sessions::live(services, &hash, now).await? else {
-        return Ok(None);
-    };
-    let last = session
-        .mfa_at
-        .unwrap_or(session.auth_time)
-        .max(session.auth_time);
-    Ok((now < last.saturating_add(RECENT_SIGN_IN)).then_some(user))
-}

@@ -404,9 +404,21 @@ async fn the_factors_api_enrolls_verifies_and_resets() {
         .await;
     let bobs_id = bobs_factor["id"].as_str().unwrap().to_string();
     let browser = t.browser();
-    assert_eq!(browser.get("/account/factors").await.status(), 401);
+    let to_sign_in = |response: &reqwest::Response| {
+        assert_eq!(response.status(), 302);
+        let to = location(response).unwrap();
+        assert_eq!(
+            param(&to, "client_id").as_deref(),
+            Some("gatehouse-account")
+        );
+        to
+    };
+    to_sign_in(&browser.get("/account/factors").await);
     t.code(&browser, "default", &app, "ada@example.com").await;
-    let page = browser.get("/account/factors").await;
+    // A session from an app's sign-in is not the account page's binding.
+    let unbound = browser.get("/account/factors").await;
+    to_sign_in(&unbound);
+    let page = through_account_sign_in(&browser, unbound).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     let csrf = input_value(&html, "csrf").unwrap_or_default();
@@ -440,8 +452,19 @@ async fn the_factors_api_enrolls_verifies_and_resets() {
         .get(&format!("/api/v1/users/{}/factors/{bobs_id}", bob.id))
         .await;
     assert_eq!(still["id"], bobs_id.as_str());
-    t.clock.advance(gatehouse::flows::factors::RECENT_SIGN_IN);
-    assert_eq!(browser.get("/account/factors").await.status(), 401);
+    t.clock
+        .advance(gatehouse::flows::account::RECENT_SIGN_IN_SECONDS + 1);
+    // An old sign-in: the password again (`prompt=login`), then back to the page; a
+    // change is refused meanwhile.
+    let again = to_sign_in(&browser.get("/account/factors").await);
+    assert_eq!(param(&again, "prompt").as_deref(), Some("login"));
+    assert_eq!(
+        browser
+            .post_form(&remove, &[("csrf", &csrf)])
+            .await
+            .status(),
+        401
+    );
 
     // The System Log heard of it.
     let (_, events) = api
