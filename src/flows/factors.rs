@@ -156,6 +156,20 @@ pub async fn activate_totp(
     ip: Option<String>,
     now: UnixTime,
 ) -> Result<Check, OAuthError> {
+    let actor = Actor::user(user, ip);
+    activate_totp_by(services, &actor, user, factor_id, code, now).await
+}
+
+/// `activate_totp` on behalf of someone else (an admin or an API client through the
+/// Factors API): the System Log names `actor`, and the user as the target.
+pub async fn activate_totp_by(
+    services: &Services,
+    actor: &Actor,
+    user: &User,
+    factor_id: &str,
+    code: &str,
+    now: UnixTime,
+) -> Result<Check, OAuthError> {
     if let Some(wait) = throttle::factor_blocked(&services.store, &user.id, now).await? {
         return Ok(Check::Throttled { wait });
     }
@@ -178,7 +192,7 @@ pub async fn activate_totp(
         None => false,
     };
     if !activated {
-        return failed(services, user, "INVALID_CODE", ip, now).await;
+        return failed(services, actor, user, "INVALID_CODE", now).await;
     }
     throttle::factor_succeeded(&services.store, &user.id).await?;
     let event = Event::success(
@@ -187,7 +201,7 @@ pub async fn activate_totp(
         vec![Target::user(user), factor_target(factor_id)],
     )
     .with_debug("factorType", factors::TOTP);
-    syslog::record(&services.store, &Actor::user(user, ip), event, now).await;
+    syslog::record(&services.store, actor, event, now).await;
     services
         .mail
         .factor_enrolled(user, "an authenticator app", now)
@@ -202,6 +216,18 @@ pub async fn verify_totp(
     user: &User,
     code: &str,
     ip: Option<String>,
+    now: UnixTime,
+) -> Result<Check, OAuthError> {
+    verify_totp_by(services, &Actor::user(user, ip), user, code, now).await
+}
+
+/// `verify_totp` on behalf of someone else (an admin or an API client through the
+/// Factors API): the System Log names `actor`, and the user as the target.
+pub async fn verify_totp_by(
+    services: &Services,
+    actor: &Actor,
+    user: &User,
+    code: &str,
     now: UnixTime,
 ) -> Result<Check, OAuthError> {
     if let Some(wait) = throttle::factor_blocked(&services.store, &user.id, now).await? {
@@ -220,9 +246,9 @@ pub async fn verify_totp(
         None => false,
     };
     if !accepted {
-        return failed(services, user, "INVALID_CODE", ip, now).await;
+        return failed(services, actor, user, "INVALID_CODE", now).await;
     }
-    verified(services, user, "token:software:totp", ip, now).await
+    verified(services, actor, user, "token:software:totp", now).await
 }
 
 /// Uses one of the person's unused recovery codes.
@@ -247,9 +273,10 @@ pub async fn verify_recovery_code(
         None => false,
     };
     if !used {
-        return failed(services, user, "INVALID_RECOVERY_CODE", ip, now).await;
+        let actor = Actor::user(user, ip);
+        return failed(services, &actor, user, "INVALID_RECOVERY_CODE", now).await;
     }
-    verified(services, user, "recovery_code", ip, now).await
+    verified(services, &Actor::user(user, ip), user, "recovery_code", now).await
 }
 
 /// A new set of recovery codes, replacing the old ones: the codes, shown once.
@@ -331,9 +358,9 @@ fn factor_target(factor_id: &str) -> Target {
 
 async fn verified(
     services: &Services,
+    actor: &Actor,
     user: &User,
     method: &str,
-    ip: Option<String>,
     now: UnixTime,
 ) -> Result<Check, OAuthError> {
     throttle::factor_succeeded(&services.store, &user.id).await?;
@@ -343,15 +370,15 @@ async fn verified(
         vec![Target::user(user)],
     )
     .with_debug("factor", method.to_string());
-    syslog::record(&services.store, &Actor::user(user, ip), event, now).await;
+    syslog::record(&services.store, actor, event, now).await;
     Ok(Check::Verified)
 }
 
 async fn failed(
     services: &Services,
+    actor: &Actor,
     user: &User,
     reason: &str,
-    ip: Option<String>,
     now: UnixTime,
 ) -> Result<Check, OAuthError> {
     let wait =
@@ -365,32 +392,6 @@ async fn failed(
     if let Some(wait) = wait {
         event = event.with_debug("retryAfterSeconds", wait);
     }
-    syslog::record(&services.store, &Actor::user(user, ip), event, now).await;
+    syslog::record(&services.store, actor, event, now).await;
     Ok(Check::Invalid)
-}
-
-/// How recently a person must have signed in (entered the password, or verified a
-/// second factor) to change their factors: someone who finds a browser left signed in
-/// cannot add their own authenticator or take the recovery codes.
-pub const RECENT_SIGN_IN: i64 = 900;
-
-/// The person behind `session_cookie` when their session is live and their sign-in
-/// recent enough to manage factors (`None`: they sign in again first).
-pub async fn self_service_user(
-    services: &Services,
-    session_cookie: Option<&str>,
-    now: UnixTime,
-) -> Result<Option<User>, OAuthError> {
-    let Some(cookie) = session_cookie else {
-        return Ok(None);
-    };
-    let hash = crate::identity::session::id_hash(cookie);
-    let Some((session, user)) = crate::flows::sessions::live(services, &hash, now).await? else {
-        return Ok(None);
-    };
-    let last = session
-        .mfa_at
-        .unwrap_or(session.auth_time)
-        .max(session.auth_time);
-    Ok((now < last.saturating_add(RECENT_SIGN_IN)).then_some(user))
 }

@@ -155,6 +155,7 @@ impl Fixture {
             dpop_jkt: None,
             amr: None,
             sid: None,
+            acr: None,
         };
         self.services.store.insert_code(&row).await.unwrap();
         value

@@ -216,6 +216,43 @@ pub async fn email_request(
     Ok(None)
 }
 
+/// WebAuthn challenges a person may ask for, within the window, before each next one
+/// waits: registering a passkey, or proving one as a second factor, takes one or two;
+/// cancelling the browser's dialog and trying again a few more.
+pub const PASSKEY_CHALLENGE_USER_THRESHOLD: i64 = 20;
+
+/// Before a WebAuthn challenge is made (`/login/passkey/options`,
+/// `/signin/verify/passkey/options`, `/account/passkeys/options`), each of which writes
+/// a challenge row: every request counts, as there is no failure to wait for, against
+/// the address (the sign-in address threshold) and, when the challenge names a person,
+/// against them (`PASSKEY_CHALLENGE_USER_THRESHOLD`), each one atomic statement. The
+/// seconds to wait when either is blocked at `now`; no challenge may then be made.
+pub async fn passkey_challenge(
+    store: &DynStore,
+    config: &ThrottleConfig,
+    user_id: Option<&str>,
+    ip: Option<&str>,
+    now: UnixTime,
+) -> StoreResult<Option<i64>> {
+    let mut counters = vec![(key("passkey-ip", &[&address(ip)]), config.sign_in_ip_rule())];
+    if let Some(user_id) = user_id {
+        counters.push((
+            key("passkey-user", &[user_id]),
+            ThrottleRule {
+                threshold: PASSKEY_CHALLENGE_USER_THRESHOLD,
+                window: config.window_seconds,
+                max_delay: config.max_delay_seconds,
+            },
+        ));
+    }
+    for (key, rule) in counters {
+        if let Attempt::Blocked { until } = store.throttle_attempt(&key, &rule, now).await? {
+            return Ok(Some((until - now).max(1)));
+        }
+    }
+    Ok(None)
+}
+
 /// Wrong second-factor codes (TOTP, recovery codes) of one person, from every address:
 /// whoever guesses holds the password already, so the counter follows the account.
 pub fn factor_key(user_id: &str) -> String {

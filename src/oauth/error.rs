@@ -187,6 +187,19 @@ impl OAuthError {
         }
     }
 
+    /// Too many requests of a kind that has no failure to count (a passkey challenge):
+    /// `temporarily_unavailable` with HTTP's 429 Too Many Requests and `Retry-After`
+    /// (RFC 6585 §4).
+    pub fn throttled(retry_after: i64, description: &'static str) -> Self {
+        let seconds = u32::try_from(retry_after.clamp(1, 86_400)).unwrap_or(1);
+        OAuthError {
+            code: ErrorCode::TemporarilyUnavailable,
+            description: description.into(),
+            basic_challenge: false,
+            retry_after: Some(seconds),
+        }
+    }
+
     /// Okta's answer when no access-policy rule allows the request, or one denies it.
     pub fn policy_denied() -> Self {
         Self::new(

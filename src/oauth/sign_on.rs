@@ -306,6 +306,38 @@ pub fn acr_needed(acr_values: &[String], has_second_factor: bool) -> Option<(&st
     Some((value, needed))
 }
 
+/// The `acr` an ID token reports for a request that asked `acr_values` and a sign-in
+/// that proved `amr` (OpenID Connect Core §2: the class the authentication satisfied),
+/// as Okta reports it: the value asked (the first Gatehouse knows, as `acr_needed`
+/// reads it), when the sign-in met it. `None` when nothing known was asked, or the
+/// sign-in did not meet it: the token then reports the level `amr` reached
+/// (`factors::acr_of`) — or `phr` for a synced passkey where `phrh` (a key that never
+/// leaves its device, RFC 8176 `hwk`) was asked. `…:2fa:any:ifpossible` is met by one
+/// factor when the person had no second one to give: the sign-in step asked for it
+/// only when they had.
+pub fn acr_met<'a>(acr_values: &'a [String], amr: &[String]) -> Option<&'a str> {
+    let value = acr_values
+        .iter()
+        .map(String::as_str)
+        .find(|v| ACR_VALUES.contains(v))?;
+    let has = |method: &str| amr.iter().any(|m| m == method);
+    let met = match value {
+        ACR_1FA_ANY | ACR_2FA_IFPOSSIBLE => true,
+        ACR_1FA_PWD => has(crate::factors::amr::PWD),
+        ACR_2FA_ANY => crate::factors::factor_count(amr) >= 2,
+        ACR_PHR => has("hwk") || has("swk"),
+        ACR_PHRH => has("hwk"),
+        _ => false,
+    };
+    if met {
+        Some(value)
+    } else if value == ACR_PHRH && has("swk") {
+        Some(ACR_PHR)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,6 +518,41 @@ mod tests {
             }
         );
         assert_eq!(Needed::PASSWORD.and(a), a);
+    }
+
+    #[test]
+    fn the_acr_reported_is_the_value_asked_when_the_sign_in_met_it() {
+        let values = |text: &str| text.split(' ').map(str::to_string).collect::<Vec<_>>();
+        let amr = |list: &[&str]| list.iter().map(|m| m.to_string()).collect::<Vec<_>>();
+        let pwd = amr(&["pwd"]);
+        let otp = amr(&["pwd", "otp", "mfa"]);
+        let device = amr(&["pwd", "hwk", "mfa"]);
+        let synced = amr(&["pwd", "swk", "mfa"]);
+        let passkey_alone = amr(&["hwk", "user"]);
+        for (asked, proof, reported) in [
+            (ACR_1FA_ANY, &pwd, Some(ACR_1FA_ANY)),
+            (ACR_1FA_PWD, &pwd, Some(ACR_1FA_PWD)),
+            (ACR_1FA_PWD, &passkey_alone, None),
+            (ACR_2FA_ANY, &otp, Some(ACR_2FA_ANY)),
+            (ACR_2FA_ANY, &pwd, None),
+            (ACR_2FA_IFPOSSIBLE, &pwd, Some(ACR_2FA_IFPOSSIBLE)),
+            (ACR_2FA_IFPOSSIBLE, &otp, Some(ACR_2FA_IFPOSSIBLE)),
+            (ACR_PHR, &device, Some(ACR_PHR)),
+            (ACR_PHR, &synced, Some(ACR_PHR)),
+            (ACR_PHR, &otp, None),
+            (ACR_PHRH, &device, Some(ACR_PHRH)),
+            (ACR_PHRH, &synced, Some(ACR_PHR)),
+            (ACR_PHRH, &otp, None),
+        ] {
+            assert_eq!(
+                acr_met(&values(asked), proof),
+                reported,
+                "{asked} {proof:?}"
+            );
+        }
+        assert_eq!(acr_met(&values("gold phr"), &device), Some(ACR_PHR));
+        assert_eq!(acr_met(&values("gold"), &device), None);
+        assert_eq!(acr_met(&[], &device), None);
     }
 
     #[test]

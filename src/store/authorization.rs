@@ -71,6 +71,7 @@ fn code_from_row(row: &impl Row) -> StoreResult<AuthCode> {
         dpop_jkt: row.opt_text("dpop_jkt")?,
         amr: row.opt_text("amr")?.as_deref().map(json_list).transpose()?,
         sid: row.opt_text("sid")?,
+        acr: row.opt_text("acr")?,
     })
 }
 
@@ -82,8 +83,8 @@ fn code_from_row(row: &impl Row) -> StoreResult<AuthCode> {
 /// written, and a failure of any part fails the whole statement. Data-modifying `WITH`
 /// parts all run to completion; the token's foreign key to its family is checked at the
 /// end of the statement, where the family's row exists. $1–$5 the redemption, $6–$17
-/// the family (`family_args`), $18–$24 its first token (`token_args`), $25 whether there
-/// is a refresh token, $26–$32 the event (`log::event_args`), $33 whether there is one.
+/// the family (`family_args`), $20–$26 its first token (`token_args`), $27 whether there
+/// is a refresh token, $28–$34 the event (`log::event_args`), $35 whether there is one.
 const PG_REDEEM: &str = "WITH redeemed AS (
         UPDATE authorization_codes SET redeemed_at = $1, access_jti = $2,
             access_expires_at = $3, family_id = $4
@@ -91,16 +92,17 @@ const PG_REDEEM: &str = "WITH redeemed AS (
         RETURNING 1),
     family AS (
         INSERT INTO refresh_families (id, server_id, client_id, user_id, scope, auth_time,
-            created_at, expires_at, last_used_at, revoked_at, dpop_jkt, sid)
-        SELECT $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 FROM redeemed WHERE $25),
+            created_at, expires_at, last_used_at, revoked_at, dpop_jkt, sid, amr, acr)
+        SELECT $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+        FROM redeemed WHERE $27),
     token AS (
         INSERT INTO refresh_tokens (token_hash, family_id, scope, issued_at,
             idle_expires_at, access_jti, access_expires_at)
-        SELECT $18, $19, $20, $21, $22, $23, $24 FROM redeemed WHERE $25),
+        SELECT $20, $21, $22, $23, $24, $25, $26 FROM redeemed WHERE $27),
     event AS (
         INSERT INTO system_log (uuid, published, event_type, outcome_result, actor_id,
             target_ids, event)
-        SELECT $26, $27, $28, $29, $30, $31, $32 FROM redeemed WHERE $33)
+        SELECT $28, $29, $30, $31, $32, $33, $34 FROM redeemed WHERE $35)
     SELECT count(*) AS redeemed FROM redeemed";
 
 #[async_trait]
@@ -155,8 +157,8 @@ impl<B: Backend> AuthorizationStore for B {
         self.execute(
             "INSERT INTO authorization_codes (code_hash, server_id, client_id, user_id,
                 redirect_uri, scope, nonce, code_challenge, code_challenge_method, auth_time,
-                created_at, expires_at, dpop_jkt, amr, sid)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                created_at, expires_at, dpop_jkt, amr, sid, acr)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             &[
                 (&c.code_hash).into(),
                 (&c.server_id).into(),
@@ -176,6 +178,7 @@ impl<B: Backend> AuthorizationStore for B {
                     None => Arg::Text(None),
                 },
                 (&c.sid).into(),
+                (&c.acr).into(),
             ],
         )
         .await?;

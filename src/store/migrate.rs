@@ -193,6 +193,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0039_lockout.sql"),
         postgres: include_str!("../../migrations/postgres/0039_lockout.sql"),
     },
+    Migration {
+        version: 40,
+        sqlite: include_str!("../../migrations/sqlite/0040_refresh_amr.sql"),
+        postgres: include_str!("../../migrations/postgres/0040_refresh_amr.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

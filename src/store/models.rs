@@ -506,6 +506,9 @@ pub struct AuthCode {
     pub amr: Option<Vec<String>>,
     /// The public id of the session the code was issued in: the ID token's `sid`.
     pub sid: Option<String>,
+    /// The `acr` the code's ID token reports (the `acr_values` value the sign-in met);
+    /// `None`: the level of `amr` (`factors::acr_of`).
+    pub acr: Option<String>,
 }
 
 /// Everything a code's redemption grants, written in the one transaction that marks
@@ -682,6 +685,11 @@ pub struct RefreshFamily {
     pub dpop_jkt: Option<String>,
     /// The session the grant was made in (the `sid` of every ID token it mints).
     pub sid: Option<String>,
+    /// What the sign-in behind the grant proved (RFC 8176 `amr`) and the `acr` its
+    /// first ID token reported: every refreshed ID token says the same (OpenID Connect
+    /// Core §12.2). `None`: the password alone, and the level `amr` gives.
+    pub amr: Option<Vec<String>>,
+    pub acr: Option<String>,
 }
 
 /// One refresh token (its SHA-256) of a family.

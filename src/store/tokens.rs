@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Dialect, Row, Tx};
+use super::db::{Arg, Backend, Dialect, Row, Tx, json_list, to_json};
 use super::{RefreshFamily, RefreshToken, Rotation, StoreResult};
 use crate::clock::UnixTime;
 
@@ -77,15 +77,21 @@ fn family_from_row(row: &impl Row) -> StoreResult<RefreshFamily> {
         revoked_at: row.opt_int("f_revoked_at")?,
         dpop_jkt: row.opt_text("f_dpop_jkt")?,
         sid: row.opt_text("f_sid")?,
+        amr: row
+            .opt_text("f_amr")?
+            .as_deref()
+            .map(json_list)
+            .transpose()?,
+        acr: row.opt_text("f_acr")?,
     })
 }
 
 /// A refresh-token family's row (alone, or with the code redemption that starts it).
 pub(super) const INSERT_FAMILY: &str = "INSERT INTO refresh_families (id, server_id, client_id,
         user_id, scope, auth_time, created_at, expires_at, last_used_at, revoked_at, dpop_jkt,
-        sid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+        sid, amr, acr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
-pub(super) fn family_args(f: &RefreshFamily) -> [Arg<'_>; 12] {
+pub(super) fn family_args(f: &RefreshFamily) -> [Arg<'_>; 14] {
     [
         (&f.id).into(),
         (&f.server_id).into(),
@@ -99,12 +105,17 @@ pub(super) fn family_args(f: &RefreshFamily) -> [Arg<'_>; 12] {
         f.revoked_at.into(),
         (&f.dpop_jkt).into(),
         (&f.sid).into(),
+        match &f.amr {
+            Some(amr) => to_json(amr),
+            None => Arg::Text(None),
+        },
+        (&f.acr).into(),
     ]
 }
 
 /// `family_args` when there is no family: NULLs of the columns' types, for a statement
 /// that binds a family it may not insert (PostgreSQL types every parameter).
-pub(super) const NO_FAMILY: [Arg<'static>; 12] = [
+pub(super) const NO_FAMILY: [Arg<'static>; 14] = [
     Arg::Text(None),
     Arg::Text(None),
     Arg::Text(None),
@@ -115,6 +126,8 @@ pub(super) const NO_FAMILY: [Arg<'static>; 12] = [
     Arg::Int(None),
     Arg::Int(None),
     Arg::Int(None),
+    Arg::Text(None),
+    Arg::Text(None),
     Arg::Text(None),
     Arg::Text(None),
 ];
@@ -218,7 +231,7 @@ impl<B: Backend> TokenStore for B {
                     f.user_id AS f_user_id, f.scope AS f_scope, f.auth_time AS f_auth_time,
                     f.created_at AS f_created_at, f.expires_at AS f_expires_at,
                     f.last_used_at AS f_last_used_at, f.revoked_at AS f_revoked_at,
-                    f.dpop_jkt AS f_dpop_jkt, f.sid AS f_sid
+                    f.dpop_jkt AS f_dpop_jkt, f.sid AS f_sid, f.amr AS f_amr, f.acr AS f_acr
                  FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
                  WHERE t.token_hash = $1",
                 &[token_hash.into()],

@@ -70,6 +70,9 @@ pub struct Grant<'a> {
     pub now: UnixTime,
     /// RFC 8176 `amr` of the sign-in (`None`: the password alone, `["pwd"]`).
     pub amr: Option<&'a [String]>,
+    /// The `acr` the sign-in met (an `acr_values` value it satisfied); `None`: the
+    /// level of `amr` (`factors::acr_of`).
+    pub acr: Option<&'a str>,
 }
 
 impl Grant<'_> {
@@ -140,7 +143,8 @@ impl Grant<'_> {
         let password = [crate::factors::amr::PWD.to_string()];
         let amr = self.amr.filter(|a| !a.is_empty()).unwrap_or(&password);
         claims.insert("amr".into(), json!(amr));
-        claims.insert("acr".into(), json!(crate::factors::acr_of(amr)));
+        let acr = self.acr.unwrap_or_else(|| crate::factors::acr_of(amr));
+        claims.insert("acr".into(), json!(acr));
         if let Some(access_token) = access_token {
             claims.insert("at_hash".into(), json!(at_hash(access_token)));
         }
@@ -252,6 +256,7 @@ mod tests {
         let scope = scopes("openid email");
         let g = Grant {
             amr: None,
+            acr: None,
             issuer: "https://i",
             audience: "api://default",
             client_id: "0oa1",

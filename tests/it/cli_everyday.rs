@@ -1,4 +1,4 @@
-//! The everyday commands: change, deactivate and delete apps; set a password,
+//! The everyday commands: change, deactivate and delete apps; set a password, reset the factors,
 //! deactivate and delete users; print the OpenAPI document. The real binary against
 //! a running server's data directory; what they change applies at once.
 
@@ -236,4 +236,100 @@ async fn openapi_command_prints_the_served_document() {
         .unwrap();
     assert_eq!(printed, served);
     assert!(printed["openapi"].as_str().unwrap().starts_with("3.1"));
+}
+
+/// `gatehouse users reset-factors` for someone who lost their authenticator: their
+/// TOTP factor, recovery codes and passkeys are gone, the System Log has one
+/// `user.mfa.factor.reset_all` event by the command line with the user as target, and
+/// their next sign-in asking two factors sends them to set one up. Another user's
+/// factors stay. An unknown user is an error naming them.
+async fn users_reset_factors(t: TestApp) {
+    use gatehouse::store::Passkey;
+    let ada = t.user("ada@example.com").await;
+    let bob = t.user("bob@example.com").await;
+    crate::sign_on_policies::totp_for(&t, &ada.login).await;
+    crate::sign_on_policies::totp_for(&t, &bob.login).await;
+    let store = &t.backend.store;
+    store
+        .replace_recovery_codes(&ada.id, &[vec![1; 32], vec![2; 32]], 1)
+        .await
+        .unwrap();
+    let passkey = Passkey {
+        id: "fwfReset1".into(),
+        user_id: ada.id.clone(),
+        credential_id: vec![7, 7, 7],
+        public_key: vec![0xa0],
+        sign_count: 0,
+        user_handle: vec![9; 32],
+        discoverable: true,
+        transports: vec!["internal".into()],
+        name: "Laptop".into(),
+        aaguid: vec![0; 16],
+        backup_eligible: false,
+        backed_up: false,
+        user_verified: true,
+        created_at: 1,
+        last_used_at: None,
+    };
+    assert!(store.insert_passkey(&passkey).await.unwrap());
+
+    let data_dir = t.dir.path().to_str().unwrap().to_string();
+    let mut env = vec![("GATEHOUSE_DATA_DIR", data_dir.as_str())];
+    if let Some(db) = &t.database {
+        env.push(("GATEHOUSE_DATABASE_URL", db.url.as_str()));
+    }
+    let (ok, _, err) =
+        crate::cli::gatehouse_env(&env, &["users", "reset-factors", "ada@example.com"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("removed 2 factor(s) of ada@example.com"),
+        "{err}"
+    );
+    assert!(store.user_factors(&ada.id).await.unwrap().is_empty());
+    assert!(store.user_passkeys(&ada.id).await.unwrap().is_empty());
+    assert_eq!(store.recovery_codes_left(&ada.id).await.unwrap(), 0);
+    assert_eq!(
+        store.user_factors(&bob.id).await.unwrap().len(),
+        1,
+        "Bob's stays"
+    );
+
+    let api = t.api().await;
+    let (status, events) = api
+        .get("/api/v1/logs?filter=eventType eq \"user.mfa.factor.reset_all\"")
+        .await;
+    assert_eq!(status, 200);
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["actor"]["id"], "cli");
+    assert_eq!(events[0]["actor"]["type"], "SystemPrincipal");
+    assert_eq!(events[0]["target"][0]["id"], ada.id.as_str());
+    assert_eq!(events[0]["outcome"]["result"], "SUCCESS");
+
+    // Ada's next sign-in asking two factors sets one up again.
+    let app = t.web_app().await;
+    let browser = t.browser();
+    let url = t.authorize_url(
+        "default",
+        &app.client_id,
+        &[("acr_values", "urn:okta:loa:2fa:any")],
+    );
+    let login = location(&browser.get(&url).await).unwrap();
+    let next = location(&browser.sign_in(&login, &ada.login, PASSWORD).await).unwrap();
+    assert!(next.starts_with("/signin/enroll?tx="), "{next}");
+
+    let (ok, _, err) =
+        crate::cli::gatehouse_env(&env, &["users", "reset-factors", "nobody@example.com"]);
+    assert!(!ok);
+    assert!(err.contains("nobody@example.com"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_reset_factors_sqlite() {
+    users_reset_factors(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_reset_factors_postgres() {
+    users_reset_factors(TestApp::spawn_postgres().await).await;
 }

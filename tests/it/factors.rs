@@ -327,6 +327,35 @@ async fn the_factors_api_enrolls_verifies_and_resets() {
         (status, body["errorCode"].as_str()),
         (400, Some("E0000001"))
     );
+    // The System Log names the caller (the API token) as the actor of each check and
+    // activation, successful or not, and Ada as the target: she did nothing herself.
+    let (status, events) = api
+        .get("/api/v1/logs?filter=eventType eq \"user.authentication.auth_via_mfa\" or eventType eq \"user.mfa.factor.activate\"")
+        .await;
+    assert_eq!(status, 200);
+    let events = events.as_array().unwrap();
+    let outcomes: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["eventType"].as_str().unwrap(),
+                e["outcome"]["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for wanted in [
+        ("user.authentication.auth_via_mfa", "SUCCESS"),
+        ("user.authentication.auth_via_mfa", "FAILURE"),
+        ("user.mfa.factor.activate", "SUCCESS"),
+    ] {
+        assert!(outcomes.contains(&wanted), "{wanted:?} in {outcomes:?}");
+    }
+    for event in events {
+        assert_eq!(event["actor"]["type"], "ApiToken", "{event}");
+        assert_ne!(event["actor"]["id"], ada.id.as_str(), "{event}");
+        assert_eq!(event["target"][0]["id"], ada.id.as_str(), "{event}");
+        assert_eq!(event["target"][0]["type"], "User", "{event}");
+    }
 
     // Enrolling a second TOTP factor while one is active is refused.
     let (status, _) = api
@@ -375,9 +404,21 @@ async fn the_factors_api_enrolls_verifies_and_resets() {
         .await;
     let bobs_id = bobs_factor["id"].as_str().unwrap().to_string();
     let browser = t.browser();
-    assert_eq!(browser.get("/account/factors").await.status(), 401);
+    let to_sign_in = |response: &reqwest::Response| {
+        assert_eq!(response.status(), 302);
+        let to = location(response).unwrap();
+        assert_eq!(
+            param(&to, "client_id").as_deref(),
+            Some("gatehouse-account")
+        );
+        to
+    };
+    to_sign_in(&browser.get("/account/factors").await);
     t.code(&browser, "default", &app, "ada@example.com").await;
-    let page = browser.get("/account/factors").await;
+    // A session from an app's sign-in is not the account page's binding.
+    let unbound = browser.get("/account/factors").await;
+    to_sign_in(&unbound);
+    let page = through_account_sign_in(&browser, unbound).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     let csrf = input_value(&html, "csrf").unwrap_or_default();
@@ -411,8 +452,19 @@ async fn the_factors_api_enrolls_verifies_and_resets() {
         .get(&format!("/api/v1/users/{}/factors/{bobs_id}", bob.id))
         .await;
     assert_eq!(still["id"], bobs_id.as_str());
-    t.clock.advance(gatehouse::flows::factors::RECENT_SIGN_IN);
-    assert_eq!(browser.get("/account/factors").await.status(), 401);
+    t.clock
+        .advance(gatehouse::flows::account::RECENT_SIGN_IN_SECONDS + 1);
+    // An old sign-in: the password again (`prompt=login`), then back to the page; a
+    // change is refused meanwhile.
+    let again = to_sign_in(&browser.get("/account/factors").await);
+    assert_eq!(param(&again, "prompt").as_deref(), Some("login"));
+    assert_eq!(
+        browser
+            .post_form(&remove, &[("csrf", &csrf)])
+            .await
+            .status(),
+        401
+    );
 
     // The System Log heard of it.
     let (_, events) = api
@@ -431,4 +483,72 @@ async fn the_factors_api_enrolls_verifies_and_resets() {
     ] {
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
     }
+}
+
+/// OpenID Connect Core §12.2: an ID token from a refresh describes the original
+/// authentication. A sign-in with the password and a TOTP code for `acr_values`
+/// `urn:okta:loa:2fa:any` starts a refresh-token family; every ID token it refreshes
+/// (twice, rotating) reports the same `amr`, `acr` and `auth_time` as the code's, not
+/// the password alone. A family started by a password sign-in stays `["pwd"]`.
+async fn refreshed_id_tokens_keep_the_sign_in(t: TestApp) {
+    t.user("ada@example.com").await;
+    t.user("bob@example.com").await;
+    let secret = crate::sign_on_policies::totp_for(&t, "ada@example.com").await;
+    let app = t.refresh_app("client_secret_basic", 0).await;
+    let scope = ("scope", "openid profile offline_access");
+
+    let browser = t.browser();
+    let url = t.authorize_url("default", &app.client_id, &[TWO_FACTORS, scope]);
+    let login_page = location(&browser.get(&url).await).expect("to the sign-in page");
+    let response = browser
+        .sign_in(&login_page, "ada@example.com", PASSWORD)
+        .await;
+    let next = location(&response).unwrap();
+    assert!(next.starts_with("/signin/verify?tx="), "{next}");
+    t.clock.advance(totp::STEP);
+    let done = verify(&browser, &next, "totp", &code_now(&t, &secret)).await;
+    assert_eq!(done.status(), 303);
+    let code = param(&location(&done).unwrap(), "code").expect("a code");
+    let tokens = expect_no_store_json(t.redeem("default", &app, &code).await).await;
+    let first = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(first["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert_eq!(first["acr"], "urn:okta:loa:2fa:any");
+    let mut refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
+    for _ in 0..2 {
+        t.clock.advance(60);
+        let refreshed =
+            expect_no_store_json(t.refresh("default", &app, &refresh_token, None).await).await;
+        let claims = claims_of(refreshed["id_token"].as_str().unwrap());
+        for claim in ["amr", "acr", "auth_time", "sid"] {
+            assert_eq!(claims[claim], first[claim], "{claim}");
+        }
+        assert!(claims["iat"].as_i64() > first["iat"].as_i64());
+        refresh_token = refreshed["refresh_token"].as_str().unwrap().to_string();
+    }
+
+    // The password alone: the refreshed token says so.
+    let other = t.browser();
+    let url = t.authorize_url("default", &app.client_id, &[scope]);
+    let login_page = location(&other.get(&url).await).expect("to the sign-in page");
+    let response = other
+        .sign_in(&login_page, "bob@example.com", PASSWORD)
+        .await;
+    let code = param(&location(&response).unwrap(), "code").expect("a code");
+    let tokens = expect_no_store_json(t.redeem("default", &app, &code).await).await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let refreshed =
+        expect_no_store_json(t.refresh("default", &app, refresh_token, None).await).await;
+    let claims = claims_of(refreshed["id_token"].as_str().unwrap());
+    assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
+    assert_eq!(claims["acr"], "urn:okta:loa:1fa:pwd");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshed_id_tokens_keep_the_sign_in_sqlite() {
+    refreshed_id_tokens_keep_the_sign_in(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshed_id_tokens_keep_the_sign_in_postgres() {
+    refreshed_id_tokens_keep_the_sign_in(TestApp::spawn_postgres().await).await;
 }

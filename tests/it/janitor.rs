@@ -56,6 +56,7 @@ fn code(name: &str, expires_at: i64) -> AuthCode {
         dpop_jkt: None,
         amr: None,
         sid: None,
+        acr: None,
     }
 }
 
@@ -82,6 +83,8 @@ fn family(id: &str, expires_at: Option<i64>) -> RefreshFamily {
         revoked_at: None,
         dpop_jkt: None,
         sid: None,
+        amr: None,
+        acr: None,
     }
 }
 

@@ -6,11 +6,16 @@
 use gatehouse::webauthn::software::SoftAuthenticator;
 use serde_json::Value;
 
-use crate::support::{App, Browser, PASSWORD, TestApp, claims_of, input_value, location, param};
+use crate::support::{
+    App, Browser, PASSWORD, TestApp, claims_of, input_value, location, param,
+    through_account_sign_in,
+};
 
-/// The page's CSRF token (the cookie the page set, which its forms repeat).
+/// The page's CSRF token (the cookie the page set, which its forms repeat). A browser
+/// not yet signed in to the account page is signed in to it first (its session
+/// suffices), as following the page's redirect does.
 async fn page_csrf(browser: &Browser, path: &str) -> (u16, String, String) {
-    let response = browser.get(path).await;
+    let response = through_account_sign_in(browser, browser.get(path).await).await;
     let status = response.status().as_u16();
     let html = response.text().await.unwrap();
     let csrf = input_value(&html, "csrf").unwrap_or_default();
@@ -125,13 +130,35 @@ async fn a_passkey_is_added_signs_in_without_a_username_and_refuses_every_forger
         .unwrap()
         .to_string();
 
-    // Without a session the page says to sign in; a change is refused.
+    // Without a session the page sends the browser to the account page's sign-in,
+    // which comes back to it; a change is refused.
     let stranger = t.browser();
-    assert_eq!(page_csrf(&stranger, "/account/passkeys").await.0, 401);
+    let response = stranger.get("/account/passkeys").await;
+    assert_eq!(response.status(), 302);
+    let to = location(&response).unwrap();
+    assert_eq!(
+        param(&to, "client_id").as_deref(),
+        Some("gatehouse-account")
+    );
+    assert_eq!(
+        stranger
+            .post_form("/account/passkeys/options", &[("csrf", "x")])
+            .await
+            .status(),
+        403
+    );
 
-    // Alice signs in with her password, then adds a passkey.
+    // Alice signs in with her password to an app. That session alone does not open
+    // the page: it is bound to the account page's own sign-in, as `/account` is.
     let browser = t.browser();
     t.code(&browser, "default", &app, &alice.login).await;
+    let response = browser.get("/account/passkeys").await;
+    assert_eq!(response.status(), 302, "not bound yet");
+    let csrf = browser.cookie("gh_csrf").unwrap_or_default();
+    let unbound = browser
+        .post_form("/account/passkeys/options", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(unbound.status(), 401, "a change needs the binding too");
     let (status, html, csrf) = page_csrf(&browser, "/account/passkeys").await;
     assert_eq!(status, 200);
     assert!(html.contains("You have no passkeys yet."));
@@ -246,8 +273,9 @@ async fn a_passkey_is_added_signs_in_without_a_username_and_refuses_every_forger
     assert_eq!(refused(&key, &key.id(), &user_handle).await, 303);
 
     // The passkey as the second factor after the password, when the app asks for two
-    // (or for a phishing-resistant one): only Alice's own key passes, once.
-    for acr in ["urn:okta:loa:2fa:any", "phr"] {
+    // (or for a phishing-resistant one, or one bound to its device): only Alice's own
+    // key passes, once; the ID token's `acr` is the class asked, which the key met.
+    for acr in ["urn:okta:loa:2fa:any", "phr", "phrh"] {
         let second = t.browser();
         let url = t.authorize_url("default", &app.client_id, &[("acr_values", acr)]);
         let login = location(&second.get(&url).await).unwrap();
@@ -295,6 +323,7 @@ async fn a_passkey_is_added_signs_in_without_a_username_and_refuses_every_forger
             serde_json::json!(["pwd", "hwk", "mfa"]),
             "{acr}"
         );
+        assert_eq!(claims["acr"], acr);
     }
 
     // The Factors API lists the passkey as Okta's `webauthn` factor.
@@ -403,4 +432,84 @@ async fn a_passkey_is_added_signs_in_without_a_username_and_refuses_every_forger
 
 fn manage_window() -> i64 {
     gatehouse::flows::passkeys::manage::RECENT_SIGN_IN
+}
+
+/// The options endpoints write a challenge row each, so each call counts: against the
+/// person (registration, and the second-factor step) past
+/// `PASSKEY_CHALLENGE_USER_THRESHOLD`, and against the address past the sign-in
+/// address threshold (every options endpoint together). A blocked call is 429 with
+/// `Retry-After` and gives no challenge; after the wait the next one is answered.
+async fn options_are_throttled(t: TestApp) {
+    use gatehouse::clock::Clock;
+    use gatehouse::identity::throttle::PASSKEY_CHALLENGE_USER_THRESHOLD;
+    let alice = t.user("alice@example.com").await;
+    let app = t.spa().await;
+    let browser = t.browser();
+    t.code(&browser, "default", &app, &alice.login).await;
+    let (_, _, csrf) = page_csrf(&browser, "/account/passkeys").await;
+    let options = async || {
+        let response = browser
+            .post_form("/account/passkeys/options", &[("csrf", &csrf)])
+            .await;
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().parse::<i64>().unwrap());
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        (status, retry_after, body)
+    };
+    let mut calls = 0;
+    for _ in 0..PASSKEY_CHALLENGE_USER_THRESHOLD {
+        let (status, _, body) = options().await;
+        calls += 1;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, retry_after, body) = options().await;
+    calls += 1;
+    // Two seconds from the call that started the wait (one if a second has passed).
+    assert_eq!(status, 429, "{body}");
+    assert!(matches!(retry_after, Some(1 | 2)), "{retry_after:?}");
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(body.get("challenge").is_none());
+    t.clock.advance(2);
+    let (status, _, body) = options().await;
+    calls += 1;
+    assert_eq!(status, 200, "{body}");
+
+    // The address: the sign-in page's options count with the account page's.
+    let (other, tx, csrf) = sign_in_page(&t, &app).await;
+    let threshold = t.state.config.throttle.sign_in_ip_threshold;
+    let post = async || {
+        other
+            .post_form("/login/passkey/options", &[("tx", &tx), ("csrf", &csrf)])
+            .await
+    };
+    while calls < threshold {
+        let response = post().await;
+        calls += 1;
+        assert_eq!(response.status(), 200, "call {calls}");
+    }
+    let blocked = post().await;
+    assert_eq!(blocked.status(), 429);
+    let wait: i64 = blocked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1, "{wait}");
+    t.clock.advance(wait);
+    let now = t.clock.now();
+    let response = post().await;
+    assert_eq!(response.status(), 200, "after the wait, at {now}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_are_throttled_sqlite() {
+    options_are_throttled(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_are_throttled_postgres() {
+    options_are_throttled(TestApp::spawn_postgres().await).await;
 }

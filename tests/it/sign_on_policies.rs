@@ -513,6 +513,19 @@ async fn the_policy_matrix_at_sign_in() {
     // acr_values steps up on top of the policy: the office session has one factor.
     let authorize = |extra: &[(&str, &str)]| t.authorize_url("default", &app.client_id, extra);
     let step_up = ("acr_values", "urn:okta:loa:2fa:any");
+    // A value the session meets is answered, and the ID token's `acr` is that value
+    // (as Okta's): the class the sign-in satisfied.
+    for asked in ["urn:okta:loa:1fa:any", "urn:okta:loa:1fa:pwd"] {
+        let loc = location_of(
+            &office_browser
+                .get(&authorize(&[("acr_values", asked)]))
+                .await,
+        );
+        assert_eq!(
+            amr_acr(&t, &app, &loc).await,
+            (json!(["pwd"]), json!(asked))
+        );
+    }
     let loc = location_of(
         &office_browser
             .get(&authorize(&[step_up, ("prompt", "none")]))
@@ -527,11 +540,19 @@ async fn the_policy_matrix_at_sign_in() {
     assert!(loc.starts_with("/signin/verify?tx="), "{loc}");
     let loc = verify_totp(&t, &office_browser, &loc, &secret).await;
     assert_eq!(amr_acr(&t, &app, &loc).await, two);
-    // Bob has no second factor: `…:ifpossible` lets the password do, `…:2fa:any` asks
-    // him to set one up.
     let if_possible = ("acr_values", "urn:okta:loa:2fa:any:ifpossible");
+    let loc = location_of(&office_browser.get(&authorize(&[if_possible])).await);
+    assert_eq!(
+        amr_acr(&t, &app, &loc).await,
+        (two.0.clone(), json!("urn:okta:loa:2fa:any:ifpossible"))
+    );
+    // Bob has no second factor: `…:ifpossible` lets the password do (and is the class
+    // the ID token reports), `…:2fa:any` asks him to set one up.
     let loc = location_of(&bobs.get(&authorize(&[if_possible])).await);
-    assert_eq!(amr_acr(&t, &app, &loc).await, pwd_only);
+    assert_eq!(
+        amr_acr(&t, &app, &loc).await,
+        (json!(["pwd"]), json!("urn:okta:loa:2fa:any:ifpossible"))
+    );
     let loc = location_of(&bobs.get(&authorize(&[step_up])).await);
     assert!(loc.starts_with("/signin/enroll?tx="), "{loc}");
 

@@ -95,6 +95,7 @@ fn code(hash: &[u8], expires_at: i64) -> AuthCode {
         dpop_jkt: Some("jkt-of-the-code".into()),
         amr: Some(vec!["pwd".into(), "otp".into(), "mfa".into()]),
         sid: Some("102session-of-the-code".into()),
+        acr: Some("urn:okta:loa:2fa:any".into()),
     }
 }
 
@@ -152,6 +153,8 @@ fn family() -> RefreshFamily {
         revoked_at: None,
         dpop_jkt: Some("jkt-of-the-family".into()),
         sid: Some("102session-of-the-family".into()),
+        amr: Some(vec!["pwd".into(), "hwk".into(), "mfa".into()]),
+        acr: Some("phrh".into()),
     }
 }
 

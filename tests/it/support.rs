@@ -1497,3 +1497,30 @@ impl Drop for TestDatabase {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Follows the account page's sign-in when `response` (to a GET of one of the
+/// account's pages) sends the browser there: through `/authorize` for the built-in
+/// account app, which answers at once for a browser with a live session, to the
+/// callback that binds the page, and on to the page it returns to; that page's
+/// response. A response that is not such a redirect, or a browser that must enter its
+/// password first, is given back as it is.
+pub async fn through_account_sign_in(
+    browser: &Browser,
+    response: reqwest::Response,
+) -> reqwest::Response {
+    let Some(authorize) = location(&response) else {
+        return response;
+    };
+    if !authorize.contains("/oauth2/v1/authorize?")
+        || param(&authorize, "client_id").as_deref() != Some("gatehouse-account")
+    {
+        return response;
+    }
+    let answer = browser.get(&authorize).await;
+    let Some(callback) = location(&answer).filter(|l| l.contains("/account/callback?")) else {
+        return response;
+    };
+    let bound = browser.get(&callback).await;
+    let page = location(&bound).expect("the callback sends the browser on");
+    browser.get(&page).await
+}

@@ -67,13 +67,21 @@ fn binding(account: &Account) -> Vec<u8> {
 pub async fn creation_options(
     services: &Services,
     account: &Account,
+    ip: Option<&str>,
     now: UnixTime,
 ) -> Result<Json, OAuthError> {
     let user = &account.user;
     let existing = list(services, &user.id).await?;
     let handle = user_handle(services, &user.id, &existing);
-    let challenge =
-        super::new_challenge(services, REGISTER, Some(&user.id), &binding(account), now).await?;
+    let challenge = super::new_challenge(
+        services,
+        REGISTER,
+        Some(&user.id),
+        &binding(account),
+        ip,
+        now,
+    )
+    .await?;
     let rp = super::relying_party(services);
     let display = crate::admin::syslog::display_name(user);
     Ok(json!({

@@ -36,13 +36,31 @@ pub fn relying_party(services: &Services) -> RelyingParty {
 }
 
 /// Stores a new challenge for `purpose` and returns it, base64url, for the options.
+/// Each one writes a row, so each is counted against the address `ip` and the person
+/// it names (`throttle::passkey_challenge`): past the threshold the answer is 429 with
+/// `Retry-After` and nothing is written.
 pub async fn new_challenge(
     services: &Services,
     purpose: &str,
     user_id: Option<&str>,
     binding: &[u8],
+    ip: Option<&str>,
     now: UnixTime,
 ) -> Result<String, OAuthError> {
+    if let Some(wait) = crate::identity::throttle::passkey_challenge(
+        &services.store,
+        &services.config.throttle,
+        user_id,
+        ip,
+        now,
+    )
+    .await?
+    {
+        return Err(OAuthError::throttled(
+            wait,
+            "Too many passkey requests; try again later.",
+        ));
+    }
     let challenge = b64url(&random_bytes::<32>());
     services
         .store

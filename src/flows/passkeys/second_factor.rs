@@ -31,11 +31,12 @@ pub async fn options(
     services: &Services,
     user_id: &str,
     tx: &str,
+    ip: Option<&str>,
     now: UnixTime,
 ) -> Result<Json, OAuthError> {
     let passkeys = services.store.user_passkeys(user_id).await?;
     let challenge =
-        super::new_challenge(services, AUTHENTICATE, Some(user_id), &binding(tx), now).await?;
+        super::new_challenge(services, AUTHENTICATE, Some(user_id), &binding(tx), ip, now).await?;
     let rp = super::relying_party(services);
     Ok(super::request_options(
         &rp,
@@ -163,7 +164,7 @@ mod tests {
         let bobs = enrolled(s, &bob.id, f.now).await;
         assert!(available(s, &alice.id).await.unwrap());
 
-        let first = options(s, &alice.id, "tx1", f.now).await.unwrap();
+        let first = options(s, &alice.id, "tx1", None, f.now).await.unwrap();
         assert_eq!(first["userVerification"], "preferred");
         assert_eq!(first["allowCredentials"][0]["id"], alices.id().as_str());
         assert_eq!(first["allowCredentials"].as_array().unwrap().len(), 1);
@@ -175,7 +176,7 @@ mod tests {
         assert_eq!(refused.unwrap_err(), Failure::UnknownCredential);
 
         // Her own key, for another step: the challenge is bound to tx1 (and was taken).
-        let fresh = options(s, &alice.id, "tx1", f.now).await.unwrap();
+        let fresh = options(s, &alice.id, "tx1", None, f.now).await.unwrap();
         let challenge = fresh["challenge"].as_str().unwrap();
         alices.verified = false;
         let answer = response(&alices, challenge);
@@ -183,7 +184,7 @@ mod tests {
         assert_eq!(elsewhere.unwrap_err(), Failure::Challenge);
 
         // Her own key for this step: a hardware key, present, not verified.
-        let fresh = options(s, &alice.id, "tx1", f.now).await.unwrap();
+        let fresh = options(s, &alice.id, "tx1", None, f.now).await.unwrap();
         let challenge = fresh["challenge"].as_str().unwrap();
         let good = response(&alices, challenge);
         let verified = verify(s, &alice.id, "tx1", &good, f.now)
@@ -195,7 +196,7 @@ mod tests {
         let replay = verify(s, &alice.id, "tx1", &good, f.now).await.unwrap();
         assert_eq!(replay.unwrap_err(), Failure::Challenge);
         // Past its five minutes a challenge is gone too.
-        let late = options(s, &alice.id, "tx1", f.now).await.unwrap();
+        let late = options(s, &alice.id, "tx1", None, f.now).await.unwrap();
         let late = response(&alices, late["challenge"].as_str().unwrap());
         let expired = verify(
             s,

@@ -31,12 +31,14 @@ fn binding(tx: &str) -> Vec<u8> {
 pub async fn options(
     services: &Services,
     tx: &str,
+    ip: Option<&str>,
     now: UnixTime,
 ) -> Result<Option<Json>, OAuthError> {
     if login::pending(services, tx, now).await?.is_none() {
         return Ok(None);
     }
-    let challenge = super::new_challenge(services, AUTHENTICATE, None, &binding(tx), now).await?;
+    let challenge =
+        super::new_challenge(services, AUTHENTICATE, None, &binding(tx), ip, now).await?;
     let rp = super::relying_party(services);
     Ok(Some(super::request_options(
         &rp,

@@ -83,6 +83,7 @@ pub async fn grant(
             dpop_jkt,
             delegation: None,
             amr: None,
+            acr: None,
             sid: None,
         },
     )

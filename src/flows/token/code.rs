@@ -161,6 +161,7 @@ async fn prepare(
             dpop_jkt,
             delegation: None,
             amr: row.amr.as_deref(),
+            acr: row.acr.as_deref(),
             sid: row.sid.as_deref(),
         },
     )
@@ -178,6 +179,8 @@ async fn prepare(
                 lifetimes,
                 dpop_jkt: refresh::bound_key(client, dpop_jkt),
                 sid: row.sid.clone(),
+                amr: row.amr.clone(),
+                acr: row.acr.clone(),
             },
             now,
         );

@@ -128,6 +128,7 @@ async fn prepare(
             dpop_jkt,
             delegation: None,
             amr: None,
+            acr: None,
             sid: None,
         },
     )
@@ -145,6 +146,8 @@ async fn prepare(
                 lifetimes,
                 dpop_jkt: refresh::bound_key(client, dpop_jkt),
                 sid: None,
+                amr: None,
+                acr: None,
             },
             now,
         );

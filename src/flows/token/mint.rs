@@ -33,6 +33,8 @@ pub struct Mint<'a> {
     pub delegation: Option<Delegation>,
     /// RFC 8176 `amr` of the sign-in the tokens come from (`None`: the password alone).
     pub amr: Option<&'a [String]>,
+    /// The `acr` the sign-in met (`None`: the level of `amr`).
+    pub acr: Option<&'a str>,
     /// The ID token's `sid` (Back-Channel Logout 1.0 §2.1, Front-Channel Logout 1.0
     /// §3): the public id of the session the grant was made in.
     pub sid: Option<&'a str>,
@@ -71,6 +73,7 @@ pub fn claims(services: &Services, settings: &Settings, m: &Mint<'_>) -> Claims 
         nonce: m.nonce,
         now: m.now,
         amr: m.amr,
+        acr: m.acr,
     };
     let resource = custom_claims::evaluate(
         &settings.claims,

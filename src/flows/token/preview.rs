@@ -213,6 +213,7 @@ pub async fn preview(
         dpop_jkt: None,
         delegation: None,
         amr: None,
+        acr: None,
         sid: None,
     };
     let claims = mint::claims(services, &settings, &m);

@@ -45,6 +45,9 @@ pub struct NewFamily<'a> {
     pub dpop_jkt: Option<String>,
     /// The session the grant was made in (`AuthCode::sid`).
     pub sid: Option<String>,
+    /// What the sign-in proved and the `acr` it met (`AuthCode::amr`, `AuthCode::acr`).
+    pub amr: Option<Vec<String>>,
+    pub acr: Option<String>,
 }
 
 /// RFC 9449 §5: a public client's refresh tokens are bound to the DPoP key they were
@@ -70,6 +73,8 @@ pub fn new_family(f: NewFamily<'_>, now: UnixTime) -> (String, RefreshFamily, Re
         revoked_at: None,
         dpop_jkt: f.dpop_jkt,
         sid: f.sid,
+        amr: f.amr,
+        acr: f.acr,
     };
     let first = RefreshToken {
         token_hash: sha256(value.as_bytes()),
@@ -262,7 +267,8 @@ impl Answer<'_> {
                 ),
                 dpop_jkt: self.dpop_jkt,
                 delegation: None,
-                amr: None,
+                amr: self.family.amr.as_deref(),
+                acr: self.family.acr.as_deref(),
                 sid: self.family.sid.as_deref(),
             },
         )

@@ -96,6 +96,7 @@ pub async fn grant(
         &settings,
         Mint {
             amr: None,
+            acr: None,
             server,
             client_id: &client.client_id,
             subject: Some(&subject),

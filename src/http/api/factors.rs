@@ -224,10 +224,7 @@ pub async fn activate(
         .pass_code
         .ok_or_else(|| ApiError::invalid("passCode", "is required"))?;
     let now = state.clock.now();
-    answer(
-        factor_flows::activate_totp(&state, &user, &factor_id, &code, actor.ip.clone(), now)
-            .await?,
-    )?;
+    answer(factor_flows::activate_totp_by(&state, &actor, &user, &factor_id, &code, now).await?)?;
     let factor = factor_of(&state, &user, &factor_id).await?;
     Ok(Json(to_json(&state.config.base_url(), &user, &factor)).into_response())
 }
@@ -252,7 +249,7 @@ pub async fn verify(
         .pass_code
         .ok_or_else(|| ApiError::invalid("passCode", "is required"))?;
     let now = state.clock.now();
-    answer(factor_flows::verify_totp(&state, &user, &code, actor.ip.clone(), now).await?)?;
+    answer(factor_flows::verify_totp_by(&state, &actor, &user, &code, now).await?)?;
     Ok(Json(json!({ "factorResult": "SUCCESS" })).into_response())
 }
 

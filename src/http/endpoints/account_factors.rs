@@ -1,8 +1,11 @@
 //! `/account/factors`: a person manages their own second factors: lists them, sets up
 //! an authenticator app (the QR code and the first code), makes new recovery codes
-//! (shown once), removes a factor. Every page needs a live session whose sign-in is
-//! recent (`flows::factors::RECENT_SIGN_IN`); every form carries the double-submit
-//! CSRF token.
+//! (shown once), removes a factor. The page answers under the account page's binding
+//! (`account::bound_account`: the browser signed in to `/account` through the account
+//! app, in the session it still has), and only while the password was entered recently
+//! (`flows::account::RECENT_SIGN_IN_SECONDS`): otherwise a page is sent to the account
+//! app's sign-in (`prompt=login` for an old one), which returns here, and a form is
+//! refused (401). Every form carries the double-submit CSRF token.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -36,10 +39,46 @@ fn with_csrf(state: &AppState, mut response: Response, csrf: &str) -> Response {
     response
 }
 
-async fn user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, OAuthError> {
-    let cookie = cookies::get(headers, cookies::SESSION);
-    factor_flows::self_service_user(state, cookie.as_deref(), state.clock.now()).await
+/// Whether the browser may use the page: under the account page's binding
+/// (`account::bound_account`), with a sign-in recent enough for a sensitive change
+/// (`flows::account::Account::recent`).
+enum Access {
+    Allowed(Box<User>),
+    /// Not signed in to the account page.
+    NotSignedIn,
+    /// Signed in, but the password was entered too long ago.
+    NotRecent,
 }
+
+async fn access(state: &AppState, headers: &HeaderMap) -> Result<Access, OAuthError> {
+    let now = state.clock.now();
+    Ok(
+        match super::account::bound_account(state, headers, now).await? {
+            Some(account) if account.recent(now) => Access::Allowed(Box::new(account.user)),
+            Some(_) => Access::NotRecent,
+            None => Access::NotSignedIn,
+        },
+    )
+}
+
+async fn user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, OAuthError> {
+    Ok(match access(state, headers).await? {
+        Access::Allowed(user) => Some(*user),
+        Access::NotSignedIn | Access::NotRecent => None,
+    })
+}
+
+/// A page (GET) for a browser that may not see it: the account app's sign-in (with
+/// the password asked again when the sign-in is too old), back to `/account/factors`.
+fn to_sign_in(state: &AppState, access: Access) -> Option<Response> {
+    match access {
+        Access::Allowed(_) => None,
+        Access::NotSignedIn => Some(super::account::sign_in_to(state, false, PAGE)),
+        Access::NotRecent => Some(super::account::sign_in_to(state, true, PAGE)),
+    }
+}
+
+const PAGE: &str = "/account/factors";
 
 /// The form of a POST, its CSRF token checked, and the person; `Err` is the answer.
 async fn posted(
@@ -113,9 +152,9 @@ async fn list_page(
 
 pub async fn list(State(state): State<SharedState>, headers: HeaderMap) -> Response {
     let answer = async {
-        match user(&state, &headers).await? {
-            Some(user) => list_page(&state, &headers, &user, None).await,
-            None => Ok(sign_in_again()),
+        match access(&state, &headers).await? {
+            Access::Allowed(user) => list_page(&state, &headers, &user, None).await,
+            other => Ok(to_sign_in(&state, other).unwrap_or_else(sign_in_again)),
         }
     };
     answer.await.unwrap_or_else(|e| error::page(&e))
@@ -145,8 +184,9 @@ fn enroll_page(
 /// A new pending TOTP factor to scan (replacing an unfinished one).
 pub async fn totp_form(State(state): State<SharedState>, headers: HeaderMap) -> Response {
     let answer = async {
-        let Some(user) = user(&state, &headers).await? else {
-            return Ok(sign_in_again());
+        let user = match access(&state, &headers).await? {
+            Access::Allowed(user) => *user,
+            other => return Ok(to_sign_in(&state, other).unwrap_or_else(sign_in_again)),
         };
         Ok(
             match factor_flows::enroll_totp(&state, &user, state.clock.now()).await? {

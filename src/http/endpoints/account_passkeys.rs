@@ -2,15 +2,17 @@
 //! list, with a form each to rename and to remove; "Add a passkey" runs the browser's
 //! registration through the page's script (`/account/passkeys/options` for the
 //! creation options, then a plain form post of the answer). Every form carries the
-//! double-submit CSRF token; every change needs a recent sign-in. Without a session
-//! the page says to sign in first.
+//! double-submit CSRF token; every change needs a recent sign-in. The page answers
+//! under the account page's binding (`account::bound_account`), as `/account` does: a
+//! browser not signed in to the account page is sent to its sign-in, which returns
+//! here, and a change without it is refused (401).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::authorize::redirect;
-use super::passkey_login::{json, status_of};
+use super::passkey_login::{json, json_error};
 use crate::clock::UnixTime;
 use crate::flows::passkeys::manage::{self, Account, Added, RegistrationResponse};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params};
@@ -47,13 +49,19 @@ fn forged() -> Response {
     )
 }
 
+/// The person, under the account page's binding (`account::bound_account`): this page
+/// answers exactly when `/account` does.
 async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
     now: UnixTime,
 ) -> Result<Option<Account>, OAuthError> {
-    let cookie = cookies::get(headers, cookies::SESSION);
-    manage::account(state, cookie.as_deref(), now).await
+    Ok(super::account::bound_account(state, headers, now)
+        .await?
+        .map(|a| Account {
+            session: a.session,
+            user: a.user,
+        }))
 }
 
 /// The page, with `message` (an error) when the last step failed.
@@ -96,7 +104,8 @@ pub async fn get(State(state): State<SharedState>, headers: HeaderMap) -> Respon
     let now = state.clock.now();
     let result = match signed_in(&state, &headers, now).await {
         Ok(Some(account)) => page(&state, &headers, &account, StatusCode::OK, None, now).await,
-        Ok(None) => Ok(not_signed_in()),
+        // Not signed in to the account page: its sign-in, back to this page.
+        Ok(None) => Ok(super::account::sign_in_to(&state, false, PATH)),
         Err(e) => Err(e),
     };
     result.unwrap_or_else(|e| error::page(&e))
@@ -143,6 +152,7 @@ async fn changing(
 /// `POST /account/passkeys/options`: the creation options (JSON) for a new passkey.
 pub async fn options(
     State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
@@ -154,9 +164,9 @@ pub async fn options(
             return json(status, serde_json::json!({ "error": status.as_u16() }));
         }
     };
-    match manage::creation_options(&state, &account, now).await {
+    match manage::creation_options(&state, &account, ip.as_deref(), now).await {
         Ok(options) => json(StatusCode::OK, options),
-        Err(e) => json(status_of(&e), serde_json::json!({ "error": e.code() })),
+        Err(e) => json_error(&e),
     }
 }
 

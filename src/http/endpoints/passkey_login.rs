@@ -46,9 +46,11 @@ pub fn json(status: StatusCode, body: serde_json::Value) -> Response {
 }
 
 /// `POST /login/passkey/options`: `tx` and `csrf`; the request options, or 400/403
-/// with an `error` the script shows.
+/// with an `error` the script shows, or 429 with `Retry-After` when this address asked
+/// for too many.
 pub async fn options(
     State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
@@ -68,13 +70,13 @@ pub async fn options(
             serde_json::json!({ "error": "expired" }),
         );
     };
-    match sign_in::options(&state, tx, state.clock.now()).await {
+    match sign_in::options(&state, tx, ip.as_deref(), state.clock.now()).await {
         Ok(Some(options)) => json(StatusCode::OK, options),
         Ok(None) => json(
             StatusCode::BAD_REQUEST,
             serde_json::json!({ "error": "expired" }),
         ),
-        Err(e) => json(status_of(&e), serde_json::json!({ "error": e.code() })),
+        Err(e) => json_error(&e),
     }
 }
 
@@ -128,15 +130,29 @@ pub async fn post(
     }
 }
 
+/// A refusal as JSON: `error` and the status of `e`, with `Retry-After` when it is
+/// a throttle's 429.
+pub fn json_error(e: &OAuthError) -> Response {
+    let mut response = json(status_of(e), serde_json::json!({ "error": e.code() }));
+    if let Some(seconds) = e.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
 /// The HTTP status of a protocol error, for a JSON answer.
 pub fn status_of(e: &OAuthError) -> StatusCode {
     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
 }
 
 /// `POST /signin/verify/passkey/options`: `tx` and `csrf` of the second-factor step;
-/// the request options naming the person's own passkeys, or 400/403.
+/// the request options naming the person's own passkeys, or 400/403, or 429 with
+/// `Retry-After` when this address or person asked for too many.
 pub async fn verify_options(
     State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
@@ -159,7 +175,7 @@ pub async fn verify_options(
     let now = state.clock.now();
     let options = match mfa::pending(&state, tx, now).await {
         Ok(Some((pending, user))) if !pending.verified => {
-            second_factor::options(&state, &user.id, tx, now).await
+            second_factor::options(&state, &user.id, tx, ip.as_deref(), now).await
         }
         Ok(_) => {
             return json(
@@ -171,6 +187,6 @@ pub async fn verify_options(
     };
     match options {
         Ok(options) => json(StatusCode::OK, options),
-        Err(e) => json(status_of(&e), serde_json::json!({ "error": e.code() })),
+        Err(e) => json_error(&e),
     }
 }

@@ -43,6 +43,7 @@ pub fn issue(
         dpop_jkt: request.dpop_jkt.clone(),
         amr: (!amr.is_empty()).then(|| amr.to_vec()),
         sid: None,
+        acr: crate::oauth::sign_on::acr_met(&request.acr_values, amr).map(str::to_string),
     };
     (code, row)
 }

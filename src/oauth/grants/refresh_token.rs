@@ -103,6 +103,8 @@ mod tests {
             revoked_at: None,
             dpop_jkt: None,
             sid: None,
+            amr: None,
+            acr: None,
         }
     }
 

@@ -70,6 +70,29 @@ fn bound(state: &AppState, headers: &HeaderMap) -> Option<Vec<u8>> {
     state.master.decrypt(&sealed, BINDING_CONTEXT).ok()
 }
 
+/// For the account's pages beside `/account` (`/account/passkeys`, `/account/factors`):
+/// the person this browser is signed in to the account page as, under the same
+/// binding, so those pages answer exactly when `/account` does.
+pub(in crate::http::endpoints) async fn bound_account(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<Account>, OAuthError> {
+    current(state, headers, now).await
+}
+
+/// Where one of those pages (`page`, its path) sends a browser that is not signed in
+/// to the account page, or whose sign-in is too old for the page (`again`: the
+/// password is asked even with a live session): the account app's sign-in, which
+/// returns to `page`.
+pub(in crate::http::endpoints) fn sign_in_to(
+    state: &AppState,
+    again: bool,
+    page: &str,
+) -> Response {
+    sign_in::begin_for(state, again, None, Some(page))
+}
+
 /// The person this browser's page is for, if it is signed in to the page.
 async fn current(
     state: &AppState,

@@ -34,6 +34,13 @@ const FLOW_SECONDS: i64 = 600;
 /// The sections of the page a sign-in may return to (`#id` on the page).
 const SECTIONS: &[&str] = &["profile", "password", "sessions"];
 
+/// The account's own pages beside `/account` a sign-in may return to (`?to=NAME`):
+/// they answer under the same binding.
+pub const PAGES: &[(&str, &str)] = &[
+    ("passkeys", "/account/passkeys"),
+    ("factors", "/account/factors"),
+];
+
 /// The sign-in this browser started: sealed into the cookie.
 #[derive(Serialize, Deserialize)]
 struct Flow {
@@ -43,9 +50,12 @@ struct Flow {
     started: i64,
     /// The section of the page to return to.
     section: Option<String>,
+    /// The page to return to instead of `/account` (one of `PAGES`).
+    #[serde(default)]
+    page: Option<String>,
 }
 
-/// `/account/signin[?again=SECTION]`.
+/// `/account/signin[?again=SECTION][&to=PAGE]`.
 pub async fn start(State(state): State<SharedState>, RawQuery(query): RawQuery) -> Response {
     let params = match query_params(query.as_deref()) {
         Ok(params) => params,
@@ -53,19 +63,34 @@ pub async fn start(State(state): State<SharedState>, RawQuery(query): RawQuery) 
     };
     let again = params.one("again").ok().flatten();
     let section = again.and_then(|s| SECTIONS.iter().find(|k| **k == s).copied());
-    begin(&state, again.is_some(), section)
+    let to = params.one("to").ok().flatten();
+    let page = to.and_then(|t| PAGES.iter().find(|(name, _)| *name == t).map(|(_, p)| *p));
+    begin_for(&state, again.is_some(), section, page)
 }
 
 /// To the org server's `/authorize` for the account app, with a fresh state, nonce and
 /// PKCE pair kept (sealed) in this browser's cookie; `again`: `prompt=login`, the
 /// password asked even with a live session.
 pub fn begin(state: &AppState, again: bool, section: Option<&str>) -> Response {
+    begin_for(state, again, section, None)
+}
+
+/// `begin`, returning to `page` (one of `PAGES`) instead of `/account`.
+pub fn begin_for(
+    state: &AppState,
+    again: bool,
+    section: Option<&str>,
+    page: Option<&str>,
+) -> Response {
     let flow = Flow {
         state: random_token(),
         nonce: random_token(),
         verifier: random_token(),
         started: state.clock.now(),
         section: section.map(str::to_string),
+        page: page
+            .filter(|p| PAGES.iter().any(|(_, known)| known == p))
+            .map(str::to_string),
     };
     let challenge = b64url(&sha256(flow.verifier.as_bytes()));
     let redirect_uri = callback_uri(&state.config.base_url());
@@ -199,7 +224,11 @@ async fn finish(
         Err(e) => return Err(pages::unavailable(&e)),
     }
     let section = flow.section.map(|s| format!("#{s}")).unwrap_or_default();
-    let mut response = redirect(&format!("/account{section}"), false);
+    let target = match flow.page {
+        Some(page) if PAGES.iter().any(|(_, known)| *known == page) => page,
+        _ => format!("/account{section}"),
+    };
+    let mut response = redirect(&target, false);
     bind(state, &mut response, &id_hash);
     Ok(response)
 }
