@@ -222,6 +222,14 @@ pub fn router(state: SharedState) -> Router {
                 .post(endpoints::account_factors::totp_activate),
         )
         .route(
+            "/account/factors/email",
+            post(endpoints::account_factors::email_enroll),
+        )
+        .route(
+            "/account/factors/email/activate",
+            post(endpoints::account_factors::email_activate),
+        )
+        .route(
             "/account/factors/recovery-codes",
             post(endpoints::account_factors::recovery_codes),
         )

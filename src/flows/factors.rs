@@ -84,6 +84,7 @@ pub async fn enroll_totp(
         status: FactorStatus::PendingActivation,
         secret_sealed: Some(services.master.encrypt(&secret, id.as_bytes())),
         last_step: None,
+        email: None,
         created_at: now,
         updated_at: now,
     };
@@ -329,7 +330,7 @@ fn factor_target(factor_id: &str) -> Target {
     Target::new(factor_id, "Factor", factor_id)
 }
 
-async fn verified(
+pub(crate) async fn verified(
     services: &Services,
     user: &User,
     method: &str,
@@ -347,7 +348,7 @@ async fn verified(
     Ok(Check::Verified)
 }
 
-async fn failed(
+pub(crate) async fn failed(
     services: &Services,
     user: &User,
     reason: &str,

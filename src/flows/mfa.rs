@@ -18,6 +18,7 @@ use crate::factors::{Proof, amr};
 use crate::flows::Services;
 use crate::flows::assurance::{PendingVerify, store_pending};
 use crate::flows::authorize::{self, Known, Outcome};
+use crate::flows::email_factor::{self, Binding, Sent};
 use crate::flows::factors::{self, Check, TotpEnrollment};
 use crate::flows::passkeys::{self, AssertionResponse};
 use crate::flows::sessions;
@@ -34,6 +35,8 @@ pub enum Method {
     RecoveryCode,
     /// One of the person's passkeys or security keys (`flows::passkeys::second_factor`).
     Passkey,
+    /// A one-time code sent to the person's e-mail factor (`flows::email_factor`).
+    Email,
 }
 
 impl Method {
@@ -43,13 +46,19 @@ impl Method {
             Method::Totp => "totp",
             Method::RecoveryCode => "recovery",
             Method::Passkey => "webauthn",
+            Method::Email => "email",
         }
     }
 
     pub fn parse(name: &str) -> Option<Method> {
-        [Method::Passkey, Method::Totp, Method::RecoveryCode]
-            .into_iter()
-            .find(|m| m.name() == name)
+        [
+            Method::Passkey,
+            Method::Totp,
+            Method::Email,
+            Method::RecoveryCode,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
     }
 
     /// Whether this method proves a phishing-resistant factor: a passkey's signature
@@ -67,6 +76,9 @@ pub async fn methods(services: &Services, user_id: &str) -> Result<Vec<Method>, 
     }
     if factors::active_totp(services, user_id).await?.is_some() {
         found.push(Method::Totp);
+    }
+    if services.mail.enabled() && email_factor::active(services, user_id).await?.is_some() {
+        found.push(Method::Email);
     }
     if services.store.recovery_codes_left(user_id).await? > 0 {
         found.push(Method::RecoveryCode);
@@ -116,6 +128,22 @@ pub enum Step {
         user: User,
         wait: i64,
     },
+    /// An e-mail code was asked for: sent to `to` (masked), or not yet, `wait` seconds
+    /// after the last one; the page again.
+    CodeSent {
+        pending: PendingVerify,
+        user: User,
+        to: String,
+        wait: Option<i64>,
+    },
+    /// An e-mail factor waits for the code sent to its address (`wait`: a new code
+    /// was asked for too soon); the code page.
+    EmailPending {
+        pending: PendingVerify,
+        user: User,
+        factor: crate::store::UserFactor,
+        wait: Option<i64>,
+    },
     /// The methods offered cannot meet what the request needs (a phishing-resistant
     /// factor, say): the app gets `access_denied`.
     Unmet(Outcome),
@@ -162,6 +190,13 @@ pub async fn verify(
             let response = AssertionResponse::from_params(step.params)?;
             passkeys::second_factor::check(services, &user, step.tx, &response, ip, now).await?
         }
+        Some(Method::Email) if step.params.one("send")?.is_some() => {
+            return send_code(services, step.tx, pending, user, now).await;
+        }
+        Some(Method::Email) => (
+            email_factor::verify(services, &user, Binding::SignIn(step.tx), code, ip, now).await?,
+            amr::EMAIL,
+        ),
         None => {
             return Err(OAuthError::invalid_request(
                 "The method is not one this person can use.",
@@ -192,6 +227,31 @@ pub async fn verify(
     }
 }
 
+/// "Send code": a new code to the person's e-mail factor, bound to this step.
+async fn send_code(
+    services: &Services,
+    tx: &str,
+    pending: PendingVerify,
+    user: User,
+    now: UnixTime,
+) -> Result<Step, OAuthError> {
+    let Some(factor) = email_factor::active(services, &user.id).await? else {
+        return Ok(Step::Expired);
+    };
+    let to = email_factor::masked(factor.email.as_deref().unwrap_or(""));
+    let wait = match email_factor::send(services, &user, &factor, Binding::SignIn(tx), now).await? {
+        Sent::Sent { .. } => None,
+        Sent::TooSoon { wait } => Some(wait),
+        Sent::Unavailable => return Ok(Step::Expired),
+    };
+    Ok(Step::CodeSent {
+        pending,
+        user,
+        to,
+        wait,
+    })
+}
+
 /// `/signin/enroll` (GET): a new pending TOTP factor to show, for a person who has no
 /// second factor (`None` when the step is gone, or the person has one: they verify).
 pub async fn enrollment(
@@ -210,8 +270,30 @@ pub async fn enrollment(
         .map(|e| (pending, e)))
 }
 
+/// What `/signin/enroll` (GET) offers a person without a second factor: the page's
+/// pending request, its user, and the address codes by e-mail would go to (`None`
+/// when e-mail is off or the person has no address: only an authenticator app is
+/// offered, and the page is the TOTP enrollment itself).
+pub async fn enroll_choices(
+    services: &Services,
+    tx: &str,
+    now: UnixTime,
+) -> Result<Option<(PendingVerify, Option<String>)>, OAuthError> {
+    let Some((pending, user)) = pending(services, tx, now).await? else {
+        return Ok(None);
+    };
+    if pending.verified || factors::has_active_factor(services, &user.id).await? {
+        return Ok(None);
+    }
+    let email = user.email.filter(|_| services.mail.enabled());
+    Ok(Some((pending, email)))
+}
+
 /// `/signin/enroll` (POST): the first code activates the factor shown (`factor_id`);
 /// then new recovery codes, shown once, and the request waits under a new `tx`.
+/// `method=email` sets up codes by e-mail to the person's primary address instead: on
+/// at once when the address is verified, else after the code sent to it comes back
+/// (`factor_id` and `code`; `send` for a new code).
 pub async fn enroll(
     services: &Services,
     step: &StepRequest<'_>,
@@ -225,6 +307,9 @@ pub async fn enroll(
     if pending.verified || factors::has_active_factor(services, &user.id).await? {
         return Ok(Step::Expired);
     }
+    if step.params.one("method")? == Some("email") {
+        return enroll_email(services, step, pending, user, now).await;
+    }
     let factor_id = step.params.required("factor_id")?;
     let code = step.params.one("code")?.unwrap_or("");
     match factors::activate_totp(services, &user, factor_id, code, step.ip.clone(), now).await? {
@@ -234,27 +319,97 @@ pub async fn enroll(
             user,
             wait,
         }),
-        Check::Verified => {
-            let taken = services
-                .store
-                .take_pending(&sha256(step.tx.as_bytes()), now)
-                .await?;
-            if taken.is_none() {
-                return Ok(Step::Expired);
-            }
-            let codes = factors::new_recovery_codes(services, &user, step.ip.clone(), now).await?;
-            let proof = pending.proof().with_second_factor(amr::OTP, now);
-            let next = PendingVerify {
-                auth_time: proof.auth_time,
-                amr: proof.amr,
-                mfa_at: proof.mfa_at,
-                verified: true,
-                ..pending
-            };
-            let tx = store_pending(services, &next, now).await?;
-            Ok(Step::Enrolled { tx, codes })
-        }
+        Check::Verified => enrolled(services, step, pending, &user, amr::OTP, now).await,
     }
+}
+
+async fn enroll_email(
+    services: &Services,
+    step: &StepRequest<'_>,
+    pending: PendingVerify,
+    user: User,
+    now: UnixTime,
+) -> Result<Step, OAuthError> {
+    let ip = step.ip.clone();
+    let Some(factor_id) = step.params.one("factor_id")? else {
+        // The choice: the primary address, the only one offered here.
+        let Some(email) = user.email.clone() else {
+            return Ok(Step::Expired);
+        };
+        let verified = email_factor::is_verified_primary(&user, &email);
+        let actor = crate::admin::syslog::Actor::user(&user, ip);
+        return Ok(
+            match email_factor::enroll(services, &actor, &user, &email, verified, now).await? {
+                email_factor::Enrolled::Active(_) => {
+                    enrolled(services, step, pending, &user, amr::EMAIL, now).await?
+                }
+                email_factor::Enrolled::Pending(factor) => Step::EmailPending {
+                    pending,
+                    user,
+                    factor,
+                    wait: None,
+                },
+                email_factor::Enrolled::Exists | email_factor::Enrolled::MailOff => Step::Expired,
+            },
+        );
+    };
+    let Some(factor) = email_factor::pending(services, &user, factor_id).await? else {
+        return Ok(Step::Expired);
+    };
+    if step.params.one("send")?.is_some() {
+        let wait =
+            match email_factor::send(services, &user, &factor, Binding::Activation, now).await? {
+                Sent::Sent { .. } => None,
+                Sent::TooSoon { wait } => Some(wait),
+                Sent::Unavailable => return Ok(Step::Expired),
+            };
+        return Ok(Step::EmailPending {
+            pending,
+            user,
+            factor,
+            wait,
+        });
+    }
+    let code = step.params.one("code")?.unwrap_or("");
+    match email_factor::activate(services, &user, factor_id, code, ip, now).await? {
+        Check::Invalid => Ok(Step::Failed { pending, user }),
+        Check::Throttled { wait } => Ok(Step::Throttled {
+            pending,
+            user,
+            wait,
+        }),
+        Check::Verified => enrolled(services, step, pending, &user, amr::EMAIL, now).await,
+    }
+}
+
+/// A first factor was just set up in the step (proving `proves`): new recovery codes,
+/// and the request waits under a new `tx` until they were shown.
+async fn enrolled(
+    services: &Services,
+    step: &StepRequest<'_>,
+    pending: PendingVerify,
+    user: &User,
+    proves: &str,
+    now: UnixTime,
+) -> Result<Step, OAuthError> {
+    let taken = services
+        .store
+        .take_pending(&sha256(step.tx.as_bytes()), now)
+        .await?;
+    if taken.is_none() {
+        return Ok(Step::Expired);
+    }
+    let codes = factors::new_recovery_codes(services, user, step.ip.clone(), now).await?;
+    let proof = pending.proof().with_second_factor(proves, now);
+    let next = PendingVerify {
+        auth_time: proof.auth_time,
+        amr: proof.amr,
+        mfa_at: proof.mfa_at,
+        verified: true,
+        ..pending
+    };
+    let tx = store_pending(services, &next, now).await?;
+    Ok(Step::Enrolled { tx, codes })
 }
 
 /// `/signin/continue`: after the recovery codes were shown, the request goes on.

@@ -15,6 +15,8 @@ pub enum Template {
     VerifyEmail,
     PasswordChanged,
     FactorEnrolled,
+    /// A one-time code of an e-mail factor.
+    FactorCode,
 }
 
 impl Template {
@@ -24,6 +26,7 @@ impl Template {
         Template::VerifyEmail,
         Template::PasswordChanged,
         Template::FactorEnrolled,
+        Template::FactorCode,
     ];
 
     /// The file name, in `templates/email/` and in an override directory.
@@ -34,6 +37,7 @@ impl Template {
             Template::VerifyEmail => "verify_email.txt",
             Template::PasswordChanged => "password_changed.txt",
             Template::FactorEnrolled => "factor_enrolled.txt",
+            Template::FactorCode => "factor_code.txt",
         }
     }
 
@@ -46,6 +50,7 @@ impl Template {
                 include_str!("../../templates/email/password_changed.txt")
             }
             Template::FactorEnrolled => include_str!("../../templates/email/factor_enrolled.txt"),
+            Template::FactorCode => include_str!("../../templates/email/factor_code.txt"),
         }
     }
 
@@ -58,6 +63,7 @@ impl Template {
             Template::VerifyEmail => &["name", "login", "email", "link", "valid_for"],
             Template::PasswordChanged => &["name", "login", "time"],
             Template::FactorEnrolled => &["name", "login", "factor", "time"],
+            Template::FactorCode => &["name", "login", "code", "valid_for"],
         }
     }
 }

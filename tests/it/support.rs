@@ -53,6 +53,21 @@ pub struct TestUser {
 }
 
 impl TestApp {
+    /// On a fresh PostgreSQL database, with `configure` applied to the server's
+    /// settings first.
+    pub async fn spawn_postgres_configured(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
+        let database = TestDatabase::create().await;
+        let url = database.url.clone();
+        Self::spawn_full(
+            tempfile::tempdir().expect("temp dir"),
+            Some(url),
+            Some(database),
+            None,
+            configure,
+        )
+        .await
+    }
+
     /// On SQLite, in a fresh data directory.
     pub async fn spawn() -> TestApp {
         Self::spawn_on(None).await
