@@ -159,6 +159,10 @@ pub fn router(state: SharedState) -> Router {
             post(endpoints::passkey_login::verify_options),
         )
         .route(
+            "/signin/enroll/passkey/options",
+            post(endpoints::passkey_login::enroll_options),
+        )
+        .route(
             "/login/passkey/options",
             post(endpoints::passkey_login::options),
         )

@@ -270,25 +270,6 @@ pub async fn enrollment(
         .map(|e| (pending, e)))
 }
 
-/// What `/signin/enroll` (GET) offers a person without a second factor: the page's
-/// pending request, its user, and the address codes by e-mail would go to (`None`
-/// when e-mail is off or the person has no address: only an authenticator app is
-/// offered, and the page is the TOTP enrollment itself).
-pub async fn enroll_choices(
-    services: &Services,
-    tx: &str,
-    now: UnixTime,
-) -> Result<Option<(PendingVerify, Option<String>)>, OAuthError> {
-    let Some((pending, user)) = pending(services, tx, now).await? else {
-        return Ok(None);
-    };
-    if pending.verified || factors::has_active_factor(services, &user.id).await? {
-        return Ok(None);
-    }
-    let email = user.email.filter(|_| services.mail.enabled());
-    Ok(Some((pending, email)))
-}
-
 /// `/signin/enroll` (POST): the first code activates the factor shown (`factor_id`);
 /// then new recovery codes, shown once, and the request waits under a new `tx`.
 /// `method=email` sets up codes by e-mail to the person's primary address instead: on
@@ -307,8 +288,10 @@ pub async fn enroll(
     if pending.verified || factors::has_active_factor(services, &user.id).await? {
         return Ok(Step::Expired);
     }
-    if step.params.one("method")? == Some("email") {
-        return enroll_email(services, step, pending, user, now).await;
+    match step.params.one("method")? {
+        Some("email") => return enroll_email(services, step, pending, user, now).await,
+        Some("webauthn") => return enroll_passkey(services, step, pending, user, now).await,
+        _ => {}
     }
     let factor_id = step.params.required("factor_id")?;
     let code = step.params.one("code")?.unwrap_or("");
@@ -320,6 +303,76 @@ pub async fn enroll(
             wait,
         }),
         Check::Verified => enrolled(services, step, pending, &user, amr::OTP, now).await,
+    }
+}
+
+/// The binding of a passkey registration in the step `tx`.
+fn passkey_binding(tx: &str) -> Vec<u8> {
+    let mut text = b"gatehouse passkey enrollment in sign-in\0".to_vec();
+    text.extend_from_slice(tx.as_bytes());
+    text
+}
+
+/// The creation options for a passkey set up in the step `tx` (`None` when the step
+/// is gone, or the person has a factor: they verify with it).
+pub async fn enroll_passkey_options(
+    services: &Services,
+    tx: &str,
+    now: UnixTime,
+) -> Result<Option<serde_json::Value>, OAuthError> {
+    let Some((pending, user)) = pending(services, tx, now).await? else {
+        return Ok(None);
+    };
+    if pending.verified || factors::has_active_factor(services, &user.id).await? {
+        return Ok(None);
+    }
+    let options =
+        passkeys::manage::creation_options_for(services, &user, &passkey_binding(tx), now).await?;
+    Ok(Some(options))
+}
+
+/// A passkey registered in the step: it proves possession of the key there and then
+/// (`hwk`, or `swk` for a synced one), so a request asking for a phishing-resistant
+/// factor is met at once.
+async fn enroll_passkey(
+    services: &Services,
+    step: &StepRequest<'_>,
+    pending: PendingVerify,
+    user: User,
+    now: UnixTime,
+) -> Result<Step, OAuthError> {
+    let field = |name| {
+        step.params
+            .one(name)
+            .ok()
+            .flatten()
+            .unwrap_or("")
+            .to_string()
+    };
+    let response = passkeys::manage::RegistrationResponse {
+        client_data_json: field("client_data_json"),
+        attestation_object: field("attestation_object"),
+        transports: field("transports"),
+        resident_key: field("resident_key"),
+        name: String::new(),
+    };
+    let added = passkeys::manage::register_for(
+        services,
+        &user,
+        &passkey_binding(step.tx),
+        &response,
+        step.ip.clone(),
+        now,
+    )
+    .await?;
+    match added {
+        passkeys::manage::Added::Added(passkey) => {
+            let proves = if passkey.backed_up { "swk" } else { "hwk" };
+            enrolled(services, step, pending, &user, proves, now).await
+        }
+        passkeys::manage::Added::Refused(_) | passkeys::manage::Added::Duplicate => {
+            Ok(Step::Failed { pending, user })
+        }
     }
 }
 
@@ -425,7 +478,18 @@ pub async fn resume(
         return Ok(Step::Expired);
     }
     let proof = pending.proof();
-    finish(services, step, pending, user, proof, false, now).await
+    // A passkey set up in the step proved a phishing-resistant factor.
+    let phishing_resistant = proof.amr.iter().any(|m| m == "hwk" || m == "swk");
+    finish(
+        services,
+        step,
+        pending,
+        user,
+        proof,
+        phishing_resistant,
+        now,
+    )
+    .await
 }
 
 /// The factor was verified: takes the request once, starts a new session recording

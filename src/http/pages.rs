@@ -48,17 +48,6 @@ pub struct EmailCodePage<'a> {
     pub notice: Option<&'a str>,
 }
 
-/// `/signin/enroll` when there is more than one kind of factor to set up: the person
-/// chooses. `email_to` (masked) when an e-mail factor can be offered.
-#[derive(Template)]
-#[template(path = "signin_enroll_choice.html")]
-pub struct EnrollChoicePage<'a> {
-    pub app_name: &'a str,
-    pub tx: &'a str,
-    pub csrf: &'a str,
-    pub email_to: Option<&'a str>,
-}
-
 /// Setting up a TOTP factor: the QR code (inline SVG made by Gatehouse), the key for
 /// typing in, and the form for the first code. In sign-in (`/signin/enroll`) and in
 /// the self-service pages (`/account/factors/totp`).
@@ -73,6 +62,13 @@ pub struct EnrollPage<'a> {
     pub qr_svg: &'a str,
     pub secret: &'a str,
     pub error: Option<&'a str>,
+    /// In sign-in: offer a passkey too (`/signin/enroll/passkey/options`).
+    pub passkey: bool,
+    /// In sign-in, when the request asks for a phishing-resistant factor: only the
+    /// passkey is offered.
+    pub passkey_only: bool,
+    /// In sign-in: offer codes by e-mail to this (masked) address.
+    pub email_to: Option<&'a str>,
 }
 
 /// `/account/factors`: the person's factors (id, label, status), each with Remove;

@@ -359,19 +359,17 @@ async fn self_service_and_enrollment_choice(t: TestApp, smtp: SmtpServer) {
         .await;
     assert_eq!(forged.status(), 403);
 
-    // In sign-in, someone without a factor chooses: an authenticator app or e-mail.
+    // In sign-in, someone without a factor chooses: an authenticator app, a passkey,
+    // or e-mail.
     let cy = t.browser();
     let next = password_step(&t, &cy, &app, "cy").await;
     assert!(next.starts_with("/signin/enroll"), "{next}");
     let choice = cy.get(&next).await;
     assert_eq!(choice.status(), 200);
     let html = choice.text().await.unwrap();
-    assert!(html.contains("id=\"choose-totp\"") && html.contains("id=\"choose-email\""));
-    let totp = cy.get(&format!("{next}&method=totp")).await;
-    assert!(
-        totp.text().await.unwrap().contains("totp-secret"),
-        "the TOTP page"
-    );
+    for choice in ["totp-secret", "passkey-enroll", "choose-email"] {
+        assert!(html.contains(choice), "{choice} is offered");
+    }
     let tx = input_value(&html, "tx").unwrap();
     let csrf = input_value(&html, "csrf").unwrap();
     let pending = cy
@@ -446,4 +444,145 @@ async fn email_codes_set_up_on_the_account_page_and_in_sign_in_postgres() {
     let smtp = SmtpServer::start().await;
     let t = TestApp::spawn_postgres_configured(with_smtp(smtp.port)).await;
     self_service_and_enrollment_choice(t, smtp).await;
+}
+
+/// A passkey set up in the sign-in step, for a request asking a phishing-resistant
+/// factor (`acr_values=phr`): only the passkey is offered; the registration's challenge
+/// is bound to the step (a replay, or a forged form, is refused); the passkey counts at
+/// once (`amr` `hwk`, `mfa`); and whoever holds only the password cannot add one for
+/// someone who has a factor.
+async fn passkey_in_sign_in(t: TestApp) {
+    use gatehouse::webauthn::software::SoftAuthenticator;
+    let dee = t.user("dee@example.com").await;
+    let app = t.web_app().await;
+    let rp_id = url::Url::parse(&t.base)
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_string();
+    let auth = SoftAuthenticator::new(&t.base, &rp_id);
+    let b64 = gatehouse::crypto::b64url;
+
+    let browser = t.browser();
+    let url = t.authorize_url("default", &app.client_id, &[("acr_values", "phr")]);
+    let login_page = location(&browser.get(&url).await).expect("to the sign-in page");
+    let next = location(&browser.sign_in(&login_page, &dee.login, PASSWORD).await).unwrap();
+    assert!(next.starts_with("/signin/enroll"), "{next}");
+    let html = browser.get(&next).await.text().await.unwrap();
+    assert!(html.contains("passkey-enroll"));
+    assert!(!html.contains("totp-secret"), "only a passkey meets phr");
+    let tx = input_value(&html, "tx").unwrap();
+    let csrf = input_value(&html, "csrf").unwrap();
+
+    let options = |csrf: String| {
+        let browser = &browser;
+        let tx = tx.clone();
+        async move {
+            let r = browser
+                .post_form(
+                    "/signin/enroll/passkey/options",
+                    &[("tx", tx.as_str()), ("csrf", csrf.as_str())],
+                )
+                .await;
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    assert_eq!(options("forged".into()).await.0, 403);
+    let (status, opts) = options(csrf.clone()).await;
+    assert_eq!(status, 200, "{opts}");
+    assert_eq!(opts["user"]["name"], dee.login.as_str());
+    let (stolen_data, stolen_object) = auth.register(opts["challenge"].as_str().unwrap(), true);
+    let (_, opts) = options(csrf.clone()).await;
+    let (client_data, object) = auth.register(opts["challenge"].as_str().unwrap(), true);
+    let form = |tx: &str| {
+        vec![
+            ("tx", tx.to_string()),
+            ("csrf", csrf.clone()),
+            ("method", "webauthn".to_string()),
+            ("client_data_json", b64(&client_data)),
+            ("attestation_object", b64(&object)),
+            ("transports", "internal".to_string()),
+            ("resident_key", "true".to_string()),
+        ]
+    };
+    let pairs = |f: &Vec<(&'static str, String)>| -> Vec<(&'static str, String)> { f.clone() };
+    let post = |f: Vec<(&'static str, String)>| {
+        let browser = &browser;
+        async move {
+            let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            browser.post_form("/signin/enroll", &refs).await
+        }
+    };
+    // Another step's transaction: not this ceremony's.
+    let other = t.browser();
+    let other_login = location(&other.get(&url).await).unwrap();
+    let other_next = location(&other.sign_in(&other_login, &dee.login, PASSWORD).await).unwrap();
+    let other_html = other.get(&other_next).await.text().await.unwrap();
+    let other_tx = input_value(&other_html, "tx").unwrap();
+    let other_csrf = input_value(&other_html, "csrf").unwrap();
+    let mut stolen = pairs(&form(&other_tx));
+    stolen[1].1 = other_csrf;
+    stolen[3].1 = b64(&stolen_data);
+    stolen[4].1 = b64(&stolen_object);
+    let refs: Vec<(&str, &str)> = stolen.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = other.post_form("/signin/enroll", &refs).await;
+    assert_eq!(
+        refused.status(),
+        401,
+        "a registration bound to another step"
+    );
+
+    let codes = post(form(&tx)).await;
+    assert_eq!(codes.status(), 200);
+    let html = codes.text().await.unwrap();
+    let next_tx = input_value(&html, "tx").unwrap();
+    let csrf2 = input_value(&html, "csrf").unwrap();
+    let done = browser
+        .post_form("/signin/continue", &[("tx", &next_tx), ("csrf", &csrf2)])
+        .await;
+    assert_eq!(done.status(), 303);
+    let loc = location(&done).unwrap();
+    assert!(param(&loc, "error").is_none(), "{loc}");
+    let claims = id_token_claims(&t, &app, &done).await;
+    let amr: Vec<String> = serde_json::from_value(claims["amr"].clone()).unwrap();
+    assert!(
+        amr.contains(&"pwd".to_string()) && amr.contains(&"mfa".to_string()),
+        "{amr:?}"
+    );
+    assert!(
+        amr.contains(&"hwk".to_string()) || amr.contains(&"swk".to_string()),
+        "{amr:?}"
+    );
+
+    // The same registration again: the step is over. Dee has a factor now: the other
+    // step (begun before) cannot add one with the password alone.
+    assert_eq!(post(form(&tx)).await.status(), 400);
+    assert_eq!(options(csrf.clone()).await.0, 400);
+    let late = other
+        .post_form(
+            "/signin/enroll/passkey/options",
+            &[
+                ("tx", other_tx.as_str()),
+                ("csrf", input_value(&other_html, "csrf").unwrap().as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        late.status(),
+        400,
+        "enrollment is for people without a factor"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_set_up_in_sign_in_meets_phishing_resistant() {
+    passkey_in_sign_in(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_set_up_in_sign_in_meets_phishing_resistant_postgres() {
+    passkey_in_sign_in(TestApp::spawn_postgres().await).await;
 }

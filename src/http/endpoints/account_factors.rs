@@ -154,6 +154,9 @@ fn enroll_page(
         qr_svg: &enrollment.qr_svg,
         secret: &enrollment.secret,
         error: message,
+        passkey: false,
+        passkey_only: false,
+        email_to: None,
     };
     with_csrf(state, pages::render(status, &page), &csrf)
 }

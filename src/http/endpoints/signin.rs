@@ -135,6 +135,14 @@ async fn enroll_page(
 ) -> Response {
     let csrf = cookies::csrf_token(headers);
     let name = app_name(state, &pending.verify.client_id).await;
+    // Codes by e-mail go to the person's primary address only.
+    let email_to = match state.mail.enabled() {
+        true => match state.store.get_user(&pending.user_id).await {
+            Ok(Some(user)) => user.email.as_deref().map(email_factor::masked),
+            _ => None,
+        },
+        false => None,
+    };
     let page = pages::EnrollPage {
         app_name: &name,
         action: "/signin/enroll",
@@ -144,6 +152,9 @@ async fn enroll_page(
         qr_svg: &enrollment.qr_svg,
         secret: &enrollment.secret,
         error: message,
+        passkey: true,
+        passkey_only: pending.phishing_resistant,
+        email_to: email_to.as_deref(),
     };
     finish_page(state, pages::render(status, &page), &csrf, pending)
 }
@@ -222,27 +233,6 @@ pub async fn get_enroll(
             return Ok(expired_page());
         };
         let now = state.clock.now();
-        let totp = query_params(query.as_deref())?.one("method")? == Some("totp");
-        if !totp {
-            match mfa::enroll_choices(&state, &tx, now).await? {
-                None => return Ok(expired_page()),
-                Some((pending, Some(email))) => {
-                    let csrf = cookies::csrf_token(&headers);
-                    let name = app_name(&state, &pending.verify.client_id).await;
-                    let to = email_factor::masked(&email);
-                    let page = pages::EnrollChoicePage {
-                        app_name: &name,
-                        tx: &tx,
-                        csrf: &csrf,
-                        email_to: Some(&to),
-                    };
-                    let response = pages::render(StatusCode::OK, &page);
-                    return Ok(finish_page(&state, response, &csrf, &pending));
-                }
-                // Only an authenticator app to offer: its page at once.
-                Some((_, None)) => {}
-            }
-        }
         Ok(match mfa::enrollment(&state, &tx, now).await? {
             Some((pending, enrollment)) => {
                 enroll_page(
@@ -508,6 +498,24 @@ async fn again(
                         status,
                         Some(message),
                         None,
+                    )
+                    .await
+                }
+                None => expired_page(),
+            })
+        }
+        Form::Enroll if params.one("method")? == Some("webauthn") => {
+            let message = "The passkey was not set up. Try again, or choose another way.";
+            Ok(match mfa::enrollment(state, tx, state.clock.now()).await? {
+                Some((pending, enrollment)) => {
+                    enroll_page(
+                        state,
+                        headers,
+                        tx,
+                        &pending,
+                        &enrollment,
+                        status,
+                        Some(message),
                     )
                     .await
                 }
