@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiQuery, Caller};
+use super::extract::{ApiJson, ApiQuery, Caller, OptionalApiJson};
 use crate::admin::users;
 use crate::clock::rfc3339;
 use crate::factors::{self, totp};
@@ -340,7 +340,7 @@ pub async fn activate(
 }
 
 /// Verify a code from an active factor (it is then used up). For an e-mail factor,
-/// without `passCode` a new code is sent (`factorResult` CHALLENGE), at most once per
+/// without `passCode` (or without a body, as Okta's SDKs send it) a new code is sent (`factorResult` CHALLENGE), at most once per
 /// 30 seconds.
 #[utoipa::path(post, path = "/api/v1/users/{id}/factors/{factorId}/verify", operation_id = "verifyFactor", tag = "users",
     params(("id" = String, Path, description = "User id or login"), ("factorId" = String, Path)), request_body = PassCodeBody,
@@ -350,8 +350,9 @@ pub async fn verify(
     State(state): State<SharedState>,
     Caller(actor): Caller,
     Path((id, factor_id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<PassCodeBody>,
+    OptionalApiJson(body): OptionalApiJson<PassCodeBody>,
 ) -> Result<Response, ApiError> {
+    let body = body.unwrap_or(PassCodeBody { pass_code: None });
     let user = users::find(&state.store, &id).await?;
     let factor = factor_of(&state, &user, &factor_id).await?;
     if factor.status != crate::store::FactorStatus::Active {
