@@ -48,6 +48,23 @@ async fn setup(smtp: &SmtpServer) -> Setup {
     Setup { t, rp, app, chrome }
 }
 
+/// Waits (up to 20 s) for `css` to select an element whose text contains `needle`: a
+/// form's navigation may not have finished when the next line runs.
+async fn wait_for_text(chrome: &Chromium, css: &str, needle: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        if chrome.exists(css).await && chrome.text(css).await.contains(needle) {
+            return;
+        }
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "waiting for {css} with {needle:?}: {:?}",
+            chrome.console().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 async fn code_in(smtp: &SmtpServer, n: usize) -> String {
     let body = smtp.message(LOGIN, SUBJECT, n).await.body();
     body.split_whitespace()
@@ -68,19 +85,16 @@ async fn codes_by_email_set_up_and_used_in_sign_in() {
     s.chrome
         .wait_for_url(&format!("{}/signin/enroll?", s.t.base))
         .await;
-    assert!(s.chrome.exists("#passkey-enroll").await);
+    wait_for_text(&s.chrome, "#passkey-enroll", "passkey").await;
     s.chrome.check_page("factor-enroll-choices").await;
     s.chrome.click("#choose-email").await;
+    wait_for_text(&s.chrome, "main", "a***@example.com").await;
     assert!(s.chrome.exists("#email-code").await, "the code page");
-    assert!(s.chrome.text("main").await.contains("a***@example.com"));
     s.chrome.check_page("factor-email-code").await;
     let code = code_in(&smtp, 0).await;
     s.chrome.fill("#email-code", &code).await;
     s.chrome.keys(&Key::ENTER.to_string()).await;
-    assert!(
-        s.chrome.exists("#recovery-codes").await,
-        "recovery codes shown"
-    );
+    s.chrome.text("#recovery-codes").await;
     s.chrome.click("button[type=submit]").await;
     s.chrome.wait_for_url(&s.rp.callback()).await;
     assert!(s.rp.hits().last().unwrap().param("code").is_some());
@@ -94,18 +108,18 @@ async fn codes_by_email_set_up_and_used_in_sign_in() {
         .wait_for_url(&format!("{}/signin/verify?", s.t.base))
         .await;
     s.chrome.click("#email-send").await;
-    assert!(
-        s.chrome
-            .text("#verify-notice")
-            .await
-            .contains("We sent a code to a***@example.com")
-    );
+    wait_for_text(
+        &s.chrome,
+        "#verify-notice",
+        "We sent a code to a***@example.com",
+    )
+    .await;
     assert_eq!(s.chrome.focused().await, "email-code");
     s.chrome.check_page("factor-verify-email").await;
     let code = code_in(&smtp, 1).await;
     s.chrome.fill("#email-code", "000000").await;
     s.chrome.keys(&Key::ENTER.to_string()).await;
-    assert!(s.chrome.text("[role=alert]").await.contains("not right"));
+    wait_for_text(&s.chrome, "[role=alert]", "not right").await;
     s.chrome.fill("#email-code", &code).await;
     s.chrome.keys(&Key::ENTER.to_string()).await;
     s.chrome.wait_for_url(&s.rp.callback()).await;
@@ -161,18 +175,13 @@ async fn a_passkey_set_up_in_sign_in_meets_a_phishing_resistant_request() {
     s.chrome
         .open(&format!("{}/account/factors", s.t.base))
         .await;
-    assert!(s.chrome.exists("#email-enroll").await, "the offer");
+    wait_for_text(&s.chrome, "#email-enroll", "Get codes by e-mail").await;
     s.chrome.check_page("account-factors-email").await;
     s.chrome.click("#email-enroll").await;
-    assert!(s.chrome.exists("#email-code").await, "the code page");
+    wait_for_text(&s.chrome, "main", "Confirm your e-mail code").await;
     s.chrome.fill("#email-code", &code_in(&smtp, 0).await).await;
     s.chrome.keys(&Key::ENTER.to_string()).await;
-    assert!(
-        s.chrome
-            .text("main")
-            .await
-            .contains("Codes by e-mail are on.")
-    );
+    wait_for_text(&s.chrome, "main", "Codes by e-mail are on.").await;
     assert!(
         s.chrome
             .text("main")
