@@ -1,5 +1,6 @@
 // Passkeys on the sign-in page ("Sign in with a passkey"), the second-factor step
-// ("Use a passkey or security key") and /account/passkeys ("Add a passkey"). The server's options come as JSON with binary values in base64url;
+// ("Use a passkey or security key"), /account/passkeys ("Add a passkey") and setting
+// up a second factor in sign-in ("Set up a passkey"). The server's options come as JSON with binary values in base64url;
 // the browser's answer goes back in a plain form post, so the page that follows is an
 // ordinary navigation. Without WebAuthn (or without this script) nothing is shown.
 
@@ -75,30 +76,47 @@ if (verify && window.PublicKeyCredential) {
   document.getElementById("passkey-verify-button").disabled = true;
 }
 
-const add = document.getElementById("passkey-add");
-if (add && window.PublicKeyCredential) {
-  const button = document.getElementById("passkey-add-button");
+// Creates a passkey with the options `url` answers for `form`'s `names`, and posts the
+// form with it: /account/passkeys ("Add a passkey") and the sign-in step's "Set up a
+// passkey".
+const createWith = (form, button, url, names, failed) => {
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      const publicKey = await options("/account/passkeys/options", add, ["csrf"]);
+      const publicKey = await options(url, form, names);
       publicKey.challenge = fromB64(publicKey.challenge);
       publicKey.user.id = fromB64(publicKey.user.id);
       publicKey.excludeCredentials = descriptors(publicKey.excludeCredentials);
       const credential = await navigator.credentials.create({ publicKey });
       const r = credential.response;
-      add.elements.client_data_json.value = toB64(r.clientDataJSON);
-      add.elements.attestation_object.value = toB64(r.attestationObject);
-      add.elements.transports.value = r.getTransports ? r.getTransports().join(",") : "";
+      form.elements.client_data_json.value = toB64(r.clientDataJSON);
+      form.elements.attestation_object.value = toB64(r.attestationObject);
+      form.elements.transports.value = r.getTransports ? r.getTransports().join(",") : "";
       const props = credential.getClientExtensionResults().credProps;
-      add.elements.resident_key.value = props && "rk" in props ? String(props.rk) : "";
-      add.submit();
+      form.elements.resident_key.value = props && "rk" in props ? String(props.rk) : "";
+      form.submit();
     } catch (e) {
-      status(add, "The passkey was not added. Try again.");
+      status(form, failed);
       button.disabled = false;
     }
   });
+};
+
+const add = document.getElementById("passkey-add");
+if (add && window.PublicKeyCredential) {
+  createWith(add, document.getElementById("passkey-add-button"), "/account/passkeys/options",
+    ["csrf"], "The passkey was not added. Try again.");
 } else if (add) {
   status(add, "This browser cannot create passkeys.");
   document.getElementById("passkey-add-button").disabled = true;
+}
+
+const enroll = document.getElementById("passkey-enroll");
+if (enroll && window.PublicKeyCredential) {
+  createWith(enroll, document.getElementById("passkey-enroll-button"),
+    "/signin/enroll/passkey/options", ["tx", "csrf"],
+    "The passkey was not set up. Try again, or choose another way.");
+} else if (enroll) {
+  status(enroll, "This browser cannot create passkeys. Choose another way.");
+  document.getElementById("passkey-enroll-button").disabled = true;
 }

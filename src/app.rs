@@ -159,6 +159,10 @@ pub fn router(state: SharedState) -> Router {
             post(endpoints::passkey_login::verify_options),
         )
         .route(
+            "/signin/enroll/passkey/options",
+            post(endpoints::passkey_login::enroll_options),
+        )
+        .route(
             "/login/passkey/options",
             post(endpoints::passkey_login::options),
         )
@@ -220,6 +224,14 @@ pub fn router(state: SharedState) -> Router {
             "/account/factors/totp",
             get(endpoints::account_factors::totp_form)
                 .post(endpoints::account_factors::totp_activate),
+        )
+        .route(
+            "/account/factors/email",
+            post(endpoints::account_factors::email_enroll),
+        )
+        .route(
+            "/account/factors/email/activate",
+            post(endpoints::account_factors::email_activate),
         )
         .route(
             "/account/factors/recovery-codes",

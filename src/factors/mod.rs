@@ -18,7 +18,15 @@ pub const TOTP_PROVIDER: &str = "GOOGLE";
 /// The prefix of a TOTP factor's id (Okta's ids are three characters and 17 more).
 pub const TOTP_ID_PREFIX: &str = "uft";
 
-/// RFC 8176 §2 `amr` values Gatehouse records.
+/// Okta's `factorType` of one-time codes sent by e-mail.
+pub const EMAIL: &str = "email";
+/// Okta's `provider` of an e-mail factor.
+pub const EMAIL_PROVIDER: &str = "OKTA";
+/// The prefix of an e-mail factor's id.
+pub const EMAIL_ID_PREFIX: &str = "emf";
+
+/// RFC 8176 §2 `amr` values Gatehouse records, and `email`, which RFC 8176 does not
+/// register and Okta reports for its e-mail authenticator.
 pub mod amr {
     /// Password-based authentication.
     pub const PWD: &str = "pwd";
@@ -26,6 +34,8 @@ pub mod amr {
     pub const OTP: &str = "otp";
     /// More than one factor.
     pub const MFA: &str = "mfa";
+    /// A one-time code sent by e-mail (Okta's value; not in RFC 8176's registry).
+    pub const EMAIL: &str = "email";
 }
 
 /// Okta's `acr` values (levels of assurance): one factor, or two.

@@ -84,6 +84,7 @@ pub async fn enroll_totp(
         status: FactorStatus::PendingActivation,
         secret_sealed: Some(services.master.encrypt(&secret, id.as_bytes())),
         last_step: None,
+        email: None,
         created_at: now,
         updated_at: now,
     };
@@ -356,7 +357,7 @@ fn factor_target(factor_id: &str) -> Target {
     Target::new(factor_id, "Factor", factor_id)
 }
 
-async fn verified(
+pub(crate) async fn verified(
     services: &Services,
     actor: &Actor,
     user: &User,
@@ -374,7 +375,7 @@ async fn verified(
     Ok(Check::Verified)
 }
 
-async fn failed(
+pub(crate) async fn failed(
     services: &Services,
     actor: &Actor,
     user: &User,

@@ -12,12 +12,14 @@
 //! `methods`), and an arm in `verify`'s `match` that checks it and names the RFC 8176
 //! `amr` value it proves.
 
+use crate::admin::syslog::Actor;
 use crate::clock::UnixTime;
 use crate::crypto::sha256;
 use crate::factors::{Proof, amr};
 use crate::flows::Services;
 use crate::flows::assurance::{PendingVerify, store_pending};
 use crate::flows::authorize::{self, Known, Outcome};
+use crate::flows::email_factor::{self, Binding, Sent};
 use crate::flows::factors::{self, Check, TotpEnrollment};
 use crate::flows::passkeys::{self, AssertionResponse};
 use crate::flows::sessions;
@@ -34,6 +36,8 @@ pub enum Method {
     RecoveryCode,
     /// One of the person's passkeys or security keys (`flows::passkeys::second_factor`).
     Passkey,
+    /// A one-time code sent to the person's e-mail factor (`flows::email_factor`).
+    Email,
 }
 
 impl Method {
@@ -43,13 +47,19 @@ impl Method {
             Method::Totp => "totp",
             Method::RecoveryCode => "recovery",
             Method::Passkey => "webauthn",
+            Method::Email => "email",
         }
     }
 
     pub fn parse(name: &str) -> Option<Method> {
-        [Method::Passkey, Method::Totp, Method::RecoveryCode]
-            .into_iter()
-            .find(|m| m.name() == name)
+        [
+            Method::Passkey,
+            Method::Totp,
+            Method::Email,
+            Method::RecoveryCode,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
     }
 
     /// Whether this method proves a phishing-resistant factor: a passkey's signature
@@ -67,6 +77,9 @@ pub async fn methods(services: &Services, user_id: &str) -> Result<Vec<Method>, 
     }
     if factors::active_totp(services, user_id).await?.is_some() {
         found.push(Method::Totp);
+    }
+    if services.mail.enabled() && email_factor::active(services, user_id).await?.is_some() {
+        found.push(Method::Email);
     }
     if services.store.recovery_codes_left(user_id).await? > 0 {
         found.push(Method::RecoveryCode);
@@ -116,6 +129,22 @@ pub enum Step {
         user: User,
         wait: i64,
     },
+    /// An e-mail code was asked for: sent to `to` (masked), or not yet, `wait` seconds
+    /// after the last one; the page again.
+    CodeSent {
+        pending: PendingVerify,
+        user: User,
+        to: String,
+        wait: Option<i64>,
+    },
+    /// An e-mail factor waits for the code sent to its address (`wait`: a new code
+    /// was asked for too soon); the code page.
+    EmailPending {
+        pending: PendingVerify,
+        user: User,
+        factor: crate::store::UserFactor,
+        wait: Option<i64>,
+    },
     /// The methods offered cannot meet what the request needs (a phishing-resistant
     /// factor, say): the app gets `access_denied`.
     Unmet(Outcome),
@@ -162,6 +191,21 @@ pub async fn verify(
             let response = AssertionResponse::from_params(step.params)?;
             passkeys::second_factor::check(services, &user, step.tx, &response, ip, now).await?
         }
+        Some(Method::Email) if step.params.one("send")?.is_some() => {
+            return send_code(services, step.tx, pending, user, now).await;
+        }
+        Some(Method::Email) => (
+            email_factor::verify(
+                services,
+                &user,
+                Binding::SignIn(step.tx),
+                code,
+                &Actor::user(&user, ip),
+                now,
+            )
+            .await?,
+            amr::EMAIL,
+        ),
         None => {
             return Err(OAuthError::invalid_request(
                 "The method is not one this person can use.",
@@ -192,6 +236,31 @@ pub async fn verify(
     }
 }
 
+/// "Send code": a new code to the person's e-mail factor, bound to this step.
+async fn send_code(
+    services: &Services,
+    tx: &str,
+    pending: PendingVerify,
+    user: User,
+    now: UnixTime,
+) -> Result<Step, OAuthError> {
+    let Some(factor) = email_factor::active(services, &user.id).await? else {
+        return Ok(Step::Expired);
+    };
+    let to = email_factor::masked(factor.email.as_deref().unwrap_or(""));
+    let wait = match email_factor::send(services, &user, &factor, Binding::SignIn(tx), now).await? {
+        Sent::Sent { .. } => None,
+        Sent::TooSoon { wait } => Some(wait),
+        Sent::Unavailable => return Ok(Step::Expired),
+    };
+    Ok(Step::CodeSent {
+        pending,
+        user,
+        to,
+        wait,
+    })
+}
+
 /// `/signin/enroll` (GET): a new pending TOTP factor to show, for a person who has no
 /// second factor (`None` when the step is gone, or the person has one: they verify).
 pub async fn enrollment(
@@ -212,6 +281,9 @@ pub async fn enrollment(
 
 /// `/signin/enroll` (POST): the first code activates the factor shown (`factor_id`);
 /// then new recovery codes, shown once, and the request waits under a new `tx`.
+/// `method=email` sets up codes by e-mail to the person's primary address instead: on
+/// at once when the address is verified, else after the code sent to it comes back
+/// (`factor_id` and `code`; `send` for a new code).
 pub async fn enroll(
     services: &Services,
     step: &StepRequest<'_>,
@@ -225,6 +297,11 @@ pub async fn enroll(
     if pending.verified || factors::has_active_factor(services, &user.id).await? {
         return Ok(Step::Expired);
     }
+    match step.params.one("method")? {
+        Some("email") => return enroll_email(services, step, pending, user, now).await,
+        Some("webauthn") => return enroll_passkey(services, step, pending, user, now).await,
+        _ => {}
+    }
     let factor_id = step.params.required("factor_id")?;
     let code = step.params.one("code")?.unwrap_or("");
     match factors::activate_totp(services, &user, factor_id, code, step.ip.clone(), now).await? {
@@ -234,27 +311,170 @@ pub async fn enroll(
             user,
             wait,
         }),
-        Check::Verified => {
-            let taken = services
-                .store
-                .take_pending(&sha256(step.tx.as_bytes()), now)
-                .await?;
-            if taken.is_none() {
-                return Ok(Step::Expired);
-            }
-            let codes = factors::new_recovery_codes(services, &user, step.ip.clone(), now).await?;
-            let proof = pending.proof().with_second_factor(amr::OTP, now);
-            let next = PendingVerify {
-                auth_time: proof.auth_time,
-                amr: proof.amr,
-                mfa_at: proof.mfa_at,
-                verified: true,
-                ..pending
-            };
-            let tx = store_pending(services, &next, now).await?;
-            Ok(Step::Enrolled { tx, codes })
+        Check::Verified => enrolled(services, step, pending, &user, amr::OTP, now).await,
+    }
+}
+
+/// The binding of a passkey registration in the step `tx`.
+fn passkey_binding(tx: &str) -> Vec<u8> {
+    let mut text = b"gatehouse passkey enrollment in sign-in\0".to_vec();
+    text.extend_from_slice(tx.as_bytes());
+    text
+}
+
+/// The creation options for a passkey set up in the step `tx` (`None` when the step
+/// is gone, or the person has a factor: they verify with it).
+pub async fn enroll_passkey_options(
+    services: &Services,
+    tx: &str,
+    ip: Option<&str>,
+    now: UnixTime,
+) -> Result<Option<serde_json::Value>, OAuthError> {
+    let Some((pending, user)) = pending(services, tx, now).await? else {
+        return Ok(None);
+    };
+    if pending.verified || factors::has_active_factor(services, &user.id).await? {
+        return Ok(None);
+    }
+    let options =
+        passkeys::manage::creation_options_for(services, &user, &passkey_binding(tx), ip, now)
+            .await?;
+    Ok(Some(options))
+}
+
+/// A passkey registered in the step: it proves possession of the key there and then
+/// (`hwk`, or `swk` for a synced one), so a request asking for a phishing-resistant
+/// factor is met at once.
+async fn enroll_passkey(
+    services: &Services,
+    step: &StepRequest<'_>,
+    pending: PendingVerify,
+    user: User,
+    now: UnixTime,
+) -> Result<Step, OAuthError> {
+    let field = |name| {
+        step.params
+            .one(name)
+            .ok()
+            .flatten()
+            .unwrap_or("")
+            .to_string()
+    };
+    let response = passkeys::manage::RegistrationResponse {
+        client_data_json: field("client_data_json"),
+        attestation_object: field("attestation_object"),
+        transports: field("transports"),
+        resident_key: field("resident_key"),
+        name: String::new(),
+    };
+    let added = passkeys::manage::register_for(
+        services,
+        &user,
+        &passkey_binding(step.tx),
+        &response,
+        step.ip.clone(),
+        now,
+    )
+    .await?;
+    match added {
+        passkeys::manage::Added::Added(passkey) => {
+            let proves = if passkey.backed_up { "swk" } else { "hwk" };
+            enrolled(services, step, pending, &user, proves, now).await
+        }
+        passkeys::manage::Added::Refused(_) | passkeys::manage::Added::Duplicate => {
+            Ok(Step::Failed { pending, user })
         }
     }
+}
+
+async fn enroll_email(
+    services: &Services,
+    step: &StepRequest<'_>,
+    pending: PendingVerify,
+    user: User,
+    now: UnixTime,
+) -> Result<Step, OAuthError> {
+    let ip = step.ip.clone();
+    let Some(factor_id) = step.params.one("factor_id")? else {
+        // The choice: the primary address, the only one offered here.
+        let Some(email) = user.email.clone() else {
+            return Ok(Step::Expired);
+        };
+        let verified = email_factor::is_verified_primary(&user, &email);
+        let actor = crate::admin::syslog::Actor::user(&user, ip);
+        return Ok(
+            match email_factor::enroll(services, &actor, &user, &email, verified, now).await? {
+                email_factor::Enrolled::Active(_) => {
+                    enrolled(services, step, pending, &user, amr::EMAIL, now).await?
+                }
+                email_factor::Enrolled::Pending(factor) => Step::EmailPending {
+                    pending,
+                    user,
+                    factor,
+                    wait: None,
+                },
+                email_factor::Enrolled::Exists | email_factor::Enrolled::MailOff => Step::Expired,
+            },
+        );
+    };
+    let Some(factor) = email_factor::pending(services, &user, factor_id).await? else {
+        return Ok(Step::Expired);
+    };
+    if step.params.one("send")?.is_some() {
+        let wait =
+            match email_factor::send(services, &user, &factor, Binding::Activation, now).await? {
+                Sent::Sent { .. } => None,
+                Sent::TooSoon { wait } => Some(wait),
+                Sent::Unavailable => return Ok(Step::Expired),
+            };
+        return Ok(Step::EmailPending {
+            pending,
+            user,
+            factor,
+            wait,
+        });
+    }
+    let code = step.params.one("code")?.unwrap_or("");
+    let actor = Actor::user(&user, ip);
+    match email_factor::activate(services, &user, factor_id, code, &actor, now).await? {
+        Check::Invalid => Ok(Step::Failed { pending, user }),
+        Check::Throttled { wait } => Ok(Step::Throttled {
+            pending,
+            user,
+            wait,
+        }),
+        Check::Verified => enrolled(services, step, pending, &user, amr::EMAIL, now).await,
+    }
+}
+
+/// A first factor was just set up in the step (proving `proves`): new recovery codes,
+/// and the request waits under a new `tx` until they were shown.
+async fn enrolled(
+    services: &Services,
+    step: &StepRequest<'_>,
+    pending: PendingVerify,
+    user: &User,
+    proves: &str,
+    now: UnixTime,
+) -> Result<Step, OAuthError> {
+    let taken = services
+        .store
+        .take_pending(&sha256(step.tx.as_bytes()), now)
+        .await?;
+    if taken.is_none() {
+        return Ok(Step::Expired);
+    }
+    let codes = factors::new_recovery_codes(services, user, step.ip.clone(), now).await?;
+    let proof = pending.proof().with_second_factor(proves, now);
+    let next = PendingVerify {
+        auth_time: proof.auth_time,
+        amr: proof.amr,
+        mfa_at: proof.mfa_at,
+        verified: true,
+        ..pending
+    };
+    let tx = store_pending(services, &next, now).await?;
+    Ok(Step::Enrolled { tx, codes })
 }
 
 /// `/signin/continue`: after the recovery codes were shown, the request goes on.
@@ -270,7 +490,18 @@ pub async fn resume(
         return Ok(Step::Expired);
     }
     let proof = pending.proof();
-    finish(services, step, pending, user, proof, false, now).await
+    // A passkey set up in the step proved a phishing-resistant factor.
+    let phishing_resistant = proof.amr.iter().any(|m| m == "hwk" || m == "swk");
+    finish(
+        services,
+        step,
+        pending,
+        user,
+        proof,
+        phishing_resistant,
+        now,
+    )
+    .await
 }
 
 /// The factor was verified: takes the request once, starts a new session recording

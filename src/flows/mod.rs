@@ -17,6 +17,7 @@ pub mod client_jwt;
 pub mod consent;
 pub mod device;
 pub mod dpop;
+pub mod email_factor;
 pub mod email_links;
 pub mod factors;
 pub mod introspect;

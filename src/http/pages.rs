@@ -27,6 +27,25 @@ pub struct VerifyPage<'a> {
     pub csrf: &'a str,
     pub methods: &'a [&'a str],
     pub error: Option<&'a str>,
+    /// Where e-mail codes go, masked (`a***@example.com`), when `email` is a method.
+    pub email_to: &'a str,
+    /// "We sent a code to …": the e-mail form is the one to fill in next.
+    pub notice: Option<&'a str>,
+}
+
+/// The code sent to a new e-mail factor's address, to turn it on: in sign-in
+/// (`/signin/enroll`, with `tx`) and on the account page (`/account/factors/email`).
+#[derive(Template)]
+#[template(path = "email_code.html")]
+pub struct EmailCodePage<'a> {
+    pub app_name: &'a str,
+    pub action: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub factor_id: &'a str,
+    pub to: &'a str,
+    pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
 }
 
 /// Setting up a TOTP factor: the QR code (inline SVG made by Gatehouse), the key for
@@ -43,6 +62,13 @@ pub struct EnrollPage<'a> {
     pub qr_svg: &'a str,
     pub secret: &'a str,
     pub error: Option<&'a str>,
+    /// In sign-in: offer a passkey too (`/signin/enroll/passkey/options`).
+    pub passkey: bool,
+    /// In sign-in, when the request asks for a phishing-resistant factor: only the
+    /// passkey is offered.
+    pub passkey_only: bool,
+    /// In sign-in: offer codes by e-mail to this (masked) address.
+    pub email_to: Option<&'a str>,
 }
 
 /// `/account/factors`: the person's factors (id, label, status), each with Remove;
@@ -55,6 +81,9 @@ pub struct AccountFactorsPage<'a> {
     pub factors: &'a [(String, String, String)],
     pub has_active: bool,
     pub has_totp: bool,
+    /// Offer "Get codes by e-mail" (to this masked address): e-mail is on, the person
+    /// has a primary address and no e-mail factor yet.
+    pub email_offer: Option<&'a str>,
     pub recovery_left: i64,
     pub notice: Option<&'a str>,
 }

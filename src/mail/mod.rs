@@ -82,6 +82,23 @@ impl Outbox {
         })
     }
 
+    /// A one-time code of an e-mail factor, to the factor's address `to` (which may
+    /// differ from the profile's while an admin enrolls another address).
+    pub fn factor_code(&self, user: &User, to: &str, code: &str, valid_for: &str) -> Email {
+        let values = [
+            ("name", greeting_name(user)),
+            ("login", user.login.as_str()),
+            ("code", code),
+            ("valid_for", valid_for),
+        ];
+        let (subject, body) = self.templates.render(Template::FactorCode, &values);
+        Email {
+            to: to.to_string(),
+            subject,
+            body,
+        }
+    }
+
     /// The job that sends `email`, for a store method that writes it in the
     /// transaction of what the e-mail is about. Call `wake` once that committed.
     pub fn job(&self, email: &Email, now: UnixTime) -> NewJob {

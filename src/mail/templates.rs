@@ -16,6 +16,8 @@ pub enum Template {
     PasswordChanged,
     FactorEnrolled,
     AccountLocked,
+    /// A one-time code of an e-mail factor.
+    FactorCode,
 }
 
 impl Template {
@@ -26,6 +28,7 @@ impl Template {
         Template::PasswordChanged,
         Template::FactorEnrolled,
         Template::AccountLocked,
+        Template::FactorCode,
     ];
 
     /// The file name, in `templates/email/` and in an override directory.
@@ -37,6 +40,7 @@ impl Template {
             Template::PasswordChanged => "password_changed.txt",
             Template::FactorEnrolled => "factor_enrolled.txt",
             Template::AccountLocked => "account_locked.txt",
+            Template::FactorCode => "factor_code.txt",
         }
     }
 
@@ -50,6 +54,7 @@ impl Template {
             }
             Template::FactorEnrolled => include_str!("../../templates/email/factor_enrolled.txt"),
             Template::AccountLocked => include_str!("../../templates/email/account_locked.txt"),
+            Template::FactorCode => include_str!("../../templates/email/factor_code.txt"),
         }
     }
 
@@ -63,6 +68,7 @@ impl Template {
             Template::PasswordChanged => &["name", "login", "time"],
             Template::FactorEnrolled => &["name", "login", "factor", "time"],
             Template::AccountLocked => &["name", "login", "time", "unlock"],
+            Template::FactorCode => &["name", "login", "code", "valid_for"],
         }
     }
 }

@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 
 use super::db::{Backend, Row, Tx};
-use super::{FactorStatus, StoreResult, UserFactor};
+use super::jobs::{INSERT_JOB, job_args};
+use super::{FactorStatus, NewJob, StoreResult, UserFactor};
 use crate::clock::UnixTime;
 
 #[async_trait]
@@ -57,6 +58,45 @@ pub trait FactorStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// How many unused recovery codes the user has.
     async fn recovery_codes_left(&self, user_id: &str) -> StoreResult<i64>;
+    /// Stores a new one-time code of an e-mail factor for one purpose (`code.binding`),
+    /// replacing the earlier one only when that was made at `resend_after` or before,
+    /// and queues `email` (the message carrying the code) in the same transaction.
+    /// False, with nothing written, when the earlier code is too recent (resend
+    /// throttle) or the factor is gone.
+    async fn issue_factor_code(
+        &self,
+        code: &FactorCode,
+        resend_after: UnixTime,
+        email: &NewJob,
+    ) -> StoreResult<bool>;
+    /// When the outstanding code of `factor_id` for `binding` was made (`None`: none).
+    async fn factor_code_sent_at(
+        &self,
+        factor_id: &str,
+        binding: &[u8],
+    ) -> StoreResult<Option<UnixTime>>;
+    /// Uses the outstanding code of `factor_id` for `binding` if its hash is
+    /// `code_hash`, it is unused and unexpired, in one statement: true once per code.
+    async fn use_factor_code(
+        &self,
+        factor_id: &str,
+        binding: &[u8],
+        code_hash: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+}
+
+/// A one-time code of an e-mail factor, as stored: only its keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactorCode {
+    pub factor_id: String,
+    pub user_id: String,
+    /// SHA-256 of what the code is for (the sign-in step's transaction, activation, the
+    /// Factors API's verify).
+    pub binding: Vec<u8>,
+    pub code_hash: Vec<u8>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
 }
 
 fn factor_from_row(row: &impl Row) -> StoreResult<UserFactor> {
@@ -68,6 +108,7 @@ fn factor_from_row(row: &impl Row) -> StoreResult<UserFactor> {
         status: row.text("status")?.parse::<FactorStatus>()?,
         secret_sealed: row.opt_bytes("secret_sealed")?,
         last_step: row.opt_int("last_step")?,
+        email: row.opt_text("email")?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
     })
@@ -89,8 +130,8 @@ impl<B: Backend> FactorStore for B {
         .await?;
         tx.execute(
             "INSERT INTO user_factors (id, user_id, factor_type, provider, status,
-                secret_sealed, last_step, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                secret_sealed, last_step, email, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 (&f.id).into(),
                 (&f.user_id).into(),
@@ -99,6 +140,7 @@ impl<B: Backend> FactorStore for B {
                 f.status.as_str().into(),
                 (&f.secret_sealed).into(),
                 f.last_step.into(),
+                (&f.email).into(),
                 f.created_at.into(),
                 f.updated_at.into(),
             ],
@@ -235,5 +277,81 @@ impl<B: Backend> FactorStore for B {
             )
             .await?;
         row.map_or(Ok(0), |row| row.int("n"))
+    }
+
+    async fn issue_factor_code(
+        &self,
+        code: &FactorCode,
+        resend_after: UnixTime,
+        email: &NewJob,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        // One statement decides: a new row, or the old one replaced when it is old
+        // enough; of two racing sends, one writes.
+        let written = tx
+            .execute(
+                "INSERT INTO factor_codes (factor_id, binding, user_id, code_hash, created_at,
+                    expires_at, used_at)
+                 SELECT $1, $2, $3, $4, $5, $6, NULL
+                 WHERE EXISTS (SELECT 1 FROM user_factors WHERE id = $1 AND user_id = $3)
+                 ON CONFLICT (factor_id, binding) DO UPDATE SET code_hash = excluded.code_hash,
+                    created_at = excluded.created_at, expires_at = excluded.expires_at,
+                    used_at = NULL
+                 WHERE factor_codes.created_at <= $7",
+                &[
+                    (&code.factor_id).into(),
+                    (&code.binding).into(),
+                    (&code.user_id).into(),
+                    (&code.code_hash).into(),
+                    code.created_at.into(),
+                    code.expires_at.into(),
+                    resend_after.into(),
+                ],
+            )
+            .await?;
+        if written != 1 {
+            drop(tx);
+            return Ok(false);
+        }
+        tx.execute(INSERT_JOB, &job_args(email)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn factor_code_sent_at(
+        &self,
+        factor_id: &str,
+        binding: &[u8],
+    ) -> StoreResult<Option<UnixTime>> {
+        let row = self
+            .fetch_optional(
+                "SELECT created_at FROM factor_codes WHERE factor_id = $1 AND binding = $2",
+                &[factor_id.into(), binding.into()],
+            )
+            .await?;
+        row.map(|r| r.int("created_at")).transpose()
+    }
+
+    async fn use_factor_code(
+        &self,
+        factor_id: &str,
+        binding: &[u8],
+        code_hash: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let done = self
+            .execute(
+                "UPDATE factor_codes SET used_at = $1
+                 WHERE factor_id = $2 AND binding = $3 AND code_hash = $4
+                   AND used_at IS NULL AND expires_at > $1",
+                &[
+                    now.into(),
+                    factor_id.into(),
+                    binding.into(),
+                    code_hash.into(),
+                ],
+            )
+            .await?;
+        Ok(done == 1)
     }
 }

@@ -80,6 +80,9 @@ const PURGES: &[&str] = &[
         (SELECT key_hash FROM used_jtis WHERE expires_at <= $1 LIMIT $2)",
     "DELETE FROM webauthn_challenges WHERE challenge_hash IN
         (SELECT challenge_hash FROM webauthn_challenges WHERE expires_at <= $1 LIMIT $2)",
+    // An e-mail factor's code, used or not, once it has expired.
+    "DELETE FROM factor_codes WHERE (factor_id, binding) IN
+        (SELECT factor_id, binding FROM factor_codes WHERE expires_at <= $1 LIMIT $2)",
     // A family is over when revoked, past its absolute lifetime, or when its current
     // token (the one unrotated token every live family has: rotation marks one and
     // inserts its successor in one transaction) is past its idle expiry. Its tokens go

@@ -48,7 +48,7 @@ pub use brands::{Brand, BrandImage, BrandStore, ImageKind};
 pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
 pub use device::DeviceStore;
-pub use factors::FactorStore;
+pub use factors::{FactorCode, FactorStore};
 pub use groups::{GROUP_COLUMNS, GroupStore};
 pub use jobs::{Job, JobStore, NewJob};
 pub use lockout::{LockoutStore, PASSWORD_POLICY_ID, PasswordPolicy};

@@ -857,7 +857,7 @@ spelled! {
 /// A second factor enrolled by a user (Okta's Factor object, stored form).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserFactor {
-    /// Okta-style id (`uft…` for TOTP).
+    /// Okta-style id (`uft…` for TOTP, `emf…` for e-mail).
     pub id: String,
     pub user_id: String,
     /// Okta's `factorType`, e.g. `token:software:totp`.
@@ -869,6 +869,9 @@ pub struct UserFactor {
     pub secret_sealed: Option<Vec<u8>>,
     /// The RFC 6238 time step of the last code accepted (replay guard).
     pub last_step: Option<i64>,
+    /// The address an e-mail factor's codes go to (Okta's `profile.email`); `None`
+    /// for other factors.
+    pub email: Option<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }

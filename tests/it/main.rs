@@ -31,6 +31,7 @@ mod device_store;
 mod discovery;
 mod dpop;
 mod email;
+mod email_factor;
 mod factors;
 mod headers;
 mod hostile;

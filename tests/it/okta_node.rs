@@ -122,3 +122,63 @@ async fn okta_node_libraries_lock_and_unlock() {
     assert_eq!(result["again"]["status"], 403, "{result}");
     assert_eq!(result["again"]["code"], "E0000038", "{result}");
 }
+
+// okta-factors
+
+/// Okta's Node.js management SDK enrolls an e-mail factor (`UserFactorApi`), activates
+/// it with the code this test reads from its SMTP server, issues a challenge
+/// (`verifyFactor` without a body: `CHALLENGE`), lists it with `profile.email`, and
+/// verifies the challenge's code once (again: `403 E0000068`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_node_sdk_enrolls_and_verifies_an_email_factor() {
+    let smtp = crate::email::SmtpServer::start().await;
+    let t = TestApp::spawn_configured(crate::email::with_smtp(smtp.port)).await;
+    let user = t.user("ada@example.com").await;
+    let token = t.api_token("okta-node").await;
+    let code = |n: usize| {
+        let smtp = &smtp;
+        async move {
+            let body = smtp
+                .message("ada@example.com", "Your one-time sign-in code", n)
+                .await
+                .body();
+            body.split_whitespace()
+                .find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit()))
+                .unwrap()
+                .to_string()
+        }
+    };
+    let enrolled = okta_node(
+        &t,
+        &token,
+        "emailFactorEnroll",
+        &[&user.id, "ada@example.com"],
+    )
+    .await;
+    assert_eq!(enrolled["factorType"], "email", "{enrolled}");
+    assert_eq!(enrolled["status"], "PENDING_ACTIVATION");
+    assert_eq!(enrolled["email"], "ada@example.com");
+    let factor_id = enrolled["id"].as_str().unwrap().to_string();
+    let activated = okta_node(
+        &t,
+        &token,
+        "emailFactorActivate",
+        &[&user.id, &factor_id, &code(0).await],
+    )
+    .await;
+    assert_eq!(activated["status"], "ACTIVE", "{activated}");
+    assert_eq!(activated["factorResult"], "CHALLENGE");
+    assert_eq!(
+        activated["listed"],
+        serde_json::json!([{"factorType": "email", "provider": "OKTA", "email": "ada@example.com"}])
+    );
+    let verified = okta_node(
+        &t,
+        &token,
+        "emailFactorVerify",
+        &[&user.id, &factor_id, &code(1).await],
+    )
+    .await;
+    assert_eq!(verified["factorResult"], "SUCCESS", "{verified}");
+    assert_eq!(verified["reused"]["status"], 403);
+}

@@ -3138,6 +3138,7 @@ async fn factors_accept_each_code_once(store: DynStore) {
         status: FactorStatus::PendingActivation,
         secret_sealed: Some(vec![1, 2, 3]),
         last_step: None,
+        email: None,
         created_at: 1,
         updated_at: 1,
     };

@@ -235,6 +235,37 @@ const scenarios = {
     }
     return out;
   },
+
+  // okta-factors: an e-mail factor through the management SDK's UserFactorApi, in
+  // three steps (the Rust test reads each code from its SMTP server in between).
+  async emailFactorEnroll(userId, email) {
+    const factor = await client.userFactorApi.enrollFactor({
+      userId,
+      body: { factorType: 'email', provider: 'OKTA', profile: { email } },
+    });
+    return { id: factor.id, factorType: factor.factorType, status: factor.status, email: factor.profile.email };
+  },
+
+  async emailFactorActivate(userId, factorId, passCode) {
+    const active = await client.userFactorApi.activateFactor({ userId, factorId, body: { passCode } });
+    const challenge = await client.userFactorApi.verifyFactor({ userId, factorId });
+    const listed = [];
+    for await (const f of await client.userFactorApi.listFactors({ userId })) {
+      listed.push({ factorType: f.factorType, provider: f.provider, email: f.profile && f.profile.email });
+    }
+    return { status: active.status, factorResult: challenge.factorResult, listed };
+  },
+
+  async emailFactorVerify(userId, factorId, passCode) {
+    const verified = await client.userFactorApi.verifyFactor({ userId, factorId, body: { passCode } });
+    let wrong;
+    try {
+      await client.userFactorApi.verifyFactor({ userId, factorId, body: { passCode } });
+    } catch (e) {
+      wrong = { status: e.status, errorCode: e.errorCode };
+    }
+    return { factorResult: verified.factorResult, reused: wrong };
+  },
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -70,18 +70,22 @@ pub async fn creation_options(
     ip: Option<&str>,
     now: UnixTime,
 ) -> Result<Json, OAuthError> {
-    let user = &account.user;
+    creation_options_for(services, &account.user, &binding(account), ip, now).await
+}
+
+/// `creation_options` for `user` in a ceremony bound to `binding` (the session adding
+/// a passkey, or the sign-in step setting one up: `flows::mfa`).
+pub async fn creation_options_for(
+    services: &Services,
+    user: &User,
+    binding: &[u8],
+    ip: Option<&str>,
+    now: UnixTime,
+) -> Result<Json, OAuthError> {
     let existing = list(services, &user.id).await?;
     let handle = user_handle(services, &user.id, &existing);
-    let challenge = super::new_challenge(
-        services,
-        REGISTER,
-        Some(&user.id),
-        &binding(account),
-        ip,
-        now,
-    )
-    .await?;
+    let challenge =
+        super::new_challenge(services, REGISTER, Some(&user.id), binding, ip, now).await?;
     let rp = super::relying_party(services);
     let display = crate::admin::syslog::display_name(user);
     Ok(json!({
@@ -151,6 +155,26 @@ pub async fn register(
     ip: Option<String>,
     now: UnixTime,
 ) -> Result<Added, OAuthError> {
+    register_for(
+        services,
+        &account.user,
+        &binding(account),
+        response,
+        ip,
+        now,
+    )
+    .await
+}
+
+/// `register` for `user` in a ceremony bound to `binding`.
+pub async fn register_for(
+    services: &Services,
+    user: &User,
+    binding: &[u8],
+    response: &RegistrationResponse,
+    ip: Option<String>,
+    now: UnixTime,
+) -> Result<Added, OAuthError> {
     let (Some(client_data), Some(object)) = (
         b64url_decode(&response.client_data_json),
         b64url_decode(&response.attestation_object),
@@ -161,12 +185,10 @@ pub async fn register(
         Ok(data) => data,
         Err(refused) => return Ok(Added::Refused(refused.into())),
     };
-    let user = &account.user;
-    let challenge =
-        match super::take_challenge(services, &data, REGISTER, &binding(account), now).await? {
-            Ok(challenge) if challenge.user_id.as_deref() == Some(&user.id) => challenge,
-            Ok(_) | Err(_) => return Ok(Added::Refused(Failure::Challenge)),
-        };
+    let challenge = match super::take_challenge(services, &data, REGISTER, binding, now).await? {
+        Ok(challenge) if challenge.user_id.as_deref() == Some(&user.id) => challenge,
+        Ok(_) | Err(_) => return Ok(Added::Refused(Failure::Challenge)),
+    };
     drop(challenge);
     let rp = super::relying_party(services);
     let credential = match webauthn::register(&rp, &data, &object, false) {

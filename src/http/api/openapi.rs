@@ -114,6 +114,7 @@ use super::{
         initial_tokens::InitialAccessToken,
         user_sessions::UserSession,
         factors::EnrollBody,
+        factors::EnrollProfile,
         factors::PassCodeBody,
         answers::AppLink,
         dashboard::Dashboard,

@@ -14,13 +14,14 @@ use axum::response::Response;
 use super::authorize::redirect;
 use crate::admin::syslog::Actor;
 use crate::factors;
+use crate::flows::email_factor::{self, Binding, Enrolled, Sent};
 use crate::flows::factors::{self as factor_flows, Check};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params};
 use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, pages};
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
-use crate::store::{FactorStatus, User};
+use crate::store::{FactorStatus, User, UserFactor};
 
 fn sign_in_again() -> Response {
     pages::error(
@@ -106,9 +107,13 @@ async fn posted(
     }
 }
 
-fn label(factor_type: &str) -> String {
-    match factor_type {
+fn label(factor: &UserFactor) -> String {
+    match factor.factor_type.as_str() {
         factors::TOTP => "Authenticator app".into(),
+        factors::EMAIL => format!(
+            "Codes by e-mail to {}",
+            factor.email.as_deref().unwrap_or_default()
+        ),
         other => other.to_string(),
     }
 }
@@ -128,9 +133,19 @@ async fn list_page(
                 FactorStatus::Active => "Active",
                 FactorStatus::PendingActivation => "Not finished",
             };
-            (f.id.clone(), label(&f.factor_type), status.to_string())
+            (f.id.clone(), label(f), status.to_string())
         })
         .collect();
+    let offer = user
+        .email
+        .as_deref()
+        .filter(|_| state.mail.enabled())
+        .filter(|_| {
+            !found
+                .iter()
+                .any(|f| f.factor_type == factors::EMAIL && f.status == FactorStatus::Active)
+        })
+        .map(email_factor::masked);
     let csrf = cookies::csrf_token(headers);
     let page = pages::AccountFactorsPage {
         login: &user.login,
@@ -140,6 +155,7 @@ async fn list_page(
         has_totp: found
             .iter()
             .any(|f| f.factor_type == factors::TOTP && f.status == FactorStatus::Active),
+        email_offer: offer.as_deref(),
         recovery_left,
         notice,
     };
@@ -177,6 +193,9 @@ fn enroll_page(
         qr_svg: &enrollment.qr_svg,
         secret: &enrollment.secret,
         error: message,
+        passkey: false,
+        passkey_only: false,
+        email_to: None,
     };
     with_csrf(state, pages::render(status, &page), &csrf)
 }
@@ -309,6 +328,175 @@ pub async fn remove(
             ));
         }
         list_page(&state, &headers, &user, Some("The factor was removed.")).await
+    };
+    answer.await.unwrap_or_else(|e: OAuthError| error::page(&e))
+}
+
+fn email_code_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    factor: &UserFactor,
+    status: StatusCode,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
+    let csrf = cookies::csrf_token(headers);
+    let to = email_factor::masked(factor.email.as_deref().unwrap_or_default());
+    let page = pages::EmailCodePage {
+        app_name: "",
+        action: "/account/factors/email/activate",
+        tx: "",
+        csrf: &csrf,
+        factor_id: &factor.id,
+        to: &to,
+        error,
+        notice,
+    };
+    with_csrf(state, pages::render(status, &page), &csrf)
+}
+
+/// Turns on codes by e-mail to the person's primary address: at once when that address
+/// is verified, else after the code sent to it comes back.
+pub async fn email_enroll(
+    State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let (_, user) = match posted(&state, &headers, body).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let answer = async {
+        let now = state.clock.now();
+        let Some(email) = user.email.clone() else {
+            return list_page(
+                &state,
+                &headers,
+                &user,
+                Some("Your account has no e-mail address to send codes to."),
+            )
+            .await;
+        };
+        let first = !factor_flows::has_active_factor(&state, &user.id).await?;
+        let verified = email_factor::is_verified_primary(&user, &email);
+        let actor = Actor::user(&user, ip.clone());
+        match email_factor::enroll(&state, &actor, &user, &email, verified, now).await? {
+            Enrolled::Active(_) => email_enabled(&state, &headers, &user, first, ip, now).await,
+            Enrolled::Pending(factor) => Ok(email_code_page(
+                &state,
+                &headers,
+                &factor,
+                StatusCode::OK,
+                None,
+                None,
+            )),
+            Enrolled::Exists => Ok(redirect("/account/factors", true)),
+            Enrolled::MailOff => {
+                list_page(
+                    &state,
+                    &headers,
+                    &user,
+                    Some("E-mail is not set up on this server."),
+                )
+                .await
+            }
+        }
+    };
+    answer.await.unwrap_or_else(|e: OAuthError| error::page(&e))
+}
+
+/// The factor is on: the first factor comes with recovery codes.
+async fn email_enabled(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    first: bool,
+    ip: Option<String>,
+    now: crate::clock::UnixTime,
+) -> Result<Response, OAuthError> {
+    if !first {
+        return list_page(state, headers, user, Some("Codes by e-mail are on.")).await;
+    }
+    let codes = factor_flows::new_recovery_codes(state, user, ip, now).await?;
+    Ok(codes_page(headers, &codes))
+}
+
+/// The code sent to a pending e-mail factor turns it on; `send` asks for a new one.
+pub async fn email_activate(
+    State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let (params, user) = match posted(&state, &headers, body).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let answer = async {
+        let now = state.clock.now();
+        let factor_id = params.required("factor_id")?;
+        let Some(factor) = email_factor::pending(&state, &user, factor_id).await? else {
+            return Ok(redirect("/account/factors", true));
+        };
+        if params.one("send")?.is_some() {
+            return Ok(
+                match email_factor::send(&state, &user, &factor, Binding::Activation, now).await? {
+                    Sent::Sent { .. } => email_code_page(
+                        &state,
+                        &headers,
+                        &factor,
+                        StatusCode::OK,
+                        None,
+                        Some("We sent a new code."),
+                    ),
+                    Sent::TooSoon { wait } => email_code_page(
+                        &state,
+                        &headers,
+                        &factor,
+                        StatusCode::TOO_MANY_REQUESTS,
+                        Some(&format!(
+                            "A code was sent a moment ago. Wait {wait} seconds before asking for another."
+                        )),
+                        None,
+                    ),
+                    Sent::Unavailable => redirect("/account/factors", true),
+                },
+            );
+        }
+        let code = params.one("code")?.unwrap_or("");
+        let first = !factor_flows::has_active_factor(&state, &user.id).await?;
+        let (status, message) =
+            match email_factor::activate(
+                &state,
+                &user,
+                factor_id,
+                code,
+                &Actor::user(&user, ip.clone()),
+                now,
+            )
+            .await?
+            {
+                Check::Verified => {
+                    return email_enabled(&state, &headers, &user, first, ip, now).await;
+                }
+                Check::Invalid => (
+                    StatusCode::UNAUTHORIZED,
+                    "That code is not right, has expired or was used already.".to_string(),
+                ),
+                Check::Throttled { wait } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("Too many wrong codes. Wait {wait} seconds and try again."),
+                ),
+            };
+        Ok(email_code_page(
+            &state,
+            &headers,
+            &factor,
+            status,
+            Some(&message),
+            None,
+        ))
     };
     answer.await.unwrap_or_else(|e: OAuthError| error::page(&e))
 }

@@ -190,3 +190,38 @@ pub async fn verify_options(
         Err(e) => json_error(&e),
     }
 }
+
+/// `POST /signin/enroll/passkey/options`: the creation options for a passkey set up in
+/// the sign-in step (`tx`), for a person without a second factor; 429 with
+/// `Retry-After` when this address or person asked for too many.
+pub async fn enroll_options(
+    State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let params = match form(&headers, body) {
+        Ok(params) => params,
+        Err(e) => return json(status_of(&e), serde_json::json!({ "error": e.code() })),
+    };
+    if !cookies::csrf_matches(&headers, params.one("csrf").ok().flatten().unwrap_or("")) {
+        return json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({ "error": "csrf" }),
+        );
+    }
+    let expired = || {
+        json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "error": "expired" }),
+        )
+    };
+    let Ok(Some(tx)) = params.one("tx") else {
+        return expired();
+    };
+    match mfa::enroll_passkey_options(&state, tx, ip.as_deref(), state.clock.now()).await {
+        Ok(Some(options)) => json(StatusCode::OK, options),
+        Ok(None) => expired(),
+        Err(e) => json_error(&e),
+    }
+}

@@ -11,6 +11,7 @@ use axum::response::Response;
 
 use super::authorize;
 use crate::flows::assurance::PendingVerify;
+use crate::flows::email_factor;
 use crate::flows::factors::{self, TotpEnrollment};
 use crate::flows::mfa::{self, Step, StepRequest};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
@@ -18,7 +19,7 @@ use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, middleware, pages};
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
-use crate::store::User;
+use crate::store::{User, UserFactor};
 
 const WRONG_CODE: &str = "That code is not right, or was used already. Try the next one.";
 
@@ -38,6 +39,16 @@ fn throttled_message(wait: i64) -> String {
             ..=1 => "1 second".to_string(),
             2..120 => format!("{wait} seconds"),
             _ => format!("{} minutes", (wait + 59) / 60),
+        }
+    )
+}
+
+fn resend_message(wait: i64) -> String {
+    format!(
+        "A code was sent a moment ago. Check your inbox, or wait {} before asking for another.",
+        match wait {
+            ..=1 => "1 second".to_string(),
+            _ => format!("{wait} seconds"),
         }
     )
 }
@@ -71,6 +82,7 @@ fn finish_page(
     response
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn verify_page(
     state: &AppState,
     headers: &HeaderMap,
@@ -79,9 +91,18 @@ async fn verify_page(
     user: &User,
     status: StatusCode,
     message: Option<&str>,
+    notice: Option<&str>,
 ) -> Result<Response, OAuthError> {
     let methods = mfa::methods(state, &user.id).await?;
     let names: Vec<&str> = methods.iter().map(|m| m.name()).collect();
+    let email_to = match methods.contains(&mfa::Method::Email) {
+        true => email_factor::active(state, &user.id)
+            .await?
+            .and_then(|f| f.email)
+            .map(|e| email_factor::masked(&e))
+            .unwrap_or_default(),
+        false => String::new(),
+    };
     let csrf = cookies::csrf_token(headers);
     let name = app_name(state, &pending.verify.client_id).await;
     let page = pages::VerifyPage {
@@ -91,6 +112,8 @@ async fn verify_page(
         csrf: &csrf,
         methods: &names,
         error: message,
+        email_to: &email_to,
+        notice,
     };
     Ok(finish_page(
         state,
@@ -112,6 +135,14 @@ async fn enroll_page(
 ) -> Response {
     let csrf = cookies::csrf_token(headers);
     let name = app_name(state, &pending.verify.client_id).await;
+    // Codes by e-mail go to the person's primary address only.
+    let email_to = match state.mail.enabled() {
+        true => match state.store.get_user(&pending.user_id).await {
+            Ok(Some(user)) => user.email.as_deref().map(email_factor::masked),
+            _ => None,
+        },
+        false => None,
+    };
     let page = pages::EnrollPage {
         app_name: &name,
         action: "/signin/enroll",
@@ -121,6 +152,37 @@ async fn enroll_page(
         qr_svg: &enrollment.qr_svg,
         secret: &enrollment.secret,
         error: message,
+        passkey: true,
+        passkey_only: pending.phishing_resistant,
+        email_to: email_to.as_deref(),
+    };
+    finish_page(state, pages::render(status, &page), &csrf, pending)
+}
+
+/// The code sent to a new e-mail factor, to turn it on in the step.
+#[allow(clippy::too_many_arguments)]
+async fn email_code_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &str,
+    pending: &PendingVerify,
+    factor: &UserFactor,
+    status: StatusCode,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
+    let csrf = cookies::csrf_token(headers);
+    let name = app_name(state, &pending.verify.client_id).await;
+    let to = email_factor::masked(factor.email.as_deref().unwrap_or_default());
+    let page = pages::EmailCodePage {
+        app_name: &name,
+        action: "/signin/enroll",
+        tx,
+        csrf: &csrf,
+        factor_id: &factor.id,
+        to: &to,
+        error,
+        notice,
     };
     finish_page(state, pages::render(status, &page), &csrf, pending)
 }
@@ -143,7 +205,17 @@ pub async fn get_verify(
         };
         match mfa::pending(&state, &tx, state.clock.now()).await? {
             Some((pending, user)) if !pending.verified => {
-                verify_page(&state, &headers, &tx, &pending, &user, StatusCode::OK, None).await
+                verify_page(
+                    &state,
+                    &headers,
+                    &tx,
+                    &pending,
+                    &user,
+                    StatusCode::OK,
+                    None,
+                    None,
+                )
+                .await
             }
             _ => Ok(expired_page()),
         }
@@ -160,23 +232,22 @@ pub async fn get_enroll(
         let Some(tx) = tx_of(query.as_deref())? else {
             return Ok(expired_page());
         };
-        Ok(
-            match mfa::enrollment(&state, &tx, state.clock.now()).await? {
-                Some((pending, enrollment)) => {
-                    enroll_page(
-                        &state,
-                        &headers,
-                        &tx,
-                        &pending,
-                        &enrollment,
-                        StatusCode::OK,
-                        None,
-                    )
-                    .await
-                }
-                None => expired_page(),
-            },
-        )
+        let now = state.clock.now();
+        Ok(match mfa::enrollment(&state, &tx, now).await? {
+            Some((pending, enrollment)) => {
+                enroll_page(
+                    &state,
+                    &headers,
+                    &tx,
+                    &pending,
+                    &enrollment,
+                    StatusCode::OK,
+                    None,
+                )
+                .await
+            }
+            None => expired_page(),
+        })
     };
     answer.await.unwrap_or_else(|e: OAuthError| error::page(&e))
 }
@@ -302,6 +373,73 @@ async fn answer(
             .await?;
             retry_after(page, wait)
         }
+        Step::CodeSent {
+            pending,
+            user,
+            to,
+            wait: None,
+        } => {
+            let notice = format!("We sent a code to {to}. It is valid for 5 minutes.");
+            verify_page(
+                state,
+                headers,
+                tx,
+                &pending,
+                &user,
+                StatusCode::OK,
+                None,
+                Some(&notice),
+            )
+            .await?
+        }
+        Step::CodeSent {
+            pending,
+            user,
+            wait: Some(wait),
+            ..
+        } => {
+            let message = resend_message(wait);
+            let page = verify_page(
+                state,
+                headers,
+                tx,
+                &pending,
+                &user,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&message),
+                None,
+            )
+            .await?;
+            retry_after(page, wait)
+        }
+        Step::EmailPending {
+            pending,
+            user: _,
+            factor,
+            wait,
+        } => {
+            let message = wait.map(resend_message);
+            let notice = wait.is_none().then_some("We sent a code.");
+            let status = match wait {
+                Some(_) => StatusCode::TOO_MANY_REQUESTS,
+                None => StatusCode::OK,
+            };
+            let page = email_code_page(
+                state,
+                headers,
+                tx,
+                &pending,
+                &factor,
+                status,
+                message.as_deref(),
+                notice,
+            )
+            .await;
+            match wait {
+                Some(wait) => retry_after(page, wait),
+                None => page,
+            }
+        }
         Step::Unmet(outcome) => authorize::render(outcome, true),
         Step::Enrolled { tx, codes } => {
             let csrf = cookies::csrf_token(headers);
@@ -347,6 +485,43 @@ async fn again(
     message: &str,
 ) -> Result<Response, OAuthError> {
     match form {
+        Form::Enroll if params.one("method")? == Some("email") => {
+            let factor_id = params.one("factor_id")?.unwrap_or("");
+            Ok(match email_factor::pending(state, user, factor_id).await? {
+                Some(factor) => {
+                    email_code_page(
+                        state,
+                        headers,
+                        tx,
+                        pending,
+                        &factor,
+                        status,
+                        Some(message),
+                        None,
+                    )
+                    .await
+                }
+                None => expired_page(),
+            })
+        }
+        Form::Enroll if params.one("method")? == Some("webauthn") => {
+            let message = "The passkey was not set up. Try again, or choose another way.";
+            Ok(match mfa::enrollment(state, tx, state.clock.now()).await? {
+                Some((pending, enrollment)) => {
+                    enroll_page(
+                        state,
+                        headers,
+                        tx,
+                        &pending,
+                        &enrollment,
+                        status,
+                        Some(message),
+                    )
+                    .await
+                }
+                None => expired_page(),
+            })
+        }
         Form::Enroll => {
             let factor_id = params.one("factor_id")?.unwrap_or("");
             Ok(match factors::pending_totp(state, user, factor_id).await? {
@@ -366,7 +541,17 @@ async fn again(
             })
         }
         Form::Verify | Form::Continue => {
-            verify_page(state, headers, tx, pending, user, status, Some(message)).await
+            verify_page(
+                state,
+                headers,
+                tx,
+                pending,
+                user,
+                status,
+                Some(message),
+                None,
+            )
+            .await
         }
     }
 }

@@ -12,6 +12,7 @@ mod console;
 mod console_apps;
 mod device;
 mod email;
+mod factor_choice;
 mod factors;
 mod flows;
 mod lockout;
