@@ -15,6 +15,7 @@ mod db;
 mod device;
 mod factors;
 mod groups;
+mod introspection;
 mod jobs;
 mod log;
 mod logout;
@@ -49,6 +50,7 @@ pub use consent::ConsentStore;
 pub use device::DeviceStore;
 pub use factors::FactorStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
+pub use introspection::{IntrospectionFacts, IntrospectionStore};
 pub use jobs::{Job, JobStore, NewJob};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
 pub use logout::LogoutStore;
@@ -96,6 +98,7 @@ pub trait Store:
     + AuthorizationStore
     + DeviceStore
     + TokenStore
+    + IntrospectionStore
     + GroupStore
     + PolicyStore
     + SignOnStore
@@ -125,6 +128,7 @@ impl<T> Store for T where
         + AuthorizationStore
         + DeviceStore
         + TokenStore
+        + IntrospectionStore
         + GroupStore
         + PolicyStore
         + SignOnStore

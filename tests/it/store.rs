@@ -766,6 +766,51 @@ async fn a_revoked_access_token_is_denied(store: DynStore) {
     assert!(store.is_access_token_revoked(&winner_jti).await.unwrap());
 }
 
+/// Introspection's one statement reads what `throttle_state`, `is_access_token_revoked`
+/// and `get_user` read, each argument on its own, and nothing for a `None`.
+async fn introspection_reads_the_throttle_counter_deny_list_and_user_at_once(store: DynStore) {
+    let none = store.introspection_facts(None, None, None).await.unwrap();
+    assert!(none.throttle.is_none() && !none.revoked && none.user.is_none());
+    let missing = store
+        .introspection_facts(Some("k"), Some("AT.1"), Some("u1"))
+        .await
+        .unwrap();
+    assert!(missing.throttle.is_none() && !missing.revoked && missing.user.is_none());
+
+    let mut u = user("u1", "ann@example.com");
+    u.status = UserStatus::Suspended;
+    store.insert_user(&u).await.unwrap();
+    store.revoke_access_token("AT.1", 3700).await.unwrap();
+    let rule = ThrottleRule {
+        threshold: 1,
+        window: 900,
+        max_delay: 20,
+    };
+    store.throttle_attempt("k", &rule, 10_000).await.unwrap();
+    let found = store
+        .introspection_facts(Some("k"), Some("AT.1"), Some("u1"))
+        .await
+        .unwrap();
+    assert_eq!(found.throttle, store.throttle_state("k").await.unwrap());
+    assert!(found.throttle.is_some());
+    assert!(found.revoked);
+    let found_user = found.user.unwrap();
+    assert_eq!(found_user.login, "ann@example.com");
+    assert_eq!(found_user.status, UserStatus::Suspended);
+
+    // Each argument alone: another key, token or user finds nothing of these.
+    let others = store
+        .introspection_facts(Some("k2"), Some("AT.2"), Some("u2"))
+        .await
+        .unwrap();
+    assert!(others.throttle.is_none() && !others.revoked && others.user.is_none());
+    let only_user = store
+        .introspection_facts(None, None, Some("u1"))
+        .await
+        .unwrap();
+    assert!(only_user.throttle.is_none() && !only_user.revoked && only_user.user.is_some());
+}
+
 /// The janitor keeps a redeemed code while its token lives, and the deny-list entry until
 /// the token expires.
 async fn the_janitor_keeps_a_redeemed_code_and_its_deny_listing_while_its_token_lives(
@@ -3310,6 +3355,11 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn introspection_reads_the_throttle_counter_deny_list_and_user_at_once() {
+        on_sqlite(super::introspection_reads_the_throttle_counter_deny_list_and_user_at_once).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_janitor_keeps_a_redeemed_code_and_its_deny_listing_while_its_token_lives() {
         on_sqlite(
             super::the_janitor_keeps_a_redeemed_code_and_its_deny_listing_while_its_token_lives,
@@ -3576,6 +3626,12 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_revoked_access_token_is_denied() {
         on_postgres(super::a_revoked_access_token_is_denied).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn introspection_reads_the_throttle_counter_deny_list_and_user_at_once() {
+        on_postgres(super::introspection_reads_the_throttle_counter_deny_list_and_user_at_once)
+            .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
