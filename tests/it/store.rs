@@ -2746,6 +2746,60 @@ async fn registration_tokens_are_spent_and_replaced_once(store: DynStore) {
     );
 }
 
+/// Events written at once (the group commit shares a statement between them) are each
+/// acknowledged only once stored, every one of them, with its columns and JSON intact,
+/// and an event the database refuses is answered as an error.
+async fn events_written_at_once_are_each_stored(store: DynStore) {
+    let tasks: Vec<_> = (0..40)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let event = LogEvent {
+                    seq: 0,
+                    uuid: format!("uuid-{n}"),
+                    published: 1_000 + n,
+                    event_type: "app.oauth2.token.grant".into(),
+                    outcome_result: if n % 2 == 0 { "SUCCESS" } else { "FAILURE" }.into(),
+                    actor_id: format!("0oa{n}"),
+                    target_ids: vec![format!("00u{n}"), "aus1".into()],
+                    event: format!("{{\"n\": {n}, \"quote\": \"a \\\"b\\\" c\"}}"),
+                };
+                store.insert_event(&event).await.map(|()| event)
+            })
+        })
+        .collect();
+    let mut written = Vec::new();
+    for task in tasks {
+        written.push(task.await.unwrap().unwrap());
+    }
+    let mut stored = store
+        .query_events(&Page {
+            limit: 100,
+            ..Page::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 40);
+    stored.sort_by_key(|e| e.published);
+    for (mut got, want) in stored.into_iter().zip(written) {
+        assert!(got.seq > 0);
+        got.seq = 0;
+        assert_eq!(got, want);
+    }
+    // The same uuid twice in one burst: the batch holding the second fails, and says so.
+    let dup = LogEvent {
+        seq: 0,
+        uuid: "uuid-1".into(),
+        published: 5,
+        event_type: "x".into(),
+        outcome_result: "SUCCESS".into(),
+        actor_id: "a".into(),
+        target_ids: vec![],
+        event: "{}".into(),
+    };
+    assert!(store.insert_event(&dup).await.is_err());
+}
+
 /// The System Log: in the order written, paged by `seq`, filtered, purged by age.
 async fn the_system_log_is_paged_filtered_and_purged(store: DynStore) {
     let store = &store;
@@ -3355,6 +3409,11 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_written_at_once_are_each_stored() {
+        on_sqlite(super::events_written_at_once_are_each_stored).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn introspection_reads_the_throttle_counter_deny_list_and_user_at_once() {
         on_sqlite(super::introspection_reads_the_throttle_counter_deny_list_and_user_at_once).await;
     }
@@ -3626,6 +3685,11 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_revoked_access_token_is_denied() {
         on_postgres(super::a_revoked_access_token_is_denied).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_written_at_once_are_each_stored() {
+        on_postgres(super::events_written_at_once_are_each_stored).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
