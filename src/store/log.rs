@@ -174,20 +174,16 @@ const LOG_BATCH: usize = 64;
 
 /// The events queued while a batch was written, as one statement: a JSON array of
 /// `{"u": uuid, "p": published, "t": event_type, "o": outcome_result, "a": actor_id,
-/// "g": target words, "e": event}` in `$1`, inserted in its order.
+/// "g": target words, "e": event}` in `$1`, inserted in its order (SQLite only).
 const INSERT_EVENTS_SQLITE: &str = "INSERT INTO system_log (uuid, published, event_type,
         outcome_result, actor_id, target_ids, event)
     SELECT json_extract(value, '$.u'), json_extract(value, '$.p'), json_extract(value, '$.t'),
            json_extract(value, '$.o'), json_extract(value, '$.a'), json_extract(value, '$.g'),
            json_extract(value, '$.e')
     FROM json_each($1) ORDER BY CAST(key AS INTEGER)";
-const INSERT_EVENTS_POSTGRES: &str = "INSERT INTO system_log (uuid, published, event_type,
-        outcome_result, actor_id, target_ids, event)
-    SELECT r->>'u', CAST(r->>'p' AS BIGINT), r->>'t', r->>'o', r->>'a', r->>'g', r->>'e'
-    FROM json_array_elements(CAST($1 AS json)) WITH ORDINALITY AS x(r, n)
-    ORDER BY n";
 
-/// The System Log's group commit: events are written by one task per store, which
+/// The System Log's group commit on SQLite (PostgreSQL writes each event directly):
+/// events are written by one task per store, which
 /// writes every event queued while it wrote the last batch in one statement (at most
 /// `LOG_BATCH`), then tells each request whether its event committed. A request
 /// waits for that answer (`insert_event`), so an event is never acknowledged before it
@@ -221,12 +217,10 @@ fn start_writer<B: Backend>(store: B) -> LogQueue {
                         })
                     })
                     .collect();
-                let sql = match B::DIALECT {
-                    Dialect::Sqlite => INSERT_EVENTS_SQLITE,
-                    Dialect::Postgres => INSERT_EVENTS_POSTGRES,
-                };
                 let json = serde_json::Value::Array(rows).to_string();
-                store.execute(sql, &[Arg::OwnedText(json)]).await
+                store
+                    .execute(INSERT_EVENTS_SQLITE, &[Arg::OwnedText(json)])
+                    .await
             };
             for (_, done) in batch {
                 let answer = match &written {
@@ -256,6 +250,12 @@ pub(super) const NO_EVENT: [Arg<'static>; 7] = [
 #[async_trait]
 impl<B: Backend> LogStore for B {
     async fn insert_event(&self, e: &LogEvent) -> StoreResult<()> {
+        if B::DIALECT == Dialect::Postgres {
+            // Measured (bench/RESULTS.md, 22:00 UTC): on PostgreSQL the queue cost the
+            // server more instructions than the shared statements saved.
+            self.execute(INSERT_EVENT, &event_args(e)).await?;
+            return Ok(());
+        }
         let queue = self
             .log_queue()
             .get_or_init(|| start_writer(self.pool_handle()));
