@@ -9,15 +9,18 @@
 #     as on an idle one, unlike CPU time,
 #   - without it, the server's and PostgreSQL's backends' CPU ms per request (noisy when
 #     the machine is shared: compare only builds run alternately in the same sitting).
+# With SQLITE=1 the same on SQLite (a fresh data directory; no round trips to count), for
+# the PostgreSQL ÷ SQLite ratio of one build.
 # Usage: bash bench/pg_cost.sh BINARY... (release builds for CPU and instructions; round
 # trips are the same in a debug build. Run alternately ROUNDS
 # times, default 1). Environment: SECONDS_EACH (default 10; with callgrind the server is
-# ~50x slower, so the request counts are small), CONCURRENCY (default 4), PORT.
+# ~50x slower, so the request counts are small), CONCURRENCY (default 4), PORT,
+# CALLGRIND_KEEP (a directory to keep each scenario's callgrind dump in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 seconds="${SECONDS_EACH:-10}" conc="${CONCURRENCY:-4}" port="${PORT:-18170}"
-rounds="${ROUNDS:-1}" callgrind="${CALLGRIND:-0}"
+rounds="${ROUNDS:-1}" callgrind="${CALLGRIND:-0}" sqlite="${SQLITE:-0}"
 for tool in wrk curl psql python3 ss; do
     command -v "$tool" >/dev/null || { echo "bench/pg_cost.sh needs $tool" >&2; exit 1; }
 done
@@ -104,6 +107,12 @@ for line in open(latest):
 print(total)
 PY
 )
+        # CALLGRIND_KEEP=DIR keeps each dump, for callgrind_annotate --inclusive=yes.
+        if [[ -n "${CALLGRIND_KEEP:-}" ]]; then
+            mkdir -p "$CALLGRIND_KEEP"
+            cp "$(ls -t "$work"/callgrind.out.* | head -1)" \
+                "$CALLGRIND_KEEP/$(basename "$bin")-$([[ "$sqlite" == 1 ]] && echo sqlite || echo pg)-${label%% *}.out"
+        fi
     fi
     python3 - "$(basename "$bin")" "$label" "$requests" "$s0" "$s1" "$c0" "$c1" "$d0" "$d1" "$ir" <<'PY'
 import sys
@@ -121,10 +130,16 @@ PY
 # one BINARY: a fresh database and server, provisioned, then S1 and S6.
 one() {
     local bin="$1" dir="$work/data.$RANDOM"
-    db="gh_pgcost_$$_$RANDOM"
-    psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db" postgres
-    local url="postgres://postgres@127.0.0.1:5432/$db"
-    local gh=(env GATEHOUSE_DATABASE_URL="$url" "$bin" --data-dir "$dir")
+    local url="" gh envs
+    if [[ "$sqlite" == 1 ]]; then
+        envs=(-u GATEHOUSE_DATABASE_URL)
+    else
+        db="gh_pgcost_$$_$RANDOM"
+        psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db" postgres
+        url="postgres://postgres@127.0.0.1:5432/$db"
+        envs=(GATEHOUSE_DATABASE_URL="$url")
+    fi
+    gh=(env "${envs[@]}" "$bin" --data-dir "$dir")
     "${gh[@]}" migrate >/dev/null
     "${gh[@]}" scopes create --name bench.read --default >/dev/null
     local id secret
@@ -134,7 +149,7 @@ one() {
     local runner=()
     [[ "$callgrind" == 1 ]] && runner=(valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out.%p" --collect-atstart=yes)
     # env before valgrind: valgrind follows no exec, so it must run the server itself.
-    env GATEHOUSE_DATABASE_URL="$url" "${runner[@]}" "$bin" serve --listen "127.0.0.1:$port" \
+    env "${envs[@]}" "${runner[@]}" "$bin" serve --listen "127.0.0.1:$port" \
         --public-url "http://127.0.0.1:$port" --data-dir "$dir" >"$work/server.log" 2>&1 &
     server=$!
     local i
@@ -144,7 +159,13 @@ one() {
     done
     export WRK_METHOD=POST WRK_AUTH="Basic $(printf '%s:%s' "$id" "$secret" | base64 -w0)"
     export WRK_BODY="grant_type=client_credentials&scope=bench.read"
-    # Warm-up: keys made, caches filled, the pool's connections open.
+    # Warm-up: keys made (minutes under callgrind: one token first), caches filled,
+    # the pool's connections open.
+    for i in $(seq 1 600); do
+        curl -fsS -o /dev/null -u "$id:$secret" -d "$WRK_BODY" \
+            "http://127.0.0.1:$port/oauth2/default/v1/token" 2>/dev/null && break
+        sleep 1
+    done
     wrk -t1 -c"$conc" -d2s -s "$root/bench/wrk.lua" "http://127.0.0.1:$port/oauth2/default/v1/token" >/dev/null
     measure "$bin" "S1 client_credentials" /oauth2/default/v1/token
     local access
@@ -153,7 +174,8 @@ one() {
     export WRK_BODY="token=$access&token_type_hint=access_token"
     measure "$bin" "S6 introspection" /oauth2/default/v1/introspect
     kill "$server"; wait "$server" 2>/dev/null || true; server=""
-    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" postgres; db=""
+    [[ -n "$db" ]] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" postgres
+    db=""
 }
 
 echo "pg_cost: $(date -u +%H:%MZ), ${seconds}s per scenario, concurrency $conc, load average $(cut -d' ' -f1-3 /proc/loadavg)"

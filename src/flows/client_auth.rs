@@ -9,7 +9,7 @@ use crate::identity::throttle;
 use crate::oauth::OAuthError;
 use crate::oauth::client_auth::{self, Authenticated, Presented};
 use crate::oauth::params::Params;
-use crate::store::{AuthMethod, AuthServer, Client};
+use crate::store::{AuthMethod, AuthServer, Client, ThrottleState};
 
 /// What the request carries besides its form: the `Authorization` header (`Some("")`
 /// when it is not text) and the caller's address.
@@ -44,19 +44,66 @@ pub async fn authenticate(
     endpoint: &str,
     now: UnixTime,
 ) -> Result<Client, OAuthError> {
+    let presented = presented_at(credentials, params, endpoint)?;
+    authenticate_presented(
+        services,
+        server,
+        credentials,
+        &presented,
+        endpoint,
+        Failures::ToRead,
+        now,
+    )
+    .await
+}
+
+/// The client as presented at `endpoint`, with what needs no lookup checked: no
+/// repeated parameter (§3.2), and a Basic header naming only a client id only at
+/// `revoke` and `introspect`. `authenticate`'s first step.
+pub fn presented_at(
+    credentials: &Credentials<'_>,
+    params: &Params,
+    endpoint: &str,
+) -> Result<Presented, OAuthError> {
     if let Some(name) = params.first_repeated() {
         return Err(OAuthError::invalid_request(format!(
             "The '{}' parameter was given more than once.",
             name.chars().take(64).collect::<String>()
         )));
     }
-    let ip = credentials.ip;
     let presented = presented(credentials, params)?;
     if matches!(presented, Presented::BasicId { .. })
         && !matches!(endpoint, "revoke" | "introspect")
     {
         return Err(OAuthError::invalid_client(true));
     }
+    Ok(presented)
+}
+
+/// The throttle key of the client as presented, from the caller's address.
+pub fn throttle_key(presented: &Presented, credentials: &Credentials<'_>) -> String {
+    throttle::client_key(presented.client_id(), credentials.ip)
+}
+
+/// The presented client's failure counter: read by `authenticate_presented`, or
+/// already read by the caller with the rest of its request's rows (under
+/// `throttle_key`, in the same request, so no older than a read of its own).
+pub enum Failures {
+    ToRead,
+    Read(Option<ThrottleState>),
+}
+
+/// `authenticate` after `presented_at`.
+pub async fn authenticate_presented(
+    services: &Services,
+    server: &AuthServer,
+    credentials: &Credentials<'_>,
+    presented: &Presented,
+    endpoint: &str,
+    failures: Failures,
+    now: UnixTime,
+) -> Result<Client, OAuthError> {
+    let ip = credentials.ip;
     let client_id = presented.client_id();
     let store = &services.store;
     // The server row was read by this request: its stamp validates a cached app.
@@ -69,12 +116,14 @@ pub async fn authenticate(
         && client
             .as_ref()
             .is_some_and(|c| c.auth_method == AuthMethod::None);
-    let failures = if public {
-        None
-    } else {
-        store
-            .throttle_state(&throttle::client_key(client_id, ip))
-            .await?
+    let failures = match failures {
+        _ if public => None,
+        Failures::Read(failures) => failures,
+        Failures::ToRead => {
+            store
+                .throttle_state(&throttle::client_key(client_id, ip))
+                .await?
+        }
     };
     if let Some(blocked) = failures.filter(|f| f.blocked_until > now) {
         // Counted, not logged: the System Log heard when the block started.
@@ -83,7 +132,7 @@ pub async fn authenticate(
             .throttled(crate::metrics::Throttled::ClientAuth);
         return Err(OAuthError::client_throttled(blocked.blocked_until - now));
     }
-    let verified = match client_auth::authenticate(&presented, client.as_ref(), &services.master) {
+    let verified = match client_auth::authenticate(presented, client.as_ref(), &services.master) {
         Ok(Authenticated::Done(client)) => Ok(client.clone()),
         Ok(Authenticated::AssertionToVerify(client, assertion)) => {
             client_jwt::verify(services, server, endpoint, client, assertion, now)

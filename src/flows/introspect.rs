@@ -13,11 +13,12 @@ use crate::clock::UnixTime;
 use crate::crypto::{b64url, sha256};
 use crate::flows::Services;
 use crate::flows::access_token::{self, AccessTokenProblem};
-use crate::flows::client_auth::{self, Credentials};
+use crate::flows::client_auth::{self, Credentials, Failures};
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
 use crate::protocol::Introspection;
 use crate::store::{AuthServer, Client, User};
+use crate::tokens::claims::AccessTokenClaims;
 
 fn inactive() -> Introspection {
     Introspection::default()
@@ -32,18 +33,42 @@ pub struct IntrospectRequest<'a> {
 }
 
 /// What the token in `request` is, at `now`, as far as this client may know.
+///
+/// An access token's signature, issuer, audience and expiry need no store (the keys are
+/// cached), so they are checked first; then one statement reads the client's throttle
+/// counter, the deny list and the token's user (`store::IntrospectionStore`); then the
+/// client is authenticated as everywhere else. Nothing about the token is answered, and
+/// no refusal about it is given, before the client is authenticated.
 pub async fn introspect(
     services: &Services,
     request: &IntrospectRequest<'_>,
     now: UnixTime,
 ) -> Result<Introspection, OAuthError> {
     let IntrospectRequest { server, params, .. } = *request;
-    let client = client_auth::authenticate(
+    let credentials = &request.credentials;
+    let presented = client_auth::presented_at(credentials, params, "introspect")?;
+    let signed = match params.one("token").ok().flatten() {
+        Some(token) if token.contains('.') => {
+            Some(access_token::verify_signed(services, server, token, now).await)
+        }
+        _ => None,
+    };
+    let (jti, uid) = match &signed {
+        Some(Ok(at)) => (Some(at.jti.as_str()), at.uid.as_deref()),
+        _ => (None, None),
+    };
+    let throttle_key = client_auth::throttle_key(&presented, credentials);
+    let facts = services
+        .store
+        .introspection_facts(Some(&throttle_key), jti, uid)
+        .await?;
+    let client = client_auth::authenticate_presented(
         services,
         server,
-        &request.credentials,
-        params,
+        credentials,
+        &presented,
         "introspect",
+        Failures::Read(facts.throttle),
         now,
     )
     .await?;
@@ -52,12 +77,12 @@ pub async fn introspect(
     let answer = if params.one("token_type_hint")? == Some("refresh_token") {
         match refresh(services, server, &client, token, now).await? {
             Some(answer) => answer,
-            None => access(services, server, &client, token, now)
-                .await?
-                .unwrap_or_else(inactive),
+            None => {
+                access(server, &client, signed, facts.revoked, facts.user)?.unwrap_or_else(inactive)
+            }
         }
     } else {
-        match access(services, server, &client, token, now).await? {
+        match access(server, &client, signed, facts.revoked, facts.user)? {
             Some(answer) => answer,
             None => refresh(services, server, &client, token, now)
                 .await?
@@ -75,24 +100,24 @@ async fn active_user(services: &Services, user_id: &str) -> Result<Option<User>,
     }
 }
 
-/// `Some` when the token is one of this server's access tokens (active or not).
-async fn access(
-    services: &Services,
+/// `Some` when the token is one of this server's access tokens (active or not):
+/// `signed` is `access_token::verify_signed`'s verdict (`None` when the token is no
+/// JWT), `revoked` and `user` what the store said of its `jti` and `uid`.
+fn access(
     server: &AuthServer,
     client: &Client,
-    token: &str,
-    now: UnixTime,
+    signed: Option<Result<AccessTokenClaims, AccessTokenProblem>>,
+    revoked: bool,
+    user: Option<User>,
 ) -> Result<Option<Introspection>, OAuthError> {
-    if !token.contains('.') {
-        return Ok(None);
-    }
-    let at = match access_token::verify(services, server, token, now).await {
-        Ok(at) => at,
-        Err(AccessTokenProblem::Failed(e)) => return Err(e),
-        Err(AccessTokenProblem::Invalid) => return Ok(None),
-        Err(AccessTokenProblem::Expired | AccessTokenProblem::Revoked) => {
+    let at = match signed {
+        None | Some(Err(AccessTokenProblem::Invalid)) => return Ok(None),
+        Some(Err(AccessTokenProblem::Failed(e))) => return Err(e),
+        Some(Err(AccessTokenProblem::Expired | AccessTokenProblem::Revoked)) => {
             return Ok(Some(inactive()));
         }
+        Some(Ok(_)) if revoked => return Ok(Some(inactive())),
+        Some(Ok(at)) => at,
     };
     if client.is_public() && at.cid != client.client_id {
         return Ok(Some(inactive()));
@@ -106,7 +131,7 @@ async fn access(
         return Ok(Some(inactive()));
     }
     let username = match &at.uid {
-        Some(uid) => match active_user(services, uid).await? {
+        Some(_) => match user.filter(User::is_active) {
             Some(user) => user.login,
             None => return Ok(Some(inactive())),
         },

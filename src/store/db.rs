@@ -16,7 +16,12 @@
 use std::future::Future;
 use std::path::Path;
 
-use super::{PoolStats, SqlValue, StoreError, StoreResult};
+use super::{LogEvent, PoolStats, SqlValue, StoreError, StoreResult};
+
+/// The System Log's group-commit queue (`log.rs`): an event and where to say whether
+/// the statement that wrote it committed.
+pub type LogQueue =
+    tokio::sync::mpsc::UnboundedSender<(LogEvent, tokio::sync::oneshot::Sender<StoreResult<()>>)>;
 
 /// Which SQL a backend speaks, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +155,13 @@ pub trait Backend: Send + Sync + 'static {
     fn copy_into(&self, to: &Path) -> impl Future<Output = StoreResult<()>> + Send;
     /// `Maintenance::close`.
     fn close_pool(&self) -> impl Future<Output = ()> + Send;
+    /// This store's System Log queue, started by its first event (`log.rs`).
+    fn log_queue(&self) -> &std::sync::OnceLock<LogQueue>;
+    /// Another handle on the same pool (with a queue of its own, never started), for
+    /// the task that writes the System Log queue.
+    fn pool_handle(&self) -> Self
+    where
+        Self: Sized;
 }
 
 /// A transaction in progress.

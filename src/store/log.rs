@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Dialect, Row};
+use super::db::{Arg, Backend, Dialect, LogQueue, Row};
 use super::query::{Expr, Op, SqlValue, TextIndex, Tokens, Where};
-use super::{LogEvent, Page, StoreResult};
+use super::{LogEvent, Page, StoreError, StoreResult};
 use crate::clock::UnixMillis;
 
 #[async_trait]
@@ -169,6 +169,72 @@ pub(super) fn event_args(e: &LogEvent) -> [Arg<'_>; 7] {
     ]
 }
 
+/// Group commit: the most events one statement writes.
+const LOG_BATCH: usize = 64;
+
+/// The events queued while a batch was written, as one statement: a JSON array of
+/// `{"u": uuid, "p": published, "t": event_type, "o": outcome_result, "a": actor_id,
+/// "g": target words, "e": event}` in `$1`, inserted in its order (SQLite only).
+const INSERT_EVENTS_SQLITE: &str = "INSERT INTO system_log (uuid, published, event_type,
+        outcome_result, actor_id, target_ids, event)
+    SELECT json_extract(value, '$.u'), json_extract(value, '$.p'), json_extract(value, '$.t'),
+           json_extract(value, '$.o'), json_extract(value, '$.a'), json_extract(value, '$.g'),
+           json_extract(value, '$.e')
+    FROM json_each($1) ORDER BY CAST(key AS INTEGER)";
+
+/// The System Log's group commit on SQLite (PostgreSQL writes each event directly):
+/// events are written by one task per store, which
+/// writes every event queued while it wrote the last batch in one statement (at most
+/// `LOG_BATCH`), then tells each request whether its event committed. A request
+/// waits for that answer (`insert_event`), so an event is never acknowledged before it
+/// is stored; under load, many requests' events share one statement and one commit.
+/// An event whose request is cancelled is still written. The task ends when the store
+/// is dropped (its queue with it).
+fn start_writer<B: Backend>(store: B) -> LogQueue {
+    let (queue, mut pending) = tokio::sync::mpsc::unbounded_channel::<(
+        LogEvent,
+        tokio::sync::oneshot::Sender<StoreResult<()>>,
+    )>();
+    tokio::spawn(async move {
+        while let Some(first) = pending.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < LOG_BATCH {
+                match pending.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let written = if let [(event, _)] = batch.as_slice() {
+                store.execute(INSERT_EVENT, &event_args(event)).await
+            } else {
+                let rows: Vec<serde_json::Value> = batch
+                    .iter()
+                    .map(|(e, _)| {
+                        serde_json::json!({
+                            "u": e.uuid, "p": e.published, "t": e.event_type,
+                            "o": e.outcome_result, "a": e.actor_id,
+                            "g": target_words(&e.target_ids), "e": e.event,
+                        })
+                    })
+                    .collect();
+                let json = serde_json::Value::Array(rows).to_string();
+                store
+                    .execute(INSERT_EVENTS_SQLITE, &[Arg::OwnedText(json)])
+                    .await
+            };
+            for (_, done) in batch {
+                let answer = match &written {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(StoreError::Unavailable(e.to_string())),
+                };
+                // The request may have been cancelled: its event is written all the same.
+                let _ = done.send(answer);
+            }
+        }
+    });
+    queue
+}
+
 /// `event_args` when there is no event: NULLs of the columns' types, for a statement
 /// that binds an event it may not insert (PostgreSQL types every parameter).
 pub(super) const NO_EVENT: [Arg<'static>; 7] = [
@@ -184,8 +250,27 @@ pub(super) const NO_EVENT: [Arg<'static>; 7] = [
 #[async_trait]
 impl<B: Backend> LogStore for B {
     async fn insert_event(&self, e: &LogEvent) -> StoreResult<()> {
-        self.execute(INSERT_EVENT, &event_args(e)).await?;
-        Ok(())
+        if B::DIALECT == Dialect::Postgres {
+            // Measured (bench/RESULTS.md, 22:00 UTC): on PostgreSQL the queue cost the
+            // server more instructions than the shared statements saved.
+            self.execute(INSERT_EVENT, &event_args(e)).await?;
+            return Ok(());
+        }
+        let queue = self
+            .log_queue()
+            .get_or_init(|| start_writer(self.pool_handle()));
+        let (done, committed) = tokio::sync::oneshot::channel();
+        if queue.send((e.clone(), done)).is_err() {
+            // The writer's runtime has ended (a runtime that opened the store is gone):
+            // written here instead.
+            self.execute(INSERT_EVENT, &event_args(e)).await?;
+            return Ok(());
+        }
+        committed.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the System Log writer stopped".into(),
+            ))
+        })
     }
 
     async fn query_events(&self, page: &Page) -> StoreResult<Vec<LogEvent>> {

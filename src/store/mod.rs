@@ -15,6 +15,7 @@ mod db;
 mod device;
 mod factors;
 mod groups;
+mod introspection;
 mod jobs;
 mod lockout;
 mod log;
@@ -50,6 +51,7 @@ pub use consent::ConsentStore;
 pub use device::DeviceStore;
 pub use factors::{FactorCode, FactorStore};
 pub use groups::{GROUP_COLUMNS, GroupStore};
+pub use introspection::{IntrospectionFacts, IntrospectionStore};
 pub use jobs::{Job, JobStore, NewJob};
 pub use lockout::{LockoutStore, PASSWORD_POLICY_ID, PasswordPolicy};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
@@ -98,6 +100,7 @@ pub trait Store:
     + AuthorizationStore
     + DeviceStore
     + TokenStore
+    + IntrospectionStore
     + GroupStore
     + PolicyStore
     + SignOnStore
@@ -128,6 +131,7 @@ impl<T> Store for T where
         + AuthorizationStore
         + DeviceStore
         + TokenStore
+        + IntrospectionStore
         + GroupStore
         + PolicyStore
         + SignOnStore

@@ -33,6 +33,7 @@ const SET_MIGRATION_TIMEOUT: &str = "SET LOCAL statement_timeout = '600s'";
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    log_queue: std::sync::OnceLock<super::db::LogQueue>,
 }
 
 /// How the pool behaves; `Default` is what `store::open` uses without settings.
@@ -79,7 +80,10 @@ impl PostgresStore {
         // Our own pool, not sqlx's: it pings a connection only when it may have gone
         // bad, where sqlx's costs every statement two more round trips (pg_pool.rs).
         let pool = PgPool::new(options, settings.max_connections, settings.acquire_timeout);
-        let store = PostgresStore { pool };
+        let store = PostgresStore {
+            pool,
+            log_queue: std::sync::OnceLock::new(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -179,6 +183,17 @@ impl Backend for PostgresStore {
 
     async fn close_pool(&self) {
         self.pool.close().await;
+    }
+
+    fn log_queue(&self) -> &std::sync::OnceLock<super::db::LogQueue> {
+        &self.log_queue
+    }
+
+    fn pool_handle(&self) -> Self {
+        PostgresStore {
+            pool: self.pool.clone(),
+            log_queue: std::sync::OnceLock::new(),
+        }
     }
 }
 

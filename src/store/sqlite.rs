@@ -343,6 +343,7 @@ fn fetch_on(
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: Arc<Pool>,
+    log_queue: std::sync::OnceLock<super::db::LogQueue>,
 }
 
 impl SqliteStore {
@@ -411,7 +412,10 @@ impl SqliteStore {
             state: Mutex::new(PoolState::default()),
             returned: Condvar::new(),
         });
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            pool,
+            log_queue: std::sync::OnceLock::new(),
+        };
         off_the_worker(|| store.migrate())?;
         Ok(store)
     }
@@ -542,6 +546,17 @@ impl Backend for SqliteStore {
         // Closing the last connection checkpoints the WAL into the file.
         off_the_worker(|| drop(idle));
         self.pool.returned.notify_all();
+    }
+
+    fn log_queue(&self) -> &std::sync::OnceLock<super::db::LogQueue> {
+        &self.log_queue
+    }
+
+    fn pool_handle(&self) -> Self {
+        SqliteStore {
+            pool: Arc::clone(&self.pool),
+            log_queue: std::sync::OnceLock::new(),
+        }
     }
 }
 

@@ -47,7 +47,15 @@ async fn expect_inactive(t: &TestApp, server: &str, app: &App, token: &str, what
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_active_access_token() {
-    let t = TestApp::spawn().await;
+    an_active_access_token_on(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_active_access_token_on_postgres() {
+    an_active_access_token_on(TestApp::spawn_postgres().await).await;
+}
+
+async fn an_active_access_token_on(t: TestApp) {
     let alice = t.user("alice@example.com").await;
     let app = t.web_app().await;
     for server in ["default", "org"] {
@@ -227,8 +235,16 @@ async fn forged_foreign_and_malformed_tokens_are_inactive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_and_expired_access_tokens_are_inactive() {
-    let t = TestApp::spawn().await;
-    t.user("alice@example.com").await;
+    revoked_and_expired_access_tokens_are_inactive_on(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_and_expired_access_tokens_are_inactive_on_postgres() {
+    revoked_and_expired_access_tokens_are_inactive_on(TestApp::spawn_postgres().await).await;
+}
+
+async fn revoked_and_expired_access_tokens_are_inactive_on(t: TestApp) {
+    let alice = t.user("alice@example.com").await;
     let app = t.web_app().await;
     let revoked = field(
         &t.tokens("default", &app, "alice@example.com", "openid")
@@ -246,6 +262,27 @@ async fn revoked_and_expired_access_tokens_are_inactive() {
         200
     );
     expect_inactive(&t, "default", &app, &revoked, "a revoked access token").await;
+
+    // A suspended user's token is inactive, and active again once they are unsuspended.
+    let api = t.api().await;
+    let suspend = |action: &'static str| {
+        let api = &api;
+        let id = alice.id.clone();
+        async move {
+            let (status, _) = api
+                .post(&format!("/api/v1/users/{id}/lifecycle/{action}"), json!({}))
+                .await;
+            assert_eq!(status, 200, "{action}");
+        }
+    };
+    suspend("suspend").await;
+    expect_inactive(&t, "default", &app, &expiring, "a suspended user's token").await;
+    suspend("unsuspend").await;
+    assert_eq!(
+        t.introspect("default", &app, &expiring).await["active"],
+        true,
+        "unsuspended"
+    );
 
     // Margins of a minute: the wall clock moves on under the offset.
     t.clock.advance(3600 - 60);
@@ -351,7 +388,15 @@ async fn a_reused_refresh_token_deactivates_its_family() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests() {
-    let t = TestApp::spawn().await;
+    bad_requests_on(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_on_postgres() {
+    bad_requests_on(TestApp::spawn_postgres().await).await;
+}
+
+async fn bad_requests_on(t: TestApp) {
     t.user("alice@example.com").await;
     let app = t.web_app().await;
     let at = field(

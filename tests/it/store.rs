@@ -769,6 +769,51 @@ async fn a_revoked_access_token_is_denied(store: DynStore) {
     assert!(store.is_access_token_revoked(&winner_jti).await.unwrap());
 }
 
+/// Introspection's one statement reads what `throttle_state`, `is_access_token_revoked`
+/// and `get_user` read, each argument on its own, and nothing for a `None`.
+async fn introspection_reads_the_throttle_counter_deny_list_and_user_at_once(store: DynStore) {
+    let none = store.introspection_facts(None, None, None).await.unwrap();
+    assert!(none.throttle.is_none() && !none.revoked && none.user.is_none());
+    let missing = store
+        .introspection_facts(Some("k"), Some("AT.1"), Some("u1"))
+        .await
+        .unwrap();
+    assert!(missing.throttle.is_none() && !missing.revoked && missing.user.is_none());
+
+    let mut u = user("u1", "ann@example.com");
+    u.status = UserStatus::Suspended;
+    store.insert_user(&u).await.unwrap();
+    store.revoke_access_token("AT.1", 3700).await.unwrap();
+    let rule = ThrottleRule {
+        threshold: 1,
+        window: 900,
+        max_delay: 20,
+    };
+    store.throttle_attempt("k", &rule, 10_000).await.unwrap();
+    let found = store
+        .introspection_facts(Some("k"), Some("AT.1"), Some("u1"))
+        .await
+        .unwrap();
+    assert_eq!(found.throttle, store.throttle_state("k").await.unwrap());
+    assert!(found.throttle.is_some());
+    assert!(found.revoked);
+    let found_user = found.user.unwrap();
+    assert_eq!(found_user.login, "ann@example.com");
+    assert_eq!(found_user.status, UserStatus::Suspended);
+
+    // Each argument alone: another key, token or user finds nothing of these.
+    let others = store
+        .introspection_facts(Some("k2"), Some("AT.2"), Some("u2"))
+        .await
+        .unwrap();
+    assert!(others.throttle.is_none() && !others.revoked && others.user.is_none());
+    let only_user = store
+        .introspection_facts(None, None, Some("u1"))
+        .await
+        .unwrap();
+    assert!(only_user.throttle.is_none() && !only_user.revoked && only_user.user.is_some());
+}
+
 /// The janitor keeps a redeemed code while its token lives, and the deny-list entry until
 /// the token expires.
 async fn the_janitor_keeps_a_redeemed_code_and_its_deny_listing_while_its_token_lives(
@@ -2704,6 +2749,60 @@ async fn registration_tokens_are_spent_and_replaced_once(store: DynStore) {
     );
 }
 
+/// Events written at once (the group commit shares a statement between them) are each
+/// acknowledged only once stored, every one of them, with its columns and JSON intact,
+/// and an event the database refuses is answered as an error.
+async fn events_written_at_once_are_each_stored(store: DynStore) {
+    let tasks: Vec<_> = (0..40)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let event = LogEvent {
+                    seq: 0,
+                    uuid: format!("uuid-{n}"),
+                    published: 1_000 + n,
+                    event_type: "app.oauth2.token.grant".into(),
+                    outcome_result: if n % 2 == 0 { "SUCCESS" } else { "FAILURE" }.into(),
+                    actor_id: format!("0oa{n}"),
+                    target_ids: vec![format!("00u{n}"), "aus1".into()],
+                    event: format!("{{\"n\": {n}, \"quote\": \"a \\\"b\\\" c\"}}"),
+                };
+                store.insert_event(&event).await.map(|()| event)
+            })
+        })
+        .collect();
+    let mut written = Vec::new();
+    for task in tasks {
+        written.push(task.await.unwrap().unwrap());
+    }
+    let mut stored = store
+        .query_events(&Page {
+            limit: 100,
+            ..Page::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 40);
+    stored.sort_by_key(|e| e.published);
+    for (mut got, want) in stored.into_iter().zip(written) {
+        assert!(got.seq > 0);
+        got.seq = 0;
+        assert_eq!(got, want);
+    }
+    // The same uuid twice in one burst: the batch holding the second fails, and says so.
+    let dup = LogEvent {
+        seq: 0,
+        uuid: "uuid-1".into(),
+        published: 5,
+        event_type: "x".into(),
+        outcome_result: "SUCCESS".into(),
+        actor_id: "a".into(),
+        target_ids: vec![],
+        event: "{}".into(),
+    };
+    assert!(store.insert_event(&dup).await.is_err());
+}
+
 /// The System Log: in the order written, paged by `seq`, filtered, purged by age.
 async fn the_system_log_is_paged_filtered_and_purged(store: DynStore) {
     let store = &store;
@@ -3363,6 +3462,16 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_written_at_once_are_each_stored() {
+        on_sqlite(super::events_written_at_once_are_each_stored).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn introspection_reads_the_throttle_counter_deny_list_and_user_at_once() {
+        on_sqlite(super::introspection_reads_the_throttle_counter_deny_list_and_user_at_once).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_janitor_keeps_a_redeemed_code_and_its_deny_listing_while_its_token_lives() {
         on_sqlite(
             super::the_janitor_keeps_a_redeemed_code_and_its_deny_listing_while_its_token_lives,
@@ -3634,6 +3743,17 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_revoked_access_token_is_denied() {
         on_postgres(super::a_revoked_access_token_is_denied).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_written_at_once_are_each_stored() {
+        on_postgres(super::events_written_at_once_are_each_stored).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn introspection_reads_the_throttle_counter_deny_list_and_user_at_once() {
+        on_postgres(super::introspection_reads_the_throttle_counter_deny_list_and_user_at_once)
+            .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
