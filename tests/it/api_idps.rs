@@ -558,6 +558,18 @@ async fn the_idps_command_line() {
     assert_eq!(rules.len(), 2);
     assert_eq!(rules[0]["id"], rule_id.as_str());
     assert_eq!(rules[1]["system"], true);
+    // The same policy and rules through Okta's Policy API.
+    let (status, policies) = api.get("/api/v1/policies?type=IDP_DISCOVERY").await;
+    assert_eq!(status, 200, "{policies}");
+    assert_eq!(policies[0]["type"], "IDP_DISCOVERY");
+    let policy_id = policies[0]["id"].as_str().unwrap();
+    let (status, one) = api.get(&format!("/api/v1/policies/{policy_id}")).await;
+    assert_eq!((status, &one), (200, &policies[0]));
+    let (status, over_api) = api
+        .get(&format!("/api/v1/policies/{policy_id}/rules"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(over_api.as_array().unwrap(), rules);
 
     let test = |username: &str| {
         let (ok, out, err) =
