@@ -10,6 +10,7 @@ mod brand;
 mod clients;
 mod demo;
 mod groups;
+mod idps;
 mod keys;
 mod migrate;
 mod servers;
@@ -106,6 +107,10 @@ enum Command {
     /// Show or change the password policy's lockout (LOCKED_OUT after N wrong passwords).
     #[command(subcommand, name = "password-policy")]
     PasswordPolicy(sign_on::PasswordPolicyCommand),
+    /// Manage upstream identity providers, their linked users and the routing rules
+    /// that send a typed username to one.
+    #[command(subcommand)]
+    Idps(idps::IdpsCommand),
     /// Grant, list and revoke admin roles (super, org, app, read-only) of users and groups.
     #[command(subcommand)]
     Admins(admins::AdminsCommand),
@@ -263,6 +268,7 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
         Command::PasswordPolicy(command) => {
             sign_on::run_password_policy(command, &backend(&store_config).await?).await
         }
+        Command::Idps(command) => idps::run(command, &backend(&store_config).await?).await,
         Command::ApiTokens(command) => {
             api_tokens::run(command, &backend(&store_config).await?).await
         }

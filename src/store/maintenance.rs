@@ -83,6 +83,9 @@ const PURGES: &[&str] = &[
     // An e-mail factor's code, used or not, once it has expired.
     "DELETE FROM factor_codes WHERE (factor_id, binding) IN
         (SELECT factor_id, binding FROM factor_codes WHERE expires_at <= $1 LIMIT $2)",
+    // A sign-in at an upstream provider that never came back (migration 42).
+    "DELETE FROM idp_transactions WHERE state_hash IN
+        (SELECT state_hash FROM idp_transactions WHERE expires_at <= $1 LIMIT $2)",
     // A family is over when revoked, past its absolute lifetime, or when its current
     // token (the one unrotated token every live family has: rotation marks one and
     // inserts its successor in one transaction) is past its idle expiry. Its tokens go

@@ -203,6 +203,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0041_email_factor.sql"),
         postgres: include_str!("../../migrations/postgres/0041_email_factor.sql"),
     },
+    Migration {
+        version: 42,
+        sqlite: include_str!("../../migrations/sqlite/0042_identity_providers.sql"),
+        postgres: include_str!("../../migrations/postgres/0042_identity_providers.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

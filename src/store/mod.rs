@@ -16,6 +16,7 @@ mod device;
 mod factors;
 mod groups;
 mod introspection;
+mod idps;
 mod jobs;
 mod lockout;
 mod log;
@@ -52,6 +53,11 @@ pub use device::DeviceStore;
 pub use factors::{FactorCode, FactorStore};
 pub use groups::{GROUP_COLUMNS, GroupStore};
 pub use introspection::{IntrospectionFacts, IntrospectionStore};
+pub use idps::{
+    IDP_TRANSACTION_SECONDS, IdentifierPattern, IdentityProvider, IdpDiscoveryPolicy,
+    IdpDiscoveryRule, IdpQuery, IdpStore, IdpTransaction, IdpUser, ProfileMapping, ROUTE_OKTA,
+    RouteProvider,
+};
 pub use jobs::{Job, JobStore, NewJob};
 pub use lockout::{LockoutStore, PASSWORD_POLICY_ID, PasswordPolicy};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
@@ -104,6 +110,7 @@ pub trait Store:
     + GroupStore
     + PolicyStore
     + SignOnStore
+    + IdpStore
     + ConsentStore
     + ApiTokenStore
     + AdminRoleStore
@@ -135,6 +142,7 @@ impl<T> Store for T where
         + GroupStore
         + PolicyStore
         + SignOnStore
+        + IdpStore
         + ConsentStore
         + ApiTokenStore
         + AdminRoleStore

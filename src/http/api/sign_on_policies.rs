@@ -15,6 +15,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery, Caller};
 use super::password_policy::{self as pp, PasswordSettings};
 use crate::admin::password_policy::is_password_policy;
+use crate::admin::idps;
 use crate::admin::sign_on::{self, NewSignOnPolicy, NewSignOnRule};
 use crate::http::SharedState;
 use crate::store::{FactorMode, PolicyType, Possession, RuleAccess};
@@ -287,6 +288,12 @@ pub async fn list(
     if q.kind.as_deref() == Some("PASSWORD") {
         return pp::list(&state).await;
     }
+    // Okta's IdP discovery policy (routing rules): read here, changed with
+    // `gatehouse idps route`.
+    if q.kind.as_deref() == Some("IDP_DISCOVERY") {
+        let (policy, _) = idps::routes(&state.store).await?;
+        return Ok(Json(vec![idps::discovery_policy_json(&policy)]).into_response());
+    }
     let kind = policy_type(q.kind.as_deref())?;
     let list = sign_on::list(&state.store, kind).await?;
     let body: Vec<Value> = list.iter().map(sign_on::policy_json).collect();
@@ -321,6 +328,10 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     if is_password_policy(&policy_id) {
         return pp::get(&state).await;
+    }
+    let (routing, _) = idps::routes(&state.store).await?;
+    if routing.id == policy_id {
+        return Ok(Json(idps::discovery_policy_json(&routing)).into_response());
     }
     let policy = sign_on::find(&state.store, &policy_id).await?;
     Ok(Json(sign_on::policy_json(&policy)).into_response())
@@ -395,6 +406,11 @@ pub async fn rules(
     _: Caller,
     Path(policy_id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let (routing, routes) = idps::routes(&state.store).await?;
+    if routing.id == policy_id {
+        let body: Vec<Value> = routes.iter().map(idps::route_json).collect();
+        return Ok(Json(body).into_response());
+    }
     let policy = sign_on::find(&state.store, &policy_id).await?;
     let rules = sign_on::rules_of(&state.store, &policy_id).await?;
     let body: Vec<Value> = rules
