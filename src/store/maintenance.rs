@@ -80,6 +80,9 @@ const PURGES: &[&str] = &[
         (SELECT key_hash FROM used_jtis WHERE expires_at <= $1 LIMIT $2)",
     "DELETE FROM webauthn_challenges WHERE challenge_hash IN
         (SELECT challenge_hash FROM webauthn_challenges WHERE expires_at <= $1 LIMIT $2)",
+    // A sign-in at an upstream provider that never came back (migration 39).
+    "DELETE FROM idp_transactions WHERE state_hash IN
+        (SELECT state_hash FROM idp_transactions WHERE expires_at <= $1 LIMIT $2)",
     // A family is over when revoked, past its absolute lifetime, or when its current
     // token (the one unrotated token every live family has: rotation marks one and
     // inserts its successor in one transaction) is past its idle expiry. Its tokens go

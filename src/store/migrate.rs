@@ -188,6 +188,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0038_logout_channels.sql"),
         postgres: include_str!("../../migrations/postgres/0038_logout_channels.sql"),
     },
+    Migration {
+        version: 39,
+        sqlite: include_str!("../../migrations/sqlite/0039_identity_providers.sql"),
+        postgres: include_str!("../../migrations/postgres/0039_identity_providers.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

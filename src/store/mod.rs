@@ -15,6 +15,7 @@ mod db;
 mod device;
 mod factors;
 mod groups;
+mod idps;
 mod jobs;
 mod log;
 mod logout;
@@ -49,6 +50,11 @@ pub use consent::ConsentStore;
 pub use device::DeviceStore;
 pub use factors::FactorStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
+pub use idps::{
+    IDP_TRANSACTION_SECONDS, IdentifierPattern, IdentityProvider, IdpDiscoveryPolicy,
+    IdpDiscoveryRule, IdpQuery, IdpStore, IdpTransaction, IdpUser, ProfileMapping, ROUTE_OKTA,
+    RouteProvider,
+};
 pub use jobs::{Job, JobStore, NewJob};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};
 pub use logout::LogoutStore;
@@ -99,6 +105,7 @@ pub trait Store:
     + GroupStore
     + PolicyStore
     + SignOnStore
+    + IdpStore
     + ConsentStore
     + ApiTokenStore
     + AdminRoleStore
@@ -128,6 +135,7 @@ impl<T> Store for T where
         + GroupStore
         + PolicyStore
         + SignOnStore
+        + IdpStore
         + ConsentStore
         + ApiTokenStore
         + AdminRoleStore

@@ -861,3 +861,63 @@ spelled! {
         Active => "ACTIVE",
     }
 }
+
+spelled! {
+    /// An upstream identity provider's protocol (Okta's IdP `type`). `OAUTH2` has no
+    /// ID token: the person is who its userinfo endpoint says.
+    "identity provider type", IdpType {
+        Oidc => "OIDC",
+        OAuth2 => "OAUTH2",
+    }
+}
+
+spelled! {
+    /// Okta's `AUTO`/`DISABLED`: whether unknown people are provisioned
+    /// (`policy.provisioning.action`) or matching users linked (`policy.accountLink.action`).
+    "identity provider policy action", IdpPolicyAction {
+        Auto => "AUTO",
+        Disabled => "DISABLED",
+    }
+}
+
+spelled! {
+    /// What a sign-in through a provider does to the user's groups
+    /// (`policy.provisioning.groups.action`): nothing, add the groups the claim names,
+    /// make the claim's groups (within the filter) the user's, or add fixed ones.
+    "groups action", GroupsAction {
+        None => "NONE",
+        Append => "APPEND",
+        Sync => "SYNC",
+        Assign => "ASSIGN",
+    }
+}
+
+spelled! {
+    /// How an upstream person is matched to an existing user (`policy.subject.matchType`).
+    "subject match type", SubjectMatchType {
+        Username => "USERNAME",
+        Email => "EMAIL",
+        UsernameOrEmail => "USERNAME_OR_EMAIL",
+        CustomAttribute => "CUSTOM_ATTRIBUTE",
+    }
+}
+
+spelled! {
+    /// How an IdP discovery rule's `userIdentifier.patterns` compare the typed username.
+    "pattern match type", PatternMatchType {
+        Suffix => "SUFFIX",
+        Equals => "EQUALS",
+        StartsWith => "STARTS_WITH",
+        Contains => "CONTAINS",
+        Expression => "EXPRESSION",
+    }
+}
+
+spelled! {
+    /// What an IdP discovery rule matches against: the typed username (`IDENTIFIER`) or
+    /// an attribute of the user it names (`ATTRIBUTE`).
+    "user identifier type", IdentifierType {
+        Identifier => "IDENTIFIER",
+        Attribute => "ATTRIBUTE",
+    }
+}

@@ -34,6 +34,7 @@ mod email;
 mod factors;
 mod headers;
 mod hostile;
+mod idp_store;
 mod introspection;
 mod janitor;
 mod jobs;

@@ -99,7 +99,7 @@ fn code(hash: &[u8], expires_at: i64) -> AuthCode {
 }
 
 /// The custom server most behaviours use.
-fn server() -> AuthServer {
+pub fn server() -> AuthServer {
     AuthServer {
         id: "aus1".into(),
         name: "s".into(),
