@@ -193,6 +193,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0039_identity_providers.sql"),
         postgres: include_str!("../../migrations/postgres/0039_identity_providers.sql"),
     },
+    Migration {
+        version: 40,
+        sqlite: include_str!("../../migrations/sqlite/0040_session_idp.sql"),
+        postgres: include_str!("../../migrations/postgres/0040_session_idp.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -14,6 +14,7 @@ mod consent;
 mod db;
 mod device;
 mod factors;
+mod federation;
 mod groups;
 mod idps;
 mod jobs;
@@ -49,6 +50,7 @@ pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
 pub use device::DeviceStore;
 pub use factors::FactorStore;
+pub use federation::FederationStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
 pub use idps::{
     IDP_TRANSACTION_SECONDS, IdentifierPattern, IdentityProvider, IdpDiscoveryPolicy,
@@ -119,6 +121,7 @@ pub trait Store:
     + PasskeyStore
     + JobStore
     + UserTokenStore
+    + FederationStore
     + Maintenance
 {
 }
@@ -149,6 +152,7 @@ impl<T> Store for T where
         + PasskeyStore
         + JobStore
         + UserTokenStore
+        + FederationStore
         + Maintenance
 {
 }

@@ -32,6 +32,7 @@ mod discovery;
 mod dpop;
 mod email;
 mod factors;
+mod federation;
 mod headers;
 mod hostile;
 mod idp_store;

@@ -13,6 +13,7 @@ mod console_apps;
 mod device;
 mod email;
 mod factors;
+mod federation;
 mod flows;
 mod pages;
 mod passkeys;
