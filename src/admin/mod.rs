@@ -12,6 +12,7 @@ pub mod console;
 pub mod dashboard;
 pub mod filter;
 pub mod groups;
+pub mod idps;
 pub mod initial_tokens;
 pub mod permissions;
 pub mod policies;

@@ -91,10 +91,12 @@ pub enum Resource {
     Policies,
     /// Network zones (`/api/v1/zones`).
     NetworkZones,
+    /// Upstream identity providers and their linked users (`/api/v1/idps`).
+    IdentityProviders,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 13] = [
+    pub const ALL: [Resource; 14] = [
         Resource::Users,
         Resource::Groups,
         Resource::Apps,
@@ -108,6 +110,7 @@ impl Resource {
         Resource::Clients,
         Resource::Policies,
         Resource::NetworkZones,
+        Resource::IdentityProviders,
     ];
 
     /// The name in Okta's scopes.
@@ -126,6 +129,7 @@ impl Resource {
             Resource::Clients => "clients",
             Resource::Policies => "policies",
             Resource::NetworkZones => "networkZones",
+            Resource::IdentityProviders => "idps",
         }
     }
 
@@ -265,6 +269,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::Clients, Level::Manage, Reach::All),
             (Resource::Policies, Level::Manage, Reach::All),
             (Resource::NetworkZones, Level::Manage, Reach::All),
+            (Resource::IdentityProviders, Level::Manage, Reach::All),
         ],
     ),
     (
@@ -283,6 +288,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::Clients, Level::Read, Reach::All),
             (Resource::Policies, Level::Read, Reach::All),
             (Resource::NetworkZones, Level::Read, Reach::All),
+            (Resource::IdentityProviders, Level::Read, Reach::All),
         ],
     ),
     (
@@ -310,6 +316,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             (Resource::Clients, Level::Read, Reach::All),
             (Resource::Policies, Level::Read, Reach::All),
             (Resource::NetworkZones, Level::Read, Reach::All),
+            (Resource::IdentityProviders, Level::Read, Reach::All),
         ],
     ),
 ];
@@ -467,6 +474,7 @@ mod tests {
         assert!(!names.contains(&"okta.logs.manage".to_string()));
         assert!(names.contains(&"okta.users.manage".to_string()));
         assert!(names.contains(&"okta.clients.register".to_string()));
-        assert_eq!(names.len(), 25);
+        assert!(names.contains(&"okta.idps.manage".to_string()));
+        assert_eq!(names.len(), 27);
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::Services;
 use crate::oauth::OAuthError;
+use crate::oauth::idp_discovery::{Lookup, Route, Routing};
 use crate::oauth::policy::{self, Decision, Lifetimes, PolicyRequest};
 use crate::oauth::scope::Scope;
 use crate::oauth::sign_on::{Attempt, SignOnSettings, Verdict};
@@ -22,6 +23,8 @@ pub struct Settings {
     pub policies: Vec<Policy>,
     pub rules: Vec<PolicyRule>,
     pub sign_on: SignOnSettings,
+    /// The identity providers and the IdP discovery policy (org-wide, as `sign_on`).
+    pub routing: Routing,
 }
 
 /// Each process's parsed `Settings` per server, with the `settings_version` of the
@@ -36,7 +39,8 @@ pub struct Settings {
 /// request that starts after such a change commits reads the new version, misses the
 /// cache and reads the lists again, on every instance, with no delay. The sign-on
 /// policies, rules, network zones and app assignments are org-wide: their triggers
-/// (migration 35) raise every server's version. Lists are read
+/// (migration 35) raise every server's version; so do the identity providers and the
+/// IdP discovery policy and rules (migration 39). Lists are read
 /// after the version, so an entry is never newer-labelled than what it holds.
 #[derive(Default)]
 pub struct SettingsCache {
@@ -133,7 +137,7 @@ impl ClientCache {
 impl Settings {
     /// The server's settings as of its row `server` (just read by this request): from
     /// this process's cache when the row's `settings_version` matches, else from the
-    /// store (eight queries), then cached.
+    /// store (eleven queries), then cached.
     pub async fn load(
         services: &Services,
         server: &AuthServer,
@@ -161,15 +165,22 @@ impl Settings {
 
     async fn read(services: &Services, server_id: &str) -> Result<Settings, OAuthError> {
         let store = &services.store;
+        let zones = store.list_zones().await?;
         Ok(Settings {
             scopes: store.list_scopes(server_id).await?,
             claims: store.list_claims(server_id).await?,
             policies: store.list_policies(server_id).await?,
             rules: store.list_rules(server_id).await?,
+            routing: Routing {
+                policies: store.list_idp_discovery_policies().await?,
+                rules: store.list_idp_discovery_rules().await?,
+                providers: store.all_idps().await?,
+                zones: zones.clone(),
+            },
             sign_on: SignOnSettings {
                 policies: store.list_sign_on_policies().await?,
                 rules: store.list_sign_on_rules().await?,
-                zones: store.list_zones().await?,
+                zones,
                 apps: store.list_app_sign_on_policies().await?,
             },
         })
@@ -241,6 +252,22 @@ impl Settings {
             client_id,
         })
     }
+
+    /// Where the IdP discovery policy sends `identifier` (what the person typed; `None`
+    /// before they typed anything) signing in to `client_id` from `ip` (unreadable: in
+    /// no zone): a password, or an active upstream provider.
+    pub fn route(
+        &self,
+        identifier: Option<&str>,
+        client_id: Option<&str>,
+        ip: Option<&str>,
+    ) -> Route {
+        self.routing.route(&Lookup {
+            identifier,
+            ip: ip.and_then(|ip| ip.parse().ok()),
+            client_id,
+        })
+    }
 }
 
 /// The user tokens are for, with their groups.
@@ -286,5 +313,114 @@ pub async fn check_assigned(
         Ok(true) => Ok(()),
         Ok(false) => Err(OAuthError::not_assigned()),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::testing::fixture;
+    use crate::store::{
+        AuthMethod, GroupsAction, IdentifierPattern, IdentifierType, IdentityProvider,
+        IdpDiscoveryRule, IdpPolicyAction, IdpType, PatternMatchType, RouteProvider, Status,
+        SubjectMatchType,
+    };
+
+    /// The routing rules and providers are cached by the settings version, and a change
+    /// (here straight in the store, as another instance or the CLI would make it) is
+    /// seen by the next request.
+    #[tokio::test]
+    async fn routing_is_cached_until_a_provider_or_rule_changes() {
+        let f = fixture().await;
+        let store = &f.services.store;
+        let idp = IdentityProvider {
+            id: "0oaCorp".into(),
+            idp_type: IdpType::Oidc,
+            name: "Corp".into(),
+            status: Status::Active,
+            issuer: Some("https://idp.example".into()),
+            authorization_endpoint: "https://idp.example/a".into(),
+            token_endpoint: "https://idp.example/t".into(),
+            userinfo_endpoint: None,
+            jwks_uri: Some("https://idp.example/k".into()),
+            end_session_endpoint: None,
+            scopes: vec!["openid".into()],
+            client_id: "c".into(),
+            client_secret_sealed: None,
+            token_auth_method: AuthMethod::ClientSecretBasic,
+            signing_alg: None,
+            pkce: true,
+            max_clock_skew_ms: 0,
+            provisioning_action: IdpPolicyAction::Auto,
+            profile_master: false,
+            groups_action: GroupsAction::None,
+            groups_source_attribute: None,
+            groups_filter: vec![],
+            groups_assignments: vec![],
+            account_link_action: IdpPolicyAction::Disabled,
+            account_link_groups: vec![],
+            username_template: "idpuser.email".into(),
+            match_type: SubjectMatchType::Username,
+            match_attribute: None,
+            profile_mapping: vec![],
+            end_upstream_session: false,
+            button_label: None,
+            button_color: None,
+            logo_url: None,
+            created_at: f.now,
+            updated_at: f.now,
+        };
+        let load = || async {
+            let server = store.get_server("default").await.unwrap().unwrap();
+            Settings::load(&f.services, &server).await.unwrap()
+        };
+        let routed = |s: &Settings| {
+            s.route(Some("ann@corp.example"), None, None)
+                .provider()
+                .map(|p| p.id.clone())
+        };
+        assert_eq!(routed(&*load().await), None);
+
+        store.insert_idp(&idp).await.unwrap();
+        let policy = store.list_idp_discovery_policies().await.unwrap()[0]
+            .id
+            .clone();
+        store
+            .insert_idp_discovery_rule(&IdpDiscoveryRule {
+                id: "0prCorp".into(),
+                policy_id: policy,
+                name: "Corp".into(),
+                priority: 1,
+                status: Status::Active,
+                system: false,
+                identifier_type: IdentifierType::Identifier,
+                identifier_attribute: None,
+                patterns: vec![IdentifierPattern {
+                    match_type: PatternMatchType::Suffix,
+                    value: "corp.example".into(),
+                }],
+                zones_include: vec![],
+                zones_exclude: vec![],
+                apps_include: vec![],
+                apps_exclude: vec![],
+                providers: vec![RouteProvider {
+                    provider_type: "OIDC".into(),
+                    id: Some("0oaCorp".into()),
+                }],
+                created_at: f.now,
+                updated_at: f.now,
+            })
+            .await
+            .unwrap();
+        let settings = load().await;
+        assert_eq!(routed(&settings).as_deref(), Some("0oaCorp"));
+        assert!(Arc::ptr_eq(&settings, &load().await), "unchanged: cached");
+
+        store
+            .set_idp_status("0oaCorp", Status::Inactive, f.now)
+            .await
+            .unwrap();
+        assert_eq!(routed(&*load().await), None, "deactivated: a password");
+        assert!(load().await.routing.active_provider("0oaCorp").is_none());
     }
 }

@@ -8,6 +8,7 @@ pub mod consent;
 pub mod dpop;
 pub mod error;
 pub mod grants;
+pub mod idp_discovery;
 pub mod logout;
 pub mod par;
 pub mod params;

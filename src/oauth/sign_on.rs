@@ -195,21 +195,32 @@ impl SignOnSettings {
     /// Okta's network condition: in one of the included zones (none: anywhere) and in
     /// none of the excluded ones. Only active zones count.
     fn network_match(&self, rule: &SignOnRule, ip: Option<IpAddr>) -> bool {
-        let inside = |ids: &[String]| {
-            ip.is_some_and(|ip| {
-                self.zones
-                    .iter()
-                    .filter(|z| z.status == Status::Active && ids.contains(&z.id))
-                    .any(|z| {
-                        z.gateways
-                            .iter()
-                            .any(|g| Gateway::parse(g).is_some_and(|g| g.contains(ip)))
-                    })
-            })
-        };
-        (rule.zones_include.is_empty() || inside(&rule.zones_include))
-            && !inside(&rule.zones_exclude)
+        network_match(&self.zones, &rule.zones_include, &rule.zones_exclude, ip)
     }
+}
+
+/// Okta's network condition of a rule: in one of the `include`d zones (none: anywhere)
+/// and in none of the `exclude`d ones. Only active zones count; no address is in no
+/// zone.
+pub fn network_match(
+    zones: &[NetworkZone],
+    include: &[String],
+    exclude: &[String],
+    ip: Option<IpAddr>,
+) -> bool {
+    let inside = |ids: &[String]| {
+        ip.is_some_and(|ip| {
+            zones
+                .iter()
+                .filter(|z| z.status == Status::Active && ids.contains(&z.id))
+                .any(|z| {
+                    z.gateways
+                        .iter()
+                        .any(|g| Gateway::parse(g).is_some_and(|g| g.contains(ip)))
+                })
+        })
+    };
+    (include.is_empty() || inside(include)) && !inside(exclude)
 }
 
 /// One gateway of an IP zone: a CIDR block (`10.0.0.0/8`, `2001:db8::/32`), a range

@@ -11,6 +11,7 @@ mod api_brands;
 mod api_console;
 mod api_errors;
 mod api_groups;
+mod api_idps;
 mod api_logs;
 mod api_servers;
 mod api_users;

@@ -28,7 +28,9 @@ pub use json::{OIDC_APP_NAME, secret_json, to_json};
 pub use rows::find;
 use rows::modify;
 pub use secrets::{MAX_SECRETS, create_secret, delete_secret, jwt_secrets, set_secret_active};
-pub use uris::{check_jwks_uri, check_redirect_uri, check_uri_host, mixes_scripts};
+pub use uris::{
+    check_jwks_uri, check_outbound_uri, check_redirect_uri, check_uri_host, mixes_scripts,
+};
 pub use validate::{
     APPLICATION_TYPES, AUTH_METHODS, MAX_JWKS_KEYS, MAX_REFRESH_LEEWAY, NewApp, check_jwks,
     check_pkce_settings,

@@ -198,7 +198,7 @@ pub fn check_jwks_uri(uri: &str, allow_private: bool) -> Result<String, AdminErr
 
 /// A URL this server itself connects to (a `jwks_uri`, a back-channel logout URI), as
 /// `check_jwks_uri` describes, with errors naming `field`.
-fn check_outbound_uri(
+pub fn check_outbound_uri(
     field: &'static str,
     uri: &str,
     allow_private: bool,

@@ -338,3 +338,49 @@ pub struct NetworkZone {
     pub created: String,
     pub last_updated: String,
 }
+
+/// An upstream identity provider (Okta's IdentityProvider). `protocol.credentials.client`
+/// never carries `client_secret` in an answer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityProvider {
+    /// `0oa…`
+    pub id: String,
+    /// `OIDC` or `OAUTH2`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `ORG_URL`.
+    pub issuer_mode: String,
+    pub name: String,
+    /// `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    pub created: String,
+    pub last_updated: String,
+    /// `type`, `endpoints` (`authorization`, `token`, `userInfo`, `jwks`: `{url, binding}`),
+    /// `scopes`, `credentials` (`client`: `client_id`, `token_endpoint_auth_method`,
+    /// `pkce_required`; `signing`: `algorithm`), `issuer` (`{url}`).
+    pub protocol: Value,
+    /// `provisioning`, `accountLink`, `subject`, `maxClockSkew` (milliseconds).
+    pub policy: Value,
+    /// Gatehouse's settings: `endSessionEndpoint`, `endUpstreamSession`,
+    /// `profileMapping` (`[{field, expression}]`), `button` (`label`, `color`).
+    pub gatehouse: Value,
+    #[serde(rename = "_links")]
+    pub links: Value,
+}
+
+/// A user linked to an identity provider (Okta's IdentityProviderApplicationUser).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityProviderUser {
+    /// The user's id (`00u…`).
+    pub id: String,
+    /// The upstream `sub`.
+    pub external_id: String,
+    pub created: String,
+    pub last_updated: String,
+    /// The upstream profile last seen.
+    pub profile: Value,
+    #[serde(rename = "_links")]
+    pub links: Value,
+}

@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod factors;
 pub mod groups;
+pub mod idps;
 pub mod initial_tokens;
 pub mod keep_alive;
 pub mod links;
@@ -90,9 +91,9 @@ fn op<P: utoipa::Path, H: Handler<T, SharedState>, T: 'static>(
 pub fn operations() -> Vec<Operation_> {
     use self::{
         api_tokens as t, apps as a, authn as n, authorization_servers as s, brands as b,
-        dashboard as d, factors as f, groups as g, initial_tokens as it, logs as l, roles as r,
-        sessions as x, sign_on_policies as sp, token_preview as p, trusted_servers as ts,
-        user_sessions as us, users as u, zones as z,
+        dashboard as d, factors as f, groups as g, idps as i, initial_tokens as it, logs as l,
+        roles as r, sessions as x, sign_on_policies as sp, token_preview as p,
+        trusted_servers as ts, user_sessions as us, users as u, zones as z,
     };
     // An image upload is larger than the JSON bodies the rest of the API reads.
     let upload = |mut operation: Operation_| {
@@ -254,6 +255,17 @@ pub fn operations() -> Vec<Operation_> {
         op::<z::__path_delete, _, _>(manage(NetworkZones), z::delete),
         op::<z::__path_activate, _, _>(manage(NetworkZones), z::activate),
         op::<z::__path_deactivate, _, _>(manage(NetworkZones), z::deactivate),
+        op::<i::__path_list, _, _>(read(IdentityProviders), i::list),
+        op::<i::__path_create, _, _>(manage(IdentityProviders), i::create),
+        op::<i::__path_get, _, _>(read(IdentityProviders), i::get),
+        op::<i::__path_replace, _, _>(manage(IdentityProviders), i::replace),
+        op::<i::__path_delete, _, _>(manage(IdentityProviders), i::delete),
+        op::<i::__path_activate, _, _>(manage(IdentityProviders), i::activate),
+        op::<i::__path_deactivate, _, _>(manage(IdentityProviders), i::deactivate),
+        op::<i::__path_users, _, _>(read(IdentityProviders), i::users),
+        op::<i::__path_get_user, _, _>(read(IdentityProviders), i::get_user),
+        op::<i::__path_unlink, _, _>(manage(IdentityProviders), i::unlink),
+        op::<i::__path_of_user, _, _>(read(IdentityProviders), i::of_user),
         // okta-authn: the classic Authentication API and the Sessions API.
         op::<n::__path_authenticate, _, _>(Access::Public, n::authenticate),
         op::<x::__path_get_me, _, _>(Access::Public, x::get_me),

@@ -10,7 +10,7 @@ use utoipa::openapi::security::{
 
 use super::{
     answers, api_tokens, apps, authn, authorization_servers as servers, brands, dashboard, error,
-    factors, groups, initial_tokens, operations, roles, sessions, sign_on_policies as sp,
+    factors, groups, idps, initial_tokens, operations, roles, sessions, sign_on_policies as sp,
     token_preview, trusted_servers, user_sessions, users, zones,
 };
 
@@ -38,6 +38,7 @@ use super::{
         (name = "authn", description = "Okta's classic Authentication API: a username and password for a one-time sessionToken. No API token needed."),
         (name = "policies", description = "Sign-on policies: the global session policy (OKTA_SIGN_ON) and app authentication policies (ACCESS_POLICY) with rules by people and network zone: a second factor, a phishing-resistant one, how often to ask again."),
         (name = "zones", description = "IP network zones (CIDR blocks and address ranges) that sign-on policy rules include or exclude."),
+        (name = "idps", description = "Upstream identity providers (OpenID Connect and OAuth 2.0) people may sign in with, and the users linked to them. The client secret is write-only."),
         (name = "sessions", description = "Sign-in sessions: the caller's own (`/sessions/me`, by the session cookie) and any session by id (API token)."),
     ),
     components(schemas(
@@ -85,6 +86,27 @@ use super::{
         sp::PossessionConstraint,
         zones::ZoneBody,
         zones::ZoneGateway,
+        idps::IdpBody,
+        idps::IdpProtocol,
+        idps::IdpEndpoints,
+        idps::UrlBinding,
+        idps::IdpCredentials,
+        idps::IdpClient,
+        idps::IdpSigning,
+        idps::IdpIssuer,
+        idps::IdpPolicy,
+        idps::IdpProvisioning,
+        idps::IdpGroups,
+        idps::IdpAccountLink,
+        idps::IdpLinkFilter,
+        idps::IdpGroupFilter,
+        idps::IdpSubject,
+        idps::IdpTemplate,
+        idps::IdpExtension,
+        idps::IdpMapping,
+        idps::IdpButton,
+        answers::IdentityProvider,
+        answers::IdentityProviderUser,
         answers::SignOnPolicy,
         answers::SignOnRule,
         answers::NetworkZone,
@@ -199,6 +221,7 @@ fn tag_of(path: &str) -> &'static str {
         "dashboard" => "dashboard",
         "policies" => "policies",
         "zones" => "zones",
+        "idps" => "idps",
         _ => "other",
     }
 }
