@@ -165,6 +165,14 @@ async fn send(
     allow_private: bool,
     limits: Limits,
 ) -> Result<Vec<u8>, FetchError> {
+    // A header cannot smuggle a second header or request; checked before any lookup.
+    if request.headers.iter().any(|(name, value)| {
+        [name, value]
+            .iter()
+            .any(|s| s.bytes().any(|b| b == b'\r' || b == b'\n'))
+    }) {
+        return Err(FetchError::Url);
+    }
     let url = Url::parse(request.url).map_err(|_| FetchError::Url)?;
     let tls = match url.scheme() {
         "https" => true,
@@ -208,12 +216,6 @@ async fn send(
         request.method
     );
     for (name, value) in request.headers {
-        if [name, value]
-            .iter()
-            .any(|s| s.bytes().any(|b| b == b'\r' || b == b'\n'))
-        {
-            return Err(FetchError::Url);
-        }
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     if !request.body.is_empty() || request.method == "POST" {
@@ -444,6 +446,38 @@ mod tests {
             parse_response(b"HTTP/1.1 200 OK\r\n\r\n0123456789abcdefX", 16),
             Err(FetchError::TooLarge),
             "the cap is the caller's"
+        );
+    }
+
+    #[tokio::test]
+    async fn what_is_refused_is_refused_before_any_connection() {
+        let limits = Limits {
+            timeout: Duration::from_secs(2),
+            max_body: MAX_BODY,
+        };
+        let get = |url: &'static str| Request::get(url, &[]);
+        // Plain http, and a loopback address, only when private addresses are allowed.
+        assert_eq!(
+            fetch(get("http://example.com/"), false, limits).await,
+            Err(FetchError::Url)
+        );
+        assert_eq!(
+            fetch(get("https://127.0.0.1:1/"), false, limits).await,
+            Err(FetchError::Address)
+        );
+        assert_eq!(
+            fetch(get("https://[::ffff:10.0.0.1]:1/"), false, limits).await,
+            Err(FetchError::Address)
+        );
+        assert_eq!(
+            fetch(get("file:///etc/passwd"), true, limits).await,
+            Err(FetchError::Url)
+        );
+        // A header value cannot smuggle a second header or request.
+        let headers = [("Authorization", "Bearer x\r\nX-Evil: 1")];
+        assert_eq!(
+            fetch(Request::get("http://127.0.0.1:1/", &headers), true, limits).await,
+            Err(FetchError::Url)
         );
     }
 }

@@ -70,4 +70,5 @@ mod store_roles;
 mod throttle;
 mod token_errors;
 mod token_exchange;
+mod upstream_client;
 mod userinfo;
