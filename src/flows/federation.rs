@@ -164,7 +164,7 @@ async fn upstream_config(
         IdpType::Oidc => upstream::Kind::Oidc,
         IdpType::OAuth2 => upstream::Kind::OAuth2,
     };
-    let secret = client_secret(services, provider)?;
+    let secret = crate::admin::idps::client_secret(provider, &services.master);
     let mut config = upstream::ProviderConfig::new(
         kind,
         provider.issuer.as_deref().unwrap_or(""),
@@ -198,23 +198,6 @@ async fn upstream_config(
     }
     config.allow_private = services.config.client_auth.allow_private_jwks_uri;
     Ok(config)
-}
-
-/// The provider's client secret, unsealed.
-fn client_secret(
-    services: &Services,
-    provider: &IdentityProvider,
-) -> Result<Option<String>, OAuthError> {
-    let Some(sealed) = &provider.client_secret_sealed else {
-        return Ok(None);
-    };
-    let plain = services
-        .master
-        .decrypt(sealed, provider.id.as_bytes())
-        .map_err(|e| OAuthError::internal(&e))?;
-    String::from_utf8(plain)
-        .map(Some)
-        .map_err(|e| OAuthError::internal(&e))
 }
 
 /// The browser's return from a provider.

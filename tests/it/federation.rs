@@ -93,11 +93,10 @@ pub async fn register_idp(
         end_session_endpoint: Some(up.endpoint("org", "logout")),
         scopes: vec!["openid".into(), "profile".into(), "email".into()],
         client_id: up_app.client_id.clone(),
-        client_secret_sealed: Some(
-            down.backend
-                .master
-                .encrypt(secret.as_bytes(), id.as_bytes()),
-        ),
+        client_secret_sealed: Some(down.backend.master.encrypt(
+            secret.as_bytes(),
+            format!("idp-client-secret\0{id}").as_bytes(),
+        )),
         token_auth_method: AuthMethod::ClientSecretBasic,
         signing_alg: None,
         pkce: true,
@@ -410,7 +409,9 @@ async fn code_flow_through_both(postgres: bool) {
     );
     let back = f.upstream_sign_in(&b, &up_url, &grace.login).await;
     let answer = b.down.get(&back).await;
-    assert_eq!(answer.status(), 200, "a page that goes on to the app");
+    if answer.status() != 200 {
+        panic!("{}: {}", answer.status(), answer.text().await.unwrap());
+    }
     let to = onward(answer).await;
     assert!(to.starts_with(REDIRECT), "{to}");
     assert_eq!(param(&to, "state").as_deref(), Some(csrf.secret().as_str()));
