@@ -792,3 +792,78 @@ async fn the_sign_in_page_has_a_button_per_provider() {
     let to = onward(b.down.get(&back).await).await;
     assert!(to.starts_with(REDIRECT), "{to}");
 }
+
+/// A provider set to be signed out of too: RP-initiated logout at the downstream ends
+/// its session, goes to the upstream's logout with its ID token as the hint, and comes
+/// back through `/sso/logout/callback` to the app's `post_logout_redirect_uri` with its
+/// `state`; the upstream session has ended too.
+#[tokio::test]
+async fn logout_also_ends_the_upstream_session() {
+    let f = federation(false, |idp| idp.end_upstream_session = true).await;
+    upstream_user(&f.up, "leave@corp.example", true).await;
+    let b = f.browsers();
+    let response = f.sign_in_via_idp(&b, "leave@corp.example").await;
+    let code = param(&onward(response).await, "code").unwrap();
+    let tokens = expect_no_store_json(f.down.redeem("default", &f.app, &code).await).await;
+    let hint = tokens["id_token"].as_str().unwrap();
+    let mut logout = url::Url::parse(&f.down.endpoint("default", "logout")).unwrap();
+    logout
+        .query_pairs_mut()
+        .append_pair("id_token_hint", hint)
+        .append_pair("post_logout_redirect_uri", REDIRECT_AFTER_LOGOUT)
+        .append_pair("state", "bye");
+    let first = b.down.get(logout.as_str()).await;
+    assert_eq!(first.status(), 302);
+    let up_logout = location(&first).unwrap();
+    assert!(
+        up_logout.starts_with(&f.up.endpoint("org", "logout")),
+        "{up_logout}"
+    );
+    assert!(param(&up_logout, "id_token_hint").is_some());
+    assert_eq!(
+        param(&up_logout, "post_logout_redirect_uri"),
+        Some(format!("{}/sso/logout/callback", f.down.base))
+    );
+    let back = b.up.get(&up_logout).await;
+    let back = location(&back).expect("the upstream sends the browser back");
+    assert!(
+        back.starts_with(&format!("{}/sso/logout/callback", f.down.base)),
+        "{back}"
+    );
+    let done = location(&b.down.get(&back).await).unwrap();
+    assert!(done.starts_with(REDIRECT_AFTER_LOGOUT), "{done}");
+    assert_eq!(param(&done, "state").as_deref(), Some("bye"));
+    // Both sessions have ended: prompt=none is login_required at both.
+    let again = b
+        .down
+        .get(&f.idp_authorize_url(&[("prompt", "none")]))
+        .await;
+    assert_eq!(
+        param(&location(&again).unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
+    let up_again =
+        b.up.get(&f.up.authorize_url(
+            "org",
+            &f.up_app.client_id,
+            &[
+                ("prompt", "none"),
+                (
+                    "redirect_uri",
+                    &format!("{}/oauth2/v1/authorize/callback", f.down.base),
+                ),
+            ],
+        ))
+        .await;
+    assert_eq!(
+        param(&location(&up_again).unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
+    // A continuation this server did not seal is the signed-out page, not a redirect.
+    let forged = b
+        .down
+        .get(&format!("{}/sso/logout/callback?state=forged", f.down.base))
+        .await;
+    assert_eq!(forged.status(), 200);
+    assert!(forged.headers().get("location").is_none());
+}
