@@ -867,3 +867,65 @@ async fn logout_also_ends_the_upstream_session() {
     assert_eq!(forged.status(), 200);
     assert!(forged.headers().get("location").is_none());
 }
+
+/// A hostile provider (`upstream_client::hostile`, its token endpoint misbehaving as
+/// the path says): each misbehaviour ends on a 502 page with nothing created and a
+/// System Log FAILURE. The code the browser brings back is the departure's nonce,
+/// which that token endpoint puts in its ID token (see `upstream_client`).
+#[tokio::test]
+async fn a_hostile_provider_ends_on_a_page_with_nothing_created() {
+    let h = crate::upstream_client::hostile().await;
+    let f = federation(false, |_| {}).await;
+    let callback = format!("{}/oauth2/v1/authorize/callback", f.down.base);
+    let before = f.down_user_count().await;
+    for mode in [
+        "none", "hs256", "forged", "nonce", "expired", "big", "hang", "error500",
+    ] {
+        let now = f.down.clock.now();
+        let store = &f.down.backend.store;
+        let mut idp = store.get_idp(&f.idp_id).await.unwrap().unwrap();
+        idp.issuer = Some(h.base.clone());
+        idp.client_id = "downstream".into();
+        idp.client_secret_sealed = Some(f.down.backend.master.encrypt(
+            b"a-client-secret-of-at-least-32-bytes!",
+            format!("idp-client-secret\0{}", idp.id).as_bytes(),
+        ));
+        idp.authorization_endpoint = format!("{}/{mode}/authorize", h.base);
+        idp.token_endpoint = format!("{}/{mode}/token", h.base);
+        idp.userinfo_endpoint = None;
+        idp.jwks_uri = Some(format!("{}/jwks", h.base));
+        idp.updated_at = now;
+        assert!(store.update_idp(&idp).await.unwrap());
+        let b = f.browsers();
+        let first = b.down.get(&f.idp_authorize_url(&[])).await;
+        let mut up_url = location(&first).unwrap();
+        if up_url.starts_with('/') {
+            up_url = location(&b.down.get(&up_url).await).unwrap();
+        }
+        assert!(up_url.starts_with(&h.base), "{up_url}");
+        let state = param(&up_url, "state").unwrap();
+        let nonce = param(&up_url, "nonce").unwrap();
+        let mut back = url::Url::parse(&callback).unwrap();
+        back.query_pairs_mut()
+            .append_pair("code", &nonce)
+            .append_pair("state", &state);
+        let page = b.down.get(back.as_str()).await;
+        assert_eq!(page.status(), 502, "{mode}");
+        assert!(page.headers().get("location").is_none(), "{mode}");
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains("Identity provider error"),
+            "{mode}"
+        );
+        assert!(
+            b.down.cookie("gh_session").is_none_or(|c| c.is_empty()),
+            "{mode}"
+        );
+        assert_eq!(f.down_user_count().await, before, "{mode}: nothing created");
+    }
+    let failures = f.events("user.authentication.auth_via_IDP").await;
+    assert!(failures.len() >= 8);
+    assert!(failures.iter().all(|e| e["outcome"]["result"] == "FAILURE"));
+}
