@@ -929,3 +929,33 @@ async fn a_hostile_provider_ends_on_a_page_with_nothing_created() {
     assert!(failures.len() >= 8);
     assert!(failures.iter().all(|e| e["outcome"]["result"] == "FAILURE"));
 }
+
+/// Group sync: ASSIGN puts everyone who signs in through the provider in its groups;
+/// SYNC takes them out of the filter's groups the claim does not name (the upstream
+/// Gatehouse sends no `groups` claim here, so none).
+#[tokio::test]
+async fn groups_are_assigned_and_synced() {
+    let f = federation(false, |_| {}).await;
+    upstream_user(&f.up, "team@corp.example", true).await;
+    let now = f.down.clock.now();
+    let store = &f.down.backend.store;
+    let corp = gatehouse::admin::groups::create(store, &Actor::cli(), "Corp", "", now)
+        .await
+        .unwrap();
+    let mut idp = store.get_idp(&f.idp_id).await.unwrap().unwrap();
+    idp.groups_action = GroupsAction::Assign;
+    idp.groups_assignments = vec![corp.id.clone()];
+    assert!(store.update_idp(&idp).await.unwrap());
+    f.id_token_via_idp("team@corp.example").await;
+    let user = f.down_user("team@corp.example").await.unwrap();
+    let groups = store.user_groups(&user.id).await.unwrap();
+    assert!(groups.iter().any(|g| g.id == corp.id), "assigned");
+
+    idp.groups_action = GroupsAction::Sync;
+    idp.groups_source_attribute = Some("groups".into());
+    idp.groups_filter = vec![corp.id.clone()];
+    assert!(store.update_idp(&idp).await.unwrap());
+    f.id_token_via_idp("team@corp.example").await;
+    let groups = store.user_groups(&user.id).await.unwrap();
+    assert!(!groups.iter().any(|g| g.id == corp.id), "synced away");
+}
