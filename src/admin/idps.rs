@@ -20,9 +20,12 @@ use super::users::next_page;
 use super::{AdminError, check_text, dedup, filter};
 use crate::clock::{UnixTime, rfc3339};
 use crate::crypto::{MasterKey, okta_id};
+use crate::oauth::idp_discovery::{Lookup, Route, Routing};
 use crate::store::{
-    AuthMethod, DynStore, GroupsAction, IdentityProvider, IdpPolicyAction, IdpQuery, IdpType,
-    IdpUser, ProfileMapping, Status, StoreError, SubjectMatchType,
+    AuthMethod, DynStore, GroupsAction, IdentifierPattern, IdentifierType, IdentityProvider,
+    IdpDiscoveryPolicy, IdpDiscoveryRule, IdpPolicyAction, IdpQuery, IdpType, IdpUser,
+    PatternMatchType, ProfileMapping, ROUTE_OKTA, RouteProvider, Status, StoreError,
+    SubjectMatchType,
 };
 use crate::tokens::keys;
 
@@ -889,5 +892,231 @@ pub fn user_json(base: &str, link: &IdpUser) -> Value {
             "idp": { "href": format!("{base}/api/v1/idps/{}", link.idp_id) },
             "user": { "href": format!("{base}/api/v1/users/{}", link.user_id) },
         },
+    })
+}
+
+/// A routing rule of the IdP discovery policy as an admin describes it.
+#[derive(Debug, Clone, Default)]
+pub struct NewRoute {
+    pub name: String,
+    /// None: any username.
+    pub patterns: Vec<IdentifierPattern>,
+    pub zones_include: Vec<String>,
+    pub zones_exclude: Vec<String>,
+    pub apps_include: Vec<String>,
+    pub apps_exclude: Vec<String>,
+    /// `OKTA` (a password), or a provider's type and id.
+    pub providers: Vec<RouteProvider>,
+}
+
+/// The IdP discovery policy (there is one) and its rules, in evaluation order.
+pub async fn routes(
+    store: &DynStore,
+) -> Result<(IdpDiscoveryPolicy, Vec<IdpDiscoveryRule>), AdminError> {
+    let policy = store
+        .list_idp_discovery_policies()
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AdminError::NotFound("IDP_DISCOVERY (Policy)".into()))?;
+    let rules = store
+        .list_idp_discovery_rules()
+        .await?
+        .into_iter()
+        .filter(|r| r.policy_id == policy.id)
+        .collect();
+    Ok((policy, rules))
+}
+
+/// Adds a routing rule after the existing ones, before the catch-all.
+pub async fn create_route(
+    store: &DynStore,
+    actor: &Actor,
+    new: NewRoute,
+    now: UnixTime,
+) -> Result<IdpDiscoveryRule, AdminError> {
+    check_text("name", &new.name, 100)?;
+    if new.patterns.len() > MAX_ITEMS {
+        return Err(AdminError::invalid(
+            "conditions.userIdentifier.patterns",
+            format!("at most {MAX_ITEMS} patterns"),
+        ));
+    }
+    for p in &new.patterns {
+        if p.match_type == PatternMatchType::Expression {
+            return Err(AdminError::invalid(
+                "conditions.userIdentifier.patterns",
+                "EXPRESSION is not supported: use SUFFIX, EQUALS, STARTS_WITH or CONTAINS",
+            ));
+        }
+        check_text("conditions.userIdentifier.patterns", &p.value, 256)?;
+    }
+    let zones = store.list_zones().await?;
+    for id in new.zones_include.iter().chain(&new.zones_exclude) {
+        if !zones.iter().any(|z| &z.id == id) {
+            return Err(AdminError::invalid(
+                "conditions.network",
+                format!("{id:?} is not a network zone"),
+            ));
+        }
+    }
+    for id in new.apps_include.iter().chain(&new.apps_exclude) {
+        if store.get_client(id).await?.is_none() {
+            return Err(AdminError::invalid(
+                "conditions.app",
+                format!("{id:?} is not an app"),
+            ));
+        }
+    }
+    if new.providers.is_empty() {
+        return Err(AdminError::invalid(
+            "actions.idp.providers",
+            "name at least one provider",
+        ));
+    }
+    for p in &new.providers {
+        if p.provider_type == ROUTE_OKTA {
+            continue;
+        }
+        let found = match &p.id {
+            Some(id) => store.get_idp(id).await?,
+            None => None,
+        };
+        if found.is_none_or(|idp| idp.idp_type.as_str() != p.provider_type) {
+            return Err(AdminError::invalid(
+                "actions.idp.providers",
+                format!(
+                    "{:?} {:?} is not an identity provider of that type",
+                    p.provider_type,
+                    p.id.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    let (policy, rules) = routes(store).await?;
+    let rule = IdpDiscoveryRule {
+        id: okta_id("0pr"),
+        policy_id: policy.id.clone(),
+        name: new.name.trim().to_string(),
+        priority: rules.iter().filter(|r| !r.system).count() as i64 + 1,
+        status: Status::Active,
+        system: false,
+        identifier_type: IdentifierType::Identifier,
+        identifier_attribute: None,
+        patterns: new.patterns,
+        zones_include: dedup(new.zones_include),
+        zones_exclude: dedup(new.zones_exclude),
+        apps_include: dedup(new.apps_include),
+        apps_exclude: dedup(new.apps_exclude),
+        providers: new.providers,
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_idp_discovery_rule(&rule).await?;
+    let target =
+        Target::new(&rule.id, "PolicyRule", &rule.name).changed(None, Some(route_json(&rule)));
+    syslog::record(
+        store,
+        actor,
+        Event::success("policy.rule.add", "Add policy rule", vec![target]),
+        now,
+    )
+    .await;
+    Ok(rule)
+}
+
+/// Deletes a routing rule; the catch-all stays (Okta's E0000099 answer to deleting a
+/// default rule).
+pub async fn delete_route(
+    store: &DynStore,
+    actor: &Actor,
+    rule_id: &str,
+    now: UnixTime,
+) -> Result<(), AdminError> {
+    let (policy, rules) = routes(store).await?;
+    let rule = rules
+        .into_iter()
+        .find(|r| r.id == rule_id)
+        .ok_or_else(|| AdminError::NotFound(format!("{rule_id} (PolicyRule)")))?;
+    if rule.system {
+        return Err(AdminError::not_allowed(
+            "E0000099",
+            "The default rule cannot be deleted.",
+        ));
+    }
+    if !store.delete_idp_discovery_rule(&policy.id, rule_id).await? {
+        return Err(AdminError::NotFound(format!("{rule_id} (PolicyRule)")));
+    }
+    let target =
+        Target::new(&rule.id, "PolicyRule", &rule.name).changed(Some(route_json(&rule)), None);
+    syslog::record(
+        store,
+        actor,
+        Event::success("policy.rule.delete", "Delete policy rule", vec![target]),
+        now,
+    )
+    .await;
+    Ok(())
+}
+
+/// Where the routing rules send `identifier` signing in to `client_id` from `ip`, read
+/// from the store (the CLI's check; the sign-in flow asks its cached `Settings`).
+pub async fn route(
+    store: &DynStore,
+    identifier: Option<&str>,
+    client_id: Option<&str>,
+    ip: Option<std::net::IpAddr>,
+) -> Result<Route, AdminError> {
+    let routing = Routing {
+        policies: store.list_idp_discovery_policies().await?,
+        rules: store.list_idp_discovery_rules().await?,
+        providers: store.all_idps().await?,
+        zones: store.list_zones().await?,
+    };
+    Ok(routing.route(&Lookup {
+        identifier,
+        ip,
+        client_id,
+    }))
+}
+
+/// Okta's IDP_DISCOVERY policy shape.
+pub fn discovery_policy_json(policy: &IdpDiscoveryPolicy) -> Value {
+    json!({
+        "id": policy.id,
+        "type": "IDP_DISCOVERY",
+        "name": policy.name,
+        "description": policy.description,
+        "priority": policy.priority,
+        "status": policy.status,
+        "system": policy.system,
+        "created": rfc3339(policy.created_at),
+        "lastUpdated": rfc3339(policy.updated_at),
+    })
+}
+
+/// Okta's IDP_DISCOVERY rule shape.
+pub fn route_json(rule: &IdpDiscoveryRule) -> Value {
+    let ids =
+        |include: &[String], exclude: &[String]| json!({ "include": include, "exclude": exclude });
+    json!({
+        "id": rule.id,
+        "type": "IDP_DISCOVERY",
+        "name": rule.name,
+        "priority": rule.priority,
+        "status": rule.status,
+        "system": rule.system,
+        "created": rfc3339(rule.created_at),
+        "lastUpdated": rfc3339(rule.updated_at),
+        "conditions": {
+            "userIdentifier": { "type": rule.identifier_type, "patterns": rule.patterns },
+            "network": {
+                "connection": if rule.zones_include.is_empty() && rule.zones_exclude.is_empty() { "ANYWHERE" } else { "ZONE" },
+                "include": rule.zones_include,
+                "exclude": rule.zones_exclude,
+            },
+            "app": ids(&rule.apps_include, &rule.apps_exclude),
+        },
+        "actions": { "idp": { "providers": rule.providers } },
     })
 }

@@ -10,6 +10,7 @@ mod brand;
 mod clients;
 mod demo;
 mod groups;
+mod idps;
 mod keys;
 mod migrate;
 mod servers;
@@ -103,6 +104,10 @@ enum Command {
     /// Manage IP network zones that sign-on policy rules name.
     #[command(subcommand)]
     Zones(sign_on::ZonesCommand),
+    /// Manage upstream identity providers, their linked users and the routing rules
+    /// that send a typed username to one.
+    #[command(subcommand)]
+    Idps(idps::IdpsCommand),
     /// Grant, list and revoke admin roles (super, org, app, read-only) of users and groups.
     #[command(subcommand)]
     Admins(admins::AdminsCommand),
@@ -257,6 +262,7 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
         Command::Zones(command) => {
             sign_on::run_zones(command, &backend(&store_config).await?).await
         }
+        Command::Idps(command) => idps::run(command, &backend(&store_config).await?).await,
         Command::ApiTokens(command) => {
             api_tokens::run(command, &backend(&store_config).await?).await
         }

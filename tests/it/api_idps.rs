@@ -502,3 +502,123 @@ async fn loopback_endpoints_only_with_the_development_setting() {
     let (status, created) = t.api().await.post("/api/v1/idps", body).await;
     assert_eq!(status, 200, "{created}");
 }
+
+fn parsed(out: &str) -> Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// `gatehouse idps ...` (the real binary on the server's data directory): list, route
+/// by domain, test a username, the refusals, unlink, deactivate and delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idps_command_line() {
+    use crate::cli::gatehouse;
+    let t = TestApp::spawn().await;
+    let api = t.api().await;
+    let (status, corp) = api.post("/api/v1/idps", oidc("Corp")).await;
+    assert_eq!(status, 200);
+    let id = corp["id"].as_str().unwrap();
+
+    let (ok, out, err) = gatehouse(&t, &["idps", "list"], None);
+    assert!(ok, "{err}");
+    assert_eq!(parsed(&out)[0]["id"], id);
+    assert!(!out.contains(SECRET));
+    let (ok, out, _) = gatehouse(&t, &["idps", "show", "--idp", id], None);
+    assert!(ok);
+    assert_eq!(parsed(&out)["name"], "Corp");
+
+    let (ok, out, err) = gatehouse(
+        &t,
+        &[
+            "idps",
+            "route",
+            "add",
+            "--suffix",
+            "corp.example",
+            "--idp",
+            id,
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let rule = parsed(&out);
+    let rule_id = rule["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        rule["conditions"]["userIdentifier"]["patterns"],
+        json!([{ "matchType": "SUFFIX", "value": "corp.example" }])
+    );
+    assert_eq!(
+        rule["actions"]["idp"]["providers"],
+        json!([{ "type": "OIDC", "id": id }])
+    );
+    let (ok, out, _) = gatehouse(&t, &["idps", "route", "list"], None);
+    assert!(ok);
+    let listed = parsed(&out);
+    assert_eq!(listed["type"], "IDP_DISCOVERY");
+    let rules = listed["_embedded"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[0]["id"], rule_id.as_str());
+    assert_eq!(rules[1]["system"], true);
+
+    let test = |username: &str| {
+        let (ok, out, err) =
+            gatehouse(&t, &["idps", "route", "test", "--username", username], None);
+        assert!(ok, "{err}");
+        parsed(&out)
+    };
+    assert_eq!(test("Ann@EU.Corp.Example")["providers"][0]["id"], id);
+    assert_eq!(
+        test("ann@evilcorp.example")["providers"],
+        json!([{ "type": "OKTA" }])
+    );
+
+    // Refusals: an unknown provider, the catch-all, a provider a rule names.
+    let (ok, _, err) = gatehouse(
+        &t,
+        &[
+            "idps",
+            "route",
+            "add",
+            "--suffix",
+            "x.example",
+            "--idp",
+            "0oaNoSuchIdp00000000",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("0oaNoSuchIdp00000000"), "{err}");
+    let default_id = rules[1]["id"].as_str().unwrap();
+    let (ok, _, err) = gatehouse(&t, &["idps", "route", "remove", "--rule", default_id], None);
+    assert!(!ok && err.contains("cannot be deleted"), "{err}");
+    let (ok, _, err) = gatehouse(&t, &["idps", "delete", "--idp", id], None);
+    assert!(!ok && err.contains("routing rule"), "{err}");
+
+    // Deactivated, the rule is passed over; removed, the provider can go.
+    let (ok, out, _) = gatehouse(&t, &["idps", "deactivate", "--idp", id], None);
+    assert!(ok);
+    assert_eq!(parsed(&out)["status"], "INACTIVE");
+    assert_eq!(
+        test("ann@corp.example")["providers"],
+        json!([{ "type": "OKTA" }])
+    );
+    let (ok, _, err) = gatehouse(&t, &["idps", "route", "remove", "--rule", &rule_id], None);
+    assert!(ok, "{err}");
+    let (ok, out, _) = gatehouse(&t, &["idps", "users", "--idp", id], None);
+    assert!(ok);
+    assert_eq!(parsed(&out), json!([]));
+    let (ok, _, err) = gatehouse(&t, &["idps", "delete", "--idp", id], None);
+    assert!(ok, "{err}");
+    let (ok, _, _) = gatehouse(&t, &["idps", "show", "--idp", id], None);
+    assert!(!ok);
+
+    let (_, events) = api
+        .get("/api/v1/logs?filter=eventType sw \"policy.rule.\"&limit=100")
+        .await;
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["target"][0]["id"] == rule_id.as_str())
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["policy.rule.add", "policy.rule.delete"]);
+}

@@ -93,3 +93,23 @@ async fn okta_auth_js_signs_in_with_credentials_and_manages_the_session() {
     assert_eq!(result["existsAfterClose"], false);
     assert_eq!(result["replayError"], "login_required");
 }
+
+/// Okta's Node.js management SDK (IdentityProviderApi) creates, lists, deactivates,
+/// activates and deletes an OIDC identity provider; the secret it sent is never read
+/// back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_node_sdk_manages_an_identity_provider() {
+    let t = TestApp::spawn().await;
+    let token = t.api_token("okta-node").await;
+    let result = okta_node(&t, &token, "identityProviders", &[]).await;
+    assert_eq!(result["type"], "OIDC", "{result}");
+    assert_eq!(result["status"], "ACTIVE");
+    assert!(result["id"].as_str().unwrap().starts_with("0oa"));
+    assert_eq!(result["names"], serde_json::json!(["Corp from Node"]));
+    assert_eq!(result["deactivated"], "INACTIVE");
+    assert_eq!(result["activated"], "ACTIVE");
+    assert_eq!(result["issuer"], "https://idp.example");
+    assert_eq!(result["clientId"], "gatehouse-client");
+    assert_eq!(result["secret"], serde_json::Value::Null);
+    assert_eq!(result["gone"], 404);
+}

@@ -57,6 +57,68 @@ async function navigate(jar, url) {
 }
 
 const scenarios = {
+  // An OIDC identity provider created, listed, deactivated, activated and deleted with
+  // the management SDK's IdentityProviderApi, as Okta's documentation shows.
+  async identityProviders() {
+    const api = client.identityProviderApi;
+    const created = await api.createIdentityProvider({
+      identityProvider: {
+        type: 'OIDC',
+        name: 'Corp from Node',
+        protocol: {
+          type: 'OIDC',
+          endpoints: {
+            authorization: { url: 'https://idp.example/oauth2/v1/authorize', binding: 'HTTP-REDIRECT' },
+            token: { url: 'https://idp.example/oauth2/v1/token', binding: 'HTTP-POST' },
+            userInfo: { url: 'https://idp.example/oauth2/v1/userinfo', binding: 'HTTP-REDIRECT' },
+            jwks: { url: 'https://idp.example/oauth2/v1/keys', binding: 'HTTP-REDIRECT' },
+          },
+          scopes: ['openid', 'profile', 'email'],
+          credentials: {
+            client: {
+              client_id: 'gatehouse-client',
+              client_secret: 'node-sdk-secret-value',
+              token_endpoint_auth_method: 'client_secret_post',
+            },
+          },
+          issuer: { url: 'https://idp.example' },
+        },
+        policy: {
+          provisioning: { action: 'AUTO', profileMaster: true, groups: { action: 'NONE' } },
+          accountLink: { filter: null, action: 'AUTO' },
+          subject: { userNameTemplate: { template: 'idpuser.email' }, matchType: 'USERNAME' },
+          maxClockSkew: 0,
+        },
+      },
+    });
+    const names = [];
+    for await (const idp of await api.listIdentityProviders({ q: 'Corp', type: 'OIDC' })) {
+      names.push(idp.name);
+    }
+    const deactivated = await api.deactivateIdentityProvider({ idpId: created.id });
+    const activated = await api.activateIdentityProvider({ idpId: created.id });
+    const read = await api.getIdentityProvider({ idpId: created.id });
+    await api.deleteIdentityProvider({ idpId: created.id });
+    let gone = null;
+    try {
+      await api.getIdentityProvider({ idpId: created.id });
+    } catch (e) {
+      gone = e.status;
+    }
+    return {
+      id: created.id,
+      type: created.type,
+      status: created.status,
+      names,
+      deactivated: deactivated.status,
+      activated: activated.status,
+      issuer: read.protocol?.issuer?.url ?? null,
+      clientId: read.protocol?.credentials?.client?.client_id ?? null,
+      secret: read.protocol?.credentials?.client?.client_secret ?? null,
+      gone,
+    };
+  },
+
   // The management SDK lists users with its own pagination; auth-js reads discovery.
   async smoke() {
     const logins = [];
