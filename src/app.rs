@@ -139,6 +139,21 @@ pub fn router(state: SharedState) -> Router {
             "/oauth2/v1/clients/{client_id}/lifecycle/newSecret",
             post(endpoints::registration::new_secret),
         )
+        // Sign-in at an identity provider: the one redirect URI registered at every
+        // provider (Okta's), and Okta's address to start a sign-in there.
+        .route(
+            "/oauth2/v1/authorize/callback",
+            get(endpoints::federation::callback),
+        )
+        .route(
+            "/sso/idps/buttons.css",
+            get(endpoints::federation::buttons_css),
+        )
+        .route("/sso/idps/{idp_id}", get(endpoints::federation::start))
+        .route(
+            "/sso/logout/callback",
+            get(endpoints::logout::upstream_done),
+        )
         .nest("/oauth2/{server_id}", oauth.clone())
         .nest("/oauth2", oauth.clone())
         .route(

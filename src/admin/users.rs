@@ -77,7 +77,7 @@ impl Profile {
         Ok(profile)
     }
 
-    fn check(&mut self) -> Result<(), AdminError> {
+    pub fn check(&mut self) -> Result<(), AdminError> {
         check_text("profile.login", &self.login, 100)?;
         if self.login.contains(char::is_whitespace) {
             return Err(AdminError::invalid(

@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
-use crate::crypto::{random_token, sha256};
+use crate::crypto::{hex, hex_decode, random_token, sha256};
 use crate::factors::{Proof, acr, factor_count};
 use crate::flows::Services;
 use crate::flows::factors;
@@ -24,7 +24,7 @@ use crate::flows::settings::{Settings, Subject};
 use crate::oauth::OAuthError;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::sign_on::{Needed, Verdict, acr_needed};
-use crate::store::{PendingAuthorization, Session, User};
+use crate::store::{PendingAuthorization, Session, SessionFederation, User};
 
 /// What a sign-in must have proved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +162,13 @@ pub struct PendingVerify {
     /// shown): only `resume` is left.
     #[serde(default)]
     pub verified: bool,
+    /// The sign-in began at this identity provider (`flows::federation`): the session
+    /// the step starts records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_id: Option<String>,
+    /// With it, the provider's ID token sealed (`sessions::seal_id_token`), hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_id_token: Option<String>,
 }
 
 impl PendingVerify {
@@ -171,6 +178,15 @@ impl PendingVerify {
             amr: self.amr.clone(),
             mfa_at: self.mfa_at,
         }
+    }
+
+    /// The identity provider the sign-in began at, as the session records it.
+    pub fn federation(&self) -> Option<SessionFederation> {
+        let idp_id = self.idp_id.clone()?;
+        Some(SessionFederation {
+            idp_id,
+            sealed_id_token: self.idp_id_token.as_deref().and_then(hex_decode),
+        })
     }
 
     pub fn requirement(&self) -> Requirement {
@@ -195,6 +211,24 @@ pub async fn start(
     requirement: Requirement,
     now: UnixTime,
 ) -> Result<String, OAuthError> {
+    start_federated(services, request, user, proof, requirement, None, now).await
+}
+
+/// `start`, for a sign-in that began at an identity provider (`federation`): the
+/// session the step starts records it.
+pub async fn start_federated(
+    services: &Services,
+    request: &AuthorizationRequest,
+    user: &User,
+    proof: &Proof,
+    requirement: Requirement,
+    federation: Option<SessionFederation>,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
+    let (idp_id, idp_id_token) = match federation {
+        Some(f) => (Some(f.idp_id), f.sealed_id_token.as_deref().map(hex)),
+        None => (None, None),
+    };
     let pending = PendingVerify {
         verify: request.clone(),
         user_id: user.id.clone(),
@@ -205,6 +239,8 @@ pub async fn start(
         phishing_resistant: requirement.phishing_resistant,
         max_age: requirement.max_age,
         verified: false,
+        idp_id,
+        idp_id_token,
     };
     let tx = store_pending(services, &pending, now).await?;
     let page = if factors::has_active_factor(services, &user.id).await? {

@@ -148,6 +148,23 @@ async fn answer(
             request.reply.error(&request_object::required()),
         ));
     }
+    // Okta's `idp`: a sign-in this request needs happens at that identity provider,
+    // without the sign-in page. The client and redirect URI are trusted by now, so an
+    // unknown or inactive provider is an error for the client.
+    let idp = match params.one("idp") {
+        Ok(None) => None,
+        Ok(Some(id)) => match active_idp(services, id).await? {
+            Some(id) => Some(id),
+            None => {
+                return Ok(Outcome::Reply(request.reply.error(
+                    &OAuthError::invalid_request(
+                        "The identity provider (idp) is not known or not active.",
+                    ),
+                )));
+            }
+        },
+        Err(e) => return Ok(Outcome::Reply(request.reply.error(&e))),
+    };
     let (mut session, mut request) = match params.get("sessionToken") {
         Ok(None) => (signed_in(services, session_cookie, now).await?, request),
         token => {
@@ -244,7 +261,13 @@ async fn answer(
                 complete(services, &request, &session.user_id, auth_time, now, known).await
             }
             Next::Fail(e) => Outcome::Reply(request.reply.error(&e)),
-            Next::SignIn => Outcome::Redirect(start_sign_in(services, &request, now).await?),
+            Next::SignIn => {
+                let tx = store_pending(services, &request, now).await?;
+                Outcome::Redirect(match idp {
+                    Some(idp) => format!("/sso/idps/{idp}?tx={tx}"),
+                    None => format!("/login?tx={tx}"),
+                })
+            }
         },
     )
 }
@@ -374,6 +397,26 @@ async fn start_sign_in(
     request: &AuthorizationRequest,
     now: UnixTime,
 ) -> Result<String, OAuthError> {
+    let tx = store_pending(services, request, now).await?;
+    Ok(format!("/login?tx={tx}"))
+}
+
+/// The identity provider `id` names (its id), if it exists and is active. An id is
+/// Okta's shape (letters and digits); anything else is no provider.
+async fn active_idp(services: &Services, id: &str) -> Result<Option<String>, OAuthError> {
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let found = services.store.get_idp(id).await?;
+    Ok(found.filter(|p| p.is_active()).map(|p| p.id))
+}
+
+/// Stores the request while the user signs in; returns its sign-in `tx`.
+async fn store_pending(
+    services: &Services,
+    request: &AuthorizationRequest,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
     let tx = random_token();
     let pending = PendingAuthorization {
         id_hash: sha256(tx.as_bytes()),
@@ -382,7 +425,7 @@ async fn start_sign_in(
         expires_at: now + SIGN_IN_TTL,
     };
     services.store.insert_pending(&pending).await?;
-    Ok(format!("/login?tx={tx}"))
+    Ok(tx)
 }
 
 /// What the caller of `complete` knows of this request: the peer's address (for the

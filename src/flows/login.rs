@@ -12,6 +12,7 @@ use crate::flows::Services;
 use crate::flows::assurance;
 use crate::flows::authorize::{self, Known, Outcome};
 use crate::flows::lockout;
+use crate::flows::federation;
 use crate::flows::sessions;
 use crate::identity::password;
 use crate::identity::throttle::{self, Blocked};
@@ -53,6 +54,15 @@ pub enum SignIn {
         session_id: String,
         outcome: Outcome,
     },
+    /// IdP discovery routes the username to an identity provider: this address
+    /// (`/sso/idps/{id}?tx=…&login_hint=…`) sends the browser there.
+    Upstream(String),
+    /// IdP discovery is on and the username stays here: the form again, now asking
+    /// for the password (identifier first).
+    Password {
+        request: AuthorizationRequest,
+        username: String,
+    },
 }
 
 /// The pending request behind `tx`, still waiting.
@@ -84,6 +94,37 @@ pub async fn sign_in(
         return Ok(SignIn::Expired);
     };
     let username = params.one("username")?.unwrap_or("").trim();
+    // Okta's IdP discovery, when a rule routes somewhere other than the password: the
+    // username decides first, before any password is checked.
+    let rules = federation::routing_rules(services).await?;
+    if !rules.is_empty() {
+        let routed = federation::route(
+            services,
+            &rules,
+            username,
+            &request.client_id,
+            ip.as_deref(),
+        )
+        .await?;
+        if let Some(provider) = routed {
+            let enc = |v: &str| {
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string()
+            };
+            return Ok(SignIn::Upstream(format!(
+                "/sso/idps/{}?tx={}&login_hint={}",
+                enc(&provider.id),
+                enc(tx),
+                enc(username)
+            )));
+        }
+        if params.one("password")?.is_none() {
+            return Ok(SignIn::Password {
+                request,
+                username: username.to_string(),
+            });
+        }
+    }
     let password_given = params.one("password")?.unwrap_or("");
     let user = match check_password(services, username, password_given, ip.clone(), now).await? {
         Checked::Valid(user) => *user,

@@ -6,7 +6,7 @@
 
 use crate::clock::UnixTime;
 use crate::flows::authorize::signed_in;
-use crate::flows::{Services, app_logout};
+use crate::flows::{Services, app_logout, federation};
 use crate::identity::session;
 use crate::oauth::OAuthError;
 use crate::oauth::logout::{
@@ -37,6 +37,10 @@ pub struct Answer {
     /// Front-Channel Logout 1.0: the URIs the signed-out page loads in iframes, one
     /// per app signed in through the session that ended (empty when none ended).
     pub frontchannel: Vec<String>,
+    /// The session was signed in at an identity provider that is to be signed out of
+    /// too: its logout URL, where the browser goes next (it comes back to
+    /// `/sso/logout/callback`, which continues to the outcome's redirect).
+    pub upstream: Option<String>,
 }
 
 /// Whether the outcome ends the browser's session (its cookie is then cleared).
@@ -82,9 +86,22 @@ pub async fn logout(
         now,
     });
     let mut frontchannel = Vec::new();
+    let mut upstream = None;
     if signs_out(&outcome) {
         if let Some(session) = &session {
             frontchannel = app_logout::frontchannel_uris(services, &session.id_hash).await?;
+            let next = match &outcome {
+                LogoutOutcome::Redirect { uri } => Some(uri.as_str()),
+                _ => None,
+            };
+            upstream = federation::upstream_logout(
+                services,
+                &session.id_hash,
+                &session.user_id,
+                next,
+                now,
+            )
+            .await?;
         }
         end_session(services, request.session_cookie, now).await?;
     }
@@ -96,6 +113,7 @@ pub async fn logout(
         client,
         user,
         frontchannel,
+        upstream,
     })
 }
 

@@ -531,8 +531,23 @@ async fn finish(
         );
         return Ok(Step::Unmet(Outcome::Reply(request.reply.error(&e))));
     }
-    let (session_id, session) =
-        sessions::start_proven(services, &user.id, proof.clone(), now, step.session_cookie).await?;
+    let (session_id, session) = match pending.federation() {
+        Some(federation) => {
+            sessions::start_federated(
+                services,
+                &user.id,
+                proof.clone(),
+                federation,
+                now,
+                step.session_cookie,
+            )
+            .await?
+        }
+        None => {
+            sessions::start_proven(services, &user.id, proof.clone(), now, step.session_cookie)
+                .await?
+        }
+    };
     let outcome = match &request.hint_sub {
         Some(sub) if *sub != user.id => Outcome::Reply(request.reply.error(&OAuthError::new(
             ErrorCode::LoginRequired,

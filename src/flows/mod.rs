@@ -20,6 +20,7 @@ pub mod dpop;
 pub mod email_factor;
 pub mod email_links;
 pub mod factors;
+pub mod federation;
 pub mod introspect;
 pub mod lockout;
 pub mod login;
@@ -80,6 +81,9 @@ pub struct Services {
     pub jobs: Queue,
     /// E-mail: composes messages and queues them on `jobs`.
     pub mail: Outbox,
+    /// The client toward upstream identity providers, with the JWKS it fetched from
+    /// them (`flows::federation`).
+    pub upstream: crate::upstream::Upstream,
 }
 
 impl Services {
@@ -110,6 +114,7 @@ impl Services {
             passwords: PasswordPool::new(config.password_hash_workers),
             metrics: Metrics::new(),
             remote_jwks: RemoteJwks::new(config.client_auth.allow_private_jwks_uri),
+            upstream: crate::upstream::Upstream::new(),
             store: backend.store,
             master: backend.master,
             config,

@@ -10,7 +10,7 @@ use crate::factors::Proof;
 use crate::flows::Services;
 use crate::identity::session;
 use crate::oauth::OAuthError;
-use crate::store::{Session, SessionToken, User};
+use crate::store::{Session, SessionFederation, SessionToken, User};
 
 /// Starts a new session at `now` for `user_id`, who authenticated at `auth_time`, and
 /// ends the browser's old one (`old_cookie`) if it had one: a new session id at every
@@ -55,6 +55,68 @@ pub async fn start_proven(
     row.mfa_at = proof.mfa_at;
     services.store.insert_session(&row).await?;
     Ok((session_id, row))
+}
+
+/// `start_proven`, for a sign-in through the identity provider `idp_id`: the session
+/// records the provider, and its ID token sealed with the master key (`seal_id_token`)
+/// for the provider's logout. One insert: the session and what it records, or nothing.
+pub async fn start_federated(
+    services: &Services,
+    user_id: &str,
+    proof: Proof,
+    federation: SessionFederation,
+    now: UnixTime,
+    old_cookie: Option<&str>,
+) -> Result<(String, Session), OAuthError> {
+    if let Some(old) = old_cookie {
+        services
+            .store
+            .end_session(&session::id_hash(old), now)
+            .await?;
+    }
+    let (session_id, mut row) =
+        session::start(user_id, now, services.config.session_lifetime_seconds);
+    row.auth_time = proof.auth_time;
+    row.amr = proof.amr;
+    row.mfa_at = proof.mfa_at;
+    services
+        .store
+        .insert_federated_session(&row, &federation)
+        .await?;
+    Ok((session_id, row))
+}
+
+/// What an upstream ID token is sealed to: the provider and the user, so a sealed
+/// token moved to another user's or provider's row does not open.
+fn id_token_context(idp_id: &str, user_id: &str) -> Vec<u8> {
+    let mut context = b"gatehouse upstream id_token v1\0".to_vec();
+    context.extend_from_slice(idp_id.as_bytes());
+    context.push(0);
+    context.extend_from_slice(user_id.as_bytes());
+    context
+}
+
+/// An identity provider's ID token for `user_id`, sealed (AES-256-GCM under the master
+/// key) to keep with the session.
+pub fn seal_id_token(services: &Services, idp_id: &str, user_id: &str, token: &str) -> Vec<u8> {
+    services
+        .master
+        .encrypt(token.as_bytes(), &id_token_context(idp_id, user_id))
+}
+
+/// The identity provider's ID token kept with a session, opened; `None` when it does not
+/// open (another master key, a row tampered with).
+pub fn open_id_token(
+    services: &Services,
+    idp_id: &str,
+    user_id: &str,
+    sealed: &[u8],
+) -> Option<String> {
+    let plain = services
+        .master
+        .decrypt(sealed, &id_token_context(idp_id, user_id))
+        .ok()?;
+    String::from_utf8(plain).ok()
 }
 
 /// Redeems a `sessionToken` (once: the store deletes it in the same statement): the

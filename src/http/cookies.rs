@@ -9,6 +9,10 @@ use crate::crypto::{constant_time_eq, random_token};
 
 pub const SESSION: &str = "gh_session";
 pub const CSRF: &str = "gh_csrf";
+/// The `state` of a sign-in at an identity provider, kept by the browser that left
+/// (`flows::federation`): the return is accepted only with it. SameSite=Lax: the
+/// provider's redirect back is a top-level GET navigation, which carries it.
+pub const IDP_STATE: &str = "gh_idp_state";
 
 /// The value of cookie `name` in the request, if sent once.
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {

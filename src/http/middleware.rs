@@ -35,6 +35,26 @@ pub fn allow_form_target(response: &mut Response, target: &str) {
     }
 }
 
+/// `allow_form_target` for several targets: the sign-in page with IdP discovery, whose
+/// form may end at the app or, by a routing rule, at an identity provider.
+pub fn allow_form_targets(response: &mut Response, targets: &[&str]) {
+    let mut sources: Vec<String> = targets.iter().filter_map(|t| form_source(t)).collect();
+    sources.sort();
+    sources.dedup();
+    if sources.is_empty() {
+        return;
+    }
+    let policy = PAGE_CSP.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {}", sources.join(" ")),
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// Lets this page frame the origins `sources` (`frame-src`; CSP source expressions
 /// from `form_source`): the signed-out page's front-channel logout iframes. Nothing
 /// else changes: `frame-ancestors 'none'` still keeps the page itself out of frames.

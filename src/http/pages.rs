@@ -14,6 +14,29 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
     /// "Forgot password?" (`/signin/forgot-password?tx=…`) when e-mail is on.
     pub forgot_password: Option<&'a str>,
+    /// The password field; false for the username step of IdP discovery.
+    pub ask_password: bool,
+    /// "Sign in with …", one per active identity provider.
+    pub providers: &'a [IdpButton],
+}
+
+/// After a sign-in at an identity provider: the way on to the app, as a page that
+/// goes there at once (`<meta http-equiv="refresh">`) rather than a redirect. A redirect
+/// would still belong to the provider's sign-in form submission, and a browser applies
+/// the provider's `form-action` policy to every redirect after it (Chromium does), which
+/// need not name the app.
+#[derive(Template)]
+#[template(path = "federation_continue.html")]
+pub struct ContinuePage<'a> {
+    pub location: &'a str,
+}
+
+/// A sign-in page button to an identity provider (`/sso/idps/{id}?tx=…`); its colour
+/// comes from `/sso/idps/buttons.css` (`.idp-{id}`), so the page needs no inline style.
+pub struct IdpButton {
+    pub id: String,
+    pub href: String,
+    pub label: String,
 }
 
 /// The second-factor step (`/signin/verify`): one form per method the person has

@@ -208,6 +208,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0042_identity_providers.sql"),
         postgres: include_str!("../../migrations/postgres/0042_identity_providers.sql"),
     },
+    Migration {
+        version: 43,
+        sqlite: include_str!("../../migrations/sqlite/0043_session_idp.sql"),
+        postgres: include_str!("../../migrations/postgres/0043_session_idp.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -14,6 +14,7 @@ mod consent;
 mod db;
 mod device;
 mod factors;
+mod federation;
 mod groups;
 mod introspection;
 mod idps;
@@ -51,6 +52,8 @@ pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
 pub use device::DeviceStore;
 pub use factors::{FactorCode, FactorStore};
+pub use factors::FactorStore;
+pub use federation::FederationStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
 pub use introspection::{IntrospectionFacts, IntrospectionStore};
 pub use idps::{
@@ -125,6 +128,7 @@ pub trait Store:
     + JobStore
     + UserTokenStore
     + LockoutStore
+    + FederationStore
     + Maintenance
 {
 }
@@ -157,6 +161,7 @@ impl<T> Store for T where
         + JobStore
         + UserTokenStore
         + LockoutStore
+        + FederationStore
         + Maintenance
 {
 }

@@ -399,6 +399,15 @@ pub struct Session {
     pub mfa_at: Option<UnixTime>,
 }
 
+/// How a session was signed in through an identity provider (issue 19): the provider,
+/// and its ID token for that sign-in sealed with the master key (bound to the session's
+/// hash), kept only to end the provider's session at logout (`id_token_hint`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionFederation {
+    pub idp_id: String,
+    pub sealed_id_token: Option<Vec<u8>>,
+}
+
 /// An Okta `sessionToken` (`/api/v1/authn`): the SHA-256 of the one-time value the
 /// caller got, for whom, and when the password was checked.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::db::{Backend, Row, Tx, json_list, to_json};
 use super::logout::{ENQUEUE_SESSION, ENQUEUE_USER};
-use super::{Session, SessionToken, StoreResult};
+use super::{Session, SessionFederation, SessionToken, StoreResult};
 use crate::clock::UnixTime;
 
 #[async_trait]
@@ -31,6 +31,20 @@ pub trait SessionStore: Send + Sync {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<Option<Session>>;
+    /// Inserts a session signed in through an identity provider, in one statement: the
+    /// session, the provider's id and its ID token sealed (`None`: not kept).
+    async fn insert_federated_session(
+        &self,
+        session: &Session,
+        federation: &SessionFederation,
+    ) -> StoreResult<()>;
+    /// Which identity provider signed a live session in (`None`: none did, or the
+    /// session has ended or expired at `now`).
+    async fn session_federation(
+        &self,
+        id_hash: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<Option<SessionFederation>>;
     async fn insert_session_token(&self, token: &SessionToken) -> StoreResult<()>;
     /// Takes a session token that has not expired at `now`, in one statement that
     /// deletes it: of any number of concurrent redemptions, one gets it. `None` for an
@@ -162,6 +176,53 @@ impl<B: Backend> SessionStore for B {
             )
             .await?;
         row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn insert_federated_session(
+        &self,
+        s: &Session,
+        federation: &SessionFederation,
+    ) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, expires_at, amr,
+                mfa_at, idp_id, idp_id_token)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                (&s.id_hash).into(),
+                (&s.user_id).into(),
+                s.auth_time.into(),
+                s.created_at.into(),
+                s.expires_at.into(),
+                to_json(&s.amr),
+                s.mfa_at.into(),
+                (&federation.idp_id).into(),
+                (&federation.sealed_id_token).into(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn session_federation(
+        &self,
+        id_hash: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<Option<SessionFederation>> {
+        let row = self
+            .fetch_optional(
+                "SELECT idp_id, idp_id_token FROM sessions
+                 WHERE id_hash = $1 AND ended_at IS NULL AND expires_at > $2
+                   AND idp_id IS NOT NULL",
+                &[id_hash.into(), now.into()],
+            )
+            .await?;
+        row.map(|row| {
+            Ok(SessionFederation {
+                idp_id: row.text("idp_id")?,
+                sealed_id_token: row.opt_bytes("idp_id_token")?,
+            })
+        })
+        .transpose()
     }
 
     async fn insert_session_token(&self, t: &SessionToken) -> StoreResult<()> {

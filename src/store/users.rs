@@ -76,33 +76,37 @@ fn extra_json(user: &User) -> Arg<'static> {
         .into()
 }
 
+/// The statement that inserts a user, with `insert_args` (also run inside another
+/// store's transaction: `store::federation`).
+pub(super) const INSERT_USER: &str = "INSERT INTO users (id, login, login_key, email, first_name,
+        last_name, password_hash, status, profile_extra, created_at, updated_at, activated_at,
+        status_changed_at, password_changed_at, last_login_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
+pub(super) fn insert_args(u: &User) -> Vec<Arg<'_>> {
+    vec![
+        (&u.id).into(),
+        (&u.login).into(),
+        u.login.to_lowercase().into(),
+        (&u.email).into(),
+        (&u.first_name).into(),
+        (&u.last_name).into(),
+        (&u.password_hash).into(),
+        (&u.status).into(),
+        extra_json(u),
+        u.created_at.into(),
+        u.updated_at.into(),
+        u.activated_at.into(),
+        u.status_changed_at.into(),
+        u.password_changed_at.into(),
+        u.last_login_at.into(),
+    ]
+}
+
 #[async_trait]
 impl<B: Backend> UserStore for B {
     async fn insert_user(&self, u: &User) -> StoreResult<()> {
-        self.execute(
-            "INSERT INTO users (id, login, login_key, email, first_name, last_name, password_hash,
-                status, profile_extra, created_at, updated_at, activated_at, status_changed_at,
-                password_changed_at, last_login_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            &[
-                (&u.id).into(),
-                (&u.login).into(),
-                u.login.to_lowercase().into(),
-                (&u.email).into(),
-                (&u.first_name).into(),
-                (&u.last_name).into(),
-                (&u.password_hash).into(),
-                (&u.status).into(),
-                extra_json(u),
-                u.created_at.into(),
-                u.updated_at.into(),
-                u.activated_at.into(),
-                u.status_changed_at.into(),
-                u.password_changed_at.into(),
-                u.last_login_at.into(),
-            ],
-        )
-        .await?;
+        self.execute(INSERT_USER, &insert_args(u)).await?;
         Ok(())
     }
 

@@ -231,53 +231,58 @@ impl Upstream {
         redirect_uri: &str,
         now: UnixTime,
     ) -> Result<TokenResponse, UpstreamError> {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "authorization_code")
-            .append_pair("code", code)
-            .append_pair("redirect_uri", redirect_uri);
-        if let Some(verifier) = &transaction.code_verifier {
-            form.append_pair("code_verifier", verifier);
-        }
-        let secret = || {
-            config
-                .client_secret
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .ok_or(UpstreamError::Config("the client secret is missing"))
+        // The form serializer is not `Send`: it lives only inside this closure, never
+        // across the await below (the future of an HTTP handler must be `Send`).
+        let build = || -> Result<(String, Option<String>), UpstreamError> {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "authorization_code")
+                .append_pair("code", code)
+                .append_pair("redirect_uri", redirect_uri);
+            if let Some(verifier) = &transaction.code_verifier {
+                form.append_pair("code_verifier", verifier);
+            }
+            let secret = || {
+                config
+                    .client_secret
+                    .as_deref()
+                    .filter(|s| !s.is_empty())
+                    .ok_or(UpstreamError::Config("the client secret is missing"))
+            };
+            let mut basic = None;
+            match &config.token_auth {
+                TokenAuth::ClientSecretBasic => {
+                    // RFC 6749 §2.3.1: each form-urlencoded, then joined and base64.
+                    let enc = |s: &str| {
+                        url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                    };
+                    let pair = format!("{}:{}", enc(&config.client_id), enc(secret()?));
+                    basic = Some(format!("Basic {}", STANDARD.encode(pair)));
+                }
+                TokenAuth::ClientSecretPost => {
+                    form.append_pair("client_id", &config.client_id)
+                        .append_pair("client_secret", secret()?);
+                }
+                TokenAuth::PrivateKeyJwt(ring) => {
+                    let claims = json!({
+                        "iss": config.client_id,
+                        "sub": config.client_id,
+                        "aud": config.token_endpoint,
+                        "iat": now,
+                        "exp": now + ASSERTION_LIFETIME,
+                        "jti": random_token(),
+                    });
+                    let assertion = jwt::sign(&ring.signing, None, &claims);
+                    form.append_pair("client_id", &config.client_id)
+                        .append_pair(
+                            "client_assertion_type",
+                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                        )
+                        .append_pair("client_assertion", &assertion);
+                }
+            }
+            Ok((form.finish(), basic))
         };
-        let mut basic = None;
-        match &config.token_auth {
-            TokenAuth::ClientSecretBasic => {
-                // RFC 6749 §2.3.1: each form-urlencoded, then joined and base64.
-                let enc = |s: &str| {
-                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
-                };
-                let pair = format!("{}:{}", enc(&config.client_id), enc(secret()?));
-                basic = Some(format!("Basic {}", STANDARD.encode(pair)));
-            }
-            TokenAuth::ClientSecretPost => {
-                form.append_pair("client_id", &config.client_id)
-                    .append_pair("client_secret", secret()?);
-            }
-            TokenAuth::PrivateKeyJwt(ring) => {
-                let claims = json!({
-                    "iss": config.client_id,
-                    "sub": config.client_id,
-                    "aud": config.token_endpoint,
-                    "iat": now,
-                    "exp": now + ASSERTION_LIFETIME,
-                    "jti": random_token(),
-                });
-                let assertion = jwt::sign(&ring.signing, None, &claims);
-                form.append_pair("client_id", &config.client_id)
-                    .append_pair(
-                        "client_assertion_type",
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                    )
-                    .append_pair("client_assertion", &assertion);
-            }
-        }
-        let body = form.finish();
+        let (body, basic) = build()?;
         let mut headers = vec![
             ("Content-Type", "application/x-www-form-urlencoded"),
             ("Accept", "application/json"),

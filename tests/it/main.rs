@@ -34,6 +34,7 @@ mod dpop;
 mod email;
 mod email_factor;
 mod factors;
+mod federation;
 mod headers;
 mod hostile;
 mod idp_store;

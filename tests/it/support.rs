@@ -95,6 +95,31 @@ impl TestApp {
         .await
     }
 
+    /// On a fresh PostgreSQL database (`postgres`) or SQLite, listening on `bind` (a
+    /// loopback address: `127.0.0.2` gives a second server a host of its own, so a
+    /// browser keeps the two servers' cookies apart), with `configure` applied first.
+    pub async fn spawn_at(
+        bind: &str,
+        postgres: bool,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestApp {
+        let database = if postgres {
+            Some(TestDatabase::create().await)
+        } else {
+            None
+        };
+        let url = database.as_ref().map(|db| db.url.clone());
+        Self::spawn_bound(
+            tempfile::tempdir().expect("temp dir"),
+            url,
+            database,
+            None,
+            bind,
+            configure,
+        )
+        .await
+    }
+
     /// On the SQLite database (and master key) already in `dir`, e.g. a restored backup.
     pub async fn spawn_in(dir: TempDir) -> TestApp {
         Self::spawn_with(dir, None, None, None).await
@@ -139,6 +164,17 @@ impl TestApp {
         public_url: Option<String>,
         configure: impl FnOnce(&mut ServerConfig),
     ) -> TestApp {
+        Self::spawn_bound(dir, url, database, public_url, "127.0.0.1", configure).await
+    }
+
+    async fn spawn_bound(
+        dir: TempDir,
+        url: Option<String>,
+        database: Option<TestDatabase>,
+        public_url: Option<String>,
+        bind: &str,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestApp {
         let clock = Arc::new(OffsetClock::default());
         if url.is_none() && std::fs::read_dir(dir.path()).is_ok_and(|mut d| d.next().is_none()) {
             sqlite_template().await.write_into(dir.path());
@@ -147,7 +183,7 @@ impl TestApp {
         let backend = app::open_backend(&store_config, clock.now())
             .await
             .expect("open backend");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(format!("{bind}:0"))
             .await
             .expect("bind");
         let addr = listener.local_addr().unwrap();

@@ -245,13 +245,13 @@ async fn a_real_gatehouse_upstream_signs_the_person_in_on_postgres() {
 const CLIENT: &str = "downstream";
 const SECRET: &str = "a-client-secret-of-at-least-32-bytes!";
 
-struct Hostile {
-    base: String,
+pub struct Hostile {
+    pub base: String,
     key: Key,
     stranger: Key,
 }
 
-type Shared = Arc<Hostile>;
+pub type Shared = Arc<Hostile>;
 
 /// Good ID token claims; the test passes the transaction's nonce as the code, so the
 /// token endpoint can put it back.
@@ -399,7 +399,7 @@ async fn discovery(State(h): State<Shared>, Path(mode): Path<String>) -> Respons
         .into_response()
 }
 
-async fn hostile() -> Shared {
+pub async fn hostile() -> Shared {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let h = Arc::new(Hostile {

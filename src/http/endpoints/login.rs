@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::authorize;
+use crate::flows::federation;
 use crate::flows::login::{self, SignIn, SignInRequest};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
 use crate::http::{AppState, SharedState};
@@ -51,31 +52,6 @@ async fn app_name(state: &AppState, client_id: &str) -> String {
 }
 
 /// Renders the form with a CSRF token, reusing the browser's token cookie if it has one.
-async fn form(
-    state: &AppState,
-    headers: &HeaderMap,
-    tx: &str,
-    request: &AuthorizationRequest,
-    username: &str,
-    failed: bool,
-) -> Response {
-    let status = if failed {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::OK
-    };
-    form_with(
-        state,
-        headers,
-        tx,
-        request,
-        username,
-        status,
-        failed.then_some(SIGN_IN_FAILED),
-    )
-    .await
-}
-
 pub(super) async fn form_with(
     state: &AppState,
     headers: &HeaderMap,
@@ -85,6 +61,27 @@ pub(super) async fn form_with(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
+    form_step(state, headers, tx, request, username, status, error, false).await
+}
+
+/// The form; with IdP discovery on, it asks for the username alone first unless
+/// `password_step` (the username stayed here, or the password was wrong).
+#[allow(clippy::too_many_arguments)]
+async fn form_step(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &str,
+    request: &AuthorizationRequest,
+    username: &str,
+    status: StatusCode,
+    error: Option<&str>,
+    password_step: bool,
+) -> Response {
+    let routing = federation::routing_rules(state)
+        .await
+        .is_ok_and(|rules| !rules.is_empty());
+    let ask_password = password_step || !routing;
+    let (providers, endpoints) = idp_buttons(state, tx).await;
     let csrf = cookies::csrf_token(headers);
     let name = app_name(state, &request.client_id).await;
     let forgot = state.mail.enabled().then(|| {
@@ -100,15 +97,47 @@ pub(super) async fn form_with(
         username,
         error,
         forgot_password: forgot.as_deref(),
+        ask_password,
+        providers: &providers,
     };
     let mut response = pages::render(status, &page);
-    // A right password is answered with a redirect to the client.
-    middleware::allow_form_target(&mut response, &request.reply.redirect_uri);
+    // A right password is answered with a redirect to the client; with IdP discovery,
+    // a username may be answered with one to a provider.
+    if routing {
+        let mut targets = vec![request.reply.redirect_uri.as_str()];
+        targets.extend(endpoints.iter().map(String::as_str));
+        middleware::allow_form_targets(&mut response, &targets);
+    } else {
+        middleware::allow_form_target(&mut response, &request.reply.redirect_uri);
+    }
     cookies::append(
         &mut response,
         cookies::set(cookies::CSRF, &csrf, state.config.secure_cookies(), None),
     );
     response
+}
+
+/// "Sign in with …" for each active identity provider, resuming `tx` there; and their
+/// authorization endpoints.
+async fn idp_buttons(state: &AppState, tx: &str) -> (Vec<pages::IdpButton>, Vec<String>) {
+    let providers = federation::buttons(state).await.unwrap_or_default();
+    let endpoints = providers
+        .iter()
+        .map(|p| p.authorization_endpoint.clone())
+        .collect();
+    let tx = percent_encoding::utf8_percent_encode(tx, percent_encoding::NON_ALPHANUMERIC);
+    let buttons = providers
+        .into_iter()
+        .map(|p| pages::IdpButton {
+            href: format!("/sso/idps/{}?tx={tx}", p.id),
+            label: p
+                .button_label
+                .clone()
+                .unwrap_or_else(|| format!("Sign in with {}", p.name)),
+            id: p.id,
+        })
+        .collect();
+    (buttons, endpoints)
 }
 
 pub async fn get(
@@ -126,7 +155,7 @@ pub async fn get(
     match login::pending(&state, tx, state.clock.now()).await {
         Ok(Some(request)) => {
             let hint = request.login_hint.clone().unwrap_or_default();
-            form(&state, &headers, tx, &request, &hint, false).await
+            form_with(&state, &headers, tx, &request, &hint, StatusCode::OK, None).await
         }
         Ok(None) => expired_page(),
         Err(e) => error::page(&e),
@@ -176,19 +205,21 @@ async fn sign_in(
     let username = params.one("username").ok().flatten().unwrap_or("").trim();
     Ok(match outcome {
         SignIn::Expired => expired_page(),
-        SignIn::Failed(request) => form(state, headers, tx, &request, username, true).await,
-        SignIn::LockedOut(request) => {
-            form_with(
-                state,
-                headers,
-                tx,
-                &request,
-                username,
-                StatusCode::UNAUTHORIZED,
-                Some(ACCOUNT_LOCKED),
-            )
-            .await
+        SignIn::Failed(request) => {
+            let status = StatusCode::UNAUTHORIZED;
+            let error = Some(SIGN_IN_FAILED);
+            form_step(state, headers, tx, &request, username, status, error, true).await
         }
+        SignIn::LockedOut(request) => {
+            let status = StatusCode::UNAUTHORIZED;
+            let error = Some(ACCOUNT_LOCKED);
+            form_step(state, headers, tx, &request, username, status, error, true).await
+        }
+        SignIn::Password { request, username } => {
+            let status = StatusCode::OK;
+            form_step(state, headers, tx, &request, &username, status, None, true).await
+        }
+        SignIn::Upstream(location) => authorize::redirect(&location, true),
         SignIn::Throttled { request, wait } => {
             throttled(state, headers, tx, &request, username, wait).await
         }
@@ -225,7 +256,7 @@ async fn throttled(
             _ => format!("{} minutes", (wait + 59) / 60),
         }
     );
-    let mut response = form_with(
+    let mut response = form_step(
         state,
         headers,
         tx,
@@ -233,6 +264,7 @@ async fn throttled(
         username,
         StatusCode::TOO_MANY_REQUESTS,
         Some(&message),
+        true,
     )
     .await;
     if let Ok(value) = axum::http::HeaderValue::from_str(&wait.to_string()) {

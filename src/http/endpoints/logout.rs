@@ -9,6 +9,7 @@ use axum::response::Response;
 
 use super::authorize::redirect;
 use super::find_server;
+use crate::flows::federation;
 use crate::flows::logout::{self, LogoutRequest};
 use crate::http::extract::{Body, OAuthRejection, ServerId, form_params, query_params};
 use crate::http::{AppState, SharedState};
@@ -77,6 +78,19 @@ async fn handle(
         Err(e) => return error::page(&e),
     };
     let frontchannel = &answer.frontchannel;
+    // Signed in at an identity provider that is to be signed out of too: there next
+    // (after the apps' front-channel frames), and back to `/sso/logout/callback`.
+    if let Some(upstream) = &answer.upstream {
+        if frontchannel.is_empty() {
+            return signed_out(state, redirect(upstream, after_post));
+        }
+        let page = pages::SignedOutPage {
+            back: None,
+            frontchannel,
+            next: Some(upstream),
+        };
+        return signed_out(state, with_frames(page, frontchannel));
+    }
     match answer.outcome {
         LogoutOutcome::Redirect { uri } if frontchannel.is_empty() => {
             signed_out(state, redirect(&uri, after_post))
@@ -122,6 +136,31 @@ fn with_frames(page: pages::SignedOutPage<'_>, frontchannel: &[String]) -> Respo
         middleware::allow_frames(&mut response, &sources);
     }
     response
+}
+
+/// `/sso/logout/callback`: back from an identity provider's logout, on to the app's
+/// `post_logout_redirect_uri` sealed in `state`; without a state this server sealed
+/// (or after it expired), the signed-out page.
+pub async fn upstream_done(
+    State(state): State<SharedState>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = match query_params(query.as_deref()) {
+        Ok(params) => params,
+        Err(e) => return error::page(&e),
+    };
+    let sealed = params.one("state").ok().flatten();
+    match federation::logout_continuation(&state, sealed, state.clock.now()) {
+        Some(next) => redirect(&next, false),
+        None => pages::render(
+            StatusCode::OK,
+            &pages::SignedOutPage {
+                back: None,
+                frontchannel: &[],
+                next: None,
+            },
+        ),
+    }
 }
 
 /// Clears the session cookie on a response that follows a sign-out.

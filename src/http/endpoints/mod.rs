@@ -14,6 +14,7 @@ pub mod device;
 pub mod discovery;
 pub mod dpop;
 pub mod email_links;
+pub mod federation;
 pub mod health;
 pub mod home;
 pub mod introspect;

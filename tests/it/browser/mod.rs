@@ -14,6 +14,7 @@ mod device;
 mod email;
 mod factor_choice;
 mod factors;
+mod federation;
 mod flows;
 mod lockout;
 mod pages;
