@@ -314,7 +314,7 @@ async fn self_service_and_enrollment_choice(t: TestApp, smtp: SmtpServer) {
     // address; a wrong code is refused; the right one turns it on, with recovery codes.
     let browser = t.browser();
     t.code(&browser, "default", &app, "ada").await;
-    let page = browser.get("/account/factors").await;
+    let page = through_account_sign_in(&browser, browser.get("/account/factors").await).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Get codes by e-mail"), "{html}");
