@@ -228,16 +228,7 @@ pub async fn verify(
     now: UnixTime,
 ) -> Result<Check, OAuthError> {
     let factor = active(services, &user.id).await?;
-    check(
-        services,
-        user,
-        factor.as_ref(),
-        binding,
-        typed,
-        actor,
-        now,
-    )
-    .await
+    check(services, user, factor.as_ref(), binding, typed, actor, now).await
 }
 
 /// Activates a pending e-mail factor with the code sent to its address.

@@ -33,8 +33,6 @@
 //! as a page, with nothing created and `user.authentication.auth_via_IDP` FAILURE in
 //! the System Log.
 
-use std::net::IpAddr;
-
 use serde_json::{Map, Value};
 
 use crate::admin::syslog::{self, Actor, Event, Target};
@@ -46,13 +44,12 @@ use crate::flows::Services;
 use crate::flows::assurance;
 use crate::flows::authorize::{self, Known, Outcome};
 use crate::flows::sessions;
-use crate::oauth::sign_on::Gateway;
+use crate::flows::settings::Settings;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::{
-    AuthMethod, Expr, GroupsAction, IdentifierPattern, IdentifierType, IdentityProvider,
-    IdpDiscoveryRule, IdpPolicyAction, IdpTransaction, IdpType, IdpUser, NetworkZone,
-    ORG_SERVER_ID, Op, Page, ROUTE_OKTA, SessionFederation, SqlValue, Status, StoreError,
-    SubjectMatchType, User, UserStatus,
+    AuthMethod, Expr, GroupsAction, IdentityProvider, IdpPolicyAction, IdpTransaction, IdpType,
+    IdpUser, ORG_SERVER_ID, Op, Page, SessionFederation, SqlValue, StoreError, SubjectMatchType,
+    User, UserStatus,
 };
 use crate::upstream::{self, UpstreamIdentity};
 
@@ -881,155 +878,34 @@ pub fn logout_continuation(
     (expires.parse::<i64>().ok()? > now).then(|| next.to_string())
 }
 
-/// Okta's IdP discovery: the rules in force, when any routes somewhere other than the
-/// password (then the sign-in page asks for the username first). Empty when the
-/// policy is inactive or only the default rule (to the password) is left.
-pub async fn routing_rules(services: &Services) -> Result<Vec<IdpDiscoveryRule>, OAuthError> {
-    let active = services
-        .store
-        .list_idp_discovery_policies()
-        .await?
-        .into_iter()
-        .any(|p| p.status == Status::Active);
-    if !active {
-        return Ok(Vec::new());
-    }
-    let rules: Vec<IdpDiscoveryRule> = services
-        .store
-        .list_idp_discovery_rules()
-        .await?
-        .into_iter()
-        .filter(|r| r.status == Status::Active)
-        .collect();
-    let routes_away = rules.iter().any(|r| {
-        r.providers
-            .first()
-            .is_some_and(|p| p.provider_type != ROUTE_OKTA)
-    });
-    Ok(if routes_away { rules } else { Vec::new() })
-}
-
-/// Where the typed `username` goes, by the first rule that matches (`rules` in
-/// evaluation order): an active identity provider, or `None` for the password.
+/// Okta's IdP discovery for a sign-in to `server_id`, from the settings cache
+/// (`flows::Settings`, valid while the server's version stamp is: the identity
+/// providers' and routing rules' triggers raise it): `None` when no rule can send
+/// anyone away from the password, so the sign-in page asks for the username and the
+/// password together; otherwise where the typed `username` goes: `Some(Some(provider))`
+/// for an active upstream provider, `Some(None)` for the password.
 pub async fn route(
     services: &Services,
-    rules: &[IdpDiscoveryRule],
+    server_id: &str,
     username: &str,
     client_id: &str,
     ip: Option<&str>,
-) -> Result<Option<IdentityProvider>, OAuthError> {
-    if rules.is_empty() || username.is_empty() || username.len() > 256 {
+) -> Result<Option<Option<IdentityProvider>>, OAuthError> {
+    let settings = Settings::load_by_id(services, server_id).await?;
+    if !settings.routing.routes_away() {
         return Ok(None);
     }
-    let needs_zones = rules
-        .iter()
-        .any(|r| !r.zones_include.is_empty() || !r.zones_exclude.is_empty());
-    let zones = if needs_zones {
-        services.store.list_zones().await?
-    } else {
-        Vec::new()
-    };
-    let ip = ip.and_then(|ip| ip.parse::<IpAddr>().ok());
-    let mut user = None;
-    for rule in rules {
-        if !app_matches(rule, client_id) || !network_matches(rule, &zones, ip) {
-            continue;
-        }
-        let subject = match rule.identifier_type {
-            IdentifierType::Identifier => Some(username.to_string()),
-            IdentifierType::Attribute => {
-                if user.is_none() {
-                    user = Some(services.store.find_user_by_login(username).await?);
-                }
-                let attribute = rule.identifier_attribute.as_deref().unwrap_or("login");
-                user.as_ref()
-                    .and_then(|u| u.as_ref())
-                    .and_then(|u| attribute_of(u, attribute))
-            }
-        };
-        let matched = rule.patterns.is_empty()
-            || subject.is_some_and(|s| rule.patterns.iter().any(|p| pattern_matches(p, &s)));
-        if !matched {
-            continue;
-        }
-        let Some(provider) = rule.providers.first() else {
-            continue;
-        };
-        if provider.provider_type == ROUTE_OKTA {
-            return Ok(None);
-        }
-        return match provider.id.as_deref() {
-            Some(id) => active_provider(services, id).await,
-            None => Ok(None),
-        };
-    }
-    Ok(None)
+    let typed = (!username.is_empty() && username.len() <= 256).then_some(username);
+    let route = settings.route(typed, Some(client_id), ip);
+    Ok(Some(typed.and(route.provider().cloned())))
 }
 
-fn app_matches(rule: &IdpDiscoveryRule, client_id: &str) -> bool {
-    (rule.apps_include.is_empty() || rule.apps_include.iter().any(|c| c == client_id))
-        && !rule.apps_exclude.iter().any(|c| c == client_id)
-}
-
-/// In one of the included zones (none: anywhere) and in none of the excluded ones;
-/// only active zones count, as in the sign-on policies.
-fn network_matches(rule: &IdpDiscoveryRule, zones: &[NetworkZone], ip: Option<IpAddr>) -> bool {
-    let inside = |ids: &[String]| {
-        ip.is_some_and(|ip| {
-            zones
-                .iter()
-                .filter(|z| z.status == Status::Active && ids.contains(&z.id))
-                .any(|z| {
-                    z.gateways
-                        .iter()
-                        .any(|g| Gateway::parse(g).is_some_and(|g| g.contains(ip)))
-                })
-        })
-    };
-    (rule.zones_include.is_empty() || inside(&rule.zones_include)) && !inside(&rule.zones_exclude)
-}
-
-/// A user's profile attribute as text, for an ATTRIBUTE rule.
-fn attribute_of(user: &User, name: &str) -> Option<String> {
-    match name {
-        "login" => Some(user.login.clone()),
-        "email" => user.email.clone(),
-        "firstName" => user.first_name.clone(),
-        "lastName" => user.last_name.clone(),
-        other => user.profile_extra.get(other).and_then(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Null => None,
-            v => Some(v.to_string()),
-        }),
-    }
-}
-
-/// Okta's `userIdentifier.patterns`, as `oauth::idp_discovery` compares them (SUFFIX
-/// matches the domain and its subdomains, never a longer name ending the same).
-pub fn pattern_matches(pattern: &IdentifierPattern, subject: &str) -> bool {
-    crate::oauth::idp_discovery::pattern_matches(pattern.match_type, &pattern.value, subject)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::PatternMatchType;
-
-    fn pattern(match_type: PatternMatchType, value: &str) -> IdentifierPattern {
-        IdentifierPattern {
-            match_type,
-            value: value.into(),
-        }
-    }
-
-    #[test]
-    fn a_suffix_is_the_domain_never_a_longer_name() {
-        let suffix = pattern(PatternMatchType::Suffix, "corp.example");
-        assert!(pattern_matches(&suffix, "Alice@CORP.example"));
-        assert!(!pattern_matches(&suffix, "alice@evilcorp.example"));
-        assert!(!pattern_matches(&suffix, "alice@corp.example.org"));
-        let equals = pattern(PatternMatchType::Equals, "bob@x.example");
-        assert!(pattern_matches(&equals, "BOB@x.example"));
-        assert!(!pattern_matches(&equals, "bob@x.example2"));
-    }
+/// Whether IdP discovery is on for sign-ins to `server_id`: some active rule routes
+/// somewhere other than the password (then the sign-in page asks for the username
+/// first).
+pub async fn routes_away(services: &Services, server_id: &str) -> Result<bool, OAuthError> {
+    Ok(Settings::load_by_id(services, server_id)
+        .await?
+        .routing
+        .routes_away())
 }

@@ -11,8 +11,8 @@ use crate::factors::Proof;
 use crate::flows::Services;
 use crate::flows::assurance;
 use crate::flows::authorize::{self, Known, Outcome};
-use crate::flows::lockout;
 use crate::flows::federation;
+use crate::flows::lockout;
 use crate::flows::sessions;
 use crate::identity::password;
 use crate::identity::throttle::{self, Blocked};
@@ -96,16 +96,15 @@ pub async fn sign_in(
     let username = params.one("username")?.unwrap_or("").trim();
     // Okta's IdP discovery, when a rule routes somewhere other than the password: the
     // username decides first, before any password is checked.
-    let rules = federation::routing_rules(services).await?;
-    if !rules.is_empty() {
-        let routed = federation::route(
-            services,
-            &rules,
-            username,
-            &request.client_id,
-            ip.as_deref(),
-        )
-        .await?;
+    let routed = federation::route(
+        services,
+        &request.server_id,
+        username,
+        &request.client_id,
+        ip.as_deref(),
+    )
+    .await?;
+    if let Some(routed) = routed {
         if let Some(provider) = routed {
             let enc = |v: &str| {
                 percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)

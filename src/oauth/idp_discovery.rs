@@ -83,6 +83,26 @@ impl Routing {
         self.active_providers().find(|p| p.id == id)
     }
 
+    /// Whether any active rule of an active policy can send someone to an upstream
+    /// provider (an active one of the rule's type): IdP discovery is then on, and the
+    /// sign-in page asks for the username first. Only the catch-all to the password,
+    /// or rules naming no usable provider: off.
+    pub fn routes_away(&self) -> bool {
+        self.policies
+            .iter()
+            .filter(|p| p.status == Status::Active)
+            .any(|policy| {
+                self.rules
+                    .iter()
+                    .filter(|r| r.policy_id == policy.id && r.status == Status::Active)
+                    .any(|rule| {
+                        self.destinations(rule)
+                            .iter()
+                            .any(|d| matches!(d, Destination::Provider(_)))
+                    })
+            })
+    }
+
     pub fn route(&self, lookup: &Lookup<'_>) -> Route {
         let password = || Route {
             rule_id: None,
@@ -396,6 +416,25 @@ mod tests {
         );
         // Nothing typed yet: only rules without patterns.
         assert_eq!(to(None, None, None), (some("0prDefault"), None));
+    }
+
+    #[test]
+    fn discovery_is_on_only_while_a_rule_can_route_to_an_active_provider() {
+        let mut r = routing();
+        assert!(r.routes_away());
+        // Only the catch-all to the password left: the sign-in page asks for both.
+        let catch_all: Vec<_> = r.rules.iter().filter(|x| x.system).cloned().collect();
+        r.rules = catch_all;
+        assert!(!r.routes_away());
+        // Rules naming only deactivated providers route nowhere new either.
+        let mut r = routing();
+        for p in &mut r.providers {
+            p.status = Status::Inactive;
+        }
+        assert!(!r.routes_away());
+        let mut r = routing();
+        r.policies[0].status = Status::Inactive;
+        assert!(!r.routes_away());
     }
 
     #[test]

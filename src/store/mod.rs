@@ -16,8 +16,8 @@ mod device;
 mod factors;
 mod federation;
 mod groups;
-mod introspection;
 mod idps;
+mod introspection;
 mod jobs;
 mod lockout;
 mod log;
@@ -52,15 +52,14 @@ pub use clients::{CLIENT_COLUMNS, ClientStore};
 pub use consent::ConsentStore;
 pub use device::DeviceStore;
 pub use factors::{FactorCode, FactorStore};
-pub use factors::FactorStore;
 pub use federation::FederationStore;
 pub use groups::{GROUP_COLUMNS, GroupStore};
-pub use introspection::{IntrospectionFacts, IntrospectionStore};
 pub use idps::{
     IDP_TRANSACTION_SECONDS, IdentifierPattern, IdentityProvider, IdpDiscoveryPolicy,
     IdpDiscoveryRule, IdpQuery, IdpStore, IdpTransaction, IdpUser, ProfileMapping, ROUTE_OKTA,
     RouteProvider,
 };
+pub use introspection::{IntrospectionFacts, IntrospectionStore};
 pub use jobs::{Job, JobStore, NewJob};
 pub use lockout::{LockoutStore, PASSWORD_POLICY_ID, PasswordPolicy};
 pub use log::{HourCount, LOG_COLUMNS, LOG_HEAD_ROWS, LogStore};

@@ -362,8 +362,7 @@ pub async fn verify(
         let Some(code) = body.pass_code else {
             return challenge(&state, &user, &factor, now).await;
         };
-        let check =
-            email_factor::verify(&state, &user, Binding::Api, &code, &actor, now).await?;
+        let check = email_factor::verify(&state, &user, Binding::Api, &code, &actor, now).await?;
         answer(check)?;
         return Ok(Json(json!({ "factorResult": "SUCCESS" })).into_response());
     }

@@ -466,29 +466,28 @@ pub async fn email_activate(
         }
         let code = params.one("code")?.unwrap_or("");
         let first = !factor_flows::has_active_factor(&state, &user.id).await?;
-        let (status, message) =
-            match email_factor::activate(
-                &state,
-                &user,
-                factor_id,
-                code,
-                &Actor::user(&user, ip.clone()),
-                now,
-            )
-            .await?
-            {
-                Check::Verified => {
-                    return email_enabled(&state, &headers, &user, first, ip, now).await;
-                }
-                Check::Invalid => (
-                    StatusCode::UNAUTHORIZED,
-                    "That code is not right, has expired or was used already.".to_string(),
-                ),
-                Check::Throttled { wait } => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("Too many wrong codes. Wait {wait} seconds and try again."),
-                ),
-            };
+        let (status, message) = match email_factor::activate(
+            &state,
+            &user,
+            factor_id,
+            code,
+            &Actor::user(&user, ip.clone()),
+            now,
+        )
+        .await?
+        {
+            Check::Verified => {
+                return email_enabled(&state, &headers, &user, first, ip, now).await;
+            }
+            Check::Invalid => (
+                StatusCode::UNAUTHORIZED,
+                "That code is not right, has expired or was used already.".to_string(),
+            ),
+            Check::Throttled { wait } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Too many wrong codes. Wait {wait} seconds and try again."),
+            ),
+        };
         Ok(email_code_page(
             &state,
             &headers,

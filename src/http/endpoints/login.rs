@@ -77,9 +77,9 @@ async fn form_step(
     error: Option<&str>,
     password_step: bool,
 ) -> Response {
-    let routing = federation::routing_rules(state)
+    let routing = federation::routes_away(state, &request.server_id)
         .await
-        .is_ok_and(|rules| !rules.is_empty());
+        .unwrap_or(false);
     let ask_password = password_step || !routing;
     let (providers, endpoints) = idp_buttons(state, tx).await;
     let csrf = cookies::csrf_token(headers);
