@@ -21,6 +21,7 @@ use crate::flows::authorize::{self, Known, Outcome};
 use crate::flows::factors::{self, Check, TotpEnrollment};
 use crate::flows::passkeys::{self, AssertionResponse};
 use crate::flows::sessions;
+use crate::identity::session::Device;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::User;
@@ -102,6 +103,8 @@ pub struct StepRequest<'a> {
     pub params: &'a Params,
     pub session_cookie: Option<&'a str>,
     pub ip: Option<String>,
+    /// The browser's `User-Agent`, kept with the session the step starts.
+    pub user_agent: Option<&'a str>,
 }
 
 /// What the browser gets.
@@ -300,8 +303,16 @@ async fn finish(
         );
         return Ok(Step::Unmet(Outcome::Reply(request.reply.error(&e))));
     }
-    let (session_id, session) =
-        sessions::start_proven(services, &user.id, proof.clone(), now, step.session_cookie).await?;
+    let device = Device::new(step.user_agent, step.ip.clone());
+    let (session_id, session) = sessions::start_proven(
+        services,
+        &user.id,
+        proof.clone(),
+        now,
+        step.session_cookie,
+        &device,
+    )
+    .await?;
     let outcome = match &request.hint_sub {
         Some(sub) if *sub != user.id => Outcome::Reply(request.reply.error(&OAuthError::new(
             ErrorCode::LoginRequired,

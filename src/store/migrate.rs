@@ -198,6 +198,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0040_refresh_amr.sql"),
         postgres: include_str!("../../migrations/postgres/0040_refresh_amr.sql"),
     },
+    Migration {
+        version: 41,
+        sqlite: include_str!("../../migrations/sqlite/0041_session_device.sql"),
+        postgres: include_str!("../../migrations/postgres/0041_session_device.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -113,6 +113,8 @@ use super::{
         initial_tokens::NewInitialTokenBody,
         initial_tokens::InitialAccessToken,
         user_sessions::UserSession,
+        user_sessions::SessionClient,
+        user_sessions::SessionUserAgent,
         factors::EnrollBody,
         factors::PassCodeBody,
         answers::AppLink,
