@@ -96,7 +96,7 @@ async fn story(t: TestApp) {
     assert!(html.contains("Alice Liddell"), "{html}");
     assert!(html.contains("https://app.example.com/"), "her app, linked");
     assert!(!html.contains("Gatehouse Admin Console"));
-    assert!(html.contains("(this browser)"));
+    assert!(html.contains("(This device)"));
     assert!(html.contains("Signed in"), "the activity");
     assert!(html.contains("id=\"no-passkeys\""), "the security section");
     assert!(html.contains("href=\"/account/passkeys\""));

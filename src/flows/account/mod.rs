@@ -74,6 +74,11 @@ pub struct SessionView {
     pub expires: UnixTime,
     /// This browser's session.
     pub current: bool,
+    /// The browser's `User-Agent` and the address it was started from, when kept.
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// When it was last used at /authorize.
+    pub last_seen: Option<UnixTime>,
 }
 
 /// One of the person's apps: its name and where it lives (none for a native app).
@@ -123,6 +128,9 @@ pub async fn overview(
             password_verified: s.auth_time,
             expires: s.expires_at,
             current: s.id_hash == account.session.id_hash,
+            user_agent: s.user_agent.clone(),
+            ip: s.ip.clone(),
+            last_seen: s.last_seen_at,
         })
         .collect();
     sessions.sort_by_key(|s| (!s.current, -s.started));

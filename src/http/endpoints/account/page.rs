@@ -13,9 +13,14 @@ use crate::clock::{UnixTime, rfc3339};
 use crate::flows::account::{self, Account, AppView};
 use crate::http::extract::query_params;
 use crate::http::{AppState, SharedState, cookies, error, pages};
+use crate::identity::session;
 
 /// One session, for the page.
 pub struct SessionRow {
+    /// "Chrome 126 on Windows" (`identity::session::describe_user_agent`).
+    pub device: String,
+    pub address: String,
+    pub last_seen: Option<Time>,
     pub started: Time,
     pub password_verified: Time,
     pub expires: Time,
@@ -144,6 +149,12 @@ pub async fn render(
         .sessions
         .iter()
         .map(|s| SessionRow {
+            device: s
+                .user_agent
+                .as_deref()
+                .map_or_else(|| "Unknown browser".into(), session::describe_user_agent),
+            address: s.ip.clone().unwrap_or_else(|| "unknown".into()),
+            last_seen: s.last_seen.map(Time::of),
             started: Time::of(s.started),
             password_verified: Time::of(s.password_verified),
             expires: Time::of(s.expires),
