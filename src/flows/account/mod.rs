@@ -69,6 +69,8 @@ pub async fn signed_in(
 /// One of the person's live sessions, as the page lists it.
 #[derive(Debug, Clone)]
 pub struct SessionView {
+    /// Its public id (`identity::session::public_id`), which names it to sign it out.
+    pub id: String,
     pub started: UnixTime,
     pub password_verified: UnixTime,
     pub expires: UnixTime,
@@ -124,6 +126,7 @@ pub async fn overview(
         .await?
         .iter()
         .map(|s| SessionView {
+            id: session::public_id(&s.id_hash),
             started: s.created_at,
             password_verified: s.auth_time,
             expires: s.expires_at,

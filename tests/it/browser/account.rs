@@ -119,6 +119,29 @@ async fn a_person_manages_their_account() {
     assert_eq!(rows.matches("(This device)").count(), 1, "{rows}");
     s.chrome.check_page("account-sessions").await;
 
+    // "Sign out" on the iPhone's row ends that session only.
+    s.chrome
+        .click("#session-list button[aria-label^='Sign out Safari on iPhone']")
+        .await;
+    s.chrome
+        .wait_for_url(&format!("{account}?done=session"))
+        .await;
+    assert!(
+        s.chrome
+            .text("#notice")
+            .await
+            .contains("That session was signed out")
+    );
+    assert!(!s.chrome.text("#session-list").await.contains("iPhone"));
+    assert!(home(&other).await.contains("id=\"not-signed-in\""));
+    s.chrome.assert_no_csp_violations().await;
+    // It signs in again, for "sign out everywhere" below.
+    let asked = other.get(&s.authorize(&[])).await;
+    let login = crate::support::location(&asked).unwrap();
+    let signed_in = other.sign_in(&login, LOGIN, NEW_PASSWORD).await;
+    assert_eq!(signed_in.status(), 303, "to the app");
+    assert!(home(&other).await.contains("id=\"signed-in-name\""));
+
     // Sign out everywhere else: the other browser's session ends, this one stays.
     s.chrome.click("#sign-out-everywhere").await;
     s.chrome

@@ -17,6 +17,7 @@ use crate::identity::session;
 
 /// One session, for the page.
 pub struct SessionRow {
+    pub id: String,
     /// "Chrome 126 on Windows" (`identity::session::describe_user_agent`).
     pub device: String,
     pub address: String,
@@ -100,6 +101,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
             "Your password was changed. Every other session and every app that stayed signed in have been signed out.",
         ),
         "sessions" => Some("You were signed out everywhere else."),
+        "session" => Some("That session was signed out."),
         _ => None,
     }
 }
@@ -149,6 +151,7 @@ pub async fn render(
         .sessions
         .iter()
         .map(|s| SessionRow {
+            id: s.id.clone(),
             device: s
                 .user_agent
                 .as_deref()
