@@ -404,7 +404,7 @@ async fn one_session_is_signed_out(t: TestApp) {
     let bob = t.user("bob@example.com").await;
     let app = t.web_app().await;
     let browser = t.browser();
-    let html = open_account(&t, &browser, LOGIN, PASSWORD).await;
+    open_account(&t, &browser, LOGIN, PASSWORD).await;
     let phone = t.browser_with(&[(
         "user-agent",
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
