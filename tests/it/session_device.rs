@@ -122,3 +122,58 @@ async fn a_trusted_proxy_forwards_the_address_on_postgres() {
     )
     .await;
 }
+
+const FIREFOX_WINDOWS: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
+const EDGE_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.87";
+
+async fn session_token(t: &TestApp, login: &str) -> String {
+    let response = t
+        .http
+        .post(format!("{}/api/v1/authn", t.base))
+        .json(&serde_json::json!({ "username": login, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["sessionToken"].as_str().unwrap().to_string()
+}
+
+/// A `sessionToken` is redeemed by the browser, at /authorize or at
+/// sessionCookieRedirect: the session is that browser's, not the Authentication API
+/// caller's.
+async fn a_session_token_starts_a_session_of_the_browser(t: TestApp) {
+    let ann = t.user("ann@example.com").await;
+    let app = t.web_app().await;
+    let firefox = t.browser_with(&[("user-agent", FIREFOX_WINDOWS)]);
+    let token = session_token(&t, &ann.login).await;
+    let url = t.authorize_url("default", &app.client_id, &[("sessionToken", &token)]);
+    let answer = firefox.get(&url).await;
+    assert!(location(&answer).unwrap().starts_with(REDIRECT));
+    let edge = t.browser_with(&[("user-agent", EDGE_WINDOWS)]);
+    let token = session_token(&t, &ann.login).await;
+    let target: String =
+        url::form_urlencoded::byte_serialize(format!("{}/", t.base).as_bytes()).collect();
+    let hop = format!("/login/sessionCookieRedirect?token={token}&redirectUrl={target}");
+    assert_eq!(edge.get(&hop).await.status(), 302);
+
+    let list = sessions_of(&t, &ann.id).await;
+    assert_eq!(list.len(), 2, "{list:?}");
+    let summary = |ua| with_agent(&list, ua)["client"]["userAgent"]["summary"].clone();
+    assert_eq!(summary(FIREFOX_WINDOWS), "Firefox 128 on Windows");
+    assert_eq!(summary(EDGE_WINDOWS), "Edge 126 on Windows");
+    for s in &list {
+        assert_eq!(s["client"]["ipAddress"], "127.0.0.1", "{s}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_token_starts_a_session_of_the_browser_on_sqlite() {
+    a_session_token_starts_a_session_of_the_browser(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_token_starts_a_session_of_the_browser_on_postgres() {
+    a_session_token_starts_a_session_of_the_browser(TestApp::spawn_postgres().await).await;
+}
