@@ -75,8 +75,11 @@ pub async fn end(
     Ok(())
 }
 
-/// A session as the console lists it: what the row holds (no address or user agent
-/// is kept, so none is shown).
+/// A session as the Users API and the console list it: Okta's session fields, and
+/// where it was started from in the shape of Okta's System Log `client` object
+/// (`client.userAgent.rawUserAgent`, `client.ipAddress`), with Gatehouse's short
+/// `client.userAgent.summary` and `lastSeenAt` (`null` on sessions from before these
+/// were kept).
 pub fn to_json(s: &Session) -> Value {
     json!({
         "id": session::public_id(&s.id_hash),
@@ -84,6 +87,14 @@ pub fn to_json(s: &Session) -> Value {
         "createdAt": rfc3339(s.created_at),
         "expiresAt": rfc3339(s.expires_at),
         "lastPasswordVerification": rfc3339(s.auth_time),
+        "lastSeenAt": s.last_seen_at.map(rfc3339),
         "status": "ACTIVE",
+        "client": {
+            "userAgent": {
+                "rawUserAgent": s.user_agent,
+                "summary": s.user_agent.as_deref().map(session::describe_user_agent),
+            },
+            "ipAddress": s.ip,
+        },
     })
 }

@@ -18,6 +18,7 @@ use crate::flows::authorize::signed_in;
 use crate::flows::login::{self, Checked};
 use crate::flows::sessions;
 use crate::flows::settings::{Settings, Subject, check_assigned};
+use crate::identity::session::Device;
 use crate::identity::throttle;
 use crate::oauth::OAuthError;
 use crate::oauth::consent;
@@ -169,9 +170,10 @@ pub async fn sign_in(
     username: &str,
     password: &str,
     session_cookie: Option<&str>,
-    ip: Option<String>,
+    device: &Device,
     now: UnixTime,
 ) -> Result<SignedIn, OAuthError> {
+    let ip = device.ip.clone();
     let waiting = match lookup(services, typed, ip.as_deref(), now).await? {
         Lookup::Found(waiting) => waiting,
         other => return Ok(SignedIn::Gone(other)),
@@ -182,7 +184,8 @@ pub async fn sign_in(
         Checked::LockedOut => return Ok(SignedIn::LockedOut(waiting)),
         Checked::Throttled { wait } => return Ok(SignedIn::Throttled { waiting, wait }),
     };
-    let (session_id, _) = sessions::start(services, &user.id, now, now, session_cookie).await?;
+    let (session_id, _) =
+        sessions::start(services, &user.id, now, now, session_cookie, device).await?;
     Ok(SignedIn::Yes {
         session_id,
         login: user.login,

@@ -16,7 +16,7 @@ use crate::flows::assurance;
 use crate::flows::request_object;
 use crate::flows::sessions;
 use crate::flows::settings::{ClientCache, Settings, Subject, check_assigned};
-use crate::identity::session;
+use crate::identity::session::{self, Device};
 use crate::oauth::authorize::{self, AuthorizationRequest, IdTokenHint, Next, Rejection};
 use crate::oauth::consent;
 use crate::oauth::grants::authorization_code;
@@ -39,8 +39,10 @@ pub struct AuthorizeRequest<'a> {
     pub params: Params,
     /// The value of the browser's session cookie, if it sent one.
     pub session_cookie: Option<&'a str>,
-    /// The browser's address, for the System Log.
+    /// The browser's address, for the System Log and a session a `sessionToken` starts.
     pub ip: Option<String>,
+    /// The browser's `User-Agent`, for a session a `sessionToken` starts.
+    pub user_agent: Option<String>,
 }
 
 /// What the browser gets.
@@ -84,6 +86,7 @@ async fn answer(
         params,
         session_cookie,
         ip,
+        user_agent,
     } = request;
     let (params, pushed) = resolve_pushed(services, &server.id, params, now).await?;
     // The client is looked up only for a single, present client_id; the pipeline
@@ -166,11 +169,23 @@ async fn answer(
         Err(e) => return Ok(Outcome::Reply(request.reply.error(&e))),
     };
     let (mut session, mut request) = match params.get("sessionToken") {
-        Ok(None) => (signed_in(services, session_cookie, now).await?, request),
+        Ok(None) => {
+            let session = signed_in(services, session_cookie, now).await?;
+            if let Some((live, _)) = &session {
+                services
+                    .store
+                    .touch_session(&live.id_hash, now)
+                    .await
+                    .map_err(OAuthError::from)?;
+            }
+            (session, request)
+        }
         token => {
             let value = token.ok().flatten().unwrap_or("");
+            let device = Device::new(user_agent.as_deref(), ip.clone());
             let session =
-                from_session_token(services, value, session_cookie, now, new_session).await?;
+                from_session_token(services, value, session_cookie, &device, now, new_session)
+                    .await?;
             // The token is the user's fresh sign-in: it answers `prompt=login` too.
             request.prompt.login = false;
             (session, request)
@@ -318,14 +333,22 @@ async fn from_session_token(
     services: &Services,
     value: &str,
     session_cookie: Option<&str>,
+    device: &Device,
     now: UnixTime,
     new_session: &mut Option<String>,
 ) -> Result<Option<(Session, User)>, OAuthError> {
     let Some((token, user)) = sessions::redeem_token(services, value, now).await? else {
         return Ok(None);
     };
-    let (cookie, session) =
-        sessions::start(services, &user.id, token.auth_time, now, session_cookie).await?;
+    let (cookie, session) = sessions::start(
+        services,
+        &user.id,
+        token.auth_time,
+        now,
+        session_cookie,
+        device,
+    )
+    .await?;
     *new_session = Some(cookie);
     Ok(Some((session, user)))
 }
@@ -658,6 +681,7 @@ mod tests {
             server: &f.server,
             params: query(&client.client_id),
             session_cookie: None,
+            user_agent: None,
             ip: None,
         };
         match authorize(&f.services, request, f.now).await.0 {
@@ -673,6 +697,7 @@ mod tests {
             server: &f.server,
             params: query("0oa_unknown"),
             session_cookie: None,
+            user_agent: None,
             ip: None,
         };
         match authorize(&f.services, request, f.now).await.0 {
@@ -695,6 +720,7 @@ mod tests {
             server: &f.server,
             params: query(&client.client_id),
             session_cookie: Some(&cookie),
+            user_agent: None,
             ip: None,
         };
         let (Outcome::Reply(Reply::Redirect(url)), None) =

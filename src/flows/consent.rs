@@ -147,6 +147,7 @@ mod tests {
             params,
             session_cookie: Some(&cookie),
             ip: None,
+            user_agent: None,
         };
         let Outcome::Redirect(location) = authorize(&f.services, request, f.now).await.0 else {
             panic!("the consent page");

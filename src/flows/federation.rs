@@ -45,6 +45,7 @@ use crate::flows::assurance;
 use crate::flows::authorize::{self, Known, Outcome};
 use crate::flows::sessions;
 use crate::flows::settings::Settings;
+use crate::identity::session::Device;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::{
     AuthMethod, Expr, GroupsAction, IdentityProvider, IdpPolicyAction, IdpTransaction, IdpType,
@@ -206,6 +207,8 @@ pub struct CallbackRequest<'a> {
     /// The browser's session cookie: it ends when the new session starts.
     pub session_cookie: Option<&'a str>,
     pub ip: Option<String>,
+    /// The browser's `User-Agent`, recorded with the session it signs in to.
+    pub user_agent: Option<&'a str>,
 }
 
 /// Why a return was refused; nothing was created.
@@ -399,6 +402,7 @@ async fn signed_in(
             federation,
             now,
             request.session_cookie,
+            &Device::new(request.user_agent, request.ip.clone()),
         )
         .await?;
         let location = tx.return_to.clone().unwrap_or_else(|| "/account".into());
@@ -437,6 +441,7 @@ async fn signed_in(
         federation,
         now,
         request.session_cookie,
+        &Device::new(request.user_agent, request.ip.clone()),
     )
     .await?;
     let outcome = match &pending.hint_sub {

@@ -15,6 +15,7 @@ use crate::flows::federation;
 use crate::flows::lockout;
 use crate::flows::sessions;
 use crate::identity::password;
+use crate::identity::session::Device;
 use crate::identity::throttle::{self, Blocked};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::params::Params;
@@ -30,6 +31,8 @@ pub struct SignInRequest<'a> {
     /// The value of the browser's session cookie, if it sent one: it ends.
     pub session_cookie: Option<&'a str>,
     pub ip: Option<String>,
+    /// The browser's `User-Agent`, kept with the session the sign-in starts.
+    pub user_agent: Option<&'a str>,
 }
 
 /// What the browser gets.
@@ -90,6 +93,7 @@ pub async fn sign_in(
         ..
     } = *request;
     let ip = request.ip.clone();
+    let device = Device::new(request.user_agent, ip.clone());
     let Some(request) = pending(services, tx, now).await? else {
         return Ok(SignIn::Expired);
     };
@@ -148,7 +152,7 @@ pub async fn sign_in(
         return Ok(SignIn::SecondFactor(location));
     }
     let (session_id, session) =
-        sessions::start(services, &user.id, now, now, session_cookie).await?;
+        sessions::start(services, &user.id, now, now, session_cookie, &device).await?;
     // OpenID Connect Core §3.1.2.1: a request with an `id_token_hint` is answered
     // positively only for the user it names; someone else signed in (a session of
     // their own), but the client gets an error, not a code for another user.

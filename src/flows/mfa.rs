@@ -23,6 +23,7 @@ use crate::flows::email_factor::{self, Binding, Sent};
 use crate::flows::factors::{self, Check, TotpEnrollment};
 use crate::flows::passkeys::{self, AssertionResponse};
 use crate::flows::sessions;
+use crate::identity::session::Device;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::User;
@@ -115,6 +116,8 @@ pub struct StepRequest<'a> {
     pub params: &'a Params,
     pub session_cookie: Option<&'a str>,
     pub ip: Option<String>,
+    /// The browser's `User-Agent`, kept with the session the step starts.
+    pub user_agent: Option<&'a str>,
 }
 
 /// What the browser gets.
@@ -531,6 +534,7 @@ async fn finish(
         );
         return Ok(Step::Unmet(Outcome::Reply(request.reply.error(&e))));
     }
+    let device = Device::new(step.user_agent, step.ip.clone());
     let (session_id, session) = match pending.federation() {
         Some(federation) => {
             sessions::start_federated(
@@ -540,12 +544,20 @@ async fn finish(
                 federation,
                 now,
                 step.session_cookie,
+                &device,
             )
             .await?
         }
         None => {
-            sessions::start_proven(services, &user.id, proof.clone(), now, step.session_cookie)
-                .await?
+            sessions::start_proven(
+                services,
+                &user.id,
+                proof.clone(),
+                now,
+                step.session_cookie,
+                &device,
+            )
+            .await?
         }
     };
     let outcome = match &request.hint_sub {

@@ -8,7 +8,7 @@ use crate::admin::syslog::{self, Actor, Event, Target};
 use crate::clock::UnixTime;
 use crate::factors::Proof;
 use crate::flows::Services;
-use crate::identity::session;
+use crate::identity::session::{self, Device};
 use crate::oauth::OAuthError;
 use crate::store::{Session, SessionFederation, SessionToken, User};
 
@@ -22,6 +22,7 @@ pub async fn start(
     auth_time: UnixTime,
     now: UnixTime,
     old_cookie: Option<&str>,
+    device: &Device,
 ) -> Result<(String, Session), OAuthError> {
     start_proven(
         services,
@@ -29,18 +30,21 @@ pub async fn start(
         Proof::password(auth_time),
         now,
         old_cookie,
+        device,
     )
     .await
 }
 
 /// `start`, for a sign-in that proved `proof` (a password and a second factor, say):
-/// the session records its `amr` and when the second factor was verified.
+/// the session records its `amr` and when the second factor was verified, and the
+/// `device` it was started from.
 pub async fn start_proven(
     services: &Services,
     user_id: &str,
     proof: Proof,
     now: UnixTime,
     old_cookie: Option<&str>,
+    device: &Device,
 ) -> Result<(String, Session), OAuthError> {
     if let Some(old) = old_cookie {
         services
@@ -53,6 +57,8 @@ pub async fn start_proven(
     row.auth_time = proof.auth_time;
     row.amr = proof.amr;
     row.mfa_at = proof.mfa_at;
+    row.user_agent = device.user_agent.clone();
+    row.ip = device.ip.clone();
     services.store.insert_session(&row).await?;
     Ok((session_id, row))
 }
@@ -67,6 +73,7 @@ pub async fn start_federated(
     federation: SessionFederation,
     now: UnixTime,
     old_cookie: Option<&str>,
+    device: &Device,
 ) -> Result<(String, Session), OAuthError> {
     if let Some(old) = old_cookie {
         services
@@ -79,6 +86,8 @@ pub async fn start_federated(
     row.auth_time = proof.auth_time;
     row.amr = proof.amr;
     row.mfa_at = proof.mfa_at;
+    row.user_agent = device.user_agent.clone();
+    row.ip = device.ip.clone();
     services
         .store
         .insert_federated_session(&row, &federation)
@@ -253,6 +262,7 @@ pub async fn cookie_redirect(
     token: Option<&str>,
     redirect_url: Option<&str>,
     old_cookie: Option<&str>,
+    device: &Device,
     now: UnixTime,
 ) -> Result<CookieRedirect, OAuthError> {
     let Some(location) = redirect_url.and_then(|u| trusted_redirect(&services.config, u)) else {
@@ -261,7 +271,7 @@ pub async fn cookie_redirect(
     let Some((token, user)) = redeem_token(services, token.unwrap_or(""), now).await? else {
         return Ok(CookieRedirect::InvalidToken);
     };
-    let (cookie, _) = start(services, &user.id, token.auth_time, now, old_cookie).await?;
+    let (cookie, _) = start(services, &user.id, token.auth_time, now, old_cookie, device).await?;
     Ok(CookieRedirect::SignedIn { cookie, location })
 }
 
@@ -303,9 +313,16 @@ mod tests {
     async fn refresh_moves_the_expiry_and_close_ends_the_session() {
         let f = fixture().await;
         let user = f.user("ada@example.com").await;
-        let (cookie, _) = start(&f.services, &user.id, f.now - 30, f.now, None)
-            .await
-            .unwrap();
+        let (cookie, _) = start(
+            &f.services,
+            &user.id,
+            f.now - 30,
+            f.now,
+            None,
+            &Device::default(),
+        )
+        .await
+        .unwrap();
         let hash = session::id_hash(&cookie);
         let (session, _) = live(&f.services, &hash, f.now).await.unwrap().unwrap();
         assert_eq!(session.auth_time, f.now - 30);

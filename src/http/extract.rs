@@ -113,3 +113,11 @@ impl axum::response::IntoResponse for OAuthRejection {
         super::error::json(&self.0)
     }
 }
+
+/// The request's `User-Agent`, when it is visible ASCII (a session keeps it to tell
+/// devices apart; `identity::session::Device` cuts it to length).
+pub fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+}

@@ -213,6 +213,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0043_session_idp.sql"),
         postgres: include_str!("../../migrations/postgres/0043_session_idp.sql"),
     },
+    Migration {
+        version: 44,
+        sqlite: include_str!("../../migrations/sqlite/0044_session_device.sql"),
+        postgres: include_str!("../../migrations/postgres/0044_session_device.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

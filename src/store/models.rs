@@ -397,6 +397,13 @@ pub struct Session {
     pub amr: Vec<String>,
     /// When a second factor was last verified in this session (`None`: never).
     pub mfa_at: Option<UnixTime>,
+    /// The browser's `User-Agent` at sign-in, at most 256 characters (`None`: none
+    /// sent, or a session from before they were kept).
+    pub user_agent: Option<String>,
+    /// The client's address at sign-in, as `http::client_ip` decided it.
+    pub ip: Option<String>,
+    /// When the session was last used at /authorize (moved at most once a minute).
+    pub last_seen_at: Option<UnixTime>,
 }
 
 /// How a session was signed in through an identity provider (issue 19): the provider,

@@ -45,6 +45,9 @@ pub trait SessionStore: Send + Sync {
         id_hash: &[u8],
         now: UnixTime,
     ) -> StoreResult<Option<SessionFederation>>;
+    /// Records that a live session was used at `now`, when it was last seen more than
+    /// a minute before (one guarded UPDATE, which mostly changes nothing).
+    async fn touch_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<()>;
     async fn insert_session_token(&self, token: &SessionToken) -> StoreResult<()>;
     /// Takes a session token that has not expired at `now`, in one statement that
     /// deletes it: of any number of concurrent redemptions, one gets it. `None` for an
@@ -65,6 +68,9 @@ fn session_from_row(row: &impl Row) -> StoreResult<Session> {
         expires_at: row.int("expires_at")?,
         amr: json_list(&row.text("amr")?)?,
         mfa_at: row.opt_int("mfa_at")?,
+        user_agent: row.opt_text("user_agent")?,
+        ip: row.opt_text("ip")?,
+        last_seen_at: row.opt_int("last_seen_at")?,
     })
 }
 
@@ -83,8 +89,8 @@ impl<B: Backend> SessionStore for B {
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
         self.execute(
             "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, expires_at, amr,
-                mfa_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                mfa_at, user_agent, ip, last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 (&s.id_hash).into(),
                 (&s.user_id).into(),
@@ -93,6 +99,9 @@ impl<B: Backend> SessionStore for B {
                 s.expires_at.into(),
                 to_json(&s.amr),
                 s.mfa_at.into(),
+                (&s.user_agent).into(),
+                (&s.ip).into(),
+                s.last_seen_at.into(),
             ],
         )
         .await?;
@@ -185,8 +194,8 @@ impl<B: Backend> SessionStore for B {
     ) -> StoreResult<()> {
         self.execute(
             "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, expires_at, amr,
-                mfa_at, idp_id, idp_id_token)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                mfa_at, idp_id, idp_id_token, user_agent, ip, last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             &[
                 (&s.id_hash).into(),
                 (&s.user_id).into(),
@@ -197,6 +206,9 @@ impl<B: Backend> SessionStore for B {
                 s.mfa_at.into(),
                 (&federation.idp_id).into(),
                 (&federation.sealed_id_token).into(),
+                (&s.user_agent).into(),
+                (&s.ip).into(),
+                s.last_seen_at.into(),
             ],
         )
         .await?;
@@ -223,6 +235,17 @@ impl<B: Backend> SessionStore for B {
             })
         })
         .transpose()
+    }
+
+    async fn touch_session(&self, id_hash: &[u8], now: UnixTime) -> StoreResult<()> {
+        self.execute(
+            "UPDATE sessions SET last_seen_at = $1
+             WHERE id_hash = $2 AND ended_at IS NULL
+               AND (last_seen_at IS NULL OR last_seen_at < $3)",
+            &[now.into(), id_hash.into(), (now - 60).into()],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn insert_session_token(&self, t: &SessionToken) -> StoreResult<()> {

@@ -96,7 +96,7 @@ async fn story(t: TestApp) {
     assert!(html.contains("Alice Liddell"), "{html}");
     assert!(html.contains("https://app.example.com/"), "her app, linked");
     assert!(!html.contains("Gatehouse Admin Console"));
-    assert!(html.contains("(this browser)"));
+    assert!(html.contains("(This device)"));
     assert!(html.contains("Signed in"), "the activity");
     assert!(html.contains("id=\"no-passkeys\""), "the security section");
     assert!(html.contains("href=\"/account/passkeys\""));
@@ -395,4 +395,118 @@ async fn story(t: TestApp) {
 #[tokio::test]
 async fn the_account_page_on_postgres() {
     story(TestApp::spawn_postgres().await).await;
+}
+
+/// "Sign out" on one other session: only the person's own, live, other session ends;
+/// every other id gets the page again with one refusal, and nothing changes.
+async fn one_session_is_signed_out(t: TestApp) {
+    let alice = t.user(LOGIN).await;
+    let bob = t.user("bob@example.com").await;
+    let app = t.web_app().await;
+    let browser = t.browser();
+    open_account(&t, &browser, LOGIN, PASSWORD).await;
+    let phone = t.browser_with(&[(
+        "user-agent",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    )]);
+    t.code(&phone, "default", &app, LOGIN).await;
+    let bobs = t.browser();
+    t.code(&bobs, "default", &app, &bob.login).await;
+    let api = t.api().await;
+    let ids = |user_id: String| {
+        let api = &api;
+        async move {
+            let (_, list) = api.get(&format!("/api/v1/users/{user_id}/sessions")).await;
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    let agent = s["client"]["userAgent"]["summary"].as_str().unwrap_or("");
+                    (s["id"].as_str().unwrap().to_string(), agent.to_string())
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let mine = ids(alice.id.clone()).await;
+    assert_eq!(mine.len(), 2);
+    let phone_id = mine
+        .iter()
+        .find(|(_, a)| a == "Safari on iPhone")
+        .unwrap()
+        .0
+        .clone();
+    let this_id = mine
+        .iter()
+        .find(|(id, _)| *id != phone_id)
+        .unwrap()
+        .0
+        .clone();
+    let bob_id = ids(bob.id.clone()).await[0].0.clone();
+    let html = browser.get("/account").await.text().await.unwrap();
+    assert!(html.contains(&format!("id=\"end-{phone_id}\"")), "a button");
+    assert!(
+        !html.contains(&format!("id=\"end-{this_id}\"")),
+        "none for this one"
+    );
+
+    // Without the CSRF token: refused first.
+    let forged = browser
+        .post_form("/account/sessions/end", &[("session", &phone_id)])
+        .await;
+    assert_eq!(forged.status(), 403);
+    // Another person's, an id that is none, this browser's own: the page again.
+    for (id, says) in [
+        (bob_id.as_str(), "already ended"),
+        ("102notasession", "already ended"),
+        (this_id.as_str(), "the session you are using"),
+    ] {
+        let answer = post(&browser, "/account/sessions/end", &html, &[("session", id)]).await;
+        assert_eq!(answer.status(), 400, "{id}");
+        let page = answer.text().await.unwrap();
+        assert!(page.contains("id=\"session-error\""), "{page}");
+        assert!(page.contains(says), "{id}: {page}");
+    }
+    let missing = post(&browser, "/account/sessions/end", &html, &[]).await;
+    assert_eq!(missing.status(), 400, "no session named");
+    assert_eq!(ids(alice.id.clone()).await.len(), 2, "nothing ended");
+    assert_eq!(ids(bob.id.clone()).await.len(), 1, "bob's is untouched");
+
+    // The phone's: it ends, and the page says so.
+    let answer = post(
+        &browser,
+        "/account/sessions/end",
+        &html,
+        &[("session", &phone_id)],
+    )
+    .await;
+    assert_eq!(answer.status(), 303);
+    assert_eq!(location(&answer).unwrap(), "/account?done=session#session");
+    let left = ids(alice.id.clone()).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].0, this_id, "this browser stays signed in");
+    let page = browser
+        .get("/account?done=session")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("That session was signed out."));
+    let again = post(
+        &browser,
+        "/account/sessions/end",
+        &html,
+        &[("session", &phone_id)],
+    )
+    .await;
+    assert_eq!(again.status(), 400, "already ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_session_is_signed_out_on_sqlite() {
+    one_session_is_signed_out(TestApp::spawn().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_session_is_signed_out_on_postgres() {
+    one_session_is_signed_out(TestApp::spawn_postgres().await).await;
 }

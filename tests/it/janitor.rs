@@ -170,6 +170,9 @@ async fn the_janitor_deletes_exactly_the_expired_rows_in_batches(store: DynStore
                 expires_at,
                 amr: vec!["pwd".into()],
                 mfa_at: None,
+                user_agent: None,
+                ip: None,
+                last_seen_at: None,
             })
             .await
             .unwrap();

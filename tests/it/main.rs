@@ -63,6 +63,7 @@ mod registration;
 mod request_objects;
 mod revocation;
 mod search;
+mod session_device;
 mod sign_in;
 mod sign_on_policies;
 mod signer;

@@ -426,12 +426,54 @@ async fn sessions_live_until_they_end_or_expire(store: DynStore) {
         expires_at: 100,
         amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
         mfa_at: Some(5),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into()),
+        ip: Some("2001:db8::1".into()),
+        last_seen_at: Some(10),
     };
     store.insert_session(&s).await.unwrap();
     assert_eq!(
         store.live_session(&s.id_hash, 99).await.unwrap(),
         Some(s.clone())
     );
+    // Last seen moves only when it is more than a minute old, and never on another
+    // session.
+    let touched = Session {
+        id_hash: sha256(b"touched"),
+        ..s.clone()
+    };
+    store.insert_session(&touched).await.unwrap();
+    store.touch_session(&touched.id_hash, 70).await.unwrap();
+    let seen = |at| {
+        let store = store.clone();
+        let id = touched.id_hash.clone();
+        async move {
+            store
+                .live_session(&id, at)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_seen_at
+        }
+    };
+    assert_eq!(
+        seen(70).await,
+        Some(10),
+        "a minute is not more than a minute"
+    );
+    store.touch_session(&touched.id_hash, 71).await.unwrap();
+    assert_eq!(seen(71).await, Some(71));
+    store.touch_session(&touched.id_hash, 90).await.unwrap();
+    assert_eq!(seen(90).await, Some(71));
+    assert_eq!(
+        store
+            .live_session(&s.id_hash, 90)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seen_at,
+        Some(10)
+    );
+    store.end_session(&touched.id_hash, 91).await.unwrap();
     assert_eq!(store.live_session(&s.id_hash, 100).await.unwrap(), None);
     // The app issued a code in the session (twice: recorded once), with its logout URIs.
     for _ in 0..2 {
@@ -1916,6 +1958,9 @@ async fn a_users_sessions_end_together(store: DynStore) {
         expires_at: 1000,
         amr: vec!["pwd".into()],
         mfa_at: None,
+        user_agent: None,
+        ip: None,
+        last_seen_at: None,
     };
     store.insert_session(&s(1, "00uA")).await.unwrap();
     store.insert_session(&s(2, "00uA")).await.unwrap();
@@ -1988,6 +2033,9 @@ async fn a_session_token_is_redeemed_once_and_a_session_refreshed_while_live(sto
         expires_at: 100,
         amr: vec!["pwd".into()],
         mfa_at: None,
+        user_agent: None,
+        ip: None,
+        last_seen_at: None,
     };
     store.insert_session(&s).await.unwrap();
     let moved = store.refresh_session(&s.id_hash, 500, 50).await.unwrap();

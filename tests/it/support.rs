@@ -555,6 +555,24 @@ impl TestApp {
         }
     }
 
+    /// A browser that sends `headers` (a `User-Agent`, an `X-Forwarded-For`) with
+    /// every request.
+    pub fn browser_with(&self, headers: &[(&'static str, &str)]) -> Browser {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, value.parse().unwrap());
+        }
+        Browser {
+            base: self.base.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(map)
+                .build()
+                .unwrap(),
+            cookies: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// An authorize URL with the usual parameters plus `extra` (which replace them).
     pub fn authorize_url(&self, server: &str, client_id: &str, extra: &[(&str, &str)]) -> String {
         let mut params: Vec<(&str, &str)> = vec![

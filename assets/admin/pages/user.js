@@ -221,10 +221,10 @@ export default {
       }, 'danger', { disabled: list.body.length === 0 });
       replace(sessions, section('Sessions', [endAll], simpleTable([
         { label: 'Started', cell: (x) => when(x.createdAt) },
-        { label: 'Last used', cell: (x) => when(x.lastUsedAt) },
+        { label: 'Last used', cell: (x) => when(x.lastSeenAt) },
         { label: 'Expires', cell: (x) => when(x.expiresAt) },
-        { label: 'Address', cell: (x) => x.ipAddress || '—' },
-        { label: 'Browser', cell: (x) => x.userAgent || '—' },
+        { label: 'Address', cell: (x) => x.client?.ipAddress || '—' },
+        { label: 'Browser', cell: (x) => x.client?.userAgent?.summary || '—' },
         {
           label: 'Actions',
           cell: (x) => button('End', async () => {

@@ -10,8 +10,8 @@ use crate::admin::users::{self, ProfileChange};
 use crate::admin::{AdminError, check_text};
 use crate::clock::UnixTime;
 use crate::flows::Services;
-use crate::identity::password;
 use crate::identity::throttle;
+use crate::identity::{password, session};
 use crate::oauth::OAuthError;
 
 /// The profile attributes a person may change themselves, with their form field and
@@ -230,6 +230,45 @@ pub async fn change_password(
     let (cookie, _) = super::continue_session(services, &account.session, Some(now), now).await?;
     Ok(Change::Done {
         session_cookie: Some(cookie),
+    })
+}
+
+/// Signs out one other session of the person, named by its public id
+/// (`identity::session::public_id`, as the page lists it): it ends, with the
+/// back-channel logouts it owes its apps. Protective, so it needs no recent sign-in.
+/// An unknown id, another person's session and one that has ended get one answer;
+/// this browser's own session is signed out with "Sign out", not here. Records
+/// `user.session.end`.
+pub async fn sign_out_session(
+    services: &Services,
+    account: &Account,
+    session_id: &str,
+    ip: Option<String>,
+    now: UnixTime,
+) -> Result<Change, OAuthError> {
+    let ended = || Ok(Change::Invalid("That session has already ended.".into()));
+    let Some(hash) = session::hash_of_public_id(session_id) else {
+        return ended();
+    };
+    if hash == account.session.id_hash {
+        return Ok(Change::Invalid(
+            "This is the session you are using: sign out with Sign out.".into(),
+        ));
+    }
+    match services.store.live_session(&hash, now).await? {
+        Some(s) if s.user_id == account.user.id => {}
+        _ => return ended(),
+    }
+    services.store.end_session(&hash, now).await?;
+    let user = &account.user;
+    let event = Event::success(
+        "user.session.end",
+        "User logout from Gatehouse",
+        vec![Target::user(user)],
+    );
+    syslog::record(&services.store, &Actor::user(user, ip), event, now).await;
+    Ok(Change::Done {
+        session_cookie: None,
     })
 }
 

@@ -69,11 +69,18 @@ pub async fn signed_in(
 /// One of the person's live sessions, as the page lists it.
 #[derive(Debug, Clone)]
 pub struct SessionView {
+    /// Its public id (`identity::session::public_id`), which names it to sign it out.
+    pub id: String,
     pub started: UnixTime,
     pub password_verified: UnixTime,
     pub expires: UnixTime,
     /// This browser's session.
     pub current: bool,
+    /// The browser's `User-Agent` and the address it was started from, when kept.
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// When it was last used at /authorize.
+    pub last_seen: Option<UnixTime>,
 }
 
 /// One of the person's apps: its name and where it lives (none for a native app).
@@ -119,10 +126,14 @@ pub async fn overview(
         .await?
         .iter()
         .map(|s| SessionView {
+            id: session::public_id(&s.id_hash),
             started: s.created_at,
             password_verified: s.auth_time,
             expires: s.expires_at,
             current: s.id_hash == account.session.id_hash,
+            user_agent: s.user_agent.clone(),
+            ip: s.ip.clone(),
+            last_seen: s.last_seen_at,
         })
         .collect();
     sessions.sort_by_key(|s| (!s.current, -s.started));

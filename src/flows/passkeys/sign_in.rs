@@ -17,6 +17,7 @@ use crate::flows::assurance;
 use crate::flows::authorize::{self, Known, Outcome};
 use crate::flows::login;
 use crate::flows::sessions;
+use crate::identity::session::Device;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::{ErrorCode, OAuthError};
 
@@ -70,9 +71,10 @@ pub async fn finish(
     tx: &str,
     response: &AssertionResponse,
     session_cookie: Option<&str>,
-    ip: Option<String>,
+    device: &Device,
     now: UnixTime,
 ) -> Result<PasskeySignIn, OAuthError> {
+    let ip = device.ip.clone();
     let Some(request) = login::pending(services, tx, now).await? else {
         return Ok(PasskeySignIn::Expired);
     };
@@ -108,8 +110,15 @@ pub async fn finish(
         let location = assurance::start(services, &request, user, &proof, requirement, now).await?;
         return Ok(PasskeySignIn::SecondFactor(location));
     }
-    let (session_id, session) =
-        sessions::start_proven(services, &user.id, proof.clone(), now, session_cookie).await?;
+    let (session_id, session) = sessions::start_proven(
+        services,
+        &user.id,
+        proof.clone(),
+        now,
+        session_cookie,
+        device,
+    )
+    .await?;
     let outcome = match &request.hint_sub {
         // OpenID Connect Core §3.1.2.1, as after a password.
         Some(sub) if *sub != user.id => Outcome::Reply(request.reply.error(&OAuthError::new(

@@ -135,6 +135,8 @@ use super::{
         initial_tokens::NewInitialTokenBody,
         initial_tokens::InitialAccessToken,
         user_sessions::UserSession,
+        user_sessions::SessionClient,
+        user_sessions::SessionUserAgent,
         factors::EnrollBody,
         factors::EnrollProfile,
         factors::PassCodeBody,

@@ -13,8 +13,8 @@ use super::extract::{ApiQuery, Caller};
 use crate::admin::user_sessions;
 use crate::http::SharedState;
 
-/// A live session of the user: what the session row holds (no address or user agent
-/// is kept, so none is shown).
+/// A live session of the user: what the session row holds, with the device and
+/// address it was started from.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSession {
@@ -25,8 +25,32 @@ pub struct UserSession {
     pub expires_at: String,
     /// When the user last entered the password.
     pub last_password_verification: String,
+    /// When the session was last used at /authorize (kept to the minute); `null` on
+    /// sessions from before it was kept.
+    pub last_seen_at: Option<String>,
     /// ACTIVE (ended and expired sessions are not listed).
     pub status: String,
+    /// Where the session was started from, as Okta's System Log names it.
+    pub client: SessionClient,
+}
+
+/// The client a session was started from (Okta's System Log `client` object).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionClient {
+    pub user_agent: SessionUserAgent,
+    /// The client's address (`X-Forwarded-For` only from a trusted proxy).
+    pub ip_address: Option<String>,
+}
+
+/// The browser a session was started from.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionUserAgent {
+    /// The `User-Agent` header, at most 256 characters.
+    pub raw_user_agent: Option<String>,
+    /// A short description: browser, major version and system ("Chrome 126 on Windows").
+    pub summary: Option<String>,
 }
 
 /// The user's live sessions, newest first.

@@ -13,6 +13,7 @@ use crate::flows::activate::{self, Answer, Answered, Lookup, Shown, SignedIn, Wa
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params, query_params};
 use crate::http::{AppState, SharedState};
 use crate::http::{cookies, error, pages};
+use crate::identity::session::Device;
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
 
@@ -82,8 +83,9 @@ async fn step(
         "sign_in" => {
             let username = params.one("username")?.unwrap_or("");
             let password = params.one("password")?.unwrap_or("");
+            let device = Device::new(crate::http::extract::user_agent(headers), ip);
             let outcome =
-                activate::sign_in(state, typed, username, password, cookie, ip, now).await?;
+                activate::sign_in(state, typed, username, password, cookie, &device, now).await?;
             match outcome {
                 SignedIn::Yes {
                     session_id,

@@ -64,6 +64,7 @@ async fn handle(
         params,
         session_cookie: cookie.as_deref(),
         ip,
+        user_agent: crate::http::extract::user_agent(headers).map(str::to_string),
     };
     let (outcome, new_session) = authorize::authorize(state, request, now).await;
     let mut response = render(outcome, after_post);

@@ -144,6 +144,7 @@ async fn answer(
         bound_state: bound.as_deref(),
         session_cookie: session.as_deref(),
         ip,
+        user_agent: crate::http::extract::user_agent(headers),
     };
     match federation::callback(state, request, state.clock.now()).await {
         Ok(Callback::Refused(refusal)) => refused(&refusal),

@@ -199,6 +199,7 @@ async fn sign_in(
         params,
         session_cookie: cookie.as_deref(),
         ip,
+        user_agent: crate::http::extract::user_agent(headers),
     };
     let outcome = login::sign_in(state, &request, now).await?;
     // The flow has read the form: these parse.

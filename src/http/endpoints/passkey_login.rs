@@ -17,6 +17,7 @@ use crate::flows::passkeys::sign_in::{self, PasskeySignIn};
 use crate::flows::passkeys::{AssertionResponse, second_factor};
 use crate::http::extract::{Body, OAuthRejection, PeerAddr, form_params};
 use crate::http::{SharedState, cookies, error};
+use crate::identity::session::Device;
 use crate::oauth::OAuthError;
 use crate::oauth::params::Params;
 
@@ -103,7 +104,8 @@ pub async fn post(
     };
     let now = state.clock.now();
     let cookie = cookies::get(&headers, cookies::SESSION);
-    match sign_in::finish(&state, tx, &response, cookie.as_deref(), ip, now).await {
+    let device = Device::new(crate::http::extract::user_agent(&headers), ip);
+    match sign_in::finish(&state, tx, &response, cookie.as_deref(), &device, now).await {
         Ok(PasskeySignIn::Expired) => login::expired_page(),
         Ok(PasskeySignIn::SecondFactor(location)) => authorize::redirect(&location, true),
         Ok(PasskeySignIn::Failed(request)) => {

@@ -10,12 +10,14 @@ use axum::response::Response;
 
 use super::authorize::redirect;
 use crate::flows::sessions::{self, CookieRedirect};
-use crate::http::extract::query_params;
+use crate::http::extract::{PeerAddr, query_params, user_agent};
 use crate::http::{SharedState, cookies, error, pages};
+use crate::identity::session::Device;
 
 pub async fn get(
     State(state): State<SharedState>,
     headers: HeaderMap,
+    PeerAddr(ip): PeerAddr,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = match query_params(query.as_deref()) {
@@ -27,7 +29,9 @@ pub async fn get(
     let redirect_url = params.one("redirectUrl").ok().flatten();
     let now = state.clock.now();
     let old = cookies::get(&headers, cookies::SESSION);
-    let outcome = sessions::cookie_redirect(&state, token, redirect_url, old.as_deref(), now).await;
+    let device = Device::new(user_agent(&headers), ip);
+    let outcome =
+        sessions::cookie_redirect(&state, token, redirect_url, old.as_deref(), &device, now).await;
     match outcome {
         Ok(CookieRedirect::SignedIn { cookie, location }) => {
             let mut response = redirect(&location, false);

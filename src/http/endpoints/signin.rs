@@ -331,6 +331,7 @@ async fn answer(
         params,
         session_cookie: cookie.as_deref(),
         ip,
+        user_agent: crate::http::extract::user_agent(headers),
     };
     let outcome = match form {
         Form::Verify => mfa::verify(state, &step, now).await?,

@@ -9,6 +9,7 @@
 use super::*;
 
 const NEW_PASSWORD: &str = "a much better passphrase";
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_manages_their_account() {
@@ -32,7 +33,7 @@ async fn a_person_manages_their_account() {
         s.chrome
             .text("#session-list")
             .await
-            .contains("this browser")
+            .contains("(This device)")
     );
     assert!(s.chrome.text("#activity-list").await.contains("Signed in"));
     assert!(s.chrome.exists("#manage-passkeys").await);
@@ -79,7 +80,7 @@ async fn a_person_manages_their_account() {
 
     // Another browser (an HTTP client that keeps cookies) signs in to the app with the
     // new password.
-    let other = s.t.browser();
+    let other = s.t.browser_with(&[("user-agent", IPHONE)]);
     let asked = other.get(&s.authorize(&[])).await;
     let login = crate::support::location(&asked).unwrap();
     let signed_in = other.sign_in(&login, LOGIN, NEW_PASSWORD).await;
@@ -96,6 +97,50 @@ async fn a_person_manages_their_account() {
     s.sign_in(NEW_PASSWORD).await;
     s.chrome.wait_for_url(&account).await;
     assert!(!s.chrome.exists("#sign-in-again").await);
+
+    // Two sessions, told apart by device: this one (headless Chromium on Linux) is
+    // "This device", the other browser's is Safari on an iPhone, from the loopback.
+    let rows = s.chrome.text("#session-list tbody").await;
+    let lines: Vec<&str> = rows.lines().filter(|l| !l.trim().is_empty()).collect();
+    let this = rows
+        .split('\n')
+        .find(|l| l.contains("(This device)"))
+        .unwrap_or_else(|| panic!("this device is listed: {lines:?}"));
+    assert!(
+        this.contains("Chrome") && this.contains("on Linux"),
+        "{this}"
+    );
+    let iphone = rows
+        .split('\n')
+        .find(|l| l.contains("Safari on iPhone"))
+        .unwrap_or_else(|| panic!("the iPhone is listed: {lines:?}"));
+    assert!(!iphone.contains("This device"), "{iphone}");
+    assert!(iphone.contains("127.0.0.1"), "{iphone}");
+    assert_eq!(rows.matches("(This device)").count(), 1, "{rows}");
+    s.chrome.check_page("account-sessions").await;
+
+    // "Sign out" on the iPhone's row ends that session only.
+    s.chrome
+        .click("#session-list button[aria-label^='Sign out Safari on iPhone']")
+        .await;
+    s.chrome
+        .wait_for_url(&format!("{account}?done=session"))
+        .await;
+    assert!(
+        s.chrome
+            .text("#notice")
+            .await
+            .contains("That session was signed out")
+    );
+    assert!(!s.chrome.text("#session-list").await.contains("iPhone"));
+    assert!(home(&other).await.contains("id=\"not-signed-in\""));
+    s.chrome.assert_no_csp_violations().await;
+    // It signs in again, for "sign out everywhere" below.
+    let asked = other.get(&s.authorize(&[])).await;
+    let login = crate::support::location(&asked).unwrap();
+    let signed_in = other.sign_in(&login, LOGIN, NEW_PASSWORD).await;
+    assert_eq!(signed_in.status(), 303, "to the app");
+    assert!(home(&other).await.contains("id=\"signed-in-name\""));
 
     // Sign out everywhere else: the other browser's session ends, this one stays.
     s.chrome.click("#sign-out-everywhere").await;

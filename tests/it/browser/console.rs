@@ -338,6 +338,10 @@ async fn an_admin_signs_in_and_manages_users_groups_and_the_log() {
         ))
         .await;
     wait_for_text(&s.chrome, "button[aria-label^='End the session']", "End").await;
+    // Which browser and address it was started from (headless Chromium on Linux).
+    wait_for_text(&s.chrome, "main", " on Linux").await;
+    assert!(s.chrome.text("main").await.contains("127.0.0.1"));
+    s.chrome.check_page("user-sessions").await;
 
     // The System Log, and one event's detail.
     s.chrome.open(&format!("{base}/admin/log")).await;

@@ -164,6 +164,26 @@ pub async fn password(
     answer(&state, &headers, &account, "password", outcome).await
 }
 
+/// `POST /account/sessions/end`: signs out one other session, `session` (its public id).
+pub async fn sign_out_session(
+    State(state): State<SharedState>,
+    PeerAddr(ip): PeerAddr,
+    headers: HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Response {
+    let (params, account) = match checked(&state, &headers, body).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let id = match params.required("session") {
+        Ok(id) => id,
+        Err(e) => return error::page(&e),
+    };
+    let now = state.clock.now();
+    let outcome = changes::sign_out_session(&state, &account, id, ip, now).await;
+    answer(&state, &headers, &account, "session", outcome).await
+}
+
 /// `POST /account/sessions`: signs out every other session; with `apps=yes` revokes
 /// every refresh token too.
 pub async fn sign_out_everywhere(

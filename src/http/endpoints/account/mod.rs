@@ -40,6 +40,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/account/profile", post(forms::profile))
         .route("/account/password", post(forms::password))
         .route("/account/sessions", post(forms::sign_out_everywhere))
+        .route("/account/sessions/end", post(forms::sign_out_session))
         .route("/account/account.css", get(stylesheet))
 }
 

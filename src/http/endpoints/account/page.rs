@@ -13,9 +13,15 @@ use crate::clock::{UnixTime, rfc3339};
 use crate::flows::account::{self, Account, AppView};
 use crate::http::extract::query_params;
 use crate::http::{AppState, SharedState, cookies, error, pages};
+use crate::identity::session;
 
 /// One session, for the page.
 pub struct SessionRow {
+    pub id: String,
+    /// "Chrome 126 on Windows" (`identity::session::describe_user_agent`).
+    pub device: String,
+    pub address: String,
+    pub last_seen: Option<Time>,
     pub started: Time,
     pub password_verified: Time,
     pub expires: Time,
@@ -95,6 +101,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
             "Your password was changed. Every other session and every app that stayed signed in have been signed out.",
         ),
         "sessions" => Some("You were signed out everywhere else."),
+        "session" => Some("That session was signed out."),
         _ => None,
     }
 }
@@ -144,6 +151,13 @@ pub async fn render(
         .sessions
         .iter()
         .map(|s| SessionRow {
+            id: s.id.clone(),
+            device: s
+                .user_agent
+                .as_deref()
+                .map_or_else(|| "Unknown browser".into(), session::describe_user_agent),
+            address: s.ip.clone().unwrap_or_else(|| "unknown".into()),
+            last_seen: s.last_seen.map(Time::of),
             started: Time::of(s.started),
             password_verified: Time::of(s.password_verified),
             expires: Time::of(s.expires),
