@@ -111,6 +111,45 @@ impl NewIdp {
     }
 }
 
+impl From<&IdentityProvider> for NewIdp {
+    /// A provider's settings as they are, the stored secret kept (`client_secret`
+    /// None): the start of a change to some of them (`gatehouse idps update`).
+    fn from(idp: &IdentityProvider) -> NewIdp {
+        NewIdp {
+            idp_type: idp.idp_type,
+            name: idp.name.clone(),
+            issuer: idp.issuer.clone(),
+            authorization_endpoint: Some(idp.authorization_endpoint.clone()),
+            token_endpoint: Some(idp.token_endpoint.clone()),
+            userinfo_endpoint: idp.userinfo_endpoint.clone(),
+            jwks_uri: idp.jwks_uri.clone(),
+            end_session_endpoint: idp.end_session_endpoint.clone(),
+            scopes: idp.scopes.clone(),
+            client_id: idp.client_id.clone(),
+            client_secret: None,
+            token_auth_method: idp.token_auth_method,
+            signing_alg: idp.signing_alg.clone(),
+            pkce: idp.pkce,
+            max_clock_skew_ms: idp.max_clock_skew_ms,
+            provisioning_action: idp.provisioning_action,
+            profile_master: idp.profile_master,
+            groups_action: idp.groups_action,
+            groups_source_attribute: idp.groups_source_attribute.clone(),
+            groups_filter: idp.groups_filter.clone(),
+            groups_assignments: idp.groups_assignments.clone(),
+            account_link_action: idp.account_link_action,
+            account_link_groups: idp.account_link_groups.clone(),
+            username_template: idp.username_template.clone(),
+            match_type: idp.match_type,
+            match_attribute: idp.match_attribute.clone(),
+            profile_mapping: idp.profile_mapping.clone(),
+            end_upstream_session: idp.end_upstream_session,
+            button_label: idp.button_label.clone(),
+            button_color: idp.button_color.clone(),
+        }
+    }
+}
+
 fn not_found(id: &str) -> AdminError {
     AdminError::NotFound(format!("{id} (IdentityProvider)"))
 }
