@@ -458,6 +458,16 @@ impl IdpDiscoveryRuleBody {
     }
 }
 
+/// A rule of a sign-on policy or of the `IDP_DISCOVERY` policy (the policy's type
+/// decides which); for the OpenAPI document.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum PolicyRuleBody {
+    SignOn(SignOnRuleBody),
+    IdpDiscovery(IdpDiscoveryRuleBody),
+}
+
 /// A rule body read as the policy's type asks: `IDP_DISCOVERY` or a sign-on rule.
 fn read_body<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ApiError> {
     let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::internal(&e))?;
@@ -616,8 +626,10 @@ pub async fn rules(
 }
 
 /// A new rule, before the catch-all: people and network zones it matches, and what it
-/// asks (`actions.signon` or `actions.appSignOn`, by the policy's type).
-#[utoipa::path(post, path = "/api/v1/policies/{policyId}/rules", operation_id = "createPolicyRule", tag = "policies", params(("policyId" = String, Path)), request_body = SignOnRuleBody,
+/// asks (`actions.signon` or `actions.appSignOn`, by the policy's type). For the
+/// `IDP_DISCOVERY` policy: usernames, zones and apps it matches, and the providers
+/// (`actions.idp.providers`) it sends them to.
+#[utoipa::path(post, path = "/api/v1/policies/{policyId}/rules", operation_id = "createPolicyRule", tag = "policies", params(("policyId" = String, Path)), request_body = PolicyRuleBody,
     responses((status = 200, description = "The rule", body = super::answers::SignOnRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_rule(
     State(state): State<SharedState>,
@@ -655,7 +667,7 @@ pub async fn get_rule(
 }
 
 /// Replace a rule (priority kept when absent); the catch-all's conditions stay empty.
-#[utoipa::path(put, path = "/api/v1/policies/{policyId}/rules/{ruleId}", operation_id = "replacePolicyRule", tag = "policies", params(("policyId" = String, Path), ("ruleId" = String, Path)), request_body = SignOnRuleBody,
+#[utoipa::path(put, path = "/api/v1/policies/{policyId}/rules/{ruleId}", operation_id = "replacePolicyRule", tag = "policies", params(("policyId" = String, Path), ("ruleId" = String, Path)), request_body = PolicyRuleBody,
     responses((status = 200, description = "The rule", body = super::answers::SignOnRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn replace_rule(
     State(state): State<SharedState>,
