@@ -825,10 +825,14 @@ pub fn to_json(base: &str, idp: &IdentityProvider) -> Value {
     let mut credentials = json!({
         "client": {
             "client_id": idp.client_id,
-            "token_endpoint_auth_method": idp.token_auth_method,
             "pkce_required": idp.pkce,
         }
     });
+    // Okta names the method only when it is not its default, `client_secret_post`
+    // (its SDKs' models accept no other value there but `private_key_jwt`).
+    if idp.token_auth_method != AuthMethod::ClientSecretPost {
+        credentials["client"]["token_endpoint_auth_method"] = json!(idp.token_auth_method);
+    }
     if let Some(alg) = &idp.signing_alg {
         credentials["signing"] = json!({ "algorithm": alg });
     }
