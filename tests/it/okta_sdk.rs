@@ -1,7 +1,9 @@
 //! Okta's own Python management SDK (`okta` on PyPI, pinned in
 //! tests/okta_sdk/requirements.txt) against a Gatehouse on loopback: it creates users
 //! and an OIDC app, assigns a user, lists both with its cursor pagination; a code flow
-//! with that app and user succeeds; then it deactivates and deletes them.
+//! with that app and user succeeds; then it deactivates and deletes them. It also
+//! manages an identity provider (created through its request executor, the rest with
+//! its typed calls).
 //!
 //! The Python comes from GATEHOUSE_OKTA_SDK_PYTHON, else target/okta-venv, which the
 //! harness makes on first use (`support::okta_sdk_python`). Without python3 the test
