@@ -112,26 +112,31 @@ pub enum IdpsCommand {
     },
     /// Let people sign in with the provider again.
     Activate {
+        /// The provider's id (`0oa…`).
         #[arg(long)]
         idp: String,
     },
     /// Stop sign-ins with the provider (routing rules pass over it).
     Deactivate {
+        /// The provider's id (`0oa…`).
         #[arg(long)]
         idp: String,
     },
     /// Delete a provider no routing rule names; its users stay, unlinked.
     Delete {
+        /// The provider's id (`0oa…`).
         #[arg(long)]
         idp: String,
     },
     /// List the users linked to a provider as JSON.
     Users {
+        /// The provider's id (`0oa…`).
         #[arg(long)]
         idp: String,
     },
     /// Unlink a user from a provider (the user stays).
     Unlink {
+        /// The provider's id (`0oa…`).
         #[arg(long)]
         idp: String,
         /// The user's id (`00u…`).
@@ -184,6 +189,7 @@ pub enum RouteCommand {
     },
     /// Print where a username would be sent.
     Test {
+        /// The username as a person would type it on the sign-in page.
         #[arg(long)]
         username: String,
         /// The app signing in (client id).
