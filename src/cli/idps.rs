@@ -41,14 +41,19 @@ pub struct IdpFlags {
     /// the issuer's discovery document (endpoints given as flags win).
     #[arg(long)]
     discover: bool,
+    /// The provider's authorization endpoint (https).
     #[arg(long)]
     authorization_endpoint: Option<String>,
+    /// The provider's token endpoint (https).
     #[arg(long)]
     token_endpoint: Option<String>,
+    /// The provider's userinfo endpoint (required for oauth2).
     #[arg(long)]
     userinfo_endpoint: Option<String>,
+    /// Where the provider publishes its ID token keys (required for oidc).
     #[arg(long)]
     jwks_uri: Option<String>,
+    /// The provider's RP-initiated logout endpoint (for --end-upstream-session).
     #[arg(long)]
     end_session_endpoint: Option<String>,
     /// The client id Gatehouse has at the provider.
