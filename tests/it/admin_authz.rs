@@ -36,6 +36,7 @@ const ALL_SCOPES: &[&str] = &[
     "okta.clients.manage",
     "okta.policies.manage",
     "okta.networkZones.manage",
+    "okta.idps.manage",
 ];
 
 /// A user with `role` (granted by the command line), signed in to the console with
