@@ -111,6 +111,45 @@ impl NewIdp {
     }
 }
 
+impl From<&IdentityProvider> for NewIdp {
+    /// A provider's settings as they are, the stored secret kept (`client_secret`
+    /// None): the start of a change to some of them (`gatehouse idps update`).
+    fn from(idp: &IdentityProvider) -> NewIdp {
+        NewIdp {
+            idp_type: idp.idp_type,
+            name: idp.name.clone(),
+            issuer: idp.issuer.clone(),
+            authorization_endpoint: Some(idp.authorization_endpoint.clone()),
+            token_endpoint: Some(idp.token_endpoint.clone()),
+            userinfo_endpoint: idp.userinfo_endpoint.clone(),
+            jwks_uri: idp.jwks_uri.clone(),
+            end_session_endpoint: idp.end_session_endpoint.clone(),
+            scopes: idp.scopes.clone(),
+            client_id: idp.client_id.clone(),
+            client_secret: None,
+            token_auth_method: idp.token_auth_method,
+            signing_alg: idp.signing_alg.clone(),
+            pkce: idp.pkce,
+            max_clock_skew_ms: idp.max_clock_skew_ms,
+            provisioning_action: idp.provisioning_action,
+            profile_master: idp.profile_master,
+            groups_action: idp.groups_action,
+            groups_source_attribute: idp.groups_source_attribute.clone(),
+            groups_filter: idp.groups_filter.clone(),
+            groups_assignments: idp.groups_assignments.clone(),
+            account_link_action: idp.account_link_action,
+            account_link_groups: idp.account_link_groups.clone(),
+            username_template: idp.username_template.clone(),
+            match_type: idp.match_type,
+            match_attribute: idp.match_attribute.clone(),
+            profile_mapping: idp.profile_mapping.clone(),
+            end_upstream_session: idp.end_upstream_session,
+            button_label: idp.button_label.clone(),
+            button_color: idp.button_color.clone(),
+        }
+    }
+}
+
 fn not_found(id: &str) -> AdminError {
     AdminError::NotFound(format!("{id} (IdentityProvider)"))
 }
@@ -786,10 +825,14 @@ pub fn to_json(base: &str, idp: &IdentityProvider) -> Value {
     let mut credentials = json!({
         "client": {
             "client_id": idp.client_id,
-            "token_endpoint_auth_method": idp.token_auth_method,
             "pkce_required": idp.pkce,
         }
     });
+    // Okta names the method only when it is not its default, `client_secret_post`
+    // (its SDKs' models accept no other value there but `private_key_jwt`).
+    if idp.token_auth_method != AuthMethod::ClientSecretPost {
+        credentials["client"]["token_endpoint_auth_method"] = json!(idp.token_auth_method);
+    }
     if let Some(alg) = &idp.signing_alg {
         credentials["signing"] = json!({ "algorithm": alg });
     }
@@ -907,6 +950,8 @@ pub struct NewRoute {
     pub apps_exclude: Vec<String>,
     /// `OKTA` (a password), or a provider's type and id.
     pub providers: Vec<RouteProvider>,
+    /// Where among the other rules (1 first); None: after them.
+    pub priority: Option<i64>,
 }
 
 /// The IdP discovery policy (there is one) and its rules, in evaluation order.
@@ -928,14 +973,13 @@ pub async fn routes(
     Ok((policy, rules))
 }
 
-/// Adds a routing rule after the existing ones, before the catch-all.
-pub async fn create_route(
-    store: &DynStore,
-    actor: &Actor,
-    new: NewRoute,
-    now: UnixTime,
-) -> Result<IdpDiscoveryRule, AdminError> {
+/// Checks what an admin asks of a routing rule: patterns, zones, apps and providers
+/// that exist (Okta's E0000001 with the field at fault).
+async fn check_route(store: &DynStore, new: &NewRoute) -> Result<(), AdminError> {
     check_text("name", &new.name, 100)?;
+    if new.priority.is_some_and(|p| p < 1) {
+        return Err(AdminError::invalid("priority", "must be 1 or more"));
+    }
     if new.patterns.len() > MAX_ITEMS {
         return Err(AdminError::invalid(
             "conditions.userIdentifier.patterns",
@@ -974,8 +1018,20 @@ pub async fn create_route(
             "name at least one provider",
         ));
     }
+    if new.providers.len() > MAX_ITEMS {
+        return Err(AdminError::invalid(
+            "actions.idp.providers",
+            format!("at most {MAX_ITEMS} providers"),
+        ));
+    }
     for p in &new.providers {
         if p.provider_type == ROUTE_OKTA {
+            if p.id.is_some() {
+                return Err(AdminError::invalid(
+                    "actions.idp.providers",
+                    "an OKTA provider has no id",
+                ));
+            }
             continue;
         }
         let found = match &p.id {
@@ -993,12 +1049,61 @@ pub async fn create_route(
             ));
         }
     }
+    Ok(())
+}
+
+/// Gives the non-system rules priorities 1, 2, ... in this order, with `moved` at
+/// `priority` (clamped to the end), writing only the rules whose priority changes.
+/// Returns the priority `moved` gets. A failure part-way leaves the order intact (a
+/// gap at most), as rules are shifted before the moved one is written.
+async fn place(
+    store: &DynStore,
+    rules: &[IdpDiscoveryRule],
+    moved: &str,
+    priority: Option<i64>,
+    now: UnixTime,
+) -> Result<i64, AdminError> {
+    let mut order: Vec<&IdpDiscoveryRule> = rules
+        .iter()
+        .filter(|r| !r.system && r.id != moved)
+        .collect();
+    let at = priority
+        .map(|p| (p.max(1) as usize - 1).min(order.len()))
+        .unwrap_or(order.len());
+    // The rule itself is written by the caller; the others make room around it.
+    for (i, rule) in order.drain(..).enumerate() {
+        let wanted = if i < at { i as i64 + 1 } else { i as i64 + 2 };
+        if rule.priority != wanted {
+            let shifted = IdpDiscoveryRule {
+                priority: wanted,
+                updated_at: now,
+                ..rule.clone()
+            };
+            if !store.update_idp_discovery_rule(&shifted).await? {
+                return Err(AdminError::NotFound(format!("{} (PolicyRule)", rule.id)));
+            }
+        }
+    }
+    Ok(at as i64 + 1)
+}
+
+/// Adds a routing rule at `priority` (after the existing ones when absent), always
+/// before the catch-all.
+pub async fn create_route(
+    store: &DynStore,
+    actor: &Actor,
+    new: NewRoute,
+    now: UnixTime,
+) -> Result<IdpDiscoveryRule, AdminError> {
+    check_route(store, &new).await?;
     let (policy, rules) = routes(store).await?;
+    let id = okta_id("0pr");
+    let priority = place(store, &rules, &id, new.priority, now).await?;
     let rule = IdpDiscoveryRule {
-        id: okta_id("0pr"),
+        id,
         policy_id: policy.id.clone(),
         name: new.name.trim().to_string(),
-        priority: rules.iter().filter(|r| !r.system).count() as i64 + 1,
+        priority,
         status: Status::Active,
         system: false,
         identifier_type: IdentifierType::Identifier,
@@ -1022,6 +1127,115 @@ pub async fn create_route(
         now,
     )
     .await;
+    Ok(rule)
+}
+
+/// One routing rule of the IdP discovery policy `policy_id`.
+pub async fn find_route(
+    store: &DynStore,
+    policy_id: &str,
+    rule_id: &str,
+) -> Result<IdpDiscoveryRule, AdminError> {
+    let (policy, rules) = routes(store).await?;
+    if policy.id != policy_id {
+        return Err(AdminError::NotFound(format!("{policy_id} (Policy)")));
+    }
+    rules
+        .into_iter()
+        .find(|r| r.id == rule_id)
+        .ok_or_else(|| AdminError::NotFound(format!("{rule_id} (PolicyRule)")))
+}
+
+/// Replaces a routing rule (Okta's PUT: its status is kept, its priority too when
+/// absent). The catch-all keeps matching everyone: only its name and providers change.
+pub async fn update_route(
+    store: &DynStore,
+    actor: &Actor,
+    policy_id: &str,
+    rule_id: &str,
+    new: NewRoute,
+    now: UnixTime,
+) -> Result<IdpDiscoveryRule, AdminError> {
+    let before = find_route(store, policy_id, rule_id).await?;
+    check_route(store, &new).await?;
+    let priority = if before.system {
+        let conditions = !new.patterns.is_empty()
+            || !new.zones_include.is_empty()
+            || !new.zones_exclude.is_empty()
+            || !new.apps_include.is_empty()
+            || !new.apps_exclude.is_empty();
+        if conditions {
+            return Err(AdminError::invalid(
+                "conditions",
+                "the default rule matches every sign-in: it has no conditions",
+            ));
+        }
+        before.priority
+    } else if new.priority.is_some_and(|p| p != before.priority) {
+        let (_, rules) = routes(store).await?;
+        place(store, &rules, rule_id, new.priority, now).await?
+    } else {
+        before.priority
+    };
+    let rule = IdpDiscoveryRule {
+        name: new.name.trim().to_string(),
+        priority,
+        patterns: new.patterns,
+        zones_include: dedup(new.zones_include),
+        zones_exclude: dedup(new.zones_exclude),
+        apps_include: dedup(new.apps_include),
+        apps_exclude: dedup(new.apps_exclude),
+        providers: new.providers,
+        updated_at: now,
+        ..before.clone()
+    };
+    if !store.update_idp_discovery_rule(&rule).await? {
+        return Err(AdminError::NotFound(format!("{rule_id} (PolicyRule)")));
+    }
+    let target = Target::new(&rule.id, "PolicyRule", &rule.name)
+        .changed(Some(route_json(&before)), Some(route_json(&rule)));
+    syslog::record(
+        store,
+        actor,
+        Event::success("policy.rule.update", "Update policy rule", vec![target]),
+        now,
+    )
+    .await;
+    Ok(rule)
+}
+
+/// Okta's rule `lifecycle/activate` and `deactivate`: an inactive routing rule is
+/// skipped; the catch-all stays active.
+pub async fn set_route_active(
+    store: &DynStore,
+    actor: &Actor,
+    policy_id: &str,
+    rule_id: &str,
+    active: bool,
+    now: UnixTime,
+) -> Result<IdpDiscoveryRule, AdminError> {
+    let before = find_route(store, policy_id, rule_id).await?;
+    if before.system && !active {
+        return Err(AdminError::not_allowed(
+            "E0000099",
+            "The default rule cannot be deactivated.",
+        ));
+    }
+    let status = Status::active_if(active);
+    if before.status == status {
+        return Ok(before);
+    }
+    let rule = IdpDiscoveryRule {
+        status,
+        updated_at: now,
+        ..before.clone()
+    };
+    if !store.update_idp_discovery_rule(&rule).await? {
+        return Err(AdminError::NotFound(format!("{rule_id} (PolicyRule)")));
+    }
+    let event =
+        super::policy_status_event(true, (&rule.id, &rule.name), before.status, status, vec![]);
+    syslog::record(store, actor, event, now).await;
     Ok(rule)
 }
 

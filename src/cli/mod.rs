@@ -268,7 +268,11 @@ async fn execute(cli: Cli, file: FileConfig) -> Result<(), String> {
         Command::PasswordPolicy(command) => {
             sign_on::run_password_policy(command, &backend(&store_config).await?).await
         }
-        Command::Idps(command) => idps::run(command, &backend(&store_config).await?).await,
+        Command::Idps(command) => {
+            let client_auth = ClientAuthConfig::resolve(&file).map_err(|e| e.to_string())?;
+            let allow_private = client_auth.allow_private_jwks_uri;
+            idps::run(command, &backend(&store_config).await?, allow_private).await
+        }
         Command::ApiTokens(command) => {
             api_tokens::run(command, &backend(&store_config).await?).await
         }

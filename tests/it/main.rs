@@ -37,6 +37,7 @@ mod factors;
 mod federation;
 mod headers;
 mod hostile;
+mod idp_routing_api;
 mod idp_store;
 mod introspection;
 mod janitor;

@@ -202,3 +202,21 @@ async fn okta_node_sdk_manages_an_identity_provider() {
     assert_eq!(result["secret"], serde_json::Value::Null);
     assert_eq!(result["gone"], 404);
 }
+
+/// Okta's Node.js management SDK (PolicyApi) makes, lists and deletes a routing rule
+/// of the IDP_DISCOVERY policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_node_sdk_manages_idp_discovery_rules() {
+    let t = TestApp::spawn().await;
+    let token = t.api_token("okta-node").await;
+    let result = okta_node(&t, &token, "idpDiscoveryRules", &[]).await;
+    assert_eq!(result["policyType"], "IDP_DISCOVERY", "{result}");
+    assert_eq!(result["rule"]["type"], "IDP_DISCOVERY");
+    assert_eq!(result["rule"]["status"], "ACTIVE");
+    assert_eq!(result["provider"], result["idp"]);
+    let listed = result["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["id"], result["rule"]["id"]);
+    assert_eq!(listed[1]["system"], true);
+    assert_eq!(result["after"], serde_json::json!([listed[1]["id"]]));
+}

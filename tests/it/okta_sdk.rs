@@ -1,7 +1,9 @@
 //! Okta's own Python management SDK (`okta` on PyPI, pinned in
 //! tests/okta_sdk/requirements.txt) against a Gatehouse on loopback: it creates users
 //! and an OIDC app, assigns a user, lists both with its cursor pagination; a code flow
-//! with that app and user succeeds; then it deactivates and deletes them.
+//! with that app and user succeeds; then it deactivates and deletes them. It also
+//! manages an identity provider (created through its request executor, the rest with
+//! its typed calls).
 //!
 //! The Python comes from GATEHOUSE_OKTA_SDK_PYTHON, else target/okta-venv, which the
 //! harness makes on first use (`support::okta_sdk_python`). Without python3 the test
@@ -116,4 +118,60 @@ async fn okta_python_sdk_reads_what_it_creates_from_okta_s_201() {
         200,
         "the SDK's secret"
     );
+}
+
+/// Identity providers with Okta's Python SDK: created through its request executor
+/// (the pinned model cannot carry `protocol.issuer`), then listed, read, deactivated,
+/// activated, its linked users listed and deleted with the SDK's typed calls; the
+/// client secret never in an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_python_sdk_manages_identity_providers() {
+    const SECRET: &str = "sdk-upstream-client-secret-0123456789";
+    let t = TestApp::spawn().await;
+    let token = t.api_token("okta-sdk").await;
+    let created = manage(&t, &token, &["idp-create", SECRET]).await;
+    let idp_id = created["idp_id"].as_str().unwrap().to_string();
+    // Someone signed in through it once: a linked user.
+    let user = t.user("linked@example.com").await;
+    t.state
+        .store
+        .link_idp_user(&gatehouse::store::IdpUser {
+            idp_id: idp_id.clone(),
+            external_id: "upstream-sub-1".into(),
+            user_id: user.id.clone(),
+            profile: serde_json::Map::new(),
+            created_at: 1,
+            updated_at: 1,
+        })
+        .await
+        .unwrap();
+
+    let seen = manage(&t, &token, &["idps", &idp_id, &user.id, SECRET]).await;
+    assert_eq!(seen["listed"], serde_json::json!([idp_id]));
+    assert_eq!(seen["name"], "SDK Corp");
+    assert_eq!(seen["linked"], serde_json::json!([user.id]));
+    assert_eq!(seen["deleted"], idp_id.as_str());
+    let api = t.api().await;
+    assert_eq!(api.get(&format!("/api/v1/idps/{idp_id}")).await.0, 404);
+    // The user stays, unlinked.
+    assert_eq!(api.get(&format!("/api/v1/users/{}", user.id)).await.0, 200);
+    let (_, events) = api
+        .get("/api/v1/logs?filter=eventType sw \"system.idp.lifecycle.\"&limit=100")
+        .await;
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "system.idp.lifecycle.create",
+            "system.idp.lifecycle.deactivate",
+            "system.idp.lifecycle.activate",
+            "system.idp.lifecycle.delete"
+        ]
+    );
+    assert!(!events.to_string().contains(SECRET));
 }

@@ -258,6 +258,62 @@ const scenarios = {
     return out;
   },
 
+  // Routing rules of the IDP_DISCOVERY policy through the SDK's PolicyApi: a rule
+  // sending one domain to a provider created by the SDK, listed, then deleted.
+  async idpDiscoveryRules() {
+    const idp = await client.identityProviderApi.createIdentityProvider({
+      identityProvider: {
+        type: 'OIDC',
+        name: 'Routed from Node',
+        protocol: {
+          type: 'OIDC',
+          endpoints: {
+            authorization: { url: 'https://idp.example/oauth2/v1/authorize', binding: 'HTTP-REDIRECT' },
+            token: { url: 'https://idp.example/oauth2/v1/token', binding: 'HTTP-POST' },
+            jwks: { url: 'https://idp.example/oauth2/v1/keys', binding: 'HTTP-REDIRECT' },
+          },
+          scopes: ['openid', 'email'],
+          credentials: { client: { client_id: 'gatehouse-client', client_secret: 'node-sdk-secret-value' } },
+          issuer: { url: 'https://idp.example' },
+        },
+      },
+    });
+    const policies = [];
+    for await (const p of await client.policyApi.listPolicies({ type: 'IDP_DISCOVERY' })) {
+      policies.push(p);
+    }
+    const policyId = policies[0].id;
+    const created = await client.policyApi.createPolicyRule({
+      policyId,
+      policyRule: {
+        type: 'IDP_DISCOVERY',
+        name: 'Corp from Node',
+        conditions: {
+          userIdentifier: { type: 'IDENTIFIER', patterns: [{ matchType: 'SUFFIX', value: 'corp.example' }] },
+          network: { connection: 'ANYWHERE' },
+        },
+        actions: { idp: { providers: [{ type: 'OIDC', id: idp.id }] } },
+      },
+    });
+    const listed = [];
+    for await (const r of await client.policyApi.listPolicyRules({ policyId })) {
+      listed.push({ id: r.id, name: r.name, system: r.system });
+    }
+    await client.policyApi.deletePolicyRule({ policyId, ruleId: created.id });
+    const after = [];
+    for await (const r of await client.policyApi.listPolicyRules({ policyId })) {
+      after.push(r.id);
+    }
+    return {
+      policyType: policies[0].type,
+      rule: { id: created.id, type: created.type, status: created.status, name: created.name },
+      provider: created.actions.idp.providers[0].id,
+      idp: idp.id,
+      listed,
+      after,
+    };
+  },
+
   // The password policy's lockout through the management SDK (listPolicies,
   // replacePolicy, getUser, unlockUser) and okta-auth-js's signInWithCredentials
   // meeting a locked account.

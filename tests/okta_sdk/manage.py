@@ -11,6 +11,16 @@
                         object from Okta's 201 (and returns None from any other status);
                         prints their ids and the new secret as JSON
 
+    manage.py idp-create SECRET
+                        create an OIDC identity provider with SECRET as its client
+                        secret through the SDK's request executor (the pinned model has
+                        no `protocol.issuer`, so the JSON goes as an Okta customer sends a
+                        field the model lacks); prints {"idp_id"} as JSON
+    manage.py idps IDP_ID USER_ID SECRET
+                        with the SDK's typed calls: list the providers, get one,
+                        deactivate and activate it, list its linked users (USER_ID), and
+                        delete it; SECRET never in an answer; prints what it saw as JSON
+
 GATEHOUSE_ORG_URL and GATEHOUSE_API_TOKEN say where and with what. The SDK refuses
 plain http unless its testing setting `testing.testingDisableHttpsCheck` is on. In
 this version a `testing` key in the client's dictionary lands under `client` where
@@ -210,6 +220,78 @@ async def servers(client_id):
     }))
 
 
+async def idp_create(secret):
+    okta = client()
+    executor = okta.get_request_executor()
+    body = {
+        "type": "OIDC",
+        "name": "SDK Corp",
+        "protocol": {
+            "type": "OIDC",
+            "endpoints": {
+                "authorization": {"url": "https://idp.example/oauth2/v1/authorize", "binding": "HTTP-REDIRECT"},
+                "token": {"url": "https://idp.example/oauth2/v1/token", "binding": "HTTP-POST"},
+                "jwks": {"url": "https://idp.example/oauth2/v1/keys", "binding": "HTTP-REDIRECT"},
+            },
+            "scopes": ["openid", "email", "profile"],
+            "issuer": {"url": "https://idp.example"},
+            "credentials": {"client": {
+                "client_id": "gatehouse-at-idp",
+                "client_secret": secret,
+                "token_endpoint_auth_method": "client_secret_post",
+            }},
+        },
+        "policy": {
+            "provisioning": {"action": "AUTO", "profileMaster": False, "groups": {"action": "NONE"}},
+            "accountLink": {"action": "AUTO", "filter": None},
+            "subject": {"userNameTemplate": {"template": "idpuser.email"}, "matchType": "USERNAME"},
+            "maxClockSkew": 120000,
+        },
+    }
+    request, err = await executor.create_request("POST", "/api/v1/idps", body, {})
+    check(err, "create_request")
+    response, text, err = await executor.execute(request)
+    check(err, "POST /api/v1/idps")
+    assert response.status == 200, response.status
+    assert secret not in text, "the secret is never answered"
+    created = json.loads(text)
+    assert created["status"] == "ACTIVE"
+    assert created["protocol"]["issuer"]["url"] == "https://idp.example"
+    print(json.dumps({"idp_id": created["id"]}))
+
+
+async def idps(idp_id, user_id, secret):
+    okta = client()
+    listed, resp, err = await okta.list_identity_providers()
+    check(err, "list_identity_providers")
+    assert [i.id for i in listed] == [idp_id], [i.id for i in listed]
+    one, _, err = await okta.get_identity_provider(idp_id)
+    check(err, "get_identity_provider")
+    assert one.id == idp_id and one.name == "SDK Corp"
+    seen = json.dumps(one.to_dict(), default=str)
+    assert secret not in seen, "the SDK's model has no secret"
+
+    off, _, err = await okta.deactivate_identity_provider(idp_id)
+    check(err, "deactivate_identity_provider")
+    assert off.status.value == "INACTIVE", off.status
+    on, _, err = await okta.activate_identity_provider(idp_id)
+    check(err, "activate_identity_provider")
+    assert on.status.value == "ACTIVE", on.status
+
+    linked, _, err = await okta.list_identity_provider_application_users(idp_id)
+    check(err, "list_identity_provider_application_users")
+    assert [u.id for u in linked] == [user_id], [u.id for u in linked]
+
+    _, _, err = await okta.delete_identity_provider(idp_id)
+    check(err, "delete_identity_provider")
+    gone, _, err = await okta.get_identity_provider(idp_id)
+    assert err is not None and gone is None, "deleted"
+    print(json.dumps({
+        "listed": [i.id for i in listed], "name": one.name, "type": str(one.type.value if hasattr(one.type, "value") else one.type),
+        "linked": [u.id for u in linked], "deleted": idp_id,
+    }))
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "setup":
@@ -218,5 +300,9 @@ if __name__ == "__main__":
         asyncio.run(teardown(sys.argv[2], sys.argv[3]))
     elif command == "servers" and len(sys.argv) == 3:
         asyncio.run(servers(sys.argv[2]))
+    elif command == "idp-create" and len(sys.argv) == 3:
+        asyncio.run(idp_create(sys.argv[2]))
+    elif command == "idps" and len(sys.argv) == 5:
+        asyncio.run(idps(sys.argv[2], sys.argv[3], sys.argv[4]))
     else:
         raise SystemExit(__doc__)

@@ -1,4 +1,5 @@
-//! `/api/v1/policies` (Okta's Policy API for `OKTA_SIGN_ON` and `ACCESS_POLICY`) and
+//! `/api/v1/policies` (Okta's Policy API for `OKTA_SIGN_ON`, `ACCESS_POLICY` and the
+//! rules of `IDP_DISCOVERY`, handed to `admin::idps`) and
 //! `PUT /api/v1/apps/{id}/policies/{policyId}`. The rules are in `admin::sign_on`;
 //! this module reads Okta's JSON shapes into them. The `PASSWORD` type's requests are
 //! handed to `password_policy`.
@@ -12,13 +13,16 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiQuery, Caller};
+use super::extract::{ApiJson, ApiQuery, Caller, parse_json};
 use super::password_policy::{self as pp, PasswordSettings};
-use crate::admin::idps;
+use crate::admin::idps::{self, NewRoute};
 use crate::admin::password_policy::is_password_policy;
 use crate::admin::sign_on::{self, NewSignOnPolicy, NewSignOnRule};
 use crate::http::SharedState;
-use crate::store::{FactorMode, PolicyType, Possession, RuleAccess};
+use crate::store::{
+    FactorMode, IdentifierPattern, PatternMatchType, PolicyType, Possession, RouteProvider,
+    RuleAccess,
+};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct IncludeExclude {
@@ -269,6 +273,207 @@ impl SignOnRuleBody {
     }
 }
 
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct IdentifierPatternBody {
+    /// `SUFFIX`, `EQUALS`, `STARTS_WITH` or `CONTAINS` (`EXPRESSION` is refused).
+    #[serde(rename = "matchType")]
+    pub match_type: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UserIdentifierCondition {
+    /// `IDENTIFIER` (the typed username).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub patterns: Option<Vec<IdentifierPatternBody>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct NetworkCondition {
+    /// `ANYWHERE` or `ZONE` (then `include` and/or `exclude` name network zones).
+    pub connection: Option<String>,
+    pub include: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct AppRef {
+    /// `APP`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct AppCondition {
+    pub include: Option<Vec<AppRef>>,
+    pub exclude: Option<Vec<AppRef>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdpDiscoveryConditions {
+    pub user_identifier: Option<UserIdentifierCondition>,
+    pub network: Option<NetworkCondition>,
+    pub app: Option<AppCondition>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct IdpProviderRef {
+    /// `OKTA` (password sign-in here), or the provider's type (`OIDC`, `OAUTH2`).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct IdpDiscoveryIdpAction {
+    pub providers: Option<Vec<IdpProviderRef>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct IdpDiscoveryActions {
+    pub idp: Option<IdpDiscoveryIdpAction>,
+}
+
+/// A rule of the `IDP_DISCOVERY` policy (routing by username, network zone and app).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct IdpDiscoveryRuleBody {
+    /// `IDP_DISCOVERY`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub priority: Option<i64>,
+    pub conditions: Option<IdpDiscoveryConditions>,
+    pub actions: Option<IdpDiscoveryActions>,
+}
+
+impl IdpDiscoveryRuleBody {
+    fn into_new(self) -> Result<NewRoute, ApiError> {
+        if self.kind.as_deref().is_some_and(|k| k != "IDP_DISCOVERY") {
+            return Err(ApiError::invalid(
+                "type",
+                "a rule of the IDP_DISCOVERY policy is of type IDP_DISCOVERY",
+            ));
+        }
+        let name = self
+            .name
+            .ok_or_else(|| ApiError::invalid("name", "is required"))?;
+        let conditions = self.conditions.unwrap_or_default();
+        let mut patterns = Vec::new();
+        if let Some(ui) = conditions.user_identifier {
+            if ui.kind.as_deref().is_some_and(|k| k != "IDENTIFIER") {
+                return Err(ApiError::invalid(
+                    "conditions.userIdentifier.type",
+                    "only IDENTIFIER (the typed username) is supported",
+                ));
+            }
+            for p in ui.patterns.unwrap_or_default() {
+                let field = "conditions.userIdentifier.patterns";
+                let match_type = p
+                    .match_type
+                    .as_deref()
+                    .and_then(PatternMatchType::parse)
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            field,
+                            "matchType must be SUFFIX, EQUALS, STARTS_WITH or CONTAINS",
+                        )
+                    })?;
+                let value = p
+                    .value
+                    .filter(|v| !v.trim().is_empty())
+                    .ok_or_else(|| ApiError::invalid(field, "a pattern needs a value"))?;
+                patterns.push(IdentifierPattern { match_type, value });
+            }
+        }
+        let (mut zones_include, mut zones_exclude) = (Vec::new(), Vec::new());
+        if let Some(network) = conditions.network {
+            let include = network.include.unwrap_or_default();
+            let exclude = network.exclude.unwrap_or_default();
+            match network.connection.as_deref() {
+                None | Some("ANYWHERE") if include.is_empty() && exclude.is_empty() => {}
+                Some("ZONE") if !include.is_empty() || !exclude.is_empty() => {
+                    (zones_include, zones_exclude) = (include, exclude);
+                }
+                Some("ZONE") => {
+                    return Err(ApiError::invalid(
+                        "conditions.network",
+                        "ZONE needs network zones in include or exclude",
+                    ));
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        "conditions.network.connection",
+                        "must be ANYWHERE (no zones) or ZONE",
+                    ));
+                }
+            }
+        }
+        let (mut apps_include, mut apps_exclude) = (Vec::new(), Vec::new());
+        if let Some(app) = conditions.app {
+            let ids = |refs: Option<Vec<AppRef>>| -> Result<Vec<String>, ApiError> {
+                refs.unwrap_or_default()
+                    .into_iter()
+                    .map(|r| match (r.kind.as_deref(), r.id) {
+                        (None | Some("APP"), Some(id)) if !id.is_empty() => Ok(id),
+                        _ => Err(ApiError::invalid(
+                            "conditions.app",
+                            "each entry is {\"type\": \"APP\", \"id\": the app's client id}",
+                        )),
+                    })
+                    .collect()
+            };
+            apps_include = ids(app.include)?;
+            apps_exclude = ids(app.exclude)?;
+        }
+        let providers = self
+            .actions
+            .and_then(|a| a.idp)
+            .and_then(|i| i.providers)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| match p.kind {
+                Some(kind) if !kind.is_empty() => Ok(RouteProvider {
+                    provider_type: kind,
+                    id: p.id,
+                }),
+                _ => Err(ApiError::invalid(
+                    "actions.idp.providers",
+                    "each provider has a type (OKTA, or the provider's type and id)",
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NewRoute {
+            name,
+            patterns,
+            zones_include,
+            zones_exclude,
+            apps_include,
+            apps_exclude,
+            providers,
+            priority: self.priority,
+        })
+    }
+}
+
+/// A rule of a sign-on policy or of the `IDP_DISCOVERY` policy (the policy's type
+/// decides which); for the OpenAPI document.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum PolicyRuleBody {
+    SignOn(SignOnRuleBody),
+    IdpDiscovery(IdpDiscoveryRuleBody),
+}
+
+/// A rule body read as the policy's type asks: `IDP_DISCOVERY` or a sign-on rule.
+fn read_body<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ApiError> {
+    let bytes = serde_json::to_vec(&body).map_err(|e| ApiError::internal(&e))?;
+    parse_json(&bytes)
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PolicyQuery {
@@ -288,8 +493,8 @@ pub async fn list(
     if q.kind.as_deref() == Some("PASSWORD") {
         return pp::list(&state).await;
     }
-    // Okta's IdP discovery policy (routing rules): read here, changed with
-    // `gatehouse idps route`.
+    // Okta's IdP discovery policy: its routing rules are managed under
+    // `/api/v1/policies/{id}/rules` below and with `gatehouse idps route`.
     if q.kind.as_deref() == Some("IDP_DISCOVERY") {
         let (policy, _) = idps::routes(&state.store).await?;
         return Ok(Json(vec![idps::discovery_policy_json(&policy)]).into_response());
@@ -421,17 +626,25 @@ pub async fn rules(
 }
 
 /// A new rule, before the catch-all: people and network zones it matches, and what it
-/// asks (`actions.signon` or `actions.appSignOn`, by the policy's type).
-#[utoipa::path(post, path = "/api/v1/policies/{policyId}/rules", operation_id = "createPolicyRule", tag = "policies", params(("policyId" = String, Path)), request_body = SignOnRuleBody,
+/// asks (`actions.signon` or `actions.appSignOn`, by the policy's type). For the
+/// `IDP_DISCOVERY` policy: usernames, zones and apps it matches, and the providers
+/// (`actions.idp.providers`) it sends them to.
+#[utoipa::path(post, path = "/api/v1/policies/{policyId}/rules", operation_id = "createPolicyRule", tag = "policies", params(("policyId" = String, Path)), request_body = PolicyRuleBody,
     responses((status = 200, description = "The rule", body = super::answers::SignOnRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn create_rule(
     State(state): State<SharedState>,
     Caller(actor): Caller,
     Path(policy_id): Path<String>,
-    ApiJson(body): ApiJson<SignOnRuleBody>,
+    ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
+    let (routing, _) = idps::routes(&state.store).await?;
+    if routing.id == policy_id {
+        let new = read_body::<IdpDiscoveryRuleBody>(body)?.into_new()?;
+        let rule = idps::create_route(&state.store, &actor, new, state.clock.now()).await?;
+        return Ok(Json(idps::route_json(&rule)).into_response());
+    }
     let policy = sign_on::find(&state.store, &policy_id).await?;
-    let new = body.into_new(policy.policy_type)?;
+    let new = read_body::<SignOnRuleBody>(body)?.into_new(policy.policy_type)?;
     let rule =
         sign_on::create_rule(&state.store, &actor, &policy_id, new, state.clock.now()).await?;
     Ok(Json(sign_on::rule_json(&policy, &rule)).into_response())
@@ -444,22 +657,33 @@ pub async fn get_rule(
     _: Caller,
     Path((policy_id, rule_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    let (routing, _) = idps::routes(&state.store).await?;
+    if routing.id == policy_id {
+        let rule = idps::find_route(&state.store, &policy_id, &rule_id).await?;
+        return Ok(Json(idps::route_json(&rule)).into_response());
+    }
     let (policy, rule) = sign_on::find_rule(&state.store, &policy_id, &rule_id).await?;
     Ok(Json(sign_on::rule_json(&policy, &rule)).into_response())
 }
 
 /// Replace a rule (priority kept when absent); the catch-all's conditions stay empty.
-#[utoipa::path(put, path = "/api/v1/policies/{policyId}/rules/{ruleId}", operation_id = "replacePolicyRule", tag = "policies", params(("policyId" = String, Path), ("ruleId" = String, Path)), request_body = SignOnRuleBody,
+#[utoipa::path(put, path = "/api/v1/policies/{policyId}/rules/{ruleId}", operation_id = "replacePolicyRule", tag = "policies", params(("policyId" = String, Path), ("ruleId" = String, Path)), request_body = PolicyRuleBody,
     responses((status = 200, description = "The rule", body = super::answers::SignOnRule), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ssws" = [])))]
 pub async fn replace_rule(
     State(state): State<SharedState>,
     Caller(actor): Caller,
     Path((policy_id, rule_id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<SignOnRuleBody>,
+    ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    let policy = sign_on::find(&state.store, &policy_id).await?;
-    let new = body.into_new(policy.policy_type)?;
     let now = state.clock.now();
+    let (routing, _) = idps::routes(&state.store).await?;
+    if routing.id == policy_id {
+        let new = read_body::<IdpDiscoveryRuleBody>(body)?.into_new()?;
+        let rule = idps::update_route(&state.store, &actor, &policy_id, &rule_id, new, now).await?;
+        return Ok(Json(idps::route_json(&rule)).into_response());
+    }
+    let policy = sign_on::find(&state.store, &policy_id).await?;
+    let new = read_body::<SignOnRuleBody>(body)?.into_new(policy.policy_type)?;
     let rule = sign_on::update_rule(&state.store, &actor, &policy_id, &rule_id, new, now).await?;
     Ok(Json(sign_on::rule_json(&policy, &rule)).into_response())
 }
@@ -472,6 +696,11 @@ pub async fn delete_rule(
     Caller(actor): Caller,
     Path((policy_id, rule_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
+    let (routing, _) = idps::routes(&state.store).await?;
+    if routing.id == policy_id {
+        idps::delete_route(&state.store, &actor, &rule_id, state.clock.now()).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     sign_on::delete_rule(
         &state.store,
         &actor,
@@ -491,6 +720,11 @@ pub async fn activate_rule(
     Path((policy_id, rule_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let now = state.clock.now();
+    let (routing, _) = idps::routes(&state.store).await?;
+    if routing.id == policy_id {
+        idps::set_route_active(&state.store, &actor, &policy_id, &rule_id, true, now).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     sign_on::set_rule_active(&state.store, &actor, &policy_id, &rule_id, true, now).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -504,6 +738,11 @@ pub async fn deactivate_rule(
     Path((policy_id, rule_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let now = state.clock.now();
+    let (routing, _) = idps::routes(&state.store).await?;
+    if routing.id == policy_id {
+        idps::set_route_active(&state.store, &actor, &policy_id, &rule_id, false, now).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     sign_on::set_rule_active(&state.store, &actor, &policy_id, &rule_id, false, now).await?;
     Ok(StatusCode::NO_CONTENT)
 }
