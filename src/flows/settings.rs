@@ -321,9 +321,8 @@ mod tests {
     use super::*;
     use crate::flows::testing::fixture;
     use crate::store::{
-        AuthMethod, GroupsAction, IdentifierPattern, IdentifierType, IdentityProvider,
-        IdpDiscoveryRule, IdpPolicyAction, IdpType, PatternMatchType, RouteProvider, Status,
-        SubjectMatchType,
+        IdentifierPattern, IdentifierType, IdentityProvider, IdpDiscoveryRule, PatternMatchType,
+        RouteProvider, Status,
     };
 
     /// The routing rules and providers are cached by the settings version, and a change
@@ -334,41 +333,10 @@ mod tests {
         let f = fixture().await;
         let store = &f.services.store;
         let idp = IdentityProvider {
-            id: "0oaCorp".into(),
-            idp_type: IdpType::Oidc,
             name: "Corp".into(),
-            status: Status::Active,
-            issuer: Some("https://idp.example".into()),
-            authorization_endpoint: "https://idp.example/a".into(),
-            token_endpoint: "https://idp.example/t".into(),
-            userinfo_endpoint: None,
-            jwks_uri: Some("https://idp.example/k".into()),
-            end_session_endpoint: None,
-            scopes: vec!["openid".into()],
-            client_id: "c".into(),
-            client_secret_sealed: None,
-            token_auth_method: AuthMethod::ClientSecretBasic,
-            signing_alg: None,
-            pkce: true,
-            max_clock_skew_ms: 0,
-            provisioning_action: IdpPolicyAction::Auto,
-            profile_master: false,
-            groups_action: GroupsAction::None,
-            groups_source_attribute: None,
-            groups_filter: vec![],
-            groups_assignments: vec![],
-            account_link_action: IdpPolicyAction::Disabled,
-            account_link_groups: vec![],
-            username_template: "idpuser.email".into(),
-            match_type: SubjectMatchType::Username,
-            match_attribute: None,
-            profile_mapping: vec![],
-            end_upstream_session: false,
-            button_label: None,
-            button_color: None,
-            logo_url: None,
             created_at: f.now,
             updated_at: f.now,
+            ..IdentityProvider::example("0oaCorp", Status::Active)
         };
         let load = || async {
             let server = store.get_server("default").await.unwrap().unwrap();

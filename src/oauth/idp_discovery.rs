@@ -198,49 +198,10 @@ pub fn pattern_matches(kind: PatternMatchType, value: &str, typed: &str) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{
-        AuthMethod, GroupsAction, IdentifierPattern, IdentifierType, IdpPolicyAction, IdpType,
-        RouteProvider, SubjectMatchType,
-    };
+    use crate::store::{IdentifierPattern, IdentifierType, RouteProvider};
 
     fn idp(id: &str, status: Status) -> IdentityProvider {
-        IdentityProvider {
-            id: id.into(),
-            idp_type: IdpType::Oidc,
-            name: id.into(),
-            status,
-            issuer: Some("https://idp.example".into()),
-            authorization_endpoint: "https://idp.example/a".into(),
-            token_endpoint: "https://idp.example/t".into(),
-            userinfo_endpoint: None,
-            jwks_uri: Some("https://idp.example/k".into()),
-            end_session_endpoint: None,
-            scopes: vec!["openid".into()],
-            client_id: "c".into(),
-            client_secret_sealed: None,
-            token_auth_method: AuthMethod::ClientSecretBasic,
-            signing_alg: None,
-            pkce: true,
-            max_clock_skew_ms: 0,
-            provisioning_action: IdpPolicyAction::Auto,
-            profile_master: false,
-            groups_action: GroupsAction::None,
-            groups_source_attribute: None,
-            groups_filter: vec![],
-            groups_assignments: vec![],
-            account_link_action: IdpPolicyAction::Disabled,
-            account_link_groups: vec![],
-            username_template: "idpuser.email".into(),
-            match_type: SubjectMatchType::Username,
-            match_attribute: None,
-            profile_mapping: vec![],
-            end_upstream_session: false,
-            button_label: None,
-            button_color: None,
-            logo_url: None,
-            created_at: 0,
-            updated_at: 0,
-        }
+        IdentityProvider::example(id, status)
     }
 
     fn rule(
