@@ -37,6 +37,30 @@ fn form(headers: &HeaderMap, body: Result<Body, OAuthRejection>) -> Result<Param
     Ok(params)
 }
 
+/// An options request's form, its CSRF token matching the browser's cookie; or the
+/// status and `error` the page's script is answered (the protocol error's code, or
+/// `csrf` with 403: see `refusal`).
+fn options_form(
+    headers: &HeaderMap,
+    body: Result<Body, OAuthRejection>,
+) -> Result<Params, (StatusCode, &'static str)> {
+    let params = form(headers, body).map_err(|e| (status_of(&e), e.code()))?;
+    if !cookies::csrf_matches(headers, params.one("csrf").ok().flatten().unwrap_or("")) {
+        return Err((StatusCode::FORBIDDEN, "csrf"));
+    }
+    Ok(params)
+}
+
+/// The JSON answer `{"error": code}` the options scripts show.
+fn refusal((status, code): (StatusCode, &str)) -> Response {
+    json(status, serde_json::json!({ "error": code }))
+}
+
+/// The sign-in step is gone or used (400 `{"error": "expired"}`): the script reloads.
+fn expired() -> Response {
+    refusal((StatusCode::BAD_REQUEST, "expired"))
+}
+
 /// A JSON answer that no cache keeps.
 pub fn json(status: StatusCode, body: serde_json::Value) -> Response {
     let mut response = (status, Json(body)).into_response();
@@ -55,28 +79,16 @@ pub async fn options(
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
-    let params = match form(&headers, body) {
+    let params = match options_form(&headers, body) {
         Ok(params) => params,
-        Err(e) => return json(status_of(&e), serde_json::json!({ "error": e.code() })),
+        Err(refused) => return refusal(refused),
     };
-    if !cookies::csrf_matches(&headers, params.one("csrf").ok().flatten().unwrap_or("")) {
-        return json(
-            StatusCode::FORBIDDEN,
-            serde_json::json!({ "error": "csrf" }),
-        );
-    }
     let Ok(Some(tx)) = params.one("tx") else {
-        return json(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({ "error": "expired" }),
-        );
+        return expired();
     };
     match sign_in::options(&state, tx, ip.as_deref(), state.clock.now()).await {
         Ok(Some(options)) => json(StatusCode::OK, options),
-        Ok(None) => json(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({ "error": "expired" }),
-        ),
+        Ok(None) => expired(),
         Err(e) => json_error(&e),
     }
 }
@@ -158,21 +170,12 @@ pub async fn verify_options(
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
-    let params = match form(&headers, body) {
+    let params = match options_form(&headers, body) {
         Ok(params) => params,
-        Err(e) => return json(status_of(&e), serde_json::json!({ "error": e.code() })),
+        Err(refused) => return refusal(refused),
     };
-    if !cookies::csrf_matches(&headers, params.one("csrf").ok().flatten().unwrap_or("")) {
-        return json(
-            StatusCode::FORBIDDEN,
-            serde_json::json!({ "error": "csrf" }),
-        );
-    }
     let Ok(Some(tx)) = params.one("tx") else {
-        return json(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({ "error": "expired" }),
-        );
+        return expired();
     };
     let now = state.clock.now();
     let options = match mfa::pending(&state, tx, now).await {
@@ -180,10 +183,7 @@ pub async fn verify_options(
             second_factor::options(&state, &user.id, tx, ip.as_deref(), now).await
         }
         Ok(_) => {
-            return json(
-                StatusCode::BAD_REQUEST,
-                serde_json::json!({ "error": "expired" }),
-            );
+            return expired();
         }
         Err(e) => Err(e),
     };
@@ -202,21 +202,9 @@ pub async fn enroll_options(
     headers: HeaderMap,
     body: Result<Body, OAuthRejection>,
 ) -> Response {
-    let params = match form(&headers, body) {
+    let params = match options_form(&headers, body) {
         Ok(params) => params,
-        Err(e) => return json(status_of(&e), serde_json::json!({ "error": e.code() })),
-    };
-    if !cookies::csrf_matches(&headers, params.one("csrf").ok().flatten().unwrap_or("")) {
-        return json(
-            StatusCode::FORBIDDEN,
-            serde_json::json!({ "error": "csrf" }),
-        );
-    }
-    let expired = || {
-        json(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({ "error": "expired" }),
-        )
+        Err(refused) => return refusal(refused),
     };
     let Ok(Some(tx)) = params.one("tx") else {
         return expired();
