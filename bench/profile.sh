@@ -8,7 +8,7 @@
 # with inferno (`cargo install inferno --root DIR`; INFERNO names DIR/bin, not a
 # project dependency). Writes bench/flame-<LABEL>-<SCENARIO>.svg (LABEL, default
 # "profile") and prints the CPU by thread, by object and the hottest frames by self
-# time. SCENARIOS (default "s1"), any of: s1 (client_credentials, RS256), s1-es256 (the
+# time (FOLDED_DIR: a directory to keep the folded stacks in). SCENARIOS (default "s1"), any of: s1 (client_credentials, RS256), s1-es256 (the
 # same on an ES256 server), s3 (the SSO code flow, RS256), s3-es256. The S3 driver
 # signs in once per worker before its loop (Argon2id): perf starts 2 s into it, so the
 # window holds the flows only.
@@ -71,6 +71,7 @@ profile() {
     "$@" >"$work/$name.out" 2>&1 || { cat "$work/$name.out" >&2; exit 1; }
     wait "$perf_pid"
     perf script -i "$work/$name.data" 2>/dev/null | "$collapse" >"$work/$name.folded"
+    [[ -n "${FOLDED_DIR:-}" ]] && cp "$work/$name.folded" "$FOLDED_DIR/$label-$name.folded"
     "$flamegraph" --title "Gatehouse $label: $name (cpu-clock, $seconds s)" \
         <"$work/$name.folded" >"$root/bench/flame-$label-$name.svg"
     echo "== $name: $(grep -o '"per_second": [0-9.]*' "$work/$name.out" | head -1), $(grep -o '"errors": [0-9]*' "$work/$name.out" | head -1)" >&2

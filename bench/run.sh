@@ -19,7 +19,8 @@
 #               USERS (1,000,000) users and TOKENS (10,000,000) codes, refresh tokens
 #               and System Log events: SQLite, and PostgreSQL with POSTGRES=1.
 # Prints a table (and, with any option, every target side by side: req/s, p50/p99,
-# server CPU ms per successful request summed over the target's processes, for
+# server CPU ms per successful request summed over the target's processes (and its system
+# part; for the flows, read by the driver around its measured phase only), for
 # PostgreSQL also its backends' CPU, and the ratios to Gatehouse on SQLite) and writes bench/results.json (OUT overrides). Every
 # figure is also a ratio to S0 of the same run. Needs wrk (apt-get install wrk), curl
 # and python3; PEER needs node and npm; POSTGRES psql; SCALE sqlite3.
@@ -114,13 +115,14 @@ start_instance() {
         echo "instance $name did not become ready:" >&2; cat "$work/$name.log" >&2; exit 1; }
 }
 rss_kb() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status"; }
-# The CPU seconds (user + system) of the target's processes, summed.
+# The CPU seconds of the target's processes, summed: "USER+SYSTEM SYSTEM" (the kernel's
+# share, sockets, wake-ups and the scheduler, is reported apart from the total).
 cpu_s() {
-    local p total=0
+    local p total=0 sys=0
     for p in "${pids[@]}"; do
-        total=$(awk -v t="$total" '{print t + ($14 + $15) / 100}' "/proc/$p/stat")
+        read -r total sys < <(awk -v t="$total" -v s="$sys" '{print t + ($14 + $15) / 100, s + $15 / 100}' "/proc/$p/stat")
     done
-    echo "$total"
+    echo "$total $sys"
 }
 
 # With PostgreSQL: "PID CPU-SECONDS" of every backend connected to the bench database
@@ -169,7 +171,10 @@ run() {
     # (wrk_run puts its own timeout on wrk).
     local limit=()
     declare -F "$1" >/dev/null || limit=(timeout $((3 * seconds + 60)))
-    if ! lines=$("${limit[@]}" "$@" 2>"$work/err"); then
+    # The flow driver reads the servers' CPU itself around its measured phase (its
+    # sign-ins and the codes S2 fetches before it are not the scenario's); wrk's
+    # scenarios have no such phase, so theirs is read here.
+    if ! lines=$(FLOWS_SERVER_PIDS="${pids[*]}" "${limit[@]}" "$@" 2>"$work/err"); then
         echo " FAILED" >&2; cat "$work/err" >&2; exit 1
     fi
     after=$(cpu_s)
@@ -193,8 +198,8 @@ print(round(sum(float(v) - float(before.get(p, 0)) for p, v in after.items()), 2
     count=$(grep -c . <<<"$lines")
     while IFS= read -r line; do
         [[ -z "$line" ]] && continue
-        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["scenario"]=sys.argv[2] if sys.argv[4]=="1" else d.get("scenario", sys.argv[2]); d["server_cpu_s"]=round(float(sys.argv[3]),2); d["system"]=sys.argv[5]; d["processes"]=int(sys.argv[6]); d.update({"db_cpu_s": float(sys.argv[7])} if sys.argv[7] else {}); d.update({"db_segments": int(sys.argv[8])} if sys.argv[8] else {}); print(json.dumps(d))' \
-            "$line" "$label" "$(awk -v a="$after" -v b="$before" 'BEGIN {print a - b}')" "$count" "$target" "${#pids[@]}" "$db_cpu" "$trips" >>"$results"
+        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["scenario"]=sys.argv[2] if sys.argv[4]=="1" else d.get("scenario", sys.argv[2]); d.setdefault("server_cpu_s", round(float(sys.argv[3].split()[0]),2)); d.setdefault("server_sys_s", round(float(sys.argv[3].split()[1]),2)); d["system"]=sys.argv[5]; d["processes"]=int(sys.argv[6]); d.update({"db_cpu_s": float(sys.argv[7])} if sys.argv[7] else {}); d.update({"db_segments": int(sys.argv[8])} if sys.argv[8] else {}); print(json.dumps(d))' \
+            "$line" "$label" "$(awk -v a="$after" -v b="$before" 'BEGIN {split(a, x, " "); split(b, y, " "); print x[1] - y[1], x[2] - y[2]}')" "$count" "$target" "${#pids[@]}" "$db_cpu" "$trips" >>"$results"
     done <<<"$lines"
     echo " done" >&2
     if [[ -s "$work/err" ]]; then sed 's/^/    /' "$work/err" >&2; fi

@@ -199,14 +199,42 @@ fn json_string(body: &str, name: &str) -> Option<String> {
     Some(body[at..at + body[at..].find('"')?].to_string())
 }
 
-/// CPU seconds (user + system) this process has used, from /proc/self/stat.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// CPU seconds of a process from /proc/PID/stat: (user + system, system).
+fn cpu_of(pid: &str) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
     // Fields 14 and 15 (utime, stime) of proc(5); `after` starts at field 3.
-    (ticks(11) + ticks(12)) / 100.0
+    ((ticks(11) + ticks(12)) / 100.0, ticks(12) / 100.0)
+}
+
+/// CPU seconds (user + system) this process has used.
+fn cpu_seconds() -> f64 {
+    cpu_of("self").0
+}
+
+/// The CPU of this process and of the servers named by FLOWS_SERVER_PIDS (bench/run.sh
+/// sets it), taken when the measured phase starts: the sign-ins and the codes fetched
+/// before it are not the scenario's, so the servers' CPU is read here, around the
+/// requests counted, not around the whole command.
+struct CpuMark {
+    own: f64,
+    servers: Option<(f64, f64)>,
+}
+
+fn servers_cpu() -> Option<(f64, f64)> {
+    let pids = std::env::var("FLOWS_SERVER_PIDS").ok()?;
+    let mut sum = (0.0, 0.0);
+    for pid in pids.split_whitespace() {
+        let (total, sys) = cpu_of(pid);
+        sum = (sum.0 + total, sum.1 + sys);
+    }
+    Some(sum)
+}
+
+fn cpu_mark() -> CpuMark {
+    CpuMark { own: cpu_seconds(), servers: servers_cpu() }
 }
 
 struct Measured {
@@ -217,21 +245,25 @@ struct Measured {
 }
 
 impl Measured {
-    fn print(mut self, scenario: &str, concurrency: usize, instances: usize, cpu_before: f64) {
+    fn print(mut self, scenario: &str, concurrency: usize, instances: usize, before: &CpuMark) {
         self.took.sort();
         let n = self.took.len();
         let pct = |p: f64| self.took.get(((n as f64 * p) as usize).min(n.saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
         if let Some(e) = &self.first_error {
             eprintln!("{scenario}: {} errors, the first: {e}", self.errors);
         }
+        let servers = match (before.servers, servers_cpu()) {
+            (Some(b), Some(a)) => format!(", \"server_cpu_s\": {:.2}, \"server_sys_s\": {:.2}", a.0 - b.0, a.1 - b.1),
+            _ => String::new(),
+        };
         println!(
-            "{{\"scenario\": \"{scenario}\", \"instances\": {instances}, \"concurrency\": {concurrency}, \"seconds\": {:.2}, \"requests\": {n}, \"per_second\": {:.1}, \"p50_ms\": {:.2}, \"p99_ms\": {:.2}, \"errors\": {}, \"client_cpu_s\": {:.2}}}",
+            "{{\"scenario\": \"{scenario}\", \"instances\": {instances}, \"concurrency\": {concurrency}, \"seconds\": {:.2}, \"requests\": {n}, \"per_second\": {:.1}, \"p50_ms\": {:.2}, \"p99_ms\": {:.2}, \"errors\": {}, \"client_cpu_s\": {:.2}{servers}}}",
             self.elapsed,
             n as f64 / self.elapsed,
             pct(0.50),
             pct(0.99),
             self.errors,
-            cpu_seconds() - cpu_before
+            cpu_seconds() - before.own
         );
     }
 }
@@ -397,15 +429,15 @@ async fn main() {
     match mode {
         "sso" => {
             let workers = signed_in(&target, &bases, concurrency, false).await;
-            let cpu = cpu_seconds();
+            let cpu = cpu_mark();
             let m = drive(workers, Instant::now() + run_for, |w| Box::pin(w.flow())).await;
-            m.print("S3 SSO code flow", concurrency, bases.len(), cpu);
+            m.print("S3 SSO code flow", concurrency, bases.len(), &cpu);
         }
         "refresh" => {
             let workers = signed_in(&target, &bases, concurrency, true).await;
-            let cpu = cpu_seconds();
+            let cpu = cpu_mark();
             let m = drive(workers, Instant::now() + run_for, |w| Box::pin(w.refresh())).await;
-            m.print("S5 refresh with rotation", concurrency, bases.len(), cpu);
+            m.print("S5 refresh with rotation", concurrency, bases.len(), &cpu);
         }
         "exchange" => {
             // Fetch codes for `seconds` (at most 30,000), then redeem them all.
@@ -425,7 +457,7 @@ async fn main() {
             for f in fetchers {
                 loaded.push(f.await.unwrap());
             }
-            let cpu = cpu_seconds();
+            let cpu = cpu_mark();
             let started = Instant::now();
             let tasks: Vec<_> = loaded
                 .into_iter()
@@ -456,18 +488,18 @@ async fn main() {
                 }
             }
             m.elapsed = started.elapsed().as_secs_f64();
-            m.print("S2 code exchange", concurrency, bases.len(), cpu);
+            m.print("S2 code exchange", concurrency, bases.len(), &cpu);
         }
         "login" => {
             let sso_workers = signed_in(&target, &bases, sso_concurrency, false).await;
             let login_workers: Vec<Worker> = (0..concurrency).map(|i| Worker::new(&target, &bases[i % bases.len()])).collect();
-            let cpu = cpu_seconds();
+            let cpu = cpu_mark();
             let deadline = Instant::now() + run_for;
             let logins = tokio::spawn(drive(login_workers, deadline, |w| Box::pin(async move { w.sign_in().await.map(|_| ()) })));
             let sso = drive(sso_workers, deadline, |w| Box::pin(w.flow())).await;
             let logins = logins.await.unwrap();
-            logins.print("S4 password sign-in", concurrency, bases.len(), cpu);
-            sso.print("S3 SSO code flow during S4", sso_concurrency, bases.len(), cpu);
+            logins.print("S4 password sign-in", concurrency, bases.len(), &cpu);
+            sso.print("S3 SSO code flow during S4", sso_concurrency, bases.len(), &cpu);
         }
         _ => unreachable!(),
     }
