@@ -256,19 +256,13 @@ impl Pool {
             // Every connection is on some thread running a statement: wait for one.
             let deadline = Instant::now() + ACQUIRE_TIMEOUT;
             state = off_the_worker(|| {
-                let mut state = state;
-                while state.idle.is_empty() && state.open >= MAX_CONNECTIONS && !state.closed {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    state = self
-                        .returned
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                }
-                state
+                let left = deadline.saturating_duration_since(Instant::now());
+                self.returned
+                    .wait_timeout_while(state, left, |s| {
+                        s.idle.is_empty() && s.open >= MAX_CONNECTIONS && !s.closed
+                    })
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
             });
             if state.idle.is_empty() && state.open >= MAX_CONNECTIONS && !state.closed {
                 return Err(StoreError::Unavailable(
@@ -309,23 +303,12 @@ impl Pool {
         Some(WriteGate { pool: self.clone() })
     }
 
-    fn wait_gate<'a>(
-        &self,
-        mut writing: MutexGuard<'a, bool>,
-        until: Instant,
-    ) -> MutexGuard<'a, bool> {
-        while *writing {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            writing = self
-                .gate_freed
-                .wait_timeout(writing, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        writing
+    fn wait_gate<'a>(&self, writing: MutexGuard<'a, bool>, until: Instant) -> MutexGuard<'a, bool> {
+        let left = until.saturating_duration_since(Instant::now());
+        self.gate_freed
+            .wait_timeout_while(writing, left, |writing| *writing)
+            .unwrap_or_else(|e| e.into_inner())
+            .0
     }
 
     /// Starts the checkpointer: a thread with a connection of its own (not one of the
