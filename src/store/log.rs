@@ -127,11 +127,14 @@ async fn first_seq_since<B: Backend>(store: &B, since: i64) -> StoreResult<Optio
     Ok(range.map(|row| row.opt_int("first")).transpose()?.flatten())
 }
 
-/// SQLite's index of the targets' ids (migration 31), for `target.id eq`.
+/// SQLite's index of the targets' ids (migration 45), for `target.id eq`.
 const LOG_TEXT: TextIndex = TextIndex {
-    table: "system_log_targets",
+    table: "system_log_target_ids",
     columns: &["target_ids"],
-    tokens: Tokens::Words,
+    tokens: Tokens::Words {
+        word: "target_id",
+        row: "seq",
+    },
 };
 
 fn event_from_row(row: &impl Row) -> StoreResult<LogEvent> {

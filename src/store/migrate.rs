@@ -218,6 +218,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0044_session_device.sql"),
         postgres: include_str!("../../migrations/postgres/0044_session_device.sql"),
     },
+    Migration {
+        version: 45,
+        sqlite: include_str!("../../migrations/sqlite/0045_log_target_ids.sql"),
+        postgres: include_str!("../../migrations/postgres/0045_log_target_ids.sql"),
+    },
 ];
 
 /// The version the binary expects after migrating (the same on both backends).

@@ -106,17 +106,23 @@ fn text(value: &SqlValue) -> StoreResult<&str> {
     }
 }
 
-/// How a SQLite FTS5 table beside a table tokenizes the columns it holds.
+/// How SQLite's index beside a table finds text in the columns it covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tokens {
-    /// `trigram`: finds any substring of 3 characters or more (`Op::Contains`).
+    /// An FTS5 table with the `trigram` tokenizer: finds any substring of 3 characters
+    /// or more (`Op::Contains`).
     Trigram,
-    /// `unicode61`: finds a word (`Op::HasWord`).
-    Words,
+    /// A table of `(word, row)` pairs, one per word of the column (`word` and `row`
+    /// name its columns; its primary key starts with `word`): finds a word exactly
+    /// (`Op::HasWord`).
+    Words {
+        word: &'static str,
+        row: &'static str,
+    },
 }
 
-/// An external-content FTS5 table (SQLite) indexing some columns of a table by rowid,
-/// kept in step by triggers (migration 31).
+/// SQLite's index of some columns of a table by rowid, kept in step by triggers
+/// (migrations 31 and 45).
 #[derive(Debug, Clone, Copy)]
 pub struct TextIndex {
     pub table: &'static str,
@@ -194,23 +200,35 @@ impl<'a> Where<'a> {
         }
     }
 
-    /// `AND rowid IN (the rows SQLite's full-text index finds for `query`)`, when the
-    /// column has one of `tokens` and `usable`; else nothing.
-    fn text_rows(&mut self, col: &str, tokens: Tokens, usable: bool, query: String) -> String {
+    /// `AND rowid IN (the rows SQLite's text index finds for `value`)`, when the column
+    /// has an index that `finds` (an FTS5 query for `Trigram`, the word itself for
+    /// `Words`) and `usable`; else nothing.
+    fn text_rows(
+        &mut self,
+        col: &str,
+        finds: fn(&Tokens) -> bool,
+        usable: bool,
+        value: String,
+    ) -> String {
         let Some(index) = self.text_index.filter(|i| {
             !self.plain
                 && self.dialect == Dialect::Sqlite
-                && i.tokens == tokens
+                && finds(&i.tokens)
                 && i.columns.contains(&col)
                 && usable
         }) else {
             return String::new();
         };
         let table = index.table;
-        format!(
-            " AND rowid IN (SELECT rowid FROM {table} WHERE {table} MATCH {})",
-            self.bind(SqlValue::Text(query))
-        )
+        let value = self.bind(SqlValue::Text(value));
+        match index.tokens {
+            Tokens::Trigram => {
+                format!(" AND rowid IN (SELECT rowid FROM {table} WHERE {table} MATCH {value})")
+            }
+            Tokens::Words { word, row } => {
+                format!(" AND rowid IN (SELECT {row} FROM {table} WHERE {word} = {value})")
+            }
+        }
     }
 
     fn bind(&mut self, value: SqlValue) -> String {
@@ -289,7 +307,7 @@ impl<'a> Where<'a> {
                 );
                 let usable = part.chars().count() >= 3;
                 let query = format!("{col} : {}", fts_phrase(&part));
-                let rows = self.text_rows(col, Tokens::Trigram, usable, query);
+                let rows = self.text_rows(col, |t| matches!(t, Tokens::Trigram), usable, query);
                 format!("({like}{rows})")
             }
             Op::HasWord => {
@@ -299,10 +317,15 @@ impl<'a> Where<'a> {
                     "{col} LIKE {} ESCAPE '\\'",
                     self.bind(SqlValue::Text(pattern))
                 );
-                let usable = word.chars().any(char::is_alphanumeric);
-                let query = format!("{col} : {}", fts_phrase(word));
-                let mut rows = self.text_rows(col, Tokens::Words, usable, query);
-                if self.dialect == Dialect::Postgres && !self.plain && !word.contains(' ') {
+                // A word holds no whitespace: the index of words finds no other.
+                let usable = !word.is_empty() && !word.contains(char::is_whitespace);
+                let mut rows = self.text_rows(
+                    col,
+                    |t| matches!(t, Tokens::Words { .. }),
+                    usable,
+                    word.to_string(),
+                );
+                if self.dialect == Dialect::Postgres && !self.plain && usable {
                     // The column's words as an array, which a GIN index of that very
                     // expression answers (migration 32); a word holds no space.
                     rows = format!(
@@ -461,6 +484,51 @@ mod tests {
         ] {
             let (sql, _) = contains(column, value, dialect);
             assert!(!sql.contains("MATCH"), "{sql}");
+        }
+    }
+
+    #[test]
+    fn a_word_is_found_by_its_row_in_the_table_of_words() {
+        const INDEX: TextIndex = TextIndex {
+            table: "system_log_target_ids",
+            columns: &["target_ids"],
+            tokens: Tokens::Words {
+                word: "target_id",
+                row: "seq",
+            },
+        };
+        let has_word = |value: &str, dialect| {
+            let page = Page {
+                filter: Some(Expr::cond(
+                    "target_ids",
+                    Op::HasWord,
+                    SqlValue::Text(value.into()),
+                )),
+                after: None,
+                limit: 1,
+            };
+            Where::new(&["target_ids"], dialect)
+                .with_text_index(INDEX)
+                .page(&page, "seq")
+                .unwrap()
+        };
+        let (sql, binds) = has_word("0oa_1\"", Dialect::Sqlite);
+        assert_eq!(
+            sql,
+            "WHERE (target_ids LIKE $1 ESCAPE '\\' AND rowid IN (SELECT seq FROM system_log_target_ids WHERE target_id = $2)) ORDER BY seq LIMIT $3"
+        );
+        assert_eq!(binds[0], SqlValue::Text("% 0oa\\_1\" %".into()));
+        // The word itself, as written: the table holds ids exactly.
+        assert_eq!(binds[1], SqlValue::Text("0oa_1\"".into()));
+        let (sql, _) = has_word("00u1", Dialect::Postgres);
+        assert!(sql.contains("@> ARRAY[$2]::text[]"), "{sql}");
+        // Two words, or none, are no one id: the LIKE alone, on both backends.
+        for value in ["00u1 00u2", ""] {
+            for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+                let (sql, _) = has_word(value, dialect);
+                assert!(!sql.contains("system_log_target_ids"), "{sql}");
+                assert!(!sql.contains("ARRAY"), "{sql}");
+            }
         }
     }
 

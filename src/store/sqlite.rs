@@ -1056,4 +1056,55 @@ mod tests {
         assert!(!*store.pool.writing.lock().unwrap(), "the gate is free");
         store.close_pool().await;
     }
+
+    /// The System Log's table of target ids (migration 45) holds one pair per target of
+    /// each event — an id named twice once, quotes, backslashes and control characters
+    /// kept (the trigger reads the ids as JSON strings) — and loses an event's pairs
+    /// when the event is purged.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_target_ids_table_follows_the_system_log() {
+        use crate::store::{LogEvent, LogStore};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_file(&dir.path().join("test.db"))
+            .await
+            .unwrap();
+        let event = |n: i64, targets: &[&str]| LogEvent {
+            seq: 0,
+            uuid: format!("uuid-{n}"),
+            published: n,
+            event_type: "user.session.start".into(),
+            outcome_result: "SUCCESS".into(),
+            actor_id: "00u1".into(),
+            target_ids: targets.iter().map(|t| t.to_string()).collect(),
+            event: "{}".into(),
+        };
+        store
+            .insert_event(&event(1, &["00u1", "0oa1", "00u1"]))
+            .await
+            .unwrap();
+        store
+            .insert_event(&event(2, &["x\"y\\z", "bad\u{1}id"]))
+            .await
+            .unwrap();
+        store.insert_event(&event(3, &[])).await.unwrap();
+        async fn pairs(store: &SqliteStore) -> Vec<String> {
+            let rows = store
+                .fetch_all(
+                    "SELECT target_id FROM system_log_target_ids ORDER BY seq, target_id",
+                    &[],
+                )
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| db::Row::text(r, "target_id").unwrap())
+                .collect()
+        }
+        assert_eq!(
+            pairs(&store).await,
+            ["00u1", "0oa1", "bad\u{1}id", "x\"y\\z"]
+        );
+        assert_eq!(store.purge_events(2).await.unwrap(), 1);
+        assert_eq!(pairs(&store).await, ["bad\u{1}id", "x\"y\\z"]);
+        store.close_pool().await;
+    }
 }

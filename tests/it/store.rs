@@ -2972,6 +2972,11 @@ async fn the_system_log_is_paged_filtered_and_purged(store: DynStore) {
         .await,
         2
     );
+    assert_eq!(
+        filtered(Expr::cond("target_ids", Op::HasWord, text("00U1"))).await,
+        0,
+        "an id exactly, case and all"
+    );
     assert_eq!(store.purge_events(300).await.unwrap(), 2);
     assert_eq!(
         store
@@ -2983,6 +2988,20 @@ async fn the_system_log_is_paged_filtered_and_purged(store: DynStore) {
             .unwrap()
             .len(),
         3
+    );
+    assert_eq!(
+        filtered(Expr::cond("target_ids", Op::HasWord, text("00u1"))).await,
+        3
+    );
+    // An id holding quotes and a backslash, named twice by one event: found, once.
+    let odd = "0oa\"x\\y";
+    store
+        .insert_event(&event(6, "user.session.start", "SUCCESS", &[odd, odd]))
+        .await
+        .unwrap();
+    assert_eq!(
+        filtered(Expr::cond("target_ids", Op::HasWord, text(odd))).await,
+        1
     );
 }
 
