@@ -26,7 +26,7 @@ use crate::oauth::pkce::Method;
 use crate::oauth::reply::Reply;
 use crate::oauth::sign_on::Verdict;
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::store::{AuthServer, Client, PendingAuthorization, Session, User};
+use crate::store::{AuthServer, Client, LogEvent, PendingAuthorization, Session, User};
 use crate::tokens::jwt;
 
 /// How long the sign-in page waits for the user.
@@ -521,17 +521,7 @@ pub async fn complete(
         );
         if needed.is_empty() {
             let session_hash = known.session_hash.as_deref();
-            let reply = issue_code(
-                services,
-                request,
-                user_id,
-                auth_time,
-                &known.amr,
-                session_hash,
-                now,
-            )
-            .await?;
-            record_sso(
+            let event = sso_event(
                 services,
                 &Actor::user(&subject.user, known.ip.clone()),
                 known.client,
@@ -539,6 +529,17 @@ pub async fn complete(
                 now,
             )
             .await;
+            let reply = issue_code(
+                services,
+                request,
+                user_id,
+                auth_time,
+                &known.amr,
+                session_hash,
+                &event,
+                now,
+            )
+            .await?;
             return Ok(Outcome::Reply(reply));
         }
         // OpenID Connect Core §3.1.2.6.
@@ -562,7 +563,9 @@ pub async fn complete(
 
 /// Issues a code and builds the success reply. With the session it was issued in, the
 /// code carries the session's public id (the ID token's `sid`), and the session records
-/// the app, which is told when the session ends (Front- and Back-Channel Logout).
+/// the app, which is told when the session ends (Front- and Back-Channel Logout). The
+/// code, the session's record and the System Log `event` are written at once.
+#[allow(clippy::too_many_arguments)]
 pub async fn issue_code(
     services: &Services,
     request: &AuthorizationRequest,
@@ -570,29 +573,27 @@ pub async fn issue_code(
     auth_time: UnixTime,
     amr: &[String],
     session_hash: Option<&[u8]>,
+    event: &LogEvent,
     now: UnixTime,
 ) -> Result<Reply, OAuthError> {
     let (code, mut row) = authorization_code::issue(request, user_id, auth_time, amr, now);
     row.sid = session_hash.map(session::public_id);
-    if let Some(hash) = session_hash {
-        services
-            .store
-            .record_session_app(hash, &request.client_id, &request.server_id, now)
-            .await?;
-    }
-    services.store.insert_code(&row).await?;
+    services
+        .store
+        .issue_code(&row, session_hash, Some(event))
+        .await?;
     Ok(request.reply.success(&code))
 }
 
-/// Writes `user.authentication.sso` (the user reached an app) to the System Log;
-/// `client` when the request has read it already.
-pub async fn record_sso(
+/// `user.authentication.sso` (the user reached an app), for the System Log; `client`
+/// when the request has read it already.
+pub async fn sso_event(
     services: &Services,
     actor: &Actor,
     client: Option<&Client>,
     client_id: &str,
     now: UnixTime,
-) {
+) -> LogEvent {
     let target = match client {
         Some(client) => Target::app(client),
         None => match services.store.get_client(client_id).await {
@@ -605,7 +606,7 @@ pub async fn record_sso(
         "User single sign on to app",
         vec![target],
     );
-    syslog::record(&services.store, actor, event, now).await;
+    syslog::row(actor, &event, now)
 }
 
 /// How long the consent page waits.

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::db::{Arg, Backend, Dialect, Row, Tx, json_list, to_json};
 use super::log::{INSERT_EVENT, NO_EVENT, event_args};
 use super::tokens::{INSERT_FAMILY, INSERT_TOKEN, NO_FAMILY, NO_TOKEN, family_args, token_args};
-use super::{AuthCode, CodeGrant, CodeState, PendingAuthorization, StoreResult};
+use super::{AuthCode, CodeGrant, CodeState, LogEvent, PendingAuthorization, StoreResult};
 use crate::clock::UnixTime;
 
 #[async_trait]
@@ -26,7 +26,20 @@ pub trait AuthorizationStore: Send + Sync {
         id_hash: &[u8],
         now: UnixTime,
     ) -> StoreResult<Option<PendingAuthorization>>;
-    async fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
+    /// Stores a code alone (`issue_code` without a session or an event).
+    async fn insert_code(&self, code: &AuthCode) -> StoreResult<()> {
+        self.issue_code(code, None, None).await
+    }
+    /// Stores a code issued at /authorize with what comes with it, all or nothing: the
+    /// session it was issued in (`session_hash`) records the app (`session_apps`, told
+    /// when the session ends), and the System Log `event` of the sign-in to the app.
+    /// One transaction on SQLite (one commit, not three), one statement on PostgreSQL.
+    async fn issue_code(
+        &self,
+        code: &AuthCode,
+        session_hash: Option<&[u8]>,
+        event: Option<&LogEvent>,
+    ) -> StoreResult<()>;
     /// The code by the SHA-256 of its value, and whether it was redeemed.
     async fn find_code(&self, code_hash: &[u8]) -> StoreResult<CodeState>;
     /// Redeems the code and stores what it grants, in one transaction whose first
@@ -105,6 +118,55 @@ const PG_REDEEM: &str = "WITH redeemed AS (
         SELECT $28, $29, $30, $31, $32, $33, $34 FROM redeemed WHERE $35)
     SELECT count(*) AS redeemed FROM redeemed";
 
+const INSERT_CODE: &str = "INSERT INTO authorization_codes (code_hash, server_id, client_id,
+        user_id, redirect_uri, scope, nonce, code_challenge, code_challenge_method, auth_time,
+        created_at, expires_at, dpop_jkt, amr, sid, acr)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+
+/// The session's record of an app it signed in to (`LogoutStore::record_session_app`).
+pub(super) const INSERT_SESSION_APP: &str = "INSERT INTO session_apps (session_hash,
+        client_id, server_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+
+/// `issue_code` on PostgreSQL, one statement: $1–$16 the code (`code_args`), $17 the
+/// session's hash (NULL: none), $18–$24 the event (`log::event_args`), $25 whether
+/// there is one.
+const PG_ISSUE_CODE: &str = "WITH app AS (
+        INSERT INTO session_apps (session_hash, client_id, server_id, created_at)
+        SELECT $17, $3, $2, $11 WHERE $17::bytea IS NOT NULL
+        ON CONFLICT DO NOTHING),
+    event AS (
+        INSERT INTO system_log (uuid, published, event_type, outcome_result, actor_id,
+            target_ids, event)
+        SELECT $18, $19, $20, $21, $22, $23, $24 WHERE $25)
+    INSERT INTO authorization_codes (code_hash, server_id, client_id, user_id, redirect_uri,
+        scope, nonce, code_challenge, code_challenge_method, auth_time, created_at,
+        expires_at, dpop_jkt, amr, sid, acr)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+
+fn code_args(c: &AuthCode) -> [Arg<'_>; 16] {
+    [
+        (&c.code_hash).into(),
+        (&c.server_id).into(),
+        (&c.client_id).into(),
+        (&c.user_id).into(),
+        (&c.redirect_uri).into(),
+        (&c.scope).into(),
+        (&c.nonce).into(),
+        (&c.code_challenge).into(),
+        (&c.code_challenge_method).into(),
+        c.auth_time.into(),
+        c.created_at.into(),
+        c.expires_at.into(),
+        (&c.dpop_jkt).into(),
+        match &c.amr {
+            Some(amr) => to_json(amr),
+            None => Arg::Text(None),
+        },
+        (&c.sid).into(),
+        (&c.acr).into(),
+    ]
+}
+
 #[async_trait]
 impl<B: Backend> AuthorizationStore for B {
     async fn insert_pending(&self, p: &PendingAuthorization) -> StoreResult<()> {
@@ -153,35 +215,45 @@ impl<B: Backend> AuthorizationStore for B {
         row.as_ref().map(pending_from_row).transpose()
     }
 
-    async fn insert_code(&self, c: &AuthCode) -> StoreResult<()> {
-        self.execute(
-            "INSERT INTO authorization_codes (code_hash, server_id, client_id, user_id,
-                redirect_uri, scope, nonce, code_challenge, code_challenge_method, auth_time,
-                created_at, expires_at, dpop_jkt, amr, sid, acr)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            &[
-                (&c.code_hash).into(),
-                (&c.server_id).into(),
-                (&c.client_id).into(),
-                (&c.user_id).into(),
-                (&c.redirect_uri).into(),
-                (&c.scope).into(),
-                (&c.nonce).into(),
-                (&c.code_challenge).into(),
-                (&c.code_challenge_method).into(),
-                c.auth_time.into(),
-                c.created_at.into(),
-                c.expires_at.into(),
-                (&c.dpop_jkt).into(),
-                match &c.amr {
-                    Some(amr) => to_json(amr),
-                    None => Arg::Text(None),
-                },
-                (&c.sid).into(),
-                (&c.acr).into(),
-            ],
-        )
-        .await?;
+    async fn issue_code(
+        &self,
+        c: &AuthCode,
+        session_hash: Option<&[u8]>,
+        event: Option<&LogEvent>,
+    ) -> StoreResult<()> {
+        let mut args = code_args(c).to_vec();
+        if B::DIALECT == Dialect::Postgres {
+            args.push(Arg::Bytes(session_hash));
+            match event {
+                Some(event) => args.extend(event_args(event)),
+                None => args.extend(NO_EVENT),
+            }
+            args.push(event.is_some().into());
+            self.execute(PG_ISSUE_CODE, &args).await?;
+            return Ok(());
+        }
+        if session_hash.is_none() && event.is_none() {
+            self.execute(INSERT_CODE, &args).await?;
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        tx.execute(INSERT_CODE, &args).await?;
+        if let Some(hash) = session_hash {
+            tx.execute(
+                INSERT_SESSION_APP,
+                &[
+                    hash.into(),
+                    (&c.client_id).into(),
+                    (&c.server_id).into(),
+                    c.created_at.into(),
+                ],
+            )
+            .await?;
+        }
+        if let Some(event) = event {
+            tx.execute(INSERT_EVENT, &event_args(event)).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

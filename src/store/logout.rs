@@ -96,8 +96,7 @@ impl<B: Backend> LogoutStore for B {
         now: UnixTime,
     ) -> StoreResult<()> {
         self.execute(
-            "INSERT INTO session_apps (session_hash, client_id, server_id, created_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            super::authorization::INSERT_SESSION_APP,
             &[
                 session_hash.into(),
                 client_id.into(),

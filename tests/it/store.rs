@@ -746,6 +746,105 @@ async fn a_failed_redemption_leaves_the_code_unspent(store: DynStore) {
     assert_eq!((row.access_jti, row.family_id), (None, None));
 }
 
+/// A code issued at /authorize is stored with the session's record of the app and the
+/// System Log event, or, when any of them cannot be written, none of them is.
+async fn a_code_is_issued_with_its_sessions_record_and_event_or_not_at_all(store: DynStore) {
+    base(&store).await;
+    let session = |name: &[u8]| Session {
+        id_hash: sha256(name),
+        user_id: "00u1".into(),
+        auth_time: 10,
+        created_at: 10,
+        expires_at: 100,
+        amr: vec!["pwd".into()],
+        mfa_at: None,
+        user_agent: None,
+        ip: None,
+        last_seen_at: Some(10),
+    };
+    let event = |uuid: &str| LogEvent {
+        seq: 0,
+        uuid: uuid.into(),
+        published: 10_000,
+        event_type: "user.authentication.sso".into(),
+        outcome_result: "SUCCESS".into(),
+        actor_id: "00u1".into(),
+        target_ids: vec!["0oa1".into()],
+        event: "{}".into(),
+    };
+    let sso_events = || async {
+        store
+            .query_events(&Page {
+                filter: Some(Expr::cond(
+                    "event_type",
+                    Op::Eq,
+                    text("user.authentication.sso"),
+                )),
+                after: None,
+                limit: 10,
+            })
+            .await
+            .unwrap()
+            .len()
+    };
+    let first = session(b"first");
+    store.insert_session(&first).await.unwrap();
+    let mut issued = code(&sha256(b"issued"), 300);
+    issued.client_id = "0oa1".into();
+    issued.server_id = "aus1".into();
+    store
+        .issue_code(&issued, Some(&first.id_hash), Some(&event("uuid-1")))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.find_code(&sha256(b"issued")).await.unwrap(),
+        CodeState::Unredeemed(_)
+    ));
+    let apps = store.frontchannel_apps(&first.id_hash).await.unwrap();
+    assert_eq!(apps.len(), 1);
+    assert_eq!(sso_events().await, 1);
+
+    // The same code again (its hash is taken), from another session: nothing of it.
+    let second = session(b"second");
+    store.insert_session(&second).await.unwrap();
+    assert!(
+        store
+            .issue_code(&issued, Some(&second.id_hash), Some(&event("uuid-2")))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .frontchannel_apps(&second.id_hash)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(sso_events().await, 1);
+    // An event that cannot be written (its uuid is taken): no code, no record.
+    assert!(
+        store
+            .issue_code(
+                &code(&sha256(b"other"), 300),
+                Some(&second.id_hash),
+                Some(&event("uuid-1"))
+            )
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        store.find_code(&sha256(b"other")).await.unwrap(),
+        CodeState::NotFound
+    ));
+    assert!(
+        store
+            .frontchannel_apps(&second.id_hash)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// A rotation racing its family's revocation: whichever is first, nothing stays usable.
 /// Either the rotation lost (the family was revoked: nothing written) or it won and the
 /// revocation, ordered after it by the family row, deny-lists the successor's access
@@ -3524,6 +3623,11 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_code_is_issued_with_its_sessions_record_and_event_or_not_at_all() {
+        on_sqlite(super::a_code_is_issued_with_its_sessions_record_and_event_or_not_at_all).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_revoked_access_token_is_denied() {
         on_sqlite(super::a_revoked_access_token_is_denied).await;
     }
@@ -3805,6 +3909,11 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_redemption_leaves_the_code_unspent() {
         on_postgres(super::a_failed_redemption_leaves_the_code_unspent).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_code_is_issued_with_its_sessions_record_and_event_or_not_at_all() {
+        on_postgres(super::a_code_is_issued_with_its_sessions_record_and_event_or_not_at_all).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
