@@ -31,7 +31,7 @@
 //! rotations within `KEY_CACHE_TTL`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::encoding::AsDer;
@@ -43,6 +43,7 @@ use tokio::sync::{Mutex, RwLock};
 use crate::clock::UnixTime;
 use crate::crypto::{MasterKey, b64url};
 use crate::store::{DynStore, KeyRotation, KeyStatus, StoreError, StoredKey};
+use crate::tokens::claims::AccessTokenClaims;
 use crate::tokens::jose::{self, Rules};
 
 /// What a header of one of our tokens may say: an algorithm we sign with, no embedded
@@ -157,11 +158,38 @@ pub struct Keyring {
     /// When the first retired key in it leaves the retention window: the ring must not
     /// be used from then on.
     stale_at: Option<UnixTime>,
+    /// Access tokens whose signature one of these keys verified (`verified_access`).
+    verified: std::sync::Mutex<HashMap<[u8; 32], AccessTokenClaims>>,
 }
+
+/// The most access tokens a ring remembers verifying; when full it starts over.
+const VERIFIED_MAX: usize = 4096;
 
 impl Keyring {
     pub fn find(&self, kid: &str) -> Option<&VerifyingKey> {
         self.verifying.iter().find(|k| k.kid == kid)
+    }
+
+    /// The claims of an access token whose signature this ring verified before, by the
+    /// SHA-256 of the whole token (its every byte: another header or payload beside the
+    /// same signature is another token). An API introspects the bearer of every call it
+    /// receives, so one token is checked many times; the RS256 verification was half of
+    /// an introspection's instructions (bench/RESULTS.md). What is kept is a fact about
+    /// these bytes and these keys only: a change of keys makes a new ring, which starts
+    /// empty, and everything that can change (expiry, issuer, audience, revocation, the
+    /// user) is still checked at every use by the caller.
+    pub fn verified_access(&self, digest: &[u8; 32]) -> Option<AccessTokenClaims> {
+        let verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        verified.get(digest).cloned()
+    }
+
+    /// Remembers an access token whose signature one of this ring's keys verified.
+    pub fn remember_access(&self, digest: [u8; 32], claims: &AccessTokenClaims) {
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= VERIFIED_MAX {
+            verified.clear();
+        }
+        verified.insert(digest, claims.clone());
     }
 
     /// Does it still hold exactly the keys that are published at `now`?
@@ -355,6 +383,7 @@ pub fn keyring(
         verifying,
         jwks: jwks(stored, now),
         stale_at,
+        verified: std::sync::Mutex::default(),
     }))
 }
 
