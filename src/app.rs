@@ -538,12 +538,15 @@ fn spawn_janitor(state: SharedState) -> tokio::task::JoinHandle<()> {
 /// (`flows::app_logout::deliver_due`). Each instance does; each delivery is taken by one.
 fn spawn_logout_deliveries(state: SharedState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(
+            crate::flows::app_logout::IN_FLIGHT,
+        ));
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let now = state.clock.now();
-            crate::flows::app_logout::deliver_due(&state, now).await;
+            crate::flows::app_logout::deliver_due(&state, now, &in_flight).await;
         }
     })
 }

@@ -15,7 +15,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use tokio::task::JoinSet;
+use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::clock::UnixTime;
@@ -31,6 +31,8 @@ pub const BATCH: i64 = 20;
 /// How long a taken delivery is held before another round may take it again (a crash
 /// mid-attempt): well past `remote_jwks::POST_TIMEOUT`.
 pub const LEASE: i64 = 60;
+/// Deliveries under way at once on one instance.
+pub const IN_FLIGHT: usize = 64;
 /// Attempts before a delivery is given up (about three hours of retries).
 pub const MAX_ATTEMPTS: i64 = 10;
 
@@ -73,18 +75,25 @@ pub async fn frontchannel_uris(
     Ok(uris)
 }
 
-/// Sends the back-channel logouts due at `now`, each in its own task, all at once (a
-/// slow app delays none of the others in the round; the next round starts when this
-/// one ends, at most `remote_jwks::POST_TIMEOUT` later); returns how many were taken. `state` is what
-/// holds the services (the server's state), shared with the tasks.
-pub async fn deliver_due<T>(state: &Arc<T>, now: UnixTime) -> usize
+/// Sends the back-channel logouts due at `now`, each in its own task, and returns how
+/// many were taken without waiting for them: a slow app holds only its own delivery
+/// (at most `remote_jwks::POST_TIMEOUT`, well inside its lease), never the next round and
+/// the retries due in it. `in_flight` bounds the deliveries under way on this instance:
+/// a round takes no more than there are free permits, and each task keeps one until it
+/// has recorded its outcome. `state` is what holds the services (the server's state),
+/// shared with the tasks.
+pub async fn deliver_due<T>(state: &Arc<T>, now: UnixTime, in_flight: &Arc<Semaphore>) -> usize
 where
     T: Deref<Target = Services> + Send + Sync + 'static,
 {
+    let room = in_flight.available_permits().min(BATCH as usize);
+    if room == 0 {
+        return 0;
+    }
     let services: &Services = state;
     let jobs = match services
         .store
-        .take_logout_jobs(now, now + LEASE, BATCH)
+        .take_logout_jobs(now, now + LEASE, room as i64)
         .await
     {
         Ok(jobs) => jobs,
@@ -94,12 +103,17 @@ where
         }
     };
     let taken = jobs.len();
-    let mut tasks = JoinSet::new();
     for job in jobs {
+        // Only this loop takes permits, and it took no more jobs than were free.
+        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+            break;
+        };
         let state = state.clone();
-        tasks.spawn(async move { settle(&state, job, now).await });
+        tokio::spawn(async move {
+            settle(&state, job, now).await;
+            drop(permit);
+        });
     }
-    while tasks.join_next().await.is_some() {}
     taken
 }
 
