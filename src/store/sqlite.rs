@@ -35,8 +35,8 @@
 //! SQLite lets one connection write at a time; the others' writes fail "busy" and nap
 //! until it is done. Between this process's own connections that nap is waste (the
 //! profile: 8 % of the SSO flow's CPU in naps and their wake-ups), so a write first
-//! takes the pool's write gate: a statement that writes (`readonly()` false once
-//! prepared) for its one step, a transaction from `BEGIN IMMEDIATE` to its end. A
+//! takes the pool's write gate: a statement that writes (`Kind`: by its first word,
+//! else `readonly()` once prepared) for its one step, a transaction from `BEGIN IMMEDIATE` to its end. A
 //! writer that finds the gate held waits on it, woken once when it frees: in place for
 //! up to `GATE_IN_PLACE` (a write holds it for tens of microseconds), then off the
 //! worker. SQLite's lock is then contended only by other processes and the
@@ -214,6 +214,8 @@ impl Target {
 #[derive(Debug, Default)]
 struct Writer {
     held: bool,
+    /// Writers waiting for the gate (woken only when there are some).
+    waiting: u32,
     /// The connection every write of the pool runs on, kept here between writes;
     /// opened by the first writer, and again after one was closed.
     conn: Option<Connection>,
@@ -224,6 +226,9 @@ struct PoolState {
     idle: Vec<Connection>,
     /// Connections open, idle or in use.
     open: u32,
+    /// Threads waiting for a connection (woken only when there are some: a wake-up is
+    /// a system call even with nobody to wake).
+    waiting: u32,
     closed: bool,
 }
 
@@ -274,6 +279,7 @@ impl Pool {
             }
             // Every connection is on some thread running a statement: wait for one.
             let deadline = Instant::now() + ACQUIRE_TIMEOUT;
+            state.waiting += 1;
             state = off_the_worker(|| {
                 let left = deadline.saturating_duration_since(Instant::now());
                 self.returned
@@ -283,6 +289,7 @@ impl Pool {
                     .unwrap_or_else(|e| e.into_inner())
                     .0
             });
+            state.waiting -= 1;
             if state.idle.is_empty() && state.open >= MAX_CONNECTIONS && !state.closed {
                 return Err(StoreError::Unavailable(
                     "no SQLite connection free within the acquire timeout".into(),
@@ -321,14 +328,18 @@ impl Pool {
 
     fn wait_gate<'a>(
         &self,
-        writing: MutexGuard<'a, Writer>,
+        mut writing: MutexGuard<'a, Writer>,
         until: Instant,
     ) -> MutexGuard<'a, Writer> {
         let left = until.saturating_duration_since(Instant::now());
-        self.gate_freed
+        writing.waiting += 1;
+        let mut writing = self
+            .gate_freed
             .wait_timeout_while(writing, left, |writing| writing.held)
             .unwrap_or_else(|e| e.into_inner())
-            .0
+            .0;
+        writing.waiting -= 1;
+        writing
     }
 
     /// Starts the checkpointer: a thread with a connection of its own (not one of the
@@ -419,8 +430,11 @@ impl Drop for WriteGate {
         let mut writing = self.pool.writing.lock().unwrap_or_else(|e| e.into_inner());
         writing.held = false;
         writing.conn = keep;
+        let waiting = writing.waiting > 0;
         drop(writing);
-        self.pool.gate_freed.notify_one();
+        if waiting {
+            self.pool.gate_freed.notify_one();
+        }
     }
 }
 
@@ -443,6 +457,7 @@ impl Drop for Pooled {
             return;
         };
         let mut state = self.pool.lock();
+        let waiting = state.waiting > 0;
         if state.closed || !conn.is_autocommit() {
             // Closed, or left inside a transaction it could not roll back: not reused.
             state.open -= 1;
@@ -452,7 +467,9 @@ impl Drop for Pooled {
             state.idle.push(conn);
             drop(state);
         }
-        self.pool.returned.notify_one();
+        if waiting {
+            self.pool.returned.notify_one();
+        }
     }
 }
 
@@ -704,14 +721,56 @@ impl SqliteStore {
     /// gives the pool's connection back before it waits for the gate: one waiting with
     /// a connection in hand could leave none for the readers.
     fn connection_for(&self, sql: &str) -> StoreResult<Statement> {
-        let conn = self.pool.acquire()?;
-        if conn.prepare_cached(sql).map_err(unavailable)?.readonly() {
-            return Ok(Statement::Read(conn));
+        let writes = match Kind::of(sql) {
+            Kind::Read => false,
+            Kind::Write => true,
+            Kind::Unknown => {
+                let conn = self.pool.acquire()?;
+                if conn.prepare_cached(sql).map_err(unavailable)?.readonly() {
+                    return Ok(Statement::Read(conn));
+                }
+                true
+            }
+        };
+        if !writes {
+            return Ok(Statement::Read(self.pool.acquire()?));
         }
-        drop(conn);
         let mut gate = self.pool.write_gate()?;
         gate.connection()?;
         Ok(Statement::Write(gate))
+    }
+}
+
+/// Whether a statement writes, told from its first word where that says it: SQLite's
+/// `SELECT` never writes (no function of ours does), and `INSERT`, `UPDATE`, `DELETE`
+/// and `REPLACE` always do. Anything else (`WITH`, a `PRAGMA`) is prepared on a pool
+/// connection and asked (`readonly()`). Told wrong, a statement would still be right,
+/// only slower: a write on a pool connection takes SQLite's own lock (module comment),
+/// a read under the gate waits its turn.
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    Read,
+    Write,
+    Unknown,
+}
+
+impl Kind {
+    fn of(sql: &str) -> Kind {
+        let word = sql
+            .trim_start()
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or("");
+        if word.eq_ignore_ascii_case("SELECT") {
+            Kind::Read
+        } else if ["INSERT", "UPDATE", "DELETE", "REPLACE"]
+            .iter()
+            .any(|w| word.eq_ignore_ascii_case(w))
+        {
+            Kind::Write
+        } else {
+            Kind::Unknown
+        }
     }
 }
 
@@ -1130,6 +1189,39 @@ mod tests {
         assert_eq!(count(&store).await, 16 * 50);
         assert!(!store.pool.writing.lock().unwrap().held, "the gate is free");
         store.close_pool().await;
+    }
+
+    /// A statement's first word tells whether it writes exactly as SQLite's
+    /// `readonly()` does, or is left to `readonly()`.
+    #[test]
+    fn a_statements_first_word_says_whether_it_writes() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER)").unwrap();
+        for (sql, kind) in [
+            ("SELECT a FROM t", Kind::Read),
+            ("\n   select count(*) FROM t WHERE a = ?1", Kind::Read),
+            ("SELECT(1)", Kind::Read),
+            ("INSERT INTO t (a) VALUES (1) RETURNING a", Kind::Write),
+            ("  update t SET a = 2", Kind::Write),
+            ("DELETE FROM t", Kind::Write),
+            ("REPLACE INTO t (a) VALUES (3)", Kind::Write),
+            ("WITH x AS (SELECT 1) SELECT * FROM x", Kind::Unknown),
+            (
+                "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+                Kind::Unknown,
+            ),
+            ("-- a comment\nSELECT 1", Kind::Unknown),
+            ("PRAGMA user_version", Kind::Unknown),
+            ("VALUES (1)", Kind::Unknown),
+        ] {
+            assert_eq!(Kind::of(sql), kind, "{sql}");
+            let readonly = conn.prepare(sql).unwrap().readonly();
+            match kind {
+                Kind::Read => assert!(readonly, "{sql}"),
+                Kind::Write => assert!(!readonly, "{sql}"),
+                Kind::Unknown => {}
+            }
+        }
     }
 
     /// Pages the writer's connection has read from the WAL or the file since it opened
