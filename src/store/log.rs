@@ -200,6 +200,9 @@ fn start_writer<B: Backend>(store: B) -> LogQueue {
     )>();
     tokio::spawn(async move {
         while let Some(first) = pending.recv().await {
+            // Let the requests that are ready run first: those that log queue their
+            // events behind this one and share its commit.
+            tokio::task::yield_now().await;
             let mut batch = vec![first];
             while batch.len() < LOG_BATCH {
                 match pending.try_recv() {
