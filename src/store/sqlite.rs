@@ -36,11 +36,11 @@
 //! until it is done. Between this process's own connections that nap is waste (the
 //! profile: 8 % of the SSO flow's CPU in naps and their wake-ups), so a write first
 //! takes the pool's write gate: a statement that writes (`Kind`: by its first word,
-//! else `readonly()` once prepared) for its one step, a transaction from `BEGIN IMMEDIATE` to its end. A
-//! writer that finds the gate held waits on it, woken once when it frees: in place for
-//! up to `GATE_IN_PLACE` (a write holds it for tens of microseconds), then off the
-//! worker. SQLite's lock is then contended only by other processes and the
-//! checkpointer, as above.
+//! else `readonly()` once prepared) for its one step, a transaction from `BEGIN
+//! IMMEDIATE` to its end. A writer that finds the gate held waits on it, woken once
+//! when it frees: in place for up to `GATE_IN_PLACE` (a write holds it for tens of
+//! microseconds), then off the worker. SQLite's lock is then contended only by other
+//! processes and the checkpointer, as above.
 //!
 //! The gate also holds the one connection every write runs on. SQLite empties a
 //! connection's page cache when it begins a transaction after *another* connection's
