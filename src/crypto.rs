@@ -58,7 +58,7 @@ pub fn okta_id(prefix: &str) -> String {
 }
 
 pub fn sha256(data: &[u8]) -> Vec<u8> {
-    digest::digest(&digest::SHA256, data).as_ref().to_vec()
+    sha256_array(data).to_vec()
 }
 
 /// `sha256` as an array, for a key of a map (no allocation).
