@@ -47,9 +47,9 @@
 //! commit; with the writes spread over the pool, each began cold and read again, from
 //! the WAL or the file, the pages of every B-tree it appended to (a token's redemption
 //! touches about twenty). The writer's connection sees no commit but its own (the
-//! readers commit nothing), so its cache stays warm from one write to the next, and
-//! only the checkpointer's `RESTART` of the WAL empties it, a few times a second. The
-//! readers still begin cold after each commit; they read fewer pages than writes do.
+//! readers commit nothing), so its cache stays warm from one write to the next (a
+//! commit by another process empties it, as any connection's). The readers still
+//! begin cold after each commit; they read fewer pages than writes do.
 //!
 //! # Checkpoints off the request path
 //!
