@@ -9,9 +9,9 @@
 # project dependency). Writes bench/flame-<LABEL>-<SCENARIO>.svg (LABEL, default
 # "profile") and prints the CPU by thread, by object and the hottest frames by self
 # time (FOLDED_DIR: a directory to keep the folded stacks in). SCENARIOS (default "s1"), any of: s1 (client_credentials, RS256), s1-es256 (the
-# same on an ES256 server), s3 (the SSO code flow, RS256), s3-es256. The S3 driver
-# signs in once per worker before its loop (Argon2id): perf starts 2 s into it, so the
-# window holds the flows only.
+# same on an ES256 server), s3 (the SSO code flow, RS256), s3-es256, s5 (refresh with
+# rotation, RS256). The S3 and S5 drivers sign in once per worker before their loop
+# (Argon2id): perf starts 2 s into them, so the window holds the flows only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -100,6 +100,10 @@ for scenario in $scenarios; do
         [[ "$scenario" == s3-es256 ]] && extra=("$es")
         profile "$scenario" 2 "$flows" sso "$base" "$id" "$secret" bench@example.com 'bench password 1' \
             "$conc" $((seconds + 3)) "${extra[@]}"
+        ;;
+    s5)
+        profile "$scenario" 2 "$flows" refresh "$base" "$id" "$secret" bench@example.com 'bench password 1' \
+            "$conc" $((seconds + 3))
         ;;
     *) echo "bench/profile.sh: unknown scenario $scenario" >&2; exit 1 ;;
     esac
