@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::db::{Arg, Backend, Dialect, LogQueue, Row};
+use super::db::{Arg, Backend, Dialect, LogQueue, Row, Tx};
 use super::query::{Expr, Op, SqlValue, TextIndex, Tokens, Where};
 use super::{LogEvent, Page, StoreError, StoreResult};
 use crate::clock::UnixMillis;
@@ -172,25 +172,15 @@ pub(super) fn event_args(e: &LogEvent) -> [Arg<'_>; 7] {
     ]
 }
 
-/// Group commit: the most events one statement writes.
+/// Group commit: the most events one transaction writes.
 const LOG_BATCH: usize = 64;
 
-/// The events queued while a batch was written, as one statement: a JSON array of
-/// `{"u": uuid, "p": published, "t": event_type, "o": outcome_result, "a": actor_id,
-/// "g": target words, "e": event}` in `$1`, inserted in its order (SQLite only).
-const INSERT_EVENTS_SQLITE: &str = "INSERT INTO system_log (uuid, published, event_type,
-        outcome_result, actor_id, target_ids, event)
-    SELECT json_extract(value, '$.u'), json_extract(value, '$.p'), json_extract(value, '$.t'),
-           json_extract(value, '$.o'), json_extract(value, '$.a'), json_extract(value, '$.g'),
-           json_extract(value, '$.e')
-    FROM json_each($1) ORDER BY CAST(key AS INTEGER)";
-
 /// The System Log's group commit on SQLite (PostgreSQL writes each event directly):
-/// events are written by one task per store, which
-/// writes every event queued while it wrote the last batch in one statement (at most
-/// `LOG_BATCH`), then tells each request whether its event committed. A request
+/// events are written by one task per store, which writes every event queued while it
+/// wrote the last batch (at most `LOG_BATCH`) in one transaction, a prepared `INSERT`
+/// per event, then tells each request whether its event committed. A request
 /// waits for that answer (`insert_event`), so an event is never acknowledged before it
-/// is stored; under load, many requests' events share one statement and one commit.
+/// is stored; under load, many requests' events share one commit.
 /// An event whose request is cancelled is still written. The task ends when the store
 /// is dropped (its queue with it).
 fn start_writer<B: Backend>(store: B) -> LogQueue {
@@ -211,22 +201,12 @@ fn start_writer<B: Backend>(store: B) -> LogQueue {
                 }
             }
             let written = if let [(event, _)] = batch.as_slice() {
-                store.execute(INSERT_EVENT, &event_args(event)).await
-            } else {
-                let rows: Vec<serde_json::Value> = batch
-                    .iter()
-                    .map(|(e, _)| {
-                        serde_json::json!({
-                            "u": e.uuid, "p": e.published, "t": e.event_type,
-                            "o": e.outcome_result, "a": e.actor_id,
-                            "g": target_words(&e.target_ids), "e": e.event,
-                        })
-                    })
-                    .collect();
-                let json = serde_json::Value::Array(rows).to_string();
                 store
-                    .execute(INSERT_EVENTS_SQLITE, &[Arg::OwnedText(json)])
+                    .execute(INSERT_EVENT, &event_args(event))
                     .await
+                    .map(drop)
+            } else {
+                insert_all(&store, batch.iter().map(|(e, _)| e)).await
             };
             for (_, done) in batch {
                 let answer = match &written {
@@ -239,6 +219,20 @@ fn start_writer<B: Backend>(store: B) -> LogQueue {
         }
     });
     queue
+}
+
+/// Events in one transaction, in their order: all or none. (One statement reading a
+/// JSON array of the rows cost more: building the JSON here and SQLite parsing it
+/// again, bench/RESULTS.md, 2026-12-07 09:10.)
+async fn insert_all<'a, B: Backend>(
+    store: &B,
+    events: impl Iterator<Item = &'a LogEvent>,
+) -> StoreResult<()> {
+    let mut tx = store.begin().await?;
+    for e in events {
+        tx.execute(INSERT_EVENT, &event_args(e)).await?;
+    }
+    tx.commit().await
 }
 
 /// `event_args` when there is no event: NULLs of the columns' types, for a statement
