@@ -16,7 +16,13 @@ pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        text.push(char::from(DIGITS[usize::from(b >> 4)]));
+        text.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    text
 }
 
 pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
@@ -222,6 +228,14 @@ impl MasterKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_two_lowercase_digits_a_byte_and_decodes_back() {
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(hex_decode(&hex(&bytes)), Some(bytes));
+    }
 
     #[test]
     fn okta_ids_have_prefix_and_length() {
