@@ -564,7 +564,8 @@ pub async fn complete(
 /// Issues a code and builds the success reply. With the session it was issued in, the
 /// code carries the session's public id (the ID token's `sid`), and the session records
 /// the app, which is told when the session ends (Front- and Back-Channel Logout). The
-/// code, the session's record and the System Log `event` are written at once.
+/// code and the session's record are written at once, and the System Log `event` before
+/// the reply (`AuthorizationStore::issue_code`).
 #[allow(clippy::too_many_arguments)]
 pub async fn issue_code(
     services: &Services,

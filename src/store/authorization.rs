@@ -1,12 +1,14 @@
 //! Pending authorization requests (between /authorize and the sign-in page) and
 //! authorization codes. Both are single-use, each in one atomic statement; a code's
 //! statement is the first of the transaction that stores what it grants (on
-//! PostgreSQL, of the one statement that does: `PG_REDEEM`).
+//! PostgreSQL, of the one statement that does: `PG_REDEEM`). The System Log events of
+//! a code's issue and redemption are written before the caller answers: in that one
+//! statement on PostgreSQL, group-committed after the transaction on SQLite.
 
 use async_trait::async_trait;
 
 use super::db::{Arg, Backend, Dialect, Row, Tx, json_list, to_json};
-use super::log::{INSERT_EVENT, NO_EVENT, event_args};
+use super::log::{LogStore, NO_EVENT, event_args};
 use super::tokens::{INSERT_FAMILY, INSERT_TOKEN, NO_FAMILY, NO_TOKEN, family_args, token_args};
 use super::{AuthCode, CodeGrant, CodeState, LogEvent, PendingAuthorization, StoreResult};
 use crate::clock::UnixTime;
@@ -30,10 +32,15 @@ pub trait AuthorizationStore: Send + Sync {
     async fn insert_code(&self, code: &AuthCode) -> StoreResult<()> {
         self.issue_code(code, None, None).await
     }
-    /// Stores a code issued at /authorize with what comes with it, all or nothing: the
-    /// session it was issued in (`session_hash`) records the app (`session_apps`, told
-    /// when the session ends), and the System Log `event` of the sign-in to the app.
-    /// One transaction on SQLite (one commit, not three), one statement on PostgreSQL.
+    /// Stores a code issued at /authorize with the session it was issued in
+    /// (`session_hash`), which records the app (`session_apps`, told when the session
+    /// ends), all or nothing, and writes the System Log `event` of the sign-in to the app
+    /// before it returns. PostgreSQL: one statement, the event in it. SQLite: the code
+    /// and the record in one transaction, then the event through the System Log's group
+    /// commit (`log.rs`), where it shares a commit with other requests' events; an event
+    /// that cannot be written there is logged, not returned, since the code is issued
+    /// (bench/RESULTS.md, 2026-12-07 09:10: the event in the transaction wrote a page of
+    /// each of the log's B-trees per code).
     async fn issue_code(
         &self,
         code: &AuthCode,
@@ -46,13 +53,25 @@ pub trait AuthorizationStore: Send + Sync {
     /// statement is the single-use `UPDATE ... WHERE redeemed_at IS NULL`: true when
     /// this call redeemed it (everything in `grant` is then committed with it), false
     /// when the code was redeemed already or is gone (nothing is written). A failure is
-    /// an error with nothing committed: the code can still be redeemed.
+    /// an error with nothing committed: the code can still be redeemed. The grant's
+    /// System Log event is written before this returns true: in the same statement on
+    /// PostgreSQL, through the group commit right after the redemption's commit on
+    /// SQLite (as `issue_code`'s).
     async fn redeem_code(
         &self,
         code_hash: &[u8],
         grant: &CodeGrant,
         now: UnixTime,
     ) -> StoreResult<bool>;
+}
+
+/// SQLite: an event of what was just committed goes through the System Log's group
+/// commit (`log.rs`); the caller answers after it is written. Its failure is logged,
+/// not returned: what it records is committed.
+async fn log_after_commit<B: Backend>(store: &B, event: &LogEvent) {
+    if let Err(e) = LogStore::insert_event(store, event).await {
+        tracing::warn!(error = %e, event = %event.event_type, "could not write a System Log event");
+    }
 }
 
 fn pending_from_row(row: &impl Row) -> StoreResult<PendingAuthorization> {
@@ -232,13 +251,9 @@ impl<B: Backend> AuthorizationStore for B {
             self.execute(PG_ISSUE_CODE, &args).await?;
             return Ok(());
         }
-        if session_hash.is_none() && event.is_none() {
-            self.execute(INSERT_CODE, &args).await?;
-            return Ok(());
-        }
-        let mut tx = self.begin().await?;
-        tx.execute(INSERT_CODE, &args).await?;
         if let Some(hash) = session_hash {
+            let mut tx = self.begin().await?;
+            tx.execute(INSERT_CODE, &args).await?;
             tx.execute(
                 INSERT_SESSION_APP,
                 &[
@@ -249,11 +264,13 @@ impl<B: Backend> AuthorizationStore for B {
                 ],
             )
             .await?;
+            tx.commit().await?;
+        } else {
+            self.execute(INSERT_CODE, &args).await?;
         }
         if let Some(event) = event {
-            tx.execute(INSERT_EVENT, &event_args(event)).await?;
+            log_after_commit(self, event).await;
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -337,10 +354,10 @@ impl<B: Backend> AuthorizationStore for B {
             tx.execute(INSERT_FAMILY, &family_args(family)).await?;
             tx.execute(INSERT_TOKEN, &token_args(first)).await?;
         }
-        if let Some(event) = &grant.event {
-            tx.execute(INSERT_EVENT, &event_args(event)).await?;
-        }
         tx.commit().await?;
+        if let Some(event) = &grant.event {
+            log_after_commit(self, event).await;
+        }
         Ok(true)
     }
 }

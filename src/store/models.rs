@@ -528,7 +528,8 @@ pub struct AuthCode {
 }
 
 /// Everything a code's redemption grants, written in the one transaction that marks
-/// the code redeemed (`AuthorizationStore::redeem_code`): either all of it is stored
+/// the code redeemed (`AuthorizationStore::redeem_code`; the event on SQLite right after
+/// it): either all of it is stored
 /// and the code is spent, or none of it is and the code can still be redeemed. The
 /// access token and the family are recorded on the code so that a later replay can
 /// revoke them. A redemption refused by a check grants nothing (`CodeGrant::default`)
@@ -540,7 +541,8 @@ pub struct CodeGrant {
     pub access_expires_at: Option<UnixTime>,
     /// A refresh-token family and its first token, when one was issued.
     pub refresh: Option<(RefreshFamily, RefreshToken)>,
-    /// The System Log event of the grant.
+    /// The System Log event of the grant: in the redemption's statement on PostgreSQL;
+    /// on SQLite group-committed right after it (`redeem_code`).
     pub event: Option<LogEvent>,
 }
 

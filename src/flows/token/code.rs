@@ -1,7 +1,8 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3): read the code, check it, apply
 //! the access policy, mint the tokens, and only then redeem the code and store what it
 //! grants (the access token's record, the refresh-token family when `offline_access`
-//! was granted, the System Log event) in one transaction (`redeem_code`). A failure
+//! was granted) in one transaction (`redeem_code`, which writes the System Log event
+//! before it returns: in that transaction on PostgreSQL, just after it on SQLite). A failure
 //! before that commit (a 503) leaves the code unspent, so the retry it invites
 //! succeeds; a client never sees the answer of a redemption that did not commit.
 //!
