@@ -12,6 +12,9 @@
 # same on an ES256 server), s3 (the SSO code flow, RS256), s3-es256, s5 (refresh with
 # rotation, RS256). The S3 and S5 drivers sign in once per worker before their loop
 # (Argon2id): perf starts 2 s into them, so the window holds the flows only.
+# TRACE=1: instead of sampling, count the server's system calls over the same window
+# (`perf trace -s`) and print them per HTTP response (hyper writes each response with
+# one `writev`): counts, unlike CPU time, do not move with the machine's load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -66,6 +69,26 @@ sleep 3  # the new server's keys are made in the background and sign once publis
 # starting DELAY seconds after COMMAND.
 profile() {
     local name="$1" delay="$2"; shift 2
+    if [[ -n "${TRACE:-}" ]]; then
+        ( sleep "$delay"; exec perf trace -s -p "$server_pid" -o "$work/$name.trace" -- sleep "$seconds" ) &
+        local trace_pid=$!
+        "$@" >"$work/$name.out" 2>&1 || { cat "$work/$name.out" >&2; exit 1; }
+        wait "$trace_pid"
+        echo "== $name: system calls per HTTP response ($label)" >&2
+        python3 - "$work/$name.trace" >&2 <<'PY'
+import collections, re, sys
+calls = collections.Counter()
+for line in open(sys.argv[1]):
+    m = re.match(r"\s+(\w+)\s+(\d+)\s+\d+\s+[\d.]+", line)
+    if m:
+        calls[m.group(1)] += int(m.group(2))
+responses = calls["writev"] or 1
+print(f"  {responses} responses traced")
+for name, n in calls.most_common(10):
+    print(f"  {name:16s} {n / responses:8.2f}")
+PY
+        return
+    fi
     ( sleep "$delay"; exec perf record -q -e cpu-clock --call-graph dwarf,16384 -F 250 -p "$server_pid" -o "$work/$name.data" -- sleep "$seconds" ) &
     local perf_pid=$!
     "$@" >"$work/$name.out" 2>&1 || { cat "$work/$name.out" >&2; exit 1; }
