@@ -128,7 +128,20 @@ pub async fn requirement(
         user: user.clone(),
         groups,
     };
-    let policy = match settings.sign_on(&subject, &request.client_id, ip) {
+    requirement_of(services, &settings, &subject, request, ip).await
+}
+
+/// `requirement`, with the server's settings and the user's groups the request has
+/// read already (/authorize with a session reads both for its own checks).
+pub async fn requirement_of(
+    services: &Services,
+    settings: &Settings,
+    subject: &Subject,
+    request: &AuthorizationRequest,
+    ip: Option<&str>,
+) -> Result<Requirement, OAuthError> {
+    let user = &subject.user;
+    let policy = match settings.sign_on(subject, &request.client_id, ip) {
         Verdict::Allow(needed) => needed,
         Verdict::Deny { .. } => return Ok(Requirement::PASSWORD),
     };

@@ -26,7 +26,7 @@ use crate::oauth::pkce::Method;
 use crate::oauth::reply::Reply;
 use crate::oauth::sign_on::Verdict;
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::store::{AuthServer, Client, LogEvent, PendingAuthorization, Session, User};
+use crate::store::{AuthServer, Client, Group, LogEvent, PendingAuthorization, Session, User};
 use crate::tokens::jwt;
 
 /// How long the sign-in page waits for the user.
@@ -230,10 +230,24 @@ async fn answer(
         match authorize::decide(&request, session.as_ref().map(|(s, _)| s.auth_time), now) {
             Next::IssueCode { auth_time } => {
                 let (session, user) = session.expect("IssueCode comes from a session");
+                // The user's groups, read once for the sign-on policy here and the
+                // access policy in `complete`; the settings are this request's too.
+                let groups = services
+                    .store
+                    .user_groups(&user.id)
+                    .await
+                    .map_err(OAuthError::from)?;
+                let subject = Subject { user, groups };
                 // The session may not have proved what this request needs (a second
                 // factor for `acr_values`, say): the person proves it first.
-                let requirement =
-                    assurance::requirement(services, &request, &user, ip.as_deref(), now).await?;
+                let requirement = assurance::requirement_of(
+                    services,
+                    &settings,
+                    &subject,
+                    &request,
+                    ip.as_deref(),
+                )
+                .await?;
                 // A policy's re-authentication frequency, or `urn:okta:loa:1fa:pwd`
                 // for a session begun without a password: the password again, as for
                 // `max_age` (OpenID Connect Core §3.1.2.1).
@@ -260,16 +274,23 @@ async fn answer(
                         amr: session.amr.clone(),
                         mfa_at: session.mfa_at,
                     };
-                    let location =
-                        assurance::start(services, &request, &user, &proof, requirement, now)
-                            .await?;
+                    let location = assurance::start(
+                        services,
+                        &request,
+                        &subject.user,
+                        &proof,
+                        requirement,
+                        now,
+                    )
+                    .await?;
                     return Ok(Outcome::Redirect(location));
                 }
                 let known = Known {
                     ip,
                     client: client.as_ref(),
                     settings: Some(settings.clone()),
-                    user: Some(user),
+                    user: Some(subject.user),
+                    groups: Some(subject.groups),
                     amr: session.amr.clone(),
                     session_hash: Some(session.id_hash.clone()),
                 };
@@ -461,6 +482,8 @@ pub struct Known<'a> {
     pub settings: Option<Arc<Settings>>,
     /// The user, read (and found active) in this request.
     pub user: Option<User>,
+    /// With `user`, the user's groups, when this request has read them.
+    pub groups: Option<Vec<Group>>,
     /// What the sign-in proved (RFC 8176 `amr`), carried into the code and its ID
     /// token; empty: the password alone.
     pub amr: Vec<String>,
@@ -483,8 +506,11 @@ pub async fn complete(
     known: Known<'_>,
 ) -> Outcome {
     let outcome = async {
-        let subject = match known.user {
-            Some(user) if user.id == user_id && user.keeps_sign_in() => {
+        let subject = match (known.user, known.groups) {
+            (Some(user), Some(groups)) if user.id == user_id && user.keeps_sign_in() => {
+                Some(Subject { user, groups })
+            }
+            (Some(user), None) if user.id == user_id && user.keeps_sign_in() => {
                 Subject::with_groups(services, user).await?
             }
             _ => Subject::load(services, user_id).await?,
