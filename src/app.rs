@@ -293,6 +293,9 @@ pub fn router(state: SharedState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::oauth::params::MAX_PARAMS_BYTES + 1,
         ))
+        .layer(axum::middleware::from_fn(
+            crate::http::middleware::read_snapshot,
+        ))
         .with_state(state)
 }
 

@@ -164,6 +164,12 @@ pub async fn metrics(
     response
 }
 
+/// Runs the request with each poll's SQLite reads in one read transaction
+/// (`store::sqlite::one_snapshot_per_poll`): a request's later reads start warm.
+pub async fn read_snapshot(request: Request, next: Next) -> Response {
+    crate::store::sqlite::one_snapshot_per_poll(next.run(request)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::form_source;

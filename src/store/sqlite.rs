@@ -51,6 +51,25 @@
 //! commit by another process empties it, as any connection's). The readers still
 //! begin cold after each commit; they read fewer pages than writes do.
 //!
+//! # A request's reads in one snapshot per poll
+//!
+//! A read outside a transaction is a read transaction of its own: SQLite takes a lock
+//! in the WAL's shared memory, compares the WAL's header with the one it last saw and,
+//! if anything committed since (under load, always), empties the connection's page
+//! cache and reads the database header again before the statement's own pages. A
+//! request reads several rows (an SSO round trip twelve), each from a cold start. So
+//! within one poll of a request's future (`one_snapshot_per_poll`, around every HTTP
+//! request) the first read opens a read transaction on a pool connection (`BEGIN`, then
+//! the read) and the poll's later reads run in it, warm; it ends (`COMMIT`, and the
+//! connection goes back to the pool) when the poll returns, when the request writes
+//! (before it waits for the write gate) or begins a transaction, and when the write
+//! gate it held frees (so a read after the request's own commit sees it). A poll is
+//! the synchronous stretch between two awaits that wait: the snapshot never lasts
+//! across a wait for anything (another task's commit, a hash, the network), only as
+//! long as a few statements and a signature, and a request holds at most one
+//! connection for it. Reads by background tasks, outside any request, run one by one
+//! as before.
+//!
 //! # Checkpoints off the request path
 //!
 //! In WAL mode a commit appends the pages it changed to the `-wal` file; a *checkpoint*
@@ -75,7 +94,8 @@
 //! The connections keep an automatic checkpoint at `CHECKPOINT_BACKSTOP` pages, for a
 //! WAL the thread cannot keep up with.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -113,6 +133,62 @@ const RESTART_PATIENCE: Duration = Duration::from_millis(20);
 thread_local! {
     /// Whether the statement this thread is running may wait for the write lock.
     static PATIENT: Cell<bool> = const { Cell::new(false) };
+}
+
+tokio::task_local! {
+    /// The read transaction of the current poll of a request, once it has read
+    /// (module comment).
+    static SNAPSHOT: RefCell<Option<Snapshot>>;
+}
+
+/// Runs `request` with its reads, within each poll, in one read transaction (module
+/// comment). Outside it every read is a transaction of its own, as on PostgreSQL,
+/// where this changes nothing.
+pub async fn one_snapshot_per_poll<F: Future>(request: F) -> F::Output {
+    let mut request = std::pin::pin!(request);
+    std::future::poll_fn(move |cx| {
+        // The scope's snapshot, if the poll opened one, ends with it (`Snapshot::drop`).
+        SNAPSHOT.sync_scope(RefCell::new(None), || request.as_mut().poll(cx))
+    })
+    .await
+}
+
+/// Ends this poll's snapshot, if it has one: its next read sees every commit before it.
+fn end_snapshot() {
+    let ended = SNAPSHOT
+        .try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut s| s.take()))
+        .ok()
+        .flatten();
+    drop(ended);
+}
+
+/// A pool connection inside a deferred `BEGIN`, which its first read made a read
+/// transaction: the reads of one poll of a request.
+struct Snapshot {
+    conn: Pooled,
+}
+
+impl Snapshot {
+    fn begin(pool: &Arc<Pool>) -> StoreResult<Snapshot> {
+        let conn = pool.acquire()?;
+        conn.prepare_cached("BEGIN")
+            .and_then(|mut begin| begin.execute([]))
+            .map_err(unavailable)?;
+        Ok(Snapshot { conn })
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        // Out of the transaction, the connection goes back to the pool; one still in
+        // it (the `COMMIT` failed) is closed instead (`Pooled::drop`).
+        if !self.conn.is_autocommit() {
+            let _ = self
+                .conn
+                .prepare_cached("COMMIT")
+                .and_then(|mut commit| commit.execute([]));
+        }
+    }
 }
 
 /// SQLite's busy handler: called while another connection (of this process or another)
@@ -435,6 +511,8 @@ impl Drop for WriteGate {
         if waiting {
             self.pool.gate_freed.notify_one();
         }
+        // What this task wrote is committed (or rolled back): its next read must see it.
+        end_snapshot();
     }
 }
 
@@ -712,8 +790,55 @@ impl SqliteStore {
     }
 
     fn fetch(&self, sql: &str, args: &[Arg<'_>], limit: usize) -> StoreResult<Vec<SqliteRow>> {
+        if let Some(rows) = self.in_snapshot(sql, |conn| fetch_on(conn, sql, args, limit)) {
+            return rows;
+        }
         let conn = self.connection_for(sql)?;
         run(|| fetch_on(&conn, sql, args, limit))
+    }
+
+    /// Runs `read` in this poll's snapshot, opening it if need be (module comment), when
+    /// `sql` surely reads and the caller is a request's poll. None otherwise, and when
+    /// the snapshot could not serve it: the caller then runs the statement on its own.
+    /// A statement that may write ends the snapshot first.
+    fn in_snapshot<T>(
+        &self,
+        sql: &str,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Option<StoreResult<T>> {
+        if Kind::of(sql) != Kind::Read {
+            end_snapshot();
+            return None;
+        }
+        SNAPSHOT
+            .try_with(|slot| {
+                let mut slot = slot.try_borrow_mut().ok()?;
+                if slot
+                    .as_ref()
+                    .is_some_and(|s| !Arc::ptr_eq(&s.conn.pool, &self.pool))
+                {
+                    // Another store's (tests open several in one process).
+                    *slot = None;
+                }
+                if slot.is_none() {
+                    *slot = Some(Snapshot::begin(&self.pool).ok()?);
+                }
+                let outcome = read(&slot.as_ref()?.conn);
+                match outcome {
+                    Ok(value) => Some(Ok(value)),
+                    // Busy (a WAL recovery): the statement on its own waits patiently.
+                    Err(e) if is_busy(&e) => {
+                        *slot = None;
+                        None
+                    }
+                    Err(e) => {
+                        *slot = None;
+                        Some(Err(unavailable(e)))
+                    }
+                }
+            })
+            .ok()
+            .flatten()
     }
 
     /// The connection to run `sql` on (a statement outside a transaction): one of the
@@ -796,6 +921,9 @@ impl Backend for SqliteStore {
     type Tx = SqliteTx;
 
     async fn execute(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        if let Some(done) = self.in_snapshot(sql, |conn| execute_on(conn, sql, args)) {
+            return done;
+        }
         let conn = self.connection_for(sql)?;
         run(|| execute_on(&conn, sql, args))
     }
@@ -809,6 +937,7 @@ impl Backend for SqliteStore {
     }
 
     async fn begin(&self) -> StoreResult<SqliteTx> {
+        end_snapshot();
         let mut gate = self.pool.write_gate()?;
         gate.connection()?;
         let tx = SqliteTx { gate };
@@ -1280,6 +1409,70 @@ mod tests {
         assert!(
             misses < 40,
             "the writer read {misses} pages again in 200 commits"
+        );
+        store.close_pool().await;
+    }
+
+    /// Within one poll of a request (`one_snapshot_per_poll`) the reads share one read
+    /// transaction on one pool connection, so another process's commit between two of
+    /// them is not seen; the request's own write, its own transaction's commit and,
+    /// after an await that waited, anybody's commit are. After each poll the connection
+    /// is back in the pool. Outside a request every read sees every commit before it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_requests_reads_share_one_snapshot_per_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = counter_store(&dir).await;
+        let path = dir.path().join("test.db");
+        // Another process's connection, committing at once.
+        let other = move |n: i64| {
+            let conn = Connection::open(&path).unwrap();
+            conn.busy_timeout(Duration::from_secs(5)).unwrap();
+            conn.execute("UPDATE counter SET n = ?1", [n]).unwrap();
+        };
+        other(5);
+        assert_eq!(count(&store).await, 5);
+        other(0);
+        assert_eq!(count(&store).await, 0);
+
+        let request = store.clone();
+        one_snapshot_per_poll(async move {
+            let store = request;
+            assert_eq!(count(&store).await, 0);
+            assert_eq!(store.pool_state().in_use, 1);
+            other(1);
+            assert_eq!(count(&store).await, 0, "the poll's snapshot");
+            assert_eq!(store.pool_state().in_use, 1, "one connection for the poll");
+
+            store
+                .execute("UPDATE counter SET n = n + 10", &[])
+                .await
+                .unwrap();
+            assert_eq!(count(&store).await, 11, "its own write ended the snapshot");
+            other(20);
+            assert_eq!(count(&store).await, 11);
+
+            let mut tx = store.begin().await.unwrap();
+            tx.execute("UPDATE counter SET n = n + 100", &[])
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(
+                count(&store).await,
+                120,
+                "its own commit ended the snapshot"
+            );
+            other(30);
+            assert_eq!(count(&store).await, 120);
+
+            tokio::task::yield_now().await;
+            assert_eq!(count(&store).await, 30, "a new poll, a new snapshot");
+        })
+        .await;
+        let pool = store.pool_state();
+        assert_eq!(pool.in_use, 0);
+        assert!(
+            pool.idle >= 1,
+            "the snapshot's connection went back to the pool"
         );
         store.close_pool().await;
     }
