@@ -8,6 +8,10 @@
 # successful request, user + system and the system (kernel) part alone. Alternating the
 # builds is what makes their figures comparable on a shared machine: compare rows of
 # the same round, and the spread between rounds says how much the machine moved.
+# SEEDED=DIR: every build on the one data directory DIR instead of a fresh one: a
+# database migrated (`gatehouse --data-dir DIR migrate`) and seeded by
+# bench/seed_scale.sh, provisioned by the first run (its master key, app and ES256
+# server kept in DIR/bench.env); each run adds a few thousand rows to its millions.
 # Usage: bash bench/ab.sh BINARY... (release builds). Needs wrk, curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +31,13 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-export GATEHOUSE_MASTER_KEY="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+seeded="${SEEDED:-}"
+if [[ -n "$seeded" && -f "$seeded/bench.env" ]]; then
+    source "$seeded/bench.env"
+else
+    GATEHOUSE_MASTER_KEY="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+fi
+export GATEHOUSE_MASTER_KEY
 export GATEHOUSE_LOG=warn
 unset GATEHOUSE_DATABASE_URL GATEHOUSE_CONFIG
 base="http://127.0.0.1:$port"
@@ -60,14 +70,11 @@ wrk_row() {
     row "$build" "$scenario" "$out" "$before" "$after"
 }
 
-one() {
-    local bin="$1" build dir="$work/data.$RANDOM"
-    build=$(basename "$bin")
-    local gh=("$bin" --data-dir "$dir")
-    "${gh[@]}" migrate >/dev/null
+# Provisions DIR (migrated) as bench/run.sh does: sets id, secret and es.
+provision() {
+    local gh=("$1" --data-dir "$2") policy
     echo 'bench password 1' | "${gh[@]}" users create --login bench@example.com --password-stdin >/dev/null
     "${gh[@]}" scopes create --name bench.read --default >/dev/null
-    local id secret es policy
     read -r id secret < <("${gh[@]}" apps create --name bench \
         --redirect-uri https://app.example.com/callback --grant-type authorization_code \
         --grant-type refresh_token --grant-type client_credentials |
@@ -76,6 +83,22 @@ one() {
         python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
     policy=$("${gh[@]}" policies create --server "$es" --name bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
     "${gh[@]}" policies add-rule --server "$es" --policy "$policy" --name bench >/dev/null
+}
+
+one() {
+    local bin="$1" build dir="${seeded:-$work/data.$RANDOM}"
+    build=$(basename "$bin")
+    local id secret es
+    if [[ -z "$seeded" ]]; then
+        "$bin" --data-dir "$dir" migrate >/dev/null
+        provision "$bin" "$dir"
+    elif [[ -f "$seeded/bench.env" ]]; then
+        source "$seeded/bench.env"
+    else
+        provision "$bin" "$dir"
+        printf 'GATEHOUSE_MASTER_KEY=%q\nid=%q\nsecret=%q\nes=%q\n' \
+            "$GATEHOUSE_MASTER_KEY" "$id" "$secret" "$es" >"$seeded/bench.env"
+    fi
     "$bin" serve --listen "127.0.0.1:$port" --public-url "$base" --data-dir "$dir" >"$work/server.log" 2>&1 &
     server=$!
     "$flows" wait "$base/readyz" 30 >/dev/null
