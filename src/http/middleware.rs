@@ -165,7 +165,8 @@ pub async fn metrics(
 }
 
 /// Runs the request with each poll's SQLite reads in one read transaction
-/// (`store::sqlite::one_snapshot_per_poll`): a request's later reads start warm.
+/// (`store::sqlite::one_snapshot_per_poll`): one lock and one emptied cache per poll,
+/// not per read.
 pub async fn read_snapshot(request: Request, next: Next) -> Response {
     crate::store::sqlite::one_snapshot_per_poll(next.run(request)).await
 }

@@ -60,8 +60,9 @@
 //! request reads several rows (an SSO round trip twelve), each from a cold start. So
 //! within one poll of a request's future (`one_snapshot_per_poll`, around every HTTP
 //! request) the first read opens a read transaction on a pool connection (`BEGIN`, then
-//! the read) and the poll's later reads run in it, warm; it ends (`COMMIT`, and the
-//! connection goes back to the pool) when the poll returns, when the request writes
+//! the read) and the poll's later reads run in it, without the lock or the emptied
+//! cache again (the pages of their own tables they still read). It ends (`COMMIT`, and
+//! the connection goes back to the pool) when the poll returns, when the request writes
 //! (before it waits for the write gate) or begins a transaction, and when the write
 //! gate it held frees (so a read after the request's own commit sees it). A poll is
 //! the synchronous stretch between two awaits that wait: the snapshot never lasts
