@@ -240,10 +240,10 @@ fn uuid(published: UnixMillis) -> String {
 /// writes them in, so the stored text is what it was (tested).
 pub fn to_json(uuid: &str, published: UnixMillis, actor: &Actor, event: &Event) -> String {
     let published = rfc3339_of_millis(published);
-    let target: Vec<TargetJson<'_>> = event
+    let target: Vec<ObjectJson<'_>> = event
         .targets
         .iter()
-        .map(|t| TargetJson {
+        .map(|t| ObjectJson {
             alternate_id: &t.alternate_id,
             change_details: t.change.as_ref().map(|(from, to)| Change { from, to }),
             detail_entry: (),
@@ -253,8 +253,9 @@ pub fn to_json(uuid: &str, published: UnixMillis, actor: &Actor, event: &Event) 
         })
         .collect();
     let json = EventJson {
-        actor: ActorJson {
+        actor: ObjectJson {
             alternate_id: &actor.alternate_id,
+            change_details: None,
             detail_entry: (),
             display_name: &actor.display_name,
             id: &actor.id,
@@ -302,7 +303,7 @@ pub fn to_json(uuid: &str, published: UnixMillis, actor: &Actor, event: &Event) 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EventJson<'a> {
-    actor: ActorJson<'a>,
+    actor: ObjectJson<'a>,
     authentication_context: AuthenticationContext,
     client: ClientJson<'a>,
     debug_context: DebugContext<'a>,
@@ -313,21 +314,10 @@ struct EventJson<'a> {
     published: &'a str,
     security_context: Empty,
     severity: &'a str,
-    target: Vec<TargetJson<'a>>,
+    target: Vec<ObjectJson<'a>>,
     transaction: Transaction,
     uuid: &'a str,
     version: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ActorJson<'a> {
-    alternate_id: &'a str,
-    detail_entry: (),
-    display_name: &'a str,
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'a str,
 }
 
 #[derive(Serialize)]
@@ -360,9 +350,10 @@ struct Outcome<'a> {
     result: &'a str,
 }
 
+/// The actor or a target: the same shape, and only a target has `changeDetails`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct TargetJson<'a> {
+struct ObjectJson<'a> {
     alternate_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     change_details: Option<Change<'a>>,
