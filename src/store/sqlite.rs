@@ -791,23 +791,24 @@ impl SqliteStore {
     }
 
     fn fetch(&self, sql: &str, args: &[Arg<'_>], limit: usize) -> StoreResult<Vec<SqliteRow>> {
-        if let Some(rows) = self.in_snapshot(sql, |conn| fetch_on(conn, sql, args, limit)) {
+        let kind = Kind::of(sql);
+        if let Some(rows) = self.in_snapshot(kind, |conn| fetch_on(conn, sql, args, limit)) {
             return rows;
         }
-        let conn = self.connection_for(sql)?;
+        let conn = self.connection_for(sql, kind)?;
         run(|| fetch_on(&conn, sql, args, limit))
     }
 
     /// Runs `read` in this poll's snapshot, opening it if need be (module comment), when
-    /// `sql` surely reads and the caller is a request's poll. None otherwise, and when
-    /// the snapshot could not serve it: the caller then runs the statement on its own.
-    /// A statement that may write ends the snapshot first.
+    /// its statement surely reads (`kind`) and the caller is a request's poll. None
+    /// otherwise, and when the snapshot could not serve it: the caller then runs the
+    /// statement on its own. A statement that may write ends the snapshot first.
     fn in_snapshot<T>(
         &self,
-        sql: &str,
+        kind: Kind,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Option<StoreResult<T>> {
-        if Kind::of(sql) != Kind::Read {
+        if kind != Kind::Read {
             end_snapshot();
             return None;
         }
@@ -842,12 +843,12 @@ impl SqliteStore {
             .flatten()
     }
 
-    /// The connection to run `sql` on (a statement outside a transaction): one of the
-    /// pool's for a read, the writer's, under the write gate, for a write. A writer
+    /// The connection to run `sql`, of `kind`, on (a statement outside a transaction):
+    /// one of the pool's for a read, the writer's, under the write gate, for a write. A writer
     /// gives the pool's connection back before it waits for the gate: one waiting with
     /// a connection in hand could leave none for the readers.
-    fn connection_for(&self, sql: &str) -> StoreResult<Statement> {
-        let writes = match Kind::of(sql) {
+    fn connection_for(&self, sql: &str, kind: Kind) -> StoreResult<Statement> {
+        let writes = match kind {
             Kind::Read => false,
             Kind::Write => true,
             Kind::Unknown => {
@@ -873,7 +874,7 @@ impl SqliteStore {
 /// connection and asked (`readonly()`). Told wrong, a statement would still be right,
 /// only slower: a write on a pool connection takes SQLite's own lock (module comment),
 /// a read under the gate waits its turn.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Read,
     Write,
@@ -922,10 +923,11 @@ impl Backend for SqliteStore {
     type Tx = SqliteTx;
 
     async fn execute(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
-        if let Some(done) = self.in_snapshot(sql, |conn| execute_on(conn, sql, args)) {
+        let kind = Kind::of(sql);
+        if let Some(done) = self.in_snapshot(kind, |conn| execute_on(conn, sql, args)) {
             return done;
         }
-        let conn = self.connection_for(sql)?;
+        let conn = self.connection_for(sql, kind)?;
         run(|| execute_on(&conn, sql, args))
     }
 
