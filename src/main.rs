@@ -3,12 +3,18 @@
 /// mimalloc, not glibc's malloc, for Rust's allocations. A request allocates and frees
 /// hundreds of small buffers (hyper's, the JSON, the rows) on whichever worker thread
 /// runs it; with glibc's arenas that cost 4–8 % of a client_credentials token under
-/// load, part of it waiting on an arena's lock (a `futex` call in every other
-/// response). Measured in bench/RESULTS.md (2026-12-07 13:40 section): introspection and
-/// JWKS a fifth cheaper; the signing flows within the host's noise. SQLite and aws-lc,
-/// C code, keep glibc's malloc.
+/// load, part of it waiting on an arena's lock (0.65 more `futex` calls a response).
+/// Measured in bench/RESULTS.md (2026-12-07 13:40 section): introspection and JWKS about
+/// a quarter cheaper; the signing flows within the host's noise. SQLite and aws-lc, C
+/// code, keep glibc's malloc.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+// The option numbers of mimalloc 3's `mi_option_e` (its include/mimalloc.h) as
+// libmimalloc-sys 0.1.49 builds it; Cargo.toml pins that version exactly, because another
+// may number them differently (the unit test below checks them).
+const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() -> std::process::ExitCode {
     keep_memory_small();
@@ -22,11 +28,6 @@ fn main() -> std::process::ExitCode {
 /// same as glibc (24 and 78), at no measured CPU cost (`madvise` in one response in a
 /// hundred).
 fn keep_memory_small() {
-    // The option numbers of mimalloc 3's `mi_option_e` (its include/mimalloc.h) as
-    // libmimalloc-sys 0.1.49 builds it; Cargo.toml pins that version exactly, because
-    // another may number them differently.
-    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: `mi_option_set` stores a value in mimalloc's option table; it takes no
     // pointer, and mimalloc reads its options at each use.
     unsafe {
@@ -37,6 +38,8 @@ fn keep_memory_small() {
 
 #[cfg(test)]
 mod tests {
+    use super::{ARENA_EAGER_COMMIT, PURGE_DELAY};
+
     /// The numbers `keep_memory_small` uses name the options it means: each has its
     /// documented default (mimalloc's src/options.c) until set.
     #[test]
@@ -44,8 +47,8 @@ mod tests {
         // SAFETY: reads of mimalloc's option table.
         let (eager, delay) = unsafe {
             (
-                libmimalloc_sys::mi_option_get(4),
-                libmimalloc_sys::mi_option_get(15),
+                libmimalloc_sys::mi_option_get(ARENA_EAGER_COMMIT),
+                libmimalloc_sys::mi_option_get(PURGE_DELAY),
             )
         };
         assert_eq!((eager, delay), (2, 1000));
