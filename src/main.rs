@@ -21,11 +21,13 @@ fn main() -> std::process::ExitCode {
     gatehouse::cli::run()
 }
 
-/// mimalloc's defaults trade memory for speed: transparent huge pages (off at build
-/// time, Cargo.toml's `no_thp`), arenas committed whole, and memory it frees given back
-/// to the system a second later. With them the server held 30–40 MB more than with glibc
-/// (65 MB idle and 109 MB at bench/memory.sh's peak, against 22 and 76); without them the
-/// same as glibc (24 and 78), at no measured CPU cost (`madvise` in one response in a
+/// mimalloc's defaults trade memory for speed: transparent huge pages, arenas committed
+/// whole, and memory it frees given back to the system a second later. The first two apply
+/// to the arena it makes before `main`, so huge pages are off at build time (Cargo.toml's
+/// `no_thp`: mimalloc does not ask for them with `madvise`, as glibc's malloc does not; the
+/// process's THP setting is left alone). With them the server held 30–40 MB more than with
+/// glibc (65 MB idle and 109 MB at bench/memory.sh's peak, against 22 and 76); without them
+/// the same as glibc (24 and 78), at no measured CPU cost (`madvise` in one response in a
 /// hundred).
 fn keep_memory_small() {
     // SAFETY: `mi_option_set` stores a value in mimalloc's option table; it takes no
