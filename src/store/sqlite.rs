@@ -791,12 +791,22 @@ impl SqliteStore {
     }
 
     fn fetch(&self, sql: &str, args: &[Arg<'_>], limit: usize) -> StoreResult<Vec<SqliteRow>> {
+        self.outside_transaction(sql, |conn| fetch_on(conn, sql, args, limit))
+    }
+
+    /// Runs `sql` with `f`, outside a transaction, on the connection it belongs on: this
+    /// poll's snapshot for a read in a request (`in_snapshot`), else `connection_for`'s.
+    fn outside_transaction<T>(
+        &self,
+        sql: &str,
+        f: impl Fn(&Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
         let kind = Kind::of(sql);
-        if let Some(rows) = self.in_snapshot(kind, |conn| fetch_on(conn, sql, args, limit)) {
-            return rows;
+        if let Some(outcome) = self.in_snapshot(kind, &f) {
+            return outcome;
         }
         let conn = self.connection_for(sql, kind)?;
-        run(|| fetch_on(&conn, sql, args, limit))
+        run(|| f(&conn))
     }
 
     /// Runs `read` in this poll's snapshot, opening it if need be (module comment), when
@@ -923,12 +933,7 @@ impl Backend for SqliteStore {
     type Tx = SqliteTx;
 
     async fn execute(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
-        let kind = Kind::of(sql);
-        if let Some(done) = self.in_snapshot(kind, |conn| execute_on(conn, sql, args)) {
-            return done;
-        }
-        let conn = self.connection_for(sql, kind)?;
-        run(|| execute_on(&conn, sql, args))
+        self.outside_transaction(sql, |conn| execute_on(conn, sql, args))
     }
 
     async fn fetch_optional(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<SqliteRow>> {
